@@ -1,0 +1,172 @@
+/*
+ * comp.h — internal declarations of the compiler.
+ *
+ *   source ──lex──▶ tokens ──parse──▶ AST ──check──▶ typed AST ──emit──▶ vm_image ──▶ bytes
+ *          comp_lex.c     comp_parse.c     comp_check.c         comp_emit.c   vm_image_write
+ *
+ * Every pass reports problems through comp_error and keeps going, so one
+ * run shows several errors; emission runs only on a program without
+ * errors. All memory comes from one arena released at the end; running out
+ * of memory longjmps back to comp_compile.
+ */
+#ifndef KILN_COMP_H
+#define KILN_COMP_H
+
+#include <setjmp.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../vm/vm.h"
+
+/* comp_compile: compiles `len` bytes of source `src`, named `name` in
+ * diagnostics, into image bytes appended to `image`. On errors returns
+ * false with the diagnostics (file:line:col: error: ..., source line,
+ * caret) appended to `diags`. */
+bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, vm_buf *diags);
+
+/* ---- Tokens ---- */
+enum {
+    T_EOF, T_SEMI, T_IDENT, T_INT, T_FLOAT, T_STRING, T_INTERP,
+    /* punctuation */
+    T_LPAREN, T_RPAREN, T_LBRACE, T_RBRACE, T_LBRACKET, T_RBRACKET, T_COMMA, T_COLON,
+    T_DOT, T_DOTDOT, T_DOTDOTEQ, T_ARROW,
+    /* operators; the compound assignments follow their operator's order */
+    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT, T_AMP, T_PIPE, T_CARET, T_SHL, T_SHR,
+    T_PLUS_EQ, T_MINUS_EQ, T_STAR_EQ, T_SLASH_EQ, T_PERCENT_EQ, T_AMP_EQ, T_PIPE_EQ,
+    T_CARET_EQ, T_SHL_EQ, T_SHR_EQ,
+    T_TILDE, T_BANG, T_ANDAND, T_OROR, T_EQ, T_EQEQ, T_NE, T_LT, T_LE, T_GT, T_GE,
+    /* keywords */
+    T_LET, T_VAR, T_FN, T_RETURN, T_IF, T_ELSE, T_WHILE, T_FOR, T_IN, T_BREAK, T_CONTINUE,
+    T_TRUE, T_FALSE, T_NULL,
+    /* reserved for later parts of the language */
+    T_IMPORT, T_CLASS, T_TRY, T_CATCH, T_THROW, T_IS, T_AS, T_SELF, T_SUPER,
+    T__COUNT
+};
+const char *comp_token_name(int t);
+
+typedef struct comp_token {
+    uint8_t type;
+    bool auto_semi; /* a T_SEMI the lexer inserted at a newline */
+    uint32_t line, col;
+    union {
+        uint64_t i; /* T_INT: the magnitude (up to 2^64-1 for hex) */
+        double f;
+    } v;
+    const char *s; /* T_IDENT, T_STRING, T_INTERP: bytes (decoded for strings) */
+    uint32_t len;
+    bool hex; /* T_INT written in hex */
+} comp_token;
+
+/* ---- Types (the v0 scalar subset; structured types come with classes) ---- */
+enum { CT_NULL = VM_T__COUNT, CT_ERR }; /* null literal; error already reported */
+const char *comp_type_name(int t);
+
+/* ---- AST ---- */
+enum {
+    /* expressions */
+    N_INT, N_FLOAT, N_BOOL, N_NULL, N_STR, N_INTERP, N_NAME, N_UNARY, N_BINARY, N_CALL,
+    N_INDEX, N_FIELD,
+    /* statements */
+    N_LET, N_ASSIGN, N_EXPR, N_IF, N_WHILE, N_FOR, N_BREAK, N_CONTINUE, N_RETURN, N_BLOCK,
+    N_FN
+};
+
+typedef struct comp_sym comp_sym;
+typedef struct comp_fn comp_fn;
+
+typedef struct comp_node comp_node;
+struct comp_node {
+    uint8_t kind;
+    uint8_t op;   /* operator token, or for N_LET: 1 if mutable (var) */
+    int16_t type; /* expressions: the checked type */
+    uint32_t line, col;
+    comp_node *a, *b, *c; /* children, by kind (see comp_parse.c) */
+    comp_node **list;     /* arguments, statements, interpolation parts */
+    uint32_t n;
+    int64_t i; /* N_INT value, N_BOOL value; N_FOR: 1 if inclusive */
+    double f;
+    const char *s; /* names and string bytes */
+    uint32_t len;
+    int16_t decl_type; /* N_LET / N_FN params: the annotated type, or -1 */
+    comp_sym *sym;     /* N_NAME, N_LET, N_FOR: the variable */
+    comp_fn *fn;       /* N_CALL of a user function; N_FN */
+    const vm_native *native; /* N_CALL of a native */
+    int builtin;       /* N_CALL of a conversion or str method done inline */
+};
+
+enum { SYM_LOCAL, SYM_GLOBAL };
+struct comp_sym {
+    const char *name;
+    uint32_t len;
+    uint8_t kind;
+    bool mutable_;
+    int16_t type;
+    int32_t index; /* SYM_GLOBAL: global index; SYM_LOCAL: register, set by emit */
+    uint32_t line, col;
+};
+
+struct comp_fn {
+    const char *name;
+    uint32_t len;
+    uint32_t line, col;
+    uint32_t nparams;
+    comp_sym **params;
+    int16_t ret;
+    comp_node *body; /* N_BLOCK; NULL for the module initializer */
+    uint32_t index;  /* function index in the image */
+};
+
+/* Builtins handled inline by the emitter rather than as natives. */
+enum { B_NONE, B_INT_OF_FLOAT, B_FLOAT_OF_INT, B_IDENTITY, B_STRLEN, B_NATIVE };
+
+/* ---- Compiler state ---- */
+typedef struct comp_arena_block comp_arena_block;
+
+typedef struct comp_map { /* open addressing: bytes -> int */
+    struct comp_map_slot {
+        const char *key;
+        uint32_t len;
+        int32_t val;
+    } * slots;
+    uint32_t cap, count;
+} comp_map;
+
+typedef struct comp {
+    const char *file;
+    const char *src;
+    size_t srclen;
+    jmp_buf oom;
+    comp_arena_block *arena;
+    vm_buf *diags;
+    int nerrors;
+    /* tokens */
+    comp_token *toks;
+    uint32_t ntoks, tok_cap;
+    /* parse */
+    uint32_t pos;
+    int depth;
+    comp_node **top;  /* top-level statements */
+    uint32_t ntop, top_cap;
+    comp_fn **fns;    /* fns[0] is the module initializer */
+    uint32_t nfns, fns_cap;
+    comp_map fn_map;
+    /* check */
+    comp_sym **globals;
+    uint32_t nglobals, globals_cap;
+    comp_map global_map;
+} comp;
+
+void *comp_alloc(comp *C, size_t n);
+void *comp_grow(comp *C, void *p, uint32_t *cap, uint32_t need, size_t elem);
+char *comp_strdup(comp *C, const char *s, size_t n);
+void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int32_t comp_map_get(const comp_map *m, const char *key, uint32_t len);
+void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t val);
+
+void comp_lex(comp *C);
+void comp_parse(comp *C);
+void comp_check(comp *C);
+void comp_emit(comp *C, vm_image *im);
+
+#endif

@@ -1,0 +1,891 @@
+/*
+ * comp_emit.c — bytecode emitter and register allocator: typed AST to a
+ * vm_image.
+ *
+ * Registers: each has one type for the whole function (ARCHITECTURE.md
+ * decision 1). A freed register is reused only for a value of the same
+ * type, so the verifier's per-function register types hold by
+ * construction. Locals own their register until their block ends;
+ * temporaries are freed as soon as they are consumed.
+ *
+ * Calls copy their arguments from consecutive registers, so a call asks
+ * for a block of registers whose types match the callee's parameters.
+ *
+ * Conditions compile to fused compare-and-branch instructions where the
+ * operands allow (int/float comparisons, with a 16-bit immediate when one
+ * side is a small literal), else to a bool value and JT/JF. Loops are
+ * inverted so each iteration runs one branch.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "comp.h"
+
+enum { R_FREE, R_TEMP, R_LOCAL };
+
+typedef struct jlist { /* code positions of jumps to one label */
+    uint32_t *pos;
+    uint32_t n, cap;
+} jlist;
+
+typedef struct loop {
+    jlist breaks, continues;
+} loop;
+
+typedef struct emitter {
+    comp *C;
+    vm_image *im;
+    /* image tables */
+    comp_map strs, consts, natives;
+    vm_buf str_data;
+    uint32_t strs_cap, consts_cap, natives_cap;
+    /* the function being emitted */
+    comp_fn *fn;
+    uint32_t *code;
+    uint32_t ncode, code_cap;
+    vm_line *lines;
+    uint32_t nlines, lines_cap;
+    uint32_t line;
+    uint32_t label_at; /* position of the last bound label */
+    uint32_t last_op;  /* opcode of the last instruction emitted */
+    uint8_t types[KILN_MAX_REGS];
+    uint8_t owner[KILN_MAX_REGS];
+    uint32_t nregs;
+    bool too_many_regs;
+    comp_sym **scope; /* locals in scope, innermost last */
+    uint32_t nscope, scope_cap;
+    loop *loop;
+} emitter;
+
+/* ---- Image tables ---- */
+
+static uint32_t intern(emitter *E, const char *s, uint32_t len)
+{
+    comp *C = E->C;
+    int32_t i = comp_map_get(&E->strs, s, len);
+    if (i >= 0)
+        return (uint32_t)i;
+    vm_image *im = E->im;
+    uint32_t idx = im->nstrs, cap = E->strs_cap;
+    im->str_off = comp_grow(C, im->str_off, &cap, idx + 1, sizeof(uint32_t));
+    cap = E->strs_cap;
+    im->str_len = comp_grow(C, im->str_len, &cap, idx + 1, sizeof(uint32_t));
+    E->strs_cap = cap;
+    im->str_off[idx] = (uint32_t)E->str_data.len;
+    im->str_len[idx] = len;
+    vm_buf_put(&E->str_data, s, len);
+    vm_buf_put(&E->str_data, "", 1);
+    if (E->str_data.oom)
+        longjmp(C->oom, 1);
+    im->nstrs++;
+    comp_map_put(C, &E->strs, comp_strdup(C, s, len), len, (int32_t)idx);
+    return idx;
+}
+
+static uint32_t constant(emitter *E, uint8_t type, uint64_t bits)
+{
+    comp *C = E->C;
+    char key[9];
+    key[0] = (char)type;
+    memcpy(key + 1, &bits, 8);
+    int32_t i = comp_map_get(&E->consts, key, 9);
+    if (i >= 0)
+        return (uint32_t)i;
+    vm_image *im = E->im;
+    im->consts = comp_grow(C, im->consts, &E->consts_cap, im->nconsts + 1, sizeof(vm_const));
+    im->consts[im->nconsts].type = type;
+    im->consts[im->nconsts].bits = bits;
+    comp_map_put(C, &E->consts, comp_strdup(C, key, 9), 9, (int32_t)im->nconsts);
+    return im->nconsts++;
+}
+
+static uint32_t native_ref(emitter *E, const vm_native *nat)
+{
+    comp *C = E->C;
+    char key[128];
+    int n = snprintf(key, sizeof key, "%s:%s", nat->name, nat->params);
+    int32_t i = comp_map_get(&E->natives, key, (uint32_t)n);
+    if (i >= 0)
+        return (uint32_t)i;
+    vm_image *im = E->im;
+    im->natives = comp_grow(C, im->natives, &E->natives_cap, im->nnatives + 1, sizeof(vm_nativeref));
+    vm_nativeref *r = &im->natives[im->nnatives];
+    r->name = intern(E, nat->name, (uint32_t)strlen(nat->name));
+    r->ret = (uint8_t)vm_type_of_letter(nat->ret);
+    r->nparams = (uint8_t)strlen(nat->params);
+    for (uint32_t k = 0; k < r->nparams; k++)
+        r->params[k] = (uint8_t)vm_type_of_letter(nat->params[k]);
+    comp_map_put(C, &E->natives, comp_strdup(C, key, (size_t)n), (uint32_t)n,
+                 (int32_t)im->nnatives);
+    return im->nnatives++;
+}
+
+/* ---- Code ---- */
+
+static uint32_t emit(emitter *E, uint32_t word)
+{
+    comp *C = E->C;
+    E->code = comp_grow(C, E->code, &E->code_cap, E->ncode + 1, sizeof(uint32_t));
+    if (!E->nlines || E->lines[E->nlines - 1].line != E->line) {
+        E->lines = comp_grow(C, E->lines, &E->lines_cap, E->nlines + 1, sizeof(vm_line));
+        E->lines[E->nlines].pc = E->ncode;
+        E->lines[E->nlines].line = E->line;
+        E->nlines++;
+    }
+    E->code[E->ncode] = word;
+    E->last_op = INS_OP(word);
+    return E->ncode++;
+}
+
+static uint32_t emit_x(emitter *E, uint32_t word, uint32_t x)
+{
+    uint32_t at = emit(E, word);
+    E->code = comp_grow(E->C, E->code, &E->code_cap, E->ncode + 1, sizeof(uint32_t));
+    E->code[E->ncode++] = x;
+    return at;
+}
+
+static void jadd(emitter *E, jlist *j, uint32_t pos)
+{
+    j->pos = comp_grow(E->C, j->pos, &j->cap, j->n + 1, sizeof(uint32_t));
+    j->pos[j->n++] = pos;
+}
+
+/* Points the jump instruction at `pos` to `target`. */
+static void patch(emitter *E, uint32_t pos, uint32_t target)
+{
+    uint32_t op = INS_OP(E->code[pos]);
+    int64_t off = (int64_t)target - (int64_t)(pos + VM_INS_WORDS(op));
+    if (op == OP_JMP) {
+        if (off > VM_SJ_MAX || off < -VM_SJ_MAX - 1) {
+            comp_error(E->C, E->line, 1, "function too large: jump out of range");
+            return;
+        }
+        E->code[pos] = MK_sJ(OP_JMP, (uint32_t)off & 0xffffffu);
+    } else {
+        E->code[pos + 1] = (uint32_t)(int32_t)off;
+    }
+}
+
+static void bind_to(emitter *E, jlist *j, uint32_t target)
+{
+    for (uint32_t i = 0; i < j->n; i++)
+        patch(E, j->pos[i], target);
+    j->n = 0;
+}
+
+static void bind(emitter *E, jlist *j)
+{
+    E->label_at = E->ncode;
+    bind_to(E, j, E->ncode);
+}
+
+static void jump(emitter *E, jlist *j) { jadd(E, j, emit(E, MK_sJ(OP_JMP, 0))); }
+
+/* ---- Registers ---- */
+
+static int reg_new(emitter *E, int type)
+{
+    if (E->nregs >= KILN_MAX_REGS) {
+        if (!E->too_many_regs)
+            comp_error(E->C, E->line, 1, "function '%.*s' needs more than %d registers; split it",
+                       (int)E->fn->len, E->fn->name, KILN_MAX_REGS);
+        E->too_many_regs = true;
+        return 0;
+    }
+    E->types[E->nregs] = (uint8_t)type;
+    E->owner[E->nregs] = R_TEMP;
+    return (int)E->nregs++;
+}
+
+static int reg_alloc(emitter *E, int type)
+{
+    for (uint32_t r = 0; r < E->nregs; r++)
+        if (E->owner[r] == R_FREE && E->types[r] == type) {
+            E->owner[r] = R_TEMP;
+            return (int)r;
+        }
+    return reg_new(E, type);
+}
+
+static void reg_free(emitter *E, int r)
+{
+    if (r >= 0 && E->owner[r] == R_TEMP)
+        E->owner[r] = R_FREE;
+}
+
+/* `n` consecutive temporaries with these types. */
+static int reg_block(emitter *E, const uint8_t *types, uint32_t n)
+{
+    uint32_t p;
+    for (p = 0; p < E->nregs; p++) {
+        uint32_t i = 0;
+        while (i < n && (p + i >= E->nregs ||
+                         (E->owner[p + i] == R_FREE && E->types[p + i] == types[i])))
+            i++;
+        if (i == n)
+            break;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        if (p + i < E->nregs)
+            E->owner[p + i] = R_TEMP;
+        else if (reg_new(E, types[i]) != (int)(p + i))
+            return 0; /* out of registers: reported */
+    }
+    return (int)p;
+}
+
+static int target(emitter *E, int want, int type) { return want >= 0 ? want : reg_alloc(E, type); }
+
+/* ---- Expressions ---- */
+
+static int ex(emitter *E, comp_node *n, int want);
+static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to);
+
+static void load_int(emitter *E, int r, int64_t v)
+{
+    if (v >= INT16_MIN && v <= INT16_MAX)
+        emit(E, MK_ABx(OP_LOADI, r, (uint16_t)(int16_t)v));
+    else
+        emit(E, MK_ABx(OP_LOADK, r, constant(E, VM_T_INT, (uint64_t)v)));
+}
+
+static void load_str(emitter *E, int r, const char *s, uint32_t len)
+{
+    emit(E, MK_ABx(OP_LOADK, r, constant(E, VM_T_STR, intern(E, s, len))));
+}
+
+static void load_zero(emitter *E, int r, int type)
+{
+    double zero = 0.0;
+    uint64_t bits;
+    memcpy(&bits, &zero, sizeof bits);
+    switch (type) {
+    case VM_T_INT: emit(E, MK_ABx(OP_LOADI, r, 0)); break;
+    case VM_T_FLOAT: emit(E, MK_ABx(OP_LOADK, r, constant(E, VM_T_FLOAT, bits))); break;
+    case VM_T_BOOL: emit(E, MK_ABC(OP_LOADB, r, 0, 0)); break;
+    default: emit(E, MK_ABC(OP_LOADNULL, r, 0, 0)); break;
+    }
+}
+
+/* The opcode of `l op r` for operands of type t, and whether the operands
+ * swap (a > b is b < a). */
+static int binary_op(int op, int t, bool *swap)
+{
+    *swap = op == T_GT || op == T_GE;
+    bool I = t == VM_T_INT, F = t == VM_T_FLOAT, S = t == VM_T_STR, B = t == VM_T_BOOL;
+    switch (op) {
+    case T_PLUS: return I ? OP_ADD_I : F ? OP_ADD_F : OP_CONCAT;
+    case T_MINUS: return I ? OP_SUB_I : OP_SUB_F;
+    case T_STAR: return I ? OP_MUL_I : OP_MUL_F;
+    case T_SLASH: return I ? OP_DIV_I : OP_DIV_F;
+    case T_PERCENT: return I ? OP_MOD_I : OP_MOD_F;
+    case T_AMP: return OP_BAND;
+    case T_PIPE: return OP_BOR;
+    case T_CARET: return OP_BXOR;
+    case T_SHL: return OP_SHL;
+    case T_SHR: return OP_SHR;
+    case T_EQEQ: return I ? OP_EQ_I : F ? OP_EQ_F : B ? OP_EQ_B : S ? OP_EQ_S : OP_EQ_R;
+    case T_NE: return I ? OP_NE_I : F ? OP_NE_F : B ? OP_NE_B : S ? OP_NE_S : OP_NE_R;
+    case T_LT: case T_GT: return I ? OP_LT_I : F ? OP_LT_F : OP_LT_S;
+    case T_LE: case T_GE: return I ? OP_LE_I : F ? OP_LE_F : OP_LE_S;
+    }
+    return OP_NOP;
+}
+
+static bool small_int(const comp_node *n, int64_t lo, int64_t hi)
+{
+    return n->kind == N_INT && n->i >= lo && n->i <= hi;
+}
+
+/* A result that is built in several steps must not land in a variable's
+ * register before its last step: `b = c || !b` reads b after the first. */
+static int staged_target(emitter *E, int want, int type)
+{
+    return want >= 0 && E->owner[want] == R_LOCAL ? reg_alloc(E, type) : target(E, want, type);
+}
+
+static int finish_staged(emitter *E, int r, int want)
+{
+    if (want >= 0 && r != want) {
+        emit(E, MK_ABC(OP_MOV, want, r, 0));
+        reg_free(E, r);
+        return want;
+    }
+    return r;
+}
+
+static int ex_binary(emitter *E, comp_node *n, int want)
+{
+    int t = n->a->type;
+    if (n->op == T_ANDAND || n->op == T_OROR) {
+        int r = staged_target(E, want, VM_T_BOOL);
+        jlist end = {0};
+        ex(E, n->a, r);
+        jadd(E, &end, emit_x(E, MK_ABC(n->op == T_ANDAND ? OP_JF : OP_JT, r, 0, 0), 0));
+        ex(E, n->b, r);
+        bind(E, &end);
+        return finish_staged(E, r, want);
+    }
+    /* x + k and x - k with a small literal k: one instruction, no constant. */
+    if ((n->op == T_PLUS && t == VM_T_INT && small_int(n->b, -128, 127)) ||
+        (n->op == T_MINUS && t == VM_T_INT && small_int(n->b, -127, 128))) {
+        int a = ex(E, n->a, -1);
+        reg_free(E, a);
+        int r = target(E, want, VM_T_INT);
+        int64_t k = n->op == T_PLUS ? n->b->i : -n->b->i;
+        emit(E, MK_ABC(OP_ADDI_I, r, a, (uint8_t)(int8_t)k));
+        return r;
+    }
+    bool swap;
+    int op = binary_op(n->op, t, &swap);
+    int a = ex(E, n->a, -1);
+    int b = ex(E, n->b, -1);
+    reg_free(E, a);
+    reg_free(E, b);
+    int r = target(E, want, n->type);
+    emit(E, swap ? MK_ABC(op, r, b, a) : MK_ABC(op, r, a, b));
+    return r;
+}
+
+/* Converts the value of n to a str register, as str() would. */
+static int ex_to_str(emitter *E, comp_node *n)
+{
+    if (n->kind == N_STR) {
+        int r = reg_alloc(E, VM_T_STR);
+        load_str(E, r, n->s, n->len);
+        return r;
+    }
+    uint8_t t = (uint8_t)n->type;
+    int arg = reg_block(E, &t, 1);
+    ex(E, n, arg);
+    const vm_native *nat = vm_native_find("str", &t, 1);
+    reg_free(E, arg);
+    int r = reg_alloc(E, VM_T_STR);
+    emit_x(E, MK_ABC(OP_CALLN, r, arg, 0), native_ref(E, nat));
+    return r;
+}
+
+static int ex_interp(emitter *E, comp_node *n, int want)
+{
+    int acc = -1;
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *part = n->list[i];
+        if (part->kind == N_STR && part->len == 0)
+            continue;
+        int p = ex_to_str(E, part);
+        if (acc < 0) {
+            acc = p;
+            continue;
+        }
+        emit(E, MK_ABC(OP_CONCAT, acc, acc, p));
+        reg_free(E, p);
+    }
+    if (acc < 0) {
+        acc = reg_alloc(E, VM_T_STR);
+        load_str(E, acc, "", 0);
+    }
+    return finish_staged(E, acc, want);
+}
+
+static int ex_call(emitter *E, comp_node *n, int want)
+{
+    comp_node *recv = n->a->kind == N_FIELD ? n->a->a : NULL;
+    switch (n->builtin) {
+    case B_IDENTITY: return ex(E, n->list[0], want);
+    case B_INT_OF_FLOAT:
+    case B_FLOAT_OF_INT: {
+        int a = ex(E, n->list[0], -1);
+        reg_free(E, a);
+        int r = target(E, want, n->type);
+        emit(E, MK_ABC(n->builtin == B_INT_OF_FLOAT ? OP_F2I : OP_I2F, r, a, 0));
+        return r;
+    }
+    case B_STRLEN: {
+        int a = ex(E, recv, -1);
+        reg_free(E, a);
+        int r = target(E, want, VM_T_INT);
+        emit(E, MK_ABC(OP_STRLEN, r, a, 0));
+        return r;
+    }
+    default: break;
+    }
+    /* A call: arguments (the receiver first, for methods) in a block. */
+    uint32_t nargs = n->n + (recv ? 1 : 0);
+    uint8_t types[KILN_MAX_PARAMS + 1];
+    comp_node *args[KILN_MAX_PARAMS + 1];
+    for (uint32_t i = 0; i < nargs; i++) {
+        args[i] = recv ? (i == 0 ? recv : n->list[i - 1]) : n->list[i];
+        types[i] = (uint8_t)(n->fn ? n->fn->params[i]->type : args[i]->type);
+    }
+    int b = nargs ? reg_block(E, types, nargs) : 0;
+    for (uint32_t i = 0; i < nargs; i++)
+        ex(E, args[i], b + (int)i);
+    for (uint32_t i = 0; i < nargs; i++)
+        reg_free(E, b + (int)i);
+    int ret = n->fn ? n->fn->ret : vm_type_of_letter(n->native->ret);
+    int r = ret == VM_T_VOID ? 0 : target(E, want, ret);
+    uint32_t save = E->line;
+    E->line = n->line;
+    if (n->fn)
+        emit_x(E, MK_ABC(OP_CALL, r, b, 0), n->fn->index);
+    else
+        emit_x(E, MK_ABC(OP_CALLN, r, b, 0), native_ref(E, n->native));
+    E->line = save;
+    return ret == VM_T_VOID ? -1 : r;
+}
+
+static int ex_kind(emitter *E, comp_node *n, int want)
+{
+    int r;
+    switch (n->kind) {
+    case N_INT:
+        r = target(E, want, VM_T_INT);
+        load_int(E, r, n->i);
+        return r;
+    case N_FLOAT: {
+        uint64_t bits;
+        memcpy(&bits, &n->f, sizeof bits);
+        r = target(E, want, VM_T_FLOAT);
+        emit(E, MK_ABx(OP_LOADK, r, constant(E, VM_T_FLOAT, bits)));
+        return r;
+    }
+    case N_BOOL:
+        r = target(E, want, VM_T_BOOL);
+        emit(E, MK_ABC(OP_LOADB, r, n->i ? 1 : 0, 0));
+        return r;
+    case N_NULL:
+        r = target(E, want, n->type);
+        emit(E, MK_ABC(OP_LOADNULL, r, 0, 0));
+        return r;
+    case N_STR:
+        r = target(E, want, VM_T_STR);
+        load_str(E, r, n->s, n->len);
+        return r;
+    case N_INTERP: return ex_interp(E, n, want);
+    case N_NAME: {
+        comp_sym *s = n->sym;
+        if (s->kind == SYM_LOCAL) {
+            if (want < 0 || want == s->index)
+                return s->index;
+            emit(E, MK_ABC(OP_MOV, want, s->index, 0));
+            return want;
+        }
+        r = target(E, want, s->type);
+        emit(E, MK_ABx(OP_GETG, r, (uint32_t)s->index));
+        return r;
+    }
+    case N_UNARY: {
+        int a = ex(E, n->a, -1);
+        reg_free(E, a);
+        r = target(E, want, n->type);
+        int op = n->op == T_BANG ? OP_NOT : n->op == T_TILDE ? OP_BNOT
+               : n->type == VM_T_INT ? OP_NEG_I : OP_NEG_F;
+        emit(E, MK_ABC(op, r, a, 0));
+        return r;
+    }
+    case N_BINARY: return ex_binary(E, n, want);
+    case N_CALL: return ex_call(E, n, want);
+    case N_INDEX: {
+        int a = ex(E, n->a, -1);
+        int b = ex(E, n->b, -1);
+        reg_free(E, a);
+        reg_free(E, b);
+        r = target(E, want, VM_T_INT);
+        emit(E, MK_ABC(OP_STRIDX, r, a, b));
+        return r;
+    }
+    }
+    return 0;
+}
+
+static int ex(emitter *E, comp_node *n, int want)
+{
+    uint32_t save = E->line;
+    E->line = n->line;
+    int r = ex_kind(E, n, want);
+    E->line = save;
+    return r;
+}
+
+/* ---- Conditions ---- */
+
+static bool is_comparison(int op)
+{
+    return op == T_EQEQ || op == T_NE || op == T_LT || op == T_LE || op == T_GT || op == T_GE;
+}
+
+static int negate(int op)
+{
+    switch (op) {
+    case T_EQEQ: return T_NE;
+    case T_NE: return T_EQEQ;
+    case T_LT: return T_GE;
+    case T_LE: return T_GT;
+    case T_GT: return T_LE;
+    default: return T_LT; /* T_GE */
+    }
+}
+
+static int mirror(int op) /* k op x  ==  x mirror(op) k */
+{
+    switch (op) {
+    case T_LT: return T_GT;
+    case T_LE: return T_GE;
+    case T_GT: return T_LT;
+    case T_GE: return T_LE;
+    default: return op;
+    }
+}
+
+/* Int comparison branch, taken when `a op b`. */
+static void int_branch(emitter *E, comp_node *l, comp_node *rnode, int op, jlist *to)
+{
+    if (small_int(l, INT16_MIN, INT16_MAX) && !small_int(rnode, INT16_MIN, INT16_MAX)) {
+        comp_node *t = l;
+        l = rnode;
+        rnode = t;
+        op = mirror(op);
+    }
+    if (small_int(rnode, INT16_MIN, INT16_MAX)) {
+        static const int KOP[] = {OP_JEQK_I, OP_JNEK_I, OP_JLTK_I, OP_JLEK_I, OP_JGTK_I, OP_JGEK_I};
+        int idx = op == T_EQEQ ? 0 : op == T_NE ? 1 : op == T_LT ? 2 : op == T_LE ? 3
+                : op == T_GT ? 4 : 5;
+        int a = ex(E, l, -1);
+        reg_free(E, a);
+        jadd(E, to, emit_x(E, MK_ABx(KOP[idx], a, (uint16_t)(int16_t)rnode->i), 0));
+        return;
+    }
+    int a = ex(E, l, -1), b = ex(E, rnode, -1);
+    reg_free(E, a);
+    reg_free(E, b);
+    int opc;
+    switch (op) {
+    case T_EQEQ: opc = OP_JEQ_I; break;
+    case T_NE: opc = OP_JNE_I; break;
+    case T_LT: opc = OP_JLT_I; break;
+    case T_LE: opc = OP_JLE_I; break;
+    case T_GT: opc = OP_JLT_I; { int t = a; a = b; b = t; } break;
+    default: opc = OP_JLE_I; { int t = a; a = b; b = t; } break;
+    }
+    jadd(E, to, emit_x(E, MK_ABC(opc, a, b, 0), 0));
+}
+
+/* Float comparison branch, taken when `(a op b) == when`; NaN makes every
+ * ordered comparison false, so "not <" is its own instruction. */
+static void float_branch(emitter *E, comp_node *l, comp_node *rnode, int op, bool when,
+                         jlist *to)
+{
+    int a = ex(E, l, -1), b = ex(E, rnode, -1);
+    reg_free(E, a);
+    reg_free(E, b);
+    if (op == T_GT || op == T_GE) {
+        int t = a;
+        a = b;
+        b = t;
+        op = op == T_GT ? T_LT : T_LE;
+    }
+    int opc;
+    if (op == T_EQEQ || op == T_NE)
+        opc = (op == T_EQEQ) == when ? OP_JEQ_F : OP_JNE_F;
+    else if (op == T_LT)
+        opc = when ? OP_JLT_F : OP_JNLT_F;
+    else
+        opc = when ? OP_JLE_F : OP_JNLE_F;
+    jadd(E, to, emit_x(E, MK_ABC(opc, a, b, 0), 0));
+}
+
+/* Emits jumps to `to` taken when n evaluates to `when`; falls through
+ * otherwise. */
+static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to)
+{
+    uint32_t save = E->line;
+    E->line = n->line;
+    if (n->kind == N_BOOL) {
+        if ((n->i != 0) == when)
+            jump(E, to);
+    } else if (n->kind == N_UNARY && n->op == T_BANG) {
+        cond_jump(E, n->a, !when, to);
+    } else if (n->kind == N_BINARY && (n->op == T_ANDAND || n->op == T_OROR)) {
+        bool and_ = n->op == T_ANDAND;
+        if (and_ != when) { /* either operand decides: && false, || true */
+            cond_jump(E, n->a, when, to);
+            cond_jump(E, n->b, when, to);
+        } else {
+            jlist skip = {0};
+            cond_jump(E, n->a, !when, &skip);
+            cond_jump(E, n->b, when, to);
+            bind(E, &skip);
+        }
+    } else if (n->kind == N_BINARY && is_comparison(n->op) && n->a->type == VM_T_INT) {
+        int_branch(E, n->a, n->b, when ? n->op : negate(n->op), to);
+    } else if (n->kind == N_BINARY && is_comparison(n->op) && n->a->type == VM_T_FLOAT) {
+        float_branch(E, n->a, n->b, n->op, when, to);
+    } else {
+        int r = ex(E, n, -1);
+        reg_free(E, r);
+        jadd(E, to, emit_x(E, MK_ABC(when ? OP_JT : OP_JF, r, 0, 0), 0));
+    }
+    E->line = save;
+}
+
+/* ---- Statements ---- */
+
+static void stmt(emitter *E, comp_node *n);
+
+static int local_reg(emitter *E, comp_sym *s)
+{
+    int r = reg_alloc(E, s->type);
+    E->owner[r] = R_LOCAL;
+    s->index = r;
+    E->scope = comp_grow(E->C, E->scope, &E->scope_cap, E->nscope + 1, sizeof(comp_sym *));
+    E->scope[E->nscope++] = s;
+    return r;
+}
+
+static void end_scope(emitter *E, uint32_t mark)
+{
+    while (E->nscope > mark) {
+        comp_sym *s = E->scope[--E->nscope];
+        E->owner[s->index] = R_FREE;
+    }
+}
+
+static void block(emitter *E, comp_node *b)
+{
+    uint32_t mark = E->nscope;
+    for (uint32_t i = 0; i < b->n; i++)
+        stmt(E, b->list[i]);
+    end_scope(E, mark);
+}
+
+static void let_stmt(emitter *E, comp_node *n)
+{
+    comp_sym *s = n->sym;
+    if (s->kind == SYM_GLOBAL) {
+        if (!n->a)
+            return; /* globals start as zero values */
+        int r = ex(E, n->a, -1);
+        emit(E, MK_ABx(OP_SETG, r, (uint32_t)s->index));
+        reg_free(E, r);
+        return;
+    }
+    /* The initializer is evaluated before the name is in scope, so
+     * `let x = x + 1` in an inner block reads the outer x. A temporary
+     * holding the value simply becomes the variable's register. */
+    int r = n->a ? ex(E, n->a, -1) : -1;
+    if (r >= 0 && E->owner[r] == R_TEMP) {
+        E->owner[r] = R_FREE;
+        int reg = local_reg(E, s); /* takes r back: same type, now free */
+        if (reg != r)
+            emit(E, MK_ABC(OP_MOV, reg, r, 0));
+        return;
+    }
+    int reg = local_reg(E, s);
+    if (r < 0)
+        load_zero(E, reg, s->type);
+    else
+        emit(E, MK_ABC(OP_MOV, reg, r, 0));
+}
+
+static void assign_stmt(emitter *E, comp_node *n)
+{
+    comp_sym *s = n->a->sym;
+    comp_node *value = n->b, synthetic;
+    if (n->op != T_EQ) { /* x op= v is x = x op v */
+        synthetic = *n;
+        synthetic.kind = N_BINARY;
+        synthetic.op = (uint8_t)(n->op - T_PLUS_EQ + T_PLUS);
+        synthetic.type = s->type;
+        value = &synthetic;
+    }
+    if (s->kind == SYM_LOCAL) {
+        ex(E, value, s->index);
+        return;
+    }
+    int r = ex(E, value, -1);
+    emit(E, MK_ABx(OP_SETG, r, (uint32_t)s->index));
+    reg_free(E, r);
+}
+
+static void for_stmt(emitter *E, comp_node *n)
+{
+    uint32_t mark = E->nscope;
+    /* The bounds were resolved before the variable was declared, so
+     * writing the counter first cannot change what they read. */
+    int i = local_reg(E, n->sym);
+    ex(E, n->a, i);
+    int lim = reg_alloc(E, VM_T_INT);
+    E->owner[lim] = R_LOCAL; /* held for the loop, freed below */
+    ex(E, n->b, lim);
+    loop lp = {{0}, {0}}, *outer = E->loop;
+    E->loop = &lp;
+    jlist exit = {0}, top = {0};
+    /* Skip the loop when empty: i >= lim (exclusive), i > lim (inclusive). */
+    jadd(E, &exit, emit_x(E, MK_ABC(n->i ? OP_JLT_I : OP_JLE_I, lim, i, 0), 0));
+    uint32_t start = E->ncode;
+    E->label_at = start;
+    block(E, n->c);
+    bind(E, &lp.continues);
+    jadd(E, &top, emit_x(E, MK_ABC(n->i ? OP_FORLE : OP_FORLT, i, lim, 0), 0));
+    bind_to(E, &top, start);
+    bind(E, &exit);
+    bind(E, &lp.breaks);
+    E->loop = outer;
+    E->owner[lim] = R_FREE;
+    end_scope(E, mark);
+}
+
+static void while_stmt(emitter *E, comp_node *n)
+{
+    loop lp = {{0}, {0}}, *outer = E->loop;
+    E->loop = &lp;
+    jlist to_cond = {0}, to_top = {0};
+    jump(E, &to_cond);
+    uint32_t top = E->ncode;
+    E->label_at = top;
+    block(E, n->b);
+    bind(E, &lp.continues);
+    bind(E, &to_cond);
+    cond_jump(E, n->a, true, &to_top);
+    bind_to(E, &to_top, top);
+    bind(E, &lp.breaks);
+    E->loop = outer;
+}
+
+static void if_stmt(emitter *E, comp_node *n)
+{
+    jlist otherwise = {0}, end = {0};
+    cond_jump(E, n->a, false, &otherwise);
+    block(E, n->b);
+    if (n->c) {
+        jump(E, &end);
+        bind(E, &otherwise);
+        if (n->c->kind == N_IF)
+            stmt(E, n->c);
+        else
+            block(E, n->c);
+        bind(E, &end);
+    } else {
+        bind(E, &otherwise);
+    }
+}
+
+static void stmt(emitter *E, comp_node *n)
+{
+    uint32_t save = E->line;
+    E->line = n->line;
+    switch (n->kind) {
+    case N_LET: let_stmt(E, n); break;
+    case N_ASSIGN: assign_stmt(E, n); break;
+    case N_EXPR: reg_free(E, ex(E, n->a, -1)); break;
+    case N_IF: if_stmt(E, n); break;
+    case N_WHILE: while_stmt(E, n); break;
+    case N_FOR: for_stmt(E, n); break;
+    case N_BREAK: jump(E, &E->loop->breaks); break;
+    case N_CONTINUE: jump(E, &E->loop->continues); break;
+    case N_RETURN:
+        if (n->a) {
+            int r = ex(E, n->a, -1);
+            emit(E, MK_ABC(OP_RET, r, 0, 0));
+            reg_free(E, r);
+        } else {
+            emit(E, MK_ABC(OP_RET0, 0, 0, 0));
+        }
+        break;
+    case N_BLOCK: block(E, n); break;
+    default: break;
+    }
+    E->line = save;
+}
+
+/* ---- Functions and the image ---- */
+
+static void function(emitter *E, comp_fn *fn, vm_func *out)
+{
+    comp *C = E->C;
+    E->fn = fn;
+    E->code = NULL;
+    E->ncode = E->code_cap = 0;
+    E->lines = NULL;
+    E->nlines = E->lines_cap = 0;
+    E->nregs = 0;
+    E->nscope = 0;
+    E->label_at = UINT32_MAX;
+    E->too_many_regs = false;
+    E->line = fn->line;
+    for (uint32_t i = 0; i < fn->nparams; i++)
+        local_reg(E, fn->params[i]); /* parameters are registers 0..n-1 */
+    if (fn->body) {
+        block(E, fn->body);
+    } else {
+        for (uint32_t i = 0; i < C->ntop; i++)
+            stmt(E, C->top[i]);
+    }
+    /* Close the code unless it already ends in a return that no jump
+     * passes: a function without result returns, one with a result
+     * cannot get here (the checker proved it) and traps. */
+    bool closed = E->ncode && E->label_at != E->ncode &&
+                  (E->last_op == OP_RET || E->last_op == OP_RET0 || E->last_op == OP_JMP);
+    if (!closed)
+        emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_TRAP, 0, 0, 0));
+    out->name = intern(E, fn->name, fn->len);
+    out->module = 0;
+    out->nparams = (uint8_t)fn->nparams;
+    out->ret = (uint8_t)fn->ret;
+    out->nregs = (uint16_t)E->nregs;
+    out->types = comp_alloc(C, E->nregs ? E->nregs : 1);
+    memcpy(out->types, E->types, E->nregs);
+    out->ncode = E->ncode;
+    out->code = E->code;
+    out->nlines = E->nlines;
+    out->lines = E->lines;
+}
+
+/* The module name is the file's base name without ".kn". */
+static void module_name(const char *file, const char **name, uint32_t *len)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base);
+    if (n > 3 && strcmp(base + n - 3, ".kn") == 0)
+        n -= 3;
+    *name = base;
+    *len = (uint32_t)n;
+}
+
+void comp_emit(comp *C, vm_image *im)
+{
+    emitter E;
+    memset(&E, 0, sizeof E);
+    E.C = C;
+    E.im = im;
+    im->nfuncs = C->nfns;
+    im->funcs = comp_alloc(C, sizeof(vm_func) * C->nfns);
+    for (uint32_t i = 0; i < C->nfns; i++)
+        C->fns[i]->index = i;
+    im->main = -1;
+    for (uint32_t i = 0; i < C->nfns && C->nerrors == 0; i++) {
+        function(&E, C->fns[i], &im->funcs[i]);
+        if (i && C->fns[i]->len == 4 && memcmp(C->fns[i]->name, "main", 4) == 0)
+            im->main = (int32_t)i;
+    }
+    im->nglobals = C->nglobals;
+    im->globals = comp_alloc(C, sizeof(vm_global) * (C->nglobals ? C->nglobals : 1));
+    for (uint32_t i = 0; i < C->nglobals; i++) {
+        im->globals[i].name = intern(&E, C->globals[i]->name, C->globals[i]->len);
+        im->globals[i].type = (uint8_t)C->globals[i]->type;
+    }
+    const char *mname;
+    uint32_t mlen;
+    module_name(C->file, &mname, &mlen);
+    im->nmodules = 1;
+    im->modules = comp_alloc(C, sizeof(vm_module));
+    im->modules[0].name = intern(&E, mname, mlen);
+    im->modules[0].file = intern(&E, C->file, (uint32_t)strlen(C->file));
+    im->modules[0].init = 0;
+    im->entry = 0;
+    /* The string blob must outlive E: copy it into the arena. */
+    im->str_data = comp_strdup(C, E.str_data.data ? E.str_data.data : "", E.str_data.len);
+    vm_buf_free(&E.str_data);
+}

@@ -1,0 +1,189 @@
+/*
+ * comp_main.c — the compiler's driver and its shared services: the arena,
+ * diagnostics, and a small hash map for names.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "comp.h"
+
+struct comp_arena_block {
+    comp_arena_block *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+};
+
+void *comp_alloc(comp *C, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    comp_arena_block *b = C->arena;
+    if (!b || b->cap - b->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        b = malloc(sizeof *b + cap);
+        if (!b)
+            longjmp(C->oom, 1);
+        b->next = C->arena;
+        b->used = 0;
+        b->cap = cap;
+        C->arena = b;
+    }
+    void *p = b->data + b->used;
+    b->used += n;
+    memset(p, 0, n);
+    return p;
+}
+
+/* Grows an arena array to hold `need` elements; the old block is left in
+ * the arena (doubling keeps the waste below the array's size). */
+void *comp_grow(comp *C, void *p, uint32_t *cap, uint32_t need, size_t elem)
+{
+    if (need <= *cap)
+        return p;
+    uint32_t n = *cap ? *cap * 2 : 8;
+    while (n < need)
+        n *= 2;
+    void *q = comp_alloc(C, (size_t)n * elem);
+    if (p)
+        memcpy(q, p, (size_t)*cap * elem);
+    *cap = n;
+    return q;
+}
+
+char *comp_strdup(comp *C, const char *s, size_t n)
+{
+    char *p = comp_alloc(C, n + 1);
+    memcpy(p, s, n);
+    p[n] = 0;
+    return p;
+}
+
+/* "file:line:col: error: message", then the source line and a caret under
+ * the column. */
+void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
+{
+    if (C->nerrors >= KILN_MAX_DIAGS)
+        return;
+    C->nerrors++;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    vm_buf_printf(C->diags, "%s:%u:%u: error: %s\n", C->file, line, col, msg);
+    const char *p = C->src, *end = C->src + C->srclen;
+    for (uint32_t l = 1; l < line && p < end; p++)
+        if (*p == '\n')
+            l++;
+    const char *e = p;
+    while (e < end && *e != '\n' && *e != '\r')
+        e++;
+    if (p >= end && line > 1)
+        return; /* an error at end of input has no line to show */
+    vm_buf_put(C->diags, "    ", 4);
+    vm_buf_put(C->diags, p, (size_t)(e - p));
+    vm_buf_put(C->diags, "\n    ", 5);
+    for (uint32_t i = 1; i < col && p + i - 1 < e; i++)
+        vm_buf_put(C->diags, p[i - 1] == '\t' ? "\t" : " ", 1);
+    vm_buf_put(C->diags, "^\n", 2);
+    if (C->nerrors == KILN_MAX_DIAGS)
+        vm_buf_printf(C->diags, "%s: too many errors, stopping\n", C->file);
+}
+
+static uint32_t hash_bytes(const char *s, uint32_t n)
+{
+    uint32_t h = 2166136261u;
+    for (uint32_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)s[i]) * 16777619u;
+    return h;
+}
+
+int32_t comp_map_get(const comp_map *m, const char *key, uint32_t len)
+{
+    if (!m->cap)
+        return -1;
+    for (uint32_t i = hash_bytes(key, len) & (m->cap - 1);; i = (i + 1) & (m->cap - 1)) {
+        const struct comp_map_slot *s = &m->slots[i];
+        if (!s->key)
+            return -1;
+        if (s->len == len && memcmp(s->key, key, len) == 0)
+            return s->val;
+    }
+}
+
+void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t val)
+{
+    if ((m->count + 1) * 2 > m->cap) { /* keep the load under 1/2 */
+        comp_map old = *m;
+        m->cap = old.cap ? old.cap * 2 : 64;
+        m->slots = comp_alloc(C, m->cap * sizeof *m->slots);
+        m->count = 0;
+        for (uint32_t i = 0; i < old.cap; i++)
+            if (old.slots[i].key)
+                comp_map_put(C, m, old.slots[i].key, old.slots[i].len, old.slots[i].val);
+    }
+    uint32_t i = hash_bytes(key, len) & (m->cap - 1);
+    while (m->slots[i].key &&
+           !(m->slots[i].len == len && memcmp(m->slots[i].key, key, len) == 0))
+        i = (i + 1) & (m->cap - 1);
+    if (!m->slots[i].key)
+        m->count++;
+    m->slots[i].key = key;
+    m->slots[i].len = len;
+    m->slots[i].val = val;
+}
+
+const char *comp_type_name(int t)
+{
+    if (t == CT_NULL)
+        return "null";
+    if (t == CT_ERR)
+        return "<error>";
+    return vm_type_name(t);
+}
+
+static void free_arena(comp *C)
+{
+    while (C->arena) {
+        comp_arena_block *next = C->arena->next;
+        free(C->arena);
+        C->arena = next;
+    }
+}
+
+bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, vm_buf *diags)
+{
+    comp *C = calloc(1, sizeof *C);
+    if (!C) {
+        diags->oom = true;
+        return false;
+    }
+    C->file = name;
+    C->src = src;
+    C->srclen = len;
+    C->diags = diags;
+    volatile bool ok = false;
+    if (setjmp(C->oom)) {
+        vm_buf_printf(diags, "%s: error: out of memory while compiling\n", name);
+        goto done;
+    }
+    comp_lex(C);
+    if (C->nerrors == 0)
+        comp_parse(C);
+    if (C->nerrors == 0)
+        comp_check(C);
+    if (C->nerrors == 0) {
+        vm_image im;
+        memset(&im, 0, sizeof im);
+        comp_emit(C, &im);
+        if (C->nerrors == 0) {
+            ok = vm_image_write(&im, image);
+            if (!ok)
+                vm_buf_printf(diags, "%s: error: out of memory writing the image\n", name);
+        }
+    }
+done:
+    free_arena(C);
+    free(C);
+    return ok;
+}

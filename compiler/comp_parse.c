@@ -1,0 +1,599 @@
+/*
+ * comp_parse.c — recursive-descent parser: tokens to AST.
+ *
+ * Children of each node kind:
+ *   N_UNARY  op a            N_BINARY op a b (also && and ||)
+ *   N_CALL   a(list)         N_INDEX  a[b]          N_FIELD a.s
+ *   N_INTERP list of N_STR and expressions
+ *   N_LET    s, op=1 for var, decl_type, a = initializer or NULL
+ *   N_ASSIGN op (T_EQ or a compound), a = target, b = value
+ *   N_EXPR a   N_IF a b [c]   N_WHILE a b   N_FOR s a b c, i=1 for ..=
+ *   N_RETURN [a]   N_BLOCK list   N_FN fn
+ *
+ * Precedence follows LANGUAGE.md (Go's table), high to low:
+ *   unary - ! ~ ;  * / % << >> & ;  + - | ^ ;  comparisons ;  && ;  ||
+ *
+ * Errors: the first error in a statement is reported; the parser then
+ * skips to the end of the statement and goes on, so one run reports
+ * several independent mistakes.
+ */
+#include <string.h>
+
+#include "comp.h"
+
+typedef struct parser {
+    comp *C;
+    bool panic;
+} parser;
+
+static comp_token *peek(parser *P) { return &P->C->toks[P->C->pos]; }
+static comp_token *peek2(parser *P)
+{
+    comp *C = P->C;
+    return &C->toks[C->pos + 1 < C->ntoks ? C->pos + 1 : C->pos];
+}
+static bool check(parser *P, int t) { return peek(P)->type == t; }
+static comp_token *advance(parser *P)
+{
+    comp_token *t = peek(P);
+    if (t->type != T_EOF)
+        P->C->pos++;
+    return t;
+}
+static bool match(parser *P, int t)
+{
+    if (!check(P, t))
+        return false;
+    advance(P);
+    return true;
+}
+
+static void error_at(parser *P, const comp_token *t, const char *fmt, const char *arg)
+{
+    if (P->panic)
+        return;
+    P->panic = true;
+    comp_error(P->C, t->line, t->col, fmt, arg);
+}
+
+static const char *describe(const comp_token *t)
+{
+    if (t->type == T_SEMI && t->auto_semi)
+        return "newline";
+    return comp_token_name(t->type);
+}
+
+static bool expect(parser *P, int type, const char *what)
+{
+    if (match(P, type))
+        return true;
+    comp_token *t = peek(P);
+    if (!P->panic) {
+        P->panic = true;
+        comp_error(P->C, t->line, t->col, "expected %s, found %s", what, describe(t));
+    }
+    return false;
+}
+
+static comp_node *node(parser *P, int kind, const comp_token *at)
+{
+    comp_node *n = comp_alloc(P->C, sizeof *n);
+    n->kind = (uint8_t)kind;
+    n->line = at->line;
+    n->col = at->col;
+    n->type = CT_ERR;
+    n->decl_type = -1;
+    return n;
+}
+
+static void add_child(parser *P, comp_node *list_owner, comp_node *child, uint32_t *cap)
+{
+    list_owner->list = comp_grow(P->C, list_owner->list, cap, list_owner->n + 1, sizeof(comp_node *));
+    list_owner->list[list_owner->n++] = child;
+}
+
+static bool enter(parser *P)
+{
+    if (++P->C->depth > KILN_MAX_NESTING) {
+        error_at(P, peek(P), "nesting too deep (more than %s levels)", "200");
+        return false;
+    }
+    return true;
+}
+static void leave(parser *P) { P->C->depth--; }
+
+/* ---- Types ---- */
+
+static int parse_type(parser *P)
+{
+    comp_token *t = peek(P);
+    if (t->type == T_LBRACKET || t->type == T_LBRACE || t->type == T_FN) {
+        error_at(P, t, "%s types are not supported yet (only int, float, bool, str)",
+                 t->type == T_LBRACKET ? "array" : t->type == T_LBRACE ? "map" : "function");
+        return CT_ERR;
+    }
+    if (!expect(P, T_IDENT, "a type"))
+        return CT_ERR;
+    static const char *const NAMES[] = {"int", "float", "bool", "str"};
+    static const int TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR};
+    for (int i = 0; i < 4; i++)
+        if (t->len == strlen(NAMES[i]) && memcmp(t->s, NAMES[i], t->len) == 0)
+            return TYPES[i];
+    if (!P->panic) {
+        P->panic = true;
+        comp_error(P->C, t->line, t->col, "unknown type '%.*s'", (int)t->len, t->s);
+    }
+    return CT_ERR;
+}
+
+/* ---- Expressions ---- */
+
+static comp_node *expression(parser *P);
+
+static comp_node *interpolation(parser *P)
+{
+    comp_token *first = peek(P);
+    comp_node *n = node(P, N_INTERP, first);
+    uint32_t cap = 0;
+    while (check(P, T_INTERP)) {
+        comp_token *t = advance(P);
+        comp_node *s = node(P, N_STR, t);
+        s->s = t->s;
+        s->len = t->len;
+        add_child(P, n, s, &cap);
+        if (check(P, T_STRING) || check(P, T_INTERP)) {
+            error_at(P, peek(P), "empty interpolation %s", "${}");
+            return n;
+        }
+        add_child(P, n, expression(P), &cap);
+        if (P->panic)
+            return n;
+    }
+    comp_token *t = peek(P);
+    if (!expect(P, T_STRING, "end of string after interpolation"))
+        return n;
+    comp_node *s = node(P, N_STR, t);
+    s->s = t->s;
+    s->len = t->len;
+    add_child(P, n, s, &cap);
+    return n;
+}
+
+static comp_node *primary(parser *P)
+{
+    comp_token *t = peek(P);
+    comp_node *n;
+    switch (t->type) {
+    case T_INT:
+        advance(P);
+        n = node(P, N_INT, t);
+        n->i = (int64_t)t->v.i;
+        /* 9223372036854775808 is valid only negated: unary() clears this. */
+        n->op = !t->hex && t->v.i > (uint64_t)INT64_MAX;
+        return n;
+    case T_FLOAT:
+        advance(P);
+        n = node(P, N_FLOAT, t);
+        n->f = t->v.f;
+        return n;
+    case T_TRUE:
+    case T_FALSE:
+        advance(P);
+        n = node(P, N_BOOL, t);
+        n->i = t->type == T_TRUE;
+        return n;
+    case T_NULL:
+        advance(P);
+        return node(P, N_NULL, t);
+    case T_STRING:
+        advance(P);
+        n = node(P, N_STR, t);
+        n->s = t->s;
+        n->len = t->len;
+        return n;
+    case T_INTERP:
+        return interpolation(P);
+    case T_IDENT:
+        advance(P);
+        n = node(P, N_NAME, t);
+        n->s = t->s;
+        n->len = t->len;
+        return n;
+    case T_LPAREN: {
+        advance(P);
+        n = expression(P);
+        expect(P, T_RPAREN, "')'");
+        return n;
+    }
+    case T_FN: case T_LBRACKET: case T_LBRACE: case T_SELF: case T_SUPER:
+        error_at(P, t, "%s are not supported yet",
+                 t->type == T_FN ? "function literals" : t->type == T_LBRACKET ? "arrays"
+                 : t->type == T_LBRACE ? "maps" : "classes");
+        advance(P);
+        return node(P, N_NULL, t);
+    default:
+        if (!P->panic) {
+            P->panic = true;
+            comp_error(P->C, t->line, t->col, "expected an expression, found %s", describe(t));
+        }
+        return node(P, N_NULL, t);
+    }
+}
+
+static comp_node *postfix(parser *P)
+{
+    comp_node *n = primary(P);
+    for (;;) {
+        comp_token *t = peek(P);
+        if (match(P, T_LPAREN)) {
+            comp_node *call = node(P, N_CALL, t);
+            call->a = n;
+            uint32_t cap = 0;
+            if (!check(P, T_RPAREN)) {
+                do {
+                    add_child(P, call, expression(P), &cap);
+                } while (match(P, T_COMMA) && !P->panic);
+            }
+            expect(P, T_RPAREN, "')' after arguments");
+            call->line = n->line; /* a call is reported where its callee starts */
+            call->col = n->col;
+            n = call;
+        } else if (match(P, T_LBRACKET)) {
+            comp_node *ix = node(P, N_INDEX, t);
+            ix->a = n;
+            ix->b = expression(P);
+            expect(P, T_RBRACKET, "']'");
+            n = ix;
+        } else if (match(P, T_DOT)) {
+            comp_token *name = peek(P);
+            comp_node *f = node(P, N_FIELD, name);
+            f->a = n;
+            if (expect(P, T_IDENT, "a name after '.'")) {
+                f->s = name->s;
+                f->len = name->len;
+            }
+            n = f;
+        } else if (t->type == T_IS || t->type == T_AS) {
+            error_at(P, t, "%s is not supported yet (it comes with classes)", describe(t));
+            advance(P);
+            return n;
+        } else {
+            return n;
+        }
+        if (P->panic)
+            return n;
+    }
+}
+
+static comp_node *unary(parser *P)
+{
+    comp_token *t = peek(P);
+    if (t->type == T_MINUS || t->type == T_BANG || t->type == T_TILDE) {
+        advance(P);
+        if (!enter(P))
+            return node(P, N_NULL, t);
+        comp_node *operand = unary(P);
+        leave(P);
+        /* -9223372036854775808 is a literal, not the negation of one that
+         * does not fit. */
+        if (t->type == T_MINUS && (operand->kind == N_INT || operand->kind == N_FLOAT)) {
+            operand->i = (int64_t)(0 - (uint64_t)operand->i);
+            operand->f = -operand->f;
+            operand->op = 0;
+            operand->line = t->line;
+            operand->col = t->col;
+            return operand;
+        }
+        comp_node *n = node(P, N_UNARY, t);
+        n->op = t->type;
+        n->a = operand;
+        return n;
+    }
+    return postfix(P);
+}
+
+static int precedence(int t)
+{
+    switch (t) {
+    case T_STAR: case T_SLASH: case T_PERCENT: case T_SHL: case T_SHR: case T_AMP:
+        return 5;
+    case T_PLUS: case T_MINUS: case T_PIPE: case T_CARET:
+        return 4;
+    case T_EQEQ: case T_NE: case T_LT: case T_LE: case T_GT: case T_GE:
+        return 3;
+    case T_ANDAND:
+        return 2;
+    case T_OROR:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+static comp_node *binary(parser *P, int min_prec)
+{
+    if (!enter(P))
+        return node(P, N_NULL, peek(P));
+    comp_node *left = unary(P);
+    for (;;) {
+        comp_token *t = peek(P);
+        int prec = precedence(t->type);
+        if (prec == 0 || prec < min_prec || P->panic)
+            break;
+        advance(P);
+        comp_node *n = node(P, N_BINARY, t);
+        n->op = t->type;
+        n->a = left;
+        n->b = binary(P, prec + 1);
+        left = n;
+    }
+    leave(P);
+    return left;
+}
+
+static comp_node *expression(parser *P) { return binary(P, 1); }
+
+/* ---- Statements ---- */
+
+static comp_node *statement(parser *P);
+
+static void end_statement(parser *P)
+{
+    if (check(P, T_RBRACE) || check(P, T_EOF))
+        return;
+    expect(P, T_SEMI, "newline or ';' after statement");
+}
+
+static comp_node *block(parser *P)
+{
+    comp_token *t = peek(P);
+    comp_node *b = node(P, N_BLOCK, t);
+    if (!expect(P, T_LBRACE, "'{'"))
+        return b;
+    if (!enter(P))
+        return b;
+    uint32_t cap = 0;
+    while (!check(P, T_RBRACE) && !check(P, T_EOF)) {
+        if (match(P, T_SEMI))
+            continue;
+        add_child(P, b, statement(P), &cap);
+        if (P->panic) { /* resynchronize at the end of the statement */
+            while (!check(P, T_SEMI) && !check(P, T_RBRACE) && !check(P, T_EOF))
+                advance(P);
+            match(P, T_SEMI);
+            P->panic = false;
+        }
+    }
+    leave(P);
+    expect(P, T_RBRACE, "'}'");
+    return b;
+}
+
+static comp_node *let_statement(parser *P, comp_token *kw)
+{
+    comp_node *n = node(P, N_LET, kw);
+    n->op = kw->type == T_VAR;
+    comp_token *name = peek(P);
+    if (!expect(P, T_IDENT, "a variable name"))
+        return n;
+    n->s = name->s;
+    n->len = name->len;
+    n->line = name->line;
+    n->col = name->col;
+    if (match(P, T_COLON))
+        n->decl_type = (int16_t)parse_type(P);
+    if (match(P, T_EQ))
+        n->a = expression(P);
+    return n;
+}
+
+static comp_node *if_statement(parser *P, comp_token *kw)
+{
+    comp_node *n = node(P, N_IF, kw);
+    n->a = expression(P);
+    n->b = block(P);
+    if (match(P, T_ELSE)) {
+        comp_token *t = peek(P);
+        if (match(P, T_IF))
+            n->c = if_statement(P, t);
+        else
+            n->c = block(P);
+    }
+    return n;
+}
+
+static comp_node *for_statement(parser *P, comp_token *kw)
+{
+    comp_node *n = node(P, N_FOR, kw);
+    comp_token *name = peek(P);
+    if (!expect(P, T_IDENT, "a loop variable name"))
+        return n;
+    n->s = name->s;
+    n->len = name->len;
+    expect(P, T_IN, "'in'");
+    n->a = expression(P);
+    comp_token *r = peek(P);
+    if (match(P, T_DOTDOTEQ)) {
+        n->i = 1;
+    } else if (!match(P, T_DOTDOT)) {
+        if (!P->panic) {
+            P->panic = true;
+            comp_error(P->C, r->line, r->col,
+                       "expected '..' or '..=' (only ranges can be iterated for now)");
+        }
+        return n;
+    }
+    n->b = expression(P);
+    n->c = block(P);
+    return n;
+}
+
+static bool is_assign_op(int t) { return t == T_EQ || (t >= T_PLUS_EQ && t <= T_SHR_EQ); }
+
+static comp_node *fn_declaration(parser *P, comp_token *kw);
+
+static comp_node *statement(parser *P)
+{
+    comp_token *t = peek(P);
+    comp_node *n;
+    switch (t->type) {
+    case T_LET:
+    case T_VAR:
+        advance(P);
+        n = let_statement(P, t);
+        end_statement(P);
+        return n;
+    case T_IF:
+        advance(P);
+        n = if_statement(P, t);
+        end_statement(P);
+        return n;
+    case T_WHILE:
+        advance(P);
+        n = node(P, N_WHILE, t);
+        n->a = expression(P);
+        n->b = block(P);
+        end_statement(P);
+        return n;
+    case T_FOR:
+        advance(P);
+        n = for_statement(P, t);
+        end_statement(P);
+        return n;
+    case T_BREAK:
+    case T_CONTINUE:
+        advance(P);
+        n = node(P, t->type == T_BREAK ? N_BREAK : N_CONTINUE, t);
+        end_statement(P);
+        return n;
+    case T_RETURN:
+        advance(P);
+        n = node(P, N_RETURN, t);
+        if (!check(P, T_SEMI) && !check(P, T_RBRACE) && !check(P, T_EOF))
+            n->a = expression(P);
+        end_statement(P);
+        return n;
+    case T_LBRACE:
+        n = block(P);
+        end_statement(P);
+        return n;
+    case T_FN:
+        if (peek2(P)->type == T_IDENT) {
+            advance(P);
+            n = fn_declaration(P, t);
+            error_at(P, t, "functions can only be declared at top level%s", "");
+            return n;
+        }
+        break;
+    case T_IMPORT: case T_CLASS: case T_TRY: case T_THROW:
+        error_at(P, t, "%s is not supported yet", describe(t));
+        advance(P);
+        return node(P, N_BLOCK, t);
+    default:
+        break;
+    }
+    comp_node *e = expression(P);
+    comp_token *op = peek(P);
+    if (is_assign_op(op->type)) {
+        advance(P);
+        n = node(P, N_ASSIGN, op);
+        n->op = op->type;
+        n->a = e;
+        n->b = expression(P);
+    } else {
+        n = node(P, N_EXPR, t);
+        n->a = e;
+    }
+    end_statement(P);
+    return n;
+}
+
+static comp_node *fn_declaration(parser *P, comp_token *kw)
+{
+    comp *C = P->C;
+    comp_token *name = peek(P);
+    comp_node *n = node(P, N_FN, kw);
+    comp_fn *fn = comp_alloc(C, sizeof *fn);
+    n->fn = fn;
+    fn->ret = VM_T_VOID;
+    if (!expect(P, T_IDENT, "a function name"))
+        return n;
+    fn->name = name->s;
+    fn->len = name->len;
+    fn->line = name->line;
+    fn->col = name->col;
+    expect(P, T_LPAREN, "'('");
+    uint32_t cap = 0;
+    if (!check(P, T_RPAREN)) {
+        do {
+            comp_token *pn = peek(P);
+            if (!expect(P, T_IDENT, "a parameter name"))
+                break;
+            comp_sym *s = comp_alloc(C, sizeof *s);
+            s->name = pn->s;
+            s->len = pn->len;
+            s->line = pn->line;
+            s->col = pn->col;
+            s->kind = SYM_LOCAL;
+            expect(P, T_COLON, "':' and the parameter's type");
+            s->type = (int16_t)parse_type(P);
+            fn->params = comp_grow(C, fn->params, &cap, fn->nparams + 1, sizeof(comp_sym *));
+            fn->params[fn->nparams++] = s;
+        } while (match(P, T_COMMA) && !P->panic);
+    }
+    expect(P, T_RPAREN, "')' after parameters");
+    if (match(P, T_ARROW))
+        fn->ret = (int16_t)parse_type(P);
+    if (!P->panic)
+        fn->body = block(P);
+    return n;
+}
+
+void comp_parse(comp *C)
+{
+    parser P = {C, false};
+    C->pos = 0;
+    /* fns[0] is the module initializer, made of the top-level statements. */
+    C->fns = comp_grow(C, C->fns, &C->fns_cap, 1, sizeof(comp_fn *));
+    comp_fn *init = comp_alloc(C, sizeof *init);
+    init->name = "<module>";
+    init->len = 8;
+    init->ret = VM_T_VOID;
+    init->line = 1;
+    C->fns[C->nfns++] = init;
+    while (!check(&P, T_EOF)) {
+        if (match(&P, T_SEMI))
+            continue;
+        comp_token *t = peek(&P);
+        if (t->type == T_FN && peek2(&P)->type == T_IDENT) {
+            advance(&P);
+            comp_node *n = fn_declaration(&P, t);
+            if (!P.panic)
+                end_statement(&P);
+            comp_fn *fn = n->fn;
+            if (fn->name && !P.panic) {
+                if (comp_map_get(&C->fn_map, fn->name, fn->len) >= 0) {
+                    comp_error(C, fn->line, fn->col, "function '%.*s' is already defined",
+                               (int)fn->len, fn->name);
+                } else {
+                    comp_map_put(C, &C->fn_map, fn->name, fn->len, (int32_t)C->nfns);
+                    fn->index = C->nfns;
+                    C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
+                    C->fns[C->nfns++] = fn;
+                }
+            }
+        } else {
+            comp_node *n = statement(&P);
+            C->top = comp_grow(C, C->top, &C->top_cap, C->ntop + 1, sizeof(comp_node *));
+            C->top[C->ntop++] = n;
+        }
+        if (P.panic) {
+            while (!check(&P, T_SEMI) && !check(&P, T_EOF) &&
+                   !(check(&P, T_FN) && peek(&P)->col == 1))
+                advance(&P);
+            match(&P, T_SEMI);
+            P.panic = false;
+        }
+        C->depth = 0;
+    }
+}

@@ -1,0 +1,15 @@
+/*
+ * interp.h — the interpreter's entry point.
+ */
+#ifndef KILN_INTERP_H
+#define KILN_INTERP_H
+
+#include "../vm/vm.h"
+
+/* interp_call: runs function `fi` of the loaded program with `args` (its
+ * parameters, or NULL when it has none) until it returns, storing its
+ * result in *result. Returns 0, or -1 when a guest error escaped, with the
+ * error and its stack trace in vm->error. */
+int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result);
+
+#endif

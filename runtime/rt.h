@@ -1,0 +1,50 @@
+/*
+ * rt.h — runtime services shared by the interpreter and the natives: the
+ * one function that raises guest errors, stack traces, and value
+ * formatting.
+ */
+#ifndef KILN_RT_H
+#define KILN_RT_H
+
+#include "../vm/vm.h"
+
+/* The built-in error classes of LANGUAGE.md. */
+enum {
+    RT_ERR_NONE,
+    RT_ERR_ERROR,
+    RT_ERR_NULL,
+    RT_ERR_INDEX,
+    RT_ERR_KEY,
+    RT_ERR_ARITH,
+    RT_ERR_CAST,
+    RT_ERR_VALUE,
+    RT_ERR_STACK,
+    RT_ERR_OOM,
+    RT_ERR_IO,
+    RT_ERR_PERM,
+    RT_ERR__COUNT
+};
+const char *rt_error_class(int kind);
+
+/* rt_raise: records a guest error of `kind` with a printf-style message in
+ * `vm`. The caller then unwinds (the interpreter) or returns -1 (a native).
+ * Raising never allocates, so it works when memory is exhausted. */
+void rt_raise(kiln_vm *vm, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* rt_trace_*: build the text of an uncaught error in vm->error: the
+ * "error: Class: message" line, then one "  at fn (file:line)" line per
+ * frame, innermost first. Frames between the first KILN_TRACE_HEAD and the
+ * last KILN_TRACE_TAIL are elided with a count. */
+void rt_trace_begin(kiln_vm *vm);
+void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,
+                    uint32_t depth);
+
+/* rt_format_float: writes `d` as LANGUAGE.md specifies (Python's repr: the
+ * shortest digits that read back to the same double) to buf, which must
+ * hold 32 bytes. Returns the length. */
+size_t rt_format_float(double d, char *buf);
+
+/* rt_format_int: writes `v` in decimal to buf (24 bytes); returns the length. */
+size_t rt_format_int(int64_t v, char *buf);
+
+#endif

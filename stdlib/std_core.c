@@ -1,0 +1,265 @@
+/*
+ * std_core.c — the built-in functions (print, str, parse_int, ...) and the
+ * str methods that are not single instructions.
+ *
+ * Each native gets its arguments already type-checked by the verifier, so
+ * it only checks what types cannot say: null strings, ranges, text syntax.
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/rt.h"
+#include "std.h"
+
+/* Checked-argument helper: a str argument that must not be null. */
+static vm_str *arg_str(kiln_vm *vm, vm_value *args, int i, const char *fn)
+{
+    vm_str *s = args[i].s;
+    if (!s)
+        rt_raise(vm, RT_ERR_NULL, "%s: argument %d is null", fn, i + 1);
+    return s;
+}
+
+static int ret_str(kiln_vm *vm, vm_value *result, const char *p, size_t n)
+{
+    result->s = vm_str_new(vm, p, n);
+    return result->s ? 0 : -1;
+}
+
+/* ---- print and str ---- */
+
+static void print_line(kiln_vm *vm, const char *p, size_t n)
+{
+    vm_write(vm, 1, p, n);
+    vm_write(vm, 1, "\n", 1);
+}
+
+static int print_i(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)r;
+    char b[24];
+    print_line(vm, b, rt_format_int(a[0].i, b));
+    return 0;
+}
+static int print_f(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)r;
+    char b[32];
+    print_line(vm, b, rt_format_float(a[0].f, b));
+    return 0;
+}
+static int print_b(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)r;
+    print_line(vm, a[0].i ? "true" : "false", a[0].i ? 4 : 5);
+    return 0;
+}
+static int print_s(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)r;
+    if (a[0].s)
+        print_line(vm, a[0].s->data, a[0].s->len);
+    else
+        print_line(vm, "null", 4);
+    return 0;
+}
+
+static int str_i(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    char b[24];
+    return ret_str(vm, r, b, rt_format_int(a[0].i, b));
+}
+static int str_f(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    char b[32];
+    return ret_str(vm, r, b, rt_format_float(a[0].f, b));
+}
+static int str_b(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return ret_str(vm, r, a[0].i ? "true" : "false", a[0].i ? 4 : 5);
+}
+static int str_s(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    if (a[0].s) {
+        r->s = a[0].s;
+        return 0;
+    }
+    return ret_str(vm, r, "null", 4);
+}
+
+/* ---- parsing ---- */
+
+static void raise_bad_text(kiln_vm *vm, const char *what, const vm_str *s)
+{
+    rt_raise(vm, RT_ERR_VALUE, "invalid %s: \"%.*s\"%s", what, s->len > 60 ? 60 : (int)s->len,
+             s->data, s->len > 60 ? "..." : "");
+}
+
+static int parse_int(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "parse_int");
+    if (!s)
+        return -1;
+    const char *p = s->data, *end = s->data + s->len;
+    bool neg = false;
+    if (p < end && (*p == '-' || *p == '+'))
+        neg = *p++ == '-';
+    if (p == end) {
+        raise_bad_text(vm, "integer", s);
+        return -1;
+    }
+    uint64_t v = 0, limit = neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
+    for (; p < end; p++) {
+        if (*p < '0' || *p > '9' || v > (limit - (uint64_t)(*p - '0')) / 10) {
+            raise_bad_text(vm, "integer", s);
+            return -1;
+        }
+        v = v * 10 + (uint64_t)(*p - '0');
+    }
+    r->i = neg ? (int64_t)(0 - v) : (int64_t)v;
+    return 0;
+}
+
+static int parse_float(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "parse_float");
+    if (!s)
+        return -1;
+    char *end = NULL;
+    /* strtod skips leading space and reads hex floats; the language's float
+     * syntax has neither, so both are rejected. */
+    bool bad = s->len == 0 || isspace((unsigned char)s->data[0]) ||
+               memchr(s->data, 'x', s->len) || memchr(s->data, 'X', s->len);
+    double d = bad ? 0 : strtod(s->data, &end);
+    if (bad || end != s->data + s->len) {
+        raise_bad_text(vm, "float", s);
+        return -1;
+    }
+    r->f = d;
+    return 0;
+}
+
+static int chr_i(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    if (a[0].i < 0 || a[0].i > 255) {
+        rt_raise(vm, RT_ERR_VALUE, "chr: %lld is not a byte (0..255)", (long long)a[0].i);
+        return -1;
+    }
+    char c = (char)a[0].i;
+    return ret_str(vm, r, &c, 1);
+}
+
+/* ---- str methods ---- */
+
+static int s_slice(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "str.slice");
+    if (!s)
+        return -1;
+    int64_t from = a[1].i, to = a[2].i;
+    if (from < 0 || to < from || to > (int64_t)s->len) {
+        rt_raise(vm, RT_ERR_INDEX, "slice %lld..%lld out of range for length %u",
+                 (long long)from, (long long)to, s->len);
+        return -1;
+    }
+    return ret_str(vm, r, s->data + from, (size_t)(to - from));
+}
+
+static int s_find(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "str.find"), *t = s ? arg_str(vm, a, 1, "str.find") : NULL;
+    if (!t)
+        return -1;
+    r->i = -1;
+    for (uint32_t i = 0; t->len <= s->len && i <= s->len - t->len; i++)
+        if (memcmp(s->data + i, t->data, t->len) == 0) {
+            r->i = i;
+            break;
+        }
+    return 0;
+}
+
+static int s_trim(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "str.trim");
+    if (!s)
+        return -1;
+    uint32_t b = 0, e = s->len;
+    while (b < e && isspace((unsigned char)s->data[b]))
+        b++;
+    while (e > b && isspace((unsigned char)s->data[e - 1]))
+        e--;
+    if (b == 0 && e == s->len) {
+        r->s = s;
+        return 0;
+    }
+    return ret_str(vm, r, s->data + b, e - b);
+}
+
+static int s_starts_with(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "str.starts_with");
+    vm_str *t = s ? arg_str(vm, a, 1, "str.starts_with") : NULL;
+    if (!t)
+        return -1;
+    r->i = t->len <= s->len && memcmp(s->data, t->data, t->len) == 0;
+    return 0;
+}
+
+static int s_ends_with(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "str.ends_with");
+    vm_str *t = s ? arg_str(vm, a, 1, "str.ends_with") : NULL;
+    if (!t)
+        return -1;
+    r->i = t->len <= s->len && memcmp(s->data + s->len - t->len, t->data, t->len) == 0;
+    return 0;
+}
+
+static int map_case(kiln_vm *vm, vm_value *a, vm_value *r, int (*conv)(int), const char *fn)
+{
+    vm_str *s = arg_str(vm, a, 0, fn);
+    if (!s)
+        return -1;
+    vm_str *o = vm_str_new(vm, s->data, s->len);
+    if (!o)
+        return -1;
+    for (uint32_t i = 0; i < o->len; i++)
+        if ((unsigned char)o->data[i] < 128)
+            o->data[i] = (char)conv((unsigned char)o->data[i]);
+    r->s = o;
+    return 0;
+}
+static int s_to_upper(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return map_case(vm, a, r, toupper, "str.to_upper");
+}
+static int s_to_lower(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return map_case(vm, a, r, tolower, "str.to_lower");
+}
+
+const vm_native std_natives[] = {
+    {"print", "i", 'v', print_i},
+    {"print", "f", 'v', print_f},
+    {"print", "b", 'v', print_b},
+    {"print", "s", 'v', print_s},
+    {"str", "i", 's', str_i},
+    {"str", "f", 's', str_f},
+    {"str", "b", 's', str_b},
+    {"str", "s", 's', str_s},
+    {"parse_int", "s", 'i', parse_int},
+    {"parse_float", "s", 'f', parse_float},
+    {"chr", "i", 's', chr_i},
+    {"str.slice", "sii", 's', s_slice},
+    {"str.find", "ss", 'i', s_find},
+    {"str.trim", "s", 's', s_trim},
+    {"str.starts_with", "ss", 'b', s_starts_with},
+    {"str.ends_with", "ss", 'b', s_ends_with},
+    {"str.to_upper", "s", 's', s_to_upper},
+    {"str.to_lower", "s", 's', s_to_lower},
+};
+const size_t std_natives_count = sizeof std_natives / sizeof std_natives[0];

@@ -1,0 +1,63 @@
+/*
+ * config.h — every build switch and limit of Kiln, with its default and why.
+ *
+ * This is the one place to look for a number that bounds the VM. Other files
+ * include it rather than defining their own limits.
+ */
+#ifndef KILN_CONFIG_H
+#define KILN_CONFIG_H
+
+#define KILN_VERSION "0.1.0"
+
+/* Computed-goto dispatch (GCC/Clang "labels as values") is ~15-25% faster
+ * than a switch on x86-64 because each handler gets its own indirect branch.
+ * Define KILN_NO_COMPUTED_GOTO to force the portable switch. */
+#if !defined(KILN_NO_COMPUTED_GOTO) && (defined(__GNUC__) || defined(__clang__))
+#define KILN_COMPUTED_GOTO 1
+#else
+#define KILN_COMPUTED_GOTO 0
+#endif
+
+/* KILN_GC_MALLOC: allocate objects with plain malloc and keep them on a list
+ * instead of a per-VM mimalloc heap, so AddressSanitizer and Valgrind see
+ * every object. `make asan` builds with it. */
+
+/* Slots (64-bit) in a VM's frame stack: 1 Mi slots = 8 MiB. A frame of fib
+ * uses ~8 slots, so recursion depth reaches ~100,000 before
+ * StackOverflowError, deeper than Lua's default C-stack-bound limit
+ * (LUAI_MAXCCALLS 200) for the same program, and still cheap to reserve. */
+#define KILN_STACK_SLOTS (1u << 20)
+
+/* Frames printed in a stack trace before eliding the middle: a stack
+ * overflow would otherwise print 100,000 lines. */
+#define KILN_TRACE_HEAD 12
+#define KILN_TRACE_TAIL 8
+
+/* Registers per function: operands A, B, C are 8 bits wide (ARCHITECTURE.md
+ * decision 1), so a function addresses at most 256 registers. */
+#define KILN_MAX_REGS 256
+
+/* Parameters per function: arguments are copied from consecutive caller
+ * registers, so this must stay below KILN_MAX_REGS. */
+#define KILN_MAX_PARAMS 64
+
+/* Image format version; bumped whenever the layout of an image changes, so
+ * an old kiln refuses a newer image with a clear message. */
+#define KILN_IMAGE_VERSION 1
+
+/* Upper bound of any count read from an image (strings, functions, code
+ * words...): a corrupt count must not make the loader reserve gigabytes. */
+#define KILN_IMAGE_MAX_COUNT (1u << 24)
+
+/* Diagnostics kept per compilation; after that the compiler stops, since
+ * later errors are mostly knock-on effects of earlier ones. */
+#define KILN_MAX_DIAGS 20
+
+/* Nesting of expressions/blocks the recursive-descent parser accepts before
+ * reporting an error instead of exhausting the C stack. */
+#define KILN_MAX_NESTING 200
+
+/* Bytes of an error message kept by the VM (message plus stack trace). */
+#define KILN_ERRBUF 8192
+
+#endif

@@ -1,0 +1,202 @@
+/*
+ * main.c — the `kiln` command. It uses only the public API (kiln.h), as
+ * any embedder would; it is the one place that prints and exits.
+ *
+ * Exit codes: 0 success, 1 the guest raised an uncaught error, 2 usage,
+ * compile, load or verification error.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kiln.h"
+
+enum { EXIT_GUEST = 1, EXIT_USAGE = 2 };
+
+static const char USAGE[] =
+    "usage: kiln <command> [options] FILE [args...]\n"
+    "\n"
+    "commands:\n"
+    "  run FILE [args...]    compile (if FILE is source) and run a program\n"
+    "  build FILE -o OUT     compile FILE to a verified bytecode image OUT\n"
+    "  dis FILE              print the bytecode of FILE (source or image)\n"
+    "  verify FILE           check that FILE is a valid bytecode image\n"
+    "\n"
+    "options:\n"
+    "  --no-checksum         (run, verify) skip the image checksum, still verify\n"
+    "  -h, --help            show this help\n"
+    "  --version             show the version\n"
+    "\n"
+    "FILE is an image when it starts with the image magic, else Kiln source;\n"
+    "the name does not matter. Exit status: 0 success, 1 uncaught guest error,\n"
+    "2 usage, compile, load or verification error.\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "kiln: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry 'kiln --help'.\n");
+    return EXIT_USAGE;
+}
+
+static int report(kiln_vm *vm, kiln_status st)
+{
+    fflush(stdout);
+    fprintf(stderr, "%s\n", kiln_error(vm));
+    return st == KILN_ERR_RUNTIME || st == KILN_ERR_LIMIT ? EXIT_GUEST : EXIT_USAGE;
+}
+
+/* Loads `path` into a new VM; on failure prints the error and returns NULL
+ * with *code set. */
+static kiln_vm *load(const char *path, unsigned flags, int *code)
+{
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.flags = flags;
+    kiln_vm *vm = kiln_new(&cfg);
+    if (!vm) {
+        fprintf(stderr, "kiln: out of memory\n");
+        *code = EXIT_USAGE;
+        return NULL;
+    }
+    kiln_status st = kiln_load_file(vm, path);
+    if (st != KILN_OK) {
+        *code = report(vm, st);
+        kiln_free(vm);
+        return NULL;
+    }
+    return vm;
+}
+
+static int is_image_file(const char *path)
+{
+    static const unsigned char MAGIC[8] = {0x7f, 'K', 'I', 'L', 'N', '\r', '\n', 0x1a};
+    unsigned char head[8];
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return -1;
+    size_t n = fread(head, 1, sizeof head, fp);
+    fclose(fp);
+    return n == sizeof head && memcmp(head, MAGIC, sizeof head) == 0;
+}
+
+static int cmd_run(const char *path, unsigned flags)
+{
+    int code = 0;
+    kiln_vm *vm = load(path, flags, &code);
+    if (!vm)
+        return code;
+    kiln_status st = kiln_run(vm);
+    code = st == KILN_OK ? 0 : report(vm, st);
+    kiln_free(vm);
+    return code;
+}
+
+static int cmd_build(const char *path, const char *out)
+{
+    int code = 0;
+    kiln_vm *vm = load(path, 0, &code);
+    if (!vm)
+        return code;
+    const void *bytes;
+    size_t len;
+    kiln_image(vm, &bytes, &len);
+    FILE *fp = fopen(out, "wb");
+    if (!fp || fwrite(bytes, 1, len, fp) != len || fclose(fp) != 0) {
+        fprintf(stderr, "kiln: cannot write %s\n", out);
+        code = EXIT_USAGE;
+    }
+    kiln_free(vm);
+    return code;
+}
+
+static int cmd_dis(const char *path)
+{
+    int code = 0;
+    kiln_vm *vm = load(path, 0, &code);
+    if (!vm)
+        return code;
+    const char *text;
+    if (kiln_disassemble(vm, &text) == KILN_OK)
+        fputs(text, stdout);
+    else
+        code = report(vm, KILN_ERR_API);
+    kiln_free(vm);
+    return code;
+}
+
+static int cmd_verify(const char *path, unsigned flags)
+{
+    int img = is_image_file(path);
+    if (img == 0) {
+        fprintf(stderr, "%s: not a bytecode image (no image magic)\n", path);
+        return EXIT_USAGE;
+    }
+    int code = 0;
+    kiln_vm *vm = load(path, flags, &code);
+    if (!vm)
+        return code;
+    printf("%s: ok\n", path);
+    kiln_free(vm);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("%s", "no command given");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help") || !strcmp(cmd, "help")) {
+        fputs(USAGE, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("kiln %s\n", kiln_version());
+        return 0;
+    }
+    bool run = !strcmp(cmd, "run"), build = !strcmp(cmd, "build"), dis = !strcmp(cmd, "dis"),
+         verify = !strcmp(cmd, "verify");
+    if (!run && !build && !dis && !verify)
+        return usage_error("unknown command '%s'", cmd);
+    unsigned flags = 0;
+    const char *file = NULL, *out = NULL;
+    int i = 2;
+    /* Options come before FILE; everything after FILE belongs to the guest. */
+    for (; i < argc && !file; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            fputs(USAGE, stdout);
+            return 0;
+        } else if (!strcmp(a, "--no-checksum") && (run || verify)) {
+            flags |= KILN_FLAG_NO_CHECKSUM;
+        } else if (!strcmp(a, "-o") && build) {
+            if (++i == argc)
+                return usage_error("%s", "-o needs a file name");
+            out = argv[i];
+        } else if (a[0] == '-' && a[1]) {
+            return usage_error("unknown option '%s'", a);
+        } else {
+            file = a;
+        }
+    }
+    if (!file)
+        return usage_error("%s: no FILE given", cmd);
+    if (build) {
+        for (; i < argc; i++) {
+            if (!strcmp(argv[i], "-o") && i + 1 < argc)
+                out = argv[++i];
+            else
+                return usage_error("unexpected argument '%s'", argv[i]);
+        }
+        if (!out)
+            return usage_error("%s", "build: no output given (-o OUT)");
+        return cmd_build(file, out);
+    }
+    if (i < argc && !run)
+        return usage_error("unexpected argument '%s'", argv[i]);
+    if (dis)
+        return cmd_dis(file);
+    if (verify)
+        return cmd_verify(file, flags);
+    return cmd_run(file, flags);
+}

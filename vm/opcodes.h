@@ -1,0 +1,115 @@
+/*
+ * opcodes.h — the one table of Kiln's bytecode instructions.
+ *
+ * Each row is OP(NAME, FORMAT, A, B, C, X, "semantics"). The file is an
+ * X-macro: whoever includes it defines OP first. The enum, the names, the
+ * operand formats, the verifier's operand rules, the disassembler and the
+ * interpreter's goto table are all expanded from this list, so there is
+ * never a second list to keep in sync.
+ *
+ * An instruction is one 32-bit word: opcode in bits 0-7, then
+ *   ABC    A (8) B (8) C (8)
+ *   ABx    A (8) Bx (16, unsigned)
+ *   AsBx   A (8) sBx (16, signed)
+ *   sJ     sJ (24, signed): a jump offset
+ * and the two-word formats add a second 32-bit word X:
+ *   ABCX   A B C as above, X
+ *   AsBxX  A sBx as above, X
+ * Jump offsets (sJ, or X of a branch) count words from the start of the
+ * next instruction.
+ *
+ * Operand roles (what the verifier checks of A, B, C and X):
+ *   __  unused (must be 0)          IM  immediate, any value
+ *   RI  int register                IB  immediate 0 or 1
+ *   RF  float register              JO  jump offset to an instruction start
+ *   RB  bool register               KA  constant index of A's type
+ *   RS  str register                GA  global index of A's type
+ *   RR  any reference register      FN  function index (call: A result, B args)
+ *   RA  any register                NT  native index  (call: A result, B args)
+ *   RM  register of A's type        RT  register of the function's result type
+ *   RD  call result register        AR  first of the call's argument registers
+ *   RV  0, in a function without result
+ */
+
+/*  name      format  A   B   C   X   semantics */
+OP(NOP,      ABC,   __, __, __, __, "do nothing")
+OP(MOV,      ABC,   RA, RM, __, __, "R[A] = R[B]")
+OP(LOADI,    AsBx,  RI, IM, __, __, "R[A] = sBx")
+OP(LOADK,    ABx,   RA, KA, __, __, "R[A] = K[Bx]")
+OP(LOADB,    ABC,   RB, IB, __, __, "R[A] = (bool)B")
+OP(LOADNULL, ABC,   RR, __, __, __, "R[A] = null")
+OP(GETG,     ABx,   RA, GA, __, __, "R[A] = G[Bx]")
+OP(SETG,     ABx,   RA, GA, __, __, "G[Bx] = R[A]")
+
+OP(ADD_I,    ABC,   RI, RI, RI, __, "R[A] = R[B] + R[C] (wrapping)")
+OP(SUB_I,    ABC,   RI, RI, RI, __, "R[A] = R[B] - R[C] (wrapping)")
+OP(MUL_I,    ABC,   RI, RI, RI, __, "R[A] = R[B] * R[C] (wrapping)")
+OP(DIV_I,    ABC,   RI, RI, RI, __, "R[A] = R[B] / R[C], truncating; ArithmeticError if R[C] == 0")
+OP(MOD_I,    ABC,   RI, RI, RI, __, "R[A] = R[B] % R[C], sign of R[B]; ArithmeticError if R[C] == 0")
+OP(ADDI_I,   ABC,   RI, RI, IM, __, "R[A] = R[B] + (int8)C")
+OP(BAND,     ABC,   RI, RI, RI, __, "R[A] = R[B] & R[C]")
+OP(BOR,      ABC,   RI, RI, RI, __, "R[A] = R[B] | R[C]")
+OP(BXOR,     ABC,   RI, RI, RI, __, "R[A] = R[B] ^ R[C]")
+OP(SHL,      ABC,   RI, RI, RI, __, "R[A] = R[B] << (R[C] & 63)")
+OP(SHR,      ABC,   RI, RI, RI, __, "R[A] = R[B] >> (R[C] & 63), arithmetic")
+OP(NEG_I,    ABC,   RI, RI, __, __, "R[A] = -R[B] (wrapping)")
+OP(BNOT,     ABC,   RI, RI, __, __, "R[A] = ~R[B]")
+
+OP(ADD_F,    ABC,   RF, RF, RF, __, "R[A] = R[B] + R[C]")
+OP(SUB_F,    ABC,   RF, RF, RF, __, "R[A] = R[B] - R[C]")
+OP(MUL_F,    ABC,   RF, RF, RF, __, "R[A] = R[B] * R[C]")
+OP(DIV_F,    ABC,   RF, RF, RF, __, "R[A] = R[B] / R[C] (IEEE)")
+OP(MOD_F,    ABC,   RF, RF, RF, __, "R[A] = fmod(R[B], R[C])")
+OP(NEG_F,    ABC,   RF, RF, __, __, "R[A] = -R[B]")
+OP(NOT,      ABC,   RB, RB, __, __, "R[A] = !R[B]")
+
+OP(EQ_I,     ABC,   RB, RI, RI, __, "R[A] = R[B] == R[C]")
+OP(NE_I,     ABC,   RB, RI, RI, __, "R[A] = R[B] != R[C]")
+OP(LT_I,     ABC,   RB, RI, RI, __, "R[A] = R[B] < R[C]")
+OP(LE_I,     ABC,   RB, RI, RI, __, "R[A] = R[B] <= R[C]")
+OP(EQ_F,     ABC,   RB, RF, RF, __, "R[A] = R[B] == R[C]")
+OP(NE_F,     ABC,   RB, RF, RF, __, "R[A] = R[B] != R[C]")
+OP(LT_F,     ABC,   RB, RF, RF, __, "R[A] = R[B] < R[C]")
+OP(LE_F,     ABC,   RB, RF, RF, __, "R[A] = R[B] <= R[C]")
+OP(EQ_B,     ABC,   RB, RB, RB, __, "R[A] = R[B] == R[C]")
+OP(NE_B,     ABC,   RB, RB, RB, __, "R[A] = R[B] != R[C]")
+OP(EQ_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] == R[C], bytewise; null equals only null")
+OP(NE_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] != R[C], bytewise")
+OP(LT_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] < R[C], bytewise; NullError on null")
+OP(LE_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] <= R[C], bytewise; NullError on null")
+OP(EQ_R,     ABC,   RB, RR, RM, __, "R[A] = R[B] is R[C] (identity)")
+OP(NE_R,     ABC,   RB, RR, RM, __, "R[A] = R[B] is not R[C] (identity)")
+
+OP(I2F,      ABC,   RF, RI, __, __, "R[A] = (float)R[B]")
+OP(F2I,      ABC,   RI, RF, __, __, "R[A] = trunc(R[B]); ArithmeticError if NaN or out of range")
+OP(CONCAT,   ABC,   RS, RS, RS, __, "R[A] = R[B] + R[C]; NullError on null")
+OP(STRLEN,   ABC,   RI, RS, __, __, "R[A] = byte length of R[B]; NullError on null")
+OP(STRIDX,   ABC,   RI, RS, RI, __, "R[A] = byte R[C] of R[B]; IndexError, NullError")
+
+OP(JMP,      sJ,    JO, __, __, __, "pc += sJ")
+OP(JT,       ABCX,  RB, __, __, JO, "if R[A] then pc += X")
+OP(JF,       ABCX,  RB, __, __, JO, "if not R[A] then pc += X")
+OP(JLT_I,    ABCX,  RI, RI, __, JO, "if R[A] < R[B] then pc += X")
+OP(JLE_I,    ABCX,  RI, RI, __, JO, "if R[A] <= R[B] then pc += X")
+OP(JEQ_I,    ABCX,  RI, RI, __, JO, "if R[A] == R[B] then pc += X")
+OP(JNE_I,    ABCX,  RI, RI, __, JO, "if R[A] != R[B] then pc += X")
+OP(JLTK_I,   AsBxX, RI, IM, __, JO, "if R[A] < sBx then pc += X")
+OP(JLEK_I,   AsBxX, RI, IM, __, JO, "if R[A] <= sBx then pc += X")
+OP(JGTK_I,   AsBxX, RI, IM, __, JO, "if R[A] > sBx then pc += X")
+OP(JGEK_I,   AsBxX, RI, IM, __, JO, "if R[A] >= sBx then pc += X")
+OP(JEQK_I,   AsBxX, RI, IM, __, JO, "if R[A] == sBx then pc += X")
+OP(JNEK_I,   AsBxX, RI, IM, __, JO, "if R[A] != sBx then pc += X")
+OP(JLT_F,    ABCX,  RF, RF, __, JO, "if R[A] < R[B] then pc += X")
+OP(JLE_F,    ABCX,  RF, RF, __, JO, "if R[A] <= R[B] then pc += X")
+OP(JEQ_F,    ABCX,  RF, RF, __, JO, "if R[A] == R[B] then pc += X")
+OP(JNE_F,    ABCX,  RF, RF, __, JO, "if R[A] != R[B] then pc += X")
+OP(JNLT_F,   ABCX,  RF, RF, __, JO, "if not (R[A] < R[B]) then pc += X (true for NaN)")
+OP(JNLE_F,   ABCX,  RF, RF, __, JO, "if not (R[A] <= R[B]) then pc += X (true for NaN)")
+OP(FORLT,    ABCX,  RI, RI, __, JO, "R[A] += 1; if R[A] < R[B] then pc += X")
+OP(FORLE,    ABCX,  RI, RI, __, JO, "if R[A] < R[B] then R[A] += 1, pc += X")
+
+OP(CALL,     ABCX,  RD, AR, __, FN, "R[A] = F[X](R[B], R[B+1], ...)")
+OP(CALLN,    ABCX,  RD, AR, __, NT, "R[A] = native N[X](R[B], R[B+1], ...)")
+OP(RET,      ABC,   RT, __, __, __, "return R[A]")
+OP(RET0,     ABC,   RV, __, __, __, "return (function without result)")
+OP(TRAP,     ABC,   __, __, __, __, "unreachable: raises an internal error")

@@ -1,0 +1,228 @@
+/*
+ * vm.h — internal declarations of vm/: value representation, instruction
+ * encoding, the in-memory form of a bytecode image, and the VM state.
+ *
+ * A program exists in three forms that all share the structures below:
+ * the compiler fills a vm_image; vm_image_write turns it into bytes (the
+ * portable .kbc file); vm_image_read turns bytes back into a vm_image, which
+ * vm_verify checks and vm_link makes runnable. Running from source goes
+ * through the same bytes, so source and image runs cannot differ.
+ */
+#ifndef KILN_VM_H
+#define KILN_VM_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../gc/gc.h"
+#include "config.h"
+#include "kiln.h"
+
+/* ---- Types of registers, globals, constants, parameters and results ---- */
+enum {
+    VM_T_VOID,  /* only as a function result: returns nothing */
+    VM_T_INT,   /* int64_t, wrapping */
+    VM_T_FLOAT, /* IEEE double */
+    VM_T_BOOL,  /* 0 or 1 */
+    VM_T_STR,   /* vm_str *, may be null */
+    VM_T__COUNT
+};
+#define VM_T_ISREF(t) ((t) >= VM_T_STR)
+const char *vm_type_name(int t);
+
+/* A 64-bit register slot. Which member is live is known statically from the
+ * register's type, so there is no tag. */
+typedef union vm_value {
+    int64_t i;
+    uint64_t u;
+    double f;
+    void *p;
+    struct vm_str *s;
+} vm_value;
+
+/* Immutable byte string, allocated in the GC heap. `data` is NUL-terminated
+ * for the convenience of C callers; `len` is authoritative. */
+typedef struct vm_str {
+    gc_obj obj;
+    uint32_t len;
+    uint32_t hash;
+    char data[];
+} vm_str;
+
+enum { VM_OBJ_STR = 1 };
+
+/* ---- Instructions (see opcodes.h for the formats) ---- */
+enum vm_opcode {
+#define OP(name, ...) OP_##name,
+#include "opcodes.h"
+#undef OP
+    OP__COUNT
+};
+enum { FMT_ABC, FMT_ABx, FMT_AsBx, FMT_sJ, FMT_ABCX, FMT_AsBxX };
+enum {
+    ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
+    ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_GA, ROLE_FN, ROLE_NT, ROLE_RT,
+    ROLE_RD, ROLE_AR, ROLE_RV
+};
+typedef struct vm_opinfo {
+    const char *name;
+    uint8_t format;
+    uint8_t role[4]; /* A, B, C, X */
+    const char *doc;
+} vm_opinfo;
+extern const vm_opinfo vm_ops[OP__COUNT];
+#define VM_INS_WORDS(op) (vm_ops[op].format >= FMT_ABCX ? 2u : 1u)
+
+#define INS_OP(w) ((w) & 0xffu)
+#define INS_A(w) (((w) >> 8) & 0xffu)
+#define INS_B(w) (((w) >> 16) & 0xffu)
+#define INS_C(w) ((w) >> 24)
+#define INS_Bx(w) ((w) >> 16)
+#define INS_sBx(w) ((int32_t)(int16_t)(uint16_t)((w) >> 16))
+#define INS_sJ(w) (((int32_t)(w)) >> 8)
+#define MK_ABC(op, a, b, c) \
+    ((uint32_t)(op) | (uint32_t)(a) << 8 | (uint32_t)(b) << 16 | (uint32_t)(c) << 24)
+#define MK_ABx(op, a, bx) ((uint32_t)(op) | (uint32_t)(a) << 8 | (uint32_t)(bx) << 16)
+#define MK_sJ(op, j) ((uint32_t)(op) | (uint32_t)(j) << 8)
+#define VM_SJ_MAX ((1 << 23) - 1)
+
+/* ---- The image: a whole linked program as data ---- */
+typedef struct vm_const {
+    uint8_t type;  /* VM_T_INT, VM_T_FLOAT or VM_T_STR */
+    uint64_t bits; /* the int, the double's bits, or a string index */
+} vm_const;
+
+typedef struct vm_global {
+    uint32_t name; /* string index */
+    uint8_t type;
+} vm_global;
+
+/* A reference to a native function, resolved by name and signature when the
+ * image is linked, so an image never holds a host address. */
+typedef struct vm_nativeref {
+    uint32_t name; /* string index, e.g. "print" or "str.find" */
+    uint8_t nparams;
+    uint8_t ret;
+    uint8_t params[KILN_MAX_PARAMS];
+} vm_nativeref;
+
+typedef struct vm_line {
+    uint32_t pc;   /* first instruction of the run */
+    uint32_t line; /* source line of the run */
+} vm_line;
+
+typedef struct vm_func {
+    uint32_t name;   /* string index */
+    uint32_t module; /* module index: the file of its line table */
+    uint8_t nparams;
+    uint8_t ret;
+    uint16_t nregs;
+    uint8_t *types; /* nregs; the first nparams are the parameters */
+    uint32_t ncode;
+    uint32_t *code;
+    uint32_t nlines;
+    vm_line *lines;
+} vm_func;
+
+typedef struct vm_module {
+    uint32_t name; /* string index */
+    uint32_t file; /* string index: the source path, for traces */
+    uint32_t init; /* function index of its top-level code */
+} vm_module;
+
+typedef struct vm_image {
+    uint32_t nstrs;
+    uint32_t *str_off; /* into str_data */
+    uint32_t *str_len;
+    char *str_data;
+    uint32_t nconsts;
+    vm_const *consts;
+    uint32_t nglobals;
+    vm_global *globals;
+    uint32_t nnatives;
+    vm_nativeref *natives;
+    uint32_t nfuncs;
+    vm_func *funcs;
+    uint32_t nmodules;
+    vm_module *modules;
+    uint32_t entry; /* module index of the root module */
+    int32_t main;   /* function index of main(), or -1 */
+} vm_image;
+
+/* Growable byte buffer, used for image bytes and text output. */
+typedef struct vm_buf {
+    char *data;
+    size_t len, cap;
+    bool oom; /* an append failed: the contents are truncated */
+} vm_buf;
+void vm_buf_put(vm_buf *b, const void *p, size_t n);
+void vm_buf_printf(vm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_buf_free(vm_buf *b);
+
+/* vm_image_write: serializes `im` into `out` (appended). Returns false only
+ * when memory runs out. The same image always gives the same bytes. */
+bool vm_image_write(const vm_image *im, vm_buf *out);
+
+/* vm_image_read: parses `len` bytes at `buf` into `im` (which it owns
+ * afterwards; release with vm_image_free, also on failure). Checks the
+ * structure: magic, version, checksum (unless `check_sum` is false), section
+ * bounds, and that every index refers to an existing entry. On failure
+ * returns false with "invalid image: <what> at <where>" in err. */
+bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im,
+                   char *err, size_t errlen);
+void vm_image_free(vm_image *im);
+bool vm_image_is(const void *buf, size_t len); /* starts with the magic? */
+const char *vm_image_str(const vm_image *im, uint32_t idx);
+
+/* vm_verify: the bytecode verifier, one linear pass over every function
+ * (operand types, indices, jump targets, call signatures, register counts,
+ * result types). On failure returns false with
+ * "invalid image: <what> at <function>:<pc>" in err. */
+bool vm_verify(const vm_image *im, char *err, size_t errlen);
+
+/* vm_disasm: appends a listing of every function in `im` to `out`. */
+void vm_disasm(const vm_image *im, vm_buf *out);
+
+/* vm_func_line: the source line of instruction `pc` of `f` (0 if unknown). */
+uint32_t vm_func_line(const vm_func *f, uint32_t pc);
+
+/* ---- Natives: C functions the guest calls with CALLN ---- */
+/* A native reads its arguments from args[0..n-1] and stores its result in
+ * *result. It returns 0, or -1 after raising a guest error with rt_raise. */
+typedef int (*vm_native_fn)(kiln_vm *vm, vm_value *args, vm_value *result);
+typedef struct vm_native {
+    const char *name;   /* "print", "str.find", ... */
+    const char *params; /* one letter a parameter: i f b s */
+    char ret;           /* i f b s, or v for none */
+    vm_native_fn fn;
+} vm_native;
+int vm_type_of_letter(char c); /* VM_T_*, or -1 */
+const vm_native *vm_native_find(const char *name, const uint8_t *params, int nparams);
+
+/* ---- The VM ---- */
+struct kiln_vm {
+    kiln_config cfg;
+    gc_heap heap;
+    bool loaded;
+    vm_image img;
+    vm_buf image_bytes; /* the loaded program as an image */
+    vm_value *kvals;    /* constants, strings materialized */
+    vm_value *globals;
+    const vm_native **natives;
+    vm_value *stack, *stack_end;
+    /* The error being raised (kind != 0) and the last failure's text. */
+    int err_kind;
+    char err_msg[512];
+    char error[KILN_ERRBUF];
+    vm_buf listing; /* kiln_disassemble output */
+};
+
+/* vm_str_new: a new string of `len` bytes copied from `p`, or NULL after
+ * raising OutOfMemoryError. */
+vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);
+vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
+void vm_write(kiln_vm *vm, int stream, const char *p, size_t n);
+
+#endif

@@ -1,0 +1,213 @@
+/*
+ * vm_bytecode.c — the opcode table expanded into data, and the
+ * disassembler that prints an image in a form a person can read.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm.h"
+
+const vm_opinfo vm_ops[OP__COUNT] = {
+#define OP(name, fmt, a, b, c, x, doc) \
+    {#name, FMT_##fmt, {ROLE_##a, ROLE_##b, ROLE_##c, ROLE_##x}, doc},
+#include "opcodes.h"
+#undef OP
+};
+
+const char *vm_type_name(int t)
+{
+    static const char *const NAMES[VM_T__COUNT] = {"void", "int", "float", "bool", "str"};
+    return t >= 0 && t < VM_T__COUNT ? NAMES[t] : "?";
+}
+
+/* ---- Growable buffer ---- */
+
+void vm_buf_put(vm_buf *b, const void *p, size_t n)
+{
+    if (b->oom)
+        return;
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *d = realloc(b->data, cap);
+        if (!d) {
+            b->oom = true;
+            return;
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+void vm_buf_printf(vm_buf *b, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n < sizeof tmp) {
+        vm_buf_put(b, tmp, (size_t)n);
+        return;
+    }
+    char *big = malloc((size_t)n + 1);
+    if (!big) {
+        b->oom = true;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(big, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    vm_buf_put(b, big, (size_t)n);
+    free(big);
+}
+
+void vm_buf_free(vm_buf *b)
+{
+    free(b->data);
+    memset(b, 0, sizeof *b);
+}
+
+/* ---- Disassembler ---- */
+
+static void put_escaped(vm_buf *out, const char *s, uint32_t len)
+{
+    vm_buf_put(out, "\"", 1);
+    for (uint32_t i = 0; i < len && i < 60; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\')
+            vm_buf_printf(out, "\\%c", c);
+        else if (c >= 32 && c < 127)
+            vm_buf_put(out, &s[i], 1);
+        else
+            vm_buf_printf(out, "\\x%02x", c);
+    }
+    vm_buf_put(out, len > 60 ? "\"..." : "\"", len > 60 ? 4 : 1);
+}
+
+static void put_const(vm_buf *out, const vm_image *im, uint32_t k)
+{
+    if (k >= im->nconsts)
+        return;
+    const vm_const *c = &im->consts[k];
+    if (c->type == VM_T_INT) {
+        vm_buf_printf(out, "  ; %" PRId64, (int64_t)c->bits);
+    } else if (c->type == VM_T_FLOAT) {
+        double d;
+        memcpy(&d, &c->bits, sizeof d);
+        vm_buf_printf(out, "  ; %.17g", d);
+    } else if (c->bits < im->nstrs) {
+        vm_buf_put(out, "  ; ", 4);
+        put_escaped(out, vm_image_str(im, (uint32_t)c->bits), im->str_len[c->bits]);
+    }
+}
+
+/* One operand, shown by its role: registers as rN, jumps as absolute
+ * targets, indices with the name they refer to. */
+static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
+                        uint32_t next_pc, bool signed16)
+{
+    switch (role) {
+    case ROLE_RI: case ROLE_RF: case ROLE_RB: case ROLE_RS: case ROLE_RR:
+    case ROLE_RA: case ROLE_RM: case ROLE_RT: case ROLE_RD: case ROLE_AR:
+        vm_buf_printf(out, " r%u", val);
+        break;
+    case ROLE_JO:
+        vm_buf_printf(out, " ->%lld", (long long)next_pc + (int32_t)val);
+        break;
+    case ROLE_IM:
+        vm_buf_printf(out, " %d", signed16 ? (int32_t)(int16_t)val : (int32_t)(int8_t)val);
+        break;
+    case ROLE_IB: vm_buf_printf(out, " %u", val); break;
+    case ROLE_KA: vm_buf_printf(out, " k%u", val); break;
+    case ROLE_GA:
+        vm_buf_printf(out, " g%u(%s)", val,
+                      val < im->nglobals ? vm_image_str(im, im->globals[val].name) : "?");
+        break;
+    case ROLE_FN:
+        vm_buf_printf(out, " f%u(%s)", val,
+                      val < im->nfuncs ? vm_image_str(im, im->funcs[val].name) : "?");
+        break;
+    case ROLE_NT:
+        vm_buf_printf(out, " n%u(%s)", val,
+                      val < im->nnatives ? vm_image_str(im, im->natives[val].name) : "?");
+        break;
+    default: break;
+    }
+}
+
+static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
+{
+    const vm_func *f = &im->funcs[fi];
+    vm_buf_printf(out, "fn f%u %s(", fi, vm_image_str(im, f->name));
+    for (uint32_t i = 0; i < f->nparams; i++)
+        vm_buf_printf(out, "%sr%u: %s", i ? ", " : "", i, vm_type_name(f->types[i]));
+    vm_buf_printf(out, ") -> %s  ; %u registers:", vm_type_name(f->ret), f->nregs);
+    for (uint32_t i = 0; i < f->nregs; i++)
+        vm_buf_printf(out, " %c", vm_type_name(f->types[i])[0]);
+    vm_buf_put(out, "\n", 1);
+    uint32_t line = 0;
+    for (uint32_t pc = 0; pc < f->ncode;) {
+        uint32_t w = f->code[pc], op = INS_OP(w);
+        if (op >= OP__COUNT) {
+            vm_buf_printf(out, "  %5u  <bad opcode %u>\n", pc, op);
+            pc++;
+            continue;
+        }
+        uint32_t words = VM_INS_WORDS(op);
+        uint32_t l = vm_func_line(f, pc);
+        if (l != line)
+            vm_buf_printf(out, "  %5u  %-4u %-9s", pc, l, vm_ops[op].name);
+        else
+            vm_buf_printf(out, "  %5u       %-9s", pc, vm_ops[op].name);
+        line = l;
+        if (pc + words > f->ncode) {
+            vm_buf_put(out, " <truncated>\n", 13);
+            break;
+        }
+        uint32_t vals[4] = {INS_A(w), INS_B(w), INS_C(w), words == 2 ? f->code[pc + 1] : 0};
+        int fmt = vm_ops[op].format;
+        if (fmt == FMT_ABx || fmt == FMT_AsBx || fmt == FMT_AsBxX)
+            vals[1] = INS_Bx(w);
+        if (fmt == FMT_sJ)
+            vals[0] = (uint32_t)INS_sJ(w);
+        for (int i = 0; i < 4; i++)
+            put_operand(out, im, vm_ops[op].role[i], vals[i], pc + words,
+                        i == 1 && fmt != FMT_ABC && fmt != FMT_ABCX);
+        if (vm_ops[op].role[1] == ROLE_KA)
+            put_const(out, im, vals[1]);
+        vm_buf_put(out, "\n", 1);
+        pc += words;
+    }
+}
+
+void vm_disasm(const vm_image *im, vm_buf *out)
+{
+    for (uint32_t i = 0; i < im->nmodules; i++) {
+        const vm_module *m = &im->modules[i];
+        vm_buf_printf(out, "module %s (%s), init f%u\n", vm_image_str(im, m->name),
+                      vm_image_str(im, m->file), m->init);
+    }
+    for (uint32_t i = 0; i < im->nglobals; i++)
+        vm_buf_printf(out, "global g%u %s: %s\n", i, vm_image_str(im, im->globals[i].name),
+                      vm_type_name(im->globals[i].type));
+    for (uint32_t i = 0; i < im->nnatives; i++) {
+        const vm_nativeref *n = &im->natives[i];
+        vm_buf_printf(out, "native n%u %s(", i, vm_image_str(im, n->name));
+        for (uint32_t j = 0; j < n->nparams; j++)
+            vm_buf_printf(out, "%s%s", j ? ", " : "", vm_type_name(n->params[j]));
+        vm_buf_printf(out, ") -> %s\n", vm_type_name(n->ret));
+    }
+    for (uint32_t i = 0; i < im->nfuncs; i++) {
+        vm_buf_put(out, "\n", 1);
+        disasm_func(im, i, out);
+    }
+}

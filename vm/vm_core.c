@@ -1,0 +1,298 @@
+/*
+ * vm_core.c — the public API (kiln.h): VM lifecycle, loading, linking and
+ * running a program.
+ *
+ * Loading always goes bytes -> vm_image_read -> vm_verify -> link: source
+ * is first compiled to image bytes, so a program behaves the same whether
+ * it came from a .kn or a .kbc file.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../compiler/comp.h"
+#include "../interp/interp.h"
+#include "../runtime/rt.h"
+#include "../stdlib/std.h"
+#include "vm.h"
+
+const char *kiln_version(void) { return KILN_VERSION; }
+
+void kiln_config_init(kiln_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+}
+
+kiln_vm *kiln_new(const kiln_config *cfg)
+{
+    kiln_vm *vm = calloc(1, sizeof *vm);
+    if (!vm)
+        return NULL;
+    if (cfg)
+        vm->cfg = *cfg;
+    else
+        kiln_config_init(&vm->cfg);
+    vm->stack = calloc(KILN_STACK_SLOTS, sizeof(vm_value));
+    if (!vm->stack || !gc_init(&vm->heap, vm->cfg.heap_limit)) {
+        free(vm->stack);
+        free(vm);
+        return NULL;
+    }
+    vm->stack_end = vm->stack + KILN_STACK_SLOTS;
+    return vm;
+}
+
+void kiln_free(kiln_vm *vm)
+{
+    if (!vm)
+        return;
+    gc_destroy(&vm->heap);
+    vm_image_free(&vm->img);
+    vm_buf_free(&vm->image_bytes);
+    vm_buf_free(&vm->listing);
+    free(vm->kvals);
+    free(vm->globals);
+    free(vm->natives);
+    free(vm->stack);
+    free(vm);
+}
+
+const char *kiln_error(const kiln_vm *vm)
+{
+    return vm ? vm->error : "kiln: no VM (NULL)";
+}
+
+static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(vm->error, sizeof vm->error, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void vm_write(kiln_vm *vm, int stream, const char *p, size_t n)
+{
+    if (vm->cfg.write)
+        vm->cfg.write(vm->cfg.userdata, stream, p, n);
+    else
+        fwrite(p, 1, n, stream == 2 ? stderr : stdout);
+}
+
+vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
+{
+    if (len > UINT32_MAX - 1) {
+        rt_raise(vm, RT_ERR_OOM, "string of %zu bytes is too long", len);
+        return NULL;
+    }
+    vm_str *s = (vm_str *)gc_alloc(&vm->heap, sizeof(vm_str) + len + 1, VM_OBJ_STR);
+    if (!s) {
+        rt_raise(vm, RT_ERR_OOM, "out of memory allocating a string of %zu bytes", len);
+        return NULL;
+    }
+    s->len = (uint32_t)len;
+    if (len && p)
+        memcpy(s->data, p, len);
+    s->data[len] = 0;
+    return s;
+}
+
+vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strlen(s)); }
+
+int vm_type_of_letter(char c)
+{
+    switch (c) {
+    case 'v': return VM_T_VOID;
+    case 'i': return VM_T_INT;
+    case 'f': return VM_T_FLOAT;
+    case 'b': return VM_T_BOOL;
+    case 's': return VM_T_STR;
+    default: return -1;
+    }
+}
+
+const vm_native *vm_native_find(const char *name, const uint8_t *params, int nparams)
+{
+    for (size_t i = 0; i < std_natives_count; i++) {
+        const vm_native *n = &std_natives[i];
+        if (strcmp(n->name, name) != 0 || (int)strlen(n->params) != nparams)
+            continue;
+        int j = 0;
+        while (j < nparams && vm_type_of_letter(n->params[j]) == params[j])
+            j++;
+        if (j == nparams)
+            return n;
+    }
+    return NULL;
+}
+
+/* Makes a verified image runnable: string constants become heap strings,
+ * native references become function pointers, globals get zero values. */
+static kiln_status link(kiln_vm *vm)
+{
+    vm_image *im = &vm->img;
+    vm->kvals = calloc(im->nconsts ? im->nconsts : 1, sizeof(vm_value));
+    vm->globals = calloc(im->nglobals ? im->nglobals : 1, sizeof(vm_value));
+    vm->natives = calloc(im->nnatives ? im->nnatives : 1, sizeof(vm_native *));
+    if (!vm->kvals || !vm->globals || !vm->natives)
+        return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
+    for (uint32_t i = 0; i < im->nconsts; i++) {
+        const vm_const *k = &im->consts[i];
+        if (k->type == VM_T_STR) {
+            vm->kvals[i].s = vm_str_new(vm, vm_image_str(im, (uint32_t)k->bits),
+                                        im->str_len[k->bits]);
+            if (!vm->kvals[i].s)
+                return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
+        } else {
+            vm->kvals[i].u = k->bits;
+        }
+    }
+    for (uint32_t i = 0; i < im->nnatives; i++) {
+        const vm_nativeref *n = &im->natives[i];
+        const vm_native *nat = vm_native_find(vm_image_str(im, n->name), n->params, n->nparams);
+        if (!nat || vm_type_of_letter(nat->ret) != n->ret)
+            return fail(vm, KILN_ERR_LOAD,
+                        "invalid image: unknown native %s with this signature at native %u",
+                        vm_image_str(im, n->name), i);
+        vm->natives[i] = nat;
+    }
+    vm->loaded = true;
+    return KILN_OK;
+}
+
+kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (vm->loaded || vm->image_bytes.len)
+        return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
+    if (!bytes && len)
+        return fail(vm, KILN_ERR_API, "kiln_load_image: NULL bytes");
+    vm->error[0] = 0;
+    bool sum = !(vm->cfg.flags & KILN_FLAG_NO_CHECKSUM);
+    if (!vm_image_read(bytes, len, sum, &vm->img, vm->error, sizeof vm->error) ||
+        !vm_verify(&vm->img, vm->error, sizeof vm->error)) {
+        vm_image_free(&vm->img);
+        return KILN_ERR_LOAD;
+    }
+    vm_buf_put(&vm->image_bytes, bytes, len);
+    if (vm->image_bytes.oom)
+        return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
+    return link(vm);
+}
+
+kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, size_t len)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!src && len)
+        return fail(vm, KILN_ERR_API, "kiln_load_source: NULL source");
+    if (vm->loaded)
+        return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
+    vm_buf image = {0}, diags = {0};
+    bool ok = comp_compile(name ? name : "<source>", src ? src : "", len, &image, &diags);
+    kiln_status st;
+    if (!ok) {
+        snprintf(vm->error, sizeof vm->error, "%s",
+                 diags.oom ? "out of memory compiling" : diags.data ? diags.data : "");
+        /* Drop the final newline: callers print the message as a line. */
+        size_t n = strlen(vm->error);
+        if (n && vm->error[n - 1] == '\n')
+            vm->error[n - 1] = 0;
+        st = KILN_ERR_COMPILE;
+    } else {
+        st = kiln_load_image(vm, image.data, image.len);
+    }
+    vm_buf_free(&image);
+    vm_buf_free(&diags);
+    return st;
+}
+
+kiln_status kiln_load_file(kiln_vm *vm, const char *path)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!path)
+        return fail(vm, KILN_ERR_API, "kiln_load_file: NULL path");
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return fail(vm, KILN_ERR_LOAD, "%s: cannot open: %s", path, strerror(errno));
+    vm_buf data = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        vm_buf_put(&data, chunk, n);
+    bool read_error = ferror(fp);
+    fclose(fp);
+    if (read_error || data.oom) {
+        vm_buf_free(&data);
+        return fail(vm, KILN_ERR_LOAD, "%s: cannot read%s", path,
+                    data.oom ? ": out of memory" : "");
+    }
+    kiln_status st;
+    if (vm_image_is(data.data, data.len)) {
+        st = kiln_load_image(vm, data.data, data.len);
+        if (st == KILN_ERR_LOAD) { /* name the file: "app.kbc: invalid image: ..." */
+            char msg[KILN_ERRBUF];
+            memcpy(msg, vm->error, sizeof msg);
+            int n = snprintf(vm->error, sizeof vm->error, "%s: ", path);
+            if (n > 0 && (size_t)n < sizeof vm->error)
+                snprintf(vm->error + n, sizeof vm->error - (size_t)n, "%s", msg);
+        }
+    } else {
+        st = kiln_load_source(vm, path, data.data ? data.data : "", data.len);
+    }
+    vm_buf_free(&data);
+    return st;
+}
+
+static kiln_status run_function(kiln_vm *vm, uint32_t fi)
+{
+    vm_value result;
+    vm->err_kind = RT_ERR_NONE;
+    if (interp_call(vm, fi, NULL, &result) != 0)
+        return KILN_ERR_RUNTIME;
+    return KILN_OK;
+}
+
+kiln_status kiln_run(kiln_vm *vm)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!vm->loaded)
+        return fail(vm, KILN_ERR_API, "kiln_run: no program loaded");
+    vm->error[0] = 0;
+    const vm_image *im = &vm->img;
+    kiln_status st = run_function(vm, im->modules[im->entry].init);
+    if (st == KILN_OK && im->main >= 0)
+        st = run_function(vm, (uint32_t)im->main);
+    return st;
+}
+
+kiln_status kiln_image(kiln_vm *vm, const void **bytes, size_t *len)
+{
+    if (!vm || !bytes || !len)
+        return KILN_ERR_API;
+    if (!vm->loaded)
+        return fail(vm, KILN_ERR_API, "kiln_image: no program loaded");
+    *bytes = vm->image_bytes.data;
+    *len = vm->image_bytes.len;
+    return KILN_OK;
+}
+
+kiln_status kiln_disassemble(kiln_vm *vm, const char **text)
+{
+    if (!vm || !text)
+        return KILN_ERR_API;
+    if (!vm->loaded)
+        return fail(vm, KILN_ERR_API, "kiln_disassemble: no program loaded");
+    if (!vm->listing.len)
+        vm_disasm(&vm->img, &vm->listing);
+    if (vm->listing.oom)
+        return fail(vm, KILN_ERR_API, "kiln_disassemble: out of memory");
+    *text = vm->listing.data ? vm->listing.data : "";
+    return KILN_OK;
+}

@@ -1,0 +1,265 @@
+/*
+ * vm_verify.c — the bytecode verifier.
+ *
+ * One linear pass per function, driven by the operand roles of opcodes.h:
+ * every register operand exists and has the type its role demands, every
+ * constant, global, function and native index exists and matches, every
+ * call passes arguments of the callee's parameter types and takes a result
+ * of its result type, every return matches the function's result type, and
+ * every jump lands on the start of an instruction of the same function.
+ * Jump targets are checked after the pass, once all instruction starts are
+ * known. Code must end in an instruction that does not fall through.
+ *
+ * Because registers never change type (ARCHITECTURE.md decision 1), these
+ * checks are all the interpreter needs: a verified program cannot read a
+ * register as the wrong type, so the interpreter checks no types at run time.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vm.h"
+
+typedef struct verifier {
+    const vm_image *im;
+    const vm_func *f;
+    uint32_t pc;
+    char *err;
+    size_t errlen;
+    bool failed;
+} verifier;
+
+static void vfail(verifier *v, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void vfail(verifier *v, const char *fmt, ...)
+{
+    if (v->failed)
+        return;
+    v->failed = true;
+    char what[256];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    snprintf(v->err, v->errlen, "invalid image: %s at %s:%u", what,
+             vm_image_str(v->im, v->f->name), v->pc);
+}
+
+static bool reg_ok(verifier *v, uint32_t r, const char *which)
+{
+    if (r >= v->f->nregs) {
+        vfail(v, "operand %s register %u out of range (function has %u)", which, r,
+              v->f->nregs);
+        return false;
+    }
+    return true;
+}
+
+static void reg_type(verifier *v, uint32_t r, int type, const char *which)
+{
+    if (reg_ok(v, r, which) && v->f->types[r] != type)
+        vfail(v, "operand %s register %u is %s, expected %s", which, r,
+              vm_type_name(v->f->types[r]), vm_type_name(type));
+}
+
+/* The call at v->pc passes registers args.. to a callee with these
+ * parameters and result, and stores the result in dest. */
+static void check_call(verifier *v, uint32_t dest, uint32_t args, const uint8_t *params,
+                       uint32_t nparams, int ret)
+{
+    for (uint32_t i = 0; i < nparams && !v->failed; i++) {
+        if (args + i >= v->f->nregs) {
+            vfail(v, "call argument %u register %u out of range", i + 1, args + i);
+            return;
+        }
+        if (v->f->types[args + i] != params[i])
+            vfail(v, "call argument %u is %s, expected %s", i + 1,
+                  vm_type_name(v->f->types[args + i]), vm_type_name(params[i]));
+    }
+    if (ret == VM_T_VOID) {
+        if (dest != 0)
+            vfail(v, "call of a function without result names result register %u", dest);
+    } else {
+        reg_type(v, dest, ret, "result");
+    }
+}
+
+static void check_operand(verifier *v, int role, uint32_t val, uint32_t ins_a,
+                          uint32_t ins_b, const char *which)
+{
+    const vm_image *im = v->im;
+    const vm_func *f = v->f;
+    switch (role) {
+    case ROLE___:
+        if (val != 0)
+            vfail(v, "unused operand %s is %u, expected 0", which, val);
+        break;
+    case ROLE_RI: reg_type(v, val, VM_T_INT, which); break;
+    case ROLE_RF: reg_type(v, val, VM_T_FLOAT, which); break;
+    case ROLE_RB: reg_type(v, val, VM_T_BOOL, which); break;
+    case ROLE_RS: reg_type(v, val, VM_T_STR, which); break;
+    case ROLE_RR:
+        if (reg_ok(v, val, which) && !VM_T_ISREF(f->types[val]))
+            vfail(v, "operand %s register %u is %s, expected a reference", which, val,
+                  vm_type_name(f->types[val]));
+        break;
+    case ROLE_RA: reg_ok(v, val, which); break;
+    case ROLE_RM:
+        if (ins_a < f->nregs)
+            reg_type(v, val, f->types[ins_a], which);
+        break;
+    case ROLE_IM: break;
+    case ROLE_IB:
+        if (val > 1)
+            vfail(v, "bool immediate %u is not 0 or 1", val);
+        break;
+    case ROLE_JO: break; /* checked once all instruction starts are known */
+    case ROLE_KA:
+        if (val >= im->nconsts)
+            vfail(v, "constant index %u out of range (image has %u)", val, im->nconsts);
+        else if (ins_a < f->nregs && im->consts[val].type != f->types[ins_a])
+            vfail(v, "constant %u is %s, register %u is %s", val,
+                  vm_type_name(im->consts[val].type), ins_a, vm_type_name(f->types[ins_a]));
+        break;
+    case ROLE_GA:
+        if (val >= im->nglobals)
+            vfail(v, "global index %u out of range (image has %u)", val, im->nglobals);
+        else if (ins_a < f->nregs && im->globals[val].type != f->types[ins_a])
+            vfail(v, "global %u is %s, register %u is %s", val,
+                  vm_type_name(im->globals[val].type), ins_a, vm_type_name(f->types[ins_a]));
+        break;
+    case ROLE_FN:
+        if (val >= im->nfuncs) {
+            vfail(v, "function index %u out of range (image has %u)", val, im->nfuncs);
+        } else {
+            const vm_func *g = &im->funcs[val];
+            check_call(v, ins_a, ins_b, g->types, g->nparams, g->ret);
+        }
+        break;
+    case ROLE_NT:
+        if (val >= im->nnatives) {
+            vfail(v, "native index %u out of range (image has %u)", val, im->nnatives);
+        } else {
+            const vm_nativeref *n = &im->natives[val];
+            check_call(v, ins_a, ins_b, n->params, n->nparams, n->ret);
+        }
+        break;
+    case ROLE_RT:
+        if (f->ret == VM_T_VOID)
+            vfail(v, "return of a value from a function without result");
+        else
+            reg_type(v, val, f->ret, which);
+        break;
+    case ROLE_RV:
+        if (f->ret != VM_T_VOID)
+            vfail(v, "return without a value from a function returning %s",
+                  vm_type_name(f->ret));
+        else if (val != 0)
+            vfail(v, "unused operand %s is %u, expected 0", which, val);
+        break;
+    case ROLE_RD: case ROLE_AR: break; /* checked with FN / NT */
+    default: vfail(v, "internal: unknown operand role %d", role);
+    }
+}
+
+/* Decodes the operands of the instruction at code[pc] by its format. */
+static void operands(uint32_t op, const uint32_t *code, uint32_t vals[4])
+{
+    uint32_t w = code[0];
+    memset(vals, 0, 4 * sizeof vals[0]);
+    vals[0] = INS_A(w);
+    switch (vm_ops[op].format) {
+    case FMT_ABC: vals[1] = INS_B(w); vals[2] = INS_C(w); break;
+    case FMT_ABx: case FMT_AsBx: vals[1] = INS_Bx(w); break;
+    case FMT_sJ: vals[0] = (uint32_t)INS_sJ(w); break;
+    case FMT_ABCX: vals[1] = INS_B(w); vals[2] = INS_C(w); vals[3] = code[1]; break;
+    case FMT_AsBxX: vals[1] = INS_Bx(w); vals[3] = code[1]; break;
+    }
+}
+
+static bool is_terminator(uint32_t op)
+{
+    return op == OP_JMP || op == OP_RET || op == OP_RET0 || op == OP_TRAP;
+}
+
+static void verify_func(verifier *v)
+{
+    const vm_func *f = v->f;
+    static const char *const WHICH[4] = {"A", "B", "C", "X"};
+    v->pc = 0;
+    if (f->ncode == 0) {
+        vfail(v, "function has no code");
+        return;
+    }
+    uint8_t *start = calloc(f->ncode, 1);
+    uint32_t *jumps = calloc(f->ncode, sizeof(uint32_t)); /* pc of each jump */
+    int64_t *targets = calloc(f->ncode, sizeof(int64_t));
+    uint32_t njumps = 0, last_op = OP_NOP;
+    if (!start || !jumps || !targets) {
+        vfail(v, "out of memory");
+        goto done;
+    }
+    for (uint32_t pc = 0; pc < f->ncode && !v->failed;) {
+        v->pc = pc;
+        uint32_t op = INS_OP(f->code[pc]);
+        if (op >= OP__COUNT) {
+            vfail(v, "unknown opcode %u", op);
+            break;
+        }
+        uint32_t words = VM_INS_WORDS(op);
+        if (pc + words > f->ncode) {
+            vfail(v, "instruction %s runs past the end of the code", vm_ops[op].name);
+            break;
+        }
+        start[pc] = 1;
+        uint32_t vals[4];
+        operands(op, &f->code[pc], vals);
+        for (int i = 0; i < 4 && !v->failed; i++) {
+            int role = vm_ops[op].role[i];
+            check_operand(v, role, vals[i], vals[0], vals[1], WHICH[i]);
+            if (role == ROLE_JO) {
+                int32_t off = op == OP_JMP ? (int32_t)vals[0] : (int32_t)vals[3];
+                jumps[njumps] = pc;
+                targets[njumps++] = (int64_t)pc + words + off;
+            }
+        }
+        last_op = op;
+        pc += words;
+    }
+    for (uint32_t i = 0; i < njumps && !v->failed; i++) {
+        int64_t t = targets[i];
+        v->pc = jumps[i];
+        if (t < 0 || t >= f->ncode || !start[t])
+            vfail(v, "jump target %lld is not an instruction of the function", (long long)t);
+    }
+    if (!v->failed && !is_terminator(last_op)) {
+        v->pc = f->ncode - VM_INS_WORDS(last_op);
+        vfail(v, "code falls off the end of the function");
+    }
+done:
+    free(start);
+    free(jumps);
+    free(targets);
+}
+
+static void check_entry_signature(verifier *v, uint32_t fi, const char *what)
+{
+    const vm_func *f = &v->im->funcs[fi];
+    v->f = f;
+    v->pc = 0;
+    if (f->nparams != 0 || f->ret != VM_T_VOID)
+        vfail(v, "%s must take no parameters and return nothing", what);
+}
+
+bool vm_verify(const vm_image *im, char *err, size_t errlen)
+{
+    verifier v = {im, NULL, 0, err, errlen, false};
+    for (uint32_t i = 0; i < im->nfuncs && !v.failed; i++) {
+        v.f = &im->funcs[i];
+        verify_func(&v);
+    }
+    for (uint32_t i = 0; i < im->nmodules && !v.failed; i++)
+        check_entry_signature(&v, im->modules[i].init, "module initializer");
+    if (!v.failed && im->main >= 0)
+        check_entry_signature(&v, (uint32_t)im->main, "main");
+    return !v.failed;
+}
