@@ -102,6 +102,7 @@ struct comp_sym {
     bool mutable_;
     int16_t type;
     int32_t index; /* SYM_GLOBAL: global index; SYM_LOCAL: register, set by emit */
+    comp_node *konst; /* a global `let` with a literal value: uses become the literal */
     uint32_t line, col;
 };
 

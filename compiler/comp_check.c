@@ -338,6 +338,13 @@ static int expr_kind(checker *K, comp_node *n)
         return VM_T_STR;
     case N_NAME: {
         comp_sym *s = lookup(K, n->s, n->len);
+        if (s && s->konst) { /* a constant: the use becomes the literal */
+            uint32_t line = n->line, col = n->col;
+            *n = *s->konst;
+            n->line = line;
+            n->col = col;
+            return expr_kind(K, n);
+        }
         if (s) {
             n->sym = s;
             return s->type;
@@ -428,6 +435,11 @@ static void let_stmt(checker *K, comp_node *n)
         t = CT_ERR;
     }
     n->sym = declare(K, n, n->s, n->len, t, n->op);
+    comp_node *init = n->a;
+    if (n->sym->kind == SYM_GLOBAL && !n->op && init && init->type == t &&
+        ((init->kind == N_INT && !init->op) || init->kind == N_FLOAT || init->kind == N_BOOL ||
+         init->kind == N_STR))
+        n->sym->konst = init;
 }
 
 static void assign_stmt(checker *K, comp_node *n)

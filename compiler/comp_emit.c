@@ -337,6 +337,29 @@ static int ex_binary(emitter *E, comp_node *n, int want)
         emit(E, MK_ABC(OP_ADDI_I, r, a, (uint8_t)(int8_t)k));
         return r;
     }
+    /* Float arithmetic with a literal operand reads the constant directly
+     * (K operand), sparing a LOADK in every loop iteration. */
+    if (t == VM_T_FLOAT && (n->op == T_PLUS || n->op == T_MINUS || n->op == T_STAR ||
+                            n->op == T_SLASH)) {
+        comp_node *var = n->a, *lit = n->b;
+        if (lit->kind != N_FLOAT && var->kind == N_FLOAT &&
+            (n->op == T_PLUS || n->op == T_STAR)) { /* commutative: k * x is x * k */
+            var = n->b;
+            lit = n->a;
+        }
+        uint64_t bits;
+        memcpy(&bits, &lit->f, sizeof bits);
+        uint32_t k = lit->kind == N_FLOAT ? constant(E, VM_T_FLOAT, bits) : 256;
+        if (k < 256) {
+            int a = ex(E, var, -1);
+            reg_free(E, a);
+            int r = target(E, want, VM_T_FLOAT);
+            int op = n->op == T_PLUS ? OP_ADDK_F : n->op == T_MINUS ? OP_SUBK_F
+                   : n->op == T_STAR ? OP_MULK_F : OP_DIVK_F;
+            emit(E, MK_ABC(op, r, a, k));
+            return r;
+        }
+    }
     bool swap;
     int op = binary_op(n->op, t, &swap);
     int a = ex(E, n->a, -1);

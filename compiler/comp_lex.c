@@ -59,7 +59,8 @@ static uint32_t col_of(const lexer *L, const char *at)
 static comp_token *push(lexer *L, int type, const char *at)
 {
     comp *C = L->C;
-    C->toks = comp_grow(C, C->toks, &C->tok_cap, C->ntoks + 1, sizeof(comp_token));
+    if (C->ntoks == C->tok_cap) /* cannot happen: see comp_lex */
+        longjmp(C->oom, 1);
     comp_token *t = &C->toks[C->ntoks++];
     memset(t, 0, sizeof *t);
     t->type = (uint8_t)type;
@@ -345,6 +346,14 @@ static void identifier(lexer *L, const char *start)
 
 void comp_lex(comp *C)
 {
+    /* Every token but the last two consumes at least one byte (an inserted
+     * semicolon, its newline), so srclen + 2 tokens always suffice. The
+     * array is not zeroed: pages never reached cost nothing, and a 10,000
+     * line program then touches its tokens' memory once, not once per
+     * doubling. */
+    C->tok_cap = (uint32_t)(C->srclen + 4);
+    if (C->srclen > UINT32_MAX / 2 || !(C->toks = malloc(C->tok_cap * sizeof(comp_token))))
+        longjmp(C->oom, 1);
     lexer L = {C, C->src, C->src + C->srclen, C->src, 1, 0, {0}, 0};
     while (skip_space_and_comments(&L)) {
         const char *start = L.p;

@@ -183,6 +183,7 @@ bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, 
         }
     }
 done:
+    free(C->toks);
     free_arena(C);
     free(C);
     return ok;

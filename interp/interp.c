@@ -181,6 +181,10 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         VM_CASE(MUL_F) : RA.f = RB.f * RC.f; VM_DISPATCH();
         VM_CASE(DIV_F) : RA.f = RB.f / RC.f; VM_DISPATCH();
         VM_CASE(MOD_F) : RA.f = fmod(RB.f, RC.f); VM_DISPATCH();
+        VM_CASE(ADDK_F) : RA.f = RB.f + K[INS_C(ins)].f; VM_DISPATCH();
+        VM_CASE(SUBK_F) : RA.f = RB.f - K[INS_C(ins)].f; VM_DISPATCH();
+        VM_CASE(MULK_F) : RA.f = RB.f * K[INS_C(ins)].f; VM_DISPATCH();
+        VM_CASE(DIVK_F) : RA.f = RB.f / K[INS_C(ins)].f; VM_DISPATCH();
         VM_CASE(NEG_F) : RA.f = -RB.f; VM_DISPATCH();
         VM_CASE(NOT) : RA.i = !RB.i; VM_DISPATCH();
 

@@ -29,6 +29,7 @@
  *   RM  register of A's type        RT  register of the function's result type
  *   RD  call result register        AR  first of the call's argument registers
  *   RV  0, in a function without result
+ *   KF  index of a float constant
  */
 
 /*  name      format  A   B   C   X   semantics */
@@ -60,6 +61,10 @@ OP(SUB_F,    ABC,   RF, RF, RF, __, "R[A] = R[B] - R[C]")
 OP(MUL_F,    ABC,   RF, RF, RF, __, "R[A] = R[B] * R[C]")
 OP(DIV_F,    ABC,   RF, RF, RF, __, "R[A] = R[B] / R[C] (IEEE)")
 OP(MOD_F,    ABC,   RF, RF, RF, __, "R[A] = fmod(R[B], R[C])")
+OP(ADDK_F,   ABC,   RF, RF, KF, __, "R[A] = R[B] + K[C]")
+OP(SUBK_F,   ABC,   RF, RF, KF, __, "R[A] = R[B] - K[C]")
+OP(MULK_F,   ABC,   RF, RF, KF, __, "R[A] = R[B] * K[C]")
+OP(DIVK_F,   ABC,   RF, RF, KF, __, "R[A] = R[B] / K[C]")
 OP(NEG_F,    ABC,   RF, RF, __, __, "R[A] = -R[B]")
 OP(NOT,      ABC,   RB, RB, __, __, "R[A] = !R[B]")
 

@@ -64,7 +64,7 @@ enum { FMT_ABC, FMT_ABx, FMT_AsBx, FMT_sJ, FMT_ABCX, FMT_AsBxX };
 enum {
     ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
     ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_GA, ROLE_FN, ROLE_NT, ROLE_RT,
-    ROLE_RD, ROLE_AR, ROLE_RV
+    ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF
 };
 typedef struct vm_opinfo {
     const char *name;

@@ -127,7 +127,7 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
         vm_buf_printf(out, " %d", signed16 ? (int32_t)(int16_t)val : (int32_t)(int8_t)val);
         break;
     case ROLE_IB: vm_buf_printf(out, " %u", val); break;
-    case ROLE_KA: vm_buf_printf(out, " k%u", val); break;
+    case ROLE_KA: case ROLE_KF: vm_buf_printf(out, " k%u", val); break;
     case ROLE_GA:
         vm_buf_printf(out, " g%u(%s)", val,
                       val < im->nglobals ? vm_image_str(im, im->globals[val].name) : "?");
@@ -184,6 +184,8 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
                         i == 1 && fmt != FMT_ABC && fmt != FMT_ABCX);
         if (vm_ops[op].role[1] == ROLE_KA)
             put_const(out, im, vals[1]);
+        if (vm_ops[op].role[2] == ROLE_KF)
+            put_const(out, im, vals[2]);
         vm_buf_put(out, "\n", 1);
         pc += words;
     }

@@ -33,7 +33,9 @@ kiln_vm *kiln_new(const kiln_config *cfg)
         vm->cfg = *cfg;
     else
         kiln_config_init(&vm->cfg);
-    vm->stack = calloc(KILN_STACK_SLOTS, sizeof(vm_value));
+    /* Not zeroed: the interpreter writes every slot of a frame before use,
+     * and untouched pages of a large allocation cost nothing. */
+    vm->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
     if (!vm->stack || !gc_init(&vm->heap, vm->cfg.heap_limit)) {
         free(vm->stack);
         free(vm);

@@ -120,6 +120,13 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t ins_a,
             vfail(v, "constant %u is %s, register %u is %s", val,
                   vm_type_name(im->consts[val].type), ins_a, vm_type_name(f->types[ins_a]));
         break;
+    case ROLE_KF:
+        if (val >= im->nconsts)
+            vfail(v, "constant index %u out of range (image has %u)", val, im->nconsts);
+        else if (im->consts[val].type != VM_T_FLOAT)
+            vfail(v, "constant %u is %s, expected float", val,
+                  vm_type_name(im->consts[val].type));
+        break;
     case ROLE_GA:
         if (val >= im->nglobals)
             vfail(v, "global index %u out of range (image has %u)", val, im->nglobals);

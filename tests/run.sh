@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# tests/run.sh — every test of `make test` (and `make asan`), in one run.
+#
+#   1. unit      Criterion unit tests of the C pieces (build/unit-tests)
+#   2. lang      tests/lang/**/X.kn, each run from source and from its
+#                built .kbc image; both must match X.out (stdout), X.code
+#                (exit status, default 0) and X.err (each line a substring
+#                of stderr; without X.code stderr must be empty), and the
+#                two runs must be identical
+#   3. bad       malformed images from tests/bad/bad_images.c, each rejected
+#                by `kiln verify` with exit 2 and its expected message
+#   4. mutation  1,000 random corruptions of valid images: none may make
+#                kiln die by a signal
+#   5. cli       the command line's usage errors and exit codes
+#
+# Ends with one line "N passed, N failed" over everything it ran, and exits
+# non-zero when anything failed. Set TEST_FILTER to a substring to run only
+# the language tests whose path contains it.
+set -u
+KILN=${KILN:-build/kiln}
+UNIT=${UNIT:-build/unit-tests}
+BADGEN=${BADGEN:-build/bad-images}
+MUTATE=${MUTATE:-build/mutate}
+OUT=${OUT:-build/test}
+MUTANTS=${MUTANTS:-1000}
+TIMEOUT=${TIMEOUT:-60}
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
+
+rm -rf "$OUT"
+mkdir -p "$OUT/img" "$OUT/bad" "$OUT/mutants"
+
+# ---- 1. unit tests ----
+if [ -x "$UNIT" ]; then
+    "$UNIT" --jobs=2 >"$OUT/unit.log" 2>&1
+    unit_status=$?
+    line=$(grep -a 'Synthesis:' "$OUT/unit.log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
+    tested=$(echo "$line" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
+    passing=$(echo "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+    if [ -z "$tested" ]; then
+        fail "unit: no Criterion summary (exit $unit_status); see $OUT/unit.log"
+    else
+        passed=$((passed + passing))
+        if [ "$passing" -ne "$tested" ] || [ "$unit_status" -ne 0 ]; then
+            grep -a -E '\[FAIL\]|CRASH|Assertion|Test .* crashed' "$OUT/unit.log" | head -20
+            failed=$((failed + tested - passing))
+            [ "$passing" -eq "$tested" ] && fail "unit: exit status $unit_status"
+        fi
+    fi
+    echo "unit: $line"
+else
+    fail "unit: $UNIT not built"
+fi
+
+# ---- 2. language tests, from source and from image ----
+# check MODE FILE STATUS STDOUT STDERR: one run against the expectations.
+check() {
+    local mode=$1 kn=$2 status=$3 out=$4 err=$5 base=${2%.kn} want=0 problem=""
+    [ -f "$base.code" ] && want=$(tr -d ' \n' <"$base.code")
+    if [ "$status" != "$want" ]; then
+        problem="exit $status, expected $want"
+    elif [ -f "$base.out" ] && ! cmp -s "$out" "$base.out"; then
+        problem="stdout differs: diff $base.out $out"
+    elif [ ! -f "$base.code" ] && [ -s "$err" ]; then
+        problem="unexpected stderr: $(head -c 300 "$err")"
+    elif [ -f "$base.err" ]; then
+        while IFS= read -r want_line || [ -n "$want_line" ]; do
+            [ -z "$want_line" ] && continue
+            if ! grep -qF -- "$want_line" "$err"; then
+                problem="stderr lacks: $want_line"
+                break
+            fi
+        done <"$base.err"
+    fi
+    if [ -n "$problem" ]; then fail "lang [$mode] $kn: $problem"; else pass; fi
+}
+
+lang_count=0
+while IFS= read -r kn; do
+    case "$kn" in *"${TEST_FILTER:-}"*) ;; *) continue ;; esac
+    lang_count=$((lang_count + 1))
+    rel=${kn#tests/lang/}
+    s="$OUT/img/${rel%.kn}"
+    mkdir -p "$(dirname "$s")"
+    timeout "$TIMEOUT" "$KILN" run "$kn" >"$s.src.out" 2>"$s.src.err" </dev/null
+    src_status=$?
+    check source "$kn" "$src_status" "$s.src.out" "$s.src.err"
+    # From the image: a program that does not compile fails at build time,
+    # with the same diagnostics.
+    if timeout "$TIMEOUT" "$KILN" build "$kn" -o "$s.kbc" >"$s.img.out" 2>"$s.img.err"; then
+        timeout "$TIMEOUT" "$KILN" run "$s.kbc" >"$s.img.out" 2>"$s.img.err" </dev/null
+        img_status=$?
+    else
+        img_status=$?
+    fi
+    check image "$kn" "$img_status" "$s.img.out" "$s.img.err"
+    if [ "$src_status" != "$img_status" ] || ! cmp -s "$s.src.out" "$s.img.out" ||
+        ! cmp -s "$s.src.err" "$s.img.err"; then
+        fail "lang [source = image] $kn: the two runs differ"
+    else
+        pass
+    fi
+done < <(find tests/lang -name '*.kn' | sort)
+echo "lang: $lang_count programs, each from source and from image"
+
+# ---- 3. malformed images ----
+if [ -x "$BADGEN" ] && "$BADGEN" "$OUT/bad" >"$OUT/bad.log" 2>&1; then
+    nbad=0
+    for img in "$OUT"/bad/*.kbc; do
+        [ -e "$img" ] || continue
+        nbad=$((nbad + 1))
+        want=$(head -n 1 "${img%.kbc}.err")
+        "$KILN" verify "$img" >/dev/null 2>"$OUT/bad/last.err"
+        st=$?
+        if [ "$st" != 2 ]; then
+            fail "bad $(basename "$img"): exit $st, expected 2"
+        elif ! grep -qF -- "$want" "$OUT/bad/last.err"; then
+            fail "bad $(basename "$img"): got '$(head -c 300 "$OUT/bad/last.err")', expected '$want'"
+        else
+            pass
+        fi
+    done
+    echo "bad: $nbad malformed images"
+    [ "$nbad" -gt 0 ] || fail "bad: the generator wrote no images"
+else
+    fail "bad: $BADGEN missing or failed; see $OUT/bad.log"
+fi
+
+# ---- 4. mutation test ----
+seeds=()
+while IFS= read -r img; do
+    base=tests/lang/${img#"$OUT"/img/}
+    base=${base%.kbc}
+    # Seed only with programs that finish quickly and succeed.
+    if [ ! -f "$base.code" ] && [ "$(wc -c <"$img")" -lt 20000 ]; then seeds+=("$img"); fi
+done < <(find "$OUT/img" -name '*.kbc' | sort)
+if [ -z "${TEST_FILTER:-}" ] && [ "${#seeds[@]}" -gt 0 ]; then
+    if "$MUTATE" "$KILN" "$MUTANTS" 20261126 "$OUT/mutants" "${seeds[@]}" >"$OUT/mutate.log" 2>&1; then
+        pass
+    else
+        fail "mutation: see $OUT/mutate.log (crashing mutants kept in $OUT/mutants)"
+        head -5 "$OUT/mutate.log"
+    fi
+    echo "mutation: $(tail -n 1 "$OUT/mutate.log")"
+elif [ -z "${TEST_FILTER:-}" ]; then
+    fail "mutation: no seed images"
+fi
+
+# ---- 5. command line ----
+cli() { # cli EXPECTED_STATUS STDERR_SUBSTRING ARGS...
+    local want=$1 msg=$2
+    shift 2
+    "$KILN" "$@" >"$OUT/cli.out" 2>"$OUT/cli.err" </dev/null
+    local st=$?
+    if [ "$st" != "$want" ]; then
+        fail "cli kiln $*: exit $st, expected $want"
+    elif [ -n "$msg" ] && ! grep -qF -- "$msg" "$OUT/cli.err" "$OUT/cli.out"; then
+        fail "cli kiln $*: output lacks '$msg'"
+    else
+        pass
+    fi
+}
+printf 'print("hi")\n' >"$OUT/hi.txt" # any name: the content decides the kind
+printf '\177KILN\r\n\032' >"$OUT/truncated.kbc" # the magic, then nothing
+cli 0 "usage: kiln" --help
+cli 0 "kiln " --version
+cli 2 "no command given"
+cli 2 "unknown command" frobnicate
+cli 2 "unknown option" run --bogus x.kn
+cli 2 "no FILE given" run
+cli 2 "cannot open" run "$OUT/does-not-exist.kn"
+cli 2 "no output given" build "$OUT/hi.txt"
+cli 0 "" run "$OUT/hi.txt"
+cli 0 "" build "$OUT/hi.txt" -o "$OUT/hi.kbc"
+cli 0 "ok" verify "$OUT/hi.kbc"
+cli 0 "" run "$OUT/hi.kbc"
+cli 0 "LOADK" dis "$OUT/hi.kbc"
+cli 0 "CALLN" dis "$OUT/hi.txt"
+cli 2 "not a bytecode image" verify "$OUT/hi.txt"
+cli 2 "invalid image: truncated" run "$OUT/truncated.kbc"
+cli 0 "" run "$OUT/hi.kbc" guest-arg --guest-flag
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
