@@ -103,3 +103,12 @@ clean:
 	rm -rf build
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# libFuzzer targets (clang), with ASan + UBSan; see tests/fuzz/README.md.
+FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DKILN_GC_MALLOC \
+              -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
+.PHONY: fuzz
+fuzz:
+	@mkdir -p build/fuzz
+	clang $(FUZZ_FLAGS) -o build/fuzz/fuzz_source tests/fuzz/fuzz_source.c $(LIB_SRCS) $(LDLIBS)
+	clang $(FUZZ_FLAGS) -o build/fuzz/fuzz_image tests/fuzz/fuzz_image.c $(LIB_SRCS) $(LDLIBS)

@@ -95,10 +95,12 @@ struct comp_node {
 };
 
 enum { SYM_LOCAL, SYM_GLOBAL };
+enum { SYM_ROLE_VAR, SYM_ROLE_PARAM, SYM_ROLE_LOOP }; /* for error messages */
 struct comp_sym {
     const char *name;
     uint32_t len;
     uint8_t kind;
+    uint8_t role; /* SYM_ROLE_* */
     bool mutable_;
     int16_t type;
     int32_t index; /* SYM_GLOBAL: global index; SYM_LOCAL: register, set by emit */
@@ -140,6 +142,10 @@ typedef struct comp {
     comp_arena_block *arena;
     vm_buf *diags;
     int nerrors;
+    struct comp_diag { /* kept to be printed in source order */
+        uint32_t line, col, seq;
+        char *text;
+    } diag[KILN_MAX_DIAGS];
     /* tokens */
     comp_token *toks;
     uint32_t ntoks, tok_cap;

@@ -236,10 +236,8 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
         n->builtin = t == target ? B_IDENTITY : to_int ? B_INT_OF_FLOAT : B_FLOAT_OF_INT;
         return target;
     }
-    if (n->n == 1 && args[0]->type == CT_NULL) {
-        ERR(args[0], "the type of null is unknown here; store it in a typed variable first");
-        return CT_ERR;
-    }
+    if (n->n == 1 && args[0]->type == CT_NULL) /* print(null), str(null): "null" */
+        coerce(args[0], VM_T_STR);
     char nat[64];
     snprintf(nat, sizeof nat, "%.*s", (int)len, name);
     return native_call(K, n, nat, args, n->n, "unknown function");
@@ -267,7 +265,8 @@ static int method_call(checker *K, comp_node *n)
     /* Receiver first, then the arguments, as the native takes them. */
     comp_node **all = comp_alloc(C, sizeof(comp_node *) * (n->n + 1));
     all[0] = f->a;
-    memcpy(all + 1, n->list, sizeof(comp_node *) * n->n);
+    if (n->n)
+        memcpy(all + 1, n->list, sizeof(comp_node *) * n->n);
     char name[80], shown[96];
     snprintf(name, sizeof name, "str.%.*s", (int)(f->len > 60 ? 60 : f->len), f->s);
     snprintf(shown, sizeof shown, "str has no method '%.*s'", (int)(f->len > 60 ? 60 : f->len),
@@ -455,13 +454,20 @@ static void assign_stmt(checker *K, comp_node *n)
         ERR(target, "cannot assign to this expression");
         return;
     }
-    int tt = expr(K, target);
-    comp_sym *s = target->sym;
-    if (!s)
+    /* Resolved here rather than by expr(), which would turn a constant
+     * into its literal. */
+    comp_sym *s = lookup(K, target->s, target->len);
+    if (!s) {
+        expr(K, target); /* reports the unknown name */
         return;
+    }
+    target->sym = s;
+    int tt = target->type = s->type;
     if (!s->mutable_) {
-        ERR(target, "cannot assign to '%.*s': it is declared with let (use var)", (int)s->len,
-            s->name);
+        static const char *const WHY[] = {"it is declared with let (use var)",
+                                          "it is a parameter (copy it into a var)",
+                                          "it is a loop variable"};
+        ERR(target, "cannot assign to '%.*s': %s", (int)s->len, s->name, WHY[s->role]);
         return;
     }
     if (n->op == T_EQ) {
@@ -495,6 +501,7 @@ static void for_stmt(checker *K, comp_node *n)
     K->block_start = K->nlocals;
     K->block_depth++;
     n->sym = declare(K, n, n->s, n->len, VM_T_INT, false);
+    n->sym->role = SYM_ROLE_LOOP;
     K->loops++;
     block(K, n->c);
     K->loops--;
@@ -589,6 +596,14 @@ static bool terminates(const comp_node *n)
 
 static void check_fn(checker *K, comp_fn *fn)
 {
+    if (fn->nparams > KILN_MAX_PARAMS) {
+        comp_node at = {0};
+        at.line = fn->line;
+        at.col = fn->col;
+        ERR(&at, "%.*s() has %u parameters; at most %d are allowed", (int)fn->len, fn->name,
+            fn->nparams, KILN_MAX_PARAMS);
+        return;
+    }
     K->fn = fn;
     K->in_init = false;
     K->nlocals = 0;

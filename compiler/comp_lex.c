@@ -175,6 +175,11 @@ static void string_part(lexer *L, const char *start)
             }
             L->interp[L->ninterp++] = L->braces;
             type = T_INTERP;
+            const char *q = L->p;
+            while (q < L->end && (*q == ' ' || *q == '\t'))
+                q++;
+            if (q < L->end && *q == '}')
+                comp_error(C, L->line, col_of(L, L->p - 2), "empty interpolation ${}");
             break;
         }
         if (c != '\\') {
@@ -218,36 +223,40 @@ static void number(lexer *L, const char *start)
 {
     comp *C = L->C;
     bool hex = L->p + 1 < L->end && L->p[0] == '0' && (L->p[1] == 'x' || L->p[1] == 'X');
-    bool is_float = false;
+    bool is_float = false, exponent = false;
     char digits[128];
     size_t nd = 0;
-    bool too_long = false;
+    bool too_long = false, bad_underscore = false;
     if (hex)
         L->p += 2;
     for (;;) {
         const char *q = L->p;
-        if (q < L->end && (is_digit_of(*q, hex) || *q == '_')) {
-            if (*q != '_') {
-                if (nd + 1 < sizeof digits)
-                    digits[nd++] = *q;
-                else
-                    too_long = true;
-            }
-            L->p++;
-        } else if (!hex && !is_float && q + 1 < L->end && *q == '.' && q[1] >= '0' &&
-                   q[1] <= '9') {
+        char c = q < L->end ? *q : 0;
+        char c1 = q + 1 < L->end ? q[1] : 0, c2 = q + 2 < L->end ? q[2] : 0;
+        size_t take = 0; /* bytes of the literal this step consumes */
+        if (is_digit_of(c, hex) || c == '_') {
+            /* An underscore only separates digits: not first, last or doubled. */
+            if (c == '_' && (q == start + (hex ? 2 : 0) || !is_digit_of(q[-1], hex) ||
+                             !is_digit_of(c1, hex)))
+                bad_underscore = true;
+            take = 1;
+        } else if (!hex && !is_float && c == '.' && is_digit_of(c1, false)) {
             is_float = true; /* "1..2" stays a range: '.' must be followed by a digit */
-            digits[nd++] = *L->p++;
-        } else if (!hex && q < L->end && (*q == 'e' || *q == 'E') &&
-                   (q + 1 < L->end && (is_digit_of(q[1], false) ||
-                                       ((q[1] == '+' || q[1] == '-') && q + 2 < L->end &&
-                                        is_digit_of(q[2], false))))) {
-            is_float = true;
-            digits[nd++] = *L->p++;
-            if (*L->p == '+' || *L->p == '-')
-                digits[nd++] = *L->p++;
+            take = 1;
+        } else if (!hex && !exponent && (c == 'e' || c == 'E') &&
+                   (is_digit_of(c1, false) || ((c1 == '+' || c1 == '-') && is_digit_of(c2, false)))) {
+            is_float = exponent = true;
+            take = c1 == '+' || c1 == '-' ? 2 : 1;
         } else {
             break;
+        }
+        for (size_t k = 0; k < take; k++, L->p++) {
+            if (*L->p == '_')
+                continue;
+            if (nd + 1 < sizeof digits)
+                digits[nd++] = *L->p;
+            else
+                too_long = true;
         }
     }
     digits[nd] = 0;
@@ -259,6 +268,10 @@ static void number(lexer *L, const char *start)
     }
     comp_token *t = push(L, is_float ? T_FLOAT : T_INT, start);
     t->hex = hex;
+    if (bad_underscore) {
+        comp_error(C, t->line, t->col, "misplaced '_' in number literal");
+        return;
+    }
     if (too_long || nd == 0) {
         comp_error(C, t->line, t->col, nd ? "number literal too long" : "bad number literal");
         return;

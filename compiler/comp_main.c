@@ -64,13 +64,13 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
 {
     if (C->nerrors >= KILN_MAX_DIAGS)
         return;
-    C->nerrors++;
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    vm_buf_printf(C->diags, "%s:%u:%u: error: %s\n", C->file, line, col, msg);
+    vm_buf d = {0};
+    vm_buf_printf(&d, "%s:%u:%u: error: %s\n", C->file, line, col, msg);
     const char *p = C->src, *end = C->src + C->srclen;
     for (uint32_t l = 1; l < line && p < end; p++)
         if (*p == '\n')
@@ -78,14 +78,42 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
     const char *e = p;
     while (e < end && *e != '\n' && *e != '\r')
         e++;
-    if (p >= end && line > 1)
-        return; /* an error at end of input has no line to show */
-    vm_buf_put(C->diags, "    ", 4);
-    vm_buf_put(C->diags, p, (size_t)(e - p));
-    vm_buf_put(C->diags, "\n    ", 5);
-    for (uint32_t i = 1; i < col && p + i - 1 < e; i++)
-        vm_buf_put(C->diags, p[i - 1] == '\t' ? "\t" : " ", 1);
-    vm_buf_put(C->diags, "^\n", 2);
+    if (p < end || line <= 1) { /* an error at end of input has no line to show */
+        vm_buf_put(&d, "    ", 4);
+        vm_buf_put(&d, p, (size_t)(e - p));
+        vm_buf_put(&d, "\n    ", 5);
+        for (uint32_t i = 1; i < col && p + i - 1 < e; i++)
+            vm_buf_put(&d, p[i - 1] == '\t' ? "\t" : " ", 1);
+        vm_buf_put(&d, "^\n", 2);
+    }
+    if (d.oom) {
+        vm_buf_free(&d);
+        longjmp(C->oom, 1);
+    }
+    struct comp_diag *g = &C->diag[C->nerrors];
+    g->line = line;
+    g->col = col;
+    g->seq = (uint32_t)C->nerrors++;
+    g->text = comp_strdup(C, d.data, d.len);
+    vm_buf_free(&d);
+}
+
+static int diag_order(const void *a, const void *b)
+{
+    const struct comp_diag *x = a, *y = b;
+    if (x->line != y->line)
+        return x->line < y->line ? -1 : 1;
+    if (x->col != y->col)
+        return x->col < y->col ? -1 : 1;
+    return x->seq < y->seq ? -1 : x->seq > y->seq;
+}
+
+/* Diagnostics go out in source order, whichever pass found them. */
+static void flush_diags(comp *C)
+{
+    qsort(C->diag, (size_t)C->nerrors, sizeof C->diag[0], diag_order);
+    for (int i = 0; i < C->nerrors; i++)
+        vm_buf_put(C->diags, C->diag[i].text, strlen(C->diag[i].text));
     if (C->nerrors == KILN_MAX_DIAGS)
         vm_buf_printf(C->diags, "%s: too many errors, stopping\n", C->file);
 }
@@ -183,6 +211,7 @@ bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, 
         }
     }
 done:
+    flush_diags(C);
     free(C->toks);
     free_arena(C);
     free(C);

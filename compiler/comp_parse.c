@@ -141,10 +141,6 @@ static comp_node *interpolation(parser *P)
         s->s = t->s;
         s->len = t->len;
         add_child(P, n, s, &cap);
-        if (check(P, T_STRING) || check(P, T_INTERP)) {
-            error_at(P, peek(P), "empty interpolation %s", "${}");
-            return n;
-        }
         add_child(P, n, expression(P), &cap);
         if (P->panic)
             return n;
@@ -339,7 +335,9 @@ static comp_node *statement(parser *P);
 
 static void end_statement(parser *P)
 {
-    if (check(P, T_RBRACE) || check(P, T_EOF))
+    /* After an error the caller resynchronizes at the next ';': consuming
+     * it here would make the resync skip the following statement. */
+    if (P->panic || check(P, T_RBRACE) || check(P, T_EOF))
         return;
     expect(P, T_SEMI, "newline or ';' after statement");
 }
@@ -535,6 +533,7 @@ static comp_node *fn_declaration(parser *P, comp_token *kw)
             s->line = pn->line;
             s->col = pn->col;
             s->kind = SYM_LOCAL;
+            s->role = SYM_ROLE_PARAM;
             expect(P, T_COLON, "':' and the parameter's type");
             s->type = (int16_t)parse_type(P);
             fn->params = comp_grow(C, fn->params, &cap, fn->nparams + 1, sizeof(comp_sym *));

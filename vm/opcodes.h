@@ -26,7 +26,7 @@
  *   RS  str register                GA  global index of A's type
  *   RR  any reference register      FN  function index (call: A result, B args)
  *   RA  any register                NT  native index  (call: A result, B args)
- *   RM  register of A's type        RT  register of the function's result type
+ *   RM  register of the previous operand's type        RT  register of the function's result type
  *   RD  call result register        AR  first of the call's argument registers
  *   RV  0, in a function without result
  *   KF  index of a float constant

@@ -33,16 +33,11 @@ kiln_vm *kiln_new(const kiln_config *cfg)
         vm->cfg = *cfg;
     else
         kiln_config_init(&vm->cfg);
-    /* Not zeroed: the interpreter writes every slot of a frame before use,
-     * and untouched pages of a large allocation cost nothing. */
-    vm->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
-    if (!vm->stack || !gc_init(&vm->heap, vm->cfg.heap_limit)) {
-        free(vm->stack);
+    if (!gc_init(&vm->heap, vm->cfg.heap_limit)) {
         free(vm);
         return NULL;
     }
-    vm->stack_end = vm->stack + KILN_STACK_SLOTS;
-    return vm;
+    return vm; /* the stack comes with the first run: loading needs none */
 }
 
 void kiln_free(kiln_vm *vm)
@@ -238,11 +233,15 @@ kiln_status kiln_load_file(kiln_vm *vm, const char *path)
     if (vm_image_is(data.data, data.len)) {
         st = kiln_load_image(vm, data.data, data.len);
         if (st == KILN_ERR_LOAD) { /* name the file: "app.kbc: invalid image: ..." */
-            char msg[KILN_ERRBUF];
-            memcpy(msg, vm->error, sizeof msg);
-            int n = snprintf(vm->error, sizeof vm->error, "%s: ", path);
-            if (n > 0 && (size_t)n < sizeof vm->error)
-                snprintf(vm->error + n, sizeof vm->error - (size_t)n, "%s", msg);
+            size_t plen = strlen(path), elen = strlen(vm->error);
+            if (plen + 2 + elen >= sizeof vm->error) /* keep the path, cut the message */
+                elen = plen + 2 < sizeof vm->error ? sizeof vm->error - plen - 3 : 0;
+            if (plen + 2 < sizeof vm->error) {
+                memmove(vm->error + plen + 2, vm->error, elen);
+                memcpy(vm->error, path, plen);
+                memcpy(vm->error + plen, ": ", 2);
+                vm->error[plen + 2 + elen] = 0;
+            }
         }
     } else {
         st = kiln_load_source(vm, path, data.data ? data.data : "", data.len);
@@ -253,6 +252,14 @@ kiln_status kiln_load_file(kiln_vm *vm, const char *path)
 
 static kiln_status run_function(kiln_vm *vm, uint32_t fi)
 {
+    if (!vm->stack) {
+        /* Not zeroed: the interpreter writes every slot of a frame before
+         * use, and untouched pages of a large allocation cost nothing. */
+        vm->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
+        if (!vm->stack)
+            return fail(vm, KILN_ERR_RUNTIME, "error: OutOfMemoryError: no memory for the stack");
+        vm->stack_end = vm->stack + KILN_STACK_SLOTS;
+    }
     vm_value result;
     vm->err_kind = RT_ERR_NONE;
     if (interp_call(vm, fi, NULL, &result) != 0)

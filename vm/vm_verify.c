@@ -83,7 +83,7 @@ static void check_call(verifier *v, uint32_t dest, uint32_t args, const uint8_t 
     }
 }
 
-static void check_operand(verifier *v, int role, uint32_t val, uint32_t ins_a,
+static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, uint32_t ins_a,
                           uint32_t ins_b, const char *which)
 {
     const vm_image *im = v->im;
@@ -103,9 +103,9 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t ins_a,
                   vm_type_name(f->types[val]));
         break;
     case ROLE_RA: reg_ok(v, val, which); break;
-    case ROLE_RM:
-        if (ins_a < f->nregs)
-            reg_type(v, val, f->types[ins_a], which);
+    case ROLE_RM: /* same type as the operand before it */
+        if (prev < f->nregs)
+            reg_type(v, val, f->types[prev], which);
         break;
     case ROLE_IM: break;
     case ROLE_IB:
@@ -222,7 +222,7 @@ static void verify_func(verifier *v)
         operands(op, &f->code[pc], vals);
         for (int i = 0; i < 4 && !v->failed; i++) {
             int role = vm_ops[op].role[i];
-            check_operand(v, role, vals[i], vals[0], vals[1], WHICH[i]);
+            check_operand(v, role, vals[i], i ? vals[i - 1] : 0, vals[0], vals[1], WHICH[i]);
             if (role == ROLE_JO) {
                 int32_t off = op == OP_JMP ? (int32_t)vals[0] : (int32_t)vals[3];
                 jumps[njumps] = pc;

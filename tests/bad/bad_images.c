@@ -1,0 +1,1025 @@
+/*
+ * bad_images.c — generator of the bad-bytecode corpus.
+ *
+ *   build/bad-images OUTDIR
+ *
+ * writes, for each case, OUTDIR/NAME.kbc (a malformed image) and
+ * OUTDIR/NAME.err (one line: a substring that `kiln verify OUTDIR/NAME.kbc`
+ * must print on stderr).
+ *
+ * Every case starts from one small valid image, built as a vm_image in
+ * memory, and breaks exactly one thing:
+ *   - verifier cases change the code or the signature of one function ("f")
+ *     and are written by vm_image_write, so the checksum is right and the
+ *     reader accepts them: only vm_verify can reject them;
+ *   - reader cases change a field the writer copies blindly (a type code,
+ *     a string index...), or patch the written bytes (counts, section tags,
+ *     sizes, trailing bytes), then recompute the checksum, so the fault the
+ *     case is about is the first one the reader meets;
+ *   - the checksum, magic and version cases leave the rest intact.
+ *
+ * Before writing, the generator checks its own expectations through the
+ * public API (kiln_load_image must fail with the expected text) and that
+ * the unbroken base image loads, so a stale expectation is caught here and
+ * not only by `kiln verify`. Exit status: 0 all written and confirmed, 1 a
+ * case did not fail as expected, 2 usage or I/O error.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "../../vm/vm.h"
+
+/* ---- The base image ---- */
+
+enum { MAX_STRS = 32, MAX_CODE = 64, MAX_REGS = 16 };
+
+/* Functions of the base image. "f" is the one the verifier cases rewrite;
+ * nothing calls it, so its signature can change freely. */
+enum { F_INIT, F_F, F_H, F_V, F_MAIN, NFUNCS };
+/* Strings. */
+enum { S_MOD, S_FILE, S_INIT, S_F, S_H, S_V, S_MAIN, S_PRINT, S_STR, S_HELLO, S_GI, S_GS, NSTRS };
+/* Registers of f: one of each type, then spares; r7 is an int so a call
+ * whose arguments start at r7 has a valid first argument and runs out of
+ * registers on the second. */
+static const uint8_t F_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR,
+                                  VM_T_INT, VM_T_STR,   VM_T_FLOAT, VM_T_INT};
+enum { F_NREGS = sizeof F_TYPES };
+
+typedef struct base {
+    vm_image im;
+    uint32_t str_off[MAX_STRS], str_len[MAX_STRS];
+    char str_data[1024];
+    size_t str_used;
+    vm_const consts[4];
+    vm_global globals[4];
+    vm_nativeref natives[4];
+    vm_func funcs[NFUNCS];
+    uint8_t types[NFUNCS][MAX_REGS];
+    uint32_t code[NFUNCS][MAX_CODE];
+    vm_line lines[NFUNCS][2];
+    vm_module modules[2];
+} base;
+
+static uint32_t add_str(base *b, const char *s)
+{
+    vm_image *im = &b->im;
+    size_t n = strlen(s);
+    uint32_t i = im->nstrs++;
+    b->str_off[i] = (uint32_t)b->str_used;
+    b->str_len[i] = (uint32_t)n;
+    memcpy(b->str_data + b->str_used, s, n + 1);
+    b->str_used += n + 1;
+    return i;
+}
+
+/* Replaces the code of function fi (its line table becomes one run at
+ * pc 0, or empty when there is no code). */
+static void set_code(base *b, int fi, const uint32_t *code, uint32_t n)
+{
+    vm_func *f = &b->funcs[fi];
+    if (n)
+        memcpy(b->code[fi], code, n * sizeof *code);
+    f->ncode = n;
+    f->nlines = n ? 1 : 0;
+    b->lines[fi][0].pc = 0;
+    b->lines[fi][0].line = 1;
+}
+#define SET_CODE(b, fi, ...)                                                          \
+    do {                                                                              \
+        static const uint32_t code_[] = {__VA_ARGS__};                                \
+        set_code(b, fi, code_, sizeof code_ / sizeof code_[0]);                       \
+    } while (0)
+
+static void set_func(base *b, int fi, uint32_t name, uint8_t nparams, uint8_t ret,
+                     const uint8_t *types, uint16_t nregs)
+{
+    vm_func *f = &b->funcs[fi];
+    f->name = name;
+    f->module = 0;
+    f->nparams = nparams;
+    f->ret = ret;
+    f->nregs = nregs;
+    if (nregs)
+        memcpy(b->types[fi], types, nregs);
+    f->types = b->types[fi];
+    f->code = b->code[fi];
+    f->lines = b->lines[fi];
+}
+
+/*
+ * The valid base program:
+ *   consts   k0 = 42 (int)   k1 = 1.5 (float)   k2 = "hello" (str)
+ *   globals  g0 gi: int      g1 gs: str
+ *   natives  n0 print(int) -> void      n1 str(int) -> str
+ *   f0 <module>() -> void    regs i f i : print(h(1, 1.5)); v(); gi = 42
+ *   f1 f(int, float) -> int  regs i f b s i s f i : return r0
+ *   f2 h(int, float) -> int  regs i f i : return r0 + int(r1)
+ *   f3 v() -> void           : return
+ *   f4 main() -> void        : return
+ *   module 0 "base" (base.kn), init f0; entry module 0; main f4
+ */
+static void base_init(base *b)
+{
+    memset(b, 0, sizeof *b);
+    vm_image *im = &b->im;
+    im->str_off = b->str_off;
+    im->str_len = b->str_len;
+    im->str_data = b->str_data;
+    static const char *const STRS[NSTRS] = {"base", "base.kn", "<module>", "f",
+                                            "h",    "v",       "main",     "print",
+                                            "str",  "hello",   "gi",       "gs"};
+    for (int i = 0; i < NSTRS; i++)
+        add_str(b, STRS[i]);
+
+    double d = 1.5;
+    uint64_t bits;
+    memcpy(&bits, &d, sizeof bits);
+    b->consts[0] = (vm_const){VM_T_INT, 42};
+    b->consts[1] = (vm_const){VM_T_FLOAT, bits};
+    b->consts[2] = (vm_const){VM_T_STR, S_HELLO};
+    im->consts = b->consts;
+    im->nconsts = 3;
+
+    b->globals[0] = (vm_global){S_GI, VM_T_INT};
+    b->globals[1] = (vm_global){S_GS, VM_T_STR};
+    im->globals = b->globals;
+    im->nglobals = 2;
+
+    b->natives[0] = (vm_nativeref){.name = S_PRINT, .nparams = 1, .ret = VM_T_VOID,
+                                   .params = {VM_T_INT}};
+    b->natives[1] = (vm_nativeref){.name = S_STR, .nparams = 1, .ret = VM_T_STR,
+                                   .params = {VM_T_INT}};
+    im->natives = b->natives;
+    im->nnatives = 2;
+
+    static const uint8_t INIT_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
+    set_func(b, F_INIT, S_INIT, 0, VM_T_VOID, INIT_TYPES, 3);
+    SET_CODE(b, F_INIT, MK_ABx(OP_LOADI, 0, 1), MK_ABx(OP_LOADK, 1, 1),
+             MK_ABC(OP_CALL, 2, 0, 0), F_H,       /* r2 = h(r0, r1) */
+             MK_ABC(OP_CALLN, 0, 2, 0), 0,        /* print(r2) */
+             MK_ABC(OP_CALL, 0, 0, 0), F_V,       /* v() */
+             MK_ABx(OP_LOADK, 0, 0), MK_ABx(OP_SETG, 0, 0), /* gi = 42 */
+             MK_ABC(OP_RET0, 0, 0, 0));
+
+    set_func(b, F_F, S_F, 2, VM_T_INT, F_TYPES, F_NREGS);
+    SET_CODE(b, F_F, MK_ABC(OP_RET, 0, 0, 0));
+
+    static const uint8_t H_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
+    set_func(b, F_H, S_H, 2, VM_T_INT, H_TYPES, 3);
+    SET_CODE(b, F_H, MK_ABC(OP_F2I, 2, 1, 0), MK_ABC(OP_ADD_I, 2, 0, 2),
+             MK_ABC(OP_RET, 2, 0, 0));
+
+    set_func(b, F_V, S_V, 0, VM_T_VOID, NULL, 0);
+    SET_CODE(b, F_V, MK_ABC(OP_RET0, 0, 0, 0));
+
+    set_func(b, F_MAIN, S_MAIN, 0, VM_T_VOID, NULL, 0);
+    SET_CODE(b, F_MAIN, MK_ABC(OP_RET0, 0, 0, 0));
+
+    im->funcs = b->funcs;
+    im->nfuncs = NFUNCS;
+
+    b->modules[0] = (vm_module){S_MOD, S_FILE, F_INIT};
+    im->modules = b->modules;
+    im->nmodules = 1;
+    im->entry = 0;
+    im->main = F_MAIN;
+}
+
+/* ---- Byte-level helpers for the reader cases ---- */
+
+enum { HEADER = 24 };
+enum { SEC_STRS, SEC_CNST, SEC_GLOB, SEC_NATV, SEC_FUNC, SEC_MODS, SEC_ENTR };
+
+static uint32_t rd32(const vm_buf *b, size_t at)
+{
+    const uint8_t *p = (const uint8_t *)b->data + at;
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static void wr32(vm_buf *b, size_t at, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        b->data[at + i] = (char)(v >> (8 * i));
+}
+
+/* Offset of section i's tag (its size follows, then its body). */
+static size_t sec_at(const vm_buf *b, int i)
+{
+    size_t at = HEADER;
+    for (int k = 0; k < i; k++)
+        at += 8 + rd32(b, at + 4);
+    return at;
+}
+static size_t sec_body(const vm_buf *b, int i) { return sec_at(b, i) + 8; }
+
+/* Offset of function fi's record inside the FUNC section. */
+static size_t func_at(const vm_buf *b, const vm_image *im, uint32_t fi)
+{
+    size_t at = sec_body(b, SEC_FUNC) + 4;
+    for (uint32_t k = 0; k < fi; k++) {
+        const vm_func *f = &im->funcs[k];
+        at += 12 + f->nregs + 4 + 4 * (size_t)f->ncode + 4 + 8 * (size_t)f->nlines;
+    }
+    return at;
+}
+/* Offset of native ni's record inside the NATV section. */
+static size_t native_at(const vm_buf *b, const vm_image *im, uint32_t ni)
+{
+    size_t at = sec_body(b, SEC_NATV) + 4;
+    for (uint32_t k = 0; k < ni; k++)
+        at += 6 + im->natives[k].nparams;
+    return at;
+}
+
+/* FNV-1a 64 of everything after the header, as vm_image.c computes it. */
+static void fix_checksum(vm_buf *b)
+{
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = HEADER; i < b->len; i++) {
+        h ^= (uint8_t)b->data[i];
+        h *= 0x100000001b3ull;
+    }
+    wr32(b, 16, (uint32_t)h);
+    wr32(b, 20, (uint32_t)(h >> 32));
+}
+
+/* Inserts n bytes of `fill` at `at`. */
+static void insert(vm_buf *b, size_t at, size_t n, char fill)
+{
+    char tmp[64];
+    memset(tmp, fill, sizeof tmp);
+    size_t tail = b->len - at;
+    char *save = malloc(tail ? tail : 1);
+    if (!save) {
+        b->oom = true;
+        return;
+    }
+    memcpy(save, b->data + at, tail);
+    b->len = at;
+    while (n) {
+        size_t k = n < sizeof tmp ? n : sizeof tmp;
+        vm_buf_put(b, tmp, k);
+        n -= k;
+    }
+    vm_buf_put(b, save, tail);
+    free(save);
+}
+
+/* ---- Writing and self-checking the cases ---- */
+
+typedef struct gen {
+    const char *outdir;
+    int ncases, nfailed;
+    bool io_error;
+} gen;
+
+static bool write_file(gen *g, const char *name, const char *ext, const void *p, size_t n)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.%s", g->outdir, name, ext);
+    FILE *fp = fopen(path, "wb");
+    if (!fp || fwrite(p, 1, n, fp) != n || fclose(fp) != 0) {
+        fprintf(stderr, "bad-images: cannot write %s: %s\n", path, strerror(errno));
+        g->io_error = true;
+        return false;
+    }
+    return true;
+}
+
+/* Writes NAME.kbc and NAME.err. `expect` is what `kiln verify` prints;
+ * `api_expect` what kiln_load_image reports (differs only where the CLI
+ * refuses a file before loading it), NULL for the same text. */
+static void emit_bytes2(gen *g, const char *name, const vm_buf *bytes, const char *expect,
+                        const char *api_expect)
+{
+    g->ncases++;
+    if (bytes->oom) {
+        fprintf(stderr, "bad-images: %s: out of memory\n", name);
+        g->io_error = true;
+        return;
+    }
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    kiln_vm *vm = kiln_new(&cfg);
+    kiln_status st = vm ? kiln_load_image(vm, bytes->data, bytes->len) : KILN_ERR_API;
+    const char *want = api_expect ? api_expect : expect;
+    const char *got = vm ? kiln_error(vm) : "no VM";
+    if (st != KILN_ERR_LOAD || !strstr(got, want)) {
+        fprintf(stderr, "bad-images: %s: expected a load error containing\n  %s\ngot status %d:\n  %s\n",
+                name, want, (int)st, got);
+        g->nfailed++;
+    }
+    kiln_free(vm);
+    write_file(g, name, "kbc", bytes->data ? bytes->data : "", bytes->len);
+    char line[512];
+    int n = snprintf(line, sizeof line, "%s\n", expect);
+    write_file(g, name, "err", line, (size_t)n);
+}
+static void emit_bytes(gen *g, const char *name, const vm_buf *bytes, const char *expect)
+{
+    emit_bytes2(g, name, bytes, expect, NULL);
+}
+
+static void serialize(const vm_image *im, vm_buf *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!vm_image_write(im, out))
+        out->oom = true;
+}
+
+/* A case that is a whole image: written by vm_image_write, so its checksum
+ * and structure are right. */
+static void emit_image(gen *g, const char *name, const base *b, const char *expect)
+{
+    vm_buf out;
+    serialize(&b->im, &out);
+    emit_bytes(g, name, &out, expect);
+    vm_buf_free(&out);
+}
+
+/* Expected text of a verifier error in function f at pc. */
+static const char *at_f(char *buf, size_t n, uint32_t pc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static const char *at_f(char *buf, size_t n, uint32_t pc, const char *fmt, ...)
+{
+    int k = snprintf(buf, n, "invalid image: ");
+    va_list ap;
+    va_start(ap, fmt);
+    k += vsnprintf(buf + k, n - (size_t)k, fmt, ap);
+    va_end(ap);
+    snprintf(buf + k, n - (size_t)k, " at f:%u", pc);
+    return buf;
+}
+#define EXPECT_F(pc, ...) at_f(msg, sizeof msg, pc, __VA_ARGS__)
+
+/* ---- Verifier cases: one per rule and operand role of vm_verify.c ---- */
+
+static void verifier_cases(gen *g)
+{
+    base b;
+    char msg[512];
+
+#define CASE(name, expect, ...)        \
+    do {                               \
+        base_init(&b);                 \
+        SET_CODE(&b, F_F, __VA_ARGS__); \
+        emit_image(g, name, &b, expect); \
+    } while (0)
+
+    /* Decoding */
+    CASE("v_unknown_opcode", EXPECT_F(0, "unknown opcode %u", 255u), 0xffu);
+    CASE("v_unknown_opcode_first_free", EXPECT_F(1, "unknown opcode %u", (unsigned)OP__COUNT),
+         MK_ABx(OP_LOADI, 0, 1), (uint32_t)OP__COUNT);
+    CASE("v_past_end_two_word", EXPECT_F(1, "instruction JT runs past the end of the code"),
+         MK_ABC(OP_LOADB, 2, 1, 0), MK_ABC(OP_JT, 2, 0, 0));
+    CASE("v_past_end_call", EXPECT_F(0, "instruction CALL runs past the end of the code"),
+         MK_ABC(OP_CALL, 0, 0, 0));
+
+    /* Register roles */
+    CASE("v_ri_float", EXPECT_F(0, "operand B register 1 is float, expected int"),
+         MK_ABC(OP_ADD_I, 0, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ri_dest_bool", EXPECT_F(0, "operand A register 2 is bool, expected int"),
+         MK_ABC(OP_SUB_I, 2, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ri_loadi_str", EXPECT_F(0, "operand A register 3 is str, expected int"),
+         MK_ABx(OP_LOADI, 3, 7), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rf_int", EXPECT_F(0, "operand C register 0 is int, expected float"),
+         MK_ABC(OP_ADD_F, 1, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rf_i2f_dest", EXPECT_F(0, "operand A register 4 is int, expected float"),
+         MK_ABC(OP_I2F, 4, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rb_not_int", EXPECT_F(0, "operand B register 0 is int, expected bool"),
+         MK_ABC(OP_NOT, 2, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rb_compare_dest", EXPECT_F(0, "operand A register 0 is int, expected bool"),
+         MK_ABC(OP_EQ_I, 0, 0, 4), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rb_jt_float", EXPECT_F(0, "operand A register 1 is float, expected bool"),
+         MK_ABC(OP_JT, 1, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rs_concat_bool", EXPECT_F(0, "operand C register 2 is bool, expected str"),
+         MK_ABC(OP_CONCAT, 3, 3, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rs_strlen_int", EXPECT_F(0, "operand B register 4 is int, expected str"),
+         MK_ABC(OP_STRLEN, 0, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rr_loadnull_int", EXPECT_F(0, "operand A register 0 is int, expected a reference"),
+         MK_ABC(OP_LOADNULL, 0, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rr_loadnull_bool", EXPECT_F(0, "operand A register 2 is bool, expected a reference"),
+         MK_ABC(OP_LOADNULL, 2, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rm_mov_float_to_int", EXPECT_F(0, "operand B register 1 is float, expected int"),
+         MK_ABC(OP_MOV, 0, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rm_mov_int_to_str", EXPECT_F(0, "operand B register 7 is int, expected str"),
+         MK_ABC(OP_MOV, 3, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ra_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
+         MK_ABC(OP_MOV, 8, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rm_out_of_range", EXPECT_F(0, "operand B register 200 out of range (function has 8)"),
+         MK_ABC(OP_MOV, 0, 200, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ri_out_of_range", EXPECT_F(0, "operand C register 255 out of range (function has 8)"),
+         MK_ABC(OP_MUL_I, 0, 0, 255), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rs_out_of_range", EXPECT_F(0, "operand A register 9 out of range (function has 8)"),
+         MK_ABC(OP_CONCAT, 9, 3, 3), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_rr_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
+         MK_ABC(OP_LOADNULL, 8, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_branch_operand_out_of_range",
+         EXPECT_F(0, "operand B register 12 out of range (function has 8)"),
+         MK_ABC(OP_JLT_I, 0, 12, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    /* The pc of an error counts words: after a two-word instruction. */
+    CASE("v_error_pc_after_two_word", EXPECT_F(3, "operand A register 5 is str, expected int"),
+         MK_ABC(OP_LOADB, 2, 0, 0), MK_ABC(OP_JF, 2, 0, 0), 0, MK_ABC(OP_NEG_I, 5, 0, 0),
+         MK_ABC(OP_RET, 0, 0, 0));
+
+    /* Immediates and unused operands */
+    CASE("v_ib_bool_immediate_2", EXPECT_F(0, "bool immediate 2 is not 0 or 1"),
+         MK_ABC(OP_LOADB, 2, 2, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ib_bool_immediate_255", EXPECT_F(0, "bool immediate 255 is not 0 or 1"),
+         MK_ABC(OP_LOADB, 2, 255, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_unused_c_nonzero", EXPECT_F(0, "unused operand C is 5, expected 0"),
+         MK_ABC(OP_NOT, 2, 2, 5), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_unused_b_nonzero_jt", EXPECT_F(0, "unused operand B is 1, expected 0"),
+         MK_ABC(OP_JT, 2, 1, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_unused_a_nop", EXPECT_F(0, "unused operand A is 3, expected 0"),
+         MK_ABC(OP_NOP, 3, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_unused_trap", EXPECT_F(0, "unused operand B is 9, expected 0"),
+         MK_ABC(OP_TRAP, 0, 9, 0));
+    CASE("v_unused_c_loadnull", EXPECT_F(0, "unused operand C is 1, expected 0"),
+         MK_ABC(OP_LOADNULL, 3, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* Constants and globals */
+    CASE("v_ka_out_of_range", EXPECT_F(0, "constant index 3 out of range (image has 3)"),
+         MK_ABx(OP_LOADK, 0, 3), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ka_out_of_range_big", EXPECT_F(0, "constant index 65535 out of range (image has 3)"),
+         MK_ABx(OP_LOADK, 0, 65535), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ka_int_into_float", EXPECT_F(0, "constant 0 is int, register 1 is float"),
+         MK_ABx(OP_LOADK, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ka_str_into_int", EXPECT_F(0, "constant 2 is str, register 0 is int"),
+         MK_ABx(OP_LOADK, 0, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ka_float_into_bool", EXPECT_F(0, "constant 1 is float, register 2 is bool"),
+         MK_ABx(OP_LOADK, 2, 1), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ka_dest_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
+         MK_ABx(OP_LOADK, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ga_getg_out_of_range", EXPECT_F(0, "global index 2 out of range (image has 2)"),
+         MK_ABx(OP_GETG, 0, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ga_setg_out_of_range", EXPECT_F(0, "global index 40000 out of range (image has 2)"),
+         MK_ABx(OP_SETG, 0, 40000), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ga_getg_type", EXPECT_F(0, "global 1 is str, register 0 is int"),
+         MK_ABx(OP_GETG, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ga_setg_type", EXPECT_F(0, "global 0 is int, register 1 is float"),
+         MK_ABx(OP_SETG, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* Float constant operands (KF) */
+    CASE("v_kf_out_of_range", EXPECT_F(0, "constant index 3 out of range (image has 3)"),
+         MK_ABC(OP_ADDK_F, 1, 1, 3), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_kf_int_constant", EXPECT_F(0, "constant 0 is int, expected float"),
+         MK_ABC(OP_MULK_F, 1, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_kf_str_constant", EXPECT_F(0, "constant 2 is str, expected float"),
+         MK_ABC(OP_DIVK_F, 6, 1, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_kf_register_type", EXPECT_F(0, "operand B register 0 is int, expected float"),
+         MK_ABC(OP_SUBK_F, 1, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* Calls of functions (FN, RD, AR) */
+    CASE("v_fn_out_of_range", EXPECT_F(0, "function index 5 out of range (image has 5)"),
+         MK_ABC(OP_CALL, 0, 0, 0), 5, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fn_out_of_range_big", EXPECT_F(0, "function index 4294967295 out of range (image has 5)"),
+         MK_ABC(OP_CALL, 0, 0, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_arg1_type", EXPECT_F(0, "call argument 1 is float, expected int"),
+         MK_ABC(OP_CALL, 0, 1, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_arg2_type", EXPECT_F(0, "call argument 2 is str, expected float"),
+         MK_ABC(OP_CALL, 0, 4, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_arg_out_of_range", EXPECT_F(0, "call argument 2 register 8 out of range"),
+         MK_ABC(OP_CALL, 0, 7, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_arg_far_out_of_range", EXPECT_F(0, "call argument 1 register 250 out of range"),
+         MK_ABC(OP_CALL, 0, 250, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_result_type", EXPECT_F(0, "operand result register 1 is float, expected int"),
+         MK_ABC(OP_CALL, 1, 0, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_result_out_of_range",
+         EXPECT_F(0, "operand result register 8 out of range (function has 8)"),
+         MK_ABC(OP_CALL, 8, 0, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_void_names_result",
+         EXPECT_F(0, "call of a function without result names result register 3"),
+         MK_ABC(OP_CALL, 3, 0, 0), F_V, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_call_unused_c", EXPECT_F(0, "unused operand C is 2, expected 0"),
+         MK_ABC(OP_CALL, 0, 0, 2), F_H, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* Calls of natives (NT) */
+    CASE("v_nt_out_of_range", EXPECT_F(0, "native index 2 out of range (image has 2)"),
+         MK_ABC(OP_CALLN, 0, 0, 0), 2, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_native_arg_type", EXPECT_F(0, "call argument 1 is float, expected int"),
+         MK_ABC(OP_CALLN, 0, 1, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_native_arg_out_of_range", EXPECT_F(0, "call argument 1 register 8 out of range"),
+         MK_ABC(OP_CALLN, 0, 8, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_native_result_type", EXPECT_F(0, "operand result register 0 is int, expected str"),
+         MK_ABC(OP_CALLN, 0, 0, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_native_void_names_result",
+         EXPECT_F(0, "call of a function without result names result register 4"),
+         MK_ABC(OP_CALLN, 4, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* Returns (RT, RV) */
+    CASE("v_rt_type", EXPECT_F(0, "operand A register 1 is float, expected int"),
+         MK_ABC(OP_RET, 1, 0, 0));
+    CASE("v_rt_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
+         MK_ABC(OP_RET, 8, 0, 0));
+    CASE("v_rt_unused_b", EXPECT_F(0, "unused operand B is 1, expected 0"),
+         MK_ABC(OP_RET, 0, 1, 0));
+    CASE("v_rv_ret0_in_int_function", EXPECT_F(0, "return without a value from a function returning int"),
+         MK_ABC(OP_RET0, 0, 0, 0));
+
+    base_init(&b); /* RET with a value in a function without result */
+    b.funcs[F_F].ret = VM_T_VOID;
+    SET_CODE(&b, F_F, MK_ABC(OP_RET, 0, 0, 0));
+    emit_image(g, "v_rt_in_void_function",
+               &b, EXPECT_F(0, "return of a value from a function without result"));
+
+    base_init(&b); /* RET0 naming a register */
+    b.funcs[F_F].ret = VM_T_VOID;
+    SET_CODE(&b, F_F, MK_ABC(OP_RET0, 1, 0, 0));
+    emit_image(g, "v_rv_nonzero_a", &b, EXPECT_F(0, "unused operand A is 1, expected 0"));
+
+    base_init(&b); /* returning an int register from a str function */
+    b.funcs[F_F].ret = VM_T_STR;
+    SET_CODE(&b, F_F, MK_ABC(OP_RET, 0, 0, 0));
+    emit_image(g, "v_rt_int_from_str_function", &b,
+               EXPECT_F(0, "operand A register 0 is int, expected str"));
+
+    /* Jumps (JO) */
+    CASE("v_jmp_past_end", EXPECT_F(0, "jump target 101 is not an instruction of the function"),
+         MK_sJ(OP_JMP, 100), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_jmp_to_end", EXPECT_F(0, "jump target 2 is not an instruction of the function"),
+         MK_sJ(OP_JMP, 1), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_jmp_before_start", EXPECT_F(1, "jump target -2 is not an instruction of the function"),
+         MK_ABC(OP_NOP, 0, 0, 0), MK_sJ(OP_JMP, (uint32_t)-4 & 0xffffffu),
+         MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_jmp_into_two_word", EXPECT_F(0, "jump target 2 is not an instruction of the function"),
+         MK_sJ(OP_JMP, 1), MK_ABC(OP_JT, 2, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_branch_into_two_word", EXPECT_F(3, "jump target 2 is not an instruction of the function"),
+         MK_ABC(OP_LOADB, 2, 1, 0), MK_ABC(OP_JT, 2, 0, 0), 0, MK_ABC(OP_JF, 2, 0, 0),
+         (uint32_t)-3, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_branch_past_end", EXPECT_F(0, "jump target 1002 is not an instruction of the function"),
+         MK_ABx(OP_JLTK_I, 0, 5), 1000, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_for_target_negative", EXPECT_F(0, "jump target -98 is not an instruction of the function"),
+         MK_ABC(OP_FORLT, 0, 4, 0), (uint32_t)-100, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* Shape of the code */
+    CASE("v_falls_off_end", EXPECT_F(0, "code falls off the end of the function"),
+         MK_ABC(OP_ADD_I, 0, 0, 0));
+    CASE("v_falls_off_end_after_branch", EXPECT_F(1, "code falls off the end of the function"),
+         MK_ABC(OP_LOADB, 2, 1, 0), MK_ABC(OP_JT, 2, 0, 0), (uint32_t)-3);
+    base_init(&b);
+    set_code(&b, F_F, NULL, 0);
+    emit_image(g, "v_empty_function", &b, EXPECT_F(0, "function has no code"));
+
+    /* Entry points */
+    base_init(&b);
+    b.modules[0].init = F_F; /* f takes (int, float) */
+    emit_image(g, "v_module_init_with_params", &b,
+               EXPECT_F(0, "module initializer must take no parameters and return nothing"));
+    base_init(&b);
+    b.funcs[F_F].nparams = 0; /* f() -> int */
+    b.modules[0].init = F_F;
+    emit_image(g, "v_module_init_with_result", &b,
+               EXPECT_F(0, "module initializer must take no parameters and return nothing"));
+    base_init(&b);
+    b.im.main = F_F;
+    emit_image(g, "v_main_with_params", &b,
+               EXPECT_F(0, "main must take no parameters and return nothing"));
+    base_init(&b);
+    b.funcs[F_F].nparams = 0;
+    b.im.main = F_F;
+    emit_image(g, "v_main_with_result", &b,
+               EXPECT_F(0, "main must take no parameters and return nothing"));
+#undef CASE
+}
+
+/* ---- Reader and linker cases ---- */
+
+static void reader_cases(gen *g)
+{
+    base b;
+    vm_buf out;
+    char msg[512];
+#define EXPECT(...) (snprintf(msg, sizeof msg, __VA_ARGS__), msg)
+
+    /* Header */
+    base_init(&b);
+    serialize(&b.im, &out);
+    out.data[1] = 'k';
+    emit_bytes2(g, "r_bad_magic", &out, "not a bytecode image (no image magic)",
+                "invalid image: bad magic at offset 0");
+    out.data[1] = 'K';
+    memmove(out.data + 5, out.data + 6, out.len - 6); /* CR LF -> LF, as a text transfer does */
+    out.len--;
+    emit_bytes2(g, "r_bad_magic_crlf", &out, "not a bytecode image (no image magic)",
+                "invalid image: bad magic at offset 0");
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    wr32(&out, 8, KILN_IMAGE_VERSION + 1);
+    emit_bytes(g, "r_wrong_version", &out,
+               EXPECT("invalid image: format version %u, this kiln reads version %u at offset 8",
+                      KILN_IMAGE_VERSION + 1, KILN_IMAGE_VERSION));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    wr32(&out, 12, 6);
+    emit_bytes(g, "r_section_count", &out, "invalid image: 6 sections, expected 7 at offset 12");
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    out.data[sec_body(&out, SEC_STRS) + 8] ^= 0x20; /* "base" -> "Base": checksum now wrong */
+    emit_bytes(g, "r_checksum_body", &out, "invalid image: checksum mismatch at offset 16");
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    out.data[23] ^= 1;
+    emit_bytes(g, "r_checksum_field", &out, "invalid image: checksum mismatch at offset 16");
+    vm_buf_free(&out);
+
+    /* Truncation */
+    base_init(&b);
+    serialize(&b.im, &out);
+    out.len = 8;
+    emit_bytes(g, "r_truncated_magic_only", &out, "invalid image: truncated data at offset 8");
+    out.len = 20;
+    emit_bytes(g, "r_truncated_header", &out, "invalid image: truncated data at offset 20");
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_at(&out, SEC_FUNC);
+        out.len = at + 8 + 10; /* the FUNC section claims more than is left */
+        fix_checksum(&out);
+        emit_bytes(g, "r_truncated_section", &out,
+                   EXPECT("invalid image: truncated data at offset %zu", at + 8));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_at(&out, SEC_ENTR);
+        out.len = at + 4; /* ENTR's tag, no size */
+        fix_checksum(&out);
+        emit_bytes(g, "r_truncated_section_header", &out,
+                   EXPECT("invalid image: truncated data at offset %zu", at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b); /* a section that says it is shorter than its contents */
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_at(&out, SEC_STRS), size = rd32(&out, at + 4);
+        wr32(&out, at + 4, size - 2);
+        fix_checksum(&out);
+        /* the last string, "gs", now has its length but not its 2 bytes */
+        emit_bytes(g, "r_section_size_short", &out,
+                   EXPECT("invalid image: truncated data at offset %zu", at + 8 + size - 2));
+    }
+    vm_buf_free(&out);
+
+    /* Section order and stray bytes */
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_at(&out, SEC_CNST);
+        out.data[at + 3] = 'X';
+        fix_checksum(&out);
+        emit_bytes(g, "r_bad_section_tag", &out,
+                   EXPECT("invalid image: expected section CNST at offset %zu", at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_at(&out, SEC_GLOB), end = sec_body(&out, SEC_GLOB) + rd32(&out, at + 4);
+        insert(&out, end, 3, 0);
+        wr32(&out, at + 4, rd32(&out, at + 4) + 3);
+        fix_checksum(&out);
+        emit_bytes(g, "r_stray_bytes_in_section", &out,
+                   EXPECT("invalid image: section GLOB has 3 stray bytes at offset %zu", end));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t end = out.len;
+        insert(&out, end, 5, 'x');
+        fix_checksum(&out);
+        emit_bytes(g, "r_stray_bytes_after_sections", &out,
+                   EXPECT("invalid image: 5 stray bytes after the last section at offset %zu",
+                          end));
+    }
+    vm_buf_free(&out);
+
+    /* Counts */
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_body(&out, SEC_STRS);
+        wr32(&out, at, 0x7fffffffu);
+        fix_checksum(&out);
+        emit_bytes(g, "r_string_count_too_large", &out,
+                   EXPECT("invalid image: string count 2147483647 too large at offset %zu", at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_body(&out, SEC_CNST);
+        wr32(&out, at, 4); /* 3 constants of 9 bytes are there, not 4 */
+        fix_checksum(&out);
+        emit_bytes(g, "r_constant_count_too_large", &out,
+                   EXPECT("invalid image: constant count 4 too large at offset %zu", at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_body(&out, SEC_FUNC);
+        wr32(&out, at, KILN_IMAGE_MAX_COUNT + 1);
+        fix_checksum(&out);
+        emit_bytes(g, "r_function_count_over_limit", &out,
+                   EXPECT("invalid image: function count %u too large at offset %zu",
+                          KILN_IMAGE_MAX_COUNT + 1, at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        const vm_func *f = &b.funcs[F_F];
+        size_t at = func_at(&out, &b.im, F_F) + 12 + f->nregs;
+        wr32(&out, at, 100000);
+        fix_checksum(&out);
+        emit_bytes(g, "r_code_count_too_large", &out,
+                   EXPECT("invalid image: code word count 100000 too large at offset %zu", at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = native_at(&out, &b.im, 1) + 5; /* nparams of native 1 */
+        out.data[at] = KILN_MAX_PARAMS + 1;
+        fix_checksum(&out);
+        emit_bytes(g, "r_native_too_many_params", &out,
+                   EXPECT("invalid image: native has %u parameters at offset %zu",
+                          KILN_MAX_PARAMS + 1, at + 1));
+    }
+    vm_buf_free(&out);
+
+    /* Type codes */
+    base_init(&b);
+    b.consts[1].type = VM_T_BOOL;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_bad_constant_type", &out,
+               EXPECT("invalid image: bad constant type 3 at offset %zu",
+                      sec_body(&out, SEC_CNST) + 4 + 9 * 2));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.globals[1].type = 9;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_bad_global_type", &out,
+               EXPECT("invalid image: bad global type 9 at offset %zu",
+                      sec_body(&out, SEC_GLOB) + 4 + 5 * 2));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.globals[0].type = VM_T_VOID;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_void_global", &out,
+               EXPECT("invalid image: bad global type 0 at offset %zu",
+                      sec_body(&out, SEC_GLOB) + 4 + 5));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.natives[1].ret = 200;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_bad_native_result_type", &out,
+               EXPECT("invalid image: bad native result type 200 at offset %zu",
+                      native_at(&out, &b.im, 1) + 5));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.natives[0].params[0] = VM_T_VOID;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_void_native_parameter", &out,
+               EXPECT("invalid image: bad native parameter type 0 at offset %zu",
+                      native_at(&out, &b.im, 0) + 7));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.funcs[F_F].ret = VM_T__COUNT;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_bad_function_result_type", &out,
+               EXPECT("invalid image: bad function result type %u at offset %zu",
+                      (unsigned)VM_T__COUNT, func_at(&out, &b.im, F_F) + 10));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.types[F_F][5] = 17;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_bad_register_type", &out,
+               EXPECT("invalid image: bad register type 17 at offset %zu",
+                      func_at(&out, &b.im, F_F) + 12 + 6));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.types[F_F][2] = VM_T_VOID;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_void_register", &out,
+               EXPECT("invalid image: bad register type 0 at offset %zu",
+                      func_at(&out, &b.im, F_F) + 12 + 3));
+    vm_buf_free(&out);
+
+    /* Register counts */
+    base_init(&b);
+    b.funcs[F_V].nparams = 1; /* v has no registers */
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_more_params_than_registers", &out,
+               EXPECT("invalid image: bad register count 0 (1 parameters) at offset %zu",
+                      func_at(&out, &b.im, F_V) + 12));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = func_at(&out, &b.im, F_F) + 10; /* nregs u16 */
+        out.data[at] = (char)(300 & 0xff);
+        out.data[at + 1] = (char)(300 >> 8);
+        fix_checksum(&out);
+        emit_bytes(g, "r_too_many_registers", &out,
+                   EXPECT("invalid image: bad register count 300 (2 parameters) at offset %zu",
+                          at + 2));
+    }
+    vm_buf_free(&out);
+
+    /* String indices */
+    base_init(&b);
+    b.consts[2].bits = NSTRS;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_constant_string_index", &out,
+               EXPECT("invalid image: constant 2 string index out of range at offset %zu",
+                      sec_body(&out, SEC_CNST) + 4 + 9 * 3));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.globals[1].name = 1000;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_global_name_index", &out,
+               EXPECT("invalid image: global name string index 1000 out of range at offset %zu",
+                      sec_body(&out, SEC_GLOB) + 4 + 5 + 4));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.natives[0].name = NSTRS;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_native_name_index", &out,
+               EXPECT("invalid image: native name string index %u out of range at offset %zu",
+                      (unsigned)NSTRS, native_at(&out, &b.im, 0) + 4));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.funcs[F_MAIN].name = 0xffffffffu;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_function_name_index", &out,
+               EXPECT("invalid image: function name string index 4294967295 out of range at offset %zu",
+                      func_at(&out, &b.im, F_MAIN) + 4));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.modules[0].name = 12;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_module_name_index", &out,
+               EXPECT("invalid image: module name string index 12 out of range at offset %zu",
+                      sec_body(&out, SEC_MODS) + 4 + 4));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.modules[0].file = 99;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_module_file_index", &out,
+               EXPECT("invalid image: module file string index 99 out of range at offset %zu",
+                      sec_body(&out, SEC_MODS) + 4 + 8));
+    vm_buf_free(&out);
+
+    /* Other cross references */
+    base_init(&b);
+    b.modules[0].init = NFUNCS;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_module_init_index", &out,
+               EXPECT("invalid image: module init function %u out of range at offset %zu",
+                      (unsigned)NFUNCS, sec_body(&out, SEC_MODS) + 4 + 12));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.funcs[F_H].module = 1;
+    emit_image(g, "r_function_module_index", &b,
+               "invalid image: function 2 names module 1, out of range");
+
+    base_init(&b);
+    b.im.entry = 1;
+    emit_image(g, "r_entry_module_index", &b, "invalid image: entry module 1 out of range");
+
+    base_init(&b);
+    b.im.main = NFUNCS;
+    emit_image(g, "r_main_index", &b, EXPECT("invalid image: main function %d out of range", NFUNCS));
+    base_init(&b);
+    b.im.main = -2;
+    emit_image(g, "r_main_negative", &b, "invalid image: main function -2 out of range");
+
+    base_init(&b); /* line table: runs must start inside the code, in order */
+    b.funcs[F_H].nlines = 2;
+    b.lines[F_H][0] = (vm_line){2, 1};
+    b.lines[F_H][1] = (vm_line){1, 2};
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_line_table_order", &out,
+               EXPECT("invalid image: line table out of order at offset %zu",
+                      func_at(&out, &b.im, F_H) + 12 + b.funcs[F_H].nregs + 4 +
+                          4 * b.funcs[F_H].ncode + 4 + 16));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.lines[F_V][0].pc = 1; /* v has one instruction */
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_line_table_past_code", &out,
+               EXPECT("invalid image: line table out of order at offset %zu",
+                      func_at(&out, &b.im, F_V) + 12 + 4 + 4 + 4 + 8));
+    vm_buf_free(&out);
+
+    /* Linking: natives are resolved by name and signature */
+    base_init(&b);
+    add_str(&b, "no_such_native");
+    b.natives[1].name = NSTRS;
+    emit_image(g, "l_unknown_native", &b,
+               "invalid image: unknown native no_such_native with this signature at native 1");
+
+    base_init(&b);
+    b.natives[0].params[0] = VM_T_FLOAT; /* print(float) exists, */
+    b.natives[0].ret = VM_T_INT;         /* but it returns nothing, not an int */
+    b.code[F_INIT][4] = MK_ABC(OP_CALLN, 0, 1, 0); /* r0 = print(r1): int = (float) */
+    emit_image(g, "l_native_wrong_result", &b,
+               "invalid image: unknown native print with this signature at native 0");
+
+    base_init(&b);
+    b.natives[1].params[0] = VM_T_BOOL; /* str(bool) exists, returns str: fine */
+    b.natives[1].nparams = 2;            /* str(bool, int) does not */
+    b.natives[1].params[1] = VM_T_INT;
+    emit_image(g, "l_native_wrong_params", &b,
+               "invalid image: unknown native str with this signature at native 1");
+#undef EXPECT
+}
+
+static void discard(void *userdata, int stream, const char *bytes, size_t len)
+{
+    (void)userdata, (void)stream, (void)bytes, (void)len;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: bad-images OUTDIR\n");
+        return 2;
+    }
+    gen g = {argv[1], 0, 0, false};
+    if (mkdir(g.outdir, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "bad-images: cannot create %s: %s\n", g.outdir, strerror(errno));
+        return 2;
+    }
+
+    /* The base must be valid, or every case would prove nothing. */
+    base b;
+    base_init(&b);
+    vm_buf bytes;
+    serialize(&b.im, &bytes);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = discard; /* the base prints; the corpus run must not */
+    kiln_vm *vm = kiln_new(&cfg);
+    if (!vm || kiln_load_image(vm, bytes.data, bytes.len) != KILN_OK ||
+        kiln_run(vm) != KILN_OK) {
+        fprintf(stderr, "bad-images: the base image does not load and run: %s\n",
+                vm ? kiln_error(vm) : "out of memory");
+        kiln_free(vm);
+        vm_buf_free(&bytes);
+        return 1;
+    }
+    kiln_free(vm);
+    vm_buf_free(&bytes);
+
+    verifier_cases(&g);
+    reader_cases(&g);
+    if (g.io_error)
+        return 2;
+    if (g.nfailed) {
+        fprintf(stderr, "bad-images: %d of %d cases did not fail as expected\n", g.nfailed,
+                g.ncases);
+        return 1;
+    }
+    printf("bad-images: %d cases written to %s\n", g.ncases, g.outdir);
+    return 0;
+}

@@ -1,0 +1,161 @@
+/*
+ * unit.h — helpers shared by the Criterion unit tests: driving the
+ * compiler's passes on a source string, compiling to image bytes, and
+ * loading or running a program through the public API with its output
+ * captured. Everything is static inline so each test file uses what it
+ * needs without unused-function warnings.
+ */
+#ifndef KILN_UNIT_H
+#define KILN_UNIT_H
+
+#include <criterion/criterion.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../compiler/comp.h"
+#include "../../vm/kiln.h"
+#include "../../vm/vm.h"
+
+/* ---- The compiler's passes, one by one ---- */
+
+/* comp_main.c's arena block. The header leaves it opaque; the tests need
+ * its layout to release a comp they built themselves (comp_compile's
+ * free_arena is static). Keep in step with comp_main.c. */
+struct comp_arena_block {
+    comp_arena_block *next;
+    size_t used, cap;
+    _Alignas(16) char data[];
+};
+
+enum { UNTIL_LEX = 1, UNTIL_PARSE, UNTIL_CHECK };
+
+/* Runs the passes up to `until` on `src` (named "t.kn") as comp_compile
+ * does: a later pass runs only when the earlier ones found no error. For
+ * the tokens and the AST; the text of diagnostics comes from comp_compile
+ * (unit_diags), which formats them. Release with unit_comp_free. */
+static inline comp *unit_front(const char *src, int until, vm_buf *diags)
+{
+    comp *C = calloc(1, sizeof *C);
+    cr_assert_not_null(C);
+    memset(diags, 0, sizeof *diags);
+    C->file = "t.kn";
+    C->src = src;
+    C->srclen = strlen(src);
+    C->diags = diags;
+    if (setjmp(C->oom))
+        cr_assert_fail("out of memory in the compiler");
+    comp_lex(C);
+    if (until >= UNTIL_PARSE && C->nerrors == 0)
+        comp_parse(C);
+    if (until >= UNTIL_CHECK && C->nerrors == 0)
+        comp_check(C);
+    return C;
+}
+
+static inline bool unit_in_arena(const comp *C, const void *p)
+{
+    for (const comp_arena_block *b = C->arena; b; b = b->next)
+        if ((const char *)p >= b->data && (const char *)p < b->data + b->cap)
+            return true;
+    return false;
+}
+
+static inline void unit_comp_free(comp *C, vm_buf *diags)
+{
+    /* The token array is an arena array or a malloc'd one, depending on
+     * the version of comp_lex.c; release it in either case. */
+    if (C->toks && !unit_in_arena(C, C->toks))
+        free(C->toks);
+    comp_arena_block *b = C->arena;
+    while (b) {
+        comp_arena_block *next = b->next;
+        free(b);
+        b = next;
+    }
+    free(C);
+    if (diags)
+        vm_buf_free(diags);
+}
+
+/* ---- Whole compilations ---- */
+
+/* The diagnostics of compiling `src` as "t.kn" (a malloc'd string; "" when
+ * it compiles). */
+static inline char *unit_diags(const char *src)
+{
+    vm_buf img = {0}, diags = {0};
+    bool ok = comp_compile("t.kn", src, strlen(src), &img, &diags);
+    char *text = strdup(ok ? "" : diags.data ? diags.data : "");
+    cr_assert_not_null(text);
+    if (!ok)
+        cr_assert_gt(diags.len, 0, "a failed compilation must say why");
+    vm_buf_free(&img);
+    vm_buf_free(&diags);
+    return text;
+}
+
+/* The first line of the diagnostics of `src` (malloc'd). */
+static inline char *unit_first_diag(const char *src)
+{
+    char *text = unit_diags(src);
+    char *nl = strchr(text, '\n');
+    if (nl)
+        *nl = 0;
+    return text;
+}
+
+/* How many "file:line:col: error:" lines `text` has. */
+static inline int unit_count_errors(const char *text)
+{
+    int n = 0;
+    for (const char *p = text; (p = strstr(p, ": error: ")); p++)
+        n++;
+    return n;
+}
+
+/* Compiles `src` into *img, asserting success. */
+static inline void unit_compile(const char *name, const char *src, vm_buf *img)
+{
+    vm_buf diags = {0};
+    memset(img, 0, sizeof *img);
+    bool ok = comp_compile(name, src, strlen(src), img, &diags);
+    cr_assert(ok, "compiling %s failed:\n%s", name, diags.data ? diags.data : "");
+    vm_buf_free(&diags);
+}
+
+/* ---- Running through the public API ---- */
+
+typedef struct unit_out {
+    vm_buf out, err; /* guest stdout, stderr */
+} unit_out;
+
+static inline void unit_write(void *userdata, int stream, const char *bytes, size_t len)
+{
+    unit_out *o = userdata;
+    vm_buf_put(stream == 2 ? &o->err : &o->out, bytes, len);
+}
+
+/* A VM whose guest output goes to *o. */
+static inline kiln_vm *unit_vm(unit_out *o)
+{
+    memset(o, 0, sizeof *o);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = unit_write;
+    cfg.userdata = o;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    return vm;
+}
+
+static inline const char *unit_text(const vm_buf *b) { return b->data ? b->data : ""; }
+
+static inline void unit_out_free(unit_out *o)
+{
+    vm_buf_free(&o->out);
+    vm_buf_free(&o->err);
+}
+
+#endif
