@@ -139,5 +139,9 @@ int main(int argc, char **argv)
     }
     printf("mutants: %d, rejected %d, ran to a normal exit %d, timed out %d, crashed %d\n",
            count, rejected, ran, timeouts, crashed);
+    for (int i = 0; i < nimages; i++)
+        free(images[i]);
+    free(images);
+    free(lens);
     return crashed ? 1 : 0;
 }
