@@ -163,6 +163,10 @@ typedef struct comp {
     comp_map global_map;
 } comp;
 
+/* comp_free: releases a compiler state made by calloc and filled by the
+ * passes: its arena, its tokens, and the state itself. */
+void comp_free(comp *C);
+
 void *comp_alloc(comp *C, size_t n);
 void *comp_grow(comp *C, void *p, uint32_t *cap, uint32_t need, size_t elem);
 char *comp_strdup(comp *C, const char *s, size_t n);

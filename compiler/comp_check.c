@@ -97,6 +97,8 @@ static comp_sym *declare(checker *K, comp_node *at, const char *name, uint32_t l
     } else if (global && comp_map_get(&C->fn_map, name, len) >= 0) {
         ERR(at, "'%.*s' is already declared as a function", (int)len, name);
     }
+    if (global && C->nglobals == 65536) /* GETG/SETG's Bx is 16 bits */
+        ERR(at, "too many globals (at most 65536)");
     if (global) {
         s->kind = SYM_GLOBAL;
         s->index = (int32_t)C->nglobals;
@@ -126,6 +128,10 @@ static int binary_type(checker *K, comp_node *at, int op, comp_node *l, comp_nod
     int lt = l->type, rt = r->type;
     if (lt == CT_ERR || rt == CT_ERR)
         return CT_ERR;
+    if (lt == VM_T_VOID || rt == VM_T_VOID) {
+        ERR(at, "operator %s: a call without result has no value", op_text(op));
+        return CT_ERR;
+    }
     switch (op) {
     case T_ANDAND:
     case T_OROR:

@@ -92,6 +92,10 @@ static uint32_t constant(emitter *E, uint8_t type, uint64_t bits)
     if (i >= 0)
         return (uint32_t)i;
     vm_image *im = E->im;
+    if (im->nconsts == 65536) { /* LOADK's Bx is 16 bits */
+        comp_error(C, E->line, 1, "too many constants in one program (at most 65536)");
+        return 0;
+    }
     im->consts = comp_grow(C, im->consts, &E->consts_cap, im->nconsts + 1, sizeof(vm_const));
     im->consts[im->nconsts].type = type;
     im->consts[im->nconsts].bits = bits;

@@ -79,11 +79,17 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
     while (e < end && *e != '\n' && *e != '\r')
         e++;
     if (p < end || line <= 1) { /* an error at end of input has no line to show */
-        vm_buf_put(&d, "    ", 4);
-        vm_buf_put(&d, p, (size_t)(e - p));
-        vm_buf_put(&d, "\n    ", 5);
-        for (uint32_t i = 1; i < col && p + i - 1 < e; i++)
-            vm_buf_put(&d, p[i - 1] == '\t' ? "\t" : " ", 1);
+        /* A long line is shown as a window of 120 bytes around the column. */
+        const char *from = p, *to = e, *at = p + (col ? col - 1 : 0);
+        if (to - from > 120) {
+            from = at - p > 60 ? at - 60 : p;
+            to = e - from > 120 ? from + 120 : e;
+        }
+        vm_buf_put(&d, from > p ? "... " : "    ", 4);
+        vm_buf_put(&d, from, (size_t)(to - from));
+        vm_buf_put(&d, to < e ? " ...\n    " : "\n    ", to < e ? 9 : 5);
+        for (const char *q = from; q < at && q < to; q++)
+            vm_buf_put(&d, *q == '\t' ? "\t" : " ", 1);
         vm_buf_put(&d, "^\n", 2);
     }
     if (d.oom) {
@@ -170,13 +176,17 @@ const char *comp_type_name(int t)
     return vm_type_name(t);
 }
 
-static void free_arena(comp *C)
+void comp_free(comp *C)
 {
+    if (!C)
+        return;
     while (C->arena) {
         comp_arena_block *next = C->arena->next;
         free(C->arena);
         C->arena = next;
     }
+    free(C->toks);
+    free(C);
 }
 
 bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, vm_buf *diags)
@@ -212,8 +222,6 @@ bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, 
     }
 done:
     flush_diags(C);
-    free(C->toks);
-    free_arena(C);
-    free(C);
+    comp_free(C);
     return ok;
 }

@@ -95,7 +95,8 @@ static void add_child(parser *P, comp_node *list_owner, comp_node *child, uint32
 static bool enter(parser *P)
 {
     if (++P->C->depth > KILN_MAX_NESTING) {
-        error_at(P, peek(P), "nesting too deep (more than %s levels)", "200");
+        error_at(P, peek(P), "program nested too deeply (more than %s levels)",
+                 KILN_STR(KILN_MAX_NESTING));
         return false;
     }
     return true;
@@ -219,8 +220,13 @@ static comp_node *primary(parser *P)
 static comp_node *postfix(parser *P)
 {
     comp_node *n = primary(P);
-    for (;;) {
+    int entered = 0;
+    for (;; entered++) {
         comp_token *t = peek(P);
+        if (t->type == T_LPAREN || t->type == T_LBRACKET || t->type == T_DOT) {
+            if (!enter(P))
+                break;
+        }
         if (match(P, T_LPAREN)) {
             comp_node *call = node(P, N_CALL, t);
             call->a = n;
@@ -252,13 +258,17 @@ static comp_node *postfix(parser *P)
         } else if (t->type == T_IS || t->type == T_AS) {
             error_at(P, t, "%s is not supported yet (it comes with classes)", describe(t));
             advance(P);
-            return n;
+            break;
         } else {
-            return n;
+            break;
         }
-        if (P->panic)
-            return n;
+        if (P->panic) {
+            entered++;
+            break;
+        }
     }
+    P->C->depth -= entered;
+    return n;
 }
 
 static comp_node *unary(parser *P)
@@ -306,8 +316,12 @@ static int precedence(int t)
     }
 }
 
+/* Each operator of a chain (a + b + c ...) makes the tree one level
+ * deeper, and the passes after the parser recurse once per level, so every
+ * level counts against KILN_MAX_NESTING, not just brackets. */
 static comp_node *binary(parser *P, int min_prec)
 {
+    int entered = 1;
     if (!enter(P))
         return node(P, N_NULL, peek(P));
     comp_node *left = unary(P);
@@ -316,6 +330,9 @@ static comp_node *binary(parser *P, int min_prec)
         int prec = precedence(t->type);
         if (prec == 0 || prec < min_prec || P->panic)
             break;
+        if (!enter(P))
+            break;
+        entered++;
         advance(P);
         comp_node *n = node(P, N_BINARY, t);
         n->op = t->type;
@@ -323,7 +340,7 @@ static comp_node *binary(parser *P, int min_prec)
         n->b = binary(P, prec + 1);
         left = n;
     }
-    leave(P);
+    P->C->depth -= entered;
     return left;
 }
 
@@ -392,10 +409,14 @@ static comp_node *if_statement(parser *P, comp_token *kw)
     n->b = block(P);
     if (match(P, T_ELSE)) {
         comp_token *t = peek(P);
-        if (match(P, T_IF))
+        if (match(P, T_IF)) {
+            if (!enter(P)) /* an else-if chain nests like brackets */
+                return n;
             n->c = if_statement(P, t);
-        else
+            leave(P);
+        } else {
             n->c = block(P);
+        }
     }
     return n;
 }

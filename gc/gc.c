@@ -1,19 +1,28 @@
 /*
- * gc.c — allocation over the VM's own heap. See gc.h for the algorithm.
+ * gc.c — allocation and mark-sweep collection over the VM's own heap.
+ * See gc.h for the algorithm and its invariants.
  */
 #include "gc.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "../vm/config.h"
+
 #ifndef KILN_GC_MALLOC
 #include <mimalloc.h>
 #endif
 
-bool gc_init(gc_heap *h, size_t limit)
+enum { GC_MARKED = 1 };
+
+bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, void *ctx)
 {
     memset(h, 0, sizeof *h);
     h->limit = limit;
+    h->threshold = KILN_GC_MIN_HEAP;
+    h->roots = roots;
+    h->trace = trace;
+    h->ctx = ctx;
 #ifndef KILN_GC_MALLOC
     h->mh = mi_heap_new();
     if (!h->mh)
@@ -35,12 +44,165 @@ void gc_destroy(gc_heap *h)
     if (h->mh)
         mi_heap_destroy(h->mh);
 #endif
+    free(h->gray);
     memset(h, 0, sizeof *h);
 }
 
-gc_obj *gc_alloc(gc_heap *h, size_t size, uint32_t kind)
+/* ---- Visiting every object (sweep, overflow rescans, verification) ---- */
+
+typedef bool (*visit_fn)(gc_heap *h, gc_obj *o); /* true: free the object */
+
+#ifdef KILN_GC_MALLOC
+static void visit_all(gc_heap *h, visit_fn fn)
 {
-    if (h->limit && (size > h->limit || h->bytes > h->limit - size))
+    for (gc_obj **link = &h->all; *link;) {
+        gc_obj *o = *link;
+        if (fn(h, o)) {
+            *link = o->next;
+            free(o);
+        } else {
+            link = &o->next;
+        }
+    }
+}
+#else
+struct visit_ctx {
+    gc_heap *h;
+    visit_fn fn;
+};
+static bool visit_block(const mi_heap_t *heap, const mi_heap_area_t *area, void *block,
+                        size_t block_size, void *arg)
+{
+    (void)heap, (void)area, (void)block_size;
+    struct visit_ctx *c = arg;
+    if (block && c->fn(c->h, block))
+        mi_free(block); /* freeing the visited block is allowed */
+    return true;
+}
+static void visit_all(gc_heap *h, visit_fn fn)
+{
+    struct visit_ctx c = {h, fn};
+    mi_heap_collect(h->mh, false); /* settle deferred frees before visiting */
+    mi_heap_visit_blocks(h->mh, true, visit_block, &c);
+}
+#endif
+
+/* ---- Marking ---- */
+
+void gc_mark(gc_heap *h, gc_obj *o)
+{
+    if (!o || o->mark)
+        return;
+    if (h->ngray == h->gray_cap) {
+        size_t cap = h->gray_cap ? h->gray_cap * 2 : 256;
+        gc_obj **g = realloc(h->gray, cap * sizeof *g);
+        if (!g) { /* leave it unmarked; a rescan from marked objects finds it */
+            h->gray_overflow = true;
+            return;
+        }
+        h->gray = g;
+        h->gray_cap = cap;
+    }
+    o->mark = GC_MARKED;
+    h->gray[h->ngray++] = o;
+}
+
+static void drain(gc_heap *h)
+{
+    while (h->ngray)
+        h->trace(h, h->gray[--h->ngray], h->ctx);
+}
+
+static bool retrace_marked(gc_heap *h, gc_obj *o)
+{
+    if (o->mark)
+        h->trace(h, o, h->ctx);
+    drain(h);
+    return false;
+}
+
+static bool sweep_one(gc_heap *h, gc_obj *o)
+{
+    if (o->mark) {
+        o->mark = 0;
+        o->live = 1;
+        return false;
+    }
+    h->bytes -= o->size;
+    h->freed_last += o->size;
+    return true;
+}
+
+/* ---- Verification (gc_verify mode) ---- */
+
+static bool clear_live(gc_heap *h, gc_obj *o)
+{
+    (void)h;
+    o->live = 0;
+    return false;
+}
+
+static bool unmark(gc_heap *h, gc_obj *o)
+{
+    (void)h;
+    o->mark = 0;
+    return false;
+}
+
+/* Marks again from the roots after the sweep: every object reached must
+ * have survived it (its `live` flag was set by sweep_one). A dangling
+ * reference in a root or a child shows up here instead of as a crash
+ * later. The marks are then cleared again (invariant 2). */
+static void verify(gc_heap *h)
+{
+    h->roots(h, h->ctx);
+    while (h->ngray) {
+        gc_obj *o = h->gray[--h->ngray];
+        if (!o->live && !h->verify_error)
+            h->verify_error = "a reachable object was freed by the last collection";
+        h->trace(h, o, h->ctx);
+    }
+    visit_all(h, unmark);
+}
+
+void gc_collect(gc_heap *h)
+{
+    if (h->collecting)
+        return;
+    h->collecting = true;
+    h->freed_last = 0;
+    if (h->verify)
+        visit_all(h, clear_live);
+    h->roots(h, h->ctx);
+    drain(h);
+    while (h->gray_overflow) {
+        h->gray_overflow = false;
+        visit_all(h, retrace_marked);
+    }
+    visit_all(h, sweep_one);
+    if (h->verify)
+        verify(h);
+    size_t next = h->bytes / 100 * KILN_GC_GROWTH;
+    h->threshold = h->bytes + (next > KILN_GC_MIN_HEAP ? next : KILN_GC_MIN_HEAP);
+    h->collections++;
+    h->collecting = false;
+}
+
+/* ---- Allocation ---- */
+
+static bool over_limit(const gc_heap *h, size_t size)
+{
+    return h->limit && (size > h->limit || h->bytes > h->limit - size);
+}
+
+gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
+{
+    if (size > UINT32_MAX)
+        return NULL;
+    if (!h->collecting &&
+        (h->stress || h->bytes + size > h->threshold || over_limit(h, size)))
+        gc_collect(h);
+    if (over_limit(h, size))
         return NULL;
 #ifdef KILN_GC_MALLOC
     gc_obj *o = calloc(1, size);
@@ -55,5 +217,6 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint32_t kind)
 #endif
     h->bytes += size;
     o->kind = kind;
+    o->size = (uint32_t)size;
     return o;
 }

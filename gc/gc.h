@@ -1,21 +1,46 @@
 /*
- * gc.h — the object heap of one VM.
+ * gc.h — the object heap of one VM and its garbage collector.
  *
- * Algorithm (today): every guest object is allocated here, from a mimalloc
- * heap (mi_heap_t) that belongs to one VM, and carries a gc_obj header.
- * Nothing is collected yet: objects live until the VM is destroyed, when
- * the whole heap is released at once (mi_heap_destroy), which is O(pages),
- * not O(objects). The precise mark-sweep collector arrives with the object
- * model; it will mark from the roots (frames through their functions'
- * reference maps, globals, constants, handles) and sweep the heap's blocks
- * with mi_heap_visit_blocks. Its invariants are written here when it lands.
+ * Algorithm: precise, non-moving, stop-the-world mark-sweep.
  *
- * Invariant already kept: every object reachable by the guest was
- * allocated by gc_alloc and starts with a gc_obj, so the collector can
- * find and free every object without help from its allocator.
+ *   allocate  Every guest object comes from gc_alloc, out of a mimalloc
+ *             heap (mi_heap_t) that belongs to this VM alone, and starts
+ *             with a gc_obj header (kind, mark bit, size).
+ *   trigger   When the bytes allocated since the last collection pass the
+ *             threshold, or the heap limit would be crossed, gc_alloc
+ *             collects first. After a collection the threshold becomes
+ *             live bytes × KILN_GC_GROWTH (at least KILN_GC_MIN_HEAP), so
+ *             collection work stays proportional to allocation.
+ *   mark      The VM's root callback marks every root precisely: each
+ *             active frame's reference registers (from the function's
+ *             register types: a register never changes type), the
+ *             globals of reference type, the string constants. Marking an
+ *             object sets its mark bit and pushes it on the gray stack;
+ *             draining the stack calls the VM's trace callback, which
+ *             marks the object's children (none yet: strings are leaves).
+ *   sweep     mi_heap_visit_blocks visits every block of the heap; an
+ *             unmarked block is freed on the spot (safe inside the
+ *             visitor), a marked one has its mark cleared for next time.
  *
- * With KILN_GC_MALLOC (used by `make asan`), objects come from malloc and
- * are chained on a list, so AddressSanitizer and Valgrind see each one.
+ * Invariants:
+ *   1. Every object the guest can reach was allocated by gc_alloc and is
+ *      in this heap, so the sweep sees every object and nothing else.
+ *   2. Outside a collection every mark bit is clear.
+ *   3. A reference the collector cannot find is only ever held by C code
+ *      between two allocations: C code that allocates again first stores
+ *      the earlier object where a root reaches it (a register, a global).
+ *   4. Collections only happen inside gc_alloc (or gc_collect): objects
+ *      never move, so pointers held across an allocation stay valid if
+ *      they are rooted.
+ *
+ * Modes: KILN_GC_MALLOC (used by `make asan`) takes objects from malloc
+ * and chains them on a list instead, so AddressSanitizer and Valgrind see
+ * each one. `stress` collects at every allocation, proving the root maps;
+ * `verify` checks after each collection that everything reachable
+ * survived (see gc_collect).
+ *
+ * The write barrier for the generational collector later: every store of
+ * a reference into a heap object will call gc_barrier (a no-op today).
  */
 #ifndef KILN_GC_H
 #define KILN_GC_H
@@ -28,27 +53,65 @@ typedef struct gc_obj {
 #ifdef KILN_GC_MALLOC
     struct gc_obj *next; /* all objects of the heap, newest first */
 #endif
-    uint32_t kind;  /* what the object is (VM_OBJ_*) */
-    uint32_t flags; /* mark bits, later */
+    uint8_t kind;  /* what the object is (VM_OBJ_*) */
+    uint8_t mark;  /* GC_MARKED during a collection, else 0 */
+    uint8_t live;  /* gc_verify: survived the last sweep */
+    uint8_t pad;
+    uint32_t size; /* bytes, header included */
 } gc_obj;
 
-typedef struct gc_heap {
-    void *mh;     /* mi_heap_t *, or NULL with KILN_GC_MALLOC */
-    gc_obj *all;  /* KILN_GC_MALLOC: every object */
-    size_t bytes; /* bytes allocated */
-    size_t limit; /* 0 = none */
-} gc_heap;
+typedef struct gc_heap gc_heap;
+/* Roots and children are reported with gc_mark. */
+typedef void (*gc_roots_fn)(gc_heap *h, void *ctx);
+typedef void (*gc_trace_fn)(gc_heap *h, gc_obj *o, void *ctx);
 
-/* gc_init: prepares an empty heap; `limit` bytes (0 = none) bound the total
- * allocated. Returns false when memory runs out. */
-bool gc_init(gc_heap *h, size_t limit);
+struct gc_heap {
+    void *mh;          /* mi_heap_t *, or NULL with KILN_GC_MALLOC */
+    gc_obj *all;       /* KILN_GC_MALLOC: every object */
+    size_t bytes;      /* bytes of all objects now allocated */
+    size_t threshold;  /* collect when bytes passes this */
+    size_t limit;      /* 0 = none */
+    bool stress;       /* collect at every allocation */
+    bool verify;       /* check reachability after each collection */
+    bool collecting;
+    gc_roots_fn roots;
+    gc_trace_fn trace;
+    void *ctx;
+    gc_obj **gray;     /* mark stack */
+    size_t ngray, gray_cap;
+    bool gray_overflow; /* the mark stack could not grow: rescan needed */
+    /* statistics */
+    uint64_t collections;
+    size_t freed_last;
+    const char *verify_error; /* set when gc_verify found a problem */
+};
+
+/* gc_init: prepares an empty heap; `limit` bytes (0 = none) bound the
+ * total allocated. `roots` and `trace` (with `ctx`) are the VM's callbacks.
+ * Returns false when memory runs out. */
+bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, void *ctx);
 
 /* gc_destroy: frees every object of the heap at once. */
 void gc_destroy(gc_heap *h);
 
 /* gc_alloc: `size` bytes (header included) for an object of `kind`, the
- * header filled in, the rest zeroed. NULL when memory or the limit runs
- * out; the caller raises OutOfMemoryError. */
-gc_obj *gc_alloc(gc_heap *h, size_t size, uint32_t kind);
+ * header filled in, the rest zeroed. May collect first. Returns NULL when
+ * memory or the limit runs out even after a collection; the caller raises
+ * OutOfMemoryError. */
+gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind);
+
+/* gc_collect: a full collection now. */
+void gc_collect(gc_heap *h);
+
+/* gc_mark: marks `o` (NULL is ignored) as reachable; its children are
+ * traced later. Only called from the roots and trace callbacks. */
+void gc_mark(gc_heap *h, gc_obj *o);
+
+/* gc_barrier: called at every store of reference `v` into heap object
+ * `o`; the generational collector will remember old-to-young stores. */
+static inline void gc_barrier(gc_heap *h, gc_obj *o, gc_obj *v)
+{
+    (void)h, (void)o, (void)v;
+}
 
 #endif

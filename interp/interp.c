@@ -98,6 +98,10 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
     switch (INS_OP(ins))
 #endif
 
+/* Before anything that can allocate (and so collect): publish the frame,
+ * so the collector's walk starts at the innermost frame. */
+#define PROTECT() (vm->frame_R = R, vm->frame_f = f)
+
 #define RA (R[INS_A(ins)])
 #define RB (R[INS_B(ins)])
 #define RC (R[INS_C(ins)])
@@ -231,6 +235,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
                 rt_raise(vm, RT_ERR_NULL, "concatenation of a null string");
                 goto unwind;
             }
+            PROTECT();
             vm_str *s = str_concat(vm, RB.s, RC.s);
             if (!s)
                 goto unwind;
@@ -281,7 +286,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         VM_CASE(JNLT_F) : if (!(RA.f < RB.f)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(JNLE_F) : if (!(RA.f <= RB.f)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(FORLT) : {
-            RA.i++; /* cannot overflow: the counter was below the limit */
+            RA.u++; /* wraps (no UB) if a hand-made image starts at INT64_MAX */
             if (RA.i < RB.i) JUMP_X(); else SKIP_X();
             VM_DISPATCH();
         }
@@ -319,6 +324,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             const vm_native *n = natives[pc[0]];
             pc++;
             vm_value res = RA; /* a native without result leaves R[A] as it was */
+            PROTECT();
             if (n->fn(vm, R + INS_B(ins), &res) != 0)
                 goto unwind;
             RA = res;
@@ -329,6 +335,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             vm_value *info = R + f->nregs;
             if (!info[0].p) {
                 *result = v;
+                vm->frame_R = NULL;
                 return 0;
             }
             R = info[0].p;
@@ -341,6 +348,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             vm_value *info = R + f->nregs;
             if (!info[0].p) {
                 result->u = 0;
+                vm->frame_R = NULL;
                 return 0;
             }
             R = info[0].p;
@@ -359,7 +367,22 @@ unwind:
      * issue); when they do, this is where each frame's exception table is
      * searched before the frame is popped. */
     build_trace(vm, R, f, pc);
+    vm->frame_R = NULL;
     return -1;
+}
+
+void interp_mark_frames(kiln_vm *vm, gc_heap *h)
+{
+    vm_value *R = vm->frame_R;
+    const vm_func *f = vm->frame_f;
+    while (R) {
+        const struct vm_refmap *m = &vm->refmaps[f - vm->img.funcs];
+        for (uint32_t i = 0; i < m->n; i++)
+            gc_mark(h, R[m->regs[i]].p);
+        vm_value *info = R + f->nregs;
+        R = info[0].p;
+        f = info[2].p;
+    }
 }
 
 #undef VM_CASE
@@ -368,5 +391,6 @@ unwind:
 #undef RA
 #undef RB
 #undef RC
+#undef PROTECT
 #undef JUMP_X
 #undef SKIP_X

@@ -12,4 +12,8 @@
  * error and its stack trace in vm->error. */
 int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result);
 
+/* interp_mark_frames: marks the references in every active frame, from
+ * vm->frame_R outwards, through each function's root map. */
+void interp_mark_frames(kiln_vm *vm, gc_heap *h);
+
 #endif

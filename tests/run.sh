@@ -2,11 +2,14 @@
 # tests/run.sh — every test of `make test` (and `make asan`), in one run.
 #
 #   1. unit      Criterion unit tests of the C pieces (build/unit-tests)
-#   2. lang      tests/lang/**/X.kn, each run from source and from its
-#                built .kbc image; both must match X.out (stdout), X.code
-#                (exit status, default 0) and X.err (each line a substring
-#                of stderr; without X.code stderr must be empty), and the
-#                two runs must be identical
+#   2. lang      tests/lang/**/X.kn, each run in every execution mode:
+#                from source, from its built .kbc image, and from source
+#                under --gc-stress --gc-verify (a collection at every
+#                allocation, the heap checked after each). Every run must
+#                match X.out (stdout), X.code (exit status, default 0) and
+#                X.err (each line a substring of stderr; without X.code
+#                stderr must be empty), and all runs must be identical.
+#                X.flags, if present, holds extra `kiln run` options.
 #   3. bad       malformed images from tests/bad/bad_images.c, each rejected
 #                by `kiln verify` with exit 2 and its expected message
 #   4. mutation  1,000 random corruptions of valid images: none may make
@@ -85,26 +88,36 @@ while IFS= read -r kn; do
     rel=${kn#tests/lang/}
     s="$OUT/img/${rel%.kn}"
     mkdir -p "$(dirname "$s")"
-    timeout "$TIMEOUT" "$KILN" run "$kn" >"$s.src.out" 2>"$s.src.err" </dev/null
+    flags=()
+    [ -f "${kn%.kn}.flags" ] && read -r -a flags <"${kn%.kn}.flags"
+    timeout "$TIMEOUT" "$KILN" run "${flags[@]}" "$kn" >"$s.src.out" 2>"$s.src.err" </dev/null
     src_status=$?
     check source "$kn" "$src_status" "$s.src.out" "$s.src.err"
     # From the image: a program that does not compile fails at build time,
     # with the same diagnostics.
     if timeout "$TIMEOUT" "$KILN" build "$kn" -o "$s.kbc" >"$s.img.out" 2>"$s.img.err"; then
-        timeout "$TIMEOUT" "$KILN" run "$s.kbc" >"$s.img.out" 2>"$s.img.err" </dev/null
+        timeout "$TIMEOUT" "$KILN" run "${flags[@]}" "$s.kbc" >"$s.img.out" 2>"$s.img.err" </dev/null
         img_status=$?
     else
         img_status=$?
     fi
     check image "$kn" "$img_status" "$s.img.out" "$s.img.err"
-    if [ "$src_status" != "$img_status" ] || ! cmp -s "$s.src.out" "$s.img.out" ||
-        ! cmp -s "$s.src.err" "$s.img.err"; then
-        fail "lang [source = image] $kn: the two runs differ"
-    else
-        pass
-    fi
+    timeout "$TIMEOUT" "$KILN" run --gc-stress --gc-verify "${flags[@]}" "$kn" \
+        >"$s.gc.out" 2>"$s.gc.err" </dev/null
+    gc_status=$?
+    check gc-stress "$kn" "$gc_status" "$s.gc.out" "$s.gc.err"
+    for mode in img gc; do
+        st=$img_status
+        [ "$mode" = gc ] && st=$gc_status
+        if [ "$src_status" != "$st" ] || ! cmp -s "$s.src.out" "$s.$mode.out" ||
+            ! cmp -s "$s.src.err" "$s.$mode.err"; then
+            fail "lang [source = $mode] $kn: the runs differ"
+        else
+            pass
+        fi
+    done
 done < <(find tests/lang -name '*.kn' | sort)
-echo "lang: $lang_count programs, each from source and from image"
+echo "lang: $lang_count programs, each from source, from image and under --gc-stress"
 
 # ---- 3. malformed images ----
 if [ -x "$BADGEN" ] && "$BADGEN" "$OUT/bad" >"$OUT/bad.log" 2>&1; then

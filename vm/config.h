@@ -22,6 +22,13 @@
  * instead of a per-VM mimalloc heap, so AddressSanitizer and Valgrind see
  * every object. `make asan` builds with it. */
 
+/* The collector runs when the heap has grown by KILN_GC_GROWTH percent
+ * of what survived the last collection (Lua's default pause is 200%, Go's
+ * GOGC 100%), and never for less than KILN_GC_MIN_HEAP new bytes, so that
+ * small programs do not collect at all. */
+#define KILN_GC_GROWTH 100
+#define KILN_GC_MIN_HEAP (1u << 20)
+
 /* Slots (64-bit) in a VM's frame stack: 1 Mi slots = 8 MiB. A frame of fib
  * uses ~8 slots, so recursion depth reaches ~100,000 before
  * StackOverflowError, deeper than Lua's default C-stack-bound limit
@@ -53,9 +60,15 @@
  * later errors are mostly knock-on effects of earlier ones. */
 #define KILN_MAX_DIAGS 20
 
-/* Nesting of expressions/blocks the recursive-descent parser accepts before
- * reporting an error instead of exhausting the C stack. */
-#define KILN_MAX_NESTING 200
+/* Depth of the syntax tree the compiler accepts: brackets, blocks, each
+ * operator of a chain (a + b + ... is as deep as it is long), else-if
+ * chains, call/index chains. The parser, checker and emitter recurse once
+ * per level, a few hundred bytes of C stack each, so 1000 levels need well
+ * under 1 MiB: safe on a host thread with a small stack, and far beyond
+ * what hand-written code reaches. */
+#define KILN_MAX_NESTING 1000
+#define KILN_STR_(x) #x
+#define KILN_STR(x) KILN_STR_(x)
 
 /* Bytes of an error message kept by the VM (message plus stack trace). */
 #define KILN_ERRBUF 8192

@@ -44,11 +44,15 @@ typedef enum {
 
 /* Bits of kiln_config.flags. */
 enum {
-    KILN_FLAG_NO_CHECKSUM = 1 /* load images without checking the checksum */
+    KILN_FLAG_NO_CHECKSUM = 1, /* load images without checking the checksum */
+    KILN_FLAG_GC_STRESS = 2,   /* collect garbage at every allocation (testing) */
+    KILN_FLAG_GC_VERIFY = 4    /* check the heap after every collection (testing) */
 };
 
 typedef struct {
-    size_t heap_limit; /* bytes, 0 = none */
+    /* Bytes the guest's objects may occupy, 0 = none. Past it, after a full
+     * collection, the guest gets an OutOfMemoryError. */
+    size_t heap_limit;
     unsigned flags;    /* KILN_FLAG_* bits */
     /* Guest output: stream 1 is stdout, 2 is stderr. NULL writes to the
      * process's stdout and stderr. */

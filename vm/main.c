@@ -5,6 +5,7 @@
  * Exit codes: 0 success, 1 the guest raised an uncaught error, 2 usage,
  * compile, load or verification error.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,10 @@ static const char USAGE[] =
     "\n"
     "options:\n"
     "  --no-checksum         (run, verify) skip the image checksum, still verify\n"
+    "  --heap-limit=SIZE     (run) cap the guest heap at SIZE bytes (suffix K, M\n"
+    "                        or G); past it the guest gets OutOfMemoryError\n"
+    "  --gc-stress           (run) collect garbage at every allocation\n"
+    "  --gc-verify           (run) check the heap after every collection\n"
     "  -h, --help            show this help\n"
     "  --version             show the version\n"
     "\n"
@@ -48,11 +53,33 @@ static int report(kiln_vm *vm, kiln_status st)
 
 /* Loads `path` into a new VM; on failure prints the error and returns NULL
  * with *code set. */
-static kiln_vm *load(const char *path, unsigned flags, int *code)
+/* "64M" -> 67108864; 0 on a malformed size. */
+static size_t parse_size(const char *s)
+{
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (end == s || *s == '-')
+        return 0;
+    unsigned long long mul = 1;
+    if (*end == 'K' || *end == 'k')
+        mul = 1ull << 10;
+    else if (*end == 'M' || *end == 'm')
+        mul = 1ull << 20;
+    else if (*end == 'G' || *end == 'g')
+        mul = 1ull << 30;
+    if (mul > 1)
+        end++;
+    if (*end || v > SIZE_MAX / mul)
+        return 0;
+    return (size_t)(v * mul);
+}
+
+static kiln_vm *load(const char *path, unsigned flags, size_t heap_limit, int *code)
 {
     kiln_config cfg;
     kiln_config_init(&cfg);
     cfg.flags = flags;
+    cfg.heap_limit = heap_limit;
     kiln_vm *vm = kiln_new(&cfg);
     if (!vm) {
         fprintf(stderr, "kiln: out of memory\n");
@@ -80,10 +107,10 @@ static int is_image_file(const char *path)
     return n == sizeof head && memcmp(head, MAGIC, sizeof head) == 0;
 }
 
-static int cmd_run(const char *path, unsigned flags)
+static int cmd_run(const char *path, unsigned flags, size_t heap_limit)
 {
     int code = 0;
-    kiln_vm *vm = load(path, flags, &code);
+    kiln_vm *vm = load(path, flags, heap_limit, &code);
     if (!vm)
         return code;
     kiln_status st = kiln_run(vm);
@@ -95,7 +122,7 @@ static int cmd_run(const char *path, unsigned flags)
 static int cmd_build(const char *path, const char *out)
 {
     int code = 0;
-    kiln_vm *vm = load(path, 0, &code);
+    kiln_vm *vm = load(path, 0, 0, &code);
     if (!vm)
         return code;
     const void *bytes;
@@ -113,7 +140,7 @@ static int cmd_build(const char *path, const char *out)
 static int cmd_dis(const char *path)
 {
     int code = 0;
-    kiln_vm *vm = load(path, 0, &code);
+    kiln_vm *vm = load(path, 0, 0, &code);
     if (!vm)
         return code;
     const char *text;
@@ -133,7 +160,7 @@ static int cmd_verify(const char *path, unsigned flags)
         return EXIT_USAGE;
     }
     int code = 0;
-    kiln_vm *vm = load(path, flags, &code);
+    kiln_vm *vm = load(path, flags, 0, &code);
     if (!vm)
         return code;
     printf("%s: ok\n", path);
@@ -159,6 +186,7 @@ int main(int argc, char **argv)
     if (!run && !build && !dis && !verify)
         return usage_error("unknown command '%s'", cmd);
     unsigned flags = 0;
+    size_t heap_limit = 0;
     const char *file = NULL, *out = NULL;
     int i = 2;
     /* Options come before FILE; everything after FILE belongs to the guest. */
@@ -169,6 +197,14 @@ int main(int argc, char **argv)
             return 0;
         } else if (!strcmp(a, "--no-checksum") && (run || verify)) {
             flags |= KILN_FLAG_NO_CHECKSUM;
+        } else if (!strcmp(a, "--gc-stress") && run) {
+            flags |= KILN_FLAG_GC_STRESS;
+        } else if (!strcmp(a, "--gc-verify") && run) {
+            flags |= KILN_FLAG_GC_VERIFY;
+        } else if (!strncmp(a, "--heap-limit=", 13) && run) {
+            heap_limit = parse_size(a + 13);
+            if (!heap_limit)
+                return usage_error("bad size in '%s' (e.g. --heap-limit=64M)", a);
         } else if (!strcmp(a, "-o") && build) {
             if (++i == argc)
                 return usage_error("%s", "-o needs a file name");
@@ -198,5 +234,5 @@ int main(int argc, char **argv)
         return cmd_dis(file);
     if (verify)
         return cmd_verify(file, flags);
-    return cmd_run(file, flags);
+    return cmd_run(file, flags, heap_limit);
 }

@@ -206,12 +206,22 @@ struct kiln_vm {
     kiln_config cfg;
     gc_heap heap;
     bool loaded;
+    bool running; /* inside kiln_run: re-entry from a hook is refused */
     vm_image img;
     vm_buf image_bytes; /* the loaded program as an image */
     vm_value *kvals;    /* constants, strings materialized */
     vm_value *globals;
     const vm_native **natives;
     vm_value *stack, *stack_end;
+    /* The innermost active frame, published by the interpreter before
+     * anything that can allocate, so the collector can walk the frames. */
+    vm_value *frame_R;
+    const vm_func *frame_f;
+    /* Per function: its reference registers, the frame's root map. */
+    struct vm_refmap {
+        uint16_t n;
+        uint8_t *regs;
+    } *refmaps;
     /* The error being raised (kind != 0) and the last failure's text. */
     int err_kind;
     char err_msg[512];
@@ -223,6 +233,11 @@ struct kiln_vm {
  * raising OutOfMemoryError. */
 vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
+
+/* vm_gc_roots / vm_gc_trace: the collector's callbacks (vm_gc.c). */
+void vm_gc_roots(gc_heap *h, void *vm);
+void vm_gc_trace(gc_heap *h, gc_obj *o, void *vm);
+bool vm_gc_link(kiln_vm *vm); /* builds the root maps of the loaded image */
 void vm_write(kiln_vm *vm, int stream, const char *p, size_t n);
 
 #endif

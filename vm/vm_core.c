@@ -33,10 +33,12 @@ kiln_vm *kiln_new(const kiln_config *cfg)
         vm->cfg = *cfg;
     else
         kiln_config_init(&vm->cfg);
-    if (!gc_init(&vm->heap, vm->cfg.heap_limit)) {
+    if (!gc_init(&vm->heap, vm->cfg.heap_limit, vm_gc_roots, vm_gc_trace, vm)) {
         free(vm);
         return NULL;
     }
+    vm->heap.stress = vm->cfg.flags & KILN_FLAG_GC_STRESS;
+    vm->heap.verify = vm->cfg.flags & KILN_FLAG_GC_VERIFY;
     return vm; /* the stack comes with the first run: loading needs none */
 }
 
@@ -51,6 +53,9 @@ void kiln_free(kiln_vm *vm)
     free(vm->kvals);
     free(vm->globals);
     free(vm->natives);
+    if (vm->refmaps)
+        free(vm->refmaps[0].regs);
+    free(vm->refmaps);
     free(vm->stack);
     free(vm);
 }
@@ -86,6 +91,11 @@ vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
         return NULL;
     }
     vm_str *s = (vm_str *)gc_alloc(&vm->heap, sizeof(vm_str) + len + 1, VM_OBJ_STR);
+    if (vm->heap.verify_error) {
+        rt_raise(vm, RT_ERR_ERROR, "internal error: heap verification failed: %s",
+                 vm->heap.verify_error);
+        return NULL;
+    }
     if (!s) {
         rt_raise(vm, RT_ERR_OOM, "out of memory allocating a string of %zu bytes", len);
         return NULL;
@@ -134,7 +144,7 @@ static kiln_status link(kiln_vm *vm)
     vm->kvals = calloc(im->nconsts ? im->nconsts : 1, sizeof(vm_value));
     vm->globals = calloc(im->nglobals ? im->nglobals : 1, sizeof(vm_value));
     vm->natives = calloc(im->nnatives ? im->nnatives : 1, sizeof(vm_native *));
-    if (!vm->kvals || !vm->globals || !vm->natives)
+    if (!vm->kvals || !vm->globals || !vm->natives || !vm_gc_link(vm))
         return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
     for (uint32_t i = 0; i < im->nconsts; i++) {
         const vm_const *k = &im->consts[i];
@@ -273,11 +283,16 @@ kiln_status kiln_run(kiln_vm *vm)
         return KILN_ERR_API;
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_run: no program loaded");
+    if (vm->running)
+        return fail(vm, KILN_ERR_API, "kiln_run: the VM is already running (called from "
+                                      "inside its own output hook?)");
     vm->error[0] = 0;
+    vm->running = true;
     const vm_image *im = &vm->img;
     kiln_status st = run_function(vm, im->modules[im->entry].init);
     if (st == KILN_OK && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);
+    vm->running = false;
     return st;
 }
 

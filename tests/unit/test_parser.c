@@ -261,20 +261,42 @@ Test(parser, error_messages)
     assert_parse_error("let s = \"${}\"", "t.kn:1:10: error: empty interpolation ${}");
 }
 
+/* Brackets, operator chains, else-if chains and call chains all count
+ * towards the tree depth limit, since the later passes recurse per level. */
+static char *repeat(const char *head, const char *unit, int n, const char *tail)
+{
+    size_t len = strlen(head) + strlen(unit) * (size_t)n + strlen(tail) + 1;
+    char *s = malloc(len);
+    cr_assert_not_null(s);
+    strcpy(s, head);
+    for (int i = 0; i < n; i++)
+        strcat(s, unit);
+    strcat(s, tail);
+    return s;
+}
+
+static void assert_too_deep(char *src, bool want)
+{
+    char *first = unit_first_diag(src);
+    bool got = strstr(first, "error: program nested too deeply (more than 1000 levels)");
+    cr_assert_eq(got, want, "%.200s -> %s", src, first);
+    free(first);
+    free(src);
+}
+
 Test(parser, nesting_limit)
 {
-    char src[1200];
-    strcpy(src, "let x = ");
-    size_t n = strlen(src);
-    for (int i = 0; i < 300; i++)
-        src[n++] = '(';
-    src[n++] = '1';
-    for (int i = 0; i < 300; i++)
-        src[n++] = ')';
-    src[n] = 0;
-    char *first = unit_first_diag(src);
-    cr_assert_not_null(strstr(first, "error: nesting too deep (more than 200 levels)"), "%s", first);
-    free(first);
+    char *open = repeat("let x = ", "(", 1100, "1"), *src = repeat(open, ")", 1100, "\n");
+    free(open);
+    assert_too_deep(src, true);
+    assert_too_deep(repeat("let x = 1", " + 1", 1200, "\n"), true);
+    assert_too_deep(repeat("let s = \" a \"", ".trim()", 1200, "\n"), true);
+    assert_too_deep(repeat("let x = 1\nif x == 0 { }", " else if x == 1 { }", 1200, "\n"),
+                    true);
+    /* Long but legitimate: 500 terms, 300 else-ifs. */
+    assert_too_deep(repeat("let x = 1", " + 1", 500, "\nprint(x)\n"), false);
+    assert_too_deep(repeat("let x = 1\nif x == 0 { }", " else if x == 1 { }", 300, "\n"),
+                    false);
 }
 
 Test(parser, recovery_reports_each_bad_statement)

@@ -20,15 +20,6 @@
 
 /* ---- The compiler's passes, one by one ---- */
 
-/* comp_main.c's arena block. The header leaves it opaque; the tests need
- * its layout to release a comp they built themselves (comp_compile's
- * free_arena is static). Keep in step with comp_main.c. */
-struct comp_arena_block {
-    comp_arena_block *next;
-    size_t used, cap;
-    _Alignas(16) char data[];
-};
-
 enum { UNTIL_LEX = 1, UNTIL_PARSE, UNTIL_CHECK };
 
 /* Runs the passes up to `until` on `src` (named "t.kn") as comp_compile
@@ -54,27 +45,10 @@ static inline comp *unit_front(const char *src, int until, vm_buf *diags)
     return C;
 }
 
-static inline bool unit_in_arena(const comp *C, const void *p)
-{
-    for (const comp_arena_block *b = C->arena; b; b = b->next)
-        if ((const char *)p >= b->data && (const char *)p < b->data + b->cap)
-            return true;
-    return false;
-}
 
 static inline void unit_comp_free(comp *C, vm_buf *diags)
 {
-    /* The token array is an arena array or a malloc'd one, depending on
-     * the version of comp_lex.c; release it in either case. */
-    if (C->toks && !unit_in_arena(C, C->toks))
-        free(C->toks);
-    comp_arena_block *b = C->arena;
-    while (b) {
-        comp_arena_block *next = b->next;
-        free(b);
-        b = next;
-    }
-    free(C);
+    comp_free(C);
     if (diags)
         vm_buf_free(diags);
 }

@@ -1,0 +1,61 @@
+/*
+ * vm_gc.c — what the collector needs to know about the VM: its roots (the
+ * frames, the globals, the constants) and how to trace each kind of
+ * object. The collector itself (gc/) knows nothing of either.
+ */
+#include <stdlib.h>
+
+#include "../interp/interp.h"
+#include "vm.h"
+
+/* Root maps: for each function, the registers whose type is a reference.
+ * Built once at link time; a register never changes type, so one map per
+ * function serves every pc (ARCHITECTURE.md decision 1). */
+bool vm_gc_link(kiln_vm *vm)
+{
+    const vm_image *im = &vm->img;
+    size_t total = 0;
+    for (uint32_t i = 0; i < im->nfuncs; i++)
+        for (uint32_t r = 0; r < im->funcs[i].nregs; r++)
+            total += VM_T_ISREF(im->funcs[i].types[r]);
+    vm->refmaps = calloc(im->nfuncs ? im->nfuncs : 1, sizeof *vm->refmaps);
+    uint8_t *regs = malloc(total ? total : 1);
+    if (!vm->refmaps || !regs) {
+        free(regs);
+        return false;
+    }
+    for (uint32_t i = 0; i < im->nfuncs; i++) {
+        struct vm_refmap *m = &vm->refmaps[i];
+        m->regs = regs;
+        for (uint32_t r = 0; r < im->funcs[i].nregs; r++)
+            if (VM_T_ISREF(im->funcs[i].types[r]))
+                regs[m->n++] = (uint8_t)r;
+        regs += m->n;
+    }
+    return true;
+}
+
+void vm_gc_roots(gc_heap *h, void *ctx)
+{
+    kiln_vm *vm = ctx;
+    const vm_image *im = &vm->img;
+    if (vm->kvals)
+        for (uint32_t i = 0; i < im->nconsts; i++)
+            if (im->consts[i].type == VM_T_STR)
+                gc_mark(h, vm->kvals[i].p);
+    if (vm->globals)
+        for (uint32_t i = 0; i < im->nglobals; i++)
+            if (VM_T_ISREF(im->globals[i].type))
+                gc_mark(h, vm->globals[i].p);
+    interp_mark_frames(vm, h);
+}
+
+void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
+{
+    (void)h, (void)ctx;
+    switch (o->kind) {
+    case VM_OBJ_STR: /* bytes only: no references */
+    default:
+        break;
+    }
+}
