@@ -58,14 +58,21 @@ typedef struct comp_token {
 } comp_token;
 
 /* ---- Types (the v0 scalar subset; structured types come with classes) ---- */
-enum { CT_NULL = VM_T__COUNT, CT_ERR }; /* null literal; error already reported */
-const char *comp_type_name(int t);
+/* Type ids are the image's (0-4 fixed, then the type table); two more
+ * exist only in the compiler: the null literal's, and "an error was
+ * already reported here". */
+enum { CT_EMPTY = 0x7ffd, CT_NULL = 0x7ffe, CT_ERR = 0x7fff }; /* CT_EMPTY: the literal [] */
+/* The parser cannot know class names yet: a named type is CT_NAMED + i,
+ * i indexing C->tnames, and the checker resolves it (comp_resolve_type). */
+enum { CT_NAMED = 0x4000 };
+struct comp;
+const char *comp_type_name(struct comp *C, int t);
 
 /* ---- AST ---- */
 enum {
     /* expressions */
     N_INT, N_FLOAT, N_BOOL, N_NULL, N_STR, N_INTERP, N_NAME, N_UNARY, N_BINARY, N_CALL,
-    N_INDEX, N_FIELD,
+    N_INDEX, N_FIELD, N_SELF, N_SUPER, N_IS, N_AS, N_ARRAY,
     /* statements */
     N_LET, N_ASSIGN, N_EXPR, N_IF, N_WHILE, N_FOR, N_BREAK, N_CONTINUE, N_RETURN, N_BLOCK,
     N_FN
@@ -89,7 +96,10 @@ struct comp_node {
     uint32_t len;
     int16_t decl_type; /* N_LET / N_FN params: the annotated type, or -1 */
     comp_sym *sym;     /* N_NAME, N_LET, N_FOR: the variable */
-    comp_fn *fn;       /* N_CALL of a user function; N_FN */
+    comp_fn *fn;       /* N_CALL of a user function or method; N_FN */
+    struct comp_class *cls; /* N_CALL constructing it; N_IS / N_AS target */
+    int32_t slot;      /* N_CALL of a virtual method: its vtable slot, else -1 */
+    int32_t field;     /* N_FIELD: the field's index in its class */
     const vm_native *native; /* N_CALL of a native */
     int builtin;       /* N_CALL of a conversion or str method done inline */
 };
@@ -111,6 +121,9 @@ struct comp_sym {
 struct comp_fn {
     const char *name;
     uint32_t len;
+    struct comp_class *cls; /* a method's class (params[0] is self), else NULL */
+    const char *full;       /* "Class.method", the name in the image */
+    uint8_t synth;          /* SYNTH_*: made by comp_class.c, body by the emitter */
     uint32_t line, col;
     uint32_t nparams;
     comp_sym **params;
@@ -119,8 +132,41 @@ struct comp_fn {
     uint32_t index;  /* function index in the image */
 };
 
+enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS };
+
+typedef struct comp_field {
+    const char *name;
+    uint32_t len;
+    int16_t type;
+    comp_node *init; /* initializer, or NULL */
+    uint32_t line, col;
+} comp_field;
+
+typedef struct comp_class {
+    const char *name;
+    uint32_t len, line, col;
+    const char *super_name; /* as written, or NULL */
+    uint32_t super_len, super_line, super_col;
+    struct comp_class *super;
+    uint32_t index;      /* class index in the image */
+    int16_t type;        /* its type id */
+    comp_field *own;     /* declared here */
+    uint32_t nown, own_cap;
+    comp_fn **methods;   /* declared here (init included) */
+    uint32_t nmethods, methods_cap;
+    /* After checking: every field, the superclass's first; the vtable. */
+    comp_field **fields;
+    uint32_t nfields;
+    comp_fn **vtable;
+    uint32_t nslots;
+    comp_fn *init;       /* own or inherited init, or NULL */
+    comp_fn *field_init; /* sets the initialized fields, own and inherited; or NULL */
+    int state;           /* checking: 0 new, 1 in progress, 2 done */
+} comp_class;
+
 /* Builtins handled inline by the emitter rather than as natives. */
-enum { B_NONE, B_INT_OF_FLOAT, B_FLOAT_OF_INT, B_IDENTITY, B_STRLEN, B_NATIVE };
+enum { B_NONE, B_INT_OF_FLOAT, B_FLOAT_OF_INT, B_IDENTITY, B_STRLEN, B_NATIVE, B_NEW,
+       B_TO_STR, B_ALEN, B_APUSH, B_APOP, B_ASLICE };
 
 /* ---- Compiler state ---- */
 typedef struct comp_arena_block comp_arena_block;
@@ -157,6 +203,21 @@ typedef struct comp {
     comp_fn **fns;    /* fns[0] is the module initializer */
     uint32_t nfns, fns_cap;
     comp_map fn_map;
+    /* classes, in declaration order until the checker sorts them so that a
+     * superclass comes before its subclasses */
+    comp_class **classes;
+    uint32_t nclasses, classes_cap;
+    comp_class **sorted; /* by class index: superclasses first */
+    comp_map class_map;
+    struct comp_tname {
+        const char *name; /* a class name, or NULL for an array type */
+        uint32_t len, line, col;
+        int elem;         /* array type: the element type (maybe named itself) */
+    } *tnames;
+    int16_t *arrays;      /* interned array types: element type of id 5+nclasses+i */
+    uint32_t narrays, arrays_cap;
+    comp_map array_map;
+    uint32_t ntnames, tnames_cap;
     /* check */
     comp_sym **globals;
     uint32_t nglobals, globals_cap;
@@ -174,6 +235,16 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int32_t comp_map_get(const comp_map *m, const char *key, uint32_t len);
 void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t val);
+
+/* comp_class.c */
+void comp_classes(comp *C);
+int comp_resolve_type(comp *C, int t);
+comp_class *comp_class_of(comp *C, int type);
+bool comp_subclass(comp *C, int from, int to);
+int comp_array_type(comp *C, int elem);
+int comp_elem_of(comp *C, int type); /* -1 unless an array type */
+int comp_find_slot(const comp_class *c, const char *name, uint32_t len);
+int comp_find_field(const comp_class *c, const char *name, uint32_t len);
 
 void comp_lex(comp *C);
 void comp_parse(comp *C);

@@ -23,6 +23,7 @@ typedef struct checker {
     uint32_t block_start; /* first local of the innermost block */
     int loops;
     bool in_init; /* checking the module initializer */
+    bool no_self; /* checking a field initializer: no self, no locals */
     int block_depth;
 } checker;
 
@@ -33,17 +34,31 @@ static int expr(checker *K, comp_node *n);
 static bool is_numeric(int t) { return t == VM_T_INT || t == VM_T_FLOAT; }
 
 /* Gives a null literal the reference type its context asks for, and says
- * whether a value of n's type can be stored where `to` is expected. */
-static bool coerce(comp_node *n, int to)
+ * whether a value of n's type can be stored where `to` is expected: the
+ * same type, or a subclass of the expected class. */
+static bool coerce_in(comp *C, comp_node *n, int to)
 {
     if (n->type == CT_ERR || to == CT_ERR)
         return true;
-    if (n->type == CT_NULL && VM_T_ISREF(to)) {
+    if ((n->type == CT_NULL && VM_T_ISREF(to)) || (n->type == CT_EMPTY && comp_elem_of(C, to) >= 0)) {
         n->type = (int16_t)to;
         return true;
     }
-    return n->type == to;
+    if (n->type == to || comp_subclass(C, n->type, to))
+        return true;
+    /* An array literal takes the array type its context expects when each
+     * element fits it: [Circle(1.0)] where [Shape] is expected. */
+    int elem = comp_elem_of(C, to);
+    if (n->kind == N_ARRAY && !n->op && elem >= 0 && comp_elem_of(C, n->type) >= 0) {
+        for (uint32_t i = 0; i < n->n; i++)
+            if (!coerce_in(C, n->list[i], elem))
+                return false;
+        n->type = (int16_t)to;
+        return true;
+    }
+    return false;
 }
+#define coerce(n, to) coerce_in(K->C, (n), (to))
 
 static comp_sym *find_local(checker *K, const char *name, uint32_t len, uint32_t from)
 {
@@ -142,9 +157,15 @@ static int binary_type(checker *K, comp_node *at, int op, comp_node *l, comp_nod
     case T_NE:
         if (lt == CT_NULL && rt == CT_NULL)
             break;
-        if (coerce(l, rt) || coerce(r, lt))
-            if (l->type == r->type)
-                return VM_T_BOOL;
+        if (lt == CT_NULL)
+            coerce(l, rt);
+        if (rt == CT_NULL)
+            coerce(r, lt);
+        if (l->type == r->type || comp_subclass(K->C, l->type, r->type) ||
+            comp_subclass(K->C, r->type, l->type))
+            return VM_T_BOOL;
+        lt = l->type;
+        rt = r->type;
         break;
     case T_LT: case T_LE: case T_GT: case T_GE:
         if (lt == rt && (is_numeric(lt) || lt == VM_T_STR))
@@ -165,10 +186,10 @@ static int binary_type(checker *K, comp_node *at, int op, comp_node *l, comp_nod
     }
     if (is_numeric(lt) && is_numeric(rt) && lt != rt)
         ERR(at, "operator %s on %s and %s: no implicit conversion (use float(x) or int(x))",
-            op_text(op), comp_type_name(lt), comp_type_name(rt));
+            op_text(op), comp_type_name(K->C, lt), comp_type_name(K->C, rt));
     else
-        ERR(at, "operator %s cannot be applied to %s and %s", op_text(op), comp_type_name(lt),
-            comp_type_name(rt));
+        ERR(at, "operator %s cannot be applied to %s and %s", op_text(op), comp_type_name(K->C, lt),
+            comp_type_name(K->C, rt));
     return CT_ERR;
 }
 
@@ -180,7 +201,7 @@ static int unary_type(checker *K, comp_node *n)
     if ((n->op == T_MINUS && is_numeric(t)) || (n->op == T_BANG && t == VM_T_BOOL) ||
         (n->op == T_TILDE && t == VM_T_INT))
         return t;
-    ERR(n, "operator %s cannot be applied to %s", op_text(n->op), comp_type_name(t));
+    ERR(n, "operator %s cannot be applied to %s", op_text(n->op), comp_type_name(K->C, t));
     return CT_ERR;
 }
 
@@ -214,7 +235,7 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
     size_t at = 0;
     for (uint32_t i = 0; i < nargs && at < sizeof got - 16; i++)
         at += (size_t)snprintf(got + at, sizeof got - at, "%s%s", i ? ", " : "",
-                               comp_type_name(args[i]->type));
+                               comp_type_name(K->C, args[i]->type));
     ERR(n, "%s() cannot be called with (%s)", name, got);
     return CT_ERR;
 }
@@ -234,7 +255,7 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
         if (t == CT_ERR)
             return CT_ERR;
         if (!is_numeric(t)) {
-            ERR(n, "%s needs an int or float, got %s%s", shown, comp_type_name(t),
+            ERR(n, "%s needs an int or float, got %s%s", shown, comp_type_name(K->C, t),
                 t == VM_T_STR ? (to_int ? " (use parse_int)" : " (use parse_float)") : "");
             return CT_ERR;
         }
@@ -244,9 +265,137 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
     }
     if (n->n == 1 && args[0]->type == CT_NULL) /* print(null), str(null): "null" */
         coerce(args[0], VM_T_STR);
+    if (n->n == 1 && comp_class_of(K->C, args[0]->type)) {
+        /* An object prints as its to_str(): str(obj) calls it, print(obj)
+         * prints str(obj). */
+        comp_node *conv = comp_alloc(K->C, sizeof *conv);
+        *conv = *n;
+        conv->builtin = B_TO_STR;
+        conv->type = VM_T_STR;
+        conv->list = comp_alloc(K->C, sizeof(comp_node *));
+        conv->list[0] = args[0];
+        if (len == 3 && memcmp(name, "str", 3) == 0)
+            return (n->builtin = B_TO_STR, VM_T_STR);
+        args[0] = conv;
+    }
     char nat[64];
     snprintf(nat, sizeof nat, "%.*s", (int)len, name);
     return native_call(K, n, nat, args, n->n, "unknown function");
+}
+
+/* Arguments n->list against fn's parameters from `first` on. */
+static void check_args(checker *K, comp_node *n, comp_fn *fn, uint32_t first, const char *shown)
+{
+    uint32_t want = fn ? fn->nparams - first : 0;
+    if (n->n != want) {
+        ERR(n, "%s takes %u argument%s, got %u", shown, want, want == 1 ? "" : "s", n->n);
+        return;
+    }
+    for (uint32_t i = 0; i < n->n; i++)
+        if (!coerce(n->list[i], fn->params[first + i]->type))
+            ERR(n->list[i], "argument %u of %s is %s, expected %s", i + 1, shown,
+                comp_type_name(K->C, n->list[i]->type),
+                comp_type_name(K->C, fn->params[first + i]->type));
+}
+
+static int object_method_call(checker *K, comp_node *n, comp_class *c)
+{
+    comp_node *f = n->a;
+    char shown[160];
+    snprintf(shown, sizeof shown, "%.*s.%.*s()", (int)c->len, c->name, (int)f->len, f->s);
+    int slot = comp_find_slot(c, f->s, f->len);
+    if (slot < 0) {
+        if (f->len == 4 && memcmp(f->s, "init", 4) == 0)
+            ERR(f, "init is not called directly: construct with %.*s(...)", (int)c->len,
+                c->name);
+        else if (comp_find_field(c, f->s, f->len) >= 0)
+            ERR(f, "'%.*s' is a field of %.*s, not a method", (int)f->len, f->s, (int)c->len,
+                c->name);
+        else
+            ERR(f, "%.*s has no method '%.*s'", (int)c->len, c->name, (int)f->len, f->s);
+        return CT_ERR;
+    }
+    n->slot = slot;
+    n->fn = c->vtable[slot];
+    check_args(K, n, n->fn, 1, shown);
+    return n->fn->ret;
+}
+
+/* super.m(args): m as the superclass of the current method's class has
+ * it, called directly (not virtually) on self. */
+static int super_call(checker *K, comp_node *n)
+{
+    comp_node *sp = n->a;
+    comp_class *c = K->fn && !K->no_self ? K->fn->cls : NULL;
+    if (!c || !c->super) {
+        ERR(sp, c ? "%.*s has no superclass" : "super outside a method", (int)(c ? c->len : 0),
+            c ? c->name : "");
+        return CT_ERR;
+    }
+    comp_class *s = c->super;
+    char shown[160];
+    snprintf(shown, sizeof shown, "super.%.*s()", (int)sp->len, sp->s);
+    if (sp->len == 4 && memcmp(sp->s, "init", 4) == 0) {
+        n->fn = s->init;
+        if (!s->init && n->n == 0)
+            return VM_T_VOID; /* nothing to call */
+    } else {
+        int slot = comp_find_slot(s, sp->s, sp->len);
+        if (slot < 0) {
+            ERR(sp, "%.*s has no method '%.*s'", (int)s->len, s->name, (int)sp->len, sp->s);
+            return CT_ERR;
+        }
+        n->fn = s->vtable[slot];
+    }
+    check_args(K, n, n->fn, 1, shown);
+    return n->fn ? n->fn->ret : VM_T_VOID;
+}
+
+static int construct(checker *K, comp_node *n, comp_class *c)
+{
+    char shown[96];
+    snprintf(shown, sizeof shown, "%.*s()", (int)c->len, c->name);
+    n->builtin = B_NEW;
+    n->cls = c;
+    n->fn = c->init;
+    check_args(K, n, c->init, 1, shown);
+    return c->type;
+}
+
+static bool method_is(const comp_node *f, const char *name)
+{
+    return f->len == strlen(name) && memcmp(f->s, name, f->len) == 0;
+}
+
+/* a.len(), a.push(v), a.pop(), a.slice(from, to) */
+static int array_method_call(checker *K, comp_node *n, int at, int elem)
+{
+    comp_node *f = n->a;
+    static const struct {
+        const char *name;
+        uint32_t nargs;
+        int builtin;
+    } M[] = {{"len", 0, B_ALEN}, {"push", 1, B_APUSH}, {"pop", 0, B_APOP}, {"slice", 2, B_ASLICE}};
+    for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
+        if (!method_is(f, M[i].name))
+            continue;
+        n->builtin = M[i].builtin;
+        if (n->n != M[i].nargs) {
+            ERR(n, "%s.%s() takes %u argument%s, got %u", comp_type_name(K->C, at), M[i].name,
+                M[i].nargs, M[i].nargs == 1 ? "" : "s", n->n);
+            return CT_ERR;
+        }
+        for (uint32_t j = 0; j < n->n; j++) {
+            int want = M[i].builtin == B_APUSH ? elem : VM_T_INT;
+            if (!coerce(n->list[j], want))
+                ERR(n->list[j], "argument %u of %s() is %s, expected %s", j + 1, M[i].name,
+                    comp_type_name(K->C, n->list[j]->type), comp_type_name(K->C, want));
+        }
+        return M[i].builtin == B_ALEN ? VM_T_INT : M[i].builtin == B_APUSH ? VM_T_VOID
+             : M[i].builtin == B_APOP ? elem : at;
+    }
+    ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, at), (int)f->len, f->s);
+    return CT_ERR;
 }
 
 static int method_call(checker *K, comp_node *n)
@@ -256,8 +405,14 @@ static int method_call(checker *K, comp_node *n)
     int rt = expr(K, f->a);
     if (rt == CT_ERR)
         return CT_ERR;
+    comp_class *cls = comp_class_of(C, rt);
+    if (cls)
+        return object_method_call(K, n, cls);
+    int elem = comp_elem_of(C, rt);
+    if (elem >= 0)
+        return array_method_call(K, n, rt, elem);
     if (rt != VM_T_STR) {
-        ERR(f, "%s has no method '%.*s'", comp_type_name(rt), (int)f->len, f->s);
+        ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, rt), (int)f->len, f->s);
         return CT_ERR;
     }
     if (f->len == 3 && memcmp(f->s, "len", 3) == 0) {
@@ -288,6 +443,8 @@ static int call(checker *K, comp_node *n)
     comp_node *callee = n->a;
     if (callee->kind == N_FIELD)
         return method_call(K, n);
+    if (callee->kind == N_SUPER)
+        return super_call(K, n);
     if (callee->kind != N_NAME) {
         ERR(callee, "only named functions can be called (function values come later)");
         return CT_ERR;
@@ -299,6 +456,9 @@ static int call(checker *K, comp_node *n)
         return CT_ERR;
     }
     int32_t fi = comp_map_get(&C->fn_map, name, len);
+    int32_t ci = comp_map_get(&C->class_map, name, len);
+    if (fi < 0 && ci >= 0)
+        return construct(K, n, C->classes[ci]);
     if (fi < 0) {
         if (is_builtin_name(name, len))
             return builtin_call(K, n, name, len);
@@ -315,8 +475,58 @@ static int call(checker *K, comp_node *n)
     for (uint32_t i = 0; i < n->n; i++)
         if (!coerce(n->list[i], fn->params[i]->type))
             ERR(n->list[i], "argument %u of %.*s() is %s, expected %s", i + 1, (int)len, name,
-                comp_type_name(n->list[i]->type), comp_type_name(fn->params[i]->type));
+                comp_type_name(K->C, n->list[i]->type), comp_type_name(K->C, fn->params[i]->type));
     return fn->ret;
+}
+
+/* The one type of an array literal's elements: their common type, where
+ * objects of related classes meet at their nearest common superclass. */
+static int common_type(checker *K, int a, int b)
+{
+    if (a == b || b == CT_NULL)
+        return a;
+    if (a == CT_NULL)
+        return b;
+    for (comp_class *c = comp_class_of(K->C, a); c; c = c->super)
+        if (comp_subclass(K->C, b, c->type))
+            return c->type;
+    return CT_ERR;
+}
+
+static int array_literal(checker *K, comp_node *n)
+{
+    if (n->op) { /* [v; n] */
+        int t = expr(K, n->list[0]), ct = expr(K, n->b);
+        if (ct != VM_T_INT && ct != CT_ERR)
+            ERR(n->b, "array length must be int, got %s", comp_type_name(K->C, ct));
+        if (t == CT_NULL || t == CT_EMPTY || t == VM_T_VOID) {
+            ERR(n->list[0], "cannot infer the element type here; annotate the variable");
+            return CT_ERR;
+        }
+        return t == CT_ERR ? CT_ERR : comp_array_type(K->C, t);
+    }
+    if (n->n == 0)
+        return CT_EMPTY;
+    int t = CT_NULL;
+    for (uint32_t i = 0; i < n->n; i++) {
+        int et = expr(K, n->list[i]);
+        if (et == CT_ERR)
+            return CT_ERR;
+        int c = common_type(K, t, et);
+        if (c == CT_ERR || et == VM_T_VOID || et == CT_EMPTY) {
+            ERR(n->list[i], "array elements must have one type: %s and %s",
+                comp_type_name(K->C, t), comp_type_name(K->C, et));
+            return CT_ERR;
+        }
+        t = c;
+    }
+    if (t == CT_NULL) {
+        ERR(n, "cannot infer the element type of an array of nulls; annotate the variable");
+        return CT_ERR;
+    }
+    for (uint32_t i = 0; i < n->n; i++)
+        coerce(n->list[i], t);
+    return comp_array_type(K->C, t);
 }
 
 static int expr_kind(checker *K, comp_node *n)
@@ -339,6 +549,7 @@ static int expr_kind(checker *K, comp_node *n)
                 ERR(n->list[i], "a call without result cannot be interpolated");
             else if (t == CT_NULL)
                 n->list[i]->type = VM_T_STR;
+            /* an object part is converted by the emitter, with its to_str */
         }
         return VM_T_STR;
     case N_NAME: {
@@ -354,7 +565,11 @@ static int expr_kind(checker *K, comp_node *n)
             n->sym = s;
             return s->type;
         }
-        if (comp_map_get(&K->C->fn_map, n->s, n->len) >= 0 || is_builtin_name(n->s, n->len))
+        if (comp_map_get(&K->C->class_map, n->s, n->len) >= 0)
+            ERR(n, "class '%.*s' used as a value (construct one with %.*s(...))", (int)n->len,
+                n->s, (int)n->len, n->s);
+        else if (comp_map_get(&K->C->fn_map, n->s, n->len) >= 0 ||
+                 is_builtin_name(n->s, n->len))
             ERR(n, "function '%.*s' used as a value (function values come later)", (int)n->len,
                 n->s);
         else
@@ -371,22 +586,61 @@ static int expr_kind(checker *K, comp_node *n)
         int t = expr(K, n->a), it = expr(K, n->b);
         if (t == CT_ERR || it == CT_ERR)
             return CT_ERR;
-        if (t != VM_T_STR) {
-            ERR(n, "%s cannot be indexed", comp_type_name(t));
+        int elem = comp_elem_of(K->C, t);
+        if (t != VM_T_STR && elem < 0) {
+            ERR(n, "%s cannot be indexed", comp_type_name(K->C, t));
             return CT_ERR;
         }
         if (it != VM_T_INT) {
-            ERR(n->b, "index must be int, got %s", comp_type_name(it));
+            ERR(n->b, "index must be int, got %s", comp_type_name(K->C, it));
             return CT_ERR;
         }
-        return VM_T_INT;
+        return elem >= 0 ? elem : VM_T_INT;
     }
+    case N_ARRAY: return array_literal(K, n);
     case N_FIELD: {
         int t = expr(K, n->a);
-        if (t != CT_ERR)
-            ERR(n, "%s has no field '%.*s'%s", comp_type_name(t), (int)n->len, n->s,
+        comp_class *c = comp_class_of(K->C, t);
+        int fi = c ? comp_find_field(c, n->s, n->len) : -1;
+        if (fi >= 0) {
+            n->field = fi;
+            return c->fields[fi]->type;
+        }
+        if (c && comp_find_slot(c, n->s, n->len) >= 0)
+            ERR(n, "method '%.*s' must be called: %.*s(...)", (int)n->len, n->s, (int)n->len,
+                n->s);
+        else if (t != CT_ERR)
+            ERR(n, "%s has no field '%.*s'%s", comp_type_name(K->C, t), (int)n->len, n->s,
                 t == VM_T_STR ? " (methods are called: s.len())" : "");
         return CT_ERR;
+    }
+    case N_SELF:
+        if (!K->fn || !K->fn->cls || K->no_self) {
+            ERR(n, "self outside a method");
+            return CT_ERR;
+        }
+        n->sym = K->fn->params[0];
+        return n->sym->type;
+    case N_SUPER:
+        ERR(n, "super must be followed by a method call: super.%.*s(...)", (int)n->len, n->s);
+        return CT_ERR;
+    case N_IS:
+    case N_AS: {
+        int t = expr(K, n->a);
+        int32_t ci = comp_map_get(&K->C->class_map, n->s, n->len);
+        if (ci < 0) {
+            ERR(n, "unknown class '%.*s'", (int)n->len, n->s);
+            return CT_ERR;
+        }
+        n->cls = K->C->classes[ci];
+        if (t == CT_ERR)
+            return CT_ERR;
+        if (!comp_class_of(K->C, t)) {
+            ERR(n->a, "'%s' needs an object, got %s", n->kind == N_IS ? "is" : "as",
+                comp_type_name(K->C, t));
+            return CT_ERR;
+        }
+        return n->kind == N_IS ? VM_T_BOOL : n->cls->type;
     }
     }
     return CT_ERR;
@@ -416,12 +670,15 @@ static void block(checker *K, comp_node *b)
 
 static void let_stmt(checker *K, comp_node *n)
 {
-    int t = n->decl_type;
+    int t = n->decl_type >= 0 ? comp_resolve_type(K->C, n->decl_type) : -1;
+    n->decl_type = (int16_t)t;
     if (n->a) {
         int it = expr(K, n->a);
         if (t < 0) {
-            if (it == CT_NULL) {
-                ERR(n->a, "cannot infer a type from null; annotate the variable (let x: str = null)");
+            if (it == CT_NULL || it == CT_EMPTY) {
+                ERR(n->a, "cannot infer a type from %s; annotate the variable (let x: %s = %s)",
+                    it == CT_NULL ? "null" : "[]", it == CT_NULL ? "str" : "[int]",
+                    it == CT_NULL ? "null" : "[]");
                 it = CT_ERR;
             } else if (it == VM_T_VOID) {
                 ERR(n->a, "a call without result has no value to store");
@@ -430,7 +687,7 @@ static void let_stmt(checker *K, comp_node *n)
             t = it;
         } else if (!coerce(n->a, t)) {
             ERR(n->a, "cannot initialize '%.*s' of type %s with %s", (int)n->len, n->s,
-                comp_type_name(t), comp_type_name(it));
+                comp_type_name(K->C, t), comp_type_name(K->C, it));
         }
     } else if (!n->op) {
         ERR(n, "'let %.*s' needs an initial value (use var for a variable set later)",
@@ -452,8 +709,43 @@ static void assign_stmt(checker *K, comp_node *n)
     comp_node *target = n->a;
     int vt = expr(K, n->b);
     if (target->kind == N_INDEX) {
-        expr(K, target);
-        ERR(target, "strings are immutable; build a new one instead");
+        int tt = expr(K, target);
+        if (tt == CT_ERR || vt == CT_ERR)
+            return;
+        if (target->a->type == VM_T_STR) {
+            ERR(target, "strings are immutable; build a new one instead");
+            return;
+        }
+        if (n->op == T_EQ) {
+            if (!coerce(n->b, tt))
+                ERR(n->b, "cannot store %s in an element of %s", comp_type_name(K->C, vt),
+                    comp_type_name(K->C, target->a->type));
+            return;
+        }
+        int op = n->op - T_PLUS_EQ + T_PLUS;
+        int rt = binary_type(K, n, op, target, n->b);
+        if (rt != CT_ERR && rt != tt)
+            ERR(n, "operator %s gives %s, cannot store it in an element of %s", op_text(op),
+                comp_type_name(K->C, rt), comp_type_name(K->C, target->a->type));
+        return;
+    }
+    if (target->kind == N_FIELD) {
+        int tt = expr(K, target);
+        if (tt == CT_ERR || vt == CT_ERR)
+            return;
+        if (n->op == T_EQ) {
+            if (!coerce(n->b, tt))
+                ERR(n->b, "cannot assign %s to field '%.*s' of type %s",
+                    comp_type_name(K->C, vt), (int)target->len, target->s,
+                    comp_type_name(K->C, tt));
+            return;
+        }
+        int op = n->op - T_PLUS_EQ + T_PLUS;
+        int rt = binary_type(K, n, op, target, n->b);
+        if (rt != CT_ERR && rt != tt)
+            ERR(n, "operator %s gives %s, cannot store in field '%.*s' of type %s",
+                op_text(op), comp_type_name(K->C, rt), (int)target->len, target->s,
+                comp_type_name(K->C, tt));
         return;
     }
     if (target->kind != N_NAME) {
@@ -478,35 +770,46 @@ static void assign_stmt(checker *K, comp_node *n)
     }
     if (n->op == T_EQ) {
         if (!coerce(n->b, tt))
-            ERR(n->b, "cannot assign %s to '%.*s' of type %s", comp_type_name(vt), (int)s->len,
-                s->name, comp_type_name(tt));
+            ERR(n->b, "cannot assign %s to '%.*s' of type %s", comp_type_name(K->C, vt), (int)s->len,
+                s->name, comp_type_name(K->C, tt));
         return;
     }
     int op = n->op - T_PLUS_EQ + T_PLUS;
     int rt = binary_type(K, n, op, target, n->b);
     if (rt != CT_ERR && rt != tt)
         ERR(n, "operator %s gives %s, cannot store in '%.*s' of type %s", op_text(op),
-            comp_type_name(rt), (int)s->len, s->name, comp_type_name(tt));
+            comp_type_name(K->C, rt), (int)s->len, s->name, comp_type_name(K->C, tt));
 }
 
 static void cond(checker *K, comp_node *c, const char *what)
 {
     int t = expr(K, c);
     if (t != VM_T_BOOL && t != CT_ERR)
-        ERR(c, "%s condition must be bool, got %s", what, comp_type_name(t));
+        ERR(c, "%s condition must be bool, got %s", what, comp_type_name(K->C, t));
 }
 
 static void for_stmt(checker *K, comp_node *n)
 {
-    int a = expr(K, n->a), b = expr(K, n->b);
-    if (a != VM_T_INT && a != CT_ERR)
-        ERR(n->a, "range start must be int, got %s", comp_type_name(a));
-    if (b != VM_T_INT && b != CT_ERR)
-        ERR(n->b, "range end must be int, got %s", comp_type_name(b));
+    int a = expr(K, n->a), var_type = VM_T_INT;
+    if (!n->b) { /* for x in array */
+        var_type = comp_elem_of(K->C, a);
+        if (var_type < 0) {
+            if (a != CT_ERR)
+                ERR(n->a, "cannot iterate over %s (a range a..b or an array is needed)",
+                    comp_type_name(K->C, a));
+            var_type = CT_ERR;
+        }
+    } else {
+        int b = expr(K, n->b);
+        if (a != VM_T_INT && a != CT_ERR)
+            ERR(n->a, "range start must be int, got %s", comp_type_name(K->C, a));
+        if (b != VM_T_INT && b != CT_ERR)
+            ERR(n->b, "range end must be int, got %s", comp_type_name(K->C, b));
+    }
     uint32_t saved_n = K->nlocals, saved_start = K->block_start;
     K->block_start = K->nlocals;
     K->block_depth++;
-    n->sym = declare(K, n, n->s, n->len, VM_T_INT, false);
+    n->sym = declare(K, n, n->s, n->len, var_type, false);
     n->sym->role = SYM_ROLE_LOOP;
     K->loops++;
     block(K, n->c);
@@ -553,7 +856,7 @@ static void stmt(checker *K, comp_node *n)
         if (!n->a) {
             if (want != VM_T_VOID && want != CT_ERR)
                 ERR(n, "missing return value: %.*s() returns %s", (int)K->fn->len,
-                    K->fn->name, comp_type_name(want));
+                    K->fn->name, comp_type_name(K->C, want));
             break;
         }
         int t = expr(K, n->a);
@@ -562,7 +865,7 @@ static void stmt(checker *K, comp_node *n)
                 K->fn->name);
         else if (!coerce(n->a, want))
             ERR(n->a, "%.*s() returns %s, not %s", (int)K->fn->len, K->fn->name,
-                comp_type_name(want), comp_type_name(t));
+                comp_type_name(K->C, want), comp_type_name(K->C, t));
         break;
     }
     case N_BLOCK: block(K, n); break;
@@ -631,7 +934,7 @@ static void check_fn(checker *K, comp_fn *fn)
         at.line = fn->line;
         at.col = fn->col;
         ERR(&at, "%.*s() returns %s, but control can reach the end without a return",
-            (int)fn->len, fn->name, comp_type_name(fn->ret));
+            (int)fn->len, fn->name, comp_type_name(K->C, fn->ret));
     }
 }
 
@@ -639,12 +942,31 @@ void comp_check(comp *C)
 {
     checker state = {0}, *K = &state;
     K->C = C;
+    comp_classes(C);
     K->fn = C->fns[0];
     K->in_init = true;
     for (uint32_t i = 0; i < C->ntop; i++)
         stmt(K, C->top[i]);
+    K->in_init = false;
+    K->no_self = true; /* field initializers: no self, no locals */
+    for (uint32_t i = 0; i < C->nclasses; i++) {
+        comp_class *c = C->classes[i];
+        for (uint32_t j = 0; j < c->nown; j++) {
+            comp_field *f = &c->own[j];
+            if (f->init && expr(K, f->init) != CT_ERR && !coerce(f->init, f->type))
+                ERR(f->init, "cannot initialize field '%.*s' of type %s with %s", (int)f->len,
+                    f->name, comp_type_name(C, f->type), comp_type_name(C, f->init->type));
+        }
+    }
+    K->no_self = false;
     for (uint32_t i = 1; i < C->nfns; i++) {
         comp_fn *fn = C->fns[i];
+        if (fn->synth)
+            continue;
+        if (fn->cls) {
+            check_fn(K, fn);
+            continue;
+        }
         if (fn->len == 4 && memcmp(fn->name, "main", 4) == 0 &&
             (fn->nparams != 0 || fn->ret != VM_T_VOID)) {
             comp_node at = {0};

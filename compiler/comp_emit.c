@@ -48,7 +48,7 @@ typedef struct emitter {
     uint32_t line;
     uint32_t label_at; /* position of the last bound label */
     uint32_t last_op;  /* opcode of the last instruction emitted */
-    uint8_t types[KILN_MAX_REGS];
+    uint16_t types[KILN_MAX_REGS];
     uint8_t owner[KILN_MAX_REGS];
     uint32_t nregs;
     bool too_many_regs;
@@ -197,7 +197,7 @@ static int reg_new(emitter *E, int type)
         E->too_many_regs = true;
         return 0;
     }
-    E->types[E->nregs] = (uint8_t)type;
+    E->types[E->nregs] = (uint16_t)type;
     E->owner[E->nregs] = R_TEMP;
     return (int)E->nregs++;
 }
@@ -219,7 +219,7 @@ static void reg_free(emitter *E, int r)
 }
 
 /* `n` consecutive temporaries with these types. */
-static int reg_block(emitter *E, const uint8_t *types, uint32_t n)
+static int reg_block(emitter *E, const uint16_t *types, uint32_t n)
 {
     uint32_t p;
     for (p = 0; p < E->nregs; p++) {
@@ -244,6 +244,7 @@ static int target(emitter *E, int want, int type) { return want >= 0 ? want : re
 /* ---- Expressions ---- */
 
 static int ex(emitter *E, comp_node *n, int want);
+static int ex_array_method(emitter *E, comp_node *n, int want);
 static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to);
 
 static void load_int(emitter *E, int r, int64_t v)
@@ -295,6 +296,14 @@ static int binary_op(int op, int t, bool *swap)
     case T_LE: case T_GE: return I ? OP_LE_I : F ? OP_LE_F : OP_LE_S;
     }
     return OP_NOP;
+}
+
+/* r = a op b for operands of type t. */
+static void emit_binop(emitter *E, int op, int t, int r, int a, int b)
+{
+    bool swap;
+    int opc = binary_op(op, t, &swap);
+    emit(E, swap ? MK_ABC(opc, r, b, a) : MK_ABC(opc, r, a, b));
 }
 
 static bool small_int(const comp_node *n, int64_t lo, int64_t hi)
@@ -364,29 +373,51 @@ static int ex_binary(emitter *E, comp_node *n, int want)
             return r;
         }
     }
-    bool swap;
-    int op = binary_op(n->op, t, &swap);
     int a = ex(E, n->a, -1);
     int b = ex(E, n->b, -1);
     reg_free(E, a);
     reg_free(E, b);
     int r = target(E, want, n->type);
-    emit(E, swap ? MK_ABC(op, r, b, a) : MK_ABC(op, r, a, b));
+    emit_binop(E, n->op, t, r, a, b);
     return r;
+}
+
+/* str(obj): "null" for null, else obj.to_str() (vtable slot 0). */
+static int ex_obj_to_str(emitter *E, comp_node *n, int want)
+{
+    int v = ex(E, n, -1);
+    int r = staged_target(E, want, VM_T_STR);
+    jlist not_null = {0}, end = {0};
+    jadd(E, &not_null, emit_x(E, MK_ABC(OP_JNNULL, v, 0, 0), 0));
+    load_str(E, r, "null", 4);
+    jump(E, &end);
+    bind(E, &not_null);
+    uint16_t t = (uint16_t)n->type;
+    int blk = reg_block(E, &t, 1);
+    if (blk != v)
+        emit(E, MK_ABC(OP_MOV, blk, v, 0));
+    emit_x(E, MK_ABC(OP_CALLV, r, blk, 0), 0);
+    reg_free(E, blk);
+    reg_free(E, v);
+    bind(E, &end);
+    return finish_staged(E, r, want);
 }
 
 /* Converts the value of n to a str register, as str() would. */
 static int ex_to_str(emitter *E, comp_node *n)
 {
+    if (n->type >= VM_T__COUNT)
+        return ex_obj_to_str(E, n, -1);
     if (n->kind == N_STR) {
         int r = reg_alloc(E, VM_T_STR);
         load_str(E, r, n->s, n->len);
         return r;
     }
-    uint8_t t = (uint8_t)n->type;
+    uint16_t t = (uint16_t)n->type;
+    uint8_t t8 = (uint8_t)t;
     int arg = reg_block(E, &t, 1);
     ex(E, n, arg);
-    const vm_native *nat = vm_native_find("str", &t, 1);
+    const vm_native *nat = vm_native_find("str", &t8, 1);
     reg_free(E, arg);
     int r = reg_alloc(E, VM_T_STR);
     emit_x(E, MK_ABC(OP_CALLN, r, arg, 0), native_ref(E, nat));
@@ -415,10 +446,49 @@ static int ex_interp(emitter *E, comp_node *n, int want)
     return finish_staged(E, acc, want);
 }
 
+/* Class(args): NEW into the first register of init's argument block, the
+ * field initializers, then init on it; the block's first register is the
+ * result. Built in a temporary so `p = P(p.x)` reads the old p. */
+static int ex_new(emitter *E, comp_node *n, int want)
+{
+    comp_class *c = n->cls;
+    uint32_t nargs = 1 + n->n;
+    uint16_t types[KILN_MAX_PARAMS + 1];
+    types[0] = (uint16_t)c->type;
+    for (uint32_t i = 1; i < nargs; i++)
+        types[i] = (uint16_t)n->fn->params[i]->type;
+    int b = reg_block(E, types, nargs);
+    uint32_t save = E->line;
+    E->line = n->line;
+    emit(E, MK_ABx(OP_NEW, b, c->index));
+    if (c->field_init)
+        emit_x(E, MK_ABC(OP_CALL, 0, b, 0), c->field_init->index);
+    for (uint32_t i = 1; i < nargs; i++)
+        ex(E, n->list[i - 1], b + (int)i);
+    if (n->fn) {
+        E->line = n->line;
+        emit_x(E, MK_ABC(OP_CALL, 0, b, 0), n->fn->index);
+    }
+    E->line = save;
+    for (uint32_t i = 1; i < nargs; i++)
+        reg_free(E, b + (int)i);
+    if (want >= 0 && want != b) {
+        emit(E, MK_ABC(OP_MOV, want, b, 0));
+        reg_free(E, b);
+        return want;
+    }
+    return b;
+}
+
 static int ex_call(emitter *E, comp_node *n, int want)
 {
     comp_node *recv = n->a->kind == N_FIELD ? n->a->a : NULL;
+    if (n->a->kind == N_SUPER)
+        recv = n->a; /* self, as the superclass's method takes it */
     switch (n->builtin) {
+    case B_NEW: return ex_new(E, n, want);
+    case B_ALEN: case B_APUSH: case B_APOP: case B_ASLICE: return ex_array_method(E, n, want);
+    case B_TO_STR: return ex_obj_to_str(E, n->list[0], want);
     case B_IDENTITY: return ex(E, n->list[0], want);
     case B_INT_OF_FLOAT:
     case B_FLOAT_OF_INT: {
@@ -439,12 +509,16 @@ static int ex_call(emitter *E, comp_node *n, int want)
     }
     /* A call: arguments (the receiver first, for methods) in a block. */
     uint32_t nargs = n->n + (recv ? 1 : 0);
-    uint8_t types[KILN_MAX_PARAMS + 1];
+    uint16_t types[KILN_MAX_PARAMS + 1];
     comp_node *args[KILN_MAX_PARAMS + 1];
+    if (recv && !n->fn && n->a->kind == N_SUPER)
+        return -1; /* super.init() of a class without init: nothing to do */
     for (uint32_t i = 0; i < nargs; i++) {
         args[i] = recv ? (i == 0 ? recv : n->list[i - 1]) : n->list[i];
-        types[i] = (uint8_t)(n->fn ? n->fn->params[i]->type : args[i]->type);
+        types[i] = (uint16_t)(n->fn ? n->fn->params[i]->type : args[i]->type);
     }
+    if (recv && n->fn && recv->kind != N_SUPER) /* the receiver keeps its (sub)class type */
+        types[0] = (uint16_t)recv->type;
     int b = nargs ? reg_block(E, types, nargs) : 0;
     for (uint32_t i = 0; i < nargs; i++)
         ex(E, args[i], b + (int)i);
@@ -454,12 +528,75 @@ static int ex_call(emitter *E, comp_node *n, int want)
     int r = ret == VM_T_VOID ? 0 : target(E, want, ret);
     uint32_t save = E->line;
     E->line = n->line;
-    if (n->fn)
+    if (n->slot >= 0)
+        emit_x(E, MK_ABC(OP_CALLV, r, b, 0), (uint32_t)n->slot);
+    else if (n->fn)
         emit_x(E, MK_ABC(OP_CALL, r, b, 0), n->fn->index);
     else
         emit_x(E, MK_ABC(OP_CALLN, r, b, 0), native_ref(E, n->native));
     E->line = save;
     return ret == VM_T_VOID ? -1 : r;
+}
+
+/* [a, b, c]: an empty array of the literal's type, then a push each;
+ * [v; n]: n zero elements, then filled with v. */
+static int ex_array(emitter *E, comp_node *n, int want)
+{
+    int r = staged_target(E, want, n->type);
+    if (n->op) {
+        int v = ex(E, n->list[0], -1);
+        int len = ex(E, n->b, -1);
+        emit_x(E, MK_ABC(OP_NEWA, r, len, 0), (uint32_t)n->type);
+        emit(E, MK_ABC(OP_AFILL, r, v, 0));
+        reg_free(E, len);
+        reg_free(E, v);
+        return finish_staged(E, r, want);
+    }
+    int zero = reg_alloc(E, VM_T_INT);
+    load_int(E, zero, 0);
+    emit_x(E, MK_ABC(OP_NEWA, r, zero, 0), (uint32_t)n->type);
+    reg_free(E, zero);
+    for (uint32_t i = 0; i < n->n; i++) {
+        int v = ex(E, n->list[i], -1);
+        emit(E, MK_ABC(OP_APUSH, r, v, 0));
+        reg_free(E, v);
+    }
+    return finish_staged(E, r, want);
+}
+
+/* a.len(), a.push(v), a.pop(), a.slice(from, to) */
+static int ex_array_method(emitter *E, comp_node *n, int want)
+{
+    int a = ex(E, n->a->a, -1);
+    int r = -1;
+    switch (n->builtin) {
+    case B_ALEN:
+        reg_free(E, a);
+        r = target(E, want, VM_T_INT);
+        emit(E, MK_ABC(OP_ALEN, r, a, 0));
+        return r;
+    case B_APUSH: {
+        int v = ex(E, n->list[0], -1);
+        emit(E, MK_ABC(OP_APUSH, a, v, 0));
+        reg_free(E, v);
+        reg_free(E, a);
+        return -1;
+    }
+    case B_APOP:
+        reg_free(E, a);
+        r = target(E, want, n->type);
+        emit(E, MK_ABC(OP_APOP, r, a, 0));
+        return r;
+    default: { /* B_ASLICE */
+        int from = ex(E, n->list[0], -1), to = ex(E, n->list[1], -1);
+        reg_free(E, a);
+        reg_free(E, from);
+        reg_free(E, to);
+        r = target(E, want, n->type);
+        emit_x(E, MK_ABC(OP_ASLICE, r, a, from), (uint32_t)to);
+        return r;
+    }
+    }
 }
 
 static int ex_kind(emitter *E, comp_node *n, int want)
@@ -490,6 +627,27 @@ static int ex_kind(emitter *E, comp_node *n, int want)
         load_str(E, r, n->s, n->len);
         return r;
     case N_INTERP: return ex_interp(E, n, want);
+    case N_SUPER: /* as the receiver of super.m(): self */
+    case N_SELF:
+        if (want < 0 || want == 0)
+            return 0;
+        emit(E, MK_ABC(OP_MOV, want, 0, 0));
+        return want;
+    case N_FIELD: {
+        int o = ex(E, n->a, -1);
+        reg_free(E, o);
+        r = target(E, want, n->type);
+        emit(E, MK_ABC(OP_GETF, r, o, n->field));
+        return r;
+    }
+    case N_IS:
+    case N_AS: {
+        int a = ex(E, n->a, -1);
+        reg_free(E, a);
+        r = target(E, want, n->type);
+        emit_x(E, MK_ABC(n->kind == N_IS ? OP_IS : OP_AS, r, a, 0), n->cls->index);
+        return r;
+    }
     case N_NAME: {
         comp_sym *s = n->sym;
         if (s->kind == SYM_LOCAL) {
@@ -518,10 +676,11 @@ static int ex_kind(emitter *E, comp_node *n, int want)
         int b = ex(E, n->b, -1);
         reg_free(E, a);
         reg_free(E, b);
-        r = target(E, want, VM_T_INT);
-        emit(E, MK_ABC(OP_STRIDX, r, a, b));
+        r = target(E, want, n->type);
+        emit(E, MK_ABC(n->a->type == VM_T_STR ? OP_STRIDX : OP_AGET, r, a, b));
         return r;
     }
+    case N_ARRAY: return ex_array(E, n, want);
     }
     return 0;
 }
@@ -715,8 +874,56 @@ static void let_stmt(emitter *E, comp_node *n)
         emit(E, MK_ABC(OP_MOV, reg, r, 0));
 }
 
+/* obj.f = v and obj.f op= v: the object is evaluated once. */
+static void assign_field(emitter *E, comp_node *n)
+{
+    comp_node *t = n->a;
+    int o = ex(E, t->a, -1);
+    int v;
+    if (n->op == T_EQ) {
+        v = ex(E, n->b, -1);
+    } else {
+        v = reg_alloc(E, t->type);
+        emit(E, MK_ABC(OP_GETF, v, o, t->field));
+        int b = ex(E, n->b, -1);
+        emit_binop(E, n->op - T_PLUS_EQ + T_PLUS, t->type, v, v, b);
+        reg_free(E, b);
+    }
+    emit(E, MK_ABC(OP_SETF, v, o, t->field));
+    reg_free(E, v);
+    reg_free(E, o);
+}
+
+/* a[i] = v and a[i] op= v: array and index are evaluated once. */
+static void assign_index(emitter *E, comp_node *n)
+{
+    comp_node *t = n->a;
+    int a = ex(E, t->a, -1), i = ex(E, t->b, -1), v;
+    if (n->op == T_EQ) {
+        v = ex(E, n->b, -1);
+    } else {
+        v = reg_alloc(E, t->type);
+        emit(E, MK_ABC(OP_AGET, v, a, i));
+        int b = ex(E, n->b, -1);
+        emit_binop(E, n->op - T_PLUS_EQ + T_PLUS, t->type, v, v, b);
+        reg_free(E, b);
+    }
+    emit(E, MK_ABC(OP_ASET, v, a, i));
+    reg_free(E, v);
+    reg_free(E, i);
+    reg_free(E, a);
+}
+
 static void assign_stmt(emitter *E, comp_node *n)
 {
+    if (n->a->kind == N_FIELD) {
+        assign_field(E, n);
+        return;
+    }
+    if (n->a->kind == N_INDEX) {
+        assign_index(E, n);
+        return;
+    }
     comp_sym *s = n->a->sym;
     comp_node *value = n->b, synthetic;
     if (n->op != T_EQ) { /* x op= v is x = x op v */
@@ -735,8 +942,44 @@ static void assign_stmt(emitter *E, comp_node *n)
     reg_free(E, r);
 }
 
+/* for x in a: an index counts up while below the array's length, read
+ * each time round (the body may push or pop). */
+static void for_each(emitter *E, comp_node *n)
+{
+    uint32_t mark = E->nscope;
+    int a = reg_alloc(E, n->a->type);
+    E->owner[a] = R_LOCAL; /* held for the loop */
+    ex(E, n->a, a);
+    int i = reg_alloc(E, VM_T_INT), len = reg_alloc(E, VM_T_INT);
+    E->owner[i] = E->owner[len] = R_LOCAL;
+    load_int(E, i, 0);
+    int x = local_reg(E, n->sym);
+    loop lp = {{0}, {0}}, *outer = E->loop;
+    E->loop = &lp;
+    jlist to_cond = {0}, to_top = {0};
+    jump(E, &to_cond);
+    uint32_t top = E->ncode;
+    E->label_at = top;
+    emit(E, MK_ABC(OP_AGET, x, a, i));
+    block(E, n->c);
+    bind(E, &lp.continues);
+    emit(E, MK_ABC(OP_ADDI_I, i, i, 1));
+    bind(E, &to_cond);
+    emit(E, MK_ABC(OP_ALEN, len, a, 0));
+    jadd(E, &to_top, emit_x(E, MK_ABC(OP_JLT_I, i, len, 0), 0));
+    bind_to(E, &to_top, top);
+    bind(E, &lp.breaks);
+    E->loop = outer;
+    E->owner[a] = E->owner[i] = E->owner[len] = R_FREE;
+    end_scope(E, mark);
+}
+
 static void for_stmt(emitter *E, comp_node *n)
 {
+    if (!n->b) {
+        for_each(E, n);
+        return;
+    }
     uint32_t mark = E->nscope;
     /* The bounds were resolved before the variable was declared, so
      * writing the counter first cannot change what they read. */
@@ -828,6 +1071,67 @@ static void stmt(emitter *E, comp_node *n)
 
 /* ---- Functions and the image ---- */
 
+/* The bodies comp_class.c asks for: the default to_str, and the field
+ * initializers (the superclass's first). */
+static void synth_body(emitter *E, comp_fn *fn)
+{
+    comp_class *c = fn->cls;
+    if (fn->synth == SYNTH_TO_STR) {
+        char text[300];
+        int n = snprintf(text, sizeof text, "<%.*s>", (int)(c->len > 290 ? 290 : c->len), c->name);
+        int r = reg_alloc(E, VM_T_STR);
+        load_str(E, r, text, (uint32_t)n);
+        emit(E, MK_ABC(OP_RET, r, 0, 0));
+        return;
+    }
+    if (c->super && c->super->field_init)
+        emit_x(E, MK_ABC(OP_CALL, 0, 0, 0), c->super->field_init->index);
+    for (uint32_t i = 0; i < c->nown; i++) {
+        comp_field *f = &c->own[i];
+        if (!f->init)
+            continue;
+        E->line = f->line;
+        int v = ex(E, f->init, -1);
+        emit(E, MK_ABC(OP_SETF, v, 0, comp_find_field(c, f->name, f->len)));
+        reg_free(E, v);
+    }
+}
+
+/* The type table (one entry a class, in class order, then the array
+ * types) and the classes. */
+static void emit_classes(emitter *E, vm_image *im)
+{
+    comp *C = E->C;
+    im->nclasses = C->nclasses;
+    im->ntypes = C->nclasses + C->narrays;
+    im->types = comp_alloc(C, sizeof(vm_type) * (im->ntypes ? im->ntypes : 1));
+    for (uint32_t i = 0; i < C->narrays; i++) { /* array types follow the classes' */
+        im->types[C->nclasses + i].kind = VM_K_ARRAY;
+        im->types[C->nclasses + i].a = (uint32_t)C->arrays[i];
+    }
+    im->classes = comp_alloc(C, sizeof(vm_class) * (C->nclasses ? C->nclasses : 1));
+    for (uint32_t i = 0; i < C->nclasses; i++) {
+        comp_class *c = C->sorted[i];
+        im->types[i].kind = VM_K_CLASS;
+        im->types[i].a = i;
+        vm_class *k = &im->classes[i];
+        k->name = intern(E, c->name, c->len);
+        k->super = c->super ? (int32_t)c->super->index : -1;
+        k->type = (uint16_t)c->type;
+        k->nfields = (uint16_t)c->nfields;
+        k->field_types = comp_alloc(C, sizeof(uint16_t) * (c->nfields ? c->nfields : 1));
+        k->field_names = comp_alloc(C, sizeof(uint32_t) * (c->nfields ? c->nfields : 1));
+        for (uint32_t j = 0; j < c->nfields; j++) {
+            k->field_types[j] = (uint16_t)c->fields[j]->type;
+            k->field_names[j] = intern(E, c->fields[j]->name, c->fields[j]->len);
+        }
+        k->nslots = (uint16_t)c->nslots;
+        k->slots = comp_alloc(C, sizeof(uint32_t) * (c->nslots ? c->nslots : 1));
+        for (uint32_t j = 0; j < c->nslots; j++)
+            k->slots[j] = c->vtable[j]->index;
+    }
+}
+
 static void function(emitter *E, comp_fn *fn, vm_func *out)
 {
     comp *C = E->C;
@@ -843,7 +1147,9 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     E->line = fn->line;
     for (uint32_t i = 0; i < fn->nparams; i++)
         local_reg(E, fn->params[i]); /* parameters are registers 0..n-1 */
-    if (fn->body) {
+    if (fn->synth) {
+        synth_body(E, fn);
+    } else if (fn->body) {
         block(E, fn->body);
     } else {
         for (uint32_t i = 0; i < C->ntop; i++)
@@ -856,13 +1162,14 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
                   (E->last_op == OP_RET || E->last_op == OP_RET0 || E->last_op == OP_JMP);
     if (!closed)
         emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_TRAP, 0, 0, 0));
-    out->name = intern(E, fn->name, fn->len);
+    out->name = fn->full ? intern(E, fn->full, (uint32_t)strlen(fn->full))
+                         : intern(E, fn->name, fn->len);
     out->module = 0;
     out->nparams = (uint8_t)fn->nparams;
-    out->ret = (uint8_t)fn->ret;
+    out->ret = (uint16_t)fn->ret;
     out->nregs = (uint16_t)E->nregs;
-    out->types = comp_alloc(C, E->nregs ? E->nregs : 1);
-    memcpy(out->types, E->types, E->nregs);
+    out->types = comp_alloc(C, sizeof(uint16_t) * (E->nregs ? E->nregs : 1));
+    memcpy(out->types, E->types, sizeof(uint16_t) * E->nregs);
     out->ncode = E->ncode;
     out->code = E->code;
     out->nlines = E->nlines;
@@ -894,14 +1201,16 @@ void comp_emit(comp *C, vm_image *im)
     im->main = -1;
     for (uint32_t i = 0; i < C->nfns && C->nerrors == 0; i++) {
         function(&E, C->fns[i], &im->funcs[i]);
-        if (i && C->fns[i]->len == 4 && memcmp(C->fns[i]->name, "main", 4) == 0)
+        if (i && !C->fns[i]->cls && C->fns[i]->len == 4 &&
+            memcmp(C->fns[i]->name, "main", 4) == 0)
             im->main = (int32_t)i;
     }
+    emit_classes(&E, im);
     im->nglobals = C->nglobals;
     im->globals = comp_alloc(C, sizeof(vm_global) * (C->nglobals ? C->nglobals : 1));
     for (uint32_t i = 0; i < C->nglobals; i++) {
         im->globals[i].name = intern(&E, C->globals[i]->name, C->globals[i]->len);
-        im->globals[i].type = (uint8_t)C->globals[i]->type;
+        im->globals[i].type = (uint16_t)C->globals[i]->type;
     }
     const char *mname;
     uint32_t mlen;

@@ -167,13 +167,29 @@ void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t v
     m->slots[i].val = val;
 }
 
-const char *comp_type_name(int t)
+const char *comp_type_name(comp *C, int t)
 {
     if (t == CT_NULL)
         return "null";
     if (t == CT_ERR)
         return "<error>";
-    return vm_type_name(t);
+    if (t == CT_EMPTY)
+        return "[]";
+    if (t < VM_T__COUNT)
+        return vm_type_name(t);
+    comp_class *c = comp_class_of(C, t);
+    if (c)
+        return comp_strdup(C, c->name, c->len);
+    int e = comp_elem_of(C, t);
+    if (e < 0)
+        return "?";
+    const char *inner = comp_type_name(C, e);
+    size_t n = strlen(inner);
+    char *s = comp_alloc(C, n + 3);
+    s[0] = '[';
+    memcpy(s + 1, inner, n);
+    s[n + 1] = ']';
+    return s;
 }
 
 void comp_free(comp *C)

@@ -83,6 +83,8 @@ static comp_node *node(parser *P, int kind, const comp_token *at)
     n->col = at->col;
     n->type = CT_ERR;
     n->decl_type = -1;
+    n->slot = -1;
+    n->field = -1;
     return n;
 }
 
@@ -105,12 +107,39 @@ static void leave(parser *P) { P->C->depth--; }
 
 /* ---- Types ---- */
 
+/* A type written by name: resolved by the checker once classes are known. */
+static int named_type(parser *P, const comp_token *t)
+{
+    comp *C = P->C;
+    if (C->ntnames >= VM_MAX_TYPES) {
+        error_at(P, t, "too many type names%s", "");
+        return CT_ERR;
+    }
+    C->tnames = comp_grow(C, C->tnames, &C->tnames_cap, C->ntnames + 1, sizeof *C->tnames);
+    struct comp_tname *tn = &C->tnames[C->ntnames];
+    tn->name = t->s;
+    tn->len = t->len;
+    tn->line = t->line;
+    tn->col = t->col;
+    return CT_NAMED + (int)C->ntnames++;
+}
+
 static int parse_type(parser *P)
 {
     comp_token *t = peek(P);
-    if (t->type == T_LBRACKET || t->type == T_LBRACE || t->type == T_FN) {
-        error_at(P, t, "%s types are not supported yet (only int, float, bool, str)",
-                 t->type == T_LBRACKET ? "array" : t->type == T_LBRACE ? "map" : "function");
+    if (t->type == T_LBRACKET) { /* [T] */
+        advance(P);
+        int elem = parse_type(P);
+        expect(P, T_RBRACKET, "']' after the element type");
+        int at = named_type(P, t);
+        if (at != CT_ERR) {
+            P->C->tnames[at - CT_NAMED].name = NULL;
+            P->C->tnames[at - CT_NAMED].elem = elem;
+        }
+        return at;
+    }
+    if (t->type == T_LBRACE || t->type == T_FN) {
+        error_at(P, t, "%s types are not supported yet", t->type == T_LBRACE ? "map" : "function");
         return CT_ERR;
     }
     if (!expect(P, T_IDENT, "a type"))
@@ -120,10 +149,7 @@ static int parse_type(parser *P)
     for (int i = 0; i < 4; i++)
         if (t->len == strlen(NAMES[i]) && memcmp(t->s, NAMES[i], t->len) == 0)
             return TYPES[i];
-    if (!P->panic) {
-        P->panic = true;
-        comp_error(P->C, t->line, t->col, "unknown type '%.*s'", (int)t->len, t->s);
-    }
+    return named_type(P, t);
     return CT_ERR;
 }
 
@@ -202,10 +228,42 @@ static comp_node *primary(parser *P)
         expect(P, T_RPAREN, "')'");
         return n;
     }
-    case T_FN: case T_LBRACKET: case T_LBRACE: case T_SELF: case T_SUPER:
-        error_at(P, t, "%s are not supported yet",
-                 t->type == T_FN ? "function literals" : t->type == T_LBRACKET ? "arrays"
-                 : t->type == T_LBRACE ? "maps" : "classes");
+    case T_SELF:
+        advance(P);
+        return node(P, N_SELF, t);
+    case T_SUPER: {
+        advance(P);
+        n = node(P, N_SUPER, t);
+        expect(P, T_DOT, "'.' after super");
+        comp_token *name = peek(P);
+        if (expect(P, T_IDENT, "a method name after 'super.'")) {
+            n->s = name->s;
+            n->len = name->len;
+        }
+        if (!check(P, T_LPAREN))
+            error_at(P, peek(P), "super.%s must be called", "method");
+        return n;
+    }
+    case T_LBRACKET: { /* [a, b, c]  [v; n]  [] */
+        advance(P);
+        n = node(P, N_ARRAY, t);
+        uint32_t cap = 0;
+        if (!check(P, T_RBRACKET)) {
+            add_child(P, n, expression(P), &cap);
+            if (check(P, T_SEMI) && !peek(P)->auto_semi) {
+                advance(P);
+                n->op = 1; /* repeat: list[0] copies, count in b */
+                n->b = expression(P);
+            } else {
+                while (match(P, T_COMMA) && !check(P, T_RBRACKET) && !P->panic)
+                    add_child(P, n, expression(P), &cap);
+            }
+        }
+        expect(P, T_RBRACKET, "']' to close the array");
+        return n;
+    }
+    case T_FN: case T_LBRACE:
+        error_at(P, t, "%s are not supported yet", t->type == T_FN ? "function literals" : "maps");
         advance(P);
         return node(P, N_NULL, t);
     default:
@@ -223,7 +281,8 @@ static comp_node *postfix(parser *P)
     int entered = 0;
     for (;; entered++) {
         comp_token *t = peek(P);
-        if (t->type == T_LPAREN || t->type == T_LBRACKET || t->type == T_DOT) {
+        if (t->type == T_LPAREN || t->type == T_LBRACKET || t->type == T_DOT ||
+            t->type == T_IS || t->type == T_AS) {
             if (!enter(P))
                 break;
         }
@@ -256,9 +315,15 @@ static comp_node *postfix(parser *P)
             }
             n = f;
         } else if (t->type == T_IS || t->type == T_AS) {
-            error_at(P, t, "%s is not supported yet (it comes with classes)", describe(t));
             advance(P);
-            break;
+            comp_node *x = node(P, t->type == T_IS ? N_IS : N_AS, t);
+            x->a = n;
+            comp_token *name = peek(P);
+            if (expect(P, T_IDENT, "a class name")) {
+                x->s = name->s;
+                x->len = name->len;
+            }
+            n = x;
         } else {
             break;
         }
@@ -431,25 +496,19 @@ static comp_node *for_statement(parser *P, comp_token *kw)
     n->len = name->len;
     expect(P, T_IN, "'in'");
     n->a = expression(P);
-    comp_token *r = peek(P);
     if (match(P, T_DOTDOTEQ)) {
         n->i = 1;
-    } else if (!match(P, T_DOTDOT)) {
-        if (!P->panic) {
-            P->panic = true;
-            comp_error(P->C, r->line, r->col,
-                       "expected '..' or '..=' (only ranges can be iterated for now)");
-        }
-        return n;
-    }
-    n->b = expression(P);
+        n->b = expression(P);
+    } else if (match(P, T_DOTDOT)) {
+        n->b = expression(P);
+    } /* else: for x in array, n->b stays NULL */
     n->c = block(P);
     return n;
 }
 
 static bool is_assign_op(int t) { return t == T_EQ || (t >= T_PLUS_EQ && t <= T_SHR_EQ); }
 
-static comp_node *fn_declaration(parser *P, comp_token *kw);
+static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls);
 
 static comp_node *statement(parser *P)
 {
@@ -499,12 +558,16 @@ static comp_node *statement(parser *P)
     case T_FN:
         if (peek2(P)->type == T_IDENT) {
             advance(P);
-            n = fn_declaration(P, t);
+            n = fn_declaration(P, t, NULL);
             error_at(P, t, "functions can only be declared at top level%s", "");
             return n;
         }
         break;
-    case T_IMPORT: case T_CLASS: case T_TRY: case T_THROW:
+    case T_CLASS:
+        error_at(P, t, "classes can only be declared at top level%s", "");
+        advance(P);
+        return node(P, N_BLOCK, t);
+    case T_IMPORT: case T_TRY: case T_THROW:
         error_at(P, t, "%s is not supported yet", describe(t));
         advance(P);
         return node(P, N_BLOCK, t);
@@ -527,7 +590,21 @@ static comp_node *statement(parser *P)
     return n;
 }
 
-static comp_node *fn_declaration(parser *P, comp_token *kw)
+static comp_sym *param(parser *P, const comp_token *at, const char *name, uint32_t len)
+{
+    comp_sym *s = comp_alloc(P->C, sizeof *s);
+    s->name = name;
+    s->len = len;
+    s->line = at->line;
+    s->col = at->col;
+    s->kind = SYM_LOCAL;
+    s->role = SYM_ROLE_PARAM;
+    return s;
+}
+
+/* A function, or with `cls` a method: it then takes self first, typed by
+ * the checker. */
+static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls)
 {
     comp *C = P->C;
     comp_token *name = peek(P);
@@ -535,6 +612,7 @@ static comp_node *fn_declaration(parser *P, comp_token *kw)
     comp_fn *fn = comp_alloc(C, sizeof *fn);
     n->fn = fn;
     fn->ret = VM_T_VOID;
+    fn->cls = cls;
     if (!expect(P, T_IDENT, "a function name"))
         return n;
     fn->name = name->s;
@@ -543,18 +621,16 @@ static comp_node *fn_declaration(parser *P, comp_token *kw)
     fn->col = name->col;
     expect(P, T_LPAREN, "'('");
     uint32_t cap = 0;
+    if (cls) {
+        fn->params = comp_grow(C, fn->params, &cap, 1, sizeof(comp_sym *));
+        fn->params[fn->nparams++] = param(P, name, "self", 4);
+    }
     if (!check(P, T_RPAREN)) {
         do {
             comp_token *pn = peek(P);
             if (!expect(P, T_IDENT, "a parameter name"))
                 break;
-            comp_sym *s = comp_alloc(C, sizeof *s);
-            s->name = pn->s;
-            s->len = pn->len;
-            s->line = pn->line;
-            s->col = pn->col;
-            s->kind = SYM_LOCAL;
-            s->role = SYM_ROLE_PARAM;
+            comp_sym *s = param(P, pn, pn->s, pn->len);
             expect(P, T_COLON, "':' and the parameter's type");
             s->type = (int16_t)parse_type(P);
             fn->params = comp_grow(C, fn->params, &cap, fn->nparams + 1, sizeof(comp_sym *));
@@ -567,6 +643,96 @@ static comp_node *fn_declaration(parser *P, comp_token *kw)
     if (!P->panic)
         fn->body = block(P);
     return n;
+}
+
+static void add_fn(comp *C, comp_fn *fn)
+{
+    fn->index = C->nfns;
+    C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
+    C->fns[C->nfns++] = fn;
+}
+
+static void field_declaration(parser *P, comp_class *c, comp_token *name)
+{
+    comp *C = P->C;
+    c->own = comp_grow(C, c->own, &c->own_cap, c->nown + 1, sizeof(comp_field));
+    comp_field *f = &c->own[c->nown++];
+    memset(f, 0, sizeof *f);
+    f->name = name->s;
+    f->len = name->len;
+    f->line = name->line;
+    f->col = name->col;
+    expect(P, T_COLON, "':' and the field's type");
+    f->type = (int16_t)parse_type(P);
+    if (match(P, T_EQ))
+        f->init = expression(P);
+    end_statement(P);
+}
+
+/* class Name [: Super] { fields and methods } */
+static void class_declaration(parser *P, comp_token *kw)
+{
+    comp *C = P->C;
+    comp_class *c = comp_alloc(C, sizeof *c);
+    comp_token *name = peek(P);
+    if (!expect(P, T_IDENT, "a class name"))
+        return;
+    c->name = name->s;
+    c->len = name->len;
+    c->line = name->line;
+    c->col = name->col;
+    (void)kw;
+    if (match(P, T_COLON)) {
+        comp_token *sup = peek(P);
+        if (!expect(P, T_IDENT, "the superclass's name"))
+            return;
+        c->super_name = sup->s;
+        c->super_len = sup->len;
+        c->super_line = sup->line;
+        c->super_col = sup->col;
+    }
+    if (!expect(P, T_LBRACE, "'{' to open the class body"))
+        return;
+    while (!check(P, T_RBRACE) && !check(P, T_EOF)) {
+        comp_token *t = peek(P);
+        if (match(P, T_SEMI))
+            continue;
+        if (match(P, T_FN)) {
+            comp_fn *fn = fn_declaration(P, t, c)->fn;
+            if (!P->panic)
+                end_statement(P);
+            if (fn->name) {
+                c->methods = comp_grow(C, c->methods, &c->methods_cap, c->nmethods + 1,
+                                       sizeof(comp_fn *));
+                c->methods[c->nmethods++] = fn;
+                add_fn(C, fn);
+            }
+        } else if (match(P, T_IDENT)) {
+            field_declaration(P, c, t);
+        } else {
+            if (!P->panic) {
+                P->panic = true;
+                comp_error(C, t->line, t->col, "expected a field or a method, found %s",
+                           describe(t));
+            }
+        }
+        if (P->panic) {
+            while (!check(P, T_SEMI) && !check(P, T_RBRACE) && !check(P, T_EOF) &&
+                   !check(P, T_FN))
+                advance(P);
+            match(P, T_SEMI);
+            P->panic = false;
+        }
+        C->depth = 0;
+    }
+    expect(P, T_RBRACE, "'}' to close the class body");
+    if (comp_map_get(&C->class_map, c->name, c->len) >= 0) {
+        comp_error(C, c->line, c->col, "class '%.*s' is already defined", (int)c->len, c->name);
+        return;
+    }
+    comp_map_put(C, &C->class_map, c->name, c->len, (int32_t)C->nclasses);
+    C->classes = comp_grow(C, C->classes, &C->classes_cap, C->nclasses + 1, sizeof(comp_class *));
+    C->classes[C->nclasses++] = c;
 }
 
 void comp_parse(comp *C)
@@ -585,9 +751,14 @@ void comp_parse(comp *C)
         if (match(&P, T_SEMI))
             continue;
         comp_token *t = peek(&P);
-        if (t->type == T_FN && peek2(&P)->type == T_IDENT) {
+        if (t->type == T_CLASS) {
             advance(&P);
-            comp_node *n = fn_declaration(&P, t);
+            class_declaration(&P, t);
+            if (!P.panic)
+                end_statement(&P);
+        } else if (t->type == T_FN && peek2(&P)->type == T_IDENT) {
+            advance(&P);
+            comp_node *n = fn_declaration(&P, t, NULL);
             if (!P.panic)
                 end_statement(&P);
             comp_fn *fn = n->fn;
@@ -597,9 +768,7 @@ void comp_parse(comp *C)
                                (int)fn->len, fn->name);
                 } else {
                     comp_map_put(C, &C->fn_map, fn->name, fn->len, (int32_t)C->nfns);
-                    fn->index = C->nfns;
-                    C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
-                    C->fns[C->nfns++] = fn;
+                    add_fn(C, fn);
                 }
             }
         } else {
@@ -609,7 +778,7 @@ void comp_parse(comp *C)
         }
         if (P.panic) {
             while (!check(&P, T_SEMI) && !check(&P, T_EOF) &&
-                   !(check(&P, T_FN) && peek(&P)->col == 1))
+                   !((check(&P, T_FN) || check(&P, T_CLASS)) && peek(&P)->col == 1))
                 advance(&P);
             match(&P, T_SEMI);
             P.panic = false;

@@ -123,7 +123,7 @@ static bool retrace_marked(gc_heap *h, gc_obj *o)
 
 static bool sweep_one(gc_heap *h, gc_obj *o)
 {
-    if (o->mark) {
+    if (o->mark || o->pinned) {
         o->mark = 0;
         o->live = 1;
         return false;

@@ -56,7 +56,7 @@ typedef struct gc_obj {
     uint8_t kind;  /* what the object is (VM_OBJ_*) */
     uint8_t mark;  /* GC_MARKED during a collection, else 0 */
     uint8_t live;  /* gc_verify: survived the last sweep */
-    uint8_t pad;
+    uint8_t pinned; /* not yet reachable, but must survive (set briefly by its allocator) */
     uint32_t size; /* bytes, header included */
 } gc_obj;
 

@@ -54,6 +54,41 @@ static void build_trace(kiln_vm *vm, vm_value *R, const vm_func *f, const uint32
     }
 }
 
+static bool is_instance(const vm_inst *o, const vm_rtclass *want)
+{
+    for (const vm_rtclass *c = o ? o->cls : NULL; c; c = c->super)
+        if (c == want)
+            return true;
+    return false;
+}
+
+static const char *class_name(const kiln_vm *vm, const vm_rtclass *c)
+{
+    return vm_image_str(&vm->img, c->def->name);
+}
+
+/* NullError for field `field` (or method slot, if `method`) of the null
+ * object in register r of f: the message names the static class. */
+static void raise_null_member(kiln_vm *vm, const vm_func *f, uint32_t r, uint32_t member,
+                              bool method)
+{
+    const vm_image *im = &vm->img;
+    const vm_class *c = vm_class_of(im, f->types[r]);
+    if (method)
+        rt_raise(vm, RT_ERR_NULL, "method call on a null %s", vm_image_str(im, c->name));
+    else
+        rt_raise(vm, RT_ERR_NULL, "field '%s' of a null %s",
+                 vm_image_str(im, c->field_names[member]), vm_image_str(im, c->name));
+}
+
+static void raise_index(kiln_vm *vm, const vm_array *a, int64_t i)
+{
+    if (!a)
+        rt_raise(vm, RT_ERR_NULL, "indexing a null array");
+    else
+        rt_raise(vm, RT_ERR_INDEX, "index %lld out of range for length %u", (long long)i, a->len);
+}
+
 static bool str_eq(const vm_str *a, const vm_str *b)
 {
     return a == b || (a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
@@ -117,7 +152,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
 #undef OP
     };
 #endif
-    const vm_func *f = &vm->img.funcs[fi];
+    const vm_func *f = &vm->img.funcs[fi], *g;
     vm_func *const funcs = vm->img.funcs;
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
@@ -300,8 +335,162 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             VM_DISPATCH();
         }
 
+        VM_CASE(JNULL) : if (!RA.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        VM_CASE(JNNULL) : if (RA.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+
+        VM_CASE(NEW) : {
+            PROTECT();
+            vm_inst *o = vm_inst_new(vm, &vm->classes[INS_Bx(ins)]);
+            if (!o)
+                goto unwind;
+            RA.p = o;
+            VM_DISPATCH();
+        }
+        VM_CASE(GETF) : {
+            vm_inst *o = RB.p;
+            if (!o) {
+                raise_null_member(vm, f, INS_B(ins), INS_C(ins), false);
+                goto unwind;
+            }
+            RA = o->fields[INS_C(ins)];
+            VM_DISPATCH();
+        }
+        VM_CASE(SETF) : {
+            vm_inst *o = RB.p;
+            if (!o) {
+                raise_null_member(vm, f, INS_B(ins), INS_C(ins), false);
+                goto unwind;
+            }
+            o->fields[INS_C(ins)] = RA;
+            gc_barrier(&vm->heap, &o->obj, RA.p);
+            VM_DISPATCH();
+        }
+        VM_CASE(IS) : {
+            RA.i = is_instance(RB.p, &vm->classes[pc[0]]);
+            SKIP_X();
+            VM_DISPATCH();
+        }
+        VM_CASE(AS) : {
+            const vm_rtclass *want = &vm->classes[pc[0]];
+            vm_inst *o = RB.p;
+            if (o && !is_instance(o, want)) {
+                rt_raise(vm, RT_ERR_CAST, "cannot cast %s to %s", class_name(vm, o->cls),
+                         class_name(vm, want));
+                goto unwind;
+            }
+            RA.p = o;
+            SKIP_X();
+            VM_DISPATCH();
+        }
+
+        VM_CASE(NEWA) : {
+            int64_t n = RB.i;
+            if (n < 0 || n > UINT32_MAX / 2) {
+                rt_raise(vm, n < 0 ? RT_ERR_VALUE : RT_ERR_OOM, "array length %lld %s",
+                         (long long)n, n < 0 ? "is negative" : "is too large");
+                goto unwind;
+            }
+            PROTECT();
+            vm_array *a = vm_array_new(vm, (uint32_t)n, (uint32_t)n,
+                                       VM_T_ISREF(vm_elem_of(&vm->img, pc[0])));
+            if (!a)
+                goto unwind;
+            RA.p = a;
+            SKIP_X();
+            VM_DISPATCH();
+        }
+        VM_CASE(APUSH) : {
+            vm_array *a = RA.p;
+            if (!a) {
+                rt_raise(vm, RT_ERR_NULL, "push on a null array");
+                goto unwind;
+            }
+            PROTECT();
+            if (!vm_array_push(vm, a, RB))
+                goto unwind;
+            VM_DISPATCH();
+        }
+        VM_CASE(AFILL) : {
+            vm_array *a = RA.p;
+            for (uint32_t i = 0; a && i < a->len; i++) /* a fresh array; null only if hand-made */
+                a->buf->items[i] = RB;
+            VM_DISPATCH();
+        }
+        VM_CASE(AGET) : {
+            vm_array *a = RB.p;
+            int64_t i = RC.i;
+            if (!a || (uint64_t)i >= a->len) {
+                raise_index(vm, a, i);
+                goto unwind;
+            }
+            RA = a->buf->items[i];
+            VM_DISPATCH();
+        }
+        VM_CASE(ASET) : {
+            vm_array *a = RB.p;
+            int64_t i = RC.i;
+            if (!a || (uint64_t)i >= a->len) {
+                raise_index(vm, a, i);
+                goto unwind;
+            }
+            a->buf->items[i] = RA;
+            gc_barrier(&vm->heap, &a->obj, RA.p);
+            VM_DISPATCH();
+        }
+        VM_CASE(ALEN) : {
+            vm_array *a = RB.p;
+            if (!a) {
+                rt_raise(vm, RT_ERR_NULL, "len() of a null array");
+                goto unwind;
+            }
+            RA.i = a->len;
+            VM_DISPATCH();
+        }
+        VM_CASE(APOP) : {
+            vm_array *a = RB.p;
+            if (!a || a->len == 0) {
+                rt_raise(vm, a ? RT_ERR_INDEX : RT_ERR_NULL, "pop from %s array",
+                         a ? "an empty" : "a null");
+                goto unwind;
+            }
+            RA = a->buf->items[--a->len];
+            a->buf->items[a->len].u = 0; /* drop the reference for the GC */
+            VM_DISPATCH();
+        }
+        VM_CASE(ASLICE) : {
+            vm_array *a = RB.p;
+            int64_t from = RC.i, to = R[pc[0]].i;
+            if (!a) {
+                rt_raise(vm, RT_ERR_NULL, "slice of a null array");
+                goto unwind;
+            }
+            if (from < 0 || to < from || to > (int64_t)a->len) {
+                rt_raise(vm, RT_ERR_INDEX, "slice %lld..%lld out of range for length %u",
+                         (long long)from, (long long)to, a->len);
+                goto unwind;
+            }
+            PROTECT();
+            vm_array *b = vm_array_new(vm, (uint32_t)(to - from), (uint32_t)(to - from), a->refs);
+            if (!b)
+                goto unwind;
+            memcpy(b->buf->items, a->buf->items + from, sizeof(vm_value) * (size_t)(to - from));
+            RA.p = b;
+            SKIP_X();
+            VM_DISPATCH();
+        }
+
+        VM_CASE(CALLV) : {
+            vm_inst *o = RB.p;
+            if (!o) {
+                raise_null_member(vm, f, INS_B(ins), 0, true);
+                goto unwind;
+            }
+            g = o->cls->vtable[pc[0]];
+            goto call;
+        }
         VM_CASE(CALL) : {
-            const vm_func *g = &funcs[pc[0]];
+            g = &funcs[pc[0]];
+        call:;
             vm_value *N = R + f->nregs + FRAME_INFO;
             pc++;
             if (N + g->nregs + FRAME_INFO > vm->stack_end) {

@@ -25,11 +25,23 @@
  *   RB  bool register               KA  constant index of A's type
  *   RS  str register                GA  global index of A's type
  *   RR  any reference register      FN  function index (call: A result, B args)
+ *   RO  register of a class type    SL  vtable slot of B's class (call: A result, B args)
+ *   CA  class index, A has its type CL  class index
+ *   FG  field of B's class, readable into A   FS  field of B's class, A storable in it
+ *   GR  global readable into A      GW  global A can be stored in
  *   RA  any register                NT  native index  (call: A result, B args)
- *   RM  register of the previous operand's type        RT  register of the function's result type
+ *   RM  register the previous operand's value may be stored in (MOV)
+ *   RT  register whose value the function may return
  *   RD  call result register        AR  first of the call's argument registers
  *   RV  0, in a function without result
  *   KF  index of a float constant
+ *   RY  register of an array type   AT  array type id, A has it
+ *   EG  int index; B's array's element type is readable into A (AGET)
+ *   EP  0; B's array's element type is readable into A (APOP)
+ *   ES  int index; A is storable as an element of B's array (ASET)
+ *   EV  B is storable as an element of A's array (APUSH, AFILL)
+ * "Readable", "storable", "may": the types are equal, or the value's
+ * class is a subclass of the expected one.
  */
 
 /*  name      format  A   B   C   X   semantics */
@@ -39,8 +51,8 @@ OP(LOADI,    AsBx,  RI, IM, __, __, "R[A] = sBx")
 OP(LOADK,    ABx,   RA, KA, __, __, "R[A] = K[Bx]")
 OP(LOADB,    ABC,   RB, IB, __, __, "R[A] = (bool)B")
 OP(LOADNULL, ABC,   RR, __, __, __, "R[A] = null")
-OP(GETG,     ABx,   RA, GA, __, __, "R[A] = G[Bx]")
-OP(SETG,     ABx,   RA, GA, __, __, "G[Bx] = R[A]")
+OP(GETG,     ABx,   RA, GR, __, __, "R[A] = G[Bx]")
+OP(SETG,     ABx,   RA, GW, __, __, "G[Bx] = R[A]")
 
 OP(ADD_I,    ABC,   RI, RI, RI, __, "R[A] = R[B] + R[C] (wrapping)")
 OP(SUB_I,    ABC,   RI, RI, RI, __, "R[A] = R[B] - R[C] (wrapping)")
@@ -82,8 +94,8 @@ OP(EQ_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] == R[C], bytewise; null equals 
 OP(NE_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] != R[C], bytewise")
 OP(LT_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] < R[C], bytewise; NullError on null")
 OP(LE_S,     ABC,   RB, RS, RS, __, "R[A] = R[B] <= R[C], bytewise; NullError on null")
-OP(EQ_R,     ABC,   RB, RR, RM, __, "R[A] = R[B] is R[C] (identity)")
-OP(NE_R,     ABC,   RB, RR, RM, __, "R[A] = R[B] is not R[C] (identity)")
+OP(EQ_R,     ABC,   RB, RR, RR, __, "R[A] = R[B] is R[C] (identity)")
+OP(NE_R,     ABC,   RB, RR, RR, __, "R[A] = R[B] is not R[C] (identity)")
 
 OP(I2F,      ABC,   RF, RI, __, __, "R[A] = (float)R[B]")
 OP(F2I,      ABC,   RI, RF, __, __, "R[A] = trunc(R[B]); ArithmeticError if NaN or out of range")
@@ -113,7 +125,26 @@ OP(JNLE_F,   ABCX,  RF, RF, __, JO, "if not (R[A] <= R[B]) then pc += X (true fo
 OP(FORLT,    ABCX,  RI, RI, __, JO, "R[A] += 1; if R[A] < R[B] then pc += X")
 OP(FORLE,    ABCX,  RI, RI, __, JO, "if R[A] < R[B] then R[A] += 1, pc += X")
 
+OP(JNULL,    ABCX,  RR, __, __, JO, "if R[A] is null then pc += X")
+OP(JNNULL,   ABCX,  RR, __, __, JO, "if R[A] is not null then pc += X")
+
+OP(NEW,      ABx,   RR, CA, __, __, "R[A] = a new instance of class Bx, fields zero")
+OP(GETF,     ABC,   RA, RO, FG, __, "R[A] = R[B].field[C]; NullError if R[B] is null")
+OP(SETF,     ABC,   RA, RO, FS, __, "R[B].field[C] = R[A]; NullError if R[B] is null")
+OP(IS,       ABCX,  RB, RO, __, CL, "R[A] = R[B] is an instance of class X or a subclass")
+OP(AS,       ABCX,  RR, RO, __, CA, "R[A] = R[B] if null or an X; else CastError")
+
+OP(NEWA,     ABCX,  RY, RI, __, AT, "R[A] = new array of type X, R[B] zero elements; ValueError if R[B] < 0")
+OP(APUSH,    ABC,   RY, EV, __, __, "R[A].push(R[B]); NullError")
+OP(AFILL,    ABC,   RY, EV, __, __, "every element of R[A] = R[B]")
+OP(AGET,     ABC,   RA, RY, EG, __, "R[A] = R[B][R[C]]; NullError, IndexError")
+OP(ASET,     ABC,   RA, RY, ES, __, "R[B][R[C]] = R[A]; NullError, IndexError")
+OP(ALEN,     ABC,   RI, RY, __, __, "R[A] = length of R[B]; NullError")
+OP(APOP,     ABC,   RA, RY, EP, __, "R[A] = R[B].pop(); NullError, IndexError when empty")
+OP(ASLICE,   ABCX,  RY, RM, RI, RI, "R[A] = copy of R[B][R[C] .. R[X]]; NullError, IndexError")
+
 OP(CALL,     ABCX,  RD, AR, __, FN, "R[A] = F[X](R[B], R[B+1], ...)")
+OP(CALLV,    ABCX,  RD, AR, __, SL, "R[A] = (R[B].vtable[X])(R[B], R[B+1], ...); NullError")
 OP(CALLN,    ABCX,  RD, AR, __, NT, "R[A] = native N[X](R[B], R[B+1], ...)")
 OP(RET,      ABC,   RT, __, __, __, "return R[A]")
 OP(RET0,     ABC,   RV, __, __, __, "return (function without result)")

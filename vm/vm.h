@@ -29,8 +29,32 @@ enum {
     VM_T_STR,   /* vm_str *, may be null */
     VM_T__COUNT
 };
+/* Types past VM_T__COUNT are entries of the image's type table (arrays,
+ * classes, ...): index VM_T__COUNT + i is im->types[i]. All are references. */
 #define VM_T_ISREF(t) ((t) >= VM_T_STR)
-const char *vm_type_name(int t);
+const char *vm_type_name(int t); /* of the fixed types 0-4 */
+#define VM_MAX_TYPES 0x7000 /* type ids are uint16_t; the compiler keeps the rest */
+enum { VM_K_CLASS = 1, VM_K_ARRAY }; /* kinds of type-table entries */
+typedef struct vm_type {
+    uint8_t kind; /* VM_K_* */
+    uint32_t a;   /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type */
+} vm_type;
+
+/* A class: its superclass, its fields (the superclass's first, same types),
+ * and its vtable (method slots; a subclass's starts with its superclass's,
+ * each slot overridden by a function of the same signature). Slot 0 is
+ * to_str. */
+typedef struct vm_class {
+    uint32_t name;    /* string index */
+    int32_t super;    /* class index, -1 for a root class; always < own index */
+    uint16_t type;    /* its type id */
+    uint16_t nfields;
+    uint16_t *field_types;
+    uint32_t *field_names; /* string indices, for the disassembler */
+    uint16_t nslots;
+    uint32_t *slots;  /* function indices */
+} vm_class;
+
 
 /* A 64-bit register slot. Which member is live is known statically from the
  * register's type, so there is no tag. */
@@ -51,7 +75,37 @@ typedef struct vm_str {
     char data[];
 } vm_str;
 
-enum { VM_OBJ_STR = 1 };
+enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF };
+
+/* An array: `len` elements of 64 bits (ints, floats and bools unboxed) in
+ * a separate buffer object, so that growing replaces only the buffer. */
+typedef struct vm_buffer {
+    gc_obj obj;
+    vm_value items[];
+} vm_buffer;
+typedef struct vm_array {
+    gc_obj obj;
+    uint32_t len, cap;
+    bool refs; /* elements are references: the GC traces them */
+    vm_buffer *buf;
+} vm_array;
+
+/* A class as the running VM sees it: resolved from the image at link. */
+typedef struct vm_rtclass {
+    const vm_class *def;
+    const struct vm_rtclass *super;
+    uint32_t index;
+    uint16_t nrefs;
+    uint16_t *refs;                 /* fields holding references: the GC's map */
+    const struct vm_func **vtable; /* def->nslots functions */
+} vm_rtclass;
+
+/* A class instance: the fields follow the header. */
+typedef struct vm_inst {
+    gc_obj obj;
+    const vm_rtclass *cls;
+    vm_value fields[];
+} vm_inst;
 
 /* ---- Instructions (see opcodes.h for the formats) ---- */
 enum vm_opcode {
@@ -63,8 +117,9 @@ enum vm_opcode {
 enum { FMT_ABC, FMT_ABx, FMT_AsBx, FMT_sJ, FMT_ABCX, FMT_AsBxX };
 enum {
     ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
-    ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_GA, ROLE_FN, ROLE_NT, ROLE_RT,
-    ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF
+    ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_FN, ROLE_NT, ROLE_RT,
+    ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF, ROLE_RO, ROLE_SL, ROLE_CA, ROLE_CL, ROLE_FG,
+    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP
 };
 typedef struct vm_opinfo {
     const char *name;
@@ -96,7 +151,7 @@ typedef struct vm_const {
 
 typedef struct vm_global {
     uint32_t name; /* string index */
-    uint8_t type;
+    uint16_t type;
 } vm_global;
 
 /* A reference to a native function, resolved by name and signature when the
@@ -117,9 +172,9 @@ typedef struct vm_func {
     uint32_t name;   /* string index */
     uint32_t module; /* module index: the file of its line table */
     uint8_t nparams;
-    uint8_t ret;
+    uint16_t ret;
     uint16_t nregs;
-    uint8_t *types; /* nregs; the first nparams are the parameters */
+    uint16_t *types; /* nregs; the first nparams are the parameters */
     uint32_t ncode;
     uint32_t *code;
     uint32_t nlines;
@@ -133,6 +188,10 @@ typedef struct vm_module {
 } vm_module;
 
 typedef struct vm_image {
+    uint32_t ntypes;   /* type-table entries: ids VM_T__COUNT.. */
+    vm_type *types;
+    uint32_t nclasses;
+    vm_class *classes;
     uint32_t nstrs;
     uint32_t *str_off; /* into str_data */
     uint32_t *str_len;
@@ -175,6 +234,19 @@ bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im,
 void vm_image_free(vm_image *im);
 bool vm_image_is(const void *buf, size_t len); /* starts with the magic? */
 const char *vm_image_str(const vm_image *im, uint32_t idx);
+
+/* vm_type_str: the name of type `t` of `im` ("int", "Circle", ...). */
+const char *vm_type_str(const vm_image *im, uint32_t t);
+
+/* vm_assignable: may a value of type `from` be stored where `to` is
+ * expected? Equal types, or a class and one of its ancestors. */
+bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to);
+
+/* The class of a class type, or NULL. */
+const vm_class *vm_class_of(const vm_image *im, uint32_t t);
+
+/* The element type of an array type, or -1. */
+int vm_elem_of(const vm_image *im, uint32_t t);
 
 /* vm_verify: the bytecode verifier, one linear pass over every function
  * (operand types, indices, jump targets, call signatures, register counts,
@@ -222,6 +294,7 @@ struct kiln_vm {
         uint16_t n;
         uint8_t *regs;
     } *refmaps;
+    vm_rtclass *classes;
     /* The error being raised (kind != 0) and the last failure's text. */
     int err_kind;
     char err_msg[512];
@@ -233,6 +306,16 @@ struct kiln_vm {
  * raising OutOfMemoryError. */
 vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
+
+/* vm_inst_new: a new instance of `c`, fields zero, or NULL after raising
+ * OutOfMemoryError. */
+vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c);
+
+/* vm_array_new: a new array of `len` zero elements (room for `cap`), or
+ * NULL after raising OutOfMemoryError. vm_array_push appends, growing the
+ * buffer; it returns false after raising. */
+vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs);
+bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v);
 
 /* vm_gc_roots / vm_gc_trace: the collector's callbacks (vm_gc.c). */
 void vm_gc_roots(gc_heap *h, void *vm);

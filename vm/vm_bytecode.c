@@ -22,6 +22,47 @@ const char *vm_type_name(int t)
     return t >= 0 && t < VM_T__COUNT ? NAMES[t] : "?";
 }
 
+const vm_class *vm_class_of(const vm_image *im, uint32_t t)
+{
+    if (t < VM_T__COUNT || t - VM_T__COUNT >= im->ntypes)
+        return NULL;
+    const vm_type *ty = &im->types[t - VM_T__COUNT];
+    return ty->kind == VM_K_CLASS && ty->a < im->nclasses ? &im->classes[ty->a] : NULL;
+}
+
+int vm_elem_of(const vm_image *im, uint32_t t)
+{
+    if (t < VM_T__COUNT || t - VM_T__COUNT >= im->ntypes)
+        return -1;
+    const vm_type *ty = &im->types[t - VM_T__COUNT];
+    return ty->kind == VM_K_ARRAY ? (int)ty->a : -1;
+}
+
+const char *vm_type_str(const vm_image *im, uint32_t t)
+{
+    if (t < VM_T__COUNT)
+        return vm_type_name((int)t);
+    const vm_class *c = vm_class_of(im, t);
+    if (c)
+        return vm_image_str(im, c->name);
+    return vm_elem_of(im, t) >= 0 ? "array" : "?";
+}
+
+bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
+{
+    if (from == to)
+        return true;
+    const vm_class *c = vm_class_of(im, from), *want = vm_class_of(im, to);
+    /* Walk up the superclasses; the count bounds it even before the
+     * verifier has checked that supers come first. */
+    for (uint32_t n = 0; c && want && n <= im->nclasses; n++) {
+        if (c == want)
+            return true;
+        c = c->super >= 0 && (uint32_t)c->super < im->nclasses ? &im->classes[c->super] : NULL;
+    }
+    return false;
+}
+
 /* ---- Growable buffer ---- */
 
 void vm_buf_put(vm_buf *b, const void *p, size_t n)
@@ -117,7 +158,8 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
 {
     switch (role) {
     case ROLE_RI: case ROLE_RF: case ROLE_RB: case ROLE_RS: case ROLE_RR:
-    case ROLE_RA: case ROLE_RM: case ROLE_RT: case ROLE_RD: case ROLE_AR:
+    case ROLE_RA: case ROLE_RM: case ROLE_RT: case ROLE_RD: case ROLE_AR: case ROLE_RO:
+    case ROLE_RY: case ROLE_EG: case ROLE_ES: case ROLE_EV:
         vm_buf_printf(out, " r%u", val);
         break;
     case ROLE_JO:
@@ -128,7 +170,14 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
         break;
     case ROLE_IB: vm_buf_printf(out, " %u", val); break;
     case ROLE_KA: case ROLE_KF: vm_buf_printf(out, " k%u", val); break;
-    case ROLE_GA:
+    case ROLE_CA: case ROLE_CL:
+        vm_buf_printf(out, " c%u(%s)", val,
+                      val < im->nclasses ? vm_image_str(im, im->classes[val].name) : "?");
+        break;
+    case ROLE_FG: case ROLE_FS: vm_buf_printf(out, " field%u", val); break;
+    case ROLE_SL: vm_buf_printf(out, " slot%u", val); break;
+    case ROLE_AT: vm_buf_printf(out, " type%u", val); break;
+    case ROLE_GR: case ROLE_GW:
         vm_buf_printf(out, " g%u(%s)", val,
                       val < im->nglobals ? vm_image_str(im, im->globals[val].name) : "?");
         break;
@@ -149,10 +198,10 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
     const vm_func *f = &im->funcs[fi];
     vm_buf_printf(out, "fn f%u %s(", fi, vm_image_str(im, f->name));
     for (uint32_t i = 0; i < f->nparams; i++)
-        vm_buf_printf(out, "%sr%u: %s", i ? ", " : "", i, vm_type_name(f->types[i]));
-    vm_buf_printf(out, ") -> %s  ; %u registers:", vm_type_name(f->ret), f->nregs);
-    for (uint32_t i = 0; i < f->nregs; i++)
-        vm_buf_printf(out, " %c", vm_type_name(f->types[i])[0]);
+        vm_buf_printf(out, "%sr%u: %s", i ? ", " : "", i, vm_type_str(im, f->types[i]));
+    vm_buf_printf(out, ") -> %s  ; %u registers:", vm_type_str(im, f->ret), f->nregs);
+    for (uint32_t i = 0; i < f->nregs; i++) /* one letter a register; o for an object */
+        vm_buf_printf(out, " %c", f->types[i] < VM_T__COUNT ? vm_type_name(f->types[i])[0] : 'o');
     vm_buf_put(out, "\n", 1);
     uint32_t line = 0;
     for (uint32_t pc = 0; pc < f->ncode;) {
@@ -198,9 +247,23 @@ void vm_disasm(const vm_image *im, vm_buf *out)
         vm_buf_printf(out, "module %s (%s), init f%u\n", vm_image_str(im, m->name),
                       vm_image_str(im, m->file), m->init);
     }
+    for (uint32_t i = 0; i < im->nclasses; i++) {
+        const vm_class *c = &im->classes[i];
+        vm_buf_printf(out, "class c%u %s", i, vm_image_str(im, c->name));
+        if (c->super >= 0 && (uint32_t)c->super < im->nclasses)
+            vm_buf_printf(out, " : %s", vm_image_str(im, im->classes[c->super].name));
+        vm_buf_put(out, "\n", 1);
+        for (uint32_t j = 0; j < c->nfields; j++)
+            vm_buf_printf(out, "  field%u %s: %s\n", j, vm_image_str(im, c->field_names[j]),
+                          vm_type_str(im, c->field_types[j]));
+        for (uint32_t j = 0; j < c->nslots; j++)
+            vm_buf_printf(out, "  slot%u f%u(%s)\n", j, c->slots[j],
+                          c->slots[j] < im->nfuncs ? vm_image_str(im, im->funcs[c->slots[j]].name)
+                                                   : "?");
+    }
     for (uint32_t i = 0; i < im->nglobals; i++)
         vm_buf_printf(out, "global g%u %s: %s\n", i, vm_image_str(im, im->globals[i].name),
-                      vm_type_name(im->globals[i].type));
+                      vm_type_str(im, im->globals[i].type));
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
         vm_buf_printf(out, "native n%u %s(", i, vm_image_str(im, n->name));

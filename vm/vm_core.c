@@ -55,6 +55,11 @@ void kiln_free(kiln_vm *vm)
     free(vm->natives);
     if (vm->refmaps)
         free(vm->refmaps[0].regs);
+    for (uint32_t i = 0; vm->classes && i < vm->img.nclasses; i++) {
+        free((void *)vm->classes[i].vtable);
+        free(vm->classes[i].refs);
+    }
+    free(vm->classes);
     free(vm->refmaps);
     free(vm->stack);
     free(vm);
@@ -84,22 +89,30 @@ void vm_write(kiln_vm *vm, int stream, const char *p, size_t n)
         fwrite(p, 1, n, stream == 2 ? stderr : stdout);
 }
 
-vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
+/* Every object comes from here: the allocation, the verify-mode check,
+ * and OutOfMemoryError naming `what`. */
+static gc_obj *alloc_obj(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
 {
-    if (len > UINT32_MAX - 1) {
-        rt_raise(vm, RT_ERR_OOM, "string of %zu bytes is too long", len);
-        return NULL;
-    }
-    vm_str *s = (vm_str *)gc_alloc(&vm->heap, sizeof(vm_str) + len + 1, VM_OBJ_STR);
+    gc_obj *o = gc_alloc(&vm->heap, size, kind);
     if (vm->heap.verify_error) {
         rt_raise(vm, RT_ERR_ERROR, "internal error: heap verification failed: %s",
                  vm->heap.verify_error);
         return NULL;
     }
-    if (!s) {
-        rt_raise(vm, RT_ERR_OOM, "out of memory allocating a string of %zu bytes", len);
+    if (!o)
+        rt_raise(vm, RT_ERR_OOM, "out of memory allocating %s of %zu bytes", what, size);
+    return o;
+}
+
+vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
+{
+    if (len > UINT32_MAX - 64) {
+        rt_raise(vm, RT_ERR_OOM, "string of %zu bytes is too long", len);
         return NULL;
     }
+    vm_str *s = (vm_str *)alloc_obj(vm, sizeof(vm_str) + len + 1, VM_OBJ_STR, "a string");
+    if (!s)
+        return NULL;
     s->len = (uint32_t)len;
     if (len && p)
         memcpy(s->data, p, len);
@@ -108,6 +121,63 @@ vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
 }
 
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strlen(s)); }
+
+/* Arrays keep their elements in a buffer object of `cap` slots. */
+static vm_buffer *buffer_new(kiln_vm *vm, uint32_t cap)
+{
+    return (vm_buffer *)alloc_obj(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
+                                  VM_OBJ_BUF, "an array");
+}
+
+vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)
+{
+    if (cap < len)
+        cap = len;
+    vm_array *a = (vm_array *)alloc_obj(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
+    if (!a)
+        return NULL;
+    a->refs = refs;
+    /* The array is unreachable until returned: while its buffer is
+     * allocated, the collector must not free it, so it is pinned. */
+    a->obj.pinned = 1;
+    a->buf = buffer_new(vm, cap ? cap : 1);
+    a->obj.pinned = 0;
+    if (!a->buf)
+        return NULL;
+    a->len = len;
+    a->cap = cap ? cap : 1;
+    return a;
+}
+
+bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
+{
+    if (a->len == a->cap) {
+        if (a->cap >= UINT32_MAX / 2) {
+            rt_raise(vm, RT_ERR_OOM, "array too long");
+            return false;
+        }
+        /* The array is reachable (the caller holds it in a register), and
+         * so is the value (in a register too). */
+        vm_buffer *b = buffer_new(vm, a->cap * 2);
+        if (!b)
+            return false;
+        memcpy(b->items, a->buf->items, sizeof(vm_value) * a->len);
+        a->buf = b;
+        a->cap *= 2;
+    }
+    a->buf->items[a->len++] = v;
+    gc_barrier(&vm->heap, &a->obj, v.p);
+    return true;
+}
+
+vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c)
+{
+    size_t size = sizeof(vm_inst) + sizeof(vm_value) * c->def->nfields;
+    vm_inst *o = (vm_inst *)alloc_obj(vm, size, VM_OBJ_INST, "an object");
+    if (o)
+        o->cls = c;
+    return o;
+}
 
 int vm_type_of_letter(char c)
 {
@@ -136,6 +206,33 @@ const vm_native *vm_native_find(const char *name, const uint8_t *params, int npa
     return NULL;
 }
 
+/* The classes as the interpreter uses them: superclass pointers, vtables
+ * of function pointers, and each class's reference fields for the GC. */
+static bool link_classes(kiln_vm *vm)
+{
+    const vm_image *im = &vm->img;
+    vm->classes = calloc(im->nclasses ? im->nclasses : 1, sizeof(vm_rtclass));
+    if (!vm->classes)
+        return false;
+    for (uint32_t i = 0; i < im->nclasses; i++) {
+        const vm_class *d = &im->classes[i];
+        vm_rtclass *c = &vm->classes[i];
+        c->def = d;
+        c->index = i;
+        c->super = d->super >= 0 ? &vm->classes[d->super] : NULL;
+        c->vtable = calloc(d->nslots ? d->nslots : 1, sizeof(vm_func *));
+        c->refs = calloc(d->nfields ? d->nfields : 1, sizeof(uint16_t));
+        if (!c->vtable || !c->refs)
+            return false;
+        for (uint32_t j = 0; j < d->nslots; j++)
+            c->vtable[j] = &im->funcs[d->slots[j]];
+        for (uint32_t j = 0; j < d->nfields; j++)
+            if (VM_T_ISREF(d->field_types[j]))
+                c->refs[c->nrefs++] = (uint16_t)j;
+    }
+    return true;
+}
+
 /* Makes a verified image runnable: string constants become heap strings,
  * native references become function pointers, globals get zero values. */
 static kiln_status link(kiln_vm *vm)
@@ -144,7 +241,7 @@ static kiln_status link(kiln_vm *vm)
     vm->kvals = calloc(im->nconsts ? im->nconsts : 1, sizeof(vm_value));
     vm->globals = calloc(im->nglobals ? im->nglobals : 1, sizeof(vm_value));
     vm->natives = calloc(im->nnatives ? im->nnatives : 1, sizeof(vm_native *));
-    if (!vm->kvals || !vm->globals || !vm->natives || !vm_gc_link(vm))
+    if (!vm->kvals || !vm->globals || !vm->natives || !vm_gc_link(vm) || !link_classes(vm))
         return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
     for (uint32_t i = 0; i < im->nconsts; i++) {
         const vm_const *k = &im->consts[i];

@@ -52,8 +52,23 @@ void vm_gc_roots(gc_heap *h, void *ctx)
 
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
 {
-    (void)h, (void)ctx;
+    (void)ctx;
     switch (o->kind) {
+    case VM_OBJ_INST: {
+        vm_inst *in = (vm_inst *)o;
+        for (uint32_t i = 0; i < in->cls->nrefs; i++)
+            gc_mark(h, in->fields[in->cls->refs[i]].p);
+        break;
+    }
+    case VM_OBJ_ARRAY: {
+        vm_array *a = (vm_array *)o;
+        gc_mark(h, &a->buf->obj);
+        if (a->refs)
+            for (uint32_t i = 0; i < a->len; i++)
+                gc_mark(h, a->buf->items[i].p);
+        break;
+    }
+    case VM_OBJ_BUF:  /* traced through its array, which knows the types */
     case VM_OBJ_STR: /* bytes only: no references */
     default:
         break;

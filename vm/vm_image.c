@@ -7,11 +7,16 @@
  *            checksum u64 (FNV-1a 64 of every byte after the header)
  *   sections in this order, each  tag u32  size u32  body[size]
  *     STRS  count u32, then per string: len u32, bytes
+ *     TYPE  count u32, then per type-table entry: kind u8, a u32
+ *           (type ids 0-4 are void int float bool str; entry i is id 5 + i)
  *     CNST  count u32, then per constant: type u8, bits u64
- *     GLOB  count u32, then per global: name u32, type u8
+ *     GLOB  count u32, then per global: name u32, type u16
  *     NATV  count u32, then per native: name u32, ret u8, nparams u8, types[nparams]
+ *     CLAS  count u32, then per class: name u32, super i32, type u16,
+ *           nfields u16, (type u16, name u32)[nfields], nslots u16,
+ *           function u32[nslots]
  *     FUNC  count u32, then per function: name u32, module u32, nparams u8,
- *           ret u8, nregs u16, types[nregs], ncode u32, code u32[ncode],
+ *           ret u16, nregs u16, types u16[nregs], ncode u32, code u32[ncode],
  *           nlines u32, (pc u32, line u32)[nlines]
  *     MODS  count u32, then per module: name u32, file u32, init u32
  *     ENTR  entry module u32, main function i32 (-1: none)
@@ -27,9 +32,9 @@
 #include "vm.h"
 
 static const uint8_t MAGIC[8] = {0x7f, 'K', 'I', 'L', 'N', '\r', '\n', 0x1a};
-enum { HEADER_SIZE = 24, NSECTIONS = 7 };
-static const char SECTION_TAGS[NSECTIONS][5] = {"STRS", "CNST", "GLOB", "NATV",
-                                                "FUNC", "MODS", "ENTR"};
+enum { HEADER_SIZE = 24, NSECTIONS = 9 };
+static const char SECTION_TAGS[NSECTIONS][5] = {"STRS", "TYPE", "CNST", "GLOB", "NATV",
+                                                "CLAS", "FUNC", "MODS", "ENTR"};
 
 static uint64_t fnv1a64(const uint8_t *p, size_t n)
 {
@@ -93,9 +98,10 @@ static void write_func(vm_buf *b, const vm_func *f)
     put_u32(b, f->name);
     put_u32(b, f->module);
     put_u8(b, f->nparams);
-    put_u8(b, f->ret);
+    put_u16(b, f->ret);
     put_u16(b, f->nregs);
-    vm_buf_put(b, f->types, f->nregs);
+    for (uint32_t i = 0; i < f->nregs; i++)
+        put_u16(b, f->types[i]);
     put_u32(b, f->ncode);
     for (uint32_t i = 0; i < f->ncode; i++)
         put_u32(b, f->code[i]);
@@ -114,7 +120,8 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     put_u32(b, NSECTIONS);
     put_u64(b, 0);
 
-    size_t s = begin_section(b, 0);
+    int sec = 0;
+    size_t s = begin_section(b, sec++);
     put_u32(b, im->nstrs);
     for (uint32_t i = 0; i < im->nstrs; i++) {
         put_u32(b, im->str_len[i]);
@@ -122,7 +129,15 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     }
     end_section(b, s);
 
-    s = begin_section(b, 1);
+    s = begin_section(b, sec++);
+    put_u32(b, im->ntypes);
+    for (uint32_t i = 0; i < im->ntypes; i++) {
+        put_u8(b, im->types[i].kind);
+        put_u32(b, im->types[i].a);
+    }
+    end_section(b, s);
+
+    s = begin_section(b, sec++);
     put_u32(b, im->nconsts);
     for (uint32_t i = 0; i < im->nconsts; i++) {
         put_u8(b, im->consts[i].type);
@@ -130,15 +145,15 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     }
     end_section(b, s);
 
-    s = begin_section(b, 2);
+    s = begin_section(b, sec++);
     put_u32(b, im->nglobals);
     for (uint32_t i = 0; i < im->nglobals; i++) {
         put_u32(b, im->globals[i].name);
-        put_u8(b, im->globals[i].type);
+        put_u16(b, im->globals[i].type);
     }
     end_section(b, s);
 
-    s = begin_section(b, 3);
+    s = begin_section(b, sec++);
     put_u32(b, im->nnatives);
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
@@ -149,13 +164,31 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     }
     end_section(b, s);
 
-    s = begin_section(b, 4);
+    s = begin_section(b, sec++);
+    put_u32(b, im->nclasses);
+    for (uint32_t i = 0; i < im->nclasses; i++) {
+        const vm_class *c = &im->classes[i];
+        put_u32(b, c->name);
+        put_u32(b, (uint32_t)c->super);
+        put_u16(b, c->type);
+        put_u16(b, c->nfields);
+        for (uint32_t j = 0; j < c->nfields; j++) {
+            put_u16(b, c->field_types[j]);
+            put_u32(b, c->field_names[j]);
+        }
+        put_u16(b, c->nslots);
+        for (uint32_t j = 0; j < c->nslots; j++)
+            put_u32(b, c->slots[j]);
+    }
+    end_section(b, s);
+
+    s = begin_section(b, sec++);
     put_u32(b, im->nfuncs);
     for (uint32_t i = 0; i < im->nfuncs; i++)
         write_func(b, &im->funcs[i]);
     end_section(b, s);
 
-    s = begin_section(b, 5);
+    s = begin_section(b, sec++);
     put_u32(b, im->nmodules);
     for (uint32_t i = 0; i < im->nmodules; i++) {
         put_u32(b, im->modules[i].name);
@@ -164,7 +197,7 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     }
     end_section(b, s);
 
-    s = begin_section(b, 6);
+    s = begin_section(b, sec++);
     put_u32(b, im->entry);
     put_u32(b, (uint32_t)im->main);
     end_section(b, s);
@@ -273,10 +306,57 @@ static void check_str(reader *r, const vm_image *im, uint32_t idx, const char *w
         rfail(r, "%s string index %u out of range at offset %zu", what, idx, roff(r));
 }
 
-static void check_type(reader *r, uint8_t t, bool allow_void, const char *what)
+static void check_type(reader *r, const vm_image *im, uint32_t t, bool allow_void,
+                       const char *what)
 {
-    if (!r->failed && (t >= VM_T__COUNT || (!allow_void && t == VM_T_VOID)))
+    if (!r->failed && (t >= VM_T__COUNT + im->ntypes || (!allow_void && t == VM_T_VOID)))
         rfail(r, "bad %s type %u at offset %zu", what, t, roff(r));
+}
+
+static void read_types(reader *r, vm_image *im)
+{
+    im->ntypes = get_count(r, 5, "type");
+    if (!r->failed && im->ntypes > VM_MAX_TYPES - VM_T__COUNT)
+        rfail(r, "%u types, at most %u", im->ntypes, VM_MAX_TYPES - VM_T__COUNT);
+    im->types = rcalloc(r, im->ntypes, sizeof(vm_type));
+    for (uint32_t i = 0; i < im->ntypes && !r->failed; i++) {
+        im->types[i].kind = get_u8(r);
+        im->types[i].a = get_u32(r);
+        if (!r->failed && im->types[i].kind != VM_K_CLASS && im->types[i].kind != VM_K_ARRAY)
+            rfail(r, "bad kind %u of type %u at offset %zu", im->types[i].kind,
+                  i + VM_T__COUNT, roff(r));
+    }
+}
+
+static void read_classes(reader *r, vm_image *im)
+{
+    im->nclasses = get_count(r, 14, "class");
+    im->classes = rcalloc(r, im->nclasses, sizeof(vm_class));
+    for (uint32_t i = 0; i < im->nclasses && !r->failed; i++) {
+        vm_class *c = &im->classes[i];
+        c->name = get_u32(r);
+        check_str(r, im, c->name, "class name");
+        c->super = (int32_t)get_u32(r);
+        c->type = get_u16(r);
+        check_type(r, im, c->type, false, "class");
+        c->nfields = get_u16(r);
+        if (!need(r, (size_t)c->nfields * 6))
+            return;
+        c->field_types = rcalloc(r, c->nfields, sizeof(uint16_t));
+        c->field_names = rcalloc(r, c->nfields, sizeof(uint32_t));
+        for (uint32_t j = 0; j < c->nfields && !r->failed; j++) {
+            c->field_types[j] = get_u16(r);
+            check_type(r, im, c->field_types[j], false, "field");
+            c->field_names[j] = get_u32(r);
+            check_str(r, im, c->field_names[j], "field name");
+        }
+        c->nslots = get_u16(r);
+        if (!need(r, (size_t)c->nslots * 4))
+            return;
+        c->slots = rcalloc(r, c->nslots, sizeof(uint32_t));
+        for (uint32_t j = 0; j < c->nslots && !r->failed; j++)
+            c->slots[j] = get_u32(r);
+    }
 }
 
 static void read_strs(reader *r, vm_image *im)
@@ -316,13 +396,13 @@ static void read_consts(reader *r, vm_image *im)
 
 static void read_globals(reader *r, vm_image *im)
 {
-    im->nglobals = get_count(r, 5, "global");
+    im->nglobals = get_count(r, 6, "global");
     im->globals = rcalloc(r, im->nglobals, sizeof(vm_global));
     for (uint32_t i = 0; i < im->nglobals && !r->failed; i++) {
         im->globals[i].name = get_u32(r);
         check_str(r, im, im->globals[i].name, "global name");
-        im->globals[i].type = get_u8(r);
-        check_type(r, im->globals[i].type, false, "global");
+        im->globals[i].type = get_u16(r);
+        check_type(r, im, im->globals[i].type, false, "global");
     }
 }
 
@@ -335,13 +415,15 @@ static void read_natives(reader *r, vm_image *im)
         n->name = get_u32(r);
         check_str(r, im, n->name, "native name");
         n->ret = get_u8(r);
-        check_type(r, n->ret, true, "native result");
+        if (!r->failed && n->ret > VM_T_STR)
+            rfail(r, "bad native result type %u at offset %zu", n->ret, roff(r));
         n->nparams = get_u8(r);
         if (n->nparams > KILN_MAX_PARAMS)
             rfail(r, "native has %u parameters at offset %zu", n->nparams, roff(r));
         for (uint32_t j = 0; j < n->nparams && !r->failed; j++) {
             n->params[j] = get_u8(r);
-            check_type(r, n->params[j], false, "native parameter");
+            if (!r->failed && (n->params[j] == VM_T_VOID || n->params[j] > VM_T_STR))
+                rfail(r, "bad native parameter type %u at offset %zu", n->params[j], roff(r));
         }
     }
 }
@@ -352,8 +434,8 @@ static void read_func(reader *r, vm_image *im, vm_func *f)
     check_str(r, im, f->name, "function name");
     f->module = get_u32(r);
     f->nparams = get_u8(r);
-    f->ret = get_u8(r);
-    check_type(r, f->ret, true, "function result");
+    f->ret = get_u16(r);
+    check_type(r, im, f->ret, true, "function result");
     f->nregs = get_u16(r);
     if (!r->failed && (f->nregs > KILN_MAX_REGS || f->nparams > f->nregs ||
                        f->nparams > KILN_MAX_PARAMS)) {
@@ -361,12 +443,12 @@ static void read_func(reader *r, vm_image *im, vm_func *f)
               f->nparams, roff(r));
         return;
     }
-    if (!need(r, f->nregs))
+    if (!need(r, (size_t)f->nregs * 2))
         return;
-    f->types = rcalloc(r, f->nregs, 1);
+    f->types = rcalloc(r, f->nregs, sizeof(uint16_t));
     for (uint32_t j = 0; j < f->nregs && !r->failed; j++) {
-        f->types[j] = get_u8(r);
-        check_type(r, f->types[j], false, "register");
+        f->types[j] = get_u16(r);
+        check_type(r, im, f->types[j], false, "register");
     }
     f->ncode = get_count(r, 4, "code word");
     f->code = rcalloc(r, f->ncode, sizeof(uint32_t));
@@ -423,7 +505,8 @@ static void read_entry(reader *r, vm_image *im)
 
 typedef void (*section_reader)(reader *, vm_image *);
 static const section_reader SECTION_READERS[NSECTIONS] = {
-    read_strs, read_consts, read_globals, read_natives, read_funcs, read_modules, read_entry};
+    read_strs,    read_types, read_consts,  read_globals, read_natives,
+    read_classes, read_funcs, read_modules, read_entry};
 
 bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im, char *err,
                    size_t errlen)
@@ -494,6 +577,13 @@ void vm_image_free(vm_image *im)
     }
     free(im->funcs);
     free(im->modules);
+    free(im->types);
+    for (uint32_t i = 0; im->classes && i < im->nclasses; i++) {
+        free(im->classes[i].field_types);
+        free(im->classes[i].field_names);
+        free(im->classes[i].slots);
+    }
+    free(im->classes);
     memset(im, 0, sizeof *im);
 }
 

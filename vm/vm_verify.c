@@ -58,29 +58,59 @@ static void reg_type(verifier *v, uint32_t r, int type, const char *which)
 {
     if (reg_ok(v, r, which) && v->f->types[r] != type)
         vfail(v, "operand %s register %u is %s, expected %s", which, r,
-              vm_type_name(v->f->types[r]), vm_type_name(type));
+              vm_type_str(v->im, v->f->types[r]), vm_type_str(v->im, type));
+}
+
+/* Register r must accept (direction 0) or provide (1) a value of `type`. */
+static void reg_flow(verifier *v, uint32_t r, uint32_t type, bool provides, const char *which)
+{
+    if (!reg_ok(v, r, which))
+        return;
+    uint32_t rt = v->f->types[r];
+    if (provides ? !vm_assignable(v->im, rt, type) : !vm_assignable(v->im, type, rt))
+        vfail(v, "operand %s register %u is %s, %s %s", which, r, vm_type_str(v->im, rt),
+              provides ? "cannot be stored as" : "cannot hold", vm_type_str(v->im, type));
+}
+
+/* The class of register r's type, or NULL after failing. */
+static const vm_class *reg_class(verifier *v, uint32_t r, const char *which)
+{
+    if (!reg_ok(v, r, which))
+        return NULL;
+    const vm_class *c = vm_class_of(v->im, v->f->types[r]);
+    if (!c)
+        vfail(v, "operand %s register %u is %s, expected an object", which, r,
+              vm_type_str(v->im, v->f->types[r]));
+    return c;
 }
 
 /* The call at v->pc passes registers args.. to a callee with these
- * parameters and result, and stores the result in dest. */
-static void check_call(verifier *v, uint32_t dest, uint32_t args, const uint8_t *params,
-                       uint32_t nparams, int ret)
+ * parameters (param(ctx, i)) and result, and stores the result in dest. */
+static void check_call(verifier *v, uint32_t dest, uint32_t args, uint32_t (*param)(const void *, uint32_t),
+                       const void *ctx, uint32_t nparams, uint32_t ret)
 {
     for (uint32_t i = 0; i < nparams && !v->failed; i++) {
         if (args + i >= v->f->nregs) {
             vfail(v, "call argument %u register %u out of range", i + 1, args + i);
             return;
         }
-        if (v->f->types[args + i] != params[i])
+        uint32_t want = param(ctx, i);
+        if (!vm_assignable(v->im, v->f->types[args + i], want))
             vfail(v, "call argument %u is %s, expected %s", i + 1,
-                  vm_type_name(v->f->types[args + i]), vm_type_name(params[i]));
+                  vm_type_str(v->im, v->f->types[args + i]), vm_type_str(v->im, want));
     }
     if (ret == VM_T_VOID) {
         if (dest != 0)
             vfail(v, "call of a function without result names result register %u", dest);
     } else {
-        reg_type(v, dest, ret, "result");
+        reg_flow(v, dest, ret, false, "result");
     }
+}
+
+static uint32_t func_param(const void *f, uint32_t i) { return ((const vm_func *)f)->types[i]; }
+static uint32_t native_param(const void *n, uint32_t i)
+{
+    return ((const vm_nativeref *)n)->params[i];
 }
 
 static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, uint32_t ins_a,
@@ -100,13 +130,43 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
     case ROLE_RR:
         if (reg_ok(v, val, which) && !VM_T_ISREF(f->types[val]))
             vfail(v, "operand %s register %u is %s, expected a reference", which, val,
-                  vm_type_name(f->types[val]));
+                  vm_type_str(im, f->types[val]));
         break;
     case ROLE_RA: reg_ok(v, val, which); break;
-    case ROLE_RM: /* same type as the operand before it */
+    case ROLE_RM: /* its value may be stored in the operand before it */
         if (prev < f->nregs)
-            reg_type(v, val, f->types[prev], which);
+            reg_flow(v, val, f->types[prev], true, which);
         break;
+    case ROLE_RO: reg_class(v, val, which); break;
+    case ROLE_RY:
+        if (reg_ok(v, val, which) && vm_elem_of(im, f->types[val]) < 0)
+            vfail(v, "operand %s register %u is %s, expected an array", which, val,
+                  vm_type_str(im, f->types[val]));
+        break;
+    case ROLE_AT:
+        if (vm_elem_of(im, val) < 0)
+            vfail(v, "type %u is not an array type", val);
+        else
+            reg_type(v, ins_a, val, "A");
+        break;
+    case ROLE_EG:
+    case ROLE_ES:
+    case ROLE_EP: { /* A is the value, B the array, C the index (APOP: none) */
+        int e = ins_b < f->nregs ? vm_elem_of(im, f->types[ins_b]) : -1;
+        if (e >= 0)
+            reg_flow(v, ins_a, (uint32_t)e, role == ROLE_ES, "A");
+        if (role != ROLE_EP)
+            reg_type(v, val, VM_T_INT, which);
+        else if (val != 0)
+            vfail(v, "unused operand %s is %u, expected 0", which, val);
+        break;
+    }
+    case ROLE_EV: { /* A is the array, B the value */
+        int e = ins_a < f->nregs ? vm_elem_of(im, f->types[ins_a]) : -1;
+        if (e >= 0)
+            reg_flow(v, val, (uint32_t)e, true, which);
+        break;
+    }
     case ROLE_IM: break;
     case ROLE_IB:
         if (val > 1)
@@ -118,7 +178,7 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
             vfail(v, "constant index %u out of range (image has %u)", val, im->nconsts);
         else if (ins_a < f->nregs && im->consts[val].type != f->types[ins_a])
             vfail(v, "constant %u is %s, register %u is %s", val,
-                  vm_type_name(im->consts[val].type), ins_a, vm_type_name(f->types[ins_a]));
+                  vm_type_name(im->consts[val].type), ins_a, vm_type_str(im, f->types[ins_a]));
         break;
     case ROLE_KF:
         if (val >= im->nconsts)
@@ -127,19 +187,51 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
             vfail(v, "constant %u is %s, expected float", val,
                   vm_type_name(im->consts[val].type));
         break;
-    case ROLE_GA:
+    case ROLE_GR:
+    case ROLE_GW:
         if (val >= im->nglobals)
             vfail(v, "global index %u out of range (image has %u)", val, im->nglobals);
-        else if (ins_a < f->nregs && im->globals[val].type != f->types[ins_a])
-            vfail(v, "global %u is %s, register %u is %s", val,
-                  vm_type_name(im->globals[val].type), ins_a, vm_type_name(f->types[ins_a]));
+        else if (ins_a < f->nregs)
+            reg_flow(v, ins_a, im->globals[val].type, role == ROLE_GW, "A");
         break;
+    case ROLE_CA:
+    case ROLE_CL:
+        if (val >= im->nclasses)
+            vfail(v, "class index %u out of range (image has %u)", val, im->nclasses);
+        else if (role == ROLE_CA)
+            reg_type(v, ins_a, im->classes[val].type, "A");
+        break;
+    case ROLE_FG:
+    case ROLE_FS: {
+        const vm_class *c = ins_b < f->nregs ? vm_class_of(im, f->types[ins_b]) : NULL;
+        if (!c)
+            break; /* B's own check fails */
+        if (val >= c->nfields)
+            vfail(v, "field %u out of range (class %s has %u)", val, vm_image_str(im, c->name),
+                  c->nfields);
+        else
+            reg_flow(v, ins_a, c->field_types[val], role == ROLE_FS, "A");
+        break;
+    }
+    case ROLE_SL: {
+        const vm_class *c = reg_class(v, ins_b, "B");
+        if (!c)
+            break;
+        if (val >= c->nslots) {
+            vfail(v, "method slot %u out of range (class %s has %u)", val,
+                  vm_image_str(im, c->name), c->nslots);
+            break;
+        }
+        const vm_func *g = &im->funcs[c->slots[val]]; /* checked by check_classes */
+        check_call(v, ins_a, ins_b, func_param, g, g->nparams, g->ret);
+        break;
+    }
     case ROLE_FN:
         if (val >= im->nfuncs) {
             vfail(v, "function index %u out of range (image has %u)", val, im->nfuncs);
         } else {
             const vm_func *g = &im->funcs[val];
-            check_call(v, ins_a, ins_b, g->types, g->nparams, g->ret);
+            check_call(v, ins_a, ins_b, func_param, g, g->nparams, g->ret);
         }
         break;
     case ROLE_NT:
@@ -147,19 +239,19 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
             vfail(v, "native index %u out of range (image has %u)", val, im->nnatives);
         } else {
             const vm_nativeref *n = &im->natives[val];
-            check_call(v, ins_a, ins_b, n->params, n->nparams, n->ret);
+            check_call(v, ins_a, ins_b, native_param, n, n->nparams, n->ret);
         }
         break;
     case ROLE_RT:
         if (f->ret == VM_T_VOID)
             vfail(v, "return of a value from a function without result");
         else
-            reg_type(v, val, f->ret, which);
+            reg_flow(v, val, f->ret, true, which);
         break;
     case ROLE_RV:
         if (f->ret != VM_T_VOID)
             vfail(v, "return without a value from a function returning %s",
-                  vm_type_name(f->ret));
+                  vm_type_str(im, f->ret));
         else if (val != 0)
             vfail(v, "unused operand %s is %u, expected 0", which, val);
         break;
@@ -248,6 +340,77 @@ done:
     free(targets);
 }
 
+/* The type table and the classes, before any code: the code's checks
+ * rely on them (slots name real functions, supers come first). Errors
+ * name the class as "class NAME". */
+static void cfail(verifier *v, const vm_class *c, const char *what, uint32_t n)
+{
+    if (v->failed)
+        return;
+    v->failed = true;
+    snprintf(v->err, v->errlen, "invalid image: %s %u at class %s", what, n,
+             vm_image_str(v->im, c->name));
+}
+
+static bool same_signature(const vm_func *a, const vm_func *b)
+{
+    if (a->nparams != b->nparams || a->ret != b->ret)
+        return false;
+    for (uint32_t i = 1; i < a->nparams; i++) /* parameter 0 is self */
+        if (a->types[i] != b->types[i])
+            return false;
+    return true;
+}
+
+static void check_class(verifier *v, uint32_t ci)
+{
+    const vm_image *im = v->im;
+    const vm_class *c = &im->classes[ci];
+    const vm_class *sup = c->super >= 0 && (uint32_t)c->super < ci ? &im->classes[c->super] : NULL;
+    if (c->super != -1 && !sup)
+        return cfail(v, c, "superclass index must be below its own, got", (uint32_t)c->super);
+    if (vm_class_of(im, c->type) != c)
+        return cfail(v, c, "type id does not name this class:", c->type);
+    if (sup && (c->nfields < sup->nfields || c->nslots < sup->nslots))
+        return cfail(v, c, "has fewer fields or slots than its superclass:", c->nfields);
+    for (uint32_t j = 0; sup && j < sup->nfields; j++)
+        if (c->field_types[j] != sup->field_types[j])
+            return cfail(v, c, "field differs from its superclass's: field", j);
+    if (c->nslots == 0)
+        return cfail(v, c, "has no to_str slot: slots", 0);
+    for (uint32_t j = 0; j < c->nslots; j++) {
+        if (c->slots[j] >= im->nfuncs)
+            return cfail(v, c, "slot names no function: slot", j);
+        const vm_func *m = &im->funcs[c->slots[j]];
+        if (m->nparams < 1 || !vm_assignable(im, c->type, m->types[0]))
+            return cfail(v, c, "method does not take this class as self: slot", j);
+        if (j == 0 && (m->nparams != 1 || m->ret != VM_T_STR))
+            return cfail(v, c, "slot 0 is not to_str() -> str: slot", j);
+        if (sup && j < sup->nslots && !same_signature(m, &im->funcs[sup->slots[j]]))
+            return cfail(v, c, "override changes the signature: slot", j);
+    }
+}
+
+static void check_types(verifier *v)
+{
+    const vm_image *im = v->im;
+    for (uint32_t i = 0; i < im->ntypes && !v->failed; i++) {
+        const vm_type *t = &im->types[i];
+        if (t->kind == VM_K_CLASS && t->a >= im->nclasses) {
+            v->failed = true;
+            snprintf(v->err, v->errlen, "invalid image: type %u names class %u, out of range",
+                     i + VM_T__COUNT, t->a);
+        } else if (t->kind == VM_K_ARRAY && (t->a == VM_T_VOID || t->a >= i + VM_T__COUNT)) {
+            /* an element type comes before its array type: no cycles */
+            v->failed = true;
+            snprintf(v->err, v->errlen, "invalid image: array type %u has element type %u",
+                     i + VM_T__COUNT, t->a);
+        }
+    }
+    for (uint32_t i = 0; i < im->nclasses && !v->failed; i++)
+        check_class(v, i);
+}
+
 static void check_entry_signature(verifier *v, uint32_t fi, const char *what)
 {
     const vm_func *f = &v->im->funcs[fi];
@@ -260,6 +423,7 @@ static void check_entry_signature(verifier *v, uint32_t fi, const char *what)
 bool vm_verify(const vm_image *im, char *err, size_t errlen)
 {
     verifier v = {im, NULL, 0, err, errlen, false};
+    check_types(&v);
     for (uint32_t i = 0; i < im->nfuncs && !v.failed; i++) {
         v.f = &im->funcs[i];
         verify_func(&v);

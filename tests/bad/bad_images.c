@@ -8,10 +8,14 @@
  * must print on stderr).
  *
  * Every case starts from one small valid image, built as a vm_image in
- * memory, and breaks exactly one thing:
- *   - verifier cases change the code or the signature of one function ("f")
- *     and are written by vm_image_write, so the checksum is right and the
- *     reader accepts them: only vm_verify can reject them;
+ * memory (three classes, Base, Derived : Base and Other, among its
+ * functions and globals), and breaks exactly one thing:
+ *   - verifier cases (v_*) change the code or the signature of one
+ *     function ("f"; the object cases first give it registers of the class
+ *     types) and are written by vm_image_write, so the checksum is right
+ *     and the reader accepts them: only vm_verify can reject them;
+ *   - class cases (c_*) break one rule of the type table or a class
+ *     (check_types / check_class), also written by vm_image_write;
  *   - reader cases change a field the writer copies blindly (a type code,
  *     a string index...), or patch the written bytes (counts, section tags,
  *     sizes, trailing bytes), then recompute the checksum, so the fault the
@@ -20,8 +24,9 @@
  *
  * Before writing, the generator checks its own expectations through the
  * public API (kiln_load_image must fail with the expected text) and that
- * the unbroken base image loads, so a stale expectation is caught here and
- * not only by `kiln verify`. Exit status: 0 all written and confirmed, 1 a
+ * the unbroken base image loads and runs (and verifies with the object
+ * registers of f and code using every class role correctly), so a stale
+ * expectation is caught here and not only by `kiln verify`. Exit status: 0 all written and confirmed, 1 a
  * case did not fail as expected, 2 usage or I/O error.
  */
 #include <errno.h>
@@ -37,27 +42,45 @@
 enum { MAX_STRS = 32, MAX_CODE = 64, MAX_REGS = 16 };
 
 /* Functions of the base image. "f" is the one the verifier cases rewrite;
- * nothing calls it, so its signature can change freely. */
-enum { F_INIT, F_F, F_H, F_V, F_MAIN, NFUNCS };
-/* Strings. */
-enum { S_MOD, S_FILE, S_INIT, S_F, S_H, S_V, S_MAIN, S_PRINT, S_STR, S_HELLO, S_GI, S_GS, NSTRS };
+ * nothing calls it, so its signature can change freely. The last five are
+ * the classes' methods. */
+enum { F_INIT, F_F, F_H, F_V, F_MAIN, F_BTOS, F_BGET, F_DTOS, F_DGET, F_OTOS, NFUNCS };
+/* Strings ("gs" stays last: r_section_size_short cuts its two bytes). */
+enum { S_MOD, S_FILE, S_INIT, S_F, S_H, S_V, S_MAIN, S_PRINT, S_STR, S_HELLO,
+       S_BASE, S_DERIVED, S_OTHER, S_TOSTR, S_GET, S_X, S_NEXT, S_S, S_GB, S_GI, S_GS, NSTRS };
+/* Classes and their type ids (type-table entry i is type VM_T__COUNT + i). */
+enum { C_BASE, C_DERIVED, C_OTHER, NCLASSES };
+enum { T_BASE = VM_T__COUNT, T_DERIVED, T_OTHER, T_END };
+enum { NTYPES = T_END - VM_T__COUNT };
 /* Registers of f: one of each type, then spares; r7 is an int so a call
  * whose arguments start at r7 has a valid first argument and runs out of
  * registers on the second. */
-static const uint8_t F_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR,
-                                  VM_T_INT, VM_T_STR,   VM_T_FLOAT, VM_T_INT};
-enum { F_NREGS = sizeof F_TYPES };
+static const uint16_t F_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR,
+                                   VM_T_INT, VM_T_STR,   VM_T_FLOAT, VM_T_INT};
+enum { F_NREGS = sizeof F_TYPES / sizeof F_TYPES[0] };
+/* Registers of f in the object cases (CASE_O): the scalars, then objects.
+ * A call whose arguments start at r4 passes (Base, float), at r6 (Derived,
+ * int), at r10 (Base) and then runs out of registers. */
+static const uint16_t O_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL,  VM_T_STR,
+                                   T_BASE,   VM_T_FLOAT, T_DERIVED,  VM_T_INT,
+                                   T_OTHER,  VM_T_STR,   T_BASE};
+enum { O_NREGS = sizeof O_TYPES / sizeof O_TYPES[0] };
 
 typedef struct base {
     vm_image im;
     uint32_t str_off[MAX_STRS], str_len[MAX_STRS];
     char str_data[1024];
     size_t str_used;
+    vm_type ttab[NTYPES];
+    vm_class classes[NCLASSES];
+    uint16_t field_types[NCLASSES][4];
+    uint32_t field_names[NCLASSES][4];
+    uint32_t slots[NCLASSES][4];
     vm_const consts[4];
     vm_global globals[4];
     vm_nativeref natives[4];
     vm_func funcs[NFUNCS];
-    uint8_t types[NFUNCS][MAX_REGS];
+    uint16_t types[NFUNCS][MAX_REGS];
     uint32_t code[NFUNCS][MAX_CODE];
     vm_line lines[NFUNCS][2];
     vm_module modules[2];
@@ -93,8 +116,8 @@ static void set_code(base *b, int fi, const uint32_t *code, uint32_t n)
         set_code(b, fi, code_, sizeof code_ / sizeof code_[0]);                       \
     } while (0)
 
-static void set_func(base *b, int fi, uint32_t name, uint8_t nparams, uint8_t ret,
-                     const uint8_t *types, uint16_t nregs)
+static void set_func(base *b, int fi, uint32_t name, uint8_t nparams, uint16_t ret,
+                     const uint16_t *types, uint16_t nregs)
 {
     vm_func *f = &b->funcs[fi];
     f->name = name;
@@ -103,22 +126,56 @@ static void set_func(base *b, int fi, uint32_t name, uint8_t nparams, uint8_t re
     f->ret = ret;
     f->nregs = nregs;
     if (nregs)
-        memcpy(b->types[fi], types, nregs);
+        memcpy(b->types[fi], types, nregs * sizeof *types);
     f->types = b->types[fi];
     f->code = b->code[fi];
     f->lines = b->lines[fi];
 }
 
+/* Sets class ci: fields (types[i], names[i]) and slots (function indices). */
+static void set_class(base *b, int ci, uint32_t name, int32_t super, uint16_t nfields,
+                      const uint16_t *types, const uint32_t *names, uint16_t nslots,
+                      const uint32_t *slots)
+{
+    vm_class *c = &b->classes[ci];
+    b->ttab[ci] = (vm_type){VM_K_CLASS, (uint32_t)ci};
+    c->name = name;
+    c->super = super;
+    c->type = (uint16_t)(VM_T__COUNT + ci);
+    c->nfields = nfields;
+    c->nslots = nslots;
+    if (nfields) {
+        memcpy(b->field_types[ci], types, nfields * sizeof *types);
+        memcpy(b->field_names[ci], names, nfields * sizeof *names);
+    }
+    if (nslots)
+        memcpy(b->slots[ci], slots, nslots * sizeof *slots);
+    c->field_types = b->field_types[ci];
+    c->field_names = b->field_names[ci];
+    c->slots = b->slots[ci];
+}
+
 /*
  * The valid base program:
+ *   types    5 Base (class 0)   6 Derived (class 1)   7 Other (class 2)
+ *   classes  c0 Base               x: int, next: Base           to_str f5, get f6
+ *            c1 Derived : Base     x: int, next: Base, s: str   to_str f7, get f8
+ *            c2 Other              (no fields)                  to_str f9
  *   consts   k0 = 42 (int)   k1 = 1.5 (float)   k2 = "hello" (str)
- *   globals  g0 gi: int      g1 gs: str
+ *   globals  g0 gi: int      g1 gs: str      g2 gb: Base
  *   natives  n0 print(int) -> void      n1 str(int) -> str
  *   f0 <module>() -> void    regs i f i : print(h(1, 1.5)); v(); gi = 42
  *   f1 f(int, float) -> int  regs i f b s i s f i : return r0
  *   f2 h(int, float) -> int  regs i f i : return r0 + int(r1)
  *   f3 v() -> void           : return
- *   f4 main() -> void        : return
+ *   f4 main() -> void        regs Derived i Base i s : d = new Derived;
+ *                            d.x = 3; b: Base = d; b.next = d; gb = d;
+ *                            b.get(0); b.to_str()
+ *   f5 to_str(self: Base) -> str             "hello"
+ *   f6 get(self: Base, n: int) -> int        self.x + n
+ *   f7 to_str(self: Derived) -> str          self.s
+ *   f8 get(self: Derived, n: int) -> int     self.x - n
+ *   f9 to_str(self: Other) -> str            "hello"
  *   module 0 "base" (base.kn), init f0; entry module 0; main f4
  */
 static void base_init(base *b)
@@ -128,11 +185,24 @@ static void base_init(base *b)
     im->str_off = b->str_off;
     im->str_len = b->str_len;
     im->str_data = b->str_data;
-    static const char *const STRS[NSTRS] = {"base", "base.kn", "<module>", "f",
-                                            "h",    "v",       "main",     "print",
-                                            "str",  "hello",   "gi",       "gs"};
+    static const char *const STRS[NSTRS] = {
+        "base",    "base.kn", "<module>", "f",      "h",   "v", "main", "print", "str", "hello",
+        "Base",    "Derived", "Other",    "to_str", "get", "x", "next", "s",     "gb",  "gi",
+        "gs"};
     for (int i = 0; i < NSTRS; i++)
         add_str(b, STRS[i]);
+
+    static const uint16_t BASE_FT[] = {VM_T_INT, T_BASE}, DERIVED_FT[] = {VM_T_INT, T_BASE, VM_T_STR};
+    static const uint32_t FN[] = {S_X, S_NEXT, S_S};
+    static const uint32_t BASE_SL[] = {F_BTOS, F_BGET}, DERIVED_SL[] = {F_DTOS, F_DGET},
+                          OTHER_SL[] = {F_OTOS};
+    set_class(b, C_BASE, S_BASE, -1, 2, BASE_FT, FN, 2, BASE_SL);
+    set_class(b, C_DERIVED, S_DERIVED, C_BASE, 3, DERIVED_FT, FN, 2, DERIVED_SL);
+    set_class(b, C_OTHER, S_OTHER, -1, 0, NULL, NULL, 1, OTHER_SL);
+    im->types = b->ttab;
+    im->ntypes = NTYPES;
+    im->classes = b->classes;
+    im->nclasses = NCLASSES;
 
     double d = 1.5;
     uint64_t bits;
@@ -145,8 +215,9 @@ static void base_init(base *b)
 
     b->globals[0] = (vm_global){S_GI, VM_T_INT};
     b->globals[1] = (vm_global){S_GS, VM_T_STR};
+    b->globals[2] = (vm_global){S_GB, T_BASE};
     im->globals = b->globals;
-    im->nglobals = 2;
+    im->nglobals = 3;
 
     b->natives[0] = (vm_nativeref){.name = S_PRINT, .nparams = 1, .ret = VM_T_VOID,
                                    .params = {VM_T_INT}};
@@ -155,7 +226,7 @@ static void base_init(base *b)
     im->natives = b->natives;
     im->nnatives = 2;
 
-    static const uint8_t INIT_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
+    static const uint16_t INIT_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
     set_func(b, F_INIT, S_INIT, 0, VM_T_VOID, INIT_TYPES, 3);
     SET_CODE(b, F_INIT, MK_ABx(OP_LOADI, 0, 1), MK_ABx(OP_LOADK, 1, 1),
              MK_ABC(OP_CALL, 2, 0, 0), F_H,       /* r2 = h(r0, r1) */
@@ -167,7 +238,7 @@ static void base_init(base *b)
     set_func(b, F_F, S_F, 2, VM_T_INT, F_TYPES, F_NREGS);
     SET_CODE(b, F_F, MK_ABC(OP_RET, 0, 0, 0));
 
-    static const uint8_t H_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
+    static const uint16_t H_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
     set_func(b, F_H, S_H, 2, VM_T_INT, H_TYPES, 3);
     SET_CODE(b, F_H, MK_ABC(OP_F2I, 2, 1, 0), MK_ABC(OP_ADD_I, 2, 0, 2),
              MK_ABC(OP_RET, 2, 0, 0));
@@ -175,8 +246,34 @@ static void base_init(base *b)
     set_func(b, F_V, S_V, 0, VM_T_VOID, NULL, 0);
     SET_CODE(b, F_V, MK_ABC(OP_RET0, 0, 0, 0));
 
-    set_func(b, F_MAIN, S_MAIN, 0, VM_T_VOID, NULL, 0);
-    SET_CODE(b, F_MAIN, MK_ABC(OP_RET0, 0, 0, 0));
+    static const uint16_t MAIN_TYPES[] = {T_DERIVED, VM_T_INT, T_BASE, VM_T_INT, VM_T_STR};
+    set_func(b, F_MAIN, S_MAIN, 0, VM_T_VOID, MAIN_TYPES, 5);
+    SET_CODE(b, F_MAIN, MK_ABx(OP_NEW, 0, C_DERIVED), MK_ABx(OP_LOADI, 1, 3),
+             MK_ABC(OP_SETF, 1, 0, 0),       /* d.x = 3 */
+             MK_ABC(OP_MOV, 2, 0, 0),        /* b: Base = d */
+             MK_ABC(OP_SETF, 2, 0, 1),       /* d.next = b */
+             MK_ABx(OP_SETG, 0, 2),          /* gb = d */
+             MK_ABC(OP_CALLV, 3, 2, 0), 1,   /* r3 = b.get(r3) */
+             MK_ABC(OP_CALLV, 4, 2, 0), 0,   /* r4 = b.to_str() */
+             MK_ABC(OP_RET0, 0, 0, 0));
+
+    static const uint16_t BTOS_TYPES[] = {T_BASE, VM_T_STR};
+    set_func(b, F_BTOS, S_TOSTR, 1, VM_T_STR, BTOS_TYPES, 2);
+    SET_CODE(b, F_BTOS, MK_ABx(OP_LOADK, 1, 2), MK_ABC(OP_RET, 1, 0, 0));
+    static const uint16_t BGET_TYPES[] = {T_BASE, VM_T_INT, VM_T_INT};
+    set_func(b, F_BGET, S_GET, 2, VM_T_INT, BGET_TYPES, 3);
+    SET_CODE(b, F_BGET, MK_ABC(OP_GETF, 2, 0, 0), MK_ABC(OP_ADD_I, 2, 2, 1),
+             MK_ABC(OP_RET, 2, 0, 0));
+    static const uint16_t DTOS_TYPES[] = {T_DERIVED, VM_T_STR};
+    set_func(b, F_DTOS, S_TOSTR, 1, VM_T_STR, DTOS_TYPES, 2);
+    SET_CODE(b, F_DTOS, MK_ABC(OP_GETF, 1, 0, 2), MK_ABC(OP_RET, 1, 0, 0));
+    static const uint16_t DGET_TYPES[] = {T_DERIVED, VM_T_INT, VM_T_INT};
+    set_func(b, F_DGET, S_GET, 2, VM_T_INT, DGET_TYPES, 3);
+    SET_CODE(b, F_DGET, MK_ABC(OP_GETF, 2, 0, 0), MK_ABC(OP_SUB_I, 2, 2, 1),
+             MK_ABC(OP_RET, 2, 0, 0));
+    static const uint16_t OTOS_TYPES[] = {T_OTHER, VM_T_STR};
+    set_func(b, F_OTOS, S_TOSTR, 1, VM_T_STR, OTOS_TYPES, 2);
+    SET_CODE(b, F_OTOS, MK_ABx(OP_LOADK, 1, 2), MK_ABC(OP_RET, 1, 0, 0));
 
     im->funcs = b->funcs;
     im->nfuncs = NFUNCS;
@@ -191,7 +288,14 @@ static void base_init(base *b)
 /* ---- Byte-level helpers for the reader cases ---- */
 
 enum { HEADER = 24 };
-enum { SEC_STRS, SEC_CNST, SEC_GLOB, SEC_NATV, SEC_FUNC, SEC_MODS, SEC_ENTR };
+enum { SEC_STRS, SEC_TYPE, SEC_CNST, SEC_GLOB, SEC_NATV, SEC_CLAS, SEC_FUNC, SEC_MODS, SEC_ENTR,
+       NSECS };
+/* Bytes of a function record before its register types: name u32,
+ * module u32, nparams u8, ret u16, nregs u16. */
+enum { FUNC_HEAD = 13 };
+/* Bytes of a class record before its fields: name u32, super i32, type u16,
+ * nfields u16. */
+enum { CLASS_HEAD = 12 };
 
 static uint32_t rd32(const vm_buf *b, size_t at)
 {
@@ -220,7 +324,18 @@ static size_t func_at(const vm_buf *b, const vm_image *im, uint32_t fi)
     size_t at = sec_body(b, SEC_FUNC) + 4;
     for (uint32_t k = 0; k < fi; k++) {
         const vm_func *f = &im->funcs[k];
-        at += 12 + f->nregs + 4 + 4 * (size_t)f->ncode + 4 + 8 * (size_t)f->nlines;
+        at += FUNC_HEAD + 2 * (size_t)f->nregs + 4 + 4 * (size_t)f->ncode + 4 +
+              8 * (size_t)f->nlines;
+    }
+    return at;
+}
+/* Offset of class ci's record inside the CLAS section. */
+static size_t class_at(const vm_buf *b, const vm_image *im, uint32_t ci)
+{
+    size_t at = sec_body(b, SEC_CLAS) + 4;
+    for (uint32_t k = 0; k < ci; k++) {
+        const vm_class *c = &im->classes[k];
+        at += CLASS_HEAD + 6 * (size_t)c->nfields + 2 + 4 * (size_t)c->nslots;
     }
     return at;
 }
@@ -402,9 +517,9 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_LOADNULL, 0, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_rr_loadnull_bool", EXPECT_F(0, "operand A register 2 is bool, expected a reference"),
          MK_ABC(OP_LOADNULL, 2, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_rm_mov_float_to_int", EXPECT_F(0, "operand B register 1 is float, expected int"),
+    CASE("v_rm_mov_float_to_int", EXPECT_F(0, "operand B register 1 is float, cannot be stored as int"),
          MK_ABC(OP_MOV, 0, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_rm_mov_int_to_str", EXPECT_F(0, "operand B register 7 is int, expected str"),
+    CASE("v_rm_mov_int_to_str", EXPECT_F(0, "operand B register 7 is int, cannot be stored as str"),
          MK_ABC(OP_MOV, 3, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_ra_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
          MK_ABC(OP_MOV, 8, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
@@ -453,14 +568,16 @@ static void verifier_cases(gen *g)
          MK_ABx(OP_LOADK, 2, 1), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_ka_dest_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
          MK_ABx(OP_LOADK, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_ga_getg_out_of_range", EXPECT_F(0, "global index 2 out of range (image has 2)"),
-         MK_ABx(OP_GETG, 0, 2), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_ga_setg_out_of_range", EXPECT_F(0, "global index 40000 out of range (image has 2)"),
+    CASE("v_gr_getg_out_of_range", EXPECT_F(0, "global index 3 out of range (image has 3)"),
+         MK_ABx(OP_GETG, 0, 3), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_gw_setg_out_of_range", EXPECT_F(0, "global index 40000 out of range (image has 3)"),
          MK_ABx(OP_SETG, 0, 40000), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_ga_getg_type", EXPECT_F(0, "global 1 is str, register 0 is int"),
+    CASE("v_gr_getg_type", EXPECT_F(0, "operand A register 0 is int, cannot hold str"),
          MK_ABx(OP_GETG, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_ga_setg_type", EXPECT_F(0, "global 0 is int, register 1 is float"),
+    CASE("v_gw_setg_type", EXPECT_F(0, "operand A register 1 is float, cannot be stored as int"),
          MK_ABx(OP_SETG, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_gr_getg_dest_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
+         MK_ABx(OP_GETG, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
 
     /* Float constant operands (KF) */
     CASE("v_kf_out_of_range", EXPECT_F(0, "constant index 3 out of range (image has 3)"),
@@ -473,9 +590,11 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_SUBK_F, 1, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
 
     /* Calls of functions (FN, RD, AR) */
-    CASE("v_fn_out_of_range", EXPECT_F(0, "function index 5 out of range (image has 5)"),
-         MK_ABC(OP_CALL, 0, 0, 0), 5, MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_fn_out_of_range_big", EXPECT_F(0, "function index 4294967295 out of range (image has 5)"),
+    CASE("v_fn_out_of_range", EXPECT_F(0, "function index %u out of range (image has %u)",
+                                       (unsigned)NFUNCS, (unsigned)NFUNCS),
+         MK_ABC(OP_CALL, 0, 0, 0), NFUNCS, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fn_out_of_range_big", EXPECT_F(0, "function index 4294967295 out of range (image has %u)",
+                                           (unsigned)NFUNCS),
          MK_ABC(OP_CALL, 0, 0, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_call_arg1_type", EXPECT_F(0, "call argument 1 is float, expected int"),
          MK_ABC(OP_CALL, 0, 1, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
@@ -485,7 +604,7 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_CALL, 0, 7, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_call_arg_far_out_of_range", EXPECT_F(0, "call argument 1 register 250 out of range"),
          MK_ABC(OP_CALL, 0, 250, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_call_result_type", EXPECT_F(0, "operand result register 1 is float, expected int"),
+    CASE("v_call_result_type", EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
          MK_ABC(OP_CALL, 1, 0, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_call_result_out_of_range",
          EXPECT_F(0, "operand result register 8 out of range (function has 8)"),
@@ -503,14 +622,14 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_CALLN, 0, 1, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_native_arg_out_of_range", EXPECT_F(0, "call argument 1 register 8 out of range"),
          MK_ABC(OP_CALLN, 0, 8, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_native_result_type", EXPECT_F(0, "operand result register 0 is int, expected str"),
+    CASE("v_native_result_type", EXPECT_F(0, "operand result register 0 is int, cannot hold str"),
          MK_ABC(OP_CALLN, 0, 0, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_native_void_names_result",
          EXPECT_F(0, "call of a function without result names result register 4"),
          MK_ABC(OP_CALLN, 4, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
 
     /* Returns (RT, RV) */
-    CASE("v_rt_type", EXPECT_F(0, "operand A register 1 is float, expected int"),
+    CASE("v_rt_type", EXPECT_F(0, "operand A register 1 is float, cannot be stored as int"),
          MK_ABC(OP_RET, 1, 0, 0));
     CASE("v_rt_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
          MK_ABC(OP_RET, 8, 0, 0));
@@ -534,7 +653,7 @@ static void verifier_cases(gen *g)
     b.funcs[F_F].ret = VM_T_STR;
     SET_CODE(&b, F_F, MK_ABC(OP_RET, 0, 0, 0));
     emit_image(g, "v_rt_int_from_str_function", &b,
-               EXPECT_F(0, "operand A register 0 is int, expected str"));
+               EXPECT_F(0, "operand A register 0 is int, cannot be stored as str"));
 
     /* Jumps (JO) */
     CASE("v_jmp_past_end", EXPECT_F(0, "jump target 101 is not an instruction of the function"),
@@ -582,7 +701,276 @@ static void verifier_cases(gen *g)
     b.im.main = F_F;
     emit_image(g, "v_main_with_result", &b,
                EXPECT_F(0, "main must take no parameters and return nothing"));
+    /* ---- Objects: f gets the registers O_TYPES (int float bool str Base
+     * float Derived int Other str Base) ---- */
+#define CASE_O(name, expect, ...)                                     \
+    do {                                                              \
+        base_init(&b);                                                \
+        set_func(&b, F_F, S_F, 2, VM_T_INT, O_TYPES, O_NREGS);        \
+        SET_CODE(&b, F_F, __VA_ARGS__);                               \
+        emit_image(g, name, &b, expect);                              \
+    } while (0)
+
+    /* RO: a register of a class type */
+    CASE_O("v_ro_getf_int", EXPECT_F(0, "operand B register 7 is int, expected an object"),
+           MK_ABC(OP_GETF, 0, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ro_setf_str", EXPECT_F(0, "operand B register 3 is str, expected an object"),
+           MK_ABC(OP_SETF, 0, 3, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ro_out_of_range", EXPECT_F(0, "operand B register 11 out of range (function has 11)"),
+           MK_ABC(OP_GETF, 0, 11, 0), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* FG: a field of B's class, readable into A */
+    CASE_O("v_fg_out_of_range", EXPECT_F(0, "field 2 out of range (class Base has 2)"),
+           MK_ABC(OP_GETF, 0, 4, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fg_subclass_field_via_base", /* s is Derived's, not Base's */
+           EXPECT_F(0, "field 2 out of range (class Base has 2)"),
+           MK_ABC(OP_GETF, 3, 10, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fg_out_of_range_derived", EXPECT_F(0, "field 3 out of range (class Derived has 3)"),
+           MK_ABC(OP_GETF, 3, 6, 3), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fg_no_fields", EXPECT_F(0, "field 0 out of range (class Other has 0)"),
+           MK_ABC(OP_GETF, 0, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fg_type", EXPECT_F(0, "operand A register 1 is float, cannot hold int"),
+           MK_ABC(OP_GETF, 1, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fg_downcast", EXPECT_F(0, "operand A register 6 is Derived, cannot hold Base"),
+           MK_ABC(OP_GETF, 6, 4, 1), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fg_str_into_class", EXPECT_F(0, "operand A register 10 is Base, cannot hold str"),
+           MK_ABC(OP_GETF, 10, 6, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fg_dest_out_of_range", EXPECT_F(0, "operand A register 11 out of range (function has 11)"),
+           MK_ABC(OP_GETF, 11, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* FS: a field of B's class, A storable in it */
+    CASE_O("v_fs_out_of_range", EXPECT_F(0, "field 2 out of range (class Base has 2)"),
+           MK_ABC(OP_SETF, 0, 4, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fs_out_of_range_big", EXPECT_F(0, "field 255 out of range (class Derived has 3)"),
+           MK_ABC(OP_SETF, 0, 6, 255), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fs_type", EXPECT_F(0, "operand A register 3 is str, cannot be stored as int"),
+           MK_ABC(OP_SETF, 3, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fs_unrelated_class", EXPECT_F(0, "operand A register 8 is Other, cannot be stored as Base"),
+           MK_ABC(OP_SETF, 8, 4, 1), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fs_int_into_str_field", EXPECT_F(0, "operand A register 7 is int, cannot be stored as str"),
+           MK_ABC(OP_SETF, 7, 6, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_fs_value_out_of_range", EXPECT_F(0, "operand A register 11 out of range (function has 11)"),
+           MK_ABC(OP_SETF, 11, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* CA: a class index, A of exactly its type (NEW, AS) */
+    CASE_O("v_ca_new_out_of_range", EXPECT_F(0, "class index 3 out of range (image has 3)"),
+           MK_ABx(OP_NEW, 4, 3), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_new_out_of_range_big", EXPECT_F(0, "class index 65535 out of range (image has 3)"),
+           MK_ABx(OP_NEW, 4, 65535), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_new_other_class", EXPECT_F(0, "operand A register 4 is Base, expected Derived"),
+           MK_ABx(OP_NEW, 4, C_DERIVED), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_new_unrelated_class", EXPECT_F(0, "operand A register 8 is Other, expected Base"),
+           MK_ABx(OP_NEW, 8, C_BASE), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_new_into_str", EXPECT_F(0, "operand A register 3 is str, expected Base"),
+           MK_ABx(OP_NEW, 3, C_BASE), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_new_into_int", EXPECT_F(0, "operand A register 0 is int, expected a reference"),
+           MK_ABx(OP_NEW, 0, C_BASE), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_as_out_of_range", EXPECT_F(0, "class index 3 out of range (image has 3)"),
+           MK_ABC(OP_AS, 4, 6, 0), 3, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_as_wrong_class", EXPECT_F(0, "operand A register 6 is Derived, expected Base"),
+           MK_ABC(OP_AS, 6, 4, 0), C_BASE, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ro_as_int", EXPECT_F(0, "operand B register 0 is int, expected an object"),
+           MK_ABC(OP_AS, 4, 0, 0), C_BASE, MK_ABC(OP_RET, 0, 0, 0));
+    /* Regression: IS and AS once took any reference as B, so a str reached
+     * the interpreter's class test, which read the string as an instance. */
+    CASE_O("v_ro_as_str", EXPECT_F(0, "operand B register 3 is str, expected an object"),
+           MK_ABC(OP_AS, 4, 3, 0), C_BASE, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ca_as_unused_c", EXPECT_F(0, "unused operand C is 1, expected 0"),
+           MK_ABC(OP_AS, 6, 4, 1), C_DERIVED, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* CL: a class index (IS) */
+    CASE_O("v_cl_out_of_range", EXPECT_F(0, "class index 3 out of range (image has 3)"),
+           MK_ABC(OP_IS, 2, 4, 0), 3, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_cl_out_of_range_big", EXPECT_F(0, "class index 4294967295 out of range (image has 3)"),
+           MK_ABC(OP_IS, 2, 4, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_cl_is_dest_int", EXPECT_F(0, "operand A register 0 is int, expected bool"),
+           MK_ABC(OP_IS, 0, 4, 0), C_BASE, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ro_is_float", EXPECT_F(0, "operand B register 1 is float, expected an object"),
+           MK_ABC(OP_IS, 2, 1, 0), C_BASE, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_ro_is_str", EXPECT_F(0, "operand B register 9 is str, expected an object"),
+           MK_ABC(OP_IS, 2, 9, 0), C_BASE, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* SL: a vtable slot of B's class; the call's arguments and result */
+    CASE_O("v_sl_out_of_range", EXPECT_F(0, "method slot 2 out of range (class Base has 2)"),
+           MK_ABC(OP_CALLV, 0, 4, 0), 2, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_out_of_range_other", EXPECT_F(0, "method slot 1 out of range (class Other has 1)"),
+           MK_ABC(OP_CALLV, 7, 8, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_out_of_range_big", EXPECT_F(0, "method slot 4294967295 out of range (class Derived has 2)"),
+           MK_ABC(OP_CALLV, 0, 6, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_receiver_str", EXPECT_F(0, "operand B register 3 is str, expected an object"),
+           MK_ABC(OP_CALLV, 9, 3, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_receiver_out_of_range", EXPECT_F(0, "operand B register 200 out of range (function has 11)"),
+           MK_ABC(OP_CALLV, 0, 200, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_arg_type", EXPECT_F(0, "call argument 2 is float, expected int"),
+           MK_ABC(OP_CALLV, 0, 4, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_arg_out_of_range", EXPECT_F(0, "call argument 2 register 11 out of range"),
+           MK_ABC(OP_CALLV, 0, 10, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_result_type", EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
+           MK_ABC(OP_CALLV, 1, 6, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_to_str_into_int", EXPECT_F(0, "operand result register 0 is int, cannot hold str"),
+           MK_ABC(OP_CALLV, 0, 8, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_sl_unused_c", EXPECT_F(0, "unused operand C is 4, expected 0"),
+           MK_ABC(OP_CALLV, 3, 8, 4), 0, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* GR / GW with a class-typed global (g2 gb: Base) */
+    CASE_O("v_gr_downcast", EXPECT_F(0, "operand A register 6 is Derived, cannot hold Base"),
+           MK_ABx(OP_GETG, 6, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_gr_class_into_str", EXPECT_F(0, "operand A register 9 is str, cannot hold Base"),
+           MK_ABx(OP_GETG, 9, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_gr_str_into_class", EXPECT_F(0, "operand A register 4 is Base, cannot hold str"),
+           MK_ABx(OP_GETG, 4, 1), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_gw_unrelated_class", EXPECT_F(0, "operand A register 8 is Other, cannot be stored as Base"),
+           MK_ABx(OP_SETG, 8, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_gw_str_into_class", EXPECT_F(0, "operand A register 3 is str, cannot be stored as Base"),
+           MK_ABx(OP_SETG, 3, 2), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_gw_class_into_str", EXPECT_F(0, "operand A register 10 is Base, cannot be stored as str"),
+           MK_ABx(OP_SETG, 10, 1), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* RM: B's value may be stored in A (MOV) */
+    CASE_O("v_rm_mov_downcast", EXPECT_F(0, "operand B register 4 is Base, cannot be stored as Derived"),
+           MK_ABC(OP_MOV, 6, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rm_mov_unrelated_class", EXPECT_F(0, "operand B register 8 is Other, cannot be stored as Base"),
+           MK_ABC(OP_MOV, 4, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rm_mov_str_to_class", EXPECT_F(0, "operand B register 3 is str, cannot be stored as Base"),
+           MK_ABC(OP_MOV, 4, 3, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rm_mov_class_to_str", EXPECT_F(0, "operand B register 6 is Derived, cannot be stored as str"),
+           MK_ABC(OP_MOV, 9, 6, 0), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* RR with objects: identity comparisons, null tests */
+    CASE_O("v_rr_eq_r_int", EXPECT_F(0, "operand C register 0 is int, expected a reference"),
+           MK_ABC(OP_EQ_R, 2, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rr_ne_r_float", EXPECT_F(0, "operand B register 5 is float, expected a reference"),
+           MK_ABC(OP_NE_R, 2, 5, 6), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rr_eq_r_dest", EXPECT_F(0, "operand A register 4 is Base, expected bool"),
+           MK_ABC(OP_EQ_R, 4, 4, 6), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rr_jnull_int", EXPECT_F(0, "operand A register 7 is int, expected a reference"),
+           MK_ABC(OP_JNULL, 7, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rr_jnnull_bool", EXPECT_F(0, "operand A register 2 is bool, expected a reference"),
+           MK_ABC(OP_JNNULL, 2, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_jnull_target", EXPECT_F(0, "jump target 102 is not an instruction of the function"),
+           MK_ABC(OP_JNULL, 4, 0, 0), 100, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_jnnull_into_two_word", EXPECT_F(0, "jump target 1 is not an instruction of the function"),
+           MK_ABC(OP_JNNULL, 6, 0, 0), (uint32_t)-1, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* FN, RT with objects: parameters and results take subclasses only */
+    CASE_O("v_call_self_downcast", EXPECT_F(0, "call argument 1 is Base, expected Derived"),
+           MK_ABC(OP_CALL, 0, 10, 0), F_DGET, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_call_self_unrelated", EXPECT_F(0, "call argument 1 is Other, expected Base"),
+           MK_ABC(OP_CALL, 3, 8, 0), F_BTOS, MK_ABC(OP_RET, 0, 0, 0));
+
+    base_init(&b); /* f() -> Derived returns a Base */
+    set_func(&b, F_F, S_F, 2, T_DERIVED, O_TYPES, O_NREGS);
+    SET_CODE(&b, F_F, MK_ABC(OP_RET, 4, 0, 0));
+    emit_image(g, "v_rt_base_from_derived_function", &b,
+               EXPECT_F(0, "operand A register 4 is Base, cannot be stored as Derived"));
+    base_init(&b); /* f() -> Base returns an Other */
+    set_func(&b, F_F, S_F, 2, T_BASE, O_TYPES, O_NREGS);
+    SET_CODE(&b, F_F, MK_ABC(OP_RET, 8, 0, 0));
+    emit_image(g, "v_rt_unrelated_class", &b,
+               EXPECT_F(0, "operand A register 8 is Other, cannot be stored as Base"));
+#undef CASE_O
 #undef CASE
+}
+
+/* ---- Class-table cases: one per rule of check_types / check_class ---- */
+
+static void class_cases(gen *g)
+{
+    base b;
+#define CASE_C(name, expect, ...)      \
+    do {                               \
+        base_init(&b);                 \
+        __VA_ARGS__;                   \
+        emit_image(g, name, &b, expect); \
+    } while (0)
+
+    /* The type table */
+    CASE_C("c_type_names_missing_class", "invalid image: type 7 names class 3, out of range",
+           b.ttab[C_OTHER].a = NCLASSES);
+    CASE_C("c_type_names_class_huge", "invalid image: type 5 names class 4294967295, out of range",
+           b.ttab[C_BASE].a = 0xffffffffu);
+
+    /* Superclasses come first */
+    CASE_C("c_super_self", "invalid image: superclass index must be below its own, got 1 at class Derived",
+           b.classes[C_DERIVED].super = C_DERIVED);
+    CASE_C("c_super_later", "invalid image: superclass index must be below its own, got 2 at class Base",
+           b.classes[C_BASE].super = C_OTHER);
+    CASE_C("c_super_out_of_range", "invalid image: superclass index must be below its own, got 99 at class Other",
+           b.classes[C_OTHER].super = 99);
+    CASE_C("c_super_negative",
+           "invalid image: superclass index must be below its own, got 4294967294 at class Base",
+           b.classes[C_BASE].super = -2);
+
+    /* A class's type id names it */
+    CASE_C("c_type_of_another_class", "invalid image: type id does not name this class: 5 at class Derived",
+           b.classes[C_DERIVED].type = T_BASE);
+    CASE_C("c_type_scalar", "invalid image: type id does not name this class: 4 at class Base",
+           b.classes[C_BASE].type = VM_T_STR);
+    CASE_C("c_two_classes_one_type", /* type 7 names Base: Other's type is not Other's */
+           "invalid image: type id does not name this class: 7 at class Other",
+           b.ttab[C_OTHER].a = C_BASE);
+
+    /* A subclass extends its superclass */
+    CASE_C("c_fewer_fields_than_super",
+           "invalid image: has fewer fields or slots than its superclass: 1 at class Derived",
+           b.classes[C_DERIVED].nfields = 1);
+    /* (the number in this message is the field count even when the slots
+     * are short) */
+    CASE_C("c_fewer_slots_than_super",
+           "invalid image: has fewer fields or slots than its superclass: 3 at class Derived",
+           b.classes[C_DERIVED].nslots = 1);
+    CASE_C("c_field_type_differs", "invalid image: field differs from its superclass's: field 0 at class Derived",
+           b.field_types[C_DERIVED][0] = VM_T_FLOAT);
+    CASE_C("c_field_type_narrowed", /* even to a subclass: fields are read and written */
+           "invalid image: field differs from its superclass's: field 1 at class Derived",
+           b.field_types[C_DERIVED][1] = T_DERIVED);
+
+    /* Slots */
+    CASE_C("c_no_slots", "invalid image: has no to_str slot: slots 0 at class Other",
+           b.classes[C_OTHER].nslots = 0);
+    CASE_C("c_no_slots_base", "invalid image: has no to_str slot: slots 0 at class Base",
+           b.classes[C_BASE].nslots = 0);
+    CASE_C("c_slot_no_function", "invalid image: slot names no function: slot 1 at class Base",
+           b.slots[C_BASE][1] = NFUNCS);
+    CASE_C("c_slot_no_function_huge", "invalid image: slot names no function: slot 0 at class Other",
+           b.slots[C_OTHER][0] = 0xffffffffu);
+    CASE_C("c_method_subclass_self", /* Base cannot use Derived's get */
+           "invalid image: method does not take this class as self: slot 1 at class Base",
+           b.slots[C_BASE][1] = F_DGET);
+    CASE_C("c_method_unrelated_self",
+           "invalid image: method does not take this class as self: slot 0 at class Other",
+           b.slots[C_OTHER][0] = F_BTOS);
+    CASE_C("c_method_no_params",
+           "invalid image: method does not take this class as self: slot 1 at class Base",
+           b.slots[C_BASE][1] = F_V);
+    CASE_C("c_method_int_self",
+           "invalid image: method does not take this class as self: slot 1 at class Derived",
+           b.slots[C_DERIVED][1] = F_H);
+    CASE_C("c_slot0_takes_params", "invalid image: slot 0 is not to_str() -> str: slot 0 at class Base",
+           b.slots[C_BASE][0] = F_BGET);
+    CASE_C("c_slot0_returns_int", "invalid image: slot 0 is not to_str() -> str: slot 0 at class Other",
+           static const uint16_t T_[] = {T_OTHER, VM_T_INT};
+           set_func(&b, F_OTOS, S_TOSTR, 1, VM_T_INT, T_, 2);
+           SET_CODE(&b, F_OTOS, MK_ABx(OP_LOADI, 1, 0), MK_ABC(OP_RET, 1, 0, 0)));
+    CASE_C("c_slot0_returns_nothing", "invalid image: slot 0 is not to_str() -> str: slot 0 at class Other",
+           static const uint16_t T_[] = {T_OTHER};
+           set_func(&b, F_OTOS, S_TOSTR, 1, VM_T_VOID, T_, 1);
+           SET_CODE(&b, F_OTOS, MK_ABC(OP_RET0, 0, 0, 0)));
+
+    /* Overrides keep the signature (but self) */
+    CASE_C("c_override_param_type", "invalid image: override changes the signature: slot 1 at class Derived",
+           static const uint16_t T_[] = {T_DERIVED, VM_T_FLOAT, VM_T_INT};
+           set_func(&b, F_DGET, S_GET, 2, VM_T_INT, T_, 3);
+           SET_CODE(&b, F_DGET, MK_ABC(OP_GETF, 2, 0, 0), MK_ABC(OP_RET, 2, 0, 0)));
+    CASE_C("c_override_result_type", "invalid image: override changes the signature: slot 1 at class Derived",
+           static const uint16_t T_[] = {T_DERIVED, VM_T_INT, VM_T_FLOAT};
+           set_func(&b, F_DGET, S_GET, 2, VM_T_FLOAT, T_, 3);
+           SET_CODE(&b, F_DGET, MK_ABx(OP_LOADK, 2, 1), MK_ABC(OP_RET, 2, 0, 0)));
+    CASE_C("c_override_param_count", "invalid image: override changes the signature: slot 1 at class Derived",
+           static const uint16_t T_[] = {T_DERIVED, VM_T_INT, VM_T_INT};
+           set_func(&b, F_DGET, S_GET, 3, VM_T_INT, T_, 3);
+           SET_CODE(&b, F_DGET, MK_ABC(OP_RET, 2, 0, 0)));
+#undef CASE_C
 }
 
 /* ---- Reader and linker cases ---- */
@@ -617,8 +1005,9 @@ static void reader_cases(gen *g)
 
     base_init(&b);
     serialize(&b.im, &out);
-    wr32(&out, 12, 6);
-    emit_bytes(g, "r_section_count", &out, "invalid image: 6 sections, expected 7 at offset 12");
+    wr32(&out, 12, 7); /* version 1's count */
+    emit_bytes(g, "r_section_count", &out,
+               EXPECT("invalid image: 7 sections, expected %d at offset 12", NSECS));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -751,7 +1140,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     {
         const vm_func *f = &b.funcs[F_F];
-        size_t at = func_at(&out, &b.im, F_F) + 12 + f->nregs;
+        size_t at = func_at(&out, &b.im, F_F) + FUNC_HEAD + 2 * f->nregs;
         wr32(&out, at, 100000);
         fix_checksum(&out);
         emit_bytes(g, "r_code_count_too_large", &out,
@@ -785,7 +1174,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_global_type", &out,
                EXPECT("invalid image: bad global type 9 at offset %zu",
-                      sec_body(&out, SEC_GLOB) + 4 + 5 * 2));
+                      sec_body(&out, SEC_GLOB) + 4 + 6 * 2));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -793,7 +1182,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_void_global", &out,
                EXPECT("invalid image: bad global type 0 at offset %zu",
-                      sec_body(&out, SEC_GLOB) + 4 + 5));
+                      sec_body(&out, SEC_GLOB) + 4 + 6));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -813,11 +1202,11 @@ static void reader_cases(gen *g)
     vm_buf_free(&out);
 
     base_init(&b);
-    b.funcs[F_F].ret = VM_T__COUNT;
+    b.funcs[F_F].ret = T_END; /* just past the type table */
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_function_result_type", &out,
                EXPECT("invalid image: bad function result type %u at offset %zu",
-                      (unsigned)VM_T__COUNT, func_at(&out, &b.im, F_F) + 10));
+                      (unsigned)T_END, func_at(&out, &b.im, F_F) + 11));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -825,7 +1214,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_register_type", &out,
                EXPECT("invalid image: bad register type 17 at offset %zu",
-                      func_at(&out, &b.im, F_F) + 12 + 6));
+                      func_at(&out, &b.im, F_F) + FUNC_HEAD + 2 * 6));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -833,7 +1222,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_void_register", &out,
                EXPECT("invalid image: bad register type 0 at offset %zu",
-                      func_at(&out, &b.im, F_F) + 12 + 3));
+                      func_at(&out, &b.im, F_F) + FUNC_HEAD + 2 * 3));
     vm_buf_free(&out);
 
     /* Register counts */
@@ -842,13 +1231,13 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_more_params_than_registers", &out,
                EXPECT("invalid image: bad register count 0 (1 parameters) at offset %zu",
-                      func_at(&out, &b.im, F_V) + 12));
+                      func_at(&out, &b.im, F_V) + FUNC_HEAD));
     vm_buf_free(&out);
 
     base_init(&b);
     serialize(&b.im, &out);
     {
-        size_t at = func_at(&out, &b.im, F_F) + 10; /* nregs u16 */
+        size_t at = func_at(&out, &b.im, F_F) + FUNC_HEAD - 2; /* nregs u16 */
         out.data[at] = (char)(300 & 0xff);
         out.data[at + 1] = (char)(300 >> 8);
         fix_checksum(&out);
@@ -872,7 +1261,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_global_name_index", &out,
                EXPECT("invalid image: global name string index 1000 out of range at offset %zu",
-                      sec_body(&out, SEC_GLOB) + 4 + 5 + 4));
+                      sec_body(&out, SEC_GLOB) + 4 + 6 + 4));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -892,11 +1281,11 @@ static void reader_cases(gen *g)
     vm_buf_free(&out);
 
     base_init(&b);
-    b.modules[0].name = 12;
+    b.modules[0].name = NSTRS;
     serialize(&b.im, &out);
     emit_bytes(g, "r_module_name_index", &out,
-               EXPECT("invalid image: module name string index 12 out of range at offset %zu",
-                      sec_body(&out, SEC_MODS) + 4 + 4));
+               EXPECT("invalid image: module name string index %u out of range at offset %zu",
+                      (unsigned)NSTRS, sec_body(&out, SEC_MODS) + 4 + 4));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -939,7 +1328,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_line_table_order", &out,
                EXPECT("invalid image: line table out of order at offset %zu",
-                      func_at(&out, &b.im, F_H) + 12 + b.funcs[F_H].nregs + 4 +
+                      func_at(&out, &b.im, F_H) + FUNC_HEAD + 2 * b.funcs[F_H].nregs + 4 +
                           4 * b.funcs[F_H].ncode + 4 + 16));
     vm_buf_free(&out);
 
@@ -948,7 +1337,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_line_table_past_code", &out,
                EXPECT("invalid image: line table out of order at offset %zu",
-                      func_at(&out, &b.im, F_V) + 12 + 4 + 4 + 4 + 8));
+                      func_at(&out, &b.im, F_V) + FUNC_HEAD + 4 + 4 + 4 + 8));
     vm_buf_free(&out);
 
     /* Linking: natives are resolved by name and signature */
@@ -971,6 +1360,217 @@ static void reader_cases(gen *g)
     b.natives[1].params[1] = VM_T_INT;
     emit_image(g, "l_native_wrong_params", &b,
                "invalid image: unknown native str with this signature at native 1");
+    /* The type table (TYPE) */
+    base_init(&b);
+    b.ttab[1].kind = 0;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_bad_type_kind", &out,
+               EXPECT("invalid image: bad kind 0 of type 6 at offset %zu",
+                      sec_body(&out, SEC_TYPE) + 4 + 5 * 2));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.ttab[0].kind = 200;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_unknown_type_kind", &out,
+               EXPECT("invalid image: bad kind 200 of type 5 at offset %zu",
+                      sec_body(&out, SEC_TYPE) + 4 + 5));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_body(&out, SEC_TYPE);
+        wr32(&out, at, NTYPES + 1); /* NTYPES entries of 5 bytes are there */
+        fix_checksum(&out);
+        emit_bytes(g, "r_type_count_too_large", &out,
+                   EXPECT("invalid image: type count %d too large at offset %zu", NTYPES + 1, at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_body(&out, SEC_TYPE);
+        wr32(&out, at, KILN_IMAGE_MAX_COUNT + 1);
+        fix_checksum(&out);
+        emit_bytes(g, "r_type_count_over_limit", &out,
+                   EXPECT("invalid image: type count %u too large at offset %zu",
+                          KILN_IMAGE_MAX_COUNT + 1, at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b); /* one type more than a uint16_t type id leaves room for */
+    {
+        uint32_t n = VM_MAX_TYPES - VM_T__COUNT + 1;
+        vm_type *many = calloc(n, sizeof *many);
+        if (!many) {
+            fprintf(stderr, "bad-images: out of memory\n");
+            g->io_error = true;
+            return;
+        }
+        memcpy(many, b.ttab, sizeof b.ttab);
+        for (uint32_t i = NTYPES; i < n; i++)
+            many[i] = (vm_type){VM_K_CLASS, C_OTHER};
+        b.im.types = many;
+        b.im.ntypes = n;
+        serialize(&b.im, &out);
+        emit_bytes(g, "r_too_many_types", &out,
+                   EXPECT("invalid image: %u types, at most %u", n, n - 1));
+        vm_buf_free(&out);
+        free(many);
+    }
+
+    /* Type ids past the table, wherever a type is named */
+    base_init(&b);
+    b.types[F_F][7] = T_END;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_register_type_past_table", &out,
+               EXPECT("invalid image: bad register type %u at offset %zu", (unsigned)T_END,
+                      func_at(&out, &b.im, F_F) + FUNC_HEAD + 2 * 8));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.types[F_MAIN][0] = 0xffff;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_register_type_huge", &out,
+               EXPECT("invalid image: bad register type 65535 at offset %zu",
+                      func_at(&out, &b.im, F_MAIN) + FUNC_HEAD + 2));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.globals[2].type = T_END;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_global_type_past_table", &out,
+               EXPECT("invalid image: bad global type %u at offset %zu", (unsigned)T_END,
+                      sec_body(&out, SEC_GLOB) + 4 + 6 * 3));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.funcs[F_BTOS].ret = 0x7fff;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_function_result_type_huge", &out,
+               EXPECT("invalid image: bad function result type 32767 at offset %zu",
+                      func_at(&out, &b.im, F_BTOS) + 11));
+    vm_buf_free(&out);
+
+    /* Classes (CLAS) */
+    base_init(&b);
+    b.classes[C_DERIVED].name = 1000;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_class_name_index", &out,
+               EXPECT("invalid image: class name string index 1000 out of range at offset %zu",
+                      class_at(&out, &b.im, C_DERIVED) + 4));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.classes[C_OTHER].type = T_END;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_class_type_past_table", &out,
+               EXPECT("invalid image: bad class type %u at offset %zu", (unsigned)T_END,
+                      class_at(&out, &b.im, C_OTHER) + 10));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.classes[C_BASE].type = VM_T_VOID;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_class_type_void", &out,
+               EXPECT("invalid image: bad class type 0 at offset %zu",
+                      class_at(&out, &b.im, C_BASE) + 10));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.field_types[C_DERIVED][2] = T_END;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_field_type_past_table", &out,
+               EXPECT("invalid image: bad field type %u at offset %zu", (unsigned)T_END,
+                      class_at(&out, &b.im, C_DERIVED) + CLASS_HEAD + 6 * 2 + 2));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.field_types[C_BASE][0] = VM_T_VOID;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_field_type_void", &out,
+               EXPECT("invalid image: bad field type 0 at offset %zu",
+                      class_at(&out, &b.im, C_BASE) + CLASS_HEAD + 2));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.field_names[C_BASE][1] = NSTRS;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_field_name_index", &out,
+               EXPECT("invalid image: field name string index %u out of range at offset %zu",
+                      (unsigned)NSTRS, class_at(&out, &b.im, C_BASE) + CLASS_HEAD + 6 * 2));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        /* one class more than the section could hold at 14 bytes a class */
+        size_t at = sec_body(&out, SEC_CLAS);
+        uint32_t n = (rd32(&out, at - 4) - 4) / 14 + 1;
+        wr32(&out, at, n);
+        fix_checksum(&out);
+        emit_bytes(g, "r_class_count_too_large", &out,
+                   EXPECT("invalid image: class count %u too large at offset %zu", n, at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_body(&out, SEC_CLAS);
+        wr32(&out, at, 0xffffffffu);
+        fix_checksum(&out);
+        emit_bytes(g, "r_class_count_over_limit", &out,
+                   EXPECT("invalid image: class count 4294967295 too large at offset %zu", at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = class_at(&out, &b.im, C_OTHER) + CLASS_HEAD - 2; /* nfields u16 of Other */
+        out.data[at] = 100;
+        fix_checksum(&out);
+        emit_bytes(g, "r_field_count_past_section", &out,
+                   EXPECT("invalid image: truncated data at offset %zu", at + 2));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = class_at(&out, &b.im, C_OTHER) + CLASS_HEAD; /* nslots u16 of Other */
+        out.data[at] = 2; /* one slot is there, the last bytes of CLAS */
+        fix_checksum(&out);
+        emit_bytes(g, "r_slot_count_past_section", &out,
+                   EXPECT("invalid image: truncated data at offset %zu", at + 2));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_at(&out, SEC_CLAS);
+        out.data[at] = 'K';
+        fix_checksum(&out);
+        emit_bytes(g, "r_bad_class_section_tag", &out,
+                   EXPECT("invalid image: expected section CLAS at offset %zu", at));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = sec_at(&out, SEC_TYPE), end = sec_body(&out, SEC_TYPE) + rd32(&out, at + 4);
+        insert(&out, end, 4, 0);
+        wr32(&out, at + 4, rd32(&out, at + 4) + 4);
+        fix_checksum(&out);
+        emit_bytes(g, "r_stray_bytes_in_type_section", &out,
+                   EXPECT("invalid image: section TYPE has 4 stray bytes at offset %zu", end));
+    }
+    vm_buf_free(&out);
 #undef EXPECT
 }
 
@@ -1011,7 +1611,39 @@ int main(int argc, char **argv)
     kiln_free(vm);
     vm_buf_free(&bytes);
 
+    /* The object cases' f (O_TYPES), with code that uses every class role
+     * correctly, must verify too: each CASE_O then breaks one thing. */
+    base_init(&b);
+    set_func(&b, F_F, S_F, 2, VM_T_INT, O_TYPES, O_NREGS);
+    SET_CODE(&b, F_F, MK_ABx(OP_NEW, 6, C_DERIVED), MK_ABx(OP_NEW, 4, C_BASE),
+             MK_ABC(OP_MOV, 10, 6, 0),          /* Base = Derived */
+             MK_ABC(OP_GETF, 7, 6, 0), MK_ABC(OP_SETF, 7, 4, 0),
+             MK_ABC(OP_SETF, 6, 4, 1),          /* Base field = Derived */
+             MK_ABC(OP_GETF, 10, 4, 1), MK_ABC(OP_GETF, 9, 6, 2), MK_ABC(OP_SETF, 3, 6, 2),
+             MK_ABx(OP_SETG, 6, 2), MK_ABx(OP_GETG, 10, 2),
+             MK_ABC(OP_IS, 2, 4, 0), C_DERIVED, MK_ABC(OP_IS, 2, 8, 0), C_OTHER,
+             MK_ABC(OP_AS, 6, 10, 0), C_DERIVED,
+             MK_ABC(OP_JNULL, 6, 0, 0), 0, MK_ABC(OP_JNNULL, 9, 0, 0), 0,
+             MK_ABC(OP_EQ_R, 2, 4, 6), MK_ABC(OP_NE_R, 2, 3, 8),
+             MK_ABC(OP_CALLV, 7, 6, 0), 1,      /* Derived's get(r6, r7) */
+             MK_ABC(OP_CALLV, 9, 8, 0), 0,      /* Other's to_str */
+             MK_ABC(OP_CALLV, 3, 10, 0), 0,     /* Base's to_str */
+             MK_ABC(OP_CALL, 0, 6, 0), F_BGET,  /* Base's get on a Derived */
+             MK_ABC(OP_LOADNULL, 8, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    serialize(&b.im, &bytes);
+    vm = kiln_new(&cfg);
+    if (!vm || kiln_load_image(vm, bytes.data, bytes.len) != KILN_OK) {
+        fprintf(stderr, "bad-images: the base image with the object f does not load: %s\n",
+                vm ? kiln_error(vm) : "out of memory");
+        kiln_free(vm);
+        vm_buf_free(&bytes);
+        return 1;
+    }
+    kiln_free(vm);
+    vm_buf_free(&bytes);
+
     verifier_cases(&g);
+    class_cases(&g);
     reader_cases(&g);
     if (g.io_error)
         return 2;

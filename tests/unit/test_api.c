@@ -246,7 +246,7 @@ Test(api, verification_error_through_the_api)
     cr_assert(vm_image_write(&im, &bad));
     kiln_vm *vm = kiln_new(NULL);
     cr_assert_eq(kiln_load_image(vm, bad.data, bad.len), KILN_ERR_LOAD);
-    cr_assert_str_eq(kiln_error(vm), "invalid image: operand A register 0 is float, expected int at f:0");
+    cr_assert_str_eq(kiln_error(vm), "invalid image: operand A register 0 is float, cannot be stored as int at f:0");
     kiln_free(vm);
     vm_buf_free(&bad);
     vm_image_free(&im);

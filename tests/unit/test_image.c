@@ -145,8 +145,17 @@ Test(image, header)
     cr_assert_not(vm_image_is(a.data, 7), "shorter than the magic");
     cr_assert_not(vm_image_is("print(1)\n", 9));
     cr_assert_eq(rd32(&a, 8), KILN_IMAGE_VERSION);
-    cr_assert_eq(rd32(&a, 12), 7, "seven sections");
-    cr_assert(memcmp(a.data + 24, "STRS", 4) == 0, "the first section follows the header");
+    cr_assert_eq(rd32(&a, 12), 9, "nine sections");
+    /* Every section, in order, each tag followed by its size. */
+    static const char TAGS[9][5] = {"STRS", "TYPE", "CNST", "GLOB", "NATV",
+                                    "CLAS", "FUNC", "MODS", "ENTR"};
+    size_t at = 24; /* the first section follows the header */
+    for (int i = 0; i < 9; i++) {
+        cr_assert_leq(at + 8, a.len, "section %s past the end", TAGS[i]);
+        cr_assert(memcmp(a.data + at, TAGS[i], 4) == 0, "section %d is not %s", i, TAGS[i]);
+        at += 8 + rd32(&a, at + 4);
+    }
+    cr_assert_eq(at, a.len, "ENTR is the last section");
     vm_buf_free(&a);
 }
 
@@ -156,16 +165,25 @@ Test(image, handmade_image_round_trip)
     uint32_t off[3] = {0, 2, 5}, len[3] = {1, 2, 3};
     char data[] = "m\0ab\0xyz";
     vm_const k[2] = {{VM_T_INT, 0x8000000000000001ull}, {VM_T_STR, 2}};
-    vm_global g[1] = {{1, VM_T_BOOL}};
+    vm_global g[2] = {{1, VM_T_BOOL}, {1, VM_T__COUNT + 1}};
+    /* types 5 and 6 both name class 0 (the reader does not mind; the
+     * verifier would), class 0 has two fields and a slot */
+    vm_type t[2] = {{VM_K_CLASS, 0}, {VM_K_CLASS, 0}};
+    uint16_t ftypes[2] = {VM_T__COUNT + 1, VM_T_FLOAT};
+    uint32_t fnames[2] = {1, 2};
+    uint32_t slots[1] = {0};
+    vm_class c[1] = {{.name = 2, .super = -1, .type = VM_T__COUNT + 1, .nfields = 2,
+                      .field_types = ftypes, .field_names = fnames, .nslots = 1, .slots = slots}};
     vm_nativeref n[1] = {{.name = 2, .nparams = 2, .ret = VM_T_STR, .params = {VM_T_STR, VM_T_INT}}};
-    uint8_t types[2] = {VM_T_INT, VM_T_STR};
+    uint16_t types[3] = {VM_T_INT, VM_T_STR, VM_T__COUNT};
     uint32_t code[3] = {MK_ABx(OP_LOADK, 0, 0), MK_ABC(OP_NOP, 0, 0, 0), MK_ABC(OP_RET0, 0, 0, 0)};
     vm_line lines[2] = {{0, 7}, {2, 9}};
-    vm_func f[1] = {{.name = 0, .module = 0, .nparams = 0, .ret = VM_T_VOID, .nregs = 2,
+    vm_func f[1] = {{.name = 0, .module = 0, .nparams = 0, .ret = VM_T__COUNT + 1, .nregs = 3,
                      .types = types, .ncode = 3, .code = code, .nlines = 2, .lines = lines}};
     vm_module m[1] = {{0, 1, 0}};
-    vm_image im = {.nstrs = 3, .str_off = off, .str_len = len, .str_data = data,
-                   .nconsts = 2, .consts = k, .nglobals = 1, .globals = g,
+    vm_image im = {.ntypes = 2, .types = t, .nclasses = 1, .classes = c,
+                   .nstrs = 3, .str_off = off, .str_len = len, .str_data = data,
+                   .nconsts = 2, .consts = k, .nglobals = 2, .globals = g,
                    .nnatives = 1, .natives = n, .nfuncs = 1, .funcs = f,
                    .nmodules = 1, .modules = m, .entry = 0, .main = -1};
     vm_buf a = {0};
@@ -179,6 +197,24 @@ Test(image, handmade_image_round_trip)
     cr_assert_eq(r.consts[0].bits, 0x8000000000000001ull);
     cr_assert_eq(r.consts[1].type, VM_T_STR);
     cr_assert_eq(r.globals[0].type, VM_T_BOOL);
+    cr_assert_eq(r.globals[1].type, VM_T__COUNT + 1);
+    cr_assert_eq(r.ntypes, 2);
+    cr_assert_eq(r.types[1].kind, VM_K_CLASS);
+    cr_assert_eq(r.types[1].a, 0);
+    cr_assert_eq(r.nclasses, 1);
+    cr_assert_eq(r.classes[0].super, -1);
+    cr_assert_eq(r.classes[0].type, VM_T__COUNT + 1);
+    cr_assert_eq(r.classes[0].nfields, 2);
+    cr_assert_eq(r.classes[0].field_types[0], VM_T__COUNT + 1);
+    cr_assert_eq(r.classes[0].field_types[1], VM_T_FLOAT);
+    cr_assert_eq(r.classes[0].field_names[1], 2);
+    cr_assert_eq(r.classes[0].nslots, 1);
+    cr_assert_eq(r.classes[0].slots[0], 0);
+    cr_assert_eq(r.funcs[0].ret, VM_T__COUNT + 1);
+    cr_assert_eq(r.funcs[0].types[2], VM_T__COUNT);
+    cr_assert_str_eq(vm_type_str(&r, VM_T__COUNT), "xyz");
+    cr_assert_str_eq(vm_type_str(&r, VM_T_FLOAT), "float");
+    cr_assert_str_eq(vm_type_str(&r, VM_T__COUNT + 2), "?", "past the type table");
     cr_assert_eq(r.natives[0].params[1], VM_T_INT);
     cr_assert_eq(r.funcs[0].ncode, 3);
     cr_assert_eq(r.funcs[0].code[0], code[0]);
@@ -224,12 +260,22 @@ Test(image, header_errors)
     assert_read_fails("print(1)\n", 9, true, "invalid image: bad magic at offset 0");
     assert_read_fails(a.data, 8, true, "invalid image: truncated data at offset 8");
     assert_read_fails(a.data, 23, true, "invalid image: truncated data at offset 20");
+    char want[128];
     a.data[8] = 9;
-    assert_read_fails(a.data, a.len, true,
-                      "invalid image: format version 9, this kiln reads version 1 at offset 8");
-    a.data[8] = 1;
-    a.data[12] = 8;
-    assert_read_fails(a.data, a.len, true, "invalid image: 8 sections, expected 7 at offset 12");
+    snprintf(want, sizeof want,
+             "invalid image: format version 9, this kiln reads version %d at offset 8",
+             KILN_IMAGE_VERSION);
+    assert_read_fails(a.data, a.len, true, want);
+    a.data[8] = 1; /* the version before classes: refused, not misread */
+    snprintf(want, sizeof want,
+             "invalid image: format version 1, this kiln reads version %d at offset 8",
+             KILN_IMAGE_VERSION);
+    assert_read_fails(a.data, a.len, true, want);
+    a.data[8] = KILN_IMAGE_VERSION;
+    a.data[12] = 7; /* the section count of version 1 */
+    assert_read_fails(a.data, a.len, true, "invalid image: 7 sections, expected 9 at offset 12");
+    a.data[12] = 10;
+    assert_read_fails(a.data, a.len, true, "invalid image: 10 sections, expected 9 at offset 12");
     vm_buf_free(&a);
 }
 
@@ -264,10 +310,17 @@ Test(image, sections_must_come_in_order)
 {
     vm_buf a;
     unit_compile("prog.kn", "print(1)\n", &a);
-    size_t cnst = 24 + 8 + rd32(&a, 28); /* after STRS */
+    size_t type = 24 + 8 + rd32(&a, 28); /* after STRS */
+    cr_assert(memcmp(a.data + type, "TYPE", 4) == 0);
+    size_t cnst = type + 8 + rd32(&a, type + 4);
     cr_assert(memcmp(a.data + cnst, "CNST", 4) == 0);
-    memcpy(a.data + cnst, "GLOB", 4);
     char want[128];
+    /* A version-1 reader's order (CNST right after STRS) is refused. */
+    memcpy(a.data + type, "CNST", 4);
+    snprintf(want, sizeof want, "invalid image: expected section TYPE at offset %zu", type);
+    assert_read_fails(a.data, a.len, false, want);
+    memcpy(a.data + type, "TYPE", 4);
+    memcpy(a.data + cnst, "GLOB", 4);
     snprintf(want, sizeof want, "invalid image: expected section CNST at offset %zu", cnst);
     assert_read_fails(a.data, a.len, false, want);
     vm_buf_free(&a);

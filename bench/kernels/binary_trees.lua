@@ -1,0 +1,24 @@
+-- Binary trees: the same algorithm as binary_trees.kn.
+local function make(depth)
+    if depth == 0 then return { nil, nil } end
+    return { make(depth - 1), make(depth - 1) }
+end
+
+local function check(n)
+    if n[1] == nil then return 1 end
+    return 1 + check(n[1]) + check(n[2])
+end
+
+local max_depth = 16
+local stretch = max_depth + 1
+print(string.format("stretch tree of depth %d\t check: %d", stretch, check(make(stretch))))
+local long_lived = make(max_depth)
+local depth = 4
+while depth <= max_depth do
+    local iterations = 1 << (max_depth - depth + 4)
+    local sum = 0
+    for _ = 1, iterations do sum = sum + check(make(depth)) end
+    print(string.format("%d\t trees of depth %d\t check: %d", iterations, depth, sum))
+    depth = depth + 2
+end
+print(string.format("long lived tree of depth %d\t check: %d", max_depth, check(long_lived)))

@@ -1,0 +1,299 @@
+/*
+ * comp_class.c — classes, before any code is checked: named types are
+ * resolved, superclasses linked (no cycles) and ordered before their
+ * subclasses, fields laid out (the superclass's first) and vtables built
+ * (slot 0 is to_str; an override keeps its slot and its signature).
+ *
+ * Two kinds of functions are made here rather than written by the user,
+ * and the emitter writes their bodies:
+ *   Class.to_str    returns "<Class>", for a class with no user to_str in
+ *                   its chain (a subclass of such a class gets its own, so
+ *                   it prints its own name);
+ *   Class.<fields>  runs the field initializers, the superclass's first;
+ *                   only for classes with an initialized field in the chain.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "comp.h"
+
+static void err_at_class(comp *C, const comp_class *c, const char *fmt, const char *a,
+                         uint32_t alen)
+{
+    comp_error(C, c->line, c->col, fmt, (int)alen, a);
+}
+
+int comp_array_type(comp *C, int elem)
+{
+    if (elem == CT_ERR)
+        return CT_ERR;
+    char key[8];
+    int n = snprintf(key, sizeof key, "%d", elem);
+    int32_t id = comp_map_get(&C->array_map, key, (uint32_t)n);
+    if (id >= 0)
+        return id;
+    id = (int32_t)(VM_T__COUNT + C->nclasses + C->narrays);
+    if (id >= VM_MAX_TYPES) {
+        comp_error(C, 1, 1, "too many types in one program");
+        return CT_ERR;
+    }
+    C->arrays = comp_grow(C, C->arrays, &C->arrays_cap, C->narrays + 1, sizeof(int16_t));
+    C->arrays[C->narrays++] = (int16_t)elem;
+    comp_map_put(C, &C->array_map, comp_strdup(C, key, (size_t)n), (uint32_t)n, id);
+    return id;
+}
+
+int comp_elem_of(comp *C, int type)
+{
+    int k = type - VM_T__COUNT - (int)C->nclasses;
+    return k >= 0 && k < (int)C->narrays ? C->arrays[k] : -1;
+}
+
+int comp_resolve_type(comp *C, int t)
+{
+    if (t < CT_NAMED || t >= CT_NAMED + (int)C->ntnames)
+        return t;
+    const struct comp_tname *tn = &C->tnames[t - CT_NAMED];
+    if (!tn->name) /* [T] */
+        return comp_array_type(C, comp_resolve_type(C, tn->elem));
+    int32_t ci = comp_map_get(&C->class_map, tn->name, tn->len);
+    if (ci < 0) {
+        comp_error(C, tn->line, tn->col, "unknown type '%.*s'", (int)tn->len, tn->name);
+        return CT_ERR;
+    }
+    return C->classes[ci]->type;
+}
+
+comp_class *comp_class_of(comp *C, int type)
+{
+    if (type < VM_T__COUNT || type >= VM_T__COUNT + (int)C->nclasses)
+        return NULL;
+    return C->sorted[type - VM_T__COUNT];
+}
+
+bool comp_subclass(comp *C, int from, int to)
+{
+    comp_class *c = comp_class_of(C, from), *want = comp_class_of(C, to);
+    for (; c && want; c = c->super)
+        if (c == want)
+            return true;
+    return false;
+}
+
+static bool is_named(const comp_fn *f, const char *name)
+{
+    return f->len == strlen(name) && memcmp(f->name, name, f->len) == 0;
+}
+
+static char *qualified(comp *C, const comp_class *c, const char *name, uint32_t len)
+{
+    char *s = comp_alloc(C, c->len + len + 2);
+    memcpy(s, c->name, c->len);
+    s[c->len] = '.';
+    memcpy(s + c->len + 1, name, len);
+    return s;
+}
+
+static comp_fn *synth_fn(comp *C, comp_class *c, int kind, const char *name, int ret)
+{
+    comp_fn *fn = comp_alloc(C, sizeof *fn);
+    fn->name = name;
+    fn->len = (uint32_t)strlen(name);
+    fn->cls = c;
+    fn->synth = (uint8_t)kind;
+    fn->full = qualified(C, c, name, fn->len);
+    fn->ret = (int16_t)ret;
+    fn->line = c->line;
+    fn->col = c->col;
+    fn->params = comp_alloc(C, sizeof(comp_sym *));
+    comp_sym *self = comp_alloc(C, sizeof *self);
+    self->name = "self";
+    self->len = 4;
+    self->kind = SYM_LOCAL;
+    self->role = SYM_ROLE_PARAM;
+    self->type = c->type;
+    fn->params[0] = self;
+    fn->nparams = 1;
+    fn->index = C->nfns;
+    C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
+    C->fns[C->nfns++] = fn;
+    return fn;
+}
+
+/* Depth-first: a class is placed after its superclass. */
+static void order(comp *C, comp_class *c, uint32_t *n)
+{
+    if (c->state == 2)
+        return;
+    if (c->state == 1) {
+        err_at_class(C, c, "class '%.*s' inherits from itself", c->name, c->len);
+        c->super = NULL;
+        return;
+    }
+    c->state = 1;
+    if (c->super_name) {
+        int32_t si = comp_map_get(&C->class_map, c->super_name, c->super_len);
+        if (si < 0)
+            comp_error(C, c->super_line, c->super_col, "unknown class '%.*s'",
+                       (int)c->super_len, c->super_name);
+        else
+            c->super = C->classes[si];
+        if (c->super)
+            order(C, c->super, n);
+    }
+    c->state = 2;
+    c->index = (*n)++;
+    C->sorted[c->index] = c;
+}
+
+static comp_field *find_field(const comp_class *c, const char *name, uint32_t len, uint32_t *idx)
+{
+    for (uint32_t i = 0; i < c->nfields; i++)
+        if (c->fields[i]->len == len && memcmp(c->fields[i]->name, name, len) == 0) {
+            if (idx)
+                *idx = i;
+            return c->fields[i];
+        }
+    return NULL;
+}
+
+int comp_find_slot(const comp_class *c, const char *name, uint32_t len)
+{
+    for (uint32_t i = 0; i < c->nslots; i++)
+        if (c->vtable[i]->len == len && memcmp(c->vtable[i]->name, name, len) == 0)
+            return (int)i;
+    return -1;
+}
+
+int comp_find_field(const comp_class *c, const char *name, uint32_t len)
+{
+    uint32_t i;
+    return find_field(c, name, len, &i) ? (int)i : -1;
+}
+
+static void layout_fields(comp *C, comp_class *c)
+{
+    comp_class *s = c->super;
+    uint32_t n = (s ? s->nfields : 0) + c->nown;
+    c->fields = comp_alloc(C, sizeof(comp_field *) * (n ? n : 1));
+    if (s)
+        memcpy(c->fields, s->fields, sizeof(comp_field *) * s->nfields);
+    c->nfields = s ? s->nfields : 0;
+    for (uint32_t i = 0; i < c->nown; i++) {
+        comp_field *f = &c->own[i];
+        f->type = (int16_t)comp_resolve_type(C, f->type);
+        comp_field *prev = find_field(c, f->name, f->len, NULL);
+        if (prev) {
+            comp_error(C, f->line, f->col, "field '%.*s' is already declared (at line %u)",
+                       (int)f->len, f->name, prev->line);
+            continue;
+        }
+        c->fields[c->nfields++] = f;
+    }
+}
+
+static bool same_signature(const comp_fn *a, const comp_fn *b)
+{
+    if (a->nparams != b->nparams || a->ret != b->ret)
+        return false;
+    for (uint32_t i = 1; i < a->nparams; i++)
+        if (a->params[i]->type != b->params[i]->type)
+            return false;
+    return true;
+}
+
+static void add_method(comp *C, comp_class *c, comp_fn *m)
+{
+    if (find_field(c, m->name, m->len, NULL)) {
+        comp_error(C, m->line, m->col, "'%.*s' is already a field of %.*s", (int)m->len,
+                   m->name, (int)c->len, c->name);
+        return;
+    }
+    if (is_named(m, "init")) {
+        if (m->ret != VM_T_VOID)
+            comp_error(C, m->line, m->col, "init cannot return a value");
+        c->init = m;
+        return;
+    }
+    if (is_named(m, "to_str") && (m->nparams != 1 || m->ret != VM_T_STR)) {
+        comp_error(C, m->line, m->col, "to_str must take no parameters and return str");
+        return;
+    }
+    int slot = comp_find_slot(c, m->name, m->len);
+    if (slot >= 0 && c->vtable[slot]->cls == c && !c->vtable[slot]->synth) {
+        comp_error(C, m->line, m->col, "method '%.*s' is already defined in %.*s", (int)m->len,
+                   m->name, (int)c->len, c->name);
+        return;
+    }
+    if (slot >= 0) {
+        if (!same_signature(m, c->vtable[slot]) && !c->vtable[slot]->synth)
+            comp_error(C, m->line, m->col,
+                       "'%.*s' overrides %s but changes its parameters or result", (int)m->len,
+                       m->name, c->vtable[slot]->full);
+        c->vtable[slot] = m;
+        return;
+    }
+    c->vtable[c->nslots++] = m;
+}
+
+static void layout_methods(comp *C, comp_class *c)
+{
+    comp_class *s = c->super;
+    uint32_t n = (s ? s->nslots : 1) + c->nmethods;
+    c->vtable = comp_alloc(C, sizeof(comp_fn *) * n);
+    c->init = s ? s->init : NULL;
+    if (s) {
+        memcpy(c->vtable, s->vtable, sizeof(comp_fn *) * s->nslots);
+        c->nslots = s->nslots;
+        if (c->vtable[0]->synth) /* an inherited default prints the wrong name */
+            c->vtable[0] = synth_fn(C, c, SYNTH_TO_STR, "to_str", VM_T_STR);
+    } else {
+        c->vtable[0] = synth_fn(C, c, SYNTH_TO_STR, "to_str", VM_T_STR);
+        c->nslots = 1;
+    }
+    for (uint32_t i = 0; i < c->nmethods; i++) {
+        comp_fn *m = c->methods[i];
+        m->full = qualified(C, c, m->name, m->len);
+        m->params[0]->type = c->type;
+        add_method(C, c, m);
+    }
+    bool inits = false;
+    for (uint32_t i = 0; i < c->nown; i++)
+        inits |= c->own[i].init != NULL;
+    if (inits)
+        c->field_init = synth_fn(C, c, SYNTH_FIELDS, "<fields>", VM_T_VOID);
+    else
+        c->field_init = s ? s->field_init : NULL;
+}
+
+static void resolve_fn_types(comp *C, comp_fn *fn)
+{
+    for (uint32_t i = fn->cls ? 1 : 0; i < fn->nparams; i++)
+        fn->params[i]->type = (int16_t)comp_resolve_type(C, fn->params[i]->type);
+    fn->ret = (int16_t)comp_resolve_type(C, fn->ret);
+}
+
+void comp_classes(comp *C)
+{
+    if (C->nclasses > VM_MAX_TYPES - VM_T__COUNT) {
+        comp_error(C, 1, 1, "too many classes");
+        return;
+    }
+    C->sorted = comp_alloc(C, sizeof(comp_class *) * (C->nclasses ? C->nclasses : 1));
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < C->nclasses; i++) {
+        comp_class *c = C->classes[i];
+        if (comp_map_get(&C->fn_map, c->name, c->len) >= 0)
+            err_at_class(C, c, "'%.*s' is both a class and a function", c->name, c->len);
+        order(C, C->classes[i], &n);
+    }
+    for (uint32_t i = 0; i < C->nclasses; i++)
+        C->sorted[i]->type = (int16_t)(VM_T__COUNT + i);
+    uint32_t nfns = C->nfns; /* synthesized functions need no resolving */
+    for (uint32_t i = 1; i < nfns; i++)
+        resolve_fn_types(C, C->fns[i]);
+    for (uint32_t i = 0; i < C->nclasses; i++) {
+        layout_fields(C, C->sorted[i]);
+        layout_methods(C, C->sorted[i]);
+    }
+}
