@@ -75,7 +75,7 @@ enum {
     N_INDEX, N_FIELD, N_SELF, N_SUPER, N_IS, N_AS, N_ARRAY,
     /* statements */
     N_LET, N_ASSIGN, N_EXPR, N_IF, N_WHILE, N_FOR, N_BREAK, N_CONTINUE, N_RETURN, N_BLOCK,
-    N_FN
+    N_FN, N_THROW, N_TRY, N_CATCH
 };
 
 typedef struct comp_sym comp_sym;
@@ -208,6 +208,8 @@ typedef struct comp {
     comp_class **classes;
     uint32_t nclasses, classes_cap;
     comp_class **sorted; /* by class index: superclasses first */
+    uint32_t nprelude_classes; /* the first classes come from the prelude */
+    comp_map import_map;       /* imported module name -> line of the import */
     comp_map class_map;
     struct comp_tname {
         const char *name; /* a class name, or NULL for an array type */
@@ -243,6 +245,8 @@ comp_class *comp_class_of(comp *C, int type);
 bool comp_subclass(comp *C, int from, int to);
 int comp_array_type(comp *C, int elem);
 int comp_elem_of(comp *C, int type); /* -1 unless an array type */
+int comp_elem_of_ctx(const void *C, uint32_t type); /* the same, for vm_native_find */
+int comp_letter_type(comp *C, char c); /* a native signature letter's type */
 int comp_find_slot(const comp_class *c, const char *name, uint32_t len);
 int comp_find_field(const comp_class *c, const char *name, uint32_t len);
 

@@ -40,16 +40,18 @@ static bool coerce_in(comp *C, comp_node *n, int to)
 {
     if (n->type == CT_ERR || to == CT_ERR)
         return true;
-    if ((n->type == CT_NULL && VM_T_ISREF(to)) || (n->type == CT_EMPTY && comp_elem_of(C, to) >= 0)) {
+    int elem = comp_elem_of(C, to);
+    bool literal = n->kind == N_ARRAY && !n->op && n->n > 0;
+    if ((n->type == CT_NULL && VM_T_ISREF(to)) || (n->type == CT_EMPTY && elem >= 0 && !literal)) {
         n->type = (int16_t)to;
         return true;
     }
     if (n->type == to || comp_subclass(C, n->type, to))
         return true;
     /* An array literal takes the array type its context expects when each
-     * element fits it: [Circle(1.0)] where [Shape] is expected. */
-    int elem = comp_elem_of(C, to);
-    if (n->kind == N_ARRAY && !n->op && elem >= 0 && comp_elem_of(C, n->type) >= 0) {
+     * element fits it: [Circle(1.0)] where [Shape] is expected, [[]] where
+     * [[int]] is. */
+    if (literal && elem >= 0 && (n->type == CT_EMPTY || comp_elem_of(C, n->type) >= 0)) {
         for (uint32_t i = 0; i < n->n; i++)
             if (!coerce_in(C, n->list[i], elem))
                 return false;
@@ -210,23 +212,25 @@ static int unary_type(checker *K, comp_node *n)
 static int native_call(checker *K, comp_node *n, const char *name, comp_node **args,
                        uint32_t nargs, const char *unknown)
 {
-    uint8_t types[KILN_MAX_PARAMS] = {0};
+    uint16_t types[KILN_MAX_PARAMS] = {0};
     bool any = false;
     for (uint32_t i = 0; i < nargs && i < KILN_MAX_PARAMS; i++) {
         if (args[i]->type == CT_ERR)
             return CT_ERR;
-        types[i] = (uint8_t)(args[i]->type == CT_NULL ? VM_T_STR : args[i]->type);
+        types[i] = (uint16_t)(args[i]->type == CT_NULL ? VM_T_STR : args[i]->type);
     }
-    const vm_native *nat = nargs <= KILN_MAX_PARAMS ? vm_native_find(name, types, (int)nargs) : NULL;
+    const vm_native *nat = nargs <= KILN_MAX_PARAMS
+                               ? vm_native_find(name, types, (int)nargs, comp_elem_of_ctx, K->C)
+                               : NULL;
     if (nat) {
         for (uint32_t i = 0; i < nargs; i++)
             coerce(args[i], types[i]);
         n->native = nat;
         n->builtin = B_NATIVE;
-        return vm_type_of_letter(nat->ret);
+        return comp_letter_type(K->C, nat->ret);
     }
-    for (size_t i = 0; i < std_natives_count; i++)
-        any |= strcmp(std_natives[i].name, name) == 0;
+    for (size_t i = 0, count = std_natives_count(); i < count; i++)
+        any |= strcmp(std_native(i)->name, name) == 0;
     if (!any) {
         ERR(n, "%s", unknown);
         return CT_ERR;
@@ -398,10 +402,31 @@ static int array_method_call(checker *K, comp_node *n, int at, int elem)
     return CT_ERR;
 }
 
+/* An imported module's name, not hidden by a variable of that name. */
+static bool is_module(checker *K, const comp_node *n)
+{
+    return n->kind == N_NAME && comp_map_get(&K->C->import_map, n->s, n->len) >= 0 &&
+           !lookup(K, n->s, n->len);
+}
+
+static int module_call(checker *K, comp_node *n)
+{
+    comp_node *f = n->a, *m = f->a;
+    char name[128], unknown[200];
+    snprintf(name, sizeof name, "%.*s.%.*s", (int)(m->len > 40 ? 40 : m->len), m->s,
+             (int)(f->len > 60 ? 60 : f->len), f->s);
+    snprintf(unknown, sizeof unknown, "module %.*s has no function '%.*s'",
+             (int)(m->len > 40 ? 40 : m->len), m->s, (int)(f->len > 60 ? 60 : f->len), f->s);
+    n->i = 1; /* no receiver: the arguments are the native's */
+    return native_call(K, n, name, n->list, n->n, unknown);
+}
+
 static int method_call(checker *K, comp_node *n)
 {
     comp *C = K->C;
     comp_node *f = n->a;
+    if (is_module(K, f->a))
+        return module_call(K, n);
     int rt = expr(K, f->a);
     if (rt == CT_ERR)
         return CT_ERR;
@@ -487,6 +512,11 @@ static int common_type(checker *K, int a, int b)
         return a;
     if (a == CT_NULL)
         return b;
+    /* [] fits any array type: [[1], []] is [[int]] */
+    if (b == CT_EMPTY && comp_elem_of(K->C, a) >= 0)
+        return a;
+    if (a == CT_EMPTY && comp_elem_of(K->C, b) >= 0)
+        return b;
     for (comp_class *c = comp_class_of(K->C, a); c; c = c->super)
         if (comp_subclass(K->C, b, c->type))
             return c->type;
@@ -513,7 +543,7 @@ static int array_literal(checker *K, comp_node *n)
         if (et == CT_ERR)
             return CT_ERR;
         int c = common_type(K, t, et);
-        if (c == CT_ERR || et == VM_T_VOID || et == CT_EMPTY) {
+        if (c == CT_ERR || et == VM_T_VOID) {
             ERR(n->list[i], "array elements must have one type: %s and %s",
                 comp_type_name(K->C, t), comp_type_name(K->C, et));
             return CT_ERR;
@@ -524,6 +554,8 @@ static int array_literal(checker *K, comp_node *n)
         ERR(n, "cannot infer the element type of an array of nulls; annotate the variable");
         return CT_ERR;
     }
+    if (t == CT_EMPTY) /* only empty arrays inside: typed by its context, like [] */
+        return CT_EMPTY;
     for (uint32_t i = 0; i < n->n; i++)
         coerce(n->list[i], t);
     return comp_array_type(K->C, t);
@@ -549,6 +581,8 @@ static int expr_kind(checker *K, comp_node *n)
                 ERR(n->list[i], "a call without result cannot be interpolated");
             else if (t == CT_NULL)
                 n->list[i]->type = VM_T_STR;
+            else if (comp_elem_of(K->C, t) >= 0 || t == CT_EMPTY)
+                ERR(n->list[i], "an array cannot be interpolated (convert its elements)");
             /* an object part is converted by the emitter, with its to_str */
         }
         return VM_T_STR;
@@ -565,7 +599,10 @@ static int expr_kind(checker *K, comp_node *n)
             n->sym = s;
             return s->type;
         }
-        if (comp_map_get(&K->C->class_map, n->s, n->len) >= 0)
+        if (comp_map_get(&K->C->import_map, n->s, n->len) >= 0)
+            ERR(n, "module '%.*s' used as a value (use %.*s.name)", (int)n->len, n->s,
+                (int)n->len, n->s);
+        else if (comp_map_get(&K->C->class_map, n->s, n->len) >= 0)
             ERR(n, "class '%.*s' used as a value (construct one with %.*s(...))", (int)n->len,
                 n->s, (int)n->len, n->s);
         else if (comp_map_get(&K->C->fn_map, n->s, n->len) >= 0 ||
@@ -599,6 +636,17 @@ static int expr_kind(checker *K, comp_node *n)
     }
     case N_ARRAY: return array_literal(K, n);
     case N_FIELD: {
+        double value;
+        if (is_module(K, n->a)) { /* a module constant: becomes its literal */
+            if (std_module_const(n->a->s, n->a->len, n->s, n->len, &value)) {
+                n->kind = N_FLOAT;
+                n->f = value;
+                return VM_T_FLOAT;
+            }
+            ERR(n, "module %.*s has no constant '%.*s'", (int)n->a->len, n->a->s, (int)n->len,
+                n->s);
+            return CT_ERR;
+        }
         int t = expr(K, n->a);
         comp_class *c = comp_class_of(K->C, t);
         int fi = c ? comp_find_field(c, n->s, n->len) : -1;
@@ -819,6 +867,46 @@ static void for_stmt(checker *K, comp_node *n)
     K->block_start = saved_start;
 }
 
+static int error_type(checker *K)
+{
+    int32_t ci = comp_map_get(&K->C->class_map, "Error", 5);
+    return ci >= 0 ? K->C->classes[ci]->type : CT_ERR;
+}
+
+static void try_stmt(checker *K, comp_node *n)
+{
+    block(K, n->b);
+    int err = error_type(K);
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *c = n->list[i];
+        int t = err;
+        if (c->a) {
+            int32_t ci = comp_map_get(&K->C->class_map, c->a->s, c->a->len);
+            if (ci < 0) {
+                ERR(c->a, "unknown class '%.*s'", (int)c->a->len, c->a->s);
+                t = CT_ERR;
+            } else {
+                c->cls = K->C->classes[ci];
+                t = c->cls->type;
+                if (!comp_subclass(K->C, t, err))
+                    ERR(c->a, "%.*s is not an error class (Error or a subclass)",
+                        (int)c->a->len, c->a->s);
+            }
+        } else if (i + 1 < n->n) {
+            ERR(c, "a catch-all clause must come last");
+        }
+        /* The caught error is a variable of the clause's block. */
+        uint32_t saved_n = K->nlocals, saved_start = K->block_start;
+        K->block_start = K->nlocals;
+        K->block_depth++;
+        c->sym = declare(K, c, c->s, c->len, t, false);
+        block(K, c->c);
+        K->block_depth--;
+        K->nlocals = saved_n;
+        K->block_start = saved_start;
+    }
+}
+
 static void stmt(checker *K, comp_node *n)
 {
     switch (n->kind) {
@@ -869,6 +957,15 @@ static void stmt(checker *K, comp_node *n)
         break;
     }
     case N_BLOCK: block(K, n); break;
+    case N_THROW: {
+        int t = expr(K, n->a);
+        int err = error_type(K);
+        if (t != CT_ERR && !comp_subclass(K->C, t, err))
+            ERR(n->a, "only errors can be thrown (Error or a subclass), not %s",
+                comp_type_name(K->C, t));
+        break;
+    }
+    case N_TRY: try_stmt(K, n); break;
     default: break;
     }
 }
@@ -881,6 +978,11 @@ static bool has_break(const comp_node *n)
     switch (n->kind) {
     case N_BREAK: return true;
     case N_IF: return has_break(n->b) || has_break(n->c);
+    case N_TRY:
+        for (uint32_t i = 0; i < n->n; i++)
+            if (has_break(n->list[i]->c))
+                return true;
+        return has_break(n->b);
     case N_BLOCK:
         for (uint32_t i = 0; i < n->n; i++)
             if (has_break(n->list[i]))
@@ -895,8 +997,13 @@ static bool terminates(const comp_node *n)
     if (!n)
         return false;
     switch (n->kind) {
-    case N_RETURN: return true;
+    case N_RETURN: case N_THROW: return true;
     case N_BLOCK: return n->n > 0 && terminates(n->list[n->n - 1]);
+    case N_TRY:
+        for (uint32_t i = 0; i < n->n; i++)
+            if (!terminates(n->list[i]->c))
+                return false;
+        return terminates(n->b);
     case N_IF: return n->c && terminates(n->b) && terminates(n->c);
     case N_WHILE: return n->a->kind == N_BOOL && n->a->i && !has_break(n->b);
     default: return false;

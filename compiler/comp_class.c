@@ -49,6 +49,20 @@ int comp_elem_of(comp *C, int type)
     return k >= 0 && k < (int)C->narrays ? C->arrays[k] : -1;
 }
 
+int comp_elem_of_ctx(const void *C, uint32_t type) { return comp_elem_of((comp *)C, (int)type); }
+
+int comp_letter_type(comp *C, char c)
+{
+    switch (c) {
+    case 'i': return VM_T_INT;
+    case 'f': return VM_T_FLOAT;
+    case 'b': return VM_T_BOOL;
+    case 's': return VM_T_STR;
+    case 'S': return comp_array_type(C, VM_T_STR);
+    default: return VM_T_VOID;
+    }
+}
+
 int comp_resolve_type(comp *C, int t)
 {
     if (t < CT_NAMED || t >= CT_NAMED + (int)C->ntnames)
@@ -120,15 +134,17 @@ static comp_fn *synth_fn(comp *C, comp_class *c, int kind, const char *name, int
     return fn;
 }
 
-/* Depth-first: a class is placed after its superclass. */
-static void order(comp *C, comp_class *c, uint32_t *n)
+/* Depth-first: a class is placed after its superclass. Returns false when
+ * c closes an inheritance cycle; the class that found it then drops its
+ * superclass, so every class in the cycle is still placed (and checked)
+ * with a superclass that is already placed. */
+static bool order(comp *C, comp_class *c, uint32_t *n)
 {
     if (c->state == 2)
-        return;
+        return true;
     if (c->state == 1) {
         err_at_class(C, c, "class '%.*s' inherits from itself", c->name, c->len);
-        c->super = NULL;
-        return;
+        return false;
     }
     c->state = 1;
     if (c->super_name) {
@@ -136,14 +152,13 @@ static void order(comp *C, comp_class *c, uint32_t *n)
         if (si < 0)
             comp_error(C, c->super_line, c->super_col, "unknown class '%.*s'",
                        (int)c->super_len, c->super_name);
-        else
+        else if (order(C, C->classes[si], n))
             c->super = C->classes[si];
-        if (c->super)
-            order(C, c->super, n);
     }
     c->state = 2;
     c->index = (*n)++;
     C->sorted[c->index] = c;
+    return true;
 }
 
 static comp_field *find_field(const comp_class *c, const char *name, uint32_t len, uint32_t *idx)

@@ -52,6 +52,8 @@ typedef struct emitter {
     uint8_t owner[KILN_MAX_REGS];
     uint32_t nregs;
     bool too_many_regs;
+    vm_handler *handlers; /* catch clauses, innermost first */
+    uint32_t nhandlers, handlers_cap;
     comp_sym **scope; /* locals in scope, innermost last */
     uint32_t nscope, scope_cap;
     loop *loop;
@@ -115,10 +117,10 @@ static uint32_t native_ref(emitter *E, const vm_native *nat)
     im->natives = comp_grow(C, im->natives, &E->natives_cap, im->nnatives + 1, sizeof(vm_nativeref));
     vm_nativeref *r = &im->natives[im->nnatives];
     r->name = intern(E, nat->name, (uint32_t)strlen(nat->name));
-    r->ret = (uint8_t)vm_type_of_letter(nat->ret);
+    r->ret = (uint16_t)comp_letter_type(C, nat->ret);
     r->nparams = (uint8_t)strlen(nat->params);
     for (uint32_t k = 0; k < r->nparams; k++)
-        r->params[k] = (uint8_t)vm_type_of_letter(nat->params[k]);
+        r->params[k] = (uint16_t)comp_letter_type(C, nat->params[k]);
     comp_map_put(C, &E->natives, comp_strdup(C, key, (size_t)n), (uint32_t)n,
                  (int32_t)im->nnatives);
     return im->nnatives++;
@@ -399,6 +401,9 @@ static int ex_obj_to_str(emitter *E, comp_node *n, int want)
     emit_x(E, MK_ABC(OP_CALLV, r, blk, 0), 0);
     reg_free(E, blk);
     reg_free(E, v);
+    /* a to_str() that returns null converts as str(null) does */
+    jadd(E, &end, emit_x(E, MK_ABC(OP_JNNULL, r, 0, 0), 0));
+    load_str(E, r, "null", 4);
     bind(E, &end);
     return finish_staged(E, r, want);
 }
@@ -414,10 +419,9 @@ static int ex_to_str(emitter *E, comp_node *n)
         return r;
     }
     uint16_t t = (uint16_t)n->type;
-    uint8_t t8 = (uint8_t)t;
     int arg = reg_block(E, &t, 1);
     ex(E, n, arg);
-    const vm_native *nat = vm_native_find("str", &t8, 1);
+    const vm_native *nat = vm_native_find("str", &t, 1, comp_elem_of_ctx, E->C);
     reg_free(E, arg);
     int r = reg_alloc(E, VM_T_STR);
     emit_x(E, MK_ABC(OP_CALLN, r, arg, 0), native_ref(E, nat));
@@ -482,7 +486,7 @@ static int ex_new(emitter *E, comp_node *n, int want)
 
 static int ex_call(emitter *E, comp_node *n, int want)
 {
-    comp_node *recv = n->a->kind == N_FIELD ? n->a->a : NULL;
+    comp_node *recv = n->a->kind == N_FIELD && !n->i ? n->a->a : NULL; /* n->i: module call */
     if (n->a->kind == N_SUPER)
         recv = n->a; /* self, as the superclass's method takes it */
     switch (n->builtin) {
@@ -524,7 +528,7 @@ static int ex_call(emitter *E, comp_node *n, int want)
         ex(E, args[i], b + (int)i);
     for (uint32_t i = 0; i < nargs; i++)
         reg_free(E, b + (int)i);
-    int ret = n->fn ? n->fn->ret : vm_type_of_letter(n->native->ret);
+    int ret = n->fn ? n->fn->ret : comp_letter_type(E->C, n->native->ret);
     int r = ret == VM_T_VOID ? 0 : target(E, want, ret);
     uint32_t save = E->line;
     E->line = n->line;
@@ -1041,6 +1045,37 @@ static void if_stmt(emitter *E, comp_node *n)
     }
 }
 
+/* try: the body's code range gets one catch clause a catch, in order;
+ * each handler finds the error in its variable's register (the
+ * interpreter stores it there). */
+static void try_stmt(emitter *E, comp_node *n)
+{
+    jlist after = {0};
+    uint32_t start = E->ncode;
+    block(E, n->b);
+    uint32_t end = E->ncode;
+    jump(E, &after);
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *c = n->list[i];
+        uint32_t mark = E->nscope;
+        E->label_at = E->ncode;
+        int reg = local_reg(E, c->sym);
+        E->handlers = comp_grow(E->C, E->handlers, &E->handlers_cap, E->nhandlers + 1,
+                                sizeof(vm_handler));
+        vm_handler *h = &E->handlers[E->nhandlers++];
+        h->start = start;
+        h->end = end;
+        h->handler = E->ncode;
+        h->cls = c->cls ? c->cls->index : VM_CATCH_ALL;
+        h->reg = (uint16_t)reg;
+        block(E, c->c);
+        end_scope(E, mark);
+        if (i + 1 < n->n)
+            jump(E, &after);
+    }
+    bind(E, &after);
+}
+
 static void stmt(emitter *E, comp_node *n)
 {
     uint32_t save = E->line;
@@ -1064,6 +1099,13 @@ static void stmt(emitter *E, comp_node *n)
         }
         break;
     case N_BLOCK: block(E, n); break;
+    case N_THROW: {
+        int r = ex(E, n->a, -1);
+        emit(E, MK_ABC(OP_THROW, r, 0, 0));
+        reg_free(E, r);
+        break;
+    }
+    case N_TRY: try_stmt(E, n); break;
     default: break;
     }
     E->line = save;
@@ -1077,10 +1119,24 @@ static void synth_body(emitter *E, comp_fn *fn)
 {
     comp_class *c = fn->cls;
     if (fn->synth == SYNTH_TO_STR) {
+        /* "<Name>"; an error shows "Name: message" (message is field 0). */
+        int32_t ei = comp_map_get(&E->C->class_map, "Error", 5);
+        bool error = ei >= 0 && comp_subclass(E->C, c->type, E->C->classes[ei]->type);
         char text[300];
-        int n = snprintf(text, sizeof text, "<%.*s>", (int)(c->len > 290 ? 290 : c->len), c->name);
+        int n = snprintf(text, sizeof text, error ? "%.*s: " : "<%.*s>",
+                         (int)(c->len > 290 ? 290 : c->len), c->name);
         int r = reg_alloc(E, VM_T_STR);
         load_str(E, r, text, (uint32_t)n);
+        if (error) {
+            int m = reg_alloc(E, VM_T_STR);
+            emit(E, MK_ABC(OP_GETF, m, 0, 0));
+            uint16_t t = VM_T_STR;
+            int b = reg_block(E, &t, 1);
+            emit(E, MK_ABC(OP_MOV, b, m, 0));
+            emit_x(E, MK_ABC(OP_CALLN, m, b, 0),
+                   native_ref(E, vm_native_find("str", &t, 1, comp_elem_of_ctx, E->C)));
+            emit(E, MK_ABC(OP_CONCAT, r, r, m));
+        }
         emit(E, MK_ABC(OP_RET, r, 0, 0));
         return;
     }
@@ -1140,6 +1196,8 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     E->ncode = E->code_cap = 0;
     E->lines = NULL;
     E->nlines = E->lines_cap = 0;
+    E->handlers = NULL;
+    E->nhandlers = E->handlers_cap = 0;
     E->nregs = 0;
     E->nscope = 0;
     E->label_at = UINT32_MAX;
@@ -1159,7 +1217,8 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
      * passes: a function without result returns, one with a result
      * cannot get here (the checker proved it) and traps. */
     bool closed = E->ncode && E->label_at != E->ncode &&
-                  (E->last_op == OP_RET || E->last_op == OP_RET0 || E->last_op == OP_JMP);
+                  (E->last_op == OP_RET || E->last_op == OP_RET0 || E->last_op == OP_JMP ||
+                   E->last_op == OP_THROW);
     if (!closed)
         emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_TRAP, 0, 0, 0));
     out->name = fn->full ? intern(E, fn->full, (uint32_t)strlen(fn->full))
@@ -1174,6 +1233,8 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     out->code = E->code;
     out->nlines = E->nlines;
     out->lines = E->lines;
+    out->nhandlers = E->nhandlers;
+    out->handlers = E->handlers;
 }
 
 /* The module name is the file's base name without ".kn". */

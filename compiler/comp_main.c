@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../stdlib/std.h"
 #include "comp.h"
 
 struct comp_arena_block {
@@ -221,7 +222,21 @@ bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, 
         vm_buf_printf(diags, "%s: error: out of memory while compiling\n", name);
         goto done;
     }
+    /* The prelude (the built-in error classes) first, then the program. */
+    C->file = "<prelude>";
+    C->src = std_prelude;
+    C->srclen = strlen(std_prelude);
     comp_lex(C);
+    comp_parse(C);
+    free(C->toks);
+    C->toks = NULL;
+    C->ntoks = 0;
+    C->nprelude_classes = C->nclasses;
+    C->file = name;
+    C->src = src;
+    C->srclen = len;
+    if (C->nerrors == 0)
+        comp_lex(C);
     if (C->nerrors == 0)
         comp_parse(C);
     if (C->nerrors == 0)

@@ -8,7 +8,9 @@
  *   N_LET    s, op=1 for var, decl_type, a = initializer or NULL
  *   N_ASSIGN op (T_EQ or a compound), a = target, b = value
  *   N_EXPR a   N_IF a b [c]   N_WHILE a b   N_FOR s a b c, i=1 for ..=
- *   N_RETURN [a]   N_BLOCK list   N_FN fn
+ *   N_RETURN [a]   N_BLOCK list   N_FN fn   N_THROW a
+ *   N_TRY b = block, list = N_CATCH clauses (s = variable, a = N_NAME of the
+ *         class or NULL for a catch-all, c = block)
  *
  * Precedence follows LANGUAGE.md (Go's table), high to low:
  *   unary - ! ~ ;  * / % << >> & ;  + - | ^ ;  comparisons ;  && ;  ||
@@ -19,6 +21,7 @@
  */
 #include <string.h>
 
+#include "../stdlib/std.h"
 #include "comp.h"
 
 typedef struct parser {
@@ -506,6 +509,36 @@ static comp_node *for_statement(parser *P, comp_token *kw)
     return n;
 }
 
+/* try { } catch e: Class { } ... catch e { } */
+static comp_node *try_statement(parser *P, comp_token *kw)
+{
+    comp_node *n = node(P, N_TRY, kw);
+    n->b = block(P);
+    uint32_t cap = 0;
+    while (check(P, T_CATCH) && !P->panic) {
+        comp_token *t = advance(P);
+        comp_node *c = node(P, N_CATCH, t);
+        comp_token *name = peek(P);
+        if (!expect(P, T_IDENT, "the caught error's variable name"))
+            break;
+        c->s = name->s;
+        c->len = name->len;
+        if (match(P, T_COLON)) {
+            comp_token *cls = peek(P);
+            if (!expect(P, T_IDENT, "an error class name"))
+                break;
+            c->a = node(P, N_NAME, cls);
+            c->a->s = cls->s;
+            c->a->len = cls->len;
+        }
+        c->c = block(P);
+        add_child(P, n, c, &cap);
+    }
+    if (n->n == 0 && !P->panic)
+        error_at(P, peek(P), "try needs at least one catch clause%s", "");
+    return n;
+}
+
 static bool is_assign_op(int t) { return t == T_EQ || (t >= T_PLUS_EQ && t <= T_SHR_EQ); }
 
 static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls);
@@ -567,8 +600,19 @@ static comp_node *statement(parser *P)
         error_at(P, t, "classes can only be declared at top level%s", "");
         advance(P);
         return node(P, N_BLOCK, t);
-    case T_IMPORT: case T_TRY: case T_THROW:
-        error_at(P, t, "%s is not supported yet", describe(t));
+    case T_THROW:
+        advance(P);
+        n = node(P, N_THROW, t);
+        n->a = expression(P);
+        end_statement(P);
+        return n;
+    case T_TRY:
+        advance(P);
+        n = try_statement(P, t);
+        end_statement(P);
+        return n;
+    case T_IMPORT:
+        error_at(P, t, "import must be at the top level of a file%s", "");
         advance(P);
         return node(P, N_BLOCK, t);
     default:
@@ -739,19 +783,34 @@ void comp_parse(comp *C)
 {
     parser P = {C, false};
     C->pos = 0;
-    /* fns[0] is the module initializer, made of the top-level statements. */
-    C->fns = comp_grow(C, C->fns, &C->fns_cap, 1, sizeof(comp_fn *));
-    comp_fn *init = comp_alloc(C, sizeof *init);
-    init->name = "<module>";
-    init->len = 8;
-    init->ret = VM_T_VOID;
-    init->line = 1;
-    C->fns[C->nfns++] = init;
+    /* fns[0] is the module initializer, made of the top-level statements
+     * (made once: the prelude is parsed into the same program first). */
+    if (C->nfns == 0) {
+        C->fns = comp_grow(C, C->fns, &C->fns_cap, 1, sizeof(comp_fn *));
+        comp_fn *init = comp_alloc(C, sizeof *init);
+        init->name = "<module>";
+        init->len = 8;
+        init->ret = VM_T_VOID;
+        init->line = 1;
+        C->fns[C->nfns++] = init;
+    }
     while (!check(&P, T_EOF)) {
         if (match(&P, T_SEMI))
             continue;
         comp_token *t = peek(&P);
-        if (t->type == T_CLASS) {
+        if (t->type == T_IMPORT) {
+            advance(&P);
+            comp_token *name = peek(&P);
+            if (expect(&P, T_IDENT, "a module name")) {
+                comp_map_put(C, &C->import_map, name->s, name->len, (int32_t)name->line);
+                if (!std_module_exists(name->s, name->len))
+                    comp_error(C, name->line, name->col,
+                               "unknown module '%.*s' (the standard modules are math, os, io; "
+                               "importing .kn files is not supported yet)",
+                               (int)name->len, name->s);
+                end_statement(&P);
+            }
+        } else if (t->type == T_CLASS) {
             advance(&P);
             class_declaration(&P, t);
             if (!P.panic)

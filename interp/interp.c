@@ -27,9 +27,25 @@
 
 enum { FRAME_INFO = 3 };
 
+static bool is_instance(const vm_inst *o, const vm_rtclass *want);
+
+/* The innermost catch clause of f covering pc `at` that takes `exc`. */
+static const vm_handler *find_handler(const kiln_vm *vm, const vm_func *f, uint32_t at,
+                                      const vm_inst *exc)
+{
+    for (uint32_t i = 0; i < f->nhandlers; i++) {
+        const vm_handler *h = &f->handlers[i];
+        if (at >= h->start && at < h->end &&
+            (h->cls == VM_CATCH_ALL || is_instance(exc, &vm->classes[h->cls])))
+            return h;
+    }
+    return NULL;
+}
+
 /* Builds the trace of the error being raised, walking from the frame that
  * raised it (R, f, at pc) out to the entry frame. */
-static void build_trace(kiln_vm *vm, vm_value *R, const vm_func *f, const uint32_t *pc)
+static void build_trace(kiln_vm *vm, vm_value *R, const vm_func *f, const uint32_t *pc,
+                        const vm_inst *exc)
 {
     /* First walk: count the frames, so the trace can elide the middle. */
     uint32_t depth = 0;
@@ -41,7 +57,7 @@ static void build_trace(kiln_vm *vm, vm_value *R, const vm_func *f, const uint32
         r = info[0].p;
         g = info[2].p;
     }
-    rt_trace_begin(vm);
+    rt_trace_begin(vm, exc);
     r = R;
     g = f;
     const uint32_t *p = pc;
@@ -163,9 +179,10 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
 
     if (R + f->nregs + FRAME_INFO > vm->stack_end) {
         rt_raise(vm, RT_ERR_STACK, "stack overflow");
-        rt_trace_begin(vm);
+        rt_trace_begin(vm, NULL);
         return -1;
     }
+    vm_inst *exc;
     memset(R, 0, sizeof(vm_value) * f->nregs);
     for (uint32_t i = 0; args && i < f->nparams; i++)
         R[i] = args[i];
@@ -545,6 +562,14 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             f = info[2].p;
             VM_DISPATCH();
         }
+        VM_CASE(THROW) : {
+            exc = RA.p;
+            if (!exc) {
+                rt_raise(vm, RT_ERR_NULL, "throw of a null error");
+                goto unwind;
+            }
+            goto throw_exc;
+        }
         VM_CASE(TRAP) : {
             rt_raise(vm, RT_ERR_ERROR, "internal error: reached unreachable code");
             goto unwind;
@@ -552,12 +577,40 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
     }
 
 unwind:
-    /* No handlers exist yet (try/catch comes with the next language
-     * issue); when they do, this is where each frame's exception table is
-     * searched before the frame is popped. */
-    build_trace(vm, R, f, pc);
+    if (vm->err_kind == RT_EXIT) { /* os.exit(): the guest ends here */
+        vm->frame_R = NULL;
+        return -2;
+    }
+    /* A fault raised with rt_raise becomes an object of its built-in
+     * class (allocating: the frames are published first). */
+    PROTECT();
+    exc = rt_error_object(vm);
+throw_exc: {
+    /* Frame by frame from the thrower outwards, the innermost catch
+     * clause that covers the pc and takes the error's class. The search
+     * pops nothing, so an uncaught error's trace starts at the throw. */
+    vm_value *r = R;
+    const vm_func *g = f;
+    const uint32_t *p = pc;
+    while (exc && r) {
+        const vm_handler *h = find_handler(vm, g, (uint32_t)(p - 1 - g->code), exc);
+        if (h) {
+            R = r;
+            f = g;
+            pc = g->code + h->handler;
+            R[h->reg].p = exc;
+            vm->err_kind = RT_ERR_NONE;
+            VM_DISPATCH();
+        }
+        vm_value *info = r + g->nregs;
+        r = info[0].p;
+        p = info[1].p;
+        g = info[2].p;
+    }
+    build_trace(vm, R, f, pc, exc);
     vm->frame_R = NULL;
     return -1;
+}
 }
 
 void interp_mark_frames(kiln_vm *vm, gc_heap *h)

@@ -8,8 +8,9 @@
 
 /* interp_call: runs function `fi` of the loaded program with `args` (its
  * parameters, or NULL when it has none) until it returns, storing its
- * result in *result. Returns 0, or -1 when a guest error escaped, with the
- * error and its stack trace in vm->error. */
+ * result in *result. Returns 0, -1 when a guest error escaped (with the
+ * error and its stack trace in vm->error), or -2 when the guest called
+ * os.exit (the code is in vm->exit_code). */
 int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result);
 
 /* interp_mark_frames: marks the references in every active frame, from

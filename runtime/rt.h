@@ -26,16 +26,31 @@ enum {
 };
 const char *rt_error_class(int kind);
 
+/* Not an error: os.exit() unwinds the whole guest with this kind, which no
+ * catch clause takes; kiln_run then returns KILN_OK. */
+enum { RT_EXIT = 100 };
+
 /* rt_raise: records a guest error of `kind` with a printf-style message in
  * `vm`. The caller then unwinds (the interpreter) or returns -1 (a native).
  * Raising never allocates, so it works when memory is exhausted. */
 void rt_raise(kiln_vm *vm, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* rt_error_object: the error being raised (vm->err_kind, vm->err_msg) as
+ * an instance of its built-in class, for catch clauses to match. When
+ * there is no memory for it, the VM's preallocated OutOfMemoryError; NULL
+ * only for an image without the built-in classes (nothing can catch it). */
+vm_inst *rt_error_object(kiln_vm *vm);
+
+/* rt_error_link: finds the built-in error classes of the loaded image and
+ * preallocates the OutOfMemoryError. Returns false when memory runs out. */
+bool rt_error_link(kiln_vm *vm);
+
 /* rt_trace_*: build the text of an uncaught error in vm->error: the
- * "error: Class: message" line, then one "  at fn (file:line)" line per
- * frame, innermost first. Frames between the first KILN_TRACE_HEAD and the
- * last KILN_TRACE_TAIL are elided with a count. */
-void rt_trace_begin(kiln_vm *vm);
+ * "error: Class: message" line for `exc` (or, when NULL, for the raised
+ * vm->err_kind), then one "  at fn (file:line)" line per frame, innermost
+ * first. Frames between the first KILN_TRACE_HEAD and the last
+ * KILN_TRACE_TAIL are elided with a count. */
+void rt_trace_begin(kiln_vm *vm, const vm_inst *exc);
 void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,
                     uint32_t depth);
 

@@ -36,10 +36,63 @@ static void append(kiln_vm *vm, const char *fmt, ...)
     va_end(ap);
 }
 
-void rt_trace_begin(kiln_vm *vm)
+void rt_trace_begin(kiln_vm *vm, const vm_inst *exc)
 {
     vm->error[0] = 0;
-    append(vm, "error: %s: %s", rt_error_class(vm->err_kind), vm->err_msg);
+    if (!exc || (exc == vm->oom_error && vm->err_kind == RT_ERR_OOM)) {
+        append(vm, "error: %s: %s", rt_error_class(vm->err_kind), vm->err_msg);
+        return;
+    }
+    const vm_str *m = exc->fields[0].s; /* Error.message */
+    append(vm, "error: %s: %.*s", vm_image_str(&vm->img, exc->cls->def->name),
+           m ? (int)m->len : 4, m ? m->data : "null");
+}
+
+bool rt_error_link(kiln_vm *vm)
+{
+    const vm_image *im = &vm->img;
+    for (int k = RT_ERR_ERROR; k < RT_ERR__COUNT; k++)
+        for (uint32_t i = 0; i < im->nclasses; i++)
+            if (strcmp(vm_image_str(im, im->classes[i].name), rt_error_class(k)) == 0 &&
+                im->classes[i].nfields >= 1 && im->classes[i].field_types[0] == VM_T_STR)
+                vm->error_classes[k] = &vm->classes[i];
+    const vm_rtclass *oom = vm->error_classes[RT_ERR_OOM];
+    if (!oom)
+        return true;
+    vm_str *msg = vm_str_cstr(vm, "out of memory");
+    if (!msg)
+        return false;
+    msg->obj.pinned = 1; /* until the error holds it */
+    vm->oom_error = vm_inst_new(vm, oom);
+    msg->obj.pinned = 0;
+    if (!vm->oom_error)
+        return false;
+    vm->oom_error->fields[0].s = msg;
+    return true;
+}
+
+vm_inst *rt_error_object(kiln_vm *vm)
+{
+    int kind = vm->err_kind;
+    const vm_rtclass *c = kind > 0 && kind < RT_ERR__COUNT ? vm->error_classes[kind] : NULL;
+    if (!c)
+        return NULL;
+    if (kind == RT_ERR_OOM)
+        return vm->oom_error;
+    char msg[sizeof vm->err_msg];
+    memcpy(msg, vm->err_msg, sizeof msg); /* an allocation failure would overwrite it */
+    vm_str *s = vm_str_cstr(vm, msg);
+    if (!s)
+        return vm->oom_error;
+    s->obj.pinned = 1;
+    vm_inst *e = vm_inst_new(vm, c);
+    s->obj.pinned = 0;
+    if (!e)
+        return vm->oom_error;
+    e->fields[0].s = s;
+    vm->err_kind = kind; /* restore what a failed attempt may have changed */
+    memcpy(vm->err_msg, msg, sizeof msg);
+    return e;
 }
 
 void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,

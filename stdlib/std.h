@@ -9,7 +9,29 @@
 
 #include "../vm/vm.h"
 
-extern const vm_native std_natives[];
-extern const size_t std_natives_count;
+/* Kiln source of the built-in classes, compiled before every program
+ * (std_prelude.c). */
+extern const char std_prelude[];
+
+/* Every native, module by module: std_native(i) for i < std_natives_count(). */
+const vm_native *std_native(size_t i);
+size_t std_natives_count(void);
+
+/* The modules `import` knows: each has natives named "module.name" and
+ * may have constants (std_module_const). */
+bool std_module_exists(const char *name, uint32_t len);
+/* A module constant as a float (math.PI); false when there is none. */
+bool std_module_const(const char *module, uint32_t mlen, const char *name, uint32_t len,
+                      double *value);
+
+/* The tables of each file. */
+extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[],
+    std_io_natives[];
+extern const size_t std_core_count, std_math_count, std_os_count, std_io_count;
+
+/* Natives that allocate more than once keep what they made reachable with
+ * these (a small stack of extra GC roots). */
+void std_push_root(kiln_vm *vm, void *obj);
+void std_pop_root(kiln_vm *vm);
 
 #endif

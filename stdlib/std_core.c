@@ -242,7 +242,81 @@ static int s_to_lower(kiln_vm *vm, vm_value *a, vm_value *r)
     return map_case(vm, a, r, tolower, "str.to_lower");
 }
 
-const vm_native std_natives[] = {
+/* ---- split and join ---- */
+
+static int s_split(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *s = arg_str(vm, a, 0, "str.split"), *sep = s ? arg_str(vm, a, 1, "str.split") : NULL;
+    if (!sep)
+        return -1;
+    if (sep->len == 0) {
+        rt_raise(vm, RT_ERR_VALUE, "split: empty separator");
+        return -1;
+    }
+    vm_array *out = vm_array_new(vm, 0, 4, true);
+    if (!out)
+        return -1;
+    std_push_root(vm, out);
+    uint32_t from = 0;
+    for (uint32_t i = 0; i + sep->len <= s->len;) {
+        if (memcmp(s->data + i, sep->data, sep->len) != 0) {
+            i++;
+            continue;
+        }
+        vm_value part = {.s = vm_str_new(vm, s->data + from, i - from)};
+        if (!part.s || !vm_array_push(vm, out, part))
+            goto fail;
+        i += sep->len;
+        from = i;
+    }
+    vm_value last = {.s = vm_str_new(vm, s->data + from, s->len - from)};
+    if (!last.s || !vm_array_push(vm, out, last))
+        goto fail;
+    std_pop_root(vm);
+    r->p = out;
+    return 0;
+fail:
+    std_pop_root(vm);
+    return -1;
+}
+
+static int s_join(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_str *sep = arg_str(vm, a, 0, "str.join");
+    vm_array *parts = a[1].p;
+    if (!sep)
+        return -1;
+    if (!parts) {
+        rt_raise(vm, RT_ERR_NULL, "join: the array is null");
+        return -1;
+    }
+    size_t total = 0;
+    for (uint32_t i = 0; i < parts->len; i++) {
+        vm_str *p = parts->buf->items[i].s;
+        if (!p) {
+            rt_raise(vm, RT_ERR_NULL, "join: element %u is null", i);
+            return -1;
+        }
+        total += p->len + (i ? sep->len : 0);
+    }
+    vm_str *out = vm_str_new(vm, NULL, total);
+    if (!out)
+        return -1;
+    char *w = out->data;
+    for (uint32_t i = 0; i < parts->len; i++) {
+        vm_str *p = parts->buf->items[i].s;
+        if (i) {
+            memcpy(w, sep->data, sep->len);
+            w += sep->len;
+        }
+        memcpy(w, p->data, p->len);
+        w += p->len;
+    }
+    r->s = out;
+    return 0;
+}
+
+const vm_native std_core_natives[] = {
     {"print", "i", 'v', print_i},
     {"print", "f", 'v', print_f},
     {"print", "b", 'v', print_b},
@@ -261,5 +335,72 @@ const vm_native std_natives[] = {
     {"str.ends_with", "ss", 'b', s_ends_with},
     {"str.to_upper", "s", 's', s_to_upper},
     {"str.to_lower", "s", 's', s_to_lower},
+    {"str.split", "ss", 'S', s_split},
+    {"str.join", "sS", 's', s_join},
 };
-const size_t std_natives_count = sizeof std_natives / sizeof std_natives[0];
+const size_t std_core_count = sizeof std_core_natives / sizeof std_core_natives[0];
+
+/* ---- The tables together ---- */
+
+static const struct {
+    const vm_native *natives;
+    const size_t *count;
+} TABLES[] = {{std_core_natives, &std_core_count},
+              {std_math_natives, &std_math_count},
+              {std_os_natives, &std_os_count},
+              {std_io_natives, &std_io_count}};
+
+size_t std_natives_count(void)
+{
+    size_t n = 0;
+    for (size_t t = 0; t < sizeof TABLES / sizeof TABLES[0]; t++)
+        n += *TABLES[t].count;
+    return n;
+}
+
+const vm_native *std_native(size_t i)
+{
+    for (size_t t = 0; t < sizeof TABLES / sizeof TABLES[0]; t++) {
+        if (i < *TABLES[t].count)
+            return &TABLES[t].natives[i];
+        i -= *TABLES[t].count;
+    }
+    return NULL;
+}
+
+bool std_module_exists(const char *name, uint32_t len)
+{
+    static const char *const MODULES[] = {"math", "os", "io"};
+    for (size_t i = 0; i < sizeof MODULES / sizeof MODULES[0]; i++)
+        if (strlen(MODULES[i]) == len && memcmp(MODULES[i], name, len) == 0)
+            return true;
+    return false;
+}
+
+bool std_module_const(const char *module, uint32_t mlen, const char *name, uint32_t len,
+                      double *value)
+{
+    static const struct {
+        const char *module, *name;
+        double value;
+    } CONSTS[] = {{"math", "PI", 3.141592653589793}, {"math", "E", 2.718281828459045}};
+    for (size_t i = 0; i < sizeof CONSTS / sizeof CONSTS[0]; i++)
+        if (strlen(CONSTS[i].module) == mlen && !memcmp(CONSTS[i].module, module, mlen) &&
+            strlen(CONSTS[i].name) == len && !memcmp(CONSTS[i].name, name, len)) {
+            *value = CONSTS[i].value;
+            return true;
+        }
+    return false;
+}
+
+void std_push_root(kiln_vm *vm, void *obj)
+{
+    if (vm->ntmp_roots < sizeof vm->tmp_roots / sizeof vm->tmp_roots[0])
+        vm->tmp_roots[vm->ntmp_roots++] = obj;
+}
+
+void std_pop_root(kiln_vm *vm)
+{
+    if (vm->ntmp_roots)
+        vm->ntmp_roots--;
+}

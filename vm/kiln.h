@@ -89,6 +89,14 @@ KILN_API kiln_status kiln_load_file(kiln_vm *vm, const char *path);
  * statements, then main() if it defines one. */
 KILN_API kiln_status kiln_run(kiln_vm *vm);
 
+/* kiln_set_args: what os.args() returns: `argc` strings at `argv`, which
+ * must stay valid while the VM runs. */
+KILN_API kiln_status kiln_set_args(kiln_vm *vm, int argc, char **argv);
+
+/* kiln_exit_code: the code the guest passed to os.exit() in the last
+ * kiln_run (which then returned KILN_OK), else 0. */
+KILN_API int kiln_exit_code(const kiln_vm *vm);
+
 /* kiln_error: the text of the last failure (compile diagnostics, load error,
  * or guest error with its stack trace); "" when there was none. The pointer
  * stays valid until the next call on `vm`. */

@@ -107,14 +107,15 @@ static int is_image_file(const char *path)
     return n == sizeof head && memcmp(head, MAGIC, sizeof head) == 0;
 }
 
-static int cmd_run(const char *path, unsigned flags, size_t heap_limit)
+static int cmd_run(const char *path, unsigned flags, size_t heap_limit, int argc, char **argv)
 {
     int code = 0;
     kiln_vm *vm = load(path, flags, heap_limit, &code);
     if (!vm)
         return code;
+    kiln_set_args(vm, argc, argv);
     kiln_status st = kiln_run(vm);
-    code = st == KILN_OK ? 0 : report(vm, st);
+    code = st == KILN_OK ? kiln_exit_code(vm) : report(vm, st);
     kiln_free(vm);
     return code;
 }
@@ -234,5 +235,5 @@ int main(int argc, char **argv)
         return cmd_dis(file);
     if (verify)
         return cmd_verify(file, flags);
-    return cmd_run(file, flags, heap_limit);
+    return cmd_run(file, flags, heap_limit, argc - i, argv + i);
 }

@@ -40,6 +40,7 @@
  *   EP  0; B's array's element type is readable into A (APOP)
  *   ES  int index; A is storable as an element of B's array (ASET)
  *   EV  B is storable as an element of A's array (APUSH, AFILL)
+ *   RX  register of the class Error or a subclass: something to throw
  * "Readable", "storable", "may": the types are equal, or the value's
  * class is a subclass of the expected one.
  */
@@ -148,4 +149,5 @@ OP(CALLV,    ABCX,  RD, AR, __, SL, "R[A] = (R[B].vtable[X])(R[B], R[B+1], ...);
 OP(CALLN,    ABCX,  RD, AR, __, NT, "R[A] = native N[X](R[B], R[B+1], ...)")
 OP(RET,      ABC,   RT, __, __, __, "return R[A]")
 OP(RET0,     ABC,   RV, __, __, __, "return (function without result)")
+OP(THROW,    ABC,   RX, __, __, __, "throw R[A]: to the innermost matching catch; NullError if null")
 OP(TRAP,     ABC,   __, __, __, __, "unreachable: raises an internal error")

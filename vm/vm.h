@@ -119,7 +119,7 @@ enum {
     ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
     ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_FN, ROLE_NT, ROLE_RT,
     ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF, ROLE_RO, ROLE_SL, ROLE_CA, ROLE_CL, ROLE_FG,
-    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP
+    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP, ROLE_RX
 };
 typedef struct vm_opinfo {
     const char *name;
@@ -159,14 +159,24 @@ typedef struct vm_global {
 typedef struct vm_nativeref {
     uint32_t name; /* string index, e.g. "print" or "str.find" */
     uint8_t nparams;
-    uint8_t ret;
-    uint8_t params[KILN_MAX_PARAMS];
+    uint16_t ret;
+    uint16_t params[KILN_MAX_PARAMS];
 } vm_nativeref;
 
 typedef struct vm_line {
     uint32_t pc;   /* first instruction of the run */
     uint32_t line; /* source line of the run */
 } vm_line;
+
+/* A catch clause: a throw at a pc in [start, end) of an instance of
+ * `cls` (or of anything, when cls is VM_CATCH_ALL) stores the error in
+ * register `reg` and continues at `handler`. Inner clauses come first. */
+#define VM_CATCH_ALL 0xffffffffu
+typedef struct vm_handler {
+    uint32_t start, end, handler;
+    uint32_t cls;
+    uint16_t reg;
+} vm_handler;
 
 typedef struct vm_func {
     uint32_t name;   /* string index */
@@ -179,6 +189,8 @@ typedef struct vm_func {
     uint32_t *code;
     uint32_t nlines;
     vm_line *lines;
+    uint32_t nhandlers;
+    vm_handler *handlers;
 } vm_func;
 
 typedef struct vm_module {
@@ -245,6 +257,9 @@ bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to);
 /* The class of a class type, or NULL. */
 const vm_class *vm_class_of(const vm_image *im, uint32_t t);
 
+/* The index of the class Error (the root of what can be thrown), or -1. */
+int vm_error_class(const vm_image *im);
+
 /* The element type of an array type, or -1. */
 int vm_elem_of(const vm_image *im, uint32_t t);
 
@@ -265,13 +280,18 @@ uint32_t vm_func_line(const vm_func *f, uint32_t pc);
  * *result. It returns 0, or -1 after raising a guest error with rt_raise. */
 typedef int (*vm_native_fn)(kiln_vm *vm, vm_value *args, vm_value *result);
 typedef struct vm_native {
-    const char *name;   /* "print", "str.find", ... */
-    const char *params; /* one letter a parameter: i f b s */
-    char ret;           /* i f b s, or v for none */
+    const char *name;   /* "print", "str.find", "math.sqrt", ... */
+    const char *params; /* one letter a parameter: i f b s, S for [str] */
+    char ret;           /* the same letters, or v for none */
     vm_native_fn fn;
 } vm_native;
-int vm_type_of_letter(char c); /* VM_T_*, or -1 */
-const vm_native *vm_native_find(const char *name, const uint8_t *params, int nparams);
+/* Does type t (whose element type is `elem`, -1 unless an array) fit the
+ * signature letter c? */
+bool vm_letter_fits(char c, uint32_t t, int elem);
+/* vm_native_find: the native called `name` whose parameters fit the types
+ * `params`; elem_of(ctx, t) gives a type's element type (-1 if none). */
+const vm_native *vm_native_find(const char *name, const uint16_t *params, int nparams,
+                                int (*elem_of)(const void *ctx, uint32_t t), const void *ctx);
 
 /* ---- The VM ---- */
 struct kiln_vm {
@@ -295,6 +315,18 @@ struct kiln_vm {
         uint8_t *regs;
     } *refmaps;
     vm_rtclass *classes;
+    /* The built-in error classes (prelude), by RT_ERR_* kind, and the
+     * error thrown when there is no memory left to make one. */
+    const vm_rtclass *error_classes[16];
+    vm_inst *oom_error;
+    /* Extra GC roots held by natives while they allocate (std_push_root). */
+    void *tmp_roots[8];
+    uint32_t ntmp_roots;
+    /* os.args() and os.exit() */
+    int argc;
+    char **argv;
+    int exit_code;
+    bool exited;
     /* The error being raised (kind != 0) and the last failure's text. */
     int err_kind;
     char err_msg[512];

@@ -30,6 +30,14 @@ const vm_class *vm_class_of(const vm_image *im, uint32_t t)
     return ty->kind == VM_K_CLASS && ty->a < im->nclasses ? &im->classes[ty->a] : NULL;
 }
 
+int vm_error_class(const vm_image *im)
+{
+    for (uint32_t i = 0; i < im->nclasses; i++)
+        if (im->classes[i].super == -1 && strcmp(vm_image_str(im, im->classes[i].name), "Error") == 0)
+            return (int)i;
+    return -1;
+}
+
 int vm_elem_of(const vm_image *im, uint32_t t)
 {
     if (t < VM_T__COUNT || t - VM_T__COUNT >= im->ntypes)
@@ -159,7 +167,7 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
     switch (role) {
     case ROLE_RI: case ROLE_RF: case ROLE_RB: case ROLE_RS: case ROLE_RR:
     case ROLE_RA: case ROLE_RM: case ROLE_RT: case ROLE_RD: case ROLE_AR: case ROLE_RO:
-    case ROLE_RY: case ROLE_EG: case ROLE_ES: case ROLE_EV:
+    case ROLE_RY: case ROLE_EG: case ROLE_ES: case ROLE_EV: case ROLE_RX:
         vm_buf_printf(out, " r%u", val);
         break;
     case ROLE_JO:
@@ -238,6 +246,12 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
         vm_buf_put(out, "\n", 1);
         pc += words;
     }
+    for (uint32_t i = 0; i < f->nhandlers; i++) {
+        const vm_handler *h = &f->handlers[i];
+        vm_buf_printf(out, "  catch %u..%u -> %u r%u %s\n", h->start, h->end, h->handler, h->reg,
+                      h->cls == VM_CATCH_ALL ? "(any)"
+                      : h->cls < im->nclasses ? vm_image_str(im, im->classes[h->cls].name) : "?");
+    }
 }
 
 void vm_disasm(const vm_image *im, vm_buf *out)
@@ -268,8 +282,8 @@ void vm_disasm(const vm_image *im, vm_buf *out)
         const vm_nativeref *n = &im->natives[i];
         vm_buf_printf(out, "native n%u %s(", i, vm_image_str(im, n->name));
         for (uint32_t j = 0; j < n->nparams; j++)
-            vm_buf_printf(out, "%s%s", j ? ", " : "", vm_type_name(n->params[j]));
-        vm_buf_printf(out, ") -> %s\n", vm_type_name(n->ret));
+            vm_buf_printf(out, "%s%s", j ? ", " : "", vm_type_str(im, n->params[j]));
+        vm_buf_printf(out, ") -> %s\n", vm_type_str(im, n->ret));
     }
     for (uint32_t i = 0; i < im->nfuncs; i++) {
         vm_buf_put(out, "\n", 1);

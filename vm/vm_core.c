@@ -47,6 +47,12 @@ void kiln_free(kiln_vm *vm)
     if (!vm)
         return;
     gc_destroy(&vm->heap);
+    /* The runtime classes first: their count is the image's. */
+    for (uint32_t i = 0; vm->classes && i < vm->img.nclasses; i++) {
+        free((void *)vm->classes[i].vtable);
+        free(vm->classes[i].refs);
+    }
+    free(vm->classes);
     vm_image_free(&vm->img);
     vm_buf_free(&vm->image_bytes);
     vm_buf_free(&vm->listing);
@@ -55,11 +61,6 @@ void kiln_free(kiln_vm *vm)
     free(vm->natives);
     if (vm->refmaps)
         free(vm->refmaps[0].regs);
-    for (uint32_t i = 0; vm->classes && i < vm->img.nclasses; i++) {
-        free((void *)vm->classes[i].vtable);
-        free(vm->classes[i].refs);
-    }
-    free(vm->classes);
     free(vm->refmaps);
     free(vm->stack);
     free(vm);
@@ -179,32 +180,36 @@ vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c)
     return o;
 }
 
-int vm_type_of_letter(char c)
+bool vm_letter_fits(char c, uint32_t t, int elem)
 {
     switch (c) {
-    case 'v': return VM_T_VOID;
-    case 'i': return VM_T_INT;
-    case 'f': return VM_T_FLOAT;
-    case 'b': return VM_T_BOOL;
-    case 's': return VM_T_STR;
-    default: return -1;
+    case 'v': return t == VM_T_VOID;
+    case 'i': return t == VM_T_INT;
+    case 'f': return t == VM_T_FLOAT;
+    case 'b': return t == VM_T_BOOL;
+    case 's': return t == VM_T_STR;
+    case 'S': return elem == VM_T_STR;
+    default: return false;
     }
 }
 
-const vm_native *vm_native_find(const char *name, const uint8_t *params, int nparams)
+const vm_native *vm_native_find(const char *name, const uint16_t *params, int nparams,
+                                int (*elem_of)(const void *ctx, uint32_t t), const void *ctx)
 {
-    for (size_t i = 0; i < std_natives_count; i++) {
-        const vm_native *n = &std_natives[i];
+    for (size_t i = 0, count = std_natives_count(); i < count; i++) {
+        const vm_native *n = std_native(i);
         if (strcmp(n->name, name) != 0 || (int)strlen(n->params) != nparams)
             continue;
         int j = 0;
-        while (j < nparams && vm_type_of_letter(n->params[j]) == params[j])
+        while (j < nparams && vm_letter_fits(n->params[j], params[j], elem_of(ctx, params[j])))
             j++;
         if (j == nparams)
             return n;
     }
     return NULL;
 }
+
+static int image_elem_of(const void *im, uint32_t t) { return vm_elem_of(im, t); }
 
 /* The classes as the interpreter uses them: superclass pointers, vtables
  * of function pointers, and each class's reference fields for the GC. */
@@ -256,13 +261,16 @@ static kiln_status link(kiln_vm *vm)
     }
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
-        const vm_native *nat = vm_native_find(vm_image_str(im, n->name), n->params, n->nparams);
-        if (!nat || vm_type_of_letter(nat->ret) != n->ret)
+        const vm_native *nat = vm_native_find(vm_image_str(im, n->name), n->params, n->nparams,
+                                              image_elem_of, im);
+        if (!nat || !vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret)))
             return fail(vm, KILN_ERR_LOAD,
                         "invalid image: unknown native %s with this signature at native %u",
                         vm_image_str(im, n->name), i);
         vm->natives[i] = nat;
     }
+    if (!rt_error_link(vm))
+        return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
     vm->loaded = true;
     return KILN_OK;
 }
@@ -369,9 +377,10 @@ static kiln_status run_function(kiln_vm *vm, uint32_t fi)
     }
     vm_value result;
     vm->err_kind = RT_ERR_NONE;
-    if (interp_call(vm, fi, NULL, &result) != 0)
-        return KILN_ERR_RUNTIME;
-    return KILN_OK;
+    int rc = interp_call(vm, fi, NULL, &result);
+    if (rc == -2)
+        vm->exited = true;
+    return rc == -1 ? KILN_ERR_RUNTIME : KILN_OK;
 }
 
 kiln_status kiln_run(kiln_vm *vm)
@@ -386,11 +395,24 @@ kiln_status kiln_run(kiln_vm *vm)
     vm->error[0] = 0;
     vm->running = true;
     const vm_image *im = &vm->img;
+    vm->exited = false;
+    vm->exit_code = 0;
     kiln_status st = run_function(vm, im->modules[im->entry].init);
-    if (st == KILN_OK && im->main >= 0)
+    if (st == KILN_OK && !vm->exited && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);
     vm->running = false;
     return st;
+}
+
+int kiln_exit_code(const kiln_vm *vm) { return vm ? vm->exit_code : 0; }
+
+kiln_status kiln_set_args(kiln_vm *vm, int argc, char **argv)
+{
+    if (!vm || argc < 0 || (argc && !argv))
+        return KILN_ERR_API;
+    vm->argc = argc;
+    vm->argv = argv;
+    return KILN_OK;
 }
 
 kiln_status kiln_image(kiln_vm *vm, const void **bytes, size_t *len)

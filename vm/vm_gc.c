@@ -47,6 +47,10 @@ void vm_gc_roots(gc_heap *h, void *ctx)
         for (uint32_t i = 0; i < im->nglobals; i++)
             if (VM_T_ISREF(im->globals[i].type))
                 gc_mark(h, vm->globals[i].p);
+    if (vm->oom_error)
+        gc_mark(h, &vm->oom_error->obj);
+    for (uint32_t i = 0; i < vm->ntmp_roots; i++)
+        gc_mark(h, vm->tmp_roots[i]);
     interp_mark_frames(vm, h);
 }
 

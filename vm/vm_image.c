@@ -11,13 +11,14 @@
  *           (type ids 0-4 are void int float bool str; entry i is id 5 + i)
  *     CNST  count u32, then per constant: type u8, bits u64
  *     GLOB  count u32, then per global: name u32, type u16
- *     NATV  count u32, then per native: name u32, ret u8, nparams u8, types[nparams]
+ *     NATV  count u32, then per native: name u32, ret u16, nparams u8, types u16[nparams]
  *     CLAS  count u32, then per class: name u32, super i32, type u16,
  *           nfields u16, (type u16, name u32)[nfields], nslots u16,
  *           function u32[nslots]
  *     FUNC  count u32, then per function: name u32, module u32, nparams u8,
  *           ret u16, nregs u16, types u16[nregs], ncode u32, code u32[ncode],
- *           nlines u32, (pc u32, line u32)[nlines]
+ *           nlines u32, (pc u32, line u32)[nlines],
+ *           nhandlers u32, (start u32, end u32, handler u32, class u32, reg u16)[nhandlers]
  *     MODS  count u32, then per module: name u32, file u32, init u32
  *     ENTR  entry module u32, main function i32 (-1: none)
  *
@@ -110,6 +111,15 @@ static void write_func(vm_buf *b, const vm_func *f)
         put_u32(b, f->lines[i].pc);
         put_u32(b, f->lines[i].line);
     }
+    put_u32(b, f->nhandlers);
+    for (uint32_t i = 0; i < f->nhandlers; i++) {
+        const vm_handler *h = &f->handlers[i];
+        put_u32(b, h->start);
+        put_u32(b, h->end);
+        put_u32(b, h->handler);
+        put_u32(b, h->cls);
+        put_u16(b, h->reg);
+    }
 }
 
 bool vm_image_write(const vm_image *im, vm_buf *b)
@@ -158,9 +168,10 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
         put_u32(b, n->name);
-        put_u8(b, n->ret);
+        put_u16(b, n->ret);
         put_u8(b, n->nparams);
-        vm_buf_put(b, n->params, n->nparams);
+        for (uint32_t j = 0; j < n->nparams; j++)
+            put_u16(b, n->params[j]);
     }
     end_section(b, s);
 
@@ -408,22 +419,20 @@ static void read_globals(reader *r, vm_image *im)
 
 static void read_natives(reader *r, vm_image *im)
 {
-    im->nnatives = get_count(r, 6, "native");
+    im->nnatives = get_count(r, 7, "native");
     im->natives = rcalloc(r, im->nnatives, sizeof(vm_nativeref));
     for (uint32_t i = 0; i < im->nnatives && !r->failed; i++) {
         vm_nativeref *n = &im->natives[i];
         n->name = get_u32(r);
         check_str(r, im, n->name, "native name");
-        n->ret = get_u8(r);
-        if (!r->failed && n->ret > VM_T_STR)
-            rfail(r, "bad native result type %u at offset %zu", n->ret, roff(r));
+        n->ret = get_u16(r);
+        check_type(r, im, n->ret, true, "native result");
         n->nparams = get_u8(r);
         if (n->nparams > KILN_MAX_PARAMS)
             rfail(r, "native has %u parameters at offset %zu", n->nparams, roff(r));
         for (uint32_t j = 0; j < n->nparams && !r->failed; j++) {
-            n->params[j] = get_u8(r);
-            if (!r->failed && (n->params[j] == VM_T_VOID || n->params[j] > VM_T_STR))
-                rfail(r, "bad native parameter type %u at offset %zu", n->params[j], roff(r));
+            n->params[j] = get_u16(r);
+            check_type(r, im, n->params[j], false, "native parameter");
         }
     }
 }
@@ -462,11 +471,21 @@ static void read_func(reader *r, vm_image *im, vm_func *f)
         if (f->lines[j].pc >= f->ncode || (j && f->lines[j].pc <= f->lines[j - 1].pc))
             rfail(r, "line table out of order at offset %zu", roff(r));
     }
+    f->nhandlers = get_count(r, 18, "handler");
+    f->handlers = rcalloc(r, f->nhandlers, sizeof(vm_handler));
+    for (uint32_t j = 0; j < f->nhandlers && !r->failed; j++) {
+        vm_handler *h = &f->handlers[j];
+        h->start = get_u32(r);
+        h->end = get_u32(r);
+        h->handler = get_u32(r);
+        h->cls = get_u32(r);
+        h->reg = get_u16(r);
+    }
 }
 
 static void read_funcs(reader *r, vm_image *im)
 {
-    im->nfuncs = get_count(r, 20, "function");
+    im->nfuncs = get_count(r, 25, "function");
     im->funcs = rcalloc(r, im->nfuncs, sizeof(vm_func));
     for (uint32_t i = 0; i < im->nfuncs && !r->failed; i++)
         read_func(r, im, &im->funcs[i]);
@@ -574,6 +593,7 @@ void vm_image_free(vm_image *im)
         free(im->funcs[i].types);
         free(im->funcs[i].code);
         free(im->funcs[i].lines);
+        free(im->funcs[i].handlers);
     }
     free(im->funcs);
     free(im->modules);

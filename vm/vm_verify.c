@@ -138,6 +138,14 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
             reg_flow(v, val, f->types[prev], true, which);
         break;
     case ROLE_RO: reg_class(v, val, which); break;
+    case ROLE_RX: {
+        int e = vm_error_class(im);
+        if (e < 0)
+            vfail(v, "throw in an image without the class Error");
+        else
+            reg_flow(v, val, im->classes[e].type, true, which);
+        break;
+    }
     case ROLE_RY:
         if (reg_ok(v, val, which) && vm_elem_of(im, f->types[val]) < 0)
             vfail(v, "operand %s register %u is %s, expected an array", which, val,
@@ -277,7 +285,7 @@ static void operands(uint32_t op, const uint32_t *code, uint32_t vals[4])
 
 static bool is_terminator(uint32_t op)
 {
-    return op == OP_JMP || op == OP_RET || op == OP_RET0 || op == OP_TRAP;
+    return op == OP_JMP || op == OP_RET || op == OP_RET0 || op == OP_TRAP || op == OP_THROW;
 }
 
 static void verify_func(verifier *v)
@@ -330,6 +338,23 @@ static void verify_func(verifier *v)
         if (t < 0 || t >= f->ncode || !start[t])
             vfail(v, "jump target %lld is not an instruction of the function", (long long)t);
     }
+    /* Catch clauses: ranges inside the code, handlers at instruction
+     * starts, and a register that can hold what the clause catches. */
+    int err_class = vm_error_class(v->im);
+    for (uint32_t i = 0; i < f->nhandlers && !v->failed; i++) {
+        const vm_handler *h = &f->handlers[i];
+        v->pc = h->handler < f->ncode ? h->handler : 0;
+        if (h->start > h->end || h->end > f->ncode || h->handler >= f->ncode || !start[h->handler])
+            vfail(v, "catch clause %u has a bad range or handler", i);
+        else if (h->cls != VM_CATCH_ALL && h->cls >= v->im->nclasses)
+            vfail(v, "catch clause %u names class %u, out of range", i, h->cls);
+        else if (err_class < 0)
+            vfail(v, "catch clause in an image without the class Error");
+        else
+            reg_flow(v, h->reg,
+                     v->im->classes[h->cls == VM_CATCH_ALL ? (uint32_t)err_class : h->cls].type,
+                     false, "catch");
+    }
     if (!v->failed && !is_terminator(last_op)) {
         v->pc = f->ncode - VM_INS_WORDS(last_op);
         vfail(v, "code falls off the end of the function");
@@ -371,8 +396,10 @@ static void check_class(verifier *v, uint32_t ci)
         return cfail(v, c, "superclass index must be below its own, got", (uint32_t)c->super);
     if (vm_class_of(im, c->type) != c)
         return cfail(v, c, "type id does not name this class:", c->type);
-    if (sup && (c->nfields < sup->nfields || c->nslots < sup->nslots))
-        return cfail(v, c, "has fewer fields or slots than its superclass:", c->nfields);
+    if (sup && c->nfields < sup->nfields)
+        return cfail(v, c, "has fewer fields than its superclass:", c->nfields);
+    if (sup && c->nslots < sup->nslots)
+        return cfail(v, c, "has fewer method slots than its superclass:", c->nslots);
     for (uint32_t j = 0; sup && j < sup->nfields; j++)
         if (c->field_types[j] != sup->field_types[j])
             return cfail(v, c, "field differs from its superclass's: field", j);

@@ -241,7 +241,7 @@ Test(api, verification_error_through_the_api)
     vm_image im;
     char err[256];
     cr_assert(vm_image_read((const uint8_t *)img.data, img.len, true, &im, err, sizeof err), "%s", err);
-    im.funcs[1].types[0] = VM_T_FLOAT; /* f's parameter, returned as its int result */
+    im.funcs[unit_func(&im, "f")].types[0] = VM_T_FLOAT; /* f's parameter, returned as its int result */
     vm_buf bad = {0};
     cr_assert(vm_image_write(&im, &bad));
     kiln_vm *vm = kiln_new(NULL);

@@ -99,6 +99,18 @@ static inline void unit_compile(const char *name, const char *src, vm_buf *img)
     vm_buf_free(&diags);
 }
 
+/* The index of the function named `name` in `im` (asserting there is
+ * one): compiled images may hold more functions than the program's own
+ * (a prelude's), so tests look functions up by name, not by index. */
+static inline uint32_t unit_func(const vm_image *im, const char *name)
+{
+    for (uint32_t i = 0; i < im->nfuncs; i++)
+        if (!strcmp(vm_image_str(im, im->funcs[i].name), name))
+            return i;
+    cr_assert_fail("no function %s in the image", name);
+    return 0;
+}
+
 /* ---- Running through the public API ---- */
 
 typedef struct unit_out {

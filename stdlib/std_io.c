@@ -1,0 +1,127 @@
+/*
+ * std_io.c — the io module: lines from standard input, whole files, and
+ * printing to standard error. Failures are IOError with the reason.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../runtime/rt.h"
+#include "std.h"
+
+/* io.read_line(): the next line of standard input without its newline,
+ * or null at the end of input. */
+static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)a;
+    vm_buf line = {0};
+    int c;
+    while ((c = getchar()) != EOF && c != '\n') {
+        char ch = (char)c;
+        vm_buf_put(&line, &ch, 1);
+    }
+    if (line.oom) {
+        vm_buf_free(&line);
+        rt_raise(vm, RT_ERR_OOM, "io.read_line: out of memory");
+        return -1;
+    }
+    if (c == EOF && line.len == 0) {
+        r->s = NULL;
+        return 0;
+    }
+    if (line.len && line.data[line.len - 1] == '\r')
+        line.len--;
+    r->s = vm_str_new(vm, line.data, line.len);
+    vm_buf_free(&line);
+    return r->s ? 0 : -1;
+}
+
+static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
+{
+    if (!a[0].s) {
+        rt_raise(vm, RT_ERR_NULL, "%s: the path is null", fn);
+        return NULL;
+    }
+    return a[0].s->data;
+}
+
+static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    const char *path = path_of(vm, a, "io.read_file");
+    if (!path)
+        return -1;
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        rt_raise(vm, RT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    vm_buf data = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        vm_buf_put(&data, chunk, n);
+    bool failed = ferror(fp) || data.oom;
+    fclose(fp);
+    if (failed) {
+        vm_buf_free(&data);
+        rt_raise(vm, RT_ERR_IO, "cannot read %s", path);
+        return -1;
+    }
+    r->s = vm_str_new(vm, data.data, data.len);
+    vm_buf_free(&data);
+    return r->s ? 0 : -1;
+}
+
+static int i_write_file(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)r;
+    const char *path = path_of(vm, a, "io.write_file");
+    if (!path)
+        return -1;
+    if (!a[1].s) {
+        rt_raise(vm, RT_ERR_NULL, "io.write_file: the text is null");
+        return -1;
+    }
+    FILE *fp = fopen(path, "wb");
+    if (!fp || fwrite(a[1].s->data, 1, a[1].s->len, fp) != a[1].s->len || fclose(fp) != 0) {
+        int e = errno;
+        rt_raise(vm, RT_ERR_IO, "cannot write %s: %s", path, strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* io.eprint(v): like print, to standard error. */
+static int i_eprint(kiln_vm *vm, vm_value *a, vm_value *r, char type)
+{
+    (void)r;
+    char buf[32];
+    const char *p = buf;
+    size_t n;
+    switch (type) {
+    case 'i': n = rt_format_int(a[0].i, buf); break;
+    case 'f': n = rt_format_float(a[0].f, buf); break;
+    case 'b': p = a[0].i ? "true" : "false"; n = a[0].i ? 4 : 5; break;
+    default:
+        p = a[0].s ? a[0].s->data : "null";
+        n = a[0].s ? a[0].s->len : 4;
+    }
+    vm_write(vm, 2, p, n);
+    vm_write(vm, 2, "\n", 1);
+    return 0;
+}
+static int i_eprint_i(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 'i'); }
+static int i_eprint_f(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 'f'); }
+static int i_eprint_b(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 'b'); }
+static int i_eprint_s(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 's'); }
+
+const vm_native std_io_natives[] = {
+    {"io.read_line", "", 's', i_read_line},
+    {"io.read_file", "s", 's', i_read_file},
+    {"io.write_file", "ss", 'v', i_write_file},
+    {"io.eprint", "i", 'v', i_eprint_i},
+    {"io.eprint", "f", 'v', i_eprint_f},
+    {"io.eprint", "b", 'v', i_eprint_b},
+    {"io.eprint", "s", 'v', i_eprint_s},
+};
+const size_t std_io_count = sizeof std_io_natives / sizeof std_io_natives[0];

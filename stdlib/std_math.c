@@ -1,0 +1,62 @@
+/*
+ * std_math.c — the math module: PI and E (constants, std_core.c), and
+ * the functions of LANGUAGE.md over C's libm. min, max and abs exist for
+ * int and for float (fabs is the float abs of C).
+ */
+#include <math.h>
+
+#include "std.h"
+
+#define F1(name, expr) \
+    static int name(kiln_vm *vm, vm_value *a, vm_value *r) \
+    { \
+        (void)vm; \
+        r->f = (expr); \
+        return 0; \
+    }
+
+F1(m_sqrt, sqrt(a[0].f))
+F1(m_sin, sin(a[0].f))
+F1(m_cos, cos(a[0].f))
+F1(m_tan, tan(a[0].f))
+F1(m_atan2, atan2(a[0].f, a[1].f))
+F1(m_exp, exp(a[0].f))
+F1(m_log, log(a[0].f))
+F1(m_pow, pow(a[0].f, a[1].f))
+F1(m_floor, floor(a[0].f))
+F1(m_ceil, ceil(a[0].f))
+F1(m_fabs, fabs(a[0].f))
+F1(m_fmin, a[0].f < a[1].f ? a[0].f : a[1].f)
+F1(m_fmax, a[0].f > a[1].f ? a[0].f : a[1].f)
+#undef F1
+
+static int m_abs(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)vm;
+    r->u = a[0].i < 0 ? 0 - a[0].u : a[0].u; /* abs(INT64_MIN) wraps, as - does */
+    return 0;
+}
+static int m_min(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)vm;
+    r->i = a[0].i < a[1].i ? a[0].i : a[1].i;
+    return 0;
+}
+static int m_max(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)vm;
+    r->i = a[0].i > a[1].i ? a[0].i : a[1].i;
+    return 0;
+}
+
+const vm_native std_math_natives[] = {
+    {"math.sqrt", "f", 'f', m_sqrt},   {"math.sin", "f", 'f', m_sin},
+    {"math.cos", "f", 'f', m_cos},     {"math.tan", "f", 'f', m_tan},
+    {"math.atan2", "ff", 'f', m_atan2}, {"math.exp", "f", 'f', m_exp},
+    {"math.log", "f", 'f', m_log},     {"math.pow", "ff", 'f', m_pow},
+    {"math.floor", "f", 'f', m_floor}, {"math.ceil", "f", 'f', m_ceil},
+    {"math.abs", "i", 'i', m_abs},     {"math.fabs", "f", 'f', m_fabs},
+    {"math.min", "ii", 'i', m_min},    {"math.max", "ii", 'i', m_max},
+    {"math.min", "ff", 'f', m_fmin},   {"math.max", "ff", 'f', m_fmax},
+};
+const size_t std_math_count = sizeof std_math_natives / sizeof std_math_natives[0];

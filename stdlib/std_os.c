@@ -1,0 +1,71 @@
+/*
+ * std_os.c — the os module: the program's arguments, exit, environment
+ * variables and a monotonic clock.
+ */
+#include <stdlib.h>
+#include <time.h>
+
+#include "../runtime/rt.h"
+#include "std.h"
+
+/* os.args(): the arguments after the program's file name, as a new array
+ * each call (the guest may change it). */
+static int o_args(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)a;
+    vm_array *out = vm_array_new(vm, 0, (uint32_t)(vm->argc > 0 ? vm->argc : 1), true);
+    if (!out)
+        return -1;
+    std_push_root(vm, out);
+    for (int i = 0; i < vm->argc; i++) {
+        vm_value s = {.s = vm_str_cstr(vm, vm->argv[i])};
+        if (!s.s || !vm_array_push(vm, out, s)) {
+            std_pop_root(vm);
+            return -1;
+        }
+    }
+    std_pop_root(vm);
+    r->p = out;
+    return 0;
+}
+
+/* os.exit(code): ends the program (not an error: nothing can catch it);
+ * kiln_run returns and kiln_exit_code gives the code. */
+static int o_exit(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)r;
+    vm->exit_code = (int)(a[0].i & 0xff);
+    vm->err_kind = RT_EXIT;
+    vm->err_msg[0] = 0;
+    return -1;
+}
+
+/* os.env(name): the variable's value, or null when it is not set. */
+static int o_env(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    if (!a[0].s) {
+        rt_raise(vm, RT_ERR_NULL, "os.env: the name is null");
+        return -1;
+    }
+    const char *v = getenv(a[0].s->data);
+    r->s = v ? vm_str_cstr(vm, v) : NULL;
+    return v && !r->s ? -1 : 0;
+}
+
+/* os.clock(): seconds of a monotonic clock, for measuring intervals. */
+static int o_clock(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    (void)vm, (void)a;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    r->f = (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+    return 0;
+}
+
+const vm_native std_os_natives[] = {
+    {"os.args", "", 'S', o_args},
+    {"os.exit", "i", 'v', o_exit},
+    {"os.env", "s", 's', o_env},
+    {"os.clock", "", 'f', o_clock},
+};
+const size_t std_os_count = sizeof std_os_natives / sizeof std_os_natives[0];
