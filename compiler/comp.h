@@ -61,7 +61,8 @@ typedef struct comp_token {
 /* Type ids are the image's (0-4 fixed, then the type table); two more
  * exist only in the compiler: the null literal's, and "an error was
  * already reported here". */
-enum { CT_EMPTY = 0x7ffd, CT_NULL = 0x7ffe, CT_ERR = 0x7fff }; /* CT_EMPTY: the literal [] */
+enum { CT_EMPTY_MAP = 0x7ffc, CT_EMPTY = 0x7ffd, CT_NULL = 0x7ffe, CT_ERR = 0x7fff };
+/* CT_EMPTY: the literal [] (or [[]]...), CT_EMPTY_MAP: {}, typed by their context */
 /* The parser cannot know class names yet: a named type is CT_NAMED + i,
  * i indexing C->tnames, and the checker resolves it (comp_resolve_type). */
 enum { CT_NAMED = 0x4000 };
@@ -72,7 +73,7 @@ const char *comp_type_name(struct comp *C, int t);
 enum {
     /* expressions */
     N_INT, N_FLOAT, N_BOOL, N_NULL, N_STR, N_INTERP, N_NAME, N_UNARY, N_BINARY, N_CALL,
-    N_INDEX, N_FIELD, N_SELF, N_SUPER, N_IS, N_AS, N_ARRAY,
+    N_INDEX, N_FIELD, N_SELF, N_SUPER, N_IS, N_AS, N_ARRAY, N_MAP,
     /* statements */
     N_LET, N_ASSIGN, N_EXPR, N_IF, N_WHILE, N_FOR, N_BREAK, N_CONTINUE, N_RETURN, N_BLOCK,
     N_FN, N_THROW, N_TRY, N_CATCH
@@ -166,7 +167,8 @@ typedef struct comp_class {
 
 /* Builtins handled inline by the emitter rather than as natives. */
 enum { B_NONE, B_INT_OF_FLOAT, B_FLOAT_OF_INT, B_IDENTITY, B_STRLEN, B_NATIVE, B_NEW,
-       B_TO_STR, B_ALEN, B_APUSH, B_APOP, B_ASLICE };
+       B_TO_STR, B_ALEN, B_APUSH, B_APOP, B_ASLICE, B_MGETD, B_MHAS, B_MDEL, B_MLEN,
+       B_MKEYS };
 
 /* ---- Compiler state ---- */
 typedef struct comp_arena_block comp_arena_block;
@@ -214,11 +216,18 @@ typedef struct comp {
     struct comp_tname {
         const char *name; /* a class name, or NULL for an array type */
         uint32_t len, line, col;
-        int elem;         /* array type: the element type (maybe named itself) */
+        int elem;         /* array type: the element type (maybe named itself);
+                             map type: the key type */
+        int val;          /* map type: the value type; -1 for an array type */
     } *tnames;
-    int16_t *arrays;      /* interned array types: element type of id 5+nclasses+i */
-    uint32_t narrays, arrays_cap;
-    comp_map array_map;
+    /* Interned array and map types: entry i is type id 5 + nclasses + i. */
+    struct comp_xtype {
+        uint8_t kind; /* VM_K_ARRAY or VM_K_MAP */
+        int16_t a;    /* the element type, or the key type */
+        int16_t b;    /* the value type of a map */
+    } *xtypes;
+    uint32_t nxtypes, xtypes_cap;
+    comp_map xtype_map;
     uint32_t ntnames, tnames_cap;
     /* check */
     comp_sym **globals;
@@ -245,6 +254,8 @@ comp_class *comp_class_of(comp *C, int type);
 bool comp_subclass(comp *C, int from, int to);
 int comp_array_type(comp *C, int elem);
 int comp_elem_of(comp *C, int type); /* -1 unless an array type */
+int comp_map_type(comp *C, int key, int val);
+bool comp_map_types(comp *C, int type, int *key, int *val);
 int comp_elem_of_ctx(const void *C, uint32_t type); /* the same, for vm_native_find */
 int comp_letter_type(comp *C, char c); /* a native signature letter's type */
 int comp_find_slot(const comp_class *c, const char *name, uint32_t len);

@@ -40,7 +40,23 @@ static bool coerce_in(comp *C, comp_node *n, int to)
 {
     if (n->type == CT_ERR || to == CT_ERR)
         return true;
-    int elem = comp_elem_of(C, to);
+    int elem = comp_elem_of(C, to), mk, mv;
+    bool is_map = comp_map_types(C, to, &mk, &mv);
+    if (n->type == CT_EMPTY_MAP && is_map) {
+        n->type = (int16_t)to;
+        return true;
+    }
+    /* A map literal takes the map type its context expects when its keys
+     * have the key type and each value fits the value type. */
+    int lk, lv;
+    if (n->kind == N_MAP && is_map && comp_map_types(C, n->type, &lk, &lv) && lk == mk &&
+        n->type != to) {
+        for (uint32_t i = 1; i < n->n; i += 2)
+            if (!coerce_in(C, n->list[i], mv))
+                return false;
+        n->type = (int16_t)to;
+        return true;
+    }
     bool literal = n->kind == N_ARRAY && !n->op && n->n > 0;
     if ((n->type == CT_NULL && VM_T_ISREF(to)) || (n->type == CT_EMPTY && elem >= 0 && !literal)) {
         n->type = (int16_t)to;
@@ -421,6 +437,43 @@ static int module_call(checker *K, comp_node *n)
     return native_call(K, n, name, n->list, n->n, unknown);
 }
 
+/* m.get(k, default), m.has(k), m.remove(k), m.len(), m.keys() */
+static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
+{
+    comp_node *f = n->a;
+    static const struct {
+        const char *name;
+        uint32_t nargs;
+        int builtin;
+    } M[] = {{"get", 2, B_MGETD}, {"has", 1, B_MHAS}, {"remove", 1, B_MDEL},
+             {"len", 0, B_MLEN},  {"keys", 0, B_MKEYS}};
+    for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
+        if (!method_is(f, M[i].name))
+            continue;
+        n->builtin = M[i].builtin;
+        if (n->n != M[i].nargs) {
+            ERR(n, "%s.%s() takes %u argument%s, got %u", comp_type_name(K->C, mt), M[i].name,
+                M[i].nargs, M[i].nargs == 1 ? "" : "s", n->n);
+            return CT_ERR;
+        }
+        for (uint32_t j = 0; j < n->n; j++) {
+            int want = j == 0 ? key : val;
+            if (!coerce(n->list[j], want))
+                ERR(n->list[j], "argument %u of %s() is %s, expected %s", j + 1, M[i].name,
+                    comp_type_name(K->C, n->list[j]->type), comp_type_name(K->C, want));
+        }
+        switch (M[i].builtin) {
+        case B_MGETD: return val;
+        case B_MHAS: return VM_T_BOOL;
+        case B_MDEL: return VM_T_VOID;
+        case B_MLEN: return VM_T_INT;
+        default: return comp_array_type(K->C, key);
+        }
+    }
+    ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, mt), (int)f->len, f->s);
+    return CT_ERR;
+}
+
 static int method_call(checker *K, comp_node *n)
 {
     comp *C = K->C;
@@ -433,9 +486,11 @@ static int method_call(checker *K, comp_node *n)
     comp_class *cls = comp_class_of(C, rt);
     if (cls)
         return object_method_call(K, n, cls);
-    int elem = comp_elem_of(C, rt);
+    int elem = comp_elem_of(C, rt), mk, mv;
     if (elem >= 0)
         return array_method_call(K, n, rt, elem);
+    if (comp_map_types(C, rt, &mk, &mv))
+        return map_method_call(K, n, rt, mk, mv);
     if (rt != VM_T_STR) {
         ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, rt), (int)f->len, f->s);
         return CT_ERR;
@@ -561,6 +616,42 @@ static int array_literal(checker *K, comp_node *n)
     return comp_array_type(K->C, t);
 }
 
+static int map_literal(checker *K, comp_node *n)
+{
+    if (n->n == 0)
+        return CT_EMPTY_MAP;
+    int kt = CT_NULL, vt = CT_NULL;
+    for (uint32_t i = 0; i < n->n; i += 2) {
+        int k = expr(K, n->list[i]), v = expr(K, n->list[i + 1]);
+        if (k == CT_ERR || v == CT_ERR)
+            return CT_ERR;
+        if (k != VM_T_INT && k != VM_T_STR && k != VM_T_BOOL) {
+            ERR(n->list[i], "map keys must be int, str or bool, not %s", comp_type_name(K->C, k));
+            return CT_ERR;
+        }
+        if (kt != CT_NULL && k != kt) {
+            ERR(n->list[i], "map keys must have one type: %s and %s", comp_type_name(K->C, kt),
+                comp_type_name(K->C, k));
+            return CT_ERR;
+        }
+        kt = k;
+        int c = common_type(K, vt, v);
+        if (c == CT_ERR || v == VM_T_VOID) {
+            ERR(n->list[i + 1], "map values must have one type: %s and %s",
+                comp_type_name(K->C, vt), comp_type_name(K->C, v));
+            return CT_ERR;
+        }
+        vt = c;
+    }
+    if (vt == CT_NULL || vt == CT_EMPTY || vt == CT_EMPTY_MAP) {
+        ERR(n, "cannot infer the value type of this map; annotate the variable");
+        return CT_ERR;
+    }
+    for (uint32_t i = 1; i < n->n; i += 2)
+        coerce(n->list[i], vt);
+    return comp_map_type(K->C, kt, vt);
+}
+
 static int expr_kind(checker *K, comp_node *n)
 {
     switch (n->kind) {
@@ -581,8 +672,9 @@ static int expr_kind(checker *K, comp_node *n)
                 ERR(n->list[i], "a call without result cannot be interpolated");
             else if (t == CT_NULL)
                 n->list[i]->type = VM_T_STR;
-            else if (comp_elem_of(K->C, t) >= 0 || t == CT_EMPTY)
-                ERR(n->list[i], "an array cannot be interpolated (convert its elements)");
+            else if (comp_elem_of(K->C, t) >= 0 || t == CT_EMPTY || t == CT_EMPTY_MAP ||
+                     (t >= VM_T__COUNT && !comp_class_of(K->C, t)))
+                ERR(n->list[i], "an array or map cannot be interpolated (convert its elements)");
             /* an object part is converted by the emitter, with its to_str */
         }
         return VM_T_STR;
@@ -620,9 +712,17 @@ static int expr_kind(checker *K, comp_node *n)
         return binary_type(K, n, n->op, n->a, n->b);
     case N_CALL: return call(K, n);
     case N_INDEX: {
-        int t = expr(K, n->a), it = expr(K, n->b);
+        int t = expr(K, n->a), it = expr(K, n->b), mk, mv;
         if (t == CT_ERR || it == CT_ERR)
             return CT_ERR;
+        if (comp_map_types(K->C, t, &mk, &mv)) {
+            if (!coerce(n->b, mk)) {
+                ERR(n->b, "key must be %s, got %s", comp_type_name(K->C, mk),
+                    comp_type_name(K->C, it));
+                return CT_ERR;
+            }
+            return mv;
+        }
         int elem = comp_elem_of(K->C, t);
         if (t != VM_T_STR && elem < 0) {
             ERR(n, "%s cannot be indexed", comp_type_name(K->C, t));
@@ -635,6 +735,7 @@ static int expr_kind(checker *K, comp_node *n)
         return elem >= 0 ? elem : VM_T_INT;
     }
     case N_ARRAY: return array_literal(K, n);
+    case N_MAP: return map_literal(K, n);
     case N_FIELD: {
         double value;
         if (is_module(K, n->a)) { /* a module constant: becomes its literal */
@@ -723,7 +824,7 @@ static void let_stmt(checker *K, comp_node *n)
     if (n->a) {
         int it = expr(K, n->a);
         if (t < 0) {
-            if (it == CT_NULL || it == CT_EMPTY) {
+            if (it == CT_NULL || it == CT_EMPTY || it == CT_EMPTY_MAP) {
                 ERR(n->a, "cannot infer a type from %s; annotate the variable (let x: %s = %s)",
                     it == CT_NULL ? "null" : "[]", it == CT_NULL ? "str" : "[int]",
                     it == CT_NULL ? "null" : "[]");
@@ -766,7 +867,7 @@ static void assign_stmt(checker *K, comp_node *n)
         }
         if (n->op == T_EQ) {
             if (!coerce(n->b, tt))
-                ERR(n->b, "cannot store %s in an element of %s", comp_type_name(K->C, vt),
+                ERR(n->b, "cannot store %s in %s", comp_type_name(K->C, vt),
                     comp_type_name(K->C, target->a->type));
             return;
         }
@@ -838,12 +939,23 @@ static void cond(checker *K, comp_node *c, const char *what)
 
 static void for_stmt(checker *K, comp_node *n)
 {
-    int a = expr(K, n->a), var_type = VM_T_INT;
-    if (!n->b) { /* for x in array */
+    int a = expr(K, n->a), var_type = VM_T_INT, val_type = CT_ERR, mk, mv;
+    if (n->n) { /* for k, v in map */
+        if (comp_map_types(K->C, a, &mk, &mv)) {
+            var_type = mk;
+            val_type = mv;
+        } else {
+            if (a != CT_ERR)
+                ERR(n->a, "for k, v in ... needs a map, not %s", comp_type_name(K->C, a));
+            var_type = CT_ERR;
+        }
+    } else if (!n->b) { /* for x in array */
         var_type = comp_elem_of(K->C, a);
         if (var_type < 0) {
             if (a != CT_ERR)
-                ERR(n->a, "cannot iterate over %s (a range a..b or an array is needed)",
+                ERR(n->a, comp_map_types(K->C, a, &mk, &mv)
+                              ? "iterate over a map with for k, v in m (or m.keys())"
+                              : "cannot iterate over %s (a range a..b or an array is needed)",
                     comp_type_name(K->C, a));
             var_type = CT_ERR;
         }
@@ -859,6 +971,11 @@ static void for_stmt(checker *K, comp_node *n)
     K->block_depth++;
     n->sym = declare(K, n, n->s, n->len, var_type, false);
     n->sym->role = SYM_ROLE_LOOP;
+    if (n->n) {
+        comp_node *v = n->list[0];
+        v->sym = declare(K, v, v->s, v->len, val_type, false);
+        v->sym->role = SYM_ROLE_LOOP;
+    }
     K->loops++;
     block(K, n->c);
     K->loops--;

@@ -23,30 +23,52 @@ static void err_at_class(comp *C, const comp_class *c, const char *fmt, const ch
     comp_error(C, c->line, c->col, fmt, (int)alen, a);
 }
 
-int comp_array_type(comp *C, int elem)
+static int intern_xtype(comp *C, uint8_t kind, int a, int b)
 {
-    if (elem == CT_ERR)
+    if (a == CT_ERR || b == CT_ERR)
         return CT_ERR;
-    char key[8];
-    int n = snprintf(key, sizeof key, "%d", elem);
-    int32_t id = comp_map_get(&C->array_map, key, (uint32_t)n);
+    char key[24];
+    int n = snprintf(key, sizeof key, "%c%d,%d", kind == VM_K_ARRAY ? 'A' : 'M', a, b);
+    int32_t id = comp_map_get(&C->xtype_map, key, (uint32_t)n);
     if (id >= 0)
         return id;
-    id = (int32_t)(VM_T__COUNT + C->nclasses + C->narrays);
+    id = (int32_t)(VM_T__COUNT + C->nclasses + C->nxtypes);
     if (id >= VM_MAX_TYPES) {
         comp_error(C, 1, 1, "too many types in one program");
         return CT_ERR;
     }
-    C->arrays = comp_grow(C, C->arrays, &C->arrays_cap, C->narrays + 1, sizeof(int16_t));
-    C->arrays[C->narrays++] = (int16_t)elem;
-    comp_map_put(C, &C->array_map, comp_strdup(C, key, (size_t)n), (uint32_t)n, id);
+    C->xtypes = comp_grow(C, C->xtypes, &C->xtypes_cap, C->nxtypes + 1, sizeof *C->xtypes);
+    C->xtypes[C->nxtypes].kind = kind;
+    C->xtypes[C->nxtypes].a = (int16_t)a;
+    C->xtypes[C->nxtypes].b = (int16_t)b;
+    C->nxtypes++;
+    comp_map_put(C, &C->xtype_map, comp_strdup(C, key, (size_t)n), (uint32_t)n, id);
     return id;
+}
+
+int comp_array_type(comp *C, int elem) { return intern_xtype(C, VM_K_ARRAY, elem, 0); }
+int comp_map_type(comp *C, int key, int val) { return intern_xtype(C, VM_K_MAP, key, val); }
+
+static const struct comp_xtype *xtype(comp *C, int type)
+{
+    int k = type - VM_T__COUNT - (int)C->nclasses;
+    return k >= 0 && k < (int)C->nxtypes ? &C->xtypes[k] : NULL;
 }
 
 int comp_elem_of(comp *C, int type)
 {
-    int k = type - VM_T__COUNT - (int)C->nclasses;
-    return k >= 0 && k < (int)C->narrays ? C->arrays[k] : -1;
+    const struct comp_xtype *x = xtype(C, type);
+    return x && x->kind == VM_K_ARRAY ? x->a : -1;
+}
+
+bool comp_map_types(comp *C, int type, int *key, int *val)
+{
+    const struct comp_xtype *x = xtype(C, type);
+    if (!x || x->kind != VM_K_MAP)
+        return false;
+    *key = x->a;
+    *val = x->b;
+    return true;
 }
 
 int comp_elem_of_ctx(const void *C, uint32_t type) { return comp_elem_of((comp *)C, (int)type); }
@@ -68,8 +90,17 @@ int comp_resolve_type(comp *C, int t)
     if (t < CT_NAMED || t >= CT_NAMED + (int)C->ntnames)
         return t;
     const struct comp_tname *tn = &C->tnames[t - CT_NAMED];
-    if (!tn->name) /* [T] */
+    if (!tn->name && tn->val < 0) /* [T] */
         return comp_array_type(C, comp_resolve_type(C, tn->elem));
+    if (!tn->name) { /* {K: V} */
+        int k = comp_resolve_type(C, tn->elem), v = comp_resolve_type(C, tn->val);
+        if (k != VM_T_INT && k != VM_T_STR && k != VM_T_BOOL && k != CT_ERR) {
+            comp_error(C, tn->line, tn->col, "map keys must be int, str or bool, not %s",
+                       comp_type_name(C, k));
+            return CT_ERR;
+        }
+        return comp_map_type(C, k, v);
+    }
     int32_t ci = comp_map_get(&C->class_map, tn->name, tn->len);
     if (ci < 0) {
         comp_error(C, tn->line, tn->col, "unknown type '%.*s'", (int)tn->len, tn->name);

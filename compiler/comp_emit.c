@@ -247,6 +247,7 @@ static int target(emitter *E, int want, int type) { return want >= 0 ? want : re
 
 static int ex(emitter *E, comp_node *n, int want);
 static int ex_array_method(emitter *E, comp_node *n, int want);
+static int ex_map_method(emitter *E, comp_node *n, int want);
 static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to);
 
 static void load_int(emitter *E, int r, int64_t v)
@@ -492,6 +493,8 @@ static int ex_call(emitter *E, comp_node *n, int want)
     switch (n->builtin) {
     case B_NEW: return ex_new(E, n, want);
     case B_ALEN: case B_APUSH: case B_APOP: case B_ASLICE: return ex_array_method(E, n, want);
+    case B_MGETD: case B_MHAS: case B_MDEL: case B_MLEN: case B_MKEYS:
+        return ex_map_method(E, n, want);
     case B_TO_STR: return ex_obj_to_str(E, n->list[0], want);
     case B_IDENTITY: return ex(E, n->list[0], want);
     case B_INT_OF_FLOAT:
@@ -542,6 +545,12 @@ static int ex_call(emitter *E, comp_node *n, int want)
     return ret == VM_T_VOID ? -1 : r;
 }
 
+static bool is_map(emitter *E, int type)
+{
+    int k, v;
+    return comp_map_types(E->C, type, &k, &v);
+}
+
 /* [a, b, c]: an empty array of the literal's type, then a push each;
  * [v; n]: n zero elements, then filled with v. */
 static int ex_array(emitter *E, comp_node *n, int want)
@@ -566,6 +575,40 @@ static int ex_array(emitter *E, comp_node *n, int want)
         reg_free(E, v);
     }
     return finish_staged(E, r, want);
+}
+
+/* {k: v, ...}: an empty map of the literal's type, then each entry. */
+static int ex_map(emitter *E, comp_node *n, int want)
+{
+    int r = staged_target(E, want, n->type);
+    emit_x(E, MK_ABC(OP_NEWM, r, 0, 0), (uint32_t)n->type);
+    for (uint32_t i = 0; i < n->n; i += 2) {
+        int k = ex(E, n->list[i], -1), v = ex(E, n->list[i + 1], -1);
+        emit(E, MK_ABC(OP_MSET, v, r, k));
+        reg_free(E, v);
+        reg_free(E, k);
+    }
+    return finish_staged(E, r, want);
+}
+
+/* m.get(k, default), m.has(k), m.remove(k), m.len(), m.keys() */
+static int ex_map_method(emitter *E, comp_node *n, int want)
+{
+    int m = ex(E, n->a->a, -1);
+    int k = n->n ? ex(E, n->list[0], -1) : -1;
+    int d = n->n > 1 ? ex(E, n->list[1], -1) : -1;
+    reg_free(E, d);
+    reg_free(E, k);
+    reg_free(E, m);
+    int r = n->builtin == B_MDEL ? -1 : target(E, want, n->type);
+    switch (n->builtin) {
+    case B_MGETD: emit_x(E, MK_ABC(OP_MGETD, r, m, k), (uint32_t)d); break;
+    case B_MHAS: emit(E, MK_ABC(OP_MHAS, r, m, k)); break;
+    case B_MDEL: emit(E, MK_ABC(OP_MDEL, 0, m, k)); break;
+    case B_MLEN: emit(E, MK_ABC(OP_MLEN, r, m, 0)); break;
+    default: emit(E, MK_ABC(OP_MKEYS, r, m, 0)); break;
+    }
+    return r;
 }
 
 /* a.len(), a.push(v), a.pop(), a.slice(from, to) */
@@ -681,10 +724,12 @@ static int ex_kind(emitter *E, comp_node *n, int want)
         reg_free(E, a);
         reg_free(E, b);
         r = target(E, want, n->type);
-        emit(E, MK_ABC(n->a->type == VM_T_STR ? OP_STRIDX : OP_AGET, r, a, b));
+        emit(E, MK_ABC(n->a->type == VM_T_STR ? OP_STRIDX : is_map(E, n->a->type) ? OP_MGET : OP_AGET,
+                       r, a, b));
         return r;
     }
     case N_ARRAY: return ex_array(E, n, want);
+    case N_MAP: return ex_map(E, n, want);
     }
     return 0;
 }
@@ -902,17 +947,18 @@ static void assign_field(emitter *E, comp_node *n)
 static void assign_index(emitter *E, comp_node *n)
 {
     comp_node *t = n->a;
+    bool map = is_map(E, t->a->type);
     int a = ex(E, t->a, -1), i = ex(E, t->b, -1), v;
     if (n->op == T_EQ) {
         v = ex(E, n->b, -1);
     } else {
         v = reg_alloc(E, t->type);
-        emit(E, MK_ABC(OP_AGET, v, a, i));
+        emit(E, MK_ABC(map ? OP_MGET : OP_AGET, v, a, i));
         int b = ex(E, n->b, -1);
         emit_binop(E, n->op - T_PLUS_EQ + T_PLUS, t->type, v, v, b);
         reg_free(E, b);
     }
-    emit(E, MK_ABC(OP_ASET, v, a, i));
+    emit(E, MK_ABC(map ? OP_MSET : OP_ASET, v, a, i));
     reg_free(E, v);
     reg_free(E, i);
     reg_free(E, a);
@@ -978,8 +1024,45 @@ static void for_each(emitter *E, comp_node *n)
     end_scope(E, mark);
 }
 
+/* for k, v in m: a cursor over the map's entries in order; MNEXT skips
+ * removed entries and says whether one is left. */
+static void for_map(emitter *E, comp_node *n)
+{
+    uint32_t mark = E->nscope;
+    int m = reg_alloc(E, n->a->type);
+    E->owner[m] = R_LOCAL; /* held for the loop */
+    ex(E, n->a, m);
+    int c = reg_alloc(E, VM_T_INT), ok = reg_alloc(E, VM_T_BOOL);
+    E->owner[c] = E->owner[ok] = R_LOCAL;
+    load_int(E, c, 0);
+    int k = local_reg(E, n->sym), v = local_reg(E, n->list[0]->sym);
+    loop lp = {{0}, {0}}, *outer = E->loop;
+    E->loop = &lp;
+    jlist to_cond = {0}, to_top = {0};
+    jump(E, &to_cond);
+    uint32_t top = E->ncode;
+    E->label_at = top;
+    emit(E, MK_ABC(OP_MKEYAT, k, m, c));
+    emit(E, MK_ABC(OP_MVALAT, v, m, c));
+    block(E, n->c);
+    bind(E, &lp.continues);
+    emit(E, MK_ABC(OP_ADDI_I, c, c, 1));
+    bind(E, &to_cond);
+    emit(E, MK_ABC(OP_MNEXT, ok, m, c));
+    jadd(E, &to_top, emit_x(E, MK_ABC(OP_JT, ok, 0, 0), 0));
+    bind_to(E, &to_top, top);
+    bind(E, &lp.breaks);
+    E->loop = outer;
+    E->owner[m] = E->owner[c] = E->owner[ok] = R_FREE;
+    end_scope(E, mark);
+}
+
 static void for_stmt(emitter *E, comp_node *n)
 {
+    if (n->n) {
+        for_map(E, n);
+        return;
+    }
     if (!n->b) {
         for_each(E, n);
         return;
@@ -1159,11 +1242,14 @@ static void emit_classes(emitter *E, vm_image *im)
 {
     comp *C = E->C;
     im->nclasses = C->nclasses;
-    im->ntypes = C->nclasses + C->narrays;
+    im->ntypes = C->nclasses + C->nxtypes;
     im->types = comp_alloc(C, sizeof(vm_type) * (im->ntypes ? im->ntypes : 1));
-    for (uint32_t i = 0; i < C->narrays; i++) { /* array types follow the classes' */
-        im->types[C->nclasses + i].kind = VM_K_ARRAY;
-        im->types[C->nclasses + i].a = (uint32_t)C->arrays[i];
+    for (uint32_t i = 0; i < C->nxtypes; i++) { /* array and map types follow the classes' */
+        const struct comp_xtype *x = &C->xtypes[i];
+        im->types[C->nclasses + i].kind = x->kind;
+        im->types[C->nclasses + i].a = x->kind == VM_K_ARRAY
+                                           ? (uint32_t)x->a
+                                           : (uint32_t)x->a | (uint32_t)x->b << 16;
     }
     im->classes = comp_alloc(C, sizeof(vm_class) * (C->nclasses ? C->nclasses : 1));
     for (uint32_t i = 0; i < C->nclasses; i++) {

@@ -138,11 +138,26 @@ static int parse_type(parser *P)
         if (at != CT_ERR) {
             P->C->tnames[at - CT_NAMED].name = NULL;
             P->C->tnames[at - CT_NAMED].elem = elem;
+            P->C->tnames[at - CT_NAMED].val = -1;
         }
         return at;
     }
-    if (t->type == T_LBRACE || t->type == T_FN) {
-        error_at(P, t, "%s types are not supported yet", t->type == T_LBRACE ? "map" : "function");
+    if (t->type == T_LBRACE) { /* {K: V} */
+        advance(P);
+        int key = parse_type(P);
+        expect(P, T_COLON, "':' between the key and value types");
+        int val = parse_type(P);
+        expect(P, T_RBRACE, "'}' after the value type");
+        int at = named_type(P, t);
+        if (at != CT_ERR) {
+            P->C->tnames[at - CT_NAMED].name = NULL;
+            P->C->tnames[at - CT_NAMED].elem = key;
+            P->C->tnames[at - CT_NAMED].val = val;
+        }
+        return at;
+    }
+    if (t->type == T_FN) {
+        error_at(P, t, "function types are not supported yet%s", "");
         return CT_ERR;
     }
     if (!expect(P, T_IDENT, "a type"))
@@ -265,8 +280,22 @@ static comp_node *primary(parser *P)
         expect(P, T_RBRACKET, "']' to close the array");
         return n;
     }
-    case T_FN: case T_LBRACE:
-        error_at(P, t, "%s are not supported yet", t->type == T_FN ? "function literals" : "maps");
+    case T_LBRACE: { /* {k: v, ...}  {} */
+        advance(P);
+        n = node(P, N_MAP, t);
+        uint32_t cap = 0;
+        while (!check(P, T_RBRACE) && !P->panic) {
+            add_child(P, n, expression(P), &cap);
+            expect(P, T_COLON, "':' between a key and its value");
+            add_child(P, n, expression(P), &cap);
+            if (!match(P, T_COMMA))
+                break;
+        }
+        expect(P, T_RBRACE, "'}' to close the map");
+        return n;
+    }
+    case T_FN:
+        error_at(P, t, "function literals are not supported yet%s", "");
         advance(P);
         return node(P, N_NULL, t);
     default:
@@ -497,6 +526,16 @@ static comp_node *for_statement(parser *P, comp_token *kw)
         return n;
     n->s = name->s;
     n->len = name->len;
+    if (match(P, T_COMMA)) { /* for k, v in map: the value variable in list[0] */
+        comp_token *vn = peek(P);
+        if (!expect(P, T_IDENT, "the value variable's name"))
+            return n;
+        uint32_t cap = 0;
+        comp_node *v = node(P, N_NAME, vn);
+        v->s = vn->s;
+        v->len = vn->len;
+        add_child(P, n, v, &cap);
+    }
     expect(P, T_IN, "'in'");
     n->a = expression(P);
     if (match(P, T_DOTDOTEQ)) {

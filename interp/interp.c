@@ -105,6 +105,20 @@ static void raise_index(kiln_vm *vm, const vm_array *a, int64_t i)
         rt_raise(vm, RT_ERR_INDEX, "index %lld out of range for length %u", (long long)i, a->len);
 }
 
+/* KeyError naming the key: map register r of f holds the map. */
+static void raise_missing_key(kiln_vm *vm, const vm_func *f, uint32_t r, vm_value k)
+{
+    uint32_t kt = 0, vt = 0;
+    vm_map_types(&vm->img, f->types[r], &kt, &vt);
+    if (kt == VM_T_STR)
+        rt_raise(vm, RT_ERR_KEY, "key \"%.*s\" not found", k.s->len > 60 ? 60 : (int)k.s->len,
+                 k.s->data);
+    else if (kt == VM_T_BOOL)
+        rt_raise(vm, RT_ERR_KEY, "key %s not found", k.i ? "true" : "false");
+    else
+        rt_raise(vm, RT_ERR_KEY, "key %lld not found", (long long)k.i);
+}
+
 static bool str_eq(const vm_str *a, const vm_str *b)
 {
     return a == b || (a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
@@ -493,6 +507,118 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             memcpy(b->buf->items, a->buf->items + from, sizeof(vm_value) * (size_t)(to - from));
             RA.p = b;
             SKIP_X();
+            VM_DISPATCH();
+        }
+
+        VM_CASE(NEWM) : {
+            uint32_t key = 0, val = 0;
+            vm_map_types(&vm->img, pc[0], &key, &val);
+            PROTECT();
+            vm_map *m = vm_map_new(vm, key == VM_T_STR, VM_T_ISREF(val));
+            if (!m)
+                goto unwind;
+            RA.p = m;
+            SKIP_X();
+            VM_DISPATCH();
+        }
+        VM_CASE(MGET) :
+        VM_CASE(MGETD) : {
+            vm_map *m = RB.p;
+            if (!m) {
+                rt_raise(vm, RT_ERR_NULL, "indexing a null map");
+                goto unwind;
+            }
+            int64_t e = vm_map_find(vm, m, RC);
+            if (e == -2)
+                goto unwind;
+            if (e >= 0) {
+                RA = m->vals->items[e];
+            } else if (INS_OP(ins) == OP_MGETD) {
+                RA = R[pc[0]];
+            } else {
+                raise_missing_key(vm, f, INS_B(ins), RC);
+                goto unwind;
+            }
+            if (INS_OP(ins) == OP_MGETD)
+                SKIP_X();
+            VM_DISPATCH();
+        }
+        VM_CASE(MSET) : {
+            vm_map *m = RB.p;
+            if (!m) {
+                rt_raise(vm, RT_ERR_NULL, "indexing a null map");
+                goto unwind;
+            }
+            PROTECT();
+            if (!vm_map_set(vm, m, RC, RA))
+                goto unwind;
+            VM_DISPATCH();
+        }
+        VM_CASE(MHAS) :
+        VM_CASE(MDEL) : {
+            vm_map *m = RB.p;
+            if (!m) {
+                rt_raise(vm, RT_ERR_NULL, "%s on a null map", INS_OP(ins) == OP_MHAS ? "has" : "remove");
+                goto unwind;
+            }
+            if (INS_OP(ins) == OP_MDEL) {
+                if (!vm_map_remove(vm, m, RC))
+                    goto unwind;
+            } else {
+                int64_t e = vm_map_find(vm, m, RC);
+                if (e == -2)
+                    goto unwind;
+                RA.i = e >= 0;
+            }
+            VM_DISPATCH();
+        }
+        VM_CASE(MLEN) : {
+            vm_map *m = RB.p;
+            if (!m) {
+                rt_raise(vm, RT_ERR_NULL, "len() of a null map");
+                goto unwind;
+            }
+            RA.i = m->count;
+            VM_DISPATCH();
+        }
+        VM_CASE(MKEYS) : {
+            vm_map *m = RB.p;
+            if (!m) {
+                rt_raise(vm, RT_ERR_NULL, "keys() of a null map");
+                goto unwind;
+            }
+            PROTECT();
+            vm_array *a = vm_array_new(vm, 0, m->count, m->key_str);
+            if (!a)
+                goto unwind;
+            for (uint32_t e = 0; e < m->used; e++)
+                if (m->hashes->items[e].u != VM_MAP_HOLE)
+                    a->buf->items[a->len++] = m->keys->items[e];
+            RA.p = a;
+            VM_DISPATCH();
+        }
+        VM_CASE(MNEXT) : {
+            vm_map *m = RB.p;
+            if (!m) {
+                rt_raise(vm, RT_ERR_NULL, "iterating a null map");
+                goto unwind;
+            }
+            int64_t e = RC.i < 0 ? 0 : RC.i;
+            while (e < m->used && m->hashes->items[e].u == VM_MAP_HOLE)
+                e++;
+            RC.i = e;
+            RA.i = e < m->used;
+            VM_DISPATCH();
+        }
+        VM_CASE(MKEYAT) :
+        VM_CASE(MVALAT) : {
+            vm_map *m = RB.p;
+            int64_t e = RC.i;
+            if (!m || e < 0 || e >= m->used) { /* only a hand-made image gets here */
+                rt_raise(vm, RT_ERR_INDEX, "map entry %lld out of range", (long long)e);
+                goto unwind;
+            }
+            RA = INS_OP(ins) == OP_MKEYAT ? m->keys->items[e] : m->vals->items[e];
             VM_DISPATCH();
         }
 

@@ -244,6 +244,19 @@ static int s_to_lower(kiln_vm *vm, vm_value *a, vm_value *r)
 
 /* ---- split and join ---- */
 
+/* A new string pushed on `out`: the string stays a root while the push
+ * grows the array (which may collect). */
+static bool push_part(kiln_vm *vm, vm_array *out, const char *p, size_t n)
+{
+    vm_value part = {.s = vm_str_new(vm, p, n)};
+    if (!part.s)
+        return false;
+    std_push_root(vm, part.s);
+    bool ok = vm_array_push(vm, out, part);
+    std_pop_root(vm);
+    return ok;
+}
+
 static int s_split(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     vm_str *s = arg_str(vm, a, 0, "str.split"), *sep = s ? arg_str(vm, a, 1, "str.split") : NULL;
@@ -263,14 +276,12 @@ static int s_split(kiln_vm *vm, vm_value *a, vm_value *r)
             i++;
             continue;
         }
-        vm_value part = {.s = vm_str_new(vm, s->data + from, i - from)};
-        if (!part.s || !vm_array_push(vm, out, part))
+        if (!push_part(vm, out, s->data + from, i - from))
             goto fail;
         i += sep->len;
         from = i;
     }
-    vm_value last = {.s = vm_str_new(vm, s->data + from, s->len - from)};
-    if (!last.s || !vm_array_push(vm, out, last))
+    if (!push_part(vm, out, s->data + from, s->len - from))
         goto fail;
     std_pop_root(vm);
     r->p = out;

@@ -60,11 +60,12 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         vm_buf_put(&data, chunk, n);
-    bool failed = ferror(fp) || data.oom;
+    int err = ferror(fp) ? errno : 0;
+    bool failed = err || data.oom;
     fclose(fp);
     if (failed) {
         vm_buf_free(&data);
-        rt_raise(vm, RT_ERR_IO, "cannot read %s", path);
+        rt_raise(vm, RT_ERR_IO, "cannot read %s: %s", path, err ? strerror(err) : "out of memory");
         return -1;
     }
     r->s = vm_str_new(vm, data.data, data.len);

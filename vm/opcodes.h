@@ -41,6 +41,13 @@
  *   ES  int index; A is storable as an element of B's array (ASET)
  *   EV  B is storable as an element of A's array (APUSH, AFILL)
  *   RX  register of the class Error or a subclass: something to throw
+ *   RP  register of a map type      MT  map type id, A has it
+ *   KY  register of the key type of B's map
+ *   MK  KY, and A can hold the map's value (MGET, MGETD)
+ *   MW  KY, and A's value can be stored as the map's value (MSET)
+ *   MV  register whose value can be stored as B's map's value (the default)
+ *   KR / VR  A can hold the key / value type of B's map
+ *   KS  A is the array type of B's map's keys
  * "Readable", "storable", "may": the types are equal, or the value's
  * class is a subclass of the expected one.
  */
@@ -143,6 +150,18 @@ OP(ASET,     ABC,   RA, RY, ES, __, "R[B][R[C]] = R[A]; NullError, IndexError")
 OP(ALEN,     ABC,   RI, RY, __, __, "R[A] = length of R[B]; NullError")
 OP(APOP,     ABC,   RA, RY, EP, __, "R[A] = R[B].pop(); NullError, IndexError when empty")
 OP(ASLICE,   ABCX,  RY, RM, RI, RI, "R[A] = copy of R[B][R[C] .. R[X]]; NullError, IndexError")
+
+OP(NEWM,     ABCX,  RP, __, __, MT, "R[A] = new empty map of type X")
+OP(MGET,     ABC,   RA, RP, MK, __, "R[A] = R[B][R[C]]; KeyError if absent, NullError")
+OP(MGETD,    ABCX,  RA, RP, MK, MV, "R[A] = R[B][R[C]] if present, else R[X]; NullError")
+OP(MSET,     ABC,   RA, RP, MW, __, "R[B][R[C]] = R[A]; NullError")
+OP(MHAS,     ABC,   RB, RP, KY, __, "R[A] = R[B] has the key R[C]; NullError")
+OP(MDEL,     ABC,   __, RP, KY, __, "remove the key R[C] from R[B] (absent: nothing); NullError")
+OP(MLEN,     ABC,   RI, RP, __, __, "R[A] = number of entries of R[B]; NullError")
+OP(MKEYS,    ABC,   KS, RP, __, __, "R[A] = a new array of R[B]'s keys in order; NullError")
+OP(MNEXT,    ABC,   RB, RP, RI, __, "R[C] = first live entry of R[B] at or after R[C]; R[A] = found")
+OP(MKEYAT,   ABC,   KR, RP, RI, __, "R[A] = key of entry R[C] of R[B] (after MNEXT)")
+OP(MVALAT,   ABC,   VR, RP, RI, __, "R[A] = value of entry R[C] of R[B] (after MNEXT)")
 
 OP(CALL,     ABCX,  RD, AR, __, FN, "R[A] = F[X](R[B], R[B+1], ...)")
 OP(CALLV,    ABCX,  RD, AR, __, SL, "R[A] = (R[B].vtable[X])(R[B], R[B+1], ...); NullError")

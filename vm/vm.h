@@ -34,11 +34,14 @@ enum {
 #define VM_T_ISREF(t) ((t) >= VM_T_STR)
 const char *vm_type_name(int t); /* of the fixed types 0-4 */
 #define VM_MAX_TYPES 0x7000 /* type ids are uint16_t; the compiler keeps the rest */
-enum { VM_K_CLASS = 1, VM_K_ARRAY }; /* kinds of type-table entries */
+enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP }; /* kinds of type-table entries */
 typedef struct vm_type {
     uint8_t kind; /* VM_K_* */
-    uint32_t a;   /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type */
+    uint32_t a;   /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type;
+                     VM_K_MAP: key type | value type << 16 */
 } vm_type;
+#define VM_MAP_KEY(a) ((a) & 0xffffu)
+#define VM_MAP_VAL(a) ((a) >> 16)
 
 /* A class: its superclass, its fields (the superclass's first, same types),
  * and its vtable (method slots; a subclass's starts with its superclass's,
@@ -75,7 +78,7 @@ typedef struct vm_str {
     char data[];
 } vm_str;
 
-enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF };
+enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF, VM_OBJ_MAP };
 
 /* An array: `len` elements of 64 bits (ints, floats and bools unboxed) in
  * a separate buffer object, so that growing replaces only the buffer. */
@@ -119,7 +122,8 @@ enum {
     ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
     ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_FN, ROLE_NT, ROLE_RT,
     ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF, ROLE_RO, ROLE_SL, ROLE_CA, ROLE_CL, ROLE_FG,
-    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP, ROLE_RX
+    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP, ROLE_RX,
+    ROLE_RP, ROLE_MT, ROLE_MK, ROLE_MV, ROLE_MW, ROLE_KY, ROLE_KR, ROLE_VR, ROLE_KS
 };
 typedef struct vm_opinfo {
     const char *name;
@@ -263,6 +267,9 @@ int vm_error_class(const vm_image *im);
 /* The element type of an array type, or -1. */
 int vm_elem_of(const vm_image *im, uint32_t t);
 
+/* The key and value types of a map type; false if t is not one. */
+bool vm_map_types(const vm_image *im, uint32_t t, uint32_t *key, uint32_t *val);
+
 /* vm_verify: the bytecode verifier, one linear pass over every function
  * (operand types, indices, jump targets, call signatures, register counts,
  * result types). On failure returns false with
@@ -342,6 +349,31 @@ vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
 /* vm_inst_new: a new instance of `c`, fields zero, or NULL after raising
  * OutOfMemoryError. */
 vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c);
+
+/* A map: insertion-ordered entries (removed ones become holes until the
+ * next growth compacts them), found through an open-addressing index of
+ * entry numbers. Keys are ints, bools or strings. */
+typedef struct vm_map {
+    gc_obj obj;
+    uint32_t count;     /* live entries */
+    uint32_t used, cap; /* entries used (live and holes), room for */
+    uint32_t nslots;    /* index size, a power of two, > 2 * cap */
+    bool key_str;       /* keys are strings (compared by bytes) */
+    bool val_ref;       /* values are references */
+    vm_buffer *keys, *vals; /* cap each */
+    vm_buffer *hashes;  /* cap: the key's hash, or VM_MAP_HOLE when removed */
+    vm_buffer *index;   /* nslots uint32 as pairs in the 64-bit items: entry + 1, 0 empty */
+} vm_map;
+#define VM_MAP_HOLE UINT64_MAX
+
+/* vm_map_new: an empty map, or NULL after raising OutOfMemoryError.
+ * vm_map_find: the entry of key k, or -1; raises NullError (returning -2)
+ * for a null string key. vm_map_set adds or replaces (false after raising);
+ * vm_map_remove removes (no error when absent). */
+vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref);
+int64_t vm_map_find(kiln_vm *vm, vm_map *m, vm_value k);
+bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v);
+bool vm_map_remove(kiln_vm *vm, vm_map *m, vm_value k);
 
 /* vm_array_new: a new array of `len` zero elements (room for `cap`), or
  * NULL after raising OutOfMemoryError. vm_array_push appends, growing the

@@ -38,6 +38,18 @@ int vm_error_class(const vm_image *im)
     return -1;
 }
 
+bool vm_map_types(const vm_image *im, uint32_t t, uint32_t *key, uint32_t *val)
+{
+    if (t < VM_T__COUNT || t - VM_T__COUNT >= im->ntypes)
+        return false;
+    const vm_type *ty = &im->types[t - VM_T__COUNT];
+    if (ty->kind != VM_K_MAP)
+        return false;
+    *key = VM_MAP_KEY(ty->a);
+    *val = VM_MAP_VAL(ty->a);
+    return true;
+}
+
 int vm_elem_of(const vm_image *im, uint32_t t)
 {
     if (t < VM_T__COUNT || t - VM_T__COUNT >= im->ntypes)
@@ -53,7 +65,8 @@ const char *vm_type_str(const vm_image *im, uint32_t t)
     const vm_class *c = vm_class_of(im, t);
     if (c)
         return vm_image_str(im, c->name);
-    return vm_elem_of(im, t) >= 0 ? "array" : "?";
+    uint32_t k, v;
+    return vm_elem_of(im, t) >= 0 ? "array" : vm_map_types(im, t, &k, &v) ? "map" : "?";
 }
 
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
@@ -168,6 +181,8 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
     case ROLE_RI: case ROLE_RF: case ROLE_RB: case ROLE_RS: case ROLE_RR:
     case ROLE_RA: case ROLE_RM: case ROLE_RT: case ROLE_RD: case ROLE_AR: case ROLE_RO:
     case ROLE_RY: case ROLE_EG: case ROLE_ES: case ROLE_EV: case ROLE_RX:
+    case ROLE_RP: case ROLE_KY: case ROLE_MK: case ROLE_MW: case ROLE_MV: case ROLE_KR:
+    case ROLE_VR: case ROLE_KS:
         vm_buf_printf(out, " r%u", val);
         break;
     case ROLE_JO:
@@ -184,7 +199,7 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
         break;
     case ROLE_FG: case ROLE_FS: vm_buf_printf(out, " field%u", val); break;
     case ROLE_SL: vm_buf_printf(out, " slot%u", val); break;
-    case ROLE_AT: vm_buf_printf(out, " type%u", val); break;
+    case ROLE_AT: case ROLE_MT: vm_buf_printf(out, " type%u", val); break;
     case ROLE_GR: case ROLE_GW:
         vm_buf_printf(out, " g%u(%s)", val,
                       val < im->nglobals ? vm_image_str(im, im->globals[val].name) : "?");

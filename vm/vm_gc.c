@@ -72,7 +72,21 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
                 gc_mark(h, a->buf->items[i].p);
         break;
     }
-    case VM_OBJ_BUF:  /* traced through its array, which knows the types */
+    case VM_OBJ_MAP: {
+        vm_map *m = (vm_map *)o;
+        gc_mark(h, &m->keys->obj);
+        gc_mark(h, &m->vals->obj);
+        gc_mark(h, &m->hashes->obj);
+        gc_mark(h, &m->index->obj);
+        for (uint32_t i = 0; i < m->used; i++) { /* holes hold zero */
+            if (m->key_str)
+                gc_mark(h, m->keys->items[i].p);
+            if (m->val_ref)
+                gc_mark(h, m->vals->items[i].p);
+        }
+        break;
+    }
+    case VM_OBJ_BUF:  /* traced through its array or map, which know the types */
     case VM_OBJ_STR: /* bytes only: no references */
     default:
         break;

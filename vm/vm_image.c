@@ -7,7 +7,8 @@
  *            checksum u64 (FNV-1a 64 of every byte after the header)
  *   sections in this order, each  tag u32  size u32  body[size]
  *     STRS  count u32, then per string: len u32, bytes
- *     TYPE  count u32, then per type-table entry: kind u8, a u32
+ *     TYPE  count u32, then per type-table entry: kind u8, a u32 (a map's a
+ *           packs key type | value type << 16)
  *           (type ids 0-4 are void int float bool str; entry i is id 5 + i)
  *     CNST  count u32, then per constant: type u8, bits u64
  *     GLOB  count u32, then per global: name u32, type u16
@@ -333,7 +334,7 @@ static void read_types(reader *r, vm_image *im)
     for (uint32_t i = 0; i < im->ntypes && !r->failed; i++) {
         im->types[i].kind = get_u8(r);
         im->types[i].a = get_u32(r);
-        if (!r->failed && im->types[i].kind != VM_K_CLASS && im->types[i].kind != VM_K_ARRAY)
+        if (!r->failed && (im->types[i].kind < VM_K_CLASS || im->types[i].kind > VM_K_MAP))
             rfail(r, "bad kind %u of type %u at offset %zu", im->types[i].kind,
                   i + VM_T__COUNT, roff(r));
     }

@@ -113,6 +113,45 @@ static uint32_t native_param(const void *n, uint32_t i)
     return ((const vm_nativeref *)n)->params[i];
 }
 
+/* The map roles: B is the map register (RP); the others relate A, C or X
+ * to its key and value types. */
+static void check_map_operand(verifier *v, int role, uint32_t val, uint32_t ins_a,
+                              uint32_t ins_b, const char *which)
+{
+    const vm_image *im = v->im;
+    const vm_func *f = v->f;
+    uint32_t key, mval;
+    uint32_t map = role == ROLE_RP ? val : ins_b;
+    if (!reg_ok(v, map, role == ROLE_RP ? which : "B"))
+        return;
+    if (!vm_map_types(im, f->types[map], &key, &mval)) {
+        if (role == ROLE_RP)
+            vfail(v, "operand %s register %u is %s, expected a map", which, val,
+                  vm_type_str(im, f->types[val]));
+        return; /* B's own check reports it */
+    }
+    switch (role) {
+    case ROLE_KY: reg_type(v, val, key, which); break;
+    case ROLE_MK:
+        reg_type(v, val, key, which);
+        reg_flow(v, ins_a, mval, false, "A");
+        break;
+    case ROLE_MW:
+        reg_type(v, val, key, which);
+        reg_flow(v, ins_a, mval, true, "A");
+        break;
+    case ROLE_MV: reg_flow(v, val, mval, true, which); break;
+    case ROLE_KR: reg_flow(v, val, key, false, which); break;
+    case ROLE_VR: reg_flow(v, val, mval, false, which); break;
+    case ROLE_KS:
+        if (reg_ok(v, val, which) && vm_elem_of(im, f->types[val]) != (int)key)
+            vfail(v, "operand %s register %u is %s, expected an array of the map's keys", which,
+                  val, vm_type_str(im, f->types[val]));
+        break;
+    default: break;
+    }
+}
+
 static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, uint32_t ins_a,
                           uint32_t ins_b, const char *which)
 {
@@ -167,6 +206,16 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
             reg_type(v, val, VM_T_INT, which);
         else if (val != 0)
             vfail(v, "unused operand %s is %u, expected 0", which, val);
+        break;
+    }
+    case ROLE_RP: case ROLE_KY: case ROLE_MK: case ROLE_MW: case ROLE_MV: case ROLE_KR:
+    case ROLE_VR: case ROLE_KS: check_map_operand(v, role, val, ins_a, ins_b, which); break;
+    case ROLE_MT: {
+        uint32_t k, mv;
+        if (!vm_map_types(im, val, &k, &mv))
+            vfail(v, "type %u is not a map type", val);
+        else
+            reg_type(v, ins_a, val, "A");
         break;
     }
     case ROLE_EV: { /* A is the array, B the value */
@@ -427,6 +476,13 @@ static void check_types(verifier *v)
             v->failed = true;
             snprintf(v->err, v->errlen, "invalid image: type %u names class %u, out of range",
                      i + VM_T__COUNT, t->a);
+        } else if (t->kind == VM_K_MAP &&
+                   (VM_MAP_KEY(t->a) < VM_T_INT || VM_MAP_KEY(t->a) > VM_T_STR ||
+                    VM_MAP_KEY(t->a) == VM_T_FLOAT || VM_MAP_VAL(t->a) == VM_T_VOID ||
+                    VM_MAP_VAL(t->a) >= i + VM_T__COUNT)) {
+            v->failed = true;
+            snprintf(v->err, v->errlen, "invalid image: map type %u has key %u, value %u",
+                     i + VM_T__COUNT, VM_MAP_KEY(t->a), VM_MAP_VAL(t->a));
         } else if (t->kind == VM_K_ARRAY && (t->a == VM_T_VOID || t->a >= i + VM_T__COUNT)) {
             /* an element type comes before its array type: no cycles */
             v->failed = true;
