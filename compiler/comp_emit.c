@@ -992,79 +992,56 @@ static void assign_stmt(emitter *E, comp_node *n)
     reg_free(E, r);
 }
 
-/* for x in a: an index counts up while below the array's length, read
- * each time round (the body may push or pop). */
-static void for_each(emitter *E, comp_node *n)
+/* for x in a / for k, v in m: a cursor counts up from 0. For an array it
+ * runs while below the length, read each time round (the body may push or
+ * pop); for a map, MNEXT moves it past removed entries and says whether
+ * an entry is left. The collection and the cursor are held in registers
+ * of their own for the whole loop. */
+static void for_collection(emitter *E, comp_node *n)
 {
+    bool map = n->n > 0;
     uint32_t mark = E->nscope;
-    int a = reg_alloc(E, n->a->type);
-    E->owner[a] = R_LOCAL; /* held for the loop */
-    ex(E, n->a, a);
-    int i = reg_alloc(E, VM_T_INT), len = reg_alloc(E, VM_T_INT);
-    E->owner[i] = E->owner[len] = R_LOCAL;
-    load_int(E, i, 0);
-    int x = local_reg(E, n->sym);
+    int coll = reg_alloc(E, n->a->type);
+    E->owner[coll] = R_LOCAL;
+    ex(E, n->a, coll);
+    int cur = reg_alloc(E, VM_T_INT), test = reg_alloc(E, map ? VM_T_BOOL : VM_T_INT);
+    E->owner[cur] = E->owner[test] = R_LOCAL;
+    load_int(E, cur, 0);
+    int x = local_reg(E, n->sym), v = map ? local_reg(E, n->list[0]->sym) : -1;
     loop lp = {{0}, {0}}, *outer = E->loop;
     E->loop = &lp;
     jlist to_cond = {0}, to_top = {0};
     jump(E, &to_cond);
     uint32_t top = E->ncode;
     E->label_at = top;
-    emit(E, MK_ABC(OP_AGET, x, a, i));
+    if (map) {
+        emit(E, MK_ABC(OP_MKEYAT, x, coll, cur));
+        emit(E, MK_ABC(OP_MVALAT, v, coll, cur));
+    } else {
+        emit(E, MK_ABC(OP_AGET, x, coll, cur));
+    }
     block(E, n->c);
     bind(E, &lp.continues);
-    emit(E, MK_ABC(OP_ADDI_I, i, i, 1));
+    emit(E, MK_ABC(OP_ADDI_I, cur, cur, 1));
     bind(E, &to_cond);
-    emit(E, MK_ABC(OP_ALEN, len, a, 0));
-    jadd(E, &to_top, emit_x(E, MK_ABC(OP_JLT_I, i, len, 0), 0));
+    if (map) {
+        emit(E, MK_ABC(OP_MNEXT, test, coll, cur));
+        jadd(E, &to_top, emit_x(E, MK_ABC(OP_JT, test, 0, 0), 0));
+    } else {
+        emit(E, MK_ABC(OP_ALEN, test, coll, 0));
+        jadd(E, &to_top, emit_x(E, MK_ABC(OP_JLT_I, cur, test, 0), 0));
+    }
     bind_to(E, &to_top, top);
     bind(E, &lp.breaks);
     E->loop = outer;
-    E->owner[a] = E->owner[i] = E->owner[len] = R_FREE;
-    end_scope(E, mark);
-}
-
-/* for k, v in m: a cursor over the map's entries in order; MNEXT skips
- * removed entries and says whether one is left. */
-static void for_map(emitter *E, comp_node *n)
-{
-    uint32_t mark = E->nscope;
-    int m = reg_alloc(E, n->a->type);
-    E->owner[m] = R_LOCAL; /* held for the loop */
-    ex(E, n->a, m);
-    int c = reg_alloc(E, VM_T_INT), ok = reg_alloc(E, VM_T_BOOL);
-    E->owner[c] = E->owner[ok] = R_LOCAL;
-    load_int(E, c, 0);
-    int k = local_reg(E, n->sym), v = local_reg(E, n->list[0]->sym);
-    loop lp = {{0}, {0}}, *outer = E->loop;
-    E->loop = &lp;
-    jlist to_cond = {0}, to_top = {0};
-    jump(E, &to_cond);
-    uint32_t top = E->ncode;
-    E->label_at = top;
-    emit(E, MK_ABC(OP_MKEYAT, k, m, c));
-    emit(E, MK_ABC(OP_MVALAT, v, m, c));
-    block(E, n->c);
-    bind(E, &lp.continues);
-    emit(E, MK_ABC(OP_ADDI_I, c, c, 1));
-    bind(E, &to_cond);
-    emit(E, MK_ABC(OP_MNEXT, ok, m, c));
-    jadd(E, &to_top, emit_x(E, MK_ABC(OP_JT, ok, 0, 0), 0));
-    bind_to(E, &to_top, top);
-    bind(E, &lp.breaks);
-    E->loop = outer;
-    E->owner[m] = E->owner[c] = E->owner[ok] = R_FREE;
+    E->owner[coll] = E->owner[cur] = E->owner[test] = R_FREE;
     end_scope(E, mark);
 }
 
 static void for_stmt(emitter *E, comp_node *n)
 {
-    if (n->n) {
-        for_map(E, n);
-        return;
-    }
-    if (!n->b) {
-        for_each(E, n);
+    if (n->n || !n->b) { /* a map or an array */
+        for_collection(E, n);
         return;
     }
     uint32_t mark = E->nscope;

@@ -181,16 +181,30 @@ const char *comp_type_name(comp *C, int t)
     comp_class *c = comp_class_of(C, t);
     if (c)
         return comp_strdup(C, c->name, c->len);
-    int e = comp_elem_of(C, t);
-    if (e < 0)
-        return "?";
-    const char *inner = comp_type_name(C, e);
-    size_t n = strlen(inner);
-    char *s = comp_alloc(C, n + 3);
-    s[0] = '[';
-    memcpy(s + 1, inner, n);
-    s[n + 1] = ']';
-    return s;
+    if (t == CT_EMPTY_MAP)
+        return "{}";
+    int e = comp_elem_of(C, t), k, v;
+    if (e >= 0) {
+        const char *inner = comp_type_name(C, e);
+        size_t n = strlen(inner);
+        char *s = comp_alloc(C, n + 3);
+        s[0] = '[';
+        memcpy(s + 1, inner, n);
+        s[n + 1] = ']';
+        return s;
+    }
+    if (comp_map_types(C, t, &k, &v)) {
+        const char *ks = comp_type_name(C, k), *vs = comp_type_name(C, v);
+        size_t kn = strlen(ks), vn = strlen(vs);
+        char *s = comp_alloc(C, kn + vn + 5);
+        s[0] = '{';
+        memcpy(s + 1, ks, kn);
+        memcpy(s + 1 + kn, ": ", 2);
+        memcpy(s + 3 + kn, vs, vn);
+        s[3 + kn + vn] = '}';
+        return s;
+    }
+    return "?";
 }
 
 void comp_free(comp *C)

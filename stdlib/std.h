@@ -29,6 +29,10 @@ extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[],
     std_io_natives[];
 extern const size_t std_core_count, std_math_count, std_os_count, std_io_count;
 
+/* std_print: v (of signature letter type i f b s) as print shows it, and a
+ * newline, to stream 1 (stdout) or 2 (stderr). */
+void std_print(kiln_vm *vm, int stream, char type, vm_value v);
+
 /* Natives that allocate more than once keep what they made reachable with
  * these (a small stack of extra GC roots). */
 void std_push_root(kiln_vm *vm, void *obj);

@@ -31,41 +31,30 @@ static int ret_str(kiln_vm *vm, vm_value *result, const char *p, size_t n)
 
 /* ---- print and str ---- */
 
-static void print_line(kiln_vm *vm, const char *p, size_t n)
+void std_print(kiln_vm *vm, int stream, char type, vm_value v)
 {
-    vm_write(vm, 1, p, n);
-    vm_write(vm, 1, "\n", 1);
+    char buf[32];
+    const char *p = buf;
+    size_t n;
+    switch (type) {
+    case 'i': n = rt_format_int(v.i, buf); break;
+    case 'f': n = rt_format_float(v.f, buf); break;
+    case 'b':
+        p = v.i ? "true" : "false";
+        n = v.i ? 4 : 5;
+        break;
+    default:
+        p = v.s ? v.s->data : "null";
+        n = v.s ? v.s->len : 4;
+    }
+    vm_write(vm, stream, p, n);
+    vm_write(vm, stream, "\n", 1);
 }
 
-static int print_i(kiln_vm *vm, vm_value *a, vm_value *r)
-{
-    (void)r;
-    char b[24];
-    print_line(vm, b, rt_format_int(a[0].i, b));
-    return 0;
-}
-static int print_f(kiln_vm *vm, vm_value *a, vm_value *r)
-{
-    (void)r;
-    char b[32];
-    print_line(vm, b, rt_format_float(a[0].f, b));
-    return 0;
-}
-static int print_b(kiln_vm *vm, vm_value *a, vm_value *r)
-{
-    (void)r;
-    print_line(vm, a[0].i ? "true" : "false", a[0].i ? 4 : 5);
-    return 0;
-}
-static int print_s(kiln_vm *vm, vm_value *a, vm_value *r)
-{
-    (void)r;
-    if (a[0].s)
-        print_line(vm, a[0].s->data, a[0].s->len);
-    else
-        print_line(vm, "null", 4);
-    return 0;
-}
+static int print_i(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 'i', a[0]), 0; }
+static int print_f(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 'f', a[0]), 0; }
+static int print_b(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 'b', a[0]), 0; }
+static int print_s(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 's', a[0]), 0; }
 
 static int str_i(kiln_vm *vm, vm_value *a, vm_value *r)
 {

@@ -93,28 +93,10 @@ static int i_write_file(kiln_vm *vm, vm_value *a, vm_value *r)
 }
 
 /* io.eprint(v): like print, to standard error. */
-static int i_eprint(kiln_vm *vm, vm_value *a, vm_value *r, char type)
-{
-    (void)r;
-    char buf[32];
-    const char *p = buf;
-    size_t n;
-    switch (type) {
-    case 'i': n = rt_format_int(a[0].i, buf); break;
-    case 'f': n = rt_format_float(a[0].f, buf); break;
-    case 'b': p = a[0].i ? "true" : "false"; n = a[0].i ? 4 : 5; break;
-    default:
-        p = a[0].s ? a[0].s->data : "null";
-        n = a[0].s ? a[0].s->len : 4;
-    }
-    vm_write(vm, 2, p, n);
-    vm_write(vm, 2, "\n", 1);
-    return 0;
-}
-static int i_eprint_i(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 'i'); }
-static int i_eprint_f(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 'f'); }
-static int i_eprint_b(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 'b'); }
-static int i_eprint_s(kiln_vm *vm, vm_value *a, vm_value *r) { return i_eprint(vm, a, r, 's'); }
+static int i_eprint_i(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 'i', a[0]), 0; }
+static int i_eprint_f(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 'f', a[0]), 0; }
+static int i_eprint_b(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 'b', a[0]), 0; }
+static int i_eprint_s(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 's', a[0]), 0; }
 
 const vm_native std_io_natives[] = {
     {"io.read_line", "", 's', i_read_line},
