@@ -72,12 +72,20 @@ run: deps
 	@$(MAKE) --no-print-directory all
 	@for f in examples/*.kn; do echo "== kiln run $$f"; $(KILN) run $$f || exit 1; done
 
+# The interpreter built with its portable switch dispatch instead of
+# computed goto (vm/config.h): `make test` runs the language suite on it too.
+SWITCH_KILN := $(BUILD)/switch/kiln
+$(SWITCH_KILN): $(LIB_SRCS) vm/main.c
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/switch EXTRA="$(EXTRA) -DKILN_NO_COMPUTED_GOTO" \
+	  $(BUILD)/switch/kiln
+
 test: deps
-	@$(MAKE) --no-print-directory test-run
+	@$(MAKE) --no-print-directory $(SWITCH_KILN)
+	@$(MAKE) --no-print-directory KILN_SWITCH=$(SWITCH_KILN) test-run
 
 test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE)
-	@KILN=$(KILN) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) OUT=$(BUILD)/test \
-	  bash tests/run.sh
+	@KILN=$(KILN) KILN_SWITCH=$(KILN_SWITCH) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) \
+	  OUT=$(BUILD)/test bash tests/run.sh
 
 # AddressSanitizer + UBSan over the whole suite. Objects come from malloc
 # (KILN_GC_MALLOC) so the sanitizer sees each one.

@@ -106,7 +106,7 @@ struct comp_node {
 };
 
 enum { SYM_LOCAL, SYM_GLOBAL };
-enum { SYM_ROLE_VAR, SYM_ROLE_PARAM, SYM_ROLE_LOOP }; /* for error messages */
+enum { SYM_ROLE_VAR, SYM_ROLE_PARAM, SYM_ROLE_LOOP, SYM_ROLE_CATCH }; /* for error messages */
 struct comp_sym {
     const char *name;
     uint32_t len;
@@ -125,6 +125,7 @@ struct comp_fn {
     struct comp_class *cls; /* a method's class (params[0] is self), else NULL */
     const char *full;       /* "Class.method", the name in the image */
     uint8_t synth;          /* SYNTH_*: made by comp_class.c, body by the emitter */
+    bool prelude;           /* declared by the prelude: traces name <prelude> */
     uint32_t line, col;
     uint32_t nparams;
     comp_sym **params;
@@ -146,6 +147,7 @@ typedef struct comp_field {
 typedef struct comp_class {
     const char *name;
     uint32_t len, line, col;
+    bool prelude;           /* declared by the prelude */
     const char *super_name; /* as written, or NULL */
     uint32_t super_len, super_line, super_col;
     struct comp_class *super;
@@ -211,6 +213,7 @@ typedef struct comp {
     uint32_t nclasses, classes_cap;
     comp_class **sorted; /* by class index: superclasses first */
     uint32_t nprelude_classes; /* the first classes come from the prelude */
+    bool in_prelude;           /* parsing the prelude */
     comp_map import_map;       /* imported module name -> line of the import */
     comp_map class_map;
     struct comp_tname {

@@ -42,7 +42,10 @@ static bool coerce_in(comp *C, comp_node *n, int to)
         return true;
     int elem = comp_elem_of(C, to), mk, mv;
     bool is_map = comp_map_types(C, to, &mk, &mv);
-    if (n->type == CT_EMPTY_MAP && is_map) {
+    if (n->type == CT_EMPTY_MAP && is_map) { /* {} or {k: null, ...} */
+        for (uint32_t i = 0; n->kind == N_MAP && i < n->n; i++)
+            if (!coerce_in(C, n->list[i], i % 2 ? mv : mk))
+                return false;
         n->type = (int16_t)to;
         return true;
     }
@@ -129,6 +132,8 @@ static comp_sym *declare(checker *K, comp_node *at, const char *name, uint32_t l
             prev->line);
     } else if (global && comp_map_get(&C->fn_map, name, len) >= 0) {
         ERR(at, "'%.*s' is already declared as a function", (int)len, name);
+    } else if (global && comp_map_get(&C->class_map, name, len) >= 0) {
+        ERR(at, "'%.*s' is already declared as a class", (int)len, name);
     }
     if (global && C->nglobals == 65536) /* GETG/SETG's Bx is 16 bits */
         ERR(at, "too many globals (at most 65536)");
@@ -260,6 +265,21 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
     return CT_ERR;
 }
 
+/* An object argument of a printing native becomes its to_str(). */
+static void stringify_object(checker *K, comp_node *n, comp_node **arg)
+{
+    if (!comp_class_of(K->C, (*arg)->type))
+        return;
+    comp_node *conv = comp_alloc(K->C, sizeof *conv);
+    *conv = *n;
+    conv->builtin = B_TO_STR;
+    conv->type = VM_T_STR;
+    conv->list = comp_alloc(K->C, sizeof(comp_node *));
+    conv->list[0] = *arg;
+    conv->n = 1;
+    *arg = conv;
+}
+
 static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len)
 {
     comp_node **args = n->list;
@@ -288,15 +308,9 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
     if (n->n == 1 && comp_class_of(K->C, args[0]->type)) {
         /* An object prints as its to_str(): str(obj) calls it, print(obj)
          * prints str(obj). */
-        comp_node *conv = comp_alloc(K->C, sizeof *conv);
-        *conv = *n;
-        conv->builtin = B_TO_STR;
-        conv->type = VM_T_STR;
-        conv->list = comp_alloc(K->C, sizeof(comp_node *));
-        conv->list[0] = args[0];
         if (len == 3 && memcmp(name, "str", 3) == 0)
             return (n->builtin = B_TO_STR, VM_T_STR);
-        args[0] = conv;
+        stringify_object(K, n, &args[0]);
     }
     char nat[64];
     snprintf(nat, sizeof nat, "%.*s", (int)len, name);
@@ -427,7 +441,10 @@ static bool is_module(checker *K, const comp_node *n)
 
 static int module_call(checker *K, comp_node *n)
 {
-    comp_node *f = n->a, *m = f->a;
+    comp_node *f = n->a, *m = f->a; /* the arguments were checked by call() */
+    if (m->len == 2 && !memcmp(m->s, "io", 2) && f->len == 6 && !memcmp(f->s, "eprint", 6) &&
+        n->n == 1)
+        stringify_object(K, n, &n->list[0]);
     char name[128], unknown[200];
     snprintf(name, sizeof name, "%.*s.%.*s", (int)(m->len > 40 ? 40 : m->len), m->s,
              (int)(f->len > 60 ? 60 : f->len), f->s);
@@ -605,11 +622,7 @@ static int array_literal(checker *K, comp_node *n)
         }
         t = c;
     }
-    if (t == CT_NULL) {
-        ERR(n, "cannot infer the element type of an array of nulls; annotate the variable");
-        return CT_ERR;
-    }
-    if (t == CT_EMPTY) /* only empty arrays inside: typed by its context, like [] */
+    if (t == CT_NULL || t == CT_EMPTY) /* only nulls or empty arrays: typed by the context */
         return CT_EMPTY;
     for (uint32_t i = 0; i < n->n; i++)
         coerce(n->list[i], t);
@@ -643,10 +656,8 @@ static int map_literal(checker *K, comp_node *n)
         }
         vt = c;
     }
-    if (vt == CT_NULL || vt == CT_EMPTY || vt == CT_EMPTY_MAP) {
-        ERR(n, "cannot infer the value type of this map; annotate the variable");
-        return CT_ERR;
-    }
+    if (vt == CT_NULL || vt == CT_EMPTY || vt == CT_EMPTY_MAP)
+        return CT_EMPTY_MAP; /* values typed by the context, like {} */
     for (uint32_t i = 1; i < n->n; i += 2)
         coerce(n->list[i], vt);
     return comp_map_type(K->C, kt, vt);
@@ -825,9 +836,11 @@ static void let_stmt(checker *K, comp_node *n)
         int it = expr(K, n->a);
         if (t < 0) {
             if (it == CT_NULL || it == CT_EMPTY || it == CT_EMPTY_MAP) {
+                static const char *const WHAT[3][2] = {
+                    {"null", "str"}, {"[]", "[int]"}, {"{}", "{str: int}"}};
+                int w = it == CT_NULL ? 0 : it == CT_EMPTY ? 1 : 2;
                 ERR(n->a, "cannot infer a type from %s; annotate the variable (let x: %s = %s)",
-                    it == CT_NULL ? "null" : "[]", it == CT_NULL ? "str" : "[int]",
-                    it == CT_NULL ? "null" : "[]");
+                    WHAT[w][0], WHAT[w][1], WHAT[w][0]);
                 it = CT_ERR;
             } else if (it == VM_T_VOID) {
                 ERR(n->a, "a call without result has no value to store");
@@ -913,7 +926,7 @@ static void assign_stmt(checker *K, comp_node *n)
     if (!s->mutable_) {
         static const char *const WHY[] = {"it is declared with let (use var)",
                                           "it is a parameter (copy it into a var)",
-                                          "it is a loop variable"};
+                                          "it is a loop variable", "it is the caught error"};
         ERR(target, "cannot assign to '%.*s': %s", (int)s->len, s->name, WHY[s->role]);
         return;
     }
@@ -1017,6 +1030,7 @@ static void try_stmt(checker *K, comp_node *n)
         K->block_start = K->nlocals;
         K->block_depth++;
         c->sym = declare(K, c, c->s, c->len, t, false);
+        c->sym->role = SYM_ROLE_CATCH;
         block(K, c->c);
         K->block_depth--;
         K->nlocals = saved_n;

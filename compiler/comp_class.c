@@ -146,6 +146,7 @@ static comp_fn *synth_fn(comp *C, comp_class *c, int kind, const char *name, int
     fn->len = (uint32_t)strlen(name);
     fn->cls = c;
     fn->synth = (uint8_t)kind;
+    fn->prelude = c->prelude;
     fn->full = qualified(C, c, name, fn->len);
     fn->ret = (int16_t)ret;
     fn->line = c->line;

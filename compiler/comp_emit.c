@@ -1286,7 +1286,7 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
         emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_TRAP, 0, 0, 0));
     out->name = fn->full ? intern(E, fn->full, (uint32_t)strlen(fn->full))
                          : intern(E, fn->name, fn->len);
-    out->module = 0;
+    out->module = fn->prelude ? 1 : 0; /* module 1: the prelude, for traces */
     out->nparams = (uint8_t)fn->nparams;
     out->ret = (uint16_t)fn->ret;
     out->nregs = (uint16_t)E->nregs;
@@ -1339,11 +1339,17 @@ void comp_emit(comp *C, vm_image *im)
     const char *mname;
     uint32_t mlen;
     module_name(C->file, &mname, &mlen);
-    im->nmodules = 1;
-    im->modules = comp_alloc(C, sizeof(vm_module));
+    im->nmodules = 2;
+    im->modules = comp_alloc(C, 2 * sizeof(vm_module));
     im->modules[0].name = intern(&E, mname, mlen);
     im->modules[0].file = intern(&E, C->file, (uint32_t)strlen(C->file));
     im->modules[0].init = 0;
+    /* The prelude's functions name it in traces; it has no top-level code
+     * of its own (its classes are the program's), so its init is the
+     * program's, which only the entry module's entry runs. */
+    im->modules[1].name = intern(&E, "prelude", 7);
+    im->modules[1].file = intern(&E, "<prelude>", 9);
+    im->modules[1].init = 0;
     im->entry = 0;
     /* The string blob must outlive E: copy it into the arena. */
     im->str_data = comp_strdup(C, E.str_data.data ? E.str_data.data : "", E.str_data.len);

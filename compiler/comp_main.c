@@ -240,8 +240,10 @@ bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, 
     C->file = "<prelude>";
     C->src = std_prelude;
     C->srclen = strlen(std_prelude);
+    C->in_prelude = true;
     comp_lex(C);
     comp_parse(C);
+    C->in_prelude = false;
     free(C->toks);
     C->toks = NULL;
     C->ntoks = 0;

@@ -730,6 +730,7 @@ static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls)
 
 static void add_fn(comp *C, comp_fn *fn)
 {
+    fn->prelude = C->in_prelude;
     fn->index = C->nfns;
     C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
     C->fns[C->nfns++] = fn;
@@ -764,6 +765,7 @@ static void class_declaration(parser *P, comp_token *kw)
     c->len = name->len;
     c->line = name->line;
     c->col = name->col;
+    c->prelude = C->in_prelude;
     (void)kw;
     if (match(P, T_COLON)) {
         comp_token *sup = peek(P);

@@ -30,6 +30,10 @@ const char *rt_error_class(int kind);
  * catch clause takes; kiln_run then returns KILN_OK. */
 enum { RT_EXIT = 100 };
 
+/* A fault of the VM itself (a --gc-verify failure): reported like an
+ * uncaught error, but no catch clause takes it. */
+enum { RT_FATAL = 101 };
+
 /* rt_raise: records a guest error of `kind` with a printf-style message in
  * `vm`. The caller then unwinds (the interpreter) or returns -1 (a native).
  * Raising never allocates, so it works when memory is exhausted. */

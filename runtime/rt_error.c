@@ -12,6 +12,8 @@ const char *rt_error_class(int kind)
         "?", "Error", "NullError", "IndexError", "KeyError", "ArithmeticError",
         "CastError", "ValueError", "StackOverflowError", "OutOfMemoryError", "IOError",
         "PermissionError"};
+    if (kind == RT_FATAL)
+        return "InternalError";
     return kind > 0 && kind < RT_ERR__COUNT ? NAMES[kind] : "Error";
 }
 

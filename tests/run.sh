@@ -10,6 +10,9 @@
 #                X.err (each line a substring of stderr; without X.code
 #                stderr must be empty), and all runs must be identical.
 #                X.flags, if present, holds extra `kiln run` options.
+#                With KILN_SWITCH set (make test does), each program also
+#                runs from source on that build of kiln, whose interpreter
+#                uses switch dispatch instead of computed goto.
 #   3. bad       malformed images from tests/bad/bad_images.c, each rejected
 #                by `kiln verify` with exit 2 and its expected message
 #   4. mutation  1,000 random corruptions of valid images: none may make
@@ -106,9 +109,17 @@ while IFS= read -r kn; do
         >"$s.gc.out" 2>"$s.gc.err" </dev/null
     gc_status=$?
     check gc-stress "$kn" "$gc_status" "$s.gc.out" "$s.gc.err"
-    for mode in img gc; do
+    modes="img gc"
+    if [ -n "${KILN_SWITCH:-}" ]; then
+        timeout "$TIMEOUT" "$KILN_SWITCH" run "${flags[@]}" "$kn" >"$s.sw.out" 2>"$s.sw.err" </dev/null
+        sw_status=$?
+        check switch "$kn" "$sw_status" "$s.sw.out" "$s.sw.err"
+        modes="img gc sw"
+    fi
+    for mode in $modes; do
         st=$img_status
         [ "$mode" = gc ] && st=$gc_status
+        [ "$mode" = sw ] && st=$sw_status
         if [ "$src_status" != "$st" ] || ! cmp -s "$s.src.out" "$s.$mode.out" ||
             ! cmp -s "$s.src.err" "$s.$mode.err"; then
             fail "lang [source = $mode] $kn: the runs differ"
@@ -117,7 +128,7 @@ while IFS= read -r kn; do
         fi
     done
 done < <(find tests/lang -name '*.kn' | sort)
-echo "lang: $lang_count programs, each from source, from image and under --gc-stress"
+echo "lang: $lang_count programs, each from source, from image, under --gc-stress${KILN_SWITCH:+ and with switch dispatch}"
 
 # ---- 3. malformed images ----
 if [ -x "$BADGEN" ] && "$BADGEN" "$OUT/bad" >"$OUT/bad.log" 2>&1; then

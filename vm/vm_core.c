@@ -96,8 +96,7 @@ static gc_obj *alloc_obj(kiln_vm *vm, size_t size, uint8_t kind, const char *wha
 {
     gc_obj *o = gc_alloc(&vm->heap, size, kind);
     if (vm->heap.verify_error) {
-        rt_raise(vm, RT_ERR_ERROR, "internal error: heap verification failed: %s",
-                 vm->heap.verify_error);
+        rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);
         return NULL;
     }
     if (!o)

@@ -72,7 +72,8 @@ Test(image, read_gives_the_program_structure)
     vm_image im;
     char err[256] = "";
     cr_assert(vm_image_read((const uint8_t *)a.data, a.len, true, &im, err, sizeof err), "%s", err);
-    cr_assert_eq(im.nmodules, 1);
+    cr_assert_eq(im.nmodules, 2, "the program and the prelude");
+    cr_assert_str_eq(vm_image_str(&im, im.modules[1].file), "<prelude>");
     cr_assert_eq(im.entry, 0);
     cr_assert_str_eq(vm_image_str(&im, im.modules[0].name), "prog", "module name: base name without .kn");
     cr_assert_str_eq(vm_image_str(&im, im.modules[0].file), "dir/prog.kn");

@@ -1,0 +1,672 @@
+/*
+ * test_map.c — the map object (vm/vm_map.c) through its internal API:
+ * vm_map_new / vm_map_set / vm_map_find / vm_map_remove on a linked VM,
+ * with collections (gc_collect) between the steps. Checks growth through
+ * many sizes, holes left by removals and their compaction on growth,
+ * insertion order, string keys compared by bytes, int keys over the whole
+ * range (including one whose hash is the hole marker), and that a
+ * collection keeps everything a rooted map reaches and frees the rest.
+ *
+ * Objects the test holds across an allocation are kept reachable with
+ * std_push_root (at most 8 at a time), as natives do: vm_map_set and
+ * vm_str_new may collect.
+ */
+#include <stdint.h>
+
+#include "unit.h"
+
+#include "../../gc/gc.h"
+#include "../../runtime/rt.h"
+#include "../../stdlib/std.h"
+
+static void discard(void *ud, int stream, const char *p, size_t n)
+{
+    (void)ud, (void)stream, (void)p, (void)n;
+}
+
+/* A VM with a tiny program loaded and run, so that it is linked (root
+ * maps, error classes) and idle: no frames, so only the constants, the
+ * globals and the extra roots keep objects alive. */
+static kiln_vm *linked_vm(unsigned flags)
+{
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = discard;
+    cfg.flags = flags;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    const char *src = "let x = 1\n";
+    cr_assert_eq(kiln_load_source(vm, "m.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(vm->ntmp_roots, 0);
+    return vm;
+}
+
+static vm_value I(int64_t i)
+{
+    vm_value v;
+    v.i = i;
+    return v;
+}
+
+static vm_value S(vm_str *s)
+{
+    vm_value v;
+    v.s = s;
+    return v;
+}
+
+/* A new string, asserting success. */
+static vm_str *str_of(kiln_vm *vm, const char *p, size_t len)
+{
+    vm_str *s = vm_str_new(vm, p, len);
+    cr_assert_not_null(s, "vm_str_new failed: %s", vm->err_msg);
+    return s;
+}
+
+static vm_str *strf(kiln_vm *vm, const char *fmt, long long n)
+{
+    char buf[64];
+    int len = snprintf(buf, sizeof buf, fmt, n);
+    return str_of(vm, buf, (size_t)len);
+}
+
+/* m[k] = v with k and v kept reachable while the map may grow (and
+ * collect). */
+static void set_rooted(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
+{
+    std_push_root(vm, k.p && m->key_str ? k.p : NULL);
+    std_push_root(vm, v.p && m->val_ref ? v.p : NULL);
+    cr_assert(vm_map_set(vm, m, k, v), "vm_map_set failed: %s", vm->err_msg);
+    std_pop_root(vm);
+    std_pop_root(vm);
+}
+
+static void set_int(kiln_vm *vm, vm_map *m, int64_t k, int64_t v)
+{
+    cr_assert(vm_map_set(vm, m, I(k), I(v)), "vm_map_set failed: %s", vm->err_msg);
+}
+
+static bool is_hole(const vm_map *m, uint32_t e) { return m->hashes->items[e].u == VM_MAP_HOLE; }
+
+/* The map's structural invariants. */
+static void check_shape(const vm_map *m)
+{
+    cr_assert_leq(m->count, m->used);
+    cr_assert_leq(m->used, m->cap);
+    cr_assert_geq(m->cap, 8);
+    cr_assert_gt(m->nslots, 2 * m->cap, "nslots %u, cap %u", m->nslots, m->cap);
+    cr_assert_eq(m->nslots & (m->nslots - 1), 0, "nslots %u is not a power of two", m->nslots);
+    uint32_t live = 0;
+    for (uint32_t e = 0; e < m->used; e++)
+        live += !is_hole(m, e);
+    cr_assert_eq(live, m->count, "%u live entries, count %u", live, m->count);
+    /* every index slot names an entry in use */
+    uint32_t filled = 0;
+    for (uint32_t i = 0; i < m->nslots; i++) {
+        uint64_t slot = m->index->items[i].u;
+        if (slot) {
+            cr_assert_leq(slot, m->used, "index slot %u -> entry %llu of %u", i,
+                          (unsigned long long)slot - 1, m->used);
+            filled++;
+        }
+    }
+    cr_assert_eq(filled, m->used);
+}
+
+/* The live keys of an int-keyed map, in entry order, into out (n of them). */
+static uint32_t int_keys(const vm_map *m, int64_t *out)
+{
+    uint32_t n = 0;
+    for (uint32_t e = 0; e < m->used; e++)
+        if (!is_hole(m, e))
+            out[n++] = m->keys->items[e].i;
+    return n;
+}
+
+Test(map, new_map_is_empty)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    cr_assert_eq(m->obj.kind, VM_OBJ_MAP);
+    cr_assert_eq(m->count, 0);
+    cr_assert_eq(m->used, 0);
+    cr_assert_eq(m->cap, 8);
+    cr_assert_not(m->key_str);
+    cr_assert_not(m->val_ref);
+    check_shape(m);
+    cr_assert_eq(vm_map_find(vm, m, I(0)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(-1)), -1);
+    cr_assert(vm_map_remove(vm, m, I(3)), "removing an absent key is no error");
+    cr_assert_eq(m->count, 0);
+    cr_assert_eq(vm->err_kind, RT_ERR_NONE);
+    gc_collect(&vm->heap);
+    cr_assert_eq(m->obj.kind, VM_OBJ_MAP, "a rooted map survives");
+    check_shape(m);
+    kiln_free(vm);
+}
+
+Test(map, growth_through_many_sizes)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    enum { N = 20000 };
+    uint32_t last_cap = m->cap, growths = 0;
+    for (int64_t i = 0; i < N; i++) {
+        int64_t k = i * 2654435761 - 7; /* spread, some negative */
+        set_int(vm, m, k, i * 3);
+        cr_assert_eq(m->count, (uint32_t)i + 1);
+        if (m->cap != last_cap) {
+            cr_assert_gt(m->cap, last_cap, "without holes, a map only grows");
+            last_cap = m->cap;
+            growths++;
+            check_shape(m);
+            /* right after a growth, every key is still found where it was
+             * put: entries keep their insertion order */
+            for (int64_t j = 0; j <= i; j++) {
+                int64_t e = vm_map_find(vm, m, I(j * 2654435761 - 7));
+                cr_assert_eq(e, j, "key %lld at entry %lld", (long long)j, (long long)e);
+                cr_assert_eq(m->vals->items[e].i, j * 3);
+            }
+        }
+        if (i % 1000 == 999)
+            gc_collect(&vm->heap);
+    }
+    cr_assert_geq(growths, 10, "%u growths", growths);
+    check_shape(m);
+    for (int64_t j = 0; j < N; j++) {
+        int64_t e = vm_map_find(vm, m, I(j * 2654435761 - 7));
+        cr_assert_eq(e, j);
+        cr_assert_eq(m->vals->items[e].i, j * 3);
+    }
+    /* keys never inserted are absent */
+    for (int64_t j = 0; j < 1000; j++)
+        cr_assert_eq(vm_map_find(vm, m, I(j * 2654435761 - 6)), -1);
+    /* replacing keeps the count and the place */
+    set_int(vm, m, 5 * 2654435761 - 7, -1);
+    cr_assert_eq(m->count, N);
+    cr_assert_eq(m->vals->items[5].i, -1);
+    kiln_free(vm);
+}
+
+Test(map, every_small_size)
+{
+    /* Fresh maps filled to each size from 0 to 200: all keys found, none
+     * extra, the shape right at every step. */
+    kiln_vm *vm = linked_vm(0);
+    for (int n = 0; n <= 200; n++) {
+        vm_map *m = vm_map_new(vm, false, false);
+        cr_assert_not_null(m);
+        std_push_root(vm, m);
+        for (int i = 0; i < n; i++)
+            set_int(vm, m, i, i + 1);
+        check_shape(m);
+        cr_assert_eq(m->count, (uint32_t)n);
+        for (int i = 0; i < n; i++)
+            cr_assert_eq(vm_map_find(vm, m, I(i)), i);
+        cr_assert_eq(vm_map_find(vm, m, I(n)), -1);
+        cr_assert_eq(vm_map_find(vm, m, I(-1)), -1);
+        std_pop_root(vm);
+    }
+    kiln_free(vm);
+}
+
+Test(map, removal_leaves_holes_then_growth_compacts)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    for (int i = 0; i < 8; i++)
+        set_int(vm, m, 100 + i, i);
+    cr_assert_eq(m->used, 8);
+    cr_assert_eq(m->cap, 8, "8 entries fit the first buffers");
+    vm_buffer *keys_before = m->keys;
+    /* remove three: holes, nothing moves */
+    cr_assert(vm_map_remove(vm, m, I(101)));
+    cr_assert(vm_map_remove(vm, m, I(104)));
+    cr_assert(vm_map_remove(vm, m, I(107)));
+    cr_assert(vm_map_remove(vm, m, I(104)), "removing twice is no error");
+    cr_assert_eq(m->count, 5);
+    cr_assert_eq(m->used, 8, "removal does not compact");
+    cr_assert_eq(m->keys, keys_before);
+    cr_assert(is_hole(m, 1) && is_hole(m, 4) && is_hole(m, 7));
+    cr_assert_eq(m->keys->items[1].u, 0, "a hole's key is cleared");
+    cr_assert_eq(m->vals->items[4].u, 0, "a hole's value is cleared");
+    check_shape(m);
+    int64_t kept[] = {100, 102, 103, 105, 106};
+    for (int i = 0; i < 5; i++)
+        cr_assert_eq(vm_map_find(vm, m, I(kept[i])), kept[i] - 100, "entries stay in place");
+    cr_assert_eq(vm_map_find(vm, m, I(101)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(104)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(107)), -1);
+    gc_collect(&vm->heap);
+    check_shape(m);
+    /* the entries are full: the next insertion squeezes the holes out */
+    set_int(vm, m, 200, 99);
+    cr_assert_neq(m->keys, keys_before, "new buffers");
+    cr_assert_eq(m->count, 6);
+    cr_assert_eq(m->used, 6, "no holes left");
+    cr_assert_eq(m->cap, 10, "room for twice the live entries");
+    check_shape(m);
+    int64_t order[] = {100, 102, 103, 105, 106, 200};
+    int64_t got[16];
+    cr_assert_eq(int_keys(m, got), 6);
+    for (int i = 0; i < 6; i++) {
+        cr_assert_eq(got[i], order[i], "entry %d: %lld", i, (long long)got[i]);
+        cr_assert_eq(vm_map_find(vm, m, I(order[i])), i);
+    }
+    cr_assert_eq(m->vals->items[5].i, 99);
+    cr_assert_eq(m->vals->items[3].i, 5);
+    /* a removed key can come back: at the end */
+    set_int(vm, m, 104, 44);
+    cr_assert_eq(vm_map_find(vm, m, I(104)), 6);
+    cr_assert_eq(m->count, 7);
+    kiln_free(vm);
+}
+
+Test(map, emptied_map_compacts_to_the_minimum)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    for (int i = 0; i < 1000; i++)
+        set_int(vm, m, i, i);
+    uint32_t big = m->cap;
+    cr_assert_geq(big, 1000);
+    for (int i = 0; i < 1000; i++)
+        cr_assert(vm_map_remove(vm, m, I(i)));
+    cr_assert_eq(m->count, 0);
+    check_shape(m);
+    for (int i = 0; i < 1000; i++)
+        cr_assert_eq(vm_map_find(vm, m, I(i)), -1);
+    /* holes fill the buffers only once used reaches cap */
+    for (uint32_t i = 0; m->used < m->cap; i++)
+        set_int(vm, m, -1 - (int64_t)i, 0);
+    uint32_t live = m->count;
+    set_int(vm, m, 5000, 1);
+    cr_assert_eq(m->used, live + 1);
+    cr_assert_lt(m->cap, big, "a map of few live entries shrinks when it compacts");
+    check_shape(m);
+    kiln_free(vm);
+}
+
+Test(map, insertion_order_after_removals)
+{
+    /* A reference model (an array of keys in order) against the map, over
+     * rounds of removals, re-insertions and replacements, across many
+     * compactions. */
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    enum { MAX = 4000 };
+    static int64_t model[MAX * 4], got[MAX * 4];
+    uint32_t n = 0;
+    uint64_t rng = 12345;
+    for (int round = 0; round < 20000; round++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        int64_t k = (int64_t)(rng >> 33) % 600 - 300;
+        int op = (int)((rng >> 20) % 3);
+        uint32_t at = 0;
+        while (at < n && model[at] != k)
+            at++;
+        if (op < 2) { /* set: new keys go to the end, old ones stay */
+            set_int(vm, m, k, round);
+            if (at == n)
+                model[n++] = k;
+        } else {
+            cr_assert(vm_map_remove(vm, m, I(k)));
+            if (at < n) {
+                memmove(model + at, model + at + 1, (n - at - 1) * sizeof *model);
+                n--;
+            }
+        }
+        if (round % 97 == 0 || round > 19900) {
+            cr_assert_eq(m->count, n);
+            cr_assert_eq(int_keys(m, got), n);
+            for (uint32_t i = 0; i < n; i++)
+                cr_assert_eq(got[i], model[i], "round %d, position %u: %lld, expected %lld",
+                             round, i, (long long)got[i], (long long)model[i]);
+            check_shape(m);
+        }
+        if (round % 1000 == 0)
+            gc_collect(&vm->heap);
+    }
+    kiln_free(vm);
+}
+
+Test(map, string_keys_compare_by_bytes)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, true, false);
+    cr_assert_not_null(m);
+    cr_assert(m->key_str);
+    std_push_root(vm, m);
+    vm_str *a = str_of(vm, "hello", 5);
+    set_rooted(vm, m, S(a), I(1));
+    /* another object with the same bytes is the same key */
+    vm_str *b = str_of(vm, "hello", 5);
+    cr_assert_neq(a, b);
+    cr_assert_eq(vm_map_find(vm, m, S(b)), 0);
+    set_rooted(vm, m, S(b), I(2));
+    cr_assert_eq(m->count, 1, "same bytes: replaced, not added");
+    cr_assert_eq(m->vals->items[0].i, 2);
+    cr_assert_eq(m->keys->items[0].s, a, "the first key object stays");
+    /* keys that differ: a prefix, a longer string, one byte, case, bytes
+     * after a NUL, the empty string */
+    static const struct {
+        const char *p;
+        size_t len;
+    } others[] = {{"hell", 4}, {"hello!", 6}, {"hellp", 5}, {"Hello", 5}, {"", 0},
+                  {"a\0b", 3},  {"a\0c", 3},   {"a", 1},     {"a\0", 2}, {"\xff\xfe", 2}};
+    size_t nothers = sizeof others / sizeof others[0];
+    for (size_t i = 0; i < nothers; i++) {
+        vm_str *s = str_of(vm, others[i].p, others[i].len);
+        cr_assert_eq(vm_map_find(vm, m, S(s)), -1, "key %zu is new", i);
+        set_rooted(vm, m, S(s), I(10 + (int64_t)i));
+    }
+    cr_assert_eq(m->count, 1 + nothers);
+    gc_collect(&vm->heap);
+    for (size_t i = 0; i < nothers; i++) {
+        vm_str *s = str_of(vm, others[i].p, others[i].len);
+        int64_t e = vm_map_find(vm, m, S(s));
+        cr_assert_eq(e, (int64_t)i + 1, "key %zu at %lld", i, (long long)e);
+        cr_assert_eq(m->vals->items[e].i, 10 + (int64_t)i);
+        cr_assert_eq(m->keys->items[e].s->len, others[i].len);
+        cr_assert(memcmp(m->keys->items[e].s->data, others[i].p, others[i].len) == 0);
+    }
+    /* removing by an equal string removes */
+    vm_str *h = str_of(vm, "hello", 5);
+    cr_assert(vm_map_remove(vm, m, S(h)));
+    cr_assert_eq(vm_map_find(vm, m, S(a)), -1);
+    cr_assert_eq(m->count, nothers);
+    kiln_free(vm);
+}
+
+Test(map, null_string_key_is_a_null_error)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, true, true);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    vm->err_kind = RT_ERR_NONE;
+    cr_assert_eq(vm_map_find(vm, m, S(NULL)), -2);
+    cr_assert_eq(vm->err_kind, RT_ERR_NULL);
+    vm->err_kind = RT_ERR_NONE;
+    cr_assert_not(vm_map_set(vm, m, S(NULL), S(NULL)));
+    cr_assert_eq(vm->err_kind, RT_ERR_NULL);
+    vm->err_kind = RT_ERR_NONE;
+    cr_assert_not(vm_map_remove(vm, m, S(NULL)));
+    cr_assert_eq(vm->err_kind, RT_ERR_NULL);
+    cr_assert_eq(m->count, 0);
+    /* a null value is fine */
+    vm->err_kind = RT_ERR_NONE;
+    vm_str *k = str_of(vm, "k", 1);
+    set_rooted(vm, m, S(k), S(NULL));
+    cr_assert_eq(m->count, 1);
+    cr_assert_null(m->vals->items[vm_map_find(vm, m, S(k))].p);
+    gc_collect(&vm->heap);
+    cr_assert_eq(m->count, 1);
+    kiln_free(vm);
+}
+
+/* The map's int hash (splitmix64's finalizer, as in vm_map.c) and its
+ * inverse, to build keys with chosen hashes. */
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    return x ^ (x >> 31);
+}
+
+static uint64_t unshift(uint64_t y, int s) /* inverse of x ^= x >> s */
+{
+    uint64_t x = y;
+    for (int i = 0; i < 64 / s + 1; i++)
+        x = y ^ (x >> s);
+    return x;
+}
+
+static uint64_t inverse(uint64_t a) /* of an odd number, mod 2^64 */
+{
+    uint64_t x = a;
+    for (int i = 0; i < 6; i++)
+        x *= 2 - a * x;
+    return x;
+}
+
+static uint64_t unmix(uint64_t h)
+{
+    h = unshift(h, 31);
+    h *= inverse(0x94d049bb133111ebull);
+    h = unshift(h, 27);
+    h *= inverse(0xbf58476d1ce4e5b9ull);
+    return unshift(h, 30);
+}
+
+Test(map, int_keys_negative_extremes_and_the_hole_hash)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, true);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    /* keys whose hash is the hole marker (the map must change it) and
+     * the hash just below it, which the changed one then shares */
+    uint64_t hole_key = unmix(VM_MAP_HOLE), below_key = unmix(VM_MAP_HOLE - 1);
+    cr_assert_eq(mix(hole_key), VM_MAP_HOLE, "the test's inverse is right");
+    cr_assert_eq(mix(below_key), VM_MAP_HOLE - 1);
+    const int64_t keys[] = {INT64_MIN, INT64_MAX, -1, 0, 1, INT64_MIN + 1, INT64_MAX - 1,
+                            (int64_t)hole_key, (int64_t)below_key, -4294967296, 4294967296};
+    const size_t nkeys = sizeof keys / sizeof keys[0];
+    for (size_t i = 0; i < nkeys; i++) {
+        vm_str *v = strf(vm, "value %lld", (long long)i);
+        set_rooted(vm, m, I(keys[i]), S(v));
+    }
+    cr_assert_eq(m->count, nkeys);
+    check_shape(m);
+    for (size_t i = 0; i < nkeys; i++) {
+        int64_t e = vm_map_find(vm, m, I(keys[i]));
+        cr_assert_eq(e, (int64_t)i, "key %lld at %lld", (long long)keys[i], (long long)e);
+        cr_assert_neq(m->hashes->items[e].u, VM_MAP_HOLE, "a live entry never looks removed");
+    }
+    gc_collect(&vm->heap);
+    char want[32];
+    for (size_t i = 0; i < nkeys; i++) {
+        int64_t e = vm_map_find(vm, m, I(keys[i]));
+        snprintf(want, sizeof want, "value %zu", i);
+        cr_assert_str_eq(m->vals->items[e].s->data, want);
+    }
+    /* removing the hole-hash key leaves its neighbour in hash alone */
+    cr_assert(vm_map_remove(vm, m, I((int64_t)hole_key)));
+    cr_assert_eq(vm_map_find(vm, m, I((int64_t)hole_key)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I((int64_t)below_key)), 8);
+    cr_assert_eq(m->count, nkeys - 1);
+    /* grow through compactions: the extremes keep their values */
+    for (int64_t i = 2; i < 3000; i++) {
+        vm_str *v = strf(vm, "n%lld", (long long)i);
+        set_rooted(vm, m, I(-i * 1000003), S(v));
+    }
+    check_shape(m);
+    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(INT64_MIN))].s->data, "value 0");
+    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(INT64_MAX))].s->data, "value 1");
+    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(-1))].s->data, "value 2");
+    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I((int64_t)below_key))].s->data,
+                     "value 8");
+    cr_assert_eq(vm_map_find(vm, m, I((int64_t)hole_key)), -1);
+    /* re-inserting the hole-hash key after a compaction */
+    set_rooted(vm, m, I((int64_t)hole_key), S(NULL));
+    cr_assert_eq(vm_map_find(vm, m, I((int64_t)hole_key)), m->used - 1);
+    check_shape(m);
+    kiln_free(vm);
+}
+
+Test(map, bool_keys)
+{
+    kiln_vm *vm = linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    set_int(vm, m, 1, 10);
+    set_int(vm, m, 0, 20);
+    set_int(vm, m, 1, 30);
+    cr_assert_eq(m->count, 2);
+    cr_assert_eq(m->vals->items[vm_map_find(vm, m, I(1))].i, 30);
+    cr_assert_eq(m->vals->items[vm_map_find(vm, m, I(0))].i, 20);
+    cr_assert(vm_map_remove(vm, m, I(0)));
+    cr_assert_eq(vm_map_find(vm, m, I(0)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(1)), 0);
+    kiln_free(vm);
+}
+
+Test(map, collection_mid_way_keeps_everything_reachable)
+{
+    kiln_vm *vm = linked_vm(0);
+    gc_collect(&vm->heap);
+    size_t base = vm->heap.bytes;
+    vm_map *m = vm_map_new(vm, true, true);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    /* {str: str} filled with a collection after every insertion: only the
+     * map holds the keys and values */
+    enum { N = 600 };
+    for (int i = 0; i < N; i++) {
+        vm_str *k = strf(vm, "key-%d", i);
+        std_push_root(vm, k);
+        vm_str *v = strf(vm, "a value of entry %d", i);
+        std_pop_root(vm);
+        set_rooted(vm, m, S(k), S(v));
+        gc_collect(&vm->heap);
+        if (i % 50 == 0)
+            check_shape(m);
+    }
+    /* garbage strings between the steps, then more collections */
+    for (int i = 0; i < 2000; i++)
+        strf(vm, "garbage %d", i);
+    gc_collect(&vm->heap);
+    size_t full = vm->heap.bytes;
+    gc_collect(&vm->heap);
+    cr_assert_eq(vm->heap.bytes, full, "a second collection frees nothing more");
+    char want[64];
+    for (int i = 0; i < N; i++) {
+        vm_str *k = strf(vm, "key-%d", i);
+        int64_t e = vm_map_find(vm, m, S(k));
+        cr_assert_eq(e, i);
+        snprintf(want, sizeof want, "a value of entry %d", i);
+        cr_assert_str_eq(m->vals->items[e].s->data, want);
+        snprintf(want, sizeof want, "key-%d", i);
+        cr_assert_str_eq(m->keys->items[e].s->data, want);
+    }
+    gc_collect(&vm->heap);
+    /* removing half: their keys and values become garbage */
+    size_t before = vm->heap.bytes;
+    size_t removed_bytes = 0;
+    for (int i = 0; i < N; i += 2) {
+        vm_str *k = strf(vm, "key-%d", i);
+        int64_t e = vm_map_find(vm, m, S(k));
+        removed_bytes += m->keys->items[e].s->obj.size + m->vals->items[e].s->obj.size;
+        std_push_root(vm, k);
+        cr_assert(vm_map_remove(vm, m, S(k)));
+        std_pop_root(vm);
+    }
+    gc_collect(&vm->heap);
+    cr_assert_eq(vm->heap.bytes, before - removed_bytes, "%zu bytes, expected %zu - %zu",
+                 vm->heap.bytes, before, removed_bytes);
+    for (int i = 1; i < N; i += 2) {
+        vm_str *k = strf(vm, "key-%d", i);
+        int64_t e = vm_map_find(vm, m, S(k));
+        cr_assert_geq(e, 0);
+        snprintf(want, sizeof want, "a value of entry %d", i);
+        cr_assert_str_eq(m->vals->items[e].s->data, want);
+    }
+    /* dropping the map frees it all */
+    std_pop_root(vm);
+    cr_assert_eq(vm->ntmp_roots, 0);
+    gc_collect(&vm->heap);
+    cr_assert_eq(vm->heap.bytes, base, "%zu bytes left, %zu before the map", vm->heap.bytes,
+                 base);
+    kiln_free(vm);
+}
+
+Test(map, maps_of_maps_survive_through_the_outer_map)
+{
+    kiln_vm *vm = linked_vm(0);
+    gc_collect(&vm->heap);
+    size_t base = vm->heap.bytes;
+    vm_map *outer = vm_map_new(vm, false, true);
+    cr_assert_not_null(outer);
+    std_push_root(vm, outer);
+    for (int i = 0; i < 50; i++) {
+        vm_map *inner = vm_map_new(vm, true, false);
+        cr_assert_not_null(inner);
+        set_rooted(vm, outer, I(i), (vm_value){.p = inner});
+        for (int j = 0; j < i; j++) {
+            vm_str *k = strf(vm, "k%d", j);
+            set_rooted(vm, inner, S(k), I(i * 1000 + j));
+        }
+        gc_collect(&vm->heap);
+    }
+    for (int i = 0; i < 50; i++) {
+        vm_map *inner = outer->vals->items[vm_map_find(vm, outer, I(i))].p;
+        cr_assert_eq(inner->obj.kind, VM_OBJ_MAP);
+        cr_assert_eq(inner->count, (uint32_t)i);
+        check_shape(inner);
+        for (int j = 0; j < i; j++) {
+            vm_str *k = strf(vm, "k%d", j);
+            int64_t e = vm_map_find(vm, inner, S(k));
+            cr_assert_eq(e, j);
+            cr_assert_eq(inner->vals->items[e].i, i * 1000 + j);
+        }
+    }
+    std_pop_root(vm);
+    gc_collect(&vm->heap);
+    cr_assert_eq(vm->heap.bytes, base);
+    kiln_free(vm);
+}
+
+Test(map, every_allocation_collects_under_stress)
+{
+    /* With --gc-stress --gc-verify, each buffer allocation of a growth
+     * collects while the old and new buffers are both in play. */
+    kiln_vm *vm = linked_vm(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY);
+    vm_map *m = vm_map_new(vm, true, true);
+    cr_assert_not_null(m);
+    std_push_root(vm, m);
+    uint64_t c0 = vm->heap.collections;
+    for (int i = 0; i < 300; i++) {
+        vm_str *k = strf(vm, "s%d", i);
+        std_push_root(vm, k);
+        vm_str *v = strf(vm, "v%d", i * 7);
+        std_pop_root(vm);
+        set_rooted(vm, m, S(k), S(v));
+        if (i % 3 == 0) {
+            vm_str *r = strf(vm, "s%d", i / 2);
+            std_push_root(vm, r);
+            cr_assert(vm_map_remove(vm, m, S(r)));
+            std_pop_root(vm);
+        }
+    }
+    cr_assert_gt(vm->heap.collections, c0 + 300);
+    cr_assert_null(vm->heap.verify_error, "%s", vm->heap.verify_error);
+    check_shape(m);
+    char want[32];
+    uint32_t live = 0;
+    for (uint32_t e = 0; e < m->used; e++) {
+        if (is_hole(m, e))
+            continue;
+        live++;
+        int i = atoi(m->keys->items[e].s->data + 1);
+        snprintf(want, sizeof want, "v%d", i * 7);
+        cr_assert_str_eq(m->vals->items[e].s->data, want);
+        cr_assert_eq(vm_map_find(vm, m, m->keys->items[e]), e);
+    }
+    cr_assert_eq(live, m->count);
+    kiln_free(vm);
+}
