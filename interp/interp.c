@@ -703,7 +703,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
     }
 
 unwind:
-    if (vm->err_kind == RT_EXIT) { /* os.exit(): the guest ends here */
+    if (vm->err_kind == RT_EXIT) { /* the guest called os.exit: it ends here */
         vm->frame_R = NULL;
         return -2;
     }

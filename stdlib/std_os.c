@@ -29,7 +29,7 @@ static int o_args(kiln_vm *vm, vm_value *a, vm_value *r)
     return 0;
 }
 
-/* os.exit(code): ends the program (not an error: nothing can catch it);
+/* os.exit with a code: ends the program (not an error: nothing can catch it);
  * kiln_run returns and kiln_exit_code gives the code. */
 static int o_exit(kiln_vm *vm, vm_value *a, vm_value *r)
 {
