@@ -60,7 +60,7 @@ static bool coerce_in(comp *C, comp_node *n, int to)
         n->type = (int16_t)to;
         return true;
     }
-    bool literal = n->kind == N_ARRAY && !n->op && n->n > 0;
+    bool literal = n->kind == N_ARRAY && n->n > 0; /* [a, b] or [v; n] */
     if ((n->type == CT_NULL && VM_T_ISREF(to)) || (n->type == CT_EMPTY && elem >= 0 && !literal)) {
         n->type = (int16_t)to;
         return true;
@@ -601,10 +601,12 @@ static int array_literal(checker *K, comp_node *n)
         int t = expr(K, n->list[0]), ct = expr(K, n->b);
         if (ct != VM_T_INT && ct != CT_ERR)
             ERR(n->b, "array length must be int, got %s", comp_type_name(K->C, ct));
-        if (t == CT_NULL || t == CT_EMPTY || t == VM_T_VOID) {
-            ERR(n->list[0], "cannot infer the element type here; annotate the variable");
+        if (t == VM_T_VOID) {
+            ERR(n->list[0], "a call without result has no value to repeat");
             return CT_ERR;
         }
+        if (t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP)
+            return CT_EMPTY; /* [null; n], [[]; n]: typed by the context */
         return t == CT_ERR ? CT_ERR : comp_array_type(K->C, t);
     }
     if (n->n == 0)
