@@ -635,10 +635,21 @@ static comp_node *statement(parser *P)
             return n;
         }
         break;
-    case T_CLASS:
+    case T_CLASS: {
         error_at(P, t, "classes can only be declared at top level%s", "");
+        /* Skip the whole declaration, body included, so that its inside
+         * does not read as statements and raise errors of its own. */
         advance(P);
+        while (!check(P, T_LBRACE) && !check(P, T_SEMI) && !check(P, T_RBRACE) && !check(P, T_EOF))
+            advance(P);
+        for (int depth = 0; !check(P, T_EOF);) {
+            comp_token *k = advance(P);
+            depth += k->type == T_LBRACE ? 1 : k->type == T_RBRACE ? -1 : 0;
+            if (depth <= 0)
+                break;
+        }
         return node(P, N_BLOCK, t);
+    }
     case T_THROW:
         advance(P);
         n = node(P, N_THROW, t);

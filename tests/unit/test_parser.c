@@ -377,3 +377,20 @@ Test(parser, one_error_per_statement)
     cr_assert_eq(unit_count_errors(text), 1, "%s", text);
     free(text);
 }
+
+/* A class inside a function is one error: its body is skipped, not read
+ * as statements (which used to add a spurious second error). */
+Test(parser, class_inside_function_is_one_error)
+{
+    char *text = unit_diags("fn f() {\n"
+                            "    class A {\n"
+                            "        x: int\n"
+                            "        fn g() { }\n"
+                            "    }\n"
+                            "    print(1)\n"
+                            "}\n");
+    cr_assert_not_null(strstr(text, "t.kn:2:5: error: classes can only be declared at top level"),
+                       "%s", text);
+    cr_assert_eq(unit_count_errors(text), 1, "%s", text);
+    free(text);
+}
