@@ -116,14 +116,7 @@ Test(api, runtime_error)
 Test(api, heap_limit_is_a_guest_error)
 {
     unit_out o;
-    memset(&o, 0, sizeof o);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = unit_write;
-    cfg.userdata = &o;
-    cfg.heap_limit = 64 * 1024;
-    kiln_vm *vm = kiln_new(&cfg);
-    cr_assert_not_null(vm);
+    kiln_vm *vm = unit_vm_with(&o, 0, 64 * 1024);
     cr_assert_eq(load(vm, "prog.kn", "var s = \"x\"\nwhile true { s = s + s }\n"), KILN_OK,
                  "%s", kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_ERR_RUNTIME);
@@ -219,13 +212,7 @@ Test(api, no_checksum_flag)
     kiln_free(vm);
 
     unit_out o;
-    memset(&o, 0, sizeof o);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.flags = KILN_FLAG_NO_CHECKSUM;
-    cfg.write = unit_write;
-    cfg.userdata = &o;
-    vm = kiln_new(&cfg);
+    vm = unit_vm_with(&o, KILN_FLAG_NO_CHECKSUM, 0);
     cr_assert_eq(kiln_load_image(vm, img.data, img.len), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_OK);
     cr_assert_str_eq(unit_text(&o.out), "hello\n");

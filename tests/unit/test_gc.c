@@ -419,14 +419,7 @@ Test(gc, arrays_and_maps_of_strings_kept_and_reclaimed)
 Test(gc, heap_limit_by_live_data_is_caught_and_the_guest_continues)
 {
     unit_out o;
-    memset(&o, 0, sizeof o);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = unit_write;
-    cfg.userdata = &o;
-    cfg.heap_limit = 512 * 1024;
-    kiln_vm *vm = kiln_new(&cfg);
-    cr_assert_not_null(vm);
+    kiln_vm *vm = unit_vm_with(&o, 0, 512 * 1024);
     const char *src = "var hoard: [[int]] = []\n"
                       "var blocks = 0\n"
                       "var caught = 0\n"

@@ -123,18 +123,24 @@ static inline void unit_write(void *userdata, int stream, const char *bytes, siz
     vm_buf_put(stream == 2 ? &o->err : &o->out, bytes, len);
 }
 
-/* A VM whose guest output goes to *o. */
-static inline kiln_vm *unit_vm(unit_out *o)
+/* A VM whose guest output goes to *o, with config flags and a heap limit
+ * (0: none). */
+static inline kiln_vm *unit_vm_with(unit_out *o, unsigned flags, size_t heap_limit)
 {
     memset(o, 0, sizeof *o);
     kiln_config cfg;
     kiln_config_init(&cfg);
     cfg.write = unit_write;
     cfg.userdata = o;
+    cfg.flags = flags;
+    cfg.heap_limit = heap_limit;
     kiln_vm *vm = kiln_new(&cfg);
     cr_assert_not_null(vm);
     return vm;
 }
+
+/* A VM whose guest output goes to *o. */
+static inline kiln_vm *unit_vm(unit_out *o) { return unit_vm_with(o, 0, 0); }
 
 static inline const char *unit_text(const vm_buf *b) { return b->data ? b->data : ""; }
 
