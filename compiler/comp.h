@@ -18,11 +18,18 @@
 
 #include "../vm/vm.h"
 
+/* A source loader: the bytes of file `path` (malloc'd, *len set), or NULL
+ * when there is no such file. The compiler frees what it gets. */
+typedef char *(*comp_loader)(void *ctx, const char *path, size_t *len);
+
 /* comp_compile: compiles `len` bytes of source `src`, named `name` in
- * diagnostics, into image bytes appended to `image`. On errors returns
- * false with the diagnostics (file:line:col: error: ..., source line,
- * caret) appended to `diags`. */
-bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, vm_buf *diags);
+ * diagnostics, into image bytes appended to `image`, with every module it
+ * imports (files found through `load`, which may be NULL: then only the
+ * standard modules can be imported). On errors returns false with the
+ * diagnostics (file:line:col: error: ..., source line, caret) appended to
+ * `diags`. */
+bool comp_compile(const char *name, const char *src, size_t len, comp_loader load,
+                  void *load_ctx, vm_buf *image, vm_buf *diags);
 
 /* ---- Tokens ---- */
 enum {
@@ -73,7 +80,7 @@ const char *comp_type_name(struct comp *C, int t);
 enum {
     /* expressions */
     N_INT, N_FLOAT, N_BOOL, N_NULL, N_STR, N_INTERP, N_NAME, N_UNARY, N_BINARY, N_CALL,
-    N_INDEX, N_FIELD, N_SELF, N_SUPER, N_IS, N_AS, N_ARRAY, N_MAP,
+    N_INDEX, N_FIELD, N_SELF, N_SUPER, N_IS, N_AS, N_ARRAY, N_MAP, N_LAMBDA,
     /* statements */
     N_LET, N_ASSIGN, N_EXPR, N_IF, N_WHILE, N_FOR, N_BREAK, N_CONTINUE, N_RETURN, N_BLOCK,
     N_FN, N_THROW, N_TRY, N_CATCH
@@ -81,6 +88,7 @@ enum {
 
 typedef struct comp_sym comp_sym;
 typedef struct comp_fn comp_fn;
+typedef struct comp_module comp_module;
 
 typedef struct comp_node comp_node;
 struct comp_node {
@@ -97,12 +105,19 @@ struct comp_node {
     uint32_t len;
     int16_t decl_type; /* N_LET / N_FN params: the annotated type, or -1 */
     comp_sym *sym;     /* N_NAME, N_LET, N_FOR: the variable */
-    comp_fn *fn;       /* N_CALL of a user function or method; N_FN */
+    comp_fn *fn;       /* N_CALL of a user function or method; N_FN; N_LAMBDA;
+                          N_NAME of a top-level function used as a value */
     struct comp_class *cls; /* N_CALL constructing it; N_IS / N_AS target */
     int32_t slot;      /* N_CALL of a virtual method: its vtable slot, else -1 */
     int32_t field;     /* N_FIELD: the field's index in its class */
     const vm_native *native; /* N_CALL of a native */
     int builtin;       /* N_CALL of a conversion or str method done inline */
+    /* A name written with its module, util.name: the qualifier as written
+     * (N_IS, N_AS, a catch clause's class), or the module it resolved to
+     * (N_NAME). */
+    const char *qs;
+    uint32_t qlen;
+    comp_module *qual;
 };
 
 enum { SYM_LOCAL, SYM_GLOBAL };
@@ -117,7 +132,16 @@ struct comp_sym {
     int32_t index; /* SYM_GLOBAL: global index; SYM_LOCAL: register, set by emit */
     comp_node *konst; /* a global `let` with a literal value: uses become the literal */
     uint32_t line, col;
+    /* Closures: a function literal that uses a local of an enclosing
+     * function gets a capture symbol of its own, whose `outer` is the
+     * symbol it copies (the local, or the enclosing literal's capture).
+     * A local that is captured and assigned anywhere lives in a cell. */
+    comp_sym *outer; /* a capture: what it captures */
+    comp_sym *root;  /* the local all its captures lead back to (itself if none) */
+    bool captured, assigned;
 };
+/* Does this local (or capture) live in a cell? */
+#define SYM_BOXED(s) ((s)->root && (s)->root->captured && (s)->root->assigned)
 
 struct comp_fn {
     const char *name;
@@ -126,12 +150,19 @@ struct comp_fn {
     const char *full;       /* "Class.method", the name in the image */
     uint8_t synth;          /* SYNTH_*: made by comp_class.c, body by the emitter */
     bool prelude;           /* declared by the prelude: traces name <prelude> */
+    comp_module *mod;       /* the module that declares it */
     uint32_t line, col;
     uint32_t nparams;
     comp_sym **params;
     int16_t ret;
     comp_node *body; /* N_BLOCK; NULL for the module initializer */
     uint32_t index;  /* function index in the image */
+    /* A function literal: its enclosing function, and what it captures
+     * (registers nparams .. nparams+ncaps-1 of its frame). */
+    bool lambda;
+    comp_fn *parent;
+    comp_sym **caps;
+    uint32_t ncaps, caps_cap;
 };
 
 enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS };
@@ -148,8 +179,11 @@ typedef struct comp_class {
     const char *name;
     uint32_t len, line, col;
     bool prelude;           /* declared by the prelude */
+    comp_module *mod;       /* the module that declares it */
     const char *super_name; /* as written, or NULL */
     uint32_t super_len, super_line, super_col;
+    const char *super_qs;   /* the superclass's module, as written, or NULL */
+    uint32_t super_qlen;
     struct comp_class *super;
     uint32_t index;      /* class index in the image */
     int16_t type;        /* its type id */
@@ -170,7 +204,7 @@ typedef struct comp_class {
 /* Builtins handled inline by the emitter rather than as natives. */
 enum { B_NONE, B_INT_OF_FLOAT, B_FLOAT_OF_INT, B_IDENTITY, B_STRLEN, B_NATIVE, B_NEW,
        B_TO_STR, B_ALEN, B_APUSH, B_APOP, B_ASLICE, B_MGETD, B_MHAS, B_MDEL, B_MLEN,
-       B_MKEYS };
+       B_MKEYS, B_FNCALL };
 
 /* ---- Compiler state ---- */
 typedef struct comp_arena_block comp_arena_block;
@@ -184,6 +218,27 @@ typedef struct comp_map { /* open addressing: bytes -> int */
     uint32_t cap, count;
 } comp_map;
 
+/* A module: one source file. mods[0] is the root (the file compiled),
+ * mods[1] the prelude, then every imported file in the order first
+ * imported. The top-level names of the root and the prelude are keyed by
+ * themselves in the compiler's name maps; those of an imported module by
+ * "module.name" (comp_key), which no identifier can spell. */
+struct comp_module {
+    const char *name; /* the file's base name without .kn */
+    uint32_t len;
+    const char *file; /* the path, as diagnostics and traces show it */
+    const char *src;
+    size_t srclen;
+    uint32_t index;
+    comp_fn *init;    /* its top-level code */
+    comp_node **top;  /* top-level statements */
+    uint32_t ntop, top_cap;
+    comp_map imports; /* module name -> module index, or -1 for a native module */
+    struct comp_import { uint32_t mod, line, col; } *deps; /* the Kiln modules it imports */
+    uint32_t ndeps, deps_cap;
+    int state;        /* ordering: 0 new, 1 in progress, 2 done */
+};
+
 typedef struct comp {
     const char *file;
     const char *src;
@@ -193,18 +248,25 @@ typedef struct comp {
     vm_buf *diags;
     int nerrors;
     struct comp_diag { /* kept to be printed in source order */
-        uint32_t line, col, seq;
+        uint32_t mod, line, col, seq;
         char *text;
     } diag[KILN_MAX_DIAGS];
+    /* modules; `mod` is the one being parsed or checked (file, src and
+     * srclen are its) */
+    comp_module **mods;
+    uint32_t nmods, mods_cap;
+    comp_module *mod;
+    comp_module **order; /* initialization order: imports before importers */
+    uint32_t norder;
+    comp_loader load;
+    void *load_ctx;
     /* tokens */
     comp_token *toks;
     uint32_t ntoks, tok_cap;
     /* parse */
     uint32_t pos;
     int depth;
-    comp_node **top;  /* top-level statements */
-    uint32_t ntop, top_cap;
-    comp_fn **fns;    /* fns[0] is the module initializer */
+    comp_fn **fns;    /* fns[0] is the root module's initializer */
     uint32_t nfns, fns_cap;
     comp_map fn_map;
     /* classes, in declaration order until the checker sorts them so that a
@@ -214,20 +276,27 @@ typedef struct comp {
     comp_class **sorted; /* by class index: superclasses first */
     uint32_t nprelude_classes; /* the first classes come from the prelude */
     bool in_prelude;           /* parsing the prelude */
-    comp_map import_map;       /* imported module name -> line of the import */
     comp_map class_map;
     struct comp_tname {
         const char *name; /* a class name, or NULL for an array type */
         uint32_t len, line, col;
         int elem;         /* array type: the element type (maybe named itself);
                              map type: the key type */
-        int val;          /* map type: the value type; -1 for an array type */
+        int val;          /* map type: the value type; -1 for an array type;
+                             -2 for a function type (elem: its result type) */
+        int *params;      /* function type: the parameter types */
+        uint32_t nparams;
+        const char *qs;   /* a class written util.Name: the module, or NULL */
+        uint32_t qlen;
+        comp_module *mod; /* where it is written */
     } *tnames;
     /* Interned array and map types: entry i is type id 5 + nclasses + i. */
     struct comp_xtype {
-        uint8_t kind; /* VM_K_ARRAY or VM_K_MAP */
-        int16_t a;    /* the element type, or the key type */
-        int16_t b;    /* the value type of a map */
+        uint8_t kind; /* VM_K_ARRAY, VM_K_MAP, VM_K_FN or VM_K_CELL */
+        int16_t a;    /* the element type, the key type, a function's result
+                         type or a cell's content type */
+        int16_t b;    /* the value type of a map; the parameter count of a function */
+        uint16_t *params; /* a function type's parameter types */
     } *xtypes;
     uint32_t nxtypes, xtypes_cap;
     comp_map xtype_map;
@@ -250,6 +319,31 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
 int32_t comp_map_get(const comp_map *m, const char *key, uint32_t len);
 void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t val);
 
+/* comp_module.c */
+comp_module *comp_module_new(comp *C, const char *name, uint32_t len, const char *file,
+                             const char *src, size_t srclen);
+comp_module *comp_enter(comp *C, comp_module *m); /* makes m current; returns the previous */
+const char *comp_key(comp *C, const comp_module *m, const char *name, uint32_t len,
+                     uint32_t *klen);
+comp_fn *comp_find_fn(comp *C, const comp_module *m, const char *name, uint32_t len, bool own);
+comp_class *comp_find_class(comp *C, const comp_module *m, const char *name, uint32_t len,
+                            bool own);
+int32_t comp_find_global(comp *C, const comp_module *m, const char *name, uint32_t len);
+/* Kiln module `name` as imported by `from`, or NULL (also for a native module). */
+comp_module *comp_imported(comp *C, const comp_module *from, const char *name, uint32_t len);
+bool comp_is_import(const comp_module *from, const char *name, uint32_t len);
+/* mod.name written in `from`: the module, or NULL after reporting an
+ * unknown module or a private name. */
+comp_module *comp_qualifier(comp *C, const comp_module *from, const char *qs, uint32_t qlen,
+                            const char *name, uint32_t len, uint32_t line, uint32_t col);
+/* A class named in `from` (qs: its module as written, or NULL), or NULL
+ * after reporting it unknown (as a `what`: "class", "type"). */
+comp_class *comp_class_ref(comp *C, const comp_module *from, const char *qs, uint32_t qlen,
+                           const char *name, uint32_t len, uint32_t line, uint32_t col,
+                           const char *what);
+void comp_import(comp *C, const comp_token *name); /* `import name` in the current module */
+void comp_order_modules(comp *C);
+
 /* comp_class.c */
 void comp_classes(comp *C);
 int comp_resolve_type(comp *C, int t);
@@ -260,6 +354,9 @@ int comp_elem_of(comp *C, int type); /* -1 unless an array type */
 int comp_map_type(comp *C, int key, int val);
 bool comp_map_types(comp *C, int type, int *key, int *val);
 int comp_elem_of_ctx(const void *C, uint32_t type); /* the same, for vm_native_find */
+int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params);
+const struct comp_xtype *comp_fn_sig(comp *C, int type); /* NULL unless a function type */
+int comp_cell_type(comp *C, int content);
 int comp_letter_type(comp *C, char c); /* a native signature letter's type */
 int comp_find_slot(const comp_class *c, const char *name, uint32_t len);
 int comp_find_field(const comp_class *c, const char *name, uint32_t len);

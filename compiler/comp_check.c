@@ -25,6 +25,13 @@ typedef struct checker {
     bool in_init; /* checking the module initializer */
     bool no_self; /* checking a field initializer: no self, no locals */
     int block_depth;
+    /* The functions being checked, outermost first: a function literal's
+     * locals start at its frame's base in `locals`. */
+    struct frame {
+        comp_fn *fn;
+        uint32_t base;
+    } frames[KILN_MAX_NESTING + 1];
+    uint32_t nframes;
 } checker;
 
 #define ERR(n, ...) comp_error(K->C, (n)->line, (n)->col, __VA_ARGS__)
@@ -81,22 +88,55 @@ static bool coerce_in(comp *C, comp_node *n, int to)
 }
 #define coerce(n, to) coerce_in(K->C, (n), (to))
 
-static comp_sym *find_local(checker *K, const char *name, uint32_t len, uint32_t from)
+static int32_t find_local_at(checker *K, const char *name, uint32_t len, uint32_t from)
 {
     for (uint32_t i = K->nlocals; i > from; i--) {
         comp_sym *s = K->locals[i - 1];
         if (s->len == len && memcmp(s->name, name, len) == 0)
-            return s;
+            return (int32_t)(i - 1);
     }
-    return NULL;
+    return -1;
 }
 
+static comp_sym *find_local(checker *K, const char *name, uint32_t len, uint32_t from)
+{
+    int32_t i = find_local_at(K, name, len, from);
+    return i >= 0 ? K->locals[i] : NULL;
+}
+
+/* fn's capture of `outer` (a local or capture of its enclosing function),
+ * made on first use. */
+static comp_sym *capture(checker *K, comp_fn *fn, comp_sym *outer)
+{
+    for (uint32_t i = 0; i < fn->ncaps; i++)
+        if (fn->caps[i]->outer == outer)
+            return fn->caps[i];
+    comp_sym *s = comp_alloc(K->C, sizeof *s);
+    *s = *outer;
+    s->outer = outer;
+    s->root = outer->root ? outer->root : outer;
+    s->root->captured = true;
+    s->konst = NULL;
+    fn->caps = comp_grow(K->C, fn->caps, &fn->caps_cap, fn->ncaps + 1, sizeof(comp_sym *));
+    fn->caps[fn->ncaps++] = s;
+    return s;
+}
+
+/* A local of the function being checked, or of an enclosing one: then
+ * each function literal in between captures it. */
 static comp_sym *lookup(checker *K, const char *name, uint32_t len)
 {
-    comp_sym *s = find_local(K, name, len, 0);
-    if (s)
+    int32_t at = find_local_at(K, name, len, 0);
+    if (at >= 0) {
+        comp_sym *s = K->locals[at];
+        uint32_t owner = K->nframes;
+        while (owner > 1 && K->frames[owner - 1].base > (uint32_t)at)
+            owner--;
+        for (uint32_t i = owner; i < K->nframes; i++)
+            s = capture(K, K->frames[i].fn, s);
         return s;
-    int32_t g = comp_map_get(&K->C->global_map, name, len);
+    }
+    int32_t g = comp_find_global(K->C, K->C->mod, name, len);
     return g >= 0 ? K->C->globals[g] : NULL;
 }
 
@@ -124,15 +164,15 @@ static comp_sym *declare(checker *K, comp_node *at, const char *name, uint32_t l
     bool global = K->in_init && K->block_depth == 0;
     comp_sym *prev = global ? NULL : find_local(K, name, len, K->block_start);
     if (global) {
-        int32_t g = comp_map_get(&C->global_map, name, len);
+        int32_t g = comp_find_global(C, C->mod, name, len);
         prev = g >= 0 ? C->globals[g] : NULL;
     }
     if (prev) {
         ERR(at, "'%.*s' is already declared in this scope (at line %u)", (int)len, name,
             prev->line);
-    } else if (global && comp_map_get(&C->fn_map, name, len) >= 0) {
+    } else if (global && comp_find_fn(C, C->mod, name, len, true)) {
         ERR(at, "'%.*s' is already declared as a function", (int)len, name);
-    } else if (global && comp_map_get(&C->class_map, name, len) >= 0) {
+    } else if (global && comp_find_class(C, C->mod, name, len, true)) {
         ERR(at, "'%.*s' is already declared as a class", (int)len, name);
     }
     if (global && C->nglobals == 65536) /* GETG/SETG's Bx is 16 bits */
@@ -142,10 +182,14 @@ static comp_sym *declare(checker *K, comp_node *at, const char *name, uint32_t l
         s->index = (int32_t)C->nglobals;
         C->globals = comp_grow(C, C->globals, &C->globals_cap, C->nglobals + 1, sizeof(comp_sym *));
         C->globals[C->nglobals++] = s;
-        if (!prev)
-            comp_map_put(C, &C->global_map, name, len, s->index);
+        if (!prev) {
+            uint32_t klen;
+            const char *key = comp_key(C, C->mod, name, len, &klen);
+            comp_map_put(C, &C->global_map, key, klen, s->index);
+        }
     } else {
         s->kind = SYM_LOCAL;
+        s->root = s;
         K->locals = comp_grow(C, K->locals, &K->locals_cap, K->nlocals + 1, sizeof(comp_sym *));
         K->locals[K->nlocals++] = s;
     }
@@ -226,6 +270,94 @@ static int unary_type(checker *K, comp_node *n)
         return t;
     ERR(n, "operator %s cannot be applied to %s", op_text(n->op), comp_type_name(K->C, t));
     return CT_ERR;
+}
+
+/* The type of top-level function fn used as a value. */
+static int fn_value_type(checker *K, const comp_fn *fn)
+{
+    int params[KILN_MAX_PARAMS];
+    if (fn->nparams > KILN_MAX_PARAMS)
+        return CT_ERR; /* reported with the function */
+    for (uint32_t i = 0; i < fn->nparams; i++)
+        params[i] = fn->params[i]->type;
+    return comp_fn_type(K->C, fn->ret, fn->nparams, params);
+}
+
+/* A call of a function value: callee(args), the callee any expression of
+ * a function type. */
+static int value_call(checker *K, comp_node *n)
+{
+    comp *C = K->C;
+    int t = expr(K, n->a);
+    if (t == CT_ERR)
+        return CT_ERR;
+    const struct comp_xtype *sig = comp_fn_sig(C, t);
+    if (!sig) {
+        ERR(n->a, "a value of type %s cannot be called", comp_type_name(C, t));
+        return CT_ERR;
+    }
+    n->builtin = B_FNCALL;
+    n->fn = NULL;
+    n->slot = -1;
+    const char *shown = comp_type_name(C, t);
+    if (n->n != (uint32_t)sig->b) {
+        ERR(n, "a %s takes %d argument%s, got %u", shown, sig->b, sig->b == 1 ? "" : "s", n->n);
+        return sig->a;
+    }
+    for (uint32_t i = 0; i < n->n; i++)
+        if (!coerce(n->list[i], sig->params[i]))
+            ERR(n->list[i], "argument %u of a %s is %s, expected %s", i + 1, shown,
+                comp_type_name(C, n->list[i]->type), comp_type_name(C, sig->params[i]));
+    return sig->a;
+}
+
+static void declare_params(checker *K, comp_fn *fn, uint32_t base);
+static bool terminates(const comp_node *n);
+static void block(checker *K, comp_node *b);
+
+/* fn(a: A) -> R { ... }: checked where it stands, seeing the locals
+ * around it (which it captures). */
+static int lambda(checker *K, comp_node *n)
+{
+    comp *C = K->C;
+    comp_fn *fn = n->fn;
+    if (fn->nparams > KILN_MAX_PARAMS) {
+        ERR(n, "function literal has %u parameters; at most %d are allowed", fn->nparams,
+            KILN_MAX_PARAMS);
+        return CT_ERR;
+    }
+    if (K->nframes > KILN_MAX_NESTING) {
+        ERR(n, "function literals nested too deeply");
+        return CT_ERR;
+    }
+    fn->parent = K->fn;
+    if (K->fn && K->fn->body) { /* named after the function it is in: f.<fn> */
+        const char *outer = K->fn->full ? K->fn->full : comp_strdup(C, K->fn->name, K->fn->len);
+        size_t m = strlen(outer);
+        char *full = comp_alloc(C, m + 6);
+        memcpy(full, outer, m);
+        memcpy(full + m, ".<fn>", 6);
+        fn->full = full;
+    }
+    checker saved = *K; /* the scalar state; the locals array is shared */
+    K->frames[K->nframes].fn = fn;
+    K->frames[K->nframes].base = K->nlocals;
+    K->nframes++;
+    K->fn = fn;
+    K->in_init = false;
+    K->loops = 0;
+    K->block_depth = 1;
+    declare_params(K, fn, K->nlocals);
+    block(K, fn->body);
+    if (fn->ret != VM_T_VOID && fn->ret != CT_ERR && !terminates(fn->body))
+        ERR(n, "function literal returns %s, but control can reach the end without a return",
+            comp_type_name(C, fn->ret));
+    comp_sym **locals = K->locals;
+    uint32_t cap = K->locals_cap;
+    *K = saved;
+    K->locals = locals; /* it may have grown */
+    K->locals_cap = cap;
+    return fn_value_type(K, fn);
 }
 
 /* A call of a native: finds the entry of `name` whose parameters match
@@ -342,6 +474,9 @@ static int object_method_call(checker *K, comp_node *n, comp_class *c)
         if (f->len == 4 && memcmp(f->s, "init", 4) == 0)
             ERR(f, "init is not called directly: construct with %.*s(...)", (int)c->len,
                 c->name);
+        else if (comp_find_field(c, f->s, f->len) >= 0 &&
+                 comp_fn_sig(K->C, c->fields[comp_find_field(c, f->s, f->len)]->type))
+            return value_call(K, n); /* a field holding a function value */
         else if (comp_find_field(c, f->s, f->len) >= 0)
             ERR(f, "'%.*s' is a field of %.*s, not a method", (int)f->len, f->s, (int)c->len,
                 c->name);
@@ -360,6 +495,10 @@ static int object_method_call(checker *K, comp_node *n, comp_class *c)
 static int super_call(checker *K, comp_node *n)
 {
     comp_node *sp = n->a;
+    if (K->fn && K->fn->lambda) {
+        ERR(sp, "super cannot be used inside a function literal (call a method that uses it)");
+        return CT_ERR;
+    }
     comp_class *c = K->fn && !K->no_self ? K->fn->cls : NULL;
     if (!c || !c->super) {
         ERR(sp, c ? "%.*s has no superclass" : "super outside a method", (int)(c ? c->len : 0),
@@ -435,8 +574,33 @@ static int array_method_call(checker *K, comp_node *n, int at, int elem)
 /* An imported module's name, not hidden by a variable of that name. */
 static bool is_module(checker *K, const comp_node *n)
 {
-    return n->kind == N_NAME && comp_map_get(&K->C->import_map, n->s, n->len) >= 0 &&
+    return n->kind == N_NAME && !n->qual && comp_is_import(K->C->mod, n->s, n->len) &&
            !lookup(K, n->s, n->len);
+}
+
+/* util.name, util an imported Kiln module (not hidden by a local): the
+ * node becomes the name `name` looked up in util. Returns whether n was
+ * such a name (on an error, n stays an N_FIELD). */
+static bool qualify(checker *K, comp_node *n)
+{
+    if (n->kind != N_FIELD || !is_module(K, n->a) ||
+        !comp_imported(K->C, K->C->mod, n->a->s, n->a->len))
+        return false;
+    comp_module *m = comp_qualifier(K->C, K->C->mod, n->a->s, n->a->len, n->s, n->len,
+                                    n->line, n->col);
+    if (m) {
+        n->kind = N_NAME;
+        n->qual = m;
+        n->a = NULL;
+    }
+    return true;
+}
+
+/* The global `n->s` of module n->qual, or NULL. */
+static comp_sym *qual_global(checker *K, comp_node *n)
+{
+    int32_t g = comp_find_global(K->C, n->qual, n->s, n->len);
+    return g >= 0 ? K->C->globals[g] : NULL;
 }
 
 static int module_call(checker *K, comp_node *n)
@@ -538,31 +702,39 @@ static int call(checker *K, comp_node *n)
     for (uint32_t i = 0; i < n->n; i++)
         expr(K, n->list[i]);
     comp_node *callee = n->a;
+    if (qualify(K, callee) && callee->kind == N_FIELD)
+        return CT_ERR; /* reported */
     if (callee->kind == N_FIELD)
         return method_call(K, n);
     if (callee->kind == N_SUPER)
         return super_call(K, n);
-    if (callee->kind != N_NAME) {
-        ERR(callee, "only named functions can be called (function values come later)");
-        return CT_ERR;
-    }
+    if (callee->kind != N_NAME)
+        return value_call(K, n);
     const char *name = callee->s;
     uint32_t len = callee->len;
-    if (lookup(K, name, len)) {
-        ERR(callee, "'%.*s' is a variable, not a function", (int)len, name);
+    comp_module *in = callee->qual ? callee->qual : C->mod;
+    comp_sym *var = callee->qual ? qual_global(K, callee) : lookup(K, name, len);
+    if (var && !comp_fn_sig(C, var->type) && var->type != CT_ERR) {
+        ERR(callee, "'%.*s' is a variable of type %s, not a function", (int)len, name,
+            comp_type_name(C, var->type));
         return CT_ERR;
     }
-    int32_t fi = comp_map_get(&C->fn_map, name, len);
-    int32_t ci = comp_map_get(&C->class_map, name, len);
-    if (fi < 0 && ci >= 0)
-        return construct(K, n, C->classes[ci]);
-    if (fi < 0) {
-        if (is_builtin_name(name, len))
+    if (var)
+        return value_call(K, n);
+    comp_fn *fn = comp_find_fn(C, in, name, len, callee->qual != NULL);
+    comp_class *cls = comp_find_class(C, in, name, len, callee->qual != NULL);
+    if (!fn && cls)
+        return construct(K, n, cls);
+    if (!fn) {
+        if (is_builtin_name(name, len) && !callee->qual)
             return builtin_call(K, n, name, len);
-        ERR(callee, "unknown function '%.*s'", (int)len, name);
+        if (callee->qual)
+            ERR(callee, "module %.*s has no function '%.*s'", (int)callee->qual->len,
+                callee->qual->name, (int)len, name);
+        else
+            ERR(callee, "unknown function '%.*s'", (int)len, name);
         return CT_ERR;
     }
-    comp_fn *fn = C->fns[fi];
     n->fn = fn;
     if (n->n != fn->nparams) {
         ERR(n, "%.*s() takes %u argument%s, got %u", (int)len, name, fn->nparams,
@@ -685,6 +857,8 @@ static int expr_kind(checker *K, comp_node *n)
                 ERR(n->list[i], "a call without result cannot be interpolated");
             else if (t == CT_NULL)
                 n->list[i]->type = VM_T_STR;
+            else if (comp_fn_sig(K->C, t))
+                ERR(n->list[i], "a function value cannot be interpolated");
             else if (comp_elem_of(K->C, t) >= 0 || t == CT_EMPTY || t == CT_EMPTY_MAP ||
                      (t >= VM_T__COUNT && !comp_class_of(K->C, t)))
                 ERR(n->list[i], "an array or map cannot be interpolated (convert its elements)");
@@ -692,7 +866,7 @@ static int expr_kind(checker *K, comp_node *n)
         }
         return VM_T_STR;
     case N_NAME: {
-        comp_sym *s = lookup(K, n->s, n->len);
+        comp_sym *s = n->qual ? qual_global(K, n) : lookup(K, n->s, n->len);
         if (s && s->konst) { /* a constant: the use becomes the literal */
             uint32_t line = n->line, col = n->col;
             *n = *s->konst;
@@ -704,16 +878,24 @@ static int expr_kind(checker *K, comp_node *n)
             n->sym = s;
             return s->type;
         }
-        if (comp_map_get(&K->C->import_map, n->s, n->len) >= 0)
+        comp_module *in = n->qual ? n->qual : K->C->mod;
+        bool own = n->qual != NULL;
+        comp_fn *fn = comp_find_fn(K->C, in, n->s, n->len, own);
+        if (!n->qual && comp_is_import(K->C->mod, n->s, n->len))
             ERR(n, "module '%.*s' used as a value (use %.*s.name)", (int)n->len, n->s,
                 (int)n->len, n->s);
-        else if (comp_map_get(&K->C->class_map, n->s, n->len) >= 0)
+        else if (!fn && comp_find_class(K->C, in, n->s, n->len, own))
             ERR(n, "class '%.*s' used as a value (construct one with %.*s(...))", (int)n->len,
                 n->s, (int)n->len, n->s);
-        else if (comp_map_get(&K->C->fn_map, n->s, n->len) >= 0 ||
-                 is_builtin_name(n->s, n->len))
-            ERR(n, "function '%.*s' used as a value (function values come later)", (int)n->len,
+        else if (fn) {
+            n->fn = fn;
+            return fn_value_type(K, fn);
+        } else if (n->qual)
+            ERR(n, "module %.*s has no '%.*s'", (int)n->qual->len, n->qual->name, (int)n->len,
                 n->s);
+        else if (is_builtin_name(n->s, n->len))
+            ERR(n, "built-in function '%.*s' cannot be used as a value (wrap it in a function "
+                   "literal)", (int)n->len, n->s);
         else
             ERR(n, "unknown name '%.*s'", (int)n->len, n->s);
         return CT_ERR;
@@ -751,6 +933,8 @@ static int expr_kind(checker *K, comp_node *n)
     case N_MAP: return map_literal(K, n);
     case N_FIELD: {
         double value;
+        if (qualify(K, n))
+            return n->kind == N_NAME ? expr_kind(K, n) : CT_ERR;
         if (is_module(K, n->a)) { /* a module constant: becomes its literal */
             if (std_module_const(n->a->s, n->a->len, n->s, n->len, &value)) {
                 n->kind = N_FLOAT;
@@ -776,25 +960,26 @@ static int expr_kind(checker *K, comp_node *n)
                 t == VM_T_STR ? " (methods are called: s.len())" : "");
         return CT_ERR;
     }
-    case N_SELF:
-        if (!K->fn || !K->fn->cls || K->no_self) {
+    case N_SELF: {
+        comp_fn *outer = K->nframes ? K->frames[0].fn : K->fn;
+        if (!outer || !outer->cls || K->no_self) {
             ERR(n, "self outside a method");
             return CT_ERR;
         }
-        n->sym = K->fn->params[0];
+        n->sym = lookup(K, "self", 4); /* in a function literal: its capture */
         return n->sym->type;
+    }
+    case N_LAMBDA: return lambda(K, n);
     case N_SUPER:
         ERR(n, "super must be followed by a method call: super.%.*s(...)", (int)n->len, n->s);
         return CT_ERR;
     case N_IS:
     case N_AS: {
         int t = expr(K, n->a);
-        int32_t ci = comp_map_get(&K->C->class_map, n->s, n->len);
-        if (ci < 0) {
-            ERR(n, "unknown class '%.*s'", (int)n->len, n->s);
+        n->cls = comp_class_ref(K->C, K->C->mod, n->qs, n->qlen, n->s, n->len, n->line, n->col,
+                                "class");
+        if (!n->cls)
             return CT_ERR;
-        }
-        n->cls = K->C->classes[ci];
         if (t == CT_ERR)
             return CT_ERR;
         if (!comp_class_of(K->C, t)) {
@@ -893,6 +1078,11 @@ static void assign_stmt(checker *K, comp_node *n)
                 comp_type_name(K->C, rt), comp_type_name(K->C, target->a->type));
         return;
     }
+    if (target->kind == N_FIELD && is_module(K, target->a)) {
+        ERR(target, "cannot assign to '%.*s' of module %.*s (assign it inside its module)",
+            (int)target->len, target->s, (int)target->a->len, target->a->s);
+        return;
+    }
     if (target->kind == N_FIELD) {
         int tt = expr(K, target);
         if (tt == CT_ERR || vt == CT_ERR)
@@ -924,6 +1114,8 @@ static void assign_stmt(checker *K, comp_node *n)
         return;
     }
     target->sym = s;
+    if (s->root)
+        s->root->assigned = true; /* captured too: it lives in a cell */
     int tt = target->type = s->type;
     if (!s->mutable_) {
         static const char *const WHY[] = {"it is declared with let (use var)",
@@ -1013,12 +1205,11 @@ static void try_stmt(checker *K, comp_node *n)
         comp_node *c = n->list[i];
         int t = err;
         if (c->a) {
-            int32_t ci = comp_map_get(&K->C->class_map, c->a->s, c->a->len);
-            if (ci < 0) {
-                ERR(c->a, "unknown class '%.*s'", (int)c->a->len, c->a->s);
+            c->cls = comp_class_ref(K->C, K->C->mod, c->a->qs, c->a->qlen, c->a->s, c->a->len,
+                                    c->a->line, c->a->col, "class");
+            if (!c->cls) {
                 t = CT_ERR;
             } else {
-                c->cls = K->C->classes[ci];
                 t = c->cls->type;
                 if (!comp_subclass(K->C, t, err))
                     ERR(c->a, "%.*s is not an error class (Error or a subclass)",
@@ -1143,6 +1334,23 @@ static bool terminates(const comp_node *n)
     }
 }
 
+/* A function's parameters become its first locals, from `base` on. */
+static void declare_params(checker *K, comp_fn *fn, uint32_t base)
+{
+    comp_node at = {0};
+    for (uint32_t i = 0; i < fn->nparams; i++) {
+        comp_sym *p = fn->params[i];
+        at.line = p->line;
+        at.col = p->col;
+        p->root = p;
+        if (find_local(K, p->name, p->len, base))
+            ERR(&at, "parameter '%.*s' is declared twice", (int)p->len, p->name);
+        K->locals = comp_grow(K->C, K->locals, &K->locals_cap, K->nlocals + 1, sizeof(comp_sym *));
+        K->locals[K->nlocals++] = p;
+    }
+    K->block_start = K->nlocals;
+}
+
 static void check_fn(checker *K, comp_fn *fn)
 {
     if (fn->nparams > KILN_MAX_PARAMS) {
@@ -1156,20 +1364,13 @@ static void check_fn(checker *K, comp_fn *fn)
     K->fn = fn;
     K->in_init = false;
     K->nlocals = 0;
-    K->block_start = 0;
     K->block_depth = 1;
-    comp_node at = {0};
-    for (uint32_t i = 0; i < fn->nparams; i++) {
-        comp_sym *p = fn->params[i];
-        at.line = p->line;
-        at.col = p->col;
-        if (find_local(K, p->name, p->len, 0))
-            ERR(&at, "parameter '%.*s' is declared twice", (int)p->len, p->name);
-        K->locals = comp_grow(K->C, K->locals, &K->locals_cap, K->nlocals + 1, sizeof(comp_sym *));
-        K->locals[K->nlocals++] = p;
-    }
-    K->block_start = K->nlocals;
+    K->frames[0].fn = fn;
+    K->frames[0].base = 0;
+    K->nframes = 1;
+    declare_params(K, fn, 0);
     block(K, fn->body);
+    comp_node at = {0};
     if (fn->ret != VM_T_VOID && fn->ret != CT_ERR && !terminates(fn->body)) {
         at.line = fn->line;
         at.col = fn->col;
@@ -1182,15 +1383,29 @@ void comp_check(comp *C)
 {
     checker state = {0}, *K = &state;
     K->C = C;
+    comp_order_modules(C);
     comp_classes(C);
-    K->fn = C->fns[0];
-    K->in_init = true;
-    for (uint32_t i = 0; i < C->ntop; i++)
-        stmt(K, C->top[i]);
+    /* Each module's top-level code, imports first: it declares the
+     * module's globals, which its importers may use. */
+    for (uint32_t m = 0; m < C->norder; m++) {
+        comp_module *mod = C->order[m];
+        comp_enter(C, mod);
+        K->fn = mod->init;
+        K->frames[0].fn = mod->init;
+        K->frames[0].base = 0;
+        K->nframes = 1;
+        K->nlocals = 0;
+        K->block_start = 0;
+        K->block_depth = 0;
+        K->in_init = true;
+        for (uint32_t i = 0; i < mod->ntop; i++)
+            stmt(K, mod->top[i]);
+    }
     K->in_init = false;
     K->no_self = true; /* field initializers: no self, no locals */
     for (uint32_t i = 0; i < C->nclasses; i++) {
         comp_class *c = C->classes[i];
+        comp_enter(C, c->mod);
         for (uint32_t j = 0; j < c->nown; j++) {
             comp_field *f = &c->own[j];
             if (f->init && expr(K, f->init) != CT_ERR && !coerce(f->init, f->type))
@@ -1201,26 +1416,23 @@ void comp_check(comp *C)
     K->no_self = false;
     for (uint32_t i = 1; i < C->nfns; i++) {
         comp_fn *fn = C->fns[i];
-        if (fn->synth)
+        if (fn->synth || fn->lambda || !fn->body) /* a literal is checked where it stands */
             continue;
+        comp_enter(C, fn->mod);
         if (fn->cls) {
             check_fn(K, fn);
             continue;
         }
-        if (fn->len == 4 && memcmp(fn->name, "main", 4) == 0 &&
-            (fn->nparams != 0 || fn->ret != VM_T_VOID)) {
-            comp_node at = {0};
-            at.line = fn->line;
-            at.col = fn->col;
+        comp_node at = {0};
+        at.line = fn->line;
+        at.col = fn->col;
+        if (fn->mod == C->mods[0] && fn->len == 4 && memcmp(fn->name, "main", 4) == 0 &&
+            (fn->nparams != 0 || fn->ret != VM_T_VOID))
             ERR(&at, "main() must take no parameters and return nothing");
-        }
-        if (is_builtin_name(fn->name, fn->len)) {
-            comp_node at = {0};
-            at.line = fn->line;
-            at.col = fn->col;
+        if (is_builtin_name(fn->name, fn->len))
             ERR(&at, "'%.*s' is a built-in function and cannot be redefined", (int)fn->len,
                 fn->name);
-        }
         check_fn(K, fn);
     }
+    comp_enter(C, C->mods[0]);
 }

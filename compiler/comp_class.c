@@ -23,12 +23,19 @@ static void err_at_class(comp *C, const comp_class *c, const char *fmt, const ch
     comp_error(C, c->line, c->col, fmt, (int)alen, a);
 }
 
-static int intern_xtype(comp *C, uint8_t kind, int a, int b)
+/* Array, map, function and cell types are interned by their structure,
+ * so two equal types always have one id. */
+static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params)
 {
-    if (a == CT_ERR || b == CT_ERR)
+    if (a == CT_ERR || (kind == VM_K_MAP && b == CT_ERR))
         return CT_ERR;
-    char key[24];
-    int n = snprintf(key, sizeof key, "%c%d,%d", kind == VM_K_ARRAY ? 'A' : 'M', a, b);
+    for (int i = 0; kind == VM_K_FN && i < b; i++)
+        if (params[i] == CT_ERR)
+            return CT_ERR;
+    char key[16 + 8 * KILN_MAX_PARAMS];
+    int n = snprintf(key, sizeof key, "%c%d,%d", "?CAMFX"[kind], a, b);
+    for (int i = 0; kind == VM_K_FN && i < b; i++)
+        n += snprintf(key + n, sizeof key - (size_t)n, ",%d", params[i]);
     int32_t id = comp_map_get(&C->xtype_map, key, (uint32_t)n);
     if (id >= 0)
         return id;
@@ -38,16 +45,27 @@ static int intern_xtype(comp *C, uint8_t kind, int a, int b)
         return CT_ERR;
     }
     C->xtypes = comp_grow(C, C->xtypes, &C->xtypes_cap, C->nxtypes + 1, sizeof *C->xtypes);
-    C->xtypes[C->nxtypes].kind = kind;
-    C->xtypes[C->nxtypes].a = (int16_t)a;
-    C->xtypes[C->nxtypes].b = (int16_t)b;
-    C->nxtypes++;
+    struct comp_xtype *x = &C->xtypes[C->nxtypes++];
+    x->kind = kind;
+    x->a = (int16_t)a;
+    x->b = (int16_t)b;
+    x->params = NULL;
+    if (kind == VM_K_FN) {
+        x->params = comp_alloc(C, sizeof(uint16_t) * (b ? (size_t)b : 1));
+        for (int i = 0; i < b; i++)
+            x->params[i] = (uint16_t)params[i];
+    }
     comp_map_put(C, &C->xtype_map, comp_strdup(C, key, (size_t)n), (uint32_t)n, id);
     return id;
 }
 
-int comp_array_type(comp *C, int elem) { return intern_xtype(C, VM_K_ARRAY, elem, 0); }
-int comp_map_type(comp *C, int key, int val) { return intern_xtype(C, VM_K_MAP, key, val); }
+int comp_array_type(comp *C, int elem) { return intern_xtype(C, VM_K_ARRAY, elem, 0, NULL); }
+int comp_map_type(comp *C, int key, int val) { return intern_xtype(C, VM_K_MAP, key, val, NULL); }
+int comp_cell_type(comp *C, int content) { return intern_xtype(C, VM_K_CELL, content, 0, NULL); }
+int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params)
+{
+    return intern_xtype(C, VM_K_FN, ret, (int)nparams, params);
+}
 
 static const struct comp_xtype *xtype(comp *C, int type)
 {
@@ -59,6 +77,12 @@ int comp_elem_of(comp *C, int type)
 {
     const struct comp_xtype *x = xtype(C, type);
     return x && x->kind == VM_K_ARRAY ? x->a : -1;
+}
+
+const struct comp_xtype *comp_fn_sig(comp *C, int type)
+{
+    const struct comp_xtype *x = xtype(C, type);
+    return x && x->kind == VM_K_FN ? x : NULL;
 }
 
 bool comp_map_types(comp *C, int type, int *key, int *val)
@@ -85,11 +109,27 @@ int comp_letter_type(comp *C, char c)
     }
 }
 
+static int resolve_type(comp *C, const struct comp_tname *tn);
+
 int comp_resolve_type(comp *C, int t)
 {
     if (t < CT_NAMED || t >= CT_NAMED + (int)C->ntnames)
         return t;
     const struct comp_tname *tn = &C->tnames[t - CT_NAMED];
+    comp_module *prev = comp_enter(C, tn->mod); /* errors name the file it is written in */
+    t = resolve_type(C, tn);
+    comp_enter(C, prev);
+    return t;
+}
+
+static int resolve_type(comp *C, const struct comp_tname *tn)
+{
+    if (!tn->name && tn->val == -2) { /* fn(A, B) -> R */
+        int params[KILN_MAX_PARAMS];
+        for (uint32_t i = 0; i < tn->nparams; i++)
+            params[i] = comp_resolve_type(C, tn->params[i]);
+        return comp_fn_type(C, comp_resolve_type(C, tn->elem), tn->nparams, params);
+    }
     if (!tn->name && tn->val < 0) /* [T] */
         return comp_array_type(C, comp_resolve_type(C, tn->elem));
     if (!tn->name) { /* {K: V} */
@@ -101,12 +141,9 @@ int comp_resolve_type(comp *C, int t)
         }
         return comp_map_type(C, k, v);
     }
-    int32_t ci = comp_map_get(&C->class_map, tn->name, tn->len);
-    if (ci < 0) {
-        comp_error(C, tn->line, tn->col, "unknown type '%.*s'", (int)tn->len, tn->name);
-        return CT_ERR;
-    }
-    return C->classes[ci]->type;
+    comp_class *c = comp_class_ref(C, tn->mod, tn->qs, tn->qlen, tn->name, tn->len, tn->line,
+                                   tn->col, "type");
+    return c ? c->type : CT_ERR;
 }
 
 comp_class *comp_class_of(comp *C, int type)
@@ -147,6 +184,7 @@ static comp_fn *synth_fn(comp *C, comp_class *c, int kind, const char *name, int
     fn->cls = c;
     fn->synth = (uint8_t)kind;
     fn->prelude = c->prelude;
+    fn->mod = c->mod;
     fn->full = qualified(C, c, name, fn->len);
     fn->ret = (int16_t)ret;
     fn->line = c->line;
@@ -175,17 +213,19 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
     if (c->state == 2)
         return true;
     if (c->state == 1) {
+        comp_module *prev = comp_enter(C, c->mod);
         err_at_class(C, c, "class '%.*s' inherits from itself", c->name, c->len);
+        comp_enter(C, prev);
         return false;
     }
     c->state = 1;
     if (c->super_name) {
-        int32_t si = comp_map_get(&C->class_map, c->super_name, c->super_len);
-        if (si < 0)
-            comp_error(C, c->super_line, c->super_col, "unknown class '%.*s'",
-                       (int)c->super_len, c->super_name);
-        else if (order(C, C->classes[si], n))
-            c->super = C->classes[si];
+        comp_module *prev = comp_enter(C, c->mod);
+        comp_class *sup = comp_class_ref(C, c->mod, c->super_qs, c->super_qlen, c->super_name,
+                                         c->super_len, c->super_line, c->super_col, "class");
+        comp_enter(C, prev);
+        if (sup && order(C, sup, n))
+            c->super = sup;
     }
     c->state = 2;
     c->index = (*n)++;
@@ -330,8 +370,10 @@ void comp_classes(comp *C)
     uint32_t n = 0;
     for (uint32_t i = 0; i < C->nclasses; i++) {
         comp_class *c = C->classes[i];
-        if (comp_map_get(&C->fn_map, c->name, c->len) >= 0)
+        comp_module *prev = comp_enter(C, c->mod);
+        if (comp_find_fn(C, c->mod, c->name, c->len, true))
             err_at_class(C, c, "'%.*s' is both a class and a function", c->name, c->len);
+        comp_enter(C, prev);
         order(C, C->classes[i], &n);
     }
     for (uint32_t i = 0; i < C->nclasses; i++)
@@ -340,6 +382,7 @@ void comp_classes(comp *C)
     for (uint32_t i = 1; i < nfns; i++)
         resolve_fn_types(C, C->fns[i]);
     for (uint32_t i = 0; i < C->nclasses; i++) {
+        comp_enter(C, C->sorted[i]->mod);
         layout_fields(C, C->sorted[i]);
         layout_methods(C, C->sorted[i]);
     }

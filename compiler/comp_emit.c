@@ -248,6 +248,7 @@ static int target(emitter *E, int want, int type) { return want >= 0 ? want : re
 static int ex(emitter *E, comp_node *n, int want);
 static int ex_array_method(emitter *E, comp_node *n, int want);
 static int ex_map_method(emitter *E, comp_node *n, int want);
+static int ex_lambda(emitter *E, comp_node *n, int want);
 static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to);
 
 static void load_int(emitter *E, int r, int64_t v)
@@ -485,6 +486,56 @@ static int ex_new(emitter *E, comp_node *n, int want)
     return b;
 }
 
+/* callee(args) of a function value: the value, then the arguments, in
+ * one block of registers. */
+static int ex_value_call(emitter *E, comp_node *n, int want)
+{
+    const struct comp_xtype *sig = comp_fn_sig(E->C, n->a->type);
+    uint16_t types[KILN_MAX_PARAMS + 1];
+    types[0] = (uint16_t)n->a->type;
+    for (uint32_t i = 0; i < n->n; i++)
+        types[i + 1] = sig->params[i];
+    int b = reg_block(E, types, n->n + 1);
+    ex(E, n->a, b);
+    for (uint32_t i = 0; i < n->n; i++)
+        ex(E, n->list[i], b + 1 + (int)i);
+    for (uint32_t i = 0; i <= n->n; i++)
+        reg_free(E, b + (int)i);
+    int r = sig->a == VM_T_VOID ? 0 : target(E, want, sig->a);
+    uint32_t save = E->line;
+    E->line = n->line;
+    emit_x(E, MK_ABC(OP_CALLF, r, b, 0), (uint32_t)n->a->type);
+    E->line = save;
+    return sig->a == VM_T_VOID ? -1 : r;
+}
+
+/* The register type of a local or capture: a cell when it is boxed. */
+static int sym_reg_type(emitter *E, const comp_sym *s)
+{
+    return SYM_BOXED(s) ? comp_cell_type(E->C, s->type) : s->type;
+}
+
+/* fn(...) { ... }: a function value capturing, in order, what the
+ * literal's captures copy: a value, or the cell of a boxed variable. */
+static int ex_lambda(emitter *E, comp_node *n, int want)
+{
+    comp_fn *fn = n->fn;
+    int b = 0;
+    if (fn->ncaps) {
+        uint16_t types[KILN_MAX_REGS];
+        for (uint32_t i = 0; i < fn->ncaps; i++)
+            types[i] = (uint16_t)sym_reg_type(E, fn->caps[i]);
+        b = reg_block(E, types, fn->ncaps);
+        for (uint32_t i = 0; i < fn->ncaps; i++)
+            emit(E, MK_ABC(OP_MOV, b + (int)i, fn->caps[i]->outer->index, 0));
+        for (uint32_t i = 0; i < fn->ncaps; i++)
+            reg_free(E, b + (int)i);
+    }
+    int r = target(E, want, n->type);
+    emit_x(E, MK_ABC(OP_FNEW, r, b, 0), fn->index);
+    return r;
+}
+
 static int ex_call(emitter *E, comp_node *n, int want)
 {
     comp_node *recv = n->a->kind == N_FIELD && !n->i ? n->a->a : NULL; /* n->i: module call */
@@ -496,6 +547,7 @@ static int ex_call(emitter *E, comp_node *n, int want)
     case B_MGETD: case B_MHAS: case B_MDEL: case B_MLEN: case B_MKEYS:
         return ex_map_method(E, n, want);
     case B_TO_STR: return ex_obj_to_str(E, n->list[0], want);
+    case B_FNCALL: return ex_value_call(E, n, want);
     case B_IDENTITY: return ex(E, n->list[0], want);
     case B_INT_OF_FLOAT:
     case B_FLOAT_OF_INT: {
@@ -674,12 +726,12 @@ static int ex_kind(emitter *E, comp_node *n, int want)
         load_str(E, r, n->s, n->len);
         return r;
     case N_INTERP: return ex_interp(E, n, want);
-    case N_SUPER: /* as the receiver of super.m(): self */
-    case N_SELF:
+    case N_SUPER: /* as the receiver of super.m(): self (never in a function literal) */
         if (want < 0 || want == 0)
             return 0;
         emit(E, MK_ABC(OP_MOV, want, 0, 0));
         return want;
+    case N_LAMBDA: return ex_lambda(E, n, want);
     case N_FIELD: {
         int o = ex(E, n->a, -1);
         reg_free(E, o);
@@ -695,8 +747,19 @@ static int ex_kind(emitter *E, comp_node *n, int want)
         emit_x(E, MK_ABC(n->kind == N_IS ? OP_IS : OP_AS, r, a, 0), n->cls->index);
         return r;
     }
+    case N_SELF: /* self is a local: parameter 0, or a capture */
     case N_NAME: {
         comp_sym *s = n->sym;
+        if (!s) { /* a top-level function as a value */
+            r = target(E, want, n->type);
+            emit_x(E, MK_ABC(OP_FNEW, r, 0, 0), n->fn->index);
+            return r;
+        }
+        if (s->kind == SYM_LOCAL && SYM_BOXED(s)) {
+            r = target(E, want, s->type);
+            emit(E, MK_ABC(OP_GETCELL, r, s->index, 0));
+            return r;
+        }
         if (s->kind == SYM_LOCAL) {
             if (want < 0 || want == s->index)
                 return s->index;
@@ -870,7 +933,7 @@ static void stmt(emitter *E, comp_node *n);
 
 static int local_reg(emitter *E, comp_sym *s)
 {
-    int r = reg_alloc(E, s->type);
+    int r = reg_alloc(E, sym_reg_type(E, s));
     E->owner[r] = R_LOCAL;
     s->index = r;
     E->scope = comp_grow(E->C, E->scope, &E->scope_cap, E->nscope + 1, sizeof(comp_sym *));
@@ -909,6 +972,15 @@ static void let_stmt(emitter *E, comp_node *n)
      * `let x = x + 1` in an inner block reads the outer x. A temporary
      * holding the value simply becomes the variable's register. */
     int r = n->a ? ex(E, n->a, -1) : -1;
+    if (SYM_BOXED(s)) { /* a new cell each time the declaration runs */
+        if (r < 0) {
+            r = reg_alloc(E, s->type);
+            load_zero(E, r, s->type);
+        }
+        reg_free(E, r);
+        emit(E, MK_ABC(OP_NEWCELL, local_reg(E, s), r, 0));
+        return;
+    }
     if (r >= 0 && E->owner[r] == R_TEMP) {
         E->owner[r] = R_FREE;
         int reg = local_reg(E, s); /* takes r back: same type, now free */
@@ -982,6 +1054,12 @@ static void assign_stmt(emitter *E, comp_node *n)
         synthetic.op = (uint8_t)(n->op - T_PLUS_EQ + T_PLUS);
         synthetic.type = s->type;
         value = &synthetic;
+    }
+    if (s->kind == SYM_LOCAL && SYM_BOXED(s)) {
+        int r = ex(E, value, -1);
+        emit(E, MK_ABC(OP_SETCELL, r, s->index, 0));
+        reg_free(E, r);
+        return;
     }
     if (s->kind == SYM_LOCAL) {
         ex(E, value, s->index);
@@ -1223,10 +1301,12 @@ static void emit_classes(emitter *E, vm_image *im)
     im->types = comp_alloc(C, sizeof(vm_type) * (im->ntypes ? im->ntypes : 1));
     for (uint32_t i = 0; i < C->nxtypes; i++) { /* array and map types follow the classes' */
         const struct comp_xtype *x = &C->xtypes[i];
-        im->types[C->nclasses + i].kind = x->kind;
-        im->types[C->nclasses + i].a = x->kind == VM_K_ARRAY
-                                           ? (uint32_t)x->a
-                                           : (uint32_t)x->a | (uint32_t)x->b << 16;
+        vm_type *t = &im->types[C->nclasses + i];
+        t->kind = x->kind;
+        t->a = x->kind == VM_K_ARRAY || x->kind == VM_K_CELL
+                   ? (uint32_t)x->a
+                   : (uint32_t)x->a | (uint32_t)x->b << 16; /* map: value; fn: nparams */
+        t->params = x->params;
     }
     im->classes = comp_alloc(C, sizeof(vm_class) * (C->nclasses ? C->nclasses : 1));
     for (uint32_t i = 0; i < C->nclasses; i++) {
@@ -1268,13 +1348,21 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     E->line = fn->line;
     for (uint32_t i = 0; i < fn->nparams; i++)
         local_reg(E, fn->params[i]); /* parameters are registers 0..n-1 */
+    for (uint32_t i = 0; i < fn->ncaps; i++) { /* then the captures, fresh registers */
+        comp_sym *c = fn->caps[i];
+        c->index = reg_new(E, sym_reg_type(E, c));
+        E->owner[c->index] = R_LOCAL;
+    }
     if (fn->synth) {
         synth_body(E, fn);
     } else if (fn->body) {
         block(E, fn->body);
-    } else {
-        for (uint32_t i = 0; i < C->ntop; i++)
-            stmt(E, C->top[i]);
+    } else { /* a module's top-level code; the root's first initializes the others */
+        for (uint32_t i = 0; fn == C->fns[0] && i < C->norder; i++)
+            if (C->order[i]->index >= 2)
+                emit_x(E, MK_ABC(OP_CALL, 0, 0, 0), C->order[i]->init->index);
+        for (uint32_t i = 0; i < fn->mod->ntop; i++)
+            stmt(E, fn->mod->top[i]);
     }
     /* Close the code unless it already ends in a return that no jump
      * passes: a function without result returns, one with a result
@@ -1286,8 +1374,9 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
         emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_TRAP, 0, 0, 0));
     out->name = fn->full ? intern(E, fn->full, (uint32_t)strlen(fn->full))
                          : intern(E, fn->name, fn->len);
-    out->module = fn->prelude ? 1 : 0; /* module 1: the prelude, for traces */
+    out->module = fn->mod ? fn->mod->index : 0; /* its file, for traces */
     out->nparams = (uint8_t)fn->nparams;
+    out->ncaps = (uint8_t)fn->ncaps;
     out->ret = (uint16_t)fn->ret;
     out->nregs = (uint16_t)E->nregs;
     out->types = comp_alloc(C, sizeof(uint16_t) * (E->nregs ? E->nregs : 1));
@@ -1298,18 +1387,6 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     out->lines = E->lines;
     out->nhandlers = E->nhandlers;
     out->handlers = E->handlers;
-}
-
-/* The module name is the file's base name without ".kn". */
-static void module_name(const char *file, const char **name, uint32_t *len)
-{
-    const char *base = strrchr(file, '/');
-    base = base ? base + 1 : file;
-    size_t n = strlen(base);
-    if (n > 3 && strcmp(base + n - 3, ".kn") == 0)
-        n -= 3;
-    *name = base;
-    *len = (uint32_t)n;
 }
 
 void comp_emit(comp *C, vm_image *im)
@@ -1324,11 +1401,14 @@ void comp_emit(comp *C, vm_image *im)
         C->fns[i]->index = i;
     im->main = -1;
     for (uint32_t i = 0; i < C->nfns && C->nerrors == 0; i++) {
-        function(&E, C->fns[i], &im->funcs[i]);
-        if (i && !C->fns[i]->cls && C->fns[i]->len == 4 &&
-            memcmp(C->fns[i]->name, "main", 4) == 0)
+        comp_fn *fn = C->fns[i];
+        comp_enter(C, fn->mod);
+        function(&E, fn, &im->funcs[i]);
+        if (i && !fn->cls && !fn->lambda && fn->mod == C->mods[0] && fn->len == 4 &&
+            memcmp(fn->name, "main", 4) == 0)
             im->main = (int32_t)i;
     }
+    comp_enter(C, C->mods[0]);
     emit_classes(&E, im);
     im->nglobals = C->nglobals;
     im->globals = comp_alloc(C, sizeof(vm_global) * (C->nglobals ? C->nglobals : 1));
@@ -1336,20 +1416,17 @@ void comp_emit(comp *C, vm_image *im)
         im->globals[i].name = intern(&E, C->globals[i]->name, C->globals[i]->len);
         im->globals[i].type = (uint16_t)C->globals[i]->type;
     }
-    const char *mname;
-    uint32_t mlen;
-    module_name(C->file, &mname, &mlen);
-    im->nmodules = 2;
-    im->modules = comp_alloc(C, 2 * sizeof(vm_module));
-    im->modules[0].name = intern(&E, mname, mlen);
-    im->modules[0].file = intern(&E, C->file, (uint32_t)strlen(C->file));
-    im->modules[0].init = 0;
-    /* The prelude's functions name it in traces; it has no top-level code
-     * of its own (its classes are the program's), so its init is the
-     * program's, which only the entry module's entry runs. */
-    im->modules[1].name = intern(&E, "prelude", 7);
-    im->modules[1].file = intern(&E, "<prelude>", 9);
-    im->modules[1].init = 0;
+    /* One module a file, for traces; the prelude (module 1) has no
+     * top-level code of its own, so its init is the root's, which only
+     * the entry runs. */
+    im->nmodules = C->nmods;
+    im->modules = comp_alloc(C, sizeof(vm_module) * (C->nmods ? C->nmods : 1));
+    for (uint32_t i = 0; i < C->nmods; i++) {
+        const comp_module *m = C->mods[i];
+        im->modules[i].name = intern(&E, m->name, m->len);
+        im->modules[i].file = intern(&E, m->file, (uint32_t)strlen(m->file));
+        im->modules[i].init = m->init ? m->init->index : 0;
+    }
     im->entry = 0;
     /* The string blob must outlive E: copy it into the arena. */
     im->str_data = comp_strdup(C, E.str_data.data ? E.str_data.data : "", E.str_data.len);

@@ -98,6 +98,7 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
         longjmp(C->oom, 1);
     }
     struct comp_diag *g = &C->diag[C->nerrors];
+    g->mod = C->mod ? C->mod->index : 0;
     g->line = line;
     g->col = col;
     g->seq = (uint32_t)C->nerrors++;
@@ -108,6 +109,8 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
 static int diag_order(const void *a, const void *b)
 {
     const struct comp_diag *x = a, *y = b;
+    if (x->mod != y->mod) /* the root first, then the imported modules */
+        return x->mod < y->mod ? -1 : 1;
     if (x->line != y->line)
         return x->line < y->line ? -1 : 1;
     if (x->col != y->col)
@@ -204,6 +207,23 @@ const char *comp_type_name(comp *C, int t)
         s[3 + kn + vn] = '}';
         return s;
     }
+    const struct comp_xtype *x = comp_fn_sig(C, t);
+    if (x) { /* fn(A, B) -> R */
+        vm_buf b = {0};
+        vm_buf_put(&b, "fn(", 3);
+        for (int i = 0; i < x->b; i++)
+            vm_buf_printf(&b, "%s%s", i ? ", " : "", comp_type_name(C, x->params[i]));
+        vm_buf_put(&b, ")", 1);
+        if (x->a != VM_T_VOID)
+            vm_buf_printf(&b, " -> %s", comp_type_name(C, x->a));
+        if (b.oom) {
+            vm_buf_free(&b);
+            longjmp(C->oom, 1);
+        }
+        char *s = comp_strdup(C, b.data, b.len);
+        vm_buf_free(&b);
+        return s;
+    }
     return "?";
 }
 
@@ -220,7 +240,32 @@ void comp_free(comp *C)
     free(C);
 }
 
-bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, vm_buf *diags)
+/* The module name is the file's base name without ".kn". */
+static void module_name(const char *file, const char **name, uint32_t *len)
+{
+    const char *base = strrchr(file, '/');
+    base = base ? base + 1 : file;
+    size_t n = strlen(base);
+    if (n > 3 && strcmp(base + n - 3, ".kn") == 0)
+        n -= 3;
+    *name = base;
+    *len = (uint32_t)n;
+}
+
+/* Lexes and parses module m into the program. */
+static void parse_module(comp *C, comp_module *m)
+{
+    comp_enter(C, m);
+    comp_lex(C);
+    if (C->nerrors == 0)
+        comp_parse(C);
+    free(C->toks);
+    C->toks = NULL;
+    C->ntoks = C->tok_cap = 0;
+}
+
+bool comp_compile(const char *name, const char *src, size_t len, comp_loader load,
+                  void *load_ctx, vm_buf *image, vm_buf *diags)
 {
     comp *C = calloc(1, sizeof *C);
     if (!C) {
@@ -231,30 +276,29 @@ bool comp_compile(const char *name, const char *src, size_t len, vm_buf *image, 
     C->src = src;
     C->srclen = len;
     C->diags = diags;
+    C->load = load;
+    C->load_ctx = load_ctx;
     volatile bool ok = false;
     if (setjmp(C->oom)) {
         vm_buf_printf(diags, "%s: error: out of memory while compiling\n", name);
         goto done;
     }
-    /* The prelude (the built-in error classes) first, then the program. */
-    C->file = "<prelude>";
-    C->src = std_prelude;
-    C->srclen = strlen(std_prelude);
+    /* The root module, the prelude (the built-in error classes) parsed
+     * first, then the root, then every module imported, as found. */
+    const char *mname;
+    uint32_t mlen;
+    module_name(name, &mname, &mlen);
+    comp_module_new(C, mname, mlen, name, src, len);
+    comp_module *prelude =
+        comp_module_new(C, "prelude", 7, "<prelude>", std_prelude, strlen(std_prelude));
     C->in_prelude = true;
-    comp_lex(C);
-    comp_parse(C);
+    parse_module(C, prelude);
     C->in_prelude = false;
-    free(C->toks);
-    C->toks = NULL;
-    C->ntoks = 0;
     C->nprelude_classes = C->nclasses;
-    C->file = name;
-    C->src = src;
-    C->srclen = len;
-    if (C->nerrors == 0)
-        comp_lex(C);
-    if (C->nerrors == 0)
-        comp_parse(C);
+    for (uint32_t i = 0; i < C->nmods && C->nerrors == 0; i++)
+        if (i != 1)
+            parse_module(C, C->mods[i]);
+    comp_enter(C, C->mods[0]);
     if (C->nerrors == 0)
         comp_check(C);
     if (C->nerrors == 0) {

@@ -110,6 +110,20 @@ static void leave(parser *P) { P->C->depth--; }
 
 /* ---- Types ---- */
 
+/* After a name *t: `. name` makes it qualified, util.Name. Then *t is the
+ * second name, the first is the qualifier (*qs, *qlen), and the result
+ * is true. */
+static bool qualified_name(parser *P, comp_token **t, const char **qs, uint32_t *qlen)
+{
+    if (!check(P, T_DOT) || peek2(P)->type != T_IDENT)
+        return false;
+    *qs = (*t)->s;
+    *qlen = (*t)->len;
+    advance(P);
+    *t = advance(P);
+    return true;
+}
+
 /* A type written by name: resolved by the checker once classes are known. */
 static int named_type(parser *P, const comp_token *t)
 {
@@ -124,6 +138,8 @@ static int named_type(parser *P, const comp_token *t)
     tn->len = t->len;
     tn->line = t->line;
     tn->col = t->col;
+    tn->qs = NULL;
+    tn->mod = C->mod;
     return CT_NAMED + (int)C->ntnames++;
 }
 
@@ -156,24 +172,63 @@ static int parse_type(parser *P)
         }
         return at;
     }
-    if (t->type == T_FN) {
-        error_at(P, t, "function types are not supported yet%s", "");
-        return CT_ERR;
+    if (t->type == T_FN) { /* fn(A, B) -> R, or fn(A) without result */
+        advance(P);
+        comp *C = P->C;
+        int params[KILN_MAX_PARAMS];
+        uint32_t n = 0;
+        expect(P, T_LPAREN, "'(' after fn in a function type");
+        if (!check(P, T_RPAREN)) {
+            do {
+                int pt = parse_type(P);
+                if (n == KILN_MAX_PARAMS) {
+                    error_at(P, t, "function type has more than %s parameters",
+                             KILN_STR(KILN_MAX_PARAMS));
+                    return CT_ERR;
+                }
+                params[n++] = pt;
+            } while (match(P, T_COMMA) && !P->panic);
+        }
+        expect(P, T_RPAREN, "')' after the parameter types");
+        int ret = match(P, T_ARROW) ? parse_type(P) : VM_T_VOID;
+        int at = named_type(P, t);
+        if (at != CT_ERR) {
+            struct comp_tname *tn = &C->tnames[at - CT_NAMED];
+            tn->name = NULL;
+            tn->elem = ret;
+            tn->val = -2;
+            tn->nparams = n;
+            tn->params = comp_alloc(C, sizeof(int) * (n ? n : 1));
+            memcpy(tn->params, params, sizeof(int) * n);
+        }
+        return at;
     }
     if (!expect(P, T_IDENT, "a type"))
         return CT_ERR;
+    const char *qs = NULL;
+    uint32_t qlen = 0;
+    if (qualified_name(P, &t, &qs, &qlen)) { /* util.Name */
+        int at = named_type(P, t);
+        if (at != CT_ERR) {
+            P->C->tnames[at - CT_NAMED].qs = qs;
+            P->C->tnames[at - CT_NAMED].qlen = qlen;
+        }
+        return at;
+    }
     static const char *const NAMES[] = {"int", "float", "bool", "str"};
     static const int TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR};
     for (int i = 0; i < 4; i++)
         if (t->len == strlen(NAMES[i]) && memcmp(t->s, NAMES[i], t->len) == 0)
             return TYPES[i];
     return named_type(P, t);
-    return CT_ERR;
 }
 
 /* ---- Expressions ---- */
 
 static comp_node *expression(parser *P);
+static bool qualified_name(parser *P, comp_token **t, const char **qs, uint32_t *qlen);
+static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, bool named);
+static void add_fn(comp *C, comp_fn *fn);
 
 static comp_node *interpolation(parser *P)
 {
@@ -294,10 +349,15 @@ static comp_node *primary(parser *P)
         expect(P, T_RBRACE, "'}' to close the map");
         return n;
     }
-    case T_FN:
-        error_at(P, t, "function literals are not supported yet%s", "");
+    case T_FN: { /* fn(a: A) -> R { ... }: a function literal */
         advance(P);
-        return node(P, N_NULL, t);
+        n = node(P, N_LAMBDA, t);
+        n->fn = fn_signature(P, t, NULL, false);
+        n->fn->lambda = true;
+        if (!P->panic)
+            add_fn(P->C, n->fn);
+        return n;
+    }
     default:
         if (!P->panic) {
             P->panic = true;
@@ -352,6 +412,7 @@ static comp_node *postfix(parser *P)
             x->a = n;
             comp_token *name = peek(P);
             if (expect(P, T_IDENT, "a class name")) {
+                qualified_name(P, &name, &x->qs, &x->qlen);
                 x->s = name->s;
                 x->len = name->len;
             }
@@ -566,7 +627,12 @@ static comp_node *try_statement(parser *P, comp_token *kw)
             comp_token *cls = peek(P);
             if (!expect(P, T_IDENT, "an error class name"))
                 break;
+            const char *qs = NULL;
+            uint32_t qlen = 0;
+            qualified_name(P, &cls, &qs, &qlen);
             c->a = node(P, N_NAME, cls);
+            c->a->qs = qs;
+            c->a->qlen = qlen;
             c->a->s = cls->s;
             c->a->len = cls->len;
         }
@@ -696,28 +762,32 @@ static comp_sym *param(parser *P, const comp_token *at, const char *name, uint32
     return s;
 }
 
-/* A function, or with `cls` a method: it then takes self first, typed by
- * the checker. */
-static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls)
+/* A function's parameters, result type and body, from its '(' on; with
+ * `cls` a method, which takes self first (typed by the checker). */
+static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, bool named)
 {
     comp *C = P->C;
-    comp_token *name = peek(P);
-    comp_node *n = node(P, N_FN, kw);
     comp_fn *fn = comp_alloc(C, sizeof *fn);
-    n->fn = fn;
     fn->ret = VM_T_VOID;
     fn->cls = cls;
-    if (!expect(P, T_IDENT, "a function name"))
-        return n;
-    fn->name = name->s;
-    fn->len = name->len;
-    fn->line = name->line;
-    fn->col = name->col;
+    fn->name = "<fn>";
+    fn->len = 4;
+    fn->line = at->line;
+    fn->col = at->col;
+    if (named) {
+        comp_token *name = peek(P);
+        if (!expect(P, T_IDENT, "a function name"))
+            return fn;
+        fn->name = name->s;
+        fn->len = name->len;
+        fn->line = name->line;
+        fn->col = name->col;
+    }
     expect(P, T_LPAREN, "'('");
     uint32_t cap = 0;
     if (cls) {
         fn->params = comp_grow(C, fn->params, &cap, 1, sizeof(comp_sym *));
-        fn->params[fn->nparams++] = param(P, name, "self", 4);
+        fn->params[fn->nparams++] = param(P, at, "self", 4);
     }
     if (!check(P, T_RPAREN)) {
         do {
@@ -736,12 +806,23 @@ static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls)
         fn->ret = (int16_t)parse_type(P);
     if (!P->panic)
         fn->body = block(P);
+    return fn;
+}
+
+/* A function, or with `cls` a method. */
+static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls)
+{
+    comp_node *n = node(P, N_FN, kw);
+    n->fn = fn_signature(P, peek(P), cls, true);
+    if (!n->fn->body)
+        n->fn->name = NULL; /* no name or no body: not declared */
     return n;
 }
 
 static void add_fn(comp *C, comp_fn *fn)
 {
     fn->prelude = C->in_prelude;
+    fn->mod = C->mod;
     fn->index = C->nfns;
     C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
     C->fns[C->nfns++] = fn;
@@ -777,11 +858,13 @@ static void class_declaration(parser *P, comp_token *kw)
     c->line = name->line;
     c->col = name->col;
     c->prelude = C->in_prelude;
+    c->mod = C->mod;
     (void)kw;
     if (match(P, T_COLON)) {
         comp_token *sup = peek(P);
         if (!expect(P, T_IDENT, "the superclass's name"))
             return;
+        qualified_name(P, &sup, &c->super_qs, &c->super_qlen);
         c->super_name = sup->s;
         c->super_len = sup->len;
         c->super_line = sup->line;
@@ -822,29 +905,48 @@ static void class_declaration(parser *P, comp_token *kw)
         C->depth = 0;
     }
     expect(P, T_RBRACE, "'}' to close the class body");
-    if (comp_map_get(&C->class_map, c->name, c->len) >= 0) {
+    uint32_t klen;
+    const char *key = comp_key(C, C->mod, c->name, c->len, &klen);
+    if (comp_map_get(&C->class_map, key, klen) >= 0) {
         comp_error(C, c->line, c->col, "class '%.*s' is already defined", (int)c->len, c->name);
         return;
     }
-    comp_map_put(C, &C->class_map, c->name, c->len, (int32_t)C->nclasses);
+    comp_map_put(C, &C->class_map, key, klen, (int32_t)C->nclasses);
     C->classes = comp_grow(C, C->classes, &C->classes_cap, C->nclasses + 1, sizeof(comp_class *));
     C->classes[C->nclasses++] = c;
+}
+
+static comp_fn *module_init(comp *C)
+{
+    comp_fn *init = comp_alloc(C, sizeof *init);
+    init->name = "<module>";
+    init->len = 8;
+    init->ret = VM_T_VOID;
+    init->line = 1;
+    return init;
 }
 
 void comp_parse(comp *C)
 {
     parser P = {C, false};
     C->pos = 0;
-    /* fns[0] is the module initializer, made of the top-level statements
-     * (made once: the prelude is parsed into the same program first). */
+    if (!C->mod) /* a lone file (the unit tests' front end): it is the root */
+        comp_enter(C, comp_module_new(C, "t", 1, C->file, C->src, C->srclen));
+    /* fns[0] is the root module's initializer, made of its top-level
+     * statements (made once: the prelude, which has none, is parsed into
+     * the same program first); an imported module's comes with it. */
     if (C->nfns == 0) {
-        C->fns = comp_grow(C, C->fns, &C->fns_cap, 1, sizeof(comp_fn *));
-        comp_fn *init = comp_alloc(C, sizeof *init);
-        init->name = "<module>";
-        init->len = 8;
-        init->ret = VM_T_VOID;
-        init->line = 1;
-        C->fns[C->nfns++] = init;
+        add_fn(C, module_init(C));
+        C->fns[0]->mod = C->mods[0];
+        C->fns[0]->prelude = false;
+        C->mods[0]->init = C->fns[0];
+    }
+    if (C->mod->index >= 2 && !C->mod->init) {
+        comp_fn *init = module_init(C);
+        uint32_t klen;
+        init->full = comp_key(C, C->mod, "<module>", 8, &klen);
+        add_fn(C, init);
+        C->mod->init = init;
     }
     while (!check(&P, T_EOF)) {
         if (match(&P, T_SEMI))
@@ -854,12 +956,7 @@ void comp_parse(comp *C)
             advance(&P);
             comp_token *name = peek(&P);
             if (expect(&P, T_IDENT, "a module name")) {
-                comp_map_put(C, &C->import_map, name->s, name->len, (int32_t)name->line);
-                if (!std_module_exists(name->s, name->len))
-                    comp_error(C, name->line, name->col,
-                               "unknown module '%.*s' (the standard modules are math, os, io; "
-                               "importing .kn files is not supported yet)",
-                               (int)name->len, name->s);
+                comp_import(C, name);
                 end_statement(&P);
             }
         } else if (t->type == T_CLASS) {
@@ -874,18 +971,23 @@ void comp_parse(comp *C)
                 end_statement(&P);
             comp_fn *fn = n->fn;
             if (fn->name && !P.panic) {
-                if (comp_map_get(&C->fn_map, fn->name, fn->len) >= 0) {
+                uint32_t klen;
+                const char *key = comp_key(C, C->mod, fn->name, fn->len, &klen);
+                if (comp_map_get(&C->fn_map, key, klen) >= 0) {
                     comp_error(C, fn->line, fn->col, "function '%.*s' is already defined",
                                (int)fn->len, fn->name);
                 } else {
-                    comp_map_put(C, &C->fn_map, fn->name, fn->len, (int32_t)C->nfns);
+                    comp_map_put(C, &C->fn_map, key, klen, (int32_t)C->nfns);
+                    if (C->mod->index >= 2)
+                        fn->full = key; /* util.helper, in traces */
                     add_fn(C, fn);
                 }
             }
         } else {
             comp_node *n = statement(&P);
-            C->top = comp_grow(C, C->top, &C->top_cap, C->ntop + 1, sizeof(comp_node *));
-            C->top[C->ntop++] = n;
+            comp_module *m = C->mod;
+            m->top = comp_grow(C, m->top, &m->top_cap, m->ntop + 1, sizeof(comp_node *));
+            m->top[m->ntop++] = n;
         }
         if (P.panic) {
             while (!check(&P, T_SEMI) && !check(&P, T_EOF) &&

@@ -183,6 +183,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
     };
 #endif
     const vm_func *f = &vm->img.funcs[fi], *g;
+    const vm_value *argv, *capv = NULL; /* a call's arguments and captured values */
     vm_func *const funcs = vm->img.funcs;
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
@@ -622,6 +623,57 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             VM_DISPATCH();
         }
 
+        VM_CASE(FNEW) : {
+            g = &funcs[pc[0]];
+            pc++;
+            PROTECT();
+            vm_closure *c = vm_closure_new(vm, g, R + INS_B(ins));
+            if (!c)
+                goto unwind;
+            RA.p = c;
+            VM_DISPATCH();
+        }
+        VM_CASE(NEWCELL) : {
+            PROTECT();
+            vm_cell *c = vm_cell_new(vm, VM_T_ISREF(f->types[INS_B(ins)]), RB);
+            if (!c)
+                goto unwind;
+            RA.p = c;
+            VM_DISPATCH();
+        }
+        VM_CASE(GETCELL) : {
+            vm_cell *c = RB.p;
+            if (!c) { /* only a hand-made image gets here */
+                rt_raise(vm, RT_ERR_NULL, "reading an uninitialized cell");
+                goto unwind;
+            }
+            RA = c->v;
+            VM_DISPATCH();
+        }
+        VM_CASE(SETCELL) : {
+            vm_cell *c = RB.p;
+            if (!c) {
+                rt_raise(vm, RT_ERR_NULL, "writing an uninitialized cell");
+                goto unwind;
+            }
+            c->v = RA;
+            if (c->ref)
+                gc_barrier(&vm->heap, &c->obj, RA.p);
+            VM_DISPATCH();
+        }
+        /* Calls: the callee g, its arguments at `args` (and for a function
+         * value, the values it captured, copied after the parameters). */
+        VM_CASE(CALLF) : {
+            const vm_closure *c = RB.p;
+            if (!c) {
+                rt_raise(vm, RT_ERR_NULL, "calling a null function value");
+                goto unwind;
+            }
+            g = c->fn;
+            argv = R + INS_B(ins) + 1;
+            capv = c->caps;
+            goto call;
+        }
         VM_CASE(CALLV) : {
             vm_inst *o = RB.p;
             if (!o) {
@@ -629,10 +681,12 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
                 goto unwind;
             }
             g = o->cls->vtable[pc[0]];
+            argv = R + INS_B(ins);
             goto call;
         }
         VM_CASE(CALL) : {
             g = &funcs[pc[0]];
+            argv = R + INS_B(ins);
         call:;
             vm_value *N = R + f->nregs + FRAME_INFO;
             pc++;
@@ -640,10 +694,12 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
                 rt_raise(vm, RT_ERR_STACK, "stack overflow (call depth limit reached)");
                 goto unwind;
             }
-            const vm_value *a = R + INS_B(ins);
             for (uint32_t i = 0; i < g->nparams; i++)
-                N[i] = a[i];
-            memset(N + g->nparams, 0, sizeof(vm_value) * (g->nregs - g->nparams));
+                N[i] = argv[i];
+            for (uint32_t i = 0; i < g->ncaps; i++) /* none unless CALLF */
+                N[g->nparams + i] = capv[i];
+            uint32_t set = (uint32_t)g->nparams + g->ncaps;
+            memset(N + set, 0, sizeof(vm_value) * (g->nregs - set));
             N[g->nregs].p = R;
             N[g->nregs + 1].p = (void *)pc;
             N[g->nregs + 2].p = (void *)f;

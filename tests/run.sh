@@ -10,6 +10,10 @@
 #                X.err (each line a substring of stderr; without X.code
 #                stderr must be empty), and all runs must be identical.
 #                X.flags, if present, holds extra `kiln run` options.
+#                In a folder with a main.kn, only main.kn is a program: the
+#                other files are modules it imports (tests/lang/modules/).
+#                Its image is run from another folder, so it must hold
+#                every module.
 #                With KILN_SWITCH set (make test does), each program also
 #                runs from source on that build of kiln, whose interpreter
 #                uses switch dispatch instead of computed goto.
@@ -31,6 +35,8 @@ OUT=${OUT:-build/test}
 MUTANTS=${MUTANTS:-1000}
 TIMEOUT=${TIMEOUT:-60}
 
+ROOT=$PWD
+KILN_PATH=$(cd "$(dirname "$KILN")" && pwd)/$(basename "$KILN")
 passed=0
 failed=0
 pass() { passed=$((passed + 1)); }
@@ -87,6 +93,7 @@ check() {
 lang_count=0
 while IFS= read -r kn; do
     case "$kn" in *"${TEST_FILTER:-}"*) ;; *) continue ;; esac
+    [ "${kn##*/}" != main.kn ] && [ -f "${kn%/*}/main.kn" ] && continue # a module
     lang_count=$((lang_count + 1))
     rel=${kn#tests/lang/}
     s="$OUT/img/${rel%.kn}"
@@ -99,7 +106,10 @@ while IFS= read -r kn; do
     # From the image: a program that does not compile fails at build time,
     # with the same diagnostics.
     if timeout "$TIMEOUT" "$KILN" build "$kn" -o "$s.kbc" >"$s.img.out" 2>"$s.img.err"; then
-        timeout "$TIMEOUT" "$KILN" run "${flags[@]}" "$s.kbc" >"$s.img.out" 2>"$s.img.err" </dev/null
+        run_dir=.
+        [ "${kn##*/}" = main.kn ] && run_dir=$OUT # away from its modules' files
+        (cd "$run_dir" && timeout "$TIMEOUT" "$KILN_PATH" run "${flags[@]}" "$ROOT/$s.kbc") \
+            >"$s.img.out" 2>"$s.img.err" </dev/null
         img_status=$?
     else
         img_status=$?

@@ -48,6 +48,15 @@
  *   MV  register whose value can be stored as B's map's value (the default)
  *   KR / VR  A can hold the key / value type of B's map
  *   KS  A is the array type of B's map's keys
+ *   RN  register of a function type
+ *   CP  first capture register (checked with FC)
+ *   FC  function index: its signature is A's type, its captures are
+ *       storable from R[B], R[B+1], ... (FNEW)
+ *   FV  register of a function type; the call passes R[B+1], ... and
+ *       stores the result in A (CALLF)
+ *   FT  the function type of B's register (CALLF: the signature, for a JIT)
+ *   CE  register of a cell type      CV  storable in A's cell
+ *   CG  cell whose value A can hold  CS  cell that can hold A's value
  * "Readable", "storable", "may": the types are equal, or the value's
  * class is a subclass of the expected one.
  */
@@ -163,7 +172,13 @@ OP(MNEXT,    ABC,   RB, RP, RI, __, "R[C] = first live entry of R[B] at or after
 OP(MKEYAT,   ABC,   KR, RP, RI, __, "R[A] = key of entry R[C] of R[B] (after MNEXT)")
 OP(MVALAT,   ABC,   VR, RP, RI, __, "R[A] = value of entry R[C] of R[B] (after MNEXT)")
 
+OP(FNEW,     ABCX,  RN, CP, __, FC, "R[A] = function value of F[X] capturing R[B], R[B+1], ...")
+OP(NEWCELL,  ABC,   CE, CV, __, __, "R[A] = a new cell holding R[B]")
+OP(GETCELL,  ABC,   RA, CG, __, __, "R[A] = the value in cell R[B]")
+OP(SETCELL,  ABC,   RA, CS, __, __, "the value in cell R[B] = R[A]")
+
 OP(CALL,     ABCX,  RD, AR, __, FN, "R[A] = F[X](R[B], R[B+1], ...)")
+OP(CALLF,    ABCX,  RD, FV, __, FT, "R[A] = R[B](R[B+1], R[B+2], ...); NullError if R[B] is null")
 OP(CALLV,    ABCX,  RD, AR, __, SL, "R[A] = (R[B].vtable[X])(R[B], R[B+1], ...); NullError")
 OP(CALLN,    ABCX,  RD, AR, __, NT, "R[A] = native N[X](R[B], R[B+1], ...)")
 OP(RET,      ABC,   RT, __, __, __, "return R[A]")

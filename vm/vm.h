@@ -34,12 +34,19 @@ enum {
 #define VM_T_ISREF(t) ((t) >= VM_T_STR)
 const char *vm_type_name(int t); /* of the fixed types 0-4 */
 #define VM_MAX_TYPES 0x7000 /* type ids are uint16_t; the compiler keeps the rest */
-enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP }; /* kinds of type-table entries */
+/* Kinds of type-table entries. A cell is never a language type: it boxes
+ * a local variable that a closure captures and someone assigns. */
+enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP, VM_K_FN, VM_K_CELL };
 typedef struct vm_type {
     uint8_t kind; /* VM_K_* */
     uint32_t a;   /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type;
-                     VM_K_MAP: key type | value type << 16 */
+                     VM_K_MAP: key type | value type << 16;
+                     VM_K_FN: result type | number of parameters << 16;
+                     VM_K_CELL: the type of the value it holds */
+    uint16_t *params; /* VM_K_FN: the parameter types */
 } vm_type;
+#define VM_FN_RET(a) ((a) & 0xffffu)
+#define VM_FN_NPARAMS(a) ((a) >> 16)
 #define VM_MAP_KEY(a) ((a) & 0xffffu)
 #define VM_MAP_VAL(a) ((a) >> 16)
 
@@ -78,7 +85,8 @@ typedef struct vm_str {
     char data[];
 } vm_str;
 
-enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF, VM_OBJ_MAP };
+enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF, VM_OBJ_MAP, VM_OBJ_FN,
+       VM_OBJ_CELL };
 
 /* An array: `len` elements of 64 bits (ints, floats and bools unboxed) in
  * a separate buffer object, so that growing replaces only the buffer. */
@@ -110,6 +118,23 @@ typedef struct vm_inst {
     vm_value fields[];
 } vm_inst;
 
+/* A function value: a function and the values it captured, which a call
+ * copies into the registers after the parameters (vm_func.ncaps). A
+ * top-level function as a value captures nothing. */
+typedef struct vm_closure {
+    gc_obj obj;
+    const struct vm_func *fn;
+    vm_value caps[];
+} vm_closure;
+
+/* A captured variable that is assigned lives in a cell, shared by the
+ * frame that declared it and every closure that captured it. */
+typedef struct vm_cell {
+    gc_obj obj;
+    bool ref; /* holds a reference: the GC traces it */
+    vm_value v;
+} vm_cell;
+
 /* ---- Instructions (see opcodes.h for the formats) ---- */
 enum vm_opcode {
 #define OP(name, ...) OP_##name,
@@ -123,7 +148,8 @@ enum {
     ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_FN, ROLE_NT, ROLE_RT,
     ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF, ROLE_RO, ROLE_SL, ROLE_CA, ROLE_CL, ROLE_FG,
     ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP, ROLE_RX,
-    ROLE_RP, ROLE_MT, ROLE_MK, ROLE_MV, ROLE_MW, ROLE_KY, ROLE_KR, ROLE_VR, ROLE_KS
+    ROLE_RP, ROLE_MT, ROLE_MK, ROLE_MV, ROLE_MW, ROLE_KY, ROLE_KR, ROLE_VR, ROLE_KS,
+    ROLE_RN, ROLE_CP, ROLE_FC, ROLE_FV, ROLE_FT, ROLE_CE, ROLE_CV, ROLE_CG, ROLE_CS
 };
 typedef struct vm_opinfo {
     const char *name;
@@ -186,6 +212,7 @@ typedef struct vm_func {
     uint32_t name;   /* string index */
     uint32_t module; /* module index: the file of its line table */
     uint8_t nparams;
+    uint8_t ncaps;   /* captured values: registers nparams .. nparams+ncaps-1 */
     uint16_t ret;
     uint16_t nregs;
     uint16_t *types; /* nregs; the first nparams are the parameters */
@@ -270,6 +297,12 @@ int vm_elem_of(const vm_image *im, uint32_t t);
 /* The key and value types of a map type; false if t is not one. */
 bool vm_map_types(const vm_image *im, uint32_t t, uint32_t *key, uint32_t *val);
 
+/* The function type t, or NULL if t is not one. */
+const vm_type *vm_fn_type(const vm_image *im, uint32_t t);
+
+/* The content type of a cell type, or -1. */
+int vm_cell_of(const vm_image *im, uint32_t t);
+
 /* vm_verify: the bytecode verifier, one linear pass over every function
  * (operand types, indices, jump targets, call signatures, register counts,
  * result types). On failure returns false with
@@ -349,6 +382,12 @@ vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
 /* vm_inst_new: a new instance of `c`, fields zero, or NULL after raising
  * OutOfMemoryError. */
 vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c);
+
+/* vm_closure_new: a function value of `fn` capturing fn->ncaps values
+ * from `caps`; vm_cell_new: a cell holding `v`. NULL after raising
+ * OutOfMemoryError. */
+vm_closure *vm_closure_new(kiln_vm *vm, const vm_func *fn, const vm_value *caps);
+vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v);
 
 /* A map: insertion-ordered entries (removed ones become holes until the
  * next growth compacts them), found through an open-addressing index of

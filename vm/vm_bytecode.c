@@ -58,6 +58,22 @@ int vm_elem_of(const vm_image *im, uint32_t t)
     return ty->kind == VM_K_ARRAY ? (int)ty->a : -1;
 }
 
+const vm_type *vm_fn_type(const vm_image *im, uint32_t t)
+{
+    if (t < VM_T__COUNT || t - VM_T__COUNT >= im->ntypes)
+        return NULL;
+    const vm_type *ty = &im->types[t - VM_T__COUNT];
+    return ty->kind == VM_K_FN ? ty : NULL;
+}
+
+int vm_cell_of(const vm_image *im, uint32_t t)
+{
+    if (t < VM_T__COUNT || t - VM_T__COUNT >= im->ntypes)
+        return -1;
+    const vm_type *ty = &im->types[t - VM_T__COUNT];
+    return ty->kind == VM_K_CELL ? (int)ty->a : -1;
+}
+
 const char *vm_type_str(const vm_image *im, uint32_t t)
 {
     if (t < VM_T__COUNT)
@@ -66,7 +82,11 @@ const char *vm_type_str(const vm_image *im, uint32_t t)
     if (c)
         return vm_image_str(im, c->name);
     uint32_t k, v;
-    return vm_elem_of(im, t) >= 0 ? "array" : vm_map_types(im, t, &k, &v) ? "map" : "?";
+    return vm_elem_of(im, t) >= 0            ? "array"
+           : vm_map_types(im, t, &k, &v)     ? "map"
+           : vm_fn_type(im, t)               ? "function"
+           : vm_cell_of(im, t) >= 0          ? "cell"
+                                             : "?";
 }
 
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
@@ -182,7 +202,8 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
     case ROLE_RA: case ROLE_RM: case ROLE_RT: case ROLE_RD: case ROLE_AR: case ROLE_RO:
     case ROLE_RY: case ROLE_EG: case ROLE_ES: case ROLE_EV: case ROLE_RX:
     case ROLE_RP: case ROLE_KY: case ROLE_MK: case ROLE_MW: case ROLE_MV: case ROLE_KR:
-    case ROLE_VR: case ROLE_KS:
+    case ROLE_VR: case ROLE_KS: case ROLE_RN: case ROLE_CP: case ROLE_FV: case ROLE_CE:
+    case ROLE_CV: case ROLE_CG: case ROLE_CS:
         vm_buf_printf(out, " r%u", val);
         break;
     case ROLE_JO:
@@ -199,12 +220,12 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
         break;
     case ROLE_FG: case ROLE_FS: vm_buf_printf(out, " field%u", val); break;
     case ROLE_SL: vm_buf_printf(out, " slot%u", val); break;
-    case ROLE_AT: case ROLE_MT: vm_buf_printf(out, " type%u", val); break;
+    case ROLE_AT: case ROLE_MT: case ROLE_FT: vm_buf_printf(out, " type%u", val); break;
     case ROLE_GR: case ROLE_GW:
         vm_buf_printf(out, " g%u(%s)", val,
                       val < im->nglobals ? vm_image_str(im, im->globals[val].name) : "?");
         break;
-    case ROLE_FN:
+    case ROLE_FN: case ROLE_FC:
         vm_buf_printf(out, " f%u(%s)", val,
                       val < im->nfuncs ? vm_image_str(im, im->funcs[val].name) : "?");
         break;
@@ -222,7 +243,10 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
     vm_buf_printf(out, "fn f%u %s(", fi, vm_image_str(im, f->name));
     for (uint32_t i = 0; i < f->nparams; i++)
         vm_buf_printf(out, "%sr%u: %s", i ? ", " : "", i, vm_type_str(im, f->types[i]));
-    vm_buf_printf(out, ") -> %s  ; %u registers:", vm_type_str(im, f->ret), f->nregs);
+    vm_buf_printf(out, ") -> %s  ;", vm_type_str(im, f->ret));
+    if (f->ncaps)
+        vm_buf_printf(out, " captures r%u..r%u;", f->nparams, f->nparams + f->ncaps - 1);
+    vm_buf_printf(out, " %u registers:", f->nregs);
     for (uint32_t i = 0; i < f->nregs; i++) /* one letter a register; o for an object */
         vm_buf_printf(out, " %c", f->types[i] < VM_T__COUNT ? vm_type_name(f->types[i])[0] : 'o');
     vm_buf_put(out, "\n", 1);

@@ -122,6 +122,28 @@ vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
 
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strlen(s)); }
 
+vm_closure *vm_closure_new(kiln_vm *vm, const vm_func *fn, const vm_value *caps)
+{
+    vm_closure *c = (vm_closure *)alloc_obj(
+        vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps, VM_OBJ_FN, "a function value");
+    if (!c)
+        return NULL;
+    c->fn = fn;
+    if (fn->ncaps)
+        memcpy(c->caps, caps, sizeof(vm_value) * fn->ncaps);
+    return c;
+}
+
+vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
+{
+    vm_cell *c = (vm_cell *)alloc_obj(vm, sizeof(vm_cell), VM_OBJ_CELL, "a cell");
+    if (!c)
+        return NULL;
+    c->ref = ref;
+    c->v = v;
+    return c;
+}
+
 /* Arrays keep their elements in a buffer object of `cap` slots. */
 static vm_buffer *buffer_new(kiln_vm *vm, uint32_t cap)
 {
@@ -295,6 +317,44 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
     return link(vm);
 }
 
+/* The bytes of file `path` (malloc'd, *len set), or NULL with the reason
+ * in *why. */
+static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(why, whylen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    vm_buf data = {0};
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        vm_buf_put(&data, chunk, n);
+    bool read_error = ferror(fp);
+    fclose(fp);
+    if (read_error || data.oom) {
+        vm_buf_free(&data);
+        snprintf(why, whylen, "%s", data.oom ? "cannot read: out of memory" : "cannot read");
+        return NULL;
+    }
+    if (!data.data) /* an empty file */
+        data.data = calloc(1, 1);
+    *len = data.len;
+    if (!data.data)
+        snprintf(why, whylen, "cannot read: out of memory");
+    return data.data;
+}
+
+/* The compiler's loader for imported modules: the file's bytes, or NULL
+ * if it cannot be read. */
+static char *load_module(void *ctx, const char *path, size_t *len)
+{
+    (void)ctx;
+    char why[128];
+    return read_file(path, len, why, sizeof why);
+}
+
 kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, size_t len)
 {
     if (!vm)
@@ -304,7 +364,8 @@ kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, siz
     if (vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
     vm_buf image = {0}, diags = {0};
-    bool ok = comp_compile(name ? name : "<source>", src ? src : "", len, &image, &diags);
+    bool ok = comp_compile(name ? name : "<source>", src ? src : "", len, load_module, vm,
+                           &image, &diags);
     kiln_status st;
     if (!ok) {
         snprintf(vm->error, sizeof vm->error, "%s",
@@ -328,21 +389,11 @@ kiln_status kiln_load_file(kiln_vm *vm, const char *path)
         return KILN_ERR_API;
     if (!path)
         return fail(vm, KILN_ERR_API, "kiln_load_file: NULL path");
-    FILE *fp = fopen(path, "rb");
-    if (!fp)
-        return fail(vm, KILN_ERR_LOAD, "%s: cannot open: %s", path, strerror(errno));
     vm_buf data = {0};
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        vm_buf_put(&data, chunk, n);
-    bool read_error = ferror(fp);
-    fclose(fp);
-    if (read_error || data.oom) {
-        vm_buf_free(&data);
-        return fail(vm, KILN_ERR_LOAD, "%s: cannot read%s", path,
-                    data.oom ? ": out of memory" : "");
-    }
+    char why[128];
+    data.data = read_file(path, &data.len, why, sizeof why);
+    if (!data.data)
+        return fail(vm, KILN_ERR_LOAD, "%s: %s", path, why);
     kiln_status st;
     if (vm_image_is(data.data, data.len)) {
         st = kiln_load_image(vm, data.data, data.len);

@@ -86,6 +86,19 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
         }
         break;
     }
+    case VM_OBJ_FN: {
+        vm_closure *c = (vm_closure *)o;
+        for (uint32_t i = 0; i < c->fn->ncaps; i++)
+            if (VM_T_ISREF(c->fn->types[c->fn->nparams + i]))
+                gc_mark(h, c->caps[i].p);
+        break;
+    }
+    case VM_OBJ_CELL: {
+        vm_cell *c = (vm_cell *)o;
+        if (c->ref)
+            gc_mark(h, c->v.p);
+        break;
+    }
     case VM_OBJ_BUF:  /* traced through its array or map, which know the types */
     case VM_OBJ_STR: /* bytes only: no references */
     default:

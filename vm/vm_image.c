@@ -8,7 +8,8 @@
  *   sections in this order, each  tag u32  size u32  body[size]
  *     STRS  count u32, then per string: len u32, bytes
  *     TYPE  count u32, then per type-table entry: kind u8, a u32 (a map's a
- *           packs key type | value type << 16)
+ *           packs key type | value type << 16, a function type's result
+ *           type | nparams << 16, followed by its types u16[nparams])
  *           (type ids 0-4 are void int float bool str; entry i is id 5 + i)
  *     CNST  count u32, then per constant: type u8, bits u64
  *     GLOB  count u32, then per global: name u32, type u16
@@ -17,7 +18,7 @@
  *           nfields u16, (type u16, name u32)[nfields], nslots u16,
  *           function u32[nslots]
  *     FUNC  count u32, then per function: name u32, module u32, nparams u8,
- *           ret u16, nregs u16, types u16[nregs], ncode u32, code u32[ncode],
+ *           ncaps u8, ret u16, nregs u16, types u16[nregs], ncode u32, code u32[ncode],
  *           nlines u32, (pc u32, line u32)[nlines],
  *           nhandlers u32, (start u32, end u32, handler u32, class u32, reg u16)[nhandlers]
  *     MODS  count u32, then per module: name u32, file u32, init u32
@@ -100,6 +101,7 @@ static void write_func(vm_buf *b, const vm_func *f)
     put_u32(b, f->name);
     put_u32(b, f->module);
     put_u8(b, f->nparams);
+    put_u8(b, f->ncaps);
     put_u16(b, f->ret);
     put_u16(b, f->nregs);
     for (uint32_t i = 0; i < f->nregs; i++)
@@ -143,8 +145,11 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     s = begin_section(b, sec++);
     put_u32(b, im->ntypes);
     for (uint32_t i = 0; i < im->ntypes; i++) {
-        put_u8(b, im->types[i].kind);
-        put_u32(b, im->types[i].a);
+        const vm_type *t = &im->types[i];
+        put_u8(b, t->kind);
+        put_u32(b, t->a);
+        for (uint32_t j = 0; t->kind == VM_K_FN && j < VM_FN_NPARAMS(t->a); j++)
+            put_u16(b, t->params[j]);
     }
     end_section(b, s);
 
@@ -332,11 +337,22 @@ static void read_types(reader *r, vm_image *im)
         rfail(r, "%u types, at most %u", im->ntypes, VM_MAX_TYPES - VM_T__COUNT);
     im->types = rcalloc(r, im->ntypes, sizeof(vm_type));
     for (uint32_t i = 0; i < im->ntypes && !r->failed; i++) {
-        im->types[i].kind = get_u8(r);
-        im->types[i].a = get_u32(r);
-        if (!r->failed && (im->types[i].kind < VM_K_CLASS || im->types[i].kind > VM_K_MAP))
-            rfail(r, "bad kind %u of type %u at offset %zu", im->types[i].kind,
-                  i + VM_T__COUNT, roff(r));
+        vm_type *t = &im->types[i];
+        t->kind = get_u8(r);
+        t->a = get_u32(r);
+        if (!r->failed && (t->kind < VM_K_CLASS || t->kind > VM_K_CELL))
+            rfail(r, "bad kind %u of type %u at offset %zu", t->kind, i + VM_T__COUNT, roff(r));
+        if (r->failed || t->kind != VM_K_FN)
+            continue;
+        uint32_t n = VM_FN_NPARAMS(t->a);
+        if (n > KILN_MAX_PARAMS) {
+            rfail(r, "function type %u has %u parameters at offset %zu", i + VM_T__COUNT, n,
+                  roff(r));
+            break;
+        }
+        t->params = rcalloc(r, n, sizeof(uint16_t));
+        for (uint32_t j = 0; j < n && !r->failed; j++)
+            t->params[j] = get_u16(r);
     }
 }
 
@@ -444,13 +460,14 @@ static void read_func(reader *r, vm_image *im, vm_func *f)
     check_str(r, im, f->name, "function name");
     f->module = get_u32(r);
     f->nparams = get_u8(r);
+    f->ncaps = get_u8(r);
     f->ret = get_u16(r);
     check_type(r, im, f->ret, true, "function result");
     f->nregs = get_u16(r);
-    if (!r->failed && (f->nregs > KILN_MAX_REGS || f->nparams > f->nregs ||
+    if (!r->failed && (f->nregs > KILN_MAX_REGS || f->nparams + f->ncaps > f->nregs ||
                        f->nparams > KILN_MAX_PARAMS)) {
-        rfail(r, "bad register count %u (%u parameters) at offset %zu", f->nregs,
-              f->nparams, roff(r));
+        rfail(r, "bad register count %u (%u parameters, %u captures) at offset %zu", f->nregs,
+              f->nparams, f->ncaps, roff(r));
         return;
     }
     if (!need(r, (size_t)f->nregs * 2))
@@ -486,7 +503,7 @@ static void read_func(reader *r, vm_image *im, vm_func *f)
 
 static void read_funcs(reader *r, vm_image *im)
 {
-    im->nfuncs = get_count(r, 25, "function");
+    im->nfuncs = get_count(r, 26, "function");
     im->funcs = rcalloc(r, im->nfuncs, sizeof(vm_func));
     for (uint32_t i = 0; i < im->nfuncs && !r->failed; i++)
         read_func(r, im, &im->funcs[i]);
@@ -598,6 +615,8 @@ void vm_image_free(vm_image *im)
     }
     free(im->funcs);
     free(im->modules);
+    for (uint32_t i = 0; im->types && i < im->ntypes; i++)
+        free(im->types[i].params);
     free(im->types);
     for (uint32_t i = 0; im->classes && i < im->nclasses; i++) {
         free(im->classes[i].field_types);

@@ -108,6 +108,63 @@ static void check_call(verifier *v, uint32_t dest, uint32_t args, uint32_t (*par
 }
 
 static uint32_t func_param(const void *f, uint32_t i) { return ((const vm_func *)f)->types[i]; }
+static uint32_t type_param(const void *t, uint32_t i) { return ((const vm_type *)t)->params[i]; }
+
+/* The function type of register r, or NULL after failing. */
+static const vm_type *reg_fn(verifier *v, uint32_t r, const char *which)
+{
+    if (!reg_ok(v, r, which))
+        return NULL;
+    const vm_type *t = vm_fn_type(v->im, v->f->types[r]);
+    if (!t)
+        vfail(v, "operand %s register %u is %s, expected a function", which, r,
+              vm_type_str(v->im, v->f->types[r]));
+    return t;
+}
+
+/* The content type of register r's cell type, or -1 after failing. */
+static int reg_cell(verifier *v, uint32_t r, const char *which)
+{
+    if (!reg_ok(v, r, which))
+        return -1;
+    int c = vm_cell_of(v->im, v->f->types[r]);
+    if (c < 0)
+        vfail(v, "operand %s register %u is %s, expected a cell", which, r,
+              vm_type_str(v->im, v->f->types[r]));
+    return c;
+}
+
+/* FNEW: function g becomes a value of A's function type (the same
+ * parameter and result types), capturing R[B], R[B+1], ... */
+static void check_fnew(verifier *v, uint32_t fi, uint32_t ins_a, uint32_t ins_b)
+{
+    const vm_image *im = v->im;
+    if (fi >= im->nfuncs) {
+        vfail(v, "function index %u out of range (image has %u)", fi, im->nfuncs);
+        return;
+    }
+    const vm_func *g = &im->funcs[fi];
+    const vm_type *t = ins_a < v->f->nregs ? vm_fn_type(im, v->f->types[ins_a]) : NULL;
+    if (!t)
+        return; /* A's own check fails */
+    bool same = VM_FN_NPARAMS(t->a) == g->nparams && VM_FN_RET(t->a) == g->ret;
+    for (uint32_t i = 0; same && i < g->nparams; i++)
+        same = t->params[i] == g->types[i];
+    if (!same) {
+        vfail(v, "function %u does not have the signature of register %u's type", fi, ins_a);
+        return;
+    }
+    for (uint32_t i = 0; i < g->ncaps && !v->failed; i++) {
+        if (ins_b + i >= v->f->nregs) {
+            vfail(v, "capture %u register %u out of range", i + 1, ins_b + i);
+            return;
+        }
+        uint32_t want = g->types[g->nparams + i];
+        if (!vm_assignable(im, v->f->types[ins_b + i], want))
+            vfail(v, "capture %u is %s, expected %s", i + 1,
+                  vm_type_str(im, v->f->types[ins_b + i]), vm_type_str(im, want));
+    }
+}
 static uint32_t native_param(const void *n, uint32_t i)
 {
     return ((const vm_nativeref *)n)->params[i];
@@ -288,7 +345,10 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
             vfail(v, "function index %u out of range (image has %u)", val, im->nfuncs);
         } else {
             const vm_func *g = &im->funcs[val];
-            check_call(v, ins_a, ins_b, func_param, g, g->nparams, g->ret);
+            if (g->ncaps)
+                vfail(v, "direct call of function %u, which captures values", val);
+            else
+                check_call(v, ins_a, ins_b, func_param, g, g->nparams, g->ret);
         }
         break;
     case ROLE_NT:
@@ -312,7 +372,35 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
         else if (val != 0)
             vfail(v, "unused operand %s is %u, expected 0", which, val);
         break;
-    case ROLE_RD: case ROLE_AR: break; /* checked with FN / NT */
+    case ROLE_RD: case ROLE_AR: case ROLE_CP: break; /* checked with FN / NT / FC */
+    case ROLE_RN: reg_fn(v, val, which); break;
+    case ROLE_FC: check_fnew(v, val, ins_a, ins_b); break;
+    case ROLE_FV: {
+        const vm_type *t = reg_fn(v, val, which);
+        if (t)
+            check_call(v, ins_a, val + 1, type_param, t, VM_FN_NPARAMS(t->a), VM_FN_RET(t->a));
+        break;
+    }
+    case ROLE_FT:
+        if (!vm_fn_type(im, val))
+            vfail(v, "type %u is not a function type", val);
+        else
+            reg_type(v, ins_b, val, "B");
+        break;
+    case ROLE_CE: reg_cell(v, val, which); break;
+    case ROLE_CV: { /* A is the cell, B the value */
+        int c = ins_a < f->nregs ? vm_cell_of(im, f->types[ins_a]) : -1;
+        if (c >= 0)
+            reg_flow(v, val, (uint32_t)c, true, which);
+        break;
+    }
+    case ROLE_CG:
+    case ROLE_CS: { /* A is the value, B the cell */
+        int c = reg_cell(v, val, which);
+        if (c >= 0)
+            reg_flow(v, ins_a, (uint32_t)c, role == ROLE_CS, "A");
+        break;
+    }
     default: vfail(v, "internal: unknown operand role %d", role);
     }
 }
@@ -458,6 +546,8 @@ static void check_class(verifier *v, uint32_t ci)
         if (c->slots[j] >= im->nfuncs)
             return cfail(v, c, "slot names no function: slot", j);
         const vm_func *m = &im->funcs[c->slots[j]];
+        if (m->ncaps)
+            return cfail(v, c, "method captures values: slot", j);
         if (m->nparams < 1 || !vm_assignable(im, c->type, m->types[0]))
             return cfail(v, c, "method does not take this class as self: slot", j);
         if (j == 0 && (m->nparams != 1 || m->ret != VM_T_STR))
@@ -488,6 +578,21 @@ static void check_types(verifier *v)
             v->failed = true;
             snprintf(v->err, v->errlen, "invalid image: array type %u has element type %u",
                      i + VM_T__COUNT, t->a);
+        } else if (t->kind == VM_K_CELL && (t->a == VM_T_VOID || t->a >= i + VM_T__COUNT)) {
+            v->failed = true;
+            snprintf(v->err, v->errlen, "invalid image: cell type %u holds type %u",
+                     i + VM_T__COUNT, t->a);
+        } else if (t->kind == VM_K_FN) {
+            /* parameter and result types come before the function type */
+            bool ok = VM_FN_RET(t->a) < i + VM_T__COUNT;
+            for (uint32_t j = 0; ok && j < VM_FN_NPARAMS(t->a); j++)
+                ok = t->params[j] != VM_T_VOID && t->params[j] < i + VM_T__COUNT;
+            if (!ok) {
+                v->failed = true;
+                snprintf(v->err, v->errlen,
+                         "invalid image: function type %u has a bad parameter or result type",
+                         i + VM_T__COUNT);
+            }
         }
     }
     for (uint32_t i = 0; i < im->nclasses && !v->failed; i++)
@@ -499,8 +604,8 @@ static void check_entry_signature(verifier *v, uint32_t fi, const char *what)
     const vm_func *f = &v->im->funcs[fi];
     v->f = f;
     v->pc = 0;
-    if (f->nparams != 0 || f->ret != VM_T_VOID)
-        vfail(v, "%s must take no parameters and return nothing", what);
+    if (f->nparams != 0 || f->ret != VM_T_VOID || f->ncaps != 0)
+        vfail(v, "%s must take no parameters, capture nothing and return nothing", what);
 }
 
 bool vm_verify(const vm_image *im, char *err, size_t errlen)

@@ -65,13 +65,29 @@ static const uint16_t O_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL,  VM_T_STR,
                                    T_BASE,   VM_T_FLOAT, T_DERIVED,  VM_T_INT,
                                    T_OTHER,  VM_T_STR,   T_BASE};
 enum { O_NREGS = sizeof O_TYPES / sizeof O_TYPES[0] };
+/* The closure base (closure_init) adds to the type table two function
+ * types and two cell types, and two functions that capture a value:
+ *   8 fn(int) -> int   9 fn()   10 cell of int   11 cell of str
+ *   f10 add(x: int) -> int capturing k: int     regs i i i : return x + k
+ *   f11 bump() -> void capturing c: cell of int regs cell i : c = c
+ * (the base itself keeps NTYPES types and NFUNCS functions). */
+enum { T_FN_II = T_END, T_FN_V, T_CELL_I, T_CELL_S, T_XEND };
+enum { NXTYPES = T_XEND - T_END };
+enum { F_ADD = NFUNCS, F_BUMP, NFUNCS_X };
+/* Registers of f in the closure cases (CASE_X): a function value at r4
+ * whose argument r5 is right, one at r11 whose argument r12 is wrong, one
+ * at r13 whose argument would be past the last register. */
+static const uint16_t X_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR, T_FN_II,
+                                   VM_T_INT, T_FN_V,     T_CELL_I,  T_CELL_S, VM_T_INT,
+                                   VM_T_STR, T_FN_II,    VM_T_STR,  T_FN_II};
+enum { X_NREGS = sizeof X_TYPES / sizeof X_TYPES[0] };
 
 typedef struct base {
     vm_image im;
     uint32_t str_off[MAX_STRS], str_len[MAX_STRS];
     char str_data[1024];
     size_t str_used;
-    vm_type ttab[NTYPES];
+    vm_type ttab[NTYPES + NXTYPES];
     vm_class classes[NCLASSES];
     uint16_t field_types[NCLASSES][4];
     uint32_t field_names[NCLASSES][4];
@@ -79,10 +95,10 @@ typedef struct base {
     vm_const consts[4];
     vm_global globals[4];
     vm_nativeref natives[4];
-    vm_func funcs[NFUNCS];
-    uint16_t types[NFUNCS][MAX_REGS];
-    uint32_t code[NFUNCS][MAX_CODE];
-    vm_line lines[NFUNCS][2];
+    vm_func funcs[NFUNCS_X];
+    uint16_t types[NFUNCS_X][MAX_REGS];
+    uint32_t code[NFUNCS_X][MAX_CODE];
+    vm_line lines[NFUNCS_X][2];
     vm_module modules[2];
 } base;
 
@@ -138,7 +154,7 @@ static void set_class(base *b, int ci, uint32_t name, int32_t super, uint16_t nf
                       const uint32_t *slots)
 {
     vm_class *c = &b->classes[ci];
-    b->ttab[ci] = (vm_type){VM_K_CLASS, (uint32_t)ci};
+    b->ttab[ci] = (vm_type){VM_K_CLASS, (uint32_t)ci, NULL};
     c->name = name;
     c->super = super;
     c->type = (uint16_t)(VM_T__COUNT + ci);
@@ -285,14 +301,47 @@ static void base_init(base *b)
     im->main = F_MAIN;
 }
 
+/* The base with closures (see X_TYPES): the types fn(int) -> int, fn(),
+ * cell of int and cell of str, the capturing functions add and bump, and
+ * f's registers X_TYPES with code that only returns. */
+static const uint16_t FN_II_PARAMS[] = {VM_T_INT};
+static void closure_init(base *b)
+{
+    base_init(b);
+    vm_image *im = &b->im;
+    b->ttab[T_FN_II - VM_T__COUNT] =
+        (vm_type){VM_K_FN, VM_T_INT | 1u << 16, (uint16_t *)FN_II_PARAMS};
+    b->ttab[T_FN_V - VM_T__COUNT] = (vm_type){VM_K_FN, VM_T_VOID, NULL};
+    b->ttab[T_CELL_I - VM_T__COUNT] = (vm_type){VM_K_CELL, VM_T_INT, NULL};
+    b->ttab[T_CELL_S - VM_T__COUNT] = (vm_type){VM_K_CELL, VM_T_STR, NULL};
+    im->ntypes = NTYPES + NXTYPES;
+
+    static const uint16_t ADD_TYPES[] = {VM_T_INT, VM_T_INT, VM_T_INT};
+    set_func(b, F_ADD, add_str(b, "add"), 1, VM_T_INT, ADD_TYPES, 3);
+    b->funcs[F_ADD].ncaps = 1;
+    SET_CODE(b, F_ADD, MK_ABC(OP_ADD_I, 2, 0, 1), MK_ABC(OP_RET, 2, 0, 0));
+    static const uint16_t BUMP_TYPES[] = {T_CELL_I, VM_T_INT};
+    set_func(b, F_BUMP, add_str(b, "bump"), 0, VM_T_VOID, BUMP_TYPES, 2);
+    b->funcs[F_BUMP].ncaps = 1;
+    SET_CODE(b, F_BUMP, MK_ABC(OP_GETCELL, 1, 0, 0), MK_ABC(OP_SETCELL, 1, 0, 0),
+             MK_ABC(OP_RET0, 0, 0, 0));
+    im->nfuncs = NFUNCS_X;
+
+    set_func(b, F_F, S_F, 2, VM_T_INT, X_TYPES, X_NREGS);
+    SET_CODE(b, F_F, MK_ABC(OP_RET, 0, 0, 0));
+}
+
 /* ---- Byte-level helpers for the reader cases ---- */
 
 enum { HEADER = 24 };
 enum { SEC_STRS, SEC_TYPE, SEC_CNST, SEC_GLOB, SEC_NATV, SEC_CLAS, SEC_FUNC, SEC_MODS, SEC_ENTR,
        NSECS };
 /* Bytes of a function record before its register types: name u32,
- * module u32, nparams u8, ret u16, nregs u16. */
-enum { FUNC_HEAD = 13 };
+ * module u32, nparams u8, ncaps u8, ret u16, nregs u16. */
+enum { FUNC_HEAD = 14 };
+/* Offset of a function record's result type, past it (where the reader
+ * reports a bad one). */
+enum { FUNC_RET_END = 12 };
 /* Bytes of a class record before its fields: name u32, super i32, type u16,
  * nfields u16. */
 enum { CLASS_HEAD = 12 };
@@ -695,21 +744,21 @@ static void verifier_cases(gen *g)
     base_init(&b);
     b.modules[0].init = F_F; /* f takes (int, float) */
     emit_image(g, "v_module_init_with_params", &b,
-               EXPECT_F(0, "module initializer must take no parameters and return nothing"));
+               EXPECT_F(0, "module initializer must take no parameters, capture nothing and return nothing"));
     base_init(&b);
     b.funcs[F_F].nparams = 0; /* f() -> int */
     b.modules[0].init = F_F;
     emit_image(g, "v_module_init_with_result", &b,
-               EXPECT_F(0, "module initializer must take no parameters and return nothing"));
+               EXPECT_F(0, "module initializer must take no parameters, capture nothing and return nothing"));
     base_init(&b);
     b.im.main = F_F;
     emit_image(g, "v_main_with_params", &b,
-               EXPECT_F(0, "main must take no parameters and return nothing"));
+               EXPECT_F(0, "main must take no parameters, capture nothing and return nothing"));
     base_init(&b);
     b.funcs[F_F].nparams = 0;
     b.im.main = F_F;
     emit_image(g, "v_main_with_result", &b,
-               EXPECT_F(0, "main must take no parameters and return nothing"));
+               EXPECT_F(0, "main must take no parameters, capture nothing and return nothing"));
     /* ---- Objects: f gets the registers O_TYPES (int float bool str Base
      * float Derived int Other str Base) ---- */
 #define CASE_O(name, expect, ...)                                     \
@@ -1213,7 +1262,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_function_result_type", &out,
                EXPECT("invalid image: bad function result type %u at offset %zu",
-                      (unsigned)T_END, func_at(&out, &b.im, F_F) + 11));
+                      (unsigned)T_END, func_at(&out, &b.im, F_F) + FUNC_RET_END));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1237,7 +1286,7 @@ static void reader_cases(gen *g)
     b.funcs[F_V].nparams = 1; /* v has no registers */
     serialize(&b.im, &out);
     emit_bytes(g, "r_more_params_than_registers", &out,
-               EXPECT("invalid image: bad register count 0 (1 parameters) at offset %zu",
+               EXPECT("invalid image: bad register count 0 (1 parameters, 0 captures) at offset %zu",
                       func_at(&out, &b.im, F_V) + FUNC_HEAD));
     vm_buf_free(&out);
 
@@ -1249,7 +1298,7 @@ static void reader_cases(gen *g)
         out.data[at + 1] = (char)(300 >> 8);
         fix_checksum(&out);
         emit_bytes(g, "r_too_many_registers", &out,
-                   EXPECT("invalid image: bad register count 300 (2 parameters) at offset %zu",
+                   EXPECT("invalid image: bad register count 300 (2 parameters, 0 captures) at offset %zu",
                           at + 2));
     }
     vm_buf_free(&out);
@@ -1418,7 +1467,7 @@ static void reader_cases(gen *g)
         }
         memcpy(many, b.ttab, sizeof b.ttab);
         for (uint32_t i = NTYPES; i < n; i++)
-            many[i] = (vm_type){VM_K_CLASS, C_OTHER};
+            many[i] = (vm_type){VM_K_CLASS, C_OTHER, NULL};
         b.im.types = many;
         b.im.ntypes = n;
         serialize(&b.im, &out);
@@ -1458,7 +1507,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_function_result_type_huge", &out,
                EXPECT("invalid image: bad function result type 32767 at offset %zu",
-                      func_at(&out, &b.im, F_BTOS) + 11));
+                      func_at(&out, &b.im, F_BTOS) + FUNC_RET_END));
     vm_buf_free(&out);
 
     /* Classes (CLAS) */
@@ -1581,6 +1630,272 @@ static void reader_cases(gen *g)
 #undef EXPECT
 }
 
+/* ---- Closure cases: one per rule of FNEW, CALLF, NEWCELL, GETCELL,
+ * SETCELL, capturing functions, and function and cell types (closure_init
+ * base: f has the registers X_TYPES) ---- */
+
+static void closure_cases(gen *g)
+{
+    base b;
+    vm_buf out;
+    char msg[512];
+#define CASE_X(name, expect, ...)          \
+    do {                                   \
+        closure_init(&b);                  \
+        SET_CODE(&b, F_F, __VA_ARGS__);    \
+        emit_image(g, name, &b, expect);   \
+    } while (0)
+#define EXPECT(...) (snprintf(msg, sizeof msg, __VA_ARGS__), msg)
+
+    /* FNEW: A is a function type (RN) */
+    CASE_X("v_fnew_into_int", EXPECT_F(0, "operand A register 0 is int, expected a function"),
+           MK_ABC(OP_FNEW, 0, 9, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_into_cell", EXPECT_F(0, "operand A register 7 is cell, expected a function"),
+           MK_ABC(OP_FNEW, 7, 9, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_dest_out_of_range",
+           EXPECT_F(0, "operand A register 14 out of range (function has 14)"),
+           MK_ABC(OP_FNEW, 14, 9, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    /* FNEW: the function has exactly A's signature (FC) */
+    CASE_X("v_fnew_signature_param_count",
+           EXPECT_F(0, "function %u does not have the signature of register 4's type",
+                    (unsigned)F_H), /* h(int, float) -> int as a fn(int) -> int */
+           MK_ABC(OP_FNEW, 4, 0, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_signature_result",
+           EXPECT_F(0, "function %u does not have the signature of register 6's type",
+                    (unsigned)F_ADD), /* add(int) -> int as a fn() */
+           MK_ABC(OP_FNEW, 6, 9, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_signature_void_fn",
+           EXPECT_F(0, "function %u does not have the signature of register 4's type",
+                    (unsigned)F_V), /* v() as a fn(int) -> int */
+           MK_ABC(OP_FNEW, 4, 0, 0), F_V, MK_ABC(OP_RET, 0, 0, 0));
+    /* FNEW: captures, from R[B] on, storable as the function's */
+    CASE_X("v_fnew_capture_type", EXPECT_F(0, "capture 1 is str, expected int"),
+           MK_ABC(OP_FNEW, 4, 10, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_capture_value_for_cell", EXPECT_F(0, "capture 1 is int, expected cell"),
+           MK_ABC(OP_FNEW, 6, 9, 0), F_BUMP, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_capture_cell_for_value", EXPECT_F(0, "capture 1 is cell, expected int"),
+           MK_ABC(OP_FNEW, 4, 7, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_capture_cell_of_other_type", EXPECT_F(0, "capture 1 is cell, expected cell"),
+           MK_ABC(OP_FNEW, 6, 8, 0), F_BUMP, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_capture_out_of_range", EXPECT_F(0, "capture 1 register 14 out of range"),
+           MK_ABC(OP_FNEW, 4, 14, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_capture_far_out_of_range", EXPECT_F(0, "capture 1 register 255 out of range"),
+           MK_ABC(OP_FNEW, 6, 255, 0), F_BUMP, MK_ABC(OP_RET, 0, 0, 0));
+    /* FNEW: the function index */
+    CASE_X("v_fnew_function_out_of_range",
+           EXPECT_F(0, "function index %u out of range (image has %u)", (unsigned)NFUNCS_X,
+                    (unsigned)NFUNCS_X),
+           MK_ABC(OP_FNEW, 4, 9, 0), NFUNCS_X, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_function_out_of_range_big",
+           EXPECT_F(0, "function index 4294967295 out of range (image has %u)",
+                    (unsigned)NFUNCS_X),
+           MK_ABC(OP_FNEW, 4, 9, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_unused_c", EXPECT_F(0, "unused operand C is 1, expected 0"),
+           MK_ABC(OP_FNEW, 4, 9, 1), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* CALLF: B is a function value (FV) */
+    CASE_X("v_callf_on_int", EXPECT_F(0, "operand B register 5 is int, expected a function"),
+           MK_ABC(OP_CALLF, 0, 5, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_on_cell", EXPECT_F(0, "operand B register 7 is cell, expected a function"),
+           MK_ABC(OP_CALLF, 0, 7, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_on_str", EXPECT_F(0, "operand B register 3 is str, expected a function"),
+           MK_ABC(OP_CALLF, 0, 3, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_callee_out_of_range",
+           EXPECT_F(0, "operand B register 14 out of range (function has 14)"),
+           MK_ABC(OP_CALLF, 0, 14, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    /* CALLF: the arguments R[B+1], ... and the result in A */
+    CASE_X("v_callf_arg_type", EXPECT_F(0, "call argument 1 is str, expected int"),
+           MK_ABC(OP_CALLF, 0, 11, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_arg_out_of_range", EXPECT_F(0, "call argument 1 register 14 out of range"),
+           MK_ABC(OP_CALLF, 0, 13, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_result_type", EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
+           MK_ABC(OP_CALLF, 1, 4, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_result_into_fn", EXPECT_F(0, "operand result register 11 is function, cannot hold int"),
+           MK_ABC(OP_CALLF, 11, 4, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_void_names_result",
+           EXPECT_F(0, "call of a function without result names result register 3"),
+           MK_ABC(OP_CALLF, 3, 6, 0), T_FN_V, MK_ABC(OP_RET, 0, 0, 0));
+    /* CALLF: X is the function type of B's register (FT) */
+    CASE_X("v_callf_type_not_function", EXPECT_F(0, "type %u is not a function type", (unsigned)T_CELL_I),
+           MK_ABC(OP_CALLF, 0, 4, 0), T_CELL_I, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_type_scalar", EXPECT_F(0, "type 1 is not a function type"),
+           MK_ABC(OP_CALLF, 0, 4, 0), VM_T_INT, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_type_past_table", EXPECT_F(0, "type %u is not a function type", (unsigned)T_XEND),
+           MK_ABC(OP_CALLF, 0, 4, 0), T_XEND, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_type_other_function",
+           EXPECT_F(0, "operand B register 4 is function, expected function"),
+           MK_ABC(OP_CALLF, 0, 4, 0), T_FN_V, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_callf_unused_c", EXPECT_F(0, "unused operand C is 2, expected 0"),
+           MK_ABC(OP_CALLF, 0, 4, 2), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* NEWCELL: A is a cell (CE), B storable in it (CV) */
+    CASE_X("v_newcell_into_int", EXPECT_F(0, "operand A register 9 is int, expected a cell"),
+           MK_ABC(OP_NEWCELL, 9, 9, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_newcell_into_function", EXPECT_F(0, "operand A register 4 is function, expected a cell"),
+           MK_ABC(OP_NEWCELL, 4, 9, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_newcell_value_type", EXPECT_F(0, "operand B register 10 is str, cannot be stored as int"),
+           MK_ABC(OP_NEWCELL, 7, 10, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_newcell_int_into_str_cell",
+           EXPECT_F(0, "operand B register 0 is int, cannot be stored as str"),
+           MK_ABC(OP_NEWCELL, 8, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_newcell_cell_in_cell", EXPECT_F(0, "operand B register 7 is cell, cannot be stored as int"),
+           MK_ABC(OP_NEWCELL, 7, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_newcell_value_out_of_range",
+           EXPECT_F(0, "operand B register 20 out of range (function has 14)"),
+           MK_ABC(OP_NEWCELL, 7, 20, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_newcell_unused_c", EXPECT_F(0, "unused operand C is 3, expected 0"),
+           MK_ABC(OP_NEWCELL, 7, 9, 3), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* GETCELL: B is a cell (CG) whose value A can hold */
+    CASE_X("v_getcell_from_int", EXPECT_F(0, "operand B register 9 is int, expected a cell"),
+           MK_ABC(OP_GETCELL, 0, 9, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_getcell_type", EXPECT_F(0, "operand A register 10 is str, cannot hold int"),
+           MK_ABC(OP_GETCELL, 10, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_getcell_str_into_int", EXPECT_F(0, "operand A register 0 is int, cannot hold str"),
+           MK_ABC(OP_GETCELL, 0, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_getcell_into_cell", EXPECT_F(0, "operand A register 7 is cell, cannot hold int"),
+           MK_ABC(OP_GETCELL, 7, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_getcell_cell_out_of_range",
+           EXPECT_F(0, "operand B register 14 out of range (function has 14)"),
+           MK_ABC(OP_GETCELL, 0, 14, 0), MK_ABC(OP_RET, 0, 0, 0));
+    /* SETCELL: B is a cell (CS) that can hold A's value */
+    CASE_X("v_setcell_into_int", EXPECT_F(0, "operand B register 5 is int, expected a cell"),
+           MK_ABC(OP_SETCELL, 0, 5, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_setcell_into_function", EXPECT_F(0, "operand B register 4 is function, expected a cell"),
+           MK_ABC(OP_SETCELL, 9, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_setcell_type", EXPECT_F(0, "operand A register 10 is str, cannot be stored as int"),
+           MK_ABC(OP_SETCELL, 10, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_setcell_float_into_str_cell",
+           EXPECT_F(0, "operand A register 1 is float, cannot be stored as str"),
+           MK_ABC(OP_SETCELL, 1, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_setcell_value_out_of_range",
+           EXPECT_F(0, "operand A register 200 out of range (function has 14)"),
+           MK_ABC(OP_SETCELL, 200, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
+
+    /* A capturing function is reached only through FNEW and CALLF */
+    CASE_X("v_call_capturing_function",
+           EXPECT_F(0, "direct call of function %u, which captures values", (unsigned)F_ADD),
+           MK_ABC(OP_CALL, 0, 9, 0), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_call_capturing_void_function",
+           EXPECT_F(0, "direct call of function %u, which captures values", (unsigned)F_BUMP),
+           MK_ABC(OP_CALL, 0, 0, 0), F_BUMP, MK_ABC(OP_RET, 0, 0, 0));
+    closure_init(&b); /* get(self: Base, n: int) -> int, r2 now a capture */
+    b.funcs[F_BGET].ncaps = 1;
+    emit_image(g, "c_method_captures", &b,
+               "invalid image: method captures values: slot 1 at class Base");
+    closure_init(&b);
+    b.funcs[F_OTOS].ncaps = 1; /* Other.to_str(self) -> str, r1 now a capture */
+    emit_image(g, "c_to_str_captures", &b,
+               "invalid image: method captures values: slot 0 at class Other");
+    closure_init(&b);
+    b.modules[0].init = F_BUMP;
+    emit_image(g, "v_module_init_captures", &b,
+               "invalid image: module initializer must take no parameters, capture nothing "
+               "and return nothing at bump:0");
+    closure_init(&b);
+    b.im.main = F_BUMP;
+    emit_image(g, "v_main_captures", &b,
+               "invalid image: main must take no parameters, capture nothing and return "
+               "nothing at bump:0");
+    closure_init(&b); /* main() -> void, its r0 now a capture */
+    b.funcs[F_MAIN].ncaps = 1;
+    emit_image(g, "v_main_captures_own_register", &b,
+               "invalid image: main must take no parameters, capture nothing and return "
+               "nothing at main:0");
+
+    /* The type table: function and cell types name earlier, non-void types */
+    static const uint16_t VOID_PARAM[] = {VM_T_VOID}, SELF_PARAM[] = {T_FN_II},
+                          LATER_PARAM[] = {T_CELL_S}, TWO_PARAMS[] = {VM_T_STR, T_XEND};
+    closure_init(&b);
+    b.ttab[T_FN_II - VM_T__COUNT].params = (uint16_t *)VOID_PARAM;
+    emit_image(g, "c_fn_type_void_param", &b,
+               EXPECT("invalid image: function type %u has a bad parameter or result type",
+                      (unsigned)T_FN_II));
+    closure_init(&b);
+    b.ttab[T_FN_II - VM_T__COUNT].params = (uint16_t *)SELF_PARAM;
+    emit_image(g, "c_fn_type_param_is_itself", &b,
+               EXPECT("invalid image: function type %u has a bad parameter or result type",
+                      (unsigned)T_FN_II));
+    closure_init(&b);
+    b.ttab[T_FN_II - VM_T__COUNT].params = (uint16_t *)LATER_PARAM;
+    emit_image(g, "c_fn_type_param_later", &b,
+               EXPECT("invalid image: function type %u has a bad parameter or result type",
+                      (unsigned)T_FN_II));
+    closure_init(&b); /* fn(str, <past the table>) -> int */
+    b.ttab[T_FN_II - VM_T__COUNT] = (vm_type){VM_K_FN, VM_T_INT | 2u << 16, (uint16_t *)TWO_PARAMS};
+    emit_image(g, "c_fn_type_second_param_past_table", &b,
+               EXPECT("invalid image: function type %u has a bad parameter or result type",
+                      (unsigned)T_FN_II));
+    closure_init(&b); /* fn() -> fn() : its own id as its result */
+    b.ttab[T_FN_V - VM_T__COUNT].a = T_FN_V;
+    emit_image(g, "c_fn_type_result_is_itself", &b,
+               EXPECT("invalid image: function type %u has a bad parameter or result type",
+                      (unsigned)T_FN_V));
+    closure_init(&b);
+    b.ttab[T_FN_V - VM_T__COUNT].a = 0xffff;
+    emit_image(g, "c_fn_type_result_huge", &b,
+               EXPECT("invalid image: function type %u has a bad parameter or result type",
+                      (unsigned)T_FN_V));
+    closure_init(&b);
+    b.ttab[T_CELL_I - VM_T__COUNT].a = VM_T_VOID;
+    emit_image(g, "c_cell_holds_void", &b,
+               EXPECT("invalid image: cell type %u holds type 0", (unsigned)T_CELL_I));
+    closure_init(&b);
+    b.ttab[T_CELL_S - VM_T__COUNT].a = T_CELL_S;
+    emit_image(g, "c_cell_holds_itself", &b,
+               EXPECT("invalid image: cell type %u holds type %u", (unsigned)T_CELL_S,
+                      (unsigned)T_CELL_S));
+    closure_init(&b);
+    b.ttab[T_CELL_I - VM_T__COUNT].a = 40000;
+    emit_image(g, "c_cell_holds_type_past_table", &b,
+               EXPECT("invalid image: cell type %u holds type 40000", (unsigned)T_CELL_I));
+
+    /* The reader: a function type's parameter count; a function's
+     * parameters and captures fit in its registers */
+    static uint16_t many[KILN_MAX_PARAMS + 1];
+    for (int i = 0; i <= KILN_MAX_PARAMS; i++)
+        many[i] = VM_T_INT;
+    closure_init(&b);
+    b.ttab[T_FN_II - VM_T__COUNT] =
+        (vm_type){VM_K_FN, VM_T_INT | (uint32_t)(KILN_MAX_PARAMS + 1) << 16, many};
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_fn_type_too_many_params", &out, /* after the three classes' 5 bytes */
+               EXPECT("invalid image: function type %u has %u parameters at offset %zu",
+                      (unsigned)T_FN_II, KILN_MAX_PARAMS + 1u,
+                      sec_body(&out, SEC_TYPE) + 4 + 5 * NTYPES + 5));
+    vm_buf_free(&out);
+
+    closure_init(&b);
+    b.funcs[F_V].ncaps = 1; /* v has no registers */
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_captures_without_registers", &out,
+               EXPECT("invalid image: bad register count 0 (0 parameters, 1 captures) at offset %zu",
+                      func_at(&out, &b.im, F_V) + FUNC_HEAD));
+    vm_buf_free(&out);
+
+    closure_init(&b);
+    b.funcs[F_ADD].ncaps = 3; /* add: 1 parameter + 3 captures > 3 registers */
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_params_and_captures_past_registers", &out,
+               EXPECT("invalid image: bad register count 3 (1 parameters, 3 captures) at offset %zu",
+                      func_at(&out, &b.im, F_ADD) + FUNC_HEAD));
+    vm_buf_free(&out);
+
+    closure_init(&b);
+    serialize(&b.im, &out);
+    {
+        size_t at = func_at(&out, &b.im, F_BUMP) + 9; /* ncaps u8 */
+        out.data[at] = (char)255;
+        fix_checksum(&out);
+        emit_bytes(g, "r_captures_255", &out,
+                   EXPECT("invalid image: bad register count 2 (0 parameters, 255 captures) at offset %zu",
+                          func_at(&out, &b.im, F_BUMP) + FUNC_HEAD));
+    }
+    vm_buf_free(&out);
+#undef EXPECT
+#undef CASE_X
+}
+
 static void discard(void *userdata, int stream, const char *bytes, size_t len)
 {
     (void)userdata, (void)stream, (void)bytes, (void)len;
@@ -1649,9 +1964,37 @@ int main(int argc, char **argv)
     kiln_free(vm);
     vm_buf_free(&bytes);
 
+    /* The closure base, with an f that uses every closure role correctly:
+     * k = 7 (r9); r4 = add capturing k; r0 = r4(r5); r7 = a cell of k;
+     * r6 = bump capturing r7; r6(); r9 = *r7; *r7 = r9; r8 = a cell of
+     * r10; r12 = *r8; a top-level function as a value (h is no fn(int) ->
+     * int, so v as a fn()); return r0. */
+    closure_init(&b);
+    SET_CODE(&b, F_F, MK_ABx(OP_LOADI, 9, 7), MK_ABx(OP_LOADI, 5, 2),
+             MK_ABC(OP_FNEW, 4, 9, 0), F_ADD, MK_ABC(OP_CALLF, 0, 4, 0), T_FN_II,
+             MK_ABC(OP_MOV, 11, 4, 0), MK_ABC(OP_NEWCELL, 7, 9, 0),
+             MK_ABC(OP_FNEW, 6, 7, 0), F_BUMP, MK_ABC(OP_CALLF, 0, 6, 0), T_FN_V,
+             MK_ABC(OP_GETCELL, 9, 7, 0), MK_ABC(OP_SETCELL, 9, 7, 0),
+             MK_ABx(OP_LOADK, 10, 2), MK_ABC(OP_NEWCELL, 8, 10, 0),
+             MK_ABC(OP_GETCELL, 12, 8, 0), MK_ABC(OP_SETCELL, 3, 8, 0),
+             MK_ABC(OP_FNEW, 6, 0, 0), F_V, MK_ABC(OP_EQ_R, 2, 4, 11),
+             MK_ABC(OP_RET, 0, 0, 0));
+    serialize(&b.im, &bytes);
+    vm = kiln_new(&cfg);
+    if (!vm || kiln_load_image(vm, bytes.data, bytes.len) != KILN_OK) {
+        fprintf(stderr, "bad-images: the closure base does not load: %s\n",
+                vm ? kiln_error(vm) : "out of memory");
+        kiln_free(vm);
+        vm_buf_free(&bytes);
+        return 1;
+    }
+    kiln_free(vm);
+    vm_buf_free(&bytes);
+
     verifier_cases(&g);
     class_cases(&g);
     reader_cases(&g);
+    closure_cases(&g);
     if (g.io_error)
         return 2;
     if (g.nfailed) {

@@ -70,8 +70,9 @@ Test(check, names)
 {
     assert_diag("print(y)", "t.kn:1:7: error: unknown name 'y'");
     assert_diag("let x = nope(1)", "t.kn:1:9: error: unknown function 'nope'");
-    assert_diag("fn f() {}\nlet x = f", "t.kn:2:9: error: function 'f' used as a value (function values come later)");
-    assert_diag("let v = 1\nv(2)", "t.kn:2:1: error: 'v' is a variable, not a function");
+    assert_diag("fn f() {}\nlet x: int = f", "t.kn:2:14: error: cannot initialize 'x' of type int with fn()");
+    assert_diag("let p = print", "t.kn:1:9: error: built-in function 'print' cannot be used as a value (wrap it in a function literal)");
+    assert_diag("let v = 1\nv(2)", "t.kn:2:1: error: 'v' is a variable of type int, not a function");
     assert_diag("{\n    let inner = 1\n}\nprint(inner)", "t.kn:4:7: error: unknown name 'inner'");
     assert_diag("for i in 0..3 { }\nprint(i)", "t.kn:2:7: error: unknown name 'i'");
 }

@@ -170,7 +170,9 @@ Test(image, handmade_image_round_trip)
     vm_global g[2] = {{1, VM_T_BOOL}, {1, VM_T__COUNT + 1}};
     /* types 5 and 6 both name class 0 (the reader does not mind; the
      * verifier would), class 0 has two fields and a slot */
-    vm_type t[2] = {{VM_K_CLASS, 0}, {VM_K_CLASS, 0}};
+    uint16_t fparams[2] = {VM_T_STR, VM_T__COUNT};
+    vm_type t[4] = {{VM_K_CLASS, 0, NULL}, {VM_K_CLASS, 0, NULL},
+                    {VM_K_FN, VM_T_INT | 2u << 16, fparams}, {VM_K_CELL, VM_T__COUNT + 2, NULL}};
     uint16_t ftypes[2] = {VM_T__COUNT + 1, VM_T_FLOAT};
     uint32_t fnames[2] = {1, 2};
     uint32_t slots[1] = {0};
@@ -180,10 +182,10 @@ Test(image, handmade_image_round_trip)
     uint16_t types[3] = {VM_T_INT, VM_T_STR, VM_T__COUNT};
     uint32_t code[3] = {MK_ABx(OP_LOADK, 0, 0), MK_ABC(OP_NOP, 0, 0, 0), MK_ABC(OP_RET0, 0, 0, 0)};
     vm_line lines[2] = {{0, 7}, {2, 9}};
-    vm_func f[1] = {{.name = 0, .module = 0, .nparams = 0, .ret = VM_T__COUNT + 1, .nregs = 3,
+    vm_func f[1] = {{.name = 0, .module = 0, .nparams = 0, .ncaps = 2, .ret = VM_T__COUNT + 1, .nregs = 3,
                      .types = types, .ncode = 3, .code = code, .nlines = 2, .lines = lines}};
     vm_module m[1] = {{0, 1, 0}};
-    vm_image im = {.ntypes = 2, .types = t, .nclasses = 1, .classes = c,
+    vm_image im = {.ntypes = 4, .types = t, .nclasses = 1, .classes = c,
                    .nstrs = 3, .str_off = off, .str_len = len, .str_data = data,
                    .nconsts = 2, .consts = k, .nglobals = 2, .globals = g,
                    .nnatives = 1, .natives = n, .nfuncs = 1, .funcs = f,
@@ -200,9 +202,16 @@ Test(image, handmade_image_round_trip)
     cr_assert_eq(r.consts[1].type, VM_T_STR);
     cr_assert_eq(r.globals[0].type, VM_T_BOOL);
     cr_assert_eq(r.globals[1].type, VM_T__COUNT + 1);
-    cr_assert_eq(r.ntypes, 2);
+    cr_assert_eq(r.ntypes, 4);
     cr_assert_eq(r.types[1].kind, VM_K_CLASS);
     cr_assert_eq(r.types[1].a, 0);
+    cr_assert_eq(r.types[2].kind, VM_K_FN);
+    cr_assert_eq(VM_FN_NPARAMS(r.types[2].a), 2);
+    cr_assert_eq(VM_FN_RET(r.types[2].a), VM_T_INT);
+    cr_assert_eq(r.types[2].params[1], VM_T__COUNT);
+    cr_assert_eq(r.types[3].kind, VM_K_CELL);
+    cr_assert_eq(r.types[3].a, VM_T__COUNT + 2);
+    cr_assert_eq(r.funcs[0].ncaps, 2);
     cr_assert_eq(r.nclasses, 1);
     cr_assert_eq(r.classes[0].super, -1);
     cr_assert_eq(r.classes[0].type, VM_T__COUNT + 1);
@@ -216,7 +225,8 @@ Test(image, handmade_image_round_trip)
     cr_assert_eq(r.funcs[0].types[2], VM_T__COUNT);
     cr_assert_str_eq(vm_type_str(&r, VM_T__COUNT), "xyz");
     cr_assert_str_eq(vm_type_str(&r, VM_T_FLOAT), "float");
-    cr_assert_str_eq(vm_type_str(&r, VM_T__COUNT + 2), "?", "past the type table");
+    cr_assert_str_eq(vm_type_str(&r, VM_T__COUNT + 2), "function");
+    cr_assert_str_eq(vm_type_str(&r, VM_T__COUNT + 4), "?", "past the type table");
     cr_assert_eq(r.natives[0].params[1], VM_T_INT);
     cr_assert_eq(r.funcs[0].ncode, 3);
     cr_assert_eq(r.funcs[0].code[0], code[0]);

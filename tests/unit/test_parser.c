@@ -88,10 +88,10 @@ static void assert_expr(const char *expr, const char *want)
     vm_buf d;
     comp *C = unit_front(src, UNTIL_PARSE, &d);
     cr_assert_eq(C->nerrors, 0, "errors parsing %s", expr);
-    cr_assert_eq(C->ntop, 1);
-    cr_assert_eq(C->top[0]->kind, N_LET);
+    cr_assert_eq(C->mods[0]->ntop, 1);
+    cr_assert_eq(C->mods[0]->top[0]->kind, N_LET);
     vm_buf got = {0};
-    sx(&got, C->top[0]->a);
+    sx(&got, C->mods[0]->top[0]->a);
     cr_assert_str_eq(unit_text(&got), want, "parsing %s", expr);
     vm_buf_free(&got);
     unit_comp_free(C, &d);
@@ -177,18 +177,18 @@ Test(parser, statements)
                          "fn f(a: int, b: str) -> bool { return true }\n",
                          UNTIL_PARSE, &d);
     cr_assert_eq(C->nerrors, 0);
-    cr_assert_eq(C->ntop, 7);
+    cr_assert_eq(C->mods[0]->ntop, 7);
 
-    comp_node *n = C->top[0];
+    comp_node *n = C->mods[0]->top[0];
     cr_assert_eq(n->kind, N_LET);
     cr_assert_eq(n->op, 1, "var is mutable");
     cr_assert_eq(n->decl_type, VM_T_INT);
 
-    n = C->top[1];
+    n = C->mods[0]->top[1];
     cr_assert_eq(n->kind, N_ASSIGN);
     cr_assert_eq(n->op, T_PLUS_EQ);
 
-    n = C->top[2];
+    n = C->mods[0]->top[2];
     cr_assert_eq(n->kind, N_IF);
     cr_assert_eq(n->b->kind, N_BLOCK);
     cr_assert_eq(n->b->n, 1);
@@ -196,18 +196,18 @@ Test(parser, statements)
     cr_assert_eq(n->c->c->kind, N_BLOCK);
     cr_assert_eq(n->c->c->list[0]->kind, N_ASSIGN);
 
-    n = C->top[3];
+    n = C->mods[0]->top[3];
     cr_assert_eq(n->kind, N_FOR);
     cr_assert_eq(n->i, 1, "..= is inclusive");
     cr_assert_eq(n->len, 1);
     cr_assert_eq(n->s[0], 'i');
     cr_assert_eq(n->c->list[0]->kind, N_CONTINUE);
 
-    cr_assert_eq(C->top[4]->kind, N_WHILE);
-    cr_assert_eq(C->top[4]->b->list[0]->kind, N_BREAK);
-    cr_assert_eq(C->top[5]->kind, N_EXPR);
-    cr_assert_eq(C->top[5]->a->kind, N_CALL);
-    cr_assert_eq(C->top[6]->kind, N_BLOCK);
+    cr_assert_eq(C->mods[0]->top[4]->kind, N_WHILE);
+    cr_assert_eq(C->mods[0]->top[4]->b->list[0]->kind, N_BREAK);
+    cr_assert_eq(C->mods[0]->top[5]->kind, N_EXPR);
+    cr_assert_eq(C->mods[0]->top[5]->a->kind, N_CALL);
+    cr_assert_eq(C->mods[0]->top[6]->kind, N_BLOCK);
 
     /* fns[0] is the module initializer, then the declared functions */
     cr_assert_eq(C->nfns, 2);
@@ -326,8 +326,8 @@ Test(parser, recovery_reports_each_bad_statement)
     comp *C = unit_front(SRC, UNTIL_PARSE, &d);
     cr_assert_eq(C->nerrors, 4);
     bool found_ok = false;
-    for (uint32_t i = 0; i < C->ntop; i++)
-        if (C->top[i]->kind == N_LET && C->top[i]->len == 2 && !memcmp(C->top[i]->s, "ok", 2))
+    for (uint32_t i = 0; i < C->mods[0]->ntop; i++)
+        if (C->mods[0]->top[i]->kind == N_LET && C->mods[0]->top[i]->len == 2 && !memcmp(C->mods[0]->top[i]->s, "ok", 2))
             found_ok = true;
     cr_assert(found_ok, "the valid statement after two errors is kept");
     unit_comp_free(C, &d);

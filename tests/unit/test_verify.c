@@ -241,15 +241,15 @@ Test(verify, entry_points)
     cr_assert(vm_verify(&x.im, err, sizeof err), "%s", err);
     x.im.main = 1; /* f takes an int */
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: main must take no parameters and return nothing at f:0");
+    cr_assert_str_eq(err, "invalid image: main must take no parameters, capture nothing and return nothing at f:0");
     x.im.main = 2; /* g returns an int */
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: main must take no parameters and return nothing at g:0");
+    cr_assert_str_eq(err, "invalid image: main must take no parameters, capture nothing and return nothing at g:0");
     x.im.main = -1;
     x.m[0].init = 1;
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
     cr_assert_str_eq(err,
-                     "invalid image: module initializer must take no parameters and return nothing at f:0");
+                     "invalid image: module initializer must take no parameters, capture nothing and return nothing at f:0");
 }
 
 Test(verify, the_error_names_the_function)
@@ -419,8 +419,8 @@ static void cls_init(cls *x)
         memcpy(x->data + at, CSTRS[i], n + 1);
         at += n + 1;
     }
-    x->t[0] = (vm_type){VM_K_CLASS, 0};
-    x->t[1] = (vm_type){VM_K_CLASS, 1};
+    x->t[0] = (vm_type){VM_K_CLASS, 0, NULL};
+    x->t[1] = (vm_type){VM_K_CLASS, 1, NULL};
     for (int i = 0; i < 2; i++) {
         x->ftypes[i][0] = VM_T_INT;
         x->fnames[i][0] = CS_X;
