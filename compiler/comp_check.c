@@ -1265,19 +1265,23 @@ static void stmt(checker *K, comp_node *n)
             break;
         }
         int want = K->fn->ret;
+        char who[96]; /* "f()", or for a literal its description */
+        if (K->fn->lambda)
+            snprintf(who, sizeof who, "the function literal");
+        else
+            snprintf(who, sizeof who, "%.*s()", (int)(K->fn->len > 80 ? 80 : K->fn->len),
+                     K->fn->name);
         if (!n->a) {
             if (want != VM_T_VOID && want != CT_ERR)
-                ERR(n, "missing return value: %.*s() returns %s", (int)K->fn->len,
-                    K->fn->name, comp_type_name(K->C, want));
+                ERR(n, "missing return value: %s returns %s", who, comp_type_name(K->C, want));
             break;
         }
         int t = expr(K, n->a);
         if (want == VM_T_VOID)
-            ERR(n->a, "%.*s() has no result type, but returns a value", (int)K->fn->len,
-                K->fn->name);
+            ERR(n->a, "%s has no result type, but returns a value", who);
         else if (!coerce(n->a, want))
-            ERR(n->a, "%.*s() returns %s, not %s", (int)K->fn->len, K->fn->name,
-                comp_type_name(K->C, want), comp_type_name(K->C, t));
+            ERR(n->a, "%s returns %s, not %s", who, comp_type_name(K->C, want),
+                comp_type_name(K->C, t));
         break;
     }
     case N_BLOCK: block(K, n); break;

@@ -626,10 +626,17 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         VM_CASE(FNEW) : {
             g = &funcs[pc[0]];
             pc++;
+            vm_closure **cached = g->ncaps ? NULL : &vm->fnvals[g - funcs];
+            if (cached && *cached) {
+                RA.p = *cached;
+                VM_DISPATCH();
+            }
             PROTECT();
             vm_closure *c = vm_closure_new(vm, g, R + INS_B(ins));
             if (!c)
                 goto unwind;
+            if (cached)
+                *cached = c;
             RA.p = c;
             VM_DISPATCH();
         }

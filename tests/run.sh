@@ -108,7 +108,9 @@ while IFS= read -r kn; do
     if timeout "$TIMEOUT" "$KILN" build "$kn" -o "$s.kbc" >"$s.img.out" 2>"$s.img.err"; then
         run_dir=.
         [ "${kn##*/}" = main.kn ] && run_dir=$OUT # away from its modules' files
-        (cd "$run_dir" && timeout "$TIMEOUT" "$KILN_PATH" run "${flags[@]}" "$ROOT/$s.kbc") \
+        kbc=$s.kbc
+        [ "${kbc#/}" = "$kbc" ] && kbc=$ROOT/$kbc
+        (cd "$run_dir" && timeout "$TIMEOUT" "$KILN_PATH" run "${flags[@]}" "$kbc") \
             >"$s.img.out" 2>"$s.img.err" </dev/null
         img_status=$?
     else

@@ -355,6 +355,9 @@ struct kiln_vm {
         uint8_t *regs;
     } *refmaps;
     vm_rtclass *classes;
+    /* Per function without captures: its one function value, made on
+     * first use, so every use of `f` as a value is the same object. */
+    struct vm_closure **fnvals;
     /* The built-in error classes (prelude), by RT_ERR_* kind, and the
      * error thrown when there is no memory left to make one. */
     const vm_rtclass *error_classes[16];

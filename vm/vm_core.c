@@ -62,6 +62,7 @@ void kiln_free(kiln_vm *vm)
     if (vm->refmaps)
         free(vm->refmaps[0].regs);
     free(vm->refmaps);
+    free(vm->fnvals);
     free(vm->stack);
     free(vm);
 }

@@ -19,8 +19,9 @@ bool vm_gc_link(kiln_vm *vm)
         for (uint32_t r = 0; r < im->funcs[i].nregs; r++)
             total += VM_T_ISREF(im->funcs[i].types[r]);
     vm->refmaps = calloc(im->nfuncs ? im->nfuncs : 1, sizeof *vm->refmaps);
+    vm->fnvals = calloc(im->nfuncs ? im->nfuncs : 1, sizeof *vm->fnvals);
     uint8_t *regs = malloc(total ? total : 1);
-    if (!vm->refmaps || !regs) {
+    if (!vm->refmaps || !vm->fnvals || !regs) {
         free(regs);
         return false;
     }
@@ -49,6 +50,8 @@ void vm_gc_roots(gc_heap *h, void *ctx)
                 gc_mark(h, vm->globals[i].p);
     if (vm->oom_error)
         gc_mark(h, &vm->oom_error->obj);
+    for (uint32_t i = 0; vm->fnvals && i < im->nfuncs; i++)
+        gc_mark(h, (gc_obj *)vm->fnvals[i]);
     for (uint32_t i = 0; i < vm->ntmp_roots; i++)
         gc_mark(h, vm->tmp_roots[i]);
     interp_mark_frames(vm, h);

@@ -154,6 +154,8 @@ static void check_fnew(verifier *v, uint32_t fi, uint32_t ins_a, uint32_t ins_b)
         vfail(v, "function %u does not have the signature of register %u's type", fi, ins_a);
         return;
     }
+    if (g->ncaps == 0 && ins_b != 0)
+        vfail(v, "unused operand B is %u, expected 0 (function %u captures nothing)", ins_b, fi);
     for (uint32_t i = 0; i < g->ncaps && !v->failed; i++) {
         if (ins_b + i >= v->f->nregs) {
             vfail(v, "capture %u register %u out of range", i + 1, ins_b + i);

@@ -1692,6 +1692,10 @@ static void closure_cases(gen *g)
            MK_ABC(OP_FNEW, 4, 9, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_fnew_unused_c", EXPECT_F(0, "unused operand C is 1, expected 0"),
            MK_ABC(OP_FNEW, 4, 9, 1), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_X("v_fnew_captures_nothing_but_b",
+           EXPECT_F(0, "unused operand B is 9, expected 0 (function %u captures nothing)",
+                    (unsigned)F_V), /* v() as a fn(): fine, but with B = 9 */
+           MK_ABC(OP_FNEW, 6, 9, 0), F_V, MK_ABC(OP_RET, 0, 0, 0));
 
     /* CALLF: B is a function value (FV) */
     CASE_X("v_callf_on_int", EXPECT_F(0, "operand B register 5 is int, expected a function"),

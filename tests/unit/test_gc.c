@@ -274,6 +274,60 @@ Test(gc, unreachable_cycles_are_reclaimed_under_stress)
     kiln_free(vm);
 }
 
+/* Closures: each captures a string (copied) and the cell of a variable
+ * that holds the closure itself, a cycle through the cell. */
+static const char closures_src[] =
+    "var keep: fn() -> str = null\n"
+    "fn make(i: int) -> fn() -> str {\n"
+    "    var me: fn() -> str = null\n"
+    "    let name = \"closure number ${i}\"\n"
+    "    me = fn() -> str { if me == null { return \"?\" }; return name }\n"
+    "    return me\n"
+    "}\n"
+    "fn churn() {\n"
+    "    var all: [fn() -> str] = []\n"
+    "    for i in 0..2000 { all.push(make(i)) }\n"
+    "    keep = all[1234]\n"
+    "    print(\"alive\")\n"
+    "}\n"
+    "print(\"start\")\n"
+    "churn()\n"
+    "print(\"dropped\")\n"
+    "print(keep())\n";
+
+static void closures_reclaimed(unsigned flags)
+{
+    struct snapshots s;
+    kiln_vm *vm = snapshot_vm(&s, flags);
+    cr_assert_eq(kiln_load_source(vm, "clo.kn", closures_src, strlen(closures_src)), KILN_OK,
+                 "%s", kiln_error(vm));
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(s.n, 4);
+    size_t closure = sizeof(vm_closure) + 2 * sizeof(vm_value), cell = sizeof(vm_cell);
+    size_t each = closure + cell + str_bytes(strlen("closure number 0"));
+    cr_assert_geq(s.bytes[1], s.bytes[0] + 2000 * each, "start %zu, alive %zu", s.bytes[0],
+                  s.bytes[1]);
+    /* dropped: all but `keep` (its closure, cell and string) are gone */
+    cr_assert_leq(s.bytes[2], s.bytes[0] + each + 64, "start %zu, dropped %zu", s.bytes[0],
+                  s.bytes[2]);
+    vm_closure *c = global(vm, "keep")->p;
+    cr_assert_not_null(c);
+    cr_assert_eq(c->obj.kind, VM_OBJ_FN);
+    cr_assert_eq(c->fn->ncaps, 2);
+    vm_cell *me = c->caps[0].p; /* captured first: `me`, assigned, so a cell */
+    cr_assert_eq(me->obj.kind, VM_OBJ_CELL);
+    cr_assert_eq(me->v.p, c, "the cell holds the closure: a cycle");
+    cr_assert_str_eq(c->caps[1].s->data, "closure number 1234");
+    cr_assert_null(vm->heap.verify_error);
+    kiln_free(vm);
+}
+
+Test(gc, closures_and_cells_reclaimed_and_kept) { closures_reclaimed(0); }
+Test(gc, closures_and_cells_under_stress)
+{
+    closures_reclaimed(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY);
+}
+
 Test(gc, reachable_graph_is_kept_intact)
 {
     /* A binary tree whose nodes also point back to their parent and to a
