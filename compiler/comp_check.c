@@ -111,6 +111,14 @@ static comp_sym *capture(checker *K, comp_fn *fn, comp_sym *outer)
     for (uint32_t i = 0; i < fn->ncaps; i++)
         if (fn->caps[i]->outer == outer)
             return fn->caps[i];
+    if (fn->ncaps == KILN_MAX_CAPTURES) {
+        comp_error(K->C, fn->line, fn->col,
+                   "function literal captures more than %d variables; pass some as arguments",
+                   KILN_MAX_CAPTURES);
+        fn->ncaps++; /* reported once */
+    }
+    if (fn->ncaps > KILN_MAX_CAPTURES)
+        return outer; /* nothing is emitted after an error */
     comp_sym *s = comp_alloc(K->C, sizeof *s);
     *s = *outer;
     s->outer = outer;
@@ -285,10 +293,11 @@ static int fn_value_type(checker *K, const comp_fn *fn)
 
 /* A call of a function value: callee(args), the callee any expression of
  * a function type. */
-static int value_call(checker *K, comp_node *n)
+static int value_call(checker *K, comp_node *n, int t)
 {
     comp *C = K->C;
-    int t = expr(K, n->a);
+    if (t < 0)
+        t = expr(K, n->a);
     if (t == CT_ERR)
         return CT_ERR;
     const struct comp_xtype *sig = comp_fn_sig(C, t);
@@ -475,8 +484,12 @@ static int object_method_call(checker *K, comp_node *n, comp_class *c)
             ERR(f, "init is not called directly: construct with %.*s(...)", (int)c->len,
                 c->name);
         else if (comp_find_field(c, f->s, f->len) >= 0 &&
-                 comp_fn_sig(K->C, c->fields[comp_find_field(c, f->s, f->len)]->type))
-            return value_call(K, n); /* a field holding a function value */
+                 comp_fn_sig(K->C, c->fields[comp_find_field(c, f->s, f->len)]->type)) {
+            /* a field holding a function value; the receiver is checked */
+            f->field = comp_find_field(c, f->s, f->len);
+            f->type = c->fields[f->field]->type;
+            return value_call(K, n, f->type);
+        }
         else if (comp_find_field(c, f->s, f->len) >= 0)
             ERR(f, "'%.*s' is a field of %.*s, not a method", (int)f->len, f->s, (int)c->len,
                 c->name);
@@ -709,7 +722,7 @@ static int call(checker *K, comp_node *n)
     if (callee->kind == N_SUPER)
         return super_call(K, n);
     if (callee->kind != N_NAME)
-        return value_call(K, n);
+        return value_call(K, n, -1);
     const char *name = callee->s;
     uint32_t len = callee->len;
     comp_module *in = callee->qual ? callee->qual : C->mod;
@@ -720,7 +733,7 @@ static int call(checker *K, comp_node *n)
         return CT_ERR;
     }
     if (var)
-        return value_call(K, n);
+        return value_call(K, n, -1);
     comp_fn *fn = comp_find_fn(C, in, name, len, callee->qual != NULL);
     comp_class *cls = comp_find_class(C, in, name, len, callee->qual != NULL);
     if (!fn && cls)
@@ -933,6 +946,18 @@ static int expr_kind(checker *K, comp_node *n)
     case N_MAP: return map_literal(K, n);
     case N_FIELD: {
         double value;
+        comp_node *x = n->a;
+        if ((x->kind == N_IS || x->kind == N_AS) && !x->qs &&
+            comp_imported(K->C, K->C->mod, x->s, x->len) &&
+            !comp_find_class(K->C, K->C->mod, x->s, x->len, false)) {
+            /* x as util.C, parsed as (x as util).C */
+            x->qs = x->s;
+            x->qlen = x->len;
+            x->s = n->s;
+            x->len = n->len;
+            *n = *x;
+            return expr_kind(K, n);
+        }
         if (qualify(K, n))
             return n->kind == N_NAME ? expr_kind(K, n) : CT_ERR;
         if (is_module(K, n->a)) { /* a module constant: becomes its literal */
@@ -1109,6 +1134,10 @@ static void assign_stmt(checker *K, comp_node *n)
     /* Resolved here rather than by expr(), which would turn a constant
      * into its literal. */
     comp_sym *s = lookup(K, target->s, target->len);
+    if (!s && comp_find_fn(K->C, K->C->mod, target->s, target->len, false)) {
+        ERR(target, "cannot assign to '%.*s': it is a function", (int)target->len, target->s);
+        return;
+    }
     if (!s) {
         expr(K, target); /* reports the unknown name */
         return;

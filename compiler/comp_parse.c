@@ -143,7 +143,18 @@ static int named_type(parser *P, const comp_token *t)
     return CT_NAMED + (int)C->ntnames++;
 }
 
+static int parse_type_in(parser *P);
+
 static int parse_type(parser *P)
+{
+    if (!enter(P))
+        return CT_ERR;
+    int t = parse_type_in(P);
+    leave(P);
+    return t;
+}
+
+static int parse_type_in(parser *P)
 {
     comp_token *t = peek(P);
     if (t->type == T_LBRACKET) { /* [T] */
@@ -412,7 +423,7 @@ static comp_node *postfix(parser *P)
             x->a = n;
             comp_token *name = peek(P);
             if (expect(P, T_IDENT, "a class name")) {
-                qualified_name(P, &name, &x->qs, &x->qlen);
+                /* x as util.C is told from (x as C).f by the checker */
                 x->s = name->s;
                 x->len = name->len;
             }

@@ -52,10 +52,15 @@ void rt_trace_begin(kiln_vm *vm, const vm_inst *exc)
 
 bool rt_error_link(kiln_vm *vm)
 {
+    /* The first class of each name that is Error or a subclass: the
+     * prelude's, which come first; a module's class of the same name is
+     * another class. */
     const vm_image *im = &vm->img;
-    for (int k = RT_ERR_ERROR; k < RT_ERR__COUNT; k++)
-        for (uint32_t i = 0; i < im->nclasses; i++)
+    int err = vm_error_class(im);
+    for (int k = RT_ERR_ERROR; err >= 0 && k < RT_ERR__COUNT; k++)
+        for (uint32_t i = 0; i < im->nclasses && !vm->error_classes[k]; i++)
             if (strcmp(vm_image_str(im, im->classes[i].name), rt_error_class(k)) == 0 &&
+                vm_assignable(im, im->classes[i].type, im->classes[err].type) &&
                 im->classes[i].nfields >= 1 && im->classes[i].field_types[0] == VM_T_STR)
                 vm->error_classes[k] = &vm->classes[i];
     const vm_rtclass *oom = vm->error_classes[RT_ERR_OOM];

@@ -47,6 +47,9 @@
 /* Parameters per function: arguments are copied from consecutive caller
  * registers, so this must stay below KILN_MAX_REGS. */
 #define KILN_MAX_PARAMS 64
+/* Variables one function literal may capture (vm_func.ncaps is 8 bits,
+ * and captures take registers). */
+#define KILN_MAX_CAPTURES 128
 
 /* Image format version; bumped whenever the layout of an image changes, so
  * an old kiln refuses a newer image with a clear message. */
