@@ -1,11 +1,15 @@
 # Kiln — build, test and run.
 #
-#   make            build/kiln and build/libkiln.a
+#   make            build/kiln, build/libkiln.a, build/libkiln.so, build/kiln.pc
+#   make install    PREFIX=/usr/local (default) and DESTDIR: bin/kiln,
+#                   lib/libkiln.{a,so*}, include/kiln.h, lib/pkgconfig/kiln.pc
+#   make uninstall  removes what make install put there (same PREFIX/DESTDIR)
 #   make deps       install the Debian packages the build needs (apt-get)
 #   make run        deps + build + run the examples
 #   make test       deps + build + every test; ends with "N passed, N failed"
 #   make asan       the whole test suite under AddressSanitizer + UBSan
 #   make bench      the speed benchmarks, Kiln beside lua5.4 (needs lua5.4)
+#   make embed-example  build/embed, the C application of examples/embed
 #   make clean      remove build/
 
 BUILD   ?= build
@@ -25,17 +29,53 @@ LIB_SRCS := $(wildcard compiler/*.c) $(filter-out vm/main.c,$(wildcard vm/*.c)) 
             $(wildcard interp/*.c) $(wildcard gc/*.c) $(wildcard runtime/*.c) \
             $(wildcard stdlib/*.c) $(wildcard jit/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-UNIT_SRCS := $(wildcard tests/unit/*.c)
+# Criterion tests: the C pieces (tests/unit) and the embedding API as an
+# embedder uses it (tests/api), in one runner.
+UNIT_SRCS := $(wildcard tests/unit/*.c) $(wildcard tests/api/*.c)
 UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 
 KILN := $(BUILD)/kiln
 LIB  := $(BUILD)/libkiln.a
+
+# Version from vm/config.h (KILN_VERSION, what kiln_version() returns).
+# While the major version is 0 any minor release may change the ABI, so the
+# soname carries major.minor (libkiln.so.0.1); from 1.0 on only the major.
+VERSION := $(shell sed -n 's/^.define KILN_VERSION "\(.*\)".*/\1/p' vm/config.h)
+$(if $(VERSION),,$(error cannot read KILN_VERSION from vm/config.h))
+VERSION_MAJOR := $(word 1,$(subst ., ,$(VERSION)))
+VERSION_MINOR := $(word 2,$(subst ., ,$(VERSION)))
+SONAME  := libkiln.so.$(if $(filter 0,$(VERSION_MAJOR)),0.$(VERSION_MINOR),$(VERSION_MAJOR))
+SO      := $(BUILD)/libkiln.so
+SO_FILE := $(BUILD)/libkiln.so.$(VERSION)
+PIC_OBJS := $(LIB_SRCS:%.c=$(BUILD)/pic/obj/%.o)
+PC      := $(BUILD)/kiln.pc
+
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+BINDIR     ?= $(PREFIX)/bin
+LIBDIR     ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+define KILN_PC
+prefix=$(PREFIX)
+libdir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(LIBDIR))
+includedir=$(patsubst $(PREFIX)/%,$${prefix}/%,$(INCLUDEDIR))
+
+Name: kiln
+Description: Kiln process virtual machine, embeddable (libkiln)
+Version: $(VERSION)
+Libs: -L$${libdir} -lkiln
+Libs.private: $(LDLIBS)
+Cflags: -I$${includedir}
+endef
 UNIT := $(BUILD)/unit-tests
 BADGEN := $(BUILD)/bad-images
 MUTATE := $(BUILD)/mutate
 
-.PHONY: all deps run test test-run asan bench bench-deps clean
-all: $(KILN) $(LIB)
+.PHONY: all deps run test test-run asan bench bench-deps clean install uninstall FORCE \
+        embed-example
+all: $(KILN) $(LIB) $(SO) $(BUILD)/$(SONAME) $(PC)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -45,12 +85,39 @@ $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
+# The shared library: the same sources compiled again, position-independent,
+# into $(BUILD)/pic/obj (the kiln binary keeps its non-PIC objects). Only the
+# KILN_API functions of vm/kiln.h are exported (-fvisibility=hidden).
+$(BUILD)/pic/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c $< -o $@
+
+$(SO_FILE): $(PIC_OBJS)
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,$(SONAME) -o $@ $^ $(LDLIBS)
+
+$(SO) $(BUILD)/$(SONAME): $(SO_FILE)
+	ln -sf $(notdir $<) $@
+
+# kiln.pc for this PREFIX: rewritten only when its text changes, so that
+# `make install PREFIX=...` never installs one made for another prefix.
+$(PC): export KILN_PC_TEXT = $(KILN_PC)
+$(PC): FORCE
+	@mkdir -p $(dir $@)
+	@printf '%s\n' "$$KILN_PC_TEXT" >$@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv -f $@.tmp $@; fi
+
 $(KILN): $(BUILD)/obj/vm/main.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/tests/unit/%.o: CFLAGS += $(shell pkg-config --cflags criterion 2>/dev/null)
+$(BUILD)/obj/tests/unit/%.o $(BUILD)/obj/tests/api/%.o: CFLAGS += $(shell pkg-config --cflags criterion 2>/dev/null) -pthread
 $(UNIT): $(UNIT_OBJS) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+	$(CC) $(LDFLAGS) -pthread -o $@ $^ $(LDLIBS) $(shell pkg-config --libs criterion 2>/dev/null || echo -lcriterion)
+
+# examples/embed: a C application embedding Kiln (build/embed SCRIPT).
+EMBED := $(BUILD)/embed
+$(EMBED): examples/embed/embed.c $(LIB)
+	$(CC) $(CFLAGS) -pthread -Ivm $(LDFLAGS) -o $@ $^ $(LDLIBS)
+embed-example: $(EMBED)
 
 $(BADGEN): $(BUILD)/obj/tests/bad/bad_images.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -83,9 +150,14 @@ test: deps
 	@$(MAKE) --no-print-directory $(SWITCH_KILN)
 	@$(MAKE) --no-print-directory KILN_SWITCH=$(SWITCH_KILN) test-run
 
-test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE)
-	@KILN=$(KILN) KILN_SWITCH=$(KILN_SWITCH) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) \
-	  OUT=$(BUILD)/test bash tests/run.sh
+# The install check (tests/install/check.sh, from run.sh's cli section)
+# needs the libraries; it is skipped under sanitizers (make asan), whose
+# runtime an application linked by pkg-config flags would lack.
+INSTALL_CHECK := $(if $(SANFLAGS),no,yes)
+test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE) $(EMBED) $(if $(SANFLAGS),,$(LIB) $(SO) $(BUILD)/$(SONAME))
+	@KILN=$(KILN) KILN_SWITCH=$(KILN_SWITCH) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) EMBED=$(EMBED) \
+	  OUT=$(BUILD)/test BUILD=$(BUILD) INSTALL_CHECK=$(INSTALL_CHECK) MAKE="$(MAKE)" CC="$(CC)" \
+	  bash tests/run.sh
 
 # AddressSanitizer + UBSan over the whole suite. Objects come from malloc
 # (KILN_GC_MALLOC) so the sanitizer sees each one.
@@ -107,10 +179,27 @@ bench: deps bench-deps
 	@$(MAKE) --no-print-directory all
 	@KILN=$(KILN) bash bench/run.sh
 
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	  $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(KILN) $(DESTDIR)$(BINDIR)/kiln
+	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libkiln.a
+	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/libkiln.so.$(VERSION)
+	ln -sf libkiln.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf libkiln.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkiln.so
+	install -m 644 vm/kiln.h $(DESTDIR)$(INCLUDEDIR)/kiln.h
+	install -m 644 $(PC) $(DESTDIR)$(PKGCONFIGDIR)/kiln.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/kiln $(DESTDIR)$(LIBDIR)/libkiln.a \
+	  $(DESTDIR)$(LIBDIR)/libkiln.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	  $(DESTDIR)$(LIBDIR)/libkiln.so $(DESTDIR)$(INCLUDEDIR)/kiln.h \
+	  $(DESTDIR)$(PKGCONFIGDIR)/kiln.pc
+
 clean:
 	rm -rf build
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/pic/obj -name '*.d' 2>/dev/null)
 
 # libFuzzer targets (clang), with ASan + UBSan; see tests/fuzz/README.md.
 FUZZ_FLAGS := -std=c11 -g -O1 -D_DEFAULT_SOURCE -DKILN_GC_MALLOC \

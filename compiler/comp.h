@@ -18,18 +18,24 @@
 
 #include "../vm/vm.h"
 
-/* A source loader: the bytes of file `path` (malloc'd, *len set), or NULL
- * when there is no such file. The compiler frees what it gets. */
-typedef char *(*comp_loader)(void *ctx, const char *path, size_t *len);
+/* What the compiler gets from the VM it compiles for. */
+typedef struct comp_env {
+    /* The bytes of file `path` (malloc'd, *len set), or NULL when there is
+     * no such file; the compiler frees what it gets. NULL: only the
+     * standard modules can be imported. */
+    char *(*load)(void *ctx, const char *path, size_t *len);
+    void *load_ctx;
+    const vm_native *hosts; /* the embedder's natives, "module.name" */
+    uint32_t nhosts;
+} comp_env;
 
 /* comp_compile: compiles `len` bytes of source `src`, named `name` in
  * diagnostics, into image bytes appended to `image`, with every module it
- * imports (files found through `load`, which may be NULL: then only the
- * standard modules can be imported). On errors returns false with the
+ * imports (`env` may be NULL). On errors returns false with the
  * diagnostics (file:line:col: error: ..., source line, caret) appended to
  * `diags`. */
-bool comp_compile(const char *name, const char *src, size_t len, comp_loader load,
-                  void *load_ctx, vm_buf *image, vm_buf *diags);
+bool comp_compile(const char *name, const char *src, size_t len, const comp_env *env,
+                  vm_buf *image, vm_buf *diags);
 
 /* ---- Tokens ---- */
 enum {
@@ -160,6 +166,7 @@ struct comp_fn {
     /* A function literal: its enclosing function, and what it captures
      * (registers nparams .. nparams+ncaps-1 of its frame). */
     bool lambda;
+    bool too_many_caps; /* reported */
     comp_fn *parent;
     comp_sym **caps;
     uint32_t ncaps, caps_cap;
@@ -258,8 +265,10 @@ typedef struct comp {
     comp_module *mod;
     comp_module **order; /* initialization order: imports before importers */
     uint32_t norder;
-    comp_loader load;
+    char *(*load)(void *ctx, const char *path, size_t *len);
     void *load_ctx;
+    const vm_native *hosts;
+    uint32_t nhosts;
     /* tokens */
     comp_token *toks;
     uint32_t ntoks, tok_cap;

@@ -112,13 +112,14 @@ static comp_sym *capture(checker *K, comp_fn *fn, comp_sym *outer)
         if (fn->caps[i]->outer == outer)
             return fn->caps[i];
     if (fn->ncaps == KILN_MAX_CAPTURES) {
-        comp_error(K->C, fn->line, fn->col,
-                   "function literal captures more than %d variables; pass some as arguments",
-                   KILN_MAX_CAPTURES);
-        fn->ncaps++; /* reported once */
-    }
-    if (fn->ncaps > KILN_MAX_CAPTURES)
+        if (!fn->too_many_caps) /* reported once */
+            comp_error(K->C, fn->line, fn->col,
+                       "function literal captures more than %d variables; pass some as "
+                       "arguments",
+                       KILN_MAX_CAPTURES);
+        fn->too_many_caps = true;
         return outer; /* nothing is emitted after an error */
+    }
     comp_sym *s = comp_alloc(K->C, sizeof *s);
     *s = *outer;
     s->outer = outer;
@@ -382,7 +383,8 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
         types[i] = (uint16_t)(args[i]->type == CT_NULL ? VM_T_STR : args[i]->type);
     }
     const vm_native *nat = nargs <= KILN_MAX_PARAMS
-                               ? vm_native_find(name, types, (int)nargs, comp_elem_of_ctx, K->C)
+                               ? vm_native_find(K->C->hosts, K->C->nhosts, name, types, (int)nargs,
+                                                comp_elem_of_ctx, K->C)
                                : NULL;
     if (nat) {
         for (uint32_t i = 0; i < nargs; i++)

@@ -423,7 +423,7 @@ static int ex_to_str(emitter *E, comp_node *n)
     uint16_t t = (uint16_t)n->type;
     int arg = reg_block(E, &t, 1);
     ex(E, n, arg);
-    const vm_native *nat = vm_native_find("str", &t, 1, comp_elem_of_ctx, E->C);
+    const vm_native *nat = vm_native_find(NULL, 0, "str", &t, 1, comp_elem_of_ctx, E->C);
     reg_free(E, arg);
     int r = reg_alloc(E, VM_T_STR);
     emit_x(E, MK_ABC(OP_CALLN, r, arg, 0), native_ref(E, nat));
@@ -1272,7 +1272,7 @@ static void synth_body(emitter *E, comp_fn *fn)
             int b = reg_block(E, &t, 1);
             emit(E, MK_ABC(OP_MOV, b, m, 0));
             emit_x(E, MK_ABC(OP_CALLN, m, b, 0),
-                   native_ref(E, vm_native_find("str", &t, 1, comp_elem_of_ctx, E->C)));
+                   native_ref(E, vm_native_find(NULL, 0, "str", &t, 1, comp_elem_of_ctx, E->C)));
             emit(E, MK_ABC(OP_CONCAT, r, r, m));
         }
         emit(E, MK_ABC(OP_RET, r, 0, 0));

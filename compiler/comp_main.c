@@ -264,8 +264,8 @@ static void parse_module(comp *C, comp_module *m)
     C->ntoks = C->tok_cap = 0;
 }
 
-bool comp_compile(const char *name, const char *src, size_t len, comp_loader load,
-                  void *load_ctx, vm_buf *image, vm_buf *diags)
+bool comp_compile(const char *name, const char *src, size_t len, const comp_env *env,
+                  vm_buf *image, vm_buf *diags)
 {
     comp *C = calloc(1, sizeof *C);
     if (!C) {
@@ -276,8 +276,12 @@ bool comp_compile(const char *name, const char *src, size_t len, comp_loader loa
     C->src = src;
     C->srclen = len;
     C->diags = diags;
-    C->load = load;
-    C->load_ctx = load_ctx;
+    if (env) {
+        C->load = env->load;
+        C->load_ctx = env->load_ctx;
+        C->hosts = env->hosts;
+        C->nhosts = env->nhosts;
+    }
     volatile bool ok = false;
     if (setjmp(C->oom)) {
         vm_buf_printf(diags, "%s: error: out of memory while compiling\n", name);

@@ -209,7 +209,11 @@ void comp_import(comp *C, const comp_token *name)
         add_dep(C, from, m->index, name);
         return;
     }
-    if (std_module_exists(name->s, name->len)) {
+    bool host = false; /* a module of the embedder's natives */
+    for (uint32_t i = 0; i < C->nhosts && !host; i++)
+        host = !strncmp(C->hosts[i].name, name->s, name->len) &&
+               C->hosts[i].name[name->len] == '.';
+    if (host || std_module_exists(name->s, name->len)) {
         comp_map_put(C, &from->imports, name->s, name->len, -2); /* a native module */
         return;
     }

@@ -167,10 +167,28 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
  * so the collector's walk starts at the innermost frame. */
 #define PROTECT() (vm->frame_R = R, vm->frame_f = f)
 
+/* Leaving interp_call: the caller's frames (if a native called in) are
+ * the innermost again. */
+#define LEAVE() \
+    do { \
+        vm->frame_R = outer_R; \
+        vm->frame_f = outer_f; \
+        if (outer_R) \
+            vm->nouter--; \
+    } while (0)
+
 #define RA (R[INS_A(ins)])
 #define RB (R[INS_B(ins)])
 #define RC (R[INS_C(ins)])
-#define JUMP_X() (pc += 1 + (int32_t)pc[0])
+/* A taken jump; a backward one (a loop's back-edge) charges the loop's
+ * length to the tick counter, whose running out polls the limits. */
+#define JUMP_X() \
+    do { \
+        int32_t off_ = (int32_t)pc[0]; \
+        pc += 1 + off_; \
+        if (off_ < 0 && (vm->tick += off_) < 0) \
+            goto poll; \
+    } while (0)
 #define SKIP_X() (pc += 1)
 
 int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result)
@@ -188,14 +206,23 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
     const vm_native **const natives = vm->natives;
-    vm_value *R = vm->stack;
+    /* Called from a native (kiln_call inside a CALLN): the new frames go
+     * above the caller's, whose chain the GC must still walk (vm->outer). */
+    vm_value *const outer_R = vm->frame_R;
+    const vm_func *const outer_f = vm->frame_f;
+    vm_value *R = outer_R ? outer_R + outer_f->nregs + FRAME_INFO : vm->stack;
     const uint32_t *pc = f->code;
     uint32_t ins = 0;
 
-    if (R + f->nregs + FRAME_INFO > vm->stack_end) {
+    if (R + f->nregs + FRAME_INFO > vm->stack_end || vm->nouter == KILN_MAX_REENTRY) {
         rt_raise(vm, RT_ERR_STACK, "stack overflow");
         rt_trace_begin(vm, NULL);
         return -1;
+    }
+    if (outer_R) {
+        vm->outer[vm->nouter].R = outer_R;
+        vm->outer[vm->nouter].f = outer_f;
+        vm->nouter++;
     }
     vm_inst *exc;
     memset(R, 0, sizeof(vm_value) * f->nregs);
@@ -333,7 +360,13 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             VM_DISPATCH();
         }
 
-        VM_CASE(JMP) : pc += INS_sJ(ins); VM_DISPATCH();
+        VM_CASE(JMP) : {
+            int32_t off = INS_sJ(ins);
+            pc += off;
+            if (off < 0 && (vm->tick += off) < 0)
+                goto poll;
+            VM_DISPATCH();
+        }
         VM_CASE(JT) : if (RA.i) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(JF) : if (!RA.i) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(JLT_I) : if (RA.i < RB.i) JUMP_X(); else SKIP_X(); VM_DISPATCH();
@@ -695,6 +728,11 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             g = &funcs[pc[0]];
             argv = R + INS_B(ins);
         call:;
+            if (--vm->tick < 0) { /* a call charges one: recursion polls too */
+                PROTECT();
+                if (vm_poll(vm))
+                    goto unwind;
+            }
             vm_value *N = R + f->nregs + FRAME_INFO;
             pc++;
             if (N + g->nregs + FRAME_INFO > vm->stack_end) {
@@ -720,7 +758,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             pc++;
             vm_value res = RA; /* a native without result leaves R[A] as it was */
             PROTECT();
-            if (n->fn(vm, R + INS_B(ins), &res) != 0)
+            if ((n->fn ? n->fn(vm, R + INS_B(ins), &res) : vm_host_call(vm, n, R + INS_B(ins), &res)) != 0)
                 goto unwind;
             RA = res;
             VM_DISPATCH();
@@ -730,7 +768,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             vm_value *info = R + f->nregs;
             if (!info[0].p) {
                 *result = v;
-                vm->frame_R = NULL;
+                LEAVE();
                 return 0;
             }
             R = info[0].p;
@@ -743,7 +781,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             vm_value *info = R + f->nregs;
             if (!info[0].p) {
                 result->u = 0;
-                vm->frame_R = NULL;
+                LEAVE();
                 return 0;
             }
             R = info[0].p;
@@ -765,9 +803,13 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         }
     }
 
+poll: /* after a back-edge: fuel, interrupts */
+    PROTECT();
+    if (!vm_poll(vm))
+        VM_DISPATCH();
 unwind:
     if (vm->err_kind == RT_EXIT) { /* the guest called os.exit: it ends here */
-        vm->frame_R = NULL;
+        LEAVE();
         return -2;
     }
     /* A fault raised with rt_raise becomes an object of its built-in
@@ -797,15 +839,14 @@ throw_exc: {
         g = info[2].p;
     }
     build_trace(vm, R, f, pc, exc);
-    vm->frame_R = NULL;
+    vm->pending = exc; /* for a native that called in: it may pass the error on */
+    LEAVE();
     return -1;
 }
 }
 
-void interp_mark_frames(kiln_vm *vm, gc_heap *h)
+static void mark_chain(kiln_vm *vm, gc_heap *h, vm_value *R, const vm_func *f)
 {
-    vm_value *R = vm->frame_R;
-    const vm_func *f = vm->frame_f;
     while (R) {
         const struct vm_refmap *m = &vm->refmaps[f - vm->img.funcs];
         for (uint32_t i = 0; i < m->n; i++)
@@ -816,6 +857,13 @@ void interp_mark_frames(kiln_vm *vm, gc_heap *h)
     }
 }
 
+void interp_mark_frames(kiln_vm *vm, gc_heap *h)
+{
+    mark_chain(vm, h, vm->frame_R, vm->frame_f);
+    for (uint32_t i = 0; i < vm->nouter; i++) /* below each native that called in */
+        mark_chain(vm, h, vm->outer[i].R, vm->outer[i].f);
+}
+
 #undef VM_CASE
 #undef VM_DISPATCH
 #undef VM_LOOP
@@ -823,5 +871,6 @@ void interp_mark_frames(kiln_vm *vm, gc_heap *h)
 #undef RB
 #undef RC
 #undef PROTECT
+#undef LEAVE
 #undef JUMP_X
 #undef SKIP_X

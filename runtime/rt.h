@@ -34,6 +34,14 @@ enum { RT_EXIT = 100 };
  * uncaught error, but no catch clause takes it. */
 enum { RT_FATAL = 101 };
 
+/* A limit of the embedder (fuel, kiln_interrupt) stopped the guest: no
+ * catch clause takes it; kiln_run returns KILN_ERR_LIMIT. */
+enum { RT_LIMIT = 102 };
+
+/* A native passes on the error of a kiln_call that failed: the error
+ * object is vm->pending. */
+enum { RT_PENDING = 103 };
+
 /* rt_raise: records a guest error of `kind` with a printf-style message in
  * `vm`. The caller then unwinds (the interpreter) or returns -1 (a native).
  * Raising never allocates, so it works when memory is exhausted. */
@@ -57,6 +65,12 @@ bool rt_error_link(kiln_vm *vm);
 void rt_trace_begin(kiln_vm *vm, const vm_inst *exc);
 void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,
                     uint32_t depth);
+
+/* rt_sys_check: may the guest do `op` (a KILN_ALLOW_* bit; `path` the
+ * file concerned, or NULL)? Every host access of the standard library
+ * asks first. Traced with KILN_FLAG_TRACE_SYS; false after raising
+ * PermissionError. */
+bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path);
 
 /* rt_format_float: writes `d` as LANGUAGE.md specifies (Python's repr: the
  * shortest digits that read back to the same double) to buf, which must

@@ -14,6 +14,8 @@ const char *rt_error_class(int kind)
         "PermissionError"};
     if (kind == RT_FATAL)
         return "InternalError";
+    if (kind == RT_LIMIT)
+        return "stopped";
     return kind > 0 && kind < RT_ERR__COUNT ? NAMES[kind] : "Error";
 }
 
@@ -81,6 +83,11 @@ bool rt_error_link(kiln_vm *vm)
 vm_inst *rt_error_object(kiln_vm *vm)
 {
     int kind = vm->err_kind;
+    if (kind == RT_PENDING) {
+        vm_inst *e = vm->pending;
+        vm->pending = NULL;
+        return e;
+    }
     const vm_rtclass *c = kind > 0 && kind < RT_ERR__COUNT ? vm->error_classes[kind] : NULL;
     if (!c)
         return NULL;

@@ -50,13 +50,13 @@ static int m_max(kiln_vm *vm, vm_value *a, vm_value *r)
 }
 
 const vm_native std_math_natives[] = {
-    {"math.sqrt", "f", 'f', m_sqrt},   {"math.sin", "f", 'f', m_sin},
-    {"math.cos", "f", 'f', m_cos},     {"math.tan", "f", 'f', m_tan},
-    {"math.atan2", "ff", 'f', m_atan2}, {"math.exp", "f", 'f', m_exp},
-    {"math.log", "f", 'f', m_log},     {"math.pow", "ff", 'f', m_pow},
-    {"math.floor", "f", 'f', m_floor}, {"math.ceil", "f", 'f', m_ceil},
-    {"math.abs", "i", 'i', m_abs},     {"math.fabs", "f", 'f', m_fabs},
-    {"math.min", "ii", 'i', m_min},    {"math.max", "ii", 'i', m_max},
-    {"math.min", "ff", 'f', m_fmin},   {"math.max", "ff", 'f', m_fmax},
+    {"math.sqrt", "f", 'f', m_sqrt, NULL, NULL},   {"math.sin", "f", 'f', m_sin, NULL, NULL},
+    {"math.cos", "f", 'f', m_cos, NULL, NULL},     {"math.tan", "f", 'f', m_tan, NULL, NULL},
+    {"math.atan2", "ff", 'f', m_atan2, NULL, NULL}, {"math.exp", "f", 'f', m_exp, NULL, NULL},
+    {"math.log", "f", 'f', m_log, NULL, NULL},     {"math.pow", "ff", 'f', m_pow, NULL, NULL},
+    {"math.floor", "f", 'f', m_floor, NULL, NULL}, {"math.ceil", "f", 'f', m_ceil, NULL, NULL},
+    {"math.abs", "i", 'i', m_abs, NULL, NULL},     {"math.fabs", "f", 'f', m_fabs, NULL, NULL},
+    {"math.min", "ii", 'i', m_min, NULL, NULL},    {"math.max", "ii", 'i', m_max, NULL, NULL},
+    {"math.min", "ff", 'f', m_fmin, NULL, NULL},   {"math.max", "ff", 'f', m_fmax, NULL, NULL},
 };
 const size_t std_math_count = sizeof std_math_natives / sizeof std_math_natives[0];

@@ -47,6 +47,8 @@ static int o_env(kiln_vm *vm, vm_value *a, vm_value *r)
         rt_raise(vm, RT_ERR_NULL, "os.env: the name is null");
         return -1;
     }
+    if (!rt_sys_check(vm, KILN_ALLOW_ENV, "os.env", a[0].s->data))
+        return -1;
     const char *v = getenv(a[0].s->data);
     r->s = v ? vm_str_cstr(vm, v) : NULL;
     return v && !r->s ? -1 : 0;
@@ -63,9 +65,9 @@ static int o_clock(kiln_vm *vm, vm_value *a, vm_value *r)
 }
 
 const vm_native std_os_natives[] = {
-    {"os.args", "", 'S', o_args},
-    {"os.exit", "i", 'v', o_exit},
-    {"os.env", "s", 's', o_env},
-    {"os.clock", "", 'f', o_clock},
+    {"os.args", "", 'S', o_args, NULL, NULL},
+    {"os.exit", "i", 'v', o_exit, NULL, NULL},
+    {"os.env", "s", 's', o_env, NULL, NULL},
+    {"os.clock", "", 'f', o_clock, NULL, NULL},
 };
 const size_t std_os_count = sizeof std_os_natives / sizeof std_os_natives[0];

@@ -21,7 +21,11 @@
 #                by `kiln verify` with exit 2 and its expected message
 #   4. mutation  1,000 random corruptions of valid images: none may make
 #                kiln die by a signal
-#   5. cli       the command line's usage errors and exit codes
+#   5. cli       the command line's usage errors and exit codes; then, with
+#                INSTALL_CHECK=yes (the default; make asan sets no),
+#                tests/install/check.sh: libkiln.so's exports, make install,
+#                and a C application built against the installed library
+#                through pkg-config, shared and static
 #
 # Ends with one line "N passed, N failed" over everything it ran, and exits
 # non-zero when anything failed. Set TEST_FILTER to a substring to run only
@@ -218,6 +222,32 @@ cli 0 "CALLN" dis "$OUT/hi.txt"
 cli 2 "not a bytecode image" verify "$OUT/hi.txt"
 cli 2 "invalid image: truncated" run "$OUT/truncated.kbc"
 cli 0 "" run "$OUT/hi.kbc" guest-arg --guest-flag
+cli 2 "bad count" run --fuel=0 "$OUT/hi.txt"
+cli 2 "bad time" run --timeout=-1 "$OUT/hi.txt"
+cli 0 "" run --sandbox --fuel=1000 --timeout=10 "$OUT/hi.txt"
+# examples/embed: the C application embedding Kiln prints what it should
+if [ -x "${EMBED:-}" ]; then
+    if "$EMBED" examples/embed/script.kn >"$OUT/embed.out" 2>&1 </dev/null &&
+        cmp -s "$OUT/embed.out" examples/embed/expected.out; then
+        pass
+    else
+        fail "embed: $EMBED differs from examples/embed/expected.out: diff $OUT/embed.out"
+    fi
+fi
+if [ "${INSTALL_CHECK:-yes}" = yes ]; then
+    install_checks=0
+    while IFS= read -r line; do
+        install_checks=$((install_checks + 1))
+        case "$line" in
+        "ok "*) pass ;;
+        *) fail "install: ${line#FAIL }" ;;
+        esac
+    done < <(bash tests/install/check.sh 2>&1)
+    [ "$install_checks" -gt 0 ] || fail "install: tests/install/check.sh printed nothing"
+    echo "install: $install_checks checks of libkiln, make install and pkg-config"
+else
+    echo "install: skipped (INSTALL_CHECK=${INSTALL_CHECK})"
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -50,6 +50,8 @@
 /* Variables one function literal may capture (vm_func.ncaps is 8 bits,
  * and captures take registers). */
 #define KILN_MAX_CAPTURES 128
+/* Natives calling back into the guest (kiln_call), nested. */
+#define KILN_MAX_REENTRY 32
 
 /* Image format version; bumped whenever the layout of an image changes, so
  * an old kiln refuses a newer image with a clear message. */

@@ -33,6 +33,20 @@ extern "C" {
 
 typedef struct kiln_vm kiln_vm;
 
+/* A value crossing the API: scalars by value; strings and other objects
+ * (arrays, maps, objects, function values) as handles, which keep their
+ * object alive until kiln_release. A null string or object is KILN_NULL. */
+typedef enum { KILN_NULL, KILN_INT, KILN_FLOAT, KILN_BOOL, KILN_STR, KILN_REF } kiln_type;
+typedef struct {
+    kiln_type type;
+    union {
+        int64_t i;
+        double f;
+        bool b;
+        void *h; /* KILN_STR, KILN_REF: a handle */
+    } as;
+} kiln_value;
+
 typedef enum {
     KILN_OK = 0,
     KILN_ERR_COMPILE, /* the source has errors: kiln_error lists them */
@@ -46,13 +60,39 @@ typedef enum {
 enum {
     KILN_FLAG_NO_CHECKSUM = 1, /* load images without checking the checksum */
     KILN_FLAG_GC_STRESS = 2,   /* collect garbage at every allocation (testing) */
-    KILN_FLAG_GC_VERIFY = 4    /* check the heap after every collection (testing) */
+    KILN_FLAG_GC_VERIFY = 4,   /* check the heap after every collection (testing) */
+    KILN_FLAG_TRACE_SYS = 8    /* report each host access and the decision on stderr */
+};
+
+/* Bits of kiln_config.allow: what the guest may do to the host. Every
+ * standard-library function that touches the host checks its bit; denied,
+ * it throws PermissionError. */
+enum {
+    KILN_ALLOW_READ = 1,  /* io.read_file, io.read_line */
+    KILN_ALLOW_WRITE = 2, /* io.write_file */
+    KILN_ALLOW_ENV = 4,   /* os.env */
+    KILN_ALLOW_NET = 8,   /* (the net module, later) */
+    KILN_ALLOW_RUN = 16,  /* (os.run, later) */
+    KILN_ALLOW_FFI = 32,  /* (extern functions, later) */
+    KILN_ALLOW_ALL = 63
 };
 
 typedef struct {
     /* Bytes the guest's objects may occupy, 0 = none. Past it, after a full
      * collection, the guest gets an OutOfMemoryError. */
     size_t heap_limit;
+    /* Instructions one kiln_run (or kiln_call) may execute, 0 = no limit;
+     * then it stops with KILN_ERR_LIMIT. Counted where loops jump back
+     * (a loop's length each iteration) and at calls (one each), so it is
+     * exact for loops and calls and bounds everything else. */
+    uint64_t fuel;
+    unsigned allow;    /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
+    /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files
+     * (and subfolders') the guest may read / write, a NULL-terminated list
+     * that must stay valid while the VM lives; NULL: anywhere. Paths are
+     * resolved (symlinks, `..`) before the check. */
+    const char *const *read_dirs;
+    const char *const *write_dirs;
     unsigned flags;    /* KILN_FLAG_* bits */
     /* Guest output: stream 1 is stdout, 2 is stderr. NULL writes to the
      * process's stdout and stderr. */
@@ -60,8 +100,8 @@ typedef struct {
     void *userdata;
 } kiln_config;
 
-/* kiln_config_init: fills `cfg` with the defaults (no limits, no flags,
- * output to the process's streams). */
+/* kiln_config_init: fills `cfg` with the defaults (no limits, nothing
+ * allowed, no flags, output to the process's streams). */
 KILN_API void kiln_config_init(kiln_config *cfg);
 
 /* kiln_new: a new VM configured by `cfg` (copied; NULL for the defaults).
@@ -109,6 +149,68 @@ KILN_API kiln_status kiln_image(kiln_vm *vm, const void **bytes, size_t *len);
 /* kiln_disassemble: a text listing of the loaded program's bytecode,
  * NUL-terminated; it belongs to `vm`. */
 KILN_API kiln_status kiln_disassemble(kiln_vm *vm, const char **text);
+
+KILN_API kiln_value kiln_int(int64_t i);
+KILN_API kiln_value kiln_float(double f);
+KILN_API kiln_value kiln_bool(bool b);
+KILN_API kiln_value kiln_null(void);
+
+/* kiln_str: a new guest string of `len` bytes copied from `bytes`, as a
+ * handle; KILN_NULL when memory runs out (past the heap limit too).
+ * Release it with kiln_release. */
+KILN_API kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len);
+
+/* kiln_str_bytes: the bytes of string handle `v` (NUL-terminated, *len set
+ * when len is not NULL), valid while the handle lives; NULL if `v` is not
+ * a string. */
+KILN_API const char *kiln_str_bytes(kiln_vm *vm, kiln_value v, size_t *len);
+
+/* kiln_release: lets the object of handle `v` go (values without a
+ * handle are ignored). A native's arguments are released for it when it
+ * returns; a result handed to the guest is taken over by the guest. */
+KILN_API void kiln_release(kiln_vm *vm, kiln_value v);
+
+/* kiln_call: calls the loaded program's top-level function `function`
+ * ("f" in the root module, "util.f" in module util) with `nargs`
+ * arguments of its parameter types, and stores its result (KILN_NULL for
+ * none) in *result, a new handle for a string or object. Runs nothing
+ * else: call kiln_run first when the function needs the globals set up.
+ * Fuel counts per call. May be called from a native (re-entrantly).
+ * KILN_ERR_API (with a message) for an unknown function or arguments of
+ * the wrong number or type; KILN_ERR_RUNTIME for an uncaught guest error;
+ * KILN_ERR_LIMIT when fuel, kiln_interrupt or the stack stop it. */
+KILN_API kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
+                               int nargs, kiln_value *result);
+
+/* A native function the guest calls: args[0..nargs-1] have the declared
+ * parameter types (strings as handles, released after the call); it
+ * stores a value of its result type in *result (nothing for no result)
+ * and returns KILN_OK, or the status of kiln_throw (the guest gets that
+ * error) or of a failed kiln_call (the guest gets that call's error). */
+typedef kiln_status (*kiln_native_fn)(kiln_vm *vm, const kiln_value *args, int nargs,
+                                      kiln_value *result, void *userdata);
+
+/* kiln_define_native: before loading, makes `module.name` a function of
+ * the guest with the type `type`, e.g. "fn(int, int) -> int" (parameter
+ * and result types int, float, bool, str; no "-> R" for none). The guest
+ * imports the module by name (`import host`) and calls `host.mul(2, 3)`;
+ * the compiler checks the calls against the type. KILN_ERR_API for a
+ * malformed type, a name defined twice, or a VM already loaded. */
+KILN_API kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name,
+                                        const char *type, kiln_native_fn fn, void *userdata);
+
+/* kiln_throw: from inside a native, makes the guest throw a new error of
+ * the built-in class `error_class` ("Error", "ValueError", "IOError", ...)
+ * with `message`. The native returns what kiln_throw returns
+ * (KILN_ERR_RUNTIME; KILN_ERR_API for an unknown class). */
+KILN_API kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message);
+
+/* kiln_interrupt: asks the guest running in `vm` to stop soon (within
+ * microseconds: at its next loop back-edge or call); kiln_run or kiln_call
+ * then returns KILN_ERR_LIMIT and the VM stays usable. The one function
+ * that may be called from any thread while the VM runs (a watchdog). An
+ * interrupt sent while no guest code runs is dropped at the next start. */
+KILN_API void kiln_interrupt(kiln_vm *vm);
 
 /* kiln_version: the library's version, e.g. "0.1.0". */
 KILN_API const char *kiln_version(void);

@@ -5,6 +5,7 @@
  * Exit codes: 0 success, 1 the guest raised an uncaught error, 2 usage,
  * compile, load or verification error.
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +30,16 @@ static const char USAGE[] =
     "                        or G); past it the guest gets OutOfMemoryError\n"
     "  --gc-stress           (run) collect garbage at every allocation\n"
     "  --gc-verify           (run) check the heap after every collection\n"
+    "  --fuel=N              (run) stop the guest after N instructions (counted\n"
+    "                        at loop back-edges and calls); exit status 1\n"
+    "  --timeout=SECONDS     (run) stop the guest after SECONDS of wall time\n"
+    "  --sandbox             (run) allow the guest no host access (by default it\n"
+    "                        may read and write files and read the environment)\n"
+    "  --allow-read=DIR      (run) allow reading files under DIR only (repeatable;\n"
+    "                        stdin too); implies --sandbox for the rest\n"
+    "  --allow-write=DIR     (run) allow writing files under DIR only (repeatable)\n"
+    "  --allow-env           (run) allow reading environment variables\n"
+    "  --trace-sys           (run) print each host access and the decision\n"
     "  -h, --help            show this help\n"
     "  --version             show the version\n"
     "\n"
@@ -74,13 +85,9 @@ static size_t parse_size(const char *s)
     return (size_t)(v * mul);
 }
 
-static kiln_vm *load(const char *path, unsigned flags, size_t heap_limit, int *code)
+static kiln_vm *load(const char *path, const kiln_config *cfg, int *code)
 {
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.flags = flags;
-    cfg.heap_limit = heap_limit;
-    kiln_vm *vm = kiln_new(&cfg);
+    kiln_vm *vm = kiln_new(cfg);
     if (!vm) {
         fprintf(stderr, "kiln: out of memory\n");
         *code = EXIT_USAGE;
@@ -107,14 +114,56 @@ static int is_image_file(const char *path)
     return n == sizeof head && memcmp(head, MAGIC, sizeof head) == 0;
 }
 
-static int cmd_run(const char *path, unsigned flags, size_t heap_limit, int argc, char **argv)
+/* --timeout: a watchdog thread interrupts the guest when time is up. */
+struct watchdog {
+    kiln_vm *vm;
+    double seconds;
+    pthread_mutex_t lock;
+    pthread_cond_t done_cond;
+    bool done;
+};
+
+static void *watch(void *arg)
+{
+    struct watchdog *w = arg;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    double whole = (double)(long long)w->seconds;
+    until.tv_sec += (time_t)whole;
+    until.tv_nsec += (long)((w->seconds - whole) * 1e9);
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&w->lock);
+    int rc = 0;
+    while (!w->done && rc == 0)
+        rc = pthread_cond_timedwait(&w->done_cond, &w->lock, &until);
+    if (!w->done)
+        kiln_interrupt(w->vm);
+    pthread_mutex_unlock(&w->lock);
+    return NULL;
+}
+
+static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int argc,
+                   char **argv)
 {
     int code = 0;
-    kiln_vm *vm = load(path, flags, heap_limit, &code);
+    kiln_vm *vm = load(path, cfg, &code);
     if (!vm)
         return code;
     kiln_set_args(vm, argc, argv);
+    struct watchdog w = {vm, timeout, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    pthread_t thread;
+    bool watching = timeout > 0 && pthread_create(&thread, NULL, watch, &w) == 0;
     kiln_status st = kiln_run(vm);
+    if (watching) {
+        pthread_mutex_lock(&w.lock);
+        w.done = true;
+        pthread_cond_signal(&w.done_cond);
+        pthread_mutex_unlock(&w.lock);
+        pthread_join(thread, NULL);
+    }
     code = st == KILN_OK ? kiln_exit_code(vm) : report(vm, st);
     kiln_free(vm);
     return code;
@@ -123,7 +172,7 @@ static int cmd_run(const char *path, unsigned flags, size_t heap_limit, int argc
 static int cmd_build(const char *path, const char *out)
 {
     int code = 0;
-    kiln_vm *vm = load(path, 0, 0, &code);
+    kiln_vm *vm = load(path, NULL, &code);
     if (!vm)
         return code;
     const void *bytes;
@@ -141,7 +190,7 @@ static int cmd_build(const char *path, const char *out)
 static int cmd_dis(const char *path)
 {
     int code = 0;
-    kiln_vm *vm = load(path, 0, 0, &code);
+    kiln_vm *vm = load(path, NULL, &code);
     if (!vm)
         return code;
     const char *text;
@@ -161,7 +210,10 @@ static int cmd_verify(const char *path, unsigned flags)
         return EXIT_USAGE;
     }
     int code = 0;
-    kiln_vm *vm = load(path, flags, 0, &code);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.flags = flags;
+    kiln_vm *vm = load(path, &cfg, &code);
     if (!vm)
         return code;
     printf("%s: ok\n", path);
@@ -188,6 +240,13 @@ int main(int argc, char **argv)
         return usage_error("unknown command '%s'", cmd);
     unsigned flags = 0;
     size_t heap_limit = 0;
+    uint64_t fuel = 0;
+    double timeout = 0;
+    unsigned allow = KILN_ALLOW_ALL; /* the command line's user owns the machine */
+    bool confined = false;
+    enum { MAX_DIRS = 64 };
+    static const char *read_dirs[MAX_DIRS + 1], *write_dirs[MAX_DIRS + 1];
+    int nread = 0, nwrite = 0;
     const char *file = NULL, *out = NULL;
     int i = 2;
     /* Options come before FILE; everything after FILE belongs to the guest. */
@@ -206,6 +265,29 @@ int main(int argc, char **argv)
             heap_limit = parse_size(a + 13);
             if (!heap_limit)
                 return usage_error("bad size in '%s' (e.g. --heap-limit=64M)", a);
+        } else if (!strncmp(a, "--fuel=", 7) && run) {
+            char *end;
+            fuel = strtoull(a + 7, &end, 10);
+            if (end == a + 7 || *end || a[7] == '-' || !fuel)
+                return usage_error("bad count in '%s' (e.g. --fuel=1000000)", a);
+        } else if (!strncmp(a, "--timeout=", 10) && run) {
+            char *end;
+            timeout = strtod(a + 10, &end);
+            if (end == a + 10 || *end || !(timeout > 0 && timeout < 1e9))
+                return usage_error("bad time in '%s' (seconds, e.g. --timeout=2.5)", a);
+        } else if (!strcmp(a, "--sandbox") && run) {
+            confined = true;
+        } else if (!strncmp(a, "--allow-read=", 13) && run && a[13] && nread < MAX_DIRS) {
+            confined = true;
+            read_dirs[nread++] = a + 13;
+        } else if (!strncmp(a, "--allow-write=", 14) && run && a[14] && nwrite < MAX_DIRS) {
+            confined = true;
+            write_dirs[nwrite++] = a + 14;
+        } else if (!strcmp(a, "--allow-env") && run) {
+            confined = true;
+            allow |= KILN_ALLOW_ENV; /* kept below */
+        } else if (!strcmp(a, "--trace-sys") && run) {
+            flags |= KILN_FLAG_TRACE_SYS;
         } else if (!strcmp(a, "-o") && build) {
             if (++i == argc)
                 return usage_error("%s", "-o needs a file name");
@@ -235,5 +317,20 @@ int main(int argc, char **argv)
         return cmd_dis(file);
     if (verify)
         return cmd_verify(file, flags);
-    return cmd_run(file, flags, heap_limit, argc - i, argv + i);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.flags = flags;
+    cfg.heap_limit = heap_limit;
+    cfg.fuel = fuel;
+    if (confined) { /* only what the options grant */
+        bool env = false;
+        for (int k = 2; k < i; k++)
+            env |= !strcmp(argv[k], "--allow-env");
+        allow = (nread ? KILN_ALLOW_READ : 0) | (nwrite ? KILN_ALLOW_WRITE : 0) |
+                (env ? KILN_ALLOW_ENV : 0);
+        cfg.read_dirs = read_dirs;
+        cfg.write_dirs = write_dirs;
+    }
+    cfg.allow = allow;
+    return cmd_run(file, &cfg, timeout, argc - i, argv + i);
 }

@@ -12,6 +12,7 @@
 #define KILN_VM_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -323,14 +324,22 @@ typedef struct vm_native {
     const char *name;   /* "print", "str.find", "math.sqrt", ... */
     const char *params; /* one letter a parameter: i f b s, S for [str] */
     char ret;           /* the same letters, or v for none */
-    vm_native_fn fn;
+    vm_native_fn fn;    /* NULL for an embedder's native: */
+    kiln_native_fn host;
+    void *userdata;
 } vm_native;
+
+/* vm_host_call: calls the embedder's native n with the guest's arguments,
+ * converted to kiln_values; 0, or -1 after raising (as a vm_native_fn). */
+int vm_host_call(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *result);
 /* Does type t (whose element type is `elem`, -1 unless an array) fit the
  * signature letter c? */
 bool vm_letter_fits(char c, uint32_t t, int elem);
 /* vm_native_find: the native called `name` whose parameters fit the types
- * `params`; elem_of(ctx, t) gives a type's element type (-1 if none). */
-const vm_native *vm_native_find(const char *name, const uint16_t *params, int nparams,
+ * `params`, among `extra` (the embedder's) first, then the standard
+ * library's; elem_of(ctx, t) gives a type's element type (-1 if none). */
+const vm_native *vm_native_find(const vm_native *extra, uint32_t nextra, const char *name,
+                                const uint16_t *params, int nparams,
                                 int (*elem_of)(const void *ctx, uint32_t t), const void *ctx);
 
 /* ---- The VM ---- */
@@ -362,9 +371,33 @@ struct kiln_vm {
      * error thrown when there is no memory left to make one. */
     const vm_rtclass *error_classes[16];
     vm_inst *oom_error;
+    /* Below each native that called back in (kiln_call), the chain of
+     * frames it interrupted: the GC walks them all. */
+    struct vm_outer {
+        vm_value *R;
+        const struct vm_func *f;
+    } outer[KILN_MAX_REENTRY];
+    uint32_t nouter;
+    /* The error object of the last uncaught guest error, until the native
+     * that called in passes it on (KILN_ERR_RUNTIME) or another call. */
+    struct vm_inst *pending;
+    /* The embedder's natives (kiln_define_native) and handles. */
+    struct vm_native *hosts;
+    uint32_t nhosts, hosts_cap;
+    struct vm_handle {
+        void *obj;     /* the object, or NULL for a free slot */
+        uint16_t type; /* its static type */
+        uint32_t next; /* free slots: the next free one + 1, 0 = none */
+    } *handles;
+    uint32_t nhandles, handles_cap, free_handle;
     /* Extra GC roots held by natives while they allocate (std_push_root). */
     void *tmp_roots[8];
     uint32_t ntmp_roots;
+    /* Limits, polled when `tick` runs out: at back-edges (which charge the
+     * loop's length in instructions) and calls (one each). */
+    int64_t tick, tick_len;
+    uint64_t fuel_left;   /* UINT64_MAX: no fuel limit */
+    _Atomic bool interrupt; /* set by kiln_interrupt, from any thread */
     /* os.args() and os.exit() */
     int argc;
     char **argv;
@@ -379,6 +412,13 @@ struct kiln_vm {
 
 /* vm_str_new: a new string of `len` bytes copied from `p`, or NULL after
  * raising OutOfMemoryError. */
+/* vm_poll: checks the limits when the tick counter has run out; true
+ * after raising the limit that stops the guest (RT_LIMIT). */
+bool vm_poll(kiln_vm *vm);
+void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
+bool vm_stack_init(kiln_vm *vm);   /* the slot stack; false after setting the error */
+void vm_embed_free(kiln_vm *vm);   /* the natives and handles */
+
 vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
 

@@ -64,6 +64,7 @@ void kiln_free(kiln_vm *vm)
     free(vm->refmaps);
     free(vm->fnvals);
     free(vm->stack);
+    vm_embed_free(vm);
     free(vm);
 }
 
@@ -215,11 +216,13 @@ bool vm_letter_fits(char c, uint32_t t, int elem)
     }
 }
 
-const vm_native *vm_native_find(const char *name, const uint16_t *params, int nparams,
+const vm_native *vm_native_find(const vm_native *extra, uint32_t nextra, const char *name,
+                                const uint16_t *params, int nparams,
                                 int (*elem_of)(const void *ctx, uint32_t t), const void *ctx)
 {
-    for (size_t i = 0, count = std_natives_count(); i < count; i++) {
-        const vm_native *n = std_native(i);
+    size_t nstd = std_natives_count();
+    for (size_t i = 0; i < nextra + nstd; i++) {
+        const vm_native *n = i < nextra ? &extra[i] : std_native(i - nextra);
         if (strcmp(n->name, name) != 0 || (int)strlen(n->params) != nparams)
             continue;
         int j = 0;
@@ -283,7 +286,8 @@ static kiln_status link(kiln_vm *vm)
     }
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
-        const vm_native *nat = vm_native_find(vm_image_str(im, n->name), n->params, n->nparams,
+        const vm_native *nat = vm_native_find(vm->hosts, vm->nhosts, vm_image_str(im, n->name),
+                                              n->params, n->nparams,
                                               image_elem_of, im);
         if (!nat || !vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret)))
             return fail(vm, KILN_ERR_LOAD,
@@ -365,8 +369,8 @@ kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, siz
     if (vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
     vm_buf image = {0}, diags = {0};
-    bool ok = comp_compile(name ? name : "<source>", src ? src : "", len, load_module, vm,
-                           &image, &diags);
+    comp_env env = {load_module, vm, vm->hosts, vm->nhosts};
+    bool ok = comp_compile(name ? name : "<source>", src ? src : "", len, &env, &image, &diags);
     kiln_status st;
     if (!ok) {
         snprintf(vm->error, sizeof vm->error, "%s",
@@ -416,22 +420,69 @@ kiln_status kiln_load_file(kiln_vm *vm, const char *path)
     return st;
 }
 
+/* Instructions between two checks of kiln_interrupt's flag when no fuel
+ * runs out sooner: a few microseconds of guest time. */
+enum { POLL_INTERVAL = 1 << 16 };
+
+void vm_limits_reset(kiln_vm *vm)
+{
+    vm->fuel_left = vm->cfg.fuel ? vm->cfg.fuel : UINT64_MAX;
+    vm->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
+    vm->tick = vm->tick_len;
+}
+
+bool vm_poll(kiln_vm *vm)
+{
+    uint64_t used = (uint64_t)(vm->tick_len - vm->tick);
+    if (vm->fuel_left != UINT64_MAX) {
+        if (used >= vm->fuel_left) {
+            vm->fuel_left = 0;
+            rt_raise(vm, RT_LIMIT, "out of fuel (%llu instructions)",
+                     (unsigned long long)vm->cfg.fuel);
+            return true;
+        }
+        vm->fuel_left -= used;
+    }
+    if (atomic_exchange(&vm->interrupt, false)) {
+        rt_raise(vm, RT_LIMIT, "interrupted");
+        return true;
+    }
+    vm->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
+    vm->tick = vm->tick_len;
+    return false;
+}
+
+void kiln_interrupt(kiln_vm *vm)
+{
+    if (vm)
+        atomic_store(&vm->interrupt, true);
+}
+
+bool vm_stack_init(kiln_vm *vm)
+{
+    /* Not zeroed: the interpreter writes every slot of a frame before use,
+     * and untouched pages of a large allocation cost nothing. */
+    vm->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
+    if (!vm->stack) {
+        fail(vm, KILN_ERR_RUNTIME, "error: OutOfMemoryError: no memory for the stack");
+        return false;
+    }
+    vm->stack_end = vm->stack + KILN_STACK_SLOTS;
+    return true;
+}
+
 static kiln_status run_function(kiln_vm *vm, uint32_t fi)
 {
-    if (!vm->stack) {
-        /* Not zeroed: the interpreter writes every slot of a frame before
-         * use, and untouched pages of a large allocation cost nothing. */
-        vm->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
-        if (!vm->stack)
-            return fail(vm, KILN_ERR_RUNTIME, "error: OutOfMemoryError: no memory for the stack");
-        vm->stack_end = vm->stack + KILN_STACK_SLOTS;
-    }
+    if (!vm->stack && !vm_stack_init(vm))
+        return KILN_ERR_RUNTIME;
     vm_value result;
     vm->err_kind = RT_ERR_NONE;
     int rc = interp_call(vm, fi, NULL, &result);
     if (rc == -2)
         vm->exited = true;
-    return rc == -1 ? KILN_ERR_RUNTIME : KILN_OK;
+    if (rc == -1)
+        return vm->err_kind == RT_LIMIT ? KILN_ERR_LIMIT : KILN_ERR_RUNTIME;
+    return KILN_OK;
 }
 
 kiln_status kiln_run(kiln_vm *vm)
@@ -448,6 +499,9 @@ kiln_status kiln_run(kiln_vm *vm)
     const vm_image *im = &vm->img;
     vm->exited = false;
     vm->exit_code = 0;
+    atomic_store(&vm->interrupt, false); /* one sent before the run is void */
+    vm_limits_reset(vm);
+    vm->pending = NULL;
     kiln_status st = run_function(vm, im->modules[im->entry].init);
     if (st == KILN_OK && !vm->exited && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);

@@ -50,6 +50,10 @@ void vm_gc_roots(gc_heap *h, void *ctx)
                 gc_mark(h, vm->globals[i].p);
     if (vm->oom_error)
         gc_mark(h, &vm->oom_error->obj);
+    if (vm->pending)
+        gc_mark(h, &vm->pending->obj);
+    for (uint32_t i = 0; i < vm->nhandles; i++)
+        gc_mark(h, vm->handles[i].obj);
     for (uint32_t i = 0; vm->fnvals && i < im->nfuncs; i++)
         gc_mark(h, (gc_obj *)vm->fnvals[i]);
     for (uint32_t i = 0; i < vm->ntmp_roots; i++)

@@ -60,7 +60,7 @@ static inline void unit_comp_free(comp *C, vm_buf *diags)
 static inline char *unit_diags(const char *src)
 {
     vm_buf img = {0}, diags = {0};
-    bool ok = comp_compile("t.kn", src, strlen(src), NULL, NULL, &img, &diags);
+    bool ok = comp_compile("t.kn", src, strlen(src), NULL, &img, &diags);
     char *text = strdup(ok ? "" : diags.data ? diags.data : "");
     cr_assert_not_null(text);
     if (!ok)
@@ -94,7 +94,7 @@ static inline void unit_compile(const char *name, const char *src, vm_buf *img)
 {
     vm_buf diags = {0};
     memset(img, 0, sizeof *img);
-    bool ok = comp_compile(name, src, strlen(src), NULL, NULL, img, &diags);
+    bool ok = comp_compile(name, src, strlen(src), NULL, img, &diags);
     cr_assert(ok, "compiling %s failed:\n%s", name, diags.data ? diags.data : "");
     vm_buf_free(&diags);
 }

@@ -1,0 +1,86 @@
+/*
+ * rt_sys.c — interposition: the one check every host access of the
+ * standard library goes through. The embedder's kiln_config.allow bits say
+ * what the guest may do; read_dirs / write_dirs confine file access to
+ * folders. A path is resolved first (symlinks and `..` followed, by
+ * realpath; a file that does not exist yet by its folder), so neither can
+ * lead out of an allowed folder. With KILN_FLAG_TRACE_SYS each access and
+ * the decision go to the guest's stderr stream (the write hook).
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt.h"
+
+/* The absolute, symlink-free form of `path` in out (PATH_MAX bytes); for
+ * a file that does not exist, its folder's, plus its name. */
+static bool resolve(const char *path, char *out)
+{
+    if (realpath(path, out))
+        return true;
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[PATH_MAX];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    char real[PATH_MAX];
+    if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !realpath(dir, real))
+        return false;
+    int n = snprintf(out, PATH_MAX, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base);
+    return n > 0 && n < PATH_MAX;
+}
+
+/* Is the resolved path inside one of the folders of `dirs`? */
+static bool inside(const char *resolved, const char *const *dirs)
+{
+    for (; *dirs; dirs++) {
+        char real[PATH_MAX];
+        if (!realpath(*dirs, real))
+            continue;
+        size_t n = strlen(real);
+        if (!strcmp(real, "/") ||
+            (!strncmp(resolved, real, n) && (resolved[n] == '/' || resolved[n] == 0)))
+            return true;
+    }
+    return false;
+}
+
+static void trace(kiln_vm *vm, const char *op, const char *arg, const char *decision)
+{
+    if (!(vm->cfg.flags & KILN_FLAG_TRACE_SYS))
+        return;
+    char line[600];
+    int n = snprintf(line, sizeof line, "[sys] %s%s%.400s: %s\n", op, arg ? " " : "",
+                     arg ? arg : "", decision);
+    if (n > 0)
+        vm_write(vm, 2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
+}
+
+bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
+{
+    if (!(vm->cfg.allow & bit)) {
+        trace(vm, op, path, "denied");
+        rt_raise(vm, RT_ERR_PERM, "%s%s%.300s: not allowed", op, path ? " " : "",
+                 path ? path : "");
+        return false;
+    }
+    const char *const *dirs = bit == KILN_ALLOW_READ    ? vm->cfg.read_dirs
+                              : bit == KILN_ALLOW_WRITE ? vm->cfg.write_dirs
+                                                        : NULL;
+    if (path && dirs) {
+        char resolved[PATH_MAX];
+        if (!resolve(path, resolved) || !inside(resolved, dirs)) {
+            trace(vm, op, path, "denied (outside the allowed folders)");
+            rt_raise(vm, RT_ERR_PERM, "%s %.300s: outside the allowed folders", op, path);
+            return false;
+        }
+    }
+    trace(vm, op, path, "allowed");
+    return true;
+}
