@@ -35,17 +35,18 @@ static const char USAGE[] =
     "  --timeout=SECONDS     (run) stop the guest after SECONDS of wall time\n"
     "  --sandbox             (run) allow the guest no host access (by default it\n"
     "                        may read and write files and read the environment)\n"
-    "  --allow-read=DIR      (run) allow reading files under DIR only (repeatable;\n"
-    "                        stdin too); implies --sandbox for the rest\n"
-    "  --allow-write=DIR     (run) allow writing files under DIR only (repeatable)\n"
+    "  --allow-read=DIR      (run) allow reading files under DIR (repeatable), and\n"
+    "                        stdin; like each --allow-*, denies what is not granted\n"
+    "  --allow-write=DIR     (run) allow writing files under DIR (repeatable)\n"
     "  --allow-env           (run) allow reading environment variables\n"
     "  --trace-sys           (run) print each host access and the decision\n"
     "  -h, --help            show this help\n"
     "  --version             show the version\n"
     "\n"
     "FILE is an image when it starts with the image magic, else Kiln source;\n"
-    "the name does not matter. Exit status: 0 success, 1 uncaught guest error,\n"
-    "2 usage, compile, load or verification error.\n";
+    "the name does not matter. Exit status: 0 success (or the guest's os.exit\n"
+    "code), 1 uncaught guest error or a limit reached, 2 usage, compile, load or\n"
+    "verification error.\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {

@@ -254,10 +254,17 @@ static const char natives_src[] =
     "try { host.back(500) } catch e: ValueError { print(\"passed on: ${e}\") }\n"
     "try { print(host.wrong()) } catch e { print(e) }\n";
 
-Test(api, natives_typed_throwing_reentrant_with_userdata)
+static void natives_run(unsigned flags)
 {
     out o;
-    kiln_vm *vm = vm_new(&o, 0, 0, 0);
+    memset(&o, 0, sizeof o);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = capture;
+    cfg.userdata = &o;
+    cfg.flags = flags;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
     int factor = 1, backs = 0;
     cr_assert_eq(kiln_define_native(vm, "host", "mul", "fn(int, int) -> int", n_mul, &factor),
                  KILN_OK);
@@ -282,6 +289,15 @@ Test(api, natives_typed_throwing_reentrant_with_userdata)
                              "Error: native host.wrong returned float, expected int\n");
     cr_assert_eq(backs, 1 + 20 + 1);
     kiln_free(vm);
+}
+
+Test(api, natives_typed_throwing_reentrant_with_userdata) { natives_run(0); }
+
+/* A collection at every allocation, the heap checked after each: the
+ * frames below a native that called back in stay rooted. */
+Test(api, natives_reentrant_under_gc_stress)
+{
+    natives_run(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY);
 }
 
 Test(api, natives_are_type_checked_at_compile_time)
