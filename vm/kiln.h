@@ -52,7 +52,8 @@ typedef enum {
     KILN_ERR_COMPILE, /* the source has errors: kiln_error lists them */
     KILN_ERR_LOAD,    /* the image is malformed or fails verification */
     KILN_ERR_RUNTIME, /* the guest raised an error it did not catch */
-    KILN_ERR_LIMIT,   /* a configured limit stopped the guest */
+    KILN_ERR_LIMIT,   /* a configured limit stopped the guest: fuel, kiln_interrupt,
+                         or the heap limit's OutOfMemoryError left uncaught */
     KILN_ERR_API      /* the API was misused (NULL VM, nothing loaded...) */
 } kiln_status;
 

@@ -417,6 +417,10 @@ struct kiln_vm {
 bool vm_poll(kiln_vm *vm);
 void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
 bool vm_stack_init(kiln_vm *vm);   /* the slot stack; false after setting the error */
+/* The status of a run that ended in an uncaught error: KILN_ERR_LIMIT when
+ * a limit (fuel, interrupt, the heap limit) stopped it, else
+ * KILN_ERR_RUNTIME. */
+kiln_status vm_failure_status(const kiln_vm *vm);
 void vm_embed_free(kiln_vm *vm);   /* the natives and handles */
 
 vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);

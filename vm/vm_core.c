@@ -481,8 +481,18 @@ static kiln_status run_function(kiln_vm *vm, uint32_t fi)
     if (rc == -2)
         vm->exited = true;
     if (rc == -1)
-        return vm->err_kind == RT_LIMIT ? KILN_ERR_LIMIT : KILN_ERR_RUNTIME;
+        return vm_failure_status(vm);
     return KILN_OK;
+}
+
+kiln_status vm_failure_status(const kiln_vm *vm)
+{
+    /* The heap limit's OutOfMemoryError is the preallocated one; uncaught,
+     * the limit stopped the guest. */
+    if (vm->err_kind == RT_LIMIT || (vm->cfg.heap_limit && vm->pending &&
+                                     vm->pending == vm->oom_error))
+        return KILN_ERR_LIMIT;
+    return KILN_ERR_RUNTIME;
 }
 
 kiln_status kiln_run(kiln_vm *vm)

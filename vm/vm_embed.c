@@ -222,7 +222,7 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
     if (!nested)
         vm->running = false;
     if (rc == -1)
-        return vm->err_kind == RT_LIMIT ? KILN_ERR_LIMIT : KILN_ERR_RUNTIME;
+        return vm_failure_status(vm);
     if (rc == -2) {
         vm->exited = true;
         return KILN_OK; /* os.exit: the guest is done; no result */

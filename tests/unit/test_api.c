@@ -113,13 +113,15 @@ Test(api, runtime_error)
     unit_out_free(&o);
 }
 
-Test(api, heap_limit_is_a_guest_error)
+/* The heap limit raises OutOfMemoryError, a guest error; left uncaught,
+ * the limit stopped the guest: KILN_ERR_LIMIT. */
+Test(api, heap_limit_uncaught_is_a_limit)
 {
     unit_out o;
     kiln_vm *vm = unit_vm_with(&o, 0, 64 * 1024);
     cr_assert_eq(load(vm, "prog.kn", "var s = \"x\"\nwhile true { s = s + s }\n"), KILN_OK,
                  "%s", kiln_error(vm));
-    cr_assert_eq(kiln_run(vm), KILN_ERR_RUNTIME);
+    cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT);
     cr_assert(strncmp(kiln_error(vm), "error: OutOfMemoryError: ", 25) == 0, "%s", kiln_error(vm));
     kiln_free(vm);
     unit_out_free(&o);

@@ -103,7 +103,7 @@ Test(gc, heap_limit_after_a_full_collection)
     vm = vm_with(0, 256 * 1024);
     const char *src = "var s = \"0123456789\"\nwhile true { s = s + s }\n";
     cr_assert_eq(kiln_load_source(vm, "g.kn", src, strlen(src)), KILN_OK);
-    cr_assert_eq(kiln_run(vm), KILN_ERR_RUNTIME);
+    cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT, "uncaught, the limit stopped the guest");
     cr_assert(strstr(kiln_error(vm), "error: OutOfMemoryError:") == kiln_error(vm), "%s",
               kiln_error(vm));
     cr_assert_leq(vm->heap.bytes, 256 * 1024);
