@@ -165,6 +165,23 @@ Test(api, calls_with_each_value_type)
     kiln_free(vm);
 }
 
+/* "mod.f" calls a function of an imported module (a .kn file beside the
+ * program). */
+Test(api, calls_into_an_imported_module)
+{
+    out o;
+    kiln_vm *vm = vm_new(&o, 0, 0, 0);
+    cr_assert_eq(kiln_load_file(vm, "tests/lang/modules/basic/main.kn"), KILN_OK, "%s",
+                 kiln_error(vm));
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    kiln_value x = kiln_int(5), r;
+    cr_assert_eq(kiln_call(vm, "util.triple", &x, 1, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(r.as.i, 15);
+    cr_assert_eq(kiln_call(vm, "triple", &x, 1, &r), KILN_ERR_API, "not a root function");
+    cr_assert_eq(kiln_call(vm, "util.nosuch", &x, 1, &r), KILN_ERR_API);
+    kiln_free(vm);
+}
+
 Test(api, misuse_is_an_api_error_with_a_message)
 {
     out o;
