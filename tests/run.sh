@@ -21,7 +21,9 @@
 #                by `kiln verify` with exit 2 and its expected message
 #   4. mutation  1,000 random corruptions of valid images: none may make
 #                kiln die by a signal
-#   5. cli       the command line's usage errors and exit codes; then, with
+#   5. cli       the command line's usage errors and exit codes; the AWFY
+#                benchmarks (bench/awfy) verifying at their smallest size;
+#                examples/embed's output; then, with
 #                INSTALL_CHECK=yes (the default; make asan sets no),
 #                tests/install/check.sh: libkiln.so's exports, make install,
 #                and a C application built against the installed library
@@ -225,6 +227,23 @@ cli 0 "" run "$OUT/hi.kbc" guest-arg --guest-flag
 cli 2 "bad count" run --fuel=0 "$OUT/hi.txt"
 cli 2 "bad time" run --timeout=-1 "$OUT/hi.txt"
 cli 0 "" run --sandbox --fuel=1000 --timeout=10 "$OUT/hi.txt"
+# bench/awfy: each ported benchmark still verifies its result at the
+# smallest size (no timing); a few also under --gc-stress
+for name in Bounce List Mandelbrot NBody Permute Queens Sieve Storage Towers; do
+    if timeout "$TIMEOUT" "$KILN" run bench/awfy/harness.kn "$name" 1 1 >"$OUT/awfy.out" 2>&1 </dev/null; then
+        pass
+    else
+        fail "awfy: $name 1 1 does not verify: $(head -c 300 "$OUT/awfy.out")"
+    fi
+done
+for name in Bounce Sieve Towers; do
+    if timeout "$TIMEOUT" "$KILN" run --gc-stress --gc-verify bench/awfy/harness.kn "$name" 1 1 \
+        >"$OUT/awfy.out" 2>&1 </dev/null; then
+        pass
+    else
+        fail "awfy: $name 1 1 under --gc-stress: $(head -c 300 "$OUT/awfy.out")"
+    fi
+done
 # examples/embed: the C application embedding Kiln prints what it should
 if [ -x "${EMBED:-}" ]; then
     if "$EMBED" examples/embed/script.kn >"$OUT/embed.out" 2>&1 </dev/null &&
