@@ -2,8 +2,9 @@
  * fuzz_source.c — libFuzzer target: arbitrary bytes as Kiln source.
  * Compiles; a program that compiles must also pass the verifier (the
  * compiler never emits bytecode the verifier rejects), so KILN_ERR_LOAD
- * after a successful compile is a bug and traps. Programs are not run:
- * `while true {}` is valid and would read as a time-out.
+ * after a successful compile is a bug and traps. What compiles then runs
+ * under fuel (so `while true {}` ends), a heap limit, and no host access:
+ * any guest fault must come back as a status, never a crash.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -20,11 +21,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     kiln_config cfg;
     kiln_config_init(&cfg);
     cfg.write = discard;
+    cfg.fuel = 200000;
+    cfg.heap_limit = 16 << 20;
     kiln_vm *vm = kiln_new(&cfg);
     if (!vm)
         return 0;
-    if (kiln_load_source(vm, "fuzz.kn", (const char *)data, size) == KILN_ERR_LOAD)
+    kiln_status st = kiln_load_source(vm, "fuzz.kn", (const char *)data, size);
+    if (st == KILN_ERR_LOAD)
         __builtin_trap();
+    if (st == KILN_OK)
+        (void)kiln_run(vm);
     kiln_free(vm);
     return 0;
 }
