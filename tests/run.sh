@@ -229,8 +229,8 @@ cli 2 "bad time" run --timeout=-1 "$OUT/hi.txt"
 cli 0 "" run --sandbox --fuel=1000 --timeout=10 "$OUT/hi.txt"
 # bench/awfy: each ported benchmark still verifies its result at the
 # smallest size (no timing); a few also under --gc-stress
-for spec in Bounce:1 CD:10 Json:1 List:1 Mandelbrot:1 NBody:1 Permute:1 Queens:1 Richards:1 \
-    Sieve:1 Storage:1 Towers:1; do # NAME:INNER, the smallest size each verifies
+for spec in Bounce:1 CD:10 DeltaBlue:1 Havlak:1 Json:1 List:1 Mandelbrot:1 NBody:1 Permute:1 \
+    Queens:1 Richards:1 Sieve:1 Storage:1 Towers:1; do # NAME:INNER, the smallest size each verifies
     name=${spec%:*} inner=${spec#*:}
     if timeout "$TIMEOUT" "$KILN" run bench/awfy/harness.kn "$name" 1 "$inner" \
         >"$OUT/awfy.out" 2>&1 </dev/null; then
@@ -239,7 +239,7 @@ for spec in Bounce:1 CD:10 Json:1 List:1 Mandelbrot:1 NBody:1 Permute:1 Queens:1
         fail "awfy: $name 1 $inner does not verify: $(head -c 300 "$OUT/awfy.out")"
     fi
 done
-for name in Bounce Richards Sieve Towers; do
+for name in Bounce DeltaBlue Richards Sieve Towers; do
     if timeout "$TIMEOUT" "$KILN" run --gc-stress --gc-verify bench/awfy/harness.kn "$name" 1 1 \
         >"$OUT/awfy.out" 2>&1 </dev/null; then
         pass
