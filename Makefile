@@ -23,7 +23,8 @@ LDFLAGS := $(SANFLAGS)
 LDLIBS  := -lmimalloc -lm
 
 PKGS := libffi-dev libuv1-dev libmimalloc-dev libcriterion-dev pkg-config
-BENCH_PKGS := lua5.4 hyperfine
+# `make bench`'s peers and tools (node is used when present, not installed).
+BENCH_PKGS := lua5.4 luajit gnuplot-nox hyperfine
 
 LIB_SRCS := $(wildcard compiler/*.c) $(filter-out vm/main.c,$(wildcard vm/*.c)) \
             $(wildcard interp/*.c) $(wildcard gc/*.c) $(wildcard runtime/*.c) \
@@ -170,11 +171,16 @@ bench-deps:
 	@missing=""; for p in $(BENCH_PKGS); do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
+	  echo "make bench-deps: installing$$missing"; \
 	  if [ "$$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi; \
 	  $$sudo apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq \
+	    --no-install-recommends $$missing; \
 	fi
 
+# Kernels under Kiln and every installed peer, then the AWFY ports under
+# Kiln; tables on stdout and in build/bench/results.md, charts beside it.
+# RUNS (default 5) and WARMUP (default 1) pass through the environment.
 bench: deps bench-deps
 	@$(MAKE) --no-print-directory all
 	@KILN=$(KILN) bash bench/run.sh

@@ -1,4 +1,5 @@
--- Binary trees: the same algorithm as binary_trees.kn.
+-- Binary trees: the same algorithm as binary_trees.kn (runs under Lua 5.4
+-- and LuaJIT, so no bitwise operators).
 local function make(depth)
     if depth == 0 then return { nil, nil } end
     return { make(depth - 1), make(depth - 1) }
@@ -9,13 +10,14 @@ local function check(n)
     return 1 + check(n[1]) + check(n[2])
 end
 
-local max_depth = 16
+local max_depth = 15
 local stretch = max_depth + 1
 print(string.format("stretch tree of depth %d\t check: %d", stretch, check(make(stretch))))
 local long_lived = make(max_depth)
 local depth = 4
 while depth <= max_depth do
-    local iterations = 1 << (max_depth - depth + 4)
+    local iterations = 1
+    for _ = 1, max_depth - depth + 4 do iterations = iterations * 2 end
     local sum = 0
     for _ = 1, iterations do sum = sum + check(make(depth)) end
     print(string.format("%d\t trees of depth %d\t check: %d", iterations, depth, sum))

@@ -1,5 +1,5 @@
 -- Mandelbrot escape counts: the same algorithm as mandelbrot.kn.
-local size = 1000
+local size = 1500
 local max_iter = 50
 local inside = 0
 for y = 0, size - 1 do

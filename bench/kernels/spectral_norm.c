@@ -1,0 +1,52 @@
+/* Spectral norm: the same algorithm as spectral_norm.kn. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+static double a(long i, long j)
+{
+    return 1.0 / (double)((i + j) * (i + j + 1) / 2 + i + 1);
+}
+
+static void mul_av(long n, const double *v, double *av)
+{
+    for (long i = 0; i < n; i++) {
+        double sum = 0.0;
+        for (long j = 0; j < n; j++) sum += a(i, j) * v[j];
+        av[i] = sum;
+    }
+}
+
+static void mul_atv(long n, const double *v, double *atv)
+{
+    for (long i = 0; i < n; i++) {
+        double sum = 0.0;
+        for (long j = 0; j < n; j++) sum += a(j, i) * v[j];
+        atv[i] = sum;
+    }
+}
+
+static void mul_atav(long n, const double *v, double *out, double *tmp)
+{
+    mul_av(n, v, tmp);
+    mul_atv(n, tmp, out);
+}
+
+int main(void)
+{
+    long n = 700;
+    double *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v), *tmp = malloc(n * sizeof *tmp);
+    for (long i = 0; i < n; i++) { u[i] = 1.0; v[i] = 0.0; tmp[i] = 0.0; }
+    for (int i = 0; i < 10; i++) {
+        mul_atav(n, u, v, tmp);
+        mul_atav(n, v, u, tmp);
+    }
+    double vbv = 0.0, vv = 0.0;
+    for (long i = 0; i < n; i++) {
+        vbv += u[i] * v[i];
+        vv += v[i] * v[i];
+    }
+    printf("%lld\n", (long long)(sqrt(vbv / vv) * 1000000000.0));
+    free(u); free(v); free(tmp);
+    return 0;
+}
