@@ -31,7 +31,7 @@ static void release(struct node *n)
 
 int main(void)
 {
-    int max_depth = 15, stretch = max_depth + 1;
+    int max_depth = 16, stretch = max_depth + 1;
     struct node *t = make(stretch);
     printf("stretch tree of depth %d\t check: %ld\n", stretch, check(t));
     release(t);

@@ -17,7 +17,7 @@ function check(n) {
     return 1 + check(n.left) + check(n.right);
 }
 
-const maxDepth = 15;
+const maxDepth = 16;
 const stretch = maxDepth + 1;
 console.log(`stretch tree of depth ${stretch}\t check: ${check(make(stretch))}`);
 const longLived = make(maxDepth);

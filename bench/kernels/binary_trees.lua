@@ -10,7 +10,7 @@ local function check(n)
     return 1 + check(n[1]) + check(n[2])
 end
 
-local max_depth = 15
+local max_depth = 16
 local stretch = max_depth + 1
 print(string.format("stretch tree of depth %d\t check: %d", stretch, check(make(stretch))))
 local long_lived = make(max_depth)
