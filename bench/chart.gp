@@ -1,9 +1,11 @@
 # bench/chart.gp — grouped bar chart of a bench/run.sh data file.
 # Called by bench/run.sh as
 #   gnuplot -e "datafile='...'; outfile='....svg'; ncols=N; ylabel='...'; chart_title='...'" bench/chart.gp
+# (optionally also width=PIXELS, default 960, for many benchmarks).
 # datafile: a header row of quoted column names, then one row per benchmark:
 # its name and one value per runtime (NaN where there is none).
-set terminal svg size 960,520 dynamic enhanced font "sans,12" background rgb "white"
+if (!exists("width")) width = 960
+set terminal svg size width,520 dynamic enhanced font "sans,12" background rgb "white"
 set output outfile
 set title chart_title
 set ylabel ylabel

@@ -23,6 +23,8 @@
 #                kiln die by a signal
 #   5. cli       the command line's usage errors and exit codes; the AWFY
 #                benchmarks (bench/awfy) verifying at their smallest size;
+#                the kernels (bench/kernels) at a tiny size, output against
+#                tests/kernels/NAME-SIZE.out (three also under --gc-stress);
 #                examples/embed's output; then, with
 #                INSTALL_CHECK=yes (the default; make asan sets no),
 #                tests/install/check.sh: libkiln.so's exports, make install,
@@ -245,6 +247,22 @@ for name in Bounce DeltaBlue Richards Sieve Towers; do
         pass
     else
         fail "awfy: $name 1 1 under --gc-stress: $(head -c 300 "$OUT/awfy.out")"
+    fi
+done
+# bench/kernels: each kernel at a tiny size (its first argument) prints
+# tests/kernels/NAME-SIZE.out, the C version's output at that size (the Lua
+# version prints the same); the allocating ones also under --gc-stress
+for spec in fib:27 mandelbrot:250 nbody:10000 spectral_norm:100 fannkuch_redux:8 binary_trees:12 \
+    gc:binary_trees:7 gc:fannkuch_redux:7 gc:nbody:1000; do # [gc:]NAME:SIZE
+    flags=()
+    case $spec in gc:*) flags=(--gc-stress --gc-verify) spec=${spec#gc:} ;; esac
+    name=${spec%:*} size=${spec#*:}
+    expected=tests/kernels/$name-$size.out got=$OUT/kernel-$name-$size${flags:+-gc}.out
+    if timeout "$TIMEOUT" "$KILN" run "${flags[@]}" "bench/kernels/$name.kn" "$size" \
+        >"$got" 2>&1 </dev/null && cmp -s "$got" "$expected"; then
+        pass
+    else
+        fail "kernel: $name $size${flags:+ under --gc-stress}: diff $expected $got"
     fi
 done
 # examples/embed: the C application embedding Kiln prints what it should

@@ -1,4 +1,5 @@
-/* Binary trees: the same algorithm as binary_trees.kn, with malloc/free. */
+/* Binary trees: the same algorithm as binary_trees.kn, with malloc/free.
+ * Size: the first argument, the maximum depth (default 16). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,9 +30,9 @@ static void release(struct node *n)
     free(n);
 }
 
-int main(void)
+static void run(int max_depth)
 {
-    int max_depth = 16, stretch = max_depth + 1;
+    int stretch = max_depth + 1;
     struct node *t = make(stretch);
     printf("stretch tree of depth %d\t check: %ld\n", stretch, check(t));
     release(t);
@@ -47,5 +48,23 @@ int main(void)
     }
     printf("long lived tree of depth %d\t check: %ld\n", max_depth, check(long_lived));
     release(long_lived);
+}
+
+/* The size: the first argument, else fallback. */
+static long size_arg(int argc, char **argv, long fallback)
+{
+    if (argc < 2) return fallback;
+    char *end;
+    long n = strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0') {
+        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
+        exit(2);
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    run((int)size_arg(argc, argv, 16));
     return 0;
 }

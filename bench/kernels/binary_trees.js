@@ -1,4 +1,5 @@
 // Binary trees: the same algorithm as binary_trees.kn.
+// Size: the first argument, the maximum depth (default 16).
 'use strict';
 class Node {
     constructor(left, right) {
@@ -17,14 +18,24 @@ function check(n) {
     return 1 + check(n.left) + check(n.right);
 }
 
-const maxDepth = 16;
-const stretch = maxDepth + 1;
-console.log(`stretch tree of depth ${stretch}\t check: ${check(make(stretch))}`);
-const longLived = make(maxDepth);
-for (let depth = 4; depth <= maxDepth; depth += 2) {
-    const iterations = 1 << (maxDepth - depth + 4);
-    let sum = 0;
-    for (let i = 0; i < iterations; i++) sum += check(make(depth));
-    console.log(`${iterations}\t trees of depth ${depth}\t check: ${sum}`);
+function run(maxDepth) {
+    const stretch = maxDepth + 1;
+    console.log(`stretch tree of depth ${stretch}\t check: ${check(make(stretch))}`);
+    const longLived = make(maxDepth);
+    for (let depth = 4; depth <= maxDepth; depth += 2) {
+        const iterations = 1 << (maxDepth - depth + 4);
+        let sum = 0;
+        for (let i = 0; i < iterations; i++) sum += check(make(depth));
+        console.log(`${iterations}\t trees of depth ${depth}\t check: ${sum}`);
+    }
+    console.log(`long lived tree of depth ${maxDepth}\t check: ${check(longLived)}`);
 }
-console.log(`long lived tree of depth ${maxDepth}\t check: ${check(longLived)}`);
+
+function sizeArg(fallback) {
+    if (process.argv.length <= 2) return fallback;
+    const n = Number(process.argv[2]);
+    if (!Number.isInteger(n)) throw new Error(`the size must be an integer, not '${process.argv[2]}'`);
+    return n;
+}
+
+run(sizeArg(16));

@@ -1,4 +1,5 @@
-/* Fannkuch-redux: the same algorithm as fannkuch_redux.kn. */
+/* Fannkuch-redux: the same algorithm as fannkuch_redux.kn.
+ * Size: the first argument, n (default 10). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -50,9 +51,22 @@ done:
     *max_flips_out = max_flips;
 }
 
-int main(void)
+/* The size: the first argument, else fallback. */
+static long size_arg(int argc, char **argv, long fallback)
 {
-    int n = 10, max_flips;
+    if (argc < 2) return fallback;
+    char *end;
+    long n = strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0') {
+        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
+        exit(2);
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    int n = (int)size_arg(argc, argv, 10), max_flips;
     long checksum;
     fannkuch(n, &checksum, &max_flips);
     printf("%ld\nPfannkuchen(%d) = %d\n", checksum, n, max_flips);

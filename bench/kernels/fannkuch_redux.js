@@ -1,4 +1,5 @@
 // Fannkuch-redux: the same algorithm as fannkuch_redux.kn.
+// Size: the first argument, n (default 10).
 'use strict';
 function fannkuch(n) {
     const perm = new Array(n).fill(0);
@@ -42,7 +43,14 @@ function fannkuch(n) {
     }
 }
 
-const n = 10;
+function sizeArg(fallback) {
+    if (process.argv.length <= 2) return fallback;
+    const n = Number(process.argv[2]);
+    if (!Number.isInteger(n)) throw new Error(`the size must be an integer, not '${process.argv[2]}'`);
+    return n;
+}
+
+const n = sizeArg(10);
 const [checksum, maxFlips] = fannkuch(n);
 console.log(String(checksum));
 console.log(`Pfannkuchen(${n}) = ${maxFlips}`);

@@ -1,5 +1,6 @@
 -- Fannkuch-redux: the same algorithm as fannkuch_redux.kn (Lua 5.4 and
 -- LuaJIT). Arrays are 0-based here too, to keep the index arithmetic equal.
+-- Size: the first argument, n (default 10).
 local function fannkuch(n)
     local perm, perm1, count = {}, {}, {}
     for i = 0, n - 1 do perm[i] = 0; perm1[i] = i; count[i] = 0 end
@@ -39,6 +40,7 @@ local function fannkuch(n)
 end
 
 local n = 10
+if arg[1] then n = assert(tonumber(arg[1]), "the size must be an integer") end
 local checksum, max_flips = fannkuch(n)
 print(string.format("%d", checksum))
 print(string.format("Pfannkuchen(%d) = %d", n, max_flips))

@@ -1,13 +1,16 @@
-/* Mandelbrot escape counts: the same algorithm as mandelbrot.kn. */
+/* Mandelbrot escape counts: the same algorithm as mandelbrot.kn.
+ * Size: the first argument, the grid's side (default 1500). */
 #include <stdio.h>
+#include <stdlib.h>
 
-int main(void)
+static const int max_iter = 50;
+
+static long mandelbrot(long size)
 {
-    const int size = 1500, max_iter = 50;
     long inside = 0;
-    for (int y = 0; y < size; y++) {
+    for (long y = 0; y < size; y++) {
         double ci = 2.0 * (double)y / (double)size - 1.0;
-        for (int x = 0; x < size; x++) {
+        for (long x = 0; x < size; x++) {
             double cr = 2.0 * (double)x / (double)size - 1.5;
             double zr = 0.0, zi = 0.0;
             int i = 0;
@@ -20,6 +23,24 @@ int main(void)
             if (i == max_iter) inside += 1;
         }
     }
-    printf("%ld\n", inside);
+    return inside;
+}
+
+/* The size: the first argument, else fallback. */
+static long size_arg(int argc, char **argv, long fallback)
+{
+    if (argc < 2) return fallback;
+    char *end;
+    long n = strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0') {
+        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
+        exit(2);
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    printf("%ld\n", mandelbrot(size_arg(argc, argv, 1500)));
     return 0;
 }

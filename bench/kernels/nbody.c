@@ -1,6 +1,8 @@
-/* N-body: the same algorithm as nbody.kn. */
+/* N-body: the same algorithm as nbody.kn.
+ * Size: the first argument, the number of steps (default 500000). */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #define PI 3.141592653589793
 #define SOLAR_MASS (4.0 * PI * PI)
@@ -87,14 +89,27 @@ static double energy(const struct body *b)
     return e;
 }
 
-int main(void)
+/* The size: the first argument, else fallback. */
+static long size_arg(int argc, char **argv, long fallback)
 {
-    int steps = 500000;
+    if (argc < 2) return fallback;
+    char *end;
+    long n = strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0') {
+        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
+        exit(2);
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    long steps = size_arg(argc, argv, 500000);
     struct body bodies[N];
     init(bodies);
     offset_momentum(bodies);
     printf("%lld\n", (long long)(energy(bodies) * 1000000000.0));
-    for (int s = 0; s < steps; s++) advance(bodies, 0.01);
+    for (long s = 0; s < steps; s++) advance(bodies, 0.01);
     printf("%lld\n", (long long)(energy(bodies) * 1000000000.0));
     return 0;
 }

@@ -1,4 +1,5 @@
 // N-body: the same algorithm as nbody.kn.
+// Size: the first argument, the number of steps (default 500000).
 'use strict';
 const PI = 3.141592653589793;
 const SOLAR_MASS = 4.0 * PI * PI;
@@ -88,9 +89,19 @@ function energy(bodies) {
     return e;
 }
 
-const steps = 500000;
-const bodies = system();
-offsetMomentum(bodies);
-console.log(String(Math.trunc(energy(bodies) * 1000000000.0)));
-for (let s = 0; s < steps; s++) advance(bodies, 0.01);
-console.log(String(Math.trunc(energy(bodies) * 1000000000.0)));
+function run(steps) {
+    const bodies = system();
+    offsetMomentum(bodies);
+    console.log(String(Math.trunc(energy(bodies) * 1000000000.0)));
+    for (let s = 0; s < steps; s++) advance(bodies, 0.01);
+    console.log(String(Math.trunc(energy(bodies) * 1000000000.0)));
+}
+
+function sizeArg(fallback) {
+    if (process.argv.length <= 2) return fallback;
+    const n = Number(process.argv[2]);
+    if (!Number.isInteger(n)) throw new Error(`the size must be an integer, not '${process.argv[2]}'`);
+    return n;
+}
+
+run(sizeArg(500000));

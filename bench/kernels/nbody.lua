@@ -1,4 +1,5 @@
 -- N-body: the same algorithm as nbody.kn (runs under Lua 5.4 and LuaJIT).
+-- Size: the first argument, the number of steps (default 500000).
 local sqrt = math.sqrt
 local PI = 3.141592653589793
 local SOLAR_MASS = 4.0 * PI * PI
@@ -91,9 +92,14 @@ local function trunc(x)
     if x < 0 then return math.ceil(x) else return math.floor(x) end
 end
 
+local function run(steps)
+    local bodies = system()
+    offset_momentum(bodies)
+    print(string.format("%d", trunc(energy(bodies) * 1000000000.0)))
+    for _ = 1, steps do advance(bodies, 0.01) end
+    print(string.format("%d", trunc(energy(bodies) * 1000000000.0)))
+end
+
 local steps = 500000
-local bodies = system()
-offset_momentum(bodies)
-print(string.format("%d", trunc(energy(bodies) * 1000000000.0)))
-for _ = 1, steps do advance(bodies, 0.01) end
-print(string.format("%d", trunc(energy(bodies) * 1000000000.0)))
+if arg[1] then steps = assert(tonumber(arg[1]), "the size must be an integer") end
+run(steps)

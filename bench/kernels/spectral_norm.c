@@ -1,4 +1,5 @@
-/* Spectral norm: the same algorithm as spectral_norm.kn. */
+/* Spectral norm: the same algorithm as spectral_norm.kn.
+ * Size: the first argument, n (default 700). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,10 +33,10 @@ static void mul_atav(long n, const double *v, double *out, double *tmp)
     mul_atv(n, tmp, out);
 }
 
-int main(void)
+static double spectral_norm(long n)
 {
-    long n = 700;
     double *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v), *tmp = malloc(n * sizeof *tmp);
+    if (!u || !v || !tmp) { perror("malloc"); exit(1); }
     for (long i = 0; i < n; i++) { u[i] = 1.0; v[i] = 0.0; tmp[i] = 0.0; }
     for (int i = 0; i < 10; i++) {
         mul_atav(n, u, v, tmp);
@@ -46,7 +47,25 @@ int main(void)
         vbv += u[i] * v[i];
         vv += v[i] * v[i];
     }
-    printf("%lld\n", (long long)(sqrt(vbv / vv) * 1000000000.0));
     free(u); free(v); free(tmp);
+    return sqrt(vbv / vv);
+}
+
+/* The size: the first argument, else fallback. */
+static long size_arg(int argc, char **argv, long fallback)
+{
+    if (argc < 2) return fallback;
+    char *end;
+    long n = strtol(argv[1], &end, 10);
+    if (end == argv[1] || *end != '\0') {
+        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
+        exit(2);
+    }
+    return n;
+}
+
+int main(int argc, char **argv)
+{
+    printf("%lld\n", (long long)(spectral_norm(size_arg(argc, argv, 700)) * 1000000000.0));
     return 0;
 }
