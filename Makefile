@@ -9,6 +9,7 @@
 #   make test       deps + build + every test; ends with "N passed, N failed"
 #   make asan       the whole test suite under AddressSanitizer + UBSan
 #   make bench      the speed benchmarks, Kiln beside lua5.4 (needs lua5.4)
+#   make opstats    build/opstats/kiln, which reports executed opcodes and pairs
 #   make embed-example  build/embed, the C application of examples/embed
 #   make clean      remove build/
 
@@ -74,7 +75,7 @@ UNIT := $(BUILD)/unit-tests
 BADGEN := $(BUILD)/bad-images
 MUTATE := $(BUILD)/mutate
 
-.PHONY: all deps run test test-run asan bench bench-deps clean install uninstall FORCE \
+.PHONY: all deps run test test-run asan bench bench-deps opstats clean install uninstall FORCE \
         embed-example
 all: $(KILN) $(LIB) $(SO) $(BUILD)/$(SONAME) $(PC)
 
@@ -166,6 +167,12 @@ asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 \
 	  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	  EXTRA=-DKILN_GC_MALLOC test-run
+
+# build/opstats/kiln counts the instructions each `kiln run` executes and
+# prints the most frequent opcodes and opcode pairs to stderr (profiling
+# the interpreter; slower than the normal build).
+opstats:
+	@$(MAKE) --no-print-directory BUILD=build/opstats EXTRA=-DKILN_OPSTATS build/opstats/kiln
 
 bench-deps:
 	@missing=""; for p in $(BENCH_PKGS); do \

@@ -874,6 +874,26 @@ static void int_branch(emitter *E, comp_node *l, comp_node *rnode, int op, jlist
 static void float_branch(emitter *E, comp_node *l, comp_node *rnode, int op, bool when,
                          jlist *to)
 {
+    if (l->kind == N_FLOAT && rnode->kind != N_FLOAT) {
+        comp_node *t = l;
+        l = rnode;
+        rnode = t;
+        op = mirror(op);
+    }
+    if (rnode->kind == N_FLOAT) { /* against a literal: K operand, C negates */
+        uint64_t bits;
+        memcpy(&bits, &rnode->f, sizeof bits);
+        uint32_t k = constant(E, VM_T_FLOAT, bits);
+        if (k < 256) {
+            int opc = op == T_LT ? OP_JLTK_F : op == T_LE ? OP_JLEK_F : op == T_GT ? OP_JGTK_F
+                    : op == T_GE ? OP_JGEK_F : OP_JEQK_F;
+            bool taken_if = op == T_NE ? !when : when; /* JEQK_F's jump for a != k */
+            int a = ex(E, l, -1);
+            reg_free(E, a);
+            jadd(E, to, emit_x(E, MK_ABC(opc, a, k, !taken_if), 0));
+            return;
+        }
+    }
     int a = ex(E, l, -1), b = ex(E, rnode, -1);
     reg_free(E, a);
     reg_free(E, b);
@@ -915,6 +935,19 @@ static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to)
             cond_jump(E, n->b, when, to);
             bind(E, &skip);
         }
+    } else if (n->kind == N_BINARY && (n->op == T_EQEQ || n->op == T_NE) &&
+               (n->a->kind == N_NULL || n->b->kind == N_NULL)) {
+        bool is_null = (n->op == T_EQEQ) == when; /* jump when the operand is null */
+        int r = ex(E, n->a->kind == N_NULL ? n->b : n->a, -1); /* the checker refuses null == null */
+        reg_free(E, r);
+        jadd(E, to, emit_x(E, MK_ABC(is_null ? OP_JNULL : OP_JNNULL, r, 0, 0), 0));
+    } else if (n->kind == N_BINARY && (n->op == T_EQEQ || n->op == T_NE) &&
+               VM_T_ISREF(n->a->type) && n->a->type != VM_T_STR) { /* identity */
+        int a = ex(E, n->a, -1), b = ex(E, n->b, -1);
+        reg_free(E, a);
+        reg_free(E, b);
+        bool same = (n->op == T_EQEQ) == when;
+        jadd(E, to, emit_x(E, MK_ABC(same ? OP_JEQ_R : OP_JNE_R, a, b, 0), 0));
     } else if (n->kind == N_BINARY && is_comparison(n->op) && n->a->type == VM_T_INT) {
         int_branch(E, n->a, n->b, when ? n->op : negate(n->op), to);
     } else if (n->kind == N_BINARY && is_comparison(n->op) && n->a->type == VM_T_FLOAT) {

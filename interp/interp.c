@@ -20,6 +20,7 @@
  * zero, bounds, stack depth.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../runtime/rt.h"
@@ -146,11 +147,17 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
  * handler predicts far better than a shared switch), else a switch. These
  * three macros are the only place the choice shows.
  */
+#ifdef KILN_OPSTATS
+#define OPSTAT() (vm->opstats[prev_op * OP__COUNT + INS_OP(ins)]++, prev_op = INS_OP(ins))
+#else
+#define OPSTAT() ((void)0)
+#endif
 #if KILN_COMPUTED_GOTO
 #define VM_CASE(name) L_##name
 #define VM_DISPATCH() \
     do { \
         ins = *pc++; \
+        OPSTAT(); \
         goto *labels[INS_OP(ins)]; \
     } while (0)
 #define VM_LOOP VM_DISPATCH();
@@ -160,6 +167,7 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
 #define VM_LOOP \
     dispatch: \
     ins = *pc++; \
+    OPSTAT(); \
     switch (INS_OP(ins))
 #endif
 
@@ -213,6 +221,9 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
     vm_value *R = outer_R ? outer_R + outer_f->nregs + FRAME_INFO : vm->stack;
     const uint32_t *pc = f->code;
     uint32_t ins = 0;
+#ifdef KILN_OPSTATS
+    uint32_t prev_op = OP_NOP;
+#endif
 
     if (R + f->nregs + FRAME_INFO > vm->stack_end || vm->nouter == KILN_MAX_REENTRY) {
         rt_raise(vm, RT_ERR_STACK, "stack overflow");
@@ -385,6 +396,12 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         VM_CASE(JNE_F) : if (RA.f != RB.f) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(JNLT_F) : if (!(RA.f < RB.f)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(JNLE_F) : if (!(RA.f <= RB.f)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        /* C = 1 negates: "not <" is taken for NaN, which "<" never is. */
+        VM_CASE(JLTK_F) : if ((uint32_t)(RA.f < K[INS_B(ins)].f) != INS_C(ins)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        VM_CASE(JLEK_F) : if ((uint32_t)(RA.f <= K[INS_B(ins)].f) != INS_C(ins)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        VM_CASE(JGTK_F) : if ((uint32_t)(RA.f > K[INS_B(ins)].f) != INS_C(ins)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        VM_CASE(JGEK_F) : if ((uint32_t)(RA.f >= K[INS_B(ins)].f) != INS_C(ins)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        VM_CASE(JEQK_F) : if ((uint32_t)(RA.f == K[INS_B(ins)].f) != INS_C(ins)) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(FORLT) : {
             RA.u++; /* wraps (no UB) if a hand-made image starts at INT64_MAX */
             if (RA.i < RB.i) JUMP_X(); else SKIP_X();
@@ -402,6 +419,8 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
 
         VM_CASE(JNULL) : if (!RA.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(JNNULL) : if (RA.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        VM_CASE(JEQ_R) : if (RA.p == RB.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
+        VM_CASE(JNE_R) : if (RA.p != RB.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
 
         VM_CASE(NEW) : {
             PROTECT();
@@ -845,6 +864,46 @@ throw_exc: {
 }
 }
 
+#ifdef KILN_OPSTATS
+struct opcount {
+    uint64_t n;
+    uint32_t key;
+};
+
+static int by_count(const void *a, const void *b)
+{
+    const struct opcount *x = a, *y = b;
+    return (x->n < y->n) - (x->n > y->n);
+}
+
+void interp_opstats(const kiln_vm *vm, FILE *out)
+{
+    enum { N = OP__COUNT, TOP = 40 };
+    struct opcount ops[N], *pairs = malloc(sizeof *pairs * N * N);
+    uint64_t total = 0;
+    if (!pairs)
+        return;
+    for (uint32_t op = 0; op < N; op++)
+        ops[op] = (struct opcount){0, op};
+    for (uint32_t k = 0; k < N * N; k++) {
+        pairs[k] = (struct opcount){vm->opstats[k], k};
+        ops[k % N].n += vm->opstats[k];
+        total += vm->opstats[k];
+    }
+    qsort(ops, N, sizeof ops[0], by_count);
+    qsort(pairs, (size_t)N * N, sizeof pairs[0], by_count);
+    fprintf(out, "opstats: %llu instructions\n", (unsigned long long)total);
+    for (uint32_t i = 0; i < TOP && ops[i].n; i++)
+        fprintf(out, "  %6.2f%%  %s\n", 100.0 * (double)ops[i].n / (double)total,
+                vm_ops[ops[i].key].name);
+    fprintf(out, "opstats: pairs (previous, next)\n");
+    for (uint32_t i = 0; i < TOP && pairs[i].n; i++)
+        fprintf(out, "  %6.2f%%  %s %s\n", 100.0 * (double)pairs[i].n / (double)total,
+                vm_ops[pairs[i].key / N].name, vm_ops[pairs[i].key % N].name);
+    free(pairs);
+}
+#endif
+
 static void mark_chain(kiln_vm *vm, gc_heap *h, vm_value *R, const vm_func *f)
 {
     while (R) {
@@ -864,6 +923,7 @@ void interp_mark_frames(kiln_vm *vm, gc_heap *h)
         mark_chain(vm, h, vm->outer[i].R, vm->outer[i].f);
 }
 
+#undef OPSTAT
 #undef VM_CASE
 #undef VM_DISPATCH
 #undef VM_LOOP

@@ -17,4 +17,11 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
  * vm->frame_R outwards, through each function's root map. */
 void interp_mark_frames(kiln_vm *vm, gc_heap *h);
 
+#ifdef KILN_OPSTATS
+#include <stdio.h>
+/* interp_opstats (`make opstats` builds only): writes the instructions
+ * executed so far, the most frequent opcodes and opcode pairs, to out. */
+void interp_opstats(const kiln_vm *vm, FILE *out);
+#endif
+
 #endif

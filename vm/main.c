@@ -12,6 +12,9 @@
 #include <string.h>
 
 #include "kiln.h"
+#ifdef KILN_OPSTATS
+#include "../interp/interp.h" /* interp_opstats: `make opstats` builds */
+#endif
 
 enum { EXIT_GUEST = 1, EXIT_USAGE = 2 };
 
@@ -166,6 +169,9 @@ static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int
         pthread_join(thread, NULL);
     }
     code = st == KILN_OK ? kiln_exit_code(vm) : report(vm, st);
+#ifdef KILN_OPSTATS
+    interp_opstats(vm, stderr);
+#endif
     kiln_free(vm);
     return code;
 }

@@ -408,6 +408,11 @@ struct kiln_vm {
     char err_msg[512];
     char error[KILN_ERRBUF];
     vm_buf listing; /* kiln_disassemble output */
+#ifdef KILN_OPSTATS
+    /* `make opstats` only: executed instructions, by opcode pair
+     * [previous * OP__COUNT + current], reported by interp_opstats. */
+    uint64_t *opstats;
+#endif
 };
 
 /* vm_str_new: a new string of `len` bytes copied from `p`, or NULL after

@@ -39,6 +39,9 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     }
     vm->heap.stress = vm->cfg.flags & KILN_FLAG_GC_STRESS;
     vm->heap.verify = vm->cfg.flags & KILN_FLAG_GC_VERIFY;
+#ifdef KILN_OPSTATS
+    vm->opstats = calloc((size_t)OP__COUNT * OP__COUNT, sizeof *vm->opstats);
+#endif
     return vm; /* the stack comes with the first run: loading needs none */
 }
 
@@ -65,6 +68,9 @@ void kiln_free(kiln_vm *vm)
     free(vm->fnvals);
     free(vm->stack);
     vm_embed_free(vm);
+#ifdef KILN_OPSTATS
+    free(vm->opstats);
+#endif
     free(vm);
 }
 

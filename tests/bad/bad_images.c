@@ -646,6 +646,17 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_DIVK_F, 6, 1, 2), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_kf_register_type", EXPECT_F(0, "operand B register 0 is int, expected float"),
          MK_ABC(OP_SUBK_F, 1, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
+    /* ... also in the compare-with-constant branches, whose C is a bool */
+    CASE("v_kf_branch_int_constant", EXPECT_F(0, "constant 0 is int, expected float"),
+         MK_ABC(OP_JLTK_F, 1, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_kf_branch_out_of_range", EXPECT_F(0, "constant index 3 out of range (image has 3)"),
+         MK_ABC(OP_JGEK_F, 1, 3, 1), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_kf_branch_register_type", EXPECT_F(0, "operand A register 0 is int, expected float"),
+         MK_ABC(OP_JEQK_F, 0, 1, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_kf_branch_negate_2", EXPECT_F(0, "bool immediate 2 is not 0 or 1"),
+         MK_ABC(OP_JLEK_F, 1, 1, 2), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_kf_branch_target", EXPECT_F(0, "jump target 102 is not an instruction of the function"),
+         MK_ABC(OP_JGTK_F, 1, 1, 0), 100, MK_ABC(OP_RET, 0, 0, 0));
 
     /* Calls of functions (FN, RD, AR) */
     CASE("v_fn_out_of_range", EXPECT_F(0, "function index %u out of range (image has %u)",
@@ -905,6 +916,12 @@ static void verifier_cases(gen *g)
            MK_ABC(OP_JNULL, 7, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_rr_jnnull_bool", EXPECT_F(0, "operand A register 2 is bool, expected a reference"),
            MK_ABC(OP_JNNULL, 2, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rr_jeq_r_int", EXPECT_F(0, "operand A register 7 is int, expected a reference"),
+           MK_ABC(OP_JEQ_R, 7, 4, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_rr_jne_r_float", EXPECT_F(0, "operand B register 5 is float, expected a reference"),
+           MK_ABC(OP_JNE_R, 4, 5, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_jne_r_target", EXPECT_F(0, "jump target 52 is not an instruction of the function"),
+           MK_ABC(OP_JNE_R, 4, 6, 0), 50, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_jnull_target", EXPECT_F(0, "jump target 102 is not an instruction of the function"),
            MK_ABC(OP_JNULL, 4, 0, 0), 100, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_jnnull_into_two_word", EXPECT_F(0, "jump target 1 is not an instruction of the function"),
