@@ -536,6 +536,36 @@ static int ex_lambda(emitter *E, comp_node *n, int want)
     return r;
 }
 
+/* A call whose arguments are named one by one (CALLP: a function of at
+ * most two parameters; CALLVP: a method with up to four besides the
+ * receiver): each argument is evaluated where it is cheapest, so a local
+ * or self is passed from its own register without a MOV. */
+static int ex_packed_call(emitter *E, comp_node *n, comp_node **args, const uint16_t *types,
+                          uint32_t nargs, int want)
+{
+    int regs[5];
+    for (uint32_t i = 0; i < nargs; i++) /* null has no register type: the parameter's */
+        regs[i] = args[i]->kind == N_NULL ? ex(E, args[i], reg_alloc(E, types[i]))
+                                          : ex(E, args[i], -1);
+    for (uint32_t i = 0; i < nargs; i++)
+        reg_free(E, regs[i]);
+    int ret = n->fn->ret;
+    int r = ret == VM_T_VOID ? 0 : target(E, want, ret);
+    uint32_t save = E->line;
+    E->line = n->line;
+    if (n->slot >= 0) {
+        uint32_t x = 0;
+        for (uint32_t i = nargs - 1; i >= 1; i--)
+            x = x << 8 | (uint32_t)regs[i];
+        emit_x(E, MK_ABC(OP_CALLVP, r, regs[0], n->slot), x);
+    } else {
+        emit_x(E, MK_ABC(OP_CALLP, r, nargs > 0 ? regs[0] : 0, nargs > 1 ? regs[1] : 0),
+               n->fn->index);
+    }
+    E->line = save;
+    return ret == VM_T_VOID ? -1 : r;
+}
+
 static int ex_call(emitter *E, comp_node *n, int want)
 {
     comp_node *recv = n->a->kind == N_FIELD && !n->i ? n->a->a : NULL; /* n->i: module call */
@@ -578,6 +608,8 @@ static int ex_call(emitter *E, comp_node *n, int want)
     }
     if (recv && n->fn && recv->kind != N_SUPER) /* the receiver keeps its (sub)class type */
         types[0] = (uint16_t)recv->type;
+    if (n->fn && (n->slot >= 0 ? nargs >= 1 && nargs <= 5 && n->slot < 256 : nargs <= 2))
+        return ex_packed_call(E, n, args, types, nargs, want);
     int b = nargs ? reg_block(E, types, nargs) : 0;
     for (uint32_t i = 0; i < nargs; i++)
         ex(E, args[i], b + (int)i);

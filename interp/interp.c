@@ -215,6 +215,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
 #endif
     const vm_func *f = &vm->img.funcs[fi], *g;
     const vm_value *argv, *capv = NULL; /* a call's arguments and captured values */
+    vm_value packed[5];                   /* a packed call's arguments, gathered */
     vm_func *const funcs = vm->img.funcs;
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
@@ -746,6 +747,29 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             }
             g = o->cls->vtable[pc[0]];
             argv = R + INS_B(ins);
+            goto call;
+        }
+        /* Packed calls name each argument's register, so arguments
+         * already in registers (locals, self) need no MOV into a block. */
+        VM_CASE(CALLVP) : {
+            vm_inst *o = RB.p;
+            if (!o) {
+                raise_null_member(vm, f, INS_B(ins), 0, true);
+                goto unwind;
+            }
+            g = o->cls->vtable[INS_C(ins)];
+            packed[0] = RB;
+            uint32_t x = pc[0];
+            for (uint32_t i = 1; i < g->nparams; i++, x >>= 8)
+                packed[i] = R[x & 0xffu];
+            argv = packed;
+            goto call;
+        }
+        VM_CASE(CALLP) : {
+            g = &funcs[pc[0]];
+            packed[0] = RB; /* R[0] when unused: read, never passed */
+            packed[1] = RC;
+            argv = packed;
             goto call;
         }
         VM_CASE(CALL) : {

@@ -57,6 +57,12 @@
  *   FT  the function type of B's register (CALLF: the signature, for a JIT)
  *   CE  register of a cell type      CV  storable in A's cell
  *   CG  cell whose value A can hold  CS  cell that can hold A's value
+ *   PR  argument register of a packed call (checked with FP)
+ *   FP  function index of a packed call: at most two parameters, passed
+ *       from R[B] and R[C]; an operand past the last parameter is 0
+ *   SV  vtable slot of B's class (checked with VP)
+ *   VP  the other arguments of a packed method call: byte i of X is the
+ *       register of argument i + 1 (at most 4); bytes past the last are 0
  * "Readable", "storable", "may": the types are equal, or the value's
  * class is a subclass of the expected one.
  */
@@ -187,6 +193,8 @@ OP(SETCELL,  ABC,   RA, CS, __, __, "the value in cell R[B] = R[A]")
 OP(CALL,     ABCX,  RD, AR, __, FN, "R[A] = F[X](R[B], R[B+1], ...)")
 OP(CALLF,    ABCX,  RD, FV, __, FT, "R[A] = R[B](R[B+1], R[B+2], ...); NullError if R[B] is null")
 OP(CALLV,    ABCX,  RD, AR, __, SL, "R[A] = (R[B].vtable[X])(R[B], R[B+1], ...); NullError")
+OP(CALLP,    ABCX,  RD, PR, PR, FP, "R[A] = F[X](R[B], R[C]): arguments from any registers, 2 at most")
+OP(CALLVP,   ABCX,  RD, RO, SV, VP, "R[A] = (R[B].vtable[C])(R[B], R[X.0], R[X.1], ...): X's bytes; NullError")
 OP(CALLN,    ABCX,  RD, AR, __, NT, "R[A] = native N[X](R[B], R[B+1], ...)")
 OP(RET,      ABC,   RT, __, __, __, "return R[A]")
 OP(RET0,     ABC,   RV, __, __, __, "return (function without result)")

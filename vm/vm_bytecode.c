@@ -195,7 +195,7 @@ static void put_const(vm_buf *out, const vm_image *im, uint32_t k)
 /* One operand, shown by its role: registers as rN, jumps as absolute
  * targets, indices with the name they refer to. */
 static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
-                        uint32_t next_pc, bool signed16)
+                        uint32_t next_pc, bool signed16, uint32_t nargs)
 {
     switch (role) {
     case ROLE_RI: case ROLE_RF: case ROLE_RB: case ROLE_RS: case ROLE_RR:
@@ -203,8 +203,12 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
     case ROLE_RY: case ROLE_EG: case ROLE_ES: case ROLE_EV: case ROLE_RX:
     case ROLE_RP: case ROLE_KY: case ROLE_MK: case ROLE_MW: case ROLE_MV: case ROLE_KR:
     case ROLE_VR: case ROLE_KS: case ROLE_RN: case ROLE_CP: case ROLE_FV: case ROLE_CE:
-    case ROLE_CV: case ROLE_CG: case ROLE_CS:
+    case ROLE_CV: case ROLE_CG: case ROLE_CS: case ROLE_PR:
         vm_buf_printf(out, " r%u", val);
+        break;
+    case ROLE_VP: /* a byte per argument: nargs of them */
+        for (uint32_t i = 0; i < nargs && i < 4; i++, val >>= 8)
+            vm_buf_printf(out, " r%u", val & 0xffu);
         break;
     case ROLE_JO:
         vm_buf_printf(out, " ->%lld", (long long)next_pc + (int32_t)val);
@@ -219,13 +223,13 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
                       val < im->nclasses ? vm_image_str(im, im->classes[val].name) : "?");
         break;
     case ROLE_FG: case ROLE_FS: vm_buf_printf(out, " field%u", val); break;
-    case ROLE_SL: vm_buf_printf(out, " slot%u", val); break;
+    case ROLE_SL: case ROLE_SV: vm_buf_printf(out, " slot%u", val); break;
     case ROLE_AT: case ROLE_MT: case ROLE_FT: vm_buf_printf(out, " type%u", val); break;
     case ROLE_GR: case ROLE_GW:
         vm_buf_printf(out, " g%u(%s)", val,
                       val < im->nglobals ? vm_image_str(im, im->globals[val].name) : "?");
         break;
-    case ROLE_FN: case ROLE_FC:
+    case ROLE_FN: case ROLE_FC: case ROLE_FP:
         vm_buf_printf(out, " f%u(%s)", val,
                       val < im->nfuncs ? vm_image_str(im, im->funcs[val].name) : "?");
         break;
@@ -275,9 +279,17 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
             vals[1] = INS_Bx(w);
         if (fmt == FMT_sJ)
             vals[0] = (uint32_t)INS_sJ(w);
+        /* A packed method call's X holds as many registers as the method
+         * takes besides the receiver (4 if the image is not verifiable). */
+        uint32_t nargs = 4;
+        if (op == OP_CALLVP && vals[1] < f->nregs) {
+            const vm_class *c = vm_class_of(im, f->types[vals[1]]);
+            if (c && vals[2] < c->nslots && c->slots[vals[2]] < im->nfuncs)
+                nargs = im->funcs[c->slots[vals[2]]].nparams - 1u;
+        }
         for (int i = 0; i < 4; i++)
             put_operand(out, im, vm_ops[op].role[i], vals[i], pc + words,
-                        i == 1 && fmt != FMT_ABC && fmt != FMT_ABCX);
+                        i == 1 && fmt != FMT_ABC && fmt != FMT_ABCX, nargs);
         if (vm_ops[op].role[1] == ROLE_KA)
             put_const(out, im, vals[1]);
         if (vm_ops[op].role[2] == ROLE_KF)

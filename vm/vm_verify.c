@@ -84,20 +84,23 @@ static const vm_class *reg_class(verifier *v, uint32_t r, const char *which)
     return c;
 }
 
-/* The call at v->pc passes registers args.. to a callee with these
- * parameters (param(ctx, i)) and result, and stores the result in dest. */
-static void check_call(verifier *v, uint32_t dest, uint32_t args, uint32_t (*param)(const void *, uint32_t),
-                       const void *ctx, uint32_t nparams, uint32_t ret)
+/* The call at v->pc passes registers args.. (or, for a packed call, the
+ * registers regs[0..]) to a callee with these parameters (param(ctx, i))
+ * and result, and stores the result in dest. */
+static void check_call_regs(verifier *v, uint32_t dest, uint32_t args, const uint32_t *regs,
+                            uint32_t (*param)(const void *, uint32_t), const void *ctx,
+                            uint32_t nparams, uint32_t ret)
 {
     for (uint32_t i = 0; i < nparams && !v->failed; i++) {
-        if (args + i >= v->f->nregs) {
-            vfail(v, "call argument %u register %u out of range", i + 1, args + i);
+        uint32_t r = regs ? regs[i] : args + i;
+        if (r >= v->f->nregs) {
+            vfail(v, "call argument %u register %u out of range", i + 1, r);
             return;
         }
         uint32_t want = param(ctx, i);
-        if (!vm_assignable(v->im, v->f->types[args + i], want))
+        if (!vm_assignable(v->im, v->f->types[r], want))
             vfail(v, "call argument %u is %s, expected %s", i + 1,
-                  vm_type_str(v->im, v->f->types[args + i]), vm_type_str(v->im, want));
+                  vm_type_str(v->im, v->f->types[r]), vm_type_str(v->im, want));
     }
     if (ret == VM_T_VOID) {
         if (dest != 0)
@@ -105,6 +108,12 @@ static void check_call(verifier *v, uint32_t dest, uint32_t args, uint32_t (*par
     } else {
         reg_flow(v, dest, ret, false, "result");
     }
+}
+
+static void check_call(verifier *v, uint32_t dest, uint32_t args, uint32_t (*param)(const void *, uint32_t),
+                       const void *ctx, uint32_t nparams, uint32_t ret)
+{
+    check_call_regs(v, dest, args, NULL, param, ctx, nparams, ret);
 }
 
 static uint32_t func_param(const void *f, uint32_t i) { return ((const vm_func *)f)->types[i]; }
@@ -211,8 +220,62 @@ static void check_map_operand(verifier *v, int role, uint32_t val, uint32_t ins_
     }
 }
 
+/* CALLP: function fi takes at most two parameters, from registers B and C;
+ * an operand past the last parameter is 0. */
+static void check_packed_call(verifier *v, uint32_t fi, uint32_t ins_a, uint32_t ins_b,
+                              uint32_t ins_c)
+{
+    const vm_image *im = v->im;
+    if (fi >= im->nfuncs) {
+        vfail(v, "function index %u out of range (image has %u)", fi, im->nfuncs);
+        return;
+    }
+    const vm_func *g = &im->funcs[fi];
+    uint32_t regs[2] = {ins_b, ins_c};
+    if (g->ncaps)
+        vfail(v, "direct call of function %u, which captures values", fi);
+    else if (g->nparams > 2)
+        vfail(v, "packed call of function %u, which has %u parameters (at most 2)", fi,
+              g->nparams);
+    else if (g->nparams < 2 && regs[1])
+        vfail(v, "unused operand C is %u, expected 0", regs[1]);
+    else if (g->nparams < 1 && regs[0])
+        vfail(v, "unused operand B is %u, expected 0", regs[0]);
+    else
+        check_call_regs(v, ins_a, 0, regs, func_param, g, g->nparams, g->ret);
+}
+
+/* CALLVP: method slot `slot` of B's class, receiving R[B] and the
+ * registers packed in x, a byte each; the bytes past the last are 0. */
+static void check_packed_method_call(verifier *v, uint32_t x, uint32_t ins_a, uint32_t ins_b,
+                                     uint32_t slot)
+{
+    const vm_image *im = v->im;
+    const vm_class *c = reg_class(v, ins_b, "B");
+    if (!c)
+        return;
+    if (slot >= c->nslots) {
+        vfail(v, "method slot %u out of range (class %s has %u)", slot, vm_image_str(im, c->name),
+              c->nslots);
+        return;
+    }
+    const vm_func *g = &im->funcs[c->slots[slot]]; /* checked by check_classes */
+    uint32_t regs[5] = {ins_b, 0, 0, 0, 0}, more = g->nparams - 1u; /* besides the receiver */
+    if (g->nparams < 1 || more > 4) {
+        vfail(v, "packed method call of a method with %u parameters (1 to 5)", g->nparams);
+        return;
+    }
+    for (uint32_t i = 0; i < more; i++)
+        regs[i + 1] = (x >> (8 * i)) & 0xffu;
+    if (more < 4 && x >> (8 * more))
+        vfail(v, "packed arguments 0x%08x name more than the %u the method takes besides the receiver",
+              x, more);
+    else
+        check_call_regs(v, ins_a, 0, regs, func_param, g, g->nparams, g->ret);
+}
+
 static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, uint32_t ins_a,
-                          uint32_t ins_b, const char *which)
+                          uint32_t ins_b, uint32_t ins_c, const char *which)
 {
     const vm_image *im = v->im;
     const vm_func *f = v->f;
@@ -374,7 +437,10 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
         else if (val != 0)
             vfail(v, "unused operand %s is %u, expected 0", which, val);
         break;
-    case ROLE_RD: case ROLE_AR: case ROLE_CP: break; /* checked with FN / NT / FC */
+    case ROLE_RD: case ROLE_AR: case ROLE_CP: case ROLE_PR: case ROLE_SV:
+        break; /* checked with FN / NT / FC / FP / VP */
+    case ROLE_FP: check_packed_call(v, val, ins_a, ins_b, ins_c); break;
+    case ROLE_VP: check_packed_method_call(v, val, ins_a, ins_b, ins_c); break;
     case ROLE_RN: reg_fn(v, val, which); break;
     case ROLE_FC: check_fnew(v, val, ins_a, ins_b); break;
     case ROLE_FV: {
@@ -461,7 +527,8 @@ static void verify_func(verifier *v)
         operands(op, &f->code[pc], vals);
         for (int i = 0; i < 4 && !v->failed; i++) {
             int role = vm_ops[op].role[i];
-            check_operand(v, role, vals[i], i ? vals[i - 1] : 0, vals[0], vals[1], WHICH[i]);
+            check_operand(v, role, vals[i], i ? vals[i - 1] : 0, vals[0], vals[1], vals[2],
+                          WHICH[i]);
             if (role == ROLE_JO) {
                 int32_t off = op == OP_JMP ? (int32_t)vals[0] : (int32_t)vals[3];
                 jumps[njumps] = pc;

@@ -684,6 +684,26 @@ static void verifier_cases(gen *g)
     CASE("v_call_unused_c", EXPECT_F(0, "unused operand C is 2, expected 0"),
          MK_ABC(OP_CALL, 0, 0, 2), F_H, MK_ABC(OP_RET, 0, 0, 0));
 
+    /* Packed calls of functions (FP: arguments from registers B and C) */
+    CASE("v_fp_out_of_range", EXPECT_F(0, "function index %u out of range (image has %u)",
+                                       (unsigned)NFUNCS, (unsigned)NFUNCS),
+         MK_ABC(OP_CALLP, 0, 0, 1), NFUNCS, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fp_arg1_type", EXPECT_F(0, "call argument 1 is float, expected int"),
+         MK_ABC(OP_CALLP, 0, 1, 1), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fp_arg2_type", EXPECT_F(0, "call argument 2 is int, expected float"),
+         MK_ABC(OP_CALLP, 0, 0, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fp_arg_out_of_range", EXPECT_F(0, "call argument 2 register 200 out of range"),
+         MK_ABC(OP_CALLP, 0, 0, 200), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fp_result_type", EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
+         MK_ABC(OP_CALLP, 1, 0, 1), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fp_unused_c", EXPECT_F(0, "unused operand C is 3, expected 0"),
+         MK_ABC(OP_CALLP, 0, 0, 3), F_V, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fp_unused_b", EXPECT_F(0, "unused operand B is 2, expected 0"),
+         MK_ABC(OP_CALLP, 0, 2, 0), F_V, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_fp_void_names_result",
+         EXPECT_F(0, "call of a function without result names result register 3"),
+         MK_ABC(OP_CALLP, 3, 0, 0), F_V, MK_ABC(OP_RET, 0, 0, 0));
+
     /* Calls of natives (NT) */
     CASE("v_nt_out_of_range", EXPECT_F(0, "native index 2 out of range (image has 2)"),
          MK_ABC(OP_CALLN, 0, 0, 0), 2, MK_ABC(OP_RET, 0, 0, 0));
@@ -770,6 +790,12 @@ static void verifier_cases(gen *g)
     b.im.main = F_F;
     emit_image(g, "v_main_with_result", &b,
                EXPECT_F(0, "main must take no parameters, capture nothing and return nothing"));
+    base_init(&b);
+    b.funcs[F_H].nparams = 3; /* h(int, float, int) */
+    SET_CODE(&b, F_F, MK_ABC(OP_CALLP, 0, 0, 1), F_H, MK_ABC(OP_RET, 0, 0, 0));
+    emit_image(g, "v_fp_three_params", &b,
+               EXPECT_F(0, "packed call of function %u, which has 3 parameters (at most 2)",
+                        (unsigned)F_H));
     /* ---- Objects: f gets the registers O_TYPES (int float bool str Base
      * float Derived int Other str Base) ---- */
 #define CASE_O(name, expect, ...)                                     \
@@ -880,6 +906,25 @@ static void verifier_cases(gen *g)
            MK_ABC(OP_CALLV, 0, 8, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_sl_unused_c", EXPECT_F(0, "unused operand C is 4, expected 0"),
            MK_ABC(OP_CALLV, 3, 8, 4), 0, MK_ABC(OP_RET, 0, 0, 0));
+
+    /* VP: a packed method call, slot C of B's class; X's bytes are the
+     * other arguments' registers (get takes Base and int, to_str Base) */
+    CASE_O("v_vp_slot_out_of_range", EXPECT_F(0, "method slot 2 out of range (class Base has 2)"),
+           MK_ABC(OP_CALLVP, 0, 4, 2), 7, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_vp_receiver_int", EXPECT_F(0, "operand B register 7 is int, expected an object"),
+           MK_ABC(OP_CALLVP, 0, 7, 1), 7, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_vp_arg_type", EXPECT_F(0, "call argument 2 is float, expected int"),
+           MK_ABC(OP_CALLVP, 0, 4, 1), 1, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_vp_arg_out_of_range", EXPECT_F(0, "call argument 2 register 11 out of range"),
+           MK_ABC(OP_CALLVP, 0, 4, 1), 11, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_vp_extra_byte", EXPECT_F(0, "packed arguments 0x00000707 name more than the 1 the method takes besides the receiver"),
+           MK_ABC(OP_CALLVP, 0, 4, 1), 0x0707, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_vp_no_args_byte", EXPECT_F(0, "packed arguments 0x00000300 name more than the 0 the method takes besides the receiver"),
+           MK_ABC(OP_CALLVP, 3, 8, 0), 0x0300, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_vp_result_type", EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
+           MK_ABC(OP_CALLVP, 1, 6, 1), 7, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_vp_to_str_into_int", EXPECT_F(0, "operand result register 0 is int, cannot hold str"),
+           MK_ABC(OP_CALLVP, 0, 8, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
 
     /* GR / GW with a class-typed global (g2 gb: Base) */
     CASE_O("v_gr_downcast", EXPECT_F(0, "operand A register 6 is Derived, cannot hold Base"),
