@@ -215,7 +215,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
 #endif
     const vm_func *f = &vm->img.funcs[fi], *g;
     const vm_value *argv, *capv = NULL; /* a call's arguments and captured values */
-    vm_value packed[5];                   /* a packed call's arguments, gathered */
+    vm_value *N;                          /* a callee's frame */
     vm_func *const funcs = vm->img.funcs;
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
@@ -726,6 +726,38 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
                 gc_barrier(&vm->heap, &c->obj, RA.p);
             VM_DISPATCH();
         }
+        /* Packed calls name each argument's register, so arguments
+         * already in registers (locals, self) need no MOV into a block;
+         * they are copied with straight-line stores, the unused ones
+         * landing in registers that `enter` zeroes (or in the stack's
+         * slack). */
+        VM_CASE(CALLVP) : {
+            vm_inst *o = RB.p;
+            if (!o) {
+                raise_null_member(vm, f, INS_B(ins), 0, true);
+                goto unwind;
+            }
+            g = o->cls->vtable[INS_C(ins)];
+            N = R + f->nregs + FRAME_INFO;
+            if (N + g->nregs + FRAME_INFO > vm->stack_end)
+                goto call_overflow;
+            uint32_t x = pc[0];
+            N[0] = RB;
+            N[1] = R[x & 0xffu];
+            N[2] = R[(x >> 8) & 0xffu];
+            N[3] = R[(x >> 16) & 0xffu];
+            N[4] = R[x >> 24];
+            goto enter;
+        }
+        VM_CASE(CALLP) : {
+            g = &funcs[pc[0]];
+            N = R + f->nregs + FRAME_INFO;
+            if (N + g->nregs + FRAME_INFO > vm->stack_end)
+                goto call_overflow;
+            N[0] = RB; /* R[0] when unused */
+            N[1] = RC;
+            goto enter;
+        }
         /* Calls: the callee g, its arguments at `args` (and for a function
          * value, the values it captured, copied after the parameters). */
         VM_CASE(CALLF) : {
@@ -749,51 +781,30 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             argv = R + INS_B(ins);
             goto call;
         }
-        /* Packed calls name each argument's register, so arguments
-         * already in registers (locals, self) need no MOV into a block. */
-        VM_CASE(CALLVP) : {
-            vm_inst *o = RB.p;
-            if (!o) {
-                raise_null_member(vm, f, INS_B(ins), 0, true);
-                goto unwind;
-            }
-            g = o->cls->vtable[INS_C(ins)];
-            packed[0] = RB;
-            uint32_t x = pc[0];
-            for (uint32_t i = 1; i < g->nparams; i++, x >>= 8)
-                packed[i] = R[x & 0xffu];
-            argv = packed;
-            goto call;
-        }
-        VM_CASE(CALLP) : {
-            g = &funcs[pc[0]];
-            packed[0] = RB; /* R[0] when unused: read, never passed */
-            packed[1] = RC;
-            argv = packed;
-            goto call;
-        }
         VM_CASE(CALL) : {
             g = &funcs[pc[0]];
             argv = R + INS_B(ins);
         call:;
+            N = R + f->nregs + FRAME_INFO;
+            if (N + g->nregs + FRAME_INFO > vm->stack_end)
+                goto call_overflow;
+            for (uint32_t i = 0; i < g->nparams; i++)
+                N[i] = argv[i];
+            for (uint32_t i = 0; i < g->ncaps; i++) /* none unless CALLF */
+                N[g->nparams + i] = capv[i];
+        enter:
+            pc++;
             if (--vm->tick < 0) { /* a call charges one: recursion polls too */
                 PROTECT();
                 if (vm_poll(vm))
                     goto unwind;
             }
-            vm_value *N = R + f->nregs + FRAME_INFO;
-            pc++;
-            if (N + g->nregs + FRAME_INFO > vm->stack_end) {
-                rt_raise(vm, RT_ERR_STACK, "stack overflow (call depth limit reached)");
-                goto unwind;
-            }
-            for (uint32_t i = 0; i < g->nparams; i++)
-                N[i] = argv[i];
-            for (uint32_t i = 0; i < g->ncaps; i++) /* none unless CALLF */
-                N[g->nparams + i] = capv[i];
             /* The other registers start zero (the GC scans the reference
-             * ones): a few stores, cheaper inline than a call to memset. */
-            for (vm_value *z = N + g->nparams + g->ncaps, *end = N + g->nregs; z < end; z++)
+             * ones): four stores whatever the count (the frame info and
+             * the stack's slack take any extra), then a loop for more. */
+            vm_value *z = N + g->nparams + g->ncaps, *end = N + g->nregs;
+            z[0].u = z[1].u = z[2].u = z[3].u = 0;
+            for (z += 4; z < end; z++)
                 z->u = 0;
             N[g->nregs].p = R;
             N[g->nregs + 1].p = (void *)pc;
@@ -802,6 +813,10 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             f = g;
             pc = g->code;
             VM_DISPATCH();
+        call_overflow:
+            pc++;
+            rt_raise(vm, RT_ERR_STACK, "stack overflow (call depth limit reached)");
+            goto unwind;
         }
         VM_CASE(CALLN) : {
             const vm_native *n = natives[pc[0]];

@@ -423,6 +423,8 @@ struct kiln_vm {
 bool vm_poll(kiln_vm *vm);
 void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
 bool vm_stack_init(kiln_vm *vm);   /* the slot stack; false after setting the error */
+/* Slots past stack_end that the call path may write (never read). */
+enum { VM_STACK_SLACK = 8 };
 /* The status of a run that ended in an uncaught error: KILN_ERR_LIMIT when
  * a limit (fuel, interrupt, the heap limit) stopped it, else
  * KILN_ERR_RUNTIME. */

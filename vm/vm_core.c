@@ -473,7 +473,9 @@ bool vm_stack_init(kiln_vm *vm)
         fail(vm, KILN_ERR_RUNTIME, "error: OutOfMemoryError: no memory for the stack");
         return false;
     }
-    vm->stack_end = vm->stack + KILN_STACK_SLOTS;
+    /* The call path writes a few slots past a new frame unconditionally
+     * (cheaper than a loop): they stay inside the slack. */
+    vm->stack_end = vm->stack + KILN_STACK_SLOTS - VM_STACK_SLACK;
     return true;
 }
 
