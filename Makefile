@@ -8,7 +8,7 @@
 #   make run        deps + build + run the examples
 #   make test       deps + build + every test; ends with "N passed, N failed"
 #   make asan       the whole test suite under AddressSanitizer + UBSan
-#   make bench      the speed benchmarks, Kiln beside lua5.4 (needs lua5.4)
+#   make bench      the speed benchmarks, Kiln beside lua5.4, LuaJIT, node, C
 #   make opstats    build/opstats/kiln, which reports executed opcodes and pairs
 #   make embed-example  build/embed, the C application of examples/embed
 #   make clean      remove build/
@@ -185,8 +185,9 @@ bench-deps:
 	    --no-install-recommends $$missing; \
 	fi
 
-# Kernels under Kiln and every installed peer, then the AWFY ports under
-# Kiln; tables on stdout and in build/bench/results.md, charts beside it.
+# Kernels and the AWFY ports under Kiln and every installed peer (lua5.4,
+# luajit -joff, luajit, node; C for the kernels); tables on stdout and in
+# build/bench/results.md, charts beside it.
 # RUNS (default 5) and WARMUP (default 1) pass through the environment.
 bench: deps bench-deps
 	@$(MAKE) --no-print-directory all

@@ -52,13 +52,13 @@ command -v hyperfine >/dev/null || { note "hyperfine is missing (make bench-deps
 declare -A KERNEL_SIZE=([fib]=36 [mandelbrot]=1500 [nbody]=500000 [spectral_norm]=700
                         [fannkuch_redux]=10 [binary_trees]=16)
 # Are We Fast Yet, NAME OUTER INNER, for every runtime: the sizes of
-# bench/README.md, where AWFY's own Lua port takes about 1-3 s under lua5.4
+# bench/README.md, where the Lua version takes about 1-3 s under lua5.4
 # (Havlak at 1 1, its smallest verified size, takes longer).
 AWFY_SIZES="Bounce 10 300
-CD 2 100
+CD 3 100
 DeltaBlue 10 4000
 Havlak 1 1
-Json 10 10
+Json 10 20
 List 10 400
 Mandelbrot 6 500
 NBody 2 250000
@@ -66,7 +66,7 @@ Permute 10 200
 Queens 10 300
 Richards 10 4
 Sieve 10 800
-Storage 10 150
+Storage 10 50
 Towers 10 150"
 
 # ---- runtimes ---------------------------------------------------------------

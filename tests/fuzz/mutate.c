@@ -51,14 +51,16 @@ static unsigned char *read_file(const char *path, size_t *len)
     return p;
 }
 
-/* Runs kiln on `path`; returns the wait status, or -1 on a time-out. */
+/* Runs kiln on `path`, sandboxed (a mutant of a program that was denied a
+ * write could otherwise perform it); returns the wait status, or -1 on a
+ * time-out. */
 static int run(const char *kiln, const char *path, double limit)
 {
     pid_t pid = fork();
     if (pid == 0) {
         freopen("/dev/null", "w", stdout);
         freopen("/dev/null", "w", stderr);
-        execl(kiln, kiln, "run", "--no-checksum", path, (char *)NULL);
+        execl(kiln, kiln, "run", "--sandbox", "--no-checksum", path, (char *)NULL);
         _exit(127);
     }
     struct timespec step = {0, 2000000};
