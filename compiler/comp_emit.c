@@ -540,13 +540,11 @@ static int ex_lambda(emitter *E, comp_node *n, int want)
  * most two parameters; CALLVP: a method with up to four besides the
  * receiver): each argument is evaluated where it is cheapest, so a local
  * or self is passed from its own register without a MOV. */
-static int ex_packed_call(emitter *E, comp_node *n, comp_node **args, const uint16_t *types,
-                          uint32_t nargs, int want)
+static int ex_packed_call(emitter *E, comp_node *n, comp_node **args, uint32_t nargs, int want)
 {
     int regs[5];
-    for (uint32_t i = 0; i < nargs; i++) /* null has no register type: the parameter's */
-        regs[i] = args[i]->kind == N_NULL ? ex(E, args[i], reg_alloc(E, types[i]))
-                                          : ex(E, args[i], -1);
+    for (uint32_t i = 0; i < nargs; i++) /* a null literal has the parameter's type */
+        regs[i] = ex(E, args[i], -1);
     for (uint32_t i = 0; i < nargs; i++)
         reg_free(E, regs[i]);
     int ret = n->fn->ret;
@@ -609,7 +607,7 @@ static int ex_call(emitter *E, comp_node *n, int want)
     if (recv && n->fn && recv->kind != N_SUPER) /* the receiver keeps its (sub)class type */
         types[0] = (uint16_t)recv->type;
     if (n->fn && (n->slot >= 0 ? nargs >= 1 && nargs <= 5 && n->slot < 256 : nargs <= 2))
-        return ex_packed_call(E, n, args, types, nargs, want);
+        return ex_packed_call(E, n, args, nargs, want);
     int b = nargs ? reg_block(E, types, nargs) : 0;
     for (uint32_t i = 0; i < nargs; i++)
         ex(E, args[i], b + (int)i);

@@ -800,8 +800,9 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
                     goto unwind;
             }
             /* The other registers start zero (the GC scans the reference
-             * ones): four stores whatever the count (the frame info and
-             * the stack's slack take any extra), then a loop for more. */
+             * ones): four stores whatever the count (any past the frame
+             * land in its info slots, written next, or in dead stack above
+             * it, at worst in the stack's slack), then a loop for more. */
             vm_value *z = N + g->nparams + g->ncaps, *end = N + g->nregs;
             z[0].u = z[1].u = z[2].u = z[3].u = 0;
             for (z += 4; z < end; z++)

@@ -287,10 +287,13 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
             if (c && vals[2] < c->nslots && c->slots[vals[2]] < im->nfuncs)
                 nargs = im->funcs[c->slots[vals[2]]].nparams - 1u;
         }
+        /* A packed function call shows as many of B, C as it passes. */
+        uint32_t npacked = op == OP_CALLP && vals[3] < im->nfuncs ? im->funcs[vals[3]].nparams : 2;
         for (int i = 0; i < 4; i++)
-            put_operand(out, im, vm_ops[op].role[i], vals[i], pc + words,
-                        i == 1 && fmt != FMT_ABC && fmt != FMT_ABCX, nargs);
-        if (vm_ops[op].role[1] == ROLE_KA)
+            if (!(vm_ops[op].role[i] == ROLE_PR && (uint32_t)i > npacked))
+                put_operand(out, im, vm_ops[op].role[i], vals[i], pc + words,
+                            i == 1 && fmt != FMT_ABC && fmt != FMT_ABCX, nargs);
+        if (vm_ops[op].role[1] == ROLE_KA || vm_ops[op].role[1] == ROLE_KF)
             put_const(out, im, vals[1]);
         if (vm_ops[op].role[2] == ROLE_KF)
             put_const(out, im, vals[2]);

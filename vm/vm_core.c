@@ -41,6 +41,11 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     vm->heap.verify = vm->cfg.flags & KILN_FLAG_GC_VERIFY;
 #ifdef KILN_OPSTATS
     vm->opstats = calloc((size_t)OP__COUNT * OP__COUNT, sizeof *vm->opstats);
+    if (!vm->opstats) {
+        gc_destroy(&vm->heap);
+        free(vm);
+        return NULL;
+    }
 #endif
     return vm; /* the stack comes with the first run: loading needs none */
 }

@@ -377,7 +377,7 @@ static void cls_func(cls *x, int fi, uint32_t name, uint8_t nparams, uint16_t re
 
 /* The code of use() in the valid image: every class instruction, with a
  * Derived flowing where a Base is expected through CALL, MOV, SETG and a
- * virtual call. Prints 5 2 7 true false obj true. */
+ * virtual call, then the packed calls. Prints 5 2 7 true false obj true 5 2. */
 static const uint32_t USE_CODE[] = {
     MK_ABx(OP_NEW, 0, 1),               /* 0  r0 = new Derived */
     MK_ABx(OP_LOADI, 1, 7),             /* 1 */
@@ -405,7 +405,11 @@ static const uint32_t USE_CODE[] = {
     MK_ABC(OP_EQ_R, 4, 0, 6),           /* 36 r4 = r0 is r6 */
     MK_ABC(OP_JNULL, 6, 0, 0), 0,       /* 37 a branch to the next instruction */
     MK_ABC(OP_CALLN, 0, 4, 0), 1,       /* 39 print(r4) */
-    MK_ABC(OP_RET0, 0, 0, 0),           /* 41 */
+    MK_ABC(OP_CALLP, 3, 0, 1), C_TAKE,  /* 41 r3 = take(r0, r1), packed = 7 - 2 */
+    MK_ABC(OP_CALLN, 0, 3, 0), 0,       /* 43 print(r3) */
+    MK_ABC(OP_CALLVP, 3, 2, 1), 3,      /* 45 r3 = r2.get(r3), packed = 7 - 5 */
+    MK_ABC(OP_CALLN, 0, 3, 0), 0,       /* 47 print(r3) */
+    MK_ABC(OP_RET0, 0, 0, 0),           /* 49 */
 };
 
 static void cls_init(cls *x)
@@ -534,7 +538,7 @@ Test(verify, two_classes_pass_and_run)
     unit_out o;
     kiln_status st = cls_run(&x, &o, err, sizeof err);
     cr_assert_eq(st, KILN_OK, "%s", err);
-    cr_assert_str_eq(unit_text(&o.out), "5\n2\n7\ntrue\nfalse\nobj\ntrue\n");
+    cr_assert_str_eq(unit_text(&o.out), "5\n2\n7\ntrue\nfalse\nobj\ntrue\n5\n2\n");
     unit_out_free(&o);
 }
 
