@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "size_arg.h"
+
 struct node { struct node *left, *right; };
 
 static struct node *make(int depth)
@@ -48,19 +50,6 @@ static void run(int max_depth)
     }
     printf("long lived tree of depth %d\t check: %ld\n", max_depth, check(long_lived));
     release(long_lived);
-}
-
-/* The size: the first argument, else fallback. */
-static long size_arg(int argc, char **argv, long fallback)
-{
-    if (argc < 2) return fallback;
-    char *end;
-    long n = strtol(argv[1], &end, 10);
-    if (end == argv[1] || *end != '\0') {
-        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
-        exit(2);
-    }
-    return n;
 }
 
 int main(int argc, char **argv)

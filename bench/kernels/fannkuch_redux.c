@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "size_arg.h"
+
 static void fannkuch(int n, long *checksum_out, int *max_flips_out)
 {
     /* n + 1 slots: the rotation reads perm1[r] with r up to n - 1. */
@@ -49,19 +51,6 @@ done:
     free(perm); free(perm1); free(count);
     *checksum_out = checksum;
     *max_flips_out = max_flips;
-}
-
-/* The size: the first argument, else fallback. */
-static long size_arg(int argc, char **argv, long fallback)
-{
-    if (argc < 2) return fallback;
-    char *end;
-    long n = strtol(argv[1], &end, 10);
-    if (end == argv[1] || *end != '\0') {
-        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
-        exit(2);
-    }
-    return n;
 }
 
 int main(int argc, char **argv)

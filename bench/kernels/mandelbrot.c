@@ -3,6 +3,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "size_arg.h"
+
 static const int max_iter = 50;
 
 static long mandelbrot(long size)
@@ -24,19 +26,6 @@ static long mandelbrot(long size)
         }
     }
     return inside;
-}
-
-/* The size: the first argument, else fallback. */
-static long size_arg(int argc, char **argv, long fallback)
-{
-    if (argc < 2) return fallback;
-    char *end;
-    long n = strtol(argv[1], &end, 10);
-    if (end == argv[1] || *end != '\0') {
-        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
-        exit(2);
-    }
-    return n;
 }
 
 int main(int argc, char **argv)

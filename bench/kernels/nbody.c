@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "size_arg.h"
+
 #define PI 3.141592653589793
 #define SOLAR_MASS (4.0 * PI * PI)
 #define DAYS_PER_YEAR 365.24
@@ -87,19 +89,6 @@ static double energy(const struct body *b)
         }
     }
     return e;
-}
-
-/* The size: the first argument, else fallback. */
-static long size_arg(int argc, char **argv, long fallback)
-{
-    if (argc < 2) return fallback;
-    char *end;
-    long n = strtol(argv[1], &end, 10);
-    if (end == argv[1] || *end != '\0') {
-        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
-        exit(2);
-    }
-    return n;
 }
 
 int main(int argc, char **argv)

@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "size_arg.h"
+
 static double a(long i, long j)
 {
     return 1.0 / (double)((i + j) * (i + j + 1) / 2 + i + 1);
@@ -49,19 +51,6 @@ static double spectral_norm(long n)
     }
     free(u); free(v); free(tmp);
     return sqrt(vbv / vv);
-}
-
-/* The size: the first argument, else fallback. */
-static long size_arg(int argc, char **argv, long fallback)
-{
-    if (argc < 2) return fallback;
-    char *end;
-    long n = strtol(argv[1], &end, 10);
-    if (end == argv[1] || *end != '\0') {
-        fprintf(stderr, "the size must be an integer, not '%s'\n", argv[1]);
-        exit(2);
-    }
-    return n;
 }
 
 int main(int argc, char **argv)

@@ -2,106 +2,10 @@
 // JavaScript version of ../havlak.kn (Kiln's port of the Are We Fast Yet
 // benchmark; see bench/README.md).
 'use strict';
-const { Benchmark } = require('./som');
+const { Vector, Benchmark } = require('./som');
 
 const INITIAL_SIZE = 10;
 const INITIAL_CAPACITY = 16;
-
-// ------------------------------- vector --------------------------------
-
-// som.Vector: a fixed-size storage array that is copied to grow, with
-// first/last indices. A size of 0 leaves the storage to the first append
-// or atPut, as Java's Vector() does. One dynamically typed class serves
-// for all the element types the Kiln port has a copy for.
-class Vector {
-  constructor(size) {
-    this.storage = size > 0 ? new Array(size).fill(null) : null;
-    this.firstIdx = 0;
-    this.lastIdx = 0;
-  }
-
-  at(idx) {
-    if (this.storage === null || idx >= this.storage.length) {
-      return null;
-    }
-    return this.storage[idx];
-  }
-
-  atPut(idx, val) {
-    if (this.storage === null) {
-      this.storage = new Array(Math.max(idx + 1, INITIAL_SIZE)).fill(null);
-    } else if (idx >= this.storage.length) {
-      let newLength = this.storage.length;
-      while (newLength <= idx) {
-        newLength *= 2;
-      }
-      this.grow(newLength);
-    }
-    this.storage[idx] = val;
-    if (this.lastIdx < idx + 1) {
-      this.lastIdx = idx + 1;
-    }
-  }
-
-  grow(newLength) {
-    const old = this.storage;
-    const bigger = new Array(newLength).fill(null);
-    for (let i = 0; i < old.length; i++) {
-      bigger[i] = old[i];
-    }
-    this.storage = bigger;
-  }
-
-  append(elem) {
-    if (this.storage === null) {
-      this.storage = new Array(INITIAL_SIZE).fill(null);
-    } else if (this.lastIdx >= this.storage.length) {
-      // Need to expand capacity first
-      this.grow(2 * this.storage.length);
-    }
-    this.storage[this.lastIdx] = elem;
-    this.lastIdx += 1;
-  }
-
-  isEmpty() {
-    return this.lastIdx === this.firstIdx;
-  }
-
-  forEach(f) {
-    for (let i = this.firstIdx; i < this.lastIdx; i++) {
-      f(this.storage[i]);
-    }
-  }
-
-  hasSome(f) {
-    for (let i = this.firstIdx; i < this.lastIdx; i++) {
-      if (f(this.storage[i])) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  removeFirst() {
-    if (this.isEmpty()) {
-      return null;
-    }
-    this.firstIdx += 1;
-    return this.storage[this.firstIdx - 1];
-  }
-
-  removeAll() {
-    this.firstIdx = 0;
-    this.lastIdx = 0;
-    if (this.storage !== null) {
-      this.storage = new Array(this.storage.length).fill(null);
-    }
-  }
-
-  size() {
-    return this.lastIdx - this.firstIdx;
-  }
-}
 
 // -------------------------------- sets --------------------------------
 
