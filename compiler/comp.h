@@ -16,22 +16,33 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../vm/vm.h"
+#include "../vm/image.h"
 
-/* What the compiler gets from the VM it compiles for. */
+/* What the compiler gets from the VM it compiles for: all it knows of the
+ * world outside the image layer. */
 typedef struct comp_env {
     /* The bytes of file `path` (malloc'd, *len set), or NULL when there is
      * no such file; the compiler frees what it gets. NULL: only the
      * standard modules can be imported. */
     char *(*load)(void *ctx, const char *path, size_t *len);
     void *load_ctx;
-    const vm_native *hosts; /* the embedder's natives, "module.name" */
-    uint32_t nhosts;
+    /* The natives a program may call, "name" or "module.name": the
+     * embedder's first, then the standard library's. */
+    vm_natlist natives;
+    /* Source of the built-in classes, compiled before every program. */
+    const char *prelude;
+    /* Can `import name` be satisfied without a file (a standard module,
+     * or one of the embedder's)? module_const: its constant `name`
+     * (math.PI) as a float, false when there is none. */
+    bool (*module_exists)(const void *ctx, const char *name, uint32_t len);
+    const void *module_ctx;
+    bool (*module_const)(const char *module, uint32_t mlen, const char *name, uint32_t len,
+                         double *value);
 } comp_env;
 
 /* comp_compile: compiles `len` bytes of source `src`, named `name` in
  * diagnostics, into image bytes appended to `image`, with every module it
- * imports (`env` may be NULL). On errors returns false with the
+ * imports, against the natives and modules of `env`. On errors returns false with the
  * diagnostics (file:line:col: error: ..., source line, caret) appended to
  * `diags`. */
 bool comp_compile(const char *name, const char *src, size_t len, const comp_env *env,
@@ -116,7 +127,7 @@ struct comp_node {
     struct comp_class *cls; /* N_CALL constructing it; N_IS / N_AS target */
     int32_t slot;      /* N_CALL of a virtual method: its vtable slot, else -1 */
     int32_t field;     /* N_FIELD: the field's index in its class */
-    const vm_native *native; /* N_CALL of a native */
+    const vm_natsig *native; /* N_CALL of a native */
     int builtin;       /* N_CALL of a conversion or str method done inline */
     /* A name written with its module, util.name: the qualifier as written
      * (N_IS, N_AS, a catch clause's class), or the module it resolved to
@@ -265,10 +276,7 @@ typedef struct comp {
     comp_module *mod;
     comp_module **order; /* initialization order: imports before importers */
     uint32_t norder;
-    char *(*load)(void *ctx, const char *path, size_t *len);
-    void *load_ctx;
-    const vm_native *hosts;
-    uint32_t nhosts;
+    const comp_env *env;
     /* tokens */
     comp_token *toks;
     uint32_t ntoks, tok_cap;

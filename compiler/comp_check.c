@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../stdlib/std.h"
 #include "comp.h"
 
 typedef struct checker {
@@ -382,8 +381,9 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
             return CT_ERR;
         types[i] = (uint16_t)(args[i]->type == CT_NULL ? VM_T_STR : args[i]->type);
     }
-    const vm_native *nat = nargs <= KILN_MAX_PARAMS
-                               ? vm_native_find(K->C->hosts, K->C->nhosts, name, types, (int)nargs,
+    const vm_natlist *natives = &K->C->env->natives;
+    const vm_natsig *nat = nargs <= KILN_MAX_PARAMS
+                               ? vm_natsig_find(natives, name, types, (int)nargs,
                                                 comp_elem_of_ctx, K->C)
                                : NULL;
     if (nat) {
@@ -393,8 +393,8 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
         n->builtin = B_NATIVE;
         return comp_letter_type(K->C, nat->ret);
     }
-    for (size_t i = 0, count = std_natives_count(); i < count; i++)
-        any |= strcmp(std_native(i)->name, name) == 0;
+    for (size_t i = 0; i < natives->count; i++)
+        any |= strcmp(natives->at(natives->ctx, i)->name, name) == 0;
     if (!any) {
         ERR(n, "%s", unknown);
         return CT_ERR;
@@ -963,7 +963,7 @@ static int expr_kind(checker *K, comp_node *n)
         if (qualify(K, n))
             return n->kind == N_NAME ? expr_kind(K, n) : CT_ERR;
         if (is_module(K, n->a)) { /* a module constant: becomes its literal */
-            if (std_module_const(n->a->s, n->a->len, n->s, n->len, &value)) {
+            if (K->C->env->module_const(n->a->s, n->a->len, n->s, n->len, &value)) {
                 n->kind = N_FLOAT;
                 n->f = value;
                 return VM_T_FLOAT;

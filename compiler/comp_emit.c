@@ -105,7 +105,7 @@ static uint32_t constant(emitter *E, uint8_t type, uint64_t bits)
     return im->nconsts++;
 }
 
-static uint32_t native_ref(emitter *E, const vm_native *nat)
+static uint32_t native_ref(emitter *E, const vm_natsig *nat)
 {
     comp *C = E->C;
     char key[128];
@@ -423,7 +423,7 @@ static int ex_to_str(emitter *E, comp_node *n)
     uint16_t t = (uint16_t)n->type;
     int arg = reg_block(E, &t, 1);
     ex(E, n, arg);
-    const vm_native *nat = vm_native_find(NULL, 0, "str", &t, 1, comp_elem_of_ctx, E->C);
+    const vm_natsig *nat = vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, E->C);
     reg_free(E, arg);
     int r = reg_alloc(E, VM_T_STR);
     emit_x(E, MK_ABC(OP_CALLN, r, arg, 0), native_ref(E, nat));
@@ -1335,7 +1335,7 @@ static void synth_body(emitter *E, comp_fn *fn)
             int b = reg_block(E, &t, 1);
             emit(E, MK_ABC(OP_MOV, b, m, 0));
             emit_x(E, MK_ABC(OP_CALLN, m, b, 0),
-                   native_ref(E, vm_native_find(NULL, 0, "str", &t, 1, comp_elem_of_ctx, E->C)));
+                   native_ref(E, vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, E->C)));
             emit(E, MK_ABC(OP_CONCAT, r, r, m));
         }
         emit(E, MK_ABC(OP_RET, r, 0, 0));

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../stdlib/std.h"
 #include "comp.h"
 
 struct comp_arena_block {
@@ -276,12 +275,7 @@ bool comp_compile(const char *name, const char *src, size_t len, const comp_env 
     C->src = src;
     C->srclen = len;
     C->diags = diags;
-    if (env) {
-        C->load = env->load;
-        C->load_ctx = env->load_ctx;
-        C->hosts = env->hosts;
-        C->nhosts = env->nhosts;
-    }
+    C->env = env;
     volatile bool ok = false;
     if (setjmp(C->oom)) {
         vm_buf_printf(diags, "%s: error: out of memory while compiling\n", name);
@@ -294,7 +288,7 @@ bool comp_compile(const char *name, const char *src, size_t len, const comp_env 
     module_name(name, &mname, &mlen);
     comp_module_new(C, mname, mlen, name, src, len);
     comp_module *prelude =
-        comp_module_new(C, "prelude", 7, "<prelude>", std_prelude, strlen(std_prelude));
+        comp_module_new(C, "prelude", 7, "<prelude>", env->prelude, strlen(env->prelude));
     C->in_prelude = true;
     parse_module(C, prelude);
     C->in_prelude = false;

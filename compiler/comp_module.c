@@ -16,7 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../stdlib/std.h"
 #include "comp.h"
 
 comp_module *comp_module_new(comp *C, const char *name, uint32_t len, const char *file,
@@ -198,7 +197,7 @@ void comp_import(comp *C, const comp_token *name)
     memcpy(path + d, name->s, name->len);
     memcpy(path + d + name->len, ".kn", 4);
     size_t len = 0;
-    char *src = C->load ? C->load(C->load_ctx, path, &len) : NULL;
+    char *src = C->env->load ? C->env->load(C->env->load_ctx, path, &len) : NULL;
     if (src) {
         char *kept = comp_alloc(C, len + 1); /* tokens point into it */
         memcpy(kept, src, len);
@@ -209,11 +208,7 @@ void comp_import(comp *C, const comp_token *name)
         add_dep(C, from, m->index, name);
         return;
     }
-    bool host = false; /* a module of the embedder's natives */
-    for (uint32_t i = 0; i < C->nhosts && !host; i++)
-        host = !strncmp(C->hosts[i].name, name->s, name->len) &&
-               C->hosts[i].name[name->len] == '.';
-    if (host || std_module_exists(name->s, name->len)) {
+    if (C->env->module_exists(C->env->module_ctx, name->s, name->len)) {
         comp_map_put(C, &from->imports, name->s, name->len, -2); /* a native module */
         return;
     }

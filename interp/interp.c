@@ -1,19 +1,12 @@
 /*
  * interp.c — the bytecode interpreter: one dispatch function.
  *
- * Frames live on the VM's slot stack, never on the C stack, so guest
- * recursion depth is bounded only by KILN_STACK_SLOTS. A frame is
- *
- *     R[0 .. nregs-1]   the function's registers (parameters first)
- *     R[nregs + 0]      caller's R, or NULL in the entry frame
- *     R[nregs + 1]      return pc: the instruction after the caller's CALL
- *     R[nregs + 2]      caller's vm_func
- *
- * and a callee's frame starts right after its caller's call info. The
- * caller's CALL instruction (two words before the return pc) names the
- * register that receives the result, so the return path needs nothing
- * else. Walking R -> info -> caller is how stack traces (and, later, the
- * GC's root scan and the exception unwinder) visit every frame.
+ * Frames live on the context's slot stack, never on the C stack, so guest
+ * recursion depth is bounded only by KILN_STACK_SLOTS. Their layout is the
+ * contract of vm/frame.h: a call writes the callee's record (function,
+ * caller, return pc, result register) below its registers, and a return
+ * reads it back; the unwinder and stack traces walk the same records with
+ * frame.h's iterator, as the collector does.
  *
  * The verifier has proven every operand's type, index and jump target, so
  * the handlers check only what types cannot: null strings, division by
@@ -24,9 +17,8 @@
 #include <string.h>
 
 #include "../runtime/rt.h"
+#include "../vm/frame.h"
 #include "interp.h"
-
-enum { FRAME_INFO = 3 };
 
 static bool is_instance(const vm_inst *o, const vm_rtclass *want);
 
@@ -43,32 +35,30 @@ static const vm_handler *find_handler(const kiln_vm *vm, const vm_func *f, uint3
     return NULL;
 }
 
+/* The walk of the frames from R (at pc) out to this entry of the
+ * interpreter: step to the caller, or false after the entry frame. */
+static bool step_to_entry(vm_frame_iter *it)
+{
+    if (it->entry)
+        return false;
+    vm_frames_step(it);
+    return true;
+}
+
 /* Builds the trace of the error being raised, walking from the frame that
- * raised it (R, f, at pc) out to the entry frame. */
-static void build_trace(kiln_vm *vm, vm_value *R, const vm_func *f, const uint32_t *pc,
-                        const vm_inst *exc)
+ * raised it (R at pc) out to the entry frame. */
+static void build_trace(kiln_vm *vm, vm_value *R, const uint32_t *pc, const vm_inst *exc)
 {
     /* First walk: count the frames, so the trace can elide the middle. */
-    uint32_t depth = 0;
-    vm_value *r = R;
-    const vm_func *g = f;
-    while (r) {
+    uint32_t depth = 1;
+    for (vm_frame_iter it = vm_frames_from(R, pc); step_to_entry(&it);)
         depth++;
-        vm_value *info = r + g->nregs;
-        r = info[0].p;
-        g = info[2].p;
-    }
     rt_trace_begin(vm, exc);
-    r = R;
-    g = f;
-    const uint32_t *p = pc;
-    for (uint32_t i = 0; r; i++) {
-        rt_trace_frame(vm, g, (uint32_t)(p - 1 - g->code), i, depth);
-        vm_value *info = r + g->nregs;
-        r = info[0].p;
-        p = info[1].p;
-        g = info[2].p;
-    }
+    vm_frame_iter it = vm_frames_from(R, pc);
+    uint32_t i = 0;
+    do
+        rt_trace_frame(vm, it.fn->def, vm_frame_at(it.fn, it.pc), i++, depth);
+    while (step_to_entry(&it));
 }
 
 static bool is_instance(const vm_inst *o, const vm_rtclass *want)
@@ -86,11 +76,11 @@ static const char *class_name(const kiln_vm *vm, const vm_rtclass *c)
 
 /* NullError for field `field` (or method slot, if `method`) of the null
  * object in register r of f: the message names the static class. */
-static void raise_null_member(kiln_vm *vm, const vm_func *f, uint32_t r, uint32_t member,
+static void raise_null_member(kiln_vm *vm, const vm_rtfunc *f, uint32_t r, uint32_t member,
                               bool method)
 {
     const vm_image *im = &vm->img;
-    const vm_class *c = vm_class_of(im, f->types[r]);
+    const vm_class *c = vm_class_of(im, f->def->types[r]);
     if (method)
         rt_raise(vm, RT_ERR_NULL, "method call on a null %s", vm_image_str(im, c->name));
     else
@@ -107,10 +97,10 @@ static void raise_index(kiln_vm *vm, const vm_array *a, int64_t i)
 }
 
 /* KeyError naming the key: map register r of f holds the map. */
-static void raise_missing_key(kiln_vm *vm, const vm_func *f, uint32_t r, vm_value k)
+static void raise_missing_key(kiln_vm *vm, const vm_rtfunc *f, uint32_t r, vm_value k)
 {
     uint32_t kt = 0, vt = 0;
-    vm_map_types(&vm->img, f->types[r], &kt, &vt);
+    vm_map_types(&vm->img, f->def->types[r], &kt, &vt);
     if (kt == VM_T_STR)
         rt_raise(vm, RT_ERR_KEY, "key \"%.*s\" not found", k.s->len > 60 ? 60 : (int)k.s->len,
                  k.s->data);
@@ -171,18 +161,19 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
     switch (INS_OP(ins))
 #endif
 
-/* Before anything that can allocate (and so collect): publish the frame,
- * so the collector's walk starts at the innermost frame. */
-#define PROTECT() (vm->frame_R = R, vm->frame_f = f)
+/* Before anything that may allocate (and so collect) or throw: publish
+ * the frame and its pc, so the collector's and the unwinder's walks start
+ * at the innermost frame, at the right instruction. */
+#define PROTECT() (X->frame = R, X->pc = pc)
 
-/* Leaving interp_call: the caller's frames (if a native called in) are
- * the innermost again. */
+/* Leaving interp_call: the frame a native called in from (if any) is the
+ * innermost again, at its CALLN. */
 #define LEAVE() \
     do { \
-        vm->frame_R = outer_R; \
-        vm->frame_f = outer_f; \
+        X->frame = outer_R; \
+        X->pc = outer_pc; \
         if (outer_R) \
-            vm->nouter--; \
+            X->depth--; \
     } while (0)
 
 #define RA (R[INS_A(ins)])
@@ -194,7 +185,7 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
     do { \
         int32_t off_ = (int32_t)pc[0]; \
         pc += 1 + off_; \
-        if (off_ < 0 && (vm->tick += off_) < 0) \
+        if (off_ < 0 && (X->tick += off_) < 0) \
             goto poll; \
     } while (0)
 #define SKIP_X() (pc += 1)
@@ -204,7 +195,7 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
-int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result)
+int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_value *result)
 {
 #if KILN_COMPUTED_GOTO
     static const void *const labels[OP__COUNT] = {
@@ -213,41 +204,38 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
 #undef OP
     };
 #endif
-    const vm_func *f = &vm->img.funcs[fi], *g;
+    vm_ctx *const X = vm->ctx;
+    const vm_rtfunc *f = entry, *g;
     const vm_value *argv, *capv = NULL; /* a call's arguments and captured values */
     vm_value *N;                          /* a callee's frame */
-    vm_func *const funcs = vm->img.funcs;
+    vm_rtfunc *const funcs = vm->funcs;
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
     const vm_native **const natives = vm->natives;
     /* Called from a native (kiln_call inside a CALLN): the new frames go
-     * above the caller's, whose chain the GC must still walk (vm->outer). */
-    vm_value *const outer_R = vm->frame_R;
-    const vm_func *const outer_f = vm->frame_f;
-    vm_value *R = outer_R ? outer_R + outer_f->nregs + FRAME_INFO : vm->stack;
+     * above the interrupted one, which the entry frame's record links to. */
+    vm_value *const outer_R = X->frame;
+    const uint32_t *const outer_pc = X->pc;
+    vm_value *R = outer_R ? vm_frame_next(outer_R, vm_frame_of(outer_R)->fn)
+                          : X->stack + VM_FRAME_SLOTS;
     const uint32_t *pc = f->code;
     uint32_t ins = 0;
 #ifdef KILN_OPSTATS
     uint32_t prev_op = OP_NOP;
 #endif
 
-    if (R + f->nregs + FRAME_INFO > vm->stack_end || vm->nouter == KILN_MAX_REENTRY) {
+    if (R + f->nregs > X->stack_end || X->depth == KILN_MAX_REENTRY) {
         rt_raise(vm, RT_ERR_STACK, "stack overflow");
         rt_trace_begin(vm, NULL);
         return -1;
     }
-    if (outer_R) {
-        vm->outer[vm->nouter].R = outer_R;
-        vm->outer[vm->nouter].f = outer_f;
-        vm->nouter++;
-    }
+    if (outer_R)
+        X->depth++;
     vm_inst *exc;
     memset(R, 0, sizeof(vm_value) * f->nregs);
     for (uint32_t i = 0; args && i < f->nparams; i++)
         R[i] = args[i];
-    R[f->nregs].p = NULL;
-    R[f->nregs + 1].p = NULL;
-    R[f->nregs + 2].p = NULL;
+    *vm_frame_of(R) = (vm_frame){f, outer_R, outer_pc, VM_FRAME_ENTRY};
 
     VM_LOOP
     {
@@ -380,7 +368,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         VM_CASE(JMP) : {
             int32_t off = INS_sJ(ins);
             pc += off;
-            if (off < 0 && (vm->tick += off) < 0)
+            if (off < 0 && (X->tick += off) < 0)
                 goto poll;
             VM_DISPATCH();
         }
@@ -682,9 +670,10 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         }
 
         VM_CASE(FNEW) : {
-            g = &funcs[pc[0]];
+            vm_rtfunc *h = &funcs[pc[0]];
+            g = h;
             pc++;
-            vm_closure **cached = g->ncaps ? NULL : &vm->fnvals[g - funcs];
+            vm_closure **cached = g->ncaps ? NULL : &h->fnval;
             if (cached && *cached) {
                 RA.p = *cached;
                 VM_DISPATCH();
@@ -700,7 +689,7 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         }
         VM_CASE(NEWCELL) : {
             PROTECT();
-            vm_cell *c = vm_cell_new(vm, VM_T_ISREF(f->types[INS_B(ins)]), RB);
+            vm_cell *c = vm_cell_new(vm, VM_T_ISREF(f->def->types[INS_B(ins)]), RB);
             if (!c)
                 goto unwind;
             RA.p = c;
@@ -738,8 +727,8 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
                 goto unwind;
             }
             g = o->cls->vtable[INS_C(ins)];
-            N = R + f->nregs + FRAME_INFO;
-            if (N + g->nregs + FRAME_INFO > vm->stack_end)
+            N = vm_frame_next(R, f);
+            if (N + g->nregs + VM_FRAME_SLOTS > X->stack_end)
                 goto call_overflow;
             uint32_t x = pc[0];
             N[0] = RB;
@@ -751,8 +740,8 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
         }
         VM_CASE(CALLP) : {
             g = &funcs[pc[0]];
-            N = R + f->nregs + FRAME_INFO;
-            if (N + g->nregs + FRAME_INFO > vm->stack_end)
+            N = vm_frame_next(R, f);
+            if (N + g->nregs + VM_FRAME_SLOTS > X->stack_end)
                 goto call_overflow;
             N[0] = RB; /* R[0] when unused */
             N[1] = RC;
@@ -785,8 +774,8 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             g = &funcs[pc[0]];
             argv = R + INS_B(ins);
         call:;
-            N = R + f->nregs + FRAME_INFO;
-            if (N + g->nregs + FRAME_INFO > vm->stack_end)
+            N = vm_frame_next(R, f);
+            if (N + g->nregs + VM_FRAME_SLOTS > X->stack_end)
                 goto call_overflow;
             for (uint32_t i = 0; i < g->nparams; i++)
                 N[i] = argv[i];
@@ -794,22 +783,20 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
                 N[g->nparams + i] = capv[i];
         enter:
             pc++;
-            if (--vm->tick < 0) { /* a call charges one: recursion polls too */
+            if (--X->tick < 0) { /* a call charges one: recursion polls too */
                 PROTECT();
                 if (vm_poll(vm))
                     goto unwind;
             }
             /* The other registers start zero (the GC scans the reference
              * ones): four stores whatever the count (any past the frame
-             * land in its info slots, written next, or in dead stack above
-             * it, at worst in the stack's slack), then a loop for more. */
+             * land in dead stack above it, at worst in the stack's slack),
+             * then a loop for more. */
             vm_value *z = N + g->nparams + g->ncaps, *end = N + g->nregs;
             z[0].u = z[1].u = z[2].u = z[3].u = 0;
             for (z += 4; z < end; z++)
                 z->u = 0;
-            N[g->nregs].p = R;
-            N[g->nregs + 1].p = (void *)pc;
-            N[g->nregs + 2].p = (void *)f;
+            *vm_frame_of(N) = (vm_frame){g, R, pc, INS_A(ins)};
             R = N;
             f = g;
             pc = g->code;
@@ -824,35 +811,35 @@ int interp_call(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result
             pc++;
             vm_value res = RA; /* a native without result leaves R[A] as it was */
             PROTECT();
-            if ((n->fn ? n->fn(vm, R + INS_B(ins), &res) : vm_host_call(vm, n, R + INS_B(ins), &res)) != 0)
+            if ((n->fn ? n->fn(vm, R + INS_B(ins), &res) : n->bridge(vm, n, R + INS_B(ins), &res)) != 0)
                 goto unwind;
             RA = res;
             VM_DISPATCH();
         }
         VM_CASE(RET) : {
             vm_value v = RA;
-            vm_value *info = R + f->nregs;
-            if (!info[0].p) {
+            const vm_frame *fr = vm_frame_of(R);
+            if (fr->dest == VM_FRAME_ENTRY) {
                 *result = v;
                 LEAVE();
                 return 0;
             }
-            R = info[0].p;
-            pc = info[1].p;
-            f = info[2].p;
-            R[INS_A(pc[-2])] = v;
+            R = fr->caller;
+            pc = fr->ret_pc;
+            R[fr->dest] = v;
+            f = vm_frame_of(R)->fn;
             VM_DISPATCH();
         }
         VM_CASE(RET0) : {
-            vm_value *info = R + f->nregs;
-            if (!info[0].p) {
+            const vm_frame *fr = vm_frame_of(R);
+            if (fr->dest == VM_FRAME_ENTRY) {
                 result->u = 0;
                 LEAVE();
                 return 0;
             }
-            R = info[0].p;
-            pc = info[1].p;
-            f = info[2].p;
+            R = fr->caller;
+            pc = fr->ret_pc;
+            f = vm_frame_of(R)->fn;
             VM_DISPATCH();
         }
         VM_CASE(THROW) : {
@@ -874,7 +861,7 @@ poll: /* after a back-edge: fuel, interrupts */
     if (!vm_poll(vm))
         VM_DISPATCH();
 unwind:
-    if (vm->err_kind == RT_EXIT) { /* the guest called os.exit: it ends here */
+    if (X->err_kind == RT_EXIT) { /* the guest called os.exit: it ends here */
         LEAVE();
         return -2;
     }
@@ -883,29 +870,25 @@ unwind:
     PROTECT();
     exc = rt_error_object(vm);
 throw_exc: {
-    /* Frame by frame from the thrower outwards, the innermost catch
-     * clause that covers the pc and takes the error's class. The search
-     * pops nothing, so an uncaught error's trace starts at the throw. */
-    vm_value *r = R;
-    const vm_func *g = f;
-    const uint32_t *p = pc;
-    while (exc && r) {
-        const vm_handler *h = find_handler(vm, g, (uint32_t)(p - 1 - g->code), exc);
+    /* Frame by frame from the thrower out to the entry frame, the
+     * innermost catch clause that covers the pc and takes the error's
+     * class. The search pops nothing, so an uncaught error's trace starts
+     * at the throw. */
+    vm_frame_iter it = vm_frames_from(R, pc);
+    do {
+        const vm_handler *h =
+            exc ? find_handler(vm, it.fn->def, vm_frame_at(it.fn, it.pc), exc) : NULL;
         if (h) {
-            R = r;
-            f = g;
-            pc = g->code + h->handler;
+            R = it.R;
+            f = it.fn;
+            pc = f->code + h->handler;
             R[h->reg].p = exc;
-            vm->err_kind = RT_ERR_NONE;
+            X->err_kind = RT_ERR_NONE;
             VM_DISPATCH();
         }
-        vm_value *info = r + g->nregs;
-        r = info[0].p;
-        p = info[1].p;
-        g = info[2].p;
-    }
-    build_trace(vm, R, f, pc, exc);
-    vm->pending = exc; /* for a native that called in: it may pass the error on */
+    } while (exc && step_to_entry(&it));
+    build_trace(vm, R, pc, exc);
+    X->pending = exc; /* for a native that called in: it may pass the error on */
     LEAVE();
     return -1;
 }
@@ -950,25 +933,6 @@ void interp_opstats(const kiln_vm *vm, FILE *out)
     free(pairs);
 }
 #endif
-
-static void mark_chain(kiln_vm *vm, gc_heap *h, vm_value *R, const vm_func *f)
-{
-    while (R) {
-        const struct vm_refmap *m = &vm->refmaps[f - vm->img.funcs];
-        for (uint32_t i = 0; i < m->n; i++)
-            gc_mark(h, R[m->regs[i]].p);
-        vm_value *info = R + f->nregs;
-        R = info[0].p;
-        f = info[2].p;
-    }
-}
-
-void interp_mark_frames(kiln_vm *vm, gc_heap *h)
-{
-    mark_chain(vm, h, vm->frame_R, vm->frame_f);
-    for (uint32_t i = 0; i < vm->nouter; i++) /* below each native that called in */
-        mark_chain(vm, h, vm->outer[i].R, vm->outer[i].f);
-}
 
 #undef OPSTAT
 #undef VM_CASE

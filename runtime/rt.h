@@ -66,7 +66,7 @@ void rt_trace_begin(kiln_vm *vm, const vm_inst *exc);
 void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,
                     uint32_t depth);
 
-/* rt_sys_check: may the guest do `op` (a KILN_ALLOW_* bit; `path` the
+/* rt_sys_check: may the guest do `op` (a VM_ALLOW_* bit; `path` the
  * file concerned, or NULL)? Every host access of the standard library
  * asks first. Traced with KILN_FLAG_TRACE_SYS; false after raising
  * PermissionError. */

@@ -21,10 +21,10 @@ const char *rt_error_class(int kind)
 
 void rt_raise(kiln_vm *vm, int kind, const char *fmt, ...)
 {
-    vm->err_kind = kind;
+    vm->ctx->err_kind = kind;
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(vm->err_msg, sizeof vm->err_msg, fmt, ap);
+    vsnprintf(vm->ctx->err_msg, sizeof vm->ctx->err_msg, fmt, ap);
     va_end(ap);
 }
 
@@ -43,8 +43,8 @@ static void append(kiln_vm *vm, const char *fmt, ...)
 void rt_trace_begin(kiln_vm *vm, const vm_inst *exc)
 {
     vm->error[0] = 0;
-    if (!exc || (exc == vm->oom_error && vm->err_kind == RT_ERR_OOM)) {
-        append(vm, "error: %s: %s", rt_error_class(vm->err_kind), vm->err_msg);
+    if (!exc || (exc == vm->oom_error && vm->ctx->err_kind == RT_ERR_OOM)) {
+        append(vm, "error: %s: %s", rt_error_class(vm->ctx->err_kind), vm->ctx->err_msg);
         return;
     }
     const vm_str *m = exc->fields[0].s; /* Error.message */
@@ -82,10 +82,10 @@ bool rt_error_link(kiln_vm *vm)
 
 vm_inst *rt_error_object(kiln_vm *vm)
 {
-    int kind = vm->err_kind;
+    int kind = vm->ctx->err_kind;
     if (kind == RT_PENDING) {
-        vm_inst *e = vm->pending;
-        vm->pending = NULL;
+        vm_inst *e = vm->ctx->pending;
+        vm->ctx->pending = NULL;
         return e;
     }
     const vm_rtclass *c = kind > 0 && kind < RT_ERR__COUNT ? vm->error_classes[kind] : NULL;
@@ -93,8 +93,8 @@ vm_inst *rt_error_object(kiln_vm *vm)
         return NULL;
     if (kind == RT_ERR_OOM)
         return vm->oom_error;
-    char msg[sizeof vm->err_msg];
-    memcpy(msg, vm->err_msg, sizeof msg); /* an allocation failure would overwrite it */
+    char msg[sizeof vm->ctx->err_msg];
+    memcpy(msg, vm->ctx->err_msg, sizeof msg); /* an allocation failure would overwrite it */
     vm_str *s = vm_str_cstr(vm, msg);
     if (!s)
         return vm->oom_error;
@@ -104,8 +104,8 @@ vm_inst *rt_error_object(kiln_vm *vm)
     if (!e)
         return vm->oom_error;
     e->fields[0].s = s;
-    vm->err_kind = kind; /* restore what a failed attempt may have changed */
-    memcpy(vm->err_msg, msg, sizeof msg);
+    vm->ctx->err_kind = kind; /* restore what a failed attempt may have changed */
+    memcpy(vm->ctx->err_msg, msg, sizeof msg);
     return e;
 }
 

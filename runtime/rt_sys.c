@@ -53,7 +53,7 @@ static bool inside(const char *resolved, const char *const *dirs)
 
 static void trace(kiln_vm *vm, const char *op, const char *arg, const char *decision)
 {
-    if (!(vm->cfg.flags & KILN_FLAG_TRACE_SYS))
+    if (!(vm->cfg.trace_sys))
         return;
     char line[600];
     int n = snprintf(line, sizeof line, "[sys] %s%s%.400s: %s\n", op, arg ? " " : "",
@@ -70,8 +70,8 @@ bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
                  path ? path : "");
         return false;
     }
-    const char *const *dirs = bit == KILN_ALLOW_READ    ? vm->cfg.read_dirs
-                              : bit == KILN_ALLOW_WRITE ? vm->cfg.write_dirs
+    const char *const *dirs = bit == VM_ALLOW_READ    ? vm->cfg.read_dirs
+                              : bit == VM_ALLOW_WRITE ? vm->cfg.write_dirs
                                                         : NULL;
     if (path && dirs) {
         char resolved[PATH_MAX];

@@ -13,6 +13,9 @@
  * (std_prelude.c). */
 extern const char std_prelude[];
 
+/* A row of a module's table: a native's signature and its function. */
+#define STD_NATIVE(name, params, ret, fn) {{name, params, ret}, fn, NULL, NULL, NULL}
+
 /* Every native, module by module: std_native(i) for i < std_natives_count(). */
 const vm_native *std_native(size_t i);
 size_t std_natives_count(void);

@@ -317,26 +317,26 @@ static int s_join(kiln_vm *vm, vm_value *a, vm_value *r)
 }
 
 const vm_native std_core_natives[] = {
-    {"print", "i", 'v', print_i, NULL, NULL},
-    {"print", "f", 'v', print_f, NULL, NULL},
-    {"print", "b", 'v', print_b, NULL, NULL},
-    {"print", "s", 'v', print_s, NULL, NULL},
-    {"str", "i", 's', str_i, NULL, NULL},
-    {"str", "f", 's', str_f, NULL, NULL},
-    {"str", "b", 's', str_b, NULL, NULL},
-    {"str", "s", 's', str_s, NULL, NULL},
-    {"parse_int", "s", 'i', parse_int, NULL, NULL},
-    {"parse_float", "s", 'f', parse_float, NULL, NULL},
-    {"chr", "i", 's', chr_i, NULL, NULL},
-    {"str.slice", "sii", 's', s_slice, NULL, NULL},
-    {"str.find", "ss", 'i', s_find, NULL, NULL},
-    {"str.trim", "s", 's', s_trim, NULL, NULL},
-    {"str.starts_with", "ss", 'b', s_starts_with, NULL, NULL},
-    {"str.ends_with", "ss", 'b', s_ends_with, NULL, NULL},
-    {"str.to_upper", "s", 's', s_to_upper, NULL, NULL},
-    {"str.to_lower", "s", 's', s_to_lower, NULL, NULL},
-    {"str.split", "ss", 'S', s_split, NULL, NULL},
-    {"str.join", "sS", 's', s_join, NULL, NULL},
+    STD_NATIVE("print", "i", 'v', print_i),
+    STD_NATIVE("print", "f", 'v', print_f),
+    STD_NATIVE("print", "b", 'v', print_b),
+    STD_NATIVE("print", "s", 'v', print_s),
+    STD_NATIVE("str", "i", 's', str_i),
+    STD_NATIVE("str", "f", 's', str_f),
+    STD_NATIVE("str", "b", 's', str_b),
+    STD_NATIVE("str", "s", 's', str_s),
+    STD_NATIVE("parse_int", "s", 'i', parse_int),
+    STD_NATIVE("parse_float", "s", 'f', parse_float),
+    STD_NATIVE("chr", "i", 's', chr_i),
+    STD_NATIVE("str.slice", "sii", 's', s_slice),
+    STD_NATIVE("str.find", "ss", 'i', s_find),
+    STD_NATIVE("str.trim", "s", 's', s_trim),
+    STD_NATIVE("str.starts_with", "ss", 'b', s_starts_with),
+    STD_NATIVE("str.ends_with", "ss", 'b', s_ends_with),
+    STD_NATIVE("str.to_upper", "s", 's', s_to_upper),
+    STD_NATIVE("str.to_lower", "s", 's', s_to_lower),
+    STD_NATIVE("str.split", "ss", 'S', s_split),
+    STD_NATIVE("str.join", "sS", 's', s_join),
 };
 const size_t std_core_count = sizeof std_core_natives / sizeof std_core_natives[0];
 
@@ -395,12 +395,12 @@ bool std_module_const(const char *module, uint32_t mlen, const char *name, uint3
 
 void std_push_root(kiln_vm *vm, void *obj)
 {
-    if (vm->ntmp_roots < sizeof vm->tmp_roots / sizeof vm->tmp_roots[0])
-        vm->tmp_roots[vm->ntmp_roots++] = obj;
+    if (vm->ctx->ntmp_roots < sizeof vm->ctx->tmp_roots / sizeof vm->ctx->tmp_roots[0])
+        vm->ctx->tmp_roots[vm->ctx->ntmp_roots++] = obj;
 }
 
 void std_pop_root(kiln_vm *vm)
 {
-    if (vm->ntmp_roots)
-        vm->ntmp_roots--;
+    if (vm->ctx->ntmp_roots)
+        vm->ctx->ntmp_roots--;
 }

@@ -14,7 +14,7 @@
 static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     (void)a;
-    if (!rt_sys_check(vm, KILN_ALLOW_READ, "io.read_line", NULL))
+    if (!rt_sys_check(vm, VM_ALLOW_READ, "io.read_line", NULL))
         return -1;
     vm_buf line = {0};
     int c;
@@ -50,7 +50,7 @@ static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
 static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     const char *path = path_of(vm, a, "io.read_file");
-    if (!path || !rt_sys_check(vm, KILN_ALLOW_READ, "io.read_file", path))
+    if (!path || !rt_sys_check(vm, VM_ALLOW_READ, "io.read_file", path))
         return -1;
     FILE *fp = fopen(path, "rb");
     if (!fp) {
@@ -85,7 +85,7 @@ static int i_write_file(kiln_vm *vm, vm_value *a, vm_value *r)
         rt_raise(vm, RT_ERR_NULL, "io.write_file: the text is null");
         return -1;
     }
-    if (!rt_sys_check(vm, KILN_ALLOW_WRITE, "io.write_file", path))
+    if (!rt_sys_check(vm, VM_ALLOW_WRITE, "io.write_file", path))
         return -1;
     FILE *fp = fopen(path, "wb");
     if (!fp || fwrite(a[1].s->data, 1, a[1].s->len, fp) != a[1].s->len || fclose(fp) != 0) {
@@ -103,12 +103,12 @@ static int i_eprint_b(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, s
 static int i_eprint_s(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 's', a[0]), 0; }
 
 const vm_native std_io_natives[] = {
-    {"io.read_line", "", 's', i_read_line, NULL, NULL},
-    {"io.read_file", "s", 's', i_read_file, NULL, NULL},
-    {"io.write_file", "ss", 'v', i_write_file, NULL, NULL},
-    {"io.eprint", "i", 'v', i_eprint_i, NULL, NULL},
-    {"io.eprint", "f", 'v', i_eprint_f, NULL, NULL},
-    {"io.eprint", "b", 'v', i_eprint_b, NULL, NULL},
-    {"io.eprint", "s", 'v', i_eprint_s, NULL, NULL},
+    STD_NATIVE("io.read_line", "", 's', i_read_line),
+    STD_NATIVE("io.read_file", "s", 's', i_read_file),
+    STD_NATIVE("io.write_file", "ss", 'v', i_write_file),
+    STD_NATIVE("io.eprint", "i", 'v', i_eprint_i),
+    STD_NATIVE("io.eprint", "f", 'v', i_eprint_f),
+    STD_NATIVE("io.eprint", "b", 'v', i_eprint_b),
+    STD_NATIVE("io.eprint", "s", 'v', i_eprint_s),
 };
 const size_t std_io_count = sizeof std_io_natives / sizeof std_io_natives[0];

@@ -35,8 +35,8 @@ static int o_exit(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     (void)r;
     vm->exit_code = (int)(a[0].i & 0xff);
-    vm->err_kind = RT_EXIT;
-    vm->err_msg[0] = 0;
+    vm->ctx->err_kind = RT_EXIT;
+    vm->ctx->err_msg[0] = 0;
     return -1;
 }
 
@@ -47,7 +47,7 @@ static int o_env(kiln_vm *vm, vm_value *a, vm_value *r)
         rt_raise(vm, RT_ERR_NULL, "os.env: the name is null");
         return -1;
     }
-    if (!rt_sys_check(vm, KILN_ALLOW_ENV, "os.env", a[0].s->data))
+    if (!rt_sys_check(vm, VM_ALLOW_ENV, "os.env", a[0].s->data))
         return -1;
     const char *v = getenv(a[0].s->data);
     r->s = v ? vm_str_cstr(vm, v) : NULL;
@@ -65,9 +65,9 @@ static int o_clock(kiln_vm *vm, vm_value *a, vm_value *r)
 }
 
 const vm_native std_os_natives[] = {
-    {"os.args", "", 'S', o_args, NULL, NULL},
-    {"os.exit", "i", 'v', o_exit, NULL, NULL},
-    {"os.env", "s", 's', o_env, NULL, NULL},
-    {"os.clock", "", 'f', o_clock, NULL, NULL},
+    STD_NATIVE("os.args", "", 'S', o_args),
+    STD_NATIVE("os.exit", "i", 'v', o_exit),
+    STD_NATIVE("os.env", "s", 's', o_env),
+    STD_NATIVE("os.clock", "", 'f', o_clock),
 };
 const size_t std_os_count = sizeof std_os_natives / sizeof std_os_natives[0];

@@ -1,71 +1,27 @@
 /*
- * vm.h — internal declarations of vm/: value representation, instruction
- * encoding, the in-memory form of a bytecode image, and the VM state.
+ * vm.h — the VM layer: values and objects, the runtime records of classes
+ * and functions, natives, execution contexts, and the state a VM shares
+ * between them. Above the image layer (image.h) and the collector (gc/);
+ * below execution (interp/, later jit/) and the public API (kiln.h).
  *
- * A program exists in three forms that all share the structures below:
- * the compiler fills a vm_image; vm_image_write turns it into bytes (the
- * portable .kbc file); vm_image_read turns bytes back into a vm_image, which
- * vm_verify checks and vm_link makes runnable. Running from source goes
- * through the same bytes, so source and image runs cannot differ.
+ * A VM is split as Lua splits global_State from lua_State:
+ *   struct kiln_vm  what every execution shares: the loaded image, its
+ *                   runtime classes and functions, the heap, globals,
+ *                   natives, handles, limits and configuration;
+ *   vm_ctx          one execution context: a slot stack of frames (see
+ *                   frame.h), the saved pc of the innermost one, the pending
+ *                   error, the poll counter and temporary roots. A VM has
+ *                   one today (vm->ctx); fibers will each own one.
  */
 #ifndef KILN_VM_H
 #define KILN_VM_H
 
-#include <stdarg.h>
 #include <stdatomic.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 
 #include "../gc/gc.h"
-#include "config.h"
-#include "kiln.h"
+#include "image.h"
 
-/* ---- Types of registers, globals, constants, parameters and results ---- */
-enum {
-    VM_T_VOID,  /* only as a function result: returns nothing */
-    VM_T_INT,   /* int64_t, wrapping */
-    VM_T_FLOAT, /* IEEE double */
-    VM_T_BOOL,  /* 0 or 1 */
-    VM_T_STR,   /* vm_str *, may be null */
-    VM_T__COUNT
-};
-/* Types past VM_T__COUNT are entries of the image's type table (arrays,
- * classes, ...): index VM_T__COUNT + i is im->types[i]. All are references. */
-#define VM_T_ISREF(t) ((t) >= VM_T_STR)
-const char *vm_type_name(int t); /* of the fixed types 0-4 */
-#define VM_MAX_TYPES 0x7000 /* type ids are uint16_t; the compiler keeps the rest */
-/* Kinds of type-table entries. A cell is never a language type: it boxes
- * a local variable that a closure captures and someone assigns. */
-enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP, VM_K_FN, VM_K_CELL };
-typedef struct vm_type {
-    uint8_t kind; /* VM_K_* */
-    uint32_t a;   /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type;
-                     VM_K_MAP: key type | value type << 16;
-                     VM_K_FN: result type | number of parameters << 16;
-                     VM_K_CELL: the type of the value it holds */
-    uint16_t *params; /* VM_K_FN: the parameter types */
-} vm_type;
-#define VM_FN_RET(a) ((a) & 0xffffu)
-#define VM_FN_NPARAMS(a) ((a) >> 16)
-#define VM_MAP_KEY(a) ((a) & 0xffffu)
-#define VM_MAP_VAL(a) ((a) >> 16)
-
-/* A class: its superclass, its fields (the superclass's first, same types),
- * and its vtable (method slots; a subclass's starts with its superclass's,
- * each slot overridden by a function of the same signature). Slot 0 is
- * to_str. */
-typedef struct vm_class {
-    uint32_t name;    /* string index */
-    int32_t super;    /* class index, -1 for a root class; always < own index */
-    uint16_t type;    /* its type id */
-    uint16_t nfields;
-    uint16_t *field_types;
-    uint32_t *field_names; /* string indices, for the disassembler */
-    uint16_t nslots;
-    uint32_t *slots;  /* function indices */
-} vm_class;
-
+typedef struct kiln_vm kiln_vm; /* the same opaque type as kiln.h's */
 
 /* A 64-bit register slot. Which member is live is known statically from the
  * register's type, so there is no tag. */
@@ -109,7 +65,7 @@ typedef struct vm_rtclass {
     uint32_t index;
     uint16_t nrefs;
     uint16_t *refs;                 /* fields holding references: the GC's map */
-    const struct vm_func **vtable; /* def->nslots functions */
+    const struct vm_rtfunc **vtable; /* def->nslots functions */
 } vm_rtclass;
 
 /* A class instance: the fields follow the header. */
@@ -120,11 +76,11 @@ typedef struct vm_inst {
 } vm_inst;
 
 /* A function value: a function and the values it captured, which a call
- * copies into the registers after the parameters (vm_func.ncaps). A
+ * copies into the registers after the parameters (vm_rtfunc.ncaps). A
  * top-level function as a value captures nothing. */
 typedef struct vm_closure {
     gc_obj obj;
-    const struct vm_func *fn;
+    const struct vm_rtfunc *fn;
     vm_value caps[];
 } vm_closure;
 
@@ -136,216 +92,97 @@ typedef struct vm_cell {
     vm_value v;
 } vm_cell;
 
-/* ---- Instructions (see opcodes.h for the formats) ---- */
-enum vm_opcode {
-#define OP(name, ...) OP_##name,
-#include "opcodes.h"
-#undef OP
-    OP__COUNT
-};
-enum { FMT_ABC, FMT_ABx, FMT_AsBx, FMT_sJ, FMT_ABCX, FMT_AsBxX };
-enum {
-    ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
-    ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_FN, ROLE_NT, ROLE_RT,
-    ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF, ROLE_RO, ROLE_SL, ROLE_CA, ROLE_CL, ROLE_FG,
-    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP, ROLE_RX,
-    ROLE_RP, ROLE_MT, ROLE_MK, ROLE_MV, ROLE_MW, ROLE_KY, ROLE_KR, ROLE_VR, ROLE_KS,
-    ROLE_RN, ROLE_CP, ROLE_FC, ROLE_FV, ROLE_FT, ROLE_CE, ROLE_CV, ROLE_CG, ROLE_CS,
-    ROLE_PR, ROLE_FP, ROLE_SV, ROLE_VP
-};
-typedef struct vm_opinfo {
-    const char *name;
-    uint8_t format;
-    uint8_t role[4]; /* A, B, C, X */
-    const char *doc;
-} vm_opinfo;
-extern const vm_opinfo vm_ops[OP__COUNT];
-#define VM_INS_WORDS(op) (vm_ops[op].format >= FMT_ABCX ? 2u : 1u)
+/* ---- Functions as the running VM sees them ---- */
+struct vm_rtfunc;
 
-#define INS_OP(w) ((w) & 0xffu)
-#define INS_A(w) (((w) >> 8) & 0xffu)
-#define INS_B(w) (((w) >> 16) & 0xffu)
-#define INS_C(w) ((w) >> 24)
-#define INS_Bx(w) ((w) >> 16)
-#define INS_sBx(w) ((int32_t)(int16_t)(uint16_t)((w) >> 16))
-#define INS_sJ(w) (((int32_t)(w)) >> 8)
-#define MK_ABC(op, a, b, c) \
-    ((uint32_t)(op) | (uint32_t)(a) << 8 | (uint32_t)(b) << 16 | (uint32_t)(c) << 24)
-#define MK_ABx(op, a, bx) ((uint32_t)(op) | (uint32_t)(a) << 8 | (uint32_t)(bx) << 16)
-#define MK_sJ(op, j) ((uint32_t)(op) | (uint32_t)(j) << 8)
-#define VM_SJ_MAX ((1 << 23) - 1)
+/* vm_entry_fn: runs function f with `args` (its parameters; NULL when it
+ * has none) from C, in the VM's current context, until it returns, storing
+ * its result in *result. 0, -1 when a guest error escaped (its trace in
+ * vm->error), -2 when the guest called os.exit. */
+typedef int (*vm_entry_fn)(kiln_vm *vm, const struct vm_rtfunc *f, const vm_value *args,
+                           vm_value *result);
 
-/* ---- The image: a whole linked program as data ---- */
-typedef struct vm_const {
-    uint8_t type;  /* VM_T_INT, VM_T_FLOAT or VM_T_STR */
-    uint64_t bits; /* the int, the double's bits, or a string index */
-} vm_const;
-
-typedef struct vm_global {
-    uint32_t name; /* string index */
-    uint16_t type;
-} vm_global;
-
-/* A reference to a native function, resolved by name and signature when the
- * image is linked, so an image never holds a host address. */
-typedef struct vm_nativeref {
-    uint32_t name; /* string index, e.g. "print" or "str.find" */
-    uint8_t nparams;
-    uint16_t ret;
-    uint16_t params[KILN_MAX_PARAMS];
-} vm_nativeref;
-
-typedef struct vm_line {
-    uint32_t pc;   /* first instruction of the run */
-    uint32_t line; /* source line of the run */
-} vm_line;
-
-/* A catch clause: a throw at a pc in [start, end) of an instance of
- * `cls` (or of anything, when cls is VM_CATCH_ALL) stores the error in
- * register `reg` and continues at `handler`. Inner clauses come first. */
-#define VM_CATCH_ALL 0xffffffffu
-typedef struct vm_handler {
-    uint32_t start, end, handler;
-    uint32_t cls;
-    uint16_t reg;
-} vm_handler;
-
-typedef struct vm_func {
-    uint32_t name;   /* string index */
-    uint32_t module; /* module index: the file of its line table */
-    uint8_t nparams;
-    uint8_t ncaps;   /* captured values: registers nparams .. nparams+ncaps-1 */
-    uint16_t ret;
+/* The per-function runtime record, made at link time: what calls read
+ * (copied from the image's vm_func so a call touches one record), the
+ * entry pointer (the interpreter's today; a JIT swaps in compiled code, so
+ * tier-up is a pointer swap), hotness counters for tiering, the collector's
+ * maps, and the function's one value. Frames point at these (frame.h). */
+typedef struct vm_rtfunc {
+    const uint32_t *code;
     uint16_t nregs;
-    uint16_t *types; /* nregs; the first nparams are the parameters */
-    uint32_t ncode;
-    uint32_t *code;
-    uint32_t nlines;
-    vm_line *lines;
-    uint32_t nhandlers;
-    vm_handler *handlers;
-} vm_func;
-
-typedef struct vm_module {
-    uint32_t name; /* string index */
-    uint32_t file; /* string index: the source path, for traces */
-    uint32_t init; /* function index of its top-level code */
-} vm_module;
-
-typedef struct vm_image {
-    uint32_t ntypes;   /* type-table entries: ids VM_T__COUNT.. */
-    vm_type *types;
-    uint32_t nclasses;
-    vm_class *classes;
-    uint32_t nstrs;
-    uint32_t *str_off; /* into str_data */
-    uint32_t *str_len;
-    char *str_data;
-    uint32_t nconsts;
-    vm_const *consts;
-    uint32_t nglobals;
-    vm_global *globals;
-    uint32_t nnatives;
-    vm_nativeref *natives;
-    uint32_t nfuncs;
-    vm_func *funcs;
-    uint32_t nmodules;
-    vm_module *modules;
-    uint32_t entry; /* module index of the root module */
-    int32_t main;   /* function index of main(), or -1 */
-} vm_image;
-
-/* Growable byte buffer, used for image bytes and text output. */
-typedef struct vm_buf {
-    char *data;
-    size_t len, cap;
-    bool oom; /* an append failed: the contents are truncated */
-} vm_buf;
-void vm_buf_put(vm_buf *b, const void *p, size_t n);
-void vm_buf_printf(vm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void vm_buf_free(vm_buf *b);
-
-/* vm_image_write: serializes `im` into `out` (appended). Returns false only
- * when memory runs out. The same image always gives the same bytes. */
-bool vm_image_write(const vm_image *im, vm_buf *out);
-
-/* vm_image_read: parses `len` bytes at `buf` into `im` (which it owns
- * afterwards; release with vm_image_free, also on failure). Checks the
- * structure: magic, version, checksum (unless `check_sum` is false), section
- * bounds, and that every index refers to an existing entry. On failure
- * returns false with "invalid image: <what> at <where>" in err. */
-bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im,
-                   char *err, size_t errlen);
-void vm_image_free(vm_image *im);
-bool vm_image_is(const void *buf, size_t len); /* starts with the magic? */
-const char *vm_image_str(const vm_image *im, uint32_t idx);
-
-/* vm_type_str: the name of type `t` of `im` ("int", "Circle", ...). */
-const char *vm_type_str(const vm_image *im, uint32_t t);
-
-/* vm_assignable: may a value of type `from` be stored where `to` is
- * expected? Equal types, or a class and one of its ancestors. */
-bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to);
-
-/* The class of a class type, or NULL. */
-const vm_class *vm_class_of(const vm_image *im, uint32_t t);
-
-/* The index of the class Error (the root of what can be thrown), or -1. */
-int vm_error_class(const vm_image *im);
-
-/* The element type of an array type, or -1. */
-int vm_elem_of(const vm_image *im, uint32_t t);
-
-/* The key and value types of a map type; false if t is not one. */
-bool vm_map_types(const vm_image *im, uint32_t t, uint32_t *key, uint32_t *val);
-
-/* The function type t, or NULL if t is not one. */
-const vm_type *vm_fn_type(const vm_image *im, uint32_t t);
-
-/* The content type of a cell type, or -1. */
-int vm_cell_of(const vm_image *im, uint32_t t);
-
-/* vm_verify: the bytecode verifier, one linear pass over every function
- * (operand types, indices, jump targets, call signatures, register counts,
- * result types). On failure returns false with
- * "invalid image: <what> at <function>:<pc>" in err. */
-bool vm_verify(const vm_image *im, char *err, size_t errlen);
-
-/* vm_disasm: appends a listing of every function in `im` to `out`. */
-void vm_disasm(const vm_image *im, vm_buf *out);
-
-/* vm_func_line: the source line of instruction `pc` of `f` (0 if unknown). */
-uint32_t vm_func_line(const vm_func *f, uint32_t pc);
+    uint8_t nparams, ncaps;
+    uint32_t index;     /* in the image's function table */
+    const vm_func *def; /* the image's function: types, lines, handlers */
+    vm_entry_fn entry;
+    /* Hotness: calls of this function and loop back-edges taken in it,
+     * counted where the limits are polled (see interp.c). */
+    uint32_t calls, loops;
+    /* Its reference registers: the GC's root map of its frames. */
+    uint16_t nrefs;
+    uint8_t *refs;
+    /* Without captures: the function as a value, made on first use, so
+     * every use of `f` as a value is the same object. */
+    struct vm_closure *fnval;
+} vm_rtfunc;
 
 /* ---- Natives: C functions the guest calls with CALLN ---- */
 /* A native reads its arguments from args[0..n-1] and stores its result in
  * *result. It returns 0, or -1 after raising a guest error with rt_raise. */
 typedef int (*vm_native_fn)(kiln_vm *vm, vm_value *args, vm_value *result);
 typedef struct vm_native {
-    const char *name;   /* "print", "str.find", "math.sqrt", ... */
-    const char *params; /* one letter a parameter: i f b s, S for [str] */
-    char ret;           /* the same letters, or v for none */
-    vm_native_fn fn;    /* NULL for an embedder's native: */
-    kiln_native_fn host;
+    vm_natsig sig;
+    vm_native_fn fn; /* NULL for an embedder's native, called through `bridge` */
+    int (*bridge)(kiln_vm *vm, const struct vm_native *n, vm_value *args, vm_value *result);
+    void (*host)(void); /* the embedder's function, for the bridge to call */
     void *userdata;
 } vm_native;
 
-/* vm_host_call: calls the embedder's native n with the guest's arguments,
- * converted to kiln_values; 0, or -1 after raising (as a vm_native_fn). */
-int vm_host_call(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *result);
-/* Does type t (whose element type is `elem`, -1 unless an array) fit the
- * signature letter c? */
-bool vm_letter_fits(char c, uint32_t t, int elem);
-/* vm_native_find: the native called `name` whose parameters fit the types
- * `params`, among `extra` (the embedder's) first, then the standard
- * library's; elem_of(ctx, t) gives a type's element type (-1 if none). */
-const vm_native *vm_native_find(const vm_native *extra, uint32_t nextra, const char *name,
-                                const uint16_t *params, int nparams,
-                                int (*elem_of)(const void *ctx, uint32_t t), const void *ctx);
+/* ---- Configuration: what kiln_new was given, as the VM uses it ---- */
+/* What the guest may do on the host: the same bits as kiln.h's
+ * KILN_ALLOW_* (vm_core.c checks that they agree). */
+enum { VM_ALLOW_READ = 1, VM_ALLOW_WRITE = 2, VM_ALLOW_ENV = 4, VM_ALLOW_NET = 8,
+       VM_ALLOW_RUN = 16, VM_ALLOW_FFI = 32 };
+typedef struct vm_config {
+    size_t heap_limit; /* bytes, 0 = none */
+    uint64_t fuel;     /* instructions per run or call, 0 = none */
+    unsigned allow;    /* VM_ALLOW_* */
+    const char *const *read_dirs, *const *write_dirs; /* NULL-terminated, NULL = anywhere */
+    bool trace_sys;    /* report each host access on stderr */
+    bool no_checksum;  /* load images without checking their checksum */
+    void (*write)(void *userdata, int stream, const char *bytes, size_t len);
+    void *userdata;
+} vm_config;
 
-/* ---- The VM ---- */
+/* ---- An execution context ---- */
+/* Everything that belongs to one thread of guest execution. The frames
+ * on its stack follow the contract of frame.h. */
+typedef struct vm_ctx {
+    vm_value *stack, *stack_end; /* slots; stack_end leaves VM_STACK_SLACK */
+    /* The innermost frame (its registers) and its pc, published by the
+     * interpreter before anything that may collect or throw, so the
+     * collector and the unwinder can walk the frames; NULL when idle. */
+    vm_value *frame;
+    const uint32_t *pc;
+    uint32_t depth; /* interpreter entries below the innermost (natives calling back in) */
+    /* Limits are polled when `tick` runs out: at back-edges (which charge
+     * the loop's length in instructions) and calls (one each). */
+    int64_t tick, tick_len;
+    /* The error being raised (kind != 0) and its message. */
+    int err_kind;
+    char err_msg[512];
+    /* The error object of the last uncaught guest error, until the native
+     * that called in passes it on (KILN_ERR_RUNTIME) or another call. */
+    struct vm_inst *pending;
+    /* Extra GC roots held by natives while they allocate (std_push_root). */
+    void *tmp_roots[8];
+    uint32_t ntmp_roots;
+} vm_ctx;
+/* Slots past stack_end that the call path may write (never read). */
+enum { VM_STACK_SLACK = 8 };
+
+/* ---- The VM: what its contexts share ---- */
 struct kiln_vm {
-    kiln_config cfg;
+    vm_config cfg;
     gc_heap heap;
     bool loaded;
     bool running; /* inside kiln_run: re-entry from a hook is refused */
@@ -354,36 +191,16 @@ struct kiln_vm {
     vm_value *kvals;    /* constants, strings materialized */
     vm_value *globals;
     const vm_native **natives;
-    vm_value *stack, *stack_end;
-    /* The innermost active frame, published by the interpreter before
-     * anything that can allocate, so the collector can walk the frames. */
-    vm_value *frame_R;
-    const vm_func *frame_f;
-    /* Per function: its reference registers, the frame's root map. */
-    struct vm_refmap {
-        uint16_t n;
-        uint8_t *regs;
-    } *refmaps;
+    vm_rtfunc *funcs;   /* one per image function */
     vm_rtclass *classes;
-    /* Per function without captures: its one function value, made on
-     * first use, so every use of `f` as a value is the same object. */
-    struct vm_closure **fnvals;
+    vm_ctx *ctx;        /* the running context */
+    vm_ctx main;        /* the one context of today */
     /* The built-in error classes (prelude), by RT_ERR_* kind, and the
      * error thrown when there is no memory left to make one. */
     const vm_rtclass *error_classes[16];
-    vm_inst *oom_error;
-    /* Below each native that called back in (kiln_call), the chain of
-     * frames it interrupted: the GC walks them all. */
-    struct vm_outer {
-        vm_value *R;
-        const struct vm_func *f;
-    } outer[KILN_MAX_REENTRY];
-    uint32_t nouter;
-    /* The error object of the last uncaught guest error, until the native
-     * that called in passes it on (KILN_ERR_RUNTIME) or another call. */
-    struct vm_inst *pending;
+    struct vm_inst *oom_error;
     /* The embedder's natives (kiln_define_native) and handles. */
-    struct vm_native *hosts;
+    vm_native *hosts;
     uint32_t nhosts, hosts_cap;
     struct vm_handle {
         void *obj;     /* the object, or NULL for a free slot */
@@ -391,23 +208,16 @@ struct kiln_vm {
         uint32_t next; /* free slots: the next free one + 1, 0 = none */
     } *handles;
     uint32_t nhandles, handles_cap, free_handle;
-    /* Extra GC roots held by natives while they allocate (std_push_root). */
-    void *tmp_roots[8];
-    uint32_t ntmp_roots;
-    /* Limits, polled when `tick` runs out: at back-edges (which charge the
-     * loop's length in instructions) and calls (one each). */
-    int64_t tick, tick_len;
-    uint64_t fuel_left;   /* UINT64_MAX: no fuel limit */
-    _Atomic bool interrupt; /* set by kiln_interrupt, from any thread */
+    /* The fuel left for this run (UINT64_MAX: no limit), shared by every
+     * context, and kiln_interrupt's flag, set from any thread. */
+    uint64_t fuel_left;
+    _Atomic bool interrupt;
     /* os.args() and os.exit() */
     int argc;
     char **argv;
     int exit_code;
     bool exited;
-    /* The error being raised (kind != 0) and the last failure's text. */
-    int err_kind;
-    char err_msg[512];
-    char error[KILN_ERRBUF];
+    char error[KILN_ERRBUF]; /* the last failure's text */
     vm_buf listing; /* kiln_disassemble output */
 #ifdef KILN_OPSTATS
     /* `make opstats` only: executed instructions, by opcode pair
@@ -416,21 +226,16 @@ struct kiln_vm {
 #endif
 };
 
-/* vm_str_new: a new string of `len` bytes copied from `p`, or NULL after
- * raising OutOfMemoryError. */
 /* vm_poll: checks the limits when the tick counter has run out; true
  * after raising the limit that stops the guest (RT_LIMIT). */
 bool vm_poll(kiln_vm *vm);
 void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
-bool vm_stack_init(kiln_vm *vm);   /* the slot stack; false after setting the error */
-/* Slots past stack_end that the call path may write (never read). */
-enum { VM_STACK_SLACK = 8 };
-/* The status of a run that ended in an uncaught error: KILN_ERR_LIMIT when
- * a limit (fuel, interrupt, the heap limit) stopped it, else
- * KILN_ERR_RUNTIME. */
-kiln_status vm_failure_status(const kiln_vm *vm);
-void vm_embed_free(kiln_vm *vm);   /* the natives and handles */
+/* vm_ctx_init: the context's slot stack; false when memory runs out. */
+bool vm_ctx_init(vm_ctx *ctx);
+void vm_ctx_free(vm_ctx *ctx);
 
+/* vm_str_new: a new string of `len` bytes copied from `p`, or NULL after
+ * raising OutOfMemoryError. */
 vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
 
@@ -441,7 +246,7 @@ vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c);
 /* vm_closure_new: a function value of `fn` capturing fn->ncaps values
  * from `caps`; vm_cell_new: a cell holding `v`. NULL after raising
  * OutOfMemoryError. */
-vm_closure *vm_closure_new(kiln_vm *vm, const vm_func *fn, const vm_value *caps);
+vm_closure *vm_closure_new(kiln_vm *vm, const vm_rtfunc *fn, const vm_value *caps);
 vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v);
 
 /* A map: insertion-ordered entries (removed ones become holes until the
@@ -478,7 +283,9 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v);
 /* vm_gc_roots / vm_gc_trace: the collector's callbacks (vm_gc.c). */
 void vm_gc_roots(gc_heap *h, void *vm);
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *vm);
-bool vm_gc_link(kiln_vm *vm); /* builds the root maps of the loaded image */
+/* vm_gc_link: the collector's maps of each function (vm_rtfunc.refs); false
+ * when memory runs out. */
+bool vm_gc_link(kiln_vm *vm);
 void vm_write(kiln_vm *vm, int stream, const char *p, size_t n);
 
 #endif

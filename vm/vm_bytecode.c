@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm.h"
+#include "image.h"
 
 const vm_opinfo vm_ops[OP__COUNT] = {
 #define OP(name, fmt, a, b, c, x, doc) \

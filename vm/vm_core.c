@@ -1,6 +1,7 @@
 /*
  * vm_core.c — the public API (kiln.h): VM lifecycle, loading, linking and
- * running a program.
+ * running a program. The top layer: the only code (with vm_embed.c and the
+ * CLI) that calls both the compiler and the interpreter.
  *
  * Loading always goes bytes -> vm_image_read -> vm_verify -> link: source
  * is first compiled to image bytes, so a program behaves the same whether
@@ -15,7 +16,13 @@
 #include "../interp/interp.h"
 #include "../runtime/rt.h"
 #include "../stdlib/std.h"
-#include "vm.h"
+#include "api.h"
+
+/* The VM's configuration keeps kiln.h's permission bits as they are. */
+_Static_assert((int)VM_ALLOW_READ == KILN_ALLOW_READ && (int)VM_ALLOW_WRITE == KILN_ALLOW_WRITE &&
+                   (int)VM_ALLOW_ENV == KILN_ALLOW_ENV && (int)VM_ALLOW_NET == KILN_ALLOW_NET &&
+                   (int)VM_ALLOW_RUN == KILN_ALLOW_RUN && (int)VM_ALLOW_FFI == KILN_ALLOW_FFI,
+               "VM_ALLOW_* and KILN_ALLOW_* differ");
 
 const char *kiln_version(void) { return KILN_VERSION; }
 
@@ -29,16 +36,27 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     kiln_vm *vm = calloc(1, sizeof *vm);
     if (!vm)
         return NULL;
+    kiln_config c;
     if (cfg)
-        vm->cfg = *cfg;
+        c = *cfg;
     else
-        kiln_config_init(&vm->cfg);
+        kiln_config_init(&c);
+    vm->cfg = (vm_config){.heap_limit = c.heap_limit,
+                          .fuel = c.fuel,
+                          .allow = c.allow,
+                          .read_dirs = c.read_dirs,
+                          .write_dirs = c.write_dirs,
+                          .trace_sys = c.flags & KILN_FLAG_TRACE_SYS,
+                          .no_checksum = c.flags & KILN_FLAG_NO_CHECKSUM,
+                          .write = c.write,
+                          .userdata = c.userdata};
+    vm->ctx = &vm->main;
     if (!gc_init(&vm->heap, vm->cfg.heap_limit, vm_gc_roots, vm_gc_trace, vm)) {
         free(vm);
         return NULL;
     }
-    vm->heap.stress = vm->cfg.flags & KILN_FLAG_GC_STRESS;
-    vm->heap.verify = vm->cfg.flags & KILN_FLAG_GC_VERIFY;
+    vm->heap.stress = c.flags & KILN_FLAG_GC_STRESS;
+    vm->heap.verify = c.flags & KILN_FLAG_GC_VERIFY;
 #ifdef KILN_OPSTATS
     vm->opstats = calloc((size_t)OP__COUNT * OP__COUNT, sizeof *vm->opstats);
     if (!vm->opstats) {
@@ -67,11 +85,10 @@ void kiln_free(kiln_vm *vm)
     free(vm->kvals);
     free(vm->globals);
     free(vm->natives);
-    if (vm->refmaps)
-        free(vm->refmaps[0].regs);
-    free(vm->refmaps);
-    free(vm->fnvals);
-    free(vm->stack);
+    if (vm->funcs)
+        free(vm->funcs[0].refs);
+    free(vm->funcs);
+    vm_ctx_free(&vm->main);
     vm_embed_free(vm);
 #ifdef KILN_OPSTATS
     free(vm->opstats);
@@ -95,157 +112,47 @@ static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
     return st;
 }
 
-void vm_write(kiln_vm *vm, int stream, const char *p, size_t n)
-{
-    if (vm->cfg.write)
-        vm->cfg.write(vm->cfg.userdata, stream, p, n);
-    else
-        fwrite(p, 1, n, stream == 2 ? stderr : stdout);
-}
-
-/* Every object comes from here: the allocation, the verify-mode check,
- * and OutOfMemoryError naming `what`. */
-static gc_obj *alloc_obj(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
-{
-    gc_obj *o = gc_alloc(&vm->heap, size, kind);
-    if (vm->heap.verify_error) {
-        rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);
-        return NULL;
-    }
-    if (!o)
-        rt_raise(vm, RT_ERR_OOM, "out of memory allocating %s of %zu bytes", what, size);
-    return o;
-}
-
-vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
-{
-    if (len > UINT32_MAX - 64) {
-        rt_raise(vm, RT_ERR_OOM, "string of %zu bytes is too long", len);
-        return NULL;
-    }
-    vm_str *s = (vm_str *)alloc_obj(vm, sizeof(vm_str) + len + 1, VM_OBJ_STR, "a string");
-    if (!s)
-        return NULL;
-    s->len = (uint32_t)len;
-    if (len && p)
-        memcpy(s->data, p, len);
-    s->data[len] = 0;
-    return s;
-}
-
-vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strlen(s)); }
-
-vm_closure *vm_closure_new(kiln_vm *vm, const vm_func *fn, const vm_value *caps)
-{
-    vm_closure *c = (vm_closure *)alloc_obj(
-        vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps, VM_OBJ_FN, "a function value");
-    if (!c)
-        return NULL;
-    c->fn = fn;
-    if (fn->ncaps)
-        memcpy(c->caps, caps, sizeof(vm_value) * fn->ncaps);
-    return c;
-}
-
-vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
-{
-    vm_cell *c = (vm_cell *)alloc_obj(vm, sizeof(vm_cell), VM_OBJ_CELL, "a cell");
-    if (!c)
-        return NULL;
-    c->ref = ref;
-    c->v = v;
-    return c;
-}
-
-/* Arrays keep their elements in a buffer object of `cap` slots. */
-static vm_buffer *buffer_new(kiln_vm *vm, uint32_t cap)
-{
-    return (vm_buffer *)alloc_obj(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
-                                  VM_OBJ_BUF, "an array");
-}
-
-vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)
-{
-    if (cap < len)
-        cap = len;
-    vm_array *a = (vm_array *)alloc_obj(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
-    if (!a)
-        return NULL;
-    a->refs = refs;
-    /* The array is unreachable until returned: while its buffer is
-     * allocated, the collector must not free it, so it is pinned. */
-    a->obj.pinned = 1;
-    a->buf = buffer_new(vm, cap ? cap : 1);
-    a->obj.pinned = 0;
-    if (!a->buf)
-        return NULL;
-    a->len = len;
-    a->cap = cap ? cap : 1;
-    return a;
-}
-
-bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
-{
-    if (a->len == a->cap) {
-        if (a->cap >= UINT32_MAX / 2) {
-            rt_raise(vm, RT_ERR_OOM, "array too long");
-            return false;
-        }
-        /* The array is reachable (the caller holds it in a register), and
-         * so is the value (in a register too). */
-        vm_buffer *b = buffer_new(vm, a->cap * 2);
-        if (!b)
-            return false;
-        memcpy(b->items, a->buf->items, sizeof(vm_value) * a->len);
-        a->buf = b;
-        a->cap *= 2;
-    }
-    a->buf->items[a->len++] = v;
-    gc_barrier(&vm->heap, &a->obj, v.p);
-    return true;
-}
-
-vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c)
-{
-    size_t size = sizeof(vm_inst) + sizeof(vm_value) * c->def->nfields;
-    vm_inst *o = (vm_inst *)alloc_obj(vm, size, VM_OBJ_INST, "an object");
-    if (o)
-        o->cls = c;
-    return o;
-}
-
-bool vm_letter_fits(char c, uint32_t t, int elem)
-{
-    switch (c) {
-    case 'v': return t == VM_T_VOID;
-    case 'i': return t == VM_T_INT;
-    case 'f': return t == VM_T_FLOAT;
-    case 'b': return t == VM_T_BOOL;
-    case 's': return t == VM_T_STR;
-    case 'S': return elem == VM_T_STR;
-    default: return false;
-    }
-}
-
-const vm_native *vm_native_find(const vm_native *extra, uint32_t nextra, const char *name,
-                                const uint16_t *params, int nparams,
-                                int (*elem_of)(const void *ctx, uint32_t t), const void *ctx)
-{
-    size_t nstd = std_natives_count();
-    for (size_t i = 0; i < nextra + nstd; i++) {
-        const vm_native *n = i < nextra ? &extra[i] : std_native(i - nextra);
-        if (strcmp(n->name, name) != 0 || (int)strlen(n->params) != nparams)
-            continue;
-        int j = 0;
-        while (j < nparams && vm_letter_fits(n->params[j], params[j], elem_of(ctx, params[j])))
-            j++;
-        if (j == nparams)
-            return n;
-    }
-    return NULL;
-}
-
 static int image_elem_of(const void *im, uint32_t t) { return vm_elem_of(im, t); }
+
+/* The natives a program links against: the embedder's, then the standard
+ * library's (for the compiler and the linker alike). */
+static const vm_natsig *native_at(const void *ctx, size_t i)
+{
+    const kiln_vm *vm = ctx;
+    uint32_t nhosts = vm ? vm->nhosts : 0;
+    return i < nhosts ? &vm->hosts[i].sig : &std_native(i - nhosts)->sig;
+}
+
+static const vm_native *native_impl(const vm_natsig *sig)
+{
+    /* sig is the first member of its vm_native */
+    return (const vm_native *)((const char *)sig - offsetof(vm_native, sig));
+}
+
+static vm_natlist natives_of(const kiln_vm *vm)
+{
+    return (vm_natlist){native_at, (vm ? vm->nhosts : 0) + std_natives_count(), vm};
+}
+
+/* The runtime record of each function: its entry is the interpreter's. */
+static bool link_funcs(kiln_vm *vm)
+{
+    const vm_image *im = &vm->img;
+    vm->funcs = calloc(im->nfuncs ? im->nfuncs : 1, sizeof(vm_rtfunc));
+    if (!vm->funcs)
+        return false;
+    for (uint32_t i = 0; i < im->nfuncs; i++) {
+        const vm_func *d = &im->funcs[i];
+        vm->funcs[i] = (vm_rtfunc){.code = d->code,
+                                   .nregs = d->nregs,
+                                   .nparams = d->nparams,
+                                   .ncaps = d->ncaps,
+                                   .index = i,
+                                   .def = d,
+                                   .entry = interp_call};
+    }
+    return vm_gc_link(vm);
+}
 
 /* The classes as the interpreter uses them: superclass pointers, vtables
  * of function pointers, and each class's reference fields for the GC. */
@@ -261,12 +168,12 @@ static bool link_classes(kiln_vm *vm)
         c->def = d;
         c->index = i;
         c->super = d->super >= 0 ? &vm->classes[d->super] : NULL;
-        c->vtable = calloc(d->nslots ? d->nslots : 1, sizeof(vm_func *));
+        c->vtable = calloc(d->nslots ? d->nslots : 1, sizeof(vm_rtfunc *));
         c->refs = calloc(d->nfields ? d->nfields : 1, sizeof(uint16_t));
         if (!c->vtable || !c->refs)
             return false;
         for (uint32_t j = 0; j < d->nslots; j++)
-            c->vtable[j] = &im->funcs[d->slots[j]];
+            c->vtable[j] = &vm->funcs[d->slots[j]];
         for (uint32_t j = 0; j < d->nfields; j++)
             if (VM_T_ISREF(d->field_types[j]))
                 c->refs[c->nrefs++] = (uint16_t)j;
@@ -282,7 +189,7 @@ static kiln_status link(kiln_vm *vm)
     vm->kvals = calloc(im->nconsts ? im->nconsts : 1, sizeof(vm_value));
     vm->globals = calloc(im->nglobals ? im->nglobals : 1, sizeof(vm_value));
     vm->natives = calloc(im->nnatives ? im->nnatives : 1, sizeof(vm_native *));
-    if (!vm->kvals || !vm->globals || !vm->natives || !vm_gc_link(vm) || !link_classes(vm))
+    if (!vm->kvals || !vm->globals || !vm->natives || !link_funcs(vm) || !link_classes(vm))
         return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
     for (uint32_t i = 0; i < im->nconsts; i++) {
         const vm_const *k = &im->consts[i];
@@ -297,14 +204,14 @@ static kiln_status link(kiln_vm *vm)
     }
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
-        const vm_native *nat = vm_native_find(vm->hosts, vm->nhosts, vm_image_str(im, n->name),
-                                              n->params, n->nparams,
-                                              image_elem_of, im);
+        vm_natlist all = natives_of(vm);
+        const vm_natsig *nat = vm_natsig_find(&all, vm_image_str(im, n->name), n->params,
+                                              n->nparams, image_elem_of, im);
         if (!nat || !vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret)))
             return fail(vm, KILN_ERR_LOAD,
                         "invalid image: unknown native %s with this signature at native %u",
                         vm_image_str(im, n->name), i);
-        vm->natives[i] = nat;
+        vm->natives[i] = native_impl(nat);
     }
     if (!rt_error_link(vm))
         return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
@@ -321,7 +228,7 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
     if (!bytes && len)
         return fail(vm, KILN_ERR_API, "kiln_load_image: NULL bytes");
     vm->error[0] = 0;
-    bool sum = !(vm->cfg.flags & KILN_FLAG_NO_CHECKSUM);
+    bool sum = !vm->cfg.no_checksum;
     if (!vm_image_read(bytes, len, sum, &vm->img, vm->error, sizeof vm->error) ||
         !vm_verify(&vm->img, vm->error, sizeof vm->error)) {
         vm_image_free(&vm->img);
@@ -371,6 +278,28 @@ static char *load_module(void *ctx, const char *path, size_t *len)
     return read_file(path, len, why, sizeof why);
 }
 
+/* The compiler's test for `import name` without a file: a standard
+ * module, or a module of the embedder's natives ("name.f"). */
+static bool module_exists(const void *ctx, const char *name, uint32_t len)
+{
+    const kiln_vm *vm = ctx;
+    for (uint32_t i = 0; vm && i < vm->nhosts; i++)
+        if (!strncmp(vm->hosts[i].sig.name, name, len) && vm->hosts[i].sig.name[len] == '.')
+            return true;
+    return std_module_exists(name, len);
+}
+
+comp_env vm_compile_env(const kiln_vm *vm)
+{
+    return (comp_env){.load = vm ? load_module : NULL,
+                      .load_ctx = NULL,
+                      .natives = natives_of(vm),
+                      .prelude = std_prelude,
+                      .module_exists = module_exists,
+                      .module_ctx = vm,
+                      .module_const = std_module_const};
+}
+
 kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, size_t len)
 {
     if (!vm)
@@ -380,7 +309,7 @@ kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, siz
     if (vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
     vm_buf image = {0}, diags = {0};
-    comp_env env = {load_module, vm, vm->hosts, vm->nhosts};
+    comp_env env = vm_compile_env(vm);
     bool ok = comp_compile(name ? name : "<source>", src ? src : "", len, &env, &image, &diags);
     kiln_status st;
     if (!ok) {
@@ -431,66 +360,34 @@ kiln_status kiln_load_file(kiln_vm *vm, const char *path)
     return st;
 }
 
-/* Instructions between two checks of kiln_interrupt's flag when no fuel
- * runs out sooner: a few microseconds of guest time. */
-enum { POLL_INTERVAL = 1 << 16 };
-
-void vm_limits_reset(kiln_vm *vm)
-{
-    vm->fuel_left = vm->cfg.fuel ? vm->cfg.fuel : UINT64_MAX;
-    vm->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
-    vm->tick = vm->tick_len;
-}
-
-bool vm_poll(kiln_vm *vm)
-{
-    uint64_t used = (uint64_t)(vm->tick_len - vm->tick);
-    if (vm->fuel_left != UINT64_MAX) {
-        if (used >= vm->fuel_left) {
-            vm->fuel_left = 0;
-            rt_raise(vm, RT_LIMIT, "out of fuel (%llu instructions)",
-                     (unsigned long long)vm->cfg.fuel);
-            return true;
-        }
-        vm->fuel_left -= used;
-    }
-    if (atomic_exchange(&vm->interrupt, false)) {
-        rt_raise(vm, RT_LIMIT, "interrupted");
-        return true;
-    }
-    vm->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
-    vm->tick = vm->tick_len;
-    return false;
-}
-
 void kiln_interrupt(kiln_vm *vm)
 {
     if (vm)
         atomic_store(&vm->interrupt, true);
 }
 
-bool vm_stack_init(kiln_vm *vm)
+int vm_run_function(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result)
 {
-    /* Not zeroed: the interpreter writes every slot of a frame before use,
-     * and untouched pages of a large allocation cost nothing. */
-    vm->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
-    if (!vm->stack) {
-        fail(vm, KILN_ERR_RUNTIME, "error: OutOfMemoryError: no memory for the stack");
-        return false;
-    }
-    /* The call path writes a few slots past a new frame unconditionally
-     * (cheaper than a loop): they stay inside the slack. */
-    vm->stack_end = vm->stack + KILN_STACK_SLOTS - VM_STACK_SLACK;
-    return true;
+    const vm_rtfunc *f = &vm->funcs[fi];
+    return f->entry(vm, f, args, result);
+}
+
+/* The context's stack, made on first use: loading needs none. */
+bool vm_ctx_ready(kiln_vm *vm)
+{
+    if (vm->ctx->stack || vm_ctx_init(vm->ctx))
+        return true;
+    fail(vm, KILN_ERR_RUNTIME, "error: OutOfMemoryError: no memory for the stack");
+    return false;
 }
 
 static kiln_status run_function(kiln_vm *vm, uint32_t fi)
 {
-    if (!vm->stack && !vm_stack_init(vm))
+    if (!vm_ctx_ready(vm))
         return KILN_ERR_RUNTIME;
     vm_value result;
-    vm->err_kind = RT_ERR_NONE;
-    int rc = interp_call(vm, fi, NULL, &result);
+    vm->ctx->err_kind = RT_ERR_NONE;
+    int rc = vm_run_function(vm, fi, NULL, &result);
     if (rc == -2)
         vm->exited = true;
     if (rc == -1)
@@ -502,8 +399,9 @@ kiln_status vm_failure_status(const kiln_vm *vm)
 {
     /* The heap limit's OutOfMemoryError is the preallocated one; uncaught,
      * the limit stopped the guest. */
-    if (vm->err_kind == RT_LIMIT || (vm->cfg.heap_limit && vm->pending &&
-                                     vm->pending == vm->oom_error))
+    const vm_ctx *X = vm->ctx;
+    if (X->err_kind == RT_LIMIT || (vm->cfg.heap_limit && X->pending &&
+                                    X->pending == vm->oom_error))
         return KILN_ERR_LIMIT;
     return KILN_ERR_RUNTIME;
 }
@@ -524,7 +422,7 @@ kiln_status kiln_run(kiln_vm *vm)
     vm->exit_code = 0;
     atomic_store(&vm->interrupt, false); /* one sent before the run is void */
     vm_limits_reset(vm);
-    vm->pending = NULL;
+    vm->ctx->pending = NULL;
     kiln_status st = run_function(vm, im->modules[im->entry].init);
     if (st == KILN_OK && !vm->exited && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);

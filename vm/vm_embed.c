@@ -1,8 +1,8 @@
 /*
  * vm_embed.c — the embedding half of the public API: values and handles,
  * calling guest functions (kiln_call), the embedder's natives
- * (kiln_define_native, kiln_throw) and the bridge the interpreter uses to
- * call them (vm_host_call).
+ * (kiln_define_native, kiln_throw) and the bridge through which the
+ * interpreter calls them (host_bridge, vm_native.bridge).
  *
  * Handles: a string or object given to the host is kept alive by a slot of
  * the VM's handle table (a GC root) until kiln_release; kiln_value.as.h is
@@ -13,9 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../interp/interp.h"
 #include "../runtime/rt.h"
-#include "vm.h"
+#include "api.h"
 
 kiln_value kiln_int(int64_t i) { return (kiln_value){.type = KILN_INT, .as.i = i}; }
 kiln_value kiln_float(double f) { return (kiln_value){.type = KILN_FLOAT, .as.f = f}; }
@@ -78,9 +77,9 @@ kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len)
 {
     if (!vm || (!bytes && len))
         return kiln_null();
-    int kind = vm->err_kind; /* a failure here is the host's to see, not the guest's */
+    int kind = vm->ctx->err_kind; /* a failure here is the host's to see, not the guest's */
     vm_str *s = vm_str_new(vm, bytes, len);
-    vm->err_kind = kind;
+    vm->ctx->err_kind = kind;
     if (!s)
         return kiln_null();
     return handle_new(vm, s, VM_T_STR);
@@ -110,8 +109,8 @@ void kiln_release(kiln_vm *vm, kiln_value v)
 void vm_embed_free(kiln_vm *vm)
 {
     for (uint32_t i = 0; i < vm->nhosts; i++) {
-        free((char *)vm->hosts[i].name);
-        free((char *)vm->hosts[i].params);
+        free((char *)vm->hosts[i].sig.name);
+        free((char *)vm->hosts[i].sig.params);
     }
     free(vm->hosts);
     free(vm->handles);
@@ -207,7 +206,7 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
                             vm_type_str(im, f->types[i]));
     bool nested = vm->running; /* from a native: the run's limits go on */
     if (!nested) {
-        if (!vm->stack && !vm_stack_init(vm))
+        if (!vm_ctx_ready(vm))
             return KILN_ERR_RUNTIME;
         vm->running = true;
         vm->exited = false;
@@ -215,10 +214,10 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
         vm_limits_reset(vm);
     }
     vm->error[0] = 0;
-    vm->err_kind = RT_ERR_NONE;
-    vm->pending = NULL;
+    vm->ctx->err_kind = RT_ERR_NONE;
+    vm->ctx->pending = NULL;
     vm_value res;
-    int rc = interp_call(vm, (uint32_t)fi, vals, &res);
+    int rc = vm_run_function(vm, (uint32_t)fi, vals, &res);
     if (!nested)
         vm->running = false;
     if (rc == -1)
@@ -310,6 +309,8 @@ static bool is_ident(const char *s)
     return true;
 }
 
+static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *result);
+
 kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name,
                                const char *type, kiln_native_fn fn, void *userdata)
 {
@@ -334,7 +335,7 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
     }
     snprintf(full, len, "%s.%s", module, name);
     for (uint32_t i = 0; i < vm->nhosts; i++)
-        if (!strcmp(vm->hosts[i].name, full)) {
+        if (!strcmp(vm->hosts[i].sig.name, full)) {
             free(full);
             free(ps);
             return api_fail(vm, "kiln_define_native: %s.%s is already defined", module, name);
@@ -350,7 +351,8 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
         vm->hosts = h;
         vm->hosts_cap = cap;
     }
-    vm->hosts[vm->nhosts++] = (vm_native){full, ps, ret, NULL, fn, userdata};
+    vm->hosts[vm->nhosts++] = (vm_native){
+        .sig = {full, ps, ret}, .bridge = host_bridge, .host = (void (*)(void))fn, .userdata = userdata};
     return KILN_OK;
 }
 
@@ -373,33 +375,38 @@ static uint32_t letter_type(char c)
          : c == 's' ? VM_T_STR : VM_T_VOID;
 }
 
-int vm_host_call(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *result)
+/* The interpreter's call of an embedder's native n (vm_native.bridge):
+ * the guest's arguments as kiln_values, the result back; 0, or -1 after
+ * raising (as a vm_native_fn). */
+static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *result)
 {
-    int nargs = (int)strlen(n->params);
+    vm_ctx *X = vm->ctx;
+    const vm_natsig *sig = &n->sig;
+    int nargs = (int)strlen(sig->params);
     kiln_value kargs[KILN_MAX_PARAMS + 1] = {{0}};
     for (int i = 0; i < nargs; i++) {
-        kargs[i] = to_host(vm, args[i], letter_type(n->params[i]));
-        if (n->params[i] == 's' && args[i].s && kargs[i].type == KILN_NULL) {
+        kargs[i] = to_host(vm, args[i], letter_type(sig->params[i]));
+        if (sig->params[i] == 's' && args[i].s && kargs[i].type == KILN_NULL) {
             for (int j = 0; j < i; j++)
                 kiln_release(vm, kargs[j]);
-            rt_raise(vm, RT_ERR_OOM, "out of memory passing arguments to %s", n->name);
+            rt_raise(vm, RT_ERR_OOM, "out of memory passing arguments to %s", sig->name);
             return -1;
         }
     }
     kiln_value kres = kiln_null();
-    vm->err_kind = RT_ERR_NONE;
-    vm->pending = NULL;
-    kiln_status st = n->host(vm, kargs, nargs, &kres, n->userdata);
+    X->err_kind = RT_ERR_NONE;
+    X->pending = NULL;
+    kiln_status st = ((kiln_native_fn)n->host)(vm, kargs, nargs, &kres, n->userdata);
     for (int i = 0; i < nargs; i++)
         kiln_release(vm, kargs[i]);
     if (st == KILN_OK) {
-        uint32_t t = letter_type(n->ret);
+        uint32_t t = letter_type(sig->ret);
         vm_value v;
         bool ok = t == VM_T_VOID || from_host(vm, kres, t, &v);
         if (VM_T_ISREF(t))
             kiln_release(vm, kres); /* the guest has it now */
         if (!ok) {
-            rt_raise(vm, RT_ERR_ERROR, "native %s returned %s, expected %s", n->name,
+            rt_raise(vm, RT_ERR_ERROR, "native %s returned %s, expected %s", sig->name,
                      kres.type <= KILN_REF ? TYPE_NAMES[kres.type] : "an invalid value",
                      vm_type_name((int)t));
             return -1;
@@ -410,17 +417,17 @@ int vm_host_call(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *resu
     }
     if (kres.type == KILN_STR || kres.type == KILN_REF)
         kiln_release(vm, kres);
-    if (st == KILN_ERR_LIMIT || vm->err_kind == RT_LIMIT) {
-        rt_raise(vm, RT_LIMIT, "%s", vm->err_kind == RT_LIMIT ? vm->err_msg : "stopped by a native");
+    if (st == KILN_ERR_LIMIT || X->err_kind == RT_LIMIT) {
+        rt_raise(vm, RT_LIMIT, "%s", X->err_kind == RT_LIMIT ? X->err_msg : "stopped by a native");
         return -1;
     }
-    if (vm->err_kind > RT_ERR_NONE && vm->err_kind < RT_ERR__COUNT)
+    if (X->err_kind > RT_ERR_NONE && X->err_kind < RT_ERR__COUNT)
         return -1; /* kiln_throw */
-    if (vm->pending) { /* a kiln_call that failed: its error goes on */
-        vm->err_kind = RT_PENDING;
+    if (X->pending) { /* a kiln_call that failed: its error goes on */
+        X->err_kind = RT_PENDING;
         return -1;
     }
-    rt_raise(vm, RT_ERR_ERROR, "native %s failed (status %d)%s%.300s", n->name, (int)st,
+    rt_raise(vm, RT_ERR_ERROR, "native %s failed (status %d)%s%.300s", sig->name, (int)st,
              vm->error[0] ? ": " : "", vm->error);
     return -1;
 }

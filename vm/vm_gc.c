@@ -5,12 +5,11 @@
  */
 #include <stdlib.h>
 
-#include "../interp/interp.h"
-#include "vm.h"
+#include "frame.h"
 
 /* Root maps: for each function, the registers whose type is a reference.
- * Built once at link time; a register never changes type, so one map per
- * function serves every pc (ARCHITECTURE.md decision 1). */
+ * Built once at link time into the functions' runtime records; a register
+ * never changes type, so one map per function serves every pc. */
 bool vm_gc_link(kiln_vm *vm)
 {
     const vm_image *im = &vm->img;
@@ -18,22 +17,36 @@ bool vm_gc_link(kiln_vm *vm)
     for (uint32_t i = 0; i < im->nfuncs; i++)
         for (uint32_t r = 0; r < im->funcs[i].nregs; r++)
             total += VM_T_ISREF(im->funcs[i].types[r]);
-    vm->refmaps = calloc(im->nfuncs ? im->nfuncs : 1, sizeof *vm->refmaps);
-    vm->fnvals = calloc(im->nfuncs ? im->nfuncs : 1, sizeof *vm->fnvals);
     uint8_t *regs = malloc(total ? total : 1);
-    if (!vm->refmaps || !vm->fnvals || !regs) {
-        free(regs);
+    if (!regs)
         return false;
-    }
     for (uint32_t i = 0; i < im->nfuncs; i++) {
-        struct vm_refmap *m = &vm->refmaps[i];
-        m->regs = regs;
+        vm_rtfunc *f = &vm->funcs[i];
+        f->refs = regs;
         for (uint32_t r = 0; r < im->funcs[i].nregs; r++)
             if (VM_T_ISREF(im->funcs[i].types[r]))
-                regs[m->n++] = (uint8_t)r;
-        regs += m->n;
+                regs[f->nrefs++] = (uint8_t)r;
+        regs += f->nrefs;
     }
     return true;
+}
+
+/* The frames of a context, innermost first, through every entry frame to
+ * the bottom of its stack (frame.h). */
+static void mark_frames(gc_heap *h, const vm_ctx *ctx)
+{
+    for (vm_frame_iter it = vm_frames(ctx); it.R; vm_frames_step(&it))
+        for (uint32_t i = 0; i < it.fn->nrefs; i++)
+            gc_mark(h, it.R[it.fn->refs[i]].p);
+}
+
+static void mark_ctx(gc_heap *h, const vm_ctx *ctx)
+{
+    if (ctx->pending)
+        gc_mark(h, &ctx->pending->obj);
+    for (uint32_t i = 0; i < ctx->ntmp_roots; i++)
+        gc_mark(h, ctx->tmp_roots[i]);
+    mark_frames(h, ctx);
 }
 
 void vm_gc_roots(gc_heap *h, void *ctx)
@@ -50,15 +63,11 @@ void vm_gc_roots(gc_heap *h, void *ctx)
                 gc_mark(h, vm->globals[i].p);
     if (vm->oom_error)
         gc_mark(h, &vm->oom_error->obj);
-    if (vm->pending)
-        gc_mark(h, &vm->pending->obj);
     for (uint32_t i = 0; i < vm->nhandles; i++)
         gc_mark(h, vm->handles[i].obj);
-    for (uint32_t i = 0; vm->fnvals && i < im->nfuncs; i++)
-        gc_mark(h, (gc_obj *)vm->fnvals[i]);
-    for (uint32_t i = 0; i < vm->ntmp_roots; i++)
-        gc_mark(h, vm->tmp_roots[i]);
-    interp_mark_frames(vm, h);
+    for (uint32_t i = 0; vm->funcs && i < im->nfuncs; i++)
+        gc_mark(h, (gc_obj *)vm->funcs[i].fnval);
+    mark_ctx(h, &vm->main);
 }
 
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
@@ -96,7 +105,7 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
     case VM_OBJ_FN: {
         vm_closure *c = (vm_closure *)o;
         for (uint32_t i = 0; i < c->fn->ncaps; i++)
-            if (VM_T_ISREF(c->fn->types[c->fn->nparams + i]))
+            if (VM_T_ISREF(c->fn->def->types[c->fn->nparams + i]))
                 gc_mark(h, c->caps[i].p);
         break;
     }

@@ -32,7 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm.h"
+#include "image.h"
 
 static const uint8_t MAGIC[8] = {0x7f, 'K', 'I', 'L', 'N', '\r', '\n', 0x1a};
 enum { HEADER_SIZE = 24, NSECTIONS = 9 };
@@ -640,4 +640,36 @@ uint32_t vm_func_line(const vm_func *f, uint32_t pc)
         }
     }
     return line;
+}
+
+/* ---- Native signatures ---- */
+
+bool vm_letter_fits(char c, uint32_t t, int elem)
+{
+    switch (c) {
+    case 'v': return t == VM_T_VOID;
+    case 'i': return t == VM_T_INT;
+    case 'f': return t == VM_T_FLOAT;
+    case 'b': return t == VM_T_BOOL;
+    case 's': return t == VM_T_STR;
+    case 'S': return elem == VM_T_STR;
+    default: return false;
+    }
+}
+
+const vm_natsig *vm_natsig_find(const vm_natlist *list, const char *name, const uint16_t *params,
+                                int nparams, int (*elem_of)(const void *ctx, uint32_t t),
+                                const void *ctx)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        const vm_natsig *n = list->at(list->ctx, i);
+        if (strcmp(n->name, name) != 0 || (int)strlen(n->params) != nparams)
+            continue;
+        int j = 0;
+        while (j < nparams && vm_letter_fits(n->params[j], params[j], elem_of(ctx, params[j])))
+            j++;
+        if (j == nparams)
+            return n;
+    }
+    return NULL;
 }

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vm.h"
+#include "image.h"
 
 typedef struct verifier {
     const vm_image *im;

@@ -35,6 +35,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../../vm/kiln.h"
 #include "../../vm/vm.h"
 
 /* ---- The base image ---- */

@@ -38,7 +38,7 @@ static kiln_vm *linked_vm(unsigned flags)
     const char *src = "let x = 1\n";
     cr_assert_eq(kiln_load_source(vm, "m.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
-    cr_assert_eq(vm->ntmp_roots, 0);
+    cr_assert_eq(vm->ctx->ntmp_roots, 0);
     return vm;
 }
 
@@ -60,7 +60,7 @@ static vm_value S(vm_str *s)
 static vm_str *str_of(kiln_vm *vm, const char *p, size_t len)
 {
     vm_str *s = vm_str_new(vm, p, len);
-    cr_assert_not_null(s, "vm_str_new failed: %s", vm->err_msg);
+    cr_assert_not_null(s, "vm_str_new failed: %s", vm->ctx->err_msg);
     return s;
 }
 
@@ -77,14 +77,14 @@ static void set_rooted(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
 {
     std_push_root(vm, k.p && m->key_str ? k.p : NULL);
     std_push_root(vm, v.p && m->val_ref ? v.p : NULL);
-    cr_assert(vm_map_set(vm, m, k, v), "vm_map_set failed: %s", vm->err_msg);
+    cr_assert(vm_map_set(vm, m, k, v), "vm_map_set failed: %s", vm->ctx->err_msg);
     std_pop_root(vm);
     std_pop_root(vm);
 }
 
 static void set_int(kiln_vm *vm, vm_map *m, int64_t k, int64_t v)
 {
-    cr_assert(vm_map_set(vm, m, I(k), I(v)), "vm_map_set failed: %s", vm->err_msg);
+    cr_assert(vm_map_set(vm, m, I(k), I(v)), "vm_map_set failed: %s", vm->ctx->err_msg);
 }
 
 static bool is_hole(const vm_map *m, uint32_t e) { return m->hashes->items[e].u == VM_MAP_HOLE; }
@@ -141,7 +141,7 @@ Test(map, new_map_is_empty)
     cr_assert_eq(vm_map_find(vm, m, I(-1)), -1);
     cr_assert(vm_map_remove(vm, m, I(3)), "removing an absent key is no error");
     cr_assert_eq(m->count, 0);
-    cr_assert_eq(vm->err_kind, RT_ERR_NONE);
+    cr_assert_eq(vm->ctx->err_kind, RT_ERR_NONE);
     gc_collect(&vm->heap);
     cr_assert_eq(m->obj.kind, VM_OBJ_MAP, "a rooted map survives");
     check_shape(m);
@@ -395,18 +395,18 @@ Test(map, null_string_key_is_a_null_error)
     vm_map *m = vm_map_new(vm, true, true);
     cr_assert_not_null(m);
     std_push_root(vm, m);
-    vm->err_kind = RT_ERR_NONE;
+    vm->ctx->err_kind = RT_ERR_NONE;
     cr_assert_eq(vm_map_find(vm, m, S(NULL)), -2);
-    cr_assert_eq(vm->err_kind, RT_ERR_NULL);
-    vm->err_kind = RT_ERR_NONE;
+    cr_assert_eq(vm->ctx->err_kind, RT_ERR_NULL);
+    vm->ctx->err_kind = RT_ERR_NONE;
     cr_assert_not(vm_map_set(vm, m, S(NULL), S(NULL)));
-    cr_assert_eq(vm->err_kind, RT_ERR_NULL);
-    vm->err_kind = RT_ERR_NONE;
+    cr_assert_eq(vm->ctx->err_kind, RT_ERR_NULL);
+    vm->ctx->err_kind = RT_ERR_NONE;
     cr_assert_not(vm_map_remove(vm, m, S(NULL)));
-    cr_assert_eq(vm->err_kind, RT_ERR_NULL);
+    cr_assert_eq(vm->ctx->err_kind, RT_ERR_NULL);
     cr_assert_eq(m->count, 0);
     /* a null value is fine */
-    vm->err_kind = RT_ERR_NONE;
+    vm->ctx->err_kind = RT_ERR_NONE;
     vm_str *k = str_of(vm, "k", 1);
     set_rooted(vm, m, S(k), S(NULL));
     cr_assert_eq(m->count, 1);
@@ -588,7 +588,7 @@ Test(map, collection_mid_way_keeps_everything_reachable)
     }
     /* dropping the map frees it all */
     std_pop_root(vm);
-    cr_assert_eq(vm->ntmp_roots, 0);
+    cr_assert_eq(vm->ctx->ntmp_roots, 0);
     gc_collect(&vm->heap);
     cr_assert_eq(vm->heap.bytes, base, "%zu bytes left, %zu before the map", vm->heap.bytes,
                  base);

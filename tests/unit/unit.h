@@ -16,9 +16,18 @@
 
 #include "../../compiler/comp.h"
 #include "../../vm/kiln.h"
-#include "../../vm/vm.h"
+#include "../../vm/api.h"
 
 /* ---- The compiler's passes, one by one ---- */
+
+/* What the compiler sees: the standard library, no files. */
+static inline const comp_env *unit_env(void)
+{
+    static comp_env env;
+    if (!env.prelude)
+        env = vm_compile_env(NULL);
+    return &env;
+}
 
 enum { UNTIL_LEX = 1, UNTIL_PARSE, UNTIL_CHECK };
 
@@ -35,6 +44,7 @@ static inline comp *unit_front(const char *src, int until, vm_buf *diags)
     C->src = src;
     C->srclen = strlen(src);
     C->diags = diags;
+    C->env = unit_env();
     if (setjmp(C->oom))
         cr_assert_fail("out of memory in the compiler");
     comp_lex(C);
@@ -60,7 +70,7 @@ static inline void unit_comp_free(comp *C, vm_buf *diags)
 static inline char *unit_diags(const char *src)
 {
     vm_buf img = {0}, diags = {0};
-    bool ok = comp_compile("t.kn", src, strlen(src), NULL, &img, &diags);
+    bool ok = comp_compile("t.kn", src, strlen(src), unit_env(), &img, &diags);
     char *text = strdup(ok ? "" : diags.data ? diags.data : "");
     cr_assert_not_null(text);
     if (!ok)
@@ -94,7 +104,7 @@ static inline void unit_compile(const char *name, const char *src, vm_buf *img)
 {
     vm_buf diags = {0};
     memset(img, 0, sizeof *img);
-    bool ok = comp_compile(name, src, strlen(src), NULL, img, &diags);
+    bool ok = comp_compile(name, src, strlen(src), unit_env(), img, &diags);
     cr_assert(ok, "compiling %s failed:\n%s", name, diags.data ? diags.data : "");
     vm_buf_free(&diags);
 }

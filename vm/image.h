@@ -1,0 +1,283 @@
+/*
+ * image.h — the image layer: what a Kiln program is as data, apart from any
+ * running VM. Types, the instruction encoding and opcode table, the
+ * in-memory form of a bytecode image, its reader, writer, verifier and
+ * disassembler, and the signatures of natives a program may link against.
+ *
+ * A program exists in three forms that all share the structures below:
+ * the compiler fills a vm_image; vm_image_write turns it into bytes (the
+ * portable .kbc file); vm_image_read turns bytes back into a vm_image, which
+ * vm_verify checks and the VM links. Running from source goes through the
+ * same bytes, so source and image runs cannot differ.
+ *
+ * This is the bottom layer: it includes nothing of the VM state, the
+ * collector, the interpreter or the compiler, so the compiler (which sees
+ * only this header) cannot reach them.
+ */
+#ifndef KILN_IMAGE_H
+#define KILN_IMAGE_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+/* ---- Types of registers, globals, constants, parameters and results ---- */
+enum {
+    VM_T_VOID,  /* only as a function result: returns nothing */
+    VM_T_INT,   /* int64_t, wrapping */
+    VM_T_FLOAT, /* IEEE double */
+    VM_T_BOOL,  /* 0 or 1 */
+    VM_T_STR,   /* vm_str *, may be null */
+    VM_T__COUNT
+};
+/* Types past VM_T__COUNT are entries of the image's type table (arrays,
+ * classes, ...): index VM_T__COUNT + i is im->types[i]. All are references. */
+#define VM_T_ISREF(t) ((t) >= VM_T_STR)
+const char *vm_type_name(int t); /* of the fixed types 0-4 */
+#define VM_MAX_TYPES 0x7000 /* type ids are uint16_t; the compiler keeps the rest */
+/* Kinds of type-table entries. A cell is never a language type: it boxes
+ * a local variable that a closure captures and someone assigns. */
+enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP, VM_K_FN, VM_K_CELL };
+typedef struct vm_type {
+    uint8_t kind; /* VM_K_* */
+    uint32_t a;   /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type;
+                     VM_K_MAP: key type | value type << 16;
+                     VM_K_FN: result type | number of parameters << 16;
+                     VM_K_CELL: the type of the value it holds */
+    uint16_t *params; /* VM_K_FN: the parameter types */
+} vm_type;
+#define VM_FN_RET(a) ((a) & 0xffffu)
+#define VM_FN_NPARAMS(a) ((a) >> 16)
+#define VM_MAP_KEY(a) ((a) & 0xffffu)
+#define VM_MAP_VAL(a) ((a) >> 16)
+
+/* A class: its superclass, its fields (the superclass's first, same types),
+ * and its vtable (method slots; a subclass's starts with its superclass's,
+ * each slot overridden by a function of the same signature). Slot 0 is
+ * to_str. */
+typedef struct vm_class {
+    uint32_t name;    /* string index */
+    int32_t super;    /* class index, -1 for a root class; always < own index */
+    uint16_t type;    /* its type id */
+    uint16_t nfields;
+    uint16_t *field_types;
+    uint32_t *field_names; /* string indices, for the disassembler */
+    uint16_t nslots;
+    uint32_t *slots;  /* function indices */
+} vm_class;
+
+/* ---- Instructions (see opcodes.h for the formats) ---- */
+enum vm_opcode {
+#define OP(name, ...) OP_##name,
+#include "opcodes.h"
+#undef OP
+    OP__COUNT
+};
+enum { FMT_ABC, FMT_ABx, FMT_AsBx, FMT_sJ, FMT_ABCX, FMT_AsBxX };
+enum {
+    ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
+    ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_FN, ROLE_NT, ROLE_RT,
+    ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF, ROLE_RO, ROLE_SL, ROLE_CA, ROLE_CL, ROLE_FG,
+    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP, ROLE_RX,
+    ROLE_RP, ROLE_MT, ROLE_MK, ROLE_MV, ROLE_MW, ROLE_KY, ROLE_KR, ROLE_VR, ROLE_KS,
+    ROLE_RN, ROLE_CP, ROLE_FC, ROLE_FV, ROLE_FT, ROLE_CE, ROLE_CV, ROLE_CG, ROLE_CS,
+    ROLE_PR, ROLE_FP, ROLE_SV, ROLE_VP
+};
+typedef struct vm_opinfo {
+    const char *name;
+    uint8_t format;
+    uint8_t role[4]; /* A, B, C, X */
+    const char *doc;
+} vm_opinfo;
+extern const vm_opinfo vm_ops[OP__COUNT];
+#define VM_INS_WORDS(op) (vm_ops[op].format >= FMT_ABCX ? 2u : 1u)
+
+#define INS_OP(w) ((w) & 0xffu)
+#define INS_A(w) (((w) >> 8) & 0xffu)
+#define INS_B(w) (((w) >> 16) & 0xffu)
+#define INS_C(w) ((w) >> 24)
+#define INS_Bx(w) ((w) >> 16)
+#define INS_sBx(w) ((int32_t)(int16_t)(uint16_t)((w) >> 16))
+#define INS_sJ(w) (((int32_t)(w)) >> 8)
+#define MK_ABC(op, a, b, c) \
+    ((uint32_t)(op) | (uint32_t)(a) << 8 | (uint32_t)(b) << 16 | (uint32_t)(c) << 24)
+#define MK_ABx(op, a, bx) ((uint32_t)(op) | (uint32_t)(a) << 8 | (uint32_t)(bx) << 16)
+#define MK_sJ(op, j) ((uint32_t)(op) | (uint32_t)(j) << 8)
+#define VM_SJ_MAX ((1 << 23) - 1)
+
+/* ---- The image: a whole linked program as data ---- */
+typedef struct vm_const {
+    uint8_t type;  /* VM_T_INT, VM_T_FLOAT or VM_T_STR */
+    uint64_t bits; /* the int, the double's bits, or a string index */
+} vm_const;
+
+typedef struct vm_global {
+    uint32_t name; /* string index */
+    uint16_t type;
+} vm_global;
+
+/* A reference to a native function, resolved by name and signature when the
+ * image is linked, so an image never holds a host address. */
+typedef struct vm_nativeref {
+    uint32_t name; /* string index, e.g. "print" or "str.find" */
+    uint8_t nparams;
+    uint16_t ret;
+    uint16_t params[KILN_MAX_PARAMS];
+} vm_nativeref;
+
+typedef struct vm_line {
+    uint32_t pc;   /* first instruction of the run */
+    uint32_t line; /* source line of the run */
+} vm_line;
+
+/* A catch clause: a throw at a pc in [start, end) of an instance of
+ * `cls` (or of anything, when cls is VM_CATCH_ALL) stores the error in
+ * register `reg` and continues at `handler`. Inner clauses come first. */
+#define VM_CATCH_ALL 0xffffffffu
+typedef struct vm_handler {
+    uint32_t start, end, handler;
+    uint32_t cls;
+    uint16_t reg;
+} vm_handler;
+
+typedef struct vm_func {
+    uint32_t name;   /* string index */
+    uint32_t module; /* module index: the file of its line table */
+    uint8_t nparams;
+    uint8_t ncaps;   /* captured values: registers nparams .. nparams+ncaps-1 */
+    uint16_t ret;
+    uint16_t nregs;
+    uint16_t *types; /* nregs; the first nparams are the parameters */
+    uint32_t ncode;
+    uint32_t *code;
+    uint32_t nlines;
+    vm_line *lines;
+    uint32_t nhandlers;
+    vm_handler *handlers;
+} vm_func;
+
+typedef struct vm_module {
+    uint32_t name; /* string index */
+    uint32_t file; /* string index: the source path, for traces */
+    uint32_t init; /* function index of its top-level code */
+} vm_module;
+
+typedef struct vm_image {
+    uint32_t ntypes;   /* type-table entries: ids VM_T__COUNT.. */
+    vm_type *types;
+    uint32_t nclasses;
+    vm_class *classes;
+    uint32_t nstrs;
+    uint32_t *str_off; /* into str_data */
+    uint32_t *str_len;
+    char *str_data;
+    uint32_t nconsts;
+    vm_const *consts;
+    uint32_t nglobals;
+    vm_global *globals;
+    uint32_t nnatives;
+    vm_nativeref *natives;
+    uint32_t nfuncs;
+    vm_func *funcs;
+    uint32_t nmodules;
+    vm_module *modules;
+    uint32_t entry; /* module index of the root module */
+    int32_t main;   /* function index of main(), or -1 */
+} vm_image;
+
+/* Growable byte buffer, used for image bytes and text output. */
+typedef struct vm_buf {
+    char *data;
+    size_t len, cap;
+    bool oom; /* an append failed: the contents are truncated */
+} vm_buf;
+void vm_buf_put(vm_buf *b, const void *p, size_t n);
+void vm_buf_printf(vm_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void vm_buf_free(vm_buf *b);
+
+/* vm_image_write: serializes `im` into `out` (appended). Returns false only
+ * when memory runs out. The same image always gives the same bytes. */
+bool vm_image_write(const vm_image *im, vm_buf *out);
+
+/* vm_image_read: parses `len` bytes at `buf` into `im` (which it owns
+ * afterwards; release with vm_image_free, also on failure). Checks the
+ * structure: magic, version, checksum (unless `check_sum` is false), section
+ * bounds, and that every index refers to an existing entry. On failure
+ * returns false with "invalid image: <what> at <where>" in err. */
+bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im,
+                   char *err, size_t errlen);
+void vm_image_free(vm_image *im);
+bool vm_image_is(const void *buf, size_t len); /* starts with the magic? */
+const char *vm_image_str(const vm_image *im, uint32_t idx);
+
+/* vm_type_str: the name of type `t` of `im` ("int", "Circle", ...). */
+const char *vm_type_str(const vm_image *im, uint32_t t);
+
+/* vm_assignable: may a value of type `from` be stored where `to` is
+ * expected? Equal types, or a class and one of its ancestors. */
+bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to);
+
+/* The class of a class type, or NULL. */
+const vm_class *vm_class_of(const vm_image *im, uint32_t t);
+
+/* The index of the class Error (the root of what can be thrown), or -1. */
+int vm_error_class(const vm_image *im);
+
+/* The element type of an array type, or -1. */
+int vm_elem_of(const vm_image *im, uint32_t t);
+
+/* The key and value types of a map type; false if t is not one. */
+bool vm_map_types(const vm_image *im, uint32_t t, uint32_t *key, uint32_t *val);
+
+/* The function type t, or NULL if t is not one. */
+const vm_type *vm_fn_type(const vm_image *im, uint32_t t);
+
+/* The content type of a cell type, or -1. */
+int vm_cell_of(const vm_image *im, uint32_t t);
+
+/* vm_verify: the bytecode verifier, one linear pass over every function
+ * (operand types, indices, jump targets, call signatures, register counts,
+ * result types). On failure returns false with
+ * "invalid image: <what> at <function>:<pc>" in err. */
+bool vm_verify(const vm_image *im, char *err, size_t errlen);
+
+/* vm_disasm: appends a listing of every function in `im` to `out`. */
+void vm_disasm(const vm_image *im, vm_buf *out);
+
+/* vm_func_line: the source line of instruction `pc` of `f` (0 if unknown). */
+uint32_t vm_func_line(const vm_func *f, uint32_t pc);
+
+/* ---- Natives as a program sees them: names and signatures ---- */
+/* A native's signature: the image refers to natives by name and parameter
+ * types (vm_nativeref); the linker and the compiler match them against
+ * these. The implementations belong to the VM layer (vm_native). */
+typedef struct vm_natsig {
+    const char *name;   /* "print", "str.find", "math.sqrt", ... */
+    const char *params; /* one letter a parameter: i f b s, S for [str] */
+    char ret;           /* the same letters, or v for none */
+} vm_natsig;
+
+/* A list of signatures searched in order (the embedder's natives first,
+ * then the standard library's), without knowing where they are stored:
+ * at(ctx, i) is the i-th of count. */
+typedef struct vm_natlist {
+    const vm_natsig *(*at)(const void *ctx, size_t i);
+    size_t count;
+    const void *ctx;
+} vm_natlist;
+
+/* Does type t (whose element type is `elem`, -1 unless an array) fit the
+ * signature letter c? */
+bool vm_letter_fits(char c, uint32_t t, int elem);
+
+/* vm_natsig_find: the first signature of `list` called `name` whose
+ * parameters fit the types `params`; elem_of(ctx, t) gives a type's
+ * element type (-1 if none). NULL when none fits. */
+const vm_natsig *vm_natsig_find(const vm_natlist *list, const char *name, const uint16_t *params,
+                                int nparams, int (*elem_of)(const void *ctx, uint32_t t),
+                                const void *ctx);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * vm_ctx.c — execution contexts and the limits they poll (fuel,
+ * kiln_interrupt), and the guest's output.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "../runtime/rt.h"
+#include "vm.h"
+
+void vm_write(kiln_vm *vm, int stream, const char *p, size_t n)
+{
+    if (vm->cfg.write)
+        vm->cfg.write(vm->cfg.userdata, stream, p, n);
+    else
+        fwrite(p, 1, n, stream == 2 ? stderr : stdout);
+}
+
+/* Instructions between two checks of kiln_interrupt's flag when no fuel
+ * runs out sooner: a few microseconds of guest time. */
+enum { POLL_INTERVAL = 1 << 16 };
+
+void vm_limits_reset(kiln_vm *vm)
+{
+    vm->fuel_left = vm->cfg.fuel ? vm->cfg.fuel : UINT64_MAX;
+    vm->ctx->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
+    vm->ctx->tick = vm->ctx->tick_len;
+}
+
+bool vm_poll(kiln_vm *vm)
+{
+    uint64_t used = (uint64_t)(vm->ctx->tick_len - vm->ctx->tick);
+    if (vm->fuel_left != UINT64_MAX) {
+        if (used >= vm->fuel_left) {
+            vm->fuel_left = 0;
+            rt_raise(vm, RT_LIMIT, "out of fuel (%llu instructions)",
+                     (unsigned long long)vm->cfg.fuel);
+            return true;
+        }
+        vm->fuel_left -= used;
+    }
+    if (atomic_exchange(&vm->interrupt, false)) {
+        rt_raise(vm, RT_LIMIT, "interrupted");
+        return true;
+    }
+    vm->ctx->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
+    vm->ctx->tick = vm->ctx->tick_len;
+    return false;
+}
+
+bool vm_ctx_init(vm_ctx *ctx)
+{
+    /* Not zeroed: the interpreter writes every slot of a frame before use,
+     * and untouched pages of a large allocation cost nothing. */
+    ctx->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
+    if (!ctx->stack)
+        return false;
+    /* The call path writes a few slots past a new frame unconditionally
+     * (cheaper than a loop): they stay inside the slack. */
+    ctx->stack_end = ctx->stack + KILN_STACK_SLOTS - VM_STACK_SLACK;
+    return true;
+}
+
+void vm_ctx_free(vm_ctx *ctx)
+{
+    free(ctx->stack);
+    ctx->stack = ctx->stack_end = NULL;
+}

@@ -1,0 +1,121 @@
+/*
+ * vm_obj.c — making guest objects: strings, instances, arrays, function
+ * values and cells, all through one allocation function (alloc_obj), which
+ * raises OutOfMemoryError naming what could not be made. Maps are in
+ * vm_map.c.
+ */
+#include <string.h>
+
+#include "../runtime/rt.h"
+#include "vm.h"
+
+/* Every object comes from here: the allocation, the verify-mode check,
+ * and OutOfMemoryError naming `what`. */
+static gc_obj *alloc_obj(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
+{
+    gc_obj *o = gc_alloc(&vm->heap, size, kind);
+    if (vm->heap.verify_error) {
+        rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);
+        return NULL;
+    }
+    if (!o)
+        rt_raise(vm, RT_ERR_OOM, "out of memory allocating %s of %zu bytes", what, size);
+    return o;
+}
+
+vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
+{
+    if (len > UINT32_MAX - 64) {
+        rt_raise(vm, RT_ERR_OOM, "string of %zu bytes is too long", len);
+        return NULL;
+    }
+    vm_str *s = (vm_str *)alloc_obj(vm, sizeof(vm_str) + len + 1, VM_OBJ_STR, "a string");
+    if (!s)
+        return NULL;
+    s->len = (uint32_t)len;
+    if (len && p)
+        memcpy(s->data, p, len);
+    s->data[len] = 0;
+    return s;
+}
+
+vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strlen(s)); }
+
+vm_closure *vm_closure_new(kiln_vm *vm, const vm_rtfunc *fn, const vm_value *caps)
+{
+    vm_closure *c = (vm_closure *)alloc_obj(
+        vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps, VM_OBJ_FN, "a function value");
+    if (!c)
+        return NULL;
+    c->fn = fn;
+    if (fn->ncaps)
+        memcpy(c->caps, caps, sizeof(vm_value) * fn->ncaps);
+    return c;
+}
+
+vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
+{
+    vm_cell *c = (vm_cell *)alloc_obj(vm, sizeof(vm_cell), VM_OBJ_CELL, "a cell");
+    if (!c)
+        return NULL;
+    c->ref = ref;
+    c->v = v;
+    return c;
+}
+
+/* Arrays keep their elements in a buffer object of `cap` slots. */
+static vm_buffer *buffer_new(kiln_vm *vm, uint32_t cap)
+{
+    return (vm_buffer *)alloc_obj(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
+                                  VM_OBJ_BUF, "an array");
+}
+
+vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)
+{
+    if (cap < len)
+        cap = len;
+    vm_array *a = (vm_array *)alloc_obj(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
+    if (!a)
+        return NULL;
+    a->refs = refs;
+    /* The array is unreachable until returned: while its buffer is
+     * allocated, the collector must not free it, so it is pinned. */
+    a->obj.pinned = 1;
+    a->buf = buffer_new(vm, cap ? cap : 1);
+    a->obj.pinned = 0;
+    if (!a->buf)
+        return NULL;
+    a->len = len;
+    a->cap = cap ? cap : 1;
+    return a;
+}
+
+bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
+{
+    if (a->len == a->cap) {
+        if (a->cap >= UINT32_MAX / 2) {
+            rt_raise(vm, RT_ERR_OOM, "array too long");
+            return false;
+        }
+        /* The array is reachable (the caller holds it in a register), and
+         * so is the value (in a register too). */
+        vm_buffer *b = buffer_new(vm, a->cap * 2);
+        if (!b)
+            return false;
+        memcpy(b->items, a->buf->items, sizeof(vm_value) * a->len);
+        a->buf = b;
+        a->cap *= 2;
+    }
+    a->buf->items[a->len++] = v;
+    gc_barrier(&vm->heap, &a->obj, v.p);
+    return true;
+}
+
+vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c)
+{
+    size_t size = sizeof(vm_inst) + sizeof(vm_value) * c->def->nfields;
+    vm_inst *o = (vm_inst *)alloc_obj(vm, size, VM_OBJ_INST, "an object");
+    if (o)
+        o->cls = c;
+    return o;
+}
