@@ -2,8 +2,8 @@
  * comp_emit.c — bytecode emitter and register allocator: typed AST to a
  * vm_image.
  *
- * Registers: each has one type for the whole function (ARCHITECTURE.md
- * decision 1). A freed register is reused only for a value of the same
+ * Registers: each has one type for the whole function (docs/architecture.md,
+ * "Typed registers"). A freed register is reused only for a value of the same
  * type, so the verifier's per-function register types hold by
  * construction. Locals own their register until their block ends;
  * temporaries are freed as soon as they are consumed.

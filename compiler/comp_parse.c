@@ -12,7 +12,7 @@
  *   N_TRY b = block, list = N_CATCH clauses (s = variable, a = N_NAME of the
  *         class or NULL for a catch-all, c = block)
  *
- * Precedence follows LANGUAGE.md (Go's table), high to low:
+ * Precedence follows docs/language.md (Go's table), high to low:
  *   unary - ! ~ ;  * / % << >> & ;  + - | ^ ;  comparisons ;  && ;  ||
  *
  * Errors: the first error in a statement is reported; the parser then

@@ -185,7 +185,7 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
     do { \
         int32_t off_ = (int32_t)pc[0]; \
         pc += 1 + off_; \
-        if (off_ < 0 && (X->tick += off_) < 0) \
+        if (off_ < 0 && (f->loops++, (X->tick += off_) < 0)) \
             goto poll; \
     } while (0)
 #define SKIP_X() (pc += 1)
@@ -205,7 +205,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
     };
 #endif
     vm_ctx *const X = vm->ctx;
-    const vm_rtfunc *f = entry, *g;
+    vm_rtfunc *f = (vm_rtfunc *)entry, *g; /* records are the VM's, mutable (counters) */
     const vm_value *argv, *capv = NULL; /* a call's arguments and captured values */
     vm_value *N;                          /* a callee's frame */
     vm_rtfunc *const funcs = vm->funcs;
@@ -368,7 +368,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(JMP) : {
             int32_t off = INS_sJ(ins);
             pc += off;
-            if (off < 0 && (X->tick += off) < 0)
+            if (off < 0 && (f->loops++, (X->tick += off) < 0))
                 goto poll;
             VM_DISPATCH();
         }
@@ -670,10 +670,9 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         }
 
         VM_CASE(FNEW) : {
-            vm_rtfunc *h = &funcs[pc[0]];
-            g = h;
+            g = &funcs[pc[0]];
             pc++;
-            vm_closure **cached = g->ncaps ? NULL : &h->fnval;
+            vm_closure **cached = g->ncaps ? NULL : &g->fnval;
             if (cached && *cached) {
                 RA.p = *cached;
                 VM_DISPATCH();
@@ -783,6 +782,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 N[g->nparams + i] = capv[i];
         enter:
             pc++;
+            g->calls++;
             if (--X->tick < 0) { /* a call charges one: recursion polls too */
                 PROTECT();
                 if (vm_poll(vm))

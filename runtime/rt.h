@@ -8,7 +8,7 @@
 
 #include "../vm/vm.h"
 
-/* The built-in error classes of LANGUAGE.md. */
+/* The built-in error classes (docs/language.md, "Errors"). */
 enum {
     RT_ERR_NONE,
     RT_ERR_ERROR,
@@ -72,7 +72,7 @@ void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,
  * PermissionError. */
 bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path);
 
-/* rt_format_float: writes `d` as LANGUAGE.md specifies (Python's repr: the
+/* rt_format_float: writes `d` as docs/language.md specifies (Python's repr: the
  * shortest digits that read back to the same double) to buf, which must
  * hold 32 bytes. Returns the length. */
 size_t rt_format_float(double d, char *buf);

@@ -1,5 +1,5 @@
 /*
- * rt_format.c — numbers to text, exactly as LANGUAGE.md specifies.
+ * rt_format.c — numbers to text, exactly as docs/language.md specifies.
  *
  * Floats follow Python's repr: the fewest significant digits (1 to 17) that
  * read back to the same double, found by trying each precision with printf's

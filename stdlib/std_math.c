@@ -1,6 +1,6 @@
 /*
  * std_math.c — the math module: PI and E (constants, std_core.c), and
- * the functions of LANGUAGE.md over C's libm. min, max and abs exist for
+ * the functions of docs/language.md over C's libm. min, max and abs exist for
  * int and for float (fabs is the float abs of C).
  */
 #include <math.h>

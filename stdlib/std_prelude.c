@@ -1,6 +1,6 @@
 /*
  * std_prelude.c — the Kiln source compiled in front of every program: the
- * built-in error classes of LANGUAGE.md. The runtime finds them by name
+ * built-in error classes of docs/language.md. The runtime finds them by name
  * when it turns a fault (division by zero, a bad index...) into a guest
  * error, so their names and the field `message` (field 0) are fixed.
  */

@@ -40,8 +40,8 @@
 #define KILN_TRACE_HEAD 12
 #define KILN_TRACE_TAIL 8
 
-/* Registers per function: operands A, B, C are 8 bits wide (ARCHITECTURE.md
- * decision 1), so a function addresses at most 256 registers. */
+/* Registers per function: operands A, B, C are 8 bits wide (the instruction
+ * encoding of vm/opcodes.h), so a function addresses at most 256 registers. */
 #define KILN_MAX_REGS 256
 
 /* Parameters per function: arguments are copied from consecutive caller

@@ -35,7 +35,7 @@
 #include "vm.h"
 
 typedef struct vm_frame {
-    const vm_rtfunc *fn;
+    vm_rtfunc *fn;
     vm_value *caller;
     const uint32_t *ret_pc;
     uint64_t dest;
@@ -69,7 +69,7 @@ static inline uint32_t vm_frame_at(const vm_rtfunc *f, const uint32_t *pc)
  * that stop where control returns to C (unwinding, traces). */
 typedef struct vm_frame_iter {
     vm_value *R;
-    const vm_rtfunc *fn;
+    vm_rtfunc *fn;
     const uint32_t *pc;
     bool entry;
 } vm_frame_iter;

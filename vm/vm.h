@@ -65,7 +65,7 @@ typedef struct vm_rtclass {
     uint32_t index;
     uint16_t nrefs;
     uint16_t *refs;                 /* fields holding references: the GC's map */
-    const struct vm_rtfunc **vtable; /* def->nslots functions */
+    struct vm_rtfunc **vtable; /* def->nslots functions */
 } vm_rtclass;
 
 /* A class instance: the fields follow the header. */
@@ -80,7 +80,7 @@ typedef struct vm_inst {
  * top-level function as a value captures nothing. */
 typedef struct vm_closure {
     gc_obj obj;
-    const struct vm_rtfunc *fn;
+    struct vm_rtfunc *fn;
     vm_value caps[];
 } vm_closure;
 
@@ -114,8 +114,9 @@ typedef struct vm_rtfunc {
     uint32_t index;     /* in the image's function table */
     const vm_func *def; /* the image's function: types, lines, handlers */
     vm_entry_fn entry;
-    /* Hotness: calls of this function and loop back-edges taken in it,
-     * counted where the limits are polled (see interp.c). */
+    /* Hotness, for tier-up: calls of this function (from guest code) and
+     * loop back-edges taken in it, counted by the interpreter; they wrap,
+     * as a tiering policy only compares them with small thresholds. */
     uint32_t calls, loops;
     /* Its reference registers: the GC's root map of its frames. */
     uint16_t nrefs;
@@ -246,7 +247,7 @@ vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c);
 /* vm_closure_new: a function value of `fn` capturing fn->ncaps values
  * from `caps`; vm_cell_new: a cell holding `v`. NULL after raising
  * OutOfMemoryError. */
-vm_closure *vm_closure_new(kiln_vm *vm, const vm_rtfunc *fn, const vm_value *caps);
+vm_closure *vm_closure_new(kiln_vm *vm, vm_rtfunc *fn, const vm_value *caps);
 vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v);
 
 /* A map: insertion-ordered entries (removed ones become holes until the

@@ -41,7 +41,7 @@ vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
 
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strlen(s)); }
 
-vm_closure *vm_closure_new(kiln_vm *vm, const vm_rtfunc *fn, const vm_value *caps)
+vm_closure *vm_closure_new(kiln_vm *vm, vm_rtfunc *fn, const vm_value *caps)
 {
     vm_closure *c = (vm_closure *)alloc_obj(
         vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps, VM_OBJ_FN, "a function value");

@@ -10,7 +10,7 @@
  * Jump targets are checked after the pass, once all instruction starts are
  * known. Code must end in an instruction that does not fall through.
  *
- * Because registers never change type (ARCHITECTURE.md decision 1), these
+ * Because registers never change type (docs/architecture.md, "Typed registers"), these
  * checks are all the interpreter needs: a verified program cannot read a
  * register as the wrong type, so the interpreter checks no types at run time.
  */

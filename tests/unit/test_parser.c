@@ -1,6 +1,6 @@
 /*
  * test_parser.c — comp_parse: the shape of the AST (precedence and
- * associativity as LANGUAGE.md gives them), statements, and error
+ * associativity as docs/language.md gives them), statements, and error
  * recovery. Expressions are shown as S-expressions: (+ a (* b c)).
  */
 #include <inttypes.h>
