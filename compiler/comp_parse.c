@@ -21,7 +21,6 @@
  */
 #include <string.h>
 
-#include "../stdlib/std.h"
 #include "comp.h"
 
 typedef struct parser {

@@ -30,6 +30,8 @@
 #                tests/install/check.sh: libkiln.so's exports, make install,
 #                and a C application built against the installed library
 #                through pkg-config, shared and static
+#   6. source    tests/layers.sh: no file includes a header of a layer
+#                above its own (docs/architecture.md)
 #
 # Ends with one line "N passed, N failed" over everything it ran, and exits
 # non-zero when anything failed. Set TEST_FILTER to a substring to run only
@@ -288,6 +290,15 @@ if [ "${INSTALL_CHECK:-yes}" = yes ]; then
 else
     echo "install: skipped (INSTALL_CHECK=${INSTALL_CHECK})"
 fi
+
+# ---- 6. the source itself ----
+if layers=$(bash tests/layers.sh 2>&1); then
+    pass
+else
+    fail "layers: an include runs upward (docs/architecture.md, \"Layers\"):"
+    echo "$layers"
+fi
+echo "source: include layers checked"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
