@@ -814,7 +814,8 @@ static int array_literal(checker *K, comp_node *n)
         }
         t = c;
     }
-    if (t == CT_NULL || t == CT_EMPTY) /* only nulls or empty arrays: typed by the context */
+    /* only nulls, [] or {}: typed by the context, as [null; n] is */
+    if (t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP)
         return CT_EMPTY;
     for (uint32_t i = 0; i < n->n; i++)
         coerce(n->list[i], t);
