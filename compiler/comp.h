@@ -81,15 +81,27 @@ typedef struct comp_token {
     bool hex; /* T_INT written in hex */
 } comp_token;
 
-/* ---- Types (the v0 scalar subset; structured types come with classes) ---- */
-/* Type ids are the image's (0-4 fixed, then the type table); two more
- * exist only in the compiler: the null literal's, and "an error was
- * already reported here". */
-enum { CT_EMPTY_MAP = 0x7ffc, CT_EMPTY = 0x7ffd, CT_NULL = 0x7ffe, CT_ERR = 0x7fff };
-/* CT_EMPTY: the literal [] (or [[]]...), CT_EMPTY_MAP: {}, typed by their context */
-/* The parser cannot know class names yet: a named type is CT_NAMED + i,
- * i indexing C->tnames, and the checker resolves it (comp_resolve_type). */
-enum { CT_NAMED = 0x4000 };
+/* ---- Types ----
+ * A type id is an int. Ids below VM_MAX_TYPES (0..0xFFFF) are the image's:
+ * 0-4 fixed, then the type table, classes first (comp_class.c). Those are
+ * the only ids the emitter writes, as the image's uint16_t. The ids from
+ * VM_MAX_TYPES up exist only in the compiler, so no count of classes or
+ * types can make one equal an image id:
+ *   CT_EMPTY      the literal [] (or [[]]...), typed by its context
+ *   CT_EMPTY_MAP  the literal {}, typed by its context
+ *   CT_NULL       the null literal
+ *   CT_ERR        an error was already reported here
+ *   CT_NAMED + i  a type as the parser wrote it (it cannot know class names
+ *                 yet): i indexes C->tnames, and the checker resolves it
+ *                 (comp_resolve_type); i is below CT_MAX_TNAMES. */
+enum {
+    CT_EMPTY_MAP = VM_MAX_TYPES,
+    CT_EMPTY,
+    CT_NULL,
+    CT_ERR,
+    CT_NAMED
+};
+#define CT_MAX_TNAMES ((uint32_t)(INT32_MAX - CT_NAMED))
 struct comp;
 const char *comp_type_name(struct comp *C, int t);
 
@@ -111,7 +123,7 @@ typedef struct comp_node comp_node;
 struct comp_node {
     uint8_t kind;
     uint8_t op;   /* operator token, or for N_LET: 1 if mutable (var) */
-    int16_t type; /* expressions: the checked type */
+    int32_t type; /* expressions: the checked type */
     uint32_t line, col;
     comp_node *a, *b, *c; /* children, by kind (see comp_parse.c) */
     comp_node **list;     /* arguments, statements, interpolation parts */
@@ -120,7 +132,7 @@ struct comp_node {
     double f;
     const char *s; /* names and string bytes */
     uint32_t len;
-    int16_t decl_type; /* N_LET / N_FN params: the annotated type, or -1 */
+    int32_t decl_type; /* N_LET / N_FN params: the annotated type, or -1 */
     comp_sym *sym;     /* N_NAME, N_LET, N_FOR: the variable */
     comp_fn *fn;       /* N_CALL of a user function or method; N_FN; N_LAMBDA;
                           N_NAME of a top-level function used as a value */
@@ -145,7 +157,7 @@ struct comp_sym {
     uint8_t kind;
     uint8_t role; /* SYM_ROLE_* */
     bool mutable_;
-    int16_t type;
+    int32_t type;
     int32_t index; /* SYM_GLOBAL: global index; SYM_LOCAL: register, set by emit */
     comp_node *konst; /* a global `let` with a literal value: uses become the literal */
     uint32_t line, col;
@@ -171,7 +183,7 @@ struct comp_fn {
     uint32_t line, col;
     uint32_t nparams;
     comp_sym **params;
-    int16_t ret;
+    int32_t ret;
     comp_node *body; /* N_BLOCK; NULL for the module initializer */
     uint32_t index;  /* function index in the image */
     /* A function literal: its enclosing function, and what it captures
@@ -188,7 +200,7 @@ enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS };
 typedef struct comp_field {
     const char *name;
     uint32_t len;
-    int16_t type;
+    int32_t type;
     comp_node *init; /* initializer, or NULL */
     uint32_t line, col;
 } comp_field;
@@ -204,7 +216,7 @@ typedef struct comp_class {
     uint32_t super_qlen;
     struct comp_class *super;
     uint32_t index;      /* class index in the image */
-    int16_t type;        /* its type id */
+    int32_t type;        /* its type id */
     comp_field *own;     /* declared here */
     uint32_t nown, own_cap;
     comp_fn **methods;   /* declared here (init included) */
@@ -310,13 +322,15 @@ typedef struct comp {
     /* Interned array and map types: entry i is type id 5 + nclasses + i. */
     struct comp_xtype {
         uint8_t kind; /* VM_K_ARRAY, VM_K_MAP, VM_K_FN or VM_K_CELL */
-        int16_t a;    /* the element type, the key type, a function's result
+        int32_t a;    /* the element type, the key type, a function's result
                          type or a cell's content type */
-        int16_t b;    /* the value type of a map; the parameter count of a function */
-        uint16_t *params; /* a function type's parameter types */
+        int32_t b;    /* the value type of a map; the parameter count of a function */
+        uint16_t *params; /* a function type's parameter types, as the image
+                             holds them (all are resolved types: image ids) */
     } *xtypes;
     uint32_t nxtypes, xtypes_cap;
     comp_map xtype_map;
+    bool types_full; /* "too many types" was reported */
     uint32_t ntnames, tnames_cap;
     /* check */
     comp_sym **globals;
@@ -362,19 +376,26 @@ void comp_import(comp *C, const comp_token *name); /* `import name` in the curre
 void comp_order_modules(comp *C);
 
 /* comp_class.c */
-void comp_classes(comp *C);
+/* Links, orders and lays out the classes and resolves the functions'
+ * types; false (reported) when the classes are too many for the image's
+ * type ids, so nothing has a type to be checked against. */
+bool comp_classes(comp *C);
 int comp_resolve_type(comp *C, int t);
 comp_class *comp_class_of(comp *C, int type);
 bool comp_subclass(comp *C, int from, int to);
-int comp_array_type(comp *C, int elem);
+/* The interned array, map, function and cell types: a new one past the
+ * image's type ids is an error reported at (line, col) (once), and CT_ERR. */
+int comp_array_type(comp *C, int elem, uint32_t line, uint32_t col);
 int comp_elem_of(comp *C, int type); /* -1 unless an array type */
-int comp_map_type(comp *C, int key, int val);
+int comp_map_type(comp *C, int key, int val, uint32_t line, uint32_t col);
 bool comp_map_types(comp *C, int type, int *key, int *val);
 int comp_elem_of_ctx(const void *C, uint32_t type); /* the same, for vm_native_find */
-int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params);
+int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params, uint32_t line,
+                 uint32_t col);
 const struct comp_xtype *comp_fn_sig(comp *C, int type); /* NULL unless a function type */
-int comp_cell_type(comp *C, int content);
-int comp_letter_type(comp *C, char c); /* a native signature letter's type */
+int comp_cell_type(comp *C, int content, uint32_t line, uint32_t col);
+/* A native signature letter's type ('S' is interned like comp_array_type). */
+int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col);
 int comp_find_slot(const comp_class *c, const char *name, uint32_t len);
 int comp_find_field(const comp_class *c, const char *name, uint32_t len);
 

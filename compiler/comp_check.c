@@ -52,7 +52,7 @@ static bool coerce_in(comp *C, comp_node *n, int to)
         for (uint32_t i = 0; n->kind == N_MAP && i < n->n; i++)
             if (!coerce_in(C, n->list[i], i % 2 ? mv : mk))
                 return false;
-        n->type = (int16_t)to;
+        n->type = to;
         return true;
     }
     /* A map literal takes the map type its context expects when its keys
@@ -63,12 +63,12 @@ static bool coerce_in(comp *C, comp_node *n, int to)
         for (uint32_t i = 1; i < n->n; i += 2)
             if (!coerce_in(C, n->list[i], mv))
                 return false;
-        n->type = (int16_t)to;
+        n->type = to;
         return true;
     }
     bool literal = n->kind == N_ARRAY && n->n > 0; /* [a, b] or [v; n] */
     if ((n->type == CT_NULL && VM_T_ISREF(to)) || (n->type == CT_EMPTY && elem >= 0 && !literal)) {
-        n->type = (int16_t)to;
+        n->type = to;
         return true;
     }
     if (n->type == to || comp_subclass(C, n->type, to))
@@ -80,7 +80,7 @@ static bool coerce_in(comp *C, comp_node *n, int to)
         for (uint32_t i = 0; i < n->n; i++)
             if (!coerce_in(C, n->list[i], elem))
                 return false;
-        n->type = (int16_t)to;
+        n->type = to;
         return true;
     }
     return false;
@@ -165,7 +165,7 @@ static comp_sym *declare(checker *K, comp_node *at, const char *name, uint32_t l
     comp_sym *s = comp_alloc(C, sizeof *s);
     s->name = name;
     s->len = len;
-    s->type = (int16_t)type;
+    s->type = type;
     s->mutable_ = mut;
     s->line = at->line;
     s->col = at->col;
@@ -280,15 +280,15 @@ static int unary_type(checker *K, comp_node *n)
     return CT_ERR;
 }
 
-/* The type of top-level function fn used as a value. */
-static int fn_value_type(checker *K, const comp_fn *fn)
+/* The type of function fn used as a value, at node n. */
+static int fn_value_type(checker *K, const comp_fn *fn, const comp_node *n)
 {
     int params[KILN_MAX_PARAMS];
     if (fn->nparams > KILN_MAX_PARAMS)
         return CT_ERR; /* reported with the function */
     for (uint32_t i = 0; i < fn->nparams; i++)
         params[i] = fn->params[i]->type;
-    return comp_fn_type(K->C, fn->ret, fn->nparams, params);
+    return comp_fn_type(K->C, fn->ret, fn->nparams, params, n->line, n->col);
 }
 
 /* A call of a function value: callee(args), the callee any expression of
@@ -366,7 +366,7 @@ static int lambda(checker *K, comp_node *n)
     *K = saved;
     K->locals = locals; /* it may have grown */
     K->locals_cap = cap;
-    return fn_value_type(K, fn);
+    return fn_value_type(K, fn, n);
 }
 
 /* A call of a native: finds the entry of `name` whose parameters match
@@ -377,9 +377,12 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
     uint16_t types[KILN_MAX_PARAMS] = {0};
     bool any = false;
     for (uint32_t i = 0; i < nargs && i < KILN_MAX_PARAMS; i++) {
-        if (args[i]->type == CT_ERR)
+        int t = args[i]->type;
+        if (t == CT_ERR)
             return CT_ERR;
-        types[i] = (uint16_t)(args[i]->type == CT_NULL ? VM_T_STR : args[i]->type);
+        /* vm_native_find takes image ids: null may be a str, and no
+         * parameter letter takes void, so [] and {} match nothing */
+        types[i] = (uint16_t)(t == CT_NULL ? VM_T_STR : t >= VM_MAX_TYPES ? VM_T_VOID : t);
     }
     const vm_natlist *natives = &K->C->env->natives;
     const vm_natsig *nat = nargs <= KILN_MAX_PARAMS
@@ -391,7 +394,7 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
             coerce(args[i], types[i]);
         n->native = nat;
         n->builtin = B_NATIVE;
-        return comp_letter_type(K->C, nat->ret);
+        return comp_letter_type(K->C, nat->ret, n->line, n->col);
     }
     for (size_t i = 0; i < natives->count; i++)
         any |= strcmp(natives->at(natives->ctx, i)->name, name) == 0;
@@ -663,7 +666,7 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
         case B_MHAS: return VM_T_BOOL;
         case B_MDEL: return VM_T_VOID;
         case B_MLEN: return VM_T_INT;
-        default: return comp_array_type(K->C, key);
+        default: return comp_array_type(K->C, key, n->line, n->col);
         }
     }
     ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, mt), (int)f->len, f->s);
@@ -794,7 +797,7 @@ static int array_literal(checker *K, comp_node *n)
         }
         if (t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP)
             return CT_EMPTY; /* [null; n], [[]; n]: typed by the context */
-        return t == CT_ERR ? CT_ERR : comp_array_type(K->C, t);
+        return t == CT_ERR ? CT_ERR : comp_array_type(K->C, t, n->line, n->col);
     }
     if (n->n == 0)
         return CT_EMPTY;
@@ -811,11 +814,12 @@ static int array_literal(checker *K, comp_node *n)
         }
         t = c;
     }
-    if (t == CT_NULL || t == CT_EMPTY) /* only nulls or empty arrays: typed by the context */
+    /* only nulls, [] or {}: typed by the context, as [null; n] is */
+    if (t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP)
         return CT_EMPTY;
     for (uint32_t i = 0; i < n->n; i++)
         coerce(n->list[i], t);
-    return comp_array_type(K->C, t);
+    return comp_array_type(K->C, t, n->line, n->col);
 }
 
 static int map_literal(checker *K, comp_node *n)
@@ -849,7 +853,7 @@ static int map_literal(checker *K, comp_node *n)
         return CT_EMPTY_MAP; /* values typed by the context, like {} */
     for (uint32_t i = 1; i < n->n; i += 2)
         coerce(n->list[i], vt);
-    return comp_map_type(K->C, kt, vt);
+    return comp_map_type(K->C, kt, vt, n->line, n->col);
 }
 
 static int expr_kind(checker *K, comp_node *n)
@@ -904,7 +908,7 @@ static int expr_kind(checker *K, comp_node *n)
                 n->s, (int)n->len, n->s);
         else if (fn) {
             n->fn = fn;
-            return fn_value_type(K, fn);
+            return fn_value_type(K, fn, n);
         } else if (n->qual)
             ERR(n, "module %.*s has no '%.*s'", (int)n->qual->len, n->qual->name, (int)n->len,
                 n->s);
@@ -1022,7 +1026,7 @@ static int expr_kind(checker *K, comp_node *n)
 
 static int expr(checker *K, comp_node *n)
 {
-    n->type = (int16_t)expr_kind(K, n);
+    n->type = expr_kind(K, n);
     return n->type;
 }
 
@@ -1045,7 +1049,7 @@ static void block(checker *K, comp_node *b)
 static void let_stmt(checker *K, comp_node *n)
 {
     int t = n->decl_type >= 0 ? comp_resolve_type(K->C, n->decl_type) : -1;
-    n->decl_type = (int16_t)t;
+    n->decl_type = t;
     if (n->a) {
         int it = expr(K, n->a);
         if (t < 0) {
@@ -1419,7 +1423,8 @@ void comp_check(comp *C)
     checker state = {0}, *K = &state;
     K->C = C;
     comp_order_modules(C);
-    comp_classes(C);
+    if (!comp_classes(C))
+        return;
     /* Each module's top-level code, imports first: it declares the
      * module's globals, which its importers may use. */
     for (uint32_t m = 0; m < C->norder; m++) {

@@ -24,15 +24,18 @@ static void err_at_class(comp *C, const comp_class *c, const char *fmt, const ch
 }
 
 /* Array, map, function and cell types are interned by their structure,
- * so two equal types always have one id. */
-static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params)
+ * so two equal types always have one id. A new one that no image id is
+ * left for is reported at (line, col) in the current module, once: later
+ * ones are CT_ERR without a word, as after any error. */
+static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params, uint32_t line,
+                        uint32_t col)
 {
     if (a == CT_ERR || (kind == VM_K_MAP && b == CT_ERR))
         return CT_ERR;
     for (int i = 0; kind == VM_K_FN && i < b; i++)
         if (params[i] == CT_ERR)
             return CT_ERR;
-    char key[16 + 8 * KILN_MAX_PARAMS];
+    char key[32 + 12 * KILN_MAX_PARAMS]; /* 11 characters hold any int */
     int n = snprintf(key, sizeof key, "%c%d,%d", "?CAMFX"[kind], a, b);
     for (int i = 0; kind == VM_K_FN && i < b; i++)
         n += snprintf(key + n, sizeof key - (size_t)n, ",%d", params[i]);
@@ -41,14 +44,17 @@ static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params)
         return id;
     id = (int32_t)(VM_T__COUNT + C->nclasses + C->nxtypes);
     if (id >= VM_MAX_TYPES) {
-        comp_error(C, 1, 1, "too many types in one program");
+        if (!C->types_full)
+            comp_error(C, line, col, "too many types in one program (at most %d: type ids are "
+                       "16 bits in the image)", VM_MAX_TYPES - VM_T__COUNT);
+        C->types_full = true;
         return CT_ERR;
     }
     C->xtypes = comp_grow(C, C->xtypes, &C->xtypes_cap, C->nxtypes + 1, sizeof *C->xtypes);
     struct comp_xtype *x = &C->xtypes[C->nxtypes++];
     x->kind = kind;
-    x->a = (int16_t)a;
-    x->b = (int16_t)b;
+    x->a = a;
+    x->b = b;
     x->params = NULL;
     if (kind == VM_K_FN) {
         x->params = comp_alloc(C, sizeof(uint16_t) * (b ? (size_t)b : 1));
@@ -59,12 +65,22 @@ static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params)
     return id;
 }
 
-int comp_array_type(comp *C, int elem) { return intern_xtype(C, VM_K_ARRAY, elem, 0, NULL); }
-int comp_map_type(comp *C, int key, int val) { return intern_xtype(C, VM_K_MAP, key, val, NULL); }
-int comp_cell_type(comp *C, int content) { return intern_xtype(C, VM_K_CELL, content, 0, NULL); }
-int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params)
+int comp_array_type(comp *C, int elem, uint32_t line, uint32_t col)
 {
-    return intern_xtype(C, VM_K_FN, ret, (int)nparams, params);
+    return intern_xtype(C, VM_K_ARRAY, elem, 0, NULL, line, col);
+}
+int comp_map_type(comp *C, int key, int val, uint32_t line, uint32_t col)
+{
+    return intern_xtype(C, VM_K_MAP, key, val, NULL, line, col);
+}
+int comp_cell_type(comp *C, int content, uint32_t line, uint32_t col)
+{
+    return intern_xtype(C, VM_K_CELL, content, 0, NULL, line, col);
+}
+int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params, uint32_t line,
+                 uint32_t col)
+{
+    return intern_xtype(C, VM_K_FN, ret, (int)nparams, params, line, col);
 }
 
 static const struct comp_xtype *xtype(comp *C, int type)
@@ -97,14 +113,14 @@ bool comp_map_types(comp *C, int type, int *key, int *val)
 
 int comp_elem_of_ctx(const void *C, uint32_t type) { return comp_elem_of((comp *)C, (int)type); }
 
-int comp_letter_type(comp *C, char c)
+int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col)
 {
     switch (c) {
     case 'i': return VM_T_INT;
     case 'f': return VM_T_FLOAT;
     case 'b': return VM_T_BOOL;
     case 's': return VM_T_STR;
-    case 'S': return comp_array_type(C, VM_T_STR);
+    case 'S': return comp_array_type(C, VM_T_STR, line, col);
     default: return VM_T_VOID;
     }
 }
@@ -128,10 +144,11 @@ static int resolve_type(comp *C, const struct comp_tname *tn)
         int params[KILN_MAX_PARAMS];
         for (uint32_t i = 0; i < tn->nparams; i++)
             params[i] = comp_resolve_type(C, tn->params[i]);
-        return comp_fn_type(C, comp_resolve_type(C, tn->elem), tn->nparams, params);
+        return comp_fn_type(C, comp_resolve_type(C, tn->elem), tn->nparams, params, tn->line,
+                            tn->col);
     }
     if (!tn->name && tn->val < 0) /* [T] */
-        return comp_array_type(C, comp_resolve_type(C, tn->elem));
+        return comp_array_type(C, comp_resolve_type(C, tn->elem), tn->line, tn->col);
     if (!tn->name) { /* {K: V} */
         int k = comp_resolve_type(C, tn->elem), v = comp_resolve_type(C, tn->val);
         if (k != VM_T_INT && k != VM_T_STR && k != VM_T_BOOL && k != CT_ERR) {
@@ -139,7 +156,7 @@ static int resolve_type(comp *C, const struct comp_tname *tn)
                        comp_type_name(C, k));
             return CT_ERR;
         }
-        return comp_map_type(C, k, v);
+        return comp_map_type(C, k, v, tn->line, tn->col);
     }
     comp_class *c = comp_class_ref(C, tn->mod, tn->qs, tn->qlen, tn->name, tn->len, tn->line,
                                    tn->col, "type");
@@ -186,7 +203,7 @@ static comp_fn *synth_fn(comp *C, comp_class *c, int kind, const char *name, int
     fn->prelude = c->prelude;
     fn->mod = c->mod;
     fn->full = qualified(C, c, name, fn->len);
-    fn->ret = (int16_t)ret;
+    fn->ret = ret;
     fn->line = c->line;
     fn->col = c->col;
     fn->params = comp_alloc(C, sizeof(comp_sym *));
@@ -268,7 +285,7 @@ static void layout_fields(comp *C, comp_class *c)
     c->nfields = s ? s->nfields : 0;
     for (uint32_t i = 0; i < c->nown; i++) {
         comp_field *f = &c->own[i];
-        f->type = (int16_t)comp_resolve_type(C, f->type);
+        f->type = comp_resolve_type(C, f->type);
         comp_field *prev = find_field(c, f->name, f->len, NULL);
         if (prev) {
             comp_error(C, f->line, f->col, "field '%.*s' is already declared (at line %u)",
@@ -356,15 +373,19 @@ static void layout_methods(comp *C, comp_class *c)
 static void resolve_fn_types(comp *C, comp_fn *fn)
 {
     for (uint32_t i = fn->cls ? 1 : 0; i < fn->nparams; i++)
-        fn->params[i]->type = (int16_t)comp_resolve_type(C, fn->params[i]->type);
-    fn->ret = (int16_t)comp_resolve_type(C, fn->ret);
+        fn->params[i]->type = comp_resolve_type(C, fn->params[i]->type);
+    fn->ret = comp_resolve_type(C, fn->ret);
 }
 
-void comp_classes(comp *C)
+bool comp_classes(comp *C)
 {
-    if (C->nclasses > VM_MAX_TYPES - VM_T__COUNT) {
-        comp_error(C, 1, 1, "too many classes");
-        return;
+    if (C->nclasses > VM_MAX_TYPES - VM_T__COUNT) { /* each class is a type */
+        const comp_class *c = C->classes[VM_MAX_TYPES - VM_T__COUNT]; /* the first too many */
+        comp_module *prev = comp_enter(C, c->mod);
+        comp_error(C, c->line, c->col, "too many classes in one program (at most %d: type ids "
+                   "are 16 bits in the image)", VM_MAX_TYPES - VM_T__COUNT);
+        comp_enter(C, prev);
+        return false;
     }
     C->sorted = comp_alloc(C, sizeof(comp_class *) * (C->nclasses ? C->nclasses : 1));
     uint32_t n = 0;
@@ -377,7 +398,7 @@ void comp_classes(comp *C)
         order(C, C->classes[i], &n);
     }
     for (uint32_t i = 0; i < C->nclasses; i++)
-        C->sorted[i]->type = (int16_t)(VM_T__COUNT + i);
+        C->sorted[i]->type = (int32_t)(VM_T__COUNT + i);
     uint32_t nfns = C->nfns; /* synthesized functions need no resolving */
     for (uint32_t i = 1; i < nfns; i++)
         resolve_fn_types(C, C->fns[i]);
@@ -386,4 +407,5 @@ void comp_classes(comp *C)
         layout_fields(C, C->sorted[i]);
         layout_methods(C, C->sorted[i]);
     }
+    return true;
 }

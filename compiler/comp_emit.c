@@ -61,6 +61,21 @@ typedef struct emitter {
 
 /* ---- Image tables ---- */
 
+/* A type id as the image holds it, a uint16_t. A checked program gives
+ * the emitter only image ids (below VM_MAX_TYPES); any other would be a
+ * compiler bug, reported rather than cut to 16 bits (which could make a
+ * valid-looking wrong type). After errors, such as "too many types", ids
+ * may be CT_ERR and no image is written. */
+static uint16_t image_type(emitter *E, int t)
+{
+    if (t >= 0 && t < VM_MAX_TYPES)
+        return (uint16_t)t;
+    if (E->C->nerrors == 0)
+        comp_error(E->C, E->line, 1, "internal error: type %s in the image",
+                   comp_type_name(E->C, t));
+    return VM_T_VOID;
+}
+
 static uint32_t intern(emitter *E, const char *s, uint32_t len)
 {
     comp *C = E->C;
@@ -117,10 +132,10 @@ static uint32_t native_ref(emitter *E, const vm_natsig *nat)
     im->natives = comp_grow(C, im->natives, &E->natives_cap, im->nnatives + 1, sizeof(vm_nativeref));
     vm_nativeref *r = &im->natives[im->nnatives];
     r->name = intern(E, nat->name, (uint32_t)strlen(nat->name));
-    r->ret = (uint16_t)comp_letter_type(C, nat->ret);
+    r->ret = image_type(E, comp_letter_type(C, nat->ret, E->line, 1));
     r->nparams = (uint8_t)strlen(nat->params);
     for (uint32_t k = 0; k < r->nparams; k++)
-        r->params[k] = (uint16_t)comp_letter_type(C, nat->params[k]);
+        r->params[k] = image_type(E, comp_letter_type(C, nat->params[k], E->line, 1));
     comp_map_put(C, &E->natives, comp_strdup(C, key, (size_t)n), (uint32_t)n,
                  (int32_t)im->nnatives);
     return im->nnatives++;
@@ -199,7 +214,7 @@ static int reg_new(emitter *E, int type)
         E->too_many_regs = true;
         return 0;
     }
-    E->types[E->nregs] = (uint16_t)type;
+    E->types[E->nregs] = image_type(E, type);
     E->owner[E->nregs] = R_TEMP;
     return (int)E->nregs++;
 }
@@ -396,7 +411,7 @@ static int ex_obj_to_str(emitter *E, comp_node *n, int want)
     load_str(E, r, "null", 4);
     jump(E, &end);
     bind(E, &not_null);
-    uint16_t t = (uint16_t)n->type;
+    uint16_t t = image_type(E, n->type);
     int blk = reg_block(E, &t, 1);
     if (blk != v)
         emit(E, MK_ABC(OP_MOV, blk, v, 0));
@@ -420,7 +435,7 @@ static int ex_to_str(emitter *E, comp_node *n)
         load_str(E, r, n->s, n->len);
         return r;
     }
-    uint16_t t = (uint16_t)n->type;
+    uint16_t t = image_type(E, n->type);
     int arg = reg_block(E, &t, 1);
     ex(E, n, arg);
     const vm_natsig *nat = vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, E->C);
@@ -460,9 +475,9 @@ static int ex_new(emitter *E, comp_node *n, int want)
     comp_class *c = n->cls;
     uint32_t nargs = 1 + n->n;
     uint16_t types[KILN_MAX_PARAMS + 1];
-    types[0] = (uint16_t)c->type;
+    types[0] = image_type(E, c->type);
     for (uint32_t i = 1; i < nargs; i++)
-        types[i] = (uint16_t)n->fn->params[i]->type;
+        types[i] = image_type(E, n->fn->params[i]->type);
     int b = reg_block(E, types, nargs);
     uint32_t save = E->line;
     E->line = n->line;
@@ -492,7 +507,7 @@ static int ex_value_call(emitter *E, comp_node *n, int want)
 {
     const struct comp_xtype *sig = comp_fn_sig(E->C, n->a->type);
     uint16_t types[KILN_MAX_PARAMS + 1];
-    types[0] = (uint16_t)n->a->type;
+    types[0] = image_type(E, n->a->type);
     for (uint32_t i = 0; i < n->n; i++)
         types[i + 1] = sig->params[i];
     int b = reg_block(E, types, n->n + 1);
@@ -512,7 +527,7 @@ static int ex_value_call(emitter *E, comp_node *n, int want)
 /* The register type of a local or capture: a cell when it is boxed. */
 static int sym_reg_type(emitter *E, const comp_sym *s)
 {
-    return SYM_BOXED(s) ? comp_cell_type(E->C, s->type) : s->type;
+    return SYM_BOXED(s) ? comp_cell_type(E->C, s->type, E->line, 1) : s->type;
 }
 
 /* fn(...) { ... }: a function value capturing, in order, what the
@@ -524,7 +539,7 @@ static int ex_lambda(emitter *E, comp_node *n, int want)
     if (fn->ncaps) {
         uint16_t types[KILN_MAX_REGS];
         for (uint32_t i = 0; i < fn->ncaps; i++)
-            types[i] = (uint16_t)sym_reg_type(E, fn->caps[i]);
+            types[i] = image_type(E, sym_reg_type(E, fn->caps[i]));
         b = reg_block(E, types, fn->ncaps);
         for (uint32_t i = 0; i < fn->ncaps; i++)
             emit(E, MK_ABC(OP_MOV, b + (int)i, fn->caps[i]->outer->index, 0));
@@ -602,10 +617,10 @@ static int ex_call(emitter *E, comp_node *n, int want)
         return -1; /* super.init() of a class without init: nothing to do */
     for (uint32_t i = 0; i < nargs; i++) {
         args[i] = recv ? (i == 0 ? recv : n->list[i - 1]) : n->list[i];
-        types[i] = (uint16_t)(n->fn ? n->fn->params[i]->type : args[i]->type);
+        types[i] = image_type(E, n->fn ? n->fn->params[i]->type : args[i]->type);
     }
     if (recv && n->fn && recv->kind != N_SUPER) /* the receiver keeps its (sub)class type */
-        types[0] = (uint16_t)recv->type;
+        types[0] = image_type(E, recv->type);
     if (n->fn && (n->slot >= 0 ? nargs >= 1 && nargs <= 5 && n->slot < 256 : nargs <= 2))
         return ex_packed_call(E, n, args, nargs, want);
     int b = nargs ? reg_block(E, types, nargs) : 0;
@@ -613,7 +628,7 @@ static int ex_call(emitter *E, comp_node *n, int want)
         ex(E, args[i], b + (int)i);
     for (uint32_t i = 0; i < nargs; i++)
         reg_free(E, b + (int)i);
-    int ret = n->fn ? n->fn->ret : comp_letter_type(E->C, n->native->ret);
+    int ret = n->fn ? n->fn->ret : comp_letter_type(E->C, n->native->ret, n->line, n->col);
     int r = ret == VM_T_VOID ? 0 : target(E, want, ret);
     uint32_t save = E->line;
     E->line = n->line;
@@ -1366,9 +1381,10 @@ static void emit_classes(emitter *E, vm_image *im)
         const struct comp_xtype *x = &C->xtypes[i];
         vm_type *t = &im->types[C->nclasses + i];
         t->kind = x->kind;
-        t->a = x->kind == VM_K_ARRAY || x->kind == VM_K_CELL
-                   ? (uint32_t)x->a
-                   : (uint32_t)x->a | (uint32_t)x->b << 16; /* map: value; fn: nparams */
+        uint32_t hi = x->kind == VM_K_MAP ? image_type(E, x->b) /* the value type */
+                      : x->kind == VM_K_FN ? (uint32_t)x->b    /* nparams */
+                                           : 0;
+        t->a = image_type(E, x->a) | hi << 16;
         t->params = x->params;
     }
     im->classes = comp_alloc(C, sizeof(vm_class) * (C->nclasses ? C->nclasses : 1));
@@ -1379,12 +1395,12 @@ static void emit_classes(emitter *E, vm_image *im)
         vm_class *k = &im->classes[i];
         k->name = intern(E, c->name, c->len);
         k->super = c->super ? (int32_t)c->super->index : -1;
-        k->type = (uint16_t)c->type;
+        k->type = image_type(E, c->type);
         k->nfields = (uint16_t)c->nfields;
         k->field_types = comp_alloc(C, sizeof(uint16_t) * (c->nfields ? c->nfields : 1));
         k->field_names = comp_alloc(C, sizeof(uint32_t) * (c->nfields ? c->nfields : 1));
         for (uint32_t j = 0; j < c->nfields; j++) {
-            k->field_types[j] = (uint16_t)c->fields[j]->type;
+            k->field_types[j] = image_type(E, c->fields[j]->type);
             k->field_names[j] = intern(E, c->fields[j]->name, c->fields[j]->len);
         }
         k->nslots = (uint16_t)c->nslots;
@@ -1440,7 +1456,7 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     out->module = fn->mod ? fn->mod->index : 0; /* its file, for traces */
     out->nparams = (uint8_t)fn->nparams;
     out->ncaps = (uint8_t)fn->ncaps;
-    out->ret = (uint16_t)fn->ret;
+    out->ret = image_type(E, fn->ret);
     out->nregs = (uint16_t)E->nregs;
     out->types = comp_alloc(C, sizeof(uint16_t) * (E->nregs ? E->nregs : 1));
     memcpy(out->types, E->types, sizeof(uint16_t) * E->nregs);
@@ -1477,7 +1493,7 @@ void comp_emit(comp *C, vm_image *im)
     im->globals = comp_alloc(C, sizeof(vm_global) * (C->nglobals ? C->nglobals : 1));
     for (uint32_t i = 0; i < C->nglobals; i++) {
         im->globals[i].name = intern(&E, C->globals[i]->name, C->globals[i]->len);
-        im->globals[i].type = (uint16_t)C->globals[i]->type;
+        im->globals[i].type = image_type(&E, C->globals[i]->type);
     }
     /* One module a file, for traces; the prelude (module 1) has no
      * top-level code of its own, so its init is the root's, which only

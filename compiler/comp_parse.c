@@ -123,11 +123,14 @@ static bool qualified_name(parser *P, comp_token **t, const char **qs, uint32_t 
     return true;
 }
 
-/* A type written by name: resolved by the checker once classes are known. */
+/* A type written by name: resolved by the checker once classes are known.
+ * Each use gets its own entry, which keeps the place diagnostics about it
+ * point to; the image's limit applies to the types they resolve to
+ * (intern_xtype), and CT_MAX_TNAMES only keeps the ids in an int32_t. */
 static int named_type(parser *P, const comp_token *t)
 {
     comp *C = P->C;
-    if (C->ntnames >= VM_MAX_TYPES) {
+    if (C->ntnames >= CT_MAX_TNAMES) {
         error_at(P, t, "too many type names%s", "");
         return CT_ERR;
     }
@@ -564,7 +567,7 @@ static comp_node *let_statement(parser *P, comp_token *kw)
     n->line = name->line;
     n->col = name->col;
     if (match(P, T_COLON))
-        n->decl_type = (int16_t)parse_type(P);
+        n->decl_type = parse_type(P);
     if (match(P, T_EQ))
         n->a = expression(P);
     return n;
@@ -806,14 +809,14 @@ static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, b
                 break;
             comp_sym *s = param(P, pn, pn->s, pn->len);
             expect(P, T_COLON, "':' and the parameter's type");
-            s->type = (int16_t)parse_type(P);
+            s->type = parse_type(P);
             fn->params = comp_grow(C, fn->params, &cap, fn->nparams + 1, sizeof(comp_sym *));
             fn->params[fn->nparams++] = s;
         } while (match(P, T_COMMA) && !P->panic);
     }
     expect(P, T_RPAREN, "')' after parameters");
     if (match(P, T_ARROW))
-        fn->ret = (int16_t)parse_type(P);
+        fn->ret = parse_type(P);
     if (!P->panic)
         fn->body = block(P);
     return fn;
@@ -849,7 +852,7 @@ static void field_declaration(parser *P, comp_class *c, comp_token *name)
     f->line = name->line;
     f->col = name->col;
     expect(P, T_COLON, "':' and the field's type");
-    f->type = (int16_t)parse_type(P);
+    f->type = parse_type(P);
     if (match(P, T_EQ))
         f->init = expression(P);
     end_statement(P);

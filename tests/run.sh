@@ -21,8 +21,10 @@
 #                by `kiln verify` with exit 2 and its expected message
 #   4. mutation  1,000 random corruptions of valid images: none may make
 #                kiln die by a signal
-#   5. cli       the command line's usage errors and exit codes; the AWFY
-#                benchmarks (bench/awfy) verifying at their smallest size;
+#   5. cli       the command line's usage errors and exit codes; generated
+#                programs with 50,000 uses of a type and with every type id
+#                the image allows, and one type more; the AWFY benchmarks
+#                (bench/awfy) verifying at their smallest size;
 #                the kernels (bench/kernels) at a tiny size, output against
 #                tests/kernels/NAME-SIZE.out (three also under --gc-stress);
 #                examples/embed's output; then, with
@@ -231,6 +233,60 @@ cli 0 "" run "$OUT/hi.kbc" guest-arg --guest-flag
 cli 2 "bad count" run --fuel=0 "$OUT/hi.txt"
 cli 2 "bad time" run --timeout=-1 "$OUT/hi.txt"
 cli 0 "" run --sandbox --fuel=1000 --timeout=10 "$OUT/hi.txt"
+cli_out() { # cli_out EXPECTED_STDOUT ARGS...: exit 0, exactly that output, nothing on stderr
+    local want=$1
+    shift
+    "$KILN" "$@" >"$OUT/cli.out" 2>"$OUT/cli.err" </dev/null
+    local st=$?
+    if [ "$st" = 0 ] && [ "$(cat "$OUT/cli.out")" = "$want" ] && [ ! -s "$OUT/cli.err" ]; then
+        pass
+    else
+        fail "cli kiln $*: exit $st, output '$(head -c 100 "$OUT/cli.out")', expected '$want';" \
+            "$(head -c 300 "$OUT/cli.err")"
+    fi
+}
+# Type ids: each use of a type is a type name in the compiler; 50,000 of
+# them must fit (from about 16,380 they ran into the compiler's other ids)
+awk 'BEGIN { for (i = 0; i < 50000; i++) printf "let a%d: [int] = []\n", i
+             print "print(a49999.len())" }' >"$OUT/types-50k.kn"
+cli_out 0 run "$OUT/types-50k.kn"
+cli 0 "" build "$OUT/types-50k.kn" -o "$OUT/types-50k.kbc"
+cli_out 0 run "$OUT/types-50k.kbc"
+# The image's type ids are uint16_t. N functions, each with a parameter of
+# 15 nested arrays around its own fn type, make 16 types each; with the
+# prelude's 11 (its classes), 4,095 of them use every id up to 0xFFFF, and
+# the 4,096th's fn type is one too many: a compile error where it is
+# written, said once. (If the prelude gains types, change 4095 and the
+# place.) `run` from source writes, reads and verifies the image in memory,
+# so no .kbc round trip is needed here.
+types_fns() {
+    awk -v n="$1" 'BEGIN {
+        split("int float bool str", t, " ")
+        for (i = 0; i < n; i++) {
+            p = ""; k = i
+            for (j = 0; j < 6; j++) { p = p (j ? ", " : "") t[k % 4 + 1]; k = int(k / 4) }
+            printf "fn f%d(x: [[[[[[[[[[[[[[[fn(%s)]]]]]]]]]]]]]]]) {}\n", i, p
+        }
+        print "print(\"ok\")" }'
+}
+types_fns 4095 >"$OUT/types-full.kn"
+types_fns 4096 >"$OUT/types-over.kn"
+cli_out ok run "$OUT/types-full.kn"
+cli 2 "types-over.kn:4096:28: error: too many types in one program (at most 65531" \
+    run "$OUT/types-over.kn"
+one_error() { # after a cli run: exactly one diagnostic, not a cascade
+    if [ "$(grep -c ': error: ' "$OUT/cli.err")" = 1 ]; then
+        pass
+    else
+        fail "cli kiln run $1: not exactly one error: $(head -c 300 "$OUT/cli.err")"
+    fi
+}
+one_error "$OUT/types-over.kn"
+# Each class is a type too: with the prelude's 11, class 65,521 is one too many
+awk 'BEGIN { for (i = 0; i < 65521; i++) printf "class C%d {}\n", i }' >"$OUT/types-classes.kn"
+cli 2 "types-classes.kn:65521:7: error: too many classes in one program (at most 65531" \
+    run "$OUT/types-classes.kn"
+one_error "$OUT/types-classes.kn"
 # bench/awfy: each ported benchmark still verifies its result at the
 # smallest size (no timing); a few also under --gc-stress
 for spec in Bounce:1 CD:10 DeltaBlue:1 Havlak:1 Json:1 List:1 Mandelbrot:1 NBody:1 Permute:1 \

@@ -37,7 +37,10 @@ enum {
  * classes, ...): index VM_T__COUNT + i is im->types[i]. All are references. */
 #define VM_T_ISREF(t) ((t) >= VM_T_STR)
 const char *vm_type_name(int t); /* of the fixed types 0-4 */
-#define VM_MAX_TYPES 0x7000 /* type ids are uint16_t; the compiler keeps the rest */
+/* Type ids are uint16_t in the image (and in vm_type.a's halves), so ids
+ * 0..0xFFFF: the fixed ones and at most VM_MAX_TYPES - VM_T__COUNT
+ * table entries. */
+#define VM_MAX_TYPES 0x10000
 /* Kinds of type-table entries. A cell is never a language type: it boxes
  * a local variable that a closure captures and someone assigns. */
 enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP, VM_K_FN, VM_K_CELL };
