@@ -389,7 +389,7 @@ int comp_array_type(comp *C, int elem, uint32_t line, uint32_t col);
 int comp_elem_of(comp *C, int type); /* -1 unless an array type */
 int comp_map_type(comp *C, int key, int val, uint32_t line, uint32_t col);
 bool comp_map_types(comp *C, int type, int *key, int *val);
-int comp_elem_of_ctx(const void *C, uint32_t type); /* the same, for vm_native_find */
+int comp_elem_of_ctx(const void *C, uint32_t type); /* the same, for vm_natsig_find */
 int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params, uint32_t line,
                  uint32_t col);
 const struct comp_xtype *comp_fn_sig(comp *C, int type); /* NULL unless a function type */
