@@ -434,6 +434,12 @@ void vm_embed_free(kiln_vm *vm);   /* the natives and handles */
 vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
 
+/* vm_alloc: the one allocation path of guest objects: `size` bytes (header
+ * included, the rest zeroed) of `kind` (VM_OBJ_*). May collect. NULL after
+ * raising OutOfMemoryError naming `what` ("a string"), or an internal
+ * error when --gc-verify found the heap broken. */
+gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what);
+
 /* vm_inst_new: a new instance of `c`, fields zero, or NULL after raising
  * OutOfMemoryError. */
 vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c);

@@ -105,7 +105,7 @@ void vm_write(kiln_vm *vm, int stream, const char *p, size_t n)
 
 /* Every object comes from here: the allocation, the verify-mode check,
  * and OutOfMemoryError naming `what`. */
-static gc_obj *alloc_obj(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
+gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
 {
     gc_obj *o = gc_alloc(&vm->heap, size, kind);
     if (vm->heap.verify_error) {
@@ -123,7 +123,7 @@ vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
         rt_raise(vm, RT_ERR_OOM, "string of %zu bytes is too long", len);
         return NULL;
     }
-    vm_str *s = (vm_str *)alloc_obj(vm, sizeof(vm_str) + len + 1, VM_OBJ_STR, "a string");
+    vm_str *s = (vm_str *)vm_alloc(vm, sizeof(vm_str) + len + 1, VM_OBJ_STR, "a string");
     if (!s)
         return NULL;
     s->len = (uint32_t)len;
@@ -137,7 +137,7 @@ vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strle
 
 vm_closure *vm_closure_new(kiln_vm *vm, const vm_func *fn, const vm_value *caps)
 {
-    vm_closure *c = (vm_closure *)alloc_obj(
+    vm_closure *c = (vm_closure *)vm_alloc(
         vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps, VM_OBJ_FN, "a function value");
     if (!c)
         return NULL;
@@ -149,7 +149,7 @@ vm_closure *vm_closure_new(kiln_vm *vm, const vm_func *fn, const vm_value *caps)
 
 vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
 {
-    vm_cell *c = (vm_cell *)alloc_obj(vm, sizeof(vm_cell), VM_OBJ_CELL, "a cell");
+    vm_cell *c = (vm_cell *)vm_alloc(vm, sizeof(vm_cell), VM_OBJ_CELL, "a cell");
     if (!c)
         return NULL;
     c->ref = ref;
@@ -160,15 +160,15 @@ vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
 /* Arrays keep their elements in a buffer object of `cap` slots. */
 static vm_buffer *buffer_new(kiln_vm *vm, uint32_t cap)
 {
-    return (vm_buffer *)alloc_obj(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
-                                  VM_OBJ_BUF, "an array");
+    return (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
+                                 VM_OBJ_BUF, "an array");
 }
 
 vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)
 {
     if (cap < len)
         cap = len;
-    vm_array *a = (vm_array *)alloc_obj(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
+    vm_array *a = (vm_array *)vm_alloc(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
     if (!a)
         return NULL;
     a->refs = refs;
@@ -208,7 +208,7 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
 vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c)
 {
     size_t size = sizeof(vm_inst) + sizeof(vm_value) * c->def->nfields;
-    vm_inst *o = (vm_inst *)alloc_obj(vm, size, VM_OBJ_INST, "an object");
+    vm_inst *o = (vm_inst *)vm_alloc(vm, size, VM_OBJ_INST, "an object");
     if (o)
         o->cls = c;
     return o;

@@ -48,11 +48,8 @@ static bool key_eq(const vm_map *m, vm_value a, vm_value b)
 
 static vm_buffer *buffer(kiln_vm *vm, uint32_t n)
 {
-    vm_buffer *b = (vm_buffer *)gc_alloc(&vm->heap, sizeof(vm_buffer) + sizeof(vm_value) * n,
-                                         VM_OBJ_BUF);
-    if (!b)
-        rt_raise(vm, RT_ERR_OOM, "out of memory growing a map");
-    return b;
+    return (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + sizeof(vm_value) * n, VM_OBJ_BUF,
+                                 "a map's buffer");
 }
 
 static void index_insert(vm_map *m, uint64_t h, uint32_t e)
@@ -107,11 +104,9 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
 
 vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref)
 {
-    vm_map *m = (vm_map *)gc_alloc(&vm->heap, sizeof(vm_map), VM_OBJ_MAP);
-    if (!m) {
-        rt_raise(vm, RT_ERR_OOM, "out of memory allocating a map");
+    vm_map *m = (vm_map *)vm_alloc(vm, sizeof(vm_map), VM_OBJ_MAP, "a map");
+    if (!m)
         return NULL;
-    }
     m->key_str = key_str;
     m->val_ref = val_ref;
     m->obj.pinned = 1; /* unreachable until returned */
