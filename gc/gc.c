@@ -1,6 +1,6 @@
 /*
- * gc.c — allocation and mark-sweep collection over the VM's own heap.
- * See gc.h for the algorithm and its invariants.
+ * gc.c — allocation and mark-sweep collection over the VM's own heap, and
+ * the root stack. See gc.h for the algorithm and its invariants.
  */
 #include "gc.h"
 
@@ -123,7 +123,7 @@ static bool retrace_marked(gc_heap *h, gc_obj *o)
 
 static bool sweep_one(gc_heap *h, gc_obj *o)
 {
-    if (o->mark || o->pinned) {
+    if (o->mark) {
         o->mark = 0;
         o->live = 1;
         return false;
@@ -219,4 +219,39 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
     o->kind = kind;
     o->size = (uint32_t)size;
     return o;
+}
+
+/* ---- The root stack ---- */
+
+void gc_roots_init(gc_roots *r, size_t max)
+{
+    memset(r, 0, sizeof *r);
+    r->max = max;
+}
+
+void gc_roots_free(gc_roots *r)
+{
+    free(r->items);
+    gc_roots_init(r, r->max);
+}
+
+bool gc_roots_grow(gc_roots *r)
+{
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    if (cap > r->max)
+        cap = r->max;
+    if (cap <= r->n)
+        return false;
+    gc_obj **items = realloc(r->items, cap * sizeof *items);
+    if (!items)
+        return false;
+    r->items = items;
+    r->cap = cap;
+    return true;
+}
+
+void gc_roots_mark(gc_heap *h, const gc_roots *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        gc_mark(h, r->items[i]);
 }

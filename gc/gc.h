@@ -26,12 +26,20 @@
  *   1. Every object the guest can reach was allocated by gc_alloc and is
  *      in this heap, so the sweep sees every object and nothing else.
  *   2. Outside a collection every mark bit is clear.
- *   3. A reference the collector cannot find is only ever held by C code
- *      between two allocations: C code that allocates again first stores
- *      the earlier object where a root reaches it (a register, a global).
+ *   3. Between two allocations C code may hold references the collector
+ *      cannot see. Across an allocation, every object C code still needs
+ *      is reachable from a root: a register or global, or pushed on the
+ *      root stack by the C code that made it (vm_root_push). A function
+ *      roots what it creates; its object arguments are its caller's to
+ *      keep reachable (the interpreter's registers are roots already).
  *   4. Collections only happen inside gc_alloc (or gc_collect): objects
  *      never move, so pointers held across an allocation stay valid if
  *      they are rooted.
+ *   5. An object is rooted only once it can be traced: an array or a map
+ *      as gc_alloc returns it (null buffers, no elements), so it may be
+ *      rooted before it is filled; an instance or closure once its
+ *      allocator has set its class or function, which it does before
+ *      anything else can allocate.
  *
  * Modes: KILN_GC_MALLOC (used by `make asan`) takes objects from malloc
  * and chains them on a list instead, so AddressSanitizer and Valgrind see
@@ -56,7 +64,6 @@ typedef struct gc_obj {
     uint8_t kind;  /* what the object is (VM_OBJ_*) */
     uint8_t mark;  /* GC_MARKED during a collection, else 0 */
     uint8_t live;  /* gc_verify: survived the last sweep */
-    uint8_t pinned; /* not yet reachable, but must survive (set briefly by its allocator) */
     uint32_t size; /* bytes, header included */
 } gc_obj;
 
@@ -106,6 +113,52 @@ void gc_collect(gc_heap *h);
 /* gc_mark: marks `o` (NULL is ignored) as reachable; its children are
  * traced later. Only called from the roots and trace callbacks. */
 void gc_mark(gc_heap *h, gc_obj *o);
+
+/* ---- The root stack ----
+ *
+ * Where C code keeps the objects it holds across an allocation
+ * (invariant 3): push each object once it exists, pop as many when done.
+ * It grows as needed (realloc) up to `max` entries; a push that cannot
+ * grow it fails and pushes nothing, so a root is never silently dropped.
+ * The VM's root callback marks it (gc_roots_mark). */
+typedef struct gc_roots {
+    gc_obj **items;
+    size_t n, cap;
+    size_t max; /* entries it may hold */
+} gc_roots;
+
+/* gc_roots_init: an empty stack that will hold at most `max` entries. */
+void gc_roots_init(gc_roots *r, size_t max);
+
+/* gc_roots_free: releases the stack's memory (not the objects). */
+void gc_roots_free(gc_roots *r);
+
+/* gc_roots_grow: makes room for one more entry; false when the stack
+ * holds `max` entries already or memory runs out. */
+bool gc_roots_grow(gc_roots *r);
+
+/* gc_roots_push: pushes `o` (NULL is allowed and marks nothing). Returns
+ * false, pushing nothing, when the stack is at `max` entries or memory
+ * runs out. Inline: natives and allocators push on their fast paths. */
+static inline bool gc_roots_push(gc_roots *r, gc_obj *o)
+{
+    if (r->n == r->cap && !gc_roots_grow(r))
+        return false;
+    r->items[r->n++] = o;
+    return true;
+}
+
+/* gc_roots_pop: pops the last `n` entries. Returns false (popping all)
+ * if fewer than `n` were pushed: a bug of the caller. */
+static inline bool gc_roots_pop(gc_roots *r, size_t n)
+{
+    bool ok = n <= r->n;
+    r->n -= ok ? n : r->n;
+    return ok;
+}
+
+/* gc_roots_mark: marks every object on the stack; from a roots callback. */
+void gc_roots_mark(gc_heap *h, const gc_roots *r);
 
 /* gc_barrier: called at every store of reference `v` into heap object
  * `o`; the generational collector will remember old-to-young stores. */

@@ -391,9 +391,8 @@ struct kiln_vm {
         uint32_t next; /* free slots: the next free one + 1, 0 = none */
     } *handles;
     uint32_t nhandles, handles_cap, free_handle;
-    /* Extra GC roots held by natives while they allocate (std_push_root). */
-    void *tmp_roots[8];
-    uint32_t ntmp_roots;
+    /* Objects C code holds across an allocation (vm_root_push). */
+    gc_roots roots;
     /* Limits, polled when `tick` runs out: at back-edges (which charge the
      * loop's length in instructions) and calls (one each). */
     int64_t tick, tick_len;
@@ -439,6 +438,24 @@ vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
  * raising OutOfMemoryError naming `what` ("a string"), or an internal
  * error when --gc-verify found the heap broken. */
 gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what);
+
+/* vm_root_push: keeps `obj` (a guest object, or NULL) alive across the
+ * allocations that follow, until vm_root_pop; false, pushing nothing,
+ * after raising OutOfMemoryError. vm_root_pop: drops the last `n` pushed
+ * (popping more than were pushed is a bug, raised as an internal error
+ * at the next allocation). See gc.h invariant 3. Inline, since arrays and
+ * maps push on every allocation; the rare paths are in vm_gc.c. */
+bool vm_root_fail(kiln_vm *vm);
+void vm_root_underflow(kiln_vm *vm);
+static inline bool vm_root_push(kiln_vm *vm, void *obj)
+{
+    return gc_roots_push(&vm->roots, obj) || vm_root_fail(vm);
+}
+static inline void vm_root_pop(kiln_vm *vm, size_t n)
+{
+    if (!gc_roots_pop(&vm->roots, n))
+        vm_root_underflow(vm);
+}
 
 /* vm_inst_new: a new instance of `c`, fields zero, or NULL after raising
  * OutOfMemoryError. */

@@ -37,6 +37,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
         free(vm);
         return NULL;
     }
+    gc_roots_init(&vm->roots, KILN_MAX_ROOTS);
     vm->heap.stress = vm->cfg.flags & KILN_FLAG_GC_STRESS;
     vm->heap.verify = vm->cfg.flags & KILN_FLAG_GC_VERIFY;
 #ifdef KILN_OPSTATS
@@ -55,6 +56,7 @@ void kiln_free(kiln_vm *vm)
     if (!vm)
         return;
     gc_destroy(&vm->heap);
+    gc_roots_free(&vm->roots);
     /* The runtime classes first: their count is the image's. */
     for (uint32_t i = 0; vm->classes && i < vm->img.nclasses; i++) {
         free((void *)vm->classes[i].vtable);
@@ -168,19 +170,21 @@ vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)
 {
     if (cap < len)
         cap = len;
+    if (!cap)
+        cap = 1;
+    /* The buffer first, a root meanwhile: the array is then complete
+     * before anything else can allocate. */
+    vm_buffer *b = buffer_new(vm, cap);
+    if (!b || !vm_root_push(vm, b))
+        return NULL;
     vm_array *a = (vm_array *)vm_alloc(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
+    vm_root_pop(vm, 1);
     if (!a)
         return NULL;
     a->refs = refs;
-    /* The array is unreachable until returned: while its buffer is
-     * allocated, the collector must not free it, so it is pinned. */
-    a->obj.pinned = 1;
-    a->buf = buffer_new(vm, cap ? cap : 1);
-    a->obj.pinned = 0;
-    if (!a->buf)
-        return NULL;
+    a->buf = b;
     a->len = len;
-    a->cap = cap ? cap : 1;
+    a->cap = cap;
     return a;
 }
 
@@ -191,8 +195,8 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
             rt_raise(vm, RT_ERR_OOM, "array too long");
             return false;
         }
-        /* The array is reachable (the caller holds it in a register), and
-         * so is the value (in a register too). */
+        /* The array and the value are the caller's to keep reachable
+         * (registers, or its root stack entries). */
         vm_buffer *b = buffer_new(vm, a->cap * 2);
         if (!b)
             return false;

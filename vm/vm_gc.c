@@ -1,11 +1,13 @@
 /*
  * vm_gc.c — what the collector needs to know about the VM: its roots (the
- * frames, the globals, the constants) and how to trace each kind of
- * object. The collector itself (gc/) knows nothing of either.
+ * frames, the globals, the constants, the root stack of C code) and how
+ * to trace each kind of object. The collector itself (gc/) knows nothing
+ * of either.
  */
 #include <stdlib.h>
 
 #include "../interp/interp.h"
+#include "../runtime/rt.h"
 #include "vm.h"
 
 /* Root maps: for each function, the registers whose type is a reference.
@@ -56,11 +58,25 @@ void vm_gc_roots(gc_heap *h, void *ctx)
         gc_mark(h, vm->handles[i].obj);
     for (uint32_t i = 0; vm->fnvals && i < im->nfuncs; i++)
         gc_mark(h, (gc_obj *)vm->fnvals[i]);
-    for (uint32_t i = 0; i < vm->ntmp_roots; i++)
-        gc_mark(h, vm->tmp_roots[i]);
+    gc_roots_mark(h, &vm->roots);
     interp_mark_frames(vm, h);
 }
 
+bool vm_root_fail(kiln_vm *vm)
+{
+    rt_raise(vm, RT_ERR_OOM, "out of memory: no room for a temporary GC root (%zu held)",
+             vm->roots.n);
+    return false;
+}
+
+void vm_root_underflow(kiln_vm *vm)
+{
+    if (!vm->heap.verify_error)
+        vm->heap.verify_error = "more GC roots popped than pushed";
+}
+
+/* Buffers are marked as (gc_obj *): a map or array just allocated has
+ * none yet (gc.h invariant 5). */
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
 {
     (void)ctx;
@@ -73,7 +89,7 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
     }
     case VM_OBJ_ARRAY: {
         vm_array *a = (vm_array *)o;
-        gc_mark(h, &a->buf->obj);
+        gc_mark(h, (gc_obj *)a->buf);
         if (a->refs)
             for (uint32_t i = 0; i < a->len; i++)
                 gc_mark(h, a->buf->items[i].p);
@@ -81,10 +97,10 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
     }
     case VM_OBJ_MAP: {
         vm_map *m = (vm_map *)o;
-        gc_mark(h, &m->keys->obj);
-        gc_mark(h, &m->vals->obj);
-        gc_mark(h, &m->hashes->obj);
-        gc_mark(h, &m->index->obj);
+        gc_mark(h, (gc_obj *)m->keys);
+        gc_mark(h, (gc_obj *)m->vals);
+        gc_mark(h, (gc_obj *)m->hashes);
+        gc_mark(h, (gc_obj *)m->index);
         for (uint32_t i = 0; i < m->used; i++) { /* holes hold zero */
             if (m->key_str)
                 gc_mark(h, m->keys->items[i].p);

@@ -6,8 +6,8 @@
  * Removing an entry leaves a hole (its hash becomes VM_MAP_HOLE), so the
  * order of the others never changes and probe chains stay intact; holes
  * are squeezed out when the entries are full and get copied to new
- * buffers. Every buffer is a GC object; new ones are pinned until the map
- * holds them, since each allocation may collect.
+ * buffers. Every buffer is a GC object; new ones are on the root stack
+ * until the map holds them, since each allocation may collect.
  */
 #include <string.h>
 
@@ -67,19 +67,13 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
     uint32_t nslots = 1;
     while (nslots <= 2 * cap)
         nslots *= 2;
-    vm_buffer *b[4] = {NULL, NULL, NULL, NULL};
+    vm_buffer *b[4];
     uint32_t sizes[4] = {cap, cap, cap, nslots};
-    for (int i = 0; i < 4; i++) {
-        b[i] = buffer(vm, sizes[i]);
-        if (b[i])
-            b[i]->obj.pinned = 1;
-        if (!b[i])
-            break;
-    }
-    for (int i = 0; i < 4; i++)
-        if (b[i])
-            b[i]->obj.pinned = 0;
-    if (!b[0] || !b[1] || !b[2] || !b[3])
+    int made = 0; /* allocated and on the root stack */
+    while (made < 4 && (b[made] = buffer(vm, sizes[made])) && vm_root_push(vm, b[made]))
+        made++;
+    vm_root_pop(vm, (size_t)made);
+    if (made < 4)
         return false;
     uint32_t n = 0;
     for (uint32_t e = 0; e < m->used; e++) {
@@ -105,13 +99,12 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
 vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref)
 {
     vm_map *m = (vm_map *)vm_alloc(vm, sizeof(vm_map), VM_OBJ_MAP, "a map");
-    if (!m)
+    if (!m || !vm_root_push(vm, m)) /* traceable with null buffers (gc.h invariant 5) */
         return NULL;
     m->key_str = key_str;
     m->val_ref = val_ref;
-    m->obj.pinned = 1; /* unreachable until returned */
     bool ok = rebuild(vm, m, MIN_CAP);
-    m->obj.pinned = 0;
+    vm_root_pop(vm, 1);
     return ok ? m : NULL;
 }
 
