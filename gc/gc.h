@@ -45,10 +45,11 @@
  * and chains them on a list instead, so AddressSanitizer and Valgrind see
  * each one. `stress` collects at every allocation, proving the root maps;
  * `verify` checks after each collection that everything reachable
- * survived (see gc_collect).
+ * survived (see gc_collect), and checks and records every gc_barrier call.
  *
- * The write barrier for the generational collector later: every store of
- * a reference into a heap object will call gc_barrier (a no-op today).
+ * The write barrier, for the generational collector later: its contract
+ * (which stores call gc_barrier, with what arguments) is stated with
+ * gc_barrier below.
  */
 #ifndef KILN_GC_H
 #define KILN_GC_H
@@ -68,6 +69,9 @@ typedef struct gc_obj {
 } gc_obj;
 
 typedef struct gc_heap gc_heap;
+/* gc_barrier calls remembered in verify mode: enough for the most one
+ * store site makes (a map's growth: four buffer swaps, a key, a value). */
+enum { GC_BARRIER_LOG = 16 };
 /* Roots and children are reported with gc_mark. */
 typedef void (*gc_roots_fn)(gc_heap *h, void *ctx);
 typedef void (*gc_trace_fn)(gc_heap *h, gc_obj *o, void *ctx);
@@ -90,7 +94,13 @@ struct gc_heap {
     /* statistics */
     uint64_t collections;
     size_t freed_last;
-    const char *verify_error; /* set when gc_verify found a problem */
+    const char *verify_error; /* set when verification found a problem */
+    /* verify mode: every gc_barrier call, counted, the last GC_BARRIER_LOG
+     * kept (call i at barrier_log[i % GC_BARRIER_LOG]), for the tests */
+    uint64_t barriers;
+    struct gc_barrier_rec {
+        gc_obj *o, *v;
+    } barrier_log[GC_BARRIER_LOG];
 };
 
 /* gc_init: prepares an empty heap; `limit` bytes (0 = none) bound the
@@ -160,11 +170,60 @@ static inline bool gc_roots_pop(gc_roots *r, size_t n)
 /* gc_roots_mark: marks every object on the stack; from a roots callback. */
 void gc_roots_mark(gc_heap *h, const gc_roots *r);
 
-/* gc_barrier: called at every store of reference `v` into heap object
- * `o`; the generational collector will remember old-to-young stores. */
-static inline void gc_barrier(gc_heap *h, gc_obj *o, gc_obj *v)
-{
-    (void)h, (void)o, (void)v;
-}
+/* ---- The write barrier ----
+ *
+ * gc_barrier(h, o, v) follows every store of reference `v` (NULL allowed)
+ * into a slot that the collector finds through object `o`. Today's
+ * collector needs nothing from it; the generational collector that comes
+ * next (sticky mark bits) will remember old objects that were stored into
+ * since the last collection, so a missing call will then lose objects.
+ *
+ * `o` is the object whose trace reaches the slot: the instance for a
+ * field, the array for an element (not its buffer, which is traced
+ * through the array), the map for a key or a value, the cell for its
+ * value, the closure for a capture. The stores that call it:
+ *   - instance fields (SETF);
+ *   - array elements: ASET, push (vm_array_push), AFILL (one call for the
+ *     one value stored into every slot);
+ *   - map keys of string type and map values (vm_map_set, one call each);
+ *   - cells (SETCELL);
+ *   - buffer swaps: an array that grows (vm_array_push) or a map that is
+ *     rebuilt (vm_map.c) stores each new buffer with gc_barrier(h, owner,
+ *     buffer). Copying the existing elements into the new buffer needs no
+ *     call of its own: they were reachable through the owner before and
+ *     the owner's barrier for the swap covers the new buffer.
+ * A site that stores a value whose type it does not test on the fast path
+ * (SETF: the register type; ASET, APUSH: the array's; a map's) passes
+ * NULL for a non-reference value, so the test happens only in verify
+ * mode. Stores that need no call:
+ *   - initializing stores: into an object allocated by the same C code
+ *     with no allocation since (closure captures at creation, a new
+ *     cell's value, a new error's message, an array or map made and
+ *     filled by ASLICE or MKEYS, a new array's first buffer — allocated
+ *     before the array for that reason). No collection can have seen the
+ *     object, so it is younger than anything stored into it; a later
+ *     incremental collector must allocate new objects unscanned (gray)
+ *     to keep this rule.
+ *   - stores of null and of non-references (APOP and map removal clear
+ *     slots: no edge is made; a snapshot-at-the-beginning collector would
+ *     need the overwritten value instead, and a new contract);
+ *   - stores into roots: registers, globals, handles, the root stack,
+ *     which every collection scans whole.
+ *
+ * In verify mode (h->verify) each call is counted and logged
+ * (h->barriers, h->barrier_log) and checked: `o` must be an object of
+ * this heap with a sane header, `v` NULL or one; a failure sets
+ * h->verify_error, which the next allocation raises as an internal error.
+ * (The ownership test is mi_heap_check_owned; the KILN_GC_MALLOC build
+ * reads the headers instead, where AddressSanitizer catches a freed
+ * object.) Otherwise the call is one predictable branch. */
+void gc_barrier_verify(gc_heap *h, gc_obj *o, gc_obj *v);
+
+/* A macro rather than an inline function so that `o` and `v` (often a
+ * type test, a ? RA.p : NULL) are evaluated only in verify mode: GCC
+ * evaluates an inline function's arguments before its branch. `h` is
+ * evaluated twice and must have no side effects. */
+#define gc_barrier(h, o, v) \
+    ((void)(__builtin_expect((h)->verify, 0) ? (gc_barrier_verify((h), (o), (v)), 0) : 0))
 
 #endif

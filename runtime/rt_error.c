@@ -75,7 +75,7 @@ bool rt_error_link(kiln_vm *vm)
     vm_root_pop(vm, 1);
     if (!vm->oom_error)
         return false;
-    vm->oom_error->fields[0].s = msg;
+    vm->oom_error->fields[0].s = msg; /* initializing: no barrier (gc.h) */
     return true;
 }
 
@@ -101,7 +101,7 @@ vm_inst *rt_error_object(kiln_vm *vm)
     vm_root_pop(vm, 1);
     if (!e)
         return vm->oom_error;
-    e->fields[0].s = s;
+    e->fields[0].s = s; /* initializing: no barrier (gc.h) */
     vm->err_kind = kind; /* restore what a failed attempt may have changed */
     memcpy(vm->err_msg, msg, sizeof msg);
     return e;

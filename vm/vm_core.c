@@ -172,8 +172,8 @@ vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)
         cap = len;
     if (!cap)
         cap = 1;
-    /* The buffer first, a root meanwhile: the array is then complete
-     * before anything else can allocate. */
+    /* The buffer first, so that storing it in the new array is an
+     * initializing store (gc.h: no barrier); it is a root meanwhile. */
     vm_buffer *b = buffer_new(vm, cap);
     if (!b || !vm_root_push(vm, b))
         return NULL;
@@ -202,10 +202,11 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
             return false;
         memcpy(b->items, a->buf->items, sizeof(vm_value) * a->len);
         a->buf = b;
+        gc_barrier(&vm->heap, &a->obj, &b->obj);
         a->cap *= 2;
     }
     a->buf->items[a->len++] = v;
-    gc_barrier(&vm->heap, &a->obj, v.p);
+    gc_barrier(&vm->heap, &a->obj, a->refs ? v.p : NULL);
     return true;
 }
 

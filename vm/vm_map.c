@@ -52,6 +52,13 @@ static vm_buffer *buffer(kiln_vm *vm, uint32_t n)
                                  "a map's buffer");
 }
 
+/* m's buffer *slot becomes b: a reference store into m (gc.h). */
+static void swap_buffer(kiln_vm *vm, vm_map *m, vm_buffer **slot, vm_buffer *b)
+{
+    *slot = b;
+    gc_barrier(&vm->heap, &m->obj, &b->obj);
+}
+
 static void index_insert(vm_map *m, uint64_t h, uint32_t e)
 {
     uint32_t mask = m->nslots - 1;
@@ -84,10 +91,10 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
         b[2]->items[n] = m->hashes->items[e];
         n++;
     }
-    m->keys = b[0];
-    m->vals = b[1];
-    m->hashes = b[2];
-    m->index = b[3];
+    swap_buffer(vm, m, &m->keys, b[0]);
+    swap_buffer(vm, m, &m->vals, b[1]);
+    swap_buffer(vm, m, &m->hashes, b[2]);
+    swap_buffer(vm, m, &m->index, b[3]);
     m->cap = cap;
     m->used = n;
     m->nslots = nslots;
@@ -133,7 +140,7 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
         return false;
     if (e >= 0) {
         m->vals->items[e] = v;
-        gc_barrier(&vm->heap, &m->obj, v.p);
+        gc_barrier(&vm->heap, &m->obj, m->val_ref ? v.p : NULL);
         return true;
     }
     if (m->used == m->cap) { /* squeeze out holes; double when mostly live */
@@ -148,11 +155,12 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
     uint32_t n = m->used++;
     uint64_t h = key_hash(m, k);
     m->keys->items[n] = k;
+    gc_barrier(&vm->heap, &m->obj, m->key_str ? k.p : NULL);
     m->vals->items[n] = v;
+    gc_barrier(&vm->heap, &m->obj, m->val_ref ? v.p : NULL);
     m->hashes->items[n].u = h;
     m->count++;
     index_insert(m, h, n);
-    gc_barrier(&vm->heap, &m->obj, v.p);
     return true;
 }
 
