@@ -1,25 +1,41 @@
 /*
- * gc.h — the object heap of one VM and its garbage collector.
+ * gc.h — the object heap of one VM, its garbage collector, the root stack
+ * for C code, and the write-barrier contract.
  *
  * Algorithm: precise, non-moving, stop-the-world mark-sweep.
  *
- *   allocate  Every guest object comes from gc_alloc, out of a mimalloc
- *             heap (mi_heap_t) that belongs to this VM alone, and starts
- *             with a gc_obj header (kind, mark bit, size).
+ *   allocate  Every guest object comes from gc_alloc (the VM calls it in
+ *             one place, vm_alloc), out of a mimalloc heap (mi_heap_t)
+ *             that belongs to this VM alone, and starts with a gc_obj
+ *             header (kind, mark bit, size); the rest is zeroed.
  *   trigger   When the bytes allocated since the last collection pass the
  *             threshold, or the heap limit would be crossed, gc_alloc
  *             collects first. After a collection the threshold becomes
- *             live bytes × KILN_GC_GROWTH (at least KILN_GC_MIN_HEAP), so
- *             collection work stays proportional to allocation.
+ *             the live bytes plus KILN_GC_GROWTH percent of them (at least
+ *             KILN_GC_MIN_HEAP more), so collection work stays
+ *             proportional to allocation.
  *   mark      The VM's root callback marks every root precisely: each
  *             active frame's reference registers (from the function's
  *             register types: a register never changes type), the
- *             globals of reference type, the string constants. Marking an
- *             object sets its mark bit and pushes it on the gray stack;
- *             draining the stack calls the VM's trace callback, which
- *             marks the object's children (none yet: strings are leaves).
- *   sweep     mi_heap_visit_blocks visits every block of the heap; an
- *             unmarked block is freed on the spot (safe inside the
+ *             globals of reference type, the string constants, the
+ *             embedder's handles, the preallocated OutOfMemoryError and
+ *             the pending error object, the cached function values, the
+ *             frames below each native that called back in, and the root
+ *             stack (gc_roots) where C code keeps the objects it holds
+ *             across an allocation.
+ *             Marking an object sets its mark bit and pushes it on the
+ *             gray stack; draining the stack calls the VM's trace
+ *             callback, which marks the object's children: instance
+ *             fields and closure captures of reference type, an array's
+ *             buffer and (if of references) its elements, a map's four
+ *             buffers and its string keys and reference values, a cell's
+ *             value. Strings and buffers have no children of their own
+ *             (a buffer's items are traced through the array or map that
+ *             owns it, which knows their type). If the gray stack cannot
+ *             grow, the object stays unmarked and the marked objects are
+ *             traced again until nothing is left out.
+ *   sweep     Every object of the heap is visited (mi_heap_visit_blocks);
+ *             an unmarked one is freed on the spot (safe inside the
  *             visitor), a marked one has its mark cleared for next time.
  *
  * Invariants:
@@ -47,9 +63,10 @@
  * `verify` checks after each collection that everything reachable
  * survived (see gc_collect), and checks and records every gc_barrier call.
  *
- * The write barrier, for the generational collector later: its contract
- * (which stores call gc_barrier, with what arguments) is stated with
- * gc_barrier below.
+ * Barrier: every store of a reference into a heap object calls
+ * gc_barrier (the contract, with its exceptions, is stated with it
+ * below). This collector needs nothing from it; the generational one
+ * planned next (sticky mark bits) will.
  */
 #ifndef KILN_GC_H
 #define KILN_GC_H
