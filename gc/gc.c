@@ -1,6 +1,7 @@
 /*
- * gc.c — allocation and mark-sweep collection over the VM's own heap.
- * See gc.h for the algorithm and its invariants.
+ * gc.c — allocation and mark-sweep collection over the VM's own heap, the
+ * root stack, and the verify-mode write barrier. See gc.h for the
+ * algorithm, its invariants and the barrier's contract.
  */
 #include "gc.h"
 
@@ -123,7 +124,7 @@ static bool retrace_marked(gc_heap *h, gc_obj *o)
 
 static bool sweep_one(gc_heap *h, gc_obj *o)
 {
-    if (o->mark || o->pinned) {
+    if (o->mark) {
         o->mark = 0;
         o->live = 1;
         return false;
@@ -219,4 +220,65 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
     o->kind = kind;
     o->size = (uint32_t)size;
     return o;
+}
+
+/* ---- The root stack ---- */
+
+void gc_roots_init(gc_roots *r, size_t max)
+{
+    memset(r, 0, sizeof *r);
+    r->max = max;
+}
+
+void gc_roots_free(gc_roots *r)
+{
+    free(r->items);
+    gc_roots_init(r, r->max);
+}
+
+bool gc_roots_grow(gc_roots *r)
+{
+    size_t cap = r->cap ? r->cap * 2 : 16;
+    if (cap > r->max)
+        cap = r->max;
+    if (cap <= r->n)
+        return false;
+    gc_obj **items = realloc(r->items, cap * sizeof *items);
+    if (!items)
+        return false;
+    r->items = items;
+    r->cap = cap;
+    return true;
+}
+
+void gc_roots_mark(gc_heap *h, const gc_roots *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        gc_mark(h, r->items[i]);
+}
+
+/* ---- The write barrier (verify mode) ---- */
+
+/* Is `o` an object of this heap, with a header gc_alloc could have
+ * written, outside a collection (invariant 2: no mark bit)? */
+static bool is_heap_object(gc_heap *h, const gc_obj *o)
+{
+#ifndef KILN_GC_MALLOC
+    if (!mi_heap_check_owned(h->mh, o))
+        return false;
+#else
+    (void)h; /* reading a freed header below is an AddressSanitizer error */
+#endif
+    return o->kind != 0 && !o->mark && o->size >= sizeof(gc_obj);
+}
+
+void gc_barrier_verify(gc_heap *h, gc_obj *o, gc_obj *v)
+{
+    h->barrier_log[h->barriers++ % GC_BARRIER_LOG] = (struct gc_barrier_rec){o, v};
+    if (h->verify_error)
+        return;
+    if (!o || !is_heap_object(h, o))
+        h->verify_error = "gc_barrier: the object stored into is not a heap object";
+    else if (v && !is_heap_object(h, v))
+        h->verify_error = "gc_barrier: the stored reference is not a heap object";
 }

@@ -1,46 +1,72 @@
 /*
- * gc.h — the object heap of one VM and its garbage collector.
+ * gc.h — the object heap of one VM, its garbage collector, the root stack
+ * for C code, and the write-barrier contract.
  *
  * Algorithm: precise, non-moving, stop-the-world mark-sweep.
  *
- *   allocate  Every guest object comes from gc_alloc, out of a mimalloc
- *             heap (mi_heap_t) that belongs to this VM alone, and starts
- *             with a gc_obj header (kind, mark bit, size).
+ *   allocate  Every guest object comes from gc_alloc (the VM calls it in
+ *             one place, vm_alloc), out of a mimalloc heap (mi_heap_t)
+ *             that belongs to this VM alone, and starts with a gc_obj
+ *             header (kind, mark bit, size); the rest is zeroed.
  *   trigger   When the bytes allocated since the last collection pass the
  *             threshold, or the heap limit would be crossed, gc_alloc
  *             collects first. After a collection the threshold becomes
- *             live bytes × KILN_GC_GROWTH (at least KILN_GC_MIN_HEAP), so
- *             collection work stays proportional to allocation.
+ *             the live bytes plus KILN_GC_GROWTH percent of them (at least
+ *             KILN_GC_MIN_HEAP more), so collection work stays
+ *             proportional to allocation.
  *   mark      The VM's root callback marks every root precisely: each
  *             active frame's reference registers (from the function's
  *             register types: a register never changes type), the
- *             globals of reference type, the string constants. Marking an
- *             object sets its mark bit and pushes it on the gray stack;
- *             draining the stack calls the VM's trace callback, which
- *             marks the object's children (none yet: strings are leaves).
- *   sweep     mi_heap_visit_blocks visits every block of the heap; an
- *             unmarked block is freed on the spot (safe inside the
+ *             globals of reference type, the string constants, the
+ *             embedder's handles, the preallocated OutOfMemoryError and
+ *             the pending error object, the cached function values, the
+ *             frames below each native that called back in, and the root
+ *             stack (gc_roots) where C code keeps the objects it holds
+ *             across an allocation.
+ *             Marking an object sets its mark bit and pushes it on the
+ *             gray stack; draining the stack calls the VM's trace
+ *             callback, which marks the object's children: instance
+ *             fields and closure captures of reference type, an array's
+ *             buffer and (if of references) its elements, a map's four
+ *             buffers and its string keys and reference values, a cell's
+ *             value. Strings and buffers have no children of their own
+ *             (a buffer's items are traced through the array or map that
+ *             owns it, which knows their type). If the gray stack cannot
+ *             grow, the object stays unmarked and the marked objects are
+ *             traced again until nothing is left out.
+ *   sweep     Every object of the heap is visited (mi_heap_visit_blocks);
+ *             an unmarked one is freed on the spot (safe inside the
  *             visitor), a marked one has its mark cleared for next time.
  *
  * Invariants:
  *   1. Every object the guest can reach was allocated by gc_alloc and is
  *      in this heap, so the sweep sees every object and nothing else.
  *   2. Outside a collection every mark bit is clear.
- *   3. A reference the collector cannot find is only ever held by C code
- *      between two allocations: C code that allocates again first stores
- *      the earlier object where a root reaches it (a register, a global).
+ *   3. Between two allocations C code may hold references the collector
+ *      cannot see. Across an allocation, every object C code still needs
+ *      is reachable from a root: a register or global, or pushed on the
+ *      root stack by the C code that made it (vm_root_push). A function
+ *      roots what it creates; its object arguments are its caller's to
+ *      keep reachable (the interpreter's registers are roots already).
  *   4. Collections only happen inside gc_alloc (or gc_collect): objects
  *      never move, so pointers held across an allocation stay valid if
  *      they are rooted.
+ *   5. An object is rooted only once it can be traced: an array or a map
+ *      as gc_alloc returns it (null buffers, no elements), so it may be
+ *      rooted before it is filled; an instance or closure once its
+ *      allocator has set its class or function, which it does before
+ *      anything else can allocate.
  *
  * Modes: KILN_GC_MALLOC (used by `make asan`) takes objects from malloc
  * and chains them on a list instead, so AddressSanitizer and Valgrind see
  * each one. `stress` collects at every allocation, proving the root maps;
  * `verify` checks after each collection that everything reachable
- * survived (see gc_collect).
+ * survived (see gc_collect), and checks and records every gc_barrier call.
  *
- * The write barrier for the generational collector later: every store of
- * a reference into a heap object will call gc_barrier (a no-op today).
+ * Barrier: every store of a reference into a heap object calls
+ * gc_barrier (the contract, with its exceptions, is stated with it
+ * below). This collector needs nothing from it; the generational one
+ * planned next (sticky mark bits) will.
  */
 #ifndef KILN_GC_H
 #define KILN_GC_H
@@ -56,11 +82,13 @@ typedef struct gc_obj {
     uint8_t kind;  /* what the object is (VM_OBJ_*) */
     uint8_t mark;  /* GC_MARKED during a collection, else 0 */
     uint8_t live;  /* gc_verify: survived the last sweep */
-    uint8_t pinned; /* not yet reachable, but must survive (set briefly by its allocator) */
     uint32_t size; /* bytes, header included */
 } gc_obj;
 
 typedef struct gc_heap gc_heap;
+/* gc_barrier calls remembered in verify mode: enough for the most one
+ * store site makes (a map's growth: four buffer swaps, a key, a value). */
+enum { GC_BARRIER_LOG = 16 };
 /* Roots and children are reported with gc_mark. */
 typedef void (*gc_roots_fn)(gc_heap *h, void *ctx);
 typedef void (*gc_trace_fn)(gc_heap *h, gc_obj *o, void *ctx);
@@ -83,7 +111,13 @@ struct gc_heap {
     /* statistics */
     uint64_t collections;
     size_t freed_last;
-    const char *verify_error; /* set when gc_verify found a problem */
+    const char *verify_error; /* set when verification found a problem */
+    /* verify mode: every gc_barrier call, counted, the last GC_BARRIER_LOG
+     * kept (call i at barrier_log[i % GC_BARRIER_LOG]), for the tests */
+    uint64_t barriers;
+    struct gc_barrier_rec {
+        gc_obj *o, *v;
+    } barrier_log[GC_BARRIER_LOG];
 };
 
 /* gc_init: prepares an empty heap; `limit` bytes (0 = none) bound the
@@ -107,11 +141,106 @@ void gc_collect(gc_heap *h);
  * traced later. Only called from the roots and trace callbacks. */
 void gc_mark(gc_heap *h, gc_obj *o);
 
-/* gc_barrier: called at every store of reference `v` into heap object
- * `o`; the generational collector will remember old-to-young stores. */
-static inline void gc_barrier(gc_heap *h, gc_obj *o, gc_obj *v)
+/* ---- The root stack ----
+ *
+ * Where C code keeps the objects it holds across an allocation
+ * (invariant 3): push each object once it exists, pop as many when done.
+ * It grows as needed (realloc) up to `max` entries; a push that cannot
+ * grow it fails and pushes nothing, so a root is never silently dropped.
+ * The VM's root callback marks it (gc_roots_mark). */
+typedef struct gc_roots {
+    gc_obj **items;
+    size_t n, cap;
+    size_t max; /* entries it may hold */
+} gc_roots;
+
+/* gc_roots_init: an empty stack that will hold at most `max` entries. */
+void gc_roots_init(gc_roots *r, size_t max);
+
+/* gc_roots_free: releases the stack's memory (not the objects). */
+void gc_roots_free(gc_roots *r);
+
+/* gc_roots_grow: makes room for one more entry; false when the stack
+ * holds `max` entries already or memory runs out. */
+bool gc_roots_grow(gc_roots *r);
+
+/* gc_roots_push: pushes `o` (NULL is allowed and marks nothing). Returns
+ * false, pushing nothing, when the stack is at `max` entries or memory
+ * runs out. Inline: natives and allocators push on their fast paths. */
+static inline bool gc_roots_push(gc_roots *r, gc_obj *o)
 {
-    (void)h, (void)o, (void)v;
+    if (r->n == r->cap && !gc_roots_grow(r))
+        return false;
+    r->items[r->n++] = o;
+    return true;
 }
+
+/* gc_roots_pop: pops the last `n` entries. Returns false (popping all)
+ * if fewer than `n` were pushed: a bug of the caller. */
+static inline bool gc_roots_pop(gc_roots *r, size_t n)
+{
+    bool ok = n <= r->n;
+    r->n -= ok ? n : r->n;
+    return ok;
+}
+
+/* gc_roots_mark: marks every object on the stack; from a roots callback. */
+void gc_roots_mark(gc_heap *h, const gc_roots *r);
+
+/* ---- The write barrier ----
+ *
+ * gc_barrier(h, o, v) follows every store of reference `v` (NULL allowed)
+ * into a slot that the collector finds through object `o`. Today's
+ * collector needs nothing from it; the generational collector that comes
+ * next (sticky mark bits) will remember old objects that were stored into
+ * since the last collection, so a missing call will then lose objects.
+ *
+ * `o` is the object whose trace reaches the slot: the instance for a
+ * field, the array for an element (not its buffer, which is traced
+ * through the array), the map for a key or a value, the cell for its
+ * value, the closure for a capture. The stores that call it:
+ *   - instance fields (SETF);
+ *   - array elements: ASET, push (vm_array_push), AFILL (one call for the
+ *     one value stored into every slot);
+ *   - map keys of string type and map values (vm_map_set, one call each);
+ *   - cells (SETCELL);
+ *   - buffer swaps: an array that grows (vm_array_push) or a map that is
+ *     rebuilt (vm_map.c) stores each new buffer with gc_barrier(h, owner,
+ *     buffer). Copying the existing elements into the new buffer needs no
+ *     call of its own: they were reachable through the owner before and
+ *     the owner's barrier for the swap covers the new buffer.
+ * A site that stores a value whose type it does not test on the fast path
+ * (SETF: the register type; ASET, APUSH: the array's; a map's) passes
+ * NULL for a non-reference value, so the test happens only in verify
+ * mode. Stores that need no call:
+ *   - initializing stores: into an object allocated by the same C code
+ *     with no allocation since (closure captures at creation, a new
+ *     cell's value, a new error's message, an array or map made and
+ *     filled by ASLICE or MKEYS, a new array's first buffer — allocated
+ *     before the array for that reason). No collection can have seen the
+ *     object, so it is younger than anything stored into it; a later
+ *     incremental collector must allocate new objects unscanned (gray)
+ *     to keep this rule.
+ *   - stores of null and of non-references (APOP and map removal clear
+ *     slots: no edge is made; a snapshot-at-the-beginning collector would
+ *     need the overwritten value instead, and a new contract);
+ *   - stores into roots: registers, globals, handles, the root stack,
+ *     which every collection scans whole.
+ *
+ * In verify mode (h->verify) each call is counted and logged
+ * (h->barriers, h->barrier_log) and checked: `o` must be an object of
+ * this heap with a sane header, `v` NULL or one; a failure sets
+ * h->verify_error, which the next allocation raises as an internal error.
+ * (The ownership test is mi_heap_check_owned; the KILN_GC_MALLOC build
+ * reads the headers instead, where AddressSanitizer catches a freed
+ * object.) Otherwise the call is one predictable branch. */
+void gc_barrier_verify(gc_heap *h, gc_obj *o, gc_obj *v);
+
+/* A macro rather than an inline function so that `o` and `v` (often a
+ * type test, a ? RA.p : NULL) are evaluated only in verify mode: GCC
+ * evaluates an inline function's arguments before its branch. `h` is
+ * evaluated twice and must have no side effects. */
+#define gc_barrier(h, o, v) \
+    ((void)(__builtin_expect((h)->verify, 0) ? (gc_barrier_verify((h), (o), (v)), 0) : 0))
 
 #endif

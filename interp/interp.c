@@ -440,7 +440,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 goto unwind;
             }
             o->fields[INS_C(ins)] = RA;
-            gc_barrier(&vm->heap, &o->obj, RA.p);
+            gc_barrier(&vm->heap, &o->obj, VM_T_ISREF(f->def->types[INS_A(ins)]) ? RA.p : NULL);
             VM_DISPATCH();
         }
         VM_CASE(IS) : {
@@ -490,8 +490,11 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         }
         VM_CASE(AFILL) : {
             vm_array *a = RA.p;
-            for (uint32_t i = 0; a && i < a->len; i++) /* a fresh array; null only if hand-made */
+            if (!a) /* only a hand-made image gets here */
+                VM_DISPATCH();
+            for (uint32_t i = 0; i < a->len; i++)
                 a->buf->items[i] = RB;
+            gc_barrier(&vm->heap, &a->obj, a->refs ? RB.p : NULL); /* one for all: gc.h */
             VM_DISPATCH();
         }
         VM_CASE(AGET) : {
@@ -512,7 +515,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 goto unwind;
             }
             a->buf->items[i] = RA;
-            gc_barrier(&vm->heap, &a->obj, RA.p);
+            gc_barrier(&vm->heap, &a->obj, a->refs ? RA.p : NULL);
             VM_DISPATCH();
         }
         VM_CASE(ALEN) : {
@@ -551,6 +554,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
             vm_array *b = vm_array_new(vm, (uint32_t)(to - from), (uint32_t)(to - from), a->refs);
             if (!b)
                 goto unwind;
+            /* b is new: initializing stores, no barrier (gc.h) */
             memcpy(b->buf->items, a->buf->items + from, sizeof(vm_value) * (size_t)(to - from));
             RA.p = b;
             SKIP_X();
@@ -638,6 +642,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
             vm_array *a = vm_array_new(vm, 0, m->count, m->key_str);
             if (!a)
                 goto unwind;
+            /* a is new: initializing stores, no barrier (gc.h) */
             for (uint32_t e = 0; e < m->used; e++)
                 if (m->hashes->items[e].u != VM_MAP_HOLE)
                     a->buf->items[a->len++] = m->keys->items[e];
@@ -710,8 +715,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 goto unwind;
             }
             c->v = RA;
-            if (c->ref)
-                gc_barrier(&vm->heap, &c->obj, RA.p);
+            gc_barrier(&vm->heap, &c->obj, c->ref ? RA.p : NULL);
             VM_DISPATCH();
         }
         /* Packed calls name each argument's register, so arguments

@@ -69,14 +69,13 @@ bool rt_error_link(kiln_vm *vm)
     if (!oom)
         return true;
     vm_str *msg = vm_str_cstr(vm, "out of memory");
-    if (!msg)
+    if (!msg || !vm_root_push(vm, msg)) /* until the error holds it */
         return false;
-    msg->obj.pinned = 1; /* until the error holds it */
     vm->oom_error = vm_inst_new(vm, oom);
-    msg->obj.pinned = 0;
+    vm_root_pop(vm, 1);
     if (!vm->oom_error)
         return false;
-    vm->oom_error->fields[0].s = msg;
+    vm->oom_error->fields[0].s = msg; /* initializing: no barrier (gc.h) */
     return true;
 }
 
@@ -96,14 +95,13 @@ vm_inst *rt_error_object(kiln_vm *vm)
     char msg[sizeof vm->ctx->err_msg];
     memcpy(msg, vm->ctx->err_msg, sizeof msg); /* an allocation failure would overwrite it */
     vm_str *s = vm_str_cstr(vm, msg);
-    if (!s)
+    if (!s || !vm_root_push(vm, s))
         return vm->oom_error;
-    s->obj.pinned = 1;
     vm_inst *e = vm_inst_new(vm, c);
-    s->obj.pinned = 0;
+    vm_root_pop(vm, 1);
     if (!e)
         return vm->oom_error;
-    e->fields[0].s = s;
+    e->fields[0].s = s; /* initializing: no barrier (gc.h) */
     vm->ctx->err_kind = kind; /* restore what a failed attempt may have changed */
     memcpy(vm->ctx->err_msg, msg, sizeof msg);
     return e;

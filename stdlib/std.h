@@ -36,9 +36,10 @@ extern const size_t std_core_count, std_math_count, std_os_count, std_io_count;
  * newline, to stream 1 (stdout) or 2 (stderr). */
 void std_print(kiln_vm *vm, int stream, char type, vm_value v);
 
-/* Natives that allocate more than once keep what they made reachable with
- * these (a small stack of extra GC roots). */
-void std_push_root(kiln_vm *vm, void *obj);
-void std_pop_root(kiln_vm *vm);
+/* std_push_str: appends a new string of the `n` bytes at `p` to `out`
+ * (which the caller keeps reachable: natives that allocate more than once
+ * hold what they made on the root stack, vm_root_push). False after
+ * raising. */
+bool std_push_str(kiln_vm *vm, vm_array *out, const char *p, size_t n);
 
 #endif

@@ -233,16 +233,13 @@ static int s_to_lower(kiln_vm *vm, vm_value *a, vm_value *r)
 
 /* ---- split and join ---- */
 
-/* A new string pushed on `out`: the string stays a root while the push
- * grows the array (which may collect). */
-static bool push_part(kiln_vm *vm, vm_array *out, const char *p, size_t n)
+bool std_push_str(kiln_vm *vm, vm_array *out, const char *p, size_t n)
 {
     vm_value part = {.s = vm_str_new(vm, p, n)};
-    if (!part.s)
+    if (!part.s || !vm_root_push(vm, part.s))
         return false;
-    std_push_root(vm, part.s);
     bool ok = vm_array_push(vm, out, part);
-    std_pop_root(vm);
+    vm_root_pop(vm, 1);
     return ok;
 }
 
@@ -256,27 +253,26 @@ static int s_split(kiln_vm *vm, vm_value *a, vm_value *r)
         return -1;
     }
     vm_array *out = vm_array_new(vm, 0, 4, true);
-    if (!out)
+    if (!out || !vm_root_push(vm, out))
         return -1;
-    std_push_root(vm, out);
     uint32_t from = 0;
     for (uint32_t i = 0; i + sep->len <= s->len;) {
         if (memcmp(s->data + i, sep->data, sep->len) != 0) {
             i++;
             continue;
         }
-        if (!push_part(vm, out, s->data + from, i - from))
+        if (!std_push_str(vm, out, s->data + from, i - from))
             goto fail;
         i += sep->len;
         from = i;
     }
-    if (!push_part(vm, out, s->data + from, s->len - from))
+    if (!std_push_str(vm, out, s->data + from, s->len - from))
         goto fail;
-    std_pop_root(vm);
+    vm_root_pop(vm, 1);
     r->p = out;
     return 0;
 fail:
-    std_pop_root(vm);
+    vm_root_pop(vm, 1);
     return -1;
 }
 
@@ -391,16 +387,4 @@ bool std_module_const(const char *module, uint32_t mlen, const char *name, uint3
             return true;
         }
     return false;
-}
-
-void std_push_root(kiln_vm *vm, void *obj)
-{
-    if (vm->ctx->ntmp_roots < sizeof vm->ctx->tmp_roots / sizeof vm->ctx->tmp_roots[0])
-        vm->ctx->tmp_roots[vm->ctx->ntmp_roots++] = obj;
-}
-
-void std_pop_root(kiln_vm *vm)
-{
-    if (vm->ctx->ntmp_roots)
-        vm->ctx->ntmp_roots--;
 }

@@ -3,6 +3,7 @@
  * variables and a monotonic clock.
  */
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "../runtime/rt.h"
@@ -14,17 +15,15 @@ static int o_args(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     (void)a;
     vm_array *out = vm_array_new(vm, 0, (uint32_t)(vm->argc > 0 ? vm->argc : 1), true);
-    if (!out)
+    if (!out || !vm_root_push(vm, out))
         return -1;
-    std_push_root(vm, out);
     for (int i = 0; i < vm->argc; i++) {
-        vm_value s = {.s = vm_str_cstr(vm, vm->argv[i])};
-        if (!s.s || !vm_array_push(vm, out, s)) {
-            std_pop_root(vm);
+        if (!std_push_str(vm, out, vm->argv[i], strlen(vm->argv[i]))) {
+            vm_root_pop(vm, 1);
             return -1;
         }
     }
-    std_pop_root(vm);
+    vm_root_pop(vm, 1);
     r->p = out;
     return 0;
 }

@@ -35,6 +35,13 @@
  * (LUAI_MAXCCALLS 200) for the same program, and still cheap to reserve. */
 #define KILN_STACK_SLOTS (1u << 20)
 
+/* Entries of the root stack (vm_root_push): C code holds a few objects
+ * at a time (a map's growth the most: the map and four buffers), nested
+ * at most KILN_MAX_REENTRY deep, so 64 Ki entries (512 KiB) are never
+ * reached by correct code; pushes without pops in a loop stop there with
+ * an OutOfMemoryError instead of taking all memory. */
+#define KILN_MAX_ROOTS (1u << 16)
+
 /* Frames printed in a stack trace before eliding the middle: a stack
  * overflow would otherwise print 100,000 lines. */
 #define KILN_TRACE_HEAD 12

@@ -10,7 +10,7 @@
  *                   natives, handles, limits and configuration;
  *   vm_ctx          one execution context: a slot stack of frames (see
  *                   frame.h), the saved pc of the innermost one, the pending
- *                   error, the poll counter and temporary roots. A VM has
+ *                   error, the poll counter and the root stack of C code. A VM has
  *                   one today (vm->ctx); fibers will each own one.
  */
 #ifndef KILN_VM_H
@@ -174,9 +174,8 @@ typedef struct vm_ctx {
     /* The error object of the last uncaught guest error, until the native
      * that called in passes it on (KILN_ERR_RUNTIME) or another call. */
     struct vm_inst *pending;
-    /* Extra GC roots held by natives while they allocate (std_push_root). */
-    void *tmp_roots[8];
-    uint32_t ntmp_roots;
+    /* Objects C code holds across an allocation (vm_root_push). */
+    gc_roots roots;
 } vm_ctx;
 /* Slots past stack_end that the call path may write (never read). */
 enum { VM_STACK_SLACK = 8 };
@@ -239,6 +238,30 @@ void vm_ctx_free(vm_ctx *ctx);
  * raising OutOfMemoryError. */
 vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len);
 vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
+
+/* vm_alloc: the one allocation path of guest objects: `size` bytes (header
+ * included, the rest zeroed) of `kind` (VM_OBJ_*). May collect. NULL after
+ * raising OutOfMemoryError naming `what` ("a string"), or an internal
+ * error when --gc-verify found the heap broken. */
+gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what);
+
+/* vm_root_push: keeps `obj` (a guest object, or NULL) alive across the
+ * allocations that follow, until vm_root_pop; false, pushing nothing,
+ * after raising OutOfMemoryError. vm_root_pop: drops the last `n` pushed
+ * (popping more than were pushed is a bug, raised as an internal error
+ * at the next allocation). See gc.h invariant 3. Inline, since arrays and
+ * maps push on every allocation; the rare paths are in vm_gc.c. */
+bool vm_root_fail(kiln_vm *vm);
+void vm_root_underflow(kiln_vm *vm);
+static inline bool vm_root_push(kiln_vm *vm, void *obj)
+{
+    return gc_roots_push(&vm->ctx->roots, obj) || vm_root_fail(vm);
+}
+static inline void vm_root_pop(kiln_vm *vm, size_t n)
+{
+    if (!gc_roots_pop(&vm->ctx->roots, n))
+        vm_root_underflow(vm);
+}
 
 /* vm_inst_new: a new instance of `c`, fields zero, or NULL after raising
  * OutOfMemoryError. */

@@ -55,6 +55,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
         free(vm);
         return NULL;
     }
+    gc_roots_init(&vm->main.roots, KILN_MAX_ROOTS);
     vm->heap.stress = c.flags & KILN_FLAG_GC_STRESS;
     vm->heap.verify = c.flags & KILN_FLAG_GC_VERIFY;
 #ifdef KILN_OPSTATS
@@ -73,6 +74,7 @@ void kiln_free(kiln_vm *vm)
     if (!vm)
         return;
     gc_destroy(&vm->heap);
+    gc_roots_free(&vm->main.roots);
     /* The runtime classes first: their count is the image's. */
     for (uint32_t i = 0; vm->classes && i < vm->img.nclasses; i++) {
         free((void *)vm->classes[i].vtable);

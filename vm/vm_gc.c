@@ -1,10 +1,12 @@
 /*
  * vm_gc.c — what the collector needs to know about the VM: its roots (the
- * frames, the globals, the constants) and how to trace each kind of
- * object. The collector itself (gc/) knows nothing of either.
+ * frames, the globals, the constants, the root stack of C code) and how
+ * to trace each kind of object. The collector itself (gc/) knows nothing
+ * of either.
  */
 #include <stdlib.h>
 
+#include "../runtime/rt.h"
 #include "frame.h"
 
 /* Root maps: for each function, the registers whose type is a reference.
@@ -44,8 +46,7 @@ static void mark_ctx(gc_heap *h, const vm_ctx *ctx)
 {
     if (ctx->pending)
         gc_mark(h, &ctx->pending->obj);
-    for (uint32_t i = 0; i < ctx->ntmp_roots; i++)
-        gc_mark(h, ctx->tmp_roots[i]);
+    gc_roots_mark(h, &ctx->roots);
     mark_frames(h, ctx);
 }
 
@@ -70,6 +71,21 @@ void vm_gc_roots(gc_heap *h, void *ctx)
     mark_ctx(h, &vm->main);
 }
 
+bool vm_root_fail(kiln_vm *vm)
+{
+    rt_raise(vm, RT_ERR_OOM, "out of memory: no room for a temporary GC root (%zu held)",
+             vm->ctx->roots.n);
+    return false;
+}
+
+void vm_root_underflow(kiln_vm *vm)
+{
+    if (!vm->heap.verify_error)
+        vm->heap.verify_error = "more GC roots popped than pushed";
+}
+
+/* Buffers are marked as (gc_obj *): a map or array just allocated has
+ * none yet (gc.h invariant 5). */
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
 {
     (void)ctx;
@@ -82,7 +98,7 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
     }
     case VM_OBJ_ARRAY: {
         vm_array *a = (vm_array *)o;
-        gc_mark(h, &a->buf->obj);
+        gc_mark(h, (gc_obj *)a->buf);
         if (a->refs)
             for (uint32_t i = 0; i < a->len; i++)
                 gc_mark(h, a->buf->items[i].p);
@@ -90,10 +106,10 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
     }
     case VM_OBJ_MAP: {
         vm_map *m = (vm_map *)o;
-        gc_mark(h, &m->keys->obj);
-        gc_mark(h, &m->vals->obj);
-        gc_mark(h, &m->hashes->obj);
-        gc_mark(h, &m->index->obj);
+        gc_mark(h, (gc_obj *)m->keys);
+        gc_mark(h, (gc_obj *)m->vals);
+        gc_mark(h, (gc_obj *)m->hashes);
+        gc_mark(h, (gc_obj *)m->index);
         for (uint32_t i = 0; i < m->used; i++) { /* holes hold zero */
             if (m->key_str)
                 gc_mark(h, m->keys->items[i].p);

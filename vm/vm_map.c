@@ -6,8 +6,8 @@
  * Removing an entry leaves a hole (its hash becomes VM_MAP_HOLE), so the
  * order of the others never changes and probe chains stay intact; holes
  * are squeezed out when the entries are full and get copied to new
- * buffers. Every buffer is a GC object; new ones are pinned until the map
- * holds them, since each allocation may collect.
+ * buffers. Every buffer is a GC object; new ones are on the root stack
+ * until the map holds them, since each allocation may collect.
  */
 #include <string.h>
 
@@ -48,11 +48,15 @@ static bool key_eq(const vm_map *m, vm_value a, vm_value b)
 
 static vm_buffer *buffer(kiln_vm *vm, uint32_t n)
 {
-    vm_buffer *b = (vm_buffer *)gc_alloc(&vm->heap, sizeof(vm_buffer) + sizeof(vm_value) * n,
-                                         VM_OBJ_BUF);
-    if (!b)
-        rt_raise(vm, RT_ERR_OOM, "out of memory growing a map");
-    return b;
+    return (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + sizeof(vm_value) * n, VM_OBJ_BUF,
+                                 "a map's buffer");
+}
+
+/* m's buffer *slot becomes b: a reference store into m (gc.h). */
+static void swap_buffer(kiln_vm *vm, vm_map *m, vm_buffer **slot, vm_buffer *b)
+{
+    *slot = b;
+    gc_barrier(&vm->heap, &m->obj, &b->obj);
 }
 
 static void index_insert(vm_map *m, uint64_t h, uint32_t e)
@@ -70,19 +74,13 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
     uint32_t nslots = 1;
     while (nslots <= 2 * cap)
         nslots *= 2;
-    vm_buffer *b[4] = {NULL, NULL, NULL, NULL};
+    vm_buffer *b[4];
     uint32_t sizes[4] = {cap, cap, cap, nslots};
-    for (int i = 0; i < 4; i++) {
-        b[i] = buffer(vm, sizes[i]);
-        if (b[i])
-            b[i]->obj.pinned = 1;
-        if (!b[i])
-            break;
-    }
-    for (int i = 0; i < 4; i++)
-        if (b[i])
-            b[i]->obj.pinned = 0;
-    if (!b[0] || !b[1] || !b[2] || !b[3])
+    int made = 0; /* allocated and on the root stack */
+    while (made < 4 && (b[made] = buffer(vm, sizes[made])) && vm_root_push(vm, b[made]))
+        made++;
+    vm_root_pop(vm, (size_t)made);
+    if (made < 4)
         return false;
     uint32_t n = 0;
     for (uint32_t e = 0; e < m->used; e++) {
@@ -93,10 +91,10 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
         b[2]->items[n] = m->hashes->items[e];
         n++;
     }
-    m->keys = b[0];
-    m->vals = b[1];
-    m->hashes = b[2];
-    m->index = b[3];
+    swap_buffer(vm, m, &m->keys, b[0]);
+    swap_buffer(vm, m, &m->vals, b[1]);
+    swap_buffer(vm, m, &m->hashes, b[2]);
+    swap_buffer(vm, m, &m->index, b[3]);
     m->cap = cap;
     m->used = n;
     m->nslots = nslots;
@@ -107,16 +105,13 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
 
 vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref)
 {
-    vm_map *m = (vm_map *)gc_alloc(&vm->heap, sizeof(vm_map), VM_OBJ_MAP);
-    if (!m) {
-        rt_raise(vm, RT_ERR_OOM, "out of memory allocating a map");
+    vm_map *m = (vm_map *)vm_alloc(vm, sizeof(vm_map), VM_OBJ_MAP, "a map");
+    if (!m || !vm_root_push(vm, m)) /* traceable with null buffers (gc.h invariant 5) */
         return NULL;
-    }
     m->key_str = key_str;
     m->val_ref = val_ref;
-    m->obj.pinned = 1; /* unreachable until returned */
     bool ok = rebuild(vm, m, MIN_CAP);
-    m->obj.pinned = 0;
+    vm_root_pop(vm, 1);
     return ok ? m : NULL;
 }
 
@@ -145,7 +140,7 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
         return false;
     if (e >= 0) {
         m->vals->items[e] = v;
-        gc_barrier(&vm->heap, &m->obj, v.p);
+        gc_barrier(&vm->heap, &m->obj, m->val_ref ? v.p : NULL);
         return true;
     }
     if (m->used == m->cap) { /* squeeze out holes; double when mostly live */
@@ -160,11 +155,12 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
     uint32_t n = m->used++;
     uint64_t h = key_hash(m, k);
     m->keys->items[n] = k;
+    gc_barrier(&vm->heap, &m->obj, m->key_str ? k.p : NULL);
     m->vals->items[n] = v;
+    gc_barrier(&vm->heap, &m->obj, m->val_ref ? v.p : NULL);
     m->hashes->items[n].u = h;
     m->count++;
     index_insert(m, h, n);
-    gc_barrier(&vm->heap, &m->obj, v.p);
     return true;
 }
 

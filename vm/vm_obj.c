@@ -1,6 +1,6 @@
 /*
  * vm_obj.c — making guest objects: strings, instances, arrays, function
- * values and cells, all through one allocation function (alloc_obj), which
+ * values and cells, all through the one allocation path (vm_alloc), which
  * raises OutOfMemoryError naming what could not be made. Maps are in
  * vm_map.c.
  */
@@ -11,7 +11,7 @@
 
 /* Every object comes from here: the allocation, the verify-mode check,
  * and OutOfMemoryError naming `what`. */
-static gc_obj *alloc_obj(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
+gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
 {
     gc_obj *o = gc_alloc(&vm->heap, size, kind);
     if (vm->heap.verify_error) {
@@ -29,7 +29,7 @@ vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
         rt_raise(vm, RT_ERR_OOM, "string of %zu bytes is too long", len);
         return NULL;
     }
-    vm_str *s = (vm_str *)alloc_obj(vm, sizeof(vm_str) + len + 1, VM_OBJ_STR, "a string");
+    vm_str *s = (vm_str *)vm_alloc(vm, sizeof(vm_str) + len + 1, VM_OBJ_STR, "a string");
     if (!s)
         return NULL;
     s->len = (uint32_t)len;
@@ -43,7 +43,7 @@ vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strle
 
 vm_closure *vm_closure_new(kiln_vm *vm, vm_rtfunc *fn, const vm_value *caps)
 {
-    vm_closure *c = (vm_closure *)alloc_obj(
+    vm_closure *c = (vm_closure *)vm_alloc(
         vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps, VM_OBJ_FN, "a function value");
     if (!c)
         return NULL;
@@ -55,7 +55,7 @@ vm_closure *vm_closure_new(kiln_vm *vm, vm_rtfunc *fn, const vm_value *caps)
 
 vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
 {
-    vm_cell *c = (vm_cell *)alloc_obj(vm, sizeof(vm_cell), VM_OBJ_CELL, "a cell");
+    vm_cell *c = (vm_cell *)vm_alloc(vm, sizeof(vm_cell), VM_OBJ_CELL, "a cell");
     if (!c)
         return NULL;
     c->ref = ref;
@@ -66,27 +66,29 @@ vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
 /* Arrays keep their elements in a buffer object of `cap` slots. */
 static vm_buffer *buffer_new(kiln_vm *vm, uint32_t cap)
 {
-    return (vm_buffer *)alloc_obj(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
-                                  VM_OBJ_BUF, "an array");
+    return (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
+                                 VM_OBJ_BUF, "an array");
 }
 
 vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)
 {
     if (cap < len)
         cap = len;
-    vm_array *a = (vm_array *)alloc_obj(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
+    if (!cap)
+        cap = 1;
+    /* The buffer first, so that storing it in the new array is an
+     * initializing store (gc.h: no barrier); it is a root meanwhile. */
+    vm_buffer *b = buffer_new(vm, cap);
+    if (!b || !vm_root_push(vm, b))
+        return NULL;
+    vm_array *a = (vm_array *)vm_alloc(vm, sizeof(vm_array), VM_OBJ_ARRAY, "an array");
+    vm_root_pop(vm, 1);
     if (!a)
         return NULL;
     a->refs = refs;
-    /* The array is unreachable until returned: while its buffer is
-     * allocated, the collector must not free it, so it is pinned. */
-    a->obj.pinned = 1;
-    a->buf = buffer_new(vm, cap ? cap : 1);
-    a->obj.pinned = 0;
-    if (!a->buf)
-        return NULL;
+    a->buf = b;
     a->len = len;
-    a->cap = cap ? cap : 1;
+    a->cap = cap;
     return a;
 }
 
@@ -97,24 +99,25 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
             rt_raise(vm, RT_ERR_OOM, "array too long");
             return false;
         }
-        /* The array is reachable (the caller holds it in a register), and
-         * so is the value (in a register too). */
+        /* The array and the value are the caller's to keep reachable
+         * (registers, or its root stack entries). */
         vm_buffer *b = buffer_new(vm, a->cap * 2);
         if (!b)
             return false;
         memcpy(b->items, a->buf->items, sizeof(vm_value) * a->len);
         a->buf = b;
+        gc_barrier(&vm->heap, &a->obj, &b->obj);
         a->cap *= 2;
     }
     a->buf->items[a->len++] = v;
-    gc_barrier(&vm->heap, &a->obj, v.p);
+    gc_barrier(&vm->heap, &a->obj, a->refs ? v.p : NULL);
     return true;
 }
 
 vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c)
 {
     size_t size = sizeof(vm_inst) + sizeof(vm_value) * c->def->nfields;
-    vm_inst *o = (vm_inst *)alloc_obj(vm, size, VM_OBJ_INST, "an object");
+    vm_inst *o = (vm_inst *)vm_alloc(vm, size, VM_OBJ_INST, "an object");
     if (o)
         o->cls = c;
     return o;

@@ -184,13 +184,7 @@ static void snapshot_hook(void *ud, int stream, const char *p, size_t len)
 static kiln_vm *snapshot_vm(struct snapshots *s, unsigned flags)
 {
     memset(s, 0, sizeof *s);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = snapshot_hook;
-    cfg.userdata = s;
-    cfg.flags = flags;
-    s->vm = kiln_new(&cfg);
-    cr_assert_not_null(s->vm);
+    s->vm = unit_vm_hook(snapshot_hook, s, flags, 0);
     return s->vm;
 }
 

@@ -7,9 +7,9 @@
  * range (including one whose hash is the hole marker), and that a
  * collection keeps everything a rooted map reaches and frees the rest.
  *
- * Objects the test holds across an allocation are kept reachable with
- * std_push_root (at most 8 at a time), as natives do: vm_map_set and
- * vm_str_new may collect.
+ * Objects the test holds across an allocation are kept reachable on the
+ * root stack (vm_root_push), as natives do: vm_map_set and vm_str_new may
+ * collect.
  */
 #include <stdint.h>
 
@@ -17,30 +17,6 @@
 
 #include "../../gc/gc.h"
 #include "../../runtime/rt.h"
-#include "../../stdlib/std.h"
-
-static void discard(void *ud, int stream, const char *p, size_t n)
-{
-    (void)ud, (void)stream, (void)p, (void)n;
-}
-
-/* A VM with a tiny program loaded and run, so that it is linked (root
- * maps, error classes) and idle: no frames, so only the constants, the
- * globals and the extra roots keep objects alive. */
-static kiln_vm *linked_vm(unsigned flags)
-{
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = discard;
-    cfg.flags = flags;
-    kiln_vm *vm = kiln_new(&cfg);
-    cr_assert_not_null(vm);
-    const char *src = "let x = 1\n";
-    cr_assert_eq(kiln_load_source(vm, "m.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
-    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
-    cr_assert_eq(vm->ctx->ntmp_roots, 0);
-    return vm;
-}
 
 static vm_value I(int64_t i)
 {
@@ -75,11 +51,11 @@ static vm_str *strf(kiln_vm *vm, const char *fmt, long long n)
  * collect). */
 static void set_rooted(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
 {
-    std_push_root(vm, k.p && m->key_str ? k.p : NULL);
-    std_push_root(vm, v.p && m->val_ref ? v.p : NULL);
+    unit_root(vm, k.p && m->key_str ? k.p : NULL);
+    unit_root(vm, v.p && m->val_ref ? v.p : NULL);
     cr_assert(vm_map_set(vm, m, k, v), "vm_map_set failed: %s", vm->ctx->err_msg);
-    std_pop_root(vm);
-    std_pop_root(vm);
+    vm_root_pop(vm, 1);
+    vm_root_pop(vm, 1);
 }
 
 static void set_int(kiln_vm *vm, vm_map *m, int64_t k, int64_t v)
@@ -126,10 +102,10 @@ static uint32_t int_keys(const vm_map *m, int64_t *out)
 
 Test(map, new_map_is_empty)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     cr_assert_eq(m->obj.kind, VM_OBJ_MAP);
     cr_assert_eq(m->count, 0);
     cr_assert_eq(m->used, 0);
@@ -150,10 +126,10 @@ Test(map, new_map_is_empty)
 
 Test(map, growth_through_many_sizes)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     enum { N = 20000 };
     uint32_t last_cap = m->cap, growths = 0;
     for (int64_t i = 0; i < N; i++) {
@@ -197,11 +173,11 @@ Test(map, every_small_size)
 {
     /* Fresh maps filled to each size from 0 to 200: all keys found, none
      * extra, the shape right at every step. */
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     for (int n = 0; n <= 200; n++) {
         vm_map *m = vm_map_new(vm, false, false);
         cr_assert_not_null(m);
-        std_push_root(vm, m);
+        unit_root(vm, m);
         for (int i = 0; i < n; i++)
             set_int(vm, m, i, i + 1);
         check_shape(m);
@@ -210,17 +186,17 @@ Test(map, every_small_size)
             cr_assert_eq(vm_map_find(vm, m, I(i)), i);
         cr_assert_eq(vm_map_find(vm, m, I(n)), -1);
         cr_assert_eq(vm_map_find(vm, m, I(-1)), -1);
-        std_pop_root(vm);
+        vm_root_pop(vm, 1);
     }
     kiln_free(vm);
 }
 
 Test(map, removal_leaves_holes_then_growth_compacts)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     for (int i = 0; i < 8; i++)
         set_int(vm, m, 100 + i, i);
     cr_assert_eq(m->used, 8);
@@ -271,10 +247,10 @@ Test(map, removal_leaves_holes_then_growth_compacts)
 
 Test(map, emptied_map_compacts_to_the_minimum)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     for (int i = 0; i < 1000; i++)
         set_int(vm, m, i, i);
     uint32_t big = m->cap;
@@ -301,10 +277,10 @@ Test(map, insertion_order_after_removals)
     /* A reference model (an array of keys in order) against the map, over
      * rounds of removals, re-insertions and replacements, across many
      * compactions. */
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     enum { MAX = 4000 };
     static int64_t model[MAX * 4], got[MAX * 4];
     uint32_t n = 0;
@@ -343,11 +319,11 @@ Test(map, insertion_order_after_removals)
 
 Test(map, string_keys_compare_by_bytes)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, true, false);
     cr_assert_not_null(m);
     cr_assert(m->key_str);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     vm_str *a = str_of(vm, "hello", 5);
     set_rooted(vm, m, S(a), I(1));
     /* another object with the same bytes is the same key */
@@ -391,10 +367,10 @@ Test(map, string_keys_compare_by_bytes)
 
 Test(map, null_string_key_is_a_null_error)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, true, true);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     vm->ctx->err_kind = RT_ERR_NONE;
     cr_assert_eq(vm_map_find(vm, m, S(NULL)), -2);
     cr_assert_eq(vm->ctx->err_kind, RT_ERR_NULL);
@@ -454,10 +430,10 @@ static uint64_t unmix(uint64_t h)
 
 Test(map, int_keys_negative_extremes_and_the_hole_hash)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, false, true);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     /* keys whose hash is the hole marker (the map must change it) and
      * the hash just below it, which the changed one then shares */
     uint64_t hole_key = unmix(VM_MAP_HOLE), below_key = unmix(VM_MAP_HOLE - 1);
@@ -510,10 +486,10 @@ Test(map, int_keys_negative_extremes_and_the_hole_hash)
 
 Test(map, bool_keys)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     set_int(vm, m, 1, 10);
     set_int(vm, m, 0, 20);
     set_int(vm, m, 1, 30);
@@ -528,20 +504,20 @@ Test(map, bool_keys)
 
 Test(map, collection_mid_way_keeps_everything_reachable)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     gc_collect(&vm->heap);
     size_t base = vm->heap.bytes;
     vm_map *m = vm_map_new(vm, true, true);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     /* {str: str} filled with a collection after every insertion: only the
      * map holds the keys and values */
     enum { N = 600 };
     for (int i = 0; i < N; i++) {
         vm_str *k = strf(vm, "key-%d", i);
-        std_push_root(vm, k);
+        unit_root(vm, k);
         vm_str *v = strf(vm, "a value of entry %d", i);
-        std_pop_root(vm);
+        vm_root_pop(vm, 1);
         set_rooted(vm, m, S(k), S(v));
         gc_collect(&vm->heap);
         if (i % 50 == 0)
@@ -572,9 +548,9 @@ Test(map, collection_mid_way_keeps_everything_reachable)
         vm_str *k = strf(vm, "key-%d", i);
         int64_t e = vm_map_find(vm, m, S(k));
         removed_bytes += m->keys->items[e].s->obj.size + m->vals->items[e].s->obj.size;
-        std_push_root(vm, k);
+        unit_root(vm, k);
         cr_assert(vm_map_remove(vm, m, S(k)));
-        std_pop_root(vm);
+        vm_root_pop(vm, 1);
     }
     gc_collect(&vm->heap);
     cr_assert_eq(vm->heap.bytes, before - removed_bytes, "%zu bytes, expected %zu - %zu",
@@ -587,8 +563,8 @@ Test(map, collection_mid_way_keeps_everything_reachable)
         cr_assert_str_eq(m->vals->items[e].s->data, want);
     }
     /* dropping the map frees it all */
-    std_pop_root(vm);
-    cr_assert_eq(vm->ctx->ntmp_roots, 0);
+    vm_root_pop(vm, 1);
+    cr_assert_eq(vm->ctx->roots.n, 0);
     gc_collect(&vm->heap);
     cr_assert_eq(vm->heap.bytes, base, "%zu bytes left, %zu before the map", vm->heap.bytes,
                  base);
@@ -597,12 +573,12 @@ Test(map, collection_mid_way_keeps_everything_reachable)
 
 Test(map, maps_of_maps_survive_through_the_outer_map)
 {
-    kiln_vm *vm = linked_vm(0);
+    kiln_vm *vm = unit_linked_vm(0);
     gc_collect(&vm->heap);
     size_t base = vm->heap.bytes;
     vm_map *outer = vm_map_new(vm, false, true);
     cr_assert_not_null(outer);
-    std_push_root(vm, outer);
+    unit_root(vm, outer);
     for (int i = 0; i < 50; i++) {
         vm_map *inner = vm_map_new(vm, true, false);
         cr_assert_not_null(inner);
@@ -625,7 +601,7 @@ Test(map, maps_of_maps_survive_through_the_outer_map)
             cr_assert_eq(inner->vals->items[e].i, i * 1000 + j);
         }
     }
-    std_pop_root(vm);
+    vm_root_pop(vm, 1);
     gc_collect(&vm->heap);
     cr_assert_eq(vm->heap.bytes, base);
     kiln_free(vm);
@@ -635,22 +611,22 @@ Test(map, every_allocation_collects_under_stress)
 {
     /* With --gc-stress --gc-verify, each buffer allocation of a growth
      * collects while the old and new buffers are both in play. */
-    kiln_vm *vm = linked_vm(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY);
+    kiln_vm *vm = unit_linked_vm(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY);
     vm_map *m = vm_map_new(vm, true, true);
     cr_assert_not_null(m);
-    std_push_root(vm, m);
+    unit_root(vm, m);
     uint64_t c0 = vm->heap.collections;
     for (int i = 0; i < 300; i++) {
         vm_str *k = strf(vm, "s%d", i);
-        std_push_root(vm, k);
+        unit_root(vm, k);
         vm_str *v = strf(vm, "v%d", i * 7);
-        std_pop_root(vm);
+        vm_root_pop(vm, 1);
         set_rooted(vm, m, S(k), S(v));
         if (i % 3 == 0) {
             vm_str *r = strf(vm, "s%d", i / 2);
-            std_push_root(vm, r);
+            unit_root(vm, r);
             cr_assert(vm_map_remove(vm, m, S(r)));
-            std_pop_root(vm);
+            vm_root_pop(vm, 1);
         }
     }
     cr_assert_gt(vm->heap.collections, c0 + 300);

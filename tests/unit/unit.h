@@ -133,15 +133,15 @@ static inline void unit_write(void *userdata, int stream, const char *bytes, siz
     vm_buf_put(stream == 2 ? &o->err : &o->out, bytes, len);
 }
 
-/* A VM whose guest output goes to *o, with config flags and a heap limit
- * (0: none). */
-static inline kiln_vm *unit_vm_with(unit_out *o, unsigned flags, size_t heap_limit)
+/* A VM whose guest output goes to write(userdata, ...), with config
+ * flags and a heap limit (0: none). */
+static inline kiln_vm *unit_vm_hook(void (*write)(void *, int, const char *, size_t),
+                                    void *userdata, unsigned flags, size_t heap_limit)
 {
-    memset(o, 0, sizeof *o);
     kiln_config cfg;
     kiln_config_init(&cfg);
-    cfg.write = unit_write;
-    cfg.userdata = o;
+    cfg.write = write;
+    cfg.userdata = userdata;
     cfg.flags = flags;
     cfg.heap_limit = heap_limit;
     kiln_vm *vm = kiln_new(&cfg);
@@ -149,8 +149,45 @@ static inline kiln_vm *unit_vm_with(unit_out *o, unsigned flags, size_t heap_lim
     return vm;
 }
 
+/* A VM whose guest output goes to *o, with config flags and a heap limit
+ * (0: none). */
+static inline kiln_vm *unit_vm_with(unit_out *o, unsigned flags, size_t heap_limit)
+{
+    memset(o, 0, sizeof *o);
+    return unit_vm_hook(unit_write, o, flags, heap_limit);
+}
+
+/* Loads `src` (named `name`) into vm and runs it, asserting success. */
+static inline void unit_load_run(kiln_vm *vm, const char *name, const char *src)
+{
+    cr_assert_eq(kiln_load_source(vm, name, src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+}
+
 /* A VM whose guest output goes to *o. */
 static inline kiln_vm *unit_vm(unit_out *o) { return unit_vm_with(o, 0, 0); }
+
+static inline void unit_discard(void *ud, int stream, const char *p, size_t n)
+{
+    (void)ud, (void)stream, (void)p, (void)n;
+}
+
+/* A VM with a tiny program loaded and run, so that it is linked (root
+ * maps, error classes) and idle: no frames, so only the constants, the
+ * globals and the root stack keep objects alive. Output is discarded. */
+static inline kiln_vm *unit_linked_vm(unsigned flags)
+{
+    kiln_vm *vm = unit_vm_hook(unit_discard, NULL, flags, 0);
+    unit_load_run(vm, "m.kn", "let x = 1\n");
+    cr_assert_eq(vm->ctx->roots.n, 0);
+    return vm;
+}
+
+/* Pushes obj on vm's root stack, asserting success. */
+static inline void unit_root(kiln_vm *vm, void *obj)
+{
+    cr_assert(vm_root_push(vm, obj), "vm_root_push failed: %s", vm->ctx->err_msg);
+}
 
 static inline const char *unit_text(const vm_buf *b) { return b->data ? b->data : ""; }
 
