@@ -29,12 +29,13 @@ check() {
     done < <(sed -n 's/^[[:space:]]*#[[:space:]]*include[[:space:]]*"\([^"]*\)".*/\1/p' "$file")
 }
 
-IMAGE="vm/config.h vm/image.h vm/opcodes.h"
+IMAGE="vm/config.h vm/image.h vm/opcodes.h vm/roles.h vm/vm_live.h"
 GC="gc/gc.h vm/config.h"
 VMSTATE="$IMAGE $GC vm/vm.h vm/frame.h runtime/rt.h stdlib/std.h"
 EXEC="$VMSTATE interp/interp.h"
 
-for f in vm/config.h vm/opcodes.h vm/image.h vm/vm_image.c vm/vm_verify.c vm/vm_bytecode.c; do
+for f in vm/config.h vm/opcodes.h vm/roles.h vm/image.h vm/vm_image.c vm/vm_verify.c vm/vm_bytecode.c \
+         vm/vm_live.h vm/vm_live.c; do
     check "$f" $IMAGE
 done
 for f in compiler/*.c compiler/*.h; do check "$f" $IMAGE compiler/comp.h; done

@@ -80,23 +80,52 @@ enum vm_opcode {
     OP__COUNT
 };
 enum { FMT_ABC, FMT_ABx, FMT_AsBx, FMT_sJ, FMT_ABCX, FMT_AsBxX };
+/* Operand roles (roles.h) and what kind of operand each is. */
 enum {
-    ROLE___, ROLE_RI, ROLE_RF, ROLE_RB, ROLE_RS, ROLE_RR, ROLE_RA, ROLE_RM,
-    ROLE_IM, ROLE_IB, ROLE_JO, ROLE_KA, ROLE_FN, ROLE_NT, ROLE_RT,
-    ROLE_RD, ROLE_AR, ROLE_RV, ROLE_KF, ROLE_RO, ROLE_SL, ROLE_CA, ROLE_CL, ROLE_FG,
-    ROLE_FS, ROLE_GR, ROLE_GW, ROLE_RY, ROLE_AT, ROLE_EG, ROLE_ES, ROLE_EV, ROLE_EP, ROLE_RX,
-    ROLE_RP, ROLE_MT, ROLE_MK, ROLE_MV, ROLE_MW, ROLE_KY, ROLE_KR, ROLE_VR, ROLE_KS,
-    ROLE_RN, ROLE_CP, ROLE_FC, ROLE_FV, ROLE_FT, ROLE_CE, ROLE_CV, ROLE_CG, ROLE_CS,
-    ROLE_PR, ROLE_FP, ROLE_SV, ROLE_VP
+#define ROLE(name, kind, doc) ROLE_##name,
+#include "roles.h"
+#undef ROLE
+    ROLE__COUNT
+};
+enum {
+    VM_OPND_NONE, VM_OPND_REG, VM_OPND_RESULT, VM_OPND_ARGS, VM_OPND_CAPS, VM_OPND_FNARGS,
+    VM_OPND_PARG, VM_OPND_PACKED, VM_OPND_IMM, VM_OPND_UIMM, VM_OPND_JUMP, VM_OPND_CONST,
+    VM_OPND_CLASS, VM_OPND_FIELD, VM_OPND_SLOT, VM_OPND_TYPE, VM_OPND_GLOBAL, VM_OPND_FUNC,
+    VM_OPND_NATIVE
+};
+/* Names a register: REG .. PARG (PACKED names several, a byte each). */
+#define VM_OPND_ISREG(k) ((k) >= VM_OPND_REG && (k) <= VM_OPND_PARG)
+typedef struct vm_roleinfo {
+    const char *name;
+    uint8_t kind; /* VM_OPND_* */
+    const char *doc;
+} vm_roleinfo;
+extern const vm_roleinfo vm_roles[ROLE__COUNT];
+/* Opcode flags: what an instruction may do (opcodes.h says each one). */
+enum {
+    OPF_CALL = 1 << 0,      /* calls a function: its frame waits in it */
+    OPF_BRANCH = 1 << 1,    /* has a jump target (a JO operand) */
+    OPF_TERM = 1 << 2,      /* never falls through */
+    OPF_ALLOC = 1 << 3,     /* allocates in the GC heap, so may collect */
+    OPF_THROW = 1 << 4,     /* may raise: goes to a catch clause */
+    OPF_SAFEPOINT = 1 << 5, /* may collect or poll: ALLOC, CALL, BRANCH */
+    OPF_SETA = 1 << 6,      /* writes register A without reading it */
+    OPF_RWA = 1 << 7,       /* reads and writes register A */
+    OPF_RWC = 1 << 8        /* reads and writes register C */
 };
 typedef struct vm_opinfo {
     const char *name;
     uint8_t format;
     uint8_t role[4]; /* A, B, C, X */
+    uint16_t flags;  /* OPF_* */
     const char *doc;
 } vm_opinfo;
 extern const vm_opinfo vm_ops[OP__COUNT];
 #define VM_INS_WORDS(op) (vm_ops[op].format >= FMT_ABCX ? 2u : 1u)
+/* vm_ins_operands: the values of A, B, C and X (0 where the format has
+ * none) of the instruction of opcode `op` at code[0] (and code[1]): Bx or
+ * sBx as B, sJ as A. */
+void vm_ins_operands(uint32_t op, const uint32_t *code, uint32_t vals[4]);
 
 #define INS_OP(w) ((w) & 0xffu)
 #define INS_A(w) (((w) >> 8) & 0xffu)

@@ -1,6 +1,7 @@
 /*
- * vm_bytecode.c — the opcode table expanded into data, and the
- * disassembler that prints an image in a form a person can read.
+ * vm_bytecode.c — the opcode and role tables expanded into data, the
+ * instruction decoder, and the disassembler that prints an image in a
+ * form a person can read.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -10,11 +11,31 @@
 #include "image.h"
 
 const vm_opinfo vm_ops[OP__COUNT] = {
-#define OP(name, fmt, a, b, c, x, doc) \
-    {#name, FMT_##fmt, {ROLE_##a, ROLE_##b, ROLE_##c, ROLE_##x}, doc},
+#define OP(name, fmt, a, b, c, x, flags, doc) \
+    {#name, FMT_##fmt, {ROLE_##a, ROLE_##b, ROLE_##c, ROLE_##x}, flags, doc},
 #include "opcodes.h"
 #undef OP
 };
+
+const vm_roleinfo vm_roles[ROLE__COUNT] = {
+#define ROLE(name, kind, doc) {#name, VM_OPND_##kind, doc},
+#include "roles.h"
+#undef ROLE
+};
+
+void vm_ins_operands(uint32_t op, const uint32_t *code, uint32_t vals[4])
+{
+    uint32_t w = code[0];
+    memset(vals, 0, 4 * sizeof vals[0]);
+    vals[0] = INS_A(w);
+    switch (vm_ops[op].format) {
+    case FMT_ABC: vals[1] = INS_B(w); vals[2] = INS_C(w); break;
+    case FMT_ABx: case FMT_AsBx: vals[1] = INS_Bx(w); break;
+    case FMT_sJ: vals[0] = (uint32_t)INS_sJ(w); break;
+    case FMT_ABCX: vals[1] = INS_B(w); vals[2] = INS_C(w); vals[3] = code[1]; break;
+    case FMT_AsBxX: vals[1] = INS_Bx(w); vals[3] = code[1]; break;
+    }
+}
 
 const char *vm_type_name(int t)
 {
@@ -192,48 +213,45 @@ static void put_const(vm_buf *out, const vm_image *im, uint32_t k)
     }
 }
 
-/* One operand, shown by its role: registers as rN, jumps as absolute
- * targets, indices with the name they refer to. */
+/* One operand, shown by its role's kind: registers as rN, jumps as
+ * absolute targets, indices with the name they refer to. */
 static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
                         uint32_t next_pc, bool signed16, uint32_t nargs)
 {
-    switch (role) {
-    case ROLE_RI: case ROLE_RF: case ROLE_RB: case ROLE_RS: case ROLE_RR:
-    case ROLE_RA: case ROLE_RM: case ROLE_RT: case ROLE_RD: case ROLE_AR: case ROLE_RO:
-    case ROLE_RY: case ROLE_EG: case ROLE_ES: case ROLE_EV: case ROLE_RX:
-    case ROLE_RP: case ROLE_KY: case ROLE_MK: case ROLE_MW: case ROLE_MV: case ROLE_KR:
-    case ROLE_VR: case ROLE_KS: case ROLE_RN: case ROLE_CP: case ROLE_FV: case ROLE_CE:
-    case ROLE_CV: case ROLE_CG: case ROLE_CS: case ROLE_PR:
+    int kind = vm_roles[role].kind;
+    if (VM_OPND_ISREG(kind)) {
         vm_buf_printf(out, " r%u", val);
-        break;
-    case ROLE_VP: /* a byte per argument: nargs of them */
+        return;
+    }
+    switch (kind) {
+    case VM_OPND_PACKED: /* a byte per argument: nargs of them */
         for (uint32_t i = 0; i < nargs && i < 4; i++, val >>= 8)
             vm_buf_printf(out, " r%u", val & 0xffu);
         break;
-    case ROLE_JO:
+    case VM_OPND_JUMP:
         vm_buf_printf(out, " ->%lld", (long long)next_pc + (int32_t)val);
         break;
-    case ROLE_IM:
+    case VM_OPND_IMM:
         vm_buf_printf(out, " %d", signed16 ? (int32_t)(int16_t)val : (int32_t)(int8_t)val);
         break;
-    case ROLE_IB: vm_buf_printf(out, " %u", val); break;
-    case ROLE_KA: case ROLE_KF: vm_buf_printf(out, " k%u", val); break;
-    case ROLE_CA: case ROLE_CL:
+    case VM_OPND_UIMM: vm_buf_printf(out, " %u", val); break;
+    case VM_OPND_CONST: vm_buf_printf(out, " k%u", val); break;
+    case VM_OPND_CLASS:
         vm_buf_printf(out, " c%u(%s)", val,
                       val < im->nclasses ? vm_image_str(im, im->classes[val].name) : "?");
         break;
-    case ROLE_FG: case ROLE_FS: vm_buf_printf(out, " field%u", val); break;
-    case ROLE_SL: case ROLE_SV: vm_buf_printf(out, " slot%u", val); break;
-    case ROLE_AT: case ROLE_MT: case ROLE_FT: vm_buf_printf(out, " type%u", val); break;
-    case ROLE_GR: case ROLE_GW:
+    case VM_OPND_FIELD: vm_buf_printf(out, " field%u", val); break;
+    case VM_OPND_SLOT: vm_buf_printf(out, " slot%u", val); break;
+    case VM_OPND_TYPE: vm_buf_printf(out, " type%u", val); break;
+    case VM_OPND_GLOBAL:
         vm_buf_printf(out, " g%u(%s)", val,
                       val < im->nglobals ? vm_image_str(im, im->globals[val].name) : "?");
         break;
-    case ROLE_FN: case ROLE_FC: case ROLE_FP:
+    case VM_OPND_FUNC:
         vm_buf_printf(out, " f%u(%s)", val,
                       val < im->nfuncs ? vm_image_str(im, im->funcs[val].name) : "?");
         break;
-    case ROLE_NT:
+    case VM_OPND_NATIVE:
         vm_buf_printf(out, " n%u(%s)", val,
                       val < im->nnatives ? vm_image_str(im, im->natives[val].name) : "?");
         break;
@@ -273,12 +291,9 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
             vm_buf_put(out, " <truncated>\n", 13);
             break;
         }
-        uint32_t vals[4] = {INS_A(w), INS_B(w), INS_C(w), words == 2 ? f->code[pc + 1] : 0};
+        uint32_t vals[4];
+        vm_ins_operands(op, &f->code[pc], vals);
         int fmt = vm_ops[op].format;
-        if (fmt == FMT_ABx || fmt == FMT_AsBx || fmt == FMT_AsBxX)
-            vals[1] = INS_Bx(w);
-        if (fmt == FMT_sJ)
-            vals[0] = (uint32_t)INS_sJ(w);
         /* A packed method call's X holds as many registers as the method
          * takes besides the receiver (4 if the image is not verifiable). */
         uint32_t nargs = 4;
@@ -290,13 +305,12 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
         /* A packed function call shows as many of B, C as it passes. */
         uint32_t npacked = op == OP_CALLP && vals[3] < im->nfuncs ? im->funcs[vals[3]].nparams : 2;
         for (int i = 0; i < 4; i++)
-            if (!(vm_ops[op].role[i] == ROLE_PR && (uint32_t)i > npacked))
+            if (!(vm_roles[vm_ops[op].role[i]].kind == VM_OPND_PARG && (uint32_t)i > npacked))
                 put_operand(out, im, vm_ops[op].role[i], vals[i], pc + words,
                             i == 1 && fmt != FMT_ABC && fmt != FMT_ABCX, nargs);
-        if (vm_ops[op].role[1] == ROLE_KA || vm_ops[op].role[1] == ROLE_KF)
-            put_const(out, im, vals[1]);
-        if (vm_ops[op].role[2] == ROLE_KF)
-            put_const(out, im, vals[2]);
+        for (int i = 0; i < 4; i++)
+            if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_CONST)
+                put_const(out, im, vals[i]);
         vm_buf_put(out, "\n", 1);
         pc += words;
     }

@@ -473,26 +473,6 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
     }
 }
 
-/* Decodes the operands of the instruction at code[pc] by its format. */
-static void operands(uint32_t op, const uint32_t *code, uint32_t vals[4])
-{
-    uint32_t w = code[0];
-    memset(vals, 0, 4 * sizeof vals[0]);
-    vals[0] = INS_A(w);
-    switch (vm_ops[op].format) {
-    case FMT_ABC: vals[1] = INS_B(w); vals[2] = INS_C(w); break;
-    case FMT_ABx: case FMT_AsBx: vals[1] = INS_Bx(w); break;
-    case FMT_sJ: vals[0] = (uint32_t)INS_sJ(w); break;
-    case FMT_ABCX: vals[1] = INS_B(w); vals[2] = INS_C(w); vals[3] = code[1]; break;
-    case FMT_AsBxX: vals[1] = INS_Bx(w); vals[3] = code[1]; break;
-    }
-}
-
-static bool is_terminator(uint32_t op)
-{
-    return op == OP_JMP || op == OP_RET || op == OP_RET0 || op == OP_TRAP || op == OP_THROW;
-}
-
 static void verify_func(verifier *v)
 {
     const vm_func *f = v->f;
@@ -524,15 +504,14 @@ static void verify_func(verifier *v)
         }
         start[pc] = 1;
         uint32_t vals[4];
-        operands(op, &f->code[pc], vals);
+        vm_ins_operands(op, &f->code[pc], vals);
         for (int i = 0; i < 4 && !v->failed; i++) {
             int role = vm_ops[op].role[i];
             check_operand(v, role, vals[i], i ? vals[i - 1] : 0, vals[0], vals[1], vals[2],
                           WHICH[i]);
             if (role == ROLE_JO) {
-                int32_t off = op == OP_JMP ? (int32_t)vals[0] : (int32_t)vals[3];
                 jumps[njumps] = pc;
-                targets[njumps++] = (int64_t)pc + words + off;
+                targets[njumps++] = (int64_t)pc + words + (int32_t)vals[i];
             }
         }
         last_op = op;
@@ -561,7 +540,7 @@ static void verify_func(verifier *v)
                      v->im->classes[h->cls == VM_CATCH_ALL ? (uint32_t)err_class : h->cls].type,
                      false, "catch");
     }
-    if (!v->failed && !is_terminator(last_op)) {
+    if (!v->failed && !(vm_ops[last_op].flags & OPF_TERM)) {
         v->pc = f->ncode - VM_INS_WORDS(last_op);
         vfail(v, "code falls off the end of the function");
     }

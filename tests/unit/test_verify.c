@@ -273,23 +273,6 @@ Test(verify, identity_comparison_of_references)
           MK_ABC(OP_RET, 0, 0, 0));
 }
 
-Test(verify, opcode_table_is_consistent)
-{
-    for (int op = 0; op < OP__COUNT; op++) {
-        const vm_opinfo *o = &vm_ops[op];
-        cr_assert_not_null(o->name);
-        cr_assert_not_null(o->doc);
-        cr_assert_leq(o->format, FMT_AsBxX, "%s", o->name);
-        bool two = VM_INS_WORDS(op) == 2;
-        /* the second word is always used: a jump, or the callee of a call */
-        cr_assert_eq(two, o->role[3] != ROLE___, "%s: X role vs format", o->name);
-        if (o->format == FMT_sJ)
-            cr_assert_eq(o->role[0], ROLE_JO, "%s", o->name);
-        for (int p = 0; p < op; p++)
-            cr_assert_str_neq(vm_ops[p].name, o->name, "opcode name twice");
-    }
-}
-
 /* Random code must be rejected with a message (or accepted), never crash
  * the verifier or read outside the function. */
 Test(verify, random_code_never_crashes)
