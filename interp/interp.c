@@ -180,13 +180,18 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
 #define RB (R[INS_B(ins)])
 #define RC (R[INS_C(ins)])
 /* A taken jump; a backward one (a loop's back-edge) charges the loop's
- * length to the tick counter, whose running out polls the limits. */
+ * length to the tick counter, whose running out polls the limits: at the
+ * poll the frame stays at the branch (pc past its X word, frame.h), and
+ * goes on at `resume`. */
 #define JUMP_X() \
     do { \
         int32_t off_ = (int32_t)pc[0]; \
-        pc += 1 + off_; \
-        if (off_ < 0 && (f->loops++, (X->tick += off_) < 0)) \
+        if (off_ < 0 && (f->loops++, (X->tick += off_) < 0)) { \
+            resume = pc + 1 + off_; \
+            pc += 1; \
             goto poll; \
+        } \
+        pc += 1 + off_; \
     } while (0)
 #define SKIP_X() (pc += 1)
 
@@ -218,7 +223,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
     const uint32_t *const outer_pc = X->pc;
     vm_value *R = outer_R ? vm_frame_next(outer_R, vm_frame_of(outer_R)->fn)
                           : X->stack + VM_FRAME_SLOTS;
-    const uint32_t *pc = f->code;
+    const uint32_t *pc = f->code, *resume = NULL; /* resume: where a polled back-edge goes */
     uint32_t ins = 0;
 #ifdef KILN_OPSTATS
     uint32_t prev_op = OP_NOP;
@@ -367,9 +372,11 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
 
         VM_CASE(JMP) : {
             int32_t off = INS_sJ(ins);
-            pc += off;
-            if (off < 0 && (f->loops++, (X->tick += off) < 0))
+            if (off < 0 && (f->loops++, (X->tick += off) < 0)) {
+                resume = pc + off;
                 goto poll;
+            }
+            pc += off;
             VM_DISPATCH();
         }
         VM_CASE(JT) : if (RA.i) JUMP_X(); else SKIP_X(); VM_DISPATCH();
@@ -860,10 +867,12 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         }
     }
 
-poll: /* after a back-edge: fuel, interrupts */
+poll: /* at a back-edge: fuel, interrupts */
     PROTECT();
-    if (!vm_poll(vm))
+    if (!vm_poll(vm)) {
+        pc = resume;
         VM_DISPATCH();
+    }
 unwind:
     if (X->err_kind == RT_EXIT) { /* the guest called os.exit: it ends here */
         LEAVE();

@@ -20,6 +20,7 @@
 
 #include "../gc/gc.h"
 #include "image.h"
+#include "vm_live.h"
 
 typedef struct kiln_vm kiln_vm; /* the same opaque type as kiln.h's */
 
@@ -118,9 +119,9 @@ typedef struct vm_rtfunc {
      * loop back-edges taken in it, counted by the interpreter; they wrap,
      * as a tiering policy only compares them with small thresholds. */
     uint32_t calls, loops;
-    /* Its reference registers: the GC's root map of its frames. */
-    uint16_t nrefs;
-    uint8_t *refs;
+    /* The GC's root map of its frames: its reference registers, and which
+     * of them are live at each instruction (a dead one is never a root). */
+    vm_live live;
     /* Without captures: the function as a value, made on first use, so
      * every use of `f` as a value is the same object. */
     struct vm_closure *fnval;

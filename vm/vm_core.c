@@ -87,8 +87,8 @@ void kiln_free(kiln_vm *vm)
     free(vm->kvals);
     free(vm->globals);
     free(vm->natives);
-    if (vm->funcs)
-        free(vm->funcs[0].refs);
+    for (uint32_t i = 0; vm->funcs && i < vm->img.nfuncs; i++)
+        vm_live_free(&vm->funcs[i].live);
     free(vm->funcs);
     vm_ctx_free(&vm->main);
     vm_embed_free(vm);

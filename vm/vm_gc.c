@@ -9,37 +9,34 @@
 #include "../runtime/rt.h"
 #include "frame.h"
 
-/* Root maps: for each function, the registers whose type is a reference.
- * Built once at link time into the functions' runtime records; a register
- * never changes type, so one map per function serves every pc. */
+/* Root maps: for each function, its reference registers and which of them
+ * are live at each instruction, computed once at link time from the
+ * verified code (vm_live.c), so a dead temporary is never a root. */
 bool vm_gc_link(kiln_vm *vm)
 {
-    const vm_image *im = &vm->img;
-    size_t total = 0;
-    for (uint32_t i = 0; i < im->nfuncs; i++)
-        for (uint32_t r = 0; r < im->funcs[i].nregs; r++)
-            total += VM_T_ISREF(im->funcs[i].types[r]);
-    uint8_t *regs = malloc(total ? total : 1);
-    if (!regs)
-        return false;
-    for (uint32_t i = 0; i < im->nfuncs; i++) {
-        vm_rtfunc *f = &vm->funcs[i];
-        f->refs = regs;
-        for (uint32_t r = 0; r < im->funcs[i].nregs; r++)
-            if (VM_T_ISREF(im->funcs[i].types[r]))
-                regs[f->nrefs++] = (uint8_t)r;
-        regs += f->nrefs;
-    }
+    for (uint32_t i = 0; i < vm->img.nfuncs; i++)
+        if (!vm_live_build(&vm->img, vm->funcs[i].def, &vm->funcs[i].live))
+            return false;
     return true;
 }
 
 /* The frames of a context, innermost first, through every entry frame to
- * the bottom of its stack (frame.h). */
+ * the bottom of its stack (frame.h): in each, the reference registers live
+ * at the instruction it is stopped in. Under --gc-verify the dead ones are
+ * cleared as well, so that a liveness map that missed a use shows up as a
+ * wrong result or a NullError in the test suite, not as a rare crash. */
 static void mark_frames(gc_heap *h, const vm_ctx *ctx)
 {
-    for (vm_frame_iter it = vm_frames(ctx); it.R; vm_frames_step(&it))
-        for (uint32_t i = 0; i < it.fn->nrefs; i++)
-            gc_mark(h, it.R[it.fn->refs[i]].p);
+    for (vm_frame_iter it = vm_frames(ctx); it.R; vm_frames_step(&it)) {
+        const vm_live *l = &it.fn->live;
+        const uint8_t *set = vm_live_at(l, vm_frame_at(it.fn, it.pc));
+        for (uint32_t i = 0; i < l->nrefs; i++) {
+            if (vm_live_has(set, i))
+                gc_mark(h, it.R[l->refs[i]].p);
+            else if (h->verify)
+                it.R[l->refs[i]].p = NULL;
+        }
+    }
 }
 
 static void mark_ctx(gc_heap *h, const vm_ctx *ctx)
