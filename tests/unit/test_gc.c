@@ -273,8 +273,8 @@ static const char closures_src[] =
     "fn churn() {\n"
     "    var all: [fn() -> str] = []\n"
     "    for i in 0..2000 { all.push(make(i)) }\n"
+    "    print(\"alive\")\n" /* `all` is read below: live, a root here */
     "    keep = all[1234]\n"
-    "    print(\"alive\")\n"
     "}\n"
     "print(\"start\")\n"
     "churn()\n"
@@ -309,6 +309,37 @@ static void closures_reclaimed(unsigned flags)
 }
 
 Test(gc, closures_and_cells_reclaimed_and_kept) { closures_reclaimed(0); }
+
+/* Liveness: a local no longer read is not a root, even while its frame is
+ * active. At "dead", `all` (the array and its 2000 closures) has had its
+ * last use; the collection the print triggers reclaims it all. */
+Test(gc, dead_local_is_not_a_root)
+{
+    static const char src[] = "var keep: fn() -> str = null\n"
+                              "fn make(i: int) -> fn() -> str {\n"
+                              "    let name = \"closure number ${i}\"\n"
+                              "    return fn() -> str { return name }\n"
+                              "}\n"
+                              "fn churn() {\n"
+                              "    var all: [fn() -> str] = []\n"
+                              "    for i in 0..2000 { all.push(make(i)) }\n"
+                              "    keep = all[1234]\n"
+                              "    print(\"dead\")\n"
+                              "    print(keep())\n"
+                              "}\n"
+                              "print(\"start\")\n"
+                              "churn()\n";
+    struct snapshots s;
+    kiln_vm *vm = snapshot_vm(&s, 0);
+    cr_assert_eq(kiln_load_source(vm, "dead.kn", src, strlen(src)), KILN_OK, "%s",
+                 kiln_error(vm));
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(s.n, 3);
+    size_t each = sizeof(vm_closure) + sizeof(vm_value) + str_bytes(strlen("closure number 0"));
+    cr_assert_leq(s.bytes[1], s.bytes[0] + each + 64, "start %zu, at \"dead\" %zu: the dead "
+                  "array was kept", s.bytes[0], s.bytes[1]);
+    kiln_free(vm);
+}
 Test(gc, closures_and_cells_under_stress)
 {
     closures_reclaimed(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY);
