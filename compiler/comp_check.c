@@ -380,7 +380,7 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
         int t = args[i]->type;
         if (t == CT_ERR)
             return CT_ERR;
-        /* vm_native_find takes image ids: null may be a str, and no
+        /* vm_natsig_find takes image ids: null may be a str, and no
          * parameter letter takes void, so [] and {} match nothing */
         types[i] = (uint16_t)(t == CT_NULL ? VM_T_STR : t >= VM_MAX_TYPES ? VM_T_VOID : t);
     }

@@ -240,7 +240,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
     memset(R, 0, sizeof(vm_value) * f->nregs);
     for (uint32_t i = 0; args && i < f->nparams; i++)
         R[i] = args[i];
-    *vm_frame_of(R) = (vm_frame){f, outer_R, outer_pc, VM_FRAME_ENTRY};
+    *vm_frame_of(R) = (vm_frame){f, outer_pc, VM_FRAME_ENTRY, outer_R ? (uint32_t)(R - outer_R) : 0};
 
     VM_LOOP
     {
@@ -738,7 +738,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
             }
             g = o->cls->vtable[INS_C(ins)];
             N = vm_frame_next(R, f);
-            if (N + g->nregs + VM_FRAME_SLOTS > X->stack_end)
+            if (N + g->nregs > X->stack_end)
                 goto call_overflow;
             uint32_t x = pc[0];
             N[0] = RB;
@@ -751,7 +751,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(CALLP) : {
             g = &funcs[pc[0]];
             N = vm_frame_next(R, f);
-            if (N + g->nregs + VM_FRAME_SLOTS > X->stack_end)
+            if (N + g->nregs > X->stack_end)
                 goto call_overflow;
             N[0] = RB; /* R[0] when unused */
             N[1] = RC;
@@ -785,7 +785,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
             argv = R + INS_B(ins);
         call:;
             N = vm_frame_next(R, f);
-            if (N + g->nregs + VM_FRAME_SLOTS > X->stack_end)
+            if (N + g->nregs > X->stack_end)
                 goto call_overflow;
             for (uint32_t i = 0; i < g->nparams; i++)
                 N[i] = argv[i];
@@ -807,7 +807,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
             z[0].u = z[1].u = z[2].u = z[3].u = 0;
             for (z += 4; z < end; z++)
                 z->u = 0;
-            *vm_frame_of(N) = (vm_frame){g, R, pc, INS_A(ins)};
+            *vm_frame_of(N) = (vm_frame){g, pc, INS_A(ins), (uint32_t)(N - R)};
             R = N;
             f = g;
             pc = g->code;
@@ -835,7 +835,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 LEAVE();
                 return 0;
             }
-            R = fr->caller;
+            R -= fr->back;
             pc = fr->ret_pc;
             R[fr->dest] = v;
             f = vm_frame_of(R)->fn;
@@ -848,7 +848,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 LEAVE();
                 return 0;
             }
-            R = fr->caller;
+            R -= fr->back;
             pc = fr->ret_pc;
             f = vm_frame_of(R)->fn;
             VM_DISPATCH();

@@ -39,15 +39,15 @@ enum { RT_FATAL = 101 };
 enum { RT_LIMIT = 102 };
 
 /* A native passes on the error of a kiln_call that failed: the error
- * object is vm->pending. */
+ * object is the context's pending one (vm->ctx->pending). */
 enum { RT_PENDING = 103 };
 
 /* rt_raise: records a guest error of `kind` with a printf-style message in
- * `vm`. The caller then unwinds (the interpreter) or returns -1 (a native).
+ * the running context (vm->ctx->err_kind, err_msg). The caller then unwinds (the interpreter) or returns -1 (a native).
  * Raising never allocates, so it works when memory is exhausted. */
 void rt_raise(kiln_vm *vm, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* rt_error_object: the error being raised (vm->err_kind, vm->err_msg) as
+/* rt_error_object: the error being raised (vm->ctx->err_kind, err_msg) as
  * an instance of its built-in class, for catch clauses to match. When
  * there is no memory for it, the VM's preallocated OutOfMemoryError; NULL
  * only for an image without the built-in classes (nothing can catch it). */
@@ -59,7 +59,7 @@ bool rt_error_link(kiln_vm *vm);
 
 /* rt_trace_*: build the text of an uncaught error in vm->error: the
  * "error: Class: message" line for `exc` (or, when NULL, for the raised
- * vm->err_kind), then one "  at fn (file:line)" line per frame, innermost
+ * vm->ctx->err_kind), then one "  at fn (file:line)" line per frame, innermost
  * first. Frames between the first KILN_TRACE_HEAD and the last
  * KILN_TRACE_TAIL are elided with a count. */
 void rt_trace_begin(kiln_vm *vm, const vm_inst *exc);

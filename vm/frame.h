@@ -7,19 +7,22 @@
  * A frame is a record of VM_FRAME_SLOTS 64-bit slots followed by the
  * function's registers, and R, the address of register 0, names it:
  *
- *     R[-4]  fn      the frame's function (its runtime record)
- *     R[-3]  caller  the caller's registers
+ *     R[-3]  fn      the frame's function (its runtime record)
  *     R[-2]  ret_pc  where the caller resumes: the instruction after its call
- *     R[-1]  dest    the caller's register that receives the result
+ *     R[-1]  dest    the caller's register that receives the result (32 bits)
+ *            back    the caller's registers are at R - back (32 bits)
  *     R[0 .. nregs-1]  the registers, parameters first; reference
  *                      registers start null
  *
  * A callee's record starts right after its caller's last register, so a
- * stack is frames end to end. An entry frame — one the interpreter was
+ * stack is frames end to end, and `back` is the caller's register count
+ * plus the record: three slots a frame, as many as a caller link, a return
+ * pc and the function take, so the depth a stack allows is what it was
+ * before frames had a contract. An entry frame — one the interpreter was
  * entered for from C (a run, kiln_call, a native calling back in) — has
- * dest == VM_FRAME_ENTRY: its result goes back to C, and caller/ret_pc
+ * dest == VM_FRAME_ENTRY: its result goes back to C, and back/ret_pc
  * record the frame that was interrupted (the native's caller, with the pc
- * of its CALLN), or NULL at the bottom of the stack. So one chain of links
+ * of its CALLN), or back == 0 at the bottom of the stack. So one chain of links
  * runs through every frame of a context: the collector follows it to the
  * bottom; the unwinder and stack traces stop at the first entry frame,
  * where control returns to C.
@@ -36,13 +39,13 @@
 
 typedef struct vm_frame {
     vm_rtfunc *fn;
-    vm_value *caller;
     const uint32_t *ret_pc;
-    uint64_t dest;
+    uint32_t dest;
+    uint32_t back; /* 0: no caller (a stack holds fewer than 2^32 slots) */
 } vm_frame;
 
-enum { VM_FRAME_SLOTS = 4 };
-#define VM_FRAME_ENTRY UINT64_MAX
+enum { VM_FRAME_SLOTS = 3 };
+#define VM_FRAME_ENTRY UINT32_MAX
 _Static_assert(sizeof(vm_frame) == VM_FRAME_SLOTS * sizeof(vm_value), "frame record size");
 
 /* The record of the frame whose registers start at R. */
@@ -52,6 +55,14 @@ static inline vm_frame *vm_frame_of(vm_value *R) { return (vm_frame *)(R - VM_FR
 static inline vm_value *vm_frame_next(vm_value *R, const vm_rtfunc *f)
 {
     return R + f->nregs + VM_FRAME_SLOTS;
+}
+
+/* The caller of frame R (for an entry frame, the frame it interrupted), or
+ * NULL at the bottom of the stack. */
+static inline vm_value *vm_frame_caller(vm_value *R)
+{
+    uint32_t back = vm_frame_of(R)->back;
+    return back ? R - back : NULL;
 }
 
 /* The word index of the instruction a frame is at, from its pc. */
@@ -89,8 +100,7 @@ static inline vm_frame_iter vm_frames(const vm_ctx *ctx) { return vm_frames_from
 
 static inline void vm_frames_step(vm_frame_iter *it)
 {
-    const vm_frame *fr = vm_frame_of(it->R);
-    *it = vm_frames_from(fr->caller, fr->ret_pc);
+    *it = vm_frames_from(vm_frame_caller(it->R), vm_frame_of(it->R)->ret_pc);
 }
 
 #endif

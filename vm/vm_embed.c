@@ -418,7 +418,9 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     if (kres.type == KILN_STR || kres.type == KILN_REF)
         kiln_release(vm, kres);
     if (st == KILN_ERR_LIMIT || X->err_kind == RT_LIMIT) {
-        rt_raise(vm, RT_LIMIT, "%s", X->err_kind == RT_LIMIT ? X->err_msg : "stopped by a native");
+        char msg[sizeof X->err_msg]; /* rt_raise writes err_msg: not from itself */
+        snprintf(msg, sizeof msg, "%s", X->err_kind == RT_LIMIT ? X->err_msg : "stopped by a native");
+        rt_raise(vm, RT_LIMIT, "%s", msg);
         return -1;
     }
     if (X->err_kind > RT_ERR_NONE && X->err_kind < RT_ERR__COUNT)
