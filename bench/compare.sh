@@ -1,68 +1,72 @@
 #!/usr/bin/env bash
 # bench/compare.sh OLD NEW — two builds of kiln side by side, for "does this
 # change make Kiln slower?": every AWFY benchmark and every kernel at
-# `make bench`'s sizes (read from bench/run.sh), each timed with hyperfine
-# (-N, WARMUP warm-ups, RUNS runs, OLD and NEW interleaved per benchmark so
-# both see the same machine load). Prints a markdown table of medians and
-# NEW/OLD ratios, and the geometric mean of the ratios for AWFY and for the
-# kernels (below 1: NEW is faster).
+# `make bench`'s sizes (read from bench/run.sh).
 #
-# Environment: RUNS (default 5), WARMUP (1), AWFY / KERNELS (space-separated
+# Each benchmark runs WARMUP times under each build, then RUNS rounds of
+# OLD and NEW in turn (interleaved: a machine whose speed drifts, as shared
+# ones do, drifts for both). The table gives each build's fastest run (the
+# least disturbed one, closest to the cost of the code itself), its median,
+# and NEW/OLD of the fastest runs; then the geometric means of those ratios
+# for AWFY and for the kernels (below 1: NEW is faster). Times are wall
+# clock, whole process.
+#
+# Environment: RUNS (default 10), WARMUP (1), AWFY / KERNELS (space-separated
 # names to run only those; "none" skips the group).
 set -eu
 cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { echo "usage: bench/compare.sh OLD-KILN NEW-KILN" >&2; exit 2; }
-OLD=$1 NEW=$2
-RUNS=${RUNS:-5}
-WARMUP=${WARMUP:-1}
-command -v hyperfine >/dev/null || { echo "compare: hyperfine is missing (make bench-deps)" >&2; exit 2; }
-for k in "$OLD" "$NEW"; do [ -x "$k" ] || { echo "compare: $k is not executable" >&2; exit 2; }; done
+for k in "$1" "$2"; do [ -x "$k" ] || { echo "compare: $k is not executable" >&2; exit 2; }; done
 
 # The sizes of bench/run.sh, so the two scripts measure the same work.
 eval "$(sed -n '/^declare -A KERNEL_SIZE=/,/)$/p' bench/run.sh)"
 AWFY_SIZES=$(sed -n '/^AWFY_SIZES="/,/"$/p' bench/run.sh | tr -d '"' | sed 's/^AWFY_SIZES=//')
-OUT=build/bench/compare
-mkdir -p "$OUT"
 
-median() { # hyperfine JSON -> median seconds of command $2 (0 or 1)
-    python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["results"][int(sys.argv[2])]["median"])' "$1" "$2"
-}
-
-# time NAME ARGS...: one row; appends the ratio to the group's list.
-ratios_awfy="" ratios_kernels=""
-row() {
-    local group=$1 name=$2; shift 2
-    local json=$OUT/$name.json
-    for k in "$OLD" "$NEW"; do
-        "$k" run "$@" >/dev/null || { echo "compare: $k run $* failed" >&2; exit 1; }
-    done
-    hyperfine -N -w "$WARMUP" -r "$RUNS" --export-json "$json" \
-        "$OLD run $*" "$NEW run $*" >/dev/null 2>&1
-    local a b r
-    a=$(median "$json" 0)
-    b=$(median "$json" 1)
-    r=$(python3 -c "print(f'{$b / $a:.3f}')")
-    printf '| %s | %.3f | %.3f | %s |\n' "$name" "$a" "$b" "$r"
-    if [ "$group" = awfy ]; then ratios_awfy="$ratios_awfy $r"; else ratios_kernels="$ratios_kernels $r"; fi
-}
-
-geomean() { python3 -c 'import math,sys; v=[float(x) for x in sys.argv[1:]]; print(f"{math.exp(sum(map(math.log, v))/len(v)):.3f}" if v else "-")' "$@"; }
-
-echo "| benchmark | old (s) | new (s) | new/old |"
-echo "|---|---:|---:|---:|"
+jobs=()
 if [ "${AWFY:-}" != none ]; then
     while read -r name outer inner; do
         [ -n "$name" ] || continue
         [ -z "${AWFY:-}" ] || [[ " $AWFY " == *" $name "* ]] || continue
-        row awfy "$name" bench/awfy/harness.kn "$name" "$outer" "$inner"
+        jobs+=("awfy $name bench/awfy/harness.kn $name $outer $inner")
     done <<<"$AWFY_SIZES"
 fi
 if [ "${KERNELS:-}" != none ]; then
     for name in $(printf '%s\n' "${!KERNEL_SIZE[@]}" | sort); do
         [ -z "${KERNELS:-}" ] || [[ " $KERNELS " == *" $name "* ]] || continue
-        row kernels "$name" "bench/kernels/$name.kn" "${KERNEL_SIZE[$name]}"
+        jobs+=("kernels $name bench/kernels/$name.kn ${KERNEL_SIZE[$name]}")
     done
 fi
-echo
-echo "AWFY geomean new/old: $(geomean $ratios_awfy)"
-echo "kernels geomean new/old: $(geomean $ratios_kernels)"
+
+printf '%s\n' "${jobs[@]}" | python3 -c '
+import math, subprocess, sys, time
+old, new, runs, warmup = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+
+def once(kiln, args):
+    t = time.perf_counter()
+    r = subprocess.run([kiln, "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        sys.exit("compare: %s run %s failed: %s" % (kiln, " ".join(args), r.stderr.decode()[:300]))
+    return time.perf_counter() - t
+
+ratios = {"awfy": [], "kernels": []}
+print("| benchmark | old fastest (s) | new fastest (s) | old median | new median | new/old |")
+print("|---|---:|---:|---:|---:|---:|")
+for line in sys.stdin:
+    group, name, *args = line.split()
+    for _ in range(warmup):
+        once(old, args), once(new, args)
+    t = {old: [], new: []}
+    for _ in range(runs):
+        for k in (old, new):
+            t[k].append(once(k, args))
+    a, b = min(t[old]), min(t[new])
+    med = lambda v: sorted(v)[len(v) // 2]
+    ratios[group].append(b / a)
+    print(f"| {name} | {a:.3f} | {b:.3f} | {med(t[old]):.3f} | {med(t[new]):.3f} | {b / a:.3f} |",
+          flush=True)
+print()
+for group, v in ratios.items():
+    if v:
+        g = math.exp(sum(map(math.log, v)) / len(v))
+        print(f"{group} geomean new/old (fastest runs): {g:.3f}")
+' "$1" "$2" "${RUNS:-10}" "${WARMUP:-1}"
