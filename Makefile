@@ -23,7 +23,7 @@ CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fvisibility=hidden \
 LDFLAGS := $(SANFLAGS)
 LDLIBS  := -lmimalloc -lm
 
-PKGS := libffi-dev libuv1-dev libmimalloc-dev libcriterion-dev pkg-config
+PKGS := libffi-dev libuv1-dev libmimalloc-dev libcriterion-dev pkg-config clang-format
 # `make bench`'s peers and tools (node is used when present, not installed).
 BENCH_PKGS := lua5.4 luajit gnuplot-nox hyperfine
 

@@ -45,25 +45,88 @@ typedef struct comp_env {
  * imports, against the natives and modules of `env`. On errors returns false with the
  * diagnostics (file:line:col: error: ..., source line, caret) appended to
  * `diags`. */
-bool comp_compile(const char *name, const char *src, size_t len, const comp_env *env,
-                  vm_buf *image, vm_buf *diags);
+bool comp_compile(const char *name, const char *src, size_t len, const comp_env *env, vm_buf *image,
+                  vm_buf *diags);
 
 /* ---- Tokens ---- */
 enum {
-    T_EOF, T_SEMI, T_IDENT, T_INT, T_FLOAT, T_STRING, T_INTERP,
+    T_EOF,
+    T_SEMI,
+    T_IDENT,
+    T_INT,
+    T_FLOAT,
+    T_STRING,
+    T_INTERP,
     /* punctuation */
-    T_LPAREN, T_RPAREN, T_LBRACE, T_RBRACE, T_LBRACKET, T_RBRACKET, T_COMMA, T_COLON,
-    T_DOT, T_DOTDOT, T_DOTDOTEQ, T_ARROW,
+    T_LPAREN,
+    T_RPAREN,
+    T_LBRACE,
+    T_RBRACE,
+    T_LBRACKET,
+    T_RBRACKET,
+    T_COMMA,
+    T_COLON,
+    T_DOT,
+    T_DOTDOT,
+    T_DOTDOTEQ,
+    T_ARROW,
     /* operators; the compound assignments follow their operator's order */
-    T_PLUS, T_MINUS, T_STAR, T_SLASH, T_PERCENT, T_AMP, T_PIPE, T_CARET, T_SHL, T_SHR,
-    T_PLUS_EQ, T_MINUS_EQ, T_STAR_EQ, T_SLASH_EQ, T_PERCENT_EQ, T_AMP_EQ, T_PIPE_EQ,
-    T_CARET_EQ, T_SHL_EQ, T_SHR_EQ,
-    T_TILDE, T_BANG, T_ANDAND, T_OROR, T_EQ, T_EQEQ, T_NE, T_LT, T_LE, T_GT, T_GE,
+    T_PLUS,
+    T_MINUS,
+    T_STAR,
+    T_SLASH,
+    T_PERCENT,
+    T_AMP,
+    T_PIPE,
+    T_CARET,
+    T_SHL,
+    T_SHR,
+    T_PLUS_EQ,
+    T_MINUS_EQ,
+    T_STAR_EQ,
+    T_SLASH_EQ,
+    T_PERCENT_EQ,
+    T_AMP_EQ,
+    T_PIPE_EQ,
+    T_CARET_EQ,
+    T_SHL_EQ,
+    T_SHR_EQ,
+    T_TILDE,
+    T_BANG,
+    T_ANDAND,
+    T_OROR,
+    T_EQ,
+    T_EQEQ,
+    T_NE,
+    T_LT,
+    T_LE,
+    T_GT,
+    T_GE,
     /* keywords */
-    T_LET, T_VAR, T_FN, T_RETURN, T_IF, T_ELSE, T_WHILE, T_FOR, T_IN, T_BREAK, T_CONTINUE,
-    T_TRUE, T_FALSE, T_NULL,
+    T_LET,
+    T_VAR,
+    T_FN,
+    T_RETURN,
+    T_IF,
+    T_ELSE,
+    T_WHILE,
+    T_FOR,
+    T_IN,
+    T_BREAK,
+    T_CONTINUE,
+    T_TRUE,
+    T_FALSE,
+    T_NULL,
     /* reserved for later parts of the language */
-    T_IMPORT, T_CLASS, T_TRY, T_CATCH, T_THROW, T_IS, T_AS, T_SELF, T_SUPER,
+    T_IMPORT,
+    T_CLASS,
+    T_TRY,
+    T_CATCH,
+    T_THROW,
+    T_IS,
+    T_AS,
+    T_SELF,
+    T_SUPER,
     T__COUNT
 };
 const char *comp_token_name(int t);
@@ -94,13 +157,7 @@ typedef struct comp_token {
  *   CT_NAMED + i  a type as the parser wrote it (it cannot know class names
  *                 yet): i indexes C->tnames, and the checker resolves it
  *                 (comp_resolve_type); i is below CT_MAX_TNAMES. */
-enum {
-    CT_EMPTY_MAP = VM_MAX_TYPES,
-    CT_EMPTY,
-    CT_NULL,
-    CT_ERR,
-    CT_NAMED
-};
+enum { CT_EMPTY_MAP = VM_MAX_TYPES, CT_EMPTY, CT_NULL, CT_ERR, CT_NAMED };
 #define CT_MAX_TNAMES ((uint32_t)(INT32_MAX - CT_NAMED))
 struct comp;
 const char *comp_type_name(struct comp *C, int t);
@@ -108,11 +165,40 @@ const char *comp_type_name(struct comp *C, int t);
 /* ---- AST ---- */
 enum {
     /* expressions */
-    N_INT, N_FLOAT, N_BOOL, N_NULL, N_STR, N_INTERP, N_NAME, N_UNARY, N_BINARY, N_CALL,
-    N_INDEX, N_FIELD, N_SELF, N_SUPER, N_IS, N_AS, N_ARRAY, N_MAP, N_LAMBDA,
+    N_INT,
+    N_FLOAT,
+    N_BOOL,
+    N_NULL,
+    N_STR,
+    N_INTERP,
+    N_NAME,
+    N_UNARY,
+    N_BINARY,
+    N_CALL,
+    N_INDEX,
+    N_FIELD,
+    N_SELF,
+    N_SUPER,
+    N_IS,
+    N_AS,
+    N_ARRAY,
+    N_MAP,
+    N_LAMBDA,
     /* statements */
-    N_LET, N_ASSIGN, N_EXPR, N_IF, N_WHILE, N_FOR, N_BREAK, N_CONTINUE, N_RETURN, N_BLOCK,
-    N_FN, N_THROW, N_TRY, N_CATCH
+    N_LET,
+    N_ASSIGN,
+    N_EXPR,
+    N_IF,
+    N_WHILE,
+    N_FOR,
+    N_BREAK,
+    N_CONTINUE,
+    N_RETURN,
+    N_BLOCK,
+    N_FN,
+    N_THROW,
+    N_TRY,
+    N_CATCH
 };
 
 typedef struct comp_sym comp_sym;
@@ -132,15 +218,15 @@ struct comp_node {
     double f;
     const char *s; /* names and string bytes */
     uint32_t len;
-    int32_t decl_type; /* N_LET / N_FN params: the annotated type, or -1 */
-    comp_sym *sym;     /* N_NAME, N_LET, N_FOR: the variable */
-    comp_fn *fn;       /* N_CALL of a user function or method; N_FN; N_LAMBDA;
-                          N_NAME of a top-level function used as a value */
-    struct comp_class *cls; /* N_CALL constructing it; N_IS / N_AS target */
-    int32_t slot;      /* N_CALL of a virtual method: its vtable slot, else -1 */
-    int32_t field;     /* N_FIELD: the field's index in its class */
+    int32_t decl_type;       /* N_LET / N_FN params: the annotated type, or -1 */
+    comp_sym *sym;           /* N_NAME, N_LET, N_FOR: the variable */
+    comp_fn *fn;             /* N_CALL of a user function or method; N_FN; N_LAMBDA;
+                                N_NAME of a top-level function used as a value */
+    struct comp_class *cls;  /* N_CALL constructing it; N_IS / N_AS target */
+    int32_t slot;            /* N_CALL of a virtual method: its vtable slot, else -1 */
+    int32_t field;           /* N_FIELD: the field's index in its class */
     const vm_natsig *native; /* N_CALL of a native */
-    int builtin;       /* N_CALL of a conversion or str method done inline */
+    int builtin;             /* N_CALL of a conversion or str method done inline */
     /* A name written with its module, util.name: the qualifier as written
      * (N_IS, N_AS, a catch clause's class), or the module it resolved to
      * (N_NAME). */
@@ -158,7 +244,7 @@ struct comp_sym {
     uint8_t role; /* SYM_ROLE_* */
     bool mutable_;
     int32_t type;
-    int32_t index; /* SYM_GLOBAL: global index; SYM_LOCAL: register, set by emit */
+    int32_t index;    /* SYM_GLOBAL: global index; SYM_LOCAL: register, set by emit */
     comp_node *konst; /* a global `let` with a literal value: uses become the literal */
     uint32_t line, col;
     /* Closures: a function literal that uses a local of an enclosing
@@ -212,14 +298,14 @@ typedef struct comp_class {
     comp_module *mod;       /* the module that declares it */
     const char *super_name; /* as written, or NULL */
     uint32_t super_len, super_line, super_col;
-    const char *super_qs;   /* the superclass's module, as written, or NULL */
+    const char *super_qs; /* the superclass's module, as written, or NULL */
     uint32_t super_qlen;
     struct comp_class *super;
-    uint32_t index;      /* class index in the image */
-    int32_t type;        /* its type id */
-    comp_field *own;     /* declared here */
+    uint32_t index;  /* class index in the image */
+    int32_t type;    /* its type id */
+    comp_field *own; /* declared here */
     uint32_t nown, own_cap;
-    comp_fn **methods;   /* declared here (init included) */
+    comp_fn **methods; /* declared here (init included) */
     uint32_t nmethods, methods_cap;
     /* After checking: every field, the superclass's first; the vtable. */
     comp_field **fields;
@@ -232,9 +318,26 @@ typedef struct comp_class {
 } comp_class;
 
 /* Builtins handled inline by the emitter rather than as natives. */
-enum { B_NONE, B_INT_OF_FLOAT, B_FLOAT_OF_INT, B_IDENTITY, B_STRLEN, B_NATIVE, B_NEW,
-       B_TO_STR, B_ALEN, B_APUSH, B_APOP, B_ASLICE, B_MGETD, B_MHAS, B_MDEL, B_MLEN,
-       B_MKEYS, B_FNCALL };
+enum {
+    B_NONE,
+    B_INT_OF_FLOAT,
+    B_FLOAT_OF_INT,
+    B_IDENTITY,
+    B_STRLEN,
+    B_NATIVE,
+    B_NEW,
+    B_TO_STR,
+    B_ALEN,
+    B_APUSH,
+    B_APOP,
+    B_ASLICE,
+    B_MGETD,
+    B_MHAS,
+    B_MDEL,
+    B_MLEN,
+    B_MKEYS,
+    B_FNCALL
+};
 
 /* ---- Compiler state ---- */
 typedef struct comp_arena_block comp_arena_block;
@@ -260,13 +363,15 @@ struct comp_module {
     const char *src;
     size_t srclen;
     uint32_t index;
-    comp_fn *init;    /* its top-level code */
-    comp_node **top;  /* top-level statements */
+    comp_fn *init;   /* its top-level code */
+    comp_node **top; /* top-level statements */
     uint32_t ntop, top_cap;
     comp_map imports; /* module name -> module index, or -1 for a native module */
-    struct comp_import { uint32_t mod, line, col; } *deps; /* the Kiln modules it imports */
+    struct comp_import {
+        uint32_t mod, line, col;
+    } * deps; /* the Kiln modules it imports */
     uint32_t ndeps, deps_cap;
-    int state;        /* ordering: 0 new, 1 in progress, 2 done */
+    int state; /* ordering: 0 new, 1 in progress, 2 done */
 };
 
 typedef struct comp {
@@ -295,39 +400,39 @@ typedef struct comp {
     /* parse */
     uint32_t pos;
     int depth;
-    comp_fn **fns;    /* fns[0] is the root module's initializer */
+    comp_fn **fns; /* fns[0] is the root module's initializer */
     uint32_t nfns, fns_cap;
     comp_map fn_map;
     /* classes, in declaration order until the checker sorts them so that a
      * superclass comes before its subclasses */
     comp_class **classes;
     uint32_t nclasses, classes_cap;
-    comp_class **sorted; /* by class index: superclasses first */
+    comp_class **sorted;       /* by class index: superclasses first */
     uint32_t nprelude_classes; /* the first classes come from the prelude */
     bool in_prelude;           /* parsing the prelude */
     comp_map class_map;
     struct comp_tname {
         const char *name; /* a class name, or NULL for an array type */
         uint32_t len, line, col;
-        int elem;         /* array type: the element type (maybe named itself);
-                             map type: the key type */
-        int val;          /* map type: the value type; -1 for an array type;
-                             -2 for a function type (elem: its result type) */
-        int *params;      /* function type: the parameter types */
+        int elem;    /* array type: the element type (maybe named itself);
+                        map type: the key type */
+        int val;     /* map type: the value type; -1 for an array type;
+                        -2 for a function type (elem: its result type) */
+        int *params; /* function type: the parameter types */
         uint32_t nparams;
-        const char *qs;   /* a class written util.Name: the module, or NULL */
+        const char *qs; /* a class written util.Name: the module, or NULL */
         uint32_t qlen;
         comp_module *mod; /* where it is written */
-    } *tnames;
+    } * tnames;
     /* Interned array and map types: entry i is type id 5 + nclasses + i. */
     struct comp_xtype {
-        uint8_t kind; /* VM_K_ARRAY, VM_K_MAP, VM_K_FN or VM_K_CELL */
-        int32_t a;    /* the element type, the key type, a function's result
-                         type or a cell's content type */
-        int32_t b;    /* the value type of a map; the parameter count of a function */
+        uint8_t kind;     /* VM_K_ARRAY, VM_K_MAP, VM_K_FN or VM_K_CELL */
+        int32_t a;        /* the element type, the key type, a function's result
+                             type or a cell's content type */
+        int32_t b;        /* the value type of a map; the parameter count of a function */
         uint16_t *params; /* a function type's parameter types, as the image
                              holds them (all are resolved types: image ids) */
-    } *xtypes;
+    } * xtypes;
     uint32_t nxtypes, xtypes_cap;
     comp_map xtype_map;
     bool types_full; /* "too many types" was reported */
@@ -354,8 +459,7 @@ void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t v
 comp_module *comp_module_new(comp *C, const char *name, uint32_t len, const char *file,
                              const char *src, size_t srclen);
 comp_module *comp_enter(comp *C, comp_module *m); /* makes m current; returns the previous */
-const char *comp_key(comp *C, const comp_module *m, const char *name, uint32_t len,
-                     uint32_t *klen);
+const char *comp_key(comp *C, const comp_module *m, const char *name, uint32_t len, uint32_t *klen);
 comp_fn *comp_find_fn(comp *C, const comp_module *m, const char *name, uint32_t len, bool own);
 comp_class *comp_find_class(comp *C, const comp_module *m, const char *name, uint32_t len,
                             bool own);

@@ -37,7 +37,10 @@ typedef struct checker {
 
 static int expr(checker *K, comp_node *n);
 
-static bool is_numeric(int t) { return t == VM_T_INT || t == VM_T_FLOAT; }
+static bool is_numeric(int t)
+{
+    return t == VM_T_INT || t == VM_T_FLOAT;
+}
 
 /* Gives a null literal the reference type its context asks for, and says
  * whether a value of n's type can be stored where `to` is expected: the
@@ -150,8 +153,8 @@ static comp_sym *lookup(checker *K, const char *name, uint32_t len)
 
 static bool is_builtin_name(const char *name, uint32_t len)
 {
-    static const char *const NAMES[] = {"print", "str", "int", "float", "parse_int",
-                                        "parse_float", "chr"};
+    static const char *const NAMES[] = {"print",     "str",         "int", "float",
+                                        "parse_int", "parse_float", "chr"};
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
         if (strlen(NAMES[i]) == len && memcmp(NAMES[i], name, len) == 0)
             return true;
@@ -242,7 +245,10 @@ static int binary_type(checker *K, comp_node *at, int op, comp_node *l, comp_nod
         lt = l->type;
         rt = r->type;
         break;
-    case T_LT: case T_LE: case T_GT: case T_GE:
+    case T_LT:
+    case T_LE:
+    case T_GT:
+    case T_GE:
         if (lt == rt && (is_numeric(lt) || lt == VM_T_STR))
             return VM_T_BOOL;
         break;
@@ -250,11 +256,18 @@ static int binary_type(checker *K, comp_node *at, int op, comp_node *l, comp_nod
         if (lt == rt && (is_numeric(lt) || lt == VM_T_STR))
             return lt;
         break;
-    case T_MINUS: case T_STAR: case T_SLASH: case T_PERCENT:
+    case T_MINUS:
+    case T_STAR:
+    case T_SLASH:
+    case T_PERCENT:
         if (lt == rt && is_numeric(lt))
             return lt;
         break;
-    case T_AMP: case T_PIPE: case T_CARET: case T_SHL: case T_SHR:
+    case T_AMP:
+    case T_PIPE:
+    case T_CARET:
+    case T_SHL:
+    case T_SHR:
         if (lt == VM_T_INT && rt == VM_T_INT)
             return VM_T_INT;
         break;
@@ -371,8 +384,8 @@ static int lambda(checker *K, comp_node *n)
 
 /* A call of a native: finds the entry of `name` whose parameters match
  * the argument types (receiver first, for methods). */
-static int native_call(checker *K, comp_node *n, const char *name, comp_node **args,
-                       uint32_t nargs, const char *unknown)
+static int native_call(checker *K, comp_node *n, const char *name, comp_node **args, uint32_t nargs,
+                       const char *unknown)
 {
     uint16_t types[KILN_MAX_PARAMS] = {0};
     bool any = false;
@@ -385,10 +398,10 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
         types[i] = (uint16_t)(t == CT_NULL ? VM_T_STR : t >= VM_MAX_TYPES ? VM_T_VOID : t);
     }
     const vm_natlist *natives = &K->C->env->natives;
-    const vm_natsig *nat = nargs <= KILN_MAX_PARAMS
-                               ? vm_natsig_find(natives, name, types, (int)nargs,
-                                                comp_elem_of_ctx, K->C)
-                               : NULL;
+    const vm_natsig *nat =
+        nargs <= KILN_MAX_PARAMS
+            ? vm_natsig_find(natives, name, types, (int)nargs, comp_elem_of_ctx, K->C)
+            : NULL;
     if (nat) {
         for (uint32_t i = 0; i < nargs; i++)
             coerce(args[i], types[i]);
@@ -486,16 +499,14 @@ static int object_method_call(checker *K, comp_node *n, comp_class *c)
     int slot = comp_find_slot(c, f->s, f->len);
     if (slot < 0) {
         if (f->len == 4 && memcmp(f->s, "init", 4) == 0)
-            ERR(f, "init is not called directly: construct with %.*s(...)", (int)c->len,
-                c->name);
+            ERR(f, "init is not called directly: construct with %.*s(...)", (int)c->len, c->name);
         else if (comp_find_field(c, f->s, f->len) >= 0 &&
                  comp_fn_sig(K->C, c->fields[comp_find_field(c, f->s, f->len)]->type)) {
             /* a field holding a function value; the receiver is checked */
             f->field = comp_find_field(c, f->s, f->len);
             f->type = c->fields[f->field]->type;
             return value_call(K, n, f->type);
-        }
-        else if (comp_find_field(c, f->s, f->len) >= 0)
+        } else if (comp_find_field(c, f->s, f->len) >= 0)
             ERR(f, "'%.*s' is a field of %.*s, not a method", (int)f->len, f->s, (int)c->len,
                 c->name);
         else
@@ -582,8 +593,10 @@ static int array_method_call(checker *K, comp_node *n, int at, int elem)
                 ERR(n->list[j], "argument %u of %s() is %s, expected %s", j + 1, M[i].name,
                     comp_type_name(K->C, n->list[j]->type), comp_type_name(K->C, want));
         }
-        return M[i].builtin == B_ALEN ? VM_T_INT : M[i].builtin == B_APUSH ? VM_T_VOID
-             : M[i].builtin == B_APOP ? elem : at;
+        return M[i].builtin == B_ALEN    ? VM_T_INT
+               : M[i].builtin == B_APUSH ? VM_T_VOID
+               : M[i].builtin == B_APOP  ? elem
+                                         : at;
     }
     ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, at), (int)f->len, f->s);
     return CT_ERR;
@@ -604,8 +617,8 @@ static bool qualify(checker *K, comp_node *n)
     if (n->kind != N_FIELD || !is_module(K, n->a) ||
         !comp_imported(K->C, K->C->mod, n->a->s, n->a->len))
         return false;
-    comp_module *m = comp_qualifier(K->C, K->C->mod, n->a->s, n->a->len, n->s, n->len,
-                                    n->line, n->col);
+    comp_module *m =
+        comp_qualifier(K->C, K->C->mod, n->a->s, n->a->len, n->s, n->len, n->line, n->col);
     if (m) {
         n->kind = N_NAME;
         n->qual = m;
@@ -644,8 +657,11 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
         const char *name;
         uint32_t nargs;
         int builtin;
-    } M[] = {{"get", 2, B_MGETD}, {"has", 1, B_MHAS}, {"remove", 1, B_MDEL},
-             {"len", 0, B_MLEN},  {"keys", 0, B_MKEYS}};
+    } M[] = {{"get", 2, B_MGETD},
+             {"has", 1, B_MHAS},
+             {"remove", 1, B_MDEL},
+             {"len", 0, B_MLEN},
+             {"keys", 0, B_MKEYS}};
     for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
         if (!method_is(f, M[i].name))
             continue;
@@ -808,8 +824,8 @@ static int array_literal(checker *K, comp_node *n)
             return CT_ERR;
         int c = common_type(K, t, et);
         if (c == CT_ERR || et == VM_T_VOID) {
-            ERR(n->list[i], "array elements must have one type: %s and %s",
-                comp_type_name(K->C, t), comp_type_name(K->C, et));
+            ERR(n->list[i], "array elements must have one type: %s and %s", comp_type_name(K->C, t),
+                comp_type_name(K->C, et));
             return CT_ERR;
         }
         t = c;
@@ -901,11 +917,11 @@ static int expr_kind(checker *K, comp_node *n)
         bool own = n->qual != NULL;
         comp_fn *fn = comp_find_fn(K->C, in, n->s, n->len, own);
         if (!n->qual && comp_is_import(K->C->mod, n->s, n->len))
-            ERR(n, "module '%.*s' used as a value (use %.*s.name)", (int)n->len, n->s,
-                (int)n->len, n->s);
+            ERR(n, "module '%.*s' used as a value (use %.*s.name)", (int)n->len, n->s, (int)n->len,
+                n->s);
         else if (!fn && comp_find_class(K->C, in, n->s, n->len, own))
-            ERR(n, "class '%.*s' used as a value (construct one with %.*s(...))", (int)n->len,
-                n->s, (int)n->len, n->s);
+            ERR(n, "class '%.*s' used as a value (construct one with %.*s(...))", (int)n->len, n->s,
+                (int)n->len, n->s);
         else if (fn) {
             n->fn = fn;
             return fn_value_type(K, fn, n);
@@ -913,8 +929,10 @@ static int expr_kind(checker *K, comp_node *n)
             ERR(n, "module %.*s has no '%.*s'", (int)n->qual->len, n->qual->name, (int)n->len,
                 n->s);
         else if (is_builtin_name(n->s, n->len))
-            ERR(n, "built-in function '%.*s' cannot be used as a value (wrap it in a function "
-                   "literal)", (int)n->len, n->s);
+            ERR(n,
+                "built-in function '%.*s' cannot be used as a value (wrap it in a function "
+                "literal)",
+                (int)n->len, n->s);
         else
             ERR(n, "unknown name '%.*s'", (int)n->len, n->s);
         return CT_ERR;
@@ -984,8 +1002,7 @@ static int expr_kind(checker *K, comp_node *n)
             return c->fields[fi]->type;
         }
         if (c && comp_find_slot(c, n->s, n->len) >= 0)
-            ERR(n, "method '%.*s' must be called: %.*s(...)", (int)n->len, n->s, (int)n->len,
-                n->s);
+            ERR(n, "method '%.*s' must be called: %.*s(...)", (int)n->len, n->s, (int)n->len, n->s);
         else if (t != CT_ERR)
             ERR(n, "%s has no field '%.*s'%s", comp_type_name(K->C, t), (int)n->len, n->s,
                 t == VM_T_STR ? " (methods are called: s.len())" : "");
@@ -1007,8 +1024,8 @@ static int expr_kind(checker *K, comp_node *n)
     case N_IS:
     case N_AS: {
         int t = expr(K, n->a);
-        n->cls = comp_class_ref(K->C, K->C->mod, n->qs, n->qlen, n->s, n->len, n->line, n->col,
-                                "class");
+        n->cls =
+            comp_class_ref(K->C, K->C->mod, n->qs, n->qlen, n->s, n->len, n->line, n->col, "class");
         if (!n->cls)
             return CT_ERR;
         if (t == CT_ERR)
@@ -1070,8 +1087,8 @@ static void let_stmt(checker *K, comp_node *n)
                 comp_type_name(K->C, t), comp_type_name(K->C, it));
         }
     } else if (!n->op) {
-        ERR(n, "'let %.*s' needs an initial value (use var for a variable set later)",
-            (int)n->len, n->s);
+        ERR(n, "'let %.*s' needs an initial value (use var for a variable set later)", (int)n->len,
+            n->s);
     } else if (t < 0) {
         ERR(n, "'var %.*s' needs a type or an initial value", (int)n->len, n->s);
         t = CT_ERR;
@@ -1120,17 +1137,15 @@ static void assign_stmt(checker *K, comp_node *n)
             return;
         if (n->op == T_EQ) {
             if (!coerce(n->b, tt))
-                ERR(n->b, "cannot assign %s to field '%.*s' of type %s",
-                    comp_type_name(K->C, vt), (int)target->len, target->s,
-                    comp_type_name(K->C, tt));
+                ERR(n->b, "cannot assign %s to field '%.*s' of type %s", comp_type_name(K->C, vt),
+                    (int)target->len, target->s, comp_type_name(K->C, tt));
             return;
         }
         int op = n->op - T_PLUS_EQ + T_PLUS;
         int rt = binary_type(K, n, op, target, n->b);
         if (rt != CT_ERR && rt != tt)
-            ERR(n, "operator %s gives %s, cannot store in field '%.*s' of type %s",
-                op_text(op), comp_type_name(K->C, rt), (int)target->len, target->s,
-                comp_type_name(K->C, tt));
+            ERR(n, "operator %s gives %s, cannot store in field '%.*s' of type %s", op_text(op),
+                comp_type_name(K->C, rt), (int)target->len, target->s, comp_type_name(K->C, tt));
         return;
     }
     if (target->kind != N_NAME) {
@@ -1161,8 +1176,8 @@ static void assign_stmt(checker *K, comp_node *n)
     }
     if (n->op == T_EQ) {
         if (!coerce(n->b, tt))
-            ERR(n->b, "cannot assign %s to '%.*s' of type %s", comp_type_name(K->C, vt), (int)s->len,
-                s->name, comp_type_name(K->C, tt));
+            ERR(n->b, "cannot assign %s to '%.*s' of type %s", comp_type_name(K->C, vt),
+                (int)s->len, s->name, comp_type_name(K->C, tt));
         return;
     }
     int op = n->op - T_PLUS_EQ + T_PLUS;
@@ -1195,9 +1210,10 @@ static void for_stmt(checker *K, comp_node *n)
         var_type = comp_elem_of(K->C, a);
         if (var_type < 0) {
             if (a != CT_ERR)
-                ERR(n->a, comp_map_types(K->C, a, &mk, &mv)
-                              ? "iterate over a map with for k, v in m (or m.keys())"
-                              : "cannot iterate over %s (a range a..b or an array is needed)",
+                ERR(n->a,
+                    comp_map_types(K->C, a, &mk, &mv)
+                        ? "iterate over a map with for k, v in m (or m.keys())"
+                        : "cannot iterate over %s (a range a..b or an array is needed)",
                     comp_type_name(K->C, a));
             var_type = CT_ERR;
         }
@@ -1247,8 +1263,8 @@ static void try_stmt(checker *K, comp_node *n)
             } else {
                 t = c->cls->type;
                 if (!comp_subclass(K->C, t, err))
-                    ERR(c->a, "%.*s is not an error class (Error or a subclass)",
-                        (int)c->a->len, c->a->s);
+                    ERR(c->a, "%.*s is not an error class (Error or a subclass)", (int)c->a->len,
+                        c->a->s);
             }
         } else if (i + 1 < n->n) {
             ERR(c, "a catch-all clause must come last");
@@ -1360,7 +1376,8 @@ static bool terminates(const comp_node *n)
     if (!n)
         return false;
     switch (n->kind) {
-    case N_RETURN: case N_THROW: return true;
+    case N_RETURN:
+    case N_THROW: return true;
     case N_BLOCK: return n->n > 0 && terminates(n->list[n->n - 1]);
     case N_TRY:
         for (uint32_t i = 0; i < n->n; i++)
@@ -1413,8 +1430,8 @@ static void check_fn(checker *K, comp_fn *fn)
     if (fn->ret != VM_T_VOID && fn->ret != CT_ERR && !terminates(fn->body)) {
         at.line = fn->line;
         at.col = fn->col;
-        ERR(&at, "%.*s() returns %s, but control can reach the end without a return",
-            (int)fn->len, fn->name, comp_type_name(K->C, fn->ret));
+        ERR(&at, "%.*s() returns %s, but control can reach the end without a return", (int)fn->len,
+            fn->name, comp_type_name(K->C, fn->ret));
     }
 }
 

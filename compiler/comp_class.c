@@ -45,8 +45,10 @@ static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params, 
     id = (int32_t)(VM_T__COUNT + C->nclasses + C->nxtypes);
     if (id >= VM_MAX_TYPES) {
         if (!C->types_full)
-            comp_error(C, line, col, "too many types in one program (at most %d: type ids are "
-                       "16 bits in the image)", VM_MAX_TYPES - VM_T__COUNT);
+            comp_error(C, line, col,
+                       "too many types in one program (at most %d: type ids are "
+                       "16 bits in the image)",
+                       VM_MAX_TYPES - VM_T__COUNT);
         C->types_full = true;
         return CT_ERR;
     }
@@ -77,8 +79,7 @@ int comp_cell_type(comp *C, int content, uint32_t line, uint32_t col)
 {
     return intern_xtype(C, VM_K_CELL, content, 0, NULL, line, col);
 }
-int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params, uint32_t line,
-                 uint32_t col)
+int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params, uint32_t line, uint32_t col)
 {
     return intern_xtype(C, VM_K_FN, ret, (int)nparams, params, line, col);
 }
@@ -111,7 +112,10 @@ bool comp_map_types(comp *C, int type, int *key, int *val)
     return true;
 }
 
-int comp_elem_of_ctx(const void *C, uint32_t type) { return comp_elem_of((comp *)C, (int)type); }
+int comp_elem_of_ctx(const void *C, uint32_t type)
+{
+    return comp_elem_of((comp *)C, (int)type);
+}
 
 int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col)
 {
@@ -158,8 +162,8 @@ static int resolve_type(comp *C, const struct comp_tname *tn)
         }
         return comp_map_type(C, k, v, tn->line, tn->col);
     }
-    comp_class *c = comp_class_ref(C, tn->mod, tn->qs, tn->qlen, tn->name, tn->len, tn->line,
-                                   tn->col, "type");
+    comp_class *c =
+        comp_class_ref(C, tn->mod, tn->qs, tn->qlen, tn->name, tn->len, tn->line, tn->col, "type");
     return c ? c->type : CT_ERR;
 }
 
@@ -309,8 +313,8 @@ static bool same_signature(const comp_fn *a, const comp_fn *b)
 static void add_method(comp *C, comp_class *c, comp_fn *m)
 {
     if (find_field(c, m->name, m->len, NULL)) {
-        comp_error(C, m->line, m->col, "'%.*s' is already a field of %.*s", (int)m->len,
-                   m->name, (int)c->len, c->name);
+        comp_error(C, m->line, m->col, "'%.*s' is already a field of %.*s", (int)m->len, m->name,
+                   (int)c->len, c->name);
         return;
     }
     if (is_named(m, "init")) {
@@ -379,11 +383,13 @@ static void resolve_fn_types(comp *C, comp_fn *fn)
 
 bool comp_classes(comp *C)
 {
-    if (C->nclasses > VM_MAX_TYPES - VM_T__COUNT) { /* each class is a type */
+    if (C->nclasses > VM_MAX_TYPES - VM_T__COUNT) {                   /* each class is a type */
         const comp_class *c = C->classes[VM_MAX_TYPES - VM_T__COUNT]; /* the first too many */
         comp_module *prev = comp_enter(C, c->mod);
-        comp_error(C, c->line, c->col, "too many classes in one program (at most %d: type ids "
-                   "are 16 bits in the image)", VM_MAX_TYPES - VM_T__COUNT);
+        comp_error(C, c->line, c->col,
+                   "too many classes in one program (at most %d: type ids "
+                   "are 16 bits in the image)",
+                   VM_MAX_TYPES - VM_T__COUNT);
         comp_enter(C, prev);
         return false;
     }

@@ -129,7 +129,8 @@ static uint32_t native_ref(emitter *E, const vm_natsig *nat)
     if (i >= 0)
         return (uint32_t)i;
     vm_image *im = E->im;
-    im->natives = comp_grow(C, im->natives, &E->natives_cap, im->nnatives + 1, sizeof(vm_nativeref));
+    im->natives =
+        comp_grow(C, im->natives, &E->natives_cap, im->nnatives + 1, sizeof(vm_nativeref));
     vm_nativeref *r = &im->natives[im->nnatives];
     r->name = intern(E, nat->name, (uint32_t)strlen(nat->name));
     r->ret = image_type(E, comp_letter_type(C, nat->ret, E->line, 1));
@@ -201,7 +202,10 @@ static void bind(emitter *E, jlist *j)
     bind_to(E, j, E->ncode);
 }
 
-static void jump(emitter *E, jlist *j) { jadd(E, j, emit(E, MK_sJ(OP_JMP, 0))); }
+static void jump(emitter *E, jlist *j)
+{
+    jadd(E, j, emit(E, MK_sJ(OP_JMP, 0)));
+}
 
 /* ---- Registers ---- */
 
@@ -241,8 +245,8 @@ static int reg_block(emitter *E, const uint16_t *types, uint32_t n)
     uint32_t p;
     for (p = 0; p < E->nregs; p++) {
         uint32_t i = 0;
-        while (i < n && (p + i >= E->nregs ||
-                         (E->owner[p + i] == R_FREE && E->types[p + i] == types[i])))
+        while (i < n &&
+               (p + i >= E->nregs || (E->owner[p + i] == R_FREE && E->types[p + i] == types[i])))
             i++;
         if (i == n)
             break;
@@ -256,7 +260,10 @@ static int reg_block(emitter *E, const uint16_t *types, uint32_t n)
     return (int)p;
 }
 
-static int target(emitter *E, int want, int type) { return want >= 0 ? want : reg_alloc(E, type); }
+static int target(emitter *E, int want, int type)
+{
+    return want >= 0 ? want : reg_alloc(E, type);
+}
 
 /* ---- Expressions ---- */
 
@@ -311,8 +318,10 @@ static int binary_op(int op, int t, bool *swap)
     case T_SHR: return OP_SHR;
     case T_EQEQ: return I ? OP_EQ_I : F ? OP_EQ_F : B ? OP_EQ_B : S ? OP_EQ_S : OP_EQ_R;
     case T_NE: return I ? OP_NE_I : F ? OP_NE_F : B ? OP_NE_B : S ? OP_NE_S : OP_NE_R;
-    case T_LT: case T_GT: return I ? OP_LT_I : F ? OP_LT_F : OP_LT_S;
-    case T_LE: case T_GE: return I ? OP_LE_I : F ? OP_LE_F : OP_LE_S;
+    case T_LT:
+    case T_GT: return I ? OP_LT_I : F ? OP_LT_F : OP_LT_S;
+    case T_LE:
+    case T_GE: return I ? OP_LE_I : F ? OP_LE_F : OP_LE_S;
     }
     return OP_NOP;
 }
@@ -371,8 +380,8 @@ static int ex_binary(emitter *E, comp_node *n, int want)
     }
     /* Float arithmetic with a literal operand reads the constant directly
      * (K operand), sparing a LOADK in every loop iteration. */
-    if (t == VM_T_FLOAT && (n->op == T_PLUS || n->op == T_MINUS || n->op == T_STAR ||
-                            n->op == T_SLASH)) {
+    if (t == VM_T_FLOAT &&
+        (n->op == T_PLUS || n->op == T_MINUS || n->op == T_STAR || n->op == T_SLASH)) {
         comp_node *var = n->a, *lit = n->b;
         if (lit->kind != N_FLOAT && var->kind == N_FLOAT &&
             (n->op == T_PLUS || n->op == T_STAR)) { /* commutative: k * x is x * k */
@@ -386,8 +395,10 @@ static int ex_binary(emitter *E, comp_node *n, int want)
             int a = ex(E, var, -1);
             reg_free(E, a);
             int r = target(E, want, VM_T_FLOAT);
-            int op = n->op == T_PLUS ? OP_ADDK_F : n->op == T_MINUS ? OP_SUBK_F
-                   : n->op == T_STAR ? OP_MULK_F : OP_DIVK_F;
+            int op = n->op == T_PLUS    ? OP_ADDK_F
+                     : n->op == T_MINUS ? OP_SUBK_F
+                     : n->op == T_STAR  ? OP_MULK_F
+                                        : OP_DIVK_F;
             emit(E, MK_ABC(op, r, a, k));
             return r;
         }
@@ -438,7 +449,8 @@ static int ex_to_str(emitter *E, comp_node *n)
     uint16_t t = image_type(E, n->type);
     int arg = reg_block(E, &t, 1);
     ex(E, n, arg);
-    const vm_natsig *nat = vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, E->C);
+    const vm_natsig *nat =
+        vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, E->C);
     reg_free(E, arg);
     int r = reg_alloc(E, VM_T_STR);
     emit_x(E, MK_ABC(OP_CALLN, r, arg, 0), native_ref(E, nat));
@@ -586,9 +598,15 @@ static int ex_call(emitter *E, comp_node *n, int want)
         recv = n->a; /* self, as the superclass's method takes it */
     switch (n->builtin) {
     case B_NEW: return ex_new(E, n, want);
-    case B_ALEN: case B_APUSH: case B_APOP: case B_ASLICE: return ex_array_method(E, n, want);
-    case B_MGETD: case B_MHAS: case B_MDEL: case B_MLEN: case B_MKEYS:
-        return ex_map_method(E, n, want);
+    case B_ALEN:
+    case B_APUSH:
+    case B_APOP:
+    case B_ASLICE: return ex_array_method(E, n, want);
+    case B_MGETD:
+    case B_MHAS:
+    case B_MDEL:
+    case B_MLEN:
+    case B_MKEYS: return ex_map_method(E, n, want);
     case B_TO_STR: return ex_obj_to_str(E, n->list[0], want);
     case B_FNCALL: return ex_value_call(E, n, want);
     case B_IDENTITY: return ex(E, n->list[0], want);
@@ -819,8 +837,10 @@ static int ex_kind(emitter *E, comp_node *n, int want)
         int a = ex(E, n->a, -1);
         reg_free(E, a);
         r = target(E, want, n->type);
-        int op = n->op == T_BANG ? OP_NOT : n->op == T_TILDE ? OP_BNOT
-               : n->type == VM_T_INT ? OP_NEG_I : OP_NEG_F;
+        int op = n->op == T_BANG       ? OP_NOT
+                 : n->op == T_TILDE    ? OP_BNOT
+                 : n->type == VM_T_INT ? OP_NEG_I
+                                       : OP_NEG_F;
         emit(E, MK_ABC(op, r, a, 0));
         return r;
     }
@@ -832,7 +852,9 @@ static int ex_kind(emitter *E, comp_node *n, int want)
         reg_free(E, a);
         reg_free(E, b);
         r = target(E, want, n->type);
-        emit(E, MK_ABC(n->a->type == VM_T_STR ? OP_STRIDX : is_map(E, n->a->type) ? OP_MGET : OP_AGET,
+        emit(E, MK_ABC(n->a->type == VM_T_STR  ? OP_STRIDX
+                       : is_map(E, n->a->type) ? OP_MGET
+                                               : OP_AGET,
                        r, a, b));
         return r;
     }
@@ -892,8 +914,12 @@ static void int_branch(emitter *E, comp_node *l, comp_node *rnode, int op, jlist
     }
     if (small_int(rnode, INT16_MIN, INT16_MAX)) {
         static const int KOP[] = {OP_JEQK_I, OP_JNEK_I, OP_JLTK_I, OP_JLEK_I, OP_JGTK_I, OP_JGEK_I};
-        int idx = op == T_EQEQ ? 0 : op == T_NE ? 1 : op == T_LT ? 2 : op == T_LE ? 3
-                : op == T_GT ? 4 : 5;
+        int idx = op == T_EQEQ ? 0
+                  : op == T_NE ? 1
+                  : op == T_LT ? 2
+                  : op == T_LE ? 3
+                  : op == T_GT ? 4
+                               : 5;
         int a = ex(E, l, -1);
         reg_free(E, a);
         jadd(E, to, emit_x(E, MK_ABx(KOP[idx], a, (uint16_t)(int16_t)rnode->i), 0));
@@ -908,16 +934,29 @@ static void int_branch(emitter *E, comp_node *l, comp_node *rnode, int op, jlist
     case T_NE: opc = OP_JNE_I; break;
     case T_LT: opc = OP_JLT_I; break;
     case T_LE: opc = OP_JLE_I; break;
-    case T_GT: opc = OP_JLT_I; { int t = a; a = b; b = t; } break;
-    default: opc = OP_JLE_I; { int t = a; a = b; b = t; } break;
+    case T_GT:
+        opc = OP_JLT_I;
+        {
+            int t = a;
+            a = b;
+            b = t;
+        }
+        break;
+    default:
+        opc = OP_JLE_I;
+        {
+            int t = a;
+            a = b;
+            b = t;
+        }
+        break;
     }
     jadd(E, to, emit_x(E, MK_ABC(opc, a, b, 0), 0));
 }
 
 /* Float comparison branch, taken when `(a op b) == when`; NaN makes every
  * ordered comparison false, so "not <" is its own instruction. */
-static void float_branch(emitter *E, comp_node *l, comp_node *rnode, int op, bool when,
-                         jlist *to)
+static void float_branch(emitter *E, comp_node *l, comp_node *rnode, int op, bool when, jlist *to)
 {
     if (l->kind == N_FLOAT && rnode->kind != N_FLOAT) {
         comp_node *t = l;
@@ -930,8 +969,11 @@ static void float_branch(emitter *E, comp_node *l, comp_node *rnode, int op, boo
         memcpy(&bits, &rnode->f, sizeof bits);
         uint32_t k = constant(E, VM_T_FLOAT, bits);
         if (k < 256) {
-            int opc = op == T_LT ? OP_JLTK_F : op == T_LE ? OP_JLEK_F : op == T_GT ? OP_JGTK_F
-                    : op == T_GE ? OP_JGEK_F : OP_JEQK_F;
+            int opc = op == T_LT   ? OP_JLTK_F
+                      : op == T_LE ? OP_JLEK_F
+                      : op == T_GT ? OP_JGTK_F
+                      : op == T_GE ? OP_JGEK_F
+                                   : OP_JEQK_F;
             bool taken_if = op == T_NE ? !when : when; /* JEQK_F's jump for a != k */
             int a = ex(E, l, -1);
             reg_free(E, a);
@@ -983,7 +1025,8 @@ static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to)
     } else if (n->kind == N_BINARY && (n->op == T_EQEQ || n->op == T_NE) &&
                (n->a->kind == N_NULL || n->b->kind == N_NULL)) {
         bool is_null = (n->op == T_EQEQ) == when; /* jump when the operand is null */
-        int r = ex(E, n->a->kind == N_NULL ? n->b : n->a, -1); /* the checker refuses null == null */
+        int r =
+            ex(E, n->a->kind == N_NULL ? n->b : n->a, -1); /* the checker refuses null == null */
         reg_free(E, r);
         jadd(E, to, emit_x(E, MK_ABC(is_null ? OP_JNULL : OP_JNNULL, r, 0, 0), 0));
     } else if (n->kind == N_BINARY && (n->op == T_EQEQ || n->op == T_NE) &&
@@ -1276,8 +1319,8 @@ static void try_stmt(emitter *E, comp_node *n)
         uint32_t mark = E->nscope;
         E->label_at = E->ncode;
         int reg = local_reg(E, c->sym);
-        E->handlers = comp_grow(E->C, E->handlers, &E->handlers_cap, E->nhandlers + 1,
-                                sizeof(vm_handler));
+        E->handlers =
+            comp_grow(E->C, E->handlers, &E->handlers_cap, E->nhandlers + 1, sizeof(vm_handler));
         vm_handler *h = &E->handlers[E->nhandlers++];
         h->start = start;
         h->end = end;
@@ -1350,7 +1393,8 @@ static void synth_body(emitter *E, comp_fn *fn)
             int b = reg_block(E, &t, 1);
             emit(E, MK_ABC(OP_MOV, b, m, 0));
             emit_x(E, MK_ABC(OP_CALLN, m, b, 0),
-                   native_ref(E, vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, E->C)));
+                   native_ref(E, vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx,
+                                                E->C)));
             emit(E, MK_ABC(OP_CONCAT, r, r, m));
         }
         emit(E, MK_ABC(OP_RET, r, 0, 0));
@@ -1381,8 +1425,8 @@ static void emit_classes(emitter *E, vm_image *im)
         const struct comp_xtype *x = &C->xtypes[i];
         vm_type *t = &im->types[C->nclasses + i];
         t->kind = x->kind;
-        uint32_t hi = x->kind == VM_K_MAP ? image_type(E, x->b) /* the value type */
-                      : x->kind == VM_K_FN ? (uint32_t)x->b    /* nparams */
+        uint32_t hi = x->kind == VM_K_MAP  ? image_type(E, x->b) /* the value type */
+                      : x->kind == VM_K_FN ? (uint32_t)x->b      /* nparams */
                                            : 0;
         t->a = image_type(E, x->a) | hi << 16;
         t->params = x->params;
@@ -1426,7 +1470,7 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     E->too_many_regs = false;
     E->line = fn->line;
     for (uint32_t i = 0; i < fn->nparams; i++)
-        local_reg(E, fn->params[i]); /* parameters are registers 0..n-1 */
+        local_reg(E, fn->params[i]);           /* parameters are registers 0..n-1 */
     for (uint32_t i = 0; i < fn->ncaps; i++) { /* then the captures, fresh registers */
         comp_sym *c = fn->caps[i];
         c->index = reg_new(E, sym_reg_type(E, c));
@@ -1451,8 +1495,8 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
                    E->last_op == OP_THROW);
     if (!closed)
         emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_TRAP, 0, 0, 0));
-    out->name = fn->full ? intern(E, fn->full, (uint32_t)strlen(fn->full))
-                         : intern(E, fn->name, fn->len);
+    out->name =
+        fn->full ? intern(E, fn->full, (uint32_t)strlen(fn->full)) : intern(E, fn->name, fn->len);
     out->module = fn->mod ? fn->mod->index : 0; /* its file, for traces */
     out->nparams = (uint8_t)fn->nparams;
     out->ncaps = (uint8_t)fn->ncaps;

@@ -16,28 +16,76 @@
 
 #include "comp.h"
 
-static const char *const TOKEN_NAMES[T__COUNT] = {
-    "end of file", "';' or newline", "identifier", "integer", "float", "string",
-    "string", "'('", "')'", "'{'", "'}'", "'['", "']'", "','", "':'", "'.'", "'..'", "'..='",
-    "'->'", "'+'", "'-'", "'*'", "'/'", "'%'", "'&'", "'|'", "'^'", "'<<'", "'>>'", "'+='",
-    "'-='", "'*='", "'/='", "'%='", "'&='", "'|='", "'^='", "'<<='", "'>>='", "'~'", "'!'",
-    "'&&'", "'||'", "'='", "'=='", "'!='", "'<'", "'<='", "'>'", "'>='", "'let'", "'var'",
-    "'fn'", "'return'", "'if'", "'else'", "'while'", "'for'", "'in'", "'break'",
-    "'continue'", "'true'", "'false'", "'null'", "'import'", "'class'", "'try'", "'catch'",
-    "'throw'", "'is'", "'as'", "'self'", "'super'"};
+static const char *const TOKEN_NAMES[T__COUNT] = {"end of file", "';' or newline",
+                                                  "identifier",  "integer",
+                                                  "float",       "string",
+                                                  "string",      "'('",
+                                                  "')'",         "'{'",
+                                                  "'}'",         "'['",
+                                                  "']'",         "','",
+                                                  "':'",         "'.'",
+                                                  "'..'",        "'..='",
+                                                  "'->'",        "'+'",
+                                                  "'-'",         "'*'",
+                                                  "'/'",         "'%'",
+                                                  "'&'",         "'|'",
+                                                  "'^'",         "'<<'",
+                                                  "'>>'",        "'+='",
+                                                  "'-='",        "'*='",
+                                                  "'/='",        "'%='",
+                                                  "'&='",        "'|='",
+                                                  "'^='",        "'<<='",
+                                                  "'>>='",       "'~'",
+                                                  "'!'",         "'&&'",
+                                                  "'||'",        "'='",
+                                                  "'=='",        "'!='",
+                                                  "'<'",         "'<='",
+                                                  "'>'",         "'>='",
+                                                  "'let'",       "'var'",
+                                                  "'fn'",        "'return'",
+                                                  "'if'",        "'else'",
+                                                  "'while'",     "'for'",
+                                                  "'in'",        "'break'",
+                                                  "'continue'",  "'true'",
+                                                  "'false'",     "'null'",
+                                                  "'import'",    "'class'",
+                                                  "'try'",       "'catch'",
+                                                  "'throw'",     "'is'",
+                                                  "'as'",        "'self'",
+                                                  "'super'"};
 
-const char *comp_token_name(int t) { return t >= 0 && t < T__COUNT ? TOKEN_NAMES[t] : "?"; }
+const char *comp_token_name(int t)
+{
+    return t >= 0 && t < T__COUNT ? TOKEN_NAMES[t] : "?";
+}
 
 static const struct {
     const char *word;
     uint8_t type;
 } KEYWORDS[] = {
-    {"let", T_LET},         {"var", T_VAR},       {"fn", T_FN},         {"return", T_RETURN},
-    {"if", T_IF},           {"else", T_ELSE},     {"while", T_WHILE},   {"for", T_FOR},
-    {"in", T_IN},           {"break", T_BREAK},   {"continue", T_CONTINUE},
-    {"true", T_TRUE},       {"false", T_FALSE},   {"null", T_NULL},     {"import", T_IMPORT},
-    {"class", T_CLASS},     {"try", T_TRY},       {"catch", T_CATCH},   {"throw", T_THROW},
-    {"is", T_IS},           {"as", T_AS},         {"self", T_SELF},     {"super", T_SUPER},
+    {"let", T_LET},
+    {"var", T_VAR},
+    {"fn", T_FN},
+    {"return", T_RETURN},
+    {"if", T_IF},
+    {"else", T_ELSE},
+    {"while", T_WHILE},
+    {"for", T_FOR},
+    {"in", T_IN},
+    {"break", T_BREAK},
+    {"continue", T_CONTINUE},
+    {"true", T_TRUE},
+    {"false", T_FALSE},
+    {"null", T_NULL},
+    {"import", T_IMPORT},
+    {"class", T_CLASS},
+    {"try", T_TRY},
+    {"catch", T_CATCH},
+    {"throw", T_THROW},
+    {"is", T_IS},
+    {"as", T_AS},
+    {"self", T_SELF},
+    {"super", T_SUPER},
 };
 
 enum { MAX_INTERP_NESTING = 16 };
@@ -46,8 +94,8 @@ typedef struct lexer {
     comp *C;
     const char *p, *end, *line_start;
     uint32_t line;
-    int braces;                          /* open '{' not yet closed */
-    int interp[MAX_INTERP_NESTING];      /* brace depth of each open "${" */
+    int braces;                     /* open '{' not yet closed */
+    int interp[MAX_INTERP_NESTING]; /* brace depth of each open "${" */
     int ninterp;
 } lexer;
 
@@ -72,12 +120,21 @@ static comp_token *push(lexer *L, int type, const char *at)
 static bool ends_statement(int t)
 {
     switch (t) {
-    case T_IDENT: case T_INT: case T_FLOAT: case T_STRING: case T_TRUE: case T_FALSE:
-    case T_NULL: case T_RPAREN: case T_RBRACKET: case T_RBRACE: case T_RETURN:
-    case T_BREAK: case T_CONTINUE: case T_SELF:
-        return true;
-    default:
-        return false;
+    case T_IDENT:
+    case T_INT:
+    case T_FLOAT:
+    case T_STRING:
+    case T_TRUE:
+    case T_FALSE:
+    case T_NULL:
+    case T_RPAREN:
+    case T_RBRACKET:
+    case T_RBRACE:
+    case T_RETURN:
+    case T_BREAK:
+    case T_CONTINUE:
+    case T_SELF: return true;
+    default: return false;
     }
 }
 
@@ -129,9 +186,10 @@ static void escape_unicode(lexer *L, vm_buf *b, const char *esc)
     int nd = 0;
     while (L->p < L->end && *L->p != '}' && *L->p != '"' && *L->p != '\n') {
         char c = *L->p++;
-        int d = c >= '0' && c <= '9' ? c - '0'
-              : c >= 'a' && c <= 'f' ? c - 'a' + 10
-              : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+        int d = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                : c >= 'A' && c <= 'F' ? c - 'A' + 10
+                                       : -1;
         if (d < 0 || nd >= 6) {
             comp_error(C, L->line, col_of(L, esc), "bad \\u{...} escape");
             return;
@@ -236,15 +294,16 @@ static void number(lexer *L, const char *start)
         size_t take = 0; /* bytes of the literal this step consumes */
         if (is_digit_of(c, hex) || c == '_') {
             /* An underscore only separates digits: not first, last or doubled. */
-            if (c == '_' && (q == start + (hex ? 2 : 0) || !is_digit_of(q[-1], hex) ||
-                             !is_digit_of(c1, hex)))
+            if (c == '_' &&
+                (q == start + (hex ? 2 : 0) || !is_digit_of(q[-1], hex) || !is_digit_of(c1, hex)))
                 bad_underscore = true;
             take = 1;
         } else if (!hex && !is_float && c == '.' && is_digit_of(c1, false)) {
             is_float = true; /* "1..2" stays a range: '.' must be followed by a digit */
             take = 1;
         } else if (!hex && !exponent && (c == 'e' || c == 'E') &&
-                   (is_digit_of(c1, false) || ((c1 == '+' || c1 == '-') && is_digit_of(c2, false)))) {
+                   (is_digit_of(c1, false) ||
+                    ((c1 == '+' || c1 == '-') && is_digit_of(c2, false)))) {
             is_float = exponent = true;
             take = c1 == '+' || c1 == '-' ? 2 : 1;
         } else {
@@ -262,8 +321,8 @@ static void number(lexer *L, const char *start)
     digits[nd] = 0;
     if (L->p < L->end && ((*L->p >= 'a' && *L->p <= 'z') || (*L->p >= 'A' && *L->p <= 'Z'))) {
         comp_error(C, L->line, col_of(L, start), "bad number literal");
-        while (L->p < L->end && ((*L->p >= 'a' && *L->p <= 'z') ||
-                                 (*L->p >= 'A' && *L->p <= 'Z') || is_digit_of(*L->p, false)))
+        while (L->p < L->end && ((*L->p >= 'a' && *L->p <= 'z') || (*L->p >= 'A' && *L->p <= 'Z') ||
+                                 is_digit_of(*L->p, false)))
             L->p++;
     }
     comp_token *t = push(L, is_float ? T_FLOAT : T_INT, start);
@@ -328,17 +387,17 @@ static const struct {
     const char *text;
     uint8_t type;
 } OPERATORS[] = {
-    {"<<=", T_SHL_EQ}, {">>=", T_SHR_EQ}, {"..=", T_DOTDOTEQ}, {"..", T_DOTDOT},
-    {"->", T_ARROW},   {"+=", T_PLUS_EQ}, {"-=", T_MINUS_EQ},  {"*=", T_STAR_EQ},
-    {"/=", T_SLASH_EQ}, {"%=", T_PERCENT_EQ}, {"&=", T_AMP_EQ}, {"|=", T_PIPE_EQ},
-    {"^=", T_CARET_EQ}, {"<<", T_SHL},    {">>", T_SHR},       {"&&", T_ANDAND},
-    {"||", T_OROR},    {"==", T_EQEQ},    {"!=", T_NE},        {"<=", T_LE},
-    {">=", T_GE},      {"(", T_LPAREN},   {")", T_RPAREN},     {"[", T_LBRACKET},
-    {"]", T_RBRACKET}, {"{", T_LBRACE},   {"}", T_RBRACE},     {",", T_COMMA},    {":", T_COLON},      {".", T_DOT},
-    {"+", T_PLUS},     {"-", T_MINUS},    {"*", T_STAR},       {"/", T_SLASH},
-    {"%", T_PERCENT},  {"&", T_AMP},      {"|", T_PIPE},       {"^", T_CARET},
-    {"~", T_TILDE},    {"!", T_BANG},     {"=", T_EQ},         {"<", T_LT},
-    {">", T_GT},       {";", T_SEMI},
+    {"<<=", T_SHL_EQ},  {">>=", T_SHR_EQ},    {"..=", T_DOTDOTEQ}, {"..", T_DOTDOT},
+    {"->", T_ARROW},    {"+=", T_PLUS_EQ},    {"-=", T_MINUS_EQ},  {"*=", T_STAR_EQ},
+    {"/=", T_SLASH_EQ}, {"%=", T_PERCENT_EQ}, {"&=", T_AMP_EQ},    {"|=", T_PIPE_EQ},
+    {"^=", T_CARET_EQ}, {"<<", T_SHL},        {">>", T_SHR},       {"&&", T_ANDAND},
+    {"||", T_OROR},     {"==", T_EQEQ},       {"!=", T_NE},        {"<=", T_LE},
+    {">=", T_GE},       {"(", T_LPAREN},      {")", T_RPAREN},     {"[", T_LBRACKET},
+    {"]", T_RBRACKET},  {"{", T_LBRACE},      {"}", T_RBRACE},     {",", T_COMMA},
+    {":", T_COLON},     {".", T_DOT},         {"+", T_PLUS},       {"-", T_MINUS},
+    {"*", T_STAR},      {"/", T_SLASH},       {"%", T_PERCENT},    {"&", T_AMP},
+    {"|", T_PIPE},      {"^", T_CARET},       {"~", T_TILDE},      {"!", T_BANG},
+    {"=", T_EQ},        {"<", T_LT},          {">", T_GT},         {";", T_SEMI},
 };
 
 static void identifier(lexer *L, const char *start)

@@ -160,8 +160,7 @@ void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t v
                 comp_map_put(C, m, old.slots[i].key, old.slots[i].len, old.slots[i].val);
     }
     uint32_t i = hash_bytes(key, len) & (m->cap - 1);
-    while (m->slots[i].key &&
-           !(m->slots[i].len == len && memcmp(m->slots[i].key, key, len) == 0))
+    while (m->slots[i].key && !(m->slots[i].len == len && memcmp(m->slots[i].key, key, len) == 0))
         i = (i + 1) & (m->cap - 1);
     if (!m->slots[i].key)
         m->count++;
@@ -263,8 +262,8 @@ static void parse_module(comp *C, comp_module *m)
     C->ntoks = C->tok_cap = 0;
 }
 
-bool comp_compile(const char *name, const char *src, size_t len, const comp_env *env,
-                  vm_buf *image, vm_buf *diags)
+bool comp_compile(const char *name, const char *src, size_t len, const comp_env *env, vm_buf *image,
+                  vm_buf *diags)
 {
     comp *C = calloc(1, sizeof *C);
     if (!C) {

@@ -46,10 +46,12 @@ comp_module *comp_enter(comp *C, comp_module *m)
 }
 
 /* The root (index 0) and the prelude (index 1) share the plain names. */
-static bool plain(const comp_module *m) { return !m || m->index < 2; }
+static bool plain(const comp_module *m)
+{
+    return !m || m->index < 2;
+}
 
-const char *comp_key(comp *C, const comp_module *m, const char *name, uint32_t len,
-                     uint32_t *klen)
+const char *comp_key(comp *C, const comp_module *m, const char *name, uint32_t len, uint32_t *klen)
 {
     if (plain(m)) {
         *klen = len;
@@ -78,8 +80,14 @@ static int32_t find(comp *C, const comp_map *map, const comp_module *m, const ch
     return v >= 0 && is_prelude(C, v) ? v : -1;
 }
 
-static bool fn_prelude(comp *C, int32_t v) { return C->fns[v]->prelude; }
-static bool class_prelude(comp *C, int32_t v) { return C->classes[v]->prelude; }
+static bool fn_prelude(comp *C, int32_t v)
+{
+    return C->fns[v]->prelude;
+}
+static bool class_prelude(comp *C, int32_t v)
+{
+    return C->classes[v]->prelude;
+}
 static bool never(comp *C, int32_t v)
 {
     (void)C;
@@ -93,8 +101,7 @@ comp_fn *comp_find_fn(comp *C, const comp_module *m, const char *name, uint32_t 
     return v >= 0 ? C->fns[v] : NULL;
 }
 
-comp_class *comp_find_class(comp *C, const comp_module *m, const char *name, uint32_t len,
-                            bool own)
+comp_class *comp_find_class(comp *C, const comp_module *m, const char *name, uint32_t len, bool own)
 {
     int32_t v = find(C, &C->class_map, m, name, len, own, class_prelude);
     return v >= 0 ? C->classes[v] : NULL;
@@ -125,8 +132,7 @@ comp_module *comp_qualifier(comp *C, const comp_module *from, const char *qs, ui
         return NULL;
     }
     if (len && name[0] == '_') {
-        comp_error(C, line, col, "'%.*s' is private to module %.*s", (int)len, name, (int)qlen,
-                   qs);
+        comp_error(C, line, col, "'%.*s' is private to module %.*s", (int)len, name, (int)qlen, qs);
         return NULL;
     }
     return m;
@@ -179,8 +185,7 @@ void comp_import(comp *C, const comp_token *name)
     if (comp_is_import(from, name->s, name->len))
         return; /* imported twice: once is enough */
     if (name->len == from->len && memcmp(name->s, from->name, name->len) == 0) {
-        comp_error(C, name->line, name->col, "module %.*s imports itself", (int)name->len,
-                   name->s);
+        comp_error(C, name->line, name->col, "module %.*s imports itself", (int)name->len, name->s);
         return;
     }
     for (uint32_t i = 0; i < C->nmods; i++) {
@@ -202,8 +207,8 @@ void comp_import(comp *C, const comp_token *name)
         char *kept = comp_alloc(C, len + 1); /* tokens point into it */
         memcpy(kept, src, len);
         free(src);
-        comp_module *m = comp_module_new(C, comp_strdup(C, name->s, name->len), name->len,
-                                         path, kept, len);
+        comp_module *m =
+            comp_module_new(C, comp_strdup(C, name->s, name->len), name->len, path, kept, len);
         comp_map_put(C, &from->imports, name->s, name->len, (int32_t)m->index);
         add_dep(C, from, m->index, name);
         return;

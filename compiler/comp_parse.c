@@ -28,13 +28,19 @@ typedef struct parser {
     bool panic;
 } parser;
 
-static comp_token *peek(parser *P) { return &P->C->toks[P->C->pos]; }
+static comp_token *peek(parser *P)
+{
+    return &P->C->toks[P->C->pos];
+}
 static comp_token *peek2(parser *P)
 {
     comp *C = P->C;
     return &C->toks[C->pos + 1 < C->ntoks ? C->pos + 1 : C->pos];
 }
-static bool check(parser *P, int t) { return peek(P)->type == t; }
+static bool check(parser *P, int t)
+{
+    return peek(P)->type == t;
+}
 static comp_token *advance(parser *P)
 {
     comp_token *t = peek(P);
@@ -92,7 +98,8 @@ static comp_node *node(parser *P, int kind, const comp_token *at)
 
 static void add_child(parser *P, comp_node *list_owner, comp_node *child, uint32_t *cap)
 {
-    list_owner->list = comp_grow(P->C, list_owner->list, cap, list_owner->n + 1, sizeof(comp_node *));
+    list_owner->list =
+        comp_grow(P->C, list_owner->list, cap, list_owner->n + 1, sizeof(comp_node *));
     list_owner->list[list_owner->n++] = child;
 }
 
@@ -105,7 +112,10 @@ static bool enter(parser *P)
     }
     return true;
 }
-static void leave(parser *P) { P->C->depth--; }
+static void leave(parser *P)
+{
+    P->C->depth--;
+}
 
 /* ---- Types ---- */
 
@@ -291,17 +301,14 @@ static comp_node *primary(parser *P)
         n = node(P, N_BOOL, t);
         n->i = t->type == T_TRUE;
         return n;
-    case T_NULL:
-        advance(P);
-        return node(P, N_NULL, t);
+    case T_NULL: advance(P); return node(P, N_NULL, t);
     case T_STRING:
         advance(P);
         n = node(P, N_STR, t);
         n->s = t->s;
         n->len = t->len;
         return n;
-    case T_INTERP:
-        return interpolation(P);
+    case T_INTERP: return interpolation(P);
     case T_IDENT:
         advance(P);
         n = node(P, N_NAME, t);
@@ -314,9 +321,7 @@ static comp_node *primary(parser *P)
         expect(P, T_RPAREN, "')'");
         return n;
     }
-    case T_SELF:
-        advance(P);
-        return node(P, N_SELF, t);
+    case T_SELF: advance(P); return node(P, N_SELF, t);
     case T_SUPER: {
         advance(P);
         n = node(P, N_SUPER, t);
@@ -386,8 +391,8 @@ static comp_node *postfix(parser *P)
     int entered = 0;
     for (;; entered++) {
         comp_token *t = peek(P);
-        if (t->type == T_LPAREN || t->type == T_LBRACKET || t->type == T_DOT ||
-            t->type == T_IS || t->type == T_AS) {
+        if (t->type == T_LPAREN || t->type == T_LBRACKET || t->type == T_DOT || t->type == T_IS ||
+            t->type == T_AS) {
             if (!enter(P))
                 break;
         }
@@ -472,18 +477,25 @@ static comp_node *unary(parser *P)
 static int precedence(int t)
 {
     switch (t) {
-    case T_STAR: case T_SLASH: case T_PERCENT: case T_SHL: case T_SHR: case T_AMP:
-        return 5;
-    case T_PLUS: case T_MINUS: case T_PIPE: case T_CARET:
-        return 4;
-    case T_EQEQ: case T_NE: case T_LT: case T_LE: case T_GT: case T_GE:
-        return 3;
-    case T_ANDAND:
-        return 2;
-    case T_OROR:
-        return 1;
-    default:
-        return 0;
+    case T_STAR:
+    case T_SLASH:
+    case T_PERCENT:
+    case T_SHL:
+    case T_SHR:
+    case T_AMP: return 5;
+    case T_PLUS:
+    case T_MINUS:
+    case T_PIPE:
+    case T_CARET: return 4;
+    case T_EQEQ:
+    case T_NE:
+    case T_LT:
+    case T_LE:
+    case T_GT:
+    case T_GE: return 3;
+    case T_ANDAND: return 2;
+    case T_OROR: return 1;
+    default: return 0;
     }
 }
 
@@ -515,7 +527,10 @@ static comp_node *binary(parser *P, int min_prec)
     return left;
 }
 
-static comp_node *expression(parser *P) { return binary(P, 1); }
+static comp_node *expression(parser *P)
+{
+    return binary(P, 1);
+}
 
 /* ---- Statements ---- */
 
@@ -657,7 +672,10 @@ static comp_node *try_statement(parser *P, comp_token *kw)
     return n;
 }
 
-static bool is_assign_op(int t) { return t == T_EQ || (t >= T_PLUS_EQ && t <= T_SHR_EQ); }
+static bool is_assign_op(int t)
+{
+    return t == T_EQ || (t >= T_PLUS_EQ && t <= T_SHR_EQ);
+}
 
 static comp_node *fn_declaration(parser *P, comp_token *kw, comp_class *cls);
 
@@ -744,8 +762,7 @@ static comp_node *statement(parser *P)
         error_at(P, t, "import must be at the top level of a file%s", "");
         advance(P);
         return node(P, N_BLOCK, t);
-    default:
-        break;
+    default: break;
     }
     comp_node *e = expression(P);
     comp_token *op = peek(P);
@@ -894,8 +911,8 @@ static void class_declaration(parser *P, comp_token *kw)
             if (!P->panic)
                 end_statement(P);
             if (fn->name) {
-                c->methods = comp_grow(C, c->methods, &c->methods_cap, c->nmethods + 1,
-                                       sizeof(comp_fn *));
+                c->methods =
+                    comp_grow(C, c->methods, &c->methods_cap, c->nmethods + 1, sizeof(comp_fn *));
                 c->methods[c->nmethods++] = fn;
                 add_fn(C, fn);
             }
@@ -909,8 +926,7 @@ static void class_declaration(parser *P, comp_token *kw)
             }
         }
         if (P->panic) {
-            while (!check(P, T_SEMI) && !check(P, T_RBRACE) && !check(P, T_EOF) &&
-                   !check(P, T_FN))
+            while (!check(P, T_SEMI) && !check(P, T_RBRACE) && !check(P, T_EOF) && !check(P, T_FN))
                 advance(P);
             match(P, T_SEMI);
             P->panic = false;

@@ -200,8 +200,7 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
 {
     if (size > UINT32_MAX)
         return NULL;
-    if (!h->collecting &&
-        (h->stress || h->bytes + size > h->threshold || over_limit(h, size)))
+    if (!h->collecting && (h->stress || h->bytes + size > h->threshold || over_limit(h, size)))
         gc_collect(h);
     if (over_limit(h, size))
         return NULL;

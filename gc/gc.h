@@ -94,18 +94,18 @@ typedef void (*gc_roots_fn)(gc_heap *h, void *ctx);
 typedef void (*gc_trace_fn)(gc_heap *h, gc_obj *o, void *ctx);
 
 struct gc_heap {
-    void *mh;          /* mi_heap_t *, or NULL with KILN_GC_MALLOC */
-    gc_obj *all;       /* KILN_GC_MALLOC: every object */
-    size_t bytes;      /* bytes of all objects now allocated */
-    size_t threshold;  /* collect when bytes passes this */
-    size_t limit;      /* 0 = none */
-    bool stress;       /* collect at every allocation */
-    bool verify;       /* check reachability after each collection */
+    void *mh;         /* mi_heap_t *, or NULL with KILN_GC_MALLOC */
+    gc_obj *all;      /* KILN_GC_MALLOC: every object */
+    size_t bytes;     /* bytes of all objects now allocated */
+    size_t threshold; /* collect when bytes passes this */
+    size_t limit;     /* 0 = none */
+    bool stress;      /* collect at every allocation */
+    bool verify;      /* check reachability after each collection */
     bool collecting;
     gc_roots_fn roots;
     gc_trace_fn trace;
     void *ctx;
-    gc_obj **gray;     /* mark stack */
+    gc_obj **gray; /* mark stack */
     size_t ngray, gray_cap;
     bool gray_overflow; /* the mark stack could not grow: rescan needed */
     /* statistics */

@@ -211,8 +211,8 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
 #endif
     vm_ctx *const X = vm->ctx;
     vm_rtfunc *f = (vm_rtfunc *)entry, *g; /* records are the VM's, mutable (counters) */
-    const vm_value *argv, *capv = NULL; /* a call's arguments and captured values */
-    vm_value *N;                          /* a callee's frame */
+    const vm_value *argv, *capv = NULL;    /* a call's arguments and captured values */
+    vm_value *N;                           /* a callee's frame */
     vm_rtfunc *const funcs = vm->funcs;
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
@@ -221,8 +221,8 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
      * above the interrupted one, which the entry frame's record links to. */
     vm_value *const outer_R = X->frame;
     const uint32_t *const outer_pc = X->pc;
-    vm_value *R = outer_R ? vm_frame_next(outer_R, vm_frame_of(outer_R)->fn)
-                          : X->stack + VM_FRAME_SLOTS;
+    vm_value *R =
+        outer_R ? vm_frame_next(outer_R, vm_frame_of(outer_R)->fn) : X->stack + VM_FRAME_SLOTS;
     const uint32_t *pc = f->code, *resume = NULL; /* resume: where a polled back-edge goes */
     uint32_t ins = 0;
 #ifdef KILN_OPSTATS
@@ -240,8 +240,11 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
     memset(R, 0, sizeof(vm_value) * f->nregs);
     for (uint32_t i = 0; args && i < f->nparams; i++)
         R[i] = args[i];
-    *vm_frame_of(R) = (vm_frame){f, outer_pc, VM_FRAME_ENTRY, outer_R ? (uint32_t)(R - outer_R) : 0};
+    *vm_frame_of(R) =
+        (vm_frame){f, outer_pc, VM_FRAME_ENTRY, outer_R ? (uint32_t)(R - outer_R) : 0};
 
+    /* The handlers as a table: one line each where it fits. */
+    /* clang-format off */
     VM_LOOP
     {
         VM_CASE(NOP) : VM_DISPATCH();
@@ -867,6 +870,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         }
     }
 
+    /* clang-format on */
 poll: /* at a back-edge: fuel, interrupts */
     PROTECT();
     if (!vm_poll(vm)) {
@@ -882,7 +886,7 @@ unwind:
      * class (allocating: the frames are published first). */
     PROTECT();
     exc = rt_error_object(vm);
-throw_exc: {
+throw_exc : {
     /* Frame by frame from the thrower out to the entry frame, the
      * innermost catch clause that covers the pc and takes the error's
      * class. The search pops nothing, so an uncaught error's trace starts

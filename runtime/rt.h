@@ -43,8 +43,8 @@ enum { RT_LIMIT = 102 };
 enum { RT_PENDING = 103 };
 
 /* rt_raise: records a guest error of `kind` with a printf-style message in
- * the running context (vm->ctx->err_kind, err_msg). The caller then unwinds (the interpreter) or returns -1 (a native).
- * Raising never allocates, so it works when memory is exhausted. */
+ * the running context (vm->ctx->err_kind, err_msg). The caller then unwinds (the interpreter) or
+ * returns -1 (a native). Raising never allocates, so it works when memory is exhausted. */
 void rt_raise(kiln_vm *vm, int kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* rt_error_object: the error being raised (vm->ctx->err_kind, err_msg) as
@@ -63,8 +63,7 @@ bool rt_error_link(kiln_vm *vm);
  * first. Frames between the first KILN_TRACE_HEAD and the last
  * KILN_TRACE_TAIL are elided with a count. */
 void rt_trace_begin(kiln_vm *vm, const vm_inst *exc);
-void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,
-                    uint32_t depth);
+void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, uint32_t depth);
 
 /* rt_sys_check: may the guest do `op` (a VM_ALLOW_* bit; `path` the
  * file concerned, or NULL)? Every host access of the standard library

@@ -8,10 +8,18 @@
 
 const char *rt_error_class(int kind)
 {
-    static const char *const NAMES[RT_ERR__COUNT] = {
-        "?", "Error", "NullError", "IndexError", "KeyError", "ArithmeticError",
-        "CastError", "ValueError", "StackOverflowError", "OutOfMemoryError", "IOError",
-        "PermissionError"};
+    static const char *const NAMES[RT_ERR__COUNT] = {"?",
+                                                     "Error",
+                                                     "NullError",
+                                                     "IndexError",
+                                                     "KeyError",
+                                                     "ArithmeticError",
+                                                     "CastError",
+                                                     "ValueError",
+                                                     "StackOverflowError",
+                                                     "OutOfMemoryError",
+                                                     "IOError",
+                                                     "PermissionError"};
     if (kind == RT_FATAL)
         return "InternalError";
     if (kind == RT_LIMIT)
@@ -48,8 +56,8 @@ void rt_trace_begin(kiln_vm *vm, const vm_inst *exc)
         return;
     }
     const vm_str *m = exc->fields[0].s; /* Error.message */
-    append(vm, "error: %s: %.*s", vm_image_str(&vm->img, exc->cls->def->name),
-           m ? (int)m->len : 4, m ? m->data : "null");
+    append(vm, "error: %s: %.*s", vm_image_str(&vm->img, exc->cls->def->name), m ? (int)m->len : 4,
+           m ? m->data : "null");
 }
 
 bool rt_error_link(kiln_vm *vm)
@@ -101,20 +109,18 @@ vm_inst *rt_error_object(kiln_vm *vm)
     vm_root_pop(vm, 1);
     if (!e)
         return vm->oom_error;
-    e->fields[0].s = s; /* initializing: no barrier (gc.h) */
+    e->fields[0].s = s;       /* initializing: no barrier (gc.h) */
     vm->ctx->err_kind = kind; /* restore what a failed attempt may have changed */
     memcpy(vm->ctx->err_msg, msg, sizeof msg);
     return e;
 }
 
-void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index,
-                    uint32_t depth)
+void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, uint32_t depth)
 {
     const vm_image *im = &vm->img;
     if (index >= KILN_TRACE_HEAD && index + KILN_TRACE_TAIL < depth) {
         if (index == KILN_TRACE_HEAD)
-            append(vm, "\n  ... %u more frames ...",
-                   depth - KILN_TRACE_HEAD - KILN_TRACE_TAIL);
+            append(vm, "\n  ... %u more frames ...", depth - KILN_TRACE_HEAD - KILN_TRACE_TAIL);
         return;
     }
     append(vm, "\n  at %s (%s:%u)", vm_image_str(im, f->name),

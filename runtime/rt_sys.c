@@ -66,13 +66,12 @@ bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
 {
     if (!(vm->cfg.allow & bit)) {
         trace(vm, op, path, "denied");
-        rt_raise(vm, RT_ERR_PERM, "%s%s%.300s: not allowed", op, path ? " " : "",
-                 path ? path : "");
+        rt_raise(vm, RT_ERR_PERM, "%s%s%.300s: not allowed", op, path ? " " : "", path ? path : "");
         return false;
     }
     const char *const *dirs = bit == VM_ALLOW_READ    ? vm->cfg.read_dirs
                               : bit == VM_ALLOW_WRITE ? vm->cfg.write_dirs
-                                                        : NULL;
+                                                      : NULL;
     if (path && dirs) {
         char resolved[PATH_MAX];
         if (!resolve(path, resolved) || !inside(resolved, dirs)) {

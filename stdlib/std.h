@@ -14,7 +14,10 @@
 extern const char std_prelude[];
 
 /* A row of a module's table: a native's signature and its function. */
-#define STD_NATIVE(name, params, ret, fn) {{name, params, ret}, fn, NULL, NULL, NULL}
+#define STD_NATIVE(name, params, ret, fn) \
+    { \
+        {name, params, ret}, fn, NULL, NULL, NULL \
+    }
 
 /* Every native, module by module: std_native(i) for i < std_natives_count(). */
 const vm_native *std_native(size_t i);
@@ -28,8 +31,7 @@ bool std_module_const(const char *module, uint32_t mlen, const char *name, uint3
                       double *value);
 
 /* The tables of each file. */
-extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[],
-    std_io_natives[];
+extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[], std_io_natives[];
 extern const size_t std_core_count, std_math_count, std_os_count, std_io_count;
 
 /* std_print: v (of signature letter type i f b s) as print shows it, and a

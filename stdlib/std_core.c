@@ -43,18 +43,28 @@ void std_print(kiln_vm *vm, int stream, char type, vm_value v)
         p = v.i ? "true" : "false";
         n = v.i ? 4 : 5;
         break;
-    default:
-        p = v.s ? v.s->data : "null";
-        n = v.s ? v.s->len : 4;
+    default: p = v.s ? v.s->data : "null"; n = v.s ? v.s->len : 4;
     }
     vm_write(vm, stream, p, n);
     vm_write(vm, stream, "\n", 1);
 }
 
-static int print_i(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 'i', a[0]), 0; }
-static int print_f(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 'f', a[0]), 0; }
-static int print_b(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 'b', a[0]), 0; }
-static int print_s(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 1, 's', a[0]), 0; }
+static int print_i(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 1, 'i', a[0]), 0;
+}
+static int print_f(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 1, 'f', a[0]), 0;
+}
+static int print_b(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 1, 'b', a[0]), 0;
+}
+static int print_s(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 1, 's', a[0]), 0;
+}
 
 static int str_i(kiln_vm *vm, vm_value *a, vm_value *r)
 {
@@ -120,8 +130,8 @@ static int parse_float(kiln_vm *vm, vm_value *a, vm_value *r)
     char *end = NULL;
     /* strtod skips leading space and reads hex floats; the language's float
      * syntax has neither, so both are rejected. */
-    bool bad = s->len == 0 || isspace((unsigned char)s->data[0]) ||
-               memchr(s->data, 'x', s->len) || memchr(s->data, 'X', s->len);
+    bool bad = s->len == 0 || isspace((unsigned char)s->data[0]) || memchr(s->data, 'x', s->len) ||
+               memchr(s->data, 'X', s->len);
     double d = bad ? 0 : strtod(s->data, &end);
     if (bad || end != s->data + s->len) {
         raise_bad_text(vm, "float", s);
@@ -150,8 +160,8 @@ static int s_slice(kiln_vm *vm, vm_value *a, vm_value *r)
         return -1;
     int64_t from = a[1].i, to = a[2].i;
     if (from < 0 || to < from || to > (int64_t)s->len) {
-        rt_raise(vm, RT_ERR_INDEX, "slice %lld..%lld out of range for length %u",
-                 (long long)from, (long long)to, s->len);
+        rt_raise(vm, RT_ERR_INDEX, "slice %lld..%lld out of range for length %u", (long long)from,
+                 (long long)to, s->len);
         return -1;
     }
     return ret_str(vm, r, s->data + from, (size_t)(to - from));

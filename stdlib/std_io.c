@@ -97,10 +97,22 @@ static int i_write_file(kiln_vm *vm, vm_value *a, vm_value *r)
 }
 
 /* io.eprint(v): like print, to standard error. */
-static int i_eprint_i(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 'i', a[0]), 0; }
-static int i_eprint_f(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 'f', a[0]), 0; }
-static int i_eprint_b(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 'b', a[0]), 0; }
-static int i_eprint_s(kiln_vm *vm, vm_value *a, vm_value *r) { return (void)r, std_print(vm, 2, 's', a[0]), 0; }
+static int i_eprint_i(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 2, 'i', a[0]), 0;
+}
+static int i_eprint_f(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 2, 'f', a[0]), 0;
+}
+static int i_eprint_b(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 2, 'b', a[0]), 0;
+}
+static int i_eprint_s(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, std_print(vm, 2, 's', a[0]), 0;
+}
 
 const vm_native std_io_natives[] = {
     STD_NATIVE("io.read_line", "", 's', i_read_line),

@@ -50,13 +50,13 @@ static int m_max(kiln_vm *vm, vm_value *a, vm_value *r)
 }
 
 const vm_native std_math_natives[] = {
-    STD_NATIVE("math.sqrt", "f", 'f', m_sqrt),   STD_NATIVE("math.sin", "f", 'f', m_sin),
-    STD_NATIVE("math.cos", "f", 'f', m_cos),     STD_NATIVE("math.tan", "f", 'f', m_tan),
+    STD_NATIVE("math.sqrt", "f", 'f', m_sqrt),    STD_NATIVE("math.sin", "f", 'f', m_sin),
+    STD_NATIVE("math.cos", "f", 'f', m_cos),      STD_NATIVE("math.tan", "f", 'f', m_tan),
     STD_NATIVE("math.atan2", "ff", 'f', m_atan2), STD_NATIVE("math.exp", "f", 'f', m_exp),
-    STD_NATIVE("math.log", "f", 'f', m_log),     STD_NATIVE("math.pow", "ff", 'f', m_pow),
-    STD_NATIVE("math.floor", "f", 'f', m_floor), STD_NATIVE("math.ceil", "f", 'f', m_ceil),
-    STD_NATIVE("math.abs", "i", 'i', m_abs),     STD_NATIVE("math.fabs", "f", 'f', m_fabs),
-    STD_NATIVE("math.min", "ii", 'i', m_min),    STD_NATIVE("math.max", "ii", 'i', m_max),
-    STD_NATIVE("math.min", "ff", 'f', m_fmin),   STD_NATIVE("math.max", "ff", 'f', m_fmax),
+    STD_NATIVE("math.log", "f", 'f', m_log),      STD_NATIVE("math.pow", "ff", 'f', m_pow),
+    STD_NATIVE("math.floor", "f", 'f', m_floor),  STD_NATIVE("math.ceil", "f", 'f', m_ceil),
+    STD_NATIVE("math.abs", "i", 'i', m_abs),      STD_NATIVE("math.fabs", "f", 'f', m_fabs),
+    STD_NATIVE("math.min", "ii", 'i', m_min),     STD_NATIVE("math.max", "ii", 'i', m_max),
+    STD_NATIVE("math.min", "ff", 'f', m_fmin),    STD_NATIVE("math.max", "ff", 'f', m_fmax),
 };
 const size_t std_math_count = sizeof std_math_natives / sizeof std_math_natives[0];

@@ -6,18 +6,17 @@
  */
 #include "std.h"
 
-const char std_prelude[] =
-    "class Error {\n"
-    "    message: str\n"
-    "    fn init(message: str) { self.message = message }\n"
-    "}\n"
-    "class NullError : Error {}\n"
-    "class IndexError : Error {}\n"
-    "class KeyError : Error {}\n"
-    "class ArithmeticError : Error {}\n"
-    "class CastError : Error {}\n"
-    "class ValueError : Error {}\n"
-    "class StackOverflowError : Error {}\n"
-    "class OutOfMemoryError : Error {}\n"
-    "class IOError : Error {}\n"
-    "class PermissionError : Error {}\n";
+const char std_prelude[] = "class Error {\n"
+                           "    message: str\n"
+                           "    fn init(message: str) { self.message = message }\n"
+                           "}\n"
+                           "class NullError : Error {}\n"
+                           "class IndexError : Error {}\n"
+                           "class KeyError : Error {}\n"
+                           "class ArithmeticError : Error {}\n"
+                           "class CastError : Error {}\n"
+                           "class ValueError : Error {}\n"
+                           "class StackOverflowError : Error {}\n"
+                           "class OutOfMemoryError : Error {}\n"
+                           "class IOError : Error {}\n"
+                           "class PermissionError : Error {}\n";

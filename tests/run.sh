@@ -33,7 +33,8 @@
 #                and a C application built against the installed library
 #                through pkg-config, shared and static
 #   6. source    tests/layers.sh: no file includes a header of a layer
-#                above its own (docs/architecture.md)
+#                above its own (docs/architecture.md); every C file is as
+#                clang-format formats it (.clang-format)
 #
 # Ends with one line "N passed, N failed" over everything it ran, and exits
 # non-zero when anything failed. Set TEST_FILTER to a substring to run only
@@ -354,7 +355,18 @@ else
     fail "layers: an include runs upward (docs/architecture.md, \"Layers\"):"
     echo "$layers"
 fi
-echo "source: include layers checked"
+# The C sources as .clang-format formats them (clang-format is one of the
+# packages `make deps` installs).
+if ! command -v clang-format >/dev/null; then
+    fail "format: clang-format is not installed (make deps)"
+elif fmt=$(find compiler vm interp gc runtime stdlib jit tests bench examples \
+               -name '*.[ch]' 2>/dev/null | sort | xargs clang-format --dry-run --Werror 2>&1); then
+    pass
+else
+    fail "format: sources differ from .clang-format (run clang-format -i on them):"
+    echo "$fmt" | grep -a 'error:' | head -20
+fi
+echo "source: include layers and clang-format checked"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -49,7 +49,10 @@ enum { VM_FRAME_SLOTS = 3 };
 _Static_assert(sizeof(vm_frame) == VM_FRAME_SLOTS * sizeof(vm_value), "frame record size");
 
 /* The record of the frame whose registers start at R. */
-static inline vm_frame *vm_frame_of(vm_value *R) { return (vm_frame *)(R - VM_FRAME_SLOTS); }
+static inline vm_frame *vm_frame_of(vm_value *R)
+{
+    return (vm_frame *)(R - VM_FRAME_SLOTS);
+}
 
 /* The registers of a frame pushed above the frame R of function f. */
 static inline vm_value *vm_frame_next(vm_value *R, const vm_rtfunc *f)
@@ -96,7 +99,10 @@ static inline vm_frame_iter vm_frames_from(vm_value *R, const uint32_t *pc)
     return it;
 }
 
-static inline vm_frame_iter vm_frames(const vm_ctx *ctx) { return vm_frames_from(ctx->frame, ctx->pc); }
+static inline vm_frame_iter vm_frames(const vm_ctx *ctx)
+{
+    return vm_frames_from(ctx->frame, ctx->pc);
+}
 
 static inline void vm_frames_step(vm_frame_iter *it)
 {

@@ -45,16 +45,16 @@ const char *vm_type_name(int t); /* of the fixed types 0-4 */
  * a local variable that a closure captures and someone assigns. */
 enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP, VM_K_FN, VM_K_CELL };
 typedef struct vm_type {
-    uint8_t kind; /* VM_K_* */
-    uint32_t a;   /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type;
-                     VM_K_MAP: key type | value type << 16;
-                     VM_K_FN: result type | number of parameters << 16;
-                     VM_K_CELL: the type of the value it holds */
+    uint8_t kind;     /* VM_K_* */
+    uint32_t a;       /* VM_K_CLASS: the class index; VM_K_ARRAY: the element type;
+                         VM_K_MAP: key type | value type << 16;
+                         VM_K_FN: result type | number of parameters << 16;
+                         VM_K_CELL: the type of the value it holds */
     uint16_t *params; /* VM_K_FN: the parameter types */
 } vm_type;
-#define VM_FN_RET(a) ((a) & 0xffffu)
+#define VM_FN_RET(a) ((a)&0xffffu)
 #define VM_FN_NPARAMS(a) ((a) >> 16)
-#define VM_MAP_KEY(a) ((a) & 0xffffu)
+#define VM_MAP_KEY(a) ((a)&0xffffu)
 #define VM_MAP_VAL(a) ((a) >> 16)
 
 /* A class: its superclass, its fields (the superclass's first, same types),
@@ -62,14 +62,14 @@ typedef struct vm_type {
  * each slot overridden by a function of the same signature). Slot 0 is
  * to_str. */
 typedef struct vm_class {
-    uint32_t name;    /* string index */
-    int32_t super;    /* class index, -1 for a root class; always < own index */
-    uint16_t type;    /* its type id */
+    uint32_t name; /* string index */
+    int32_t super; /* class index, -1 for a root class; always < own index */
+    uint16_t type; /* its type id */
     uint16_t nfields;
     uint16_t *field_types;
     uint32_t *field_names; /* string indices, for the disassembler */
     uint16_t nslots;
-    uint32_t *slots;  /* function indices */
+    uint32_t *slots; /* function indices */
 } vm_class;
 
 /* ---- Instructions (see opcodes.h for the formats) ---- */
@@ -88,9 +88,24 @@ enum {
     ROLE__COUNT
 };
 enum {
-    VM_OPND_NONE, VM_OPND_REG, VM_OPND_RESULT, VM_OPND_ARGS, VM_OPND_CAPS, VM_OPND_FNARGS,
-    VM_OPND_PARG, VM_OPND_PACKED, VM_OPND_IMM, VM_OPND_UIMM, VM_OPND_JUMP, VM_OPND_CONST,
-    VM_OPND_CLASS, VM_OPND_FIELD, VM_OPND_SLOT, VM_OPND_TYPE, VM_OPND_GLOBAL, VM_OPND_FUNC,
+    VM_OPND_NONE,
+    VM_OPND_REG,
+    VM_OPND_RESULT,
+    VM_OPND_ARGS,
+    VM_OPND_CAPS,
+    VM_OPND_FNARGS,
+    VM_OPND_PARG,
+    VM_OPND_PACKED,
+    VM_OPND_IMM,
+    VM_OPND_UIMM,
+    VM_OPND_JUMP,
+    VM_OPND_CONST,
+    VM_OPND_CLASS,
+    VM_OPND_FIELD,
+    VM_OPND_SLOT,
+    VM_OPND_TYPE,
+    VM_OPND_GLOBAL,
+    VM_OPND_FUNC,
     VM_OPND_NATIVE
 };
 /* Names a register: REG .. PARG (PACKED names several, a byte each). */
@@ -127,7 +142,7 @@ extern const vm_opinfo vm_ops[OP__COUNT];
  * sBx as B, sJ as A. */
 void vm_ins_operands(uint32_t op, const uint32_t *code, uint32_t vals[4]);
 
-#define INS_OP(w) ((w) & 0xffu)
+#define INS_OP(w) ((w)&0xffu)
 #define INS_A(w) (((w) >> 8) & 0xffu)
 #define INS_B(w) (((w) >> 16) & 0xffu)
 #define INS_C(w) ((w) >> 24)
@@ -179,7 +194,7 @@ typedef struct vm_func {
     uint32_t name;   /* string index */
     uint32_t module; /* module index: the file of its line table */
     uint8_t nparams;
-    uint8_t ncaps;   /* captured values: registers nparams .. nparams+ncaps-1 */
+    uint8_t ncaps; /* captured values: registers nparams .. nparams+ncaps-1 */
     uint16_t ret;
     uint16_t nregs;
     uint16_t *types; /* nregs; the first nparams are the parameters */
@@ -198,7 +213,7 @@ typedef struct vm_module {
 } vm_module;
 
 typedef struct vm_image {
-    uint32_t ntypes;   /* type-table entries: ids VM_T__COUNT.. */
+    uint32_t ntypes; /* type-table entries: ids VM_T__COUNT.. */
     vm_type *types;
     uint32_t nclasses;
     vm_class *classes;
@@ -239,8 +254,8 @@ bool vm_image_write(const vm_image *im, vm_buf *out);
  * structure: magic, version, checksum (unless `check_sum` is false), section
  * bounds, and that every index refers to an existing entry. On failure
  * returns false with "invalid image: <what> at <where>" in err. */
-bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im,
-                   char *err, size_t errlen);
+bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im, char *err,
+                   size_t errlen);
 void vm_image_free(vm_image *im);
 bool vm_image_is(const void *buf, size_t len); /* starts with the magic? */
 const char *vm_image_str(const vm_image *im, uint32_t idx);

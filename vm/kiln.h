@@ -87,14 +87,14 @@ typedef struct {
      * (a loop's length each iteration) and at calls (one each), so it is
      * exact for loops and calls and bounds everything else. */
     uint64_t fuel;
-    unsigned allow;    /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
+    unsigned allow; /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
     /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files
      * (and subfolders') the guest may read / write, a NULL-terminated list
      * that must stay valid while the VM lives; NULL: anywhere. Paths are
      * resolved (symlinks, `..`) before the check. */
     const char *const *read_dirs;
     const char *const *write_dirs;
-    unsigned flags;    /* KILN_FLAG_* bits */
+    unsigned flags; /* KILN_FLAG_* bits */
     /* Guest output: stream 1 is stdout, 2 is stderr. NULL writes to the
      * process's stdout and stderr. */
     void (*write)(void *userdata, int stream, const char *bytes, size_t len);
@@ -116,8 +116,7 @@ KILN_API void kiln_free(kiln_vm *vm);
  * program's root module; `name` is the file name used in diagnostics and
  * stack traces. A VM holds one program: loading into a VM that already has
  * one fails with KILN_ERR_API. */
-KILN_API kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src,
-                                      size_t len);
+KILN_API kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, size_t len);
 
 /* kiln_load_image: loads and verifies a bytecode image of `len` bytes. */
 KILN_API kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len);
@@ -180,8 +179,8 @@ KILN_API void kiln_release(kiln_vm *vm, kiln_value v);
  * KILN_ERR_API (with a message) for an unknown function or arguments of
  * the wrong number or type; KILN_ERR_RUNTIME for an uncaught guest error;
  * KILN_ERR_LIMIT when fuel, kiln_interrupt or the stack stop it. */
-KILN_API kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
-                               int nargs, kiln_value *result);
+KILN_API kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args, int nargs,
+                               kiln_value *result);
 
 /* A native function the guest calls: args[0..nargs-1] have the declared
  * parameter types (strings as handles, released after the call); it

@@ -149,8 +149,7 @@ static void *watch(void *arg)
     return NULL;
 }
 
-static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int argc,
-                   char **argv)
+static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int argc, char **argv)
 {
     int code = 0;
     kiln_vm *vm = load(path, cfg, &code);

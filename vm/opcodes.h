@@ -55,6 +55,8 @@
 
 /*  name     format A   B   C   X   flags
        semantics */
+/* A table: one row per opcode, its columns aligned. */
+/* clang-format off */
 OP(NOP,      ABC,   __, __, __, __, 0,
    "do nothing")
 OP(MOV,      ABC,   RA, RM, __, __, OPF_SETA,
@@ -308,3 +310,4 @@ OP(THROW,    ABC,   RX, __, __, __, OPF_TERM|OPF_THROW,
    "throw R[A]: to the innermost matching catch; NullError if null")
 OP(TRAP,     ABC,   __, __, __, __, OPF_TERM|OPF_THROW,
    "unreachable: raises an internal error")
+/* clang-format on */

@@ -30,6 +30,8 @@
  */
 
 /*   name kind    what the verifier checks */
+/* A table: one row per role, its columns aligned. */
+/* clang-format off */
 ROLE(__, NONE,   "unused (must be 0)")
 ROLE(RI, REG,    "int register")
 ROLE(RF, REG,    "float register")
@@ -90,3 +92,4 @@ ROLE(FP, FUNC,   "function index of a packed call: at most two parameters, passe
 ROLE(SV, SLOT,   "vtable slot of B's class (checked with VP)")
 ROLE(VP, PACKED, "the other arguments of a packed method call: byte i of X is the "
                  "register of argument i + 1 (at most 4); bytes past the last are 0")
+/* clang-format on */

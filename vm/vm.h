@@ -43,8 +43,7 @@ typedef struct vm_str {
     char data[];
 } vm_str;
 
-enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF, VM_OBJ_MAP, VM_OBJ_FN,
-       VM_OBJ_CELL };
+enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF, VM_OBJ_MAP, VM_OBJ_FN, VM_OBJ_CELL };
 
 /* An array: `len` elements of 64 bits (ints, floats and bools unboxed) in
  * a separate buffer object, so that growing replaces only the buffer. */
@@ -65,7 +64,7 @@ typedef struct vm_rtclass {
     const struct vm_rtclass *super;
     uint32_t index;
     uint16_t nrefs;
-    uint16_t *refs;                 /* fields holding references: the GC's map */
+    uint16_t *refs;            /* fields holding references: the GC's map */
     struct vm_rtfunc **vtable; /* def->nslots functions */
 } vm_rtclass;
 
@@ -142,15 +141,21 @@ typedef struct vm_native {
 /* ---- Configuration: what kiln_new was given, as the VM uses it ---- */
 /* What the guest may do on the host: the same bits as kiln.h's
  * KILN_ALLOW_* (vm_core.c checks that they agree). */
-enum { VM_ALLOW_READ = 1, VM_ALLOW_WRITE = 2, VM_ALLOW_ENV = 4, VM_ALLOW_NET = 8,
-       VM_ALLOW_RUN = 16, VM_ALLOW_FFI = 32 };
+enum {
+    VM_ALLOW_READ = 1,
+    VM_ALLOW_WRITE = 2,
+    VM_ALLOW_ENV = 4,
+    VM_ALLOW_NET = 8,
+    VM_ALLOW_RUN = 16,
+    VM_ALLOW_FFI = 32
+};
 typedef struct vm_config {
-    size_t heap_limit; /* bytes, 0 = none */
-    uint64_t fuel;     /* instructions per run or call, 0 = none */
-    unsigned allow;    /* VM_ALLOW_* */
+    size_t heap_limit;                                /* bytes, 0 = none */
+    uint64_t fuel;                                    /* instructions per run or call, 0 = none */
+    unsigned allow;                                   /* VM_ALLOW_* */
     const char *const *read_dirs, *const *write_dirs; /* NULL-terminated, NULL = anywhere */
-    bool trace_sys;    /* report each host access on stderr */
-    bool no_checksum;  /* load images without checking their checksum */
+    bool trace_sys;                                   /* report each host access on stderr */
+    bool no_checksum; /* load images without checking their checksum */
     void (*write)(void *userdata, int stream, const char *bytes, size_t len);
     void *userdata;
 } vm_config;
@@ -192,10 +197,10 @@ struct kiln_vm {
     vm_value *kvals;    /* constants, strings materialized */
     vm_value *globals;
     const vm_native **natives;
-    vm_rtfunc *funcs;   /* one per image function */
+    vm_rtfunc *funcs; /* one per image function */
     vm_rtclass *classes;
-    vm_ctx *ctx;        /* the running context */
-    vm_ctx main;        /* the one context of today */
+    vm_ctx *ctx; /* the running context */
+    vm_ctx main; /* the one context of today */
     /* The built-in error classes (prelude), by RT_ERR_* kind, and the
      * error thrown when there is no memory left to make one. */
     const vm_rtclass *error_classes[16];
@@ -207,7 +212,7 @@ struct kiln_vm {
         void *obj;     /* the object, or NULL for a free slot */
         uint16_t type; /* its static type */
         uint32_t next; /* free slots: the next free one + 1, 0 = none */
-    } *handles;
+    } * handles;
     uint32_t nhandles, handles_cap, free_handle;
     /* The fuel left for this run (UINT64_MAX: no limit), shared by every
      * context, and kiln_interrupt's flag, set from any thread. */
@@ -219,7 +224,7 @@ struct kiln_vm {
     int exit_code;
     bool exited;
     char error[KILN_ERRBUF]; /* the last failure's text */
-    vm_buf listing; /* kiln_disassemble output */
+    vm_buf listing;          /* kiln_disassemble output */
 #ifdef KILN_OPSTATS
     /* `make opstats` only: executed instructions, by opcode pair
      * [previous * OP__COUNT + current], reported by interp_opstats. */
@@ -279,14 +284,14 @@ vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v);
  * entry numbers. Keys are ints, bools or strings. */
 typedef struct vm_map {
     gc_obj obj;
-    uint32_t count;     /* live entries */
-    uint32_t used, cap; /* entries used (live and holes), room for */
-    uint32_t nslots;    /* index size, a power of two, > 2 * cap */
-    bool key_str;       /* keys are strings (compared by bytes) */
-    bool val_ref;       /* values are references */
+    uint32_t count;         /* live entries */
+    uint32_t used, cap;     /* entries used (live and holes), room for */
+    uint32_t nslots;        /* index size, a power of two, > 2 * cap */
+    bool key_str;           /* keys are strings (compared by bytes) */
+    bool val_ref;           /* values are references */
     vm_buffer *keys, *vals; /* cap each */
-    vm_buffer *hashes;  /* cap: the key's hash, or VM_MAP_HOLE when removed */
-    vm_buffer *index;   /* nslots uint32 as pairs in the 64-bit items: entry + 1, 0 empty */
+    vm_buffer *hashes;      /* cap: the key's hash, or VM_MAP_HOLE when removed */
+    vm_buffer *index;       /* nslots uint32 as pairs in the 64-bit items: entry + 1, 0 empty */
 } vm_map;
 #define VM_MAP_HOLE UINT64_MAX
 

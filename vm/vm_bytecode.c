@@ -29,11 +29,22 @@ void vm_ins_operands(uint32_t op, const uint32_t *code, uint32_t vals[4])
     memset(vals, 0, 4 * sizeof vals[0]);
     vals[0] = INS_A(w);
     switch (vm_ops[op].format) {
-    case FMT_ABC: vals[1] = INS_B(w); vals[2] = INS_C(w); break;
-    case FMT_ABx: case FMT_AsBx: vals[1] = INS_Bx(w); break;
+    case FMT_ABC:
+        vals[1] = INS_B(w);
+        vals[2] = INS_C(w);
+        break;
+    case FMT_ABx:
+    case FMT_AsBx: vals[1] = INS_Bx(w); break;
     case FMT_sJ: vals[0] = (uint32_t)INS_sJ(w); break;
-    case FMT_ABCX: vals[1] = INS_B(w); vals[2] = INS_C(w); vals[3] = code[1]; break;
-    case FMT_AsBxX: vals[1] = INS_Bx(w); vals[3] = code[1]; break;
+    case FMT_ABCX:
+        vals[1] = INS_B(w);
+        vals[2] = INS_C(w);
+        vals[3] = code[1];
+        break;
+    case FMT_AsBxX:
+        vals[1] = INS_Bx(w);
+        vals[3] = code[1];
+        break;
     }
 }
 
@@ -54,7 +65,8 @@ const vm_class *vm_class_of(const vm_image *im, uint32_t t)
 int vm_error_class(const vm_image *im)
 {
     for (uint32_t i = 0; i < im->nclasses; i++)
-        if (im->classes[i].super == -1 && strcmp(vm_image_str(im, im->classes[i].name), "Error") == 0)
+        if (im->classes[i].super == -1 &&
+            strcmp(vm_image_str(im, im->classes[i].name), "Error") == 0)
             return (int)i;
     return -1;
 }
@@ -103,11 +115,11 @@ const char *vm_type_str(const vm_image *im, uint32_t t)
     if (c)
         return vm_image_str(im, c->name);
     uint32_t k, v;
-    return vm_elem_of(im, t) >= 0            ? "array"
-           : vm_map_types(im, t, &k, &v)     ? "map"
-           : vm_fn_type(im, t)               ? "function"
-           : vm_cell_of(im, t) >= 0          ? "cell"
-                                             : "?";
+    return vm_elem_of(im, t) >= 0        ? "array"
+           : vm_map_types(im, t, &k, &v) ? "map"
+           : vm_fn_type(im, t)           ? "function"
+           : vm_cell_of(im, t) >= 0      ? "cell"
+                                         : "?";
 }
 
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
@@ -215,8 +227,8 @@ static void put_const(vm_buf *out, const vm_image *im, uint32_t k)
 
 /* One operand, shown by its role's kind: registers as rN, jumps as
  * absolute targets, indices with the name they refer to. */
-static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
-                        uint32_t next_pc, bool signed16, uint32_t nargs)
+static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val, uint32_t next_pc,
+                        bool signed16, uint32_t nargs)
 {
     int kind = vm_roles[role].kind;
     if (VM_OPND_ISREG(kind)) {
@@ -228,9 +240,7 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
         for (uint32_t i = 0; i < nargs && i < 4; i++, val >>= 8)
             vm_buf_printf(out, " r%u", val & 0xffu);
         break;
-    case VM_OPND_JUMP:
-        vm_buf_printf(out, " ->%lld", (long long)next_pc + (int32_t)val);
-        break;
+    case VM_OPND_JUMP: vm_buf_printf(out, " ->%lld", (long long)next_pc + (int32_t)val); break;
     case VM_OPND_IMM:
         vm_buf_printf(out, " %d", signed16 ? (int32_t)(int16_t)val : (int32_t)(int8_t)val);
         break;
@@ -317,8 +327,9 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
     for (uint32_t i = 0; i < f->nhandlers; i++) {
         const vm_handler *h = &f->handlers[i];
         vm_buf_printf(out, "  catch %u..%u -> %u r%u %s\n", h->start, h->end, h->handler, h->reg,
-                      h->cls == VM_CATCH_ALL ? "(any)"
-                      : h->cls < im->nclasses ? vm_image_str(im, im->classes[h->cls].name) : "?");
+                      h->cls == VM_CATCH_ALL  ? "(any)"
+                      : h->cls < im->nclasses ? vm_image_str(im, im->classes[h->cls].name)
+                                              : "?");
     }
 }
 

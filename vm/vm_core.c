@@ -24,7 +24,10 @@ _Static_assert((int)VM_ALLOW_READ == KILN_ALLOW_READ && (int)VM_ALLOW_WRITE == K
                    (int)VM_ALLOW_RUN == KILN_ALLOW_RUN && (int)VM_ALLOW_FFI == KILN_ALLOW_FFI,
                "VM_ALLOW_* and KILN_ALLOW_* differ");
 
-const char *kiln_version(void) { return KILN_VERSION; }
+const char *kiln_version(void)
+{
+    return KILN_VERSION;
+}
 
 void kiln_config_init(kiln_config *cfg)
 {
@@ -114,7 +117,10 @@ static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
     return st;
 }
 
-static int image_elem_of(const void *im, uint32_t t) { return vm_elem_of(im, t); }
+static int image_elem_of(const void *im, uint32_t t)
+{
+    return vm_elem_of(im, t);
+}
 
 /* The natives a program links against: the embedder's, then the standard
  * library's (for the compiler and the linker alike). */
@@ -196,8 +202,8 @@ static kiln_status link(kiln_vm *vm)
     for (uint32_t i = 0; i < im->nconsts; i++) {
         const vm_const *k = &im->consts[i];
         if (k->type == VM_T_STR) {
-            vm->kvals[i].s = vm_str_new(vm, vm_image_str(im, (uint32_t)k->bits),
-                                        im->str_len[k->bits]);
+            vm->kvals[i].s =
+                vm_str_new(vm, vm_image_str(im, (uint32_t)k->bits), im->str_len[k->bits]);
             if (!vm->kvals[i].s)
                 return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
         } else {
@@ -316,7 +322,9 @@ kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, siz
     kiln_status st;
     if (!ok) {
         snprintf(vm->error, sizeof vm->error, "%s",
-                 diags.oom ? "out of memory compiling" : diags.data ? diags.data : "");
+                 diags.oom    ? "out of memory compiling"
+                 : diags.data ? diags.data
+                              : "");
         /* Drop the final newline: callers print the message as a line. */
         size_t n = strlen(vm->error);
         if (n && vm->error[n - 1] == '\n')
@@ -402,8 +410,8 @@ kiln_status vm_failure_status(const kiln_vm *vm)
     /* The heap limit's OutOfMemoryError is the preallocated one; uncaught,
      * the limit stopped the guest. */
     const vm_ctx *X = vm->ctx;
-    if (X->err_kind == RT_LIMIT || (vm->cfg.heap_limit && X->pending &&
-                                    X->pending == vm->oom_error))
+    if (X->err_kind == RT_LIMIT ||
+        (vm->cfg.heap_limit && X->pending && X->pending == vm->oom_error))
         return KILN_ERR_LIMIT;
     return KILN_ERR_RUNTIME;
 }
@@ -415,8 +423,9 @@ kiln_status kiln_run(kiln_vm *vm)
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_run: no program loaded");
     if (vm->running)
-        return fail(vm, KILN_ERR_API, "kiln_run: the VM is already running (called from "
-                                      "inside its own output hook?)");
+        return fail(vm, KILN_ERR_API,
+                    "kiln_run: the VM is already running (called from "
+                    "inside its own output hook?)");
     vm->error[0] = 0;
     vm->running = true;
     const vm_image *im = &vm->img;
@@ -432,7 +441,10 @@ kiln_status kiln_run(kiln_vm *vm)
     return st;
 }
 
-int kiln_exit_code(const kiln_vm *vm) { return vm ? vm->exit_code : 0; }
+int kiln_exit_code(const kiln_vm *vm)
+{
+    return vm ? vm->exit_code : 0;
+}
 
 kiln_status kiln_set_args(kiln_vm *vm, int argc, char **argv)
 {

@@ -16,12 +16,25 @@
 #include "../runtime/rt.h"
 #include "api.h"
 
-kiln_value kiln_int(int64_t i) { return (kiln_value){.type = KILN_INT, .as.i = i}; }
-kiln_value kiln_float(double f) { return (kiln_value){.type = KILN_FLOAT, .as.f = f}; }
-kiln_value kiln_bool(bool b) { return (kiln_value){.type = KILN_BOOL, .as.b = b}; }
-kiln_value kiln_null(void) { return (kiln_value){.type = KILN_NULL, .as.h = NULL}; }
+kiln_value kiln_int(int64_t i)
+{
+    return (kiln_value){.type = KILN_INT, .as.i = i};
+}
+kiln_value kiln_float(double f)
+{
+    return (kiln_value){.type = KILN_FLOAT, .as.f = f};
+}
+kiln_value kiln_bool(bool b)
+{
+    return (kiln_value){.type = KILN_BOOL, .as.b = b};
+}
+kiln_value kiln_null(void)
+{
+    return (kiln_value){.type = KILN_NULL, .as.h = NULL};
+}
 
-static kiln_status api_fail(kiln_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static kiln_status api_fail(kiln_vm *vm, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static kiln_status api_fail(kiln_vm *vm, const char *fmt, ...)
 {
     va_list ap;
@@ -195,8 +208,8 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
         return api_fail(vm, "kiln_call: the program has no function '%.200s'", function);
     const vm_func *f = &im->funcs[fi];
     if (nargs != f->nparams)
-        return api_fail(vm, "kiln_call: %.200s() takes %u argument%s, got %d", function,
-                        f->nparams, f->nparams == 1 ? "" : "s", nargs);
+        return api_fail(vm, "kiln_call: %.200s() takes %u argument%s, got %d", function, f->nparams,
+                        f->nparams == 1 ? "" : "s", nargs);
     vm_value vals[KILN_MAX_PARAMS];
     for (int i = 0; i < nargs; i++)
         if (!from_host(vm, args[i], f->types[i], &vals[i]))
@@ -311,8 +324,8 @@ static bool is_ident(const char *s)
 
 static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *result);
 
-kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name,
-                               const char *type, kiln_native_fn fn, void *userdata)
+kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name, const char *type,
+                               kiln_native_fn fn, void *userdata)
 {
     if (!vm)
         return KILN_ERR_API;
@@ -323,8 +336,9 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
                             "not NULL");
     char params[KILN_MAX_PARAMS + 1], ret;
     if (!type || !parse_signature(type, params, &ret))
-        return api_fail(vm, "kiln_define_native: bad type '%.100s' (e.g. \"fn(int, str) -> "
-                            "float\"; types int, float, bool, str)",
+        return api_fail(vm,
+                        "kiln_define_native: bad type '%.100s' (e.g. \"fn(int, str) -> "
+                        "float\"; types int, float, bool, str)",
                         type ? type : "(null)");
     size_t len = strlen(module) + strlen(name) + 2;
     char *full = malloc(len), *ps = strdup(params);
@@ -351,8 +365,10 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
         vm->hosts = h;
         vm->hosts_cap = cap;
     }
-    vm->hosts[vm->nhosts++] = (vm_native){
-        .sig = {full, ps, ret}, .bridge = host_bridge, .host = (void (*)(void))fn, .userdata = userdata};
+    vm->hosts[vm->nhosts++] = (vm_native){.sig = {full, ps, ret},
+                                          .bridge = host_bridge,
+                                          .host = (void (*)(void))fn,
+                                          .userdata = userdata};
     return KILN_OK;
 }
 
@@ -371,8 +387,11 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
 
 static uint32_t letter_type(char c)
 {
-    return c == 'i' ? VM_T_INT : c == 'f' ? VM_T_FLOAT : c == 'b' ? VM_T_BOOL
-         : c == 's' ? VM_T_STR : VM_T_VOID;
+    return c == 'i'   ? VM_T_INT
+           : c == 'f' ? VM_T_FLOAT
+           : c == 'b' ? VM_T_BOOL
+           : c == 's' ? VM_T_STR
+                      : VM_T_VOID;
 }
 
 /* The interpreter's call of an embedder's native n (vm_native.bridge):
@@ -419,12 +438,13 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
         kiln_release(vm, kres);
     if (st == KILN_ERR_LIMIT || X->err_kind == RT_LIMIT) {
         char msg[sizeof X->err_msg]; /* rt_raise writes err_msg: not from itself */
-        snprintf(msg, sizeof msg, "%s", X->err_kind == RT_LIMIT ? X->err_msg : "stopped by a native");
+        snprintf(msg, sizeof msg, "%s",
+                 X->err_kind == RT_LIMIT ? X->err_msg : "stopped by a native");
         rt_raise(vm, RT_LIMIT, "%s", msg);
         return -1;
     }
     if (X->err_kind > RT_ERR_NONE && X->err_kind < RT_ERR__COUNT)
-        return -1; /* kiln_throw */
+        return -1;    /* kiln_throw */
     if (X->pending) { /* a kiln_call that failed: its error goes on */
         X->err_kind = RT_PENDING;
         return -1;

@@ -128,9 +128,8 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
             gc_mark(h, c->v.p);
         break;
     }
-    case VM_OBJ_BUF:  /* traced through its array or map, which know the types */
+    case VM_OBJ_BUF: /* traced through its array or map, which know the types */
     case VM_OBJ_STR: /* bytes only: no references */
-    default:
-        break;
+    default: break;
     }
 }

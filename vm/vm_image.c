@@ -61,7 +61,10 @@ const char *vm_image_str(const vm_image *im, uint32_t idx)
 
 /* ---- Writer ---- */
 
-static void put_u8(vm_buf *b, uint8_t v) { vm_buf_put(b, &v, 1); }
+static void put_u8(vm_buf *b, uint8_t v)
+{
+    vm_buf_put(b, &v, 1);
+}
 static void put_u16(vm_buf *b, uint16_t v)
 {
     uint8_t p[2] = {(uint8_t)v, (uint8_t)(v >> 8)};
@@ -221,8 +224,8 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
 
     if (b->oom)
         return false;
-    uint64_t sum = fnv1a64((const uint8_t *)b->data + base + HEADER_SIZE,
-                           b->len - base - HEADER_SIZE);
+    uint64_t sum =
+        fnv1a64((const uint8_t *)b->data + base + HEADER_SIZE, b->len - base - HEADER_SIZE);
     patch_u32(b, base + 16, (uint32_t)sum);
     patch_u32(b, base + 20, (uint32_t)(sum >> 32));
     return true;
@@ -251,7 +254,10 @@ static void rfail(reader *r, const char *fmt, ...)
     va_end(ap);
 }
 
-static size_t roff(const reader *r) { return (size_t)(r->p - r->start); }
+static size_t roff(const reader *r)
+{
+    return (size_t)(r->p - r->start);
+}
 
 static bool need(reader *r, size_t n)
 {
@@ -323,8 +329,7 @@ static void check_str(reader *r, const vm_image *im, uint32_t idx, const char *w
         rfail(r, "%s string index %u out of range at offset %zu", what, idx, roff(r));
 }
 
-static void check_type(reader *r, const vm_image *im, uint32_t t, bool allow_void,
-                       const char *what)
+static void check_type(reader *r, const vm_image *im, uint32_t t, bool allow_void, const char *what)
 {
     if (!r->failed && (t >= VM_T__COUNT + im->ntypes || (!allow_void && t == VM_T_VOID)))
         rfail(r, "bad %s type %u at offset %zu", what, t, roff(r));
@@ -541,9 +546,9 @@ static void read_entry(reader *r, vm_image *im)
 }
 
 typedef void (*section_reader)(reader *, vm_image *);
-static const section_reader SECTION_READERS[NSECTIONS] = {
-    read_strs,    read_types, read_consts,  read_globals, read_natives,
-    read_classes, read_funcs, read_modules, read_entry};
+static const section_reader SECTION_READERS[NSECTIONS] = {read_strs,    read_types,   read_consts,
+                                                          read_globals, read_natives, read_classes,
+                                                          read_funcs,   read_modules, read_entry};
 
 bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im, char *err,
                    size_t errlen)
@@ -594,8 +599,8 @@ bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im,
         r.end = outer_end;
     }
     if (!r.failed && r.p != r.end)
-        rfail(&r, "%zu stray bytes after the last section at offset %zu",
-              (size_t)(r.end - r.p), roff(&r));
+        rfail(&r, "%zu stray bytes after the last section at offset %zu", (size_t)(r.end - r.p),
+              roff(&r));
     return !r.failed;
 }
 

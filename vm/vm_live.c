@@ -65,7 +65,7 @@ typedef struct solver {
     uint32_t nrefs, nw;          /* tracked registers; 64-bit words per set */
     uint16_t bit[KILN_MAX_REGS]; /* register -> its bit + 1, 0 if not a reference */
     uint32_t n;                  /* instructions */
-    bool backward; /* a successor comes before its instruction: iterate */
+    bool backward;               /* a successor comes before its instruction: iterate */
     /* Scratch, one allocation, sized by ncode (at least n): */
     uint64_t *gen, *kill; /* a set (nw words) per instruction */
     uint64_t *in;         /* the same, and after the last one every register */
@@ -75,9 +75,9 @@ typedef struct solver {
     uint32_t *ins_of;     /* the instruction of each word */
     uint32_t *slots;      /* nslots: hash table of distinct sets, an instruction + 1 (0: empty) */
     size_t nslots;
-    uint32_t *first; /* ncode + 1: the first instruction of each distinct set */
-    uint32_t *opens, *closes; /* per instruction: its first clause opening / closing, + 1 */
-    clause *cl;               /* nhandlers */
+    uint32_t *first;           /* ncode + 1: the first instruction of each distinct set */
+    uint32_t *opens, *closes;  /* per instruction: its first clause opening / closing, + 1 */
+    clause *cl;                /* nhandlers */
     uint32_t *active, nactive; /* the open clauses */
 } solver;
 

@@ -42,8 +42,8 @@ static bool key_eq(const vm_map *m, vm_value a, vm_value b)
 {
     if (!m->key_str)
         return a.u == b.u;
-    return a.s == b.s || (a.s && b.s && a.s->len == b.s->len &&
-                          memcmp(a.s->data, b.s->data, a.s->len) == 0);
+    return a.s == b.s ||
+           (a.s && b.s && a.s->len == b.s->len && memcmp(a.s->data, b.s->data, a.s->len) == 0);
 }
 
 static vm_buffer *buffer(kiln_vm *vm, uint32_t n)

@@ -39,12 +39,15 @@ vm_str *vm_str_new(kiln_vm *vm, const char *p, size_t len)
     return s;
 }
 
-vm_str *vm_str_cstr(kiln_vm *vm, const char *s) { return vm_str_new(vm, s, strlen(s)); }
+vm_str *vm_str_cstr(kiln_vm *vm, const char *s)
+{
+    return vm_str_new(vm, s, strlen(s));
+}
 
 vm_closure *vm_closure_new(kiln_vm *vm, vm_rtfunc *fn, const vm_value *caps)
 {
-    vm_closure *c = (vm_closure *)vm_alloc(
-        vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps, VM_OBJ_FN, "a function value");
+    vm_closure *c = (vm_closure *)vm_alloc(vm, sizeof(vm_closure) + sizeof(vm_value) * fn->ncaps,
+                                           VM_OBJ_FN, "a function value");
     if (!c)
         return NULL;
     c->fn = fn;
@@ -66,8 +69,8 @@ vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v)
 /* Arrays keep their elements in a buffer object of `cap` slots. */
 static vm_buffer *buffer_new(kiln_vm *vm, uint32_t cap)
 {
-    return (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap,
-                                 VM_OBJ_BUF, "an array");
+    return (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + sizeof(vm_value) * (size_t)cap, VM_OBJ_BUF,
+                                 "an array");
 }
 
 vm_array *vm_array_new(kiln_vm *vm, uint32_t len, uint32_t cap, bool refs)

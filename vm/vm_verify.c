@@ -40,15 +40,14 @@ static void vfail(verifier *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(v->err, v->errlen, "invalid image: %s at %s:%u", what,
-             vm_image_str(v->im, v->f->name), v->pc);
+    snprintf(v->err, v->errlen, "invalid image: %s at %s:%u", what, vm_image_str(v->im, v->f->name),
+             v->pc);
 }
 
 static bool reg_ok(verifier *v, uint32_t r, const char *which)
 {
     if (r >= v->f->nregs) {
-        vfail(v, "operand %s register %u out of range (function has %u)", which, r,
-              v->f->nregs);
+        vfail(v, "operand %s register %u out of range (function has %u)", which, r, v->f->nregs);
         return false;
     }
     return true;
@@ -110,14 +109,21 @@ static void check_call_regs(verifier *v, uint32_t dest, uint32_t args, const uin
     }
 }
 
-static void check_call(verifier *v, uint32_t dest, uint32_t args, uint32_t (*param)(const void *, uint32_t),
-                       const void *ctx, uint32_t nparams, uint32_t ret)
+static void check_call(verifier *v, uint32_t dest, uint32_t args,
+                       uint32_t (*param)(const void *, uint32_t), const void *ctx, uint32_t nparams,
+                       uint32_t ret)
 {
     check_call_regs(v, dest, args, NULL, param, ctx, nparams, ret);
 }
 
-static uint32_t func_param(const void *f, uint32_t i) { return ((const vm_func *)f)->types[i]; }
-static uint32_t type_param(const void *t, uint32_t i) { return ((const vm_type *)t)->params[i]; }
+static uint32_t func_param(const void *f, uint32_t i)
+{
+    return ((const vm_func *)f)->types[i];
+}
+static uint32_t type_param(const void *t, uint32_t i)
+{
+    return ((const vm_type *)t)->params[i];
+}
 
 /* The function type of register r, or NULL after failing. */
 static const vm_type *reg_fn(verifier *v, uint32_t r, const char *which)
@@ -183,8 +189,8 @@ static uint32_t native_param(const void *n, uint32_t i)
 
 /* The map roles: B is the map register (RP); the others relate A, C or X
  * to its key and value types. */
-static void check_map_operand(verifier *v, int role, uint32_t val, uint32_t ins_a,
-                              uint32_t ins_b, const char *which)
+static void check_map_operand(verifier *v, int role, uint32_t val, uint32_t ins_a, uint32_t ins_b,
+                              const char *which)
 {
     const vm_image *im = v->im;
     const vm_func *f = v->f;
@@ -235,8 +241,7 @@ static void check_packed_call(verifier *v, uint32_t fi, uint32_t ins_a, uint32_t
     if (g->ncaps)
         vfail(v, "direct call of function %u, which captures values", fi);
     else if (g->nparams > 2)
-        vfail(v, "packed call of function %u, which has %u parameters (at most 2)", fi,
-              g->nparams);
+        vfail(v, "packed call of function %u, which has %u parameters (at most 2)", fi, g->nparams);
     else if (g->nparams < 2 && regs[1])
         vfail(v, "unused operand C is %u, expected 0", regs[1]);
     else if (g->nparams < 1 && regs[0])
@@ -259,7 +264,7 @@ static void check_packed_method_call(verifier *v, uint32_t x, uint32_t ins_a, ui
               c->nslots);
         return;
     }
-    const vm_func *g = &im->funcs[c->slots[slot]]; /* checked by check_classes */
+    const vm_func *g = &im->funcs[c->slots[slot]];                  /* checked by check_classes */
     uint32_t regs[5] = {ins_b, 0, 0, 0, 0}, more = g->nparams - 1u; /* besides the receiver */
     if (g->nparams < 1 || more > 4) {
         vfail(v, "packed method call of a method with %u parameters (1 to 5)", g->nparams);
@@ -268,7 +273,8 @@ static void check_packed_method_call(verifier *v, uint32_t x, uint32_t ins_a, ui
     for (uint32_t i = 0; i < more; i++)
         regs[i + 1] = (x >> (8 * i)) & 0xffu;
     if (more < 4 && x >> (8 * more))
-        vfail(v, "packed arguments 0x%08x name more than the %u the method takes besides the receiver",
+        vfail(v,
+              "packed arguments 0x%08x name more than the %u the method takes besides the receiver",
               x, more);
     else
         check_call_regs(v, ins_a, 0, regs, func_param, g, g->nparams, g->ret);
@@ -330,8 +336,14 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
             vfail(v, "unused operand %s is %u, expected 0", which, val);
         break;
     }
-    case ROLE_RP: case ROLE_KY: case ROLE_MK: case ROLE_MW: case ROLE_MV: case ROLE_KR:
-    case ROLE_VR: case ROLE_KS: check_map_operand(v, role, val, ins_a, ins_b, which); break;
+    case ROLE_RP:
+    case ROLE_KY:
+    case ROLE_MK:
+    case ROLE_MW:
+    case ROLE_MV:
+    case ROLE_KR:
+    case ROLE_VR:
+    case ROLE_KS: check_map_operand(v, role, val, ins_a, ins_b, which); break;
     case ROLE_MT: {
         uint32_t k, mv;
         if (!vm_map_types(im, val, &k, &mv))
@@ -363,8 +375,7 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
         if (val >= im->nconsts)
             vfail(v, "constant index %u out of range (image has %u)", val, im->nconsts);
         else if (im->consts[val].type != VM_T_FLOAT)
-            vfail(v, "constant %u is %s, expected float", val,
-                  vm_type_name(im->consts[val].type));
+            vfail(v, "constant %u is %s, expected float", val, vm_type_name(im->consts[val].type));
         break;
     case ROLE_GR:
     case ROLE_GW:
@@ -437,8 +448,11 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
         else if (val != 0)
             vfail(v, "unused operand %s is %u, expected 0", which, val);
         break;
-    case ROLE_RD: case ROLE_AR: case ROLE_CP: case ROLE_PR: case ROLE_SV:
-        break; /* checked with FN / NT / FC / FP / VP */
+    case ROLE_RD:
+    case ROLE_AR:
+    case ROLE_CP:
+    case ROLE_PR:
+    case ROLE_SV: break; /* checked with FN / NT / FC / FP / VP */
     case ROLE_FP: check_packed_call(v, val, ins_a, ins_b, ins_c); break;
     case ROLE_VP: check_packed_method_call(v, val, ins_a, ins_b, ins_c); break;
     case ROLE_RN: reg_fn(v, val, which); break;

@@ -5,12 +5,17 @@
 
 #include "size_arg.h"
 
-struct node { struct node *left, *right; };
+struct node {
+    struct node *left, *right;
+};
 
 static struct node *make(int depth)
 {
     struct node *n = malloc(sizeof *n);
-    if (!n) { perror("malloc"); exit(1); }
+    if (!n) {
+        perror("malloc");
+        exit(1);
+    }
     if (depth == 0) {
         n->left = n->right = NULL;
     } else {
@@ -22,13 +27,17 @@ static struct node *make(int depth)
 
 static long check(const struct node *n)
 {
-    if (n->left == NULL) return 1;
+    if (n->left == NULL)
+        return 1;
     return 1 + check(n->left) + check(n->right);
 }
 
 static void release(struct node *n)
 {
-    if (n->left) { release(n->left); release(n->right); }
+    if (n->left) {
+        release(n->left);
+        release(n->right);
+    }
     free(n);
 }
 

@@ -7,7 +7,8 @@
 
 static long fib(long n)
 {
-    if (n < 2) return n;
+    if (n < 2)
+        return n;
     return fib(n - 1) + fib(n - 2);
 }
 

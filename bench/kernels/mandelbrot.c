@@ -22,7 +22,8 @@ static long mandelbrot(long size)
                 zr = t;
                 i += 1;
             }
-            if (i == max_iter) inside += 1;
+            if (i == max_iter)
+                inside += 1;
         }
     }
     return inside;

@@ -7,7 +7,8 @@
 /* The size: the first argument, else fallback. */
 static long size_arg(int argc, char **argv, long fallback)
 {
-    if (argc < 2) return fallback;
+    if (argc < 2)
+        return fallback;
     char *end;
     long n = strtol(argv[1], &end, 10);
     if (end == argv[1] || *end != '\0') {

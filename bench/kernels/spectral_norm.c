@@ -15,7 +15,8 @@ static void mul_av(long n, const double *v, double *av)
 {
     for (long i = 0; i < n; i++) {
         double sum = 0.0;
-        for (long j = 0; j < n; j++) sum += a(i, j) * v[j];
+        for (long j = 0; j < n; j++)
+            sum += a(i, j) * v[j];
         av[i] = sum;
     }
 }
@@ -24,7 +25,8 @@ static void mul_atv(long n, const double *v, double *atv)
 {
     for (long i = 0; i < n; i++) {
         double sum = 0.0;
-        for (long j = 0; j < n; j++) sum += a(j, i) * v[j];
+        for (long j = 0; j < n; j++)
+            sum += a(j, i) * v[j];
         atv[i] = sum;
     }
 }
@@ -38,8 +40,15 @@ static void mul_atav(long n, const double *v, double *out, double *tmp)
 static double spectral_norm(long n)
 {
     double *u = malloc(n * sizeof *u), *v = malloc(n * sizeof *v), *tmp = malloc(n * sizeof *tmp);
-    if (!u || !v || !tmp) { perror("malloc"); exit(1); }
-    for (long i = 0; i < n; i++) { u[i] = 1.0; v[i] = 0.0; tmp[i] = 0.0; }
+    if (!u || !v || !tmp) {
+        perror("malloc");
+        exit(1);
+    }
+    for (long i = 0; i < n; i++) {
+        u[i] = 1.0;
+        v[i] = 0.0;
+        tmp[i] = 0.0;
+    }
     for (int i = 0; i < 10; i++) {
         mul_atav(n, u, v, tmp);
         mul_atav(n, v, u, tmp);
@@ -49,7 +58,9 @@ static double spectral_norm(long n)
         vbv += u[i] * v[i];
         vv += v[i] * v[i];
     }
-    free(u); free(v); free(tmp);
+    free(u);
+    free(v);
+    free(tmp);
     return sqrt(vbv / vv);
 }
 

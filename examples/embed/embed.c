@@ -35,8 +35,8 @@ static kiln_status host_log(kiln_vm *vm, const kiln_value *args, int nargs, kiln
 }
 
 /* host.weight(byte: int) -> int: letters weigh by their position. */
-static kiln_status host_weight(kiln_vm *vm, const kiln_value *args, int nargs,
-                               kiln_value *result, void *userdata)
+static kiln_status host_weight(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                               void *userdata)
 {
     (void)nargs, (void)userdata;
     int64_t c = args[0].as.i;
@@ -50,7 +50,7 @@ static kiln_status host_weight(kiln_vm *vm, const kiln_value *args, int nargs,
 static kiln_vm *start(const char *path, struct log *log)
 {
     kiln_config cfg;
-    kiln_config_init(&cfg); /* nothing allowed: the script needs no files */
+    kiln_config_init(&cfg);      /* nothing allowed: the script needs no files */
     cfg.fuel = 10 * 1000 * 1000; /* per run or call: no runaway script */
     cfg.heap_limit = 16 << 20;
     kiln_vm *vm = kiln_new(&cfg);

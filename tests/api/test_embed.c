@@ -285,18 +285,16 @@ static void natives_run(unsigned flags)
     int factor = 1, backs = 0;
     cr_assert_eq(kiln_define_native(vm, "host", "mul", "fn(int, int) -> int", n_mul, &factor),
                  KILN_OK);
-    cr_assert_eq(kiln_define_native(vm, "host", "greet", "fn(str) -> str", n_greet, NULL),
-                 KILN_OK);
+    cr_assert_eq(kiln_define_native(vm, "host", "greet", "fn(str) -> str", n_greet, NULL), KILN_OK);
     cr_assert_eq(kiln_define_native(vm, "host", "fail", "fn()", n_fail, NULL), KILN_OK);
     cr_assert_eq(kiln_define_native(vm, "host", "back", " fn( int )->int ", n_back, &backs),
                  KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(kiln_define_native(vm, "host", "wrong", "fn() -> int", n_wrong, NULL), KILN_OK);
-    cr_assert_eq(kiln_define_native(vm, "host", "mul", "fn(int) -> int", n_mul, NULL),
-                 KILN_ERR_API, "defined twice");
+    cr_assert_eq(kiln_define_native(vm, "host", "mul", "fn(int) -> int", n_mul, NULL), KILN_ERR_API,
+                 "defined twice");
     cr_assert_eq(kiln_define_native(vm, "host", "bad", "fn(list) -> int", n_mul, NULL),
                  KILN_ERR_API);
-    cr_assert_eq(kiln_define_native(vm, "host", "bad", "fn(int) -> ", n_mul, NULL),
-                 KILN_ERR_API);
+    cr_assert_eq(kiln_define_native(vm, "host", "bad", "fn(int) -> ", n_mul, NULL), KILN_ERR_API);
     load(vm, natives_src);
     cr_assert_eq(kiln_define_native(vm, "host", "late", "fn()", n_fail, NULL), KILN_ERR_API,
                  "after loading");
@@ -308,7 +306,10 @@ static void natives_run(unsigned flags)
     kiln_free(vm);
 }
 
-Test(api, natives_typed_throwing_reentrant_with_userdata) { natives_run(0); }
+Test(api, natives_typed_throwing_reentrant_with_userdata)
+{
+    natives_run(0);
+}
 
 /* A collection at every allocation, the heap checked after each: the
  * frames below a native that called back in stay rooted. */
@@ -420,9 +421,10 @@ Test(api, interrupt_from_another_thread_stops_a_spinning_guest)
 Test(api, host_access_needs_permission)
 {
     out o;
-    const char *src = "import io\nimport os\n"
-                      "try { print(io.read_file(\"/etc/hostname\")) } catch e: PermissionError { print(e) }\n"
-                      "try { print(os.env(\"HOME\")) } catch e: PermissionError { print(e) }\n";
+    const char *src =
+        "import io\nimport os\n"
+        "try { print(io.read_file(\"/etc/hostname\")) } catch e: PermissionError { print(e) }\n"
+        "try { print(os.env(\"HOME\")) } catch e: PermissionError { print(e) }\n";
     kiln_vm *vm = vm_new(&o, 0, 0, 0);
     load(vm, src);
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
@@ -544,8 +546,8 @@ Test(api, every_error_program_fails_cleanly_and_the_host_goes_on)
             cr_assert_eq(kiln_exit_code(vm), 1, "%s", path);
         } else {
             cr_assert(st == KILN_ERR_RUNTIME || st == KILN_ERR_LIMIT, "%s: status %d", path, st);
-            cr_assert(strstr(kiln_error(vm), first), "%s: '%s' lacks '%s'", path,
-                      kiln_error(vm), first);
+            cr_assert(strstr(kiln_error(vm), first), "%s: '%s' lacks '%s'", path, kiln_error(vm),
+                      first);
         }
         kiln_free(vm);
         ran++;

@@ -26,8 +26,8 @@
  * public API (kiln_load_image must fail with the expected text) and that
  * the unbroken base image loads and runs (and verifies with the object
  * registers of f and code using every class role correctly), so a stale
- * expectation is caught here and not only by `kiln verify`. Exit status: 0 all written and confirmed, 1 a
- * case did not fail as expected, 2 usage or I/O error.
+ * expectation is caught here and not only by `kiln verify`. Exit status: 0 all written and
+ * confirmed, 1 a case did not fail as expected, 2 usage or I/O error.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -47,8 +47,30 @@ enum { MAX_STRS = 32, MAX_CODE = 64, MAX_REGS = 16 };
  * the classes' methods. */
 enum { F_INIT, F_F, F_H, F_V, F_MAIN, F_BTOS, F_BGET, F_DTOS, F_DGET, F_OTOS, NFUNCS };
 /* Strings ("gs" stays last: r_section_size_short cuts its two bytes). */
-enum { S_MOD, S_FILE, S_INIT, S_F, S_H, S_V, S_MAIN, S_PRINT, S_STR, S_HELLO,
-       S_BASE, S_DERIVED, S_OTHER, S_TOSTR, S_GET, S_X, S_NEXT, S_S, S_GB, S_GI, S_GS, NSTRS };
+enum {
+    S_MOD,
+    S_FILE,
+    S_INIT,
+    S_F,
+    S_H,
+    S_V,
+    S_MAIN,
+    S_PRINT,
+    S_STR,
+    S_HELLO,
+    S_BASE,
+    S_DERIVED,
+    S_OTHER,
+    S_TOSTR,
+    S_GET,
+    S_X,
+    S_NEXT,
+    S_S,
+    S_GB,
+    S_GI,
+    S_GS,
+    NSTRS
+};
 /* Classes and their type ids (type-table entry i is type VM_T__COUNT + i). */
 enum { C_BASE, C_DERIVED, C_OTHER, NCLASSES };
 enum { T_BASE = VM_T__COUNT, T_DERIVED, T_OTHER, T_END };
@@ -56,15 +78,14 @@ enum { NTYPES = T_END - VM_T__COUNT };
 /* Registers of f: one of each type, then spares; r7 is an int so a call
  * whose arguments start at r7 has a valid first argument and runs out of
  * registers on the second. */
-static const uint16_t F_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR,
+static const uint16_t F_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL,  VM_T_STR,
                                    VM_T_INT, VM_T_STR,   VM_T_FLOAT, VM_T_INT};
 enum { F_NREGS = sizeof F_TYPES / sizeof F_TYPES[0] };
 /* Registers of f in the object cases (CASE_O): the scalars, then objects.
  * A call whose arguments start at r4 passes (Base, float), at r6 (Derived,
  * int), at r10 (Base) and then runs out of registers. */
-static const uint16_t O_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL,  VM_T_STR,
-                                   T_BASE,   VM_T_FLOAT, T_DERIVED,  VM_T_INT,
-                                   T_OTHER,  VM_T_STR,   T_BASE};
+static const uint16_t O_TYPES[] = {VM_T_INT,  VM_T_FLOAT, VM_T_BOOL, VM_T_STR, T_BASE, VM_T_FLOAT,
+                                   T_DERIVED, VM_T_INT,   T_OTHER,   VM_T_STR, T_BASE};
 enum { O_NREGS = sizeof O_TYPES / sizeof O_TYPES[0] };
 /* The closure base (closure_init) adds to the type table two function
  * types and two cell types, and two functions that capture a value:
@@ -127,10 +148,10 @@ static void set_code(base *b, int fi, const uint32_t *code, uint32_t n)
     b->lines[fi][0].pc = 0;
     b->lines[fi][0].line = 1;
 }
-#define SET_CODE(b, fi, ...)                                                          \
-    do {                                                                              \
-        static const uint32_t code_[] = {__VA_ARGS__};                                \
-        set_code(b, fi, code_, sizeof code_ / sizeof code_[0]);                       \
+#define SET_CODE(b, fi, ...) \
+    do { \
+        static const uint32_t code_[] = {__VA_ARGS__}; \
+        set_code(b, fi, code_, sizeof code_ / sizeof code_[0]); \
     } while (0)
 
 static void set_func(base *b, int fi, uint32_t name, uint8_t nparams, uint16_t ret,
@@ -203,13 +224,14 @@ static void base_init(base *b)
     im->str_len = b->str_len;
     im->str_data = b->str_data;
     static const char *const STRS[NSTRS] = {
-        "base",    "base.kn", "<module>", "f",      "h",   "v", "main", "print", "str", "hello",
-        "Base",    "Derived", "Other",    "to_str", "get", "x", "next", "s",     "gb",  "gi",
-        "gs"};
+        "base",  "base.kn", "<module>", "f",    "h",       "v",     "main",
+        "print", "str",     "hello",    "Base", "Derived", "Other", "to_str",
+        "get",   "x",       "next",     "s",    "gb",      "gi",    "gs"};
     for (int i = 0; i < NSTRS; i++)
         add_str(b, STRS[i]);
 
-    static const uint16_t BASE_FT[] = {VM_T_INT, T_BASE}, DERIVED_FT[] = {VM_T_INT, T_BASE, VM_T_STR};
+    static const uint16_t BASE_FT[] = {VM_T_INT, T_BASE},
+                          DERIVED_FT[] = {VM_T_INT, T_BASE, VM_T_STR};
     static const uint32_t FN[] = {S_X, S_NEXT, S_S};
     static const uint32_t BASE_SL[] = {F_BTOS, F_BGET}, DERIVED_SL[] = {F_DTOS, F_DGET},
                           OTHER_SL[] = {F_OTOS};
@@ -236,19 +258,19 @@ static void base_init(base *b)
     im->globals = b->globals;
     im->nglobals = 3;
 
-    b->natives[0] = (vm_nativeref){.name = S_PRINT, .nparams = 1, .ret = VM_T_VOID,
-                                   .params = {VM_T_INT}};
-    b->natives[1] = (vm_nativeref){.name = S_STR, .nparams = 1, .ret = VM_T_STR,
-                                   .params = {VM_T_INT}};
+    b->natives[0] =
+        (vm_nativeref){.name = S_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_INT}};
+    b->natives[1] =
+        (vm_nativeref){.name = S_STR, .nparams = 1, .ret = VM_T_STR, .params = {VM_T_INT}};
     im->natives = b->natives;
     im->nnatives = 2;
 
     static const uint16_t INIT_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
     set_func(b, F_INIT, S_INIT, 0, VM_T_VOID, INIT_TYPES, 3);
-    SET_CODE(b, F_INIT, MK_ABx(OP_LOADI, 0, 1), MK_ABx(OP_LOADK, 1, 1),
-             MK_ABC(OP_CALL, 2, 0, 0), F_H,       /* r2 = h(r0, r1) */
-             MK_ABC(OP_CALLN, 0, 2, 0), 0,        /* print(r2) */
-             MK_ABC(OP_CALL, 0, 0, 0), F_V,       /* v() */
+    SET_CODE(b, F_INIT, MK_ABx(OP_LOADI, 0, 1), MK_ABx(OP_LOADK, 1, 1), MK_ABC(OP_CALL, 2, 0, 0),
+             F_H,                                           /* r2 = h(r0, r1) */
+             MK_ABC(OP_CALLN, 0, 2, 0), 0,                  /* print(r2) */
+             MK_ABC(OP_CALL, 0, 0, 0), F_V,                 /* v() */
              MK_ABx(OP_LOADK, 0, 0), MK_ABx(OP_SETG, 0, 0), /* gi = 42 */
              MK_ABC(OP_RET0, 0, 0, 0));
 
@@ -257,8 +279,7 @@ static void base_init(base *b)
 
     static const uint16_t H_TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
     set_func(b, F_H, S_H, 2, VM_T_INT, H_TYPES, 3);
-    SET_CODE(b, F_H, MK_ABC(OP_F2I, 2, 1, 0), MK_ABC(OP_ADD_I, 2, 0, 2),
-             MK_ABC(OP_RET, 2, 0, 0));
+    SET_CODE(b, F_H, MK_ABC(OP_F2I, 2, 1, 0), MK_ABC(OP_ADD_I, 2, 0, 2), MK_ABC(OP_RET, 2, 0, 0));
 
     set_func(b, F_V, S_V, 0, VM_T_VOID, NULL, 0);
     SET_CODE(b, F_V, MK_ABC(OP_RET0, 0, 0, 0));
@@ -266,12 +287,12 @@ static void base_init(base *b)
     static const uint16_t MAIN_TYPES[] = {T_DERIVED, VM_T_INT, T_BASE, VM_T_INT, VM_T_STR};
     set_func(b, F_MAIN, S_MAIN, 0, VM_T_VOID, MAIN_TYPES, 5);
     SET_CODE(b, F_MAIN, MK_ABx(OP_NEW, 0, C_DERIVED), MK_ABx(OP_LOADI, 1, 3),
-             MK_ABC(OP_SETF, 1, 0, 0),       /* d.x = 3 */
-             MK_ABC(OP_MOV, 2, 0, 0),        /* b: Base = d */
-             MK_ABC(OP_SETF, 2, 0, 1),       /* d.next = b */
-             MK_ABx(OP_SETG, 0, 2),          /* gb = d */
-             MK_ABC(OP_CALLV, 3, 2, 0), 1,   /* r3 = b.get(r3) */
-             MK_ABC(OP_CALLV, 4, 2, 0), 0,   /* r4 = b.to_str() */
+             MK_ABC(OP_SETF, 1, 0, 0),     /* d.x = 3 */
+             MK_ABC(OP_MOV, 2, 0, 0),      /* b: Base = d */
+             MK_ABC(OP_SETF, 2, 0, 1),     /* d.next = b */
+             MK_ABx(OP_SETG, 0, 2),        /* gb = d */
+             MK_ABC(OP_CALLV, 3, 2, 0), 1, /* r3 = b.get(r3) */
+             MK_ABC(OP_CALLV, 4, 2, 0), 0, /* r4 = b.to_str() */
              MK_ABC(OP_RET0, 0, 0, 0));
 
     static const uint16_t BTOS_TYPES[] = {T_BASE, VM_T_STR};
@@ -335,8 +356,18 @@ static void closure_init(base *b)
 /* ---- Byte-level helpers for the reader cases ---- */
 
 enum { HEADER = 24 };
-enum { SEC_STRS, SEC_TYPE, SEC_CNST, SEC_GLOB, SEC_NATV, SEC_CLAS, SEC_FUNC, SEC_MODS, SEC_ENTR,
-       NSECS };
+enum {
+    SEC_STRS,
+    SEC_TYPE,
+    SEC_CNST,
+    SEC_GLOB,
+    SEC_NATV,
+    SEC_CLAS,
+    SEC_FUNC,
+    SEC_MODS,
+    SEC_ENTR,
+    NSECS
+};
 /* Bytes of a function record before its register types: name u32,
  * module u32, nparams u8, ncaps u8, ret u16, nregs u16. */
 enum { FUNC_HEAD = 14 };
@@ -366,7 +397,10 @@ static size_t sec_at(const vm_buf *b, int i)
         at += 8 + rd32(b, at + 4);
     return at;
 }
-static size_t sec_body(const vm_buf *b, int i) { return sec_at(b, i) + 8; }
+static size_t sec_body(const vm_buf *b, int i)
+{
+    return sec_at(b, i) + 8;
+}
 
 /* Size of section `sec`'s body when the image keeps only its first n
  * functions (SEC_FUNC) or classes (SEC_CLAS): measured with the writer, so
@@ -481,7 +515,8 @@ static void emit_bytes2(gen *g, const char *name, const vm_buf *bytes, const cha
     const char *want = api_expect ? api_expect : expect;
     const char *got = vm ? kiln_error(vm) : "no VM";
     if (st != KILN_ERR_LOAD || !strstr(got, want)) {
-        fprintf(stderr, "bad-images: %s: expected a load error containing\n  %s\ngot status %d:\n  %s\n",
+        fprintf(stderr,
+                "bad-images: %s: expected a load error containing\n  %s\ngot status %d:\n  %s\n",
                 name, want, (int)st, got);
         g->nfailed++;
     }
@@ -535,9 +570,9 @@ static void verifier_cases(gen *g)
     base b;
     char msg[512];
 
-#define CASE(name, expect, ...)        \
-    do {                               \
-        base_init(&b);                 \
+#define CASE(name, expect, ...) \
+    do { \
+        base_init(&b); \
         SET_CODE(&b, F_F, __VA_ARGS__); \
         emit_image(g, name, &b, expect); \
     } while (0)
@@ -576,7 +611,8 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_LOADNULL, 0, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_rr_loadnull_bool", EXPECT_F(0, "operand A register 2 is bool, expected a reference"),
          MK_ABC(OP_LOADNULL, 2, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_rm_mov_float_to_int", EXPECT_F(0, "operand B register 1 is float, cannot be stored as int"),
+    CASE("v_rm_mov_float_to_int",
+         EXPECT_F(0, "operand B register 1 is float, cannot be stored as int"),
          MK_ABC(OP_MOV, 0, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_rm_mov_int_to_str", EXPECT_F(0, "operand B register 7 is int, cannot be stored as str"),
          MK_ABC(OP_MOV, 3, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
@@ -625,8 +661,9 @@ static void verifier_cases(gen *g)
          MK_ABx(OP_LOADK, 0, 2), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_ka_float_into_bool", EXPECT_F(0, "constant 1 is float, register 2 is bool"),
          MK_ABx(OP_LOADK, 2, 1), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_ka_dest_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
-         MK_ABx(OP_LOADK, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_ka_dest_out_of_range",
+         EXPECT_F(0, "operand A register 8 out of range (function has 8)"), MK_ABx(OP_LOADK, 8, 0),
+         MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_gr_getg_out_of_range", EXPECT_F(0, "global index 3 out of range (image has 3)"),
          MK_ABx(OP_GETG, 0, 3), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_gw_setg_out_of_range", EXPECT_F(0, "global index 40000 out of range (image has 3)"),
@@ -635,8 +672,9 @@ static void verifier_cases(gen *g)
          MK_ABx(OP_GETG, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_gw_setg_type", EXPECT_F(0, "operand A register 1 is float, cannot be stored as int"),
          MK_ABx(OP_SETG, 1, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_gr_getg_dest_out_of_range", EXPECT_F(0, "operand A register 8 out of range (function has 8)"),
-         MK_ABx(OP_GETG, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_gr_getg_dest_out_of_range",
+         EXPECT_F(0, "operand A register 8 out of range (function has 8)"), MK_ABx(OP_GETG, 8, 0),
+         MK_ABC(OP_RET, 0, 0, 0));
 
     /* Float constant operands (KF) */
     CASE("v_kf_out_of_range", EXPECT_F(0, "constant index 3 out of range (image has 3)"),
@@ -660,11 +698,12 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_JGTK_F, 1, 1, 0), 100, MK_ABC(OP_RET, 0, 0, 0));
 
     /* Calls of functions (FN, RD, AR) */
-    CASE("v_fn_out_of_range", EXPECT_F(0, "function index %u out of range (image has %u)",
-                                       (unsigned)NFUNCS, (unsigned)NFUNCS),
+    CASE("v_fn_out_of_range",
+         EXPECT_F(0, "function index %u out of range (image has %u)", (unsigned)NFUNCS,
+                  (unsigned)NFUNCS),
          MK_ABC(OP_CALL, 0, 0, 0), NFUNCS, MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_fn_out_of_range_big", EXPECT_F(0, "function index 4294967295 out of range (image has %u)",
-                                           (unsigned)NFUNCS),
+    CASE("v_fn_out_of_range_big",
+         EXPECT_F(0, "function index 4294967295 out of range (image has %u)", (unsigned)NFUNCS),
          MK_ABC(OP_CALL, 0, 0, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_call_arg1_type", EXPECT_F(0, "call argument 1 is float, expected int"),
          MK_ABC(OP_CALL, 0, 1, 0), F_H, MK_ABC(OP_RET, 0, 0, 0));
@@ -686,8 +725,9 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_CALL, 0, 0, 2), F_H, MK_ABC(OP_RET, 0, 0, 0));
 
     /* Packed calls of functions (FP: arguments from registers B and C) */
-    CASE("v_fp_out_of_range", EXPECT_F(0, "function index %u out of range (image has %u)",
-                                       (unsigned)NFUNCS, (unsigned)NFUNCS),
+    CASE("v_fp_out_of_range",
+         EXPECT_F(0, "function index %u out of range (image has %u)", (unsigned)NFUNCS,
+                  (unsigned)NFUNCS),
          MK_ABC(OP_CALLP, 0, 0, 1), NFUNCS, MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_fp_arg1_type", EXPECT_F(0, "call argument 1 is float, expected int"),
          MK_ABC(OP_CALLP, 0, 1, 1), F_H, MK_ABC(OP_RET, 0, 0, 0));
@@ -725,14 +765,15 @@ static void verifier_cases(gen *g)
          MK_ABC(OP_RET, 8, 0, 0));
     CASE("v_rt_unused_b", EXPECT_F(0, "unused operand B is 1, expected 0"),
          MK_ABC(OP_RET, 0, 1, 0));
-    CASE("v_rv_ret0_in_int_function", EXPECT_F(0, "return without a value from a function returning int"),
+    CASE("v_rv_ret0_in_int_function",
+         EXPECT_F(0, "return without a value from a function returning int"),
          MK_ABC(OP_RET0, 0, 0, 0));
 
     base_init(&b); /* RET with a value in a function without result */
     b.funcs[F_F].ret = VM_T_VOID;
     SET_CODE(&b, F_F, MK_ABC(OP_RET, 0, 0, 0));
-    emit_image(g, "v_rt_in_void_function",
-               &b, EXPECT_F(0, "return of a value from a function without result"));
+    emit_image(g, "v_rt_in_void_function", &b,
+               EXPECT_F(0, "return of a value from a function without result"));
 
     base_init(&b); /* RET0 naming a register */
     b.funcs[F_F].ret = VM_T_VOID;
@@ -751,16 +792,17 @@ static void verifier_cases(gen *g)
     CASE("v_jmp_to_end", EXPECT_F(0, "jump target 2 is not an instruction of the function"),
          MK_sJ(OP_JMP, 1), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_jmp_before_start", EXPECT_F(1, "jump target -2 is not an instruction of the function"),
-         MK_ABC(OP_NOP, 0, 0, 0), MK_sJ(OP_JMP, (uint32_t)-4 & 0xffffffu),
-         MK_ABC(OP_RET, 0, 0, 0));
+         MK_ABC(OP_NOP, 0, 0, 0), MK_sJ(OP_JMP, (uint32_t)-4 & 0xffffffu), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_jmp_into_two_word", EXPECT_F(0, "jump target 2 is not an instruction of the function"),
          MK_sJ(OP_JMP, 1), MK_ABC(OP_JT, 2, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_branch_into_two_word", EXPECT_F(3, "jump target 2 is not an instruction of the function"),
-         MK_ABC(OP_LOADB, 2, 1, 0), MK_ABC(OP_JT, 2, 0, 0), 0, MK_ABC(OP_JF, 2, 0, 0),
-         (uint32_t)-3, MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_branch_into_two_word",
+         EXPECT_F(3, "jump target 2 is not an instruction of the function"),
+         MK_ABC(OP_LOADB, 2, 1, 0), MK_ABC(OP_JT, 2, 0, 0), 0, MK_ABC(OP_JF, 2, 0, 0), (uint32_t)-3,
+         MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_branch_past_end", EXPECT_F(0, "jump target 1002 is not an instruction of the function"),
          MK_ABx(OP_JLTK_I, 0, 5), 1000, MK_ABC(OP_RET, 0, 0, 0));
-    CASE("v_for_target_negative", EXPECT_F(0, "jump target -98 is not an instruction of the function"),
+    CASE("v_for_target_negative",
+         EXPECT_F(0, "jump target -98 is not an instruction of the function"),
          MK_ABC(OP_FORLT, 0, 4, 0), (uint32_t)-100, MK_ABC(OP_RET, 0, 0, 0));
 
     /* Shape of the code */
@@ -775,13 +817,17 @@ static void verifier_cases(gen *g)
     /* Entry points */
     base_init(&b);
     b.modules[0].init = F_F; /* f takes (int, float) */
-    emit_image(g, "v_module_init_with_params", &b,
-               EXPECT_F(0, "module initializer must take no parameters, capture nothing and return nothing"));
+    emit_image(
+        g, "v_module_init_with_params", &b,
+        EXPECT_F(0,
+                 "module initializer must take no parameters, capture nothing and return nothing"));
     base_init(&b);
     b.funcs[F_F].nparams = 0; /* f() -> int */
     b.modules[0].init = F_F;
-    emit_image(g, "v_module_init_with_result", &b,
-               EXPECT_F(0, "module initializer must take no parameters, capture nothing and return nothing"));
+    emit_image(
+        g, "v_module_init_with_result", &b,
+        EXPECT_F(0,
+                 "module initializer must take no parameters, capture nothing and return nothing"));
     base_init(&b);
     b.im.main = F_F;
     emit_image(g, "v_main_with_params", &b,
@@ -799,12 +845,12 @@ static void verifier_cases(gen *g)
                         (unsigned)F_H));
     /* ---- Objects: f gets the registers O_TYPES (int float bool str Base
      * float Derived int Other str Base) ---- */
-#define CASE_O(name, expect, ...)                                     \
-    do {                                                              \
-        base_init(&b);                                                \
-        set_func(&b, F_F, S_F, 2, VM_T_INT, O_TYPES, O_NREGS);        \
-        SET_CODE(&b, F_F, __VA_ARGS__);                               \
-        emit_image(g, name, &b, expect);                              \
+#define CASE_O(name, expect, ...) \
+    do { \
+        base_init(&b); \
+        set_func(&b, F_F, S_F, 2, VM_T_INT, O_TYPES, O_NREGS); \
+        SET_CODE(&b, F_F, __VA_ARGS__); \
+        emit_image(g, name, &b, expect); \
     } while (0)
 
     /* RO: a register of a class type */
@@ -819,8 +865,8 @@ static void verifier_cases(gen *g)
     CASE_O("v_fg_out_of_range", EXPECT_F(0, "field 2 out of range (class Base has 2)"),
            MK_ABC(OP_GETF, 0, 4, 2), MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_fg_subclass_field_via_base", /* s is Derived's, not Base's */
-           EXPECT_F(0, "field 2 out of range (class Base has 2)"),
-           MK_ABC(OP_GETF, 3, 10, 2), MK_ABC(OP_RET, 0, 0, 0));
+           EXPECT_F(0, "field 2 out of range (class Base has 2)"), MK_ABC(OP_GETF, 3, 10, 2),
+           MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_fg_out_of_range_derived", EXPECT_F(0, "field 3 out of range (class Derived has 3)"),
            MK_ABC(OP_GETF, 3, 6, 3), MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_fg_no_fields", EXPECT_F(0, "field 0 out of range (class Other has 0)"),
@@ -831,7 +877,8 @@ static void verifier_cases(gen *g)
            MK_ABC(OP_GETF, 6, 4, 1), MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_fg_str_into_class", EXPECT_F(0, "operand A register 10 is Base, cannot hold str"),
            MK_ABC(OP_GETF, 10, 6, 2), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_fg_dest_out_of_range", EXPECT_F(0, "operand A register 11 out of range (function has 11)"),
+    CASE_O("v_fg_dest_out_of_range",
+           EXPECT_F(0, "operand A register 11 out of range (function has 11)"),
            MK_ABC(OP_GETF, 11, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
 
     /* FS: a field of B's class, A storable in it */
@@ -841,11 +888,14 @@ static void verifier_cases(gen *g)
            MK_ABC(OP_SETF, 0, 6, 255), MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_fs_type", EXPECT_F(0, "operand A register 3 is str, cannot be stored as int"),
            MK_ABC(OP_SETF, 3, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_fs_unrelated_class", EXPECT_F(0, "operand A register 8 is Other, cannot be stored as Base"),
+    CASE_O("v_fs_unrelated_class",
+           EXPECT_F(0, "operand A register 8 is Other, cannot be stored as Base"),
            MK_ABC(OP_SETF, 8, 4, 1), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_fs_int_into_str_field", EXPECT_F(0, "operand A register 7 is int, cannot be stored as str"),
+    CASE_O("v_fs_int_into_str_field",
+           EXPECT_F(0, "operand A register 7 is int, cannot be stored as str"),
            MK_ABC(OP_SETF, 7, 6, 2), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_fs_value_out_of_range", EXPECT_F(0, "operand A register 11 out of range (function has 11)"),
+    CASE_O("v_fs_value_out_of_range",
+           EXPECT_F(0, "operand A register 11 out of range (function has 11)"),
            MK_ABC(OP_SETF, 11, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
 
     /* CA: a class index, A of exactly its type (NEW, AS) */
@@ -877,8 +927,9 @@ static void verifier_cases(gen *g)
     /* CL: a class index (IS) */
     CASE_O("v_cl_out_of_range", EXPECT_F(0, "class index 3 out of range (image has 3)"),
            MK_ABC(OP_IS, 2, 4, 0), 3, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_cl_out_of_range_big", EXPECT_F(0, "class index 4294967295 out of range (image has 3)"),
-           MK_ABC(OP_IS, 2, 4, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
+    CASE_O("v_cl_out_of_range_big",
+           EXPECT_F(0, "class index 4294967295 out of range (image has 3)"), MK_ABC(OP_IS, 2, 4, 0),
+           0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_cl_is_dest_int", EXPECT_F(0, "operand A register 0 is int, expected bool"),
            MK_ABC(OP_IS, 0, 4, 0), C_BASE, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_ro_is_float", EXPECT_F(0, "operand B register 1 is float, expected an object"),
@@ -891,11 +942,13 @@ static void verifier_cases(gen *g)
            MK_ABC(OP_CALLV, 0, 4, 0), 2, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_sl_out_of_range_other", EXPECT_F(0, "method slot 1 out of range (class Other has 1)"),
            MK_ABC(OP_CALLV, 7, 8, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_sl_out_of_range_big", EXPECT_F(0, "method slot 4294967295 out of range (class Derived has 2)"),
+    CASE_O("v_sl_out_of_range_big",
+           EXPECT_F(0, "method slot 4294967295 out of range (class Derived has 2)"),
            MK_ABC(OP_CALLV, 0, 6, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_sl_receiver_str", EXPECT_F(0, "operand B register 3 is str, expected an object"),
            MK_ABC(OP_CALLV, 9, 3, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_sl_receiver_out_of_range", EXPECT_F(0, "operand B register 200 out of range (function has 11)"),
+    CASE_O("v_sl_receiver_out_of_range",
+           EXPECT_F(0, "operand B register 200 out of range (function has 11)"),
            MK_ABC(OP_CALLV, 0, 200, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_sl_arg_type", EXPECT_F(0, "call argument 2 is float, expected int"),
            MK_ABC(OP_CALLV, 0, 4, 0), 1, MK_ABC(OP_RET, 0, 0, 0));
@@ -918,9 +971,13 @@ static void verifier_cases(gen *g)
            MK_ABC(OP_CALLVP, 0, 4, 1), 1, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_vp_arg_out_of_range", EXPECT_F(0, "call argument 2 register 11 out of range"),
            MK_ABC(OP_CALLVP, 0, 4, 1), 11, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_vp_extra_byte", EXPECT_F(0, "packed arguments 0x00000707 name more than the 1 the method takes besides the receiver"),
+    CASE_O("v_vp_extra_byte",
+           EXPECT_F(0, "packed arguments 0x00000707 name more than the 1 the method takes besides "
+                       "the receiver"),
            MK_ABC(OP_CALLVP, 0, 4, 1), 0x0707, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_vp_no_args_byte", EXPECT_F(0, "packed arguments 0x00000300 name more than the 0 the method takes besides the receiver"),
+    CASE_O("v_vp_no_args_byte",
+           EXPECT_F(0, "packed arguments 0x00000300 name more than the 0 the method takes besides "
+                       "the receiver"),
            MK_ABC(OP_CALLVP, 3, 8, 0), 0x0300, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_vp_result_type", EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
            MK_ABC(OP_CALLVP, 1, 6, 1), 7, MK_ABC(OP_RET, 0, 0, 0));
@@ -934,21 +991,28 @@ static void verifier_cases(gen *g)
            MK_ABx(OP_GETG, 9, 2), MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_gr_str_into_class", EXPECT_F(0, "operand A register 4 is Base, cannot hold str"),
            MK_ABx(OP_GETG, 4, 1), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_gw_unrelated_class", EXPECT_F(0, "operand A register 8 is Other, cannot be stored as Base"),
+    CASE_O("v_gw_unrelated_class",
+           EXPECT_F(0, "operand A register 8 is Other, cannot be stored as Base"),
            MK_ABx(OP_SETG, 8, 2), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_gw_str_into_class", EXPECT_F(0, "operand A register 3 is str, cannot be stored as Base"),
+    CASE_O("v_gw_str_into_class",
+           EXPECT_F(0, "operand A register 3 is str, cannot be stored as Base"),
            MK_ABx(OP_SETG, 3, 2), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_gw_class_into_str", EXPECT_F(0, "operand A register 10 is Base, cannot be stored as str"),
+    CASE_O("v_gw_class_into_str",
+           EXPECT_F(0, "operand A register 10 is Base, cannot be stored as str"),
            MK_ABx(OP_SETG, 10, 1), MK_ABC(OP_RET, 0, 0, 0));
 
     /* RM: B's value may be stored in A (MOV) */
-    CASE_O("v_rm_mov_downcast", EXPECT_F(0, "operand B register 4 is Base, cannot be stored as Derived"),
+    CASE_O("v_rm_mov_downcast",
+           EXPECT_F(0, "operand B register 4 is Base, cannot be stored as Derived"),
            MK_ABC(OP_MOV, 6, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_rm_mov_unrelated_class", EXPECT_F(0, "operand B register 8 is Other, cannot be stored as Base"),
+    CASE_O("v_rm_mov_unrelated_class",
+           EXPECT_F(0, "operand B register 8 is Other, cannot be stored as Base"),
            MK_ABC(OP_MOV, 4, 8, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_rm_mov_str_to_class", EXPECT_F(0, "operand B register 3 is str, cannot be stored as Base"),
+    CASE_O("v_rm_mov_str_to_class",
+           EXPECT_F(0, "operand B register 3 is str, cannot be stored as Base"),
            MK_ABC(OP_MOV, 4, 3, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_rm_mov_class_to_str", EXPECT_F(0, "operand B register 6 is Derived, cannot be stored as str"),
+    CASE_O("v_rm_mov_class_to_str",
+           EXPECT_F(0, "operand B register 6 is Derived, cannot be stored as str"),
            MK_ABC(OP_MOV, 9, 6, 0), MK_ABC(OP_RET, 0, 0, 0));
 
     /* RR with objects: identity comparisons, null tests */
@@ -970,7 +1034,8 @@ static void verifier_cases(gen *g)
            MK_ABC(OP_JNE_R, 4, 6, 0), 50, MK_ABC(OP_RET, 0, 0, 0));
     CASE_O("v_jnull_target", EXPECT_F(0, "jump target 102 is not an instruction of the function"),
            MK_ABC(OP_JNULL, 4, 0, 0), 100, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_O("v_jnnull_into_two_word", EXPECT_F(0, "jump target 1 is not an instruction of the function"),
+    CASE_O("v_jnnull_into_two_word",
+           EXPECT_F(0, "jump target 1 is not an instruction of the function"),
            MK_ABC(OP_JNNULL, 6, 0, 0), (uint32_t)-1, MK_ABC(OP_RET, 0, 0, 0));
 
     /* FN, RT with objects: parameters and results take subclasses only */
@@ -998,10 +1063,10 @@ static void verifier_cases(gen *g)
 static void class_cases(gen *g)
 {
     base b;
-#define CASE_C(name, expect, ...)      \
-    do {                               \
-        base_init(&b);                 \
-        __VA_ARGS__;                   \
+#define CASE_C(name, expect, ...) \
+    do { \
+        base_init(&b); \
+        __VA_ARGS__; \
         emit_image(g, name, &b, expect); \
     } while (0)
 
@@ -1012,18 +1077,22 @@ static void class_cases(gen *g)
            b.ttab[C_BASE].a = 0xffffffffu);
 
     /* Superclasses come first */
-    CASE_C("c_super_self", "invalid image: superclass index must be below its own, got 1 at class Derived",
+    CASE_C("c_super_self",
+           "invalid image: superclass index must be below its own, got 1 at class Derived",
            b.classes[C_DERIVED].super = C_DERIVED);
-    CASE_C("c_super_later", "invalid image: superclass index must be below its own, got 2 at class Base",
+    CASE_C("c_super_later",
+           "invalid image: superclass index must be below its own, got 2 at class Base",
            b.classes[C_BASE].super = C_OTHER);
-    CASE_C("c_super_out_of_range", "invalid image: superclass index must be below its own, got 99 at class Other",
+    CASE_C("c_super_out_of_range",
+           "invalid image: superclass index must be below its own, got 99 at class Other",
            b.classes[C_OTHER].super = 99);
     CASE_C("c_super_negative",
            "invalid image: superclass index must be below its own, got 4294967294 at class Base",
            b.classes[C_BASE].super = -2);
 
     /* A class's type id names it */
-    CASE_C("c_type_of_another_class", "invalid image: type id does not name this class: 5 at class Derived",
+    CASE_C("c_type_of_another_class",
+           "invalid image: type id does not name this class: 5 at class Derived",
            b.classes[C_DERIVED].type = T_BASE);
     CASE_C("c_type_scalar", "invalid image: type id does not name this class: 4 at class Base",
            b.classes[C_BASE].type = VM_T_STR);
@@ -1038,7 +1107,8 @@ static void class_cases(gen *g)
     CASE_C("c_fewer_slots_than_super",
            "invalid image: has fewer method slots than its superclass: 1 at class Derived",
            b.classes[C_DERIVED].nslots = 1);
-    CASE_C("c_field_type_differs", "invalid image: field differs from its superclass's: field 0 at class Derived",
+    CASE_C("c_field_type_differs",
+           "invalid image: field differs from its superclass's: field 0 at class Derived",
            b.field_types[C_DERIVED][0] = VM_T_FLOAT);
     CASE_C("c_field_type_narrowed", /* even to a subclass: fields are read and written */
            "invalid image: field differs from its superclass's: field 1 at class Derived",
@@ -1051,7 +1121,8 @@ static void class_cases(gen *g)
            b.classes[C_BASE].nslots = 0);
     CASE_C("c_slot_no_function", "invalid image: slot names no function: slot 1 at class Base",
            b.slots[C_BASE][1] = NFUNCS);
-    CASE_C("c_slot_no_function_huge", "invalid image: slot names no function: slot 0 at class Other",
+    CASE_C("c_slot_no_function_huge",
+           "invalid image: slot names no function: slot 0 at class Other",
            b.slots[C_OTHER][0] = 0xffffffffu);
     CASE_C("c_method_subclass_self", /* Base cannot use Derived's get */
            "invalid image: method does not take this class as self: slot 1 at class Base",
@@ -1065,27 +1136,33 @@ static void class_cases(gen *g)
     CASE_C("c_method_int_self",
            "invalid image: method does not take this class as self: slot 1 at class Derived",
            b.slots[C_DERIVED][1] = F_H);
-    CASE_C("c_slot0_takes_params", "invalid image: slot 0 is not to_str() -> str: slot 0 at class Base",
+    CASE_C("c_slot0_takes_params",
+           "invalid image: slot 0 is not to_str() -> str: slot 0 at class Base",
            b.slots[C_BASE][0] = F_BGET);
-    CASE_C("c_slot0_returns_int", "invalid image: slot 0 is not to_str() -> str: slot 0 at class Other",
+    CASE_C("c_slot0_returns_int",
+           "invalid image: slot 0 is not to_str() -> str: slot 0 at class Other",
            static const uint16_t T_[] = {T_OTHER, VM_T_INT};
            set_func(&b, F_OTOS, S_TOSTR, 1, VM_T_INT, T_, 2);
            SET_CODE(&b, F_OTOS, MK_ABx(OP_LOADI, 1, 0), MK_ABC(OP_RET, 1, 0, 0)));
-    CASE_C("c_slot0_returns_nothing", "invalid image: slot 0 is not to_str() -> str: slot 0 at class Other",
+    CASE_C("c_slot0_returns_nothing",
+           "invalid image: slot 0 is not to_str() -> str: slot 0 at class Other",
            static const uint16_t T_[] = {T_OTHER};
            set_func(&b, F_OTOS, S_TOSTR, 1, VM_T_VOID, T_, 1);
            SET_CODE(&b, F_OTOS, MK_ABC(OP_RET0, 0, 0, 0)));
 
     /* Overrides keep the signature (but self) */
-    CASE_C("c_override_param_type", "invalid image: override changes the signature: slot 1 at class Derived",
+    CASE_C("c_override_param_type",
+           "invalid image: override changes the signature: slot 1 at class Derived",
            static const uint16_t T_[] = {T_DERIVED, VM_T_FLOAT, VM_T_INT};
            set_func(&b, F_DGET, S_GET, 2, VM_T_INT, T_, 3);
            SET_CODE(&b, F_DGET, MK_ABC(OP_GETF, 2, 0, 0), MK_ABC(OP_RET, 2, 0, 0)));
-    CASE_C("c_override_result_type", "invalid image: override changes the signature: slot 1 at class Derived",
+    CASE_C("c_override_result_type",
+           "invalid image: override changes the signature: slot 1 at class Derived",
            static const uint16_t T_[] = {T_DERIVED, VM_T_INT, VM_T_FLOAT};
            set_func(&b, F_DGET, S_GET, 2, VM_T_FLOAT, T_, 3);
            SET_CODE(&b, F_DGET, MK_ABx(OP_LOADK, 2, 1), MK_ABC(OP_RET, 2, 0, 0)));
-    CASE_C("c_override_param_count", "invalid image: override changes the signature: slot 1 at class Derived",
+    CASE_C("c_override_param_count",
+           "invalid image: override changes the signature: slot 1 at class Derived",
            static const uint16_t T_[] = {T_DERIVED, VM_T_INT, VM_T_INT};
            set_func(&b, F_DGET, S_GET, 3, VM_T_INT, T_, 3);
            SET_CODE(&b, F_DGET, MK_ABC(OP_RET, 2, 0, 0)));
@@ -1214,9 +1291,9 @@ static void reader_cases(gen *g)
         size_t end = out.len;
         insert(&out, end, 5, 'x');
         fix_checksum(&out);
-        emit_bytes(g, "r_stray_bytes_after_sections", &out,
-                   EXPECT("invalid image: 5 stray bytes after the last section at offset %zu",
-                          end));
+        emit_bytes(
+            g, "r_stray_bytes_after_sections", &out,
+            EXPECT("invalid image: 5 stray bytes after the last section at offset %zu", end));
     }
     vm_buf_free(&out);
 
@@ -1299,9 +1376,9 @@ static void reader_cases(gen *g)
     base_init(&b);
     b.globals[0].type = VM_T_VOID;
     serialize(&b.im, &out);
-    emit_bytes(g, "r_void_global", &out,
-               EXPECT("invalid image: bad global type 0 at offset %zu",
-                      sec_body(&out, SEC_GLOB) + 4 + 6));
+    emit_bytes(
+        g, "r_void_global", &out,
+        EXPECT("invalid image: bad global type 0 at offset %zu", sec_body(&out, SEC_GLOB) + 4 + 6));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1324,8 +1401,8 @@ static void reader_cases(gen *g)
     b.funcs[F_F].ret = T_END; /* just past the type table */
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_function_result_type", &out,
-               EXPECT("invalid image: bad function result type %u at offset %zu",
-                      (unsigned)T_END, func_at(&out, &b.im, F_F) + FUNC_RET_END));
+               EXPECT("invalid image: bad function result type %u at offset %zu", (unsigned)T_END,
+                      func_at(&out, &b.im, F_F) + FUNC_RET_END));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1348,9 +1425,10 @@ static void reader_cases(gen *g)
     base_init(&b);
     b.funcs[F_V].nparams = 1; /* v has no registers */
     serialize(&b.im, &out);
-    emit_bytes(g, "r_more_params_than_registers", &out,
-               EXPECT("invalid image: bad register count 0 (1 parameters, 0 captures) at offset %zu",
-                      func_at(&out, &b.im, F_V) + FUNC_HEAD));
+    emit_bytes(
+        g, "r_more_params_than_registers", &out,
+        EXPECT("invalid image: bad register count 0 (1 parameters, 0 captures) at offset %zu",
+               func_at(&out, &b.im, F_V) + FUNC_HEAD));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1360,9 +1438,10 @@ static void reader_cases(gen *g)
         out.data[at] = (char)(300 & 0xff);
         out.data[at + 1] = (char)(300 >> 8);
         fix_checksum(&out);
-        emit_bytes(g, "r_too_many_registers", &out,
-                   EXPECT("invalid image: bad register count 300 (2 parameters, 0 captures) at offset %zu",
-                          at + 2));
+        emit_bytes(
+            g, "r_too_many_registers", &out,
+            EXPECT("invalid image: bad register count 300 (2 parameters, 0 captures) at offset %zu",
+                   at + 2));
     }
     vm_buf_free(&out);
 
@@ -1394,9 +1473,10 @@ static void reader_cases(gen *g)
     base_init(&b);
     b.funcs[F_MAIN].name = 0xffffffffu;
     serialize(&b.im, &out);
-    emit_bytes(g, "r_function_name_index", &out,
-               EXPECT("invalid image: function name string index 4294967295 out of range at offset %zu",
-                      func_at(&out, &b.im, F_MAIN) + 4));
+    emit_bytes(
+        g, "r_function_name_index", &out,
+        EXPECT("invalid image: function name string index 4294967295 out of range at offset %zu",
+               func_at(&out, &b.im, F_MAIN) + 4));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1435,7 +1515,8 @@ static void reader_cases(gen *g)
 
     base_init(&b);
     b.im.main = NFUNCS;
-    emit_image(g, "r_main_index", &b, EXPECT("invalid image: main function %d out of range", NFUNCS));
+    emit_image(g, "r_main_index", &b,
+               EXPECT("invalid image: main function %d out of range", NFUNCS));
     base_init(&b);
     b.im.main = -2;
     emit_image(g, "r_main_negative", &b, "invalid image: main function -2 out of range");
@@ -1467,15 +1548,15 @@ static void reader_cases(gen *g)
                "invalid image: unknown native no_such_native with this signature at native 1");
 
     base_init(&b);
-    b.natives[0].params[0] = VM_T_FLOAT; /* print(float) exists, */
-    b.natives[0].ret = VM_T_INT;         /* but it returns nothing, not an int */
+    b.natives[0].params[0] = VM_T_FLOAT;           /* print(float) exists, */
+    b.natives[0].ret = VM_T_INT;                   /* but it returns nothing, not an int */
     b.code[F_INIT][4] = MK_ABC(OP_CALLN, 0, 1, 0); /* r0 = print(r1): int = (float) */
     emit_image(g, "l_native_wrong_result", &b,
                "invalid image: unknown native print with this signature at native 0");
 
     base_init(&b);
     b.natives[1].params[0] = VM_T_BOOL; /* str(bool) exists, returns str: fine */
-    b.natives[1].nparams = 2;            /* str(bool, int) does not */
+    b.natives[1].nparams = 2;           /* str(bool, int) does not */
     b.natives[1].params[1] = VM_T_INT;
     emit_image(g, "l_native_wrong_params", &b,
                "invalid image: unknown native str with this signature at native 1");
@@ -1702,11 +1783,11 @@ static void closure_cases(gen *g)
     base b;
     vm_buf out;
     char msg[512];
-#define CASE_X(name, expect, ...)          \
-    do {                                   \
-        closure_init(&b);                  \
-        SET_CODE(&b, F_F, __VA_ARGS__);    \
-        emit_image(g, name, &b, expect);   \
+#define CASE_X(name, expect, ...) \
+    do { \
+        closure_init(&b); \
+        SET_CODE(&b, F_F, __VA_ARGS__); \
+        emit_image(g, name, &b, expect); \
     } while (0)
 #define EXPECT(...) (snprintf(msg, sizeof msg, __VA_ARGS__), msg)
 
@@ -1750,8 +1831,7 @@ static void closure_cases(gen *g)
                     (unsigned)NFUNCS_X),
            MK_ABC(OP_FNEW, 4, 9, 0), NFUNCS_X, MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_fnew_function_out_of_range_big",
-           EXPECT_F(0, "function index 4294967295 out of range (image has %u)",
-                    (unsigned)NFUNCS_X),
+           EXPECT_F(0, "function index 4294967295 out of range (image has %u)", (unsigned)NFUNCS_X),
            MK_ABC(OP_FNEW, 4, 9, 0), 0xffffffffu, MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_fnew_unused_c", EXPECT_F(0, "unused operand C is 1, expected 0"),
            MK_ABC(OP_FNEW, 4, 9, 1), F_ADD, MK_ABC(OP_RET, 0, 0, 0));
@@ -1775,19 +1855,23 @@ static void closure_cases(gen *g)
            MK_ABC(OP_CALLF, 0, 11, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_callf_arg_out_of_range", EXPECT_F(0, "call argument 1 register 14 out of range"),
            MK_ABC(OP_CALLF, 0, 13, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_X("v_callf_result_type", EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
+    CASE_X("v_callf_result_type",
+           EXPECT_F(0, "operand result register 1 is float, cannot hold int"),
            MK_ABC(OP_CALLF, 1, 4, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_X("v_callf_result_into_fn", EXPECT_F(0, "operand result register 11 is function, cannot hold int"),
+    CASE_X("v_callf_result_into_fn",
+           EXPECT_F(0, "operand result register 11 is function, cannot hold int"),
            MK_ABC(OP_CALLF, 11, 4, 0), T_FN_II, MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_callf_void_names_result",
            EXPECT_F(0, "call of a function without result names result register 3"),
            MK_ABC(OP_CALLF, 3, 6, 0), T_FN_V, MK_ABC(OP_RET, 0, 0, 0));
     /* CALLF: X is the function type of B's register (FT) */
-    CASE_X("v_callf_type_not_function", EXPECT_F(0, "type %u is not a function type", (unsigned)T_CELL_I),
+    CASE_X("v_callf_type_not_function",
+           EXPECT_F(0, "type %u is not a function type", (unsigned)T_CELL_I),
            MK_ABC(OP_CALLF, 0, 4, 0), T_CELL_I, MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_callf_type_scalar", EXPECT_F(0, "type 1 is not a function type"),
            MK_ABC(OP_CALLF, 0, 4, 0), VM_T_INT, MK_ABC(OP_RET, 0, 0, 0));
-    CASE_X("v_callf_type_past_table", EXPECT_F(0, "type %u is not a function type", (unsigned)T_XEND),
+    CASE_X("v_callf_type_past_table",
+           EXPECT_F(0, "type %u is not a function type", (unsigned)T_XEND),
            MK_ABC(OP_CALLF, 0, 4, 0), T_XEND, MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_callf_type_other_function",
            EXPECT_F(0, "operand B register 4 is function, expected function"),
@@ -1798,14 +1882,17 @@ static void closure_cases(gen *g)
     /* NEWCELL: A is a cell (CE), B storable in it (CV) */
     CASE_X("v_newcell_into_int", EXPECT_F(0, "operand A register 9 is int, expected a cell"),
            MK_ABC(OP_NEWCELL, 9, 9, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_X("v_newcell_into_function", EXPECT_F(0, "operand A register 4 is function, expected a cell"),
+    CASE_X("v_newcell_into_function",
+           EXPECT_F(0, "operand A register 4 is function, expected a cell"),
            MK_ABC(OP_NEWCELL, 4, 9, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_X("v_newcell_value_type", EXPECT_F(0, "operand B register 10 is str, cannot be stored as int"),
+    CASE_X("v_newcell_value_type",
+           EXPECT_F(0, "operand B register 10 is str, cannot be stored as int"),
            MK_ABC(OP_NEWCELL, 7, 10, 0), MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_newcell_int_into_str_cell",
            EXPECT_F(0, "operand B register 0 is int, cannot be stored as str"),
            MK_ABC(OP_NEWCELL, 8, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_X("v_newcell_cell_in_cell", EXPECT_F(0, "operand B register 7 is cell, cannot be stored as int"),
+    CASE_X("v_newcell_cell_in_cell",
+           EXPECT_F(0, "operand B register 7 is cell, cannot be stored as int"),
            MK_ABC(OP_NEWCELL, 7, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_newcell_value_out_of_range",
            EXPECT_F(0, "operand B register 20 out of range (function has 14)"),
@@ -1828,7 +1915,8 @@ static void closure_cases(gen *g)
     /* SETCELL: B is a cell (CS) that can hold A's value */
     CASE_X("v_setcell_into_int", EXPECT_F(0, "operand B register 5 is int, expected a cell"),
            MK_ABC(OP_SETCELL, 0, 5, 0), MK_ABC(OP_RET, 0, 0, 0));
-    CASE_X("v_setcell_into_function", EXPECT_F(0, "operand B register 4 is function, expected a cell"),
+    CASE_X("v_setcell_into_function",
+           EXPECT_F(0, "operand B register 4 is function, expected a cell"),
            MK_ABC(OP_SETCELL, 9, 4, 0), MK_ABC(OP_RET, 0, 0, 0));
     CASE_X("v_setcell_type", EXPECT_F(0, "operand A register 10 is str, cannot be stored as int"),
            MK_ABC(OP_SETCELL, 10, 7, 0), MK_ABC(OP_RET, 0, 0, 0));
@@ -1935,17 +2023,19 @@ static void closure_cases(gen *g)
     closure_init(&b);
     b.funcs[F_V].ncaps = 1; /* v has no registers */
     serialize(&b.im, &out);
-    emit_bytes(g, "r_captures_without_registers", &out,
-               EXPECT("invalid image: bad register count 0 (0 parameters, 1 captures) at offset %zu",
-                      func_at(&out, &b.im, F_V) + FUNC_HEAD));
+    emit_bytes(
+        g, "r_captures_without_registers", &out,
+        EXPECT("invalid image: bad register count 0 (0 parameters, 1 captures) at offset %zu",
+               func_at(&out, &b.im, F_V) + FUNC_HEAD));
     vm_buf_free(&out);
 
     closure_init(&b);
     b.funcs[F_ADD].ncaps = 3; /* add: 1 parameter + 3 captures > 3 registers */
     serialize(&b.im, &out);
-    emit_bytes(g, "r_params_and_captures_past_registers", &out,
-               EXPECT("invalid image: bad register count 3 (1 parameters, 3 captures) at offset %zu",
-                      func_at(&out, &b.im, F_ADD) + FUNC_HEAD));
+    emit_bytes(
+        g, "r_params_and_captures_past_registers", &out,
+        EXPECT("invalid image: bad register count 3 (1 parameters, 3 captures) at offset %zu",
+               func_at(&out, &b.im, F_ADD) + FUNC_HEAD));
     vm_buf_free(&out);
 
     closure_init(&b);
@@ -1954,9 +2044,10 @@ static void closure_cases(gen *g)
         size_t at = func_at(&out, &b.im, F_BUMP) + 9; /* ncaps u8 */
         out.data[at] = (char)255;
         fix_checksum(&out);
-        emit_bytes(g, "r_captures_255", &out,
-                   EXPECT("invalid image: bad register count 2 (0 parameters, 255 captures) at offset %zu",
-                          func_at(&out, &b.im, F_BUMP) + FUNC_HEAD));
+        emit_bytes(
+            g, "r_captures_255", &out,
+            EXPECT("invalid image: bad register count 2 (0 parameters, 255 captures) at offset %zu",
+                   func_at(&out, &b.im, F_BUMP) + FUNC_HEAD));
     }
     vm_buf_free(&out);
 #undef EXPECT
@@ -1989,8 +2080,7 @@ int main(int argc, char **argv)
     kiln_config_init(&cfg);
     cfg.write = discard; /* the base prints; the corpus run must not */
     kiln_vm *vm = kiln_new(&cfg);
-    if (!vm || kiln_load_image(vm, bytes.data, bytes.len) != KILN_OK ||
-        kiln_run(vm) != KILN_OK) {
+    if (!vm || kiln_load_image(vm, bytes.data, bytes.len) != KILN_OK || kiln_run(vm) != KILN_OK) {
         fprintf(stderr, "bad-images: the base image does not load and run: %s\n",
                 vm ? kiln_error(vm) : "out of memory");
         kiln_free(vm);
@@ -2005,19 +2095,17 @@ int main(int argc, char **argv)
     base_init(&b);
     set_func(&b, F_F, S_F, 2, VM_T_INT, O_TYPES, O_NREGS);
     SET_CODE(&b, F_F, MK_ABx(OP_NEW, 6, C_DERIVED), MK_ABx(OP_NEW, 4, C_BASE),
-             MK_ABC(OP_MOV, 10, 6, 0),          /* Base = Derived */
+             MK_ABC(OP_MOV, 10, 6, 0), /* Base = Derived */
              MK_ABC(OP_GETF, 7, 6, 0), MK_ABC(OP_SETF, 7, 4, 0),
-             MK_ABC(OP_SETF, 6, 4, 1),          /* Base field = Derived */
+             MK_ABC(OP_SETF, 6, 4, 1), /* Base field = Derived */
              MK_ABC(OP_GETF, 10, 4, 1), MK_ABC(OP_GETF, 9, 6, 2), MK_ABC(OP_SETF, 3, 6, 2),
-             MK_ABx(OP_SETG, 6, 2), MK_ABx(OP_GETG, 10, 2),
-             MK_ABC(OP_IS, 2, 4, 0), C_DERIVED, MK_ABC(OP_IS, 2, 8, 0), C_OTHER,
-             MK_ABC(OP_AS, 6, 10, 0), C_DERIVED,
-             MK_ABC(OP_JNULL, 6, 0, 0), 0, MK_ABC(OP_JNNULL, 9, 0, 0), 0,
-             MK_ABC(OP_EQ_R, 2, 4, 6), MK_ABC(OP_NE_R, 2, 3, 8),
-             MK_ABC(OP_CALLV, 7, 6, 0), 1,      /* Derived's get(r6, r7) */
-             MK_ABC(OP_CALLV, 9, 8, 0), 0,      /* Other's to_str */
-             MK_ABC(OP_CALLV, 3, 10, 0), 0,     /* Base's to_str */
-             MK_ABC(OP_CALL, 0, 6, 0), F_BGET,  /* Base's get on a Derived */
+             MK_ABx(OP_SETG, 6, 2), MK_ABx(OP_GETG, 10, 2), MK_ABC(OP_IS, 2, 4, 0), C_DERIVED,
+             MK_ABC(OP_IS, 2, 8, 0), C_OTHER, MK_ABC(OP_AS, 6, 10, 0), C_DERIVED,
+             MK_ABC(OP_JNULL, 6, 0, 0), 0, MK_ABC(OP_JNNULL, 9, 0, 0), 0, MK_ABC(OP_EQ_R, 2, 4, 6),
+             MK_ABC(OP_NE_R, 2, 3, 8), MK_ABC(OP_CALLV, 7, 6, 0), 1, /* Derived's get(r6, r7) */
+             MK_ABC(OP_CALLV, 9, 8, 0), 0,                           /* Other's to_str */
+             MK_ABC(OP_CALLV, 3, 10, 0), 0,                          /* Base's to_str */
+             MK_ABC(OP_CALL, 0, 6, 0), F_BGET,                       /* Base's get on a Derived */
              MK_ABC(OP_LOADNULL, 8, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
     serialize(&b.im, &bytes);
     vm = kiln_new(&cfg);
@@ -2037,15 +2125,13 @@ int main(int argc, char **argv)
      * r10; r12 = *r8; a top-level function as a value (h is no fn(int) ->
      * int, so v as a fn()); return r0. */
     closure_init(&b);
-    SET_CODE(&b, F_F, MK_ABx(OP_LOADI, 9, 7), MK_ABx(OP_LOADI, 5, 2),
-             MK_ABC(OP_FNEW, 4, 9, 0), F_ADD, MK_ABC(OP_CALLF, 0, 4, 0), T_FN_II,
-             MK_ABC(OP_MOV, 11, 4, 0), MK_ABC(OP_NEWCELL, 7, 9, 0),
-             MK_ABC(OP_FNEW, 6, 7, 0), F_BUMP, MK_ABC(OP_CALLF, 0, 6, 0), T_FN_V,
-             MK_ABC(OP_GETCELL, 9, 7, 0), MK_ABC(OP_SETCELL, 9, 7, 0),
-             MK_ABx(OP_LOADK, 10, 2), MK_ABC(OP_NEWCELL, 8, 10, 0),
-             MK_ABC(OP_GETCELL, 12, 8, 0), MK_ABC(OP_SETCELL, 3, 8, 0),
-             MK_ABC(OP_FNEW, 6, 0, 0), F_V, MK_ABC(OP_EQ_R, 2, 4, 11),
-             MK_ABC(OP_RET, 0, 0, 0));
+    SET_CODE(&b, F_F, MK_ABx(OP_LOADI, 9, 7), MK_ABx(OP_LOADI, 5, 2), MK_ABC(OP_FNEW, 4, 9, 0),
+             F_ADD, MK_ABC(OP_CALLF, 0, 4, 0), T_FN_II, MK_ABC(OP_MOV, 11, 4, 0),
+             MK_ABC(OP_NEWCELL, 7, 9, 0), MK_ABC(OP_FNEW, 6, 7, 0), F_BUMP,
+             MK_ABC(OP_CALLF, 0, 6, 0), T_FN_V, MK_ABC(OP_GETCELL, 9, 7, 0),
+             MK_ABC(OP_SETCELL, 9, 7, 0), MK_ABx(OP_LOADK, 10, 2), MK_ABC(OP_NEWCELL, 8, 10, 0),
+             MK_ABC(OP_GETCELL, 12, 8, 0), MK_ABC(OP_SETCELL, 3, 8, 0), MK_ABC(OP_FNEW, 6, 0, 0),
+             F_V, MK_ABC(OP_EQ_R, 2, 4, 11), MK_ABC(OP_RET, 0, 0, 0));
     serialize(&b.im, &bytes);
     vm = kiln_new(&cfg);
     if (!vm || kiln_load_image(vm, bytes.data, bytes.len) != KILN_OK) {

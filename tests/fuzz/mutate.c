@@ -139,8 +139,8 @@ int main(int argc, char **argv)
         }
         unlink(path);
     }
-    printf("mutants: %d, rejected %d, ran to a normal exit %d, timed out %d, crashed %d\n",
-           count, rejected, ran, timeouts, crashed);
+    printf("mutants: %d, rejected %d, ran to a normal exit %d, timed out %d, crashed %d\n", count,
+           rejected, ran, timeouts, crashed);
     for (int i = 0; i < nimages; i++)
         free(images[i]);
     free(images);

@@ -18,7 +18,8 @@ static void capture_write(void *userdata, int stream, const char *bytes, size_t 
 {
     capture *c = userdata;
     c->streams |= 1 << stream;
-    if (len > sizeof c->text - 1 - c->len) len = sizeof c->text - 1 - c->len;
+    if (len > sizeof c->text - 1 - c->len)
+        len = sizeof c->text - 1 - c->len;
     memcpy(c->text + c->len, bytes, len);
     c->len += len;
     c->text[c->len] = '\0';

@@ -119,8 +119,8 @@ Test(api, heap_limit_uncaught_is_a_limit)
 {
     unit_out o;
     kiln_vm *vm = unit_vm_with(&o, 0, 64 * 1024);
-    cr_assert_eq(load(vm, "prog.kn", "var s = \"x\"\nwhile true { s = s + s }\n"), KILN_OK,
-                 "%s", kiln_error(vm));
+    cr_assert_eq(load(vm, "prog.kn", "var s = \"x\"\nwhile true { s = s + s }\n"), KILN_OK, "%s",
+                 kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT);
     cr_assert(strncmp(kiln_error(vm), "error: OutOfMemoryError: ", 25) == 0, "%s", kiln_error(vm));
     kiln_free(vm);
@@ -229,13 +229,17 @@ Test(api, verification_error_through_the_api)
     unit_compile("p.kn", "fn f(a: int) -> int { return a }\nprint(1)\n", &img);
     vm_image im;
     char err[256];
-    cr_assert(vm_image_read((const uint8_t *)img.data, img.len, true, &im, err, sizeof err), "%s", err);
-    im.funcs[unit_func(&im, "f")].types[0] = VM_T_FLOAT; /* f's parameter, returned as its int result */
+    cr_assert(vm_image_read((const uint8_t *)img.data, img.len, true, &im, err, sizeof err), "%s",
+              err);
+    im.funcs[unit_func(&im, "f")].types[0] =
+        VM_T_FLOAT; /* f's parameter, returned as its int result */
     vm_buf bad = {0};
     cr_assert(vm_image_write(&im, &bad));
     kiln_vm *vm = kiln_new(NULL);
     cr_assert_eq(kiln_load_image(vm, bad.data, bad.len), KILN_ERR_LOAD);
-    cr_assert_str_eq(kiln_error(vm), "invalid image: operand A register 0 is float, cannot be stored as int at f:0");
+    cr_assert_str_eq(
+        kiln_error(vm),
+        "invalid image: operand A register 0 is float, cannot be stored as int at f:0");
     kiln_free(vm);
     vm_buf_free(&bad);
     vm_image_free(&im);
@@ -273,7 +277,8 @@ Test(api, load_file)
     unit_out_free(&o);
 
     vm = unit_vm(&o);
-    cr_assert_eq(kiln_load_file(vm, img_path), KILN_OK, "an image, by its magic: %s", kiln_error(vm));
+    cr_assert_eq(kiln_load_file(vm, img_path), KILN_OK, "an image, by its magic: %s",
+                 kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_OK);
     cr_assert_str_eq(unit_text(&o.out), "from file\n");
     kiln_free(vm);

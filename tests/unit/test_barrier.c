@@ -21,8 +21,8 @@ struct probe {
     kiln_vm *vm;
     vm_inst *a, *b; /* the program's globals a and b (P objects) */
     int n;
-    uint64_t count[16];                /* heap.barriers at each print */
-    struct gc_barrier_rec last[16];    /* the last call before it */
+    uint64_t count[16];             /* heap.barriers at each print */
+    struct gc_barrier_rec last[16]; /* the last call before it */
 };
 
 static void probe_hook(void *ud, int stream, const char *p, size_t len)
@@ -70,8 +70,8 @@ static void expect_calls(const struct probe *pr, int i, uint64_t calls, const vo
                          const void *v)
 {
     cr_assert_lt(i + 1, pr->n);
-    cr_assert_eq(pr->count[i + 1] - pr->count[i], calls, "between prints %d and %d: %llu calls",
-                 i, i + 1, (unsigned long long)(pr->count[i + 1] - pr->count[i]));
+    cr_assert_eq(pr->count[i + 1] - pr->count[i], calls, "between prints %d and %d: %llu calls", i,
+                 i + 1, (unsigned long long)(pr->count[i + 1] - pr->count[i]));
     cr_assert_eq(pr->last[i + 1].o, o, "the object stored into");
     cr_assert_eq(pr->last[i + 1].v, v, "the value stored");
 }
@@ -140,16 +140,16 @@ Test(barrier, array_buffer_swap)
 Test(barrier, map_key_and_value)
 {
     struct probe pr;
-    kiln_vm *vm = probe_run(
-        &pr, "var m: {str: P} = {}\nvar ints: {int: int} = {}\nlet k = \"key\" + str(1)\n"
-             "print(\"0\")\nm[k] = a\nprint(\"1\")\nm[k] = b\nprint(\"2\")\n"
-             "ints[5] = 6\nprint(\"3\")\n");
+    kiln_vm *vm =
+        probe_run(&pr, "var m: {str: P} = {}\nvar ints: {int: int} = {}\nlet k = \"key\" + str(1)\n"
+                       "print(\"0\")\nm[k] = a\nprint(\"1\")\nm[k] = b\nprint(\"2\")\n"
+                       "ints[5] = 6\nprint(\"3\")\n");
     vm_map *m = global(vm, "m"), *ints = global(vm, "ints");
     vm_str *k = global(vm, "k");
     /* a new entry: the key, then the value */
     expect_calls(&pr, 0, 2, m, pr.a);
     cr_assert(logged(&vm->heap, GC_BARRIER_LOG, m, k), "the string key");
-    expect_calls(&pr, 1, 1, m, pr.b); /* the value replaced */
+    expect_calls(&pr, 1, 1, m, pr.b);    /* the value replaced */
     expect_calls(&pr, 2, 2, ints, NULL); /* int key and value: calls with null */
     kiln_free(vm);
 }
@@ -223,7 +223,8 @@ Test(barrier, verify_mode_checks_the_arguments)
     /* a value whose header no allocation wrote */
     gc_obj fake = {0};
     gc_barrier(&vm->heap, &xs->obj, &fake);
-    cr_assert_str_eq(vm->heap.verify_error, "gc_barrier: the stored reference is not a heap object");
+    cr_assert_str_eq(vm->heap.verify_error,
+                     "gc_barrier: the stored reference is not a heap object");
     vm->heap.verify_error = NULL;
     gc_barrier(&vm->heap, NULL, &s->obj);
     cr_assert_str_eq(vm->heap.verify_error,

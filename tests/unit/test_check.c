@@ -70,9 +70,12 @@ Test(check, names)
 {
     assert_diag("print(y)", "t.kn:1:7: error: unknown name 'y'");
     assert_diag("let x = nope(1)", "t.kn:1:9: error: unknown function 'nope'");
-    assert_diag("fn f() {}\nlet x: int = f", "t.kn:2:14: error: cannot initialize 'x' of type int with fn()");
-    assert_diag("let p = print", "t.kn:1:9: error: built-in function 'print' cannot be used as a value (wrap it in a function literal)");
-    assert_diag("let v = 1\nv(2)", "t.kn:2:1: error: 'v' is a variable of type int, not a function");
+    assert_diag("fn f() {}\nlet x: int = f",
+                "t.kn:2:14: error: cannot initialize 'x' of type int with fn()");
+    assert_diag("let p = print", "t.kn:1:9: error: built-in function 'print' cannot be used as a "
+                                 "value (wrap it in a function literal)");
+    assert_diag("let v = 1\nv(2)",
+                "t.kn:2:1: error: 'v' is a variable of type int, not a function");
     assert_diag("{\n    let inner = 1\n}\nprint(inner)", "t.kn:4:7: error: unknown name 'inner'");
     assert_diag("for i in 0..3 { }\nprint(i)", "t.kn:2:7: error: unknown name 'i'");
 }
@@ -82,14 +85,19 @@ Test(check, declarations)
     assert_diag("let x = 1\nlet x = 2",
                 "t.kn:2:5: error: 'x' is already declared in this scope (at line 1)");
     assert_diag("fn f() {}\nlet f = 1", "t.kn:2:5: error: 'f' is already declared as a function");
-    assert_diag("let x", "t.kn:1:5: error: 'let x' needs an initial value (use var for a variable set later)");
+    assert_diag(
+        "let x",
+        "t.kn:1:5: error: 'let x' needs an initial value (use var for a variable set later)");
     assert_diag("var x", "t.kn:1:5: error: 'var x' needs a type or an initial value");
-    assert_diag("let s = null",
-                "t.kn:1:9: error: cannot infer a type from null; annotate the variable (let x: str = null)");
-    assert_diag("var x: int = \"s\"", "t.kn:1:14: error: cannot initialize 'x' of type int with str");
-    assert_diag("fn f() {}\nlet x = f()", "t.kn:2:9: error: a call without result has no value to store");
+    assert_diag("let s = null", "t.kn:1:9: error: cannot infer a type from null; annotate the "
+                                "variable (let x: str = null)");
+    assert_diag("var x: int = \"s\"",
+                "t.kn:1:14: error: cannot initialize 'x' of type int with str");
+    assert_diag("fn f() {}\nlet x = f()",
+                "t.kn:2:9: error: a call without result has no value to store");
     assert_diag("fn f(a: int, a: int) {}", "t.kn:1:14: error: parameter 'a' is declared twice");
-    assert_diag("fn print(x: int) {}", "t.kn:1:4: error: 'print' is a built-in function and cannot be redefined");
+    assert_diag("fn print(x: int) {}",
+                "t.kn:1:4: error: 'print' is a built-in function and cannot be redefined");
     /* shadowing in an inner block is allowed */
     assert_compiles("let x = 1\n{\n    let x = \"s\"\n    print(x)\n}\nprint(x)");
 }
@@ -108,7 +116,8 @@ Test(check, assignments)
                 "float(x) or int(x))");
     assert_diag("var s = \"a\"\ns -= \"b\"",
                 "t.kn:2:3: error: operator '-' cannot be applied to str and str");
-    assert_diag("let s = \"abc\"\ns[0] = 1", "t.kn:2:2: error: strings are immutable; build a new one instead");
+    assert_diag("let s = \"abc\"\ns[0] = 1",
+                "t.kn:2:2: error: strings are immutable; build a new one instead");
     assert_diag("var x = 1\nx + 1 = 2", "t.kn:2:3: error: cannot assign to this expression");
     assert_diag("var x = 1\nx", "t.kn:2:1: error: expression result is not used");
 }
@@ -136,7 +145,8 @@ Test(check, conditions_and_loops)
     assert_diag("for i in 0..true { }", "t.kn:1:13: error: range end must be int, got bool");
     assert_diag("break", "t.kn:1:1: error: break outside a loop");
     assert_diag("fn f() {\n    continue\n}", "t.kn:2:5: error: continue outside a loop");
-    assert_diag("for i in 0..3 {\n    i = 2\n}", "t.kn:2:5: error: cannot assign to 'i': it is a loop variable");
+    assert_diag("for i in 0..3 {\n    i = 2\n}",
+                "t.kn:2:5: error: cannot assign to 'i': it is a loop variable");
     assert_diag("fn f(p: int) {\n    p += 1\n}",
                 "t.kn:2:5: error: cannot assign to 'p': it is a parameter (copy it into a var)");
 }
@@ -149,13 +159,17 @@ Test(check, calls)
     assert_diag("fn f(a: int) {}\nf(1, 2)", "t.kn:2:1: error: f() takes 1 argument, got 2");
     assert_diag("print(1, 2)", "t.kn:1:1: error: print() cannot be called with (int, int)");
     assert_diag("let n = parse_int(5)", "t.kn:1:9: error: parse_int() cannot be called with (int)");
-    assert_diag("let n = int(\"5\")", "t.kn:1:9: error: int() needs an int or float, got str (use parse_int)");
+    assert_diag("let n = int(\"5\")",
+                "t.kn:1:9: error: int() needs an int or float, got str (use parse_int)");
     assert_diag("let n = float()", "t.kn:1:9: error: float() takes 1 argument, got 0");
     assert_diag("let s = \"a\"\nlet n = s.nope()", "t.kn:2:11: error: str has no method 'nope'");
-    assert_diag("let s = \"a\"\nlet n = s.len(1)", "t.kn:2:11: error: str.len() takes no arguments");
+    assert_diag("let s = \"a\"\nlet n = s.len(1)",
+                "t.kn:2:11: error: str.len() takes no arguments");
     assert_diag("let x = 1\nlet n = x.len()", "t.kn:2:11: error: int has no method 'len'");
-    assert_diag("let s = \"a\"\nlet n = s.len", "t.kn:2:11: error: str has no field 'len' (methods are called: s.len())");
-    assert_diag("fn f() {}\nprint(\"${f()}\")", "t.kn:2:10: error: a call without result cannot be interpolated");
+    assert_diag("let s = \"a\"\nlet n = s.len",
+                "t.kn:2:11: error: str has no field 'len' (methods are called: s.len())");
+    assert_diag("fn f() {}\nprint(\"${f()}\")",
+                "t.kn:2:10: error: a call without result cannot be interpolated");
     assert_diag("let x = 1\nlet y = x[0]", "t.kn:2:10: error: int cannot be indexed");
     assert_diag("let s = \"ab\"\nlet y = s[true]", "t.kn:2:11: error: index must be int, got bool");
 }
@@ -169,22 +183,28 @@ Test(check, returns)
     assert_diag("fn f() -> int {\n    while true { break }\n}",
                 "t.kn:1:4: error: f() returns int, but control can reach the end without a return");
     assert_diag("fn f() -> str {\n    return 1\n}", "t.kn:2:12: error: f() returns str, not int");
-    assert_diag("fn f() {\n    return 1\n}", "t.kn:2:12: error: f() has no result type, but returns a value");
-    assert_diag("fn f() -> int {\n    return\n}", "t.kn:2:5: error: missing return value: f() returns int");
+    assert_diag("fn f() {\n    return 1\n}",
+                "t.kn:2:12: error: f() has no result type, but returns a value");
+    assert_diag("fn f() -> int {\n    return\n}",
+                "t.kn:2:5: error: missing return value: f() returns int");
     assert_diag("return 1", "t.kn:1:1: error: return outside a function");
-    assert_diag("fn main(a: int) {}", "t.kn:1:4: error: main() must take no parameters and return nothing");
-    assert_diag("fn main() -> int { return 0 }", "t.kn:1:4: error: main() must take no parameters and return nothing");
+    assert_diag("fn main(a: int) {}",
+                "t.kn:1:4: error: main() must take no parameters and return nothing");
+    assert_diag("fn main() -> int { return 0 }",
+                "t.kn:1:4: error: main() must take no parameters and return nothing");
     /* These all end in a terminating statement. */
     assert_compiles("fn f(b: bool) -> int {\n    if b { return 1 } else { return 2 }\n}");
     assert_compiles("fn f() -> int {\n    while true { }\n}");
-    assert_compiles("fn f(b: bool) -> int {\n    if b { return 1 } else if !b { return 2 } else { return 3 }\n}");
+    assert_compiles("fn f(b: bool) -> int {\n    if b { return 1 } else if !b { return 2 } else { "
+                    "return 3 }\n}");
     assert_compiles("fn f() -> str {\n    return null\n}");
 }
 
 Test(check, integer_literal_range)
 {
     assert_diag("let x = 9223372036854775808", "t.kn:1:9: error: integer literal out of range");
-    assert_compiles("let x = -9223372036854775808\nlet y = 9223372036854775807\nlet z = 0xffffffffffffffff");
+    assert_compiles(
+        "let x = -9223372036854775808\nlet y = 9223372036854775807\nlet z = 0xffffffffffffffff");
 }
 
 Test(check, several_errors_in_order)

@@ -23,7 +23,10 @@ static void load_run(kiln_vm *vm, const char *src)
 }
 
 /* Bytes of one string object of n bytes, as vm_str_new allocates it. */
-static size_t str_bytes(size_t n) { return sizeof(vm_str) + n + 1; }
+static size_t str_bytes(size_t n)
+{
+    return sizeof(vm_str) + n + 1;
+}
 
 Test(gc, garbage_is_reclaimed_and_globals_are_kept)
 {
@@ -188,41 +191,40 @@ static kiln_vm *snapshot_vm(struct snapshots *s, unsigned flags)
     return s->vm;
 }
 
-static const char ring_src[] =
-    "class Node {\n"
-    "    id: int\n"
-    "    name: str\n"
-    "    next: Node\n"
-    "    prev: Node\n"
-    "    me: Node\n"
-    "    fn init(id: int) {\n"
-    "        self.id = id\n"
-    "        self.name = \"node number ${id}\"\n"
-    "        self.me = self\n"
-    "    }\n"
-    "}\n"
-    "var ring: Node = null\n"
-    "fn make_ring(n: int) -> Node {\n"
-    "    let first = Node(0)\n"
-    "    var last = first\n"
-    "    for i in 1..n {\n"
-    "        let x = Node(i)\n"
-    "        x.prev = last\n"
-    "        last.next = x\n"
-    "        last = x\n"
-    "    }\n"
-    "    last.next = first\n"
-    "    first.prev = last\n"
-    "    return first\n"
-    "}\n"
-    "fn churn() {\n"
-    "    ring = make_ring(2000)\n"
-    "    print(\"alive\")\n"
-    "    ring = null\n"
-    "}\n"
-    "print(\"start\")\n"
-    "churn()\n"
-    "print(\"dropped\")\n";
+static const char ring_src[] = "class Node {\n"
+                               "    id: int\n"
+                               "    name: str\n"
+                               "    next: Node\n"
+                               "    prev: Node\n"
+                               "    me: Node\n"
+                               "    fn init(id: int) {\n"
+                               "        self.id = id\n"
+                               "        self.name = \"node number ${id}\"\n"
+                               "        self.me = self\n"
+                               "    }\n"
+                               "}\n"
+                               "var ring: Node = null\n"
+                               "fn make_ring(n: int) -> Node {\n"
+                               "    let first = Node(0)\n"
+                               "    var last = first\n"
+                               "    for i in 1..n {\n"
+                               "        let x = Node(i)\n"
+                               "        x.prev = last\n"
+                               "        last.next = x\n"
+                               "        last = x\n"
+                               "    }\n"
+                               "    last.next = first\n"
+                               "    first.prev = last\n"
+                               "    return first\n"
+                               "}\n"
+                               "fn churn() {\n"
+                               "    ring = make_ring(2000)\n"
+                               "    print(\"alive\")\n"
+                               "    ring = null\n"
+                               "}\n"
+                               "print(\"start\")\n"
+                               "churn()\n"
+                               "print(\"dropped\")\n";
 
 Test(gc, unreachable_cycles_are_reclaimed)
 {
@@ -285,8 +287,8 @@ static void closures_reclaimed(unsigned flags)
 {
     struct snapshots s;
     kiln_vm *vm = snapshot_vm(&s, flags);
-    cr_assert_eq(kiln_load_source(vm, "clo.kn", closures_src, strlen(closures_src)), KILN_OK,
-                 "%s", kiln_error(vm));
+    cr_assert_eq(kiln_load_source(vm, "clo.kn", closures_src, strlen(closures_src)), KILN_OK, "%s",
+                 kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(s.n, 4);
     size_t closure = sizeof(vm_closure) + 2 * sizeof(vm_value), cell = sizeof(vm_cell);
@@ -308,7 +310,10 @@ static void closures_reclaimed(unsigned flags)
     kiln_free(vm);
 }
 
-Test(gc, closures_and_cells_reclaimed_and_kept) { closures_reclaimed(0); }
+Test(gc, closures_and_cells_reclaimed_and_kept)
+{
+    closures_reclaimed(0);
+}
 
 /* Liveness: a local no longer read is not a root, even while its frame is
  * active. At "dead", `all` (the array and its 2000 closures) has had its
@@ -331,13 +336,14 @@ Test(gc, dead_local_is_not_a_root)
                               "churn()\n";
     struct snapshots s;
     kiln_vm *vm = snapshot_vm(&s, 0);
-    cr_assert_eq(kiln_load_source(vm, "dead.kn", src, strlen(src)), KILN_OK, "%s",
-                 kiln_error(vm));
+    cr_assert_eq(kiln_load_source(vm, "dead.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(s.n, 3);
     size_t each = sizeof(vm_closure) + sizeof(vm_value) + str_bytes(strlen("closure number 0"));
-    cr_assert_leq(s.bytes[1], s.bytes[0] + each + 64, "start %zu, at \"dead\" %zu: the dead "
-                  "array was kept", s.bytes[0], s.bytes[1]);
+    cr_assert_leq(s.bytes[1], s.bytes[0] + each + 64,
+                  "start %zu, at \"dead\" %zu: the dead "
+                  "array was kept",
+                  s.bytes[0], s.bytes[1]);
     kiln_free(vm);
 }
 Test(gc, closures_and_cells_under_stress)
@@ -413,8 +419,7 @@ Test(gc, reachable_graph_is_kept_intact)
     }
     /* the tree is what is left: the garbage is gone */
     size_t node = sizeof(vm_inst) + 6 * sizeof(vm_value);
-    cr_assert_lt(vm->heap.bytes, 2048 * (node + str_bytes(16)) + 4096, "%zu bytes",
-                 vm->heap.bytes);
+    cr_assert_lt(vm->heap.bytes, 2048 * (node + str_bytes(16)) + 4096, "%zu bytes", vm->heap.bytes);
     size_t kept = vm->heap.bytes;
     gc_collect(&vm->heap);
     cr_assert_eq(vm->heap.bytes, kept);

@@ -4,23 +4,22 @@
  */
 #include "unit.h"
 
-static const char PROGRAM[] =
-    "// a program touching every section of the image\n"
-    "fn fib(n: int) -> int {\n"
-    "    if n < 2 { return n }\n"
-    "    return fib(n - 1) + fib(n - 2)\n"
-    "}\n"
-    "fn scale(x: float, k: float) -> float { return x * k + 0.5 }\n"
-    "var count = 0\n"
-    "let big = 1234567890123\n"
-    "var label: str = null\n"
-    "for i in 0..10 { count += fib(i) }\n"
-    "label = \"n=${count} f=${scale(1.5, 2.0)} big=${big}\"\n"
-    "fn main() {\n"
-    "    print(label)\n"
-    "    print(\"caf\\u{e9}\".len())\n"
-    "    print(\"abcdef\".slice(1, 3).to_upper())\n"
-    "}\n";
+static const char PROGRAM[] = "// a program touching every section of the image\n"
+                              "fn fib(n: int) -> int {\n"
+                              "    if n < 2 { return n }\n"
+                              "    return fib(n - 1) + fib(n - 2)\n"
+                              "}\n"
+                              "fn scale(x: float, k: float) -> float { return x * k + 0.5 }\n"
+                              "var count = 0\n"
+                              "let big = 1234567890123\n"
+                              "var label: str = null\n"
+                              "for i in 0..10 { count += fib(i) }\n"
+                              "label = \"n=${count} f=${scale(1.5, 2.0)} big=${big}\"\n"
+                              "fn main() {\n"
+                              "    print(label)\n"
+                              "    print(\"caf\\u{e9}\".len())\n"
+                              "    print(\"abcdef\".slice(1, 3).to_upper())\n"
+                              "}\n";
 
 static uint32_t rd32(const vm_buf *b, size_t at)
 {
@@ -53,7 +52,8 @@ Test(image, round_trip_gives_identical_bytes)
 
     /* And once more from the rewritten bytes. */
     vm_image im2;
-    cr_assert(vm_image_read((const uint8_t *)b.data, b.len, true, &im2, err, sizeof err), "%s", err);
+    cr_assert(vm_image_read((const uint8_t *)b.data, b.len, true, &im2, err, sizeof err), "%s",
+              err);
     vm_buf c = {0};
     cr_assert(vm_image_write(&im2, &c));
     cr_assert_eq(c.len, a.len);
@@ -75,7 +75,8 @@ Test(image, read_gives_the_program_structure)
     cr_assert_eq(im.nmodules, 2, "the program and the prelude");
     cr_assert_str_eq(vm_image_str(&im, im.modules[1].file), "<prelude>");
     cr_assert_eq(im.entry, 0);
-    cr_assert_str_eq(vm_image_str(&im, im.modules[0].name), "prog", "module name: base name without .kn");
+    cr_assert_str_eq(vm_image_str(&im, im.modules[0].name), "prog",
+                     "module name: base name without .kn");
     cr_assert_str_eq(vm_image_str(&im, im.modules[0].file), "dir/prog.kn");
     cr_assert_str_eq(vm_image_str(&im, im.funcs[im.modules[0].init].name), "<module>");
     /* the program's functions, found by name (a prelude may add others) */
@@ -171,25 +172,58 @@ Test(image, handmade_image_round_trip)
     /* types 5 and 6 both name class 0 (the reader does not mind; the
      * verifier would), class 0 has two fields and a slot */
     uint16_t fparams[2] = {VM_T_STR, VM_T__COUNT};
-    vm_type t[4] = {{VM_K_CLASS, 0, NULL}, {VM_K_CLASS, 0, NULL},
-                    {VM_K_FN, VM_T_INT | 2u << 16, fparams}, {VM_K_CELL, VM_T__COUNT + 2, NULL}};
+    vm_type t[4] = {{VM_K_CLASS, 0, NULL},
+                    {VM_K_CLASS, 0, NULL},
+                    {VM_K_FN, VM_T_INT | 2u << 16, fparams},
+                    {VM_K_CELL, VM_T__COUNT + 2, NULL}};
     uint16_t ftypes[2] = {VM_T__COUNT + 1, VM_T_FLOAT};
     uint32_t fnames[2] = {1, 2};
     uint32_t slots[1] = {0};
-    vm_class c[1] = {{.name = 2, .super = -1, .type = VM_T__COUNT + 1, .nfields = 2,
-                      .field_types = ftypes, .field_names = fnames, .nslots = 1, .slots = slots}};
-    vm_nativeref n[1] = {{.name = 2, .nparams = 2, .ret = VM_T_STR, .params = {VM_T_STR, VM_T_INT}}};
+    vm_class c[1] = {{.name = 2,
+                      .super = -1,
+                      .type = VM_T__COUNT + 1,
+                      .nfields = 2,
+                      .field_types = ftypes,
+                      .field_names = fnames,
+                      .nslots = 1,
+                      .slots = slots}};
+    vm_nativeref n[1] = {
+        {.name = 2, .nparams = 2, .ret = VM_T_STR, .params = {VM_T_STR, VM_T_INT}}};
     uint16_t types[3] = {VM_T_INT, VM_T_STR, VM_T__COUNT};
     uint32_t code[3] = {MK_ABx(OP_LOADK, 0, 0), MK_ABC(OP_NOP, 0, 0, 0), MK_ABC(OP_RET0, 0, 0, 0)};
     vm_line lines[2] = {{0, 7}, {2, 9}};
-    vm_func f[1] = {{.name = 0, .module = 0, .nparams = 0, .ncaps = 2, .ret = VM_T__COUNT + 1, .nregs = 3,
-                     .types = types, .ncode = 3, .code = code, .nlines = 2, .lines = lines}};
+    vm_func f[1] = {{.name = 0,
+                     .module = 0,
+                     .nparams = 0,
+                     .ncaps = 2,
+                     .ret = VM_T__COUNT + 1,
+                     .nregs = 3,
+                     .types = types,
+                     .ncode = 3,
+                     .code = code,
+                     .nlines = 2,
+                     .lines = lines}};
     vm_module m[1] = {{0, 1, 0}};
-    vm_image im = {.ntypes = 4, .types = t, .nclasses = 1, .classes = c,
-                   .nstrs = 3, .str_off = off, .str_len = len, .str_data = data,
-                   .nconsts = 2, .consts = k, .nglobals = 2, .globals = g,
-                   .nnatives = 1, .natives = n, .nfuncs = 1, .funcs = f,
-                   .nmodules = 1, .modules = m, .entry = 0, .main = -1};
+    vm_image im = {.ntypes = 4,
+                   .types = t,
+                   .nclasses = 1,
+                   .classes = c,
+                   .nstrs = 3,
+                   .str_off = off,
+                   .str_len = len,
+                   .str_data = data,
+                   .nconsts = 2,
+                   .consts = k,
+                   .nglobals = 2,
+                   .globals = g,
+                   .nnatives = 1,
+                   .natives = n,
+                   .nfuncs = 1,
+                   .funcs = f,
+                   .nmodules = 1,
+                   .modules = m,
+                   .entry = 0,
+                   .main = -1};
     vm_buf a = {0};
     cr_assert(vm_image_write(&im, &a));
     vm_image r;
@@ -313,7 +347,8 @@ Test(image, trailing_bytes_are_refused)
     size_t len = a.len;
     vm_buf_put(&a, "\0\0", 2);
     char want[128];
-    snprintf(want, sizeof want, "invalid image: 2 stray bytes after the last section at offset %zu", len);
+    snprintf(want, sizeof want, "invalid image: 2 stray bytes after the last section at offset %zu",
+             len);
     assert_read_fails(a.data, a.len, false, want);
     vm_buf_free(&a);
 }

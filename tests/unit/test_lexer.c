@@ -23,9 +23,9 @@ static void assert_types(const comp *C, const int *want, uint32_t n)
         cr_assert_eq(C->toks[i].type, want[i], "token %u is %s, expected %s", i,
                      comp_token_name(C->toks[i].type), comp_token_name(want[i]));
 }
-#define ASSERT_TYPES(C, ...)                                    \
-    do {                                                        \
-        const int want_[] = {__VA_ARGS__};                      \
+#define ASSERT_TYPES(C, ...) \
+    do { \
+        const int want_[] = {__VA_ARGS__}; \
         assert_types(C, want_, sizeof want_ / sizeof want_[0]); \
     } while (0)
 
@@ -58,11 +58,11 @@ Test(lexer, operators_longest_match)
                      "( ) [ ] { } , : . + - * / % & | ^ ~ ! = < > ;",
                      &d);
     ASSERT_TYPES(C, T_SHL_EQ, T_SHR_EQ, T_DOTDOTEQ, T_DOTDOT, T_ARROW, T_PLUS_EQ, T_MINUS_EQ,
-                 T_STAR_EQ, T_SLASH_EQ, T_PERCENT_EQ, T_AMP_EQ, T_PIPE_EQ, T_CARET_EQ, T_SHL,
-                 T_SHR, T_ANDAND, T_OROR, T_EQEQ, T_NE, T_LE, T_GE, T_LPAREN, T_RPAREN,
-                 T_LBRACKET, T_RBRACKET, T_LBRACE, T_RBRACE, T_COMMA, T_COLON, T_DOT, T_PLUS,
-                 T_MINUS, T_STAR, T_SLASH, T_PERCENT, T_AMP, T_PIPE, T_CARET, T_TILDE, T_BANG,
-                 T_EQ, T_LT, T_GT, T_SEMI, T_EOF);
+                 T_STAR_EQ, T_SLASH_EQ, T_PERCENT_EQ, T_AMP_EQ, T_PIPE_EQ, T_CARET_EQ, T_SHL, T_SHR,
+                 T_ANDAND, T_OROR, T_EQEQ, T_NE, T_LE, T_GE, T_LPAREN, T_RPAREN, T_LBRACKET,
+                 T_RBRACKET, T_LBRACE, T_RBRACE, T_COMMA, T_COLON, T_DOT, T_PLUS, T_MINUS, T_STAR,
+                 T_SLASH, T_PERCENT, T_AMP, T_PIPE, T_CARET, T_TILDE, T_BANG, T_EQ, T_LT, T_GT,
+                 T_SEMI, T_EOF);
     cr_assert_not(C->toks[C->ntoks - 2].auto_semi, "an explicit ';' is not auto-inserted");
     unit_comp_free(C, &d);
 
@@ -78,8 +78,8 @@ Test(lexer, keywords_and_identifiers)
                      "import class try catch throw is as self super",
                      &d);
     ASSERT_TYPES(C, T_LET, T_VAR, T_FN, T_RETURN, T_IF, T_ELSE, T_WHILE, T_FOR, T_IN, T_BREAK,
-                 T_CONTINUE, T_TRUE, T_FALSE, T_NULL, T_IMPORT, T_CLASS, T_TRY, T_CATCH,
-                 T_THROW, T_IS, T_AS, T_SELF, T_SUPER, T_EOF);
+                 T_CONTINUE, T_TRUE, T_FALSE, T_NULL, T_IMPORT, T_CLASS, T_TRY, T_CATCH, T_THROW,
+                 T_IS, T_AS, T_SELF, T_SUPER, T_EOF);
     unit_comp_free(C, &d);
 
     C = lex_ok("letter _x fn2 If x_1", &d);
@@ -93,8 +93,8 @@ Test(lexer, keywords_and_identifiers)
 Test(lexer, newline_inserts_semicolon_after_statement_enders)
 {
     /* Each of these, at the end of a line, ends the statement. */
-    const char *const enders[] = {"x", "42", "1.5", "\"s\"", "true", "false", "null",
-                                  ")", "]", "}", "return", "break", "continue"};
+    const char *const enders[] = {"x", "42", "1.5", "\"s\"",  "true",  "false",   "null",
+                                  ")", "]",  "}",   "return", "break", "continue"};
     for (size_t i = 0; i < sizeof enders / sizeof enders[0]; i++) {
         char src[64];
         snprintf(src, sizeof src, "%s\ny", enders[i]);
@@ -112,8 +112,8 @@ Test(lexer, newline_inserts_semicolon_after_statement_enders)
 
 Test(lexer, newline_after_operator_or_opener_continues)
 {
-    const char *const continuers[] = {"+", "-", "*", "&&", "||", "=", "(", "[", "{", ",",
-                                      "let", "if", "->", ".."};
+    const char *const continuers[] = {"+", "-", "*", "&&",  "||", "=",  "(",
+                                      "[", "{", ",", "let", "if", "->", ".."};
     for (size_t i = 0; i < sizeof continuers / sizeof continuers[0]; i++) {
         char src[64];
         snprintf(src, sizeof src, "%s\ny", continuers[i]);
@@ -209,7 +209,8 @@ Test(lexer, dot_after_integer_is_not_a_fraction)
 
 Test(lexer, number_errors)
 {
-    assert_lex_error("let x = 18446744073709551616", "t.kn:1:9: error: integer literal out of range");
+    assert_lex_error("let x = 18446744073709551616",
+                     "t.kn:1:9: error: integer literal out of range");
     assert_lex_error("9223372036854775809", "t.kn:1:1: error: integer literal out of range");
     assert_lex_error("0x1_0000_0000_0000_0000", "t.kn:1:1: error: integer literal out of range");
     assert_lex_error("x = 0x", "t.kn:1:5: error: bad number literal");
@@ -305,7 +306,8 @@ Test(lexer, string_errors)
     assert_lex_error("\"\\u{1234567}\"", "t.kn:1:2: error: bad \\u{...} escape");
     assert_lex_error("\"\\u{12g}\"", "t.kn:1:2: error: bad \\u{...} escape");
     assert_lex_error("\"xy\\u{D800}\"", "t.kn:1:4: error: \\u{d800} is not a Unicode scalar value");
-    assert_lex_error("\"\\u{110000}\"", "t.kn:1:2: error: \\u{110000} is not a Unicode scalar value");
+    assert_lex_error("\"\\u{110000}\"",
+                     "t.kn:1:2: error: \\u{110000} is not a Unicode scalar value");
 }
 
 Test(lexer, other_errors)

@@ -4,8 +4,8 @@
  * from the instructions' operands (the parameters are r0, r1, ...), so the
  * tests follow the register allocator but not its numbering.
  */
-#include "unit.h"
 #include "../../vm/vm_live.h"
+#include "unit.h"
 
 typedef struct prog {
     vm_buf bytes;
@@ -19,8 +19,9 @@ static void load(prog *p, const char *src, const char *name)
 {
     char err[256] = "";
     unit_compile("t.kn", src, &p->bytes);
-    cr_assert(vm_image_read((const uint8_t *)p->bytes.data, p->bytes.len, true, &p->im, err,
-                            sizeof err), "%s", err);
+    cr_assert(
+        vm_image_read((const uint8_t *)p->bytes.data, p->bytes.len, true, &p->im, err, sizeof err),
+        "%s", err);
     cr_assert(vm_verify(&p->im, err, sizeof err), "%s", err);
     p->f = &p->im.funcs[unit_func(&p->im, name)];
     cr_assert(vm_live_build(&p->im, p->f, &p->live));
@@ -64,7 +65,7 @@ static uint64_t live(const prog *p, uint32_t word)
 }
 
 #define R(r) ((uint64_t)1 << (r))
-#define ASSERT_LIVE(p, pc, want)                                                       \
+#define ASSERT_LIVE(p, pc, want) \
     cr_assert_eq(live(p, pc), (want), "live at %u (%s): 0x%llx, expected 0x%llx", (pc), \
                  vm_ops[INS_OP((p)->f->code[pc])].name, (unsigned long long)live(p, pc), \
                  (unsigned long long)(want))
@@ -126,20 +127,19 @@ Test(live, variable_live_across_loop_back_edge)
     unload(&p);
 }
 
-static const char CATCHER[] =
-    "fn g(n: int) -> str { return \"${n}\" }\n"
-    "fn f(n: int) -> str {\n"
-    "    let w = \"w\" + str(n)\n"
-    "    var r = \"\"\n"
-    "    try {\n"
-    "        r = g(n)\n"
-    "    } catch e: Error {\n"
-    "        print(e.message)\n"
-    "        return w\n"
-    "    }\n"
-    "    return r\n"
-    "}\n"
-    "print(f(1))\n";
+static const char CATCHER[] = "fn g(n: int) -> str { return \"${n}\" }\n"
+                              "fn f(n: int) -> str {\n"
+                              "    let w = \"w\" + str(n)\n"
+                              "    var r = \"\"\n"
+                              "    try {\n"
+                              "        r = g(n)\n"
+                              "    } catch e: Error {\n"
+                              "        print(e.message)\n"
+                              "        return w\n"
+                              "    }\n"
+                              "    return r\n"
+                              "}\n"
+                              "print(f(1))\n";
 
 Test(live, register_live_into_catch_handler_across_call)
 {
@@ -231,8 +231,8 @@ Test(live, sets_for_every_word_and_none_past_the_code)
         cr_assert_lt(l->at[w], l->nsets);
     for (uint32_t a = 0; a < l->nsets; a++) /* deduplicated */
         for (uint32_t b = 0; b < a; b++)
-            cr_assert_neq(memcmp(l->sets + a * l->setbytes, l->sets + b * l->setbytes,
-                                 l->setbytes), 0, "sets %u and %u are the same", a, b);
+            cr_assert_neq(memcmp(l->sets + a * l->setbytes, l->sets + b * l->setbytes, l->setbytes),
+                          0, "sets %u and %u are the same", a, b);
     unload(&p);
 
     load(&p, "fn f(n: int) -> int { return n + 1 }\nprint(f(1))\n", "f");

@@ -63,7 +63,10 @@ static void set_int(kiln_vm *vm, vm_map *m, int64_t k, int64_t v)
     cr_assert(vm_map_set(vm, m, I(k), I(v)), "vm_map_set failed: %s", vm->ctx->err_msg);
 }
 
-static bool is_hole(const vm_map *m, uint32_t e) { return m->hashes->items[e].u == VM_MAP_HOLE; }
+static bool is_hole(const vm_map *m, uint32_t e)
+{
+    return m->hashes->items[e].u == VM_MAP_HOLE;
+}
 
 /* The map's structural invariants. */
 static void check_shape(const vm_map *m)
@@ -307,8 +310,8 @@ Test(map, insertion_order_after_removals)
             cr_assert_eq(m->count, n);
             cr_assert_eq(int_keys(m, got), n);
             for (uint32_t i = 0; i < n; i++)
-                cr_assert_eq(got[i], model[i], "round %d, position %u: %lld, expected %lld",
-                             round, i, (long long)got[i], (long long)model[i]);
+                cr_assert_eq(got[i], model[i], "round %d, position %u: %lld, expected %lld", round,
+                             i, (long long)got[i], (long long)model[i]);
             check_shape(m);
         }
         if (round % 1000 == 0)
@@ -340,7 +343,7 @@ Test(map, string_keys_compare_by_bytes)
         const char *p;
         size_t len;
     } others[] = {{"hell", 4}, {"hello!", 6}, {"hellp", 5}, {"Hello", 5}, {"", 0},
-                  {"a\0b", 3},  {"a\0c", 3},   {"a", 1},     {"a\0", 2}, {"\xff\xfe", 2}};
+                  {"a\0b", 3}, {"a\0c", 3},   {"a", 1},     {"a\0", 2},   {"\xff\xfe", 2}};
     size_t nothers = sizeof others / sizeof others[0];
     for (size_t i = 0; i < nothers; i++) {
         vm_str *s = str_of(vm, others[i].p, others[i].len);
@@ -439,8 +442,17 @@ Test(map, int_keys_negative_extremes_and_the_hole_hash)
     uint64_t hole_key = unmix(VM_MAP_HOLE), below_key = unmix(VM_MAP_HOLE - 1);
     cr_assert_eq(mix(hole_key), VM_MAP_HOLE, "the test's inverse is right");
     cr_assert_eq(mix(below_key), VM_MAP_HOLE - 1);
-    const int64_t keys[] = {INT64_MIN, INT64_MAX, -1, 0, 1, INT64_MIN + 1, INT64_MAX - 1,
-                            (int64_t)hole_key, (int64_t)below_key, -4294967296, 4294967296};
+    const int64_t keys[] = {INT64_MIN,
+                            INT64_MAX,
+                            -1,
+                            0,
+                            1,
+                            INT64_MIN + 1,
+                            INT64_MAX - 1,
+                            (int64_t)hole_key,
+                            (int64_t)below_key,
+                            -4294967296,
+                            4294967296};
     const size_t nkeys = sizeof keys / sizeof keys[0];
     for (size_t i = 0; i < nkeys; i++) {
         vm_str *v = strf(vm, "value %lld", (long long)i);
@@ -474,8 +486,7 @@ Test(map, int_keys_negative_extremes_and_the_hole_hash)
     cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(INT64_MIN))].s->data, "value 0");
     cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(INT64_MAX))].s->data, "value 1");
     cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(-1))].s->data, "value 2");
-    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I((int64_t)below_key))].s->data,
-                     "value 8");
+    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I((int64_t)below_key))].s->data, "value 8");
     cr_assert_eq(vm_map_find(vm, m, I((int64_t)hole_key)), -1);
     /* re-inserting the hole-hash key after a compaction */
     set_rooted(vm, m, I((int64_t)hole_key), S(NULL));
@@ -566,8 +577,7 @@ Test(map, collection_mid_way_keeps_everything_reachable)
     vm_root_pop(vm, 1);
     cr_assert_eq(vm->ctx->roots.n, 0);
     gc_collect(&vm->heap);
-    cr_assert_eq(vm->heap.bytes, base, "%zu bytes left, %zu before the map", vm->heap.bytes,
-                 base);
+    cr_assert_eq(vm->heap.bytes, base, "%zu bytes left, %zu before the map", vm->heap.bytes, base);
     kiln_free(vm);
 }
 

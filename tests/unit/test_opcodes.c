@@ -6,8 +6,14 @@
  */
 #include "unit.h"
 
-static bool has(int op, unsigned flags) { return (vm_ops[op].flags & flags) == flags; }
-static int kind(int op, int i) { return vm_roles[vm_ops[op].role[i]].kind; }
+static bool has(int op, unsigned flags)
+{
+    return (vm_ops[op].flags & flags) == flags;
+}
+static int kind(int op, int i)
+{
+    return vm_roles[vm_ops[op].role[i]].kind;
+}
 
 Test(opcodes, table_is_consistent)
 {
@@ -146,8 +152,7 @@ Test(opcodes, flags_agree_with_interpreter)
                       strstr(body, "goto call_overflow");
         bool jumps = strstr(body, "JUMP_X()") || strstr(body, "goto poll");
         if (!has(op, OPF_CALL)) /* a call's handler may share the poll of another */
-            cr_assert_eq(protects, has(op, OPF_ALLOC), "%s: PROTECT() in the handler vs ALLOC",
-                         n);
+            cr_assert_eq(protects, has(op, OPF_ALLOC), "%s: PROTECT() in the handler vs ALLOC", n);
         if (protects)
             cr_assert(has(op, OPF_SAFEPOINT), "%s: may collect, not a SAFEPOINT", n);
         if (raises)

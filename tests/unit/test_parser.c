@@ -248,10 +248,13 @@ Test(parser, error_messages)
     assert_parse_error("let x = 3 +* 2", "t.kn:1:12: error: expected an expression, found '*'");
     assert_parse_error("print(1\nprint(2)",
                        "t.kn:1:8: error: expected ')' after arguments, found newline");
-    assert_parse_error("let x = 1 2", "t.kn:1:11: error: expected newline or ';' after statement, found integer");
-    assert_parse_error("if true {\n}\nelse { }", "t.kn:3:1: error: expected an expression, found 'else'");
-    assert_parse_error("for i in 0 { }",
-                       "t.kn:1:10: error: cannot iterate over int (a range a..b or an array is needed)");
+    assert_parse_error("let x = 1 2",
+                       "t.kn:1:11: error: expected newline or ';' after statement, found integer");
+    assert_parse_error("if true {\n}\nelse { }",
+                       "t.kn:3:1: error: expected an expression, found 'else'");
+    assert_parse_error(
+        "for i in 0 { }",
+        "t.kn:1:10: error: cannot iterate over int (a range a..b or an array is needed)");
     assert_parse_error("let x: list = 1", "t.kn:1:8: error: unknown type 'list'");
     assert_parse_error("fn f() {\n  fn g() {}\n}",
                        "t.kn:2:3: error: functions can only be declared at top level");
@@ -291,12 +294,10 @@ Test(parser, nesting_limit)
     assert_too_deep(src, true);
     assert_too_deep(repeat("let x = 1", " + 1", 1200, "\n"), true);
     assert_too_deep(repeat("let s = \" a \"", ".trim()", 1200, "\n"), true);
-    assert_too_deep(repeat("let x = 1\nif x == 0 { }", " else if x == 1 { }", 1200, "\n"),
-                    true);
+    assert_too_deep(repeat("let x = 1\nif x == 0 { }", " else if x == 1 { }", 1200, "\n"), true);
     /* Long but legitimate: 500 terms, 300 else-ifs. */
     assert_too_deep(repeat("let x = 1", " + 1", 500, "\nprint(x)\n"), false);
-    assert_too_deep(repeat("let x = 1\nif x == 0 { }", " else if x == 1 { }", 300, "\n"),
-                    false);
+    assert_too_deep(repeat("let x = 1\nif x == 0 { }", " else if x == 1 { }", 300, "\n"), false);
 }
 
 Test(parser, recovery_reports_each_bad_statement)
@@ -327,7 +328,8 @@ Test(parser, recovery_reports_each_bad_statement)
     cr_assert_eq(C->nerrors, 4);
     bool found_ok = false;
     for (uint32_t i = 0; i < C->mods[0]->ntop; i++)
-        if (C->mods[0]->top[i]->kind == N_LET && C->mods[0]->top[i]->len == 2 && !memcmp(C->mods[0]->top[i]->s, "ok", 2))
+        if (C->mods[0]->top[i]->kind == N_LET && C->mods[0]->top[i]->len == 2 &&
+            !memcmp(C->mods[0]->top[i]->s, "ok", 2))
             found_ok = true;
     cr_assert(found_ok, "the valid statement after two errors is kept");
     unit_comp_free(C, &d);
@@ -344,7 +346,8 @@ Test(parser, recovery_after_error_at_newline)
     cr_assert_not_null(strstr(text, "t.kn:1:11: error: expected ')', found newline"), "%s", text);
     cr_assert_not_null(strstr(text, "t.kn:2:9: error: expected an expression, found ')'"),
                        "the statement after the error is skipped:\n%s", text);
-    cr_assert_not_null(strstr(text, "t.kn:3:9: error: expected an expression, found ')'"), "%s", text);
+    cr_assert_not_null(strstr(text, "t.kn:3:9: error: expected an expression, found ')'"), "%s",
+                       text);
     cr_assert_eq(unit_count_errors(text), 3);
     free(text);
 }
@@ -360,9 +363,12 @@ Test(parser, recovery_inside_blocks)
                               "let c = *\n";
     char *text = unit_diags(SRC);
     cr_assert_eq(unit_count_errors(text), 3, "%s", text);
-    cr_assert_not_null(strstr(text, "t.kn:2:9: error: expected a variable name, found '='"), "%s", text);
-    cr_assert_not_null(strstr(text, "t.kn:4:18: error: expected an expression, found ')'"), "%s", text);
-    cr_assert_not_null(strstr(text, "t.kn:7:9: error: expected an expression, found '*'"), "%s", text);
+    cr_assert_not_null(strstr(text, "t.kn:2:9: error: expected a variable name, found '='"), "%s",
+                       text);
+    cr_assert_not_null(strstr(text, "t.kn:4:18: error: expected an expression, found ')'"), "%s",
+                       text);
+    cr_assert_not_null(strstr(text, "t.kn:7:9: error: expected an expression, found '*'"), "%s",
+                       text);
     free(text);
     /* both functions were still declared */
     vm_buf d;

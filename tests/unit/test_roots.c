@@ -39,7 +39,10 @@ Test(roots, stack_grows_keeps_order_and_refuses_past_its_max)
 }
 
 /* Bytes of one string object of n bytes, as vm_str_new allocates it. */
-static size_t str_bytes(size_t n) { return sizeof(vm_str) + n + 1; }
+static size_t str_bytes(size_t n)
+{
+    return sizeof(vm_str) + n + 1;
+}
 
 Test(roots, many_rooted_objects_all_survive_collections)
 {
@@ -115,19 +118,20 @@ Test(roots, no_room_on_the_root_stack_is_a_catchable_out_of_memory_error)
 {
     unit_out o;
     kiln_vm *vm = unit_vm(&o);
-    const char *src = "fn main() {\n"
-                      "    var caught = 0\n"
-                      "    try { print(\"a,b\".split(\",\").len()) } catch e: OutOfMemoryError {\n"
-                      "        caught += 1\n"
-                      "    }\n"
-                      "    try { let m: {str: int} = {}; print(m.len()) } catch e: OutOfMemoryError {\n"
-                      "        caught += 1\n"
-                      "    }\n"
-                      "    try { let xs = [1, 2, 3]; print(xs.len()) } catch e: OutOfMemoryError {\n"
-                      "        caught += 1\n"
-                      "    }\n"
-                      "    print(\"caught ${caught}\")\n"
-                      "}\n";
+    const char *src =
+        "fn main() {\n"
+        "    var caught = 0\n"
+        "    try { print(\"a,b\".split(\",\").len()) } catch e: OutOfMemoryError {\n"
+        "        caught += 1\n"
+        "    }\n"
+        "    try { let m: {str: int} = {}; print(m.len()) } catch e: OutOfMemoryError {\n"
+        "        caught += 1\n"
+        "    }\n"
+        "    try { let xs = [1, 2, 3]; print(xs.len()) } catch e: OutOfMemoryError {\n"
+        "        caught += 1\n"
+        "    }\n"
+        "    print(\"caught ${caught}\")\n"
+        "}\n";
     cr_assert_eq(kiln_load_source(vm, "oom.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
     gc_roots_free(&vm->ctx->roots); /* empty after loading: no room at all now */
     vm->ctx->roots.max = 0;

@@ -24,8 +24,7 @@ typedef struct mini {
 
 static const char *const STRS[] = {"m", "m.kn", "<init>", "f", "g", "print"};
 
-static void mini_init(mini *x, uint16_t ret, const uint16_t *types, uint16_t nregs,
-                      uint8_t nparams)
+static void mini_init(mini *x, uint16_t ret, const uint16_t *types, uint16_t nregs, uint8_t nparams)
 {
     memset(x, 0, sizeof *x);
     size_t at = 0;
@@ -41,25 +40,46 @@ static void mini_init(mini *x, uint16_t ret, const uint16_t *types, uint16_t nre
     x->g[0] = (vm_global){4, VM_T_FLOAT};
     x->n[0] = (vm_nativeref){.name = 5, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_INT}};
 
-    x->f[0] = (vm_func){.name = 2, .ret = VM_T_VOID, .ncode = 1, .code = x->code[0],
-                        .types = x->types[0]};
+    x->f[0] = (vm_func){
+        .name = 2, .ret = VM_T_VOID, .ncode = 1, .code = x->code[0], .types = x->types[0]};
     x->code[0][0] = MK_ABC(OP_RET0, 0, 0, 0);
 
     memcpy(x->types[1], types, nregs * sizeof *types);
-    x->f[1] = (vm_func){.name = 3, .nparams = nparams, .ret = ret, .nregs = nregs,
-                        .types = x->types[1], .code = x->code[1]};
+    x->f[1] = (vm_func){.name = 3,
+                        .nparams = nparams,
+                        .ret = ret,
+                        .nregs = nregs,
+                        .types = x->types[1],
+                        .code = x->code[1]};
 
     static const uint16_t G[] = {VM_T_INT, VM_T_FLOAT, VM_T_INT};
     memcpy(x->types[2], G, sizeof G);
-    x->f[2] = (vm_func){.name = 4, .nparams = 2, .ret = VM_T_INT, .nregs = 3,
-                        .types = x->types[2], .code = x->code[2], .ncode = 1};
+    x->f[2] = (vm_func){.name = 4,
+                        .nparams = 2,
+                        .ret = VM_T_INT,
+                        .nregs = 3,
+                        .types = x->types[2],
+                        .code = x->code[2],
+                        .ncode = 1};
     x->code[2][0] = MK_ABC(OP_RET, 0, 0, 0);
 
     x->m[0] = (vm_module){0, 1, 0};
-    x->im = (vm_image){.nstrs = 6, .str_off = x->off, .str_len = x->len, .str_data = x->data,
-                       .nconsts = 2, .consts = x->k, .nglobals = 1, .globals = x->g,
-                       .nnatives = 1, .natives = x->n, .nfuncs = 3, .funcs = x->f,
-                       .nmodules = 1, .modules = x->m, .entry = 0, .main = -1};
+    x->im = (vm_image){.nstrs = 6,
+                       .str_off = x->off,
+                       .str_len = x->len,
+                       .str_data = x->data,
+                       .nconsts = 2,
+                       .consts = x->k,
+                       .nglobals = 1,
+                       .globals = x->g,
+                       .nnatives = 1,
+                       .natives = x->n,
+                       .nfuncs = 3,
+                       .funcs = x->f,
+                       .nmodules = 1,
+                       .modules = x->m,
+                       .entry = 0,
+                       .main = -1};
 }
 
 static void mini_code(mini *x, const uint32_t *code, uint32_t n)
@@ -87,9 +107,9 @@ static void check(uint16_t ret, const uint32_t *code, uint32_t n, const char *wa
         cr_assert_str_eq(err, want);
     }
 }
-#define CHECK(ret, want, ...)                                  \
-    do {                                                       \
-        const uint32_t code_[] = {__VA_ARGS__};                \
+#define CHECK(ret, want, ...) \
+    do { \
+        const uint32_t code_[] = {__VA_ARGS__}; \
         check(ret, code_, sizeof code_ / sizeof code_[0], want); \
     } while (0)
 
@@ -107,7 +127,8 @@ Test(verify, compiled_programs_pass)
         unit_compile("p.kn", PROGRAMS[i], &a);
         vm_image im;
         char err[256] = "";
-        cr_assert(vm_image_read((const uint8_t *)a.data, a.len, true, &im, err, sizeof err), "%s", err);
+        cr_assert(vm_image_read((const uint8_t *)a.data, a.len, true, &im, err, sizeof err), "%s",
+                  err);
         cr_assert(vm_verify(&im, err, sizeof err), "program %zu: %s", i, err);
         vm_image_free(&im);
         vm_buf_free(&a);
@@ -116,16 +137,15 @@ Test(verify, compiled_programs_pass)
 
 Test(verify, handmade_valid_function_passes)
 {
-    CHECK(VM_T_INT, NULL,
-          MK_ABx(OP_LOADK, 0, 0),                       /* r0 = 7 */
-          MK_ABC(OP_I2F, 1, 0, 0),                      /* r1 = float(r0) */
-          MK_ABx(OP_SETG, 1, 0),                        /* g0 = r1 */
-          MK_ABx(OP_LOADK, 3, 1),                       /* r3 = "s" */
-          MK_ABC(OP_STRLEN, 0, 3, 0),                   /* r0 = len(r3) */
-          MK_ABC(OP_CALLN, 0, 0, 0), 0,                 /* print(r0) */
-          MK_ABC(OP_CALL, 0, 0, 0), 2,                  /* r0 = g(r0, r1) */
-          MK_ABC(OP_LOADB, 2, 1, 0),                    /* r2 = true */
-          MK_ABC(OP_JF, 2, 0, 0), (uint32_t)-9,         /* back to pc 3 */
+    CHECK(VM_T_INT, NULL, MK_ABx(OP_LOADK, 0, 0), /* r0 = 7 */
+          MK_ABC(OP_I2F, 1, 0, 0),                /* r1 = float(r0) */
+          MK_ABx(OP_SETG, 1, 0),                  /* g0 = r1 */
+          MK_ABx(OP_LOADK, 3, 1),                 /* r3 = "s" */
+          MK_ABC(OP_STRLEN, 0, 3, 0),             /* r0 = len(r3) */
+          MK_ABC(OP_CALLN, 0, 0, 0), 0,           /* print(r0) */
+          MK_ABC(OP_CALL, 0, 0, 0), 2,            /* r0 = g(r0, r1) */
+          MK_ABC(OP_LOADB, 2, 1, 0),              /* r2 = true */
+          MK_ABC(OP_JF, 2, 0, 0), (uint32_t)-9,   /* back to pc 3 */
           MK_ABC(OP_RET, 0, 0, 0));
 }
 
@@ -169,7 +189,8 @@ Test(verify, calls)
           MK_ABC(OP_CALL, 0, 3, 0), 2, MK_ABC(OP_RET, 0, 0, 0));
     CHECK(VM_T_INT, "invalid image: operand result register 1 is float, cannot hold int at f:0",
           MK_ABC(OP_CALL, 1, 0, 0), 2, MK_ABC(OP_RET, 0, 0, 0));
-    CHECK(VM_T_INT, "invalid image: call of a function without result names result register 2 at f:0",
+    CHECK(VM_T_INT,
+          "invalid image: call of a function without result names result register 2 at f:0",
           MK_ABC(OP_CALLN, 2, 0, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
     CHECK(VM_T_INT, "invalid image: call argument 1 is bool, expected int at f:0",
           MK_ABC(OP_CALLN, 0, 2, 0), 0, MK_ABC(OP_RET, 0, 0, 0));
@@ -241,15 +262,19 @@ Test(verify, entry_points)
     cr_assert(vm_verify(&x.im, err, sizeof err), "%s", err);
     x.im.main = 1; /* f takes an int */
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: main must take no parameters, capture nothing and return nothing at f:0");
+    cr_assert_str_eq(
+        err,
+        "invalid image: main must take no parameters, capture nothing and return nothing at f:0");
     x.im.main = 2; /* g returns an int */
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: main must take no parameters, capture nothing and return nothing at g:0");
+    cr_assert_str_eq(
+        err,
+        "invalid image: main must take no parameters, capture nothing and return nothing at g:0");
     x.im.main = -1;
     x.m[0].init = 1;
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err,
-                     "invalid image: module initializer must take no parameters, capture nothing and return nothing at f:0");
+    cr_assert_str_eq(err, "invalid image: module initializer must take no parameters, capture "
+                          "nothing and return nothing at f:0");
 }
 
 Test(verify, the_error_names_the_function)
@@ -261,7 +286,8 @@ Test(verify, the_error_names_the_function)
     x.code[2][0] = MK_ABC(OP_RET, 1, 0, 0); /* g returns its float parameter as int */
     char err[256] = "";
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: operand A register 1 is float, cannot be stored as int at g:0");
+    cr_assert_str_eq(
+        err, "invalid image: operand A register 1 is float, cannot be stored as int at g:0");
 }
 
 /* Regression: RM once meant "register of A's type", so EQ_R (bool A,
@@ -285,7 +311,8 @@ Test(verify, random_code_never_crashes)
         for (uint32_t i = 0; i < n; i++) {
             s ^= s << 13, s ^= s >> 7, s ^= s << 17;
             uint32_t op = (uint32_t)(s % (OP__COUNT + 4));
-            uint32_t a = (uint32_t)(s >> 8) % 6, b = (uint32_t)(s >> 16) % 6, c = (uint32_t)(s >> 24) % 6;
+            uint32_t a = (uint32_t)(s >> 8) % 6, b = (uint32_t)(s >> 16) % 6,
+                     c = (uint32_t)(s >> 24) % 6;
             code[i] = (s >> 40) % 8 == 0 ? (uint32_t)(s >> 32) : MK_ABC(op, a, b, c);
         }
         mini_code(&x, code, n);
@@ -318,10 +345,24 @@ Test(verify, random_code_never_crashes)
  * r6 Base. */
 enum { C_INIT, C_TOSTR, C_BGET, C_DGET, C_TAKE, C_USE, C_NFUNCS };
 enum { T_BASE = VM_T__COUNT, T_DERIVED };
-static const char *const CSTRS[] = {"m",   "m.kn", "<init>", "Base", "Derived", "to_str", "get",
-                                    "x",   "take", "use",    "print", "obj",    "gb"};
-enum { CS_M, CS_FILE, CS_INIT, CS_BASE, CS_DERIVED, CS_TOSTR, CS_GET, CS_X, CS_TAKE, CS_USE,
-       CS_PRINT, CS_OBJ, CS_GB, CS_N };
+static const char *const CSTRS[] = {"m", "m.kn", "<init>", "Base",  "Derived", "to_str", "get",
+                                    "x", "take", "use",    "print", "obj",     "gb"};
+enum {
+    CS_M,
+    CS_FILE,
+    CS_INIT,
+    CS_BASE,
+    CS_DERIVED,
+    CS_TOSTR,
+    CS_GET,
+    CS_X,
+    CS_TAKE,
+    CS_USE,
+    CS_PRINT,
+    CS_OBJ,
+    CS_GB,
+    CS_N
+};
 
 typedef struct cls {
     vm_image im;
@@ -346,53 +387,61 @@ static void cls_func(cls *x, int fi, uint32_t name, uint8_t nparams, uint16_t re
 {
     memcpy(x->types[fi], types, nregs * sizeof *types);
     memcpy(x->code[fi], code, n * sizeof *code);
-    x->f[fi] = (vm_func){.name = name, .nparams = nparams, .ret = ret, .nregs = nregs,
-                         .types = x->types[fi], .ncode = n, .code = x->code[fi]};
+    x->f[fi] = (vm_func){.name = name,
+                         .nparams = nparams,
+                         .ret = ret,
+                         .nregs = nregs,
+                         .types = x->types[fi],
+                         .ncode = n,
+                         .code = x->code[fi]};
 }
-#define CLS_FUNC(x, fi, name, nparams, ret, types, ...)                                    \
-    do {                                                                                   \
-        static const uint16_t t_[] = types;                                                \
-        static const uint32_t c_[] = {__VA_ARGS__};                                        \
-        cls_func(x, fi, name, nparams, ret, t_, sizeof t_ / sizeof t_[0], c_,              \
-                 sizeof c_ / sizeof c_[0]);                                                \
+#define CLS_FUNC(x, fi, name, nparams, ret, types, ...) \
+    do { \
+        static const uint16_t t_[] = types; \
+        static const uint32_t c_[] = {__VA_ARGS__}; \
+        cls_func(x, fi, name, nparams, ret, t_, sizeof t_ / sizeof t_[0], c_, \
+                 sizeof c_ / sizeof c_[0]); \
     } while (0)
-#define REGS(...) {__VA_ARGS__}
+#define REGS(...) \
+    { \
+        __VA_ARGS__ \
+    }
 
 /* The code of use() in the valid image: every class instruction, with a
  * Derived flowing where a Base is expected through CALL, MOV, SETG and a
  * virtual call, then the packed calls. Prints 5 2 7 true false obj true 5 2. */
 static const uint32_t USE_CODE[] = {
-    MK_ABx(OP_NEW, 0, 1),               /* 0  r0 = new Derived */
-    MK_ABx(OP_LOADI, 1, 7),             /* 1 */
-    MK_ABC(OP_SETF, 1, 0, 0),           /* 2  r0.x = 7 */
-    MK_ABx(OP_LOADI, 1, 2),             /* 3 */
-    MK_ABC(OP_CALL, 3, 0, 0), C_TAKE,   /* 4  r3 = take(r0: Derived as Base, 2) = 7 - 2 */
-    MK_ABC(OP_CALLN, 0, 3, 0), 0,       /* 6  print(r3) */
-    MK_ABC(OP_MOV, 2, 0, 0),            /* 8  r2: Base = r0: Derived */
-    MK_ABC(OP_CALLV, 3, 2, 0), 1,       /* 9  r3 = r2.get(r3) = 7 - 5, Derived's */
-    MK_ABC(OP_CALLN, 0, 3, 0), 0,       /* 11 print(r3) */
-    MK_ABC(OP_GETF, 3, 2, 0),           /* 13 r3 = r2.x */
-    MK_ABC(OP_CALLN, 0, 3, 0), 0,       /* 14 print(r3) */
-    MK_ABC(OP_IS, 4, 2, 0), 1,          /* 16 r4 = r2 is Derived */
-    MK_ABC(OP_CALLN, 0, 4, 0), 1,       /* 18 print(r4) */
-    MK_ABC(OP_LOADNULL, 6, 0, 0),       /* 20 */
-    MK_ABC(OP_IS, 4, 6, 0), 0,          /* 21 r4 = null is Base */
-    MK_ABC(OP_CALLN, 0, 4, 0), 1,       /* 23 print(r4) */
-    MK_ABC(OP_AS, 0, 2, 0), 1,          /* 25 r0 = r2 as Derived */
-    MK_ABC(OP_JNNULL, 0, 0, 0), 1,      /* 27 skip the trap */
-    MK_ABC(OP_TRAP, 0, 0, 0),           /* 29 */
-    MK_ABC(OP_CALLV, 5, 0, 0), 0,       /* 30 r5 = r0.to_str(), inherited */
-    MK_ABC(OP_CALLN, 0, 5, 0), 2,       /* 32 print(r5) */
-    MK_ABx(OP_SETG, 0, 0),              /* 34 gb: Base = r0: Derived */
-    MK_ABx(OP_GETG, 6, 0),              /* 35 r6 = gb */
-    MK_ABC(OP_EQ_R, 4, 0, 6),           /* 36 r4 = r0 is r6 */
-    MK_ABC(OP_JNULL, 6, 0, 0), 0,       /* 37 a branch to the next instruction */
-    MK_ABC(OP_CALLN, 0, 4, 0), 1,       /* 39 print(r4) */
-    MK_ABC(OP_CALLP, 3, 0, 1), C_TAKE,  /* 41 r3 = take(r0, r1), packed = 7 - 2 */
-    MK_ABC(OP_CALLN, 0, 3, 0), 0,       /* 43 print(r3) */
-    MK_ABC(OP_CALLVP, 3, 2, 1), 3,      /* 45 r3 = r2.get(r3), packed = 7 - 5 */
-    MK_ABC(OP_CALLN, 0, 3, 0), 0,       /* 47 print(r3) */
-    MK_ABC(OP_RET0, 0, 0, 0),           /* 49 */
+    MK_ABx(OP_NEW, 0, 1),                 /* 0  r0 = new Derived */
+    MK_ABx(OP_LOADI, 1, 7),               /* 1 */
+    MK_ABC(OP_SETF, 1, 0, 0),             /* 2  r0.x = 7 */
+    MK_ABx(OP_LOADI, 1, 2),               /* 3 */
+    MK_ABC(OP_CALL, 3, 0, 0),     C_TAKE, /* 4  r3 = take(r0: Derived as Base, 2) = 7 - 2 */
+    MK_ABC(OP_CALLN, 0, 3, 0),    0,      /* 6  print(r3) */
+    MK_ABC(OP_MOV, 2, 0, 0),              /* 8  r2: Base = r0: Derived */
+    MK_ABC(OP_CALLV, 3, 2, 0),    1,      /* 9  r3 = r2.get(r3) = 7 - 5, Derived's */
+    MK_ABC(OP_CALLN, 0, 3, 0),    0,      /* 11 print(r3) */
+    MK_ABC(OP_GETF, 3, 2, 0),             /* 13 r3 = r2.x */
+    MK_ABC(OP_CALLN, 0, 3, 0),    0,      /* 14 print(r3) */
+    MK_ABC(OP_IS, 4, 2, 0),       1,      /* 16 r4 = r2 is Derived */
+    MK_ABC(OP_CALLN, 0, 4, 0),    1,      /* 18 print(r4) */
+    MK_ABC(OP_LOADNULL, 6, 0, 0),         /* 20 */
+    MK_ABC(OP_IS, 4, 6, 0),       0,      /* 21 r4 = null is Base */
+    MK_ABC(OP_CALLN, 0, 4, 0),    1,      /* 23 print(r4) */
+    MK_ABC(OP_AS, 0, 2, 0),       1,      /* 25 r0 = r2 as Derived */
+    MK_ABC(OP_JNNULL, 0, 0, 0),   1,      /* 27 skip the trap */
+    MK_ABC(OP_TRAP, 0, 0, 0),             /* 29 */
+    MK_ABC(OP_CALLV, 5, 0, 0),    0,      /* 30 r5 = r0.to_str(), inherited */
+    MK_ABC(OP_CALLN, 0, 5, 0),    2,      /* 32 print(r5) */
+    MK_ABx(OP_SETG, 0, 0),                /* 34 gb: Base = r0: Derived */
+    MK_ABx(OP_GETG, 6, 0),                /* 35 r6 = gb */
+    MK_ABC(OP_EQ_R, 4, 0, 6),             /* 36 r4 = r0 is r6 */
+    MK_ABC(OP_JNULL, 6, 0, 0),    0,      /* 37 a branch to the next instruction */
+    MK_ABC(OP_CALLN, 0, 4, 0),    1,      /* 39 print(r4) */
+    MK_ABC(OP_CALLP, 3, 0, 1),    C_TAKE, /* 41 r3 = take(r0, r1), packed = 7 - 2 */
+    MK_ABC(OP_CALLN, 0, 3, 0),    0,      /* 43 print(r3) */
+    MK_ABC(OP_CALLVP, 3, 2, 1),   3,      /* 45 r3 = r2.get(r3), packed = 7 - 5 */
+    MK_ABC(OP_CALLN, 0, 3, 0),    0,      /* 47 print(r3) */
+    MK_ABC(OP_RET0, 0, 0, 0),             /* 49 */
 };
 
 static void cls_init(cls *x)
@@ -413,20 +462,27 @@ static void cls_init(cls *x)
         x->fnames[i][0] = CS_X;
         x->slots[i][0] = C_TOSTR;
         x->slots[i][1] = i ? C_DGET : C_BGET;
-        x->c[i] = (vm_class){.name = i ? CS_DERIVED : CS_BASE, .super = i ? 0 : -1,
-                             .type = (uint16_t)(T_BASE + i), .nfields = 1,
-                             .field_types = x->ftypes[i], .field_names = x->fnames[i],
-                             .nslots = 2, .slots = x->slots[i]};
+        x->c[i] = (vm_class){.name = i ? CS_DERIVED : CS_BASE,
+                             .super = i ? 0 : -1,
+                             .type = (uint16_t)(T_BASE + i),
+                             .nfields = 1,
+                             .field_types = x->ftypes[i],
+                             .field_names = x->fnames[i],
+                             .nslots = 2,
+                             .slots = x->slots[i]};
     }
     x->k[0] = (vm_const){VM_T_STR, CS_OBJ};
     x->g[0] = (vm_global){CS_GB, T_BASE};
-    x->n[0] = (vm_nativeref){.name = CS_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_INT}};
-    x->n[1] = (vm_nativeref){.name = CS_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_BOOL}};
-    x->n[2] = (vm_nativeref){.name = CS_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_STR}};
+    x->n[0] =
+        (vm_nativeref){.name = CS_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_INT}};
+    x->n[1] =
+        (vm_nativeref){.name = CS_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_BOOL}};
+    x->n[2] =
+        (vm_nativeref){.name = CS_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_STR}};
 
     CLS_FUNC(x, C_INIT, CS_INIT, 0, VM_T_VOID, REGS(VM_T_INT), MK_ABC(OP_RET0, 0, 0, 0));
-    CLS_FUNC(x, C_TOSTR, CS_TOSTR, 1, VM_T_STR, REGS(T_BASE, VM_T_STR),
-             MK_ABx(OP_LOADK, 1, 0), MK_ABC(OP_RET, 1, 0, 0));
+    CLS_FUNC(x, C_TOSTR, CS_TOSTR, 1, VM_T_STR, REGS(T_BASE, VM_T_STR), MK_ABx(OP_LOADK, 1, 0),
+             MK_ABC(OP_RET, 1, 0, 0));
     CLS_FUNC(x, C_BGET, CS_GET, 2, VM_T_INT, REGS(T_BASE, VM_T_INT, VM_T_INT),
              MK_ABC(OP_GETF, 2, 0, 0), MK_ABC(OP_ADD_I, 2, 2, 1), MK_ABC(OP_RET, 2, 0, 0));
     CLS_FUNC(x, C_DGET, CS_GET, 2, VM_T_INT, REGS(T_DERIVED, VM_T_INT, VM_T_INT),
@@ -439,11 +495,26 @@ static void cls_init(cls *x)
              sizeof USE_CODE / sizeof USE_CODE[0]);
 
     x->m[0] = (vm_module){CS_M, CS_FILE, C_INIT};
-    x->im = (vm_image){.ntypes = 2, .types = x->t, .nclasses = 2, .classes = x->c,
-                       .nstrs = CS_N, .str_off = x->off, .str_len = x->len, .str_data = x->data,
-                       .nconsts = 1, .consts = x->k, .nglobals = 1, .globals = x->g,
-                       .nnatives = 3, .natives = x->n, .nfuncs = C_NFUNCS, .funcs = x->f,
-                       .nmodules = 1, .modules = x->m, .entry = 0, .main = C_USE};
+    x->im = (vm_image){.ntypes = 2,
+                       .types = x->t,
+                       .nclasses = 2,
+                       .classes = x->c,
+                       .nstrs = CS_N,
+                       .str_off = x->off,
+                       .str_len = x->len,
+                       .str_data = x->data,
+                       .nconsts = 1,
+                       .consts = x->k,
+                       .nglobals = 1,
+                       .globals = x->g,
+                       .nnatives = 3,
+                       .natives = x->n,
+                       .nfuncs = C_NFUNCS,
+                       .funcs = x->f,
+                       .nmodules = 1,
+                       .modules = x->m,
+                       .entry = 0,
+                       .main = C_USE};
 }
 
 static void cls_use_code(cls *x, const uint32_t *code, uint32_t n)
@@ -468,10 +539,10 @@ static void check_cls(const uint32_t *code, uint32_t n, const char *want)
         cr_assert_str_eq(err, want);
     }
 }
-#define CHECK_CLS(want, ...)                                         \
-    do {                                                             \
-        const uint32_t code_[] = {__VA_ARGS__};                      \
-        check_cls(code_, sizeof code_ / sizeof code_[0], want);      \
+#define CHECK_CLS(want, ...) \
+    do { \
+        const uint32_t code_[] = {__VA_ARGS__}; \
+        check_cls(code_, sizeof code_ / sizeof code_[0], want); \
     } while (0)
 
 /* Writes x's image to bytes, loads it through the API and runs it;
@@ -568,13 +639,15 @@ Test(verify, class_table_rules)
     cls_init(&x);
     x.c[1].super = 1;
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: superclass index must be below its own, got 1 at class Derived");
+    cr_assert_str_eq(
+        err, "invalid image: superclass index must be below its own, got 1 at class Derived");
     cls_init(&x);
     x.slots[1][1] = C_BGET; /* Derived may keep Base's get: self is a Base */
     cr_assert(vm_verify(&x.im, err, sizeof err), "%s", err);
     x.slots[0][1] = C_DGET; /* but Base cannot use Derived's */
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: method does not take this class as self: slot 1 at class Base");
+    cr_assert_str_eq(
+        err, "invalid image: method does not take this class as self: slot 1 at class Base");
     cls_init(&x);
     x.t[1].a = 2;
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
@@ -592,10 +665,10 @@ Test(verify, is_and_as_of_a_string)
     cls x;
     cls_init(&x);
     static const uint32_t code[] = {
-        MK_ABx(OP_LOADK, 5, 0),         /* r5 = "obj" */
-        MK_ABC(OP_IS, 4, 5, 0), 0,      /* r4 = r5 is Base */
-        MK_ABC(OP_CALLN, 0, 4, 0), 1,   /* print(r4) */
-        MK_ABC(OP_AS, 6, 5, 0), 0,      /* r6: Base = r5 as Base: CastError, if accepted */
+        MK_ABx(OP_LOADK, 5, 0),       /* r5 = "obj" */
+        MK_ABC(OP_IS, 4, 5, 0),    0, /* r4 = r5 is Base */
+        MK_ABC(OP_CALLN, 0, 4, 0), 1, /* print(r4) */
+        MK_ABC(OP_AS, 6, 5, 0),    0, /* r6: Base = r5 as Base: CastError, if accepted */
         MK_ABC(OP_RET0, 0, 0, 0),
     };
     cls_use_code(&x, code, sizeof code / sizeof code[0]);
@@ -614,9 +687,9 @@ Test(verify, is_and_as_of_a_string)
  * index classes, fields and slots: never a crash. */
 Test(verify, random_class_code_never_crashes)
 {
-    static const uint32_t OPS[] = {OP_NEW, OP_GETF, OP_SETF, OP_IS, OP_AS, OP_CALLV, OP_JNULL,
-                                   OP_JNNULL, OP_EQ_R, OP_MOV, OP_GETG, OP_SETG, OP_CALL,
-                                   OP_RET0, OP_LOADNULL};
+    static const uint32_t OPS[] = {OP_NEW,   OP_GETF,  OP_SETF,   OP_IS,   OP_AS,
+                                   OP_CALLV, OP_JNULL, OP_JNNULL, OP_EQ_R, OP_MOV,
+                                   OP_GETG,  OP_SETG,  OP_CALL,   OP_RET0, OP_LOADNULL};
     uint64_t s = 0x2545f4914f6cdd1dull;
     for (int iter = 0; iter < 20000; iter++) {
         cls x;

@@ -15,8 +15,8 @@
 #include <string.h>
 
 #include "../../compiler/comp.h"
-#include "../../vm/kiln.h"
 #include "../../vm/api.h"
+#include "../../vm/kiln.h"
 
 /* ---- The compiler's passes, one by one ---- */
 
@@ -54,7 +54,6 @@ static inline comp *unit_front(const char *src, int until, vm_buf *diags)
         comp_check(C);
     return C;
 }
-
 
 static inline void unit_comp_free(comp *C, vm_buf *diags)
 {
@@ -165,7 +164,10 @@ static inline void unit_load_run(kiln_vm *vm, const char *name, const char *src)
 }
 
 /* A VM whose guest output goes to *o. */
-static inline kiln_vm *unit_vm(unit_out *o) { return unit_vm_with(o, 0, 0); }
+static inline kiln_vm *unit_vm(unit_out *o)
+{
+    return unit_vm_with(o, 0, 0);
+}
 
 static inline void unit_discard(void *ud, int stream, const char *p, size_t n)
 {
@@ -189,7 +191,10 @@ static inline void unit_root(kiln_vm *vm, void *obj)
     cr_assert(vm_root_push(vm, obj), "vm_root_push failed: %s", vm->ctx->err_msg);
 }
 
-static inline const char *unit_text(const vm_buf *b) { return b->data ? b->data : ""; }
+static inline const char *unit_text(const vm_buf *b)
+{
+    return b->data ? b->data : "";
+}
 
 static inline void unit_out_free(unit_out *o)
 {
