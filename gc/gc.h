@@ -14,15 +14,17 @@
  *             the live bytes plus KILN_GC_GROWTH percent of them (at least
  *             KILN_GC_MIN_HEAP more), so collection work stays
  *             proportional to allocation.
- *   mark      The VM's root callback marks every root precisely: each
- *             active frame's reference registers (from the function's
- *             register types: a register never changes type), the
- *             globals of reference type, the string constants, the
- *             embedder's handles, the preallocated OutOfMemoryError and
- *             the pending error object, the cached function values, the
- *             frames below each native that called back in, and the root
- *             stack (gc_roots) where C code keeps the objects it holds
- *             across an allocation.
+ *   mark      The VM's root callback marks every root precisely: in
+ *             every frame of every execution context (through the entry
+ *             frames of natives that called back in, to the bottom of the
+ *             stack), the reference registers live at the instruction the
+ *             frame is stopped in (vm_live: a register never changes
+ *             type, and a dead one is no root); the globals of reference
+ *             type, the string constants, the embedder's handles, the
+ *             preallocated OutOfMemoryError and the pending error object,
+ *             the cached function values, and each context's root stack
+ *             (gc_roots) where C code keeps the objects it holds across an
+ *             allocation.
  *             Marking an object sets its mark bit and pushes it on the
  *             gray stack; draining the stack calls the VM's trace
  *             callback, which marks the object's children: instance
