@@ -838,7 +838,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 LEAVE();
                 return 0;
             }
-            R -= fr->back;
+            R = vm_frame_return_to(R);
             pc = fr->ret_pc;
             R[fr->dest] = v;
             f = vm_frame_of(R)->fn;
@@ -851,7 +851,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 LEAVE();
                 return 0;
             }
-            R -= fr->back;
+            R = vm_frame_return_to(R);
             pc = fr->ret_pc;
             f = vm_frame_of(R)->fn;
             VM_DISPATCH();

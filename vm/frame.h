@@ -68,6 +68,12 @@ static inline vm_value *vm_frame_caller(vm_value *R)
     return back ? R - back : NULL;
 }
 
+/* The caller of frame R when R is not an entry frame: where a return goes. */
+static inline vm_value *vm_frame_return_to(vm_value *R)
+{
+    return R - vm_frame_of(R)->back;
+}
+
 /* The word index of the instruction a frame is at, from its pc. */
 static inline uint32_t vm_frame_at(const vm_rtfunc *f, const uint32_t *pc)
 {
