@@ -78,7 +78,10 @@ void kiln_free(kiln_vm *vm)
         return;
     gc_destroy(&vm->heap);
     gc_roots_free(&vm->main.roots);
-    /* The runtime classes first: their count is the image's. */
+    /* The runtime records first: their counts are the image's. */
+    for (uint32_t i = 0; vm->funcs && i < vm->img.nfuncs; i++)
+        vm_live_free(&vm->funcs[i].live);
+    free(vm->funcs);
     for (uint32_t i = 0; vm->classes && i < vm->img.nclasses; i++) {
         free((void *)vm->classes[i].vtable);
         free(vm->classes[i].refs);
@@ -90,9 +93,6 @@ void kiln_free(kiln_vm *vm)
     free(vm->kvals);
     free(vm->globals);
     free(vm->natives);
-    for (uint32_t i = 0; vm->funcs && i < vm->img.nfuncs; i++)
-        vm_live_free(&vm->funcs[i].live);
-    free(vm->funcs);
     vm_ctx_free(&vm->main);
     vm_embed_free(vm);
 #ifdef KILN_OPSTATS
