@@ -21,9 +21,11 @@ EXTRA   ?=
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fvisibility=hidden \
            -D_DEFAULT_SOURCE -MMD -MP $(SANFLAGS) $(EXTRA)
 LDFLAGS := $(SANFLAGS)
-LDLIBS  := -lmimalloc -lm
+# capstone decodes machine code for `kiln dis --jit` (and the encoder test).
+LDLIBS  := -lmimalloc -lm -lcapstone
 
-PKGS := libffi-dev libuv1-dev libmimalloc-dev libcriterion-dev pkg-config clang-format
+PKGS := libffi-dev libuv1-dev libmimalloc-dev libcriterion-dev libcapstone-dev pkg-config \
+        clang-format
 # `make bench`'s peers and tools (node is used when present, not installed).
 BENCH_PKGS := lua5.4 luajit gnuplot-nox hyperfine
 

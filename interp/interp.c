@@ -12,15 +12,13 @@
  * the handlers check only what types cannot: null strings, division by
  * zero, bounds, stack depth.
  */
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "../jit/jit.h"
 #include "../runtime/rt.h"
 #include "../vm/frame.h"
 #include "interp.h"
-
-static bool is_instance(const vm_inst *o, const vm_rtclass *want);
+#include "ops.h"
 
 /* The innermost catch clause of f covering pc `at` that takes `exc`. */
 static const vm_handler *find_handler(const kiln_vm *vm, const vm_func *f, uint32_t at,
@@ -29,14 +27,14 @@ static const vm_handler *find_handler(const kiln_vm *vm, const vm_func *f, uint3
     for (uint32_t i = 0; i < f->nhandlers; i++) {
         const vm_handler *h = &f->handlers[i];
         if (at >= h->start && at < h->end &&
-            (h->cls == VM_CATCH_ALL || is_instance(exc, &vm->classes[h->cls])))
+            (h->cls == VM_CATCH_ALL || ops_is_instance(exc, &vm->classes[h->cls])))
             return h;
     }
     return NULL;
 }
 
-/* The walk of the frames from R (at pc) out to this entry of the
- * interpreter: step to the caller, or false after the entry frame. */
+/* The walk of the frames from R (at pc) out to the entry frame: step to
+ * the caller, or false after the entry frame. */
 static bool step_to_entry(vm_frame_iter *it)
 {
     if (it->entry)
@@ -61,75 +59,29 @@ static void build_trace(kiln_vm *vm, vm_value *R, const uint32_t *pc, const vm_i
     while (step_to_entry(&it));
 }
 
-static bool is_instance(const vm_inst *o, const vm_rtclass *want)
+void interp_throw(kiln_vm *vm, vm_value *R, const uint32_t *pc, vm_inst *exc)
 {
-    for (const vm_rtclass *c = o ? o->cls : NULL; c; c = c->super)
-        if (c == want)
-            return true;
-    return false;
-}
-
-static const char *class_name(const kiln_vm *vm, const vm_rtclass *c)
-{
-    return vm_image_str(&vm->img, c->def->name);
-}
-
-/* NullError for field `field` (or method slot, if `method`) of the null
- * object in register r of f: the message names the static class. */
-static void raise_null_member(kiln_vm *vm, const vm_rtfunc *f, uint32_t r, uint32_t member,
-                              bool method)
-{
-    const vm_image *im = &vm->img;
-    const vm_class *c = vm_class_of(im, f->def->types[r]);
-    if (method)
-        rt_raise(vm, RT_ERR_NULL, "method call on a null %s", vm_image_str(im, c->name));
-    else
-        rt_raise(vm, RT_ERR_NULL, "field '%s' of a null %s",
-                 vm_image_str(im, c->field_names[member]), vm_image_str(im, c->name));
-}
-
-static void raise_index(kiln_vm *vm, const vm_array *a, int64_t i)
-{
-    if (!a)
-        rt_raise(vm, RT_ERR_NULL, "indexing a null array");
-    else
-        rt_raise(vm, RT_ERR_INDEX, "index %lld out of range for length %u", (long long)i, a->len);
-}
-
-/* KeyError naming the key: map register r of f holds the map. */
-static void raise_missing_key(kiln_vm *vm, const vm_rtfunc *f, uint32_t r, vm_value k)
-{
-    uint32_t kt = 0, vt = 0;
-    vm_map_types(&vm->img, f->def->types[r], &kt, &vt);
-    if (kt == VM_T_STR)
-        rt_raise(vm, RT_ERR_KEY, "key \"%.*s\" not found", k.s->len > 60 ? 60 : (int)k.s->len,
-                 k.s->data);
-    else if (kt == VM_T_BOOL)
-        rt_raise(vm, RT_ERR_KEY, "key %s not found", k.i ? "true" : "false");
-    else
-        rt_raise(vm, RT_ERR_KEY, "key %lld not found", (long long)k.i);
-}
-
-static bool str_eq(const vm_str *a, const vm_str *b)
-{
-    return a == b || (a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
-}
-
-static int str_cmp(const vm_str *a, const vm_str *b)
-{
-    uint32_t n = a->len < b->len ? a->len : b->len;
-    int c = memcmp(a->data, b->data, n);
-    return c ? c : (a->len > b->len) - (a->len < b->len);
-}
-
-static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
-{
-    vm_str *s = vm_str_new(vm, NULL, (size_t)a->len + b->len);
-    if (s) {
-        memcpy(s->data, a->data, a->len);
-        memcpy(s->data + a->len, b->data, b->len);
-    }
-    return s;
+    vm_ctx *X = vm->ctx;
+    X->unwinding = true;
+    X->catch_R = NULL;
+    /* Frame by frame from the thrower out to the entry frame, the
+     * innermost catch clause that covers the pc and takes the error's
+     * class. The search pops nothing, so an uncaught error's trace starts
+     * at the throw. */
+    vm_frame_iter it = vm_frames_from(R, pc);
+    do {
+        const vm_handler *h =
+            exc ? find_handler(vm, it.fn->def, vm_frame_at(it.fn, it.pc), exc) : NULL;
+        if (h) {
+            X->catch_R = it.R;
+            X->catch_pc = it.fn->code + h->handler;
+            it.R[h->reg].p = exc;
+            X->err_kind = RT_ERR_NONE;
+            return;
+        }
+    } while (exc && step_to_entry(&it));
+    build_trace(vm, R, pc, exc);
+    X->pending = exc; /* for a native that called in: it may pass the error on */
 }
 
 /*
@@ -166,14 +118,11 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
  * at the innermost frame, at the right instruction. */
 #define PROTECT() (X->frame = R, X->pc = pc)
 
-/* Leaving interp_call: the frame a native called in from (if any) is the
- * innermost again, at its CALLN. */
-#define LEAVE() \
+/* An instruction of ops.h: its C code, then on to the next or to unwind. */
+#define OP_CALL(name, x) \
     do { \
-        X->frame = outer_R; \
-        X->pc = outer_pc; \
-        if (outer_R) \
-            X->depth--; \
+        if (op_##name(vm, f, R, ins, (x)) != 0) \
+            goto unwind; \
     } while (0)
 
 #define RA (R[INS_A(ins)])
@@ -200,7 +149,8 @@ static vm_str *str_concat(kiln_vm *vm, const vm_str *a, const vm_str *b)
 #if defined(__GNUC__) && !defined(__clang__)
 __attribute__((optimize("no-tree-loop-distribute-patterns")))
 #endif
-int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_value *result)
+static int
+interp_exec(kiln_vm *vm, vm_value *const base, vm_value *result)
 {
 #if KILN_COMPUTED_GOTO
     static const void *const labels[OP__COUNT] = {
@@ -210,38 +160,21 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
     };
 #endif
     vm_ctx *const X = vm->ctx;
-    vm_rtfunc *f = (vm_rtfunc *)entry, *g; /* records are the VM's, mutable (counters) */
+    vm_value *R = base;
+    vm_rtfunc *f = vm_frame_of(R)->fn, *g; /* records are the VM's, mutable (counters) */
     const vm_value *argv, *capv = NULL;    /* a call's arguments and captured values */
     vm_value *N;                           /* a callee's frame */
     vm_rtfunc *const funcs = vm->funcs;
     const vm_value *const K = vm->kvals;
     vm_value *const G = vm->globals;
     const vm_native **const natives = vm->natives;
-    /* Called from a native (kiln_call inside a CALLN): the new frames go
-     * above the interrupted one, which the entry frame's record links to. */
-    vm_value *const outer_R = X->frame;
-    const uint32_t *const outer_pc = X->pc;
-    vm_value *R =
-        outer_R ? vm_frame_next(outer_R, vm_frame_of(outer_R)->fn) : X->stack + VM_FRAME_SLOTS;
     const uint32_t *pc = f->code, *resume = NULL; /* resume: where a polled back-edge goes */
     uint32_t ins = 0;
+    jit_ret jr; /* what a compiled callee (or a frame entered by OSR) returned */
 #ifdef KILN_OPSTATS
     uint32_t prev_op = OP_NOP;
 #endif
-
-    if (R + f->nregs > X->stack_end || X->depth == KILN_MAX_REENTRY) {
-        rt_raise(vm, RT_ERR_STACK, "stack overflow");
-        rt_trace_begin(vm, NULL);
-        return -1;
-    }
-    if (outer_R)
-        X->depth++;
     vm_inst *exc;
-    memset(R, 0, sizeof(vm_value) * f->nregs);
-    for (uint32_t i = 0; args && i < f->nparams; i++)
-        R[i] = args[i];
-    *vm_frame_of(R) =
-        (vm_frame){f, outer_pc, VM_FRAME_ENTRY, outer_R ? (uint32_t)(R - outer_R) : 0};
 
     /* The handlers as a table: one line each where it fits. */
     /* clang-format off */
@@ -260,24 +193,8 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(ADD_I) : RA.u = RB.u + RC.u; VM_DISPATCH();
         VM_CASE(SUB_I) : RA.u = RB.u - RC.u; VM_DISPATCH();
         VM_CASE(MUL_I) : RA.u = RB.u * RC.u; VM_DISPATCH();
-        VM_CASE(DIV_I) : {
-            int64_t b = RB.i, c = RC.i;
-            if (c == 0) {
-                rt_raise(vm, RT_ERR_ARITH, "division by zero");
-                goto unwind;
-            }
-            RA.i = c == -1 ? (int64_t)(0 - (uint64_t)b) : b / c;
-            VM_DISPATCH();
-        }
-        VM_CASE(MOD_I) : {
-            int64_t b = RB.i, c = RC.i;
-            if (c == 0) {
-                rt_raise(vm, RT_ERR_ARITH, "remainder by zero");
-                goto unwind;
-            }
-            RA.i = c == -1 ? 0 : b % c;
-            VM_DISPATCH();
-        }
+        VM_CASE(DIV_I) : OP_CALL(DIV_I, 0); VM_DISPATCH();
+        VM_CASE(MOD_I) : OP_CALL(MOD_I, 0); VM_DISPATCH();
         VM_CASE(ADDI_I) : RA.u = RB.u + (uint64_t)(int64_t)(int8_t)INS_C(ins); VM_DISPATCH();
         VM_CASE(BAND) : RA.u = RB.u & RC.u; VM_DISPATCH();
         VM_CASE(BOR) : RA.u = RB.u | RC.u; VM_DISPATCH();
@@ -309,70 +226,18 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(LE_F) : RA.i = RB.f <= RC.f; VM_DISPATCH();
         VM_CASE(EQ_B) : RA.i = RB.i == RC.i; VM_DISPATCH();
         VM_CASE(NE_B) : RA.i = RB.i != RC.i; VM_DISPATCH();
-        VM_CASE(EQ_S) : RA.i = str_eq(RB.s, RC.s); VM_DISPATCH();
-        VM_CASE(NE_S) : RA.i = !str_eq(RB.s, RC.s); VM_DISPATCH();
+        VM_CASE(EQ_S) :
+        VM_CASE(NE_S) : op_EQ_S(vm, f, R, ins, 0); VM_DISPATCH(); /* never raises */
         VM_CASE(LT_S) :
-        VM_CASE(LE_S) : {
-            if (!RB.s || !RC.s) {
-                rt_raise(vm, RT_ERR_NULL, "comparison of a null string");
-                goto unwind;
-            }
-            int c = str_cmp(RB.s, RC.s);
-            RA.i = INS_OP(ins) == OP_LT_S ? c < 0 : c <= 0;
-            VM_DISPATCH();
-        }
+        VM_CASE(LE_S) : OP_CALL(LT_S, 0); VM_DISPATCH();
         VM_CASE(EQ_R) : RA.i = RB.p == RC.p; VM_DISPATCH();
         VM_CASE(NE_R) : RA.i = RB.p != RC.p; VM_DISPATCH();
 
         VM_CASE(I2F) : RA.f = (double)RB.i; VM_DISPATCH();
-        VM_CASE(F2I) : {
-            double d = RB.f;
-            /* Exactly the doubles whose truncation fits in int64_t. */
-            if (!(d > -9223372036854777856.0 && d < 9223372036854775808.0)) {
-                char buf[32];
-                rt_format_float(d, buf);
-                rt_raise(vm, RT_ERR_ARITH, "int(%s): not representable as int", buf);
-                goto unwind;
-            }
-            RA.i = (int64_t)d;
-            VM_DISPATCH();
-        }
-        VM_CASE(CONCAT) : {
-            if (!RB.s || !RC.s) {
-                rt_raise(vm, RT_ERR_NULL, "concatenation of a null string");
-                goto unwind;
-            }
-            PROTECT();
-            vm_str *s = str_concat(vm, RB.s, RC.s);
-            if (!s)
-                goto unwind;
-            RA.s = s;
-            VM_DISPATCH();
-        }
-        VM_CASE(STRLEN) : {
-            if (!RB.s) {
-                rt_raise(vm, RT_ERR_NULL, "len() of a null string");
-                goto unwind;
-            }
-            RA.i = RB.s->len;
-            VM_DISPATCH();
-        }
-        VM_CASE(STRIDX) : {
-            const vm_str *s = RB.s;
-            int64_t i = RC.i;
-            if (!s) {
-                rt_raise(vm, RT_ERR_NULL, "indexing a null string");
-                goto unwind;
-            }
-            if ((uint64_t)i >= s->len) {
-                rt_raise(vm, RT_ERR_INDEX, "index %lld out of range for length %u",
-                         (long long)i, s->len);
-                goto unwind;
-            }
-            RA.i = (unsigned char)s->data[i];
-            VM_DISPATCH();
-        }
-
+        VM_CASE(F2I) : OP_CALL(F2I, 0); VM_DISPATCH();
+        VM_CASE(CONCAT) : PROTECT(); OP_CALL(CONCAT, 0); VM_DISPATCH();
+        VM_CASE(STRLEN) : OP_CALL(STRLEN, 0); VM_DISPATCH();
+        VM_CASE(STRIDX) : OP_CALL(STRIDX, 0); VM_DISPATCH();
         VM_CASE(JMP) : {
             int32_t off = INS_sJ(ins);
             if (off < 0 && (f->loops++, (X->tick += off) < 0)) {
@@ -426,317 +291,53 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(JEQ_R) : if (RA.p == RB.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
         VM_CASE(JNE_R) : if (RA.p != RB.p) JUMP_X(); else SKIP_X(); VM_DISPATCH();
 
-        VM_CASE(NEW) : {
-            PROTECT();
-            vm_inst *o = vm_inst_new(vm, &vm->classes[INS_Bx(ins)]);
-            if (!o)
-                goto unwind;
-            RA.p = o;
-            VM_DISPATCH();
-        }
-        VM_CASE(GETF) : {
-            vm_inst *o = RB.p;
-            if (!o) {
-                raise_null_member(vm, f, INS_B(ins), INS_C(ins), false);
-                goto unwind;
-            }
-            RA = o->fields[INS_C(ins)];
-            VM_DISPATCH();
-        }
-        VM_CASE(SETF) : {
-            vm_inst *o = RB.p;
-            if (!o) {
-                raise_null_member(vm, f, INS_B(ins), INS_C(ins), false);
-                goto unwind;
-            }
-            o->fields[INS_C(ins)] = RA;
-            gc_barrier(&vm->heap, &o->obj, VM_T_ISREF(f->def->types[INS_A(ins)]) ? RA.p : NULL);
-            VM_DISPATCH();
-        }
-        VM_CASE(IS) : {
-            RA.i = is_instance(RB.p, &vm->classes[pc[0]]);
-            SKIP_X();
-            VM_DISPATCH();
-        }
-        VM_CASE(AS) : {
-            const vm_rtclass *want = &vm->classes[pc[0]];
-            vm_inst *o = RB.p;
-            if (o && !is_instance(o, want)) {
-                rt_raise(vm, RT_ERR_CAST, "cannot cast %s to %s", class_name(vm, o->cls),
-                         class_name(vm, want));
-                goto unwind;
-            }
-            RA.p = o;
-            SKIP_X();
-            VM_DISPATCH();
-        }
-
-        VM_CASE(NEWA) : {
-            int64_t n = RB.i;
-            if (n < 0 || n > UINT32_MAX / 2) {
-                rt_raise(vm, n < 0 ? RT_ERR_VALUE : RT_ERR_OOM, "array length %lld %s",
-                         (long long)n, n < 0 ? "is negative" : "is too large");
-                goto unwind;
-            }
-            PROTECT();
-            vm_array *a = vm_array_new(vm, (uint32_t)n, (uint32_t)n,
-                                       VM_T_ISREF(vm_elem_of(&vm->img, pc[0])));
-            if (!a)
-                goto unwind;
-            RA.p = a;
-            SKIP_X();
-            VM_DISPATCH();
-        }
-        VM_CASE(APUSH) : {
-            vm_array *a = RA.p;
-            if (!a) {
-                rt_raise(vm, RT_ERR_NULL, "push on a null array");
-                goto unwind;
-            }
-            PROTECT();
-            if (!vm_array_push(vm, a, RB))
-                goto unwind;
-            VM_DISPATCH();
-        }
-        VM_CASE(AFILL) : {
-            vm_array *a = RA.p;
-            if (!a) /* only a hand-made image gets here */
-                VM_DISPATCH();
-            for (uint32_t i = 0; i < a->len; i++)
-                a->buf->items[i] = RB;
-            gc_barrier(&vm->heap, &a->obj, a->refs ? RB.p : NULL); /* one for all: gc.h */
-            VM_DISPATCH();
-        }
+        VM_CASE(NEW) : PROTECT(); OP_CALL(NEW, 0); VM_DISPATCH();
+        VM_CASE(GETF) : OP_CALL(GETF, 0); VM_DISPATCH();
+        VM_CASE(SETF) : OP_CALL(SETF, 0); VM_DISPATCH();
+        VM_CASE(IS) : op_IS(vm, f, R, ins, pc[0]); SKIP_X(); VM_DISPATCH(); /* never raises */
+        VM_CASE(AS) : OP_CALL(AS, pc[0]); SKIP_X(); VM_DISPATCH();
+        VM_CASE(NEWA) : PROTECT(); OP_CALL(NEWA, pc[0]); SKIP_X(); VM_DISPATCH();
+        VM_CASE(APUSH) : PROTECT(); OP_CALL(APUSH, 0); VM_DISPATCH();
+        VM_CASE(AFILL) : op_AFILL(vm, f, R, ins, 0); VM_DISPATCH(); /* never raises */
         VM_CASE(AGET) : {
             vm_array *a = RB.p;
             int64_t i = RC.i;
-            if (!a || (uint64_t)i >= a->len) {
-                raise_index(vm, a, i);
-                goto unwind;
-            }
+            if (!a || (uint64_t)i >= a->len)
+                { ops_bad_index(vm, a, i); goto unwind; }
             RA = a->buf->items[i];
             VM_DISPATCH();
         }
         VM_CASE(ASET) : {
             vm_array *a = RB.p;
             int64_t i = RC.i;
-            if (!a || (uint64_t)i >= a->len) {
-                raise_index(vm, a, i);
-                goto unwind;
-            }
+            if (!a || (uint64_t)i >= a->len)
+                { ops_bad_index(vm, a, i); goto unwind; }
             a->buf->items[i] = RA;
             gc_barrier(&vm->heap, &a->obj, a->refs ? RA.p : NULL);
             VM_DISPATCH();
         }
-        VM_CASE(ALEN) : {
-            vm_array *a = RB.p;
-            if (!a) {
-                rt_raise(vm, RT_ERR_NULL, "len() of a null array");
-                goto unwind;
-            }
-            RA.i = a->len;
-            VM_DISPATCH();
-        }
-        VM_CASE(APOP) : {
-            vm_array *a = RB.p;
-            if (!a || a->len == 0) {
-                rt_raise(vm, a ? RT_ERR_INDEX : RT_ERR_NULL, "pop from %s array",
-                         a ? "an empty" : "a null");
-                goto unwind;
-            }
-            RA = a->buf->items[--a->len];
-            a->buf->items[a->len].u = 0; /* drop the reference for the GC */
-            VM_DISPATCH();
-        }
-        VM_CASE(ASLICE) : {
-            vm_array *a = RB.p;
-            int64_t from = RC.i, to = R[pc[0]].i;
-            if (!a) {
-                rt_raise(vm, RT_ERR_NULL, "slice of a null array");
-                goto unwind;
-            }
-            if (from < 0 || to < from || to > (int64_t)a->len) {
-                rt_raise(vm, RT_ERR_INDEX, "slice %lld..%lld out of range for length %u",
-                         (long long)from, (long long)to, a->len);
-                goto unwind;
-            }
-            PROTECT();
-            vm_array *b = vm_array_new(vm, (uint32_t)(to - from), (uint32_t)(to - from), a->refs);
-            if (!b)
-                goto unwind;
-            /* b is new: initializing stores, no barrier (gc.h) */
-            memcpy(b->buf->items, a->buf->items + from, sizeof(vm_value) * (size_t)(to - from));
-            RA.p = b;
-            SKIP_X();
-            VM_DISPATCH();
-        }
-
-        VM_CASE(NEWM) : {
-            uint32_t key = 0, val = 0;
-            vm_map_types(&vm->img, pc[0], &key, &val);
-            PROTECT();
-            vm_map *m = vm_map_new(vm, key == VM_T_STR, VM_T_ISREF(val));
-            if (!m)
-                goto unwind;
-            RA.p = m;
-            SKIP_X();
-            VM_DISPATCH();
-        }
-        VM_CASE(MGET) :
-        VM_CASE(MGETD) : {
-            vm_map *m = RB.p;
-            if (!m) {
-                rt_raise(vm, RT_ERR_NULL, "indexing a null map");
-                goto unwind;
-            }
-            int64_t e = vm_map_find(vm, m, RC);
-            if (e == -2)
-                goto unwind;
-            if (e >= 0) {
-                RA = m->vals->items[e];
-            } else if (INS_OP(ins) == OP_MGETD) {
-                RA = R[pc[0]];
-            } else {
-                raise_missing_key(vm, f, INS_B(ins), RC);
-                goto unwind;
-            }
-            if (INS_OP(ins) == OP_MGETD)
-                SKIP_X();
-            VM_DISPATCH();
-        }
-        VM_CASE(MSET) : {
-            vm_map *m = RB.p;
-            if (!m) {
-                rt_raise(vm, RT_ERR_NULL, "indexing a null map");
-                goto unwind;
-            }
-            PROTECT();
-            if (!vm_map_set(vm, m, RC, RA))
-                goto unwind;
-            VM_DISPATCH();
-        }
+        VM_CASE(ALEN) : OP_CALL(ALEN, 0); VM_DISPATCH();
+        VM_CASE(APOP) : OP_CALL(APOP, 0); VM_DISPATCH();
+        VM_CASE(ASLICE) : PROTECT(); OP_CALL(ASLICE, pc[0]); SKIP_X(); VM_DISPATCH();
+        VM_CASE(NEWM) : PROTECT(); OP_CALL(NEWM, pc[0]); SKIP_X(); VM_DISPATCH();
+        VM_CASE(MGET) : OP_CALL(MGET, 0); VM_DISPATCH();
+        VM_CASE(MGETD) : OP_CALL(MGET, pc[0]); SKIP_X(); VM_DISPATCH();
+        VM_CASE(MSET) : PROTECT(); OP_CALL(MSET, 0); VM_DISPATCH();
         VM_CASE(MHAS) :
-        VM_CASE(MDEL) : {
-            vm_map *m = RB.p;
-            if (!m) {
-                rt_raise(vm, RT_ERR_NULL, "%s on a null map", INS_OP(ins) == OP_MHAS ? "has" : "remove");
-                goto unwind;
-            }
-            if (INS_OP(ins) == OP_MDEL) {
-                if (!vm_map_remove(vm, m, RC))
-                    goto unwind;
-            } else {
-                int64_t e = vm_map_find(vm, m, RC);
-                if (e == -2)
-                    goto unwind;
-                RA.i = e >= 0;
-            }
-            VM_DISPATCH();
-        }
-        VM_CASE(MLEN) : {
-            vm_map *m = RB.p;
-            if (!m) {
-                rt_raise(vm, RT_ERR_NULL, "len() of a null map");
-                goto unwind;
-            }
-            RA.i = m->count;
-            VM_DISPATCH();
-        }
-        VM_CASE(MKEYS) : {
-            vm_map *m = RB.p;
-            if (!m) {
-                rt_raise(vm, RT_ERR_NULL, "keys() of a null map");
-                goto unwind;
-            }
-            PROTECT();
-            vm_array *a = vm_array_new(vm, 0, m->count, m->key_str);
-            if (!a)
-                goto unwind;
-            /* a is new: initializing stores, no barrier (gc.h) */
-            for (uint32_t e = 0; e < m->used; e++)
-                if (m->hashes->items[e].u != VM_MAP_HOLE)
-                    a->buf->items[a->len++] = m->keys->items[e];
-            RA.p = a;
-            VM_DISPATCH();
-        }
-        VM_CASE(MNEXT) : {
-            vm_map *m = RB.p;
-            if (!m) {
-                rt_raise(vm, RT_ERR_NULL, "iterating a null map");
-                goto unwind;
-            }
-            int64_t e = RC.i < 0 ? 0 : RC.i;
-            while (e < m->used && m->hashes->items[e].u == VM_MAP_HOLE)
-                e++;
-            RC.i = e;
-            RA.i = e < m->used;
-            VM_DISPATCH();
-        }
+        VM_CASE(MDEL) : OP_CALL(MHAS, 0); VM_DISPATCH();
+        VM_CASE(MLEN) : OP_CALL(MLEN, 0); VM_DISPATCH();
+        VM_CASE(MKEYS) : PROTECT(); OP_CALL(MKEYS, 0); VM_DISPATCH();
+        VM_CASE(MNEXT) : OP_CALL(MNEXT, 0); VM_DISPATCH();
         VM_CASE(MKEYAT) :
-        VM_CASE(MVALAT) : {
-            vm_map *m = RB.p;
-            int64_t e = RC.i;
-            if (!m || e < 0 || e >= m->used) { /* only a hand-made image gets here */
-                rt_raise(vm, RT_ERR_INDEX, "map entry %lld out of range", (long long)e);
-                goto unwind;
-            }
-            RA = INS_OP(ins) == OP_MKEYAT ? m->keys->items[e] : m->vals->items[e];
-            VM_DISPATCH();
-        }
-
-        VM_CASE(FNEW) : {
-            g = &funcs[pc[0]];
-            pc++;
-            vm_closure **cached = g->ncaps ? NULL : &g->fnval;
-            if (cached && *cached) {
-                RA.p = *cached;
-                VM_DISPATCH();
-            }
-            PROTECT();
-            vm_closure *c = vm_closure_new(vm, g, R + INS_B(ins));
-            if (!c)
-                goto unwind;
-            if (cached)
-                *cached = c;
-            RA.p = c;
-            VM_DISPATCH();
-        }
-        VM_CASE(NEWCELL) : {
-            PROTECT();
-            vm_cell *c = vm_cell_new(vm, VM_T_ISREF(f->def->types[INS_B(ins)]), RB);
-            if (!c)
-                goto unwind;
-            RA.p = c;
-            VM_DISPATCH();
-        }
-        VM_CASE(GETCELL) : {
-            vm_cell *c = RB.p;
-            if (!c) { /* only a hand-made image gets here */
-                rt_raise(vm, RT_ERR_NULL, "reading an uninitialized cell");
-                goto unwind;
-            }
-            RA = c->v;
-            VM_DISPATCH();
-        }
-        VM_CASE(SETCELL) : {
-            vm_cell *c = RB.p;
-            if (!c) {
-                rt_raise(vm, RT_ERR_NULL, "writing an uninitialized cell");
-                goto unwind;
-            }
-            c->v = RA;
-            gc_barrier(&vm->heap, &c->obj, c->ref ? RA.p : NULL);
-            VM_DISPATCH();
-        }
-        /* Packed calls name each argument's register, so arguments
-         * already in registers (locals, self) need no MOV into a block;
-         * they are copied with straight-line stores, the unused ones
-         * landing in registers that `enter` zeroes (or in the stack's
-         * slack). */
+        VM_CASE(MVALAT) : OP_CALL(MKEYAT, 0); VM_DISPATCH();
+        VM_CASE(FNEW) : PROTECT(); OP_CALL(FNEW, pc[0]); SKIP_X(); VM_DISPATCH();
+        VM_CASE(NEWCELL) : PROTECT(); OP_CALL(NEWCELL, 0); VM_DISPATCH();
+        VM_CASE(GETCELL) : OP_CALL(GETCELL, 0); VM_DISPATCH();
+        VM_CASE(SETCELL) : OP_CALL(SETCELL, 0); VM_DISPATCH();
         VM_CASE(CALLVP) : {
             vm_inst *o = RB.p;
             if (!o) {
-                raise_null_member(vm, f, INS_B(ins), 0, true);
+                ops_call_null(vm, f, ins);
                 goto unwind;
             }
             g = o->cls->vtable[INS_C(ins)];
@@ -765,7 +366,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(CALLF) : {
             const vm_closure *c = RB.p;
             if (!c) {
-                rt_raise(vm, RT_ERR_NULL, "calling a null function value");
+                ops_call_null(vm, f, ins);
                 goto unwind;
             }
             g = c->fn;
@@ -776,7 +377,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(CALLV) : {
             vm_inst *o = RB.p;
             if (!o) {
-                raise_null_member(vm, f, INS_B(ins), 0, true);
+                ops_call_null(vm, f, ins);
                 goto unwind;
             }
             g = o->cls->vtable[pc[0]];
@@ -796,7 +397,6 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
                 N[g->nparams + i] = capv[i];
         enter:
             pc++;
-            g->calls++;
             if (--X->tick < 0) { /* a call charges one: recursion polls too */
                 PROTECT();
                 if (vm_poll(vm))
@@ -811,13 +411,28 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
             for (z += 4; z < end; z++)
                 z->u = 0;
             *vm_frame_of(N) = (vm_frame){g, pc, INS_A(ins), (uint32_t)(N - R)};
+            /* Hot, or compiled already: the callee runs as machine code
+             * (jit.h), which returns here when its frame does. */
+            if (--g->calls < 0 && jit_hot(vm, g)) {
+                PROTECT();
+                if (jit_c_stack_low(vm)) {
+                    ops_call_overflow(vm);
+                    goto unwind;
+                }
+                jr = jit_call(vm, N);
+                if (jr.st)
+                    goto propagate;
+                if (g->result)
+                    RA = jr.v;
+                VM_DISPATCH();
+            }
             R = N;
             f = g;
             pc = g->code;
             VM_DISPATCH();
         call_overflow:
             pc++;
-            rt_raise(vm, RT_ERR_STACK, "stack overflow (call depth limit reached)");
+            ops_call_overflow(vm);
             goto unwind;
         }
         VM_CASE(CALLN) : {
@@ -833,9 +448,8 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         VM_CASE(RET) : {
             vm_value v = RA;
             const vm_frame *fr = vm_frame_of(R);
-            if (fr->dest == VM_FRAME_ENTRY) {
+            if (R == base) {
                 *result = v;
-                LEAVE();
                 return 0;
             }
             R = vm_frame_return_to(R);
@@ -846,9 +460,8 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         }
         VM_CASE(RET0) : {
             const vm_frame *fr = vm_frame_of(R);
-            if (fr->dest == VM_FRAME_ENTRY) {
+            if (R == base) {
                 result->u = 0;
-                LEAVE();
                 return 0;
             }
             R = vm_frame_return_to(R);
@@ -865,50 +478,112 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
             goto throw_exc;
         }
         VM_CASE(TRAP) : {
-            rt_raise(vm, RT_ERR_ERROR, "internal error: reached unreachable code");
+            ops_trap(vm);
             goto unwind;
         }
     }
 
     /* clang-format on */
-poll: /* at a back-edge: fuel, interrupts */
+poll: /* at a back-edge: fuel, interrupts, and on-stack replacement */
     PROTECT();
-    if (!vm_poll(vm)) {
-        pc = resume;
+    if (vm_poll(vm))
+        goto unwind;
+    /* A hot loop: the rest of this frame runs as machine code, entered
+     * at the loop's header; it comes back when the frame returns. */
+    if (f->loops >= JIT_HOT_LOOPS && jit_hot(vm, f)) {
+        jr = jit_osr(vm, R, resume);
+        if (jr.st)
+            goto propagate;
+        if (R == base) {
+            *result = jr.v;
+            return 0;
+        }
+        const vm_frame *fr = vm_frame_of(R);
+        R = vm_frame_return_to(R);
+        pc = fr->ret_pc;
+        if (f->result)
+            R[fr->dest] = jr.v;
+        f = vm_frame_of(R)->fn;
         VM_DISPATCH();
     }
+    pc = resume;
+    VM_DISPATCH();
+propagate: /* a compiled callee failed: its error may be searched already */
+    if (X->unwinding)
+        goto caught;
 unwind:
-    if (X->err_kind == RT_EXIT) { /* the guest called os.exit: it ends here */
-        LEAVE();
+    if (X->err_kind == RT_EXIT) /* the guest called os.exit: it ends here */
         return -2;
-    }
     /* A fault raised with rt_raise becomes an object of its built-in
      * class (allocating: the frames are published first). */
     PROTECT();
     exc = rt_error_object(vm);
-throw_exc : {
-    /* Frame by frame from the thrower out to the entry frame, the
-     * innermost catch clause that covers the pc and takes the error's
-     * class. The search pops nothing, so an uncaught error's trace starts
-     * at the throw. */
-    vm_frame_iter it = vm_frames_from(R, pc);
-    do {
-        const vm_handler *h =
-            exc ? find_handler(vm, it.fn->def, vm_frame_at(it.fn, it.pc), exc) : NULL;
-        if (h) {
-            R = it.R;
-            f = it.fn;
-            pc = f->code + h->handler;
-            R[h->reg].p = exc;
-            X->err_kind = RT_ERR_NONE;
-            VM_DISPATCH();
-        }
-    } while (exc && step_to_entry(&it));
-    build_trace(vm, R, pc, exc);
-    X->pending = exc; /* for a native that called in: it may pass the error on */
-    LEAVE();
+throw_exc:
+    interp_throw(vm, R, pc, exc);
+caught:
+    /* Caught in a frame of this activation: on at its handler; else the
+     * error leaves it (to compiled code, or back to C at the entry). */
+    if (X->catch_R && X->catch_R >= base) {
+        R = X->catch_R;
+        pc = X->catch_pc;
+        f = vm_frame_of(R)->fn;
+        X->catch_R = NULL;
+        X->unwinding = false;
+        VM_DISPATCH();
+    }
     return -1;
 }
+
+int interp_run(kiln_vm *vm, vm_value *R, vm_value *result)
+{
+    vm_ctx *X = vm->ctx;
+    int st = interp_exec(vm, R, result);
+    X->frame = vm_frame_return_to(R);
+    X->pc = vm_frame_of(R)->ret_pc;
+    return st;
+}
+
+int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_value *result)
+{
+    vm_ctx *const X = vm->ctx;
+    vm_rtfunc *f = (vm_rtfunc *)entry;
+    /* Called from a native (kiln_call inside a CALLN): the new frames go
+     * above the interrupted one, which the entry frame's record links to. */
+    vm_value *const outer_R = X->frame;
+    const uint32_t *const outer_pc = X->pc;
+    vm_value *R =
+        outer_R ? vm_frame_next(outer_R, vm_frame_of(outer_R)->fn) : X->stack + VM_FRAME_SLOTS;
+    if (!outer_R)
+        jit_thread_enter(vm);
+    if (R + f->nregs > X->stack_end || X->depth == KILN_MAX_REENTRY || jit_c_stack_low(vm)) {
+        rt_raise(vm, RT_ERR_STACK, "stack overflow");
+        rt_trace_begin(vm, NULL);
+        return -1;
+    }
+    if (outer_R)
+        X->depth++;
+    memset(R, 0, sizeof(vm_value) * f->nregs);
+    for (uint32_t i = 0; args && i < f->nparams; i++)
+        R[i] = args[i];
+    *vm_frame_of(R) =
+        (vm_frame){f, outer_pc, VM_FRAME_ENTRY, outer_R ? (uint32_t)(R - outer_R) : 0};
+    int st;
+    if (f->jcode || (--f->calls < 0 && jit_hot(vm, f))) {
+        jit_ret r = jit_call(vm, R);
+        *result = r.v;
+        st = r.st == 0 ? 0 : X->err_kind == RT_EXIT ? -2 : -1;
+    } else {
+        st = interp_exec(vm, R, result);
+    }
+    /* Leaving: the frame a native called in from (if any) is the
+     * innermost again, at its CALLN. */
+    X->frame = outer_R;
+    X->pc = outer_pc;
+    X->catch_R = NULL;
+    X->unwinding = false;
+    if (outer_R)
+        X->depth--;
+    return st;
 }
 
 #ifdef KILN_OPSTATS
@@ -959,6 +634,6 @@ void interp_opstats(const kiln_vm *vm, FILE *out)
 #undef RB
 #undef RC
 #undef PROTECT
-#undef LEAVE
+#undef OP_CALL
 #undef JUMP_X
 #undef SKIP_X

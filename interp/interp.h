@@ -16,6 +16,21 @@
  * the guest called os.exit (the code is in vm->exit_code). */
 int interp_call(kiln_vm *vm, const vm_rtfunc *f, const vm_value *args, vm_value *result);
 
+/* interp_run: interprets the frame at R — its record written, its
+ * registers set — from its first instruction until it returns (its result
+ * in *result: 0) or an error leaves it (-1, or -2 for os.exit). Compiled
+ * code calls a callee that is not compiled through this; frames above R
+ * return to R, and a catch below R is left to the caller (vm_ctx.catch_R). */
+int interp_run(kiln_vm *vm, vm_value *R, vm_value *result);
+
+/* interp_throw: the error object `exc` (NULL: no error class to make one
+ * of) is being raised at frame R, at pc. Finds the catch clause that takes
+ * it, from R out to the entry frame: its frame in vm_ctx.catch_R and its
+ * handler in catch_pc, the error already stored in the clause's register;
+ * or, uncaught, builds the stack trace (catch_R NULL). Either way sets
+ * vm_ctx.unwinding: every frame above the catching one is left. */
+void interp_throw(kiln_vm *vm, vm_value *R, const uint32_t *pc, struct vm_inst *exc);
+
 #ifdef KILN_OPSTATS
 #include <stdio.h>
 /* interp_opstats (`make opstats` builds only): writes the instructions

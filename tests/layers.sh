@@ -6,7 +6,7 @@
 # Layers, bottom up: the image layer (vm/image.h and its .c files), the
 # compiler (sees the image layer only), the collector (sees nothing of the
 # VM), the VM state (vm/vm.h, vm/frame.h, runtime/, stdlib/), execution
-# (interp/), and the API and CLI on top (vm/kiln.h, vm/api.h, vm_core.c,
+# (interp/, jit/), and the API and CLI on top (vm/kiln.h, vm/api.h, vm_core.c,
 # vm_embed.c, main.c).
 set -u
 cd "$(dirname "$0")/.."
@@ -32,7 +32,7 @@ check() {
 IMAGE="vm/config.h vm/image.h vm/opcodes.h vm/roles.h vm/vm_live.h"
 GC="gc/gc.h vm/config.h"
 VMSTATE="$IMAGE $GC vm/vm.h vm/frame.h runtime/rt.h stdlib/std.h"
-EXEC="$VMSTATE interp/interp.h"
+EXEC="$VMSTATE interp/interp.h interp/ops.h jit/jit.h jit/jit_int.h jit/x64.h"
 
 for f in vm/config.h vm/opcodes.h vm/roles.h vm/image.h vm/vm_image.c vm/vm_verify.c vm/vm_bytecode.c \
          vm/vm_live.h vm/vm_live.c; do
@@ -44,11 +44,11 @@ for f in vm/vm.h vm/frame.h vm/vm_obj.c vm/vm_map.c vm/vm_ctx.c vm/vm_gc.c \
          runtime/*.c runtime/*.h stdlib/*.c stdlib/*.h; do
     check "$f" $VMSTATE
 done
-for f in interp/*.c interp/*.h; do check "$f" $EXEC; done
+for f in interp/*.c interp/*.h jit/*.c jit/*.h; do check "$f" $EXEC; done
 
 # Every source file of these folders belongs to a layer: a new file must be
 # placed in one of the lists above, or be part of the API (on top).
-for f in vm/*.c vm/*.h compiler/* gc/* runtime/* stdlib/* interp/*; do
+for f in vm/*.c vm/*.h compiler/* gc/* runtime/* stdlib/* interp/* jit/*; do
     case $f in
     vm/kiln.h | vm/api.h | vm/vm_core.c | vm/vm_embed.c | vm/main.c) ;;
     *) [ -n "${placed[$f]:-}" ] || { echo "layers: $f is in no layer (tests/layers.sh)"; bad=1; } ;;

@@ -293,6 +293,11 @@ bool vm_verify(const vm_image *im, char *err, size_t errlen);
 
 /* vm_disasm: appends a listing of every function in `im` to `out`. */
 void vm_disasm(const vm_image *im, vm_buf *out);
+/* vm_disasm_with: the same, calling `hook` after each instruction of
+ * function fi (words from..to) and once after its last (from = its
+ * length, to = UINT32_MAX): kiln dis --jit adds machine code there. */
+typedef void (*vm_disasm_hook)(void *ud, uint32_t fi, uint32_t from, uint32_t to, vm_buf *out);
+void vm_disasm_with(const vm_image *im, vm_buf *out, vm_disasm_hook hook, void *ud);
 
 /* vm_func_line: the source line of instruction `pc` of `f` (0 if unknown). */
 uint32_t vm_func_line(const vm_func *f, uint32_t pc);

@@ -62,7 +62,18 @@ enum {
     KILN_FLAG_NO_CHECKSUM = 1, /* load images without checking the checksum */
     KILN_FLAG_GC_STRESS = 2,   /* collect garbage at every allocation (testing) */
     KILN_FLAG_GC_VERIFY = 4,   /* check the heap after every collection (testing) */
-    KILN_FLAG_TRACE_SYS = 8    /* report each host access and the decision on stderr */
+    KILN_FLAG_TRACE_SYS = 8,   /* report each host access and the decision on stderr */
+    KILN_FLAG_PERF_MAP = 16    /* JIT: name compiled functions in /tmp/perf-PID.map */
+};
+
+/* Values of kiln_config.jit: how guest code runs. The JIT exists on
+ * x86-64 Linux; elsewhere every setting interprets (kiln_jit_stats says
+ * whether it is available). */
+enum {
+    KILN_JIT_DEFAULT = 0, /* the same as KILN_JIT_ON */
+    KILN_JIT_ON = 1,      /* interpret first; compile hot functions and loops */
+    KILN_JIT_OFF = 2,     /* interpret only */
+    KILN_JIT_ALWAYS = 3   /* compile every function when the program loads (testing) */
 };
 
 /* Bits of kiln_config.allow: what the guest may do to the host. Every
@@ -99,6 +110,9 @@ typedef struct {
      * process's stdout and stderr. */
     void (*write)(void *userdata, int stream, const char *bytes, size_t len);
     void *userdata;
+    int jit;               /* KILN_JIT_* */
+    size_t jit_code_limit; /* bytes of machine code the JIT may keep, 0 = 64 MiB; past
+                              it, functions stay interpreted */
 } kiln_config;
 
 /* kiln_config_init: fills `cfg` with the defaults (no limits, nothing
@@ -215,7 +229,29 @@ KILN_API void kiln_interrupt(kiln_vm *vm);
 /* kiln_version: the library's version, e.g. "0.1.0". */
 KILN_API const char *kiln_version(void);
 
+/* The JIT's counters for a VM (kiln_jit_stats), totals since kiln_new. */
+typedef struct {
+    int available;         /* 1 where this build compiles (x86-64 Linux) */
+    int enabled;           /* 1 when this VM may compile (kiln_config.jit) */
+    uint64_t functions;    /* functions compiled */
+    uint64_t instructions; /* bytecode instructions compiled */
+    uint64_t code_bytes;   /* bytes of machine code made */
+    uint64_t compile_ns;   /* time spent compiling, nanoseconds */
+    uint64_t osr_entries;  /* running loops moved into compiled code */
+    uint64_t failed;       /* functions left interpreted (code limit, no memory) */
+} kiln_jitstats;
+KILN_API kiln_status kiln_jit_stats(kiln_vm *vm, kiln_jitstats *out);
+
+/* kiln_jit_available: 1 where this build has a JIT (x86-64 Linux), else 0. */
+KILN_API int kiln_jit_available(void);
+
+/* kiln_disassemble_jit: like kiln_disassemble, with each compiled
+ * function's machine code (decoded with capstone) after its bytecode;
+ * functions are compiled as they would be under KILN_JIT_ALWAYS. */
+KILN_API kiln_status kiln_disassemble_jit(kiln_vm *vm, const char **text);
+
 #ifdef __cplusplus
 }
 #endif
+
 #endif

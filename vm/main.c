@@ -24,7 +24,8 @@ static const char USAGE[] =
     "commands:\n"
     "  run FILE [args...]    compile (if FILE is source) and run a program\n"
     "  build FILE -o OUT     compile FILE to a verified bytecode image OUT\n"
-    "  dis FILE              print the bytecode of FILE (source or image)\n"
+    "  dis [--jit] FILE      print the bytecode of FILE (source or image); with\n"
+    "                        --jit, each function's machine code beside it\n"
     "  verify FILE           check that FILE is a valid bytecode image\n"
     "\n"
     "options:\n"
@@ -43,6 +44,16 @@ static const char USAGE[] =
     "  --allow-write=DIR     (run) allow writing files under DIR (repeatable)\n"
     "  --allow-env           (run) allow reading environment variables\n"
     "  --trace-sys           (run) print each host access and the decision\n"
+    "  --jit=MODE            (run) on: interpret, compile hot functions and loops\n"
+    "                        to machine code (the default); off: interpret only;\n"
+    "                        always: compile every function first (testing).\n"
+    "                        The JIT exists on x86-64 Linux; elsewhere `on`\n"
+    "                        interprets and `always` is an error\n"
+    "  --jit-stats           (run) print the JIT's counters on stderr at exit\n"
+    "  --jit-code-limit=SIZE (run) machine code kept at most (default 64M); past\n"
+    "                        it functions stay interpreted\n"
+    "  --perf-map            (run) write /tmp/perf-PID.map so perf names compiled\n"
+    "                        functions\n"
     "  -h, --help            show this help\n"
     "  --version             show the version\n"
     "\n"
@@ -149,7 +160,34 @@ static void *watch(void *arg)
     return NULL;
 }
 
-static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int argc, char **argv)
+/* --jit-stats: the JIT's counters, on stderr. */
+static void print_jit_stats(kiln_vm *vm)
+{
+    kiln_jitstats s;
+    if (kiln_jit_stats(vm, &s) != KILN_OK)
+        return;
+    if (!s.available) {
+        fprintf(stderr, "jit: not available on this machine (x86-64 Linux only): "
+                        "everything was interpreted\n");
+        return;
+    }
+    if (!s.enabled) {
+        fprintf(stderr, "jit: off (--jit=off): everything was interpreted\n");
+        return;
+    }
+    fprintf(stderr,
+            "jit: %llu functions compiled, %llu bytecode instructions, %llu bytes of "
+            "machine code\n"
+            "jit: compile time %.3f ms (%.1f ns per instruction)\n"
+            "jit: %llu OSR entries, %llu functions left interpreted\n",
+            (unsigned long long)s.functions, (unsigned long long)s.instructions,
+            (unsigned long long)s.code_bytes, (double)s.compile_ns / 1e6,
+            s.instructions ? (double)s.compile_ns / (double)s.instructions : 0.0,
+            (unsigned long long)s.osr_entries, (unsigned long long)s.failed);
+}
+
+static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int argc, char **argv,
+                   bool jit_stats)
 {
     int code = 0;
     kiln_vm *vm = load(path, cfg, &code);
@@ -168,6 +206,8 @@ static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int
         pthread_join(thread, NULL);
     }
     code = st == KILN_OK ? kiln_exit_code(vm) : report(vm, st);
+    if (jit_stats)
+        print_jit_stats(vm);
 #ifdef KILN_OPSTATS
     interp_opstats(vm, stderr);
 #endif
@@ -193,14 +233,17 @@ static int cmd_build(const char *path, const char *out)
     return code;
 }
 
-static int cmd_dis(const char *path)
+static int cmd_dis(const char *path, bool jit)
 {
     int code = 0;
-    kiln_vm *vm = load(path, NULL, &code);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.jit = jit ? KILN_JIT_ALWAYS : KILN_JIT_OFF;
+    kiln_vm *vm = load(path, &cfg, &code);
     if (!vm)
         return code;
     const char *text;
-    if (kiln_disassemble(vm, &text) == KILN_OK)
+    if ((jit ? kiln_disassemble_jit(vm, &text) : kiln_disassemble(vm, &text)) == KILN_OK)
         fputs(text, stdout);
     else
         code = report(vm, KILN_ERR_API);
@@ -248,6 +291,9 @@ int main(int argc, char **argv)
     size_t heap_limit = 0;
     uint64_t fuel = 0;
     double timeout = 0;
+    int jit = KILN_JIT_ON;
+    size_t jit_limit = 0;
+    bool jit_stats = false, dis_jit = false;
     unsigned allow = KILN_ALLOW_ALL; /* the command line's user owns the machine */
     bool confined = false;
     enum { MAX_DIRS = 64 };
@@ -294,6 +340,25 @@ int main(int argc, char **argv)
             allow |= KILN_ALLOW_ENV; /* kept below */
         } else if (!strcmp(a, "--trace-sys") && run) {
             flags |= KILN_FLAG_TRACE_SYS;
+        } else if (!strncmp(a, "--jit=", 6) && run) {
+            if (!strcmp(a + 6, "on"))
+                jit = KILN_JIT_ON;
+            else if (!strcmp(a + 6, "off"))
+                jit = KILN_JIT_OFF;
+            else if (!strcmp(a + 6, "always"))
+                jit = KILN_JIT_ALWAYS;
+            else
+                return usage_error("bad mode in '%s' (--jit=on, off or always)", a);
+        } else if (!strcmp(a, "--jit-stats") && run) {
+            jit_stats = true;
+        } else if (!strncmp(a, "--jit-code-limit=", 17) && run) {
+            jit_limit = parse_size(a + 17);
+            if (!jit_limit)
+                return usage_error("bad size in '%s' (e.g. --jit-code-limit=16M)", a);
+        } else if (!strcmp(a, "--perf-map") && run) {
+            flags |= KILN_FLAG_PERF_MAP;
+        } else if (!strcmp(a, "--jit") && dis) {
+            dis_jit = true;
         } else if (!strcmp(a, "-o") && build) {
             if (++i == argc)
                 return usage_error("%s", "-o needs a file name");
@@ -319,8 +384,11 @@ int main(int argc, char **argv)
     }
     if (i < argc && !run)
         return usage_error("unexpected argument '%s'", argv[i]);
+    if ((jit == KILN_JIT_ALWAYS || dis_jit) && !kiln_jit_available())
+        return usage_error("%s: there is no JIT on this machine (x86-64 Linux only)",
+                           dis_jit ? "dis --jit" : "--jit=always");
     if (dis)
-        return cmd_dis(file);
+        return cmd_dis(file, dis_jit);
     if (verify)
         return cmd_verify(file, flags);
     kiln_config cfg;
@@ -328,6 +396,8 @@ int main(int argc, char **argv)
     cfg.flags = flags;
     cfg.heap_limit = heap_limit;
     cfg.fuel = fuel;
+    cfg.jit = jit;
+    cfg.jit_code_limit = jit_limit;
     if (confined) { /* only what the options grant */
         bool env = false;
         for (int k = 2; k < i; k++)
@@ -338,5 +408,5 @@ int main(int argc, char **argv)
         cfg.write_dirs = write_dirs;
     }
     cfg.allow = allow;
-    return cmd_run(file, &cfg, timeout, argc - i, argv + i);
+    return cmd_run(file, &cfg, timeout, argc - i, argv + i, jit_stats);
 }

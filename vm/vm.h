@@ -114,10 +114,17 @@ typedef struct vm_rtfunc {
     uint32_t index;     /* in the image's function table */
     const vm_func *def; /* the image's function: types, lines, handlers */
     vm_entry_fn entry;
-    /* Hotness, for tier-up: calls of this function (from guest code) and
-     * loop back-edges taken in it, counted by the interpreter; they wrap,
-     * as a tiering policy only compares them with small thresholds. */
-    uint32_t calls, loops;
+    /* Hotness, for tier-up (jit.h): the calls left before the function is
+     * compiled, counted down by the interpreter at each call (negative:
+     * ask the JIT), and the loop back-edges taken in it, counted up. */
+    int32_t calls;
+    uint32_t loops;
+    bool result;     /* it returns a value (calls store it in their A) */
+    bool jit_failed; /* the JIT could not compile it: it stays interpreted */
+    /* Compiled: the machine code's entry, NULL while interpreted; the
+     * JIT's record of it (jit.c). */
+    void *jcode;
+    struct jit_code *jinfo;
     /* The GC's root map of its frames: its reference registers, and which
      * of them are live at each instruction (a dead one is never a root). */
     vm_live live;
@@ -149,6 +156,8 @@ enum {
     VM_ALLOW_RUN = 16,
     VM_ALLOW_FFI = 32
 };
+/* vm_config.jit: the execution tiers (kiln.h's KILN_JIT_*). */
+enum { VM_JIT_ON, VM_JIT_OFF, VM_JIT_ALWAYS };
 typedef struct vm_config {
     size_t heap_limit;                                /* bytes, 0 = none */
     uint64_t fuel;                                    /* instructions per run or call, 0 = none */
@@ -158,6 +167,9 @@ typedef struct vm_config {
     bool no_checksum; /* load images without checking their checksum */
     void (*write)(void *userdata, int stream, const char *bytes, size_t len);
     void *userdata;
+    int jit;               /* VM_JIT_* */
+    size_t jit_code_limit; /* bytes of machine code at most, 0 = the default */
+    bool perf_map;         /* write /tmp/perf-PID.map for perf */
 } vm_config;
 
 /* ---- An execution context ---- */
@@ -171,6 +183,16 @@ typedef struct vm_ctx {
     vm_value *frame;
     const uint32_t *pc;
     uint32_t depth; /* interpreter entries below the innermost (natives calling back in) */
+    /* An error on its way out (interp_throw): the frame whose catch clause
+     * takes it and the handler's pc, or catch_R NULL when uncaught;
+     * `unwinding` from the search until the catch (or the exit to C). */
+    vm_value *catch_R;
+    const uint32_t *catch_pc;
+    bool unwinding;
+    /* Machine stack: compiled code and nested activations stop with a
+     * stack overflow below c_limit (jit.c, at the outermost entry). */
+    uintptr_t c_limit, c_lo, c_hi;
+    unsigned long c_thread;
     /* Limits are polled when `tick` runs out: at back-edges (which charge
      * the loop's length in instructions) and calls (one each). */
     int64_t tick, tick_len;
@@ -199,8 +221,9 @@ struct kiln_vm {
     const vm_native **natives;
     vm_rtfunc *funcs; /* one per image function */
     vm_rtclass *classes;
-    vm_ctx *ctx; /* the running context */
-    vm_ctx main; /* the one context of today */
+    vm_ctx *ctx;           /* the running context */
+    struct jit_state *jit; /* the compiler's state and code cache, NULL when off */
+    vm_ctx main;           /* the one context of today */
     /* The built-in error classes (prelude), by RT_ERR_* kind, and the
      * error thrown when there is no memory left to make one. */
     const vm_rtclass *error_classes[16];

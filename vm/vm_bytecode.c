@@ -269,7 +269,7 @@ static void put_operand(vm_buf *out, const vm_image *im, int role, uint32_t val,
     }
 }
 
-static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
+static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out, vm_disasm_hook hook, void *ud)
 {
     const vm_func *f = &im->funcs[fi];
     vm_buf_printf(out, "fn f%u %s(", fi, vm_image_str(im, f->name));
@@ -322,8 +322,12 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
             if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_CONST)
                 put_const(out, im, vals[i]);
         vm_buf_put(out, "\n", 1);
+        if (hook)
+            hook(ud, fi, pc, pc + words, out);
         pc += words;
     }
+    if (hook)
+        hook(ud, fi, f->ncode, UINT32_MAX, out);
     for (uint32_t i = 0; i < f->nhandlers; i++) {
         const vm_handler *h = &f->handlers[i];
         vm_buf_printf(out, "  catch %u..%u -> %u r%u %s\n", h->start, h->end, h->handler, h->reg,
@@ -334,6 +338,11 @@ static void disasm_func(const vm_image *im, uint32_t fi, vm_buf *out)
 }
 
 void vm_disasm(const vm_image *im, vm_buf *out)
+{
+    vm_disasm_with(im, out, NULL, NULL);
+}
+
+void vm_disasm_with(const vm_image *im, vm_buf *out, vm_disasm_hook hook, void *ud)
 {
     for (uint32_t i = 0; i < im->nmodules; i++) {
         const vm_module *m = &im->modules[i];
@@ -366,6 +375,6 @@ void vm_disasm(const vm_image *im, vm_buf *out)
     }
     for (uint32_t i = 0; i < im->nfuncs; i++) {
         vm_buf_put(out, "\n", 1);
-        disasm_func(im, i, out);
+        disasm_func(im, i, out, hook, ud);
     }
 }

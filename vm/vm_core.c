@@ -14,6 +14,7 @@
 
 #include "../compiler/comp.h"
 #include "../interp/interp.h"
+#include "../jit/jit.h"
 #include "../runtime/rt.h"
 #include "../stdlib/std.h"
 #include "api.h"
@@ -52,7 +53,12 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                           .trace_sys = c.flags & KILN_FLAG_TRACE_SYS,
                           .no_checksum = c.flags & KILN_FLAG_NO_CHECKSUM,
                           .write = c.write,
-                          .userdata = c.userdata};
+                          .userdata = c.userdata,
+                          .jit = c.jit == KILN_JIT_OFF      ? VM_JIT_OFF
+                                 : c.jit == KILN_JIT_ALWAYS ? VM_JIT_ALWAYS
+                                                            : VM_JIT_ON,
+                          .jit_code_limit = c.jit_code_limit,
+                          .perf_map = c.flags & KILN_FLAG_PERF_MAP};
     vm->ctx = &vm->main;
     if (!gc_init(&vm->heap, vm->cfg.heap_limit, vm_gc_roots, vm_gc_trace, vm)) {
         free(vm);
@@ -61,6 +67,12 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     gc_roots_init(&vm->main.roots, KILN_MAX_ROOTS);
     vm->heap.stress = c.flags & KILN_FLAG_GC_STRESS;
     vm->heap.verify = c.flags & KILN_FLAG_GC_VERIFY;
+    if (!jit_init(vm)) {
+        gc_roots_free(&vm->main.roots);
+        gc_destroy(&vm->heap);
+        free(vm);
+        return NULL;
+    }
 #ifdef KILN_OPSTATS
     vm->opstats = calloc((size_t)OP__COUNT * OP__COUNT, sizeof *vm->opstats);
     if (!vm->opstats) {
@@ -76,6 +88,7 @@ void kiln_free(kiln_vm *vm)
 {
     if (!vm)
         return;
+    jit_free(vm);
     gc_destroy(&vm->heap);
     gc_roots_free(&vm->main.roots);
     /* The runtime records first: their counts are the image's. */
@@ -157,7 +170,9 @@ static bool link_funcs(kiln_vm *vm)
                                    .ncaps = d->ncaps,
                                    .index = i,
                                    .def = d,
-                                   .entry = interp_call};
+                                   .entry = interp_call,
+                                   .calls = vm->jit ? JIT_HOT_CALLS : INT32_MAX,
+                                   .result = d->ret != VM_T_VOID};
     }
     return vm_gc_link(vm);
 }
@@ -223,6 +238,8 @@ static kiln_status link(kiln_vm *vm)
     }
     if (!rt_error_link(vm))
         return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
+    if (vm->cfg.jit == VM_JIT_ALWAYS)
+        jit_compile_all(vm);
     vm->loaded = true;
     return KILN_OK;
 }
@@ -477,5 +494,45 @@ kiln_status kiln_disassemble(kiln_vm *vm, const char **text)
     if (vm->listing.oom)
         return fail(vm, KILN_ERR_API, "kiln_disassemble: out of memory");
     *text = vm->listing.data ? vm->listing.data : "";
+    return KILN_OK;
+}
+
+int kiln_jit_available(void)
+{
+    return jit_available();
+}
+
+kiln_status kiln_disassemble_jit(kiln_vm *vm, const char **text)
+{
+    if (!vm || !text)
+        return KILN_ERR_API;
+    if (!vm->loaded)
+        return fail(vm, KILN_ERR_API, "kiln_disassemble_jit: no program loaded");
+    if (!vm->jit)
+        return fail(vm, KILN_ERR_API, "kiln_disassemble_jit: the JIT is off or not available");
+    jit_compile_all(vm);
+    vm_buf_free(&vm->listing);
+    if (!jit_disassemble(vm, &vm->listing))
+        return fail(vm, KILN_ERR_API, "kiln_disassemble_jit: capstone could not start");
+    if (vm->listing.oom)
+        return fail(vm, KILN_ERR_API, "kiln_disassemble_jit: out of memory");
+    *text = vm->listing.data ? vm->listing.data : "";
+    return KILN_OK;
+}
+
+kiln_status kiln_jit_stats(kiln_vm *vm, kiln_jitstats *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    jit_stats st;
+    jit_get_stats(vm, &st);
+    *out = (kiln_jitstats){.available = jit_available(),
+                           .enabled = vm->jit != NULL,
+                           .functions = st.functions,
+                           .instructions = st.instructions,
+                           .code_bytes = st.bytes,
+                           .compile_ns = st.ns,
+                           .osr_entries = st.osr_entries,
+                           .failed = st.failed};
     return KILN_OK;
 }

@@ -1,0 +1,55 @@
+/*
+ * jit_int.h — what the JIT's files share: its state, the record of a
+ * compiled function, and the code cache (jit_mem.c).
+ */
+#ifndef KILN_JIT_INT_H
+#define KILN_JIT_INT_H
+
+#include <stdio.h>
+
+#include "jit.h"
+#include "x64.h"
+
+/* A compiled function: its machine code in the cache and where each
+ * bytecode instruction starts in it. */
+typedef struct jit_code {
+    struct jit_code *next;
+    vm_rtfunc *f;
+    uint8_t *code;
+    size_t size;
+    /* Per code word: the offset of the instruction's machine code
+     * (UINT32_MAX for a second word); pcmap[ncode]: the out-of-line code. */
+    uint32_t *pcmap;
+} jit_code;
+
+/* A mapping of the code cache: written only while not executable. */
+typedef struct jit_chunk {
+    struct jit_chunk *next;
+    uint8_t *base;
+    size_t size, used;
+} jit_chunk;
+
+typedef struct jit_state {
+    jit_ret (*enter)(kiln_vm *vm, vm_value *R, const void *code, const void *target);
+    const uint8_t *osr; /* the OSR stub (jit_emit_trampoline) */
+    jit_chunk *chunks;
+    size_t used, limit; /* bytes of the cache in use, at most */
+    size_t page;
+    jit_code *codes; /* newest first */
+    jit_stats stats;
+    FILE *perf; /* /tmp/perf-PID.map, with --perf-map */
+} jit_state;
+
+/* jit_compile: compiles f; false (f stays interpreted, marked failed) when
+ * memory or the cache runs out. */
+bool jit_compile(kiln_vm *vm, vm_rtfunc *f);
+
+/* jit_install: copies `len` bytes of f's code into the cache and makes f
+ * run it (taking over `pcmap`); false when the cache is full. */
+bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap);
+
+/* jit_emit_trampoline: the entry from C at offset 0 of b and the OSR stub
+ * at *osr. */
+size_t jit_emit_trampoline(x64_buf *b, size_t *osr);
+
+#endif

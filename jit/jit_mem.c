@@ -1,0 +1,211 @@
+/*
+ * jit_mem.c — the JIT's state, its code cache, and the machine stack.
+ *
+ * The code cache is a list of mappings that are never writable and
+ * executable at once (W^X): a new function is copied in while its pages
+ * are read-write, then they become read-execute again. A VM runs on one
+ * thread at a time and compiles synchronously, so no code of this VM runs
+ * while its pages are writable; each VM has its own cache, freed with it.
+ * Past vm_config.jit_code_limit bytes, functions stay interpreted.
+ */
+#define _GNU_SOURCE /* pthread_getattr_np */
+#include <stdlib.h>
+#include <string.h>
+
+#include "../vm/frame.h"
+#include "jit_int.h"
+
+#if defined(__x86_64__) && defined(__linux__)
+#include <pthread.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#define JIT_HOST 1
+#else
+#define JIT_HOST 0
+#endif
+
+enum { CHUNK = 1 << 20 };                   /* bytes per mapping, at least */
+#define DEFAULT_LIMIT ((size_t)64 << 20)    /* the cache's default size */
+#define STACK_MARGIN ((uintptr_t)256 << 10) /* machine stack kept for C */
+
+bool jit_available(void)
+{
+    return JIT_HOST;
+}
+
+#if JIT_HOST
+
+/* Copies n bytes into the cache: the pages they land on are writable for
+ * the copy only. */
+static uint8_t *cache_put(jit_state *J, const uint8_t *bytes, size_t n)
+{
+    size_t need = (n + 15) & ~(size_t)15;
+    if (J->used + need > J->limit) {
+        J->stats.cache_full = true;
+        return NULL;
+    }
+    jit_chunk *c = J->chunks;
+    if (!c || c->used + need > c->size) {
+        size_t size = need > CHUNK ? (need + J->page - 1) & ~(J->page - 1) : CHUNK;
+        void *p = mmap(NULL, size, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED)
+            return NULL;
+        c = malloc(sizeof *c);
+        if (!c) {
+            munmap(p, size);
+            return NULL;
+        }
+        *c = (jit_chunk){J->chunks, p, size, 0};
+        J->chunks = c;
+    }
+    uint8_t *dst = c->base + c->used;
+    uintptr_t lo = (uintptr_t)dst & ~(uintptr_t)(J->page - 1);
+    uintptr_t hi = ((uintptr_t)dst + need + J->page - 1) & ~(uintptr_t)(J->page - 1);
+    if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_WRITE) != 0)
+        return NULL;
+    memcpy(dst, bytes, n);
+    if (mprotect((void *)lo, hi - lo, PROT_READ | PROT_EXEC) != 0)
+        return NULL; /* left writable, not executable: still W^X, never run */
+    c->used += need;
+    J->used += need;
+    return dst;
+}
+
+bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap)
+{
+    jit_state *J = vm->jit;
+    jit_code *jc = malloc(sizeof *jc);
+    uint8_t *at = jc ? cache_put(J, code, len) : NULL;
+    if (!at) {
+        free(jc);
+        return false;
+    }
+    *jc = (jit_code){J->codes, f, at, len, pcmap};
+    J->codes = jc;
+    f->jinfo = jc;
+    f->jcode = at;
+    f->calls = 0;
+    J->stats.functions++;
+    J->stats.bytes += len;
+    if (J->perf) {
+        fprintf(J->perf, "%lx %zx kiln:%s\n", (unsigned long)(uintptr_t)at, len,
+                vm_image_str(&vm->img, f->def->name));
+        fflush(J->perf);
+    }
+    return true;
+}
+
+bool jit_init(kiln_vm *vm)
+{
+    if (vm->cfg.jit == VM_JIT_OFF)
+        return true;
+    jit_state *J = calloc(1, sizeof *J);
+    if (!J)
+        return false;
+    long page = sysconf(_SC_PAGESIZE);
+    J->page = page > 0 ? (size_t)page : 4096;
+    J->limit = vm->cfg.jit_code_limit ? vm->cfg.jit_code_limit : DEFAULT_LIMIT;
+    vm->jit = J;
+    x64_buf b = {0};
+    size_t osr = 0;
+    jit_emit_trampoline(&b, &osr);
+    J->limit += b.len + 16; /* the trampoline is not counted against the limit */
+    uint8_t *t = b.oom ? NULL : cache_put(J, b.p, b.len);
+    x64_free(&b);
+    if (!t) {
+        jit_free(vm);
+        return false;
+    }
+    J->stats = (jit_stats){0};
+    J->used = 0;
+    J->limit -= b.len + 16;
+    /* A data pointer to a function pointer: POSIX guarantees the cast. */
+    memcpy(&J->enter, &t, sizeof t);
+    J->osr = t + osr;
+    if (vm->cfg.perf_map) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
+        J->perf = fopen(path, "a"); /* NULL: no map, nothing else changes */
+    }
+    return true;
+}
+
+void jit_free(kiln_vm *vm)
+{
+    jit_state *J = vm->jit;
+    if (!J)
+        return;
+    for (uint32_t i = 0; vm->funcs && i < vm->img.nfuncs; i++) {
+        vm->funcs[i].jcode = NULL;
+        vm->funcs[i].jinfo = NULL;
+    }
+    for (jit_code *c = J->codes, *n; c; c = n) {
+        n = c->next;
+        free(c->pcmap);
+        free(c);
+    }
+    for (jit_chunk *c = J->chunks, *n; c; c = n) {
+        n = c->next;
+        munmap(c->base, c->size);
+        free(c);
+    }
+    if (J->perf)
+        fclose(J->perf);
+    free(J);
+    vm->jit = NULL;
+}
+
+void jit_thread_enter(kiln_vm *vm)
+{
+    vm_ctx *X = vm->ctx;
+    uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+    unsigned long self = (unsigned long)pthread_self();
+    if (X->c_thread == self && sp > X->c_lo && sp <= X->c_hi)
+        return;
+    pthread_attr_t a;
+    void *lo = NULL;
+    size_t size = 0;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        if (pthread_attr_getstack(&a, &lo, &size) != 0)
+            lo = NULL;
+        pthread_attr_destroy(&a);
+    }
+    if (!lo || sp <= (uintptr_t)lo || sp > (uintptr_t)lo + size) {
+        /* unknown: assume 1 MiB below here */
+        lo = (void *)(sp - ((uintptr_t)1 << 20));
+        size = (uintptr_t)1 << 20;
+    }
+    X->c_thread = self;
+    X->c_lo = (uintptr_t)lo;
+    X->c_hi = (uintptr_t)lo + size;
+    uintptr_t margin = size / 4 < STACK_MARGIN ? size / 4 : STACK_MARGIN;
+    X->c_limit = X->c_lo + margin;
+}
+
+#else /* no JIT on this machine: everything is interpreted */
+
+bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap)
+{
+    (void)vm, (void)f, (void)code, (void)len, (void)pcmap;
+    return false;
+}
+bool jit_init(kiln_vm *vm)
+{
+    (void)vm;
+    return true;
+}
+void jit_free(kiln_vm *vm)
+{
+    (void)vm;
+}
+void jit_thread_enter(kiln_vm *vm)
+{
+    vm->ctx->c_limit = 0;
+}
+
+#endif
+
+void jit_get_stats(const kiln_vm *vm, jit_stats *out)
+{
+    *out = vm->jit ? vm->jit->stats : (jit_stats){0};
+}
