@@ -1,101 +1,113 @@
-#!/ usr / bin / env bash
-#tests / run.sh — every test of `make test` (and `make asan`), in one run.
+#!/usr/bin/env bash
+# tests/run.sh — every test of `make test` (and `make asan`), in one run.
 #
-# 1. unit Criterion unit tests of the C pieces(build / unit - tests)
-# 2. lang tests / lang /**/ X.kn, each run in every execution mode:
-#from source, from its built.kbc image, from source
-#under-- gc - stress-- gc - verify(a collection at every
-#allocation, the heap checked after each), and from source
-#under-- jit = always(every function compiled to machine
-#code before it runs); every third program also under
-#-- jit = always -- gc - stress -- gc - verify.Every run must
-#match X.out(stdout), X.code(exit status, default 0) and
-#X.err(each line a substring of stderr; without X.code
-#stderr must be empty), and all runs must be identical.
-#X.flags, if present, holds extra `kiln run` options.
-#In a folder with a main.kn, only main.kn is a program : the
-#other files are modules it imports(tests / lang / modules /).
-#Its image is run from another folder, so it must hold
-#every module.
-#With KILN_SWITCH set(make test does), each program also
-#runs from source on that build of kiln, whose interpreter
-#uses switch dispatch instead of computed goto.
-# 3. bad malformed images from tests / bad / bad_images.c, each rejected
-#by `kiln verify` with exit 2 and its expected message
-# 4. mutation 1, 000 random corruptions of valid images : none may make
-#kiln die by a signal
-# 5. cli the command line 's usage errors and exit codes; generated
-#programs with 50, 000 uses of a type and with every type id
-#the image allows, and one type more; the AWFY benchmarks
-#(bench / awfy) verifying at their smallest size;
-#the kernels(bench / kernels) at a tiny size, output against
-#tests / kernels / NAME - SIZE.out(three also under-- gc - stress);
-#examples / embed's output; then, with
-#INSTALL_CHECK = yes(the default; make asan sets no),
-#tests / install / check.sh : libkiln.so's exports, make install,
-#and a C application built against the installed library
-#through pkg - config, shared and static
-# 6. source tests / layers.sh : no file includes a header of a layer
-#above its own(docs / architecture.md); every C file is as
-#clang - format formats it(.clang - format)
+#   1. unit      Criterion unit tests of the C pieces (build/unit-tests)
+#   2. lang      tests/lang/**/X.kn, each run in every execution mode:
+#                from source, from its built .kbc image, from source
+#                under --gc-stress --gc-verify (a collection at every
+#                allocation, the heap checked after each), and from source
+#                under --jit=always (every function compiled to machine
+#                code before it runs); every third program also under
+#                --jit=always --gc-stress --gc-verify. Every run must
+#                match X.out (stdout), X.code (exit status, default 0) and
+#                X.err (each line a substring of stderr; without X.code
+#                stderr must be empty), and all runs must be identical.
+#                X.flags, if present, holds extra `kiln run` options.
+#                In a folder with a main.kn, only main.kn is a program: the
+#                other files are modules it imports (tests/lang/modules/).
+#                Its image is run from another folder, so it must hold
+#                every module.
+#                With KILN_SWITCH set (make test does), each program also
+#                runs from source on that build of kiln, whose interpreter
+#                uses switch dispatch instead of computed goto.
+#   3. bad       malformed images from tests/bad/bad_images.c, each rejected
+#                by `kiln verify` with exit 2 and its expected message
+#   4. mutation  1,000 random corruptions of valid images: none may make
+#                kiln die by a signal
+#   5. cli       the command line's usage errors and exit codes; generated
+#                programs with 50,000 uses of a type and with every type id
+#                the image allows, and one type more; the AWFY benchmarks
+#                (bench/awfy) verifying at their smallest size;
+#                the kernels (bench/kernels) at a tiny size, output against
+#                tests/kernels/NAME-SIZE.out (three also under --gc-stress);
+#                examples/embed's output; then, with
+#                INSTALL_CHECK=yes (the default; make asan sets no),
+#                tests/install/check.sh: libkiln.so's exports, make install,
+#                and a C application built against the installed library
+#                through pkg-config, shared and static
+#   6. source    tests/layers.sh: no file includes a header of a layer
+#                above its own (docs/architecture.md); every C file is as
+#                clang-format formats it (.clang-format)
 #
-#Ends with one line "N passed, N failed" over everything it ran, and exits
-#non - zero when anything failed.Set TEST_FILTER to a substring to run only
-#the language tests whose path contains it.
-set - u KILN = ${KILN : -build / kiln} UNIT = ${UNIT : -build / unit - tests} BADGEN =
-${BADGEN : -build / bad - images} MUTATE = ${MUTATE : -build / mutate} OUT =
-${OUT : -build / test} MUTANTS = ${MUTANTS : -1000} TIMEOUT = ${TIMEOUT : -60}
+# Ends with one line "N passed, N failed" over everything it ran, and exits
+# non-zero when anything failed. Set TEST_FILTER to a substring to run only
+# the language tests whose path contains it.
+set -u
+KILN=${KILN:-build/kiln}
+UNIT=${UNIT:-build/unit-tests}
+BADGEN=${BADGEN:-build/bad-images}
+MUTATE=${MUTATE:-build/mutate}
+OUT=${OUT:-build/test}
+MUTANTS=${MUTANTS:-1000}
+TIMEOUT=${TIMEOUT:-60}
 
-ROOT = $PWD KILN_PATH = $(cd "$(dirname " $KILN ")" && pwd) / $(basename "$KILN") passed =
-                            0 failed = 0 pass()
-{
-    passed = $((passed + 1));
-}
-fail()
-{
-    failed = $((failed + 1));
-    printf 'FAIL %s\n' "$*";
-}
+ROOT=$PWD
+KILN_PATH=$(cd "$(dirname "$KILN")" && pwd)/$(basename "$KILN")
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); }
+fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
 
-rm - rf "$OUT" mkdir -
-    p "$OUT/img"
-      "$OUT/bad"
-      "$OUT/mutants"
+rm -rf "$OUT"
+mkdir -p "$OUT/img" "$OUT/bad" "$OUT/mutants"
 
-#-- -- 1. unit tests -- --
-    if[-x "$UNIT"];
-then "$UNIT" --jobs = 2 > "$OUT/unit.log" 2 > & 1 unit_status = $
-    ? line = $(grep - a 'Synthesis:' "$OUT/unit.log" | tail - n 1 | sed 's/\x1b\[[0-9;]*m//g')
-          tested = $(echo "$line" | sed - n 's/.*Tested: \([0-9]*\).*/\1/p') passing =
-              $(echo "$line" | sed - n 's/.*Passing: \([0-9]*\).*/\1/p') if[-z "$tested"];
-then fail "unit: no Criterion summary (exit $unit_status); see $OUT/unit.log" else passed =
-    $((passed + passing)) if["$passing" - ne "$tested"] || ["$unit_status" - ne 0];
-then grep - a - E '\[FAIL\]|CRASH|Assertion|Test .* crashed' "$OUT/unit.log" | head - 20 failed =
-    $((failed + tested - passing))["$passing" - eq "$tested"] && fail
-    "unit: exit status $unit_status" fi fi echo "unit: $line" else fail "unit: $UNIT not built" fi
-
-#-- -- 2. language tests, from source and from image -- --
-#check MODE FILE STATUS STDOUT STDERR : one run against the expectations.
-    check()
-{
-    local mode = $1 kn = $2 status = $3 out = $4 err = $5 base = ${2 %.kn} want = 0 problem =
-        ""[-f "$base.code"] &&want = $(tr - d ' \n' < "$base.code") if["$status" != "$want"];
-    then problem = "exit $status, expected $want" elif[-f "$base.out"] && !cmp - s "$out"
-                                                                                   "$base.out";
-    then problem = "stdout differs: diff $base.out $out" elif[!-f "$base.code"] && [-s "$err"];
-    then problem = "unexpected stderr: $(head -c 300 " $err ")" elif[-f "$base.err"];
-    then while IFS = read - r want_line || [-n "$want_line"];
-    do
-        [-z "$want_line"] && continue if !grep - qF-- "$want_line"
-                                                      "$err";
-    then problem = "stderr lacks: $want_line" break fi done < "$base.err" fi if[-n "$problem"];
-    then fail "lang [$mode] $kn: $problem";
-    else pass;
+# ---- 1. unit tests ----
+if [ -x "$UNIT" ]; then
+    "$UNIT" --jobs=2 >"$OUT/unit.log" 2>&1
+    unit_status=$?
+    line=$(grep -a 'Synthesis:' "$OUT/unit.log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
+    tested=$(echo "$line" | sed -n 's/.*Tested: \([0-9]*\).*/\1/p')
+    passing=$(echo "$line" | sed -n 's/.*Passing: \([0-9]*\).*/\1/p')
+    if [ -z "$tested" ]; then
+        fail "unit: no Criterion summary (exit $unit_status); see $OUT/unit.log"
+    else
+        passed=$((passed + passing))
+        if [ "$passing" -ne "$tested" ] || [ "$unit_status" -ne 0 ]; then
+            grep -a -E '\[FAIL\]|CRASH|Assertion|Test .* crashed' "$OUT/unit.log" | head -20
+            failed=$((failed + tested - passing))
+            [ "$passing" -eq "$tested" ] && fail "unit: exit status $unit_status"
+        fi
     fi
+    echo "unit: $line"
+else
+    fail "unit: $UNIT not built"
+fi
+
+# ---- 2. language tests, from source and from image ----
+# check MODE FILE STATUS STDOUT STDERR: one run against the expectations.
+check() {
+    local mode=$1 kn=$2 status=$3 out=$4 err=$5 base=${2%.kn} want=0 problem=""
+    [ -f "$base.code" ] && want=$(tr -d ' \n' <"$base.code")
+    if [ "$status" != "$want" ]; then
+        problem="exit $status, expected $want"
+    elif [ -f "$base.out" ] && ! cmp -s "$out" "$base.out"; then
+        problem="stdout differs: diff $base.out $out"
+    elif [ ! -f "$base.code" ] && [ -s "$err" ]; then
+        problem="unexpected stderr: $(head -c 300 "$err")"
+    elif [ -f "$base.err" ]; then
+        while IFS= read -r want_line || [ -n "$want_line" ]; do
+            [ -z "$want_line" ] && continue
+            if ! grep -qF -- "$want_line" "$err"; then
+                problem="stderr lacks: $want_line"
+                break
+            fi
+        done <"$base.err"
+    fi
+    if [ -n "$problem" ]; then fail "lang [$mode] $kn: $problem"; else pass; fi
 }
 
-lang_count = 0 while IFS = read - r kn;
-do
+lang_count=0
+while IFS= read -r kn; do
     case "$kn" in *"${TEST_FILTER:-}"*) ;; *) continue ;; esac
     [ "${kn##*/}" != main.kn ] && [ -f "${kn%/*}/main.kn" ] && continue # a module
     lang_count=$((lang_count + 1))
@@ -107,8 +119,8 @@ do
     timeout "$TIMEOUT" "$KILN" run "${flags[@]}" "$kn" >"$s.src.out" 2>"$s.src.err" </dev/null
     src_status=$?
     check source "$kn" "$src_status" "$s.src.out" "$s.src.err"
-#From the image : a program that does not compile fails at build time,
-#with the same diagnostics.
+    # From the image: a program that does not compile fails at build time,
+    # with the same diagnostics.
     if timeout "$TIMEOUT" "$KILN" build "$kn" -o "$s.kbc" >"$s.img.out" 2>"$s.img.err"; then
         run_dir=.
         [ "${kn##*/}" = main.kn ] && run_dir=$OUT # away from its modules' files
@@ -159,7 +171,7 @@ do
 done < <(find tests/lang -name '*.kn' | sort)
 echo "lang: $lang_count programs, each from source, from image, under --gc-stress, under --jit=always${KILN_SWITCH:+ and with switch dispatch}"
 
-#-- -- 3. malformed images -- --
+# ---- 3. malformed images ----
 if [ -x "$BADGEN" ] && "$BADGEN" "$OUT/bad" >"$OUT/bad.log" 2>&1; then
     nbad=0
     for img in "$OUT"/bad/*.kbc; do
