@@ -162,6 +162,22 @@ static void *jit_unwind(kiln_vm *vm, vm_value *R)
 
 /* ---- The compiler ---- */
 
+/* Where a bytecode register lives besides its frame slot: a general
+ * register (0..15), an XMM register (XMM(n)), or nowhere (-1). Registers
+ * are kept write-through: every write goes to the slot too, so the frame
+ * is always whole for the collector, the unwinder, a catch clause and the
+ * C code of ops.h; after anything that may clobber machine registers (a
+ * call), the kept ones are loaded again from their slots. r15 holds the
+ * tick counter in compiled code (stored to the context around the calls
+ * that read it). */
+#define XMM(n) (16 + (n))
+#ifndef JIT_KEEP_REGS /* 0: every register in its slot only (for measuring) */
+#define JIT_KEEP_REGS 1
+#endif
+static const int8_t gpr_pool[] = {RBP, R14, RSI, RDI, R8, R9, R10, R11};
+enum { XMM_FIRST = 2, XMM_POOL = 14 }; /* xmm2..xmm15; xmm0, xmm1 are scratch */
+#define TICK R15
+
 enum { LANDING = UINT32_MAX };
 /* Out-of-line paths, emitted after the body. */
 enum { S_OP, S_POLL, S_CALLERR, S_CALLSLOW };
@@ -185,6 +201,10 @@ typedef struct jc {
     const vm_func *d;
     x64_buf b;
     uint32_t *pcmap;
+    int8_t *home;   /* per register: where it is kept */
+    uint32_t *kept; /* the registers kept in machine registers */
+    uint32_t nkept;
+    bool *handler; /* per code word: a catch clause starts here */
     jit_fix *fix;
     size_t nfix, capfix;
     jit_slow *slow;
@@ -216,14 +236,13 @@ static void fix(jc *c, size_t at, uint32_t target)
     c->fix[c->nfix++] = (jit_fix){at, target};
 }
 
-static void slow(jc *c, int kind, uint32_t at, uint32_t arg, size_t from, size_t resume,
-                 uint32_t target)
+static void slow(jc *c, int kind, uint32_t at, uint32_t arg, size_t from, uint32_t target)
 {
     if (!grow((void **)&c->slow, &c->capslow, c->nslow, sizeof *c->slow)) {
         c->oom = true;
         return;
     }
-    c->slow[c->nslow++] = (jit_slow){(uint8_t)kind, at, arg, from, resume, target};
+    c->slow[c->nslow++] = (jit_slow){(uint8_t)kind, at, arg, from, SIZE_MAX, target};
 }
 
 static x64_mem REG(uint32_t r)
@@ -232,14 +251,187 @@ static x64_mem REG(uint32_t r)
 }
 #define CTX(field) x64_m(R13, (int32_t)offsetof(vm_ctx, field))
 
-static void ld(jc *c, int r, uint32_t v)
+/* ---- Registers: in their slots, and kept ---- */
+
+static bool in_gpr(int h)
 {
-    x64_load(B, r, REG(v));
+    return h >= 0 && h < 16;
 }
-static void st(jc *c, uint32_t v, int r)
+static bool in_xmm(int h)
+{
+    return h >= 16;
+}
+
+/* GPR r = the 64 bits of v. */
+static void get(jc *c, int r, uint32_t v)
+{
+    int h = c->home[v];
+    if (in_gpr(h)) {
+        if (h != r)
+            x64_mov_rr(B, r, h);
+    } else if (in_xmm(h)) {
+        x64_movq_rx(B, r, h - 16);
+    } else {
+        x64_load(B, r, REG(v));
+    }
+}
+/* A GPR holding v, to read: its own, or r loaded. */
+static int use(jc *c, int r, uint32_t v)
+{
+    int h = c->home[v];
+    if (in_gpr(h))
+        return h;
+    get(c, r, v);
+    return r;
+}
+/* v = the 64 bits of GPR r. */
+static void put(jc *c, uint32_t v, int r)
 {
     x64_store(B, REG(v), r);
+    int h = c->home[v];
+    if (in_gpr(h) && h != r)
+        x64_mov_rr(B, h, r);
+    else if (in_xmm(h))
+        x64_movq_xr(B, h - 16, r);
 }
+static void put_imm(jc *c, uint32_t v, int32_t imm)
+{
+    x64_store_imm(B, REG(v), imm);
+    int h = c->home[v];
+    if (in_gpr(h))
+        x64_mov_imm(B, h, (uint64_t)(int64_t)imm);
+}
+/* op r, v (an int, bool or reference register) */
+static void alu_v(jc *c, x64_alu op, int r, uint32_t v)
+{
+    int h = c->home[v];
+    if (in_gpr(h))
+        x64_alu_rr(B, op, r, h);
+    else
+        x64_alu_rm(B, op, r, REG(v));
+}
+/* xmm x = float register v */
+static void fget(jc *c, int x, uint32_t v)
+{
+    int h = c->home[v];
+    if (in_xmm(h)) {
+        if (h - 16 != x)
+            x64_movapd(B, x, h - 16);
+    } else {
+        x64_movsd_load(B, x, REG(v));
+    }
+}
+static int fuse(jc *c, int x, uint32_t v)
+{
+    int h = c->home[v];
+    if (in_xmm(h))
+        return h - 16;
+    fget(c, x, v);
+    return x;
+}
+static void fput(jc *c, uint32_t v, int x)
+{
+    x64_movsd_store(B, REG(v), x);
+    int h = c->home[v];
+    if (in_xmm(h) && h - 16 != x)
+        x64_movapd(B, h - 16, x);
+}
+static void sse_v(jc *c, x64_sse op, int x, uint32_t v)
+{
+    int h = c->home[v];
+    if (in_xmm(h))
+        x64_sse_rr(B, op, x, h - 16);
+    else
+        x64_sse_rm(B, op, x, REG(v));
+}
+static void ucom_v(jc *c, int x, uint32_t v)
+{
+    int h = c->home[v];
+    if (in_xmm(h))
+        x64_ucomisd(B, x, h - 16);
+    else
+        x64_ucomisd_m(B, x, REG(v));
+}
+/* After a call: the kept registers again from their slots. */
+static void reload(jc *c)
+{
+    for (uint32_t i = 0; i < c->nkept; i++) {
+        uint32_t v = c->kept[i];
+        int h = c->home[v];
+        if (in_xmm(h))
+            x64_movsd_load(B, h - 16, REG(v));
+        else
+            x64_load(B, h, REG(v));
+    }
+}
+static void tick_out(jc *c)
+{
+    x64_store(B, CTX(tick), TICK);
+}
+static void tick_in(jc *c)
+{
+    x64_load(B, TICK, CTX(tick));
+}
+
+/* The registers to keep: the most used, each use weighted by 8 to the
+ * depth of the loops around it (a loop: a backward jump's range). */
+static bool choose_homes(jc *c)
+{
+    const vm_func *d = c->d;
+    uint32_t n = d->nregs;
+    c->home = malloc(n ? n : 1);
+    c->kept = malloc(sizeof(uint32_t) * (n ? n : 1));
+    uint64_t *w = calloc(n ? n : 1, sizeof *w);
+    int32_t *depth = calloc(d->ncode + 1, sizeof *depth);
+    bool ok = c->home && c->kept && w && depth;
+    if (ok) {
+        memset(c->home, -1, n);
+        for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at]))) {
+            uint32_t op = INS_OP(d->code[at]), vals[4], next = at + VM_INS_WORDS(op);
+            vm_ins_operands(op, &d->code[at], vals);
+            for (int i = 0; i < 4; i++)
+                if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_JUMP) {
+                    int64_t t = (int64_t)next + (int32_t)vals[i];
+                    if (t <= at) { /* a loop: [t, next) */
+                        depth[t]++;
+                        depth[next]--;
+                    }
+                }
+        }
+        int32_t dep = 0;
+        for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at]))) {
+            for (uint32_t k = at; k < at + VM_INS_WORDS(INS_OP(d->code[at])); k++)
+                dep += depth[k];
+            uint32_t op = INS_OP(d->code[at]), vals[4];
+            vm_ins_operands(op, &d->code[at], vals);
+            uint64_t weight = (uint64_t)1 << (3 * (dep < 0 ? 0 : dep > 6 ? 6 : dep));
+            for (int i = 0; i < 4; i++)
+                if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_REG && vals[i] < n)
+                    w[vals[i]] += weight;
+        }
+        uint32_t ngpr = 0, nxmm = 0;
+        c->nkept = 0;
+        for (;;) { /* the heaviest left, until the pools run out */
+            uint32_t best = n;
+            for (uint32_t v = 0; v < n; v++)
+                if (w[v] && c->home[v] < 0 &&
+                    (d->types[v] == VM_T_FLOAT ? nxmm < XMM_POOL : ngpr < sizeof gpr_pool) &&
+                    (best == n || w[v] > w[best]))
+                    best = v;
+            if (best == n || !JIT_KEEP_REGS)
+                break;
+            int h = d->types[best] == VM_T_FLOAT ? XMM(XMM_FIRST + (int)nxmm++) : gpr_pool[ngpr++];
+            c->home[best] = (int8_t)h;
+            c->kept[c->nkept++] = best;
+        }
+    }
+    free(w);
+    free(depth);
+    return ok;
+}
+
+/* ---- Code ---- */
+
 static void call_c(jc *c, const void *fn)
 {
     x64_mov_imm64(B, RAX, (uint64_t)(uintptr_t)fn);
@@ -254,11 +446,11 @@ static void check(jc *c)
     fix(c, x64_jcc(B, CC_NE), LANDING);
 }
 
-/* A slow path at `at` taken on cc: ops.h runs the instruction, then on. */
-static void slow_op(jc *c, x64_cc cc, uint32_t at, size_t resume_later)
+/* A slow path at `at` taken on cc: ops.h runs the instruction, then on
+ * after it. */
+static void slow_op(jc *c, x64_cc cc, uint32_t at)
 {
-    (void)resume_later;
-    slow(c, S_OP, at, 0, x64_jcc(B, cc), SIZE_MAX, UINT32_MAX);
+    slow(c, S_OP, at, 0, x64_jcc(B, cc), UINT32_MAX);
 }
 /* The resume point of the slow paths opened since `first`. */
 static void resume_here(jc *c, size_t first)
@@ -275,6 +467,7 @@ static void via_c(jc *c, uint32_t at)
     x64_mov_rr(B, RSI, RBX);
     x64_mov_imm(B, RDX, at);
     CALL_C(jit_op);
+    reload(c);
     check(c);
 }
 
@@ -282,8 +475,8 @@ static void via_c(jc *c, uint32_t at)
  * tick counter, polling when it runs out, as the interpreter does. */
 static void back_edge(jc *c, uint32_t at, uint32_t next, uint32_t target, int32_t off)
 {
-    x64_alu_mi(B, ALU_ADD, CTX(tick), off);
-    slow(c, S_POLL, at, next, x64_jcc(B, CC_S), SIZE_MAX, target);
+    x64_alu_ri(B, ALU_ADD, TICK, off);
+    slow(c, S_POLL, at, next, x64_jcc(B, CC_S), target);
     fix(c, x64_jmp(B), target);
 }
 
@@ -310,22 +503,22 @@ static void set_bool(jc *c, x64_cc cc)
 /* Float comparisons. ucomisd sets CF for below or unordered, ZF for equal
  * or unordered, PF for unordered: "a < b" is b above a, false for NaN. */
 enum { FC_LT, FC_LE, FC_GT, FC_GE, FC_EQ, FC_NE };
-/* eax = (xmm0 rel xmm1), NaN-correct. */
-static void fcmp_bool(jc *c, int rel)
+/* eax = (xa rel xb), NaN-correct. */
+static void fcmp_bool(jc *c, int rel, int xa, int xb)
 {
     switch (rel) {
     case FC_LT:
     case FC_LE:
-        x64_ucomisd(B, 1, 0);
+        x64_ucomisd(B, xb, xa);
         set_bool(c, rel == FC_LT ? CC_A : CC_AE);
         break;
     case FC_GT:
     case FC_GE:
-        x64_ucomisd(B, 0, 1);
+        x64_ucomisd(B, xa, xb);
         set_bool(c, rel == FC_GT ? CC_A : CC_AE);
         break;
     default:
-        x64_ucomisd(B, 0, 1);
+        x64_ucomisd(B, xa, xb);
         x64_setcc(B, rel == FC_EQ ? CC_E : CC_NE, RAX);
         x64_setcc(B, rel == FC_EQ ? CC_NP : CC_P, RCX);
         x64_movzx8(B, RAX, RAX);
@@ -341,10 +534,6 @@ static void load_kf(jc *c, int x, uint32_t k)
     x64_movq_xr(B, x, RAX);
 }
 
-static const x64_cc int_cc[] = {
-    [OP_EQ_I] = CC_E, [OP_NE_I] = CC_NE, [OP_LT_I] = CC_L, [OP_LE_I] = CC_LE,
-    [OP_EQ_B] = CC_E, [OP_NE_B] = CC_NE, [OP_EQ_R] = CC_E, [OP_NE_R] = CC_NE};
-
 /* The frame record of a callee, `off` bytes above R. */
 static x64_mem NREC(int32_t off, int slot)
 {
@@ -353,7 +542,8 @@ static x64_mem NREC(int32_t off, int slot)
 
 /* CALL, CALLP, CALLV, CALLVP, CALLF: the interpreter's call path (null
  * check, room, arguments, a tick, the record), then the callee's machine
- * code, or jit_call_slow when it has none. r14 holds the callee. */
+ * code, or jit_call_slow when it has none. The callee is stored in its
+ * record first, so it survives the poll. */
 static void emit_call(jc *c, uint32_t at, uint32_t op, uint32_t ins, uint32_t x)
 {
     kiln_vm *vm = c->vm;
@@ -369,32 +559,33 @@ static void emit_call(jc *c, uint32_t at, uint32_t op, uint32_t ins, uint32_t x)
     case OP_CALLP:
         g = &vm->funcs[x];
         known = true;
-        x64_mov_imm64(B, R14, (uint64_t)(uintptr_t)g);
+        x64_mov_imm64(B, RAX, (uint64_t)(uintptr_t)g);
         break;
     case OP_CALLV:
     case OP_CALLVP: {
         uint32_t slot = op == OP_CALLV ? x : INS_C(ins);
         const vm_class *k = vm_class_of(im, c->d->types[Bv]);
         g = vm->classes[k - im->classes].vtable[slot];
-        ld(c, RAX, Bv);
-        x64_test_rr(B, RAX, RAX);
-        slow(c, S_CALLERR, at, 0, x64_jcc(B, CC_E), SIZE_MAX, UINT32_MAX);
-        x64_load(B, RAX, x64_m(RAX, offsetof(vm_inst, cls)));
+        int r = use(c, RAX, Bv);
+        x64_test_rr(B, r, r);
+        slow(c, S_CALLERR, at, 0, x64_jcc(B, CC_E), UINT32_MAX);
+        x64_load(B, RAX, x64_m(r, offsetof(vm_inst, cls)));
         x64_load(B, RAX, x64_m(RAX, offsetof(vm_rtclass, vtable)));
-        x64_load(B, R14, x64_m(RAX, (int32_t)(8 * slot)));
+        x64_load(B, RAX, x64_m(RAX, (int32_t)(8 * slot)));
         break;
     }
     default: { /* CALLF */
         const vm_type *t = vm_fn_type(im, x);
         np = VM_FN_NPARAMS(t->a);
         res = VM_FN_RET(t->a) != VM_T_VOID;
-        ld(c, R15, Bv);
-        x64_test_rr(B, R15, R15);
-        slow(c, S_CALLERR, at, 0, x64_jcc(B, CC_E), SIZE_MAX, UINT32_MAX);
-        x64_load(B, R14, x64_m(R15, offsetof(vm_closure, fn)));
+        int r = use(c, RCX, Bv);
+        x64_test_rr(B, r, r);
+        slow(c, S_CALLERR, at, 0, x64_jcc(B, CC_E), UINT32_MAX);
+        x64_load(B, RAX, x64_m(r, offsetof(vm_closure, fn)));
         break;
     }
     }
+    x64_store(B, NREC(off, 0), RAX);
     if (g) {
         np = g->nparams;
         res = g->result;
@@ -403,73 +594,75 @@ static void emit_call(jc *c, uint32_t at, uint32_t op, uint32_t ins, uint32_t x)
     if (known) {
         x64_lea(B, RAX, x64_m(RBX, off + 8 * g->nregs));
     } else {
-        x64_load16zx(B, RAX, x64_m(R14, offsetof(vm_rtfunc, nregs)));
+        x64_load16zx(B, RAX, x64_m(RAX, offsetof(vm_rtfunc, nregs)));
         x64_lea(B, RAX, x64_mi(RBX, RAX, 8, off));
     }
     x64_alu_rm(B, ALU_CMP, RAX, CTX(stack_end));
-    slow(c, S_CALLERR, at, 1, x64_jcc(B, CC_A), SIZE_MAX, UINT32_MAX);
+    slow(c, S_CALLERR, at, 1, x64_jcc(B, CC_A), UINT32_MAX);
     x64_alu_rm(B, ALU_CMP, RSP, CTX(c_limit));
-    slow(c, S_CALLERR, at, 1, x64_jcc(B, CC_B), SIZE_MAX, UINT32_MAX);
+    slow(c, S_CALLERR, at, 1, x64_jcc(B, CC_B), UINT32_MAX);
     /* The arguments. */
     switch (op) {
     case OP_CALLP:
-        ld(c, RAX, Bv);
+        get(c, RAX, Bv);
         x64_store(B, x64_m(RBX, off), RAX);
-        ld(c, RAX, INS_C(ins));
+        get(c, RAX, INS_C(ins));
         x64_store(B, x64_m(RBX, off + 8), RAX);
         break;
     case OP_CALLVP:
-        ld(c, RAX, Bv);
+        get(c, RAX, Bv);
         x64_store(B, x64_m(RBX, off), RAX);
         for (int k = 0; k < 4; k++) {
-            ld(c, RAX, (x >> (8 * k)) & 0xffu);
+            get(c, RAX, (x >> (8 * k)) & 0xffu);
             x64_store(B, x64_m(RBX, off + 8 * (k + 1)), RAX);
         }
         break;
     default: {
         uint32_t first = op == OP_CALLF ? Bv + 1 : Bv;
         for (uint32_t k = 0; k < np; k++) {
-            ld(c, RAX, first + k);
+            get(c, RAX, first + k);
             x64_store(B, x64_m(RBX, off + (int32_t)(8 * k)), RAX);
         }
-        if (op == OP_CALLF) {
+        if (op == OP_CALLF) { /* rsi first: it may be read from rdi */
+            get(c, RSI, Bv);
             x64_lea(B, RDI, x64_m(RBX, off));
-            x64_mov_rr(B, RSI, R15);
             CALL_C(jit_copy_caps);
         }
     }
     }
     /* A call charges one tick: recursion polls too. */
-    x64_dec_m(B, CTX(tick));
-    slow(c, S_POLL, at, next, x64_jcc(B, CC_S), SIZE_MAX, UINT32_MAX);
+    x64_alu_ri(B, ALU_SUB, TICK, 1);
+    slow(c, S_POLL, at, next, x64_jcc(B, CC_S), UINT32_MAX);
     resume_here(c, c->nslow - 1);
-    /* The callee's record: function, return pc, result register and link. */
-    x64_store(B, NREC(off, 0), R14);
+    /* The rest of the record: return pc, result register and link. */
     x64_mov_imm64(B, RAX, (uint64_t)(uintptr_t)(f->code + next));
     x64_store(B, NREC(off, 1), RAX);
     x64_mov_imm(B, RAX, A | (uint64_t)(f->nregs + VM_FRAME_SLOTS) << 32);
     x64_store(B, NREC(off, 2), RAX);
-    x64_load(B, RAX, x64_m(R14, offsetof(vm_rtfunc, jcode)));
+    x64_load(B, RAX, NREC(off, 0));
+    x64_load(B, RAX, x64_m(RAX, offsetof(vm_rtfunc, jcode)));
     x64_test_rr(B, RAX, RAX);
-    slow(c, S_CALLSLOW, at, (uint32_t)off, x64_jcc(B, CC_E), SIZE_MAX, UINT32_MAX);
+    slow(c, S_CALLSLOW, at, (uint32_t)off, x64_jcc(B, CC_E), UINT32_MAX);
     size_t callslow = c->nslow - 1;
     x64_lea(B, RBX, x64_m(RBX, off));
     x64_call_r(B, RAX);
     x64_lea(B, RBX, x64_m(RBX, -off));
     c->slow[callslow].resume = c->b.len;
+    reload(c);
     check(c);
     if (res)
-        x64_store(B, REG(A), RDX);
+        put(c, A, RDX);
 }
 
 static void emit_native(jc *c, uint32_t at, uint32_t ins, uint32_t x)
 {
     const vm_native *n = c->vm->natives[x];
+    get(c, RAX, INS_A(ins)); /* a native without result leaves R[A] as it was */
+    x64_store(B, x64_m(RSP, 0), RAX);
+    tick_out(c); /* it may call back in */
     x64_store(B, CTX(frame), RBX);
     x64_mov_imm64(B, RAX, (uint64_t)(uintptr_t)(c->f->code + at + 2));
     x64_store(B, CTX(pc), RAX);
-    ld(c, RAX, INS_A(ins)); /* a native without result leaves R[A] as it was */
-    x64_store(B, x64_m(RSP, 0), RAX);
     x64_mov_rr(B, RDI, R12);
     if (n->fn) {
         x64_lea(B, RSI, REG(INS_B(ins)));
@@ -482,10 +675,16 @@ static void emit_native(jc *c, uint32_t at, uint32_t ins, uint32_t x)
         CALL_C(n->bridge);
     }
     x64_mov_rr32(B, RAX, RAX); /* an int result: the upper half is not defined */
+    tick_in(c);
+    reload(c);
     check(c);
     x64_load(B, RAX, x64_m(RSP, 0));
-    st(c, INS_A(ins), RAX);
+    put(c, INS_A(ins), RAX);
 }
+
+static const x64_cc int_cc[] = {
+    [OP_EQ_I] = CC_E, [OP_NE_I] = CC_NE, [OP_LT_I] = CC_L, [OP_LE_I] = CC_LE,
+    [OP_EQ_B] = CC_E, [OP_NE_B] = CC_NE, [OP_EQ_R] = CC_E, [OP_NE_R] = CC_NE};
 
 /* Emits instruction `at`. */
 static void emit_ins(jc *c, uint32_t at)
@@ -497,27 +696,29 @@ static void emit_ins(jc *c, uint32_t at)
     uint32_t A = INS_A(ins), Bv = INS_B(ins), Cv = INS_C(ins);
     bool verify = vm->heap.verify; /* barriers go through ops.h, which checks them */
     size_t first = c->nslow;
+    if (c->handler[at])
+        reload(c); /* a catch clause: reached from jit_unwind */
     switch (op) {
     case OP_NOP: break;
     case OP_MOV:
-        ld(c, RAX, Bv);
-        st(c, A, RAX);
+        get(c, RAX, Bv);
+        put(c, A, RAX);
         break;
-    case OP_LOADI: x64_store_imm(B, REG(A), INS_sBx(ins)); break;
+    case OP_LOADI: put_imm(c, A, INS_sBx(ins)); break;
     case OP_LOADK:
         x64_mov_imm(B, RAX, vm->kvals[INS_Bx(ins)].u);
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
-    case OP_LOADB: x64_store_imm(B, REG(A), (int32_t)Bv); break;
-    case OP_LOADNULL: x64_store_imm(B, REG(A), 0); break;
+    case OP_LOADB: put_imm(c, A, (int32_t)Bv); break;
+    case OP_LOADNULL: put_imm(c, A, 0); break;
     case OP_GETG:
         x64_mov_imm64(B, RCX, (uint64_t)(uintptr_t)&vm->globals[INS_Bx(ins)]);
         x64_load(B, RAX, x64_m(RCX, 0));
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
     case OP_SETG:
         x64_mov_imm64(B, RCX, (uint64_t)(uintptr_t)&vm->globals[INS_Bx(ins)]);
-        ld(c, RAX, A);
+        get(c, RAX, A);
         x64_store(B, x64_m(RCX, 0), RAX);
         break;
 
@@ -531,51 +732,56 @@ static void emit_ins(jc *c, uint32_t at)
                       : op == OP_BAND  ? ALU_AND
                       : op == OP_BOR   ? ALU_OR
                                        : ALU_XOR;
-        ld(c, RAX, Bv);
-        x64_alu_rm(B, alu, RAX, REG(Cv));
-        st(c, A, RAX);
+        get(c, RAX, Bv);
+        alu_v(c, alu, RAX, Cv);
+        put(c, A, RAX);
         break;
     }
-    case OP_MUL_I:
-        ld(c, RAX, Bv);
-        x64_imul_rm(B, RAX, REG(Cv));
-        st(c, A, RAX);
+    case OP_MUL_I: {
+        get(c, RAX, Bv);
+        int h = c->home[Cv];
+        if (in_gpr(h))
+            x64_imul_rr(B, RAX, h);
+        else
+            x64_imul_rm(B, RAX, REG(Cv));
+        put(c, A, RAX);
         break;
+    }
     case OP_DIV_I:
     case OP_MOD_I:
         /* 0 (an error) and -1 (INT64_MIN / -1 traps in idiv) in C */
-        ld(c, RCX, Cv);
+        get(c, RCX, Cv);
         x64_lea(B, RAX, x64_m(RCX, 1));
         x64_alu_ri(B, ALU_CMP, RAX, 1);
-        slow_op(c, CC_BE, at, 0);
-        ld(c, RAX, Bv);
+        slow_op(c, CC_BE, at);
+        get(c, RAX, Bv);
         x64_cqo(B);
         x64_idiv(B, RCX);
-        st(c, A, op == OP_DIV_I ? RAX : RDX);
+        put(c, A, op == OP_DIV_I ? RAX : RDX);
         break;
     case OP_ADDI_I:
-        ld(c, RAX, Bv);
+        get(c, RAX, Bv);
         x64_alu_ri(B, ALU_ADD, RAX, (int8_t)Cv);
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
     case OP_SHL:
     case OP_SHR:
-        ld(c, RCX, Cv);
-        ld(c, RAX, Bv);
+        get(c, RCX, Cv);
+        get(c, RAX, Bv);
         if (op == OP_SHL)
             x64_shl_cl(B, RAX);
         else
             x64_sar_cl(B, RAX);
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
     case OP_NEG_I:
     case OP_BNOT:
-        ld(c, RAX, Bv);
+        get(c, RAX, Bv);
         if (op == OP_NEG_I)
             x64_neg(B, RAX);
         else
             x64_not(B, RAX);
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
 
     case OP_ADD_F:
@@ -586,9 +792,9 @@ static void emit_ins(jc *c, uint32_t at)
                       : op == OP_SUB_F ? SSE_SUB
                       : op == OP_MUL_F ? SSE_MUL
                                        : SSE_DIV;
-        x64_movsd_load(B, 0, REG(Bv));
-        x64_sse_rm(B, sse, 0, REG(Cv));
-        x64_movsd_store(B, REG(A), 0);
+        fget(c, 0, Bv);
+        sse_v(c, sse, 0, Cv);
+        fput(c, A, 0);
         break;
     }
     case OP_ADDK_F:
@@ -600,27 +806,28 @@ static void emit_ins(jc *c, uint32_t at)
                       : op == OP_MULK_F ? SSE_MUL
                                         : SSE_DIV;
         load_kf(c, 1, Cv);
-        x64_movsd_load(B, 0, REG(Bv));
+        fget(c, 0, Bv);
         x64_sse_rr(B, sse, 0, 1);
-        x64_movsd_store(B, REG(A), 0);
+        fput(c, A, 0);
         break;
     }
     case OP_MOD_F:
-        x64_movsd_load(B, 0, REG(Bv));
-        x64_movsd_load(B, 1, REG(Cv));
+        fget(c, 0, Bv);
+        fget(c, 1, Cv);
         CALL_C(fmod);
-        x64_movsd_store(B, REG(A), 0);
+        reload(c);
+        fput(c, A, 0);
         break;
     case OP_NEG_F:
-        ld(c, RAX, Bv);
+        get(c, RAX, Bv);
         x64_mov_imm(B, RCX, UINT64_C(1) << 63);
         x64_alu_rr(B, ALU_XOR, RAX, RCX);
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
     case OP_NOT:
-        ld(c, RAX, Bv);
+        get(c, RAX, Bv);
         x64_alu_ri(B, ALU_XOR, RAX, 1);
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
 
     case OP_EQ_I:
@@ -630,53 +837,62 @@ static void emit_ins(jc *c, uint32_t at)
     case OP_EQ_B:
     case OP_NE_B:
     case OP_EQ_R:
-    case OP_NE_R:
-        ld(c, RCX, Bv);
-        x64_alu_rm(B, ALU_CMP, RCX, REG(Cv));
+    case OP_NE_R: {
+        int r = use(c, RCX, Bv);
+        alu_v(c, ALU_CMP, r, Cv);
         set_bool(c, int_cc[op]);
-        st(c, A, RAX);
+        put(c, A, RAX);
         break;
+    }
     case OP_EQ_F:
     case OP_NE_F:
     case OP_LT_F:
-    case OP_LE_F:
-        x64_movsd_load(B, 0, REG(Bv));
-        x64_movsd_load(B, 1, REG(Cv));
-        fcmp_bool(c, op == OP_EQ_F ? FC_EQ : op == OP_NE_F ? FC_NE : op == OP_LT_F ? FC_LT : FC_LE);
-        st(c, A, RAX);
+    case OP_LE_F: {
+        int xa = fuse(c, 0, Bv), xb = fuse(c, 1, Cv);
+        fcmp_bool(c,
+                  op == OP_EQ_F   ? FC_EQ
+                  : op == OP_NE_F ? FC_NE
+                  : op == OP_LT_F ? FC_LT
+                                  : FC_LE,
+                  xa, xb);
+        put(c, A, RAX);
         break;
+    }
 
-    case OP_I2F:
-        ld(c, RAX, Bv);
-        x64_cvtsi2sd(B, 0, RAX);
-        x64_movsd_store(B, REG(A), 0);
+    case OP_I2F: {
+        int r = use(c, RAX, Bv);
+        x64_cvtsi2sd(B, 0, r);
+        fput(c, A, 0);
         break;
-    case OP_F2I:
+    }
+    case OP_F2I: {
         /* cvttsd2si gives INT64_MIN for NaN and out of range: C decides */
-        x64_movsd_load(B, 0, REG(Bv));
-        x64_cvttsd2si(B, RAX, 0);
+        int xb = fuse(c, 0, Bv);
+        x64_cvttsd2si(B, RAX, xb);
         x64_alu_ri(B, ALU_CMP, RAX, 1);
-        slow_op(c, CC_O, at, 0);
-        st(c, A, RAX);
+        slow_op(c, CC_O, at);
+        put(c, A, RAX);
         break;
-    case OP_STRLEN:
-        ld(c, RAX, Bv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        x64_load32(B, RAX, x64_m(RAX, offsetof(vm_str, len)));
-        st(c, A, RAX);
+    }
+    case OP_STRLEN: {
+        int r = use(c, RAX, Bv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        x64_load32(B, RAX, x64_m(r, offsetof(vm_str, len)));
+        put(c, A, RAX);
         break;
-    case OP_STRIDX:
-        ld(c, RAX, Bv);
-        ld(c, RCX, Cv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        x64_load32(B, RDX, x64_m(RAX, offsetof(vm_str, len)));
-        x64_alu_rr(B, ALU_CMP, RCX, RDX);
-        slow_op(c, CC_AE, at, 0);
-        x64_load8zx(B, RAX, x64_mi(RAX, RCX, 1, offsetof(vm_str, data)));
-        st(c, A, RAX);
+    }
+    case OP_STRIDX: {
+        int r = use(c, RAX, Bv), i = use(c, RCX, Cv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        x64_load32(B, RDX, x64_m(r, offsetof(vm_str, len)));
+        x64_alu_rr(B, ALU_CMP, i, RDX);
+        slow_op(c, CC_AE, at);
+        x64_load8zx(B, RAX, x64_mi(r, i, 1, offsetof(vm_str, data)));
+        put(c, A, RAX);
         break;
+    }
 
     case OP_JMP: {
         int32_t off = INS_sJ(ins);
@@ -689,11 +905,12 @@ static void emit_ins(jc *c, uint32_t at)
     case OP_JT:
     case OP_JF:
     case OP_JNULL:
-    case OP_JNNULL:
-        ld(c, RAX, A);
-        x64_test_rr(B, RAX, RAX);
+    case OP_JNNULL: {
+        int r = use(c, RAX, A);
+        x64_test_rr(B, r, r);
         branch(c, op == OP_JT || op == OP_JNNULL ? CC_NE : CC_E, at, next, (int32_t)x);
         break;
+    }
     case OP_JLT_I:
     case OP_JLE_I:
     case OP_JEQ_I:
@@ -702,8 +919,8 @@ static void emit_ins(jc *c, uint32_t at)
     case OP_JNE_R: {
         static const x64_cc cc[] = {[OP_JLT_I] = CC_L,  [OP_JLE_I] = CC_LE, [OP_JEQ_I] = CC_E,
                                     [OP_JNE_I] = CC_NE, [OP_JEQ_R] = CC_E,  [OP_JNE_R] = CC_NE};
-        ld(c, RAX, A);
-        x64_alu_rm(B, ALU_CMP, RAX, REG(Bv));
+        int r = use(c, RAX, A);
+        alu_v(c, ALU_CMP, r, Bv);
         branch(c, cc[op], at, next, (int32_t)x);
         break;
     }
@@ -715,17 +932,21 @@ static void emit_ins(jc *c, uint32_t at)
     case OP_JNEK_I: {
         static const x64_cc cc[] = {[OP_JLTK_I] = CC_L,  [OP_JLEK_I] = CC_LE, [OP_JGTK_I] = CC_G,
                                     [OP_JGEK_I] = CC_GE, [OP_JEQK_I] = CC_E,  [OP_JNEK_I] = CC_NE};
-        x64_alu_mi(B, ALU_CMP, REG(A), INS_sBx(ins));
+        int h = c->home[A];
+        if (in_gpr(h))
+            x64_alu_ri(B, ALU_CMP, h, INS_sBx(ins));
+        else
+            x64_alu_mi(B, ALU_CMP, REG(A), INS_sBx(ins));
         branch(c, cc[op], at, next, (int32_t)x);
         break;
     }
     case OP_JLT_F:
     case OP_JLE_F:
     case OP_JNLT_F:
-    case OP_JNLE_F:
+    case OP_JNLE_F: {
         /* B compared with A: "A < B" is B above A; the negations take NaN */
-        x64_movsd_load(B, 0, REG(Bv));
-        x64_ucomisd_m(B, 0, REG(A));
+        int xb = fuse(c, 0, Bv);
+        ucom_v(c, xb, A);
         branch(c,
                op == OP_JLT_F    ? CC_A
                : op == OP_JLE_F  ? CC_AE
@@ -733,14 +954,15 @@ static void emit_ins(jc *c, uint32_t at)
                                  : CC_B,
                at, next, (int32_t)x);
         break;
+    }
     case OP_JEQ_F:
-    case OP_JNE_F:
-        x64_movsd_load(B, 0, REG(A));
-        x64_movsd_load(B, 1, REG(Bv));
-        fcmp_bool(c, op == OP_JEQ_F ? FC_EQ : FC_NE);
+    case OP_JNE_F: {
+        int xa = fuse(c, 0, A), xb = fuse(c, 1, Bv);
+        fcmp_bool(c, op == OP_JEQ_F ? FC_EQ : FC_NE, xa, xb);
         x64_test_rr(B, RAX, RAX);
         branch(c, CC_NE, at, next, (int32_t)x);
         break;
+    }
     case OP_JLTK_F:
     case OP_JLEK_F:
     case OP_JGTK_F:
@@ -751,26 +973,26 @@ static void emit_ins(jc *c, uint32_t at)
                                   [OP_JGTK_F] = FC_GT,
                                   [OP_JGEK_F] = FC_GE,
                                   [OP_JEQK_F] = FC_EQ};
-        x64_movsd_load(B, 0, REG(A));
+        int xa = fuse(c, 0, A);
         load_kf(c, 1, Bv);
-        fcmp_bool(c, rel[op]);
+        fcmp_bool(c, rel[op], xa, 1);
         x64_test_rr(B, RAX, RAX);
         branch(c, Cv ? CC_E : CC_NE, at, next, (int32_t)x); /* C = 1: jump when false */
         break;
     }
     case OP_FORLT:
-        ld(c, RAX, A);
+        get(c, RAX, A);
         x64_alu_ri(B, ALU_ADD, RAX, 1);
-        st(c, A, RAX);
-        x64_alu_rm(B, ALU_CMP, RAX, REG(Bv));
+        put(c, A, RAX);
+        alu_v(c, ALU_CMP, RAX, Bv);
         branch(c, CC_L, at, next, (int32_t)x);
         break;
     case OP_FORLE: {
-        ld(c, RAX, A);
-        x64_alu_rm(B, ALU_CMP, RAX, REG(Bv));
+        get(c, RAX, A);
+        alu_v(c, ALU_CMP, RAX, Bv);
         size_t skip = x64_jcc(B, CC_GE);
         x64_alu_ri(B, ALU_ADD, RAX, 1);
-        st(c, A, RAX);
+        put(c, A, RAX);
         int32_t off = (int32_t)x;
         uint32_t target = (uint32_t)((int64_t)next + off);
         if (off < 0)
@@ -781,71 +1003,76 @@ static void emit_ins(jc *c, uint32_t at)
         break;
     }
 
-    case OP_GETF:
-        ld(c, RAX, Bv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        x64_load(B, RAX, x64_m(RAX, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv)));
-        st(c, A, RAX);
+    case OP_GETF: {
+        int r = use(c, RAX, Bv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        x64_load(B, RAX, x64_m(r, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv)));
+        put(c, A, RAX);
         break;
-    case OP_SETF:
+    }
+    case OP_SETF: {
         if (verify) {
             via_c(c, at);
             break;
         }
-        ld(c, RAX, Bv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        ld(c, RCX, A);
-        x64_store(B, x64_m(RAX, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv)), RCX);
+        int r = use(c, RAX, Bv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        get(c, RCX, A);
+        x64_store(B, x64_m(r, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv)), RCX);
         break;
+    }
     case OP_AGET:
-    case OP_ASET:
+    case OP_ASET: {
         if (op == OP_ASET && verify) {
             via_c(c, at);
             break;
         }
-        ld(c, RAX, Bv);
-        ld(c, RCX, Cv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        x64_load32(B, RDX, x64_m(RAX, offsetof(vm_array, len)));
-        x64_alu_rr(B, ALU_CMP, RCX, RDX);
-        slow_op(c, CC_AE, at, 0);
-        x64_load(B, RAX, x64_m(RAX, offsetof(vm_array, buf)));
+        int r = use(c, RAX, Bv), i = use(c, RCX, Cv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        x64_load32(B, RDX, x64_m(r, offsetof(vm_array, len)));
+        x64_alu_rr(B, ALU_CMP, i, RDX);
+        slow_op(c, CC_AE, at);
+        x64_load(B, RAX, x64_m(r, offsetof(vm_array, buf)));
         if (op == OP_AGET) {
-            x64_load(B, RAX, x64_mi(RAX, RCX, 8, offsetof(vm_buffer, items)));
-            st(c, A, RAX);
+            x64_load(B, RAX, x64_mi(RAX, i, 8, offsetof(vm_buffer, items)));
+            put(c, A, RAX);
         } else {
-            ld(c, RDX, A);
-            x64_store(B, x64_mi(RAX, RCX, 8, offsetof(vm_buffer, items)), RDX);
+            get(c, RDX, A);
+            x64_store(B, x64_mi(RAX, i, 8, offsetof(vm_buffer, items)), RDX);
         }
         break;
-    case OP_ALEN:
-        ld(c, RAX, Bv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        x64_load32(B, RAX, x64_m(RAX, offsetof(vm_array, len)));
-        st(c, A, RAX);
+    }
+    case OP_ALEN: {
+        int r = use(c, RAX, Bv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        x64_load32(B, RAX, x64_m(r, offsetof(vm_array, len)));
+        put(c, A, RAX);
         break;
-    case OP_GETCELL:
-        ld(c, RAX, Bv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        x64_load(B, RAX, x64_m(RAX, offsetof(vm_cell, v)));
-        st(c, A, RAX);
+    }
+    case OP_GETCELL: {
+        int r = use(c, RAX, Bv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        x64_load(B, RAX, x64_m(r, offsetof(vm_cell, v)));
+        put(c, A, RAX);
         break;
-    case OP_SETCELL:
+    }
+    case OP_SETCELL: {
         if (verify) {
             via_c(c, at);
             break;
         }
-        ld(c, RAX, Bv);
-        x64_test_rr(B, RAX, RAX);
-        slow_op(c, CC_E, at, 0);
-        ld(c, RCX, A);
-        x64_store(B, x64_m(RAX, offsetof(vm_cell, v)), RCX);
+        int r = use(c, RAX, Bv);
+        x64_test_rr(B, r, r);
+        slow_op(c, CC_E, at);
+        get(c, RCX, A);
+        x64_store(B, x64_m(r, offsetof(vm_cell, v)), RCX);
         break;
+    }
 
     case OP_CALL:
     case OP_CALLP:
@@ -854,14 +1081,12 @@ static void emit_ins(jc *c, uint32_t at)
     case OP_CALLF: emit_call(c, at, op, ins, x); break;
     case OP_CALLN: emit_native(c, at, ins, x); break;
     case OP_RET:
-        ld(c, RDX, A);
-        x64_mov_imm(B, RAX, 0);
-        x64_alu_ri(B, ALU_ADD, RSP, 8);
-        x64_ret(B);
-        break;
     case OP_RET0:
+        if (op == OP_RET)
+            get(c, RDX, A);
+        else
+            x64_mov_imm(B, RDX, 0);
         x64_mov_imm(B, RAX, 0);
-        x64_mov_imm(B, RDX, 0);
         x64_alu_ri(B, ALU_ADD, RSP, 8);
         x64_ret(B);
         break;
@@ -877,19 +1102,23 @@ static void emit_ins(jc *c, uint32_t at)
     resume_here(c, first);
 }
 
-/* The out-of-line paths, the landing pad, and the jumps' targets. */
-static void emit_tail(jc *c)
+/* The out-of-line paths, the OSR entry, the landing pad, and the jumps'
+ * targets. Returns the OSR entry's offset. */
+static size_t emit_tail(jc *c)
 {
     for (size_t i = 0; i < c->nslow; i++) {
         const jit_slow *s = &c->slow[i];
         x64_patch_rel(B, s->from, c->b.len);
-        x64_mov_rr(B, RDI, R12);
         if (s->kind == S_CALLSLOW) {
+            tick_out(c);
+            x64_mov_rr(B, RDI, R12);
             x64_lea(B, RSI, x64_m(RBX, (int32_t)s->arg));
             CALL_C(jit_call_slow);
+            tick_in(c);
             x64_jmp_to(B, s->resume);
             continue;
         }
+        x64_mov_rr(B, RDI, R12);
         x64_mov_rr(B, RSI, RBX);
         x64_mov_imm(B, RDX, s->kind == S_POLL ? s->arg : s->at);
         if (s->kind == S_CALLERR) {
@@ -898,14 +1127,26 @@ static void emit_tail(jc *c)
             fix(c, x64_jmp(B), LANDING);
             continue;
         }
-        CALL_C(s->kind == S_POLL ? (const void *)(uintptr_t)jit_poll
-                                 : (const void *)(uintptr_t)jit_op);
+        if (s->kind == S_POLL) {
+            tick_out(c);
+            CALL_C(jit_poll);
+            tick_in(c);
+        } else {
+            CALL_C(jit_op);
+        }
         check(c);
+        reload(c);
         if (s->target != UINT32_MAX)
             fix(c, x64_jmp(B), s->target);
         else
             x64_jmp_to(B, s->resume);
     }
+    /* On-stack replacement: from the trampoline, with the loop header's
+     * address in rcx. */
+    size_t osr = c->b.len;
+    x64_alu_ri(B, ALU_SUB, RSP, 8);
+    reload(c);
+    x64_jmp_r(B, RCX);
     size_t landing = c->b.len;
     x64_mov_rr(B, RDI, R12);
     x64_mov_rr(B, RSI, RBX);
@@ -921,27 +1162,30 @@ static void emit_tail(jc *c)
         uint32_t t = c->fix[i].target;
         x64_patch_rel(B, c->fix[i].at, t == LANDING ? landing : c->pcmap[t]);
     }
+    return osr;
 }
 
 /* Entry: 8 bytes of machine stack, the registers past the parameters and
  * captures zeroed (reference registers start null; the interpreter's
- * callers have zeroed them already, compiled callers have not). */
+ * callers have zeroed them already, compiled callers have not), the kept
+ * registers loaded. */
 static void emit_prologue(jc *c)
 {
     const vm_rtfunc *f = c->f;
     x64_alu_ri(B, ALU_SUB, RSP, 8);
     uint32_t from = (uint32_t)f->nparams + f->ncaps, n = f->nregs > from ? f->nregs - from : 0;
-    if (n == 0)
-        return;
-    x64_mov_imm(B, RAX, 0);
-    if (n <= 8) {
-        for (uint32_t i = 0; i < n; i++)
-            st(c, from + i, RAX);
-        return;
+    if (n > 0) {
+        x64_mov_imm(B, RAX, 0);
+        if (n <= 8) {
+            for (uint32_t i = 0; i < n; i++)
+                x64_store(B, REG(from + i), RAX);
+        } else {
+            x64_lea(B, RDI, REG(from));
+            x64_mov_imm(B, RCX, n);
+            x64_rep_stosq(B);
+        }
     }
-    x64_lea(B, RDI, REG(from));
-    x64_mov_imm(B, RCX, n);
-    x64_rep_stosq(B);
+    reload(c);
 }
 
 bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
@@ -952,21 +1196,27 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     const vm_func *d = f->def;
     jc c = {.vm = vm, .f = f, .d = d};
     c.pcmap = malloc(sizeof(uint32_t) * (d->ncode + 1));
+    c.handler = calloc(d->ncode + 1, sizeof(bool));
     bool ok = false;
     uint64_t count = 0;
-    if (c.pcmap) {
+    if (c.pcmap && c.handler && choose_homes(&c)) {
         memset(c.pcmap, 0xff, sizeof(uint32_t) * (d->ncode + 1));
+        for (uint32_t i = 0; i < d->nhandlers; i++)
+            c.handler[d->handlers[i].handler] = true;
         emit_prologue(&c);
         for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at])), count++) {
             c.pcmap[at] = (uint32_t)c.b.len;
             emit_ins(&c, at);
         }
         c.pcmap[d->ncode] = (uint32_t)c.b.len; /* where the out-of-line code starts */
-        emit_tail(&c);
-        ok = !c.oom && !c.b.oom && jit_install(vm, f, c.b.p, c.b.len, c.pcmap);
+        size_t osr = emit_tail(&c);
+        ok = !c.oom && !c.b.oom && jit_install(vm, f, c.b.p, c.b.len, c.pcmap, osr);
     }
     free(c.fix);
     free(c.slow);
+    free(c.home);
+    free(c.kept);
+    free(c.handler);
     x64_free(&c.b);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     J->stats.ns += (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000000u + (uint64_t)t1.tv_nsec -
@@ -992,8 +1242,9 @@ jit_ret jit_call(kiln_vm *vm, vm_value *R)
 jit_ret jit_osr(kiln_vm *vm, vm_value *R, const uint32_t *at)
 {
     const vm_rtfunc *f = vm_frame_of(R)->fn;
+    const jit_code *jc = f->jinfo;
     vm->jit->stats.osr_entries++;
-    return vm->jit->enter(vm, R, vm->jit->osr, f->jinfo->code + f->jinfo->pcmap[at - f->code]);
+    return vm->jit->enter(vm, R, jc->code + jc->osr, jc->code + jc->pcmap[at - f->code]);
 }
 
 bool jit_hot(kiln_vm *vm, vm_rtfunc *f)
@@ -1017,10 +1268,10 @@ void jit_compile_all(kiln_vm *vm)
 }
 
 /* The trampoline from C: jit_ret enter(vm, R, code, target) saves the
- * callee-saved registers, loads rbx, r12 and r13, and calls `code`; the
- * OSR stub it may call instead takes the function's 8 bytes of stack and
- * jumps to `target`, a loop header inside the function. */
-size_t jit_emit_trampoline(x64_buf *b, size_t *osr)
+ * callee-saved registers, loads rbx, r12, r13 and the tick into r15, and
+ * calls `code` (an OSR entry takes `target` in rcx); the tick goes back to
+ * the context when it returns. */
+void jit_emit_trampoline(x64_buf *b)
 {
     static const int saved[] = {RBP, RBX, R12, R13, R14, R15};
     for (int i = 0; i < 6; i++)
@@ -1029,13 +1280,11 @@ size_t jit_emit_trampoline(x64_buf *b, size_t *osr)
     x64_mov_rr(b, R12, RDI);
     x64_load(b, R13, x64_m(RDI, offsetof(kiln_vm, ctx)));
     x64_mov_rr(b, RBX, RSI);
+    x64_load(b, TICK, x64_m(R13, offsetof(vm_ctx, tick)));
     x64_call_r(b, RDX);
+    x64_store(b, x64_m(R13, offsetof(vm_ctx, tick)), TICK);
     x64_alu_ri(b, ALU_ADD, RSP, 8);
     for (int i = 5; i >= 0; i--)
         x64_pop(b, saved[i]);
     x64_ret(b);
-    *osr = b->len;
-    x64_alu_ri(b, ALU_SUB, RSP, 8);
-    x64_jmp_r(b, RCX);
-    return 0;
 }

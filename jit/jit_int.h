@@ -20,6 +20,7 @@ typedef struct jit_code {
     /* Per code word: the offset of the instruction's machine code
      * (UINT32_MAX for a second word); pcmap[ncode]: the out-of-line code. */
     uint32_t *pcmap;
+    size_t osr; /* the OSR entry: loads the kept registers, jumps to rcx */
 } jit_code;
 
 /* A mapping of the code cache: written only while not executable. */
@@ -31,7 +32,6 @@ typedef struct jit_chunk {
 
 typedef struct jit_state {
     jit_ret (*enter)(kiln_vm *vm, vm_value *R, const void *code, const void *target);
-    const uint8_t *osr; /* the OSR stub (jit_emit_trampoline) */
     jit_chunk *chunks;
     size_t used, limit; /* bytes of the cache in use, at most */
     size_t page;
@@ -46,10 +46,10 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f);
 
 /* jit_install: copies `len` bytes of f's code into the cache and makes f
  * run it (taking over `pcmap`); false when the cache is full. */
-bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap);
+bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap,
+                 size_t osr);
 
-/* jit_emit_trampoline: the entry from C at offset 0 of b and the OSR stub
- * at *osr. */
-size_t jit_emit_trampoline(x64_buf *b, size_t *osr);
+/* jit_emit_trampoline: the entry from C into compiled code. */
+void jit_emit_trampoline(x64_buf *b);
 
 #endif

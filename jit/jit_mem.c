@@ -71,7 +71,8 @@ static uint8_t *cache_put(jit_state *J, const uint8_t *bytes, size_t n)
     return dst;
 }
 
-bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap)
+bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap,
+                 size_t osr)
 {
     jit_state *J = vm->jit;
     jit_code *jc = malloc(sizeof *jc);
@@ -80,7 +81,7 @@ bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uin
         free(jc);
         return false;
     }
-    *jc = (jit_code){J->codes, f, at, len, pcmap};
+    *jc = (jit_code){J->codes, f, at, len, pcmap, osr};
     J->codes = jc;
     f->jinfo = jc;
     f->jcode = at;
@@ -107,8 +108,7 @@ bool jit_init(kiln_vm *vm)
     J->limit = vm->cfg.jit_code_limit ? vm->cfg.jit_code_limit : DEFAULT_LIMIT;
     vm->jit = J;
     x64_buf b = {0};
-    size_t osr = 0;
-    jit_emit_trampoline(&b, &osr);
+    jit_emit_trampoline(&b);
     J->limit += b.len + 16; /* the trampoline is not counted against the limit */
     uint8_t *t = b.oom ? NULL : cache_put(J, b.p, b.len);
     x64_free(&b);
@@ -121,7 +121,6 @@ bool jit_init(kiln_vm *vm)
     J->limit -= b.len + 16;
     /* A data pointer to a function pointer: POSIX guarantees the cast. */
     memcpy(&J->enter, &t, sizeof t);
-    J->osr = t + osr;
     if (vm->cfg.perf_map) {
         char path[64];
         snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
@@ -184,9 +183,10 @@ void jit_thread_enter(kiln_vm *vm)
 
 #else /* no JIT on this machine: everything is interpreted */
 
-bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap)
+bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap,
+                 size_t osr)
 {
-    (void)vm, (void)f, (void)code, (void)len, (void)pcmap;
+    (void)vm, (void)f, (void)code, (void)len, (void)pcmap, (void)osr;
     return false;
 }
 bool jit_init(kiln_vm *vm)

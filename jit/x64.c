@@ -267,6 +267,10 @@ void x64_movsd_rr(x64_buf *b, int xdst, int xsrc)
 {
     emit(b, 0xF2, 0, 0x0F10, 2, xdst, xsrc, NULL);
 }
+void x64_movapd(x64_buf *b, int xdst, int xsrc)
+{
+    emit(b, 0x66, 0, 0x0F28, 2, xdst, xsrc, NULL);
+}
 void x64_sse_rr(x64_buf *b, x64_sse op, int xdst, int xsrc)
 {
     emit(b, 0xF2, 0, 0x0F00u | op, 2, xdst, xsrc, NULL);

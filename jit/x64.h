@@ -113,6 +113,7 @@ void x64_dec_m(x64_buf *b, x64_mem m);         /* dec qword [m] */
 void x64_movsd_load(x64_buf *b, int xdst, x64_mem m);  /* movsd xdst, [m] */
 void x64_movsd_store(x64_buf *b, x64_mem m, int xsrc); /* movsd [m], xsrc */
 void x64_movsd_rr(x64_buf *b, int xdst, int xsrc);     /* movsd xdst, xsrc */
+void x64_movapd(x64_buf *b, int xdst, int xsrc);       /* movapd xdst, xsrc */
 void x64_sse_rr(x64_buf *b, x64_sse op, int xdst, int xsrc);
 void x64_sse_rm(x64_buf *b, x64_sse op, int xdst, x64_mem m);
 void x64_ucomisd(x64_buf *b, int xa, int xb);      /* ucomisd xa, xb */

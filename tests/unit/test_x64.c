@@ -230,6 +230,11 @@ static void e_movsd_rr(x64_buf *b, int op, int d, int s)
     (void)op;
     x64_movsd_rr(b, d, s);
 }
+static void e_movapd(x64_buf *b, int op, int d, int s)
+{
+    (void)op;
+    x64_movapd(b, d, s);
+}
 static void e_sse_rr(x64_buf *b, int op, int d, int s)
 {
     x64_sse_rr(b, (x64_sse)op, d, s);
@@ -279,7 +284,7 @@ static const rr_form rr_forms[] = {
     {"divsd", e_sse_rr, SSE_DIV, KX, KX, false, 4},  {"ucomisd", e_ucomisd, 0, KX, KX, false, 4},
     {"xorpd", e_xorpd, 0, KX, KX, false, 4},         {"cvtsi2sd", e_cvtsi2sd, 0, KX, K64, true, 4},
     {"cvttsd2si", e_cvttsd2si, 0, K64, KX, true, 4}, {"movq", e_movq_xr, 0, KX, K64, true, 4},
-    {"movq", e_movq_rx, 0, K64, KX, true, 4},
+    {"movq", e_movq_rx, 0, K64, KX, true, 4},        {"movapd", e_movapd, 0, KX, KX, false, 4},
 };
 
 Test(x64, reg_reg)
