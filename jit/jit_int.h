@@ -36,6 +36,13 @@ typedef struct jit_state {
     size_t used, limit; /* bytes of the cache in use, at most */
     size_t page;
     jit_code *codes; /* newest first */
+    /* --jit=always: the functions compiled at load are staged here and
+     * copied into the cache at once (jit_commit), one pair of mprotect
+     * calls for them all. */
+    bool staging;
+    x64_buf stage;
+    x64_buf scratch;  /* where functions are compiled, reused */
+    jit_code *staged; /* their code field: the offset in `stage` */
     jit_stats stats;
     FILE *perf; /* /tmp/perf-PID.map, with --perf-map */
 } jit_state;
@@ -48,6 +55,9 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f);
  * run it (taking over `pcmap`); false when the cache is full. */
 bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap,
                  size_t osr);
+
+/* jit_commit: the staged functions into the cache: they run from now on. */
+void jit_commit(kiln_vm *vm);
 
 /* jit_emit_trampoline: the entry from C into compiled code. */
 void jit_emit_trampoline(x64_buf *b);

@@ -71,29 +71,77 @@ static uint8_t *cache_put(jit_state *J, const uint8_t *bytes, size_t n)
     return dst;
 }
 
+/* A function whose code is in the cache: it runs from here on. */
+static void go_live(kiln_vm *vm, jit_code *jc)
+{
+    jit_state *J = vm->jit;
+    vm_rtfunc *f = jc->f;
+    jc->next = J->codes;
+    J->codes = jc;
+    f->jinfo = jc;
+    f->jcode = jc->code;
+    f->calls = 0;
+    J->stats.functions++;
+    J->stats.bytes += jc->size;
+    if (J->perf) {
+        fprintf(J->perf, "%lx %zx kiln:%s\n", (unsigned long)(uintptr_t)jc->code, jc->size,
+                vm_image_str(&vm->img, f->def->name));
+        fflush(J->perf);
+    }
+}
+
 bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uint32_t *pcmap,
                  size_t osr)
 {
     jit_state *J = vm->jit;
     jit_code *jc = malloc(sizeof *jc);
-    uint8_t *at = jc ? cache_put(J, code, len) : NULL;
-    if (!at) {
+    if (!jc)
+        return false;
+    *jc = (jit_code){NULL, f, NULL, len, pcmap, osr};
+    if (J->staging) {
+        while (J->stage.len % 16)
+            x64_byte(&J->stage, 0xCC);
+        size_t off = J->stage.len;
+        x64_append(&J->stage, code, len);
+        if (J->stage.oom) {
+            free(jc);
+            return false;
+        }
+        jc->code = (uint8_t *)(uintptr_t)off;
+        jc->next = J->staged;
+        J->staged = jc;
+        return true;
+    }
+    jc->code = cache_put(J, code, len);
+    if (!jc->code) {
         free(jc);
         return false;
     }
-    *jc = (jit_code){J->codes, f, at, len, pcmap, osr};
-    J->codes = jc;
-    f->jinfo = jc;
-    f->jcode = at;
-    f->calls = 0;
-    J->stats.functions++;
-    J->stats.bytes += len;
-    if (J->perf) {
-        fprintf(J->perf, "%lx %zx kiln:%s\n", (unsigned long)(uintptr_t)at, len,
-                vm_image_str(&vm->img, f->def->name));
-        fflush(J->perf);
-    }
+    go_live(vm, jc);
     return true;
+}
+
+void jit_commit(kiln_vm *vm)
+{
+    jit_state *J = vm->jit;
+    J->staging = false;
+    uint8_t *base = J->stage.len ? cache_put(J, J->stage.p, J->stage.len) : NULL;
+    for (jit_code *jc = J->staged, *n; jc; jc = n) {
+        n = jc->next;
+        size_t off = (size_t)(uintptr_t)jc->code;
+        /* all at once, or (past the limit) one by one while they fit */
+        jc->code = base ? base + off : cache_put(J, J->stage.p + off, jc->size);
+        if (jc->code) {
+            go_live(vm, jc);
+        } else {
+            jc->f->jit_failed = true;
+            J->stats.failed++;
+            free(jc->pcmap);
+            free(jc);
+        }
+    }
+    J->staged = NULL;
+    x64_free(&J->stage);
 }
 
 bool jit_init(kiln_vm *vm)
@@ -150,6 +198,8 @@ void jit_free(kiln_vm *vm)
     }
     if (J->perf)
         fclose(J->perf);
+    x64_free(&J->scratch);
+    x64_free(&J->stage);
     free(J);
     vm->jit = NULL;
 }
@@ -188,6 +238,10 @@ bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uin
 {
     (void)vm, (void)f, (void)code, (void)len, (void)pcmap, (void)osr;
     return false;
+}
+void jit_commit(kiln_vm *vm)
+{
+    (void)vm;
 }
 bool jit_init(kiln_vm *vm)
 {

@@ -14,7 +14,7 @@ void x64_free(x64_buf *b)
     *b = (x64_buf){0};
 }
 
-static bool reserve(x64_buf *b, size_t n)
+bool x64_reserve(x64_buf *b, size_t n)
 {
     if (b->len + n <= b->cap)
         return true;
@@ -35,13 +35,13 @@ static bool reserve(x64_buf *b, size_t n)
 
 void x64_byte(x64_buf *b, uint8_t v)
 {
-    if (reserve(b, 1))
+    if (x64_reserve(b, 1))
         b->p[b->len++] = v;
 }
 
 void x64_u32(x64_buf *b, uint32_t v)
 {
-    if (reserve(b, 4)) {
+    if (x64_reserve(b, 4)) {
         memcpy(b->p + b->len, &v, 4);
         b->len += 4;
     }
@@ -49,9 +49,17 @@ void x64_u32(x64_buf *b, uint32_t v)
 
 void x64_u64(x64_buf *b, uint64_t v)
 {
-    if (reserve(b, 8)) {
+    if (x64_reserve(b, 8)) {
         memcpy(b->p + b->len, &v, 8);
         b->len += 8;
+    }
+}
+
+void x64_append(x64_buf *b, const uint8_t *p, size_t n)
+{
+    if (n && x64_reserve(b, n)) {
+        memcpy(b->p + b->len, p, n);
+        b->len += n;
     }
 }
 
@@ -73,7 +81,7 @@ static void emit(x64_buf *b, uint8_t pfx, int flags, uint32_t op, int oplen, int
     rex |= (reg & 8) ? 4 : 0;
     if (m) {
         rex |= (m->index != X64_NOREG && (m->index & 8)) ? 2 : 0;
-        rex |= (m->base & 8) ? 1 : 0;
+        rex |= (m->base != X64_RIP && (m->base & 8)) ? 1 : 0;
     } else {
         rex |= (rm & 8) ? 1 : 0;
     }
@@ -84,6 +92,11 @@ static void emit(x64_buf *b, uint8_t pfx, int flags, uint32_t op, int oplen, int
         x64_byte(b, (uint8_t)(op >> (8 * i)));
     if (!m) {
         x64_byte(b, (uint8_t)(0xC0 | ((reg & 7) << 3) | (rm & 7)));
+        return;
+    }
+    if (m->base == X64_RIP) { /* mod 00, r/m 101: [rip + disp32] */
+        x64_byte(b, (uint8_t)(((reg & 7) << 3) | 5));
+        x64_u32(b, (uint32_t)m->disp);
         return;
     }
     int base = m->base & 7;
@@ -174,6 +187,10 @@ void x64_alu_rr(x64_buf *b, x64_alu op, int dst, int src)
 void x64_alu_rm(x64_buf *b, x64_alu op, int dst, x64_mem m)
 {
     emit(b, 0, W, (uint32_t)(op << 3 | 3), 1, dst, 0, &m);
+}
+void x64_alu_rm32(x64_buf *b, x64_alu op, int dst, x64_mem m)
+{
+    emit(b, 0, 0, (uint32_t)(op << 3 | 3), 1, dst, 0, &m);
 }
 static void alu_imm(x64_buf *b, int flags, x64_alu op, int rm, const x64_mem *m, int32_t imm)
 {
@@ -335,6 +352,13 @@ void x64_jcc_to(x64_buf *b, x64_cc cc, size_t target)
 void x64_jmp_to(x64_buf *b, size_t target)
 {
     x64_patch_rel(b, x64_jmp(b), target);
+}
+size_t x64_call(x64_buf *b)
+{
+    x64_byte(b, 0xE8);
+    size_t at = b->len;
+    x64_u32(b, 0);
+    return at;
 }
 void x64_call_r(x64_buf *b, int r)
 {

@@ -21,7 +21,7 @@
 enum {
     RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI,
     R8, R9, R10, R11, R12, R13, R14, R15,
-    X64_NOREG = -1
+    X64_NOREG = -1, X64_RIP = 16 /* a memory base: rip-relative disp32 */
 };
 
 /* Condition codes (the low nibble of Jcc / SETcc). */
@@ -68,9 +68,11 @@ typedef struct x64_buf {
 } x64_buf;
 
 void x64_free(x64_buf *b);
+bool x64_reserve(x64_buf *b, size_t n); /* room for n more bytes; false when out of memory */
 void x64_byte(x64_buf *b, uint8_t v);
 void x64_u32(x64_buf *b, uint32_t v);
 void x64_u64(x64_buf *b, uint64_t v);
+void x64_append(x64_buf *b, const uint8_t *p, size_t n); /* raw bytes */
 /* Rewrites the 32-bit field at `at` (a rel32 or imm32 emitted earlier). */
 void x64_patch32(x64_buf *b, size_t at, uint32_t v);
 
@@ -89,8 +91,9 @@ void x64_mov_imm64(x64_buf *b, int dst, uint64_t imm);  /* movabs: always 10 byt
 void x64_lea(x64_buf *b, int dst, x64_mem m);           /* lea dst, [m] */
 
 /* ---- Integer arithmetic ---- */
-void x64_alu_rr(x64_buf *b, x64_alu op, int dst, int src);   /* op dst, src */
-void x64_alu_rm(x64_buf *b, x64_alu op, int dst, x64_mem m); /* op dst, [m] */
+void x64_alu_rr(x64_buf *b, x64_alu op, int dst, int src);     /* op dst, src */
+void x64_alu_rm(x64_buf *b, x64_alu op, int dst, x64_mem m);   /* op dst, [m] */
+void x64_alu_rm32(x64_buf *b, x64_alu op, int dst, x64_mem m); /* op dst32, dword [m] */
 void x64_alu_ri(x64_buf *b, x64_alu op, int dst, int32_t imm);
 void x64_alu_mi(x64_buf *b, x64_alu op, x64_mem m, int32_t imm);   /* op qword [m], imm */
 void x64_alu_mi32(x64_buf *b, x64_alu op, x64_mem m, int32_t imm); /* op dword [m], imm */
@@ -132,6 +135,7 @@ size_t x64_jmp(x64_buf *b);
 void x64_patch_rel(x64_buf *b, size_t at, size_t target); /* target: an offset in b */
 void x64_jcc_to(x64_buf *b, x64_cc cc, size_t target);    /* a backward jump */
 void x64_jmp_to(x64_buf *b, size_t target);
+size_t x64_call(x64_buf *b);            /* call rel32, patched as a jump is */
 void x64_call_r(x64_buf *b, int r);     /* call r */
 void x64_jmp_r(x64_buf *b, int r);      /* jmp r */
 void x64_call_m(x64_buf *b, x64_mem m); /* call [m] */

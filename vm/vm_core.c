@@ -513,7 +513,8 @@ kiln_status kiln_disassemble_jit(kiln_vm *vm, const char **text)
     jit_compile_all(vm);
     vm_buf_free(&vm->listing);
     if (!jit_disassemble(vm, &vm->listing))
-        return fail(vm, KILN_ERR_API, "kiln_disassemble_jit: capstone could not start");
+        return fail(vm, KILN_ERR_API,
+                    "kiln_disassemble_jit: cannot load capstone (libcapstone.so)");
     if (vm->listing.oom)
         return fail(vm, KILN_ERR_API, "kiln_disassemble_jit: out of memory");
     *text = vm->listing.data ? vm->listing.data : "";

@@ -409,6 +409,10 @@ static void e_alu_rm(x64_buf *b, int op, int r, x64_mem m)
 {
     x64_alu_rm(b, (x64_alu)op, r, m);
 }
+static void e_alu_rm32(x64_buf *b, int op, int r, x64_mem m)
+{
+    x64_alu_rm32(b, (x64_alu)op, r, m);
+}
 static void e_imul_rm(x64_buf *b, int op, int r, x64_mem m)
 {
     (void)op;
@@ -448,6 +452,8 @@ static const rm_form rm_forms[] = {
     {"sub", e_alu_rm, ALU_SUB, K64, "qword ptr ", false, true, 1},
     {"xor", e_alu_rm, ALU_XOR, K64, "qword ptr ", false, true, 1},
     {"cmp", e_alu_rm, ALU_CMP, K64, "qword ptr ", false, true, 1},
+    {"cmp", e_alu_rm32, ALU_CMP, K32, "dword ptr ", false, false, 1},
+    {"add", e_alu_rm32, ALU_ADD, K32, "dword ptr ", false, false, 1},
     {"imul", e_imul_rm, 0, K64, "qword ptr ", false, true, 2},
     {"movsd", e_movsd_load, 0, KX, "qword ptr ", false, false, 3},
     {"movsd", e_movsd_store, 0, KX, "qword ptr ", true, false, 3},
@@ -682,17 +688,21 @@ Test(x64, jumps_forward)
     x64_buf b = {0};
     char mnem[8];
     for (size_t g = 0; g < sizeof gaps / sizeof *gaps; g++) {
-        for (int cc = 0; cc <= 16; cc++) { /* 16: jmp */
+        for (int cc = 0; cc <= 17; cc++) { /* 16: jmp, 17: call */
             b.len = 0;
             fill(&b, 3); /* the jump does not start at 0 */
-            size_t at = cc < 16 ? x64_jcc(&b, (x64_cc)cc) : x64_jmp(&b);
+            size_t at = cc < 16 ? x64_jcc(&b, (x64_cc)cc) : cc == 16 ? x64_jmp(&b) : x64_call(&b);
             size_t ilen = cc < 16 ? 6 : 5;
             cr_assert_eq(at, 3 + ilen - 4, "the rel32 is the jump's last 4 bytes");
             fill(&b, gaps[g]);
             size_t target = b.len;
             x64_int3(&b);
             x64_patch_rel(&b, at, target);
-            snprintf(mnem, sizeof mnem, cc < 16 ? "j%s" : "jmp", cc < 16 ? cc_name[cc] : "");
+            snprintf(mnem, sizeof mnem,
+                     cc < 16    ? "j%s"
+                     : cc == 16 ? "jmp"
+                                : "call",
+                     cc < 16 ? cc_name[cc] : "");
             check_jump(&b, 3, ilen, mnem, target);
             cr_assert_eq(b.p[target], 0xCC, "patching wrote past the rel32");
         }
@@ -721,7 +731,11 @@ Test(x64, jumps_backward)
                     x64_jmp_to(&b, target);
                 size_t ilen = cc < 16 ? 6 : 5;
                 cr_assert_eq(b.len, start + ilen);
-                snprintf(mnem, sizeof mnem, cc < 16 ? "j%s" : "jmp", cc < 16 ? cc_name[cc] : "");
+                snprintf(mnem, sizeof mnem,
+                         cc < 16    ? "j%s"
+                         : cc == 16 ? "jmp"
+                                    : "call",
+                         cc < 16 ? cc_name[cc] : "");
                 check_jump(&b, start, ilen, mnem, target);
             }
         }
@@ -830,4 +844,34 @@ Test(x64, oom_latches)
     x64_patch32(&b, 0, 0);
     cr_assert_eq(memcmp(bytes, "\x01\x02\x03\x04", 4), 0);
     cr_assert_eq(b.p, bytes);
+}
+
+/* rip-relative operands (the JIT's float constants): [rip + disp32],
+ * the displacement counted from the end of the instruction. */
+Test(x64, rip_relative)
+{
+    static const struct {
+        int x;
+        int32_t disp;
+    } cases[] = {{0, 0x100}, {3, -8}, {9, 0x12345}, {15, 16}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char want[96];
+        const char *sign = cases[i].disp < 0 ? "-" : "+";
+        long mag = cases[i].disp < 0 ? -(long)cases[i].disp : cases[i].disp;
+        char num[32]; /* capstone writes 0..9 in decimal */
+        snprintf(num, sizeof num, mag > 9 ? "0x%lx" : "%ld", mag);
+        x64_buf b = {0};
+        x64_movsd_load(&b, cases[i].x, x64_m(X64_RIP, cases[i].disp));
+        snprintf(want, sizeof want, "movsd xmm%d, qword ptr [rip %s %s]", cases[i].x, sign, num);
+        check_bytes(b.p, b.len, 0, cases[i].x >= 8 ? 9 : 8, want);
+        b.len = 0;
+        x64_sse_rm(&b, SSE_MUL, cases[i].x, x64_m(X64_RIP, cases[i].disp));
+        snprintf(want, sizeof want, "mulsd xmm%d, qword ptr [rip %s %s]", cases[i].x, sign, num);
+        check_bytes(b.p, b.len, 0, cases[i].x >= 8 ? 9 : 8, want);
+        b.len = 0;
+        x64_ucomisd_m(&b, cases[i].x, x64_m(X64_RIP, cases[i].disp));
+        snprintf(want, sizeof want, "ucomisd xmm%d, qword ptr [rip %s %s]", cases[i].x, sign, num);
+        check_bytes(b.p, b.len, 0, cases[i].x >= 8 ? 9 : 8, want);
+        x64_free(&b);
+    }
 }

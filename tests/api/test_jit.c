@@ -1,0 +1,335 @@
+/*
+ * test_jit.c — the JIT as an embedder sees it, through vm/kiln.h only:
+ * the three modes agree; code memory is never writable and executable at
+ * once (read from /proc/self/maps while compiled code runs and compiles
+ * more); kiln_interrupt stops a compiled loop; the code limit leaves
+ * functions interpreted; VMs on eight threads each compile and run;
+ * statistics and the machine-code listing.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../vm/kiln.h"
+
+typedef struct out {
+    char text[16384];
+    size_t len;
+} out;
+
+static void capture(void *ud, int stream, const char *p, size_t n)
+{
+    (void)stream;
+    out *o = ud;
+    if (o->len + n >= sizeof o->text)
+        n = sizeof o->text - 1 - o->len;
+    memcpy(o->text + o->len, p, n);
+    o->len += n;
+    o->text[o->len] = 0;
+}
+
+static kiln_vm *vm_jit(out *o, int jit, size_t code_limit)
+{
+    memset(o, 0, sizeof *o);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = capture;
+    cfg.userdata = o;
+    cfg.jit = jit;
+    cfg.jit_code_limit = code_limit;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    return vm;
+}
+
+static void load(kiln_vm *vm, const char *src)
+{
+    cr_assert_eq(kiln_load_source(vm, "app.kn", src, strlen(src)), KILN_OK, "load: %s",
+                 kiln_error(vm));
+}
+
+/* A program with calls, loops, floats, strings, classes, closures, maps
+ * and a caught error: enough that every mode compiles a good part of it. */
+static const char *mixed_src =
+    "class P {\n"
+    "    x: float\n"
+    "    fn init(x: float) { self.x = x }\n"
+    "    fn scaled(k: float) -> float { return self.x * k }\n"
+    "}\n"
+    "fn fib(n: int) -> int {\n"
+    "    if n < 2 { return n }\n"
+    "    return fib(n - 1) + fib(n - 2)\n"
+    "}\n"
+    "fn main() {\n"
+    "    var m: {str: int} = {}\n"
+    "    var acc = 0.0\n"
+    "    let add = fn(a: int, b: int) -> int { return a + b }\n"
+    "    for i in 0..3000 {\n"
+    "        acc = acc + P(float(i)).scaled(0.5)\n"
+    "        m[\"k${i % 10}\"] = add(i, 1)\n"
+    "    }\n"
+    "    var d = 0\n"
+    "    try { print(10 / d) } catch e: ArithmeticError { print(\"caught ${e.message}\") }\n"
+    "    print(\"${fib(20)} ${acc} ${m[\"k7\"]} ${m.len()}\")\n"
+    "}\n";
+
+Test(jit, the_three_modes_print_the_same)
+{
+    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
+    out o[3];
+    for (int i = 0; i < 3; i++) {
+        kiln_vm *vm = vm_jit(&o[i], modes[i], 0);
+        load(vm, mixed_src);
+        cr_assert_eq(kiln_run(vm), KILN_OK, "mode %d: %s", modes[i], kiln_error(vm));
+        kiln_jitstats s;
+        cr_assert_eq(kiln_jit_stats(vm, &s), KILN_OK);
+        if (s.available && modes[i] != KILN_JIT_OFF)
+            cr_assert_gt(s.functions, 0, "mode %d compiled nothing", modes[i]);
+        if (modes[i] == KILN_JIT_OFF)
+            cr_assert_eq(s.functions, 0);
+        kiln_free(vm);
+    }
+    cr_assert_str_eq(o[0].text, "caught division by zero\n6765 2249250.0 2998 10\n");
+    cr_assert_str_eq(o[1].text, o[0].text);
+    cr_assert_str_eq(o[2].text, o[0].text);
+}
+
+/* ---- W^X ---- */
+
+/* The mappings of this process that are writable and executable at once. */
+static int64_t wx_mappings(void)
+{
+    FILE *fp = fopen("/proc/self/maps", "r");
+    if (!fp)
+        return -1;
+    char line[512];
+    int64_t n = 0;
+    while (fgets(line, sizeof line, fp)) {
+        char perms[8] = "";
+        if (sscanf(line, "%*s %7s", perms) == 1 && perms[1] == 'w' && perms[2] == 'x')
+            n++;
+    }
+    fclose(fp);
+    return n;
+}
+
+static kiln_status n_maps(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                          void *ud)
+{
+    (void)vm, (void)args, (void)nargs;
+    int64_t *calls = ud;
+    (*calls)++;
+    *result = kiln_int(wx_mappings());
+    return KILN_OK;
+}
+
+Test(jit, no_mapping_is_ever_writable_and_executable)
+{
+    if (!kiln_jit_available())
+        cr_skip_test("no JIT on this machine");
+    /* Under ON the hot functions compile while the others run compiled
+     * code: the maps are read from compiled frames before, between and
+     * after compilations. */
+    const char *src = "import host\n"
+                      "fn probe(i: int) -> int { return host.maps() + i - i }\n"
+                      "fn sweep(n: int) -> int {\n"
+                      "    var bad = 0\n"
+                      "    for i in 0..n { bad += probe(i) }\n"
+                      "    return bad\n"
+                      "}\n"
+                      "fn a(n: int) -> int { return sweep(n) }\n"
+                      "fn b(n: int) -> int { return a(n) + sweep(n % 3) }\n"
+                      "var total = 0\n"
+                      "for k in 0..600 { total += b(k % 4) }\n"
+                      "print(total)\n";
+    const int modes[] = {KILN_JIT_ON, KILN_JIT_ALWAYS};
+    for (int i = 0; i < 2; i++) {
+        out o;
+        int64_t calls = 0;
+        kiln_vm *vm = vm_jit(&o, modes[i], 0);
+        cr_assert_eq(kiln_define_native(vm, "host", "maps", "fn() -> int", n_maps, &calls),
+                     KILN_OK);
+        load(vm, src);
+        cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+        kiln_jitstats s;
+        kiln_jit_stats(vm, &s);
+        cr_assert_gt(s.functions, 3, "mode %d compiled %llu functions", modes[i],
+                     (unsigned long long)s.functions);
+        cr_assert_gt(calls, 1000);
+        cr_assert_str_eq(o.text, "0\n", "mode %d: writable+executable mappings seen: %s", modes[i],
+                         o.text);
+        kiln_free(vm);
+    }
+}
+
+/* ---- Limits in compiled code ---- */
+
+struct stopper {
+    kiln_vm *vm;
+    double sent;
+};
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+static void *interrupt_later(void *arg)
+{
+    struct stopper *s = arg;
+    struct timespec d = {0, 200 * 1000 * 1000};
+    nanosleep(&d, NULL);
+    s->sent = now();
+    kiln_interrupt(s->vm);
+    return NULL;
+}
+
+Test(jit, interrupt_stops_a_compiled_loop)
+{
+    out o;
+    kiln_vm *vm = vm_jit(&o, KILN_JIT_ALWAYS, 0);
+    load(vm, "fn spin() -> int {\n"
+             "    var x = 0\n"
+             "    while true { x = (x * 7 + 1) % 1000003 }\n"
+             "    return x\n"
+             "}\n"
+             "fn quick() -> int { return 6 * 7 }\n");
+    cr_assert_eq(kiln_run(vm), KILN_OK);
+    struct stopper s = {vm, 0};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, interrupt_later, &s), 0);
+    kiln_value r;
+    kiln_status st = kiln_call(vm, "spin", NULL, 0, &r);
+    double stopped = now();
+    pthread_join(t, NULL);
+    cr_assert_eq(st, KILN_ERR_LIMIT, "%s", kiln_error(vm));
+    cr_assert(strstr(kiln_error(vm), "interrupted"), "%s", kiln_error(vm));
+    /* how long the loop ran on after the interrupt (reported, not asserted:
+     * timing depends on the machine) */
+    cr_log_info("stopped %.3f ms after kiln_interrupt", (stopped - s.sent) * 1e3);
+    /* the VM is still usable: compiled code runs again */
+    cr_assert_eq(kiln_call(vm, "quick", NULL, 0, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(r.as.i, 42);
+    kiln_free(vm);
+}
+
+Test(jit, fuel_stops_compiled_code_where_the_interpreter_stops)
+{
+    const char *src = "fn f(n: int) -> int {\n"
+                      "    var s = 0\n"
+                      "    for i in 0..n { s += i % 3 }\n"
+                      "    return s\n"
+                      "}\n"
+                      "var k = 0\n"
+                      "while true { k += 1\n print(f(k)) }\n";
+    out o[3];
+    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
+    for (int i = 0; i < 3; i++) {
+        memset(&o[i], 0, sizeof o[i]);
+        kiln_config cfg;
+        kiln_config_init(&cfg);
+        cfg.write = capture;
+        cfg.userdata = &o[i];
+        cfg.jit = modes[i];
+        cfg.fuel = 54321;
+        kiln_vm *vm = kiln_new(&cfg);
+        load(vm, src);
+        cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT);
+        cr_assert(strstr(kiln_error(vm), "out of fuel"), "%s", kiln_error(vm));
+        kiln_free(vm);
+    }
+    cr_assert_gt(o[0].len, 100);
+    cr_assert_str_eq(o[1].text, o[0].text);
+    cr_assert_str_eq(o[2].text, o[0].text);
+}
+
+Test(jit, past_the_code_limit_functions_stay_interpreted)
+{
+    if (!kiln_jit_available())
+        cr_skip_test("no JIT on this machine");
+    out big, small;
+    kiln_vm *vm = vm_jit(&big, KILN_JIT_ALWAYS, 0);
+    load(vm, mixed_src);
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    kiln_jitstats all;
+    kiln_jit_stats(vm, &all);
+    kiln_free(vm);
+    vm = vm_jit(&small, KILN_JIT_ALWAYS, 2048);
+    load(vm, mixed_src);
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    kiln_jitstats some;
+    kiln_jit_stats(vm, &some);
+    kiln_free(vm);
+    cr_assert_eq(all.failed, 0);
+    cr_assert_gt(some.failed, 0, "a 2 KiB cache holds everything?");
+    cr_assert_lt(some.functions, all.functions);
+    cr_assert_leq(some.code_bytes, 2048);
+    cr_assert_str_eq(small.text, big.text);
+}
+
+Test(jit, statistics_and_listing)
+{
+    if (!kiln_jit_available())
+        cr_skip_test("no JIT on this machine");
+    out o;
+    kiln_vm *vm = vm_jit(&o, KILN_JIT_ON, 0);
+    load(vm, mixed_src);
+    const char *text = NULL;
+    cr_assert_eq(kiln_disassemble_jit(vm, &text), KILN_OK, "%s", kiln_error(vm));
+    cr_assert(strstr(text, "fn f") && strstr(text, "ret") && strstr(text, "rbx"),
+              "no machine code in the listing");
+    kiln_jitstats s;
+    cr_assert_eq(kiln_jit_stats(vm, &s), KILN_OK);
+    cr_assert(s.available && s.enabled);
+    cr_assert_gt(s.instructions, s.functions);
+    cr_assert_gt(s.code_bytes, s.instructions);
+    cr_assert_eq(kiln_jit_stats(NULL, &s), KILN_ERR_API);
+    kiln_free(vm);
+    vm = vm_jit(&o, KILN_JIT_OFF, 0);
+    load(vm, mixed_src);
+    cr_assert_eq(kiln_disassemble_jit(vm, &text), KILN_ERR_API, "the JIT is off");
+    kiln_free(vm);
+}
+
+/* ---- Many VMs, each compiling ---- */
+
+struct worker {
+    int id, mode;
+    kiln_status st;
+    out o;
+};
+
+static void *work(void *arg)
+{
+    struct worker *w = arg;
+    kiln_vm *vm = vm_jit(&w->o, w->mode, 0);
+    if (kiln_load_source(vm, "app.kn", mixed_src, strlen(mixed_src)) != KILN_OK)
+        w->st = KILN_ERR_COMPILE;
+    else
+        w->st = kiln_run(vm);
+    kiln_free(vm);
+    return NULL;
+}
+
+Test(jit, eight_vms_compile_and_run_on_eight_threads)
+{
+    enum { N = 8 };
+    struct worker w[N];
+    pthread_t t[N];
+    for (int i = 0; i < N; i++) {
+        w[i] = (struct worker){.id = i, .mode = i % 2 ? KILN_JIT_ALWAYS : KILN_JIT_ON};
+        cr_assert_eq(pthread_create(&t[i], NULL, work, &w[i]), 0);
+    }
+    for (int i = 0; i < N; i++)
+        pthread_join(t[i], NULL);
+    for (int i = 0; i < N; i++) {
+        cr_assert_eq(w[i].st, KILN_OK, "VM %d", i);
+        cr_assert_str_eq(w[i].o.text, "caught division by zero\n6765 2249250.0 2998 10\n", "VM %d",
+                         i);
+    }
+}
