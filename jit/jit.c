@@ -219,6 +219,11 @@ typedef struct jc {
     uint32_t *kept; /* the registers kept in machine registers */
     uint32_t nkept;
     bool *handler; /* per code word: a catch clause starts here */
+    bool *target;  /* per code word: a jump lands here */
+    /* Registers known to hold an int constant in this block (set by LOADI,
+     * forgotten when written or where a block starts): kgen[r] == gen. */
+    int64_t *kval;
+    uint32_t *kgen, gen;
     jit_fix *fix;
     size_t nfix, capfix;
     jit_slow *slow;
@@ -452,6 +457,8 @@ static bool choose_homes(jc *c)
             for (int i = 0; i < 4; i++)
                 if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_JUMP) {
                     int64_t t = (int64_t)next + (int32_t)vals[i];
+                    if (t >= 0 && t < d->ncode)
+                        c->target[t] = true;
                     if (t <= at) { /* a loop: [t, next) */
                         depth[t]++;
                         depth[next]--;
@@ -735,6 +742,14 @@ static void emit_call(jc *c, uint32_t at, uint32_t op, uint32_t ins, uint32_t x)
 static void emit_native(jc *c, uint32_t at, uint32_t ins, uint32_t x)
 {
     const vm_native *n = c->vm->natives[x];
+    const vm_nativeref *ref = &c->vm->img.natives[x];
+    if (!strcmp(vm_image_str(&c->vm->img, ref->name), "math.sqrt")) {
+        /* an instruction: no call, nothing to write back */
+        int t = fdst(c, INS_A(ins), 0);
+        x64_sse_rr(B, SSE_SQRT, t, fuse(c, 1, INS_B(ins)));
+        fput(c, INS_A(ins), t);
+        return;
+    }
     flush(c);
     get(c, RAX, INS_A(ins)); /* a native without result leaves R[A] as it was */
     x64_store(B, x64_m(RSP, 0), RAX);
@@ -765,6 +780,18 @@ static const x64_cc int_cc[] = {
     [OP_EQ_I] = CC_E, [OP_NE_I] = CC_NE, [OP_LT_I] = CC_L, [OP_LE_I] = CC_LE,
     [OP_EQ_B] = CC_E, [OP_NE_B] = CC_NE, [OP_EQ_R] = CC_E, [OP_NE_R] = CC_NE};
 
+/* The power of two k (1 <= k <= 62) that int register v is known to hold
+ * 2^k of, or 0. */
+static int known_pow2(jc *c, uint32_t v)
+{
+    if (c->kgen[v] != c->gen)
+        return 0;
+    int64_t d = c->kval[v];
+    if (d < 2 || (d & (d - 1)))
+        return 0;
+    return __builtin_ctzll((unsigned long long)d);
+}
+
 /* Emits instruction `at`. */
 static void emit_ins(jc *c, uint32_t at)
 {
@@ -777,6 +804,8 @@ static void emit_ins(jc *c, uint32_t at)
     size_t first = c->nslow;
     if (c->handler[at])
         reload(c); /* a catch clause: reached from jit_unwind */
+    if (c->handler[at] || c->target[at])
+        c->gen++; /* a block starts: no constant known */
     switch (op) {
     case OP_NOP: break;
     case OP_MOV:
@@ -829,7 +858,24 @@ static void emit_ins(jc *c, uint32_t at)
         break;
     }
     case OP_DIV_I:
-    case OP_MOD_I:
+    case OP_MOD_I: {
+        int k = known_pow2(c, Cv);
+        if (k) { /* by 2^k: shifts, rounding toward zero as idiv does */
+            get(c, RAX, Bv);
+            x64_mov_rr(B, RDX, RAX);
+            x64_sar_ri(B, RDX, 63);
+            x64_shr_ri(B, RDX, (uint8_t)(64 - k)); /* 2^k - 1 if negative, else 0 */
+            x64_alu_rr(B, ALU_ADD, RDX, RAX);
+            x64_sar_ri(B, RDX, (uint8_t)k); /* the quotient */
+            if (op == OP_MOD_I) {           /* b - q * 2^k */
+                x64_shl_ri(B, RDX, (uint8_t)k);
+                x64_alu_rr(B, ALU_SUB, RAX, RDX);
+                put(c, A, RAX);
+            } else {
+                put(c, A, RDX);
+            }
+            break;
+        }
         /* 0 (an error) and -1 (INT64_MIN / -1 traps in idiv) in C */
         get(c, RCX, Cv);
         x64_lea(B, RAX, x64_m(RCX, 1));
@@ -840,6 +886,7 @@ static void emit_ins(jc *c, uint32_t at)
         x64_idiv(B, RCX);
         put(c, A, op == OP_DIV_I ? RAX : RDX);
         break;
+    }
     case OP_ADDI_I: {
         int t = gdst(c, A, RAX);
         get(c, t, Bv);
@@ -1236,6 +1283,16 @@ static void emit_ins(jc *c, uint32_t at)
     default: /* in C, all of it: ops.h */ via_c(c, at); break;
     }
     resume_here(c, first);
+    /* What it wrote is no longer a known constant, unless it is one. */
+    uint16_t fl = vm_ops[op].flags;
+    if (fl & (OPF_SETA | OPF_RWA))
+        c->kgen[A] = 0;
+    if (fl & OPF_RWC)
+        c->kgen[Cv] = 0;
+    if (op == OP_LOADI) {
+        c->kval[A] = INS_sBx(ins);
+        c->kgen[A] = c->gen;
+    }
 }
 
 /* The out-of-line paths, the OSR entry, the landing pad, and the jumps'
@@ -1304,22 +1361,32 @@ static size_t emit_tail(jc *c)
     x64_alu_ri(B, ALU_ADD, RSP, 8);
     x64_ret(B);
     /* The float constants, 8-aligned (the code is copied to a 16-aligned
-     * address), each once. */
+     * address), each constant once: a small hash of constant index to its
+     * offset in the pool. */
     while (c->b.len % 8)
         x64_int3(B);
-    size_t pool = c->b.len;
-    for (size_t i = 0; i < c->nkfix; i++) {
-        size_t at = c->b.len;
-        for (size_t j = pool; j < c->b.len && !c->b.oom; j += 8)
-            if (!memcmp(c->b.p + j, &c->vm->kvals[c->kfix[i].target].u, 8)) {
-                at = j;
-                break;
-            }
-        if (at == c->b.len)
-            x64_u64(B, c->vm->kvals[c->kfix[i].target].u);
+    size_t nslot = 16;
+    while (nslot < 2 * c->nkfix)
+        nslot *= 2;
+    struct kslot {
+        uint32_t k;
+        uint32_t at; /* 0: empty (no constant sits at offset 0) */
+    } *slots = c->nkfix ? calloc(nslot, sizeof *slots) : NULL;
+    if (c->nkfix && !slots)
+        c->oom = true;
+    for (size_t i = 0; slots && i < c->nkfix; i++) {
+        uint32_t k = c->kfix[i].target;
+        size_t h = (k * 2654435761u) & (nslot - 1);
+        while (slots[h].at && slots[h].k != k)
+            h = (h + 1) & (nslot - 1);
+        if (!slots[h].at) {
+            slots[h] = (struct kslot){k, (uint32_t)c->b.len};
+            x64_u64(B, c->vm->kvals[k].u);
+        }
         x64_patch32(B, c->kfix[i].at - 4,
-                    (uint32_t)(int32_t)((int64_t)at - (int64_t)c->kfix[i].at));
+                    (uint32_t)(int32_t)((int64_t)slots[h].at - (int64_t)c->kfix[i].at));
     }
+    free(slots);
     for (size_t i = 0; i < c->nfix; i++) {
         uint32_t t = c->fix[i].target;
         x64_patch_rel(B, c->fix[i].at,
@@ -1362,9 +1429,13 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     c.b.len = 0;
     c.pcmap = malloc(sizeof(uint32_t) * (d->ncode + 1));
     c.handler = calloc(d->ncode + 1, sizeof(bool));
+    c.target = calloc(d->ncode + 1, sizeof(bool));
+    c.kval = malloc(sizeof(int64_t) * (d->nregs + 1u));
+    c.kgen = calloc(d->nregs + 1u, sizeof(uint32_t));
+    c.gen = 1;
     bool ok = false;
     uint64_t count = 0;
-    if (c.pcmap && c.handler && choose_homes(&c)) {
+    if (c.pcmap && c.handler && c.target && c.kval && c.kgen && choose_homes(&c)) {
         memset(c.pcmap, 0xff, sizeof(uint32_t) * (d->ncode + 1));
         for (uint32_t i = 0; i < d->nhandlers; i++)
             c.handler[d->handlers[i].handler] = true;
@@ -1383,6 +1454,9 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     free(c.home);
     free(c.kept);
     free(c.handler);
+    free(c.target);
+    free(c.kval);
+    free(c.kgen);
     if (c.b.oom)
         x64_free(&c.b);
     J->scratch = c.b;

@@ -254,6 +254,23 @@ void x64_sar_cl(x64_buf *b, int r)
 {
     emit(b, 0, W, 0xD3, 1, 7, r, NULL);
 }
+static void shift_ri(x64_buf *b, int ext, int r, uint8_t n)
+{
+    emit(b, 0, W, 0xC1, 1, ext, r, NULL);
+    x64_byte(b, n);
+}
+void x64_shl_ri(x64_buf *b, int r, uint8_t n)
+{
+    shift_ri(b, 4, r, n);
+}
+void x64_shr_ri(x64_buf *b, int r, uint8_t n)
+{
+    shift_ri(b, 5, r, n);
+}
+void x64_sar_ri(x64_buf *b, int r, uint8_t n)
+{
+    shift_ri(b, 7, r, n);
+}
 void x64_setcc(x64_buf *b, x64_cc cc, int r)
 {
     emit(b, 0, BYTEREG, 0x0F90u | cc, 2, 0, r, NULL);

@@ -42,7 +42,13 @@ typedef enum {
 } x64_alu;
 
 /* Scalar double operations (F2 0F xx). */
-typedef enum { SSE_ADD = 0x58, SSE_MUL = 0x59, SSE_SUB = 0x5C, SSE_DIV = 0x5E } x64_sse;
+typedef enum {
+    SSE_SQRT = 0x51,
+    SSE_ADD = 0x58,
+    SSE_MUL = 0x59,
+    SSE_SUB = 0x5C,
+    SSE_DIV = 0x5E
+} x64_sse;
 
 typedef struct x64_mem {
     int8_t base, index;
@@ -107,6 +113,9 @@ void x64_cqo(x64_buf *b);
 void x64_idiv(x64_buf *b, int r); /* rdx:rax / r */
 void x64_shl_cl(x64_buf *b, int r);
 void x64_sar_cl(x64_buf *b, int r);
+void x64_shl_ri(x64_buf *b, int r, uint8_t n); /* shl r, n */
+void x64_shr_ri(x64_buf *b, int r, uint8_t n); /* shr r, n (logical) */
+void x64_sar_ri(x64_buf *b, int r, uint8_t n); /* sar r, n */
 void x64_setcc(x64_buf *b, x64_cc cc, int r);  /* setcc r8 */
 void x64_movzx8(x64_buf *b, int dst, int src); /* movzx dst32, src8 */
 void x64_inc_m(x64_buf *b, x64_mem m);         /* inc qword [m] */

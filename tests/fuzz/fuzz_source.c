@@ -4,7 +4,9 @@
  * compiler never emits bytecode the verifier rejects), so KILN_ERR_LOAD
  * after a successful compile is a bug and traps. What compiles then runs
  * under fuel (so `while true {}` ends), a heap limit, and no host access:
- * any guest fault must come back as a status, never a crash.
+ * any guest fault must come back as a status, never a crash. Inputs of odd
+ * length run with every function compiled first (KILN_JIT_ALWAYS), even
+ * ones with the default tier-up, so both tiers and their mix see it.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -23,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg.write = discard;
     cfg.fuel = 200000;
     cfg.heap_limit = 16 << 20;
+    cfg.jit = size % 2 ? KILN_JIT_ALWAYS : KILN_JIT_ON;
     kiln_vm *vm = kiln_new(&cfg);
     if (!vm)
         return 0;

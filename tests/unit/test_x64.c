@@ -273,18 +273,31 @@ static void e_movq_rx(x64_buf *b, int op, int d, int s)
 /* movzx8's length is not checked: the encoder may add a REX prefix that is
  * not needed (destination ESP..EDI), which is harmless. */
 static const rr_form rr_forms[] = {
-    {"mov", e_mov_rr, 0, K64, K64, true, 2},         {"mov", e_mov_rr32, 0, K32, K32, false, 2},
-    {"add", e_alu_rr, ALU_ADD, K64, K64, true, 2},   {"or", e_alu_rr, ALU_OR, K64, K64, true, 2},
-    {"and", e_alu_rr, ALU_AND, K64, K64, true, 2},   {"sub", e_alu_rr, ALU_SUB, K64, K64, true, 2},
-    {"xor", e_alu_rr, ALU_XOR, K64, K64, true, 2},   {"cmp", e_alu_rr, ALU_CMP, K64, K64, true, 2},
-    {"test", e_test_rr, 0, K64, K64, true, 2},       {"test", e_test_rr32, 0, K32, K32, false, 2},
-    {"imul", e_imul_rr, 0, K64, K64, true, 3},       {"movzx", e_movzx8, 0, K32, K8, false, 0},
-    {"movsd", e_movsd_rr, 0, KX, KX, false, 4},      {"addsd", e_sse_rr, SSE_ADD, KX, KX, false, 4},
-    {"mulsd", e_sse_rr, SSE_MUL, KX, KX, false, 4},  {"subsd", e_sse_rr, SSE_SUB, KX, KX, false, 4},
-    {"divsd", e_sse_rr, SSE_DIV, KX, KX, false, 4},  {"ucomisd", e_ucomisd, 0, KX, KX, false, 4},
-    {"xorpd", e_xorpd, 0, KX, KX, false, 4},         {"cvtsi2sd", e_cvtsi2sd, 0, KX, K64, true, 4},
-    {"cvttsd2si", e_cvttsd2si, 0, K64, KX, true, 4}, {"movq", e_movq_xr, 0, KX, K64, true, 4},
-    {"movq", e_movq_rx, 0, K64, KX, true, 4},        {"movapd", e_movapd, 0, KX, KX, false, 4},
+    {"mov", e_mov_rr, 0, K64, K64, true, 2},
+    {"mov", e_mov_rr32, 0, K32, K32, false, 2},
+    {"add", e_alu_rr, ALU_ADD, K64, K64, true, 2},
+    {"or", e_alu_rr, ALU_OR, K64, K64, true, 2},
+    {"and", e_alu_rr, ALU_AND, K64, K64, true, 2},
+    {"sub", e_alu_rr, ALU_SUB, K64, K64, true, 2},
+    {"xor", e_alu_rr, ALU_XOR, K64, K64, true, 2},
+    {"cmp", e_alu_rr, ALU_CMP, K64, K64, true, 2},
+    {"test", e_test_rr, 0, K64, K64, true, 2},
+    {"test", e_test_rr32, 0, K32, K32, false, 2},
+    {"imul", e_imul_rr, 0, K64, K64, true, 3},
+    {"movzx", e_movzx8, 0, K32, K8, false, 0},
+    {"movsd", e_movsd_rr, 0, KX, KX, false, 4},
+    {"addsd", e_sse_rr, SSE_ADD, KX, KX, false, 4},
+    {"mulsd", e_sse_rr, SSE_MUL, KX, KX, false, 4},
+    {"subsd", e_sse_rr, SSE_SUB, KX, KX, false, 4},
+    {"divsd", e_sse_rr, SSE_DIV, KX, KX, false, 4},
+    {"sqrtsd", e_sse_rr, SSE_SQRT, KX, KX, false, 4},
+    {"ucomisd", e_ucomisd, 0, KX, KX, false, 4},
+    {"xorpd", e_xorpd, 0, KX, KX, false, 4},
+    {"cvtsi2sd", e_cvtsi2sd, 0, KX, K64, true, 4},
+    {"cvttsd2si", e_cvttsd2si, 0, K64, KX, true, 4},
+    {"movq", e_movq_xr, 0, KX, K64, true, 4},
+    {"movq", e_movq_rx, 0, K64, KX, true, 4},
+    {"movapd", e_movapd, 0, KX, KX, false, 4},
 };
 
 Test(x64, reg_reg)
@@ -874,4 +887,27 @@ Test(x64, rip_relative)
         check_bytes(b.p, b.len, 0, cases[i].x >= 8 ? 9 : 8, want);
         x64_free(&b);
     }
+}
+
+/* shifts by an immediate (division by a power of two) */
+Test(x64, shift_imm)
+{
+    static const struct {
+        const char *mnem;
+        void (*fn)(x64_buf *, int, uint8_t);
+    } forms[] = {{"shl", x64_shl_ri}, {"shr", x64_shr_ri}, {"sar", x64_sar_ri}};
+    static const uint8_t counts[] = {1, 2, 9, 31, 63};
+    for (size_t f = 0; f < sizeof forms / sizeof *forms; f++)
+        for (int r = 0; r < 16; r++)
+            for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+                x64_buf b = {0};
+                forms[f].fn(&b, r, counts[k]);
+                char want[64];
+                if (counts[k] > 9)
+                    snprintf(want, sizeof want, "%s %s, 0x%x", forms[f].mnem, r64[r], counts[k]);
+                else
+                    snprintf(want, sizeof want, "%s %s, %u", forms[f].mnem, r64[r], counts[k]);
+                check_bytes(b.p, b.len, 0, 4, want);
+                x64_free(&b);
+            }
 }
