@@ -8,7 +8,7 @@
 #   make run        deps + build + run the examples
 #   make test       deps + build + every test; ends with "N passed, N failed"
 #   make asan       the whole test suite under AddressSanitizer + UBSan
-#   make bench      the speed benchmarks, Kiln beside lua5.4, LuaJIT, node, C
+#   make bench      the speed benchmarks, Kiln (interpreter, JIT) beside lua5.4, LuaJIT, node, C
 #   make opstats    build/opstats/kiln, which reports executed opcodes and pairs
 #   make embed-example  build/embed, the C application of examples/embed
 #   make clean      remove build/
@@ -189,9 +189,11 @@ bench-deps:
 	    --no-install-recommends $$missing; \
 	fi
 
-# Kernels and the AWFY ports under Kiln and every installed peer (lua5.4,
-# luajit -joff, luajit, node; C for the kernels); tables on stdout and in
-# build/bench/results.md, charts beside it.
+# Kernels and the AWFY ports under Kiln's interpreter (--jit=off) and JIT
+# (--jit=on) and every installed peer (lua5.4, luajit -joff, luajit, node; C
+# for the kernels), then the JIT's compile times (--jit=always --jit-stats at
+# the smallest sizes); tables on stdout and in build/bench/results.md, charts
+# beside it.
 # RUNS (default 5) and WARMUP (default 1) pass through the environment.
 bench: deps bench-deps
 	@$(MAKE) --no-print-directory all

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# bench/compare.sh OLD NEW — two builds of kiln side by side, for "does this
+# bench/compare.sh OLD NEW — two builds of kiln side by side (or one build
+# with two sets of options: OLD_FLAGS / NEW_FLAGS below), for "does this
 # change make Kiln slower?": every AWFY benchmark and every kernel at
 # `make bench`'s sizes (read from bench/run.sh).
 #
@@ -12,10 +13,15 @@
 # clock, whole process.
 #
 # Environment: RUNS (default 10), WARMUP (1), AWFY / KERNELS (space-separated
-# names to run only those; "none" skips the group).
+# names to run only those; "none" skips the group), OLD_FLAGS / NEW_FLAGS
+# (kiln options for each build, split on spaces and put after `run`;
+# default none, so each build runs with its default JIT mode). OLD and NEW
+# may be the same binary with different flags:
+#   NEW_FLAGS=--jit=off bench/compare.sh build/kiln build/kiln   # JIT vs interpreter
+#   OLD_FLAGS=--jit=off NEW_FLAGS=--jit=off bench/compare.sh OLD NEW   # interpreters only
 set -eu
 cd "$(dirname "$0")/.."
-[ $# -eq 2 ] || { echo "usage: bench/compare.sh OLD-KILN NEW-KILN" >&2; exit 2; }
+[ $# -eq 2 ] || { echo "usage: [OLD_FLAGS=...] [NEW_FLAGS=...] bench/compare.sh OLD-KILN NEW-KILN" >&2; exit 2; }
 for k in "$1" "$2"; do [ -x "$k" ] || { echo "compare: $k is not executable" >&2; exit 2; }; done
 
 # The sizes of bench/run.sh, so the two scripts measure the same work.
@@ -40,12 +46,18 @@ fi
 printf '%s\n' "${jobs[@]}" | python3 -c '
 import math, subprocess, sys, time
 old, new, runs, warmup = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+# The two builds: (binary, options put after run). They may be the same binary.
+builds = [(old, sys.argv[5].split()), (new, sys.argv[6].split())]
+for label, (kiln, flags) in zip(("old", "new"), builds):
+    print("%s: %s run %s" % (label, kiln, " ".join(flags + ["..."])))
+print()
 
-def once(kiln, args):
+def once(build, args):
+    kiln, flags = build
     t = time.perf_counter()
-    r = subprocess.run([kiln, "run", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    r = subprocess.run([kiln, "run", *flags, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if r.returncode != 0:
-        sys.exit("compare: %s run %s failed: %s" % (kiln, " ".join(args), r.stderr.decode()[:300]))
+        sys.exit("compare: %s run %s failed: %s" % (kiln, " ".join(flags + args), r.stderr.decode()[:300]))
     return time.perf_counter() - t
 
 ratios = {"awfy": [], "kernels": []}
@@ -54,19 +66,19 @@ print("|---|---:|---:|---:|---:|---:|")
 for line in sys.stdin:
     group, name, *args = line.split()
     for _ in range(warmup):
-        once(old, args), once(new, args)
-    t = {old: [], new: []}
+        once(builds[0], args), once(builds[1], args)
+    t = ([], [])   # by position: OLD and NEW may be the same binary
     for _ in range(runs):
-        for k in (old, new):
-            t[k].append(once(k, args))
-    a, b = min(t[old]), min(t[new])
+        for i in (0, 1):
+            t[i].append(once(builds[i], args))
+    a, b = min(t[0]), min(t[1])
     med = lambda v: sorted(v)[len(v) // 2]
     ratios[group].append(b / a)
-    print(f"| {name} | {a:.3f} | {b:.3f} | {med(t[old]):.3f} | {med(t[new]):.3f} | {b / a:.3f} |",
+    print(f"| {name} | {a:.3f} | {b:.3f} | {med(t[0]):.3f} | {med(t[1]):.3f} | {b / a:.3f} |",
           flush=True)
 print()
 for group, v in ratios.items():
     if v:
         g = math.exp(sum(map(math.log, v)) / len(v))
         print(f"{group} geomean new/old (fastest runs): {g:.3f}")
-' "$1" "$2" "${RUNS:-10}" "${WARMUP:-1}"
+' "$1" "$2" "${RUNS:-10}" "${WARMUP:-1}" "${OLD_FLAGS:-}" "${NEW_FLAGS:-}"

@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # bench/run.sh — times Kiln beside its peers (what `make bench` runs).
 #
+# Kiln has two columns: "Kiln interpreter" (`kiln run --jit=off`) and
+# "Kiln JIT" (`kiln run --jit=on`, the default: hot functions and loops
+# compiled to machine code). The JIT column is left out, with a note, when
+# $KILN cannot compile (`--jit=always` fails: not x86-64 Linux).
+#
 # 1. Kernels: every bench/kernels/NAME.kn, at the size KERNEL_SIZE below
-#    gives it (its first argument), under Kiln and, for each peer that is
-#    installed and has a version of it, under lua5.4 (NAME.lua),
+#    gives it (its first argument), under both Kiln columns and, for each
+#    peer that is installed and has a version of it, under lua5.4 (NAME.lua),
 #    `luajit -joff` and luajit (NAME.lua), node (NAME.js) and C (NAME.c,
 #    compiled here with $CC -O2 -ffp-contract=off into build/bench/NAME).
 #    A missing peer is skipped with a note. Before timing, every version's
-#    output must equal Kiln's, else the script stops (exit 1).
+#    output (the JIT's too) must equal the Kiln interpreter's, else the
+#    script stops (exit 1).
 # 2. Are We Fast Yet: each benchmark whose bench/awfy/NAME.kn exists, at the
 #    OUTER INNER of AWFY_SIZES below, as
-#    `kiln run bench/awfy/harness.kn NAME OUTER INNER` and, for each peer
+#    `kiln run --jit=off|--jit=on bench/awfy/harness.kn NAME OUTER INNER`
+#    and, for each peer
 #    that is installed and has a version of it (bench/awfy/lua/name.lua,
 #    bench/awfy/js/name.js: our translations of the Kiln ports), as
 #    `lua5.4|luajit -joff|luajit bench/awfy/lua/harness.lua NAME OUTER INNER`
@@ -18,11 +25,22 @@
 #    verifies its result: a command is timed only after one run of it exits
 #    with status 0; otherwise its cell is "not run", with the reason in a
 #    note under the table.
+# 3. JIT compile times: one extra run of each kernel and AWFY benchmark of
+#    the tables above, at its smallest size (KERNEL_SMALL and AWFY_SMALL
+#    below, the sizes of tests/run.sh), as `kiln run --jit=always
+#    --jit-stats`, which compiles every function of the program before it
+#    runs, so the compile work does not depend on the size. The table
+#    gives the functions compiled, their bytecode instructions, the bytes of
+#    machine code, the compile time and the ns per instruction, with a
+#    total row; and, from the Kiln JIT column's verification run at the
+#    timed size (the one run before timing, given --jit-stats), what
+#    --jit=on compiled there: functions, compile time, OSR entries.
 #
 # Each command: hyperfine -N (no shell), WARMUP warm-up runs, then RUNS
 # runs; the whole process is timed (start-up and compiling from source
-# included) and the median kept. Prints two markdown tables (median seconds,
-# ratio to lua5.4 in parentheses, geometric means) and writes them to
+# included) and the median kept. Prints the markdown tables (1 and 2:
+# median seconds, ratio to lua5.4 in parentheses, geometric means; 3: the
+# compile statistics) and writes them to
 # build/bench/results.md, with bar charts of the ratios to lua5.4,
 # build/bench/kernels.svg and build/bench/awfy.svg, when gnuplot is
 # installed. Raw hyperfine CSVs: build/bench/*.csv. Progress and notes go
@@ -30,7 +48,8 @@
 #
 # Environment: RUNS (default 5), WARMUP (default 1), KILN (build/kiln),
 # CC (cc), KERNELS / AWFY (space-separated names to run only those; AWFY=none
-# skips the AWFY table).
+# skips the AWFY table). A quick check that the tables render:
+# RUNS=1 WARMUP=0 bash bench/run.sh.
 set -eu
 cd "$(dirname "$0")/.."
 KILN=${KILN:-build/kiln}
@@ -68,13 +87,27 @@ Richards 10 4
 Sieve 10 800
 Storage 10 50
 Towers 10 150"
+# The smallest sizes, those tests/run.sh runs, for the one `--jit=always
+# --jit-stats` run of each program (the compile statistics): each kernel's
+# size (its output is then tests/kernels/NAME-SIZE.out), and the INNER of
+# each AWFY benchmark at OUTER 1 (1 when not listed).
+declare -A KERNEL_SMALL=([fib]=27 [mandelbrot]=250 [nbody]=10000 [spectral_norm]=100
+                         [fannkuch_redux]=8 [binary_trees]=12)
+declare -A AWFY_SMALL=([CD]=10)
 
 # ---- runtimes ---------------------------------------------------------------
-RT_IDS=(kiln lua54 luajit_joff luajit node c)
-declare -A LABEL=([kiln]="kiln" [lua54]="lua5.4" [luajit_joff]="luajit -joff"
-                  [luajit]="luajit" [node]="node" [c]="C -O2")
-declare -A HAVE=([kiln]=1)
+RT_IDS=(kiln_interp kiln_jit lua54 luajit_joff luajit node c)
+declare -A LABEL=([kiln_interp]="Kiln interpreter" [kiln_jit]="Kiln JIT" [lua54]="lua5.4"
+                  [luajit_joff]="luajit -joff" [luajit]="luajit" [node]="node" [c]="C -O2")
+declare -A HAVE=([kiln_interp]=1)
 have() { command -v "$1" >/dev/null 2>&1; }
+"$KILN" run --jit=off bench/kernels/fib.kn 1 >/dev/null 2>&1 ||
+    { note "$KILN run --jit=off fails: a kiln without the JIT's options? (make)"; exit 2; }
+if "$KILN" run --jit=always bench/kernels/fib.kn 1 >/dev/null 2>&1; then
+    HAVE[kiln_jit]=1
+else
+    note "$KILN run --jit=always fails (no JIT on this machine?): the Kiln JIT column and the compile table are skipped"
+fi
 if have lua5.4; then HAVE[lua54]=1; else note "lua5.4 not installed: its column is skipped (no ratios)"; fi
 if have luajit; then HAVE[luajit_joff]=1; HAVE[luajit]=1; else note "luajit not installed: its columns are skipped"; fi
 if have node; then HAVE[node]=1; else note "node not installed: its column is skipped"; fi
@@ -93,7 +126,8 @@ has_lua=${HAVE[lua54]:-}
 kernel_cmd() {
     local k=bench/kernels/$2 size=${KERNEL_SIZE[$2]}
     case $1 in
-        kiln)        [ -f "$k.kn" ] && echo "$KILN run $k.kn $size" ;;
+        kiln_interp) [ -f "$k.kn" ] && echo "$KILN run --jit=off $k.kn $size" ;;
+        kiln_jit)    [ -f "$k.kn" ] && echo "$KILN run --jit=on $k.kn $size" ;;
         lua54)       [ -f "$k.lua" ] && echo "lua5.4 $k.lua $size" ;;
         luajit_joff) [ -f "$k.lua" ] && echo "luajit -joff $k.lua $size" ;;
         luajit)      [ -f "$k.lua" ] && echo "luajit $k.lua $size" ;;
@@ -107,9 +141,10 @@ kernel_cmd() {
 # $1, or nothing when there is no version of it for that runtime.
 awfy_cmd() {
     local lower args="$2 $3 $4"
-    lower=$(echo "$2" | tr 'A-Z' 'a-z')
+    lower=$(echo "$2" | tr '[:upper:]' '[:lower:]')
     case $1 in
-        kiln)        [ -f "bench/awfy/$lower.kn" ] && echo "$KILN run bench/awfy/harness.kn $args" ;;
+        kiln_interp) [ -f "bench/awfy/$lower.kn" ] && echo "$KILN run --jit=off bench/awfy/harness.kn $args" ;;
+        kiln_jit)    [ -f "bench/awfy/$lower.kn" ] && echo "$KILN run --jit=on bench/awfy/harness.kn $args" ;;
         lua54)       [ -f "bench/awfy/lua/$lower.lua" ] && echo "lua5.4 bench/awfy/lua/harness.lua $args" ;;
         luajit_joff) [ -f "bench/awfy/lua/$lower.lua" ] && echo "luajit -joff bench/awfy/lua/harness.lua $args" ;;
         luajit)      [ -f "bench/awfy/lua/$lower.lua" ] && echo "luajit bench/awfy/lua/harness.lua $args" ;;
@@ -125,8 +160,22 @@ geomean() { # geometric mean of the arguments, or empty
     [ $# -gt 0 ] || return 0
     printf '%s\n' "$@" | awk '{ s += log($1); n++ } END { if (n) printf "%.6g", exp(s / n) }'
 }
+# The numbers of a --jit-stats report read from stdin: "FUNCTIONS
+# INSTRUCTIONS BYTES MS NS-PER-INSTRUCTION OSR-ENTRIES LEFT-INTERPRETED", or
+# nothing when there is no complete report.
+jit_stats() {
+    awk '/^jit: [0-9]+ functions compiled,/ { f = $2; i = $5; b = $8 }
+         /^jit: compile time / { ms = $4; ns = substr($6, 2) }
+         /^jit: [0-9]+ OSR entries,/ { osr = $2; left = $5 }
+         END { if (f != "" && ms != "" && osr != "") print f, i, b, ms, ns, osr, left }'
+}
+# The command string $1 with --jit-stats after its `run`.
+with_stats() { printf '%s' "${1/ run / run --jit-stats }"; }
 
 declare -A MED CELL   # MED[row,rt]: median seconds; CELL[row,rt]: text of a cell not timed
+# JIT_ON[k:NAME] / JIT_ON[a:NAME]: jit_stats of the Kiln JIT column's
+# verification run of kernel / AWFY benchmark NAME at the timed size.
+declare -A JIT_ON=()
 TABLES=$OUT/tables.md
 : > "$TABLES"
 emit() { printf '%s\n' "$*" >> "$TABLES"; }
@@ -177,9 +226,11 @@ emit_table() {
         TBL_PARTIAL="${#common[@]} of the ${#TBL_ROWS[@]}"
     fi
     for rt in "${rts[@]}"; do
+        # shellcheck disable=SC2086 # one argument per value
         g=$(geomean ${secs[$rt]:-})
         if [ -z "$g" ]; then line+=" – |"; continue; fi
         line+=" $(fmt "$g")"
+        # shellcheck disable=SC2086 # one argument per value
         [ -z "${ratios[$rt]:-}" ] || line+=" ($(awk -v x="$(geomean ${ratios[$rt]})" 'BEGIN { printf "%.2f", x }'))"
         line+=" |"
     done
@@ -187,9 +238,10 @@ emit_table() {
 }
 
 table_head() { # table_head LEADING-COLUMNS RT...: the header and separator rows
-    local lead=$1 rt header sep
+    local lead=$1 rt header sep="|" pipes=${1//[^|]/} i
     shift
-    header="| $lead |" sep="|$(echo "$lead" | sed 's/[^|]*/---/g')|"
+    header="| $lead |"
+    for ((i = 0; i <= ${#pipes}; i++)); do sep+="---|"; done
     for rt in "$@"; do header+=" ${LABEL[$rt]} |"; sep+="---:|"; done
     emit "$header"
     emit "$sep"
@@ -198,7 +250,7 @@ table_head() { # table_head LEADING-COLUMNS RT...: the header and separator rows
 # ---- kernels ----------------------------------------------------------------
 KERNEL_NAMES=()
 if [ -n "${KERNELS:-}" ]; then
-    KERNEL_NAMES=($KERNELS)
+    read -ra KERNEL_NAMES <<< "$KERNELS"
 else
     for kn in bench/kernels/*.kn; do KERNEL_NAMES+=("$(basename "$kn" .kn)"); done
 fi
@@ -206,19 +258,30 @@ fi
 for name in "${KERNEL_NAMES[@]}"; do
     [ -f "bench/kernels/$name.kn" ] || { note "no bench/kernels/$name.kn"; exit 2; }
     [ -n "${KERNEL_SIZE[$name]:-}" ] || { note "no size for $name: add it to KERNEL_SIZE in $0"; exit 2; }
+    [ -n "${KERNEL_SMALL[$name]:-}" ] || { note "no small size for $name: add it to KERNEL_SMALL in $0"; exit 2; }
     if [ -n "${HAVE[c]:-}" ] && [ -f "bench/kernels/$name.c" ]; then
         "$CC" -O2 -ffp-contract=off -o "$OUT/$name" "bench/kernels/$name.c" -lm
     fi
-    # Every version must print what Kiln prints before its time means anything.
-    expected=$($(kernel_cmd kiln "$name"))
+    # Every version, the JIT's too, must print what the Kiln interpreter
+    # prints before its time means anything.
+    read -ra interp_cmd <<< "$(kernel_cmd kiln_interp "$name")"
+    expected=$("${interp_cmd[@]}")
     cmds=() rts=()
     for rt in "${ACTIVE[@]}"; do
         cmd=$(kernel_cmd "$rt" "$name")
         [ -n "$cmd" ] || continue
-        if [ "$rt" != kiln ]; then
+        if [ "$rt" = kiln_jit ]; then
+            # This run also reports what --jit=on compiles (stderr).
+            jcmd=$(with_stats "$cmd")
+            got=$($jcmd 2>"$OUT/jit-on.err") ||
+                { note "$name: '$cmd' failed: $(head -c 300 "$OUT/jit-on.err")"; exit 1; }
+            JIT_ON[k:$name]=$(jit_stats <"$OUT/jit-on.err")
+        elif [ "$rt" != kiln_interp ]; then
             got=$($cmd) || { note "$name: '$cmd' failed"; exit 1; }
+        fi
+        if [ "$rt" != kiln_interp ]; then
             if [ "$got" != "$expected" ]; then
-                note "$name: '$cmd' prints something other than Kiln:"
+                note "$name: '$cmd' prints something other than the Kiln interpreter:"
                 diff <(echo "$expected") <(echo "$got") >&2 || true
                 exit 1
             fi
@@ -260,7 +323,7 @@ why_failed() {
     printf '%s' "${line:0:160}"
 }
 
-awfy_rows=0
+awfy_rows=0 AWFY_ROWS=()
 if [ "${AWFY:-}" != none ]; then
     for bname in ${AWFY:-}; do
         grep -q "^$bname " <<< "$AWFY_SIZES" || note "AWFY $bname: not in AWFY_SIZES, skipped"
@@ -269,7 +332,7 @@ if [ "${AWFY:-}" != none ]; then
     awfy_notes=()
     while read -r bname outer inner; do
         if [ -n "${AWFY:-}" ] && ! [[ " $AWFY " == *" $bname "* ]]; then continue; fi
-        if [ -z "$(awfy_cmd kiln "$bname" "$outer" "$inner")" ]; then
+        if [ -z "$(awfy_cmd kiln_interp "$bname" "$outer" "$inner")" ]; then
             note "AWFY $bname: no Kiln version, skipped"
             continue
         fi
@@ -279,9 +342,13 @@ if [ "${AWFY:-}" != none ]; then
         for rt in "${AWFY_RTS[@]}"; do
             cmd=$(awfy_cmd "$rt" "$bname" "$outer" "$inner")
             [ -n "$cmd" ] || continue
-            # The harness verifies the result itself: exit status 0 means it did.
-            if err=$($cmd 2>&1 >/dev/null); then
+            # The harness verifies the result itself: exit status 0 means it
+            # did. The JIT's run also reports what --jit=on compiles.
+            vcmd=$cmd
+            [ "$rt" != kiln_jit ] || vcmd=$(with_stats "$cmd")
+            if err=$($vcmd 2>&1 >/dev/null); then
                 cmds+=("$cmd") rts+=("$rt")
+                [ "$rt" != kiln_jit ] || JIT_ON[a:$bname]=$(jit_stats <<< "$err")
             else
                 st=$?
                 awfy_notes+=("$bname under ${LABEL[$rt]}: exit $st, $(why_failed "$err")")
@@ -296,10 +363,11 @@ if [ "${AWFY:-}" != none ]; then
         for i in "${!rts[@]}"; do MED[$bname,${rts[$i]}]=$(median "$OUT/awfy-$bname.csv" $((i + 1))); done
     done <<< "$AWFY_SIZES"
     awfy_rows=${#TBL_ROWS[@]}
+    AWFY_ROWS=("${TBL_ROWS[@]}")
 
     emit "### Are We Fast Yet (bench/awfy)"
     emit ""
-    emit "\`kiln run bench/awfy/harness.kn NAME OUTER INNER\`; the peers run our Lua and JavaScript"
+    emit "\`kiln run --jit=off|--jit=on bench/awfy/harness.kn NAME OUTER INNER\`; the peers run our Lua and JavaScript"
     emit "translations of the Kiln ports through \`bench/awfy/lua/harness.lua\` and \`bench/awfy/js/harness.js\`"
     emit "with the same arguments. Every run verifies its result. Median wall-clock seconds of the whole"
     if [ -n "$has_lua" ]; then
@@ -327,6 +395,108 @@ if [ "${AWFY:-}" != none ]; then
     fi
 fi
 
+# ---- JIT compile times ------------------------------------------------------
+declare -A JIT_ALWAYS=() JIT_CELL=()   # by k:NAME / a:NAME, as JIT_ON
+jit_notes=()
+# jit_always KEY CHECK-FILE ARGS...: one `kiln run --jit=always --jit-stats
+# ARGS...`; its jit_stats go to JIT_ALWAYS[KEY], unless it fails, prints
+# something other than CHECK-FILE (when that file exists) or reports no
+# statistics: then a note, and JIT_CELL[KEY] says so.
+jit_always() {
+    local key=$1 check=$2 st=0 stats
+    shift 2
+    "$KILN" run --jit=always --jit-stats "$@" >"$OUT/jit-always.out" 2>"$OUT/jit-always.err" </dev/null ||
+        st=$?
+    stats=$(jit_stats <"$OUT/jit-always.err")
+    if [ "$st" != 0 ]; then
+        jit_notes+=("${key#*:}: exit $st, $(why_failed "$(cat "$OUT/jit-always.err")")")
+    elif [ -f "$check" ] && ! cmp -s "$OUT/jit-always.out" "$check"; then
+        jit_notes+=("${key#*:}: its output differs from $check")
+    elif [ -z "$stats" ]; then
+        jit_notes+=("${key#*:}: no --jit-stats report on stderr")
+    else
+        JIT_ALWAYS[$key]=$stats
+        return 0
+    fi
+    JIT_CELL[$key]="failed ($(( ${#jit_notes[@]} )))"
+    note "compile statistics: ${jit_notes[-1]}"
+}
+
+if [ -n "${HAVE[kiln_jit]:-}" ]; then
+    note "compile statistics: ${#KERNEL_NAMES[@]} kernels and ${#AWFY_ROWS[@]} AWFY benchmarks under --jit=always, once each"
+    jit_rows=()   # KEY|leading cells
+    for name in "${KERNEL_NAMES[@]}"; do
+        size=${KERNEL_SMALL[$name]}
+        jit_always "k:$name" "tests/kernels/$name-$size.out" "bench/kernels/$name.kn" "$size"
+        jit_rows+=("k:$name|| $name | $size |")
+    done
+    for bname in ${AWFY_ROWS[@]+"${AWFY_ROWS[@]}"}; do
+        inner=${AWFY_SMALL[$bname]:-1}
+        jit_always "a:$bname" "" bench/awfy/harness.kn "$bname" 1 "$inner"
+        jit_rows+=("a:$bname|| $bname | 1 $inner |")
+    done
+
+    emit "### JIT compile times (kiln run --jit=always --jit-stats)"
+    emit ""
+    emit "One run of each program above at its smallest size (the size \`make test\` runs) under"
+    emit "\`--jit=always\`, which compiles every function of the program before it runs, so the compile work"
+    emit "does not depend on the size: functions compiled, their bytecode instructions, the machine code"
+    emit "written, the compile time and the compile time per bytecode instruction. The last three columns"
+    emit "are what the default \`--jit=on\` compiled (hot functions and loops) in the Kiln JIT column's"
+    emit "run at the timed size: functions, compile time, OSR entries (loops entered in machine code)."
+    emit ""
+    emit "| benchmark | size | functions | bytecode instructions | machine code (bytes) | compile (ms) | ns / instruction | --jit=on: functions | --jit=on: compile (ms) | --jit=on: OSR entries |"
+    emit "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    tf=0 ti=0 tb=0 tms=0 of=0 oms=0 oosr=0 counted=0 awfy_same='' left=()
+    for entry in "${jit_rows[@]}"; do
+        key=${entry%%|*} line=${entry#*|}
+        if [ -n "${JIT_ALWAYS[$key]:-}" ]; then
+            read -r f i b ms ns osr l <<< "${JIT_ALWAYS[$key]}"
+            line+=" $f | $i | $b | $ms | $ns |"
+            tf=$((tf + f)) ti=$((ti + i)) tb=$((tb + b)) counted=$((counted + 1))
+            tms=$(awk -v a="$tms" -v b="$ms" 'BEGIN { print a + b }')
+            [ "$l" = 0 ] || left+=("${key#*:} under --jit=always: $l functions left interpreted")
+            if [ "${key%%:*}" = a ]; then # do all the AWFY rows compile the same program?
+                case $awfy_same in "") awfy_same="$f $i $b" ;; "$f $i $b") ;; *) awfy_same=differ ;; esac
+            fi
+        else
+            line+=" ${JIT_CELL[$key]:-–} | | | | |"
+        fi
+        if [ -n "${JIT_ON[$key]:-}" ]; then
+            read -r f i b ms ns osr l <<< "${JIT_ON[$key]}"
+            line+=" $f | $ms | $osr |"
+            of=$((of + f)) oosr=$((oosr + osr))
+            oms=$(awk -v a="$oms" -v b="$ms" 'BEGIN { print a + b }')
+            [ "$l" = 0 ] || left+=("${key#*:} under --jit=on: $l functions left interpreted")
+        else
+            line+=" – | – | – |"
+        fi
+        emit "$line"
+    done
+    if [ "$counted" -eq ${#jit_rows[@]} ]; then line="| **total** | |"; else line="| **total** of $counted | |"; fi
+    if [ "$ti" -gt 0 ]; then
+        line+=" $tf | $ti | $tb | $(fmt "$tms") | $(awk -v ms="$tms" -v n="$ti" 'BEGIN { printf "%.1f", ms * 1e6 / n }') |"
+    else
+        line+=" | | | | |"
+    fi
+    line+=" $of | $(fmt "$oms") | $oosr |"
+    emit "$line"
+    emit ""
+    if [ ${#AWFY_ROWS[@]} -gt 1 ] && [ -n "$awfy_same" ] && [ "$awfy_same" != differ ]; then
+        emit "Every AWFY row compiles the same $(cut -d' ' -f1 <<< "$awfy_same") functions: the harness imports all the benchmarks"
+        emit "and \`--jit=always\` compiles every function, so those rows differ only in the noise of the compile time."
+        emit ""
+    fi
+    for l in ${left[@]+"${left[@]}"}; do emit "- $l"; done
+    [ ${#left[@]} -eq 0 ] || emit ""
+    if [ ${#jit_notes[@]} -gt 0 ]; then
+        emit "Failed under \`--jit=always\`:"
+        emit ""
+        for i in "${!jit_notes[@]}"; do emit "$((i + 1)). ${jit_notes[$i]//|/\\|}"; done
+        emit ""
+    fi
+fi
+
 # ---- results.md and charts --------------------------------------------------
 charts=""
 if have gnuplot; then
@@ -334,7 +504,7 @@ if have gnuplot; then
     gnuplot -e "datafile='$OUT/kernels.dat'; outfile='$OUT/kernels.svg'; ncols=$((${#ACTIVE[@]} + 1)); ylabel='$ylabel'; chart_title='Kiln benchmark kernels'" bench/chart.gp &&
         charts+="![kernels](kernels.svg)"$'\n'
     if [ "$awfy_rows" -gt 0 ]; then
-        width=$((awfy_rows > 8 ? 200 + 80 * awfy_rows : 960))   # room for every name
+        width=$((awfy_rows > 8 ? 200 + 90 * awfy_rows : 960))   # room for every name and bar
         gnuplot -e "datafile='$OUT/awfy.dat'; outfile='$OUT/awfy.svg'; ncols=$((${#AWFY_RTS[@]} + 1)); width=$width; ylabel='$ylabel'; chart_title='Are We Fast Yet benchmarks'" bench/chart.gp &&
             charts+="![awfy](awfy.svg)"$'\n'
     fi
@@ -348,7 +518,7 @@ fi
     echo "$(date -u '+%Y-%m-%d %H:%M UTC'), $(uname -m), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
     echo "hyperfine -N, $WARMUP warm-up + $RUNS runs per command. Peers:"
     echo
-    echo "- kiln: $("$KILN" --version 2>/dev/null | head -n 1 || echo "$KILN")"
+    echo "- kiln: $("$KILN" --version 2>/dev/null | head -n 1 || echo "$KILN"); Kiln interpreter: \`kiln run --jit=off\`, Kiln JIT: \`kiln run --jit=on\`"
     [ -n "$has_lua" ] && echo "- lua5.4: $(lua5.4 -v 2>&1 | head -n 1)"
     [ -n "${HAVE[luajit]:-}" ] && echo "- luajit: $(luajit -v 2>&1 | head -n 1)"
     [ -n "${HAVE[node]:-}" ] && echo "- node: $(node --version)"

@@ -30,6 +30,7 @@
 #                (bench/awfy) verifying at their smallest size;
 #                the kernels (bench/kernels) at a tiny size, output against
 #                tests/kernels/NAME-SIZE.out (three also under --gc-stress);
+#                both of these also under --jit=always;
 #                examples/embed's output; then, with
 #                INSTALL_CHECK=yes (the default; make asan sets no),
 #                tests/install/check.sh: libkiln.so's exports, make install,
@@ -305,16 +306,19 @@ cli 2 "types-classes.kn:65521:7: error: too many classes in one program (at most
     run "$OUT/types-classes.kn"
 one_error "$OUT/types-classes.kn"
 # bench/awfy: each ported benchmark still verifies its result at the
-# smallest size (no timing); a few also under --gc-stress
+# smallest size (no timing), in the default mode (--jit=on) and under
+# --jit=always (every function compiled first); a few also under --gc-stress
 for spec in Bounce:1 CD:10 DeltaBlue:1 Havlak:1 Json:1 List:1 Mandelbrot:1 NBody:1 Permute:1 \
     Queens:1 Richards:1 Sieve:1 Storage:1 Towers:1; do # NAME:INNER, the smallest size each verifies
     name=${spec%:*} inner=${spec#*:}
-    if timeout "$TIMEOUT" "$KILN" run bench/awfy/harness.kn "$name" 1 "$inner" \
-        >"$OUT/awfy.out" 2>&1 </dev/null; then
-        pass
-    else
-        fail "awfy: $name 1 $inner does not verify: $(head -c 300 "$OUT/awfy.out")"
-    fi
+    for jit in on always; do
+        if timeout "$TIMEOUT" "$KILN" run --jit=$jit bench/awfy/harness.kn "$name" 1 "$inner" \
+            >"$OUT/awfy.out" 2>&1 </dev/null; then
+            pass
+        else
+            fail "awfy: $name 1 $inner under --jit=$jit does not verify: $(head -c 300 "$OUT/awfy.out")"
+        fi
+    done
 done
 for name in Bounce DeltaBlue Richards Sieve Towers; do
     if timeout "$TIMEOUT" "$KILN" run --gc-stress --gc-verify bench/awfy/harness.kn "$name" 1 1 \
@@ -326,18 +330,23 @@ for name in Bounce DeltaBlue Richards Sieve Towers; do
 done
 # bench/kernels: each kernel at a tiny size (its first argument) prints
 # tests/kernels/NAME-SIZE.out, the C version's output at that size (the Lua
-# version prints the same); the allocating ones also under --gc-stress
+# version prints the same), in the default mode (--jit=on) and under
+# --jit=always; the allocating ones also under --gc-stress
 for spec in fib:27 mandelbrot:250 nbody:10000 spectral_norm:100 fannkuch_redux:8 binary_trees:12 \
-    gc:binary_trees:7 gc:fannkuch_redux:7 gc:nbody:1000; do # [gc:]NAME:SIZE
-    flags=()
-    case $spec in gc:*) flags=(--gc-stress --gc-verify) spec=${spec#gc:} ;; esac
+    jit:fib:27 jit:mandelbrot:250 jit:nbody:10000 jit:spectral_norm:100 jit:fannkuch_redux:8 \
+    jit:binary_trees:12 gc:binary_trees:7 gc:fannkuch_redux:7 gc:nbody:1000; do # [jit:|gc:]NAME:SIZE
+    flags=(--jit=on) mode=""
+    case $spec in
+    gc:*) flags=(--jit=on --gc-stress --gc-verify) mode=gc spec=${spec#gc:} ;;
+    jit:*) flags=(--jit=always) mode=jit spec=${spec#jit:} ;;
+    esac
     name=${spec%:*} size=${spec#*:}
-    expected=tests/kernels/$name-$size.out got=$OUT/kernel-$name-$size${flags:+-gc}.out
+    expected=tests/kernels/$name-$size.out got=$OUT/kernel-$name-$size${mode:+-$mode}.out
     if timeout "$TIMEOUT" "$KILN" run "${flags[@]}" "bench/kernels/$name.kn" "$size" \
         >"$got" 2>&1 </dev/null && cmp -s "$got" "$expected"; then
         pass
     else
-        fail "kernel: $name $size${flags:+ under --gc-stress}: diff $expected $got"
+        fail "kernel: $name $size under ${flags[*]}: diff $expected $got"
     fi
 done
 # examples/embed: the C application embedding Kiln prints what it should
