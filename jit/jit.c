@@ -989,6 +989,15 @@ static void emit_ins(jc *c, uint32_t at)
         x64_load32(B, RDX, x64_m(ra, offsetof(vm_str, len)));
         x64_alu_rm32(B, ALU_CMP, RDX, x64_m(rc, offsetof(vm_str, len)));
         size_t differ = x64_jcc(B, CC_NE);
+        /* one byte each (characters): compared here */
+        x64_alu_ri(B, ALU_CMP, RDX, 1);
+        size_t longer = x64_jcc(B, CC_NE);
+        x64_load8zx(B, RDX, x64_m(ra, offsetof(vm_str, data)));
+        x64_load8zx(B, RAX, x64_m(rc, offsetof(vm_str, data))); /* ra is read: rax is free */
+        x64_alu_rr(B, ALU_CMP, RDX, RAX);
+        set_bool(c, CC_E);
+        size_t done1 = x64_jmp(B);
+        x64_patch_rel(B, longer, c->b.len);
         flush(c);
         x64_mov_rr(B, RDX, rc);
         x64_mov_rr(B, RDI, ra);
@@ -1004,6 +1013,7 @@ static void emit_ins(jc *c, uint32_t at)
         x64_patch_rel(B, differ, c->b.len);
         x64_mov_imm(B, RAX, 0);
         x64_patch_rel(B, done, c->b.len);
+        x64_patch_rel(B, done1, c->b.len);
         x64_patch_rel(B, done2, c->b.len);
         if (op == OP_NE_S)
             x64_alu_ri(B, ALU_XOR, RAX, 1);
