@@ -181,6 +181,9 @@ static void *jit_unwind(kiln_vm *vm, vm_value *R)
 #ifndef JIT_KEEP_REGS /* 0: every register in its slot only (for measuring) */
 #define JIT_KEEP_REGS 1
 #endif
+#ifndef JIT_KEEP_FACTOR /* a register is kept if used more than this times the calls */
+#define JIT_KEEP_FACTOR 1
+#endif
 static const int8_t gpr_pool[] = {RBP, R14, RSI, RDI, R8, R9, R10, R11};
 enum { XMM_FIRST = 2, XMM_POOL = 14 }; /* xmm2..xmm15; xmm0, xmm1 are scratch */
 #define TICK R15
@@ -438,6 +441,31 @@ static void tick_in(jc *c)
     x64_load(B, TICK, CTX(tick));
 }
 
+/* Does instruction op write the kept registers back and load them again
+ * (a call, or an instruction compiled code leaves to C)? */
+static bool spills_at(const jc *c, uint32_t op)
+{
+    switch (op) {
+    case OP_CALL:
+    case OP_CALLP:
+    case OP_CALLV:
+    case OP_CALLVP:
+    case OP_CALLF:
+    case OP_CALLN: /* math.sqrt is an instruction, a cheap exception */
+    case OP_THROW:
+    case OP_MOD_F:
+    case OP_CONCAT:
+    case OP_LT_S:
+    case OP_LE_S: return true;
+    default: /* what emit_ins leaves to via_c */
+        (void)c;
+        return !(vm_ops[op].flags & OPF_BRANCH) && op != OP_NOP && op != OP_MOV &&
+               !(op >= OP_LOADI && op <= OP_SETG) && !(op >= OP_ADD_I && op <= OP_STRIDX) &&
+               op != OP_GETF && op != OP_SETF && op != OP_AGET && op != OP_ASET && op != OP_ALEN &&
+               op != OP_GETCELL && op != OP_SETCELL && op != OP_RET && op != OP_RET0;
+    }
+}
+
 /* The registers to keep: the most used, each use weighted by 8 to the
  * depth of the loops around it (a loop: a backward jump's range). */
 static bool choose_homes(jc *c)
@@ -466,12 +494,15 @@ static bool choose_homes(jc *c)
                 }
         }
         int32_t dep = 0;
+        uint64_t wcalls = 0; /* the calls, weighted as the uses are */
         for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at]))) {
             for (uint32_t k = at; k < at + VM_INS_WORDS(INS_OP(d->code[at])); k++)
                 dep += depth[k];
             uint32_t op = INS_OP(d->code[at]), vals[4];
             vm_ins_operands(op, &d->code[at], vals);
             uint64_t weight = (uint64_t)1 << (3 * (dep < 0 ? 0 : dep > 6 ? 6 : dep));
+            if (spills_at(c, op))
+                wcalls += weight;
             for (int i = 0; i < 4; i++)
                 if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_REG && vals[i] < n)
                     w[vals[i]] += weight;
@@ -485,7 +516,9 @@ static bool choose_homes(jc *c)
                     (d->types[v] == VM_T_FLOAT ? nxmm < XMM_POOL : ngpr < sizeof gpr_pool) &&
                     (best == n || w[v] > w[best]))
                     best = v;
-            if (best == n || !JIT_KEEP_REGS)
+            /* each kept register costs a store and a load at each call:
+             * keep only those used more often than calls happen */
+            if (best == n || !JIT_KEEP_REGS || w[best] <= wcalls * JIT_KEEP_FACTOR)
                 break;
             int h = d->types[best] == VM_T_FLOAT ? XMM(XMM_FIRST + (int)nxmm++) : gpr_pool[ngpr++];
             c->home[best] = (int8_t)h;
