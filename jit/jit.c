@@ -221,6 +221,11 @@ typedef struct jc {
     int8_t *home;   /* per register: where it is kept */
     uint32_t *kept; /* the registers kept in machine registers */
     uint32_t nkept;
+    /* Kept registers whose slot may differ from the machine register
+     * (written since the last write-back or load); at a jump target all
+     * may, as the paths into it are not followed. */
+    bool *dirty; /* per register */
+    uint32_t ndirty;
     bool *handler; /* per code word: a catch clause starts here */
     bool *target;  /* per code word: a jump lands here */
     /* Registers known to hold an int constant in this block (set by LOADI,
@@ -308,10 +313,32 @@ static int use(jc *c, int r, uint32_t v)
     get(c, r, v);
     return r;
 }
+static void mark_dirty(jc *c, uint32_t v)
+{
+    if (!c->dirty[v]) {
+        c->dirty[v] = true;
+        c->ndirty++;
+    }
+}
+static void all_dirty(jc *c)
+{
+    for (uint32_t i = 0; i < c->nkept; i++)
+        c->dirty[c->kept[i]] = true;
+    c->ndirty = c->nkept;
+}
+static void all_clean(jc *c)
+{
+    for (uint32_t i = 0; i < c->nkept; i++)
+        c->dirty[c->kept[i]] = false;
+    c->ndirty = 0;
+}
+
 /* v = the 64 bits of GPR r. */
 static void put(jc *c, uint32_t v, int r)
 {
     int h = c->home[v];
+    if (h >= 0)
+        mark_dirty(c, v);
     if (in_gpr(h)) {
         if (h != r)
             x64_mov_rr(B, h, r);
@@ -324,6 +351,8 @@ static void put(jc *c, uint32_t v, int r)
 static void put_imm(jc *c, uint32_t v, int32_t imm)
 {
     int h = c->home[v];
+    if (h >= 0)
+        mark_dirty(c, v);
     if (in_gpr(h)) {
         x64_mov_imm(B, h, (uint64_t)(int64_t)imm);
     } else if (in_xmm(h)) {
@@ -364,6 +393,8 @@ static int fuse(jc *c, int x, uint32_t v)
 static void fput(jc *c, uint32_t v, int x)
 {
     int h = c->home[v];
+    if (h >= 0)
+        mark_dirty(c, v);
     if (!in_xmm(h))
         x64_movsd_store(B, REG(v), x);
     else if (h - 16 != x)
@@ -395,11 +426,13 @@ static void ucom_v(jc *c, int x, uint32_t v)
         x64_ucomisd_m(B, x, REG(v));
 }
 /* Before a safepoint: the kept registers to their slots. */
-static void flush_inline(jc *c)
+static void flush_inline(jc *c, bool only_dirty)
 {
     for (uint32_t i = 0; i < c->nkept; i++) {
         uint32_t v = c->kept[i];
         int h = c->home[v];
+        if (only_dirty && !c->dirty[v])
+            continue;
         if (in_xmm(h))
             x64_movsd_store(B, REG(v), h - 16);
         else
@@ -418,10 +451,21 @@ static void reload_inline(jc *c)
             x64_load(B, h, REG(v));
     }
 }
+/* Writes back the kept registers that may differ from their slots. */
 static void flush(jc *c)
 {
+    if (c->ndirty < KEPT_INLINE)
+        flush_inline(c, true);
+    else
+        fix(c, x64_call(B), SPILL);
+    all_clean(c);
+}
+/* Writes back every kept register (an out-of-line path: where it is
+ * entered from, any may be dirty). */
+static void flush_all(jc *c)
+{
     if (c->nkept < KEPT_INLINE)
-        flush_inline(c);
+        flush_inline(c, false);
     else
         fix(c, x64_call(B), SPILL);
 }
@@ -431,6 +475,7 @@ static void reload(jc *c)
         reload_inline(c);
     else
         fix(c, x64_call(B), FILL);
+    all_clean(c);
 }
 static void tick_out(jc *c)
 {
@@ -835,10 +880,12 @@ static void emit_ins(jc *c, uint32_t at)
     uint32_t A = INS_A(ins), Bv = INS_B(ins), Cv = INS_C(ins);
     bool verify = vm->heap.verify; /* barriers go through ops.h, which checks them */
     size_t first = c->nslow;
+    if (c->handler[at] || c->target[at]) {
+        c->gen++; /* a block starts: no constant known */
+        all_dirty(c);
+    }
     if (c->handler[at])
         reload(c); /* a catch clause: reached from jit_unwind */
-    if (c->handler[at] || c->target[at])
-        c->gen++; /* a block starts: no constant known */
     switch (op) {
     case OP_NOP: break;
     case OP_MOV:
@@ -1031,6 +1078,11 @@ static void emit_ins(jc *c, uint32_t at)
         set_bool(c, CC_E);
         size_t done1 = x64_jmp(B);
         x64_patch_rel(B, longer, c->b.len);
+        /* only this path writes back: after the merge, what was dirty
+         * before still may be (the other paths did not) */
+        bool was[XMM_POOL + sizeof gpr_pool];
+        for (uint32_t i = 0; i < c->nkept; i++)
+            was[i] = c->dirty[c->kept[i]];
         flush(c);
         x64_mov_rr(B, RDX, rc);
         x64_mov_rr(B, RDI, ra);
@@ -1048,6 +1100,9 @@ static void emit_ins(jc *c, uint32_t at)
         x64_patch_rel(B, done, c->b.len);
         x64_patch_rel(B, done1, c->b.len);
         x64_patch_rel(B, done2, c->b.len);
+        for (uint32_t i = 0; i < c->nkept; i++)
+            if (was[i])
+                mark_dirty(c, c->kept[i]);
         if (op == OP_NE_S)
             x64_alu_ri(B, ALU_XOR, RAX, 1);
         put(c, A, RAX);
@@ -1346,7 +1401,7 @@ static size_t emit_tail(jc *c)
         const jit_slow *s = &c->slow[i];
         x64_patch_rel(B, s->from, c->b.len);
         if (s->kind == S_OP || s->kind == S_POLL) /* calls flushed before their stubs */
-            flush(c);
+            flush_all(c);
         if (s->kind == S_CALLSLOW) {
             tick_out(c);
             x64_mov_rr(B, RDI, R12);
@@ -1387,7 +1442,7 @@ static size_t emit_tail(jc *c)
     reload(c);
     x64_jmp_r(B, RCX);
     size_t spill = c->b.len;
-    flush_inline(c);
+    flush_inline(c, false);
     x64_ret(B);
     size_t fill = c->b.len;
     reload_inline(c);
@@ -1461,7 +1516,18 @@ static void emit_prologue(jc *c)
             x64_rep_stosq(B);
         }
     }
-    reload(c);
+    /* kept: the parameters and captures loaded, the others zero */
+    for (uint32_t i = 0; i < c->nkept; i++) {
+        uint32_t v = c->kept[i];
+        int h = c->home[v];
+        if (v < from)
+            in_xmm(h) ? x64_movsd_load(B, h - 16, REG(v)) : x64_load(B, h, REG(v));
+        else if (in_xmm(h))
+            x64_xorpd(B, h - 16, h - 16);
+        else
+            x64_mov_imm(B, h, 0);
+    }
+    all_clean(c);
 }
 
 bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
@@ -1475,10 +1541,11 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     c.target = calloc(d->ncode + 1, sizeof(bool));
     c.kval = malloc(sizeof(int64_t) * (d->nregs + 1u));
     c.kgen = calloc(d->nregs + 1u, sizeof(uint32_t));
+    c.dirty = calloc(d->nregs + 1u, sizeof(bool));
     c.gen = 1;
     bool ok = false;
     uint64_t count = 0;
-    if (c.pcmap && c.handler && c.target && c.kval && c.kgen && choose_homes(&c)) {
+    if (c.pcmap && c.handler && c.target && c.kval && c.kgen && c.dirty && choose_homes(&c)) {
         memset(c.pcmap, 0xff, sizeof(uint32_t) * (d->ncode + 1));
         for (uint32_t i = 0; i < d->nhandlers; i++)
             c.handler[d->handlers[i].handler] = true;
@@ -1500,6 +1567,7 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     free(c.target);
     free(c.kval);
     free(c.kgen);
+    free(c.dirty);
     if (c.b.oom)
         x64_free(&c.b);
     J->scratch = c.b;

@@ -157,7 +157,8 @@ bool jit_init(kiln_vm *vm)
     vm->jit = J;
     x64_buf b = {0};
     jit_emit_trampoline(&b);
-    J->limit += b.len + 16; /* the trampoline is not counted against the limit */
+    size_t tramp = b.len + 16;
+    J->limit += tramp; /* the trampoline is not counted against the limit */
     uint8_t *t = b.oom ? NULL : cache_put(J, b.p, b.len);
     x64_free(&b);
     if (!t) {
@@ -166,7 +167,7 @@ bool jit_init(kiln_vm *vm)
     }
     J->stats = (jit_stats){0};
     J->used = 0;
-    J->limit -= b.len + 16;
+    J->limit -= tramp;
     /* A data pointer to a function pointer: POSIX guarantees the cast. */
     memcpy(&J->enter, &t, sizeof t);
     if (vm->cfg.perf_map) {
