@@ -271,7 +271,7 @@ static const char natives_src[] =
     "try { host.back(500) } catch e: ValueError { print(\"passed on: ${e}\") }\n"
     "try { print(host.wrong()) } catch e { print(e) }\n";
 
-static void natives_run(unsigned flags)
+static void natives_run(unsigned flags, int jit)
 {
     out o;
     memset(&o, 0, sizeof o);
@@ -280,6 +280,7 @@ static void natives_run(unsigned flags)
     cfg.write = capture;
     cfg.userdata = &o;
     cfg.flags = flags;
+    cfg.jit = jit;
     kiln_vm *vm = kiln_new(&cfg);
     cr_assert_not_null(vm);
     int factor = 1, backs = 0;
@@ -308,14 +309,22 @@ static void natives_run(unsigned flags)
 
 Test(api, natives_typed_throwing_reentrant_with_userdata)
 {
-    natives_run(0);
+    natives_run(0, KILN_JIT_DEFAULT);
+}
+
+/* The same from compiled code: natives called from machine code, calling
+ * back into compiled functions, errors crossing both ways. */
+Test(api, natives_from_compiled_code)
+{
+    natives_run(0, KILN_JIT_ALWAYS);
+    natives_run(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY, KILN_JIT_ALWAYS);
 }
 
 /* A collection at every allocation, the heap checked after each: the
  * frames below a native that called back in stay rooted. */
 Test(api, natives_reentrant_under_gc_stress)
 {
-    natives_run(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY);
+    natives_run(KILN_FLAG_GC_STRESS | KILN_FLAG_GC_VERIFY, KILN_JIT_DEFAULT);
 }
 
 Test(api, natives_are_type_checked_at_compile_time)
