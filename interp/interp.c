@@ -412,13 +412,11 @@ interp_exec(kiln_vm *vm, vm_value *const base, vm_value *result)
                 z->u = 0;
             *vm_frame_of(N) = (vm_frame){g, pc, INS_A(ins), (uint32_t)(N - R)};
             /* Hot, or compiled already: the callee runs as machine code
-             * (jit.h), which returns here when its frame does. */
-            if (--g->calls < 0 && jit_hot(vm, g)) {
+             * (jit.h), which returns here when its frame does — unless
+             * the machine stack runs low: then it is interpreted here,
+             * which takes none. */
+            if (--g->calls < 0 && jit_hot(vm, g) && !jit_c_stack_low(vm)) {
                 PROTECT();
-                if (jit_c_stack_low(vm)) {
-                    ops_call_overflow(vm);
-                    goto unwind;
-                }
                 jr = jit_call(vm, N);
                 if (jr.st)
                     goto propagate;
@@ -490,7 +488,7 @@ poll: /* at a back-edge: fuel, interrupts, and on-stack replacement */
         goto unwind;
     /* A hot loop: the rest of this frame runs as machine code, entered
      * at the loop's header; it comes back when the frame returns. */
-    if (f->loops >= JIT_HOT_LOOPS && jit_hot(vm, f)) {
+    if (f->loops >= JIT_HOT_LOOPS && jit_hot(vm, f) && !jit_c_stack_low(vm)) {
         jr = jit_osr(vm, R, resume);
         if (jr.st)
             goto propagate;
@@ -555,7 +553,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
         outer_R ? vm_frame_next(outer_R, vm_frame_of(outer_R)->fn) : X->stack + VM_FRAME_SLOTS;
     if (!outer_R)
         jit_thread_enter(vm);
-    if (R + f->nregs > X->stack_end || X->depth == KILN_MAX_REENTRY || jit_c_stack_low(vm)) {
+    if (R + f->nregs > X->stack_end || X->depth == KILN_MAX_REENTRY) {
         rt_raise(vm, RT_ERR_STACK, "stack overflow");
         rt_trace_begin(vm, NULL);
         return -1;
@@ -568,7 +566,7 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
     *vm_frame_of(R) =
         (vm_frame){f, outer_pc, VM_FRAME_ENTRY, outer_R ? (uint32_t)(R - outer_R) : 0};
     int st;
-    if (f->jcode || (--f->calls < 0 && jit_hot(vm, f))) {
+    if ((f->jcode || (--f->calls < 0 && jit_hot(vm, f))) && !jit_c_stack_low(vm)) {
         jit_ret r = jit_call(vm, R);
         *result = r.v;
         st = r.st == 0 ? 0 : X->err_kind == RT_EXIT ? -2 : -1;

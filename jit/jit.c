@@ -137,9 +137,9 @@ static jit_ret jit_call_slow(kiln_vm *vm, vm_value *N)
     const vm_frame *fr = vm_frame_of(N);
     vm_rtfunc *g = fr->fn;
     publish(vm, N - fr->back, fr->ret_pc);
-    if (jit_c_stack_low(vm))
-        return (jit_ret){ops_call_overflow(vm), {0}};
-    if (--g->calls < 0 && jit_hot(vm, g))
+    /* compiled (not when the machine stack runs low: interp_run takes
+     * one activation, then none per call) */
+    if (g->jcode ? !jit_c_stack_low(vm) : --g->calls < 0 && jit_hot(vm, g) && !jit_c_stack_low(vm))
         return jit_call(vm, N);
     uint32_t from = (uint32_t)g->nparams + g->ncaps;
     memset(N + from, 0, sizeof(vm_value) * (g->nregs - from));
@@ -762,8 +762,6 @@ static void emit_call(jc *c, uint32_t at, uint32_t op, uint32_t ins, uint32_t x)
     }
     x64_alu_rm(B, ALU_CMP, RAX, CTX(stack_end));
     slow(c, S_CALLERR, at, 1, x64_jcc(B, CC_A), UINT32_MAX);
-    x64_alu_rm(B, ALU_CMP, RSP, CTX(c_limit));
-    slow(c, S_CALLERR, at, 1, x64_jcc(B, CC_B), UINT32_MAX);
     /* The arguments. */
     switch (op) {
     case OP_CALLP:
@@ -804,13 +802,16 @@ static void emit_call(jc *c, uint32_t at, uint32_t op, uint32_t ins, uint32_t x)
     x64_store(B, NREC(off, 2), RAX);
     x64_load(B, RAX, NREC(off, 0));
     x64_load(B, RAX, x64_m(RAX, offsetof(vm_rtfunc, jcode)));
+    /* not compiled, or the machine stack runs low: jit_call_slow */
     x64_test_rr(B, RAX, RAX);
     slow(c, S_CALLSLOW, at, (uint32_t)off, x64_jcc(B, CC_E), UINT32_MAX);
-    size_t callslow = c->nslow - 1;
+    x64_alu_rm(B, ALU_CMP, RSP, CTX(c_limit));
+    slow(c, S_CALLSLOW, at, (uint32_t)off, x64_jcc(B, CC_B), UINT32_MAX);
+    size_t callslow = c->nslow - 2;
     x64_lea(B, RBX, x64_m(RBX, off));
     x64_call_r(B, RAX);
     x64_lea(B, RBX, x64_m(RBX, -off));
-    c->slow[callslow].resume = c->b.len;
+    c->slow[callslow].resume = c->slow[callslow + 1].resume = c->b.len;
     reload(c);
     check(c);
     if (res)

@@ -27,6 +27,7 @@
 enum { CHUNK = 1 << 20 };                   /* bytes per mapping, at least */
 #define DEFAULT_LIMIT ((size_t)64 << 20)    /* the cache's default size */
 #define STACK_MARGIN ((uintptr_t)256 << 10) /* machine stack kept for C */
+#define UNKNOWN_STACK ((uintptr_t)64 << 10) /* used of a stack of unknown size */
 
 bool jit_available(void)
 {
@@ -221,9 +222,11 @@ void jit_thread_enter(kiln_vm *vm)
         pthread_attr_destroy(&a);
     }
     if (!lo || sp <= (uintptr_t)lo || sp > (uintptr_t)lo + size) {
-        /* unknown: assume 1 MiB below here */
-        lo = (void *)(sp - ((uintptr_t)1 << 20));
-        size = (uintptr_t)1 << 20;
+        /* not the thread's stack (a coroutine's, say): its size is
+         * unknown, so compiled code gets little of it (past the limit,
+         * calls are interpreted, which takes no machine stack) */
+        lo = (void *)(sp - UNKNOWN_STACK);
+        size = UNKNOWN_STACK;
     }
     X->c_thread = self;
     X->c_lo = (uintptr_t)lo;

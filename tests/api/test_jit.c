@@ -333,3 +333,48 @@ Test(jit, eight_vms_compile_and_run_on_eight_threads)
                          i);
     }
 }
+
+/* ---- A small machine stack ---- */
+
+struct deep {
+    int mode;
+    kiln_status st;
+    int64_t result;
+};
+
+static void *recurse(void *arg)
+{
+    struct deep *d = arg;
+    out o;
+    kiln_vm *vm = vm_jit(&o, d->mode, 0);
+    load(vm, "fn rec(n: int) -> int {\n"
+             "    if n == 0 { return 0 }\n"
+             "    return rec(n - 1) + 1\n"
+             "}\n");
+    kiln_run(vm);
+    kiln_value a = kiln_int(100000), r = kiln_int(0);
+    d->st = kiln_call(vm, "rec", &a, 1, &r);
+    d->result = r.as.i;
+    kiln_free(vm);
+    return NULL;
+}
+
+/* 100,000 compiled frames would take 1.6 MB of machine stack; on a thread
+ * with 256 KiB, calls go on in the interpreter (which takes none per call)
+ * once the machine stack runs low: the same result, no crash. */
+Test(jit, deep_recursion_on_a_small_thread_stack)
+{
+    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
+    for (int i = 0; i < 3; i++) {
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        cr_assert_eq(pthread_attr_setstacksize(&attr, 256 << 10), 0);
+        struct deep d = {modes[i], KILN_ERR_API, 0};
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, &attr, recurse, &d), 0);
+        pthread_join(t, NULL);
+        pthread_attr_destroy(&attr);
+        cr_assert_eq(d.st, KILN_OK, "mode %d", modes[i]);
+        cr_assert_eq(d.result, 100000, "mode %d", modes[i]);
+    }
+}
