@@ -155,6 +155,8 @@ bool jit_init(kiln_vm *vm)
     long page = sysconf(_SC_PAGESIZE);
     J->page = page > 0 ? (size_t)page : 4096;
     J->limit = vm->cfg.jit_code_limit ? vm->cfg.jit_code_limit : DEFAULT_LIMIT;
+    if (J->limit > SIZE_MAX / 4) /* "no limit" asked for: what sums cannot overflow */
+        J->limit = SIZE_MAX / 4;
     vm->jit = J;
     x64_buf b = {0};
     jit_emit_trampoline(&b);

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -266,6 +267,15 @@ Test(jit, past_the_code_limit_functions_stay_interpreted)
     kiln_jit_stats(vm, &some);
     kiln_free(vm);
     cr_assert_eq(all.failed, 0);
+    /* a limit too large to add to is no limit (it once wrapped around) */
+    out huge;
+    vm = vm_jit(&huge, KILN_JIT_ALWAYS, SIZE_MAX);
+    load(vm, mixed_src);
+    kiln_jitstats none;
+    kiln_jit_stats(vm, &none);
+    kiln_free(vm);
+    cr_assert_eq(none.failed, 0);
+    cr_assert_eq(none.functions, all.functions);
     cr_assert_gt(some.failed, 0, "a 2 KiB cache holds everything?");
     cr_assert_lt(some.functions, all.functions);
     cr_assert_leq(some.code_bytes, 2048);
