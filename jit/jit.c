@@ -163,7 +163,11 @@ static void *jit_unwind(kiln_vm *vm, vm_value *R)
     const vm_rtfunc *f = vm_frame_of(R)->fn;
     X->catch_R = NULL;
     X->unwinding = false;
-    return f->jinfo->code + f->jinfo->pcmap[X->catch_pc - f->code];
+    const vm_func *d = f->def;
+    for (uint32_t i = 0; i < d->nhandlers; i++)
+        if (f->code + d->handlers[i].handler == X->catch_pc)
+            return f->jinfo->code + f->jinfo->hentry[i];
+    return NULL; /* cannot happen: catch_pc is one of its clauses */
 }
 
 /* ---- The compiler ---- */
@@ -885,8 +889,6 @@ static void emit_ins(jc *c, uint32_t at)
         c->gen++; /* a block starts: no constant known */
         all_dirty(c);
     }
-    if (c->handler[at])
-        reload(c); /* a catch clause: reached from jit_unwind */
     switch (op) {
     case OP_NOP: break;
     case OP_MOV:
@@ -1438,6 +1440,12 @@ static size_t emit_tail(jc *c)
     }
     /* On-stack replacement: from the trampoline, with the loop header's
      * address in rcx. */
+    /* The catch clauses' entries from jit_unwind (jit_int.h). */
+    for (uint32_t i = 0; i < c->d->nhandlers; i++) {
+        c->pcmap[c->d->ncode + 1 + i] = (uint32_t)c->b.len;
+        reload(c);
+        fix(c, x64_jmp(B), c->d->handlers[i].handler);
+    }
     size_t osr = c->b.len;
     x64_alu_ri(B, ALU_SUB, RSP, 8);
     reload(c);
@@ -1537,7 +1545,7 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     const vm_func *d = f->def;
     jc c = {.vm = vm, .f = f, .d = d, .b = J->scratch}; /* the buffer is reused */
     c.b.len = 0;
-    c.pcmap = malloc(sizeof(uint32_t) * (d->ncode + 1));
+    c.pcmap = malloc(sizeof(uint32_t) * (d->ncode + 1 + d->nhandlers));
     c.handler = calloc(d->ncode + 1, sizeof(bool));
     c.target = calloc(d->ncode + 1, sizeof(bool));
     c.kval = malloc(sizeof(int64_t) * (d->nregs + 1u));
@@ -1547,7 +1555,7 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     bool ok = false;
     uint64_t count = 0;
     if (c.pcmap && c.handler && c.target && c.kval && c.kgen && c.dirty && choose_homes(&c)) {
-        memset(c.pcmap, 0xff, sizeof(uint32_t) * (d->ncode + 1));
+        memset(c.pcmap, 0xff, sizeof(uint32_t) * (d->ncode + 1 + d->nhandlers));
         for (uint32_t i = 0; i < d->nhandlers; i++)
             c.handler[d->handlers[i].handler] = true;
         emit_prologue(&c);

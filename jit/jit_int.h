@@ -20,6 +20,11 @@ typedef struct jit_code {
     /* Per code word: the offset of the instruction's machine code
      * (UINT32_MAX for a second word); pcmap[ncode]: the out-of-line code. */
     uint32_t *pcmap;
+    /* Per catch clause of the function (vm_func.handlers): where the
+     * unwinder enters it — the kept registers loaded, then a jump to the
+     * clause's code (reached by an ordinary jump, a clause must not load
+     * them: a hand-made image may do that). In the pcmap allocation. */
+    uint32_t *hentry;
     size_t osr; /* the OSR entry: loads the kept registers, jumps to rcx */
 } jit_code;
 

@@ -98,7 +98,7 @@ bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uin
     jit_code *jc = malloc(sizeof *jc);
     if (!jc)
         return false;
-    *jc = (jit_code){NULL, f, NULL, len, pcmap, osr};
+    *jc = (jit_code){NULL, f, NULL, len, pcmap, pcmap + f->def->ncode + 1, osr};
     if (J->staging) {
         while (J->stage.len % 16)
             x64_byte(&J->stage, 0xCC);

@@ -388,3 +388,59 @@ Test(jit, deep_recursion_on_a_small_thread_stack)
         cr_assert_eq(d.result, 100000, "mode %d", modes[i]);
     }
 }
+
+/* ---- A hand-made image ---- */
+
+/* A catch clause reached by falling into it, not by an error: the
+ * compiler never emits that (a try block ends in a jump over its
+ * clauses), but the verifier accepts it, so an image can. Compiled code
+ * once loaded the kept registers at every clause start, overwriting newer
+ * values on this path: 100 instead of 1060, or a loop that never ended. */
+Test(jit, a_catch_clause_entered_by_falling_through)
+{
+    const char *src = "var i = 0\n"
+                      "fn f(n: int) -> int {\n"
+                      "    var a = 0\n"
+                      "    while i < n {\n"
+                      "        i += 1\n"
+                      "        a += 5\n"
+                      "        try { a += 1 } catch e { a += 100 }\n"
+                      "    }\n"
+                      "    return a\n"
+                      "}\n"
+                      "print(f(10))\n";
+    out o;
+    kiln_vm *vm = vm_jit(&o, KILN_JIT_OFF, 0);
+    load(vm, src);
+    const void *bytes;
+    size_t len;
+    cr_assert_eq(kiln_image(vm, &bytes, &len), KILN_OK);
+    uint8_t *img = malloc(len);
+    memcpy(img, bytes, len);
+    kiln_free(vm);
+    /* the try block's closing JMP +1 (one word) becomes a NOP */
+    const uint8_t jmp[4] = {0x35, 1, 0, 0};
+    size_t at = 0, found = 0;
+    for (size_t k = 0; k + 4 <= len; k++)
+        if (!memcmp(img + k, jmp, 4))
+            at = k, found++;
+    cr_assert_eq(found, 1, "the JMP +1 word (opcode numbering changed?)");
+    memset(img + at, 0, 4);
+    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
+    for (int m = 0; m < 3; m++) {
+        memset(&o, 0, sizeof o);
+        kiln_config cfg;
+        kiln_config_init(&cfg);
+        cfg.write = capture;
+        cfg.userdata = &o;
+        cfg.jit = modes[m];
+        cfg.flags = KILN_FLAG_NO_CHECKSUM;
+        cfg.fuel = 10000000; /* the broken version looped */
+        vm = kiln_new(&cfg);
+        cr_assert_eq(kiln_load_image(vm, img, len), KILN_OK, "%s", kiln_error(vm));
+        cr_assert_eq(kiln_run(vm), KILN_OK, "mode %d: %s", modes[m], kiln_error(vm));
+        cr_assert_str_eq(o.text, "1060\n", "mode %d", modes[m]);
+        kiln_free(vm);
+    }
+    free(img);
+}
