@@ -875,6 +875,29 @@ static int known_pow2(jc *c, uint32_t v)
     return __builtin_ctzll((unsigned long long)d);
 }
 
+/* R[A] = the 64 (or 32, zero-extended) bits at offset `off` of the object
+ * in R[B]; a null goes to ops.h, which raises the instruction's error. */
+static void load_field(jc *c, uint32_t at, uint32_t A, uint32_t Bv, int32_t off, bool bits32)
+{
+    int r = use(c, RAX, Bv);
+    x64_test_rr(B, r, r);
+    slow_op(c, CC_E, at);
+    if (bits32)
+        x64_load32(B, RAX, x64_m(r, off));
+    else
+        x64_load(B, RAX, x64_m(r, off));
+    put(c, A, RAX);
+}
+/* The 64 bits at offset `off` of the object in R[B] = R[A]; a null to ops.h. */
+static void store_field(jc *c, uint32_t at, uint32_t A, uint32_t Bv, int32_t off)
+{
+    int r = use(c, RAX, Bv);
+    x64_test_rr(B, r, r);
+    slow_op(c, CC_E, at);
+    get(c, RCX, A);
+    x64_store(B, x64_m(r, off), RCX);
+}
+
 /* Emits instruction `at`. */
 static void emit_ins(jc *c, uint32_t at)
 {
@@ -1141,14 +1164,7 @@ static void emit_ins(jc *c, uint32_t at)
         put(c, A, RAX);
         break;
     }
-    case OP_STRLEN: {
-        int r = use(c, RAX, Bv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
-        x64_load32(B, RAX, x64_m(r, offsetof(vm_str, len)));
-        put(c, A, RAX);
-        break;
-    }
+    case OP_STRLEN: load_field(c, at, A, Bv, offsetof(vm_str, len), true); break;
     case OP_STRIDX: {
         int r = use(c, RAX, Bv), i = use(c, RCX, Cv);
         x64_test_rr(B, r, r);
@@ -1286,26 +1302,15 @@ static void emit_ins(jc *c, uint32_t at)
         break;
     }
 
-    case OP_GETF: {
-        int r = use(c, RAX, Bv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
-        x64_load(B, RAX, x64_m(r, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv)));
-        put(c, A, RAX);
+    case OP_GETF:
+        load_field(c, at, A, Bv, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv), false);
         break;
-    }
-    case OP_SETF: {
-        if (verify) {
+    case OP_SETF:
+        if (verify) /* the barrier, checked in ops.h */
             via_c(c, at);
-            break;
-        }
-        int r = use(c, RAX, Bv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
-        get(c, RCX, A);
-        x64_store(B, x64_m(r, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv)), RCX);
+        else
+            store_field(c, at, A, Bv, (int32_t)(offsetof(vm_inst, fields) + 8 * Cv));
         break;
-    }
     case OP_AGET:
     case OP_ASET: {
         if (op == OP_ASET && verify) {
@@ -1328,34 +1333,14 @@ static void emit_ins(jc *c, uint32_t at)
         }
         break;
     }
-    case OP_ALEN: {
-        int r = use(c, RAX, Bv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
-        x64_load32(B, RAX, x64_m(r, offsetof(vm_array, len)));
-        put(c, A, RAX);
-        break;
-    }
-    case OP_GETCELL: {
-        int r = use(c, RAX, Bv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
-        x64_load(B, RAX, x64_m(r, offsetof(vm_cell, v)));
-        put(c, A, RAX);
-        break;
-    }
-    case OP_SETCELL: {
-        if (verify) {
+    case OP_ALEN: load_field(c, at, A, Bv, offsetof(vm_array, len), true); break;
+    case OP_GETCELL: load_field(c, at, A, Bv, offsetof(vm_cell, v), false); break;
+    case OP_SETCELL:
+        if (verify)
             via_c(c, at);
-            break;
-        }
-        int r = use(c, RAX, Bv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
-        get(c, RCX, A);
-        x64_store(B, x64_m(r, offsetof(vm_cell, v)), RCX);
+        else
+            store_field(c, at, A, Bv, offsetof(vm_cell, v));
         break;
-    }
 
     case OP_CALL:
     case OP_CALLP:
