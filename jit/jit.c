@@ -201,7 +201,9 @@ enum { KEPT_INLINE = 4 };
 /* Out-of-line paths, emitted after the body. */
 /* S_CALLPOLL: the poll of a call, whose sequence flushed the kept
  * registers already and may have clobbered them since (jit_copy_caps). */
-enum { S_OP, S_POLL, S_CALLPOLL, S_CALLERR, S_CALLSLOW };
+/* S_INLINE: a call compiled inline that has to be a real call after all
+ * (arg 0: the frame would not fit; arg 1: the tick ran out). */
+enum { S_OP, S_POLL, S_CALLPOLL, S_CALLERR, S_CALLSLOW, S_INLINE };
 typedef struct jit_slow {
     uint8_t kind;
     uint32_t at;     /* the instruction */
@@ -215,6 +217,15 @@ typedef struct jit_fix {
     size_t at;       /* a rel32 */
     uint32_t target; /* a bytecode instruction, or LANDING */
 } jit_fix;
+
+/* A call compiled inline (plan_inline). */
+typedef struct jit_site {
+    const vm_rtfunc *g;  /* the callee */
+    uint32_t *map;       /* its registers to ours */
+    uint32_t first, end; /* the registers of its own, not aliased to ours */
+    uint32_t ngpr, nxmm; /* how many of them are kept in GPRs, XMMs */
+    bool mem;            /* some of those live in slots past the frame */
+} jit_site;
 
 typedef struct jc {
     kiln_vm *vm;
@@ -236,6 +247,20 @@ typedef struct jc {
      * forgotten when written or where a block starts): kgen[r] == gen. */
     int64_t *kval;
     uint32_t *kgen, gen;
+    /* Reference registers known not to be null in this block (checked
+     * already; a null check raises, so code after it sees non-null):
+     * nngen[r] == gen, forgotten like kgen. */
+    uint32_t *nngen;
+    /* Calls compiled inline: per code word, the call's site index + 1 or
+     * 0. Registers nreal.. (to nvirt) are the inlined callees'. */
+    uint32_t *site_of;
+    uint32_t *site_at; /* per inlined body's register (from nreal): its site */
+    jit_site *sites;
+    uint32_t nsites, nreal, nvirt;
+    size_t capsites;
+    uint16_t *types; /* per register, the callees' too */
+    /* While an inlined body is emitted: its registers to ours, its code. */
+    const uint32_t *map, *icode;
     jit_fix *fix;
     size_t nfix, capfix;
     jit_slow *slow;
@@ -319,7 +344,7 @@ static int use(jc *c, int r, uint32_t v)
 }
 static void mark_dirty(jc *c, uint32_t v)
 {
-    if (!c->dirty[v]) {
+    if (v < c->nreal && !c->dirty[v]) { /* an inlined callee's register dies with its body */
         c->dirty[v] = true;
         c->ndirty++;
     }
@@ -515,19 +540,121 @@ static bool spills_at(const jc *c, uint32_t op)
     }
 }
 
+/* ---- Calls compiled inline ---- */
+
+/* Callee limits: code words, registers; registers of all inlined bodies
+ * of one function. */
+enum { INLINE_WORDS = 40, INLINE_REGS = 32, INLINE_TEMPS = 512 };
+
+/* Can a call to g be compiled inline? Its body has to be straight-line
+ * code that never raises, allocates, calls or polls, ending in its one
+ * return, and read no register (but a parameter) before writing it: then
+ * nothing can tell it had no frame of its own. written[k]: it writes
+ * register k. */
+static bool inline_ok(const vm_rtfunc *g, bool *written)
+{
+    const vm_func *d = g->def;
+    if (!d || g->ncaps || d->nhandlers || !d->ncode || d->ncode > INLINE_WORDS ||
+        g->nregs > INLINE_REGS || g->nparams > g->nregs)
+        return false;
+    bool def[INLINE_REGS] = {false}, known[INLINE_REGS] = {false};
+    int64_t kv[INLINE_REGS] = {0};
+    for (uint32_t k = 0; k < g->nparams; k++)
+        def[k] = true;
+    memset(written, 0, INLINE_REGS);
+    for (uint32_t at = 0; at < d->ncode;) {
+        uint32_t ins = d->code[at], op = INS_OP(ins), next = at + VM_INS_WORDS(op);
+        uint32_t A = INS_A(ins), v[3] = {A, INS_B(ins), INS_C(ins)};
+        if (next == d->ncode && (op == OP_RET || op == OP_RET0))
+            return op == OP_RET0 || (A < g->nregs && def[A]);
+        uint16_t fl = vm_ops[op].flags;
+        bool plain =
+            (fl & OPF_SETA) &&
+            !(fl & (OPF_THROW | OPF_ALLOC | OPF_CALL | OPF_SAFEPOINT | OPF_BRANCH | OPF_TERM)) &&
+            ((op >= OP_MOV && op <= OP_GETG) || (op >= OP_ADD_I && op <= OP_I2F)) &&
+            op != OP_MOD_F && op != OP_EQ_S && op != OP_NE_S;
+        /* by a power of two it set itself: shifts, no error */
+        bool pow2 = (op == OP_DIV_I || op == OP_MOD_I) && v[2] < g->nregs && known[v[2]] &&
+                    kv[v[2]] >= 2 && !(kv[v[2]] & (kv[v[2]] - 1));
+        if ((!plain && !pow2) || A >= g->nregs)
+            return false;
+        for (int i = 1; i < 3; i++)
+            if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_REG &&
+                (v[i] >= g->nregs || !def[v[i]]))
+                return false;
+        def[A] = written[A] = true;
+        known[A] = op == OP_LOADI;
+        kv[A] = INS_sBx(ins);
+        at = next;
+    }
+    return false;
+}
+
+/* The argument register of parameter k of the call `ins`. */
+static uint32_t call_arg(uint32_t ins, uint32_t k)
+{
+    return INS_OP(ins) == OP_CALLP ? (k ? INS_C(ins) : INS_B(ins)) : INS_B(ins) + k;
+}
+
+/* Chooses the calls to compile inline: direct calls of small leaf
+ * functions. A callee's parameter it never writes is the caller's argument
+ * register itself; its other registers are new ones, past the function's. */
+static bool plan_inline(jc *c)
+{
+    const vm_func *d = c->d;
+    c->nreal = c->nvirt = d->nregs;
+    c->site_of = calloc(d->ncode + 1, sizeof *c->site_of);
+    if (!c->site_of)
+        return false;
+    for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at]))) {
+        uint32_t ins = d->code[at], op = INS_OP(ins);
+        if (op != OP_CALL && op != OP_CALLP)
+            continue;
+        const vm_rtfunc *g = &c->vm->funcs[d->code[at + 1]];
+        bool written[INLINE_REGS];
+        if (!inline_ok(g, written) || c->nvirt - c->nreal + g->nregs > INLINE_TEMPS)
+            continue;
+        if (!grow((void **)&c->sites, &c->capsites, c->nsites, sizeof *c->sites))
+            return false;
+        jit_site *s = &c->sites[c->nsites];
+        *s = (jit_site){.g = g, .map = malloc(sizeof(uint32_t) * (g->nregs ? g->nregs : 1u))};
+        if (!s->map)
+            return false;
+        s->first = c->nvirt;
+        for (uint32_t k = 0; k < g->nregs; k++)
+            s->map[k] = k < g->nparams && !written[k] ? call_arg(ins, k) : c->nvirt++;
+        s->end = c->nvirt;
+        c->site_of[at] = ++c->nsites;
+    }
+    c->types = malloc(sizeof *c->types * (c->nvirt ? c->nvirt : 1u));
+    c->site_at = malloc(sizeof *c->site_at * (c->nvirt - c->nreal + 1u));
+    if (!c->types || !c->site_at)
+        return false;
+    memcpy(c->types, d->types, sizeof *c->types * d->nregs);
+    for (uint32_t i = 0; i < c->nsites; i++) {
+        const jit_site *s = &c->sites[i];
+        for (uint32_t k = 0; k < s->g->nregs; k++)
+            if (s->map[k] >= s->first) {
+                c->types[s->map[k]] = s->g->def->types[k];
+                c->site_at[s->map[k] - c->nreal] = i;
+            }
+    }
+    return true;
+}
+
 /* The registers to keep: the most used, each use weighted by 8 to the
  * depth of the loops around it (a loop: a backward jump's range). */
 static bool choose_homes(jc *c)
 {
     const vm_func *d = c->d;
-    uint32_t n = d->nregs;
-    c->home = malloc(n ? n : 1);
+    uint32_t n = c->nreal, nv = c->nvirt;
+    c->home = malloc(nv ? nv : 1);
     c->kept = malloc(sizeof(uint32_t) * (n ? n : 1));
-    uint64_t *w = calloc(n ? n : 1, sizeof *w);
+    uint64_t *w = calloc(nv ? nv : 1, sizeof *w);
     int32_t *depth = calloc(d->ncode + 1, sizeof *depth);
     bool ok = c->home && c->kept && w && depth;
     if (ok) {
-        memset(c->home, -1, n);
+        memset(c->home, -1, nv);
         for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at]))) {
             uint32_t op = INS_OP(d->code[at]), vals[4], next = at + VM_INS_WORDS(op);
             vm_ins_operands(op, &d->code[at], vals);
@@ -550,28 +677,66 @@ static bool choose_homes(jc *c)
             uint32_t op = INS_OP(d->code[at]), vals[4];
             vm_ins_operands(op, &d->code[at], vals);
             uint64_t weight = (uint64_t)1 << (3 * (dep < 0 ? 0 : dep > 6 ? 6 : dep));
-            if (spills_at(c, op))
+            if (c->site_of[at]) { /* an inlined body's uses, at the call's weight */
+                const jit_site *s = &c->sites[c->site_of[at] - 1];
+                const vm_func *gd = s->g->def;
+                for (uint32_t i = 0; i < gd->ncode; i += VM_INS_WORDS(INS_OP(gd->code[i]))) {
+                    uint32_t gop = INS_OP(gd->code[i]),
+                             gv[3] = {INS_A(gd->code[i]), INS_B(gd->code[i]), INS_C(gd->code[i])};
+                    for (int k = 0; k < 3; k++)
+                        if (vm_roles[vm_ops[gop].role[k]].kind == VM_OPND_REG)
+                            w[s->map[gv[k]]] += weight;
+                }
+            } else if (spills_at(c, op)) {
                 wcalls += weight;
+            }
             for (int i = 0; i < 4; i++)
                 if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_REG && vals[i] < n)
                     w[vals[i]] += weight;
         }
-        uint32_t ngpr = 0, nxmm = 0;
+        /* The heaviest left, until the pools run out. An inlined body's
+         * registers compete with ours, but not with another body's (no two
+         * run at once, and none is live at a call, so none is written
+         * back): ours take the pools from the front, each body's from the
+         * back, and ours have to fit beside every body's. */
+        uint32_t ngpr = 0, nxmm = 0, mg = 0, mx = 0; /* mg, mx: the most a body took */
         c->nkept = 0;
-        for (;;) { /* the heaviest left, until the pools run out */
-            uint32_t best = n;
-            for (uint32_t v = 0; v < n; v++)
-                if (w[v] && c->home[v] < 0 &&
-                    (d->types[v] == VM_T_FLOAT ? nxmm < XMM_POOL : ngpr < sizeof gpr_pool) &&
-                    (best == n || w[v] > w[best]))
+        for (;;) {
+            uint32_t best = nv;
+            for (uint32_t v = 0; v < nv; v++) {
+                if (!w[v] || c->home[v] >= 0)
+                    continue;
+                const jit_site *s = v < n ? NULL : &c->sites[c->site_at[v - n]];
+                bool fl = c->types[v] == VM_T_FLOAT;
+                uint32_t taken = fl ? nxmm + (s ? s->nxmm : mx) : ngpr + (s ? s->ngpr : mg);
+                if (taken >= (fl ? XMM_POOL : sizeof gpr_pool))
+                    continue;
+                /* each of ours costs a store and a load at each call:
+                 * keep only those used more often than calls happen */
+                if (!s && w[v] <= wcalls * JIT_KEEP_FACTOR)
+                    continue;
+                if (best == nv || w[v] > w[best])
                     best = v;
-            /* each kept register costs a store and a load at each call:
-             * keep only those used more often than calls happen */
-            if (best == n || !JIT_KEEP_REGS || w[best] <= wcalls * JIT_KEEP_FACTOR)
+            }
+            if (best == nv || !JIT_KEEP_REGS)
                 break;
-            int h = d->types[best] == VM_T_FLOAT ? XMM(XMM_FIRST + (int)nxmm++) : gpr_pool[ngpr++];
-            c->home[best] = (int8_t)h;
-            c->kept[c->nkept++] = best;
+            bool fl = c->types[best] == VM_T_FLOAT;
+            if (best < n) {
+                c->home[best] = (int8_t)(fl ? XMM(XMM_FIRST + (int)nxmm++) : gpr_pool[ngpr++]);
+                c->kept[c->nkept++] = best;
+            } else {
+                jit_site *s = &c->sites[c->site_at[best - n]];
+                uint32_t k = fl ? s->nxmm++ : s->ngpr++;
+                c->home[best] = (int8_t)(fl ? XMM(XMM_FIRST + XMM_POOL - 1 - (int)k)
+                                            : gpr_pool[sizeof gpr_pool - 1 - k]);
+                mg = s->ngpr > mg ? s->ngpr : mg;
+                mx = s->nxmm > mx ? s->nxmm : mx;
+            }
+        }
+        for (uint32_t i = 0; i < c->nsites; i++) {
+            jit_site *s = &c->sites[i];
+            for (uint32_t v = s->first; v < s->end; v++)
+                s->mem |= c->home[v] < 0 && w[v] > 0;
         }
     }
     free(w);
@@ -875,13 +1040,28 @@ static int known_pow2(jc *c, uint32_t v)
     return __builtin_ctzll((unsigned long long)d);
 }
 
+/* Reference v (in GPR r) null: to ops.h, which raises the instruction's
+ * error; not checked again in the block once checked. */
+static void null_check(jc *c, int r, uint32_t v, uint32_t at)
+{
+    if (c->nngen[v] == c->gen)
+        return;
+    x64_test_rr(B, r, r);
+    slow_op(c, CC_E, at);
+    c->nngen[v] = c->gen;
+}
+
 /* R[A] = the 64 (or 32, zero-extended) bits at offset `off` of the object
  * in R[B]; a null goes to ops.h, which raises the instruction's error. */
 static void load_field(jc *c, uint32_t at, uint32_t A, uint32_t Bv, int32_t off, bool bits32)
 {
     int r = use(c, RAX, Bv);
-    x64_test_rr(B, r, r);
-    slow_op(c, CC_E, at);
+    null_check(c, r, Bv, at);
+    if (in_xmm(c->home[A])) { /* a float field straight to its register */
+        mark_dirty(c, A);
+        x64_movsd_load(B, c->home[A] - 16, x64_m(r, off));
+        return;
+    }
     if (bits32)
         x64_load32(B, RAX, x64_m(r, off));
     else
@@ -892,32 +1072,87 @@ static void load_field(jc *c, uint32_t at, uint32_t A, uint32_t Bv, int32_t off,
 static void store_field(jc *c, uint32_t at, uint32_t A, uint32_t Bv, int32_t off)
 {
     int r = use(c, RAX, Bv);
-    x64_test_rr(B, r, r);
-    slow_op(c, CC_E, at);
+    null_check(c, r, Bv, at);
+    if (in_xmm(c->home[A])) {
+        x64_movsd_store(B, x64_m(r, off), c->home[A] - 16);
+        return;
+    }
     get(c, RCX, A);
     x64_store(B, x64_m(r, off), RCX);
 }
 
-/* Emits instruction `at`. */
+/* v = w */
+static void move(jc *c, uint32_t v, uint32_t w)
+{
+    if (in_xmm(c->home[v])) { /* floats: no trip through a GPR */
+        mark_dirty(c, v);
+        fget(c, c->home[v] - 16, w);
+    } else if (in_xmm(c->home[w])) {
+        x64_movsd_store(B, REG(v), c->home[w] - 16);
+    } else if (in_gpr(c->home[v])) {
+        mark_dirty(c, v);
+        get(c, c->home[v], w);
+    } else {
+        get(c, RAX, w);
+        put(c, v, RAX);
+    }
+}
+
+static void emit_ins(jc *c, uint32_t at);
+
+/* A call compiled inline: the callee's body on our registers, after the
+ * checks the call would make (room for its frame, a tick); when one fails,
+ * the real call, out of line, which does the same again and acts on it. */
+static void emit_inline(jc *c, uint32_t at, const jit_site *s)
+{
+    const vm_func *gd = s->g->def;
+    uint32_t ins = c->f->code[at];
+    int32_t ext = 8 * (int32_t)(c->nreal + VM_FRAME_SLOTS + s->g->nregs);
+    if (s->mem && 8 * (int32_t)s->end > ext)
+        ext = 8 * (int32_t)s->end;
+    x64_lea(B, RAX, x64_m(RBX, ext));
+    x64_alu_rm(B, ALU_CMP, RAX, CTX(stack_end));
+    slow(c, S_INLINE, at, 0, x64_jcc(B, CC_A), UINT32_MAX);
+    x64_alu_ri(B, ALU_SUB, TICK, 1);
+    slow(c, S_INLINE, at, 1, x64_jcc(B, CC_S), UINT32_MAX);
+    for (uint32_t k = 0; k < s->g->nparams; k++)
+        if (s->map[k] >= s->first)
+            move(c, s->map[k], call_arg(ins, k));
+    uint32_t last = 0;
+    c->map = s->map;
+    c->icode = gd->code;
+    for (uint32_t i = 0; i < gd->ncode; i += VM_INS_WORDS(INS_OP(gd->code[i])))
+        if (i + VM_INS_WORDS(INS_OP(gd->code[i])) < gd->ncode)
+            emit_ins(c, i);
+        else
+            last = i;
+    c->map = c->icode = NULL;
+    if (INS_OP(gd->code[last]) == OP_RET)
+        move(c, INS_A(ins), s->map[INS_A(gd->code[last])]);
+}
+
+/* Emits instruction `at` (of an inlined body while c->map is set). */
 static void emit_ins(jc *c, uint32_t at)
 {
     kiln_vm *vm = c->vm;
-    const uint32_t *pc = c->f->code + at;
+    const uint32_t *pc = (c->icode ? c->icode : c->f->code) + at;
     uint32_t ins = pc[0], op = INS_OP(ins);
     uint32_t x = VM_INS_WORDS(op) == 2 ? pc[1] : 0, next = at + VM_INS_WORDS(op);
     uint32_t A = INS_A(ins), Bv = INS_B(ins), Cv = INS_C(ins);
     bool verify = vm->heap.verify; /* barriers go through ops.h, which checks them */
     size_t first = c->nslow;
-    if (c->handler[at] || c->target[at]) {
+    if (c->map) { /* the callee's registers are ours */
+        const uint8_t *role = vm_ops[op].role;
+        A = vm_roles[role[0]].kind == VM_OPND_REG ? c->map[A] : A;
+        Bv = vm_roles[role[1]].kind == VM_OPND_REG ? c->map[Bv] : Bv;
+        Cv = vm_roles[role[2]].kind == VM_OPND_REG ? c->map[Cv] : Cv;
+    } else if (c->handler[at] || c->target[at]) {
         c->gen++; /* a block starts: no constant known */
         all_dirty(c);
     }
     switch (op) {
     case OP_NOP: break;
-    case OP_MOV:
-        get(c, RAX, Bv);
-        put(c, A, RAX);
-        break;
+    case OP_MOV: move(c, A, Bv); break;
     case OP_LOADI: put_imm(c, A, INS_sBx(ins)); break;
     case OP_LOADK:
         x64_mov_imm(B, RAX, vm->kvals[INS_Bx(ins)].u);
@@ -946,6 +1181,10 @@ static void emit_ins(jc *c, uint32_t at)
                       : op == OP_BAND  ? ALU_AND
                       : op == OP_BOR   ? ALU_OR
                                        : ALU_XOR;
+        if (A == Cv && A != Bv && op != OP_SUB_I) {
+            Cv = Bv; /* commutes: into A's own register */
+            Bv = A;
+        }
         int t = A == Cv && A != Bv ? RAX : gdst(c, A, RAX);
         get(c, t, Bv);
         alu_v(c, alu, t, Cv);
@@ -953,6 +1192,10 @@ static void emit_ins(jc *c, uint32_t at)
         break;
     }
     case OP_MUL_I: {
+        if (A == Cv && A != Bv) {
+            Cv = Bv;
+            Bv = A;
+        }
         int t = A == Cv && A != Bv ? RAX : gdst(c, A, RAX);
         get(c, t, Bv);
         int h = c->home[Cv];
@@ -1028,6 +1271,10 @@ static void emit_ins(jc *c, uint32_t at)
                       : op == OP_SUB_F ? SSE_SUB
                       : op == OP_MUL_F ? SSE_MUL
                                        : SSE_DIV;
+        if (A == Cv && A != Bv && (op == OP_ADD_F || op == OP_MUL_F)) {
+            Cv = Bv; /* commutes: into A's own register */
+            Bv = A;
+        }
         int t = A == Cv && A != Bv ? 0 : fdst(c, A, 0);
         fget(c, t, Bv);
         sse_v(c, sse, t, Cv);
@@ -1167,8 +1414,7 @@ static void emit_ins(jc *c, uint32_t at)
     case OP_STRLEN: load_field(c, at, A, Bv, offsetof(vm_str, len), true); break;
     case OP_STRIDX: {
         int r = use(c, RAX, Bv), i = use(c, RCX, Cv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
+        null_check(c, r, Bv, at);
         x64_load32(B, RDX, x64_m(r, offsetof(vm_str, len)));
         x64_alu_rr(B, ALU_CMP, i, RDX);
         slow_op(c, CC_AE, at);
@@ -1318,18 +1564,24 @@ static void emit_ins(jc *c, uint32_t at)
             break;
         }
         int r = use(c, RAX, Bv), i = use(c, RCX, Cv);
-        x64_test_rr(B, r, r);
-        slow_op(c, CC_E, at);
+        null_check(c, r, Bv, at);
         x64_load32(B, RDX, x64_m(r, offsetof(vm_array, len)));
         x64_alu_rr(B, ALU_CMP, i, RDX);
         slow_op(c, CC_AE, at);
         x64_load(B, RAX, x64_m(r, offsetof(vm_array, buf)));
-        if (op == OP_AGET) {
-            x64_load(B, RAX, x64_mi(RAX, i, 8, offsetof(vm_buffer, items)));
+        x64_mem item = x64_mi(RAX, i, 8, offsetof(vm_buffer, items));
+        int h = c->home[A];
+        if (op == OP_AGET && in_xmm(h)) { /* floats straight to and from XMM */
+            mark_dirty(c, A);
+            x64_movsd_load(B, h - 16, item);
+        } else if (op == OP_AGET) {
+            x64_load(B, RAX, item);
             put(c, A, RAX);
+        } else if (in_xmm(h)) {
+            x64_movsd_store(B, item, h - 16);
         } else {
             get(c, RDX, A);
-            x64_store(B, x64_mi(RAX, i, 8, offsetof(vm_buffer, items)), RDX);
+            x64_store(B, item, RDX);
         }
         break;
     }
@@ -1344,6 +1596,11 @@ static void emit_ins(jc *c, uint32_t at)
 
     case OP_CALL:
     case OP_CALLP:
+        if (c->site_of[at])
+            emit_inline(c, at, &c->sites[c->site_of[at] - 1]);
+        else
+            emit_call(c, at, op, ins, x);
+        break;
     case OP_CALLV:
     case OP_CALLVP:
     case OP_CALLF: emit_call(c, at, op, ins, x); break;
@@ -1372,9 +1629,9 @@ static void emit_ins(jc *c, uint32_t at)
     /* What it wrote is no longer a known constant, unless it is one. */
     uint16_t fl = vm_ops[op].flags;
     if (fl & (OPF_SETA | OPF_RWA))
-        c->kgen[A] = 0;
+        c->kgen[A] = c->nngen[A] = 0;
     if (fl & OPF_RWC)
-        c->kgen[Cv] = 0;
+        c->kgen[Cv] = c->nngen[Cv] = 0;
     if (op == OP_LOADI) {
         c->kval[A] = INS_sBx(ins);
         c->kgen[A] = c->gen;
@@ -1385,9 +1642,24 @@ static void emit_ins(jc *c, uint32_t at)
  * targets. Returns the OSR entry's offset. */
 static size_t emit_tail(jc *c)
 {
+    size_t real_call = 0; /* the out-of-line call of the S_INLINE before */
     for (size_t i = 0; i < c->nslow; i++) {
         const jit_slow *s = &c->slow[i];
         x64_patch_rel(B, s->from, c->b.len);
+        if (s->kind == S_INLINE) { /* the tick (arg 1) is charged again */
+            jit_slow si = *s;      /* emit_call may move c->slow */
+            if (si.arg) {
+                x64_alu_ri(B, ALU_ADD, TICK, 1);
+                x64_jmp_to(B, real_call);
+                continue;
+            }
+            real_call = c->b.len;
+            all_dirty(c);
+            const uint32_t *pc = c->f->code + si.at;
+            emit_call(c, si.at, INS_OP(pc[0]), pc[0], pc[1]);
+            x64_jmp_to(B, si.resume);
+            continue;
+        }
         if (s->kind == S_OP || s->kind == S_POLL) /* calls flushed before their stubs */
             flush_all(c);
         if (s->kind == S_CALLSLOW) {
@@ -1533,13 +1805,16 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     c.pcmap = malloc(sizeof(uint32_t) * (d->ncode + 1 + d->nhandlers));
     c.handler = calloc(d->ncode + 1, sizeof(bool));
     c.target = calloc(d->ncode + 1, sizeof(bool));
-    c.kval = malloc(sizeof(int64_t) * (d->nregs + 1u));
-    c.kgen = calloc(d->nregs + 1u, sizeof(uint32_t));
-    c.dirty = calloc(d->nregs + 1u, sizeof(bool));
+    bool planned = plan_inline(&c);
+    c.kval = malloc(sizeof(int64_t) * (c.nvirt + 1u));
+    c.kgen = calloc(c.nvirt + 1u, sizeof(uint32_t));
+    c.nngen = calloc(c.nvirt + 1u, sizeof(uint32_t));
+    c.dirty = calloc(c.nvirt + 1u, sizeof(bool));
     c.gen = 1;
     bool ok = false;
     uint64_t count = 0;
-    if (c.pcmap && c.handler && c.target && c.kval && c.kgen && c.dirty && choose_homes(&c)) {
+    if (planned && c.pcmap && c.handler && c.target && c.kval && c.kgen && c.nngen && c.dirty &&
+        choose_homes(&c)) {
         memset(c.pcmap, 0xff, sizeof(uint32_t) * (d->ncode + 1 + d->nhandlers));
         for (uint32_t i = 0; i < d->nhandlers; i++)
             c.handler[d->handlers[i].handler] = true;
@@ -1561,6 +1836,13 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
     free(c.target);
     free(c.kval);
     free(c.kgen);
+    free(c.nngen);
+    free(c.site_of);
+    for (uint32_t i = 0; i < c.nsites; i++)
+        free(c.sites[i].map);
+    free(c.sites);
+    free(c.types);
+    free(c.site_at);
     free(c.dirty);
     if (c.b.oom)
         x64_free(&c.b);
@@ -1572,6 +1854,7 @@ bool jit_compile(kiln_vm *vm, vm_rtfunc *f)
         return false;
     }
     J->stats.instructions += count;
+    J->stats.inlined += c.nsites;
     return true;
 }
 

@@ -69,7 +69,7 @@ static inline bool jit_c_stack_low(const kiln_vm *vm)
 
 /* The JIT's counters (--jit-stats, kiln_jit_stats). */
 typedef struct jit_stats {
-    uint64_t functions, instructions, bytes, osr_entries, failed, ns;
+    uint64_t functions, instructions, bytes, osr_entries, failed, ns, inlined;
     bool cache_full;
 } jit_stats;
 void jit_get_stats(const kiln_vm *vm, jit_stats *out);

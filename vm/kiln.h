@@ -239,6 +239,7 @@ typedef struct {
     uint64_t compile_ns;   /* time spent compiling, nanoseconds */
     uint64_t osr_entries;  /* running loops moved into compiled code */
     uint64_t failed;       /* functions left interpreted (code limit, no memory) */
+    uint64_t inlined;      /* calls compiled inline (small leaf callees) */
 } kiln_jitstats;
 KILN_API kiln_status kiln_jit_stats(kiln_vm *vm, kiln_jitstats *out);
 

@@ -179,11 +179,13 @@ static void print_jit_stats(kiln_vm *vm)
             "jit: %llu functions compiled, %llu bytecode instructions, %llu bytes of "
             "machine code\n"
             "jit: compile time %.3f ms (%.1f ns per instruction)\n"
-            "jit: %llu OSR entries, %llu functions left interpreted\n",
+            "jit: %llu OSR entries, %llu functions left interpreted\n"
+            "jit: %llu calls compiled inline\n",
             (unsigned long long)s.functions, (unsigned long long)s.instructions,
             (unsigned long long)s.code_bytes, (double)s.compile_ns / 1e6,
             s.instructions ? (double)s.compile_ns / (double)s.instructions : 0.0,
-            (unsigned long long)s.osr_entries, (unsigned long long)s.failed);
+            (unsigned long long)s.osr_entries, (unsigned long long)s.failed,
+            (unsigned long long)s.inlined);
 }
 
 static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int argc, char **argv,

@@ -534,6 +534,7 @@ kiln_status kiln_jit_stats(kiln_vm *vm, kiln_jitstats *out)
                            .code_bytes = st.bytes,
                            .compile_ns = st.ns,
                            .osr_entries = st.osr_entries,
-                           .failed = st.failed};
+                           .failed = st.failed,
+                           .inlined = st.inlined};
     return KILN_OK;
 }

@@ -389,7 +389,60 @@ Test(jit, deep_recursion_on_a_small_thread_stack)
     }
 }
 
-/* ---- A hand-made image ---- */
+/* ---- Hand-made images ---- */
+
+/* The image of `src`, compiled, with each of the n words old[i] (a unique
+ * run of bytes) replaced by new[i]. */
+static uint8_t *patched_image(const char *src, size_t *len, size_t n, const uint8_t (*old)[8],
+                              const uint8_t (*new)[8], size_t wlen)
+{
+    out o;
+    kiln_vm *vm = vm_jit(&o, KILN_JIT_OFF, 0);
+    load(vm, src);
+    const void *bytes;
+    cr_assert_eq(kiln_image(vm, &bytes, len), KILN_OK);
+    uint8_t *img = malloc(*len);
+    cr_assert(img);
+    memcpy(img, bytes, *len);
+    kiln_free(vm);
+    for (size_t i = 0; i < n; i++) {
+        size_t at = 0, found = 0;
+        for (size_t k = 0; k + wlen <= *len; k++)
+            if (!memcmp(img + k, old[i], wlen))
+                at = k, found++;
+        cr_assert_eq(found, 1, "change %zu: the words to change (opcode numbering changed?)", i);
+        memcpy(img + at, new[i], wlen);
+    }
+    return img;
+}
+
+/* Runs an image in each JIT mode: it prints `expect`. Returns the calls
+ * compiled inline under KILN_JIT_ALWAYS. */
+static uint64_t run_modes(const uint8_t *img, size_t len, const char *expect)
+{
+    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
+    uint64_t inlined = 0;
+    for (int m = 0; m < 3; m++) {
+        out o = {0};
+        kiln_config cfg;
+        kiln_config_init(&cfg);
+        cfg.write = capture;
+        cfg.userdata = &o;
+        cfg.jit = modes[m];
+        cfg.flags = KILN_FLAG_NO_CHECKSUM;
+        cfg.fuel = 10000000; /* against a broken version that loops */
+        kiln_vm *vm = kiln_new(&cfg);
+        cr_assert_eq(kiln_load_image(vm, img, len), KILN_OK, "%s", kiln_error(vm));
+        cr_assert_eq(kiln_run(vm), KILN_OK, "mode %d: %s", modes[m], kiln_error(vm));
+        cr_assert_str_eq(o.text, expect, "mode %d", modes[m]);
+        kiln_jitstats st;
+        kiln_jit_stats(vm, &st);
+        if (modes[m] == KILN_JIT_ALWAYS)
+            inlined = st.inlined;
+        kiln_free(vm);
+    }
+    return inlined;
+}
 
 /* A catch clause reached by falling into it, not by an error: the
  * compiler never emits that (a try block ends in a jump over its
@@ -409,38 +462,44 @@ Test(jit, a_catch_clause_entered_by_falling_through)
                       "    return a\n"
                       "}\n"
                       "print(f(10))\n";
-    out o;
-    kiln_vm *vm = vm_jit(&o, KILN_JIT_OFF, 0);
-    load(vm, src);
-    const void *bytes;
-    size_t len;
-    cr_assert_eq(kiln_image(vm, &bytes, &len), KILN_OK);
-    uint8_t *img = malloc(len);
-    memcpy(img, bytes, len);
-    kiln_free(vm);
     /* the try block's closing JMP +1 (one word) becomes a NOP */
-    const uint8_t jmp[4] = {0x35, 1, 0, 0};
-    size_t at = 0, found = 0;
-    for (size_t k = 0; k + 4 <= len; k++)
-        if (!memcmp(img + k, jmp, 4))
-            at = k, found++;
-    cr_assert_eq(found, 1, "the JMP +1 word (opcode numbering changed?)");
-    memset(img + at, 0, 4);
-    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
-    for (int m = 0; m < 3; m++) {
-        memset(&o, 0, sizeof o);
-        kiln_config cfg;
-        kiln_config_init(&cfg);
-        cfg.write = capture;
-        cfg.userdata = &o;
-        cfg.jit = modes[m];
-        cfg.flags = KILN_FLAG_NO_CHECKSUM;
-        cfg.fuel = 10000000; /* the broken version looped */
-        vm = kiln_new(&cfg);
-        cr_assert_eq(kiln_load_image(vm, img, len), KILN_OK, "%s", kiln_error(vm));
-        cr_assert_eq(kiln_run(vm), KILN_OK, "mode %d: %s", modes[m], kiln_error(vm));
-        cr_assert_str_eq(o.text, "1060\n", "mode %d", modes[m]);
-        kiln_free(vm);
-    }
+    const uint8_t jmp[1][8] = {{0x35, 1, 0, 0}}, nop[1][8] = {{0}};
+    size_t len;
+    uint8_t *img = patched_image(src, &len, 1, jmp, nop, 4);
+    run_modes(img, len, "1060\n");
+    free(img);
+}
+
+/* Leaf callees the JIT compiles inline, changed by hand the way the
+ * compiler never writes them: g writes its own parameter (the caller's
+ * argument register must keep its value), h reads a register before
+ * writing it (registers start at zero, so it returns its argument). */
+Test(jit, inlined_callees_made_by_hand)
+{
+    const char *src = "fn g(x: int) -> int {\n"
+                      "    let y = x + 7\n"
+                      "    return y\n"
+                      "}\n"
+                      "fn h(x: int) -> int {\n"
+                      "    var y = 0\n"
+                      "    y = y + x\n"
+                      "    return y\n"
+                      "}\n"
+                      "var t = 0\n"
+                      "var u = 0\n"
+                      "for i in 0..1000 {\n"
+                      "    let v = i\n"
+                      "    t += g(v) + v\n"
+                      "    u += h(v) + v\n"
+                      "}\n"
+                      "print(\"${t} ${u}\")\n";
+    /* g: ADDI_I r1 r0 7; RET r1 -> ADDI_I r0 r0 7; RET r0.
+     * h: LOADI r1 0; ADD_I r1 r1 r0 -> NOP; ADD_I r1 r1 r0. */
+    const uint8_t old[2][8] = {{0x0d, 1, 0, 7, 0x75, 1, 0, 0}, {0x02, 1, 0, 0, 0x08, 1, 1, 0}};
+    const uint8_t new[2][8] = {{0x0d, 0, 0, 7, 0x75, 0, 0, 0}, {0, 0, 0, 0, 0x08, 1, 1, 0}};
+    size_t len;
+    uint8_t *img = patched_image(src, &len, 2, old, new, 8);
+    /* t: the sum of i + 7 + i; u: of i + i. g is compiled inline, h not. */
+    cr_assert_eq(run_modes(img, len, "1006000 999000\n"), 1);
     free(img);
 }
