@@ -774,16 +774,25 @@ static void resume_here(jc *c, size_t first)
             c->slow[i].resume = c->b.len;
 }
 
-/* The whole instruction in C. */
+/* The whole instruction in C: its ops.h function, called as jit_op
+ * would, with the frame published and the operands known here. */
 static void via_c(jc *c, uint32_t at)
 {
+    const uint32_t *pc = c->f->code + at;
+    uint32_t op = INS_OP(pc[0]);
     flush(c);
+    x64_store(B, CTX(frame), RBX);
+    x64_mov_imm64(B, RAX, (uint64_t)(uintptr_t)(pc + 1));
+    x64_store(B, CTX(pc), RAX);
     x64_mov_rr(B, RDI, R12);
-    x64_mov_rr(B, RSI, RBX);
-    x64_mov_imm(B, RDX, at);
-    CALL_C(jit_op);
+    x64_mov_imm64(B, RSI, (uint64_t)(uintptr_t)c->f);
+    x64_mov_rr(B, RDX, RBX);
+    x64_mov_imm(B, RCX, pc[0]);
+    x64_mov_imm(B, R8, VM_INS_WORDS(op) == 2 ? pc[1] : 0);
+    CALL_C(jit_ops[op]);
     reload(c);
-    check(c);
+    x64_test_rr32(B, RAX, RAX); /* an int: the upper half is not defined */
+    fix(c, x64_jcc(B, CC_NE), LANDING);
 }
 
 /* A back-edge to bytecode `target` charges the loop's length (-off) to the
