@@ -224,6 +224,7 @@ typedef struct jit_site {
     uint32_t *map;       /* its registers to ours */
     uint32_t first, end; /* the registers of its own, not aliased to ours */
     uint32_t ngpr, nxmm; /* how many of them are kept in GPRs, XMMs */
+    bool self;           /* its first argument is checked not null first */
     bool mem;            /* some of those live in slots past the frame */
 } jit_site;
 
@@ -549,13 +550,16 @@ enum { INLINE_WORDS = 40, INLINE_REGS = 32, INLINE_TEMPS = 512 };
 /* Can a call to g be compiled inline? Its body has to be straight-line
  * code that never raises, allocates, calls or polls, ending in its one
  * return, and read no register (but a parameter) before writing it: then
- * nothing can tell it had no frame of its own. written[k]: it writes
- * register k. */
-static bool inline_ok(const vm_rtfunc *g, bool *written)
+ * nothing can tell it had no frame of its own. A method called on a
+ * receiver checked before the body (self: its register 0, never written)
+ * may also read and write self's fields, which cannot raise then (but
+ * under --gc-verify stores go to C, which checks the barrier). written[k]:
+ * it writes register k. */
+static bool inline_ok(const vm_rtfunc *g, bool *written, bool self, bool verify)
 {
     const vm_func *d = g->def;
     if (!d || g->ncaps || d->nhandlers || !d->ncode || d->ncode > INLINE_WORDS ||
-        g->nregs > INLINE_REGS || g->nparams > g->nregs)
+        g->nregs > INLINE_REGS || g->nparams > g->nregs || (self && !g->nparams))
         return false;
     bool def[INLINE_REGS] = {false}, known[INLINE_REGS] = {false};
     int64_t kv[INLINE_REGS] = {0};
@@ -576,24 +580,50 @@ static bool inline_ok(const vm_rtfunc *g, bool *written)
         /* by a power of two it set itself: shifts, no error */
         bool pow2 = (op == OP_DIV_I || op == OP_MOD_I) && v[2] < g->nregs && known[v[2]] &&
                     kv[v[2]] >= 2 && !(kv[v[2]] & (kv[v[2]] - 1));
-        if ((!plain && !pow2) || A >= g->nregs)
+        bool field = self && v[1] == 0 && (op == OP_GETF || (op == OP_SETF && !verify));
+        if ((!plain && !pow2 && !field) || A >= g->nregs)
             return false;
-        for (int i = 1; i < 3; i++)
-            if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_REG &&
+        for (int i = 0; i < 3; i++)
+            if (vm_roles[vm_ops[op].role[i]].kind == VM_OPND_REG && (i > 0 || !(fl & OPF_SETA)) &&
                 (v[i] >= g->nregs || !def[v[i]]))
                 return false;
-        def[A] = written[A] = true;
-        known[A] = op == OP_LOADI;
-        kv[A] = INS_sBx(ins);
+        if (fl & OPF_SETA) {
+            if (self && A == 0)
+                return false;
+            def[A] = written[A] = true;
+            known[A] = op == OP_LOADI;
+            kv[A] = INS_sBx(ins);
+        }
         at = next;
     }
     return false;
 }
 
-/* The argument register of parameter k of the call `ins`. */
-static uint32_t call_arg(uint32_t ins, uint32_t k)
+/* The argument register of parameter k of the call `ins` (x: its second
+ * word). */
+static uint32_t call_arg(uint32_t ins, uint32_t x, uint32_t k)
 {
-    return INS_OP(ins) == OP_CALLP ? (k ? INS_C(ins) : INS_B(ins)) : INS_B(ins) + k;
+    switch (INS_OP(ins)) {
+    case OP_CALLP: return k ? INS_C(ins) : INS_B(ins);
+    case OP_CALLVP: return k ? (x >> (8 * (k - 1))) & 0xffu : INS_B(ins);
+    default: return INS_B(ins) + k; /* CALL, CALLV */
+    }
+}
+
+/* The one method that slot `slot` of a receiver of static class index k
+ * can call (no subclass overrides it), or NULL. */
+static const vm_rtfunc *devirtualize(const kiln_vm *vm, uint32_t k, uint32_t slot)
+{
+    const vm_image *im = &vm->img;
+    const vm_rtfunc *g = vm->classes[k].vtable[slot];
+    for (uint32_t i = k + 1; i < im->nclasses; i++) { /* subclasses come after */
+        int32_t s = im->classes[i].super;
+        while (s > (int32_t)k)
+            s = im->classes[s].super;
+        if (s == (int32_t)k && vm->classes[i].vtable[slot] != g)
+            return NULL;
+    }
+    return g;
 }
 
 /* Chooses the calls to compile inline: direct calls of small leaf
@@ -607,22 +637,36 @@ static bool plan_inline(jc *c)
     if (!c->site_of)
         return false;
     for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at]))) {
-        uint32_t ins = d->code[at], op = INS_OP(ins);
-        if (op != OP_CALL && op != OP_CALLP)
+        uint32_t ins = d->code[at], op = INS_OP(ins), x = d->code[at + 1];
+        const vm_rtfunc *g = NULL;
+        if (op == OP_CALL || op == OP_CALLP) {
+            g = &c->vm->funcs[x];
+        } else if (op == OP_CALLV || op == OP_CALLVP) {
+            const vm_class *k = vm_class_of(&c->vm->img, d->types[INS_B(ins)]);
+            if (k)
+                g = devirtualize(c->vm, (uint32_t)(k - c->vm->img.classes),
+                                 op == OP_CALLV ? x : INS_C(ins));
+        }
+        /* self: a body that reads or writes the fields of its register 0
+         * is compiled after a null check of that argument (a virtual call
+         * makes it anyway) */
+        bool written[INLINE_REGS], verify = c->vm->heap.verify;
+        bool self = op == OP_CALLV || op == OP_CALLVP;
+        if (!g || c->nvirt - c->nreal + g->nregs > INLINE_TEMPS)
             continue;
-        const vm_rtfunc *g = &c->vm->funcs[d->code[at + 1]];
-        bool written[INLINE_REGS];
-        if (!inline_ok(g, written) || c->nvirt - c->nreal + g->nregs > INLINE_TEMPS)
+        if (!inline_ok(g, written, self, verify) &&
+            (self || !(self = inline_ok(g, written, true, verify))))
             continue;
         if (!grow((void **)&c->sites, &c->capsites, c->nsites, sizeof *c->sites))
             return false;
         jit_site *s = &c->sites[c->nsites];
-        *s = (jit_site){.g = g, .map = malloc(sizeof(uint32_t) * (g->nregs ? g->nregs : 1u))};
+        *s = (jit_site){
+            .g = g, .self = self, .map = malloc(sizeof(uint32_t) * (g->nregs ? g->nregs : 1u))};
         if (!s->map)
             return false;
         s->first = c->nvirt;
         for (uint32_t k = 0; k < g->nregs; k++)
-            s->map[k] = k < g->nparams && !written[k] ? call_arg(ins, k) : c->nvirt++;
+            s->map[k] = k < g->nparams && !written[k] ? call_arg(ins, x, k) : c->nvirt++;
         s->end = c->nvirt;
         c->site_of[at] = ++c->nsites;
     }
@@ -1110,12 +1154,19 @@ static void move(jc *c, uint32_t v, uint32_t w)
 static void emit_ins(jc *c, uint32_t at);
 
 /* A call compiled inline: the callee's body on our registers, after the
- * checks the call would make (room for its frame, a tick); when one fails,
- * the real call, out of line, which does the same again and acts on it. */
+ * checks the call would make (a method's receiver not null, room for its
+ * frame, a tick); when one fails, the real call, out of line, which makes
+ * them again and acts on them. */
 static void emit_inline(jc *c, uint32_t at, const jit_site *s)
 {
     const vm_func *gd = s->g->def;
-    uint32_t ins = c->f->code[at];
+    uint32_t ins = c->f->code[at], x = c->f->code[at + 1], self = call_arg(ins, x, 0);
+    if (s->self && c->nngen[self] != c->gen) { /* self's fields need no check then */
+        int r = use(c, RAX, self);
+        x64_test_rr(B, r, r);
+        slow(c, S_INLINE, at, 0, x64_jcc(B, CC_E), UINT32_MAX);
+        c->nngen[self] = c->gen;
+    }
     int32_t ext = 8 * (int32_t)(c->nreal + VM_FRAME_SLOTS + s->g->nregs);
     if (s->mem && 8 * (int32_t)s->end > ext)
         ext = 8 * (int32_t)s->end;
@@ -1124,9 +1175,10 @@ static void emit_inline(jc *c, uint32_t at, const jit_site *s)
     slow(c, S_INLINE, at, 0, x64_jcc(B, CC_A), UINT32_MAX);
     x64_alu_ri(B, ALU_SUB, TICK, 1);
     slow(c, S_INLINE, at, 1, x64_jcc(B, CC_S), UINT32_MAX);
+    size_t nslow = c->nslow;
     for (uint32_t k = 0; k < s->g->nparams; k++)
         if (s->map[k] >= s->first)
-            move(c, s->map[k], call_arg(ins, k));
+            move(c, s->map[k], call_arg(ins, x, k));
     uint32_t last = 0;
     c->map = s->map;
     c->icode = gd->code;
@@ -1138,6 +1190,8 @@ static void emit_inline(jc *c, uint32_t at, const jit_site *s)
     c->map = c->icode = NULL;
     if (INS_OP(gd->code[last]) == OP_RET)
         move(c, INS_A(ins), s->map[INS_A(gd->code[last])]);
+    if (c->nslow != nslow) /* inline_ok let through what can fail: not compiled */
+        c->oom = true;
 }
 
 /* Emits instruction `at` (of an inlined body while c->map is set). */
@@ -1605,13 +1659,13 @@ static void emit_ins(jc *c, uint32_t at)
 
     case OP_CALL:
     case OP_CALLP:
+    case OP_CALLV:
+    case OP_CALLVP:
         if (c->site_of[at])
             emit_inline(c, at, &c->sites[c->site_of[at] - 1]);
         else
             emit_call(c, at, op, ins, x);
         break;
-    case OP_CALLV:
-    case OP_CALLVP:
     case OP_CALLF: emit_call(c, at, op, ins, x); break;
     case OP_CALLN: emit_native(c, at, ins, x); break;
     case OP_RET:
@@ -1645,24 +1699,29 @@ static void emit_ins(jc *c, uint32_t at)
         c->kval[A] = INS_sBx(ins);
         c->kgen[A] = c->gen;
     }
+    if (op == OP_NEW) /* an object, never null */
+        c->nngen[A] = c->gen;
 }
 
 /* The out-of-line paths, the OSR entry, the landing pad, and the jumps'
  * targets. Returns the OSR entry's offset. */
 static size_t emit_tail(jc *c)
 {
-    size_t real_call = 0; /* the out-of-line call of the S_INLINE before */
+    size_t real_call = 0;          /* the out-of-line real call of an inlined one */
+    uint32_t real_at = UINT32_MAX; /* and its instruction */
     for (size_t i = 0; i < c->nslow; i++) {
         const jit_slow *s = &c->slow[i];
         x64_patch_rel(B, s->from, c->b.len);
-        if (s->kind == S_INLINE) { /* the tick (arg 1) is charged again */
+        if (s->kind == S_INLINE) { /* arg 1: the tick was charged, undone */
             jit_slow si = *s;      /* emit_call may move c->slow */
-            if (si.arg) {
+            if (si.arg)
                 x64_alu_ri(B, ALU_ADD, TICK, 1);
+            if (si.at == real_at) { /* the call's other checks share it */
                 x64_jmp_to(B, real_call);
                 continue;
             }
             real_call = c->b.len;
+            real_at = si.at;
             all_dirty(c);
             const uint32_t *pc = c->f->code + si.at;
             emit_call(c, si.at, INS_OP(pc[0]), pc[0], pc[1]);
