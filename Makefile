@@ -6,7 +6,8 @@
 #   make uninstall  removes what make install put there (same PREFIX/DESTDIR)
 #   make deps       install the Debian packages the build needs (apt-get)
 #   make run        deps + build + run the examples
-#   make test       deps + build + every test; ends with "N passed, N failed"
+#   make test       deps + build + every test (and a ThreadSanitizer build of the
+#                   threaded one); ends with "N passed, N failed"
 #   make asan       the whole test suite under AddressSanitizer + UBSan
 #   make bench      the speed benchmarks, Kiln (interpreter, JIT) beside lua5.4, LuaJIT, node, C
 #   make opstats    build/opstats/kiln, which reports executed opcodes and pairs
@@ -152,9 +153,18 @@ $(SWITCH_KILN): $(LIB_SRCS) vm/main.c
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/switch EXTRA="$(EXTRA) -DKILN_NO_COMPUTED_GOTO" \
 	  $(BUILD)/switch/kiln
 
+# ThreadSanitizer: tests/tsan/threads.c (VMs on threads, compiling, and an
+# interrupt from another thread) on a libkiln built with -fsanitize=thread,
+# the default allocator (mimalloc) included.
+TSAN_BIN := $(BUILD)/tsan/tsan-threads
+TSAN_THREADS ?=
+$(BUILD)/tsan-threads: tests/tsan/threads.c $(LIB)
+	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 test: deps
 	@$(MAKE) --no-print-directory $(SWITCH_KILN)
-	@$(MAKE) --no-print-directory KILN_SWITCH=$(SWITCH_KILN) test-run
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT=-O1 SANFLAGS=-fsanitize=thread $(TSAN_BIN)
+	@$(MAKE) --no-print-directory KILN_SWITCH=$(SWITCH_KILN) TSAN_THREADS=$(TSAN_BIN) test-run
 
 # The install check (tests/install/check.sh, from run.sh's cli section)
 # needs the libraries; it is skipped under sanitizers (make asan), whose
@@ -162,6 +172,7 @@ test: deps
 INSTALL_CHECK := $(if $(SANFLAGS),no,yes)
 test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE) $(EMBED) $(if $(SANFLAGS),,$(LIB) $(SO) $(BUILD)/$(SONAME))
 	@KILN=$(KILN) KILN_SWITCH=$(KILN_SWITCH) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) EMBED=$(EMBED) \
+	  TSAN_THREADS=$(TSAN_THREADS) \
 	  OUT=$(BUILD)/test BUILD=$(BUILD) INSTALL_CHECK=$(INSTALL_CHECK) MAKE="$(MAKE)" CC="$(CC)" \
 	  bash tests/run.sh
 

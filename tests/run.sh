@@ -31,7 +31,9 @@
 #                the kernels (bench/kernels) at a tiny size, output against
 #                tests/kernels/NAME-SIZE.out (three also under --gc-stress);
 #                both of these also under --jit=always;
-#                examples/embed's output; then, with
+#                examples/embed's output; with TSAN_THREADS set (make
+#                test does), tests/tsan/threads.c under ThreadSanitizer;
+#                then, with
 #                INSTALL_CHECK=yes (the default; make asan sets no),
 #                tests/install/check.sh: libkiln.so's exports, make install,
 #                and a C application built against the installed library
@@ -356,6 +358,16 @@ if [ -x "${EMBED:-}" ]; then
         pass
     else
         fail "embed: $EMBED differs from examples/embed/expected.out: diff $OUT/embed.out"
+    fi
+fi
+# ThreadSanitizer over VMs on threads (make test builds tests/tsan/threads.c
+# with -fsanitize=thread): a race report fails it (halt_on_error).
+if [ -n "${TSAN_THREADS:-}" ]; then
+    if TSAN_OPTIONS="suppressions=tests/tsan/suppressions.txt halt_on_error=1" \
+        timeout 600 "$TSAN_THREADS" >"$OUT/tsan.out" 2>&1 </dev/null; then
+        pass
+    else
+        fail "tsan: $TSAN_THREADS failed: see $OUT/tsan.out"
     fi
 fi
 if [ "${INSTALL_CHECK:-yes}" = yes ]; then

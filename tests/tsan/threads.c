@@ -1,0 +1,160 @@
+/* VMs on threads, under ThreadSanitizer (make test builds this file and
+ * libkiln with -fsanitize=thread; see the Makefile's TSAN target).
+ *
+ * Eight threads each create, run and free VMs one after another, in every
+ * JIT mode, over a program that compiles (calls, inlined methods, OSR,
+ * closures, maps, exceptions); a ninth thread interrupts a VM spinning on
+ * another. Every VM must print the same, and ThreadSanitizer must report
+ * nothing (halt_on_error: a report fails the run). Exit status 0 when all
+ * holds. */
+#include "../../vm/kiln.h"
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char program[] =
+    "class P {\n"
+    "    x: float\n"
+    "    fn init(x: float) { self.x = x }\n"
+    "    fn scaled(k: float) -> float { return self.x * k }\n"
+    "}\n"
+    "fn fib(n: int) -> int {\n"
+    "    if n < 2 { return n }\n"
+    "    return fib(n - 1) + fib(n - 2)\n"
+    "}\n"
+    "fn main() {\n"
+    "    var m: {str: int} = {}\n"
+    "    var acc = 0.0\n"
+    "    let add = fn(a: int, b: int) -> int { return a + b }\n"
+    "    for i in 0..20000 {\n"
+    "        acc = acc + P(float(i)).scaled(0.5)\n"
+    "        m[\"k${i % 10}\"] = add(i, 1)\n"
+    "    }\n"
+    "    var d = 0\n"
+    "    try { print(10 / d) } catch e: ArithmeticError { print(\"caught ${e.message}\") }\n"
+    "    print(\"${fib(20)} ${acc} ${m[\"k7\"]} ${m.len()}\")\n"
+    "}\n";
+
+enum { THREADS = 8, ROUNDS = 3 };
+
+typedef struct worker {
+    int id;
+    char out[256];
+    size_t len;
+    int failed;
+} worker;
+
+static void capture(void *ud, int stream, const char *s, size_t n)
+{
+    worker *w = ud;
+    (void)stream;
+    if (w->len + n < sizeof w->out) {
+        memcpy(w->out + w->len, s, n);
+        w->len += n;
+        w->out[w->len] = 0;
+    }
+}
+
+static void *work(void *arg)
+{
+    static const int modes[] = {KILN_JIT_ALWAYS, KILN_JIT_ON, KILN_JIT_OFF};
+    worker *w = arg;
+    char first[256] = "";
+    for (int round = 0; round < ROUNDS; round++) {
+        w->len = 0;
+        w->out[0] = 0;
+        kiln_config cfg;
+        kiln_config_init(&cfg);
+        cfg.write = capture;
+        cfg.userdata = w;
+        cfg.jit = modes[(w->id + round) % 3];
+        kiln_vm *vm = kiln_new(&cfg);
+        if (!vm || kiln_load_source(vm, "threads.kn", program, sizeof program - 1) != KILN_OK ||
+            kiln_run(vm) != KILN_OK)
+            w->failed = 1;
+        kiln_free(vm);
+        if (round == 0)
+            memcpy(first, w->out, sizeof first);
+        else if (strcmp(first, w->out))
+            w->failed = 1;
+    }
+    return NULL;
+}
+
+/* A guest spinning in compiled code, stopped from another thread. */
+typedef struct spinner {
+    kiln_vm *vm;
+    atomic_int started;
+    kiln_status st;
+} spinner;
+
+static kiln_status started(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                           void *userdata)
+{
+    spinner *s = userdata;
+    (void)vm, (void)args, (void)nargs, (void)result;
+    atomic_store(&s->started, 1);
+    return KILN_OK;
+}
+
+static void *spin(void *arg)
+{
+    spinner *s = arg;
+    const char src[] = "import host\nhost.started()\nvar i = 0\nwhile true { i += 1 }\n";
+    s->st = kiln_load_source(s->vm, "spin.kn", src, sizeof src - 1);
+    if (s->st == KILN_OK)
+        s->st = kiln_run(s->vm);
+    return NULL;
+}
+
+int main(void)
+{
+    pthread_t t[THREADS];
+    worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        memset(&w[i], 0, sizeof w[i]);
+        w[i].id = i;
+        if (pthread_create(&t[i], NULL, work, &w[i])) {
+            fprintf(stderr, "threads: pthread_create failed\n");
+            return 1;
+        }
+    }
+
+    spinner s = {0};
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.jit = KILN_JIT_ON;
+    s.vm = kiln_new(&cfg);
+    pthread_t st;
+    int ok = s.vm && kiln_define_native(s.vm, "host", "started", "fn()", started, &s) == KILN_OK &&
+             !pthread_create(&st, NULL, spin, &s);
+    if (ok) {
+        while (!atomic_load(&s.started))
+            nanosleep(&(struct timespec){0, 1000000}, NULL);
+        nanosleep(&(struct timespec){0, 50000000}, NULL); /* compiled by now (OSR) */
+        kiln_interrupt(s.vm);
+        pthread_join(st, NULL);
+    }
+    int bad = !ok || s.st != KILN_ERR_LIMIT;
+    if (bad)
+        fprintf(stderr, "threads: the spinning VM was not interrupted (status %d)\n", (int)s.st);
+    kiln_free(s.vm);
+
+    for (int i = 0; i < THREADS; i++) {
+        pthread_join(t[i], NULL);
+        if (w[i].failed || strcmp(w[i].out, w[0].out)) {
+            fprintf(stderr, "threads: worker %d failed or printed:\n%s", i, w[i].out);
+            bad = 1;
+        }
+    }
+    if (!strstr(w[0].out, "caught division by zero\n6765 99995000.0 19998 10\n")) {
+        fprintf(stderr, "threads: unexpected output:\n%s", w[0].out);
+        bad = 1;
+    }
+    if (!bad)
+        printf("threads: %d VMs on %d threads and an interrupt, all as expected\n",
+               THREADS * ROUNDS, THREADS);
+    return bad;
+}
