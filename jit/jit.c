@@ -637,7 +637,8 @@ static bool plan_inline(jc *c)
     if (!c->site_of)
         return false;
     for (uint32_t at = 0; at < d->ncode; at += VM_INS_WORDS(INS_OP(d->code[at]))) {
-        uint32_t ins = d->code[at], op = INS_OP(ins), x = d->code[at + 1];
+        uint32_t ins = d->code[at], op = INS_OP(ins),
+                 x = VM_INS_WORDS(op) == 2 ? d->code[at + 1] : 0;
         const vm_rtfunc *g = NULL;
         if (op == OP_CALL || op == OP_CALLP) {
             g = &c->vm->funcs[x];
