@@ -72,6 +72,28 @@ static uint8_t *cache_put(jit_state *J, const uint8_t *bytes, size_t n)
     return dst;
 }
 
+/* The trampoline from C into compiled code (J->enter), made with the
+ * first code: a VM that compiles nothing maps no code memory. It is not
+ * counted against the limit. */
+static bool make_trampoline(jit_state *J)
+{
+    if (J->enter)
+        return true;
+    x64_buf b = {0};
+    jit_emit_trampoline(&b);
+    size_t used = J->used, limit = J->limit;
+    J->limit = used + b.len + 16; /* room for it, whatever the limit */
+    uint8_t *t = b.oom ? NULL : cache_put(J, b.p, b.len);
+    x64_free(&b);
+    J->used = used;
+    J->limit = limit;
+    if (!t)
+        return false;
+    /* A data pointer to a function pointer: POSIX guarantees the cast. */
+    memcpy(&J->enter, &t, sizeof t);
+    return true;
+}
+
 /* A function whose code is in the cache: it runs from here on. */
 static void go_live(kiln_vm *vm, jit_code *jc)
 {
@@ -113,7 +135,7 @@ bool jit_install(kiln_vm *vm, vm_rtfunc *f, const uint8_t *code, size_t len, uin
         J->staged = jc;
         return true;
     }
-    jc->code = cache_put(J, code, len);
+    jc->code = make_trampoline(J) ? cache_put(J, code, len) : NULL;
     if (!jc->code) {
         free(jc);
         return false;
@@ -126,12 +148,13 @@ void jit_commit(kiln_vm *vm)
 {
     jit_state *J = vm->jit;
     J->staging = false;
-    uint8_t *base = J->stage.len ? cache_put(J, J->stage.p, J->stage.len) : NULL;
+    bool ready = make_trampoline(J);
+    uint8_t *base = ready && J->stage.len ? cache_put(J, J->stage.p, J->stage.len) : NULL;
     for (jit_code *jc = J->staged, *n; jc; jc = n) {
         n = jc->next;
         size_t off = (size_t)(uintptr_t)jc->code;
         /* all at once, or (past the limit) one by one while they fit */
-        jc->code = base ? base + off : cache_put(J, J->stage.p + off, jc->size);
+        jc->code = base ? base + off : ready ? cache_put(J, J->stage.p + off, jc->size) : NULL;
         if (jc->code) {
             go_live(vm, jc);
         } else {
@@ -158,21 +181,6 @@ bool jit_init(kiln_vm *vm)
     if (J->limit > SIZE_MAX / 4) /* "no limit" asked for: what sums cannot overflow */
         J->limit = SIZE_MAX / 4;
     vm->jit = J;
-    x64_buf b = {0};
-    jit_emit_trampoline(&b);
-    size_t tramp = b.len + 16;
-    J->limit += tramp; /* the trampoline is not counted against the limit */
-    uint8_t *t = b.oom ? NULL : cache_put(J, b.p, b.len);
-    x64_free(&b);
-    if (!t) {
-        jit_free(vm);
-        return false;
-    }
-    J->stats = (jit_stats){0};
-    J->used = 0;
-    J->limit -= tramp;
-    /* A data pointer to a function pointer: POSIX guarantees the cast. */
-    memcpy(&J->enter, &t, sizeof t);
     if (vm->cfg.perf_map) {
         char path[64];
         snprintf(path, sizeof path, "/tmp/perf-%ld.map", (long)getpid());
