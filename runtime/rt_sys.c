@@ -3,23 +3,32 @@
  * standard library goes through. The embedder's kiln_config.allow bits say
  * what the guest may do; read_dirs / write_dirs confine file access to
  * folders. A path is resolved first (symlinks and `..` followed, by
- * realpath; a file that does not exist yet by its folder), so neither can
- * lead out of an allowed folder. With KILN_FLAG_TRACE_SYS each access and
+ * realpath; a file that does not exist yet by its folder, but never a
+ * dangling symlink, which opening it would follow), so neither can lead
+ * out of an allowed folder. With KILN_FLAG_TRACE_SYS each access and
  * the decision go to the guest's stderr stream (the write hook).
  */
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "rt.h"
 
 /* The absolute, symlink-free form of `path` in out (PATH_MAX bytes); for
- * a file that does not exist, its folder's, plus its name. */
+ * a file that does not exist, its folder's, plus its name. Whatever else
+ * realpath refuses is refused: a dangling symlink (the name exists, its
+ * target does not: creating the file would create the target, wherever it
+ * is), a symlink loop, a folder that cannot be read. */
 static bool resolve(const char *path, char *out)
 {
     if (realpath(path, out))
         return true;
+    struct stat st;
+    if (errno != ENOENT || lstat(path, &st) == 0)
+        return false;
     const char *slash = strrchr(path, '/');
     const char *base = slash ? slash + 1 : path;
     char dir[PATH_MAX];
