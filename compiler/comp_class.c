@@ -296,6 +296,10 @@ static void layout_fields(comp *C, comp_class *c)
                        (int)f->len, f->name, prev->line);
             continue;
         }
+        if (c->nfields == VM_MAX_FIELDS) /* the instructions' field operand is 8 bits */
+            comp_error(C, f->line, f->col,
+                       "too many fields in class %.*s (at most %d, inherited included)",
+                       (int)c->len, c->name, VM_MAX_FIELDS);
         c->fields[c->nfields++] = f;
     }
 }

@@ -41,6 +41,9 @@ const char *vm_type_name(int t); /* of the fixed types 0-4 */
  * 0..0xFFFF: the fixed ones and at most VM_MAX_TYPES - VM_T__COUNT
  * table entries. */
 #define VM_MAX_TYPES 0x10000
+/* A class's fields, inherited ones included: GETF and SETF name a field
+ * with an 8-bit operand. */
+#define VM_MAX_FIELDS 256
 /* Kinds of type-table entries. A cell is never a language type: it boxes
  * a local variable that a closure captures and someone assigns. */
 enum { VM_K_CLASS = 1, VM_K_ARRAY, VM_K_MAP, VM_K_FN, VM_K_CELL };
