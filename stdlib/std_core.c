@@ -303,7 +303,7 @@ static int s_join(kiln_vm *vm, vm_value *a, vm_value *r)
             rt_raise(vm, RT_ERR_NULL, "join: element %u is null", i);
             return -1;
         }
-        total += p->len + (i ? sep->len : 0);
+        total += (size_t)p->len + (i ? sep->len : 0); /* two 2 GiB lengths overflow 32 bits */
     }
     vm_str *out = vm_str_new(vm, NULL, total);
     if (!out)
