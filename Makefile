@@ -9,6 +9,7 @@
 #   make test       deps + build + every test (and a ThreadSanitizer build of the
 #                   threaded one); ends with "N passed, N failed"
 #   make asan       the whole test suite under AddressSanitizer + UBSan
+#   make tsan       only the ThreadSanitizer test (VMs on threads)
 #   make bench      the speed benchmarks, Kiln (interpreter, JIT) beside lua5.4, LuaJIT, node, C
 #   make opstats    build/opstats/kiln, which reports executed opcodes and pairs
 #   make embed-example  build/embed, the C application of examples/embed
@@ -79,7 +80,7 @@ UNIT := $(BUILD)/unit-tests
 BADGEN := $(BUILD)/bad-images
 MUTATE := $(BUILD)/mutate
 
-.PHONY: all deps run test test-run asan bench bench-deps opstats clean install uninstall FORCE \
+.PHONY: all deps run test test-run asan tsan tsan-build bench bench-deps opstats clean install uninstall FORCE \
         embed-example
 all: $(KILN) $(LIB) $(SO) $(BUILD)/$(SONAME) $(PC)
 
@@ -161,9 +162,16 @@ TSAN_THREADS ?=
 $(BUILD)/tsan-threads: tests/tsan/threads.c $(LIB)
 	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+tsan-build:
+	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT=-O1 SANFLAGS=-fsanitize=thread $(TSAN_BIN)
+
+# make tsan: only the ThreadSanitizer test (make test runs it too).
+tsan: deps tsan-build
+	TSAN_OPTIONS="suppressions=tests/tsan/suppressions.txt halt_on_error=1" $(TSAN_BIN)
+
 test: deps
 	@$(MAKE) --no-print-directory $(SWITCH_KILN)
-	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT=-O1 SANFLAGS=-fsanitize=thread $(TSAN_BIN)
+	@$(MAKE) --no-print-directory tsan-build
 	@$(MAKE) --no-print-directory KILN_SWITCH=$(SWITCH_KILN) TSAN_THREADS=$(TSAN_BIN) test-run
 
 # The install check (tests/install/check.sh, from run.sh's cli section)
