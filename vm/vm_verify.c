@@ -602,6 +602,10 @@ static void check_class(verifier *v, uint32_t ci)
     for (uint32_t j = 0; sup && j < sup->nfields; j++)
         if (c->field_types[j] != sup->field_types[j])
             return cfail(v, c, "field differs from its superclass's: field", j);
+    /* The runtime reads an error's message as field 0 of a string type
+     * (traces, kiln_error): Error's shape, and so its subclasses'. */
+    if ((int)ci == vm_error_class(im) && (c->nfields < 1 || c->field_types[0] != VM_T_STR))
+        return cfail(v, c, "the class Error must have message: str as field 0: fields", c->nfields);
     if (c->nslots == 0)
         return cfail(v, c, "has no to_str slot: slots", 0);
     for (uint32_t j = 0; j < c->nslots; j++) {

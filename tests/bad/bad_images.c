@@ -1114,6 +1114,17 @@ static void class_cases(gen *g)
            "invalid image: field differs from its superclass's: field 1 at class Derived",
            b.field_types[C_DERIVED][1] = T_DERIVED);
 
+    /* The runtime reads Error's field 0 as the message, a string (#16
+     * findings 2 and 3: a crash in the trace, read past the object) */
+    CASE_C("c_error_message_not_str",
+           "invalid image: the class Error must have message: str as field 0: fields 2 at class "
+           "Error",
+           b.classes[C_BASE].name = add_str(&b, "Error"));
+    CASE_C("c_error_without_fields",
+           "invalid image: the class Error must have message: str as field 0: fields 0 at class "
+           "Error",
+           b.classes[C_OTHER].name = add_str(&b, "Error"));
+
     /* Slots */
     CASE_C("c_no_slots", "invalid image: has no to_str slot: slots 0 at class Other",
            b.classes[C_OTHER].nslots = 0);
