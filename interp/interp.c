@@ -527,6 +527,13 @@ caught:
         f = vm_frame_of(R)->fn;
         X->catch_R = NULL;
         X->unwinding = false;
+        /* Entering a catch clause charges a tick, as a jump back does: an
+         * image can loop through a clause that covers its own throw. */
+        if (--X->tick < 0) {
+            PROTECT();
+            if (vm_poll(vm))
+                goto unwind;
+        }
         VM_DISPATCH();
     }
     return -1;

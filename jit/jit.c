@@ -1708,6 +1708,16 @@ static void emit_ins(jc *c, uint32_t at)
  * targets. Returns the OSR entry's offset. */
 static size_t emit_tail(jc *c)
 {
+    /* The catch clauses' entries from jit_unwind (jit_int.h): the kept
+     * registers loaded, a tick charged as the interpreter charges it. */
+    for (uint32_t i = 0; i < c->d->nhandlers; i++) {
+        uint32_t h = c->d->handlers[i].handler;
+        c->pcmap[c->d->ncode + 1 + i] = (uint32_t)c->b.len;
+        reload(c);
+        x64_alu_ri(B, ALU_SUB, TICK, 1);
+        slow(c, S_POLL, h, h, x64_jcc(B, CC_S), h);
+        fix(c, x64_jmp(B), h);
+    }
     size_t real_call = 0;          /* the out-of-line real call of an inlined one */
     uint32_t real_at = UINT32_MAX; /* and its instruction */
     for (size_t i = 0; i < c->nslow; i++) {
@@ -1766,12 +1776,6 @@ static size_t emit_tail(jc *c)
     }
     /* On-stack replacement: from the trampoline, with the loop header's
      * address in rcx. */
-    /* The catch clauses' entries from jit_unwind (jit_int.h). */
-    for (uint32_t i = 0; i < c->d->nhandlers; i++) {
-        c->pcmap[c->d->ncode + 1 + i] = (uint32_t)c->b.len;
-        reload(c);
-        fix(c, x64_jmp(B), c->d->handlers[i].handler);
-    }
     size_t osr = c->b.len;
     x64_alu_ri(B, ALU_SUB, RSP, 8);
     reload(c);

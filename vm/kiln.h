@@ -95,8 +95,9 @@ typedef struct {
     size_t heap_limit;
     /* Instructions one kiln_run (or kiln_call) may execute, 0 = no limit;
      * then it stops with KILN_ERR_LIMIT. Counted where loops jump back
-     * (a loop's length each iteration) and at calls (one each), so it is
-     * exact for loops and calls and bounds everything else. */
+     * (a loop's length each iteration), at calls and at the entry of a
+     * catch clause (one each), so it is exact for loops and calls and
+     * bounds everything else. */
     uint64_t fuel;
     unsigned allow; /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
     /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files

@@ -503,3 +503,50 @@ Test(jit, inlined_callees_made_by_hand)
     cr_assert_eq(run_modes(img, len, "1006000 999000\n"), 1);
     free(img);
 }
+
+/* A catch clause that covers its own throw and whose handler is the start
+ * of its try block: a loop with no jump back, which the compiler never
+ * makes. Entering a clause charges a tick, so --fuel stops it, at the same
+ * count in every mode (#16 finding 4: it ran on forever). */
+Test(jit, a_catch_clause_looping_to_its_throw_runs_out_of_fuel)
+{
+    const char *src = "var n = 0\n"
+                      "let err = Error(\"again\")\n"
+                      "fn spin() {\n"
+                      "    try {\n"
+                      "        n += 1\n"
+                      "        throw err\n"
+                      "    } catch e {\n"
+                      "        print(\"caught ${n}\")\n"
+                      "    }\n"
+                      "}\n"
+                      "spin()\n";
+    /* the clause 0..5 -> 6 becomes 0..5 -> 0 (end, handler: u32 each):
+     * GETG, ADDI_I, SETG, GETG, THROW, again; no call, no jump */
+    const uint8_t old[1][8] = {{5, 0, 0, 0, 6, 0, 0, 0}}, new[1][8] = {{5, 0, 0, 0, 0, 0, 0, 0}};
+    size_t len;
+    uint8_t *img = patched_image(src, &len, 1, old, new, 8);
+    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
+    char first[512] = "";
+    for (int m = 0; m < 3; m++) {
+        out o = {0};
+        kiln_config cfg;
+        kiln_config_init(&cfg);
+        cfg.write = capture;
+        cfg.userdata = &o;
+        cfg.jit = modes[m];
+        cfg.flags = KILN_FLAG_NO_CHECKSUM;
+        cfg.fuel = 100000;
+        kiln_vm *vm = kiln_new(&cfg);
+        cr_assert_eq(kiln_load_image(vm, img, len), KILN_OK, "%s", kiln_error(vm));
+        cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT, "mode %d", modes[m]);
+        cr_assert(strstr(kiln_error(vm), "out of fuel"), "mode %d: %s", modes[m], kiln_error(vm));
+        cr_assert_eq(o.len, 0, "the clause's print never runs: %s", o.text);
+        if (m == 0)
+            snprintf(first, sizeof first, "%s", kiln_error(vm));
+        else
+            cr_assert_str_eq(kiln_error(vm), first, "mode %d", modes[m]);
+        kiln_free(vm);
+    }
+    free(img);
+}
