@@ -9,6 +9,32 @@
 #include "../runtime/rt.h"
 #include "std.h"
 
+/* What a read may gather: it becomes one string in the heap, so no more
+ * than the heap limit or the longest string allows. */
+static size_t read_cap(const kiln_vm *vm)
+{
+    size_t cap = UINT32_MAX - 64;
+    return vm->cfg.heap_limit && vm->cfg.heap_limit < cap ? vm->cfg.heap_limit : cap;
+}
+
+/* A read that ran out of memory or past read_cap: false after raising
+ * OutOfMemoryError. */
+static bool read_fits(kiln_vm *vm, vm_buf *b, const char *what, const char *path)
+{
+    size_t cap = read_cap(vm);
+    if (!b->oom && b->len <= cap)
+        return true;
+    vm_buf_free(b);
+    if (b->oom)
+        rt_raise(vm, RT_ERR_OOM, "%s%s%.300s: out of memory", what, path ? " " : "",
+                 path ? path : "");
+    else
+        rt_raise(vm, RT_ERR_OOM, "%s%s%.300s: more than %zu bytes (%s)", what, path ? " " : "",
+                 path ? path : "", cap,
+                 cap == vm->cfg.heap_limit ? "the heap limit" : "the longest string");
+    return false;
+}
+
 /* io.read_line(): the next line of standard input without its newline,
  * or null at the end of input. */
 static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
@@ -17,16 +43,14 @@ static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
     if (!rt_sys_check(vm, VM_ALLOW_READ, "io.read_line", NULL))
         return -1;
     vm_buf line = {0};
+    size_t cap = read_cap(vm);
     int c;
-    while ((c = getchar()) != EOF && c != '\n') {
+    while (!line.oom && line.len <= cap && (c = getchar()) != EOF && c != '\n') {
         char ch = (char)c;
         vm_buf_put(&line, &ch, 1);
     }
-    if (line.oom) {
-        vm_buf_free(&line);
-        rt_raise(vm, RT_ERR_OOM, "io.read_line: out of memory");
+    if (!read_fits(vm, &line, "io.read_line", NULL))
         return -1;
-    }
     if (c == EOF && line.len == 0) {
         r->s = NULL;
         return 0;
@@ -59,17 +83,18 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
     }
     vm_buf data = {0};
     char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+    size_t n, cap = read_cap(vm);
+    while (!data.oom && data.len <= cap && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         vm_buf_put(&data, chunk, n);
     int err = ferror(fp) ? errno : 0;
-    bool failed = err || data.oom;
     fclose(fp);
-    if (failed) {
+    if (err) {
         vm_buf_free(&data);
-        rt_raise(vm, RT_ERR_IO, "cannot read %s: %s", path, err ? strerror(err) : "out of memory");
+        rt_raise(vm, RT_ERR_IO, "cannot read %s: %s", path, strerror(err));
         return -1;
     }
+    if (!read_fits(vm, &data, "io.read_file", path))
+        return -1;
     r->s = vm_str_new(vm, data.data, data.len);
     vm_buf_free(&data);
     return r->s ? 0 : -1;
