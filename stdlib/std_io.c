@@ -44,7 +44,7 @@ static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
         return -1;
     vm_buf line = {0};
     size_t cap = read_cap(vm);
-    int c;
+    int c = 0;
     while (!line.oom && line.len <= cap && (c = getchar()) != EOF && c != '\n') {
         char ch = (char)c;
         vm_buf_put(&line, &ch, 1);
