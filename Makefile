@@ -159,8 +159,8 @@ $(SWITCH_KILN): $(LIB_SRCS) vm/main.c
 # the default allocator (mimalloc) included.
 TSAN_BIN := $(BUILD)/tsan/tsan-threads
 TSAN_THREADS ?=
-$(BUILD)/tsan-threads: tests/tsan/threads.c $(LIB)
-	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/tsan-threads: tests/tsan/threads.c tests/api/mixed_program.h $(LIB)
+	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 tsan-build:
 	@$(MAKE) --no-print-directory BUILD=$(BUILD)/tsan OPT=-O1 SANFLAGS=-fsanitize=thread $(TSAN_BIN)

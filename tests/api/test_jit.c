@@ -52,30 +52,7 @@ static void load(kiln_vm *vm, const char *src)
                  kiln_error(vm));
 }
 
-/* A program with calls, loops, floats, strings, classes, closures, maps
- * and a caught error: enough that every mode compiles a good part of it. */
-static const char *mixed_src =
-    "class P {\n"
-    "    x: float\n"
-    "    fn init(x: float) { self.x = x }\n"
-    "    fn scaled(k: float) -> float { return self.x * k }\n"
-    "}\n"
-    "fn fib(n: int) -> int {\n"
-    "    if n < 2 { return n }\n"
-    "    return fib(n - 1) + fib(n - 2)\n"
-    "}\n"
-    "fn main() {\n"
-    "    var m: {str: int} = {}\n"
-    "    var acc = 0.0\n"
-    "    let add = fn(a: int, b: int) -> int { return a + b }\n"
-    "    for i in 0..3000 {\n"
-    "        acc = acc + P(float(i)).scaled(0.5)\n"
-    "        m[\"k${i % 10}\"] = add(i, 1)\n"
-    "    }\n"
-    "    var d = 0\n"
-    "    try { print(10 / d) } catch e: ArithmeticError { print(\"caught ${e.message}\") }\n"
-    "    print(\"${fib(20)} ${acc} ${m[\"k7\"]} ${m.len()}\")\n"
-    "}\n";
+#include "mixed_program.h"
 
 Test(jit, the_three_modes_print_the_same)
 {
@@ -93,7 +70,7 @@ Test(jit, the_three_modes_print_the_same)
             cr_assert_eq(s.functions, 0);
         kiln_free(vm);
     }
-    cr_assert_str_eq(o[0].text, "caught division by zero\n6765 2249250.0 2998 10\n");
+    cr_assert_str_eq(o[0].text, MIXED_PROGRAM_OUTPUT);
     cr_assert_str_eq(o[1].text, o[0].text);
     cr_assert_str_eq(o[2].text, o[0].text);
 }
@@ -339,8 +316,7 @@ Test(jit, eight_vms_compile_and_run_on_eight_threads)
         pthread_join(t[i], NULL);
     for (int i = 0; i < N; i++) {
         cr_assert_eq(w[i].st, KILN_OK, "VM %d", i);
-        cr_assert_str_eq(w[i].o.text, "caught division by zero\n6765 2249250.0 2998 10\n", "VM %d",
-                         i);
+        cr_assert_str_eq(w[i].o.text, MIXED_PROGRAM_OUTPUT, "VM %d", i);
     }
 }
 
@@ -416,12 +392,16 @@ static uint8_t *patched_image(const char *src, size_t *len, size_t n, const uint
     return img;
 }
 
-/* Runs an image in each JIT mode: it prints `expect`. Returns the calls
+/* Runs an image in each JIT mode with `fuel` (0: none): it prints
+ * `expect` and ends with `want`; when that is an error, its message
+ * contains `err_has` and is the same in every mode. Returns the calls
  * compiled inline under KILN_JIT_ALWAYS. */
-static uint64_t run_modes(const uint8_t *img, size_t len, const char *expect)
+static uint64_t run_modes(const uint8_t *img, size_t len, uint64_t fuel, kiln_status want,
+                          const char *expect, const char *err_has)
 {
     const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
     uint64_t inlined = 0;
+    char first[512] = "";
     for (int m = 0; m < 3; m++) {
         out o = {0};
         kiln_config cfg;
@@ -430,11 +410,18 @@ static uint64_t run_modes(const uint8_t *img, size_t len, const char *expect)
         cfg.userdata = &o;
         cfg.jit = modes[m];
         cfg.flags = KILN_FLAG_NO_CHECKSUM;
-        cfg.fuel = 10000000; /* against a broken version that loops */
+        cfg.fuel = fuel;
         kiln_vm *vm = kiln_new(&cfg);
         cr_assert_eq(kiln_load_image(vm, img, len), KILN_OK, "%s", kiln_error(vm));
-        cr_assert_eq(kiln_run(vm), KILN_OK, "mode %d: %s", modes[m], kiln_error(vm));
+        cr_assert_eq(kiln_run(vm), want, "mode %d: %s", modes[m], kiln_error(vm));
         cr_assert_str_eq(o.text, expect, "mode %d", modes[m]);
+        if (want != KILN_OK) {
+            cr_assert(strstr(kiln_error(vm), err_has), "mode %d: %s", modes[m], kiln_error(vm));
+            if (m == 0)
+                snprintf(first, sizeof first, "%s", kiln_error(vm));
+            else
+                cr_assert_str_eq(kiln_error(vm), first, "mode %d", modes[m]);
+        }
         kiln_jitstats st;
         kiln_jit_stats(vm, &st);
         if (modes[m] == KILN_JIT_ALWAYS)
@@ -466,7 +453,7 @@ Test(jit, a_catch_clause_entered_by_falling_through)
     const uint8_t jmp[1][8] = {{0x35, 1, 0, 0}}, nop[1][8] = {{0}};
     size_t len;
     uint8_t *img = patched_image(src, &len, 1, jmp, nop, 4);
-    run_modes(img, len, "1060\n");
+    run_modes(img, len, 10000000, KILN_OK, "1060\n", NULL); /* fuel: the broken version looped */
     free(img);
 }
 
@@ -500,7 +487,7 @@ Test(jit, inlined_callees_made_by_hand)
     size_t len;
     uint8_t *img = patched_image(src, &len, 2, old, new, 8);
     /* t: the sum of i + 7 + i; u: of i + i. g is compiled inline, h not. */
-    cr_assert_eq(run_modes(img, len, "1006000 999000\n"), 1);
+    cr_assert_eq(run_modes(img, len, 0, KILN_OK, "1006000 999000\n", NULL), 1);
     free(img);
 }
 
@@ -526,27 +513,7 @@ Test(jit, a_catch_clause_looping_to_its_throw_runs_out_of_fuel)
     const uint8_t old[1][8] = {{5, 0, 0, 0, 6, 0, 0, 0}}, new[1][8] = {{5, 0, 0, 0, 0, 0, 0, 0}};
     size_t len;
     uint8_t *img = patched_image(src, &len, 1, old, new, 8);
-    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
-    char first[512] = "";
-    for (int m = 0; m < 3; m++) {
-        out o = {0};
-        kiln_config cfg;
-        kiln_config_init(&cfg);
-        cfg.write = capture;
-        cfg.userdata = &o;
-        cfg.jit = modes[m];
-        cfg.flags = KILN_FLAG_NO_CHECKSUM;
-        cfg.fuel = 100000;
-        kiln_vm *vm = kiln_new(&cfg);
-        cr_assert_eq(kiln_load_image(vm, img, len), KILN_OK, "%s", kiln_error(vm));
-        cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT, "mode %d", modes[m]);
-        cr_assert(strstr(kiln_error(vm), "out of fuel"), "mode %d: %s", modes[m], kiln_error(vm));
-        cr_assert_eq(o.len, 0, "the clause's print never runs: %s", o.text);
-        if (m == 0)
-            snprintf(first, sizeof first, "%s", kiln_error(vm));
-        else
-            cr_assert_str_eq(kiln_error(vm), first, "mode %d", modes[m]);
-        kiln_free(vm);
-    }
+    /* the clause's print never runs; the stop is the same in every mode */
+    run_modes(img, len, 100000, KILN_ERR_LIMIT, "", "out of fuel");
     free(img);
 }
