@@ -127,6 +127,8 @@ enum {
     T_AS,
     T_SELF,
     T_SUPER,
+    T_EXTERN,
+    T_ELLIPSIS, /* '...' */
     T__COUNT
 };
 const char *comp_token_name(int t);
@@ -202,6 +204,17 @@ enum {
 };
 
 typedef struct comp_sym comp_sym;
+
+/* A C type of an extern declaration, as written (image.h's VM_C_*). */
+typedef struct comp_ctype {
+    uint8_t kind; /* VM_C_* */
+    int32_t type; /* the Kiln type it takes and gives (a struct's class and a
+                     callback's function type are CT_NAMED until resolved) */
+    uint32_t line, col;
+    struct comp_ctype *params; /* VM_C_FN: the callback's parameters */
+    uint32_t nparams;
+    struct comp_ctype *ret; /* VM_C_FN: its result */
+} comp_ctype;
 typedef struct comp_fn comp_fn;
 typedef struct comp_module comp_module;
 
@@ -279,9 +292,17 @@ struct comp_fn {
     comp_fn *parent;
     comp_sym **caps;
     uint32_t ncaps, caps_cap;
+    /* An extern function (synth SYNTH_EXTERN): its library, the C type of
+     * each parameter and of its result; variadic: more arguments may
+     * follow the declared ones. */
+    const char *lib;
+    uint32_t liblen;
+    comp_ctype *cparams;
+    comp_ctype cret;
+    bool variadic;
 };
 
-enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS };
+enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS, SYNTH_EXTERN };
 
 typedef struct comp_field {
     const char *name;
@@ -315,6 +336,10 @@ typedef struct comp_class {
     comp_fn *init;       /* own or inherited init, or NULL */
     comp_fn *field_init; /* sets the initialized fields, own and inherited; or NULL */
     int state;           /* checking: 0 new, 1 in progress, 2 done */
+    /* An extern struct: the C type of each own field (else NULL), and
+     * its index in the image's C structs + 1 once emitted (0 before). */
+    comp_ctype *cfields;
+    uint32_t cstruct;
 } comp_class;
 
 /* Builtins handled inline by the emitter rather than as natives. */

@@ -74,7 +74,8 @@ static bool coerce_in(comp *C, comp_node *n, int to)
         n->type = to;
         return true;
     }
-    if (n->type == to || comp_subclass(C, n->type, to))
+    if (n->type == to || comp_subclass(C, n->type, to) ||
+        (n->type == VM_T_BUFFER && to == VM_T_PTR)) /* a Buffer passes as its bytes */
         return true;
     /* An array literal takes the array type its context expects when each
      * element fits it: [Circle(1.0)] where [Shape] is expected, [[]] where
@@ -706,11 +707,11 @@ static int method_call(checker *K, comp_node *n)
         return array_method_call(K, n, rt, elem);
     if (comp_map_types(C, rt, &mk, &mv))
         return map_method_call(K, n, rt, mk, mv);
-    if (rt != VM_T_STR) {
+    if (rt != VM_T_STR && rt != VM_T_BUFFER && rt != VM_T_PTR) {
         ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, rt), (int)f->len, f->s);
         return CT_ERR;
     }
-    if (f->len == 3 && memcmp(f->s, "len", 3) == 0) {
+    if (rt == VM_T_STR && f->len == 3 && memcmp(f->s, "len", 3) == 0) {
         if (n->n != 0) {
             ERR(n, "str.len() takes no arguments");
             return CT_ERR;
@@ -724,8 +725,9 @@ static int method_call(checker *K, comp_node *n)
     if (n->n)
         memcpy(all + 1, n->list, sizeof(comp_node *) * n->n);
     char name[80], shown[96];
-    snprintf(name, sizeof name, "str.%.*s", (int)(f->len > 60 ? 60 : f->len), f->s);
-    snprintf(shown, sizeof shown, "str has no method '%.*s'", (int)(f->len > 60 ? 60 : f->len),
+    const char *tn = vm_type_name(rt);
+    snprintf(name, sizeof name, "%s.%.*s", tn, (int)(f->len > 60 ? 60 : f->len), f->s);
+    snprintf(shown, sizeof shown, "%s has no method '%.*s'", tn, (int)(f->len > 60 ? 60 : f->len),
              f->s);
     return native_call(K, n, name, all, n->n + 1, shown);
 }
@@ -770,12 +772,27 @@ static int call(checker *K, comp_node *n)
         return CT_ERR;
     }
     n->fn = fn;
-    if (n->n != fn->nparams) {
-        ERR(n, "%.*s() takes %u argument%s, got %u", (int)len, name, fn->nparams,
-            fn->nparams == 1 ? "" : "s", n->n);
+    if (fn->variadic ? n->n < fn->nparams : n->n != fn->nparams) {
+        ERR(n, "%.*s() takes %s%u argument%s, got %u", (int)len, name,
+            fn->variadic ? "at least " : "", fn->nparams, fn->nparams == 1 ? "" : "s", n->n);
         return fn->ret;
     }
-    for (uint32_t i = 0; i < n->n; i++)
+    if (n->n > KILN_MAX_PARAMS) {
+        ERR(n, "%.*s() gets more than %s arguments", (int)len, name, KILN_STR(KILN_MAX_PARAMS));
+        return fn->ret;
+    }
+    for (uint32_t i = fn->nparams; i < n->n; i++) { /* a variadic C function's extra arguments */
+        int t = n->list[i]->type;
+        if (t == CT_NULL)
+            coerce(n->list[i], VM_T_PTR);
+        else if (t != CT_ERR && t != VM_T_INT && t != VM_T_FLOAT && t != VM_T_STR &&
+                 t != VM_T_PTR && t != VM_T_BUFFER)
+            ERR(n->list[i],
+                "argument %u of %.*s() is %s: a variadic C argument must be int, "
+                "float, str, ptr or Buffer",
+                i + 1, (int)len, name, comp_type_name(K->C, t));
+    }
+    for (uint32_t i = 0; i < fn->nparams; i++)
         if (!coerce(n->list[i], fn->params[i]->type))
             ERR(n->list[i], "argument %u of %.*s() is %s, expected %s", i + 1, (int)len, name,
                 comp_type_name(K->C, n->list[i]->type), comp_type_name(K->C, fn->params[i]->type));
@@ -894,6 +911,8 @@ static int expr_kind(checker *K, comp_node *n)
                 n->list[i]->type = VM_T_STR;
             else if (comp_fn_sig(K->C, t))
                 ERR(n->list[i], "a function value cannot be interpolated");
+            else if (t == VM_T_PTR || t == VM_T_BUFFER)
+                ERR(n->list[i], "a %s cannot be interpolated", vm_type_name(t));
             else if (comp_elem_of(K->C, t) >= 0 || t == CT_EMPTY || t == CT_EMPTY_MAP ||
                      (t >= VM_T__COUNT && !comp_class_of(K->C, t)))
                 ERR(n->list[i], "an array or map cannot be interpolated (convert its elements)");
@@ -921,6 +940,9 @@ static int expr_kind(checker *K, comp_node *n)
                 n->s);
         else if (!fn && comp_find_class(K->C, in, n->s, n->len, own))
             ERR(n, "class '%.*s' used as a value (construct one with %.*s(...))", (int)n->len, n->s,
+                (int)n->len, n->s);
+        else if (fn && fn->variadic)
+            ERR(n, "variadic extern function '%.*s' cannot be used as a value (call it)",
                 (int)n->len, n->s);
         else if (fn) {
             n->fn = fn;
@@ -1435,6 +1457,29 @@ static void check_fn(checker *K, comp_fn *fn)
     }
 }
 
+/* An extern function's structs are extern structs, and its name is not
+ * a built-in's. */
+static void check_extern(checker *K, comp_fn *fn)
+{
+    comp *C = K->C;
+    for (uint32_t i = 0; i <= fn->nparams; i++) {
+        const comp_ctype *ct = i < fn->nparams ? &fn->cparams[i] : &fn->cret;
+        int t = i < fn->nparams ? fn->params[i]->type : fn->ret;
+        if (ct->kind != VM_C_STRUCT && ct->kind != VM_C_STRUCTP)
+            continue;
+        comp_class *c = comp_class_of(C, t);
+        if (t != CT_ERR && (!c || !c->cfields))
+            ERR(ct, "%s is not an extern struct (declare it: extern struct %s { ... })",
+                comp_type_name(C, t), comp_type_name(C, t));
+    }
+    if (is_builtin_name(fn->name, fn->len)) {
+        comp_node at = {0};
+        at.line = fn->line;
+        at.col = fn->col;
+        ERR(&at, "'%.*s' is a built-in function and cannot be redefined", (int)fn->len, fn->name);
+    }
+}
+
 void comp_check(comp *C)
 {
     checker state = {0}, *K = &state;
@@ -1473,6 +1518,10 @@ void comp_check(comp *C)
     K->no_self = false;
     for (uint32_t i = 1; i < C->nfns; i++) {
         comp_fn *fn = C->fns[i];
+        if (fn->synth == SYNTH_EXTERN) {
+            comp_enter(C, fn->mod);
+            check_extern(K, fn);
+        }
         if (fn->synth || fn->lambda || !fn->body) /* a literal is checked where it stands */
             continue;
         comp_enter(C, fn->mod);

@@ -124,6 +124,8 @@ int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col)
     case 'f': return VM_T_FLOAT;
     case 'b': return VM_T_BOOL;
     case 's': return VM_T_STR;
+    case 'p': return VM_T_PTR;
+    case 'y': return VM_T_BUFFER;
     case 'S': return comp_array_type(C, VM_T_STR, line, col);
     default: return VM_T_VOID;
     }

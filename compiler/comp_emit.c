@@ -36,9 +36,10 @@ typedef struct emitter {
     comp *C;
     vm_image *im;
     /* image tables */
-    comp_map strs, consts, natives;
+    comp_map strs, consts, natives, csigs;
     vm_buf str_data;
     uint32_t strs_cap, consts_cap, natives_cap;
+    uint32_t cstructs_cap, csigs_cap, externs_cap;
     /* the function being emitted */
     comp_fn *fn;
     uint32_t *code;
@@ -138,6 +139,114 @@ static uint32_t native_ref(emitter *E, const vm_natsig *nat)
     for (uint32_t k = 0; k < r->nparams; k++)
         r->params[k] = image_type(E, comp_letter_type(C, nat->params[k], E->line, 1));
     comp_map_put(C, &E->natives, comp_strdup(C, key, (size_t)n), (uint32_t)n,
+                 (int32_t)im->nnatives);
+    return im->nnatives++;
+}
+
+/* ---- The FFI's tables ---- */
+
+/* The image's C struct of extern struct c (made on first use). */
+static uint32_t cstruct_ref(emitter *E, comp_class *c)
+{
+    if (c->cstruct)
+        return c->cstruct - 1;
+    comp *C = E->C;
+    vm_image *im = E->im;
+    im->cstructs =
+        comp_grow(C, im->cstructs, &E->cstructs_cap, im->ncstructs + 1, sizeof(vm_cstruct));
+    vm_cstruct *cs = &im->cstructs[im->ncstructs];
+    cs->cls = c->index;
+    cs->nfields = (uint16_t)c->nown;
+    cs->ctypes = comp_alloc(C, sizeof(uint32_t) * (c->nown ? c->nown : 1));
+    for (uint32_t j = 0; j < c->nown; j++)
+        cs->ctypes[j] = c->cfields[j].kind;
+    c->cstruct = ++im->ncstructs;
+    return c->cstruct - 1;
+}
+
+/* The image's C signature (ret, params; the first nfixed declared). */
+static uint32_t csig_ref(emitter *E, uint32_t ret, const uint32_t *params, uint32_t n,
+                         uint32_t nfixed)
+{
+    comp *C = E->C;
+    uint32_t key[KILN_MAX_PARAMS + 3] = {ret, n, nfixed};
+    memcpy(key + 3, params, sizeof(uint32_t) * n);
+    uint32_t klen = (uint32_t)sizeof(uint32_t) * (n + 3);
+    int32_t i = comp_map_get(&E->csigs, (const char *)key, klen);
+    if (i >= 0)
+        return (uint32_t)i;
+    vm_image *im = E->im;
+    im->csigs = comp_grow(C, im->csigs, &E->csigs_cap, im->ncsigs + 1, sizeof(vm_csig));
+    vm_csig *g = &im->csigs[im->ncsigs];
+    g->ret = ret;
+    g->nparams = (uint8_t)n;
+    g->nfixed = (uint8_t)nfixed;
+    g->params = comp_alloc(C, sizeof(uint32_t) * (n ? n : 1));
+    memcpy(g->params, params, sizeof(uint32_t) * n);
+    comp_map_put(C, &E->csigs, comp_strdup(C, (const char *)key, klen), klen, (int32_t)im->ncsigs);
+    return im->ncsigs++;
+}
+
+/* C type ct, whose Kiln type (resolved) is t, as the image writes it. */
+static uint32_t ctype_ref(emitter *E, const comp_ctype *ct, int t)
+{
+    if (ct->kind == VM_C_STRUCT || ct->kind == VM_C_STRUCTP)
+        return VM_CTYPE(ct->kind, cstruct_ref(E, comp_class_of(E->C, t)));
+    if (ct->kind != VM_C_FN)
+        return ct->kind;
+    uint32_t params[KILN_MAX_PARAMS];
+    for (uint32_t j = 0; j < ct->nparams; j++)
+        params[j] = ct->params[j].kind; /* a callback's are scalars */
+    return VM_CTYPE(VM_C_FN, csig_ref(E, ct->ret->kind, params, ct->nparams, ct->nparams));
+}
+
+/* The C type a variadic argument of Kiln type t is passed as: C's
+ * promoted types (int as long, float as double). */
+static uint32_t variadic_ctype(int t)
+{
+    return t == VM_T_INT     ? VM_C_LONG
+           : t == VM_T_FLOAT ? VM_C_DOUBLE
+           : t == VM_T_STR   ? VM_C_CSTR
+                             : VM_C_PTR;
+}
+
+/* The native that calls extern function fn: with a variadic one, its
+ * extra arguments have the types `vtypes` (nargs in all). */
+static uint32_t extern_ref(emitter *E, const comp_fn *fn, const uint16_t *vtypes, uint32_t nargs)
+{
+    comp *C = E->C;
+    vm_image *im = E->im;
+    uint32_t params[KILN_MAX_PARAMS];
+    for (uint32_t j = 0; j < nargs; j++)
+        params[j] = j < fn->nparams ? ctype_ref(E, &fn->cparams[j], fn->params[j]->type)
+                                    : variadic_ctype(vtypes[j]);
+    uint32_t sig = csig_ref(E, ctype_ref(E, &fn->cret, fn->ret), params, nargs,
+                            fn->variadic ? fn->nparams : nargs);
+    char key[400];
+    int kn = snprintf(key, sizeof key, "\x01%.*s\x01%.*s\x01%u", (int)fn->liblen, fn->lib,
+                      (int)fn->len, fn->name, sig);
+    int32_t i = comp_map_get(&E->natives, key, (uint32_t)kn);
+    if (i >= 0)
+        return (uint32_t)i;
+    im->natives =
+        comp_grow(C, im->natives, &E->natives_cap, im->nnatives + 1, sizeof(vm_nativeref));
+    vm_nativeref *r = &im->natives[im->nnatives];
+    r->name = intern(E, fn->name, fn->len);
+    r->ret = image_type(E, fn->ret);
+    r->nparams = (uint8_t)nargs;
+    for (uint32_t j = 0; j < nargs; j++)
+        r->params[j] = j < fn->nparams ? image_type(E, fn->params[j]->type)
+                                       : (uint16_t)vm_ctype_kiln(params[j]);
+    im->externs = comp_grow(C, im->externs, &E->externs_cap, im->nexterns + 1, sizeof(vm_extern));
+    vm_extern *x = &im->externs[im->nexterns++];
+    x->native = im->nnatives;
+    x->lib = intern(E, fn->lib, fn->liblen);
+    x->sig = sig;
+    x->pnames = comp_alloc(C, sizeof(uint32_t) * (nargs ? nargs : 1));
+    for (uint32_t j = 0; j < nargs; j++)
+        x->pnames[j] = j < fn->nparams ? intern(E, fn->params[j]->name, fn->params[j]->len)
+                                       : intern(E, "...", 3);
+    comp_map_put(C, &E->natives, comp_strdup(C, key, (size_t)kn), (uint32_t)kn,
                  (int32_t)im->nnatives);
     return im->nnatives++;
 }
@@ -635,11 +744,13 @@ static int ex_call(emitter *E, comp_node *n, int want)
         return -1; /* super.init() of a class without init: nothing to do */
     for (uint32_t i = 0; i < nargs; i++) {
         args[i] = recv ? (i == 0 ? recv : n->list[i - 1]) : n->list[i];
-        types[i] = image_type(E, n->fn ? n->fn->params[i]->type : args[i]->type);
+        int t = n->fn && i < n->fn->nparams ? n->fn->params[i]->type : args[i]->type;
+        types[i] = image_type(E, t == CT_NULL ? VM_T_PTR : t); /* null: a variadic C argument */
     }
     if (recv && n->fn && recv->kind != N_SUPER) /* the receiver keeps its (sub)class type */
         types[0] = image_type(E, recv->type);
-    if (n->fn && (n->slot >= 0 ? nargs >= 1 && nargs <= 5 && n->slot < 256 : nargs <= 2))
+    bool ext = n->fn && n->fn->synth == SYNTH_EXTERN;
+    if (n->fn && !ext && (n->slot >= 0 ? nargs >= 1 && nargs <= 5 && n->slot < 256 : nargs <= 2))
         return ex_packed_call(E, n, args, nargs, want);
     int b = nargs ? reg_block(E, types, nargs) : 0;
     for (uint32_t i = 0; i < nargs; i++)
@@ -652,6 +763,8 @@ static int ex_call(emitter *E, comp_node *n, int want)
     E->line = n->line;
     if (n->slot >= 0)
         emit_x(E, MK_ABC(OP_CALLV, r, b, 0), (uint32_t)n->slot);
+    else if (ext)
+        emit_x(E, MK_ABC(OP_CALLN, r, b, 0), extern_ref(E, n->fn, types, nargs));
     else if (n->fn)
         emit_x(E, MK_ABC(OP_CALL, r, b, 0), n->fn->index);
     else
@@ -1377,6 +1490,12 @@ static void stmt(emitter *E, comp_node *n)
 static void synth_body(emitter *E, comp_fn *fn)
 {
     comp_class *c = fn->cls;
+    if (fn->synth == SYNTH_EXTERN) { /* the extern function as a value: a call of it */
+        int r = fn->ret == VM_T_VOID ? 0 : reg_alloc(E, fn->ret);
+        emit_x(E, MK_ABC(OP_CALLN, r, 0, 0), extern_ref(E, fn, NULL, fn->nparams));
+        emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_RET, r, 0, 0));
+        return;
+    }
     if (fn->synth == SYNTH_TO_STR) {
         /* "<Name>"; an error shows "Name: message" (message is field 0). */
         int32_t ei = comp_map_get(&E->C->class_map, "Error", 5);

@@ -155,6 +155,23 @@ static int named_type(parser *P, const comp_token *t)
     return CT_NAMED + (int)C->ntnames++;
 }
 
+/* The function type fn(params) -> ret written at t. */
+static int named_fn_type(parser *P, const comp_token *t, int ret, const int *params, uint32_t n)
+{
+    comp *C = P->C;
+    int at = named_type(P, t);
+    if (at != CT_ERR) {
+        struct comp_tname *tn = &C->tnames[at - CT_NAMED];
+        tn->name = NULL;
+        tn->elem = ret;
+        tn->val = -2;
+        tn->nparams = n;
+        tn->params = comp_alloc(C, sizeof(int) * (n ? n : 1));
+        memcpy(tn->params, params, sizeof(int) * n);
+    }
+    return at;
+}
+
 static int parse_type_in(parser *P);
 
 static int parse_type(parser *P)
@@ -197,7 +214,6 @@ static int parse_type_in(parser *P)
     }
     if (t->type == T_FN) { /* fn(A, B) -> R, or fn(A) without result */
         advance(P);
-        comp *C = P->C;
         int params[KILN_MAX_PARAMS];
         uint32_t n = 0;
         expect(P, T_LPAREN, "'(' after fn in a function type");
@@ -214,17 +230,7 @@ static int parse_type_in(parser *P)
         }
         expect(P, T_RPAREN, "')' after the parameter types");
         int ret = match(P, T_ARROW) ? parse_type(P) : VM_T_VOID;
-        int at = named_type(P, t);
-        if (at != CT_ERR) {
-            struct comp_tname *tn = &C->tnames[at - CT_NAMED];
-            tn->name = NULL;
-            tn->elem = ret;
-            tn->val = -2;
-            tn->nparams = n;
-            tn->params = comp_alloc(C, sizeof(int) * (n ? n : 1));
-            memcpy(tn->params, params, sizeof(int) * n);
-        }
-        return at;
+        return named_fn_type(P, t, ret, params, n);
     }
     if (!expect(P, T_IDENT, "a type"))
         return CT_ERR;
@@ -238,9 +244,9 @@ static int parse_type_in(parser *P)
         }
         return at;
     }
-    static const char *const NAMES[] = {"int", "float", "bool", "str"};
-    static const int TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR};
-    for (int i = 0; i < 4; i++)
+    static const char *const NAMES[] = {"int", "float", "bool", "str", "ptr", "Buffer"};
+    static const int TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR, VM_T_PTR, VM_T_BUFFER};
+    for (int i = 0; i < 6; i++)
         if (t->len == strlen(NAMES[i]) && memcmp(t->s, NAMES[i], t->len) == 0)
             return TYPES[i];
     return named_type(P, t);
@@ -875,6 +881,20 @@ static void field_declaration(parser *P, comp_class *c, comp_token *name)
     end_statement(P);
 }
 
+/* Class c, parsed, is a top-level name of the current module. */
+static void declare_class(comp *C, comp_class *c)
+{
+    uint32_t klen;
+    const char *key = comp_key(C, C->mod, c->name, c->len, &klen);
+    if (comp_map_get(&C->class_map, key, klen) >= 0) {
+        comp_error(C, c->line, c->col, "class '%.*s' is already defined", (int)c->len, c->name);
+        return;
+    }
+    comp_map_put(C, &C->class_map, key, klen, (int32_t)C->nclasses);
+    C->classes = comp_grow(C, C->classes, &C->classes_cap, C->nclasses + 1, sizeof(comp_class *));
+    C->classes[C->nclasses++] = c;
+}
+
 /* class Name [: Super] { fields and methods } */
 static void class_declaration(parser *P, comp_token *kw)
 {
@@ -934,15 +954,262 @@ static void class_declaration(parser *P, comp_token *kw)
         C->depth = 0;
     }
     expect(P, T_RBRACE, "'}' to close the class body");
+    declare_class(C, c);
+}
+
+/* A top-level function fn, parsed, is a name of the current module. */
+static void declare_fn(comp *C, comp_fn *fn)
+{
     uint32_t klen;
-    const char *key = comp_key(C, C->mod, c->name, c->len, &klen);
-    if (comp_map_get(&C->class_map, key, klen) >= 0) {
-        comp_error(C, c->line, c->col, "class '%.*s' is already defined", (int)c->len, c->name);
+    const char *key = comp_key(C, C->mod, fn->name, fn->len, &klen);
+    if (comp_map_get(&C->fn_map, key, klen) >= 0) {
+        comp_error(C, fn->line, fn->col, "function '%.*s' is already defined", (int)fn->len,
+                   fn->name);
         return;
     }
-    comp_map_put(C, &C->class_map, key, klen, (int32_t)C->nclasses);
-    C->classes = comp_grow(C, C->classes, &C->classes_cap, C->nclasses + 1, sizeof(comp_class *));
-    C->classes[C->nclasses++] = c;
+    comp_map_put(C, &C->fn_map, key, klen, (int32_t)C->nfns);
+    if (C->mod->index >= 2)
+        fn->full = key; /* util.helper, in traces */
+    add_fn(C, fn);
+}
+
+/* ---- Extern declarations (the FFI) ---- */
+
+/* Like error_at, quoting identifier t's name first. */
+static void error_name(parser *P, const comp_token *t, const char *what)
+{
+    if (P->panic)
+        return;
+    P->panic = true;
+    comp_error(P->C, t->line, t->col, "'%.*s': %s", (int)t->len, t->s, what);
+}
+
+static bool is_word(const comp_token *t, const char *w)
+{
+    return t->type == T_IDENT && t->len == strlen(w) && !memcmp(t->s, w, t->len);
+}
+
+/* A C type: a scalar's name (c_int, cstr, ptr ...), a struct's name,
+ * *Struct (by pointer), or fn(C types) -> C type (a callback). `scalar`:
+ * only the scalars a callback or a struct field may hold. False after
+ * reporting. */
+static bool ctype(parser *P, comp_ctype *out, bool callback)
+{
+    comp *C = P->C;
+    comp_token *t = peek(P);
+    memset(out, 0, sizeof *out);
+    out->line = t->line;
+    out->col = t->col;
+    if (t->type == T_FN && !callback) {
+        advance(P);
+        out->kind = VM_C_FN;
+        expect(P, T_LPAREN, "'(' after fn in a callback type");
+        comp_ctype params[KILN_MAX_PARAMS];
+        int kt[KILN_MAX_PARAMS];
+        uint32_t n = 0;
+        if (!check(P, T_RPAREN)) {
+            do {
+                if (n == KILN_MAX_PARAMS) {
+                    error_at(P, t, "callback type has more than %s parameters",
+                             KILN_STR(KILN_MAX_PARAMS));
+                    return false;
+                }
+                if (!ctype(P, &params[n], true))
+                    return false;
+                kt[n] = params[n].type;
+                n++;
+            } while (match(P, T_COMMA) && !P->panic);
+        }
+        expect(P, T_RPAREN, "')' after the callback's parameter types");
+        out->ret = comp_alloc(C, sizeof *out->ret);
+        memset(out->ret, 0, sizeof *out->ret);
+        out->ret->kind = VM_C_VOID;
+        out->ret->type = VM_T_VOID;
+        if (match(P, T_ARROW) && !ctype(P, out->ret, true))
+            return false;
+        if (out->ret->kind == VM_C_CSTR || out->ret->kind == VM_C_PTR) {
+            error_at(P, t, "a callback cannot return %s (only numbers and bools)",
+                     vm_ctype_name(out->ret->kind));
+            return false;
+        }
+        out->params = comp_alloc(C, sizeof *params * (n ? n : 1));
+        memcpy(out->params, params, sizeof *params * n);
+        out->nparams = n;
+        out->type = named_fn_type(P, t, out->ret->type, kt, n);
+        return out->type != CT_ERR;
+    }
+    bool star = match(P, T_STAR);
+    comp_token *name = peek(P);
+    if (!expect(P, T_IDENT, "a C type (c_int, c_double, cstr, ptr, ...)"))
+        return false;
+    int k = star ? -1 : vm_ctype_named(name->s, name->len);
+    if (k >= 0) {
+        out->kind = (uint8_t)k;
+        out->type = (int32_t)vm_ctype_kiln((uint32_t)k);
+        return true;
+    }
+    static const char *const KILN_NAMES[] = {"int", "float", "bool", "str", "Buffer"};
+    for (size_t i = 0; i < sizeof KILN_NAMES / sizeof KILN_NAMES[0]; i++)
+        if (is_word(name, KILN_NAMES[i])) {
+            error_name(P, name,
+                       "a Kiln type, not a C type (c_int, c_long, c_double, cstr, ptr, ...)");
+            return false;
+        }
+    if (callback) {
+        error_name(P, name, "not a C scalar type (a callback or a struct field takes only those)");
+        return false;
+    }
+    out->kind = star ? VM_C_STRUCTP : VM_C_STRUCT; /* an extern struct, checked once known */
+    out->type = named_type(P, name);
+    return out->type != CT_ERR;
+}
+
+/* fn name(p: ctype, ..., [...]) [-> ctype], in an extern block. */
+static void extern_fn(parser *P, const comp_token *lib)
+{
+    comp *C = P->C;
+    comp_token *name = peek(P);
+    if (!expect(P, T_IDENT, "the C function's name"))
+        return;
+    comp_fn *fn = comp_alloc(C, sizeof *fn);
+    memset(fn, 0, sizeof *fn);
+    fn->name = name->s;
+    fn->len = name->len;
+    fn->line = name->line;
+    fn->col = name->col;
+    fn->lib = lib->s;
+    fn->liblen = lib->len;
+    fn->synth = SYNTH_EXTERN;
+    fn->cret.kind = VM_C_VOID;
+    fn->cret.type = VM_T_VOID;
+    fn->ret = VM_T_VOID;
+    expect(P, T_LPAREN, "'('");
+    uint32_t cap = 0, ccap = 0;
+    if (!check(P, T_RPAREN)) {
+        do {
+            comp_token *pn = peek(P);
+            if (match(P, T_ELLIPSIS)) {
+                fn->variadic = true;
+                if (!check(P, T_RPAREN))
+                    error_at(P, peek(P), "'...' must be the last parameter, found %s",
+                             describe(peek(P)));
+                break;
+            }
+            if (!expect(P, T_IDENT, "a parameter name"))
+                return;
+            if (fn->nparams == KILN_MAX_PARAMS) {
+                error_at(P, pn, "extern function has more than %s parameters",
+                         KILN_STR(KILN_MAX_PARAMS));
+                return;
+            }
+            comp_sym *s = param(P, pn, pn->s, pn->len);
+            expect(P, T_COLON, "':' and the parameter's C type");
+            fn->cparams = comp_grow(C, fn->cparams, &ccap, fn->nparams + 1, sizeof(comp_ctype));
+            if (!ctype(P, &fn->cparams[fn->nparams], false))
+                return;
+            s->type = fn->cparams[fn->nparams].type;
+            fn->params = comp_grow(C, fn->params, &cap, fn->nparams + 1, sizeof(comp_sym *));
+            fn->params[fn->nparams++] = s;
+        } while (match(P, T_COMMA) && !P->panic);
+    }
+    if (!expect(P, T_RPAREN, "')' after parameters"))
+        return;
+    if (match(P, T_ARROW)) {
+        if (!ctype(P, &fn->cret, false))
+            return;
+        if (fn->cret.kind == VM_C_STRUCTP || fn->cret.kind == VM_C_FN) {
+            error_at(P, name, "an extern function cannot return %s",
+                     fn->cret.kind == VM_C_FN ? "a callback" : "a struct pointer (return ptr)");
+            return;
+        }
+        fn->ret = fn->cret.type;
+    }
+    declare_fn(C, fn);
+}
+
+/* extern struct Name { field: ctype, ... }: a class whose fields C sees
+ * as a struct of these types, in this order. */
+static void extern_struct(parser *P)
+{
+    comp *C = P->C;
+    comp_token *name = peek(P);
+    if (!expect(P, T_IDENT, "the struct's name"))
+        return;
+    comp_class *c = comp_alloc(C, sizeof *c);
+    memset(c, 0, sizeof *c);
+    c->name = name->s;
+    c->len = name->len;
+    c->line = name->line;
+    c->col = name->col;
+    c->mod = C->mod;
+    if (!expect(P, T_LBRACE, "'{' to open the struct's fields"))
+        return;
+    uint32_t ccap = 0;
+    while (!check(P, T_RBRACE) && !check(P, T_EOF) && !P->panic) {
+        if (match(P, T_SEMI) || match(P, T_COMMA))
+            continue;
+        comp_token *f = peek(P);
+        if (!expect(P, T_IDENT, "a field name"))
+            return;
+        expect(P, T_COLON, "':' and the field's C type");
+        comp_ctype ct;
+        if (!ctype(P, &ct, true))
+            return;
+        if (ct.kind == VM_C_CSTR) {
+            error_name(P, f, "a struct field cannot be a cstr (use ptr)");
+            return;
+        }
+        if (c->nown == VM_MAX_CFIELDS) {
+            error_at(P, f, "extern struct has more than %s fields", KILN_STR(VM_MAX_CFIELDS));
+            return;
+        }
+        c->own = comp_grow(C, c->own, &c->own_cap, c->nown + 1, sizeof(comp_field));
+        c->cfields = comp_grow(C, c->cfields, &ccap, c->nown + 1, sizeof(comp_ctype));
+        c->cfields[c->nown] = ct;
+        comp_field *fd = &c->own[c->nown++];
+        memset(fd, 0, sizeof *fd);
+        fd->name = f->s;
+        fd->len = f->len;
+        fd->line = f->line;
+        fd->col = f->col;
+        fd->type = ct.type;
+    }
+    expect(P, T_RBRACE, "'}' to close the struct");
+    if (!P->panic && c->nown == 0)
+        error_name(P, name, "an extern struct needs at least one field");
+    else if (!P->panic)
+        declare_class(C, c);
+}
+
+/* After `extern`: "LIBRARY" { fn ... } or struct Name { ... }. */
+static void extern_declaration(parser *P)
+{
+    if (is_word(peek(P), "struct")) {
+        advance(P);
+        extern_struct(P);
+        if (!P->panic)
+            end_statement(P);
+        return;
+    }
+    comp_token *lib = peek(P);
+    if (!expect(P, T_STRING, "the C library's name, e.g. extern \"libm.so.6\" { ... }"))
+        return;
+    if (!lib->len || memchr(lib->s, 0, lib->len)) {
+        error_at(P, lib, "%s", "not a library name (empty, or a NUL byte in it)");
+        return;
+    }
+    if (!expect(P, T_LBRACE, "'{' to open the extern block"))
+        return;
+    while (!check(P, T_RBRACE) && !check(P, T_EOF) && !P->panic) {
+        if (match(P, T_SEMI))
+            continue;
+        if (!expect(P, T_FN, "fn and a C function's declaration"))
+            return;
+        extern_fn(P, lib);
+    }
+    expect(P, T_RBRACE, "'}' to close the extern block");
+    if (!P->panic)
+        end_statement(P);
 }
 
 static comp_fn *module_init(comp *C)
@@ -999,19 +1266,11 @@ void comp_parse(comp *C)
             if (!P.panic)
                 end_statement(&P);
             comp_fn *fn = n->fn;
-            if (fn->name && !P.panic) {
-                uint32_t klen;
-                const char *key = comp_key(C, C->mod, fn->name, fn->len, &klen);
-                if (comp_map_get(&C->fn_map, key, klen) >= 0) {
-                    comp_error(C, fn->line, fn->col, "function '%.*s' is already defined",
-                               (int)fn->len, fn->name);
-                } else {
-                    comp_map_put(C, &C->fn_map, key, klen, (int32_t)C->nfns);
-                    if (C->mod->index >= 2)
-                        fn->full = key; /* util.helper, in traces */
-                    add_fn(C, fn);
-                }
-            }
+            if (fn->name && !P.panic)
+                declare_fn(C, fn);
+        } else if (t->type == T_EXTERN) {
+            advance(&P);
+            extern_declaration(&P);
         } else {
             comp_node *n = statement(&P);
             comp_module *m = C->mod;

@@ -568,8 +568,8 @@ int interp_call(kiln_vm *vm, const vm_rtfunc *entry, const vm_value *args, vm_va
     if (outer_R)
         X->depth++;
     memset(R, 0, sizeof(vm_value) * f->nregs);
-    for (uint32_t i = 0; args && i < f->nparams; i++)
-        R[i] = args[i];
+    for (uint32_t i = 0; args && i < (uint32_t)f->nparams + f->ncaps; i++)
+        R[i] = args[i]; /* a function value's captures follow its arguments */
     *vm_frame_of(R) =
         (vm_frame){f, outer_pc, VM_FRAME_ENTRY, outer_R ? (uint32_t)(R - outer_R) : 0};
     int st;

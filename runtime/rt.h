@@ -71,6 +71,18 @@ void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, 
  * PermissionError. */
 bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path);
 
+/* rt_sys_check_ffi: may the guest load library `lib` (sym NULL: `op` is
+ * "ffi.load") or look up its symbol `sym` ("ffi.symbol")? The FFI bit,
+ * and the embedder's list of libraries (vm_config.ffi_libs) when it has
+ * one. Traced and raised like rt_sys_check. */
+bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *sym);
+
+/* rt_ffi_link: makes the image's extern functions natives of the VM
+ * (vm->natives[], vm->ffi); nothing is loaded before the first call.
+ * False when memory runs out. rt_ffi_free: closes the libraries. */
+bool rt_ffi_link(kiln_vm *vm);
+void rt_ffi_free(kiln_vm *vm);
+
 /* rt_format_float: writes `d` as docs/language.md specifies (Python's repr: the
  * shortest digits that read back to the same double) to buf, which must
  * hold 32 bytes. Returns the length. */

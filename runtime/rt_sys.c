@@ -71,6 +71,24 @@ static void trace(kiln_vm *vm, const char *op, const char *arg, const char *deci
         vm_write(vm, 2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
+bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *sym)
+{
+    char what[400];
+    snprintf(what, sizeof what, "%.200s%s%.150s", lib, sym ? " " : "", sym ? sym : "");
+    if (!(vm->cfg.allow & VM_ALLOW_FFI))
+        return rt_sys_check(vm, VM_ALLOW_FFI, op, what);
+    const char *const *libs = vm->cfg.ffi_libs;
+    while (libs && *libs && strcmp(*libs, lib))
+        libs++;
+    if (libs && !*libs) {
+        trace(vm, op, what, "denied (not an allowed library)");
+        rt_raise(vm, RT_ERR_PERM, "%s %s: not an allowed library", op, what);
+        return false;
+    }
+    trace(vm, op, what, "allowed");
+    return true;
+}
+
 bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
 {
     if (!(vm->cfg.allow & bit)) {

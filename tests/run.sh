@@ -31,7 +31,8 @@
 #                the kernels (bench/kernels) at a tiny size, output against
 #                tests/kernels/NAME-SIZE.out (three also under --gc-stress);
 #                both of these also under --jit=always;
-#                examples/embed's output; with TSAN_THREADS set (make
+#                examples/embed's output, and the FFI examples' (against
+#                tests/examples/NAME.out); with TSAN_THREADS set (make
 #                test does), tests/tsan/threads.c under ThreadSanitizer;
 #                then, with
 #                INSTALL_CHECK=yes (the default; make asan sets no),
@@ -63,6 +64,14 @@ fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
 
 rm -rf "$OUT"
 mkdir -p "$OUT/img" "$OUT/bad" "$OUT/mutants"
+
+# The C library the FFI's tests call (tests/lang/ffi, and the unit tests
+# that run every language test's program): at a fixed path, since the
+# programs name it.
+mkdir -p build/ffi
+if ! ${CC:-cc} -shared -fPIC -O1 -pthread -o build/ffi/libkilntest.so tests/ffi/kilntest.c; then
+    fail "ffi: cannot build build/ffi/libkilntest.so"
+fi
 
 # ---- 1. unit tests ----
 if [ -x "$UNIT" ]; then
@@ -253,6 +262,16 @@ cli 0 "" run "$OUT/hi.kbc" guest-arg --guest-flag
 cli 2 "bad count" run --fuel=0 "$OUT/hi.txt"
 cli 2 "bad time" run --timeout=-1 "$OUT/hi.txt"
 cli 0 "" run --sandbox --fuel=1000 --timeout=10 "$OUT/hi.txt"
+# The FFI's options, and verify listing the C functions an image may call
+cli 0 "" run --allow-ffi "$OUT/hi.txt"
+cli 0 "" run --allow-ffi=libm.so.6 --allow-ffi=libc.so.6 "$OUT/hi.txt"
+cli 2 "unknown option" run --allow-ffi= "$OUT/hi.txt"
+printf 'extern "libm.so.6" { fn cos(x: c_double) -> c_double }\nprint(cos(0.0))\n' \
+    >"$OUT/cos.kn"
+cli 0 "" build "$OUT/cos.kn" -o "$OUT/cos.kbc"
+cli 0 'extern "libm.so.6" n0 cos(c_double) -> c_double' verify "$OUT/cos.kbc"
+cli 1 "PermissionError: ffi.load libm.so.6: not allowed" run --sandbox "$OUT/cos.kbc"
+cli 1 "ffi.load libm.so.6: not an allowed library" run --allow-ffi=libc.so.6 "$OUT/cos.kbc"
 cli_out() { # cli_out EXPECTED_STDOUT ARGS...: exit 0, exactly that output, nothing on stderr
     local want=$1
     shift
@@ -274,25 +293,28 @@ cli 0 "" build "$OUT/types-50k.kn" -o "$OUT/types-50k.kbc"
 cli_out 0 run "$OUT/types-50k.kbc"
 # The image's type ids are uint16_t. N functions, each with a parameter of
 # 15 nested arrays around its own fn type, make 16 types each; with the
-# prelude's 11 (its classes), 4,095 of them use every id up to 0xFFFF, and
-# the 4,096th's fn type is one too many: a compile error where it is
-# written, said once. (If the prelude gains types, change 4095 and the
+# prelude's 11 (its classes), 4,094 of them and g (13 arrays around
+# fn(int): 14 types) use every id up to 0xFFFF (7 are fixed), and the next
+# function's fn type is one too many: a compile error where it is written,
+# said once. (If the prelude gains types, change the numbers and the
 # place.) `run` from source writes, reads and verifies the image in memory,
 # so no .kbc round trip is needed here.
 types_fns() {
     awk -v n="$1" 'BEGIN {
         split("int float bool str", t, " ")
         for (i = 0; i < n; i++) {
+            if (i == 4094) print "fn g(x: [[[[[[[[[[[[[fn(int)]]]]]]]]]]]]]) {}"
             p = ""; k = i
             for (j = 0; j < 6; j++) { p = p (j ? ", " : "") t[k % 4 + 1]; k = int(k / 4) }
             printf "fn f%d(x: [[[[[[[[[[[[[[[fn(%s)]]]]]]]]]]]]]]]) {}\n", i, p
         }
+        if (n == 4094) print "fn g(x: [[[[[[[[[[[[[fn(int)]]]]]]]]]]]]]) {}"
         print "print(\"ok\")" }'
 }
-types_fns 4095 >"$OUT/types-full.kn"
-types_fns 4096 >"$OUT/types-over.kn"
+types_fns 4094 >"$OUT/types-full.kn"
+types_fns 4095 >"$OUT/types-over.kn"
 cli_out ok run "$OUT/types-full.kn"
-cli 2 "types-over.kn:4096:28: error: too many types in one program (at most 65531" \
+cli 2 "types-over.kn:4096:28: error: too many types in one program (at most 65529" \
     run "$OUT/types-over.kn"
 one_error() { # after a cli run: exactly one diagnostic, not a cascade
     if [ "$(grep -c ': error: ' "$OUT/cli.err")" = 1 ]; then
@@ -302,9 +324,9 @@ one_error() { # after a cli run: exactly one diagnostic, not a cascade
     fi
 }
 one_error "$OUT/types-over.kn"
-# Each class is a type too: with the prelude's 11, class 65,521 is one too many
-awk 'BEGIN { for (i = 0; i < 65521; i++) printf "class C%d {}\n", i }' >"$OUT/types-classes.kn"
-cli 2 "types-classes.kn:65521:7: error: too many classes in one program (at most 65531" \
+# Each class is a type too: with the prelude's 11, class 65,519 is one too many
+awk 'BEGIN { for (i = 0; i < 65519; i++) printf "class C%d {}\n", i }' >"$OUT/types-classes.kn"
+cli 2 "types-classes.kn:65519:7: error: too many classes in one program (at most 65529" \
     run "$OUT/types-classes.kn"
 one_error "$OUT/types-classes.kn"
 # bench/awfy: each ported benchmark still verifies its result at the
@@ -350,6 +372,19 @@ for spec in fib:27 mandelbrot:250 nbody:10000 spectral_norm:100 fannkuch_redux:8
     else
         fail "kernel: $name $size under ${flags[*]}: diff $expected $got"
     fi
+done
+# The FFI's examples print what their C libraries compute (the zlib
+# figures are Python's zlib module's, the same C library), in both tiers.
+for name in ffi_zlib ffi_qsort; do
+    for mode in off always; do
+        got=$OUT/example-$name-$mode.out
+        if timeout "$TIMEOUT" "$KILN" run --jit=$mode "examples/$name.kn" >"$got" 2>&1 </dev/null &&
+            cmp -s "$got" "tests/examples/$name.out"; then
+            pass
+        else
+            fail "example: $name under --jit=$mode: diff tests/examples/$name.out $got"
+        fi
+    done
 done
 # examples/embed: the C application embedding Kiln prints what it should
 if [ -x "${EMBED:-}" ]; then

@@ -26,17 +26,19 @@
 
 /* ---- Types of registers, globals, constants, parameters and results ---- */
 enum {
-    VM_T_VOID,  /* only as a function result: returns nothing */
-    VM_T_INT,   /* int64_t, wrapping */
-    VM_T_FLOAT, /* IEEE double */
-    VM_T_BOOL,  /* 0 or 1 */
-    VM_T_STR,   /* vm_str *, may be null */
+    VM_T_VOID,   /* only as a function result: returns nothing */
+    VM_T_INT,    /* int64_t, wrapping */
+    VM_T_FLOAT,  /* IEEE double */
+    VM_T_BOOL,   /* 0 or 1 */
+    VM_T_STR,    /* vm_str *, may be null */
+    VM_T_PTR,    /* a C pointer from the FFI, boxed (vm_ptr); null is C's NULL */
+    VM_T_BUFFER, /* bytes for C (vm_bytes); also a ptr: passed as its data */
     VM_T__COUNT
 };
 /* Types past VM_T__COUNT are entries of the image's type table (arrays,
  * classes, ...): index VM_T__COUNT + i is im->types[i]. All are references. */
 #define VM_T_ISREF(t) ((t) >= VM_T_STR)
-const char *vm_type_name(int t); /* of the fixed types 0-4 */
+const char *vm_type_name(int t); /* of the fixed types 0-6 */
 /* Type ids are uint16_t in the image (and in vm_type.a's halves), so ids
  * 0..0xFFFF: the fixed ones and at most VM_MAX_TYPES - VM_T__COUNT
  * table entries. */
@@ -158,6 +160,82 @@ void vm_ins_operands(uint32_t op, const uint32_t *code, uint32_t vals[4]);
 #define MK_sJ(op, j) ((uint32_t)(op) | (uint32_t)(j) << 8)
 #define VM_SJ_MAX ((1 << 23) - 1)
 
+/* ---- C types of extern functions (the FFI) ----
+ * A C type is a u32: its kind (VM_C_*) in the low byte, and for the
+ * kinds that name something an index above it: VM_C_STRUCT and
+ * VM_C_STRUCTP a C struct (vm_image.cstructs), VM_C_FN a C signature
+ * (vm_image.csigs). The image keeps C's names (c_long), not sizes, so
+ * an image stays portable; the VM resolves them on its host. */
+enum {
+    VM_C_VOID, /* only as a result */
+    VM_C_CHAR,
+    VM_C_SHORT,
+    VM_C_INT,
+    VM_C_LONG,
+    VM_C_LONGLONG,
+    VM_C_UCHAR,
+    VM_C_USHORT,
+    VM_C_UINT,
+    VM_C_ULONG,
+    VM_C_ULONGLONG,
+    VM_C_I8,
+    VM_C_I16,
+    VM_C_I32,
+    VM_C_I64,
+    VM_C_U8,
+    VM_C_U16,
+    VM_C_U32,
+    VM_C_U64,
+    VM_C_SIZE,
+    VM_C_FLOAT,
+    VM_C_DOUBLE,
+    VM_C_BOOL,
+    VM_C_CSTR,    /* str: a NUL-terminated copy in, a copy out */
+    VM_C_PTR,     /* ptr (or a Buffer, passed as its bytes) */
+    VM_C_STRUCT,  /* a struct by value: an instance of its class */
+    VM_C_STRUCTP, /* a pointer to a struct: copied in and back out */
+    VM_C_FN,      /* a function pointer: a Kiln function value (callback) */
+    VM_C__COUNT
+};
+#define VM_CTYPE(kind, idx) ((uint32_t)(kind) | (uint32_t)(idx) << 8)
+#define VM_CKIND(c) ((c)&0xffu)
+#define VM_CIDX(c) ((c) >> 8)
+/* Whether kind k is one of C's integer types (char .. size). */
+#define VM_C_ISINT(k) ((k) >= VM_C_CHAR && (k) <= VM_C_SIZE)
+/* The name of kind k as a program writes it ("c_int", "ptr"; "struct",
+ * "*struct" and "fn" for the kinds that name something). */
+const char *vm_ctype_name(uint32_t k);
+/* The kind of a scalar C type named `name` (c_char .. ptr), or -1. */
+int vm_ctype_named(const char *name, size_t len);
+/* The Kiln type a scalar kind (VM_C_VOID .. VM_C_PTR) takes and gives. */
+uint32_t vm_ctype_kiln(uint32_t k);
+/* Extern structs and variadic calls have at most this many members. */
+#define VM_MAX_CFIELDS 64
+
+/* A C struct: the class whose instances stand for it (a root class with
+ * exactly these fields, of the Kiln types of these C types), and the C
+ * type of each field: scalars other than cstr, in C's order. */
+typedef struct vm_cstruct {
+    uint32_t cls;
+    uint16_t nfields;
+    uint32_t *ctypes;
+} vm_cstruct;
+/* A C function's signature: nfixed parameters, then (variadic) the rest,
+ * as one call passes them. A callback's (VM_C_FN) is never variadic. */
+typedef struct vm_csig {
+    uint32_t ret;
+    uint8_t nparams, nfixed;
+    uint32_t *params;
+} vm_csig;
+/* An extern function: native `native` of the image (whose name is the C
+ * symbol, whose types are the Kiln types of sig's) is the symbol of
+ * library `lib` (a string index), called with signature `sig`; its
+ * parameters' names (string indexes, sig's nparams) are for errors. */
+typedef struct vm_extern {
+    uint32_t native, lib, sig;
+    uint32_t *pnames;
+} vm_extern;
+
 /* ---- The image: a whole linked program as data ---- */
 typedef struct vm_const {
     uint8_t type;  /* VM_T_INT, VM_T_FLOAT or VM_T_STR */
@@ -176,6 +254,7 @@ typedef struct vm_nativeref {
     uint8_t nparams;
     uint16_t ret;
     uint16_t params[KILN_MAX_PARAMS];
+    int32_t ext; /* its vm_extern, or -1: set by vm_image_read, not written */
 } vm_nativeref;
 
 typedef struct vm_line {
@@ -232,6 +311,10 @@ typedef struct vm_image {
     vm_nativeref *natives;
     uint32_t nfuncs;
     vm_func *funcs;
+    uint32_t ncstructs, ncsigs, nexterns; /* the FFI's */
+    vm_cstruct *cstructs;
+    vm_csig *csigs;
+    vm_extern *externs;
     uint32_t nmodules;
     vm_module *modules;
     uint32_t entry; /* module index of the root module */
@@ -267,7 +350,8 @@ const char *vm_image_str(const vm_image *im, uint32_t idx);
 const char *vm_type_str(const vm_image *im, uint32_t t);
 
 /* vm_assignable: may a value of type `from` be stored where `to` is
- * expected? Equal types, or a class and one of its ancestors. */
+ * expected? Equal types, a class and one of its ancestors, or a Buffer
+ * where a ptr is expected. */
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to);
 
 /* The class of a class type, or NULL. */

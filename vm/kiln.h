@@ -85,7 +85,7 @@ enum {
     KILN_ALLOW_ENV = 4,   /* os.env */
     KILN_ALLOW_NET = 8,   /* (the net module, later) */
     KILN_ALLOW_RUN = 16,  /* (os.run, later) */
-    KILN_ALLOW_FFI = 32,  /* (extern functions, later) */
+    KILN_ALLOW_FFI = 32,  /* extern functions: loading C libraries and calling them */
     KILN_ALLOW_ALL = 63
 };
 
@@ -114,6 +114,10 @@ typedef struct {
     int jit;               /* KILN_JIT_* */
     size_t jit_code_limit; /* bytes of machine code the JIT may keep, 0 = 64 MiB; past
                               it, functions stay interpreted */
+    /* With KILN_ALLOW_FFI: the C libraries extern functions may load, as
+     * a program names them ("libm.so.6"), a NULL-terminated list that must
+     * stay valid while the VM lives; NULL: any. */
+    const char *const *ffi_libs;
 } kiln_config;
 
 /* kiln_config_init: fills `cfg` with the defaults (no limits, nothing

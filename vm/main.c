@@ -26,7 +26,8 @@ static const char USAGE[] =
     "  build FILE -o OUT     compile FILE to a verified bytecode image OUT\n"
     "  dis [--jit] FILE      print the bytecode of FILE (source or image); with\n"
     "                        --jit, each function's machine code beside it\n"
-    "  verify FILE           check that FILE is a valid bytecode image\n"
+    "  verify FILE           check that FILE is a valid bytecode image; list the C\n"
+    "                        functions (extern) it may call\n"
     "\n"
     "options:\n"
     "  --no-checksum         (run, verify) skip the image checksum, still verify\n"
@@ -38,11 +39,15 @@ static const char USAGE[] =
     "                        at loop back-edges and calls); exit status 1\n"
     "  --timeout=SECONDS     (run) stop the guest after SECONDS of wall time\n"
     "  --sandbox             (run) allow the guest no host access (by default it\n"
-    "                        may read and write files and read the environment)\n"
+    "                        may read and write files, read the environment and\n"
+    "                        call C libraries)\n"
     "  --allow-read=DIR      (run) allow reading files under DIR (repeatable), and\n"
     "                        stdin; like each --allow-*, denies what is not granted\n"
     "  --allow-write=DIR     (run) allow writing files under DIR (repeatable)\n"
     "  --allow-env           (run) allow reading environment variables\n"
+    "  --allow-ffi[=LIB]     (run) allow extern functions to load the C library\n"
+    "                        LIB, as the program names it (repeatable); bare:\n"
+    "                        any library\n"
     "  --trace-sys           (run) print each host access and the decision\n"
     "  --jit=MODE            (run) on: interpret, compile hot functions and loops\n"
     "                        to machine code (the default); off: interpret only;\n"
@@ -268,6 +273,16 @@ static int cmd_verify(const char *path, unsigned flags)
     if (!vm)
         return code;
     printf("%s: ok\n", path);
+    /* The C functions it may call, as the disassembler lists them. */
+    const char *text;
+    if (kiln_disassemble(vm, &text) == KILN_OK)
+        for (const char *line = text; *line;) {
+            const char *end = strchr(line, '\n');
+            size_t n = end ? (size_t)(end - line) + 1 : strlen(line);
+            if (!strncmp(line, "extern \"", 8))
+                fwrite(line, 1, n, stdout);
+            line += n;
+        }
     kiln_free(vm);
     return 0;
 }
@@ -299,8 +314,9 @@ int main(int argc, char **argv)
     unsigned allow = KILN_ALLOW_ALL; /* the command line's user owns the machine */
     bool confined = false;
     enum { MAX_DIRS = 64 };
-    static const char *read_dirs[MAX_DIRS + 1], *write_dirs[MAX_DIRS + 1];
-    int nread = 0, nwrite = 0;
+    static const char *read_dirs[MAX_DIRS + 1], *write_dirs[MAX_DIRS + 1], *ffi_libs[MAX_DIRS + 1];
+    int nread = 0, nwrite = 0, nffi = 0;
+    bool ffi_any = false;
     const char *file = NULL, *out = NULL;
     int i = 2;
     /* Options come before FILE; everything after FILE belongs to the guest. */
@@ -337,6 +353,12 @@ int main(int argc, char **argv)
         } else if (!strncmp(a, "--allow-write=", 14) && run && a[14] && nwrite < MAX_DIRS) {
             confined = true;
             write_dirs[nwrite++] = a + 14;
+        } else if (!strcmp(a, "--allow-ffi") && run) {
+            confined = true;
+            ffi_any = true;
+        } else if (!strncmp(a, "--allow-ffi=", 12) && run && a[12] && nffi < MAX_DIRS) {
+            confined = true;
+            ffi_libs[nffi++] = a + 12;
         } else if (!strcmp(a, "--allow-env") && run) {
             confined = true;
             allow |= KILN_ALLOW_ENV; /* kept below */
@@ -405,7 +427,8 @@ int main(int argc, char **argv)
         for (int k = 2; k < i; k++)
             env |= !strcmp(argv[k], "--allow-env");
         allow = (nread ? KILN_ALLOW_READ : 0) | (nwrite ? KILN_ALLOW_WRITE : 0) |
-                (env ? KILN_ALLOW_ENV : 0);
+                (env ? KILN_ALLOW_ENV : 0) | (ffi_any || nffi ? KILN_ALLOW_FFI : 0);
+        cfg.ffi_libs = ffi_any ? NULL : ffi_libs;
         cfg.read_dirs = read_dirs;
         cfg.write_dirs = write_dirs;
     }

@@ -43,7 +43,36 @@ typedef struct vm_str {
     char data[];
 } vm_str;
 
-enum { VM_OBJ_STR = 1, VM_OBJ_INST, VM_OBJ_ARRAY, VM_OBJ_BUF, VM_OBJ_MAP, VM_OBJ_FN, VM_OBJ_CELL };
+enum {
+    VM_OBJ_STR = 1,
+    VM_OBJ_INST,
+    VM_OBJ_ARRAY,
+    VM_OBJ_BUF,
+    VM_OBJ_MAP,
+    VM_OBJ_FN,
+    VM_OBJ_CELL,
+    VM_OBJ_PTR,
+    VM_OBJ_BYTES
+};
+
+/* A C pointer the FFI gave the guest (type ptr): boxed, so a program can
+ * hold and pass it but never make one from an int. NULL is never boxed:
+ * it is the guest's null. */
+typedef struct vm_ptr {
+    gc_obj obj;
+    void *addr;
+} vm_ptr;
+
+/* A Buffer: `len` bytes in the GC heap that C may read and write while
+ * a call it is passed to runs (the collector never moves objects). */
+typedef struct vm_bytes {
+    gc_obj obj;
+    uint32_t len;
+    uint32_t pad_; /* keeps data 8-aligned after the 12-byte header */
+    unsigned char data[];
+} vm_bytes;
+/* The longest Buffer: lengths and offsets stay in 31 bits. */
+#define VM_BYTES_MAX 0x7fffffffu
 
 /* An array: `len` elements of 64 bits (ints, floats and bools unboxed) in
  * a separate buffer object, so that growing replaces only the buffer. */
@@ -163,8 +192,10 @@ typedef struct vm_config {
     uint64_t fuel;                                    /* instructions per run or call, 0 = none */
     unsigned allow;                                   /* VM_ALLOW_* */
     const char *const *read_dirs, *const *write_dirs; /* NULL-terminated, NULL = anywhere */
-    bool trace_sys;                                   /* report each host access on stderr */
-    bool no_checksum; /* load images without checking their checksum */
+    const char *const *ffi_libs; /* the libraries the FFI may load (NULL-terminated,
+                                    NULL = any) */
+    bool trace_sys;              /* report each host access on stderr */
+    bool no_checksum;            /* load images without checking their checksum */
     void (*write)(void *userdata, int stream, const char *bytes, size_t len);
     void *userdata;
     int jit;               /* VM_JIT_* */
@@ -223,6 +254,7 @@ struct kiln_vm {
     vm_rtclass *classes;
     vm_ctx *ctx;           /* the running context */
     struct jit_state *jit; /* the compiler's state and code cache, NULL when off */
+    struct rt_ffi *ffi;    /* the FFI's libraries and prepared calls (rt_ffi.c), or NULL */
     vm_ctx main;           /* the one context of today */
     /* The built-in error classes (prelude), by RT_ERR_* kind, and the
      * error thrown when there is no memory left to make one. */

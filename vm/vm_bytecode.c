@@ -50,8 +50,38 @@ void vm_ins_operands(uint32_t op, const uint32_t *code, uint32_t vals[4])
 
 const char *vm_type_name(int t)
 {
-    static const char *const NAMES[VM_T__COUNT] = {"void", "int", "float", "bool", "str"};
+    static const char *const NAMES[VM_T__COUNT] = {"void", "int", "float", "bool",
+                                                   "str",  "ptr", "Buffer"};
     return t >= 0 && t < VM_T__COUNT ? NAMES[t] : "?";
+}
+
+static const char *const CTYPE_NAMES[VM_C__COUNT] = {
+    "void",     "c_char", "c_short", "c_int",       "c_long", "c_longlong", "c_uchar",
+    "c_ushort", "c_uint", "c_ulong", "c_ulonglong", "i8",     "i16",        "i32",
+    "i64",      "u8",     "u16",     "u32",         "u64",    "c_size",     "c_float",
+    "c_double", "c_bool", "cstr",    "ptr",         "struct", "*struct",    "fn"};
+
+const char *vm_ctype_name(uint32_t k)
+{
+    return k < VM_C__COUNT ? CTYPE_NAMES[k] : "?";
+}
+
+int vm_ctype_named(const char *name, size_t len)
+{
+    for (int k = VM_C_CHAR; k <= VM_C_PTR; k++)
+        if (strlen(CTYPE_NAMES[k]) == len && !memcmp(CTYPE_NAMES[k], name, len))
+            return k;
+    return -1;
+}
+
+uint32_t vm_ctype_kiln(uint32_t k)
+{
+    return k == VM_C_VOID                        ? VM_T_VOID
+           : VM_C_ISINT(k)                       ? VM_T_INT
+           : k == VM_C_FLOAT || k == VM_C_DOUBLE ? VM_T_FLOAT
+           : k == VM_C_BOOL                      ? VM_T_BOOL
+           : k == VM_C_CSTR                      ? VM_T_STR
+                                                 : VM_T_PTR;
 }
 
 const vm_class *vm_class_of(const vm_image *im, uint32_t t)
@@ -124,7 +154,7 @@ const char *vm_type_str(const vm_image *im, uint32_t t)
 
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
 {
-    if (from == to)
+    if (from == to || (from == VM_T_BUFFER && to == VM_T_PTR))
         return true;
     const vm_class *c = vm_class_of(im, from), *want = vm_class_of(im, to);
     /* Walk up the superclasses; the count bounds it even before the
@@ -342,6 +372,43 @@ void vm_disasm(const vm_image *im, vm_buf *out)
     vm_disasm_with(im, out, NULL, NULL);
 }
 
+/* C type c as a declaration writes it: c_int, *timeval (a struct by
+ * pointer), fn(ptr, ptr) -> c_int (a callback; one level deep, since
+ * the disassembler also lists images the verifier refused). */
+static void put_csig(const vm_image *im, uint32_t si, const char *name, int depth, vm_buf *out);
+static void put_ctype(const vm_image *im, uint32_t c, const char *sep, int depth, vm_buf *out)
+{
+    uint32_t k = VM_CKIND(c), idx = VM_CIDX(c);
+    vm_buf_printf(out, "%s", sep);
+    if ((k == VM_C_STRUCT || k == VM_C_STRUCTP) && idx < im->ncstructs &&
+        im->cstructs[idx].cls < im->nclasses)
+        vm_buf_printf(out, "%s%s", k == VM_C_STRUCTP ? "*" : "",
+                      vm_image_str(im, im->classes[im->cstructs[idx].cls].name));
+    else if (k == VM_C_FN && depth == 0)
+        put_csig(im, idx, "fn", 1, out);
+    else
+        vm_buf_printf(out, "%s", vm_ctype_name(k));
+}
+
+/* Signature si as name(params, ...) -> ret. */
+static void put_csig(const vm_image *im, uint32_t si, const char *name, int depth, vm_buf *out)
+{
+    if (si >= im->ncsigs) {
+        vm_buf_printf(out, "%s(?)", name);
+        return;
+    }
+    const vm_csig *g = &im->csigs[si];
+    vm_buf_printf(out, "%s(", name);
+    for (uint32_t j = 0; j < g->nparams; j++) {
+        if (j == g->nfixed)
+            vm_buf_printf(out, "%s...", j ? ", " : "");
+        put_ctype(im, g->params[j], j ? ", " : "", depth, out);
+    }
+    vm_buf_put(out, ")", 1);
+    if (VM_CKIND(g->ret) != VM_C_VOID)
+        put_ctype(im, g->ret, " -> ", depth, out);
+}
+
 void vm_disasm_with(const vm_image *im, vm_buf *out, vm_disasm_hook hook, void *ud)
 {
     for (uint32_t i = 0; i < im->nmodules; i++) {
@@ -372,6 +439,21 @@ void vm_disasm_with(const vm_image *im, vm_buf *out, vm_disasm_hook hook, void *
         for (uint32_t j = 0; j < n->nparams; j++)
             vm_buf_printf(out, "%s%s", j ? ", " : "", vm_type_str(im, n->params[j]));
         vm_buf_printf(out, ") -> %s\n", vm_type_str(im, n->ret));
+    }
+    for (uint32_t i = 0; i < im->ncstructs; i++) {
+        const vm_cstruct *s = &im->cstructs[i];
+        vm_buf_printf(out, "cstruct s%u c%u(", i, s->cls);
+        for (uint32_t j = 0; j < s->nfields; j++)
+            put_ctype(im, s->ctypes[j], j ? ", " : "", 0, out);
+        vm_buf_put(out, ")\n", 2);
+    }
+    for (uint32_t i = 0; i < im->nexterns; i++) {
+        const vm_extern *e = &im->externs[i];
+        vm_buf_printf(out, "extern \"%s\" n%u ", vm_image_str(im, e->lib), e->native);
+        put_csig(im, e->sig,
+                 e->native < im->nnatives ? vm_image_str(im, im->natives[e->native].name) : "?", 0,
+                 out);
+        vm_buf_put(out, "\n", 1);
     }
     for (uint32_t i = 0; i < im->nfuncs; i++) {
         vm_buf_put(out, "\n", 1);

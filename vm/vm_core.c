@@ -50,6 +50,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                           .allow = c.allow,
                           .read_dirs = c.read_dirs,
                           .write_dirs = c.write_dirs,
+                          .ffi_libs = c.ffi_libs,
                           .trace_sys = c.flags & KILN_FLAG_TRACE_SYS,
                           .no_checksum = c.flags & KILN_FLAG_NO_CHECKSUM,
                           .write = c.write,
@@ -90,6 +91,7 @@ void kiln_free(kiln_vm *vm)
         return;
     jit_free(vm);
     gc_destroy(&vm->heap);
+    rt_ffi_free(vm);
     gc_roots_free(&vm->main.roots);
     /* The runtime records first: their counts are the image's. */
     for (uint32_t i = 0; vm->funcs && i < vm->img.nfuncs; i++)
@@ -225,8 +227,12 @@ static kiln_status link(kiln_vm *vm)
             vm->kvals[i].u = k->bits;
         }
     }
+    if (!rt_ffi_link(vm))
+        return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
+        if (n->ext >= 0)
+            continue; /* an extern function: rt_ffi_link's */
         vm_natlist all = natives_of(vm);
         const vm_natsig *nat = vm_natsig_find(&all, vm_image_str(im, n->name), n->params,
                                               n->nparams, image_elem_of, im);

@@ -10,7 +10,8 @@
  *     TYPE  count u32, then per type-table entry: kind u8, a u32 (a map's a
  *           packs key type | value type << 16, a function type's result
  *           type | nparams << 16, followed by its types u16[nparams])
- *           (type ids 0-4 are void int float bool str; entry i is id 5 + i)
+ *           (type ids 0-6 are void int float bool str ptr Buffer; entry i
+ *           is id 7 + i)
  *     CNST  count u32, then per constant: type u8, bits u64
  *     GLOB  count u32, then per global: name u32, type u16
  *     NATV  count u32, then per native: name u32, ret u16, nparams u8, types u16[nparams]
@@ -21,6 +22,12 @@
  *           ncaps u8, ret u16, nregs u16, types u16[nregs], ncode u32, code u32[ncode],
  *           nlines u32, (pc u32, line u32)[nlines],
  *           nhandlers u32, (start u32, end u32, handler u32, class u32, reg u16)[nhandlers]
+ *     EXTN  the FFI's tables (C types are u32s, image.h):
+ *           count u32, then per C struct: class u32, nfields u16, ctype u32[nfields];
+ *           count u32, then per C signature: ret u32, nparams u8, nfixed u8,
+ *           ctype u32[nparams];
+ *           count u32, then per extern function: native u32, library u32
+ *           (a string), signature u32, parameter name u32[its nparams]
  *     MODS  count u32, then per module: name u32, file u32, init u32
  *     ENTR  entry module u32, main function i32 (-1: none)
  *
@@ -35,9 +42,9 @@
 #include "image.h"
 
 static const uint8_t MAGIC[8] = {0x7f, 'K', 'I', 'L', 'N', '\r', '\n', 0x1a};
-enum { HEADER_SIZE = 24, NSECTIONS = 9 };
+enum { HEADER_SIZE = 24, NSECTIONS = 10 };
 static const char SECTION_TAGS[NSECTIONS][5] = {"STRS", "TYPE", "CNST", "GLOB", "NATV",
-                                                "CLAS", "FUNC", "MODS", "ENTR"};
+                                                "CLAS", "FUNC", "EXTN", "MODS", "ENTR"};
 
 static uint64_t fnv1a64(const uint8_t *p, size_t n)
 {
@@ -206,6 +213,33 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     put_u32(b, im->nfuncs);
     for (uint32_t i = 0; i < im->nfuncs; i++)
         write_func(b, &im->funcs[i]);
+    end_section(b, s);
+
+    s = begin_section(b, sec++);
+    put_u32(b, im->ncstructs);
+    for (uint32_t i = 0; i < im->ncstructs; i++) {
+        put_u32(b, im->cstructs[i].cls);
+        put_u16(b, im->cstructs[i].nfields);
+        for (uint32_t j = 0; j < im->cstructs[i].nfields; j++)
+            put_u32(b, im->cstructs[i].ctypes[j]);
+    }
+    put_u32(b, im->ncsigs);
+    for (uint32_t i = 0; i < im->ncsigs; i++) {
+        put_u32(b, im->csigs[i].ret);
+        put_u8(b, im->csigs[i].nparams);
+        put_u8(b, im->csigs[i].nfixed);
+        for (uint32_t j = 0; j < im->csigs[i].nparams; j++)
+            put_u32(b, im->csigs[i].params[j]);
+    }
+    put_u32(b, im->nexterns);
+    for (uint32_t i = 0; i < im->nexterns; i++) {
+        put_u32(b, im->externs[i].native);
+        put_u32(b, im->externs[i].lib);
+        put_u32(b, im->externs[i].sig);
+        for (uint32_t j = 0;
+             im->externs[i].sig < im->ncsigs && j < im->csigs[im->externs[i].sig].nparams; j++)
+            put_u32(b, im->externs[i].pnames[j]);
+    }
     end_section(b, s);
 
     s = begin_section(b, sec++);
@@ -445,6 +479,7 @@ static void read_natives(reader *r, vm_image *im)
     im->natives = rcalloc(r, im->nnatives, sizeof(vm_nativeref));
     for (uint32_t i = 0; i < im->nnatives && !r->failed; i++) {
         vm_nativeref *n = &im->natives[i];
+        n->ext = -1;
         n->name = get_u32(r);
         check_str(r, im, n->name, "native name");
         n->ret = get_u16(r);
@@ -533,6 +568,71 @@ static void read_modules(reader *r, vm_image *im)
             rfail(r, "function %u names module %u, out of range", i, im->funcs[i].module);
 }
 
+/* The FFI's tables. Here only their structure and indexes are checked;
+ * the verifier checks that the C types agree with the Kiln ones. */
+static void read_externs(reader *r, vm_image *im)
+{
+    im->ncstructs = get_count(r, 6, "C struct");
+    im->cstructs = rcalloc(r, im->ncstructs, sizeof(vm_cstruct));
+    for (uint32_t i = 0; i < im->ncstructs && !r->failed; i++) {
+        vm_cstruct *s = &im->cstructs[i];
+        s->cls = get_u32(r);
+        s->nfields = get_u16(r);
+        if (!r->failed && (s->cls >= im->nclasses || s->nfields > VM_MAX_CFIELDS))
+            rfail(r, "bad C struct %u (class %u, %u fields) at offset %zu", i, s->cls, s->nfields,
+                  roff(r));
+        if (!need(r, (size_t)s->nfields * 4))
+            return;
+        s->ctypes = rcalloc(r, s->nfields, sizeof(uint32_t));
+        for (uint32_t j = 0; j < s->nfields && !r->failed; j++)
+            s->ctypes[j] = get_u32(r);
+    }
+    im->ncsigs = get_count(r, 6, "C signature");
+    im->csigs = rcalloc(r, im->ncsigs, sizeof(vm_csig));
+    for (uint32_t i = 0; i < im->ncsigs && !r->failed; i++) {
+        vm_csig *g = &im->csigs[i];
+        g->ret = get_u32(r);
+        g->nparams = get_u8(r);
+        g->nfixed = get_u8(r);
+        if (!r->failed && (g->nparams > KILN_MAX_PARAMS || g->nfixed > g->nparams))
+            rfail(r, "bad C signature %u (%u parameters, %u fixed) at offset %zu", i, g->nparams,
+                  g->nfixed, roff(r));
+        if (!need(r, (size_t)g->nparams * 4))
+            return;
+        g->params = rcalloc(r, g->nparams, sizeof(uint32_t));
+        for (uint32_t j = 0; j < g->nparams && !r->failed; j++)
+            g->params[j] = get_u32(r);
+    }
+    im->nexterns = get_count(r, 12, "extern function");
+    im->externs = rcalloc(r, im->nexterns, sizeof(vm_extern));
+    for (uint32_t i = 0; i < im->nexterns && !r->failed; i++) {
+        vm_extern *e = &im->externs[i];
+        e->native = get_u32(r);
+        e->lib = get_u32(r);
+        e->sig = get_u32(r);
+        if (r->failed)
+            return;
+        check_str(r, im, e->lib, "extern library");
+        if (e->native >= im->nnatives || e->sig >= im->ncsigs)
+            rfail(r,
+                  "extern function %u names native %u, signature %u: out of range at offset "
+                  "%zu",
+                  i, e->native, e->sig, roff(r));
+        else if (im->natives[e->native].ext >= 0)
+            rfail(r, "native %u is extern twice at offset %zu", e->native, roff(r));
+        else
+            im->natives[e->native].ext = (int32_t)i;
+        uint32_t np = r->failed ? 0 : im->csigs[e->sig].nparams;
+        if (!need(r, (size_t)np * 4))
+            return;
+        e->pnames = rcalloc(r, np, sizeof(uint32_t));
+        for (uint32_t j = 0; j < np && !r->failed; j++) {
+            e->pnames[j] = get_u32(r);
+            check_str(r, im, e->pnames[j], "extern parameter name");
+        }
+    }
+}
+
 static void read_entry(reader *r, vm_image *im)
 {
     im->entry = get_u32(r);
@@ -546,9 +646,9 @@ static void read_entry(reader *r, vm_image *im)
 }
 
 typedef void (*section_reader)(reader *, vm_image *);
-static const section_reader SECTION_READERS[NSECTIONS] = {read_strs,    read_types,   read_consts,
-                                                          read_globals, read_natives, read_classes,
-                                                          read_funcs,   read_modules, read_entry};
+static const section_reader SECTION_READERS[NSECTIONS] = {
+    read_strs,    read_types, read_consts,  read_globals, read_natives,
+    read_classes, read_funcs, read_externs, read_modules, read_entry};
 
 bool vm_image_read(const uint8_t *buf, size_t len, bool check_sum, vm_image *im, char *err,
                    size_t errlen)
@@ -629,6 +729,15 @@ void vm_image_free(vm_image *im)
         free(im->classes[i].slots);
     }
     free(im->classes);
+    for (uint32_t i = 0; im->cstructs && i < im->ncstructs; i++)
+        free(im->cstructs[i].ctypes);
+    free(im->cstructs);
+    for (uint32_t i = 0; im->csigs && i < im->ncsigs; i++)
+        free(im->csigs[i].params);
+    free(im->csigs);
+    for (uint32_t i = 0; im->externs && i < im->nexterns; i++)
+        free(im->externs[i].pnames);
+    free(im->externs);
     memset(im, 0, sizeof *im);
 }
 
@@ -658,6 +767,8 @@ bool vm_letter_fits(char c, uint32_t t, int elem)
     case 'b': return t == VM_T_BOOL;
     case 's': return t == VM_T_STR;
     case 'S': return elem == VM_T_STR;
+    case 'p': return t == VM_T_PTR;
+    case 'y': return t == VM_T_BUFFER;
     default: return false;
     }
 }

@@ -40,8 +40,11 @@ static void vfail(verifier *v, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(what, sizeof what, fmt, ap);
     va_end(ap);
-    snprintf(v->err, v->errlen, "invalid image: %s at %s:%u", what, vm_image_str(v->im, v->f->name),
-             v->pc);
+    if (v->f)
+        snprintf(v->err, v->errlen, "invalid image: %s at %s:%u", what,
+                 vm_image_str(v->im, v->f->name), v->pc);
+    else /* the image's tables, before any code */
+        snprintf(v->err, v->errlen, "invalid image: %s", what);
 }
 
 static bool reg_ok(verifier *v, uint32_t r, const char *which)
@@ -665,6 +668,121 @@ static void check_types(verifier *v)
         check_class(v, i);
 }
 
+/* ---- The FFI's tables (image.h) ---- */
+
+/* Where C type c may appear. */
+enum { AT_FIELD, AT_PARAM, AT_VARIADIC, AT_RESULT, AT_CB_PARAM, AT_CB_RESULT };
+
+static bool ctype_ok(const vm_image *im, uint32_t c, int at);
+
+/* Is signature g one a callback may have: fixed parameters and result of
+ * scalar types (cstr and ptr included), no callbacks or structs in it? */
+static bool callback_sig_ok(const vm_image *im, const vm_csig *g)
+{
+    if (g->nfixed != g->nparams || !ctype_ok(im, g->ret, AT_CB_RESULT))
+        return false;
+    for (uint32_t j = 0; j < g->nparams; j++)
+        if (!ctype_ok(im, g->params[j], AT_CB_PARAM))
+            return false;
+    return true;
+}
+
+static bool ctype_ok(const vm_image *im, uint32_t c, int at)
+{
+    uint32_t k = VM_CKIND(c), idx = VM_CIDX(c);
+    if (k >= VM_C__COUNT || (k < VM_C_STRUCT && idx != 0))
+        return false;
+    switch (at) {
+    case AT_FIELD:
+        return VM_C_ISINT(k) || k == VM_C_FLOAT || k == VM_C_DOUBLE || k == VM_C_BOOL ||
+               k == VM_C_PTR;
+    case AT_VARIADIC: /* what C's default argument promotions leave */
+        return k == VM_C_INT || k == VM_C_UINT || k == VM_C_LONG || k == VM_C_ULONG ||
+               k == VM_C_LONGLONG || k == VM_C_ULONGLONG || k == VM_C_I32 || k == VM_C_U32 ||
+               k == VM_C_I64 || k == VM_C_U64 || k == VM_C_SIZE || k == VM_C_DOUBLE ||
+               k == VM_C_CSTR || k == VM_C_PTR;
+    case AT_CB_PARAM: return k > VM_C_VOID && k <= VM_C_PTR;
+    case AT_CB_RESULT: return k < VM_C_CSTR;
+    case AT_RESULT: return k <= VM_C_PTR || (k == VM_C_STRUCT && idx < im->ncstructs);
+    default: /* AT_PARAM */
+        if (k == VM_C_STRUCT || k == VM_C_STRUCTP)
+            return idx < im->ncstructs;
+        if (k == VM_C_FN)
+            return idx < im->ncsigs && callback_sig_ok(im, &im->csigs[idx]);
+        return k != VM_C_VOID;
+    }
+}
+
+/* Is t the Kiln type C type c (already ctype_ok) takes and gives? */
+static bool ctype_is(const vm_image *im, uint32_t c, uint32_t t)
+{
+    uint32_t k = VM_CKIND(c), idx = VM_CIDX(c);
+    if (k == VM_C_STRUCT || k == VM_C_STRUCTP) {
+        const vm_class *cls = vm_class_of(im, t);
+        return cls && cls == &im->classes[im->cstructs[idx].cls];
+    }
+    if (k != VM_C_FN)
+        return t == vm_ctype_kiln(k);
+    const vm_type *ft = vm_fn_type(im, t);
+    const vm_csig *g = &im->csigs[idx];
+    if (!ft || VM_FN_NPARAMS(ft->a) != g->nparams || VM_FN_RET(ft->a) != vm_ctype_kiln(g->ret))
+        return false;
+    for (uint32_t j = 0; j < g->nparams; j++)
+        if (ft->params[j] != vm_ctype_kiln(VM_CKIND(g->params[j])))
+            return false;
+    return true;
+}
+
+/* The C structs, signatures and extern functions: every C type is one
+ * the FFI can pass where it stands, and agrees with the Kiln type the
+ * guest's code sees (the class of a struct, the parameters of the
+ * native that calls the function), so the FFI never reads a value as
+ * another type. */
+static void check_externs(verifier *v)
+{
+    const vm_image *im = v->im;
+    for (uint32_t i = 0; i < im->ncstructs && !v->failed; i++) {
+        const vm_cstruct *s = &im->cstructs[i];
+        const vm_class *c = &im->classes[s->cls];
+        if (c->super != -1 || c->nfields != s->nfields || s->nfields == 0)
+            return vfail(v, "C struct %u does not match its class %s (%u fields, C has %u)", i,
+                         vm_image_str(im, c->name), c->nfields, s->nfields);
+        for (uint32_t j = 0; j < i; j++)
+            if (im->cstructs[j].cls == s->cls)
+                return vfail(v, "C structs %u and %u have the same class", j, i);
+        for (uint32_t j = 0; j < s->nfields; j++)
+            if (!ctype_ok(im, s->ctypes[j], AT_FIELD) ||
+                !ctype_is(im, s->ctypes[j], c->field_types[j]))
+                return vfail(v, "C struct %u field %u: C type %#x does not fit %s", i, j,
+                             s->ctypes[j], vm_type_str(im, c->field_types[j]));
+    }
+    for (uint32_t i = 0; i < im->ncsigs && !v->failed; i++) {
+        const vm_csig *g = &im->csigs[i];
+        if (!ctype_ok(im, g->ret, AT_RESULT))
+            return vfail(v, "C signature %u: bad result type %#x", i, g->ret);
+        for (uint32_t j = 0; j < g->nparams; j++)
+            if (!ctype_ok(im, g->params[j], j < g->nfixed ? AT_PARAM : AT_VARIADIC))
+                return vfail(v, "C signature %u: bad parameter %u type %#x", i, j + 1,
+                             g->params[j]);
+    }
+    for (uint32_t i = 0; i < im->nexterns && !v->failed; i++) {
+        const vm_extern *e = &im->externs[i];
+        const vm_nativeref *n = &im->natives[e->native];
+        const vm_csig *g = &im->csigs[e->sig];
+        const char *name = vm_image_str(im, n->name);
+        if (n->nparams != g->nparams)
+            return vfail(v, "extern %s takes %u arguments, its C signature %u", name, n->nparams,
+                         g->nparams);
+        for (uint32_t j = 0; j < g->nparams; j++)
+            if (!ctype_is(im, g->params[j], n->params[j]))
+                return vfail(v, "extern %s parameter %u is %s, C type %s", name, j + 1,
+                             vm_type_str(im, n->params[j]), vm_ctype_name(VM_CKIND(g->params[j])));
+        if (!ctype_is(im, g->ret, n->ret))
+            return vfail(v, "extern %s returns %s, C type %s", name, vm_type_str(im, n->ret),
+                         vm_ctype_name(VM_CKIND(g->ret)));
+    }
+}
+
 static void check_entry_signature(verifier *v, uint32_t fi, const char *what)
 {
     const vm_func *f = &v->im->funcs[fi];
@@ -678,6 +796,7 @@ bool vm_verify(const vm_image *im, char *err, size_t errlen)
 {
     verifier v = {im, NULL, 0, err, errlen, false};
     check_types(&v);
+    check_externs(&v);
     for (uint32_t i = 0; i < im->nfuncs && !v.failed; i++) {
         v.f = &im->funcs[i];
         verify_func(&v);

@@ -447,6 +447,45 @@ Test(api, host_access_needs_permission)
     kiln_free(vm);
 }
 
+/* Extern functions: nothing is loaded without KILN_ALLOW_FFI, and with
+ * it only the libraries of cfg.ffi_libs (when the embedder gives a list). */
+Test(api, extern_functions_need_the_ffi_permission)
+{
+    static const char SRC[] =
+        "extern \"libm.so.6\" { fn cos(x: c_double) -> c_double }\n"
+        "extern \"libc.so.6\" { fn abs(x: c_int) -> c_int }\n"
+        "try { print(cos(0.0)) } catch e: PermissionError { print(e) }\n"
+        "try { print(abs(-2)) } catch e: PermissionError { print(e) }\n";
+    out o;
+    kiln_vm *vm = vm_new(&o, 0, 0, 0); /* kiln_config_init's default: nothing */
+    load(vm, SRC);
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(o.text, "PermissionError: ffi.load libm.so.6: not allowed\n"
+                             "PermissionError: ffi.load libc.so.6: not allowed\n");
+    kiln_free(vm);
+
+    static const char *const LIBS[] = {"libc.so.6", NULL};
+    memset(&o, 0, sizeof o);
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = capture;
+    cfg.userdata = &o;
+    cfg.allow = KILN_ALLOW_FFI;
+    cfg.ffi_libs = LIBS;
+    vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    load(vm, SRC);
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(o.text, "PermissionError: ffi.load libm.so.6: not an allowed library\n2\n");
+    kiln_free(vm);
+
+    vm = vm_new(&o, KILN_ALLOW_FFI, 0, 0); /* any library */
+    load(vm, SRC);
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(o.text, "1.0\n2\n");
+    kiln_free(vm);
+}
+
 /* ---- Many VMs ---- */
 
 struct worker {

@@ -364,6 +364,7 @@ enum {
     SEC_NATV,
     SEC_CLAS,
     SEC_FUNC,
+    SEC_EXTN,
     SEC_MODS,
     SEC_ENTR,
     NSECS
@@ -1071,9 +1072,9 @@ static void class_cases(gen *g)
     } while (0)
 
     /* The type table */
-    CASE_C("c_type_names_missing_class", "invalid image: type 7 names class 3, out of range",
+    CASE_C("c_type_names_missing_class", "invalid image: type 9 names class 3, out of range",
            b.ttab[C_OTHER].a = NCLASSES);
-    CASE_C("c_type_names_class_huge", "invalid image: type 5 names class 4294967295, out of range",
+    CASE_C("c_type_names_class_huge", "invalid image: type 7 names class 4294967295, out of range",
            b.ttab[C_BASE].a = 0xffffffffu);
 
     /* Superclasses come first */
@@ -1092,12 +1093,12 @@ static void class_cases(gen *g)
 
     /* A class's type id names it */
     CASE_C("c_type_of_another_class",
-           "invalid image: type id does not name this class: 5 at class Derived",
+           "invalid image: type id does not name this class: 7 at class Derived",
            b.classes[C_DERIVED].type = T_BASE);
     CASE_C("c_type_scalar", "invalid image: type id does not name this class: 4 at class Base",
            b.classes[C_BASE].type = VM_T_STR);
-    CASE_C("c_two_classes_one_type", /* type 7 names Base: Other's type is not Other's */
-           "invalid image: type id does not name this class: 7 at class Other",
+    CASE_C("c_two_classes_one_type", /* type 9 names Base: Other's type is not Other's */
+           "invalid image: type id does not name this class: 9 at class Other",
            b.ttab[C_OTHER].a = C_BASE);
 
     /* A subclass extends its superclass */
@@ -1377,10 +1378,10 @@ static void reader_cases(gen *g)
     vm_buf_free(&out);
 
     base_init(&b);
-    b.globals[1].type = 9;
+    b.globals[1].type = 11;
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_global_type", &out,
-               EXPECT("invalid image: bad global type 9 at offset %zu",
+               EXPECT("invalid image: bad global type 11 at offset %zu",
                       sec_body(&out, SEC_GLOB) + 4 + 6 * 2));
     vm_buf_free(&out);
 
@@ -1576,7 +1577,7 @@ static void reader_cases(gen *g)
     b.ttab[1].kind = 0;
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_type_kind", &out,
-               EXPECT("invalid image: bad kind 0 of type 6 at offset %zu",
+               EXPECT("invalid image: bad kind 0 of type 8 at offset %zu",
                       sec_body(&out, SEC_TYPE) + 4 + 5 * 2));
     vm_buf_free(&out);
 
@@ -1584,7 +1585,7 @@ static void reader_cases(gen *g)
     b.ttab[0].kind = 200;
     serialize(&b.im, &out);
     emit_bytes(g, "r_unknown_type_kind", &out,
-               EXPECT("invalid image: bad kind 200 of type 5 at offset %zu",
+               EXPECT("invalid image: bad kind 200 of type 7 at offset %zu",
                       sec_body(&out, SEC_TYPE) + 4 + 5));
     vm_buf_free(&out);
 

@@ -148,12 +148,12 @@ Test(image, header)
     cr_assert_not(vm_image_is(a.data, 7), "shorter than the magic");
     cr_assert_not(vm_image_is("print(1)\n", 9));
     cr_assert_eq(rd32(&a, 8), KILN_IMAGE_VERSION);
-    cr_assert_eq(rd32(&a, 12), 9, "nine sections");
+    cr_assert_eq(rd32(&a, 12), 10, "ten sections");
     /* Every section, in order, each tag followed by its size. */
-    static const char TAGS[9][5] = {"STRS", "TYPE", "CNST", "GLOB", "NATV",
-                                    "CLAS", "FUNC", "MODS", "ENTR"};
+    static const char TAGS[10][5] = {"STRS", "TYPE", "CNST", "GLOB", "NATV",
+                                     "CLAS", "FUNC", "EXTN", "MODS", "ENTR"};
     size_t at = 24; /* the first section follows the header */
-    for (int i = 0; i < 9; i++) {
+    for (int i = 0; i < 10; i++) {
         cr_assert_leq(at + 8, a.len, "section %s past the end", TAGS[i]);
         cr_assert(memcmp(a.data + at, TAGS[i], 4) == 0, "section %d is not %s", i, TAGS[i]);
         at += 8 + rd32(&a, at + 4);
@@ -319,9 +319,9 @@ Test(image, header_errors)
     assert_read_fails(a.data, a.len, true, want);
     a.data[8] = KILN_IMAGE_VERSION;
     a.data[12] = 7; /* the section count of version 1 */
-    assert_read_fails(a.data, a.len, true, "invalid image: 7 sections, expected 9 at offset 12");
-    a.data[12] = 10;
-    assert_read_fails(a.data, a.len, true, "invalid image: 10 sections, expected 9 at offset 12");
+    assert_read_fails(a.data, a.len, true, "invalid image: 7 sections, expected 10 at offset 12");
+    a.data[12] = 9; /* the section count of version 4, before the FFI's */
+    assert_read_fails(a.data, a.len, true, "invalid image: 9 sections, expected 10 at offset 12");
     vm_buf_free(&a);
 }
 

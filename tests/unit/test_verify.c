@@ -651,7 +651,7 @@ Test(verify, class_table_rules)
     cls_init(&x);
     x.t[1].a = 2;
     cr_assert_not(vm_verify(&x.im, err, sizeof err));
-    cr_assert_str_eq(err, "invalid image: type 6 names class 2, out of range");
+    cr_assert_str_eq(err, "invalid image: type 8 names class 2, out of range");
 }
 
 /* Regression (library bug found by this test): IS and AS took any
