@@ -35,6 +35,17 @@
 #    total row; and, from the Kiln JIT column's verification run at the
 #    timed size (the one run before timing, given --jit-stats), what
 #    --jit=on compiled there: functions, compile time, OSR entries.
+# 4. FFI call overhead: bench/ffi/abs_loop.* calls libc's abs N times through
+#    each runtime's FFI (Kiln's `extern`, LuaJIT's ffi, Python's ctypes) and
+#    bench/ffi/empty_loop.* runs the same loop calling a function of the
+#    language instead, both at the N that FFI_SIZE below gives the runtime,
+#    under `kiln run --jit=off|--jit=on` (NAME.kn), `luajit -joff` and luajit
+#    (NAME.lua) and python3 (NAME.py). Each command must first print the
+#    expected sum; one that does not gets a "failed" cell and a note, and
+#    the bench runs on.
+#    The table gives the fastest of the RUNS runs of each loop, the abs
+#    loop's ns per iteration, the ns per call, (abs loop - empty loop) / N,
+#    and that per-call figure divided by luajit -joff's.
 #
 # Each command: hyperfine -N (no shell), WARMUP warm-up runs, then RUNS
 # runs; the whole process is timed (start-up and compiling from source
@@ -48,8 +59,14 @@
 #
 # Environment: RUNS (default 5), WARMUP (default 1), KILN (build/kiln),
 # CC (cc), KERNELS / AWFY (space-separated names to run only those; AWFY=none
-# skips the AWFY table). A quick check that the tables render:
-# RUNS=1 WARMUP=0 bash bench/run.sh.
+# skips the AWFY table), BENCH_SECTIONS (the sections to run, of "kernels
+# awfy jit ffi", separated by spaces or commas; default all; "jit" without
+# "kernels" and "awfy" gives the compile statistics of the selected kernels
+# and AWFY benchmarks without their --jit=on columns), FFI_N (one N for
+# every runtime of the FFI section in place of FFI_SIZE; at most 134217728,
+# past which LuaJIT's sum, a double, is no longer exact). A quick check that
+# the tables render: RUNS=1 WARMUP=0 bash bench/run.sh; of the FFI section
+# alone: BENCH_SECTIONS=ffi RUNS=1 WARMUP=0 FFI_N=1000000 bash bench/run.sh.
 set -eu
 cd "$(dirname "$0")/.."
 KILN=${KILN:-build/kiln}
@@ -94,11 +111,29 @@ Towers 10 150"
 declare -A KERNEL_SMALL=([fib]=27 [mandelbrot]=250 [nbody]=10000 [spectral_norm]=100
                          [fannkuch_redux]=8 [binary_trees]=12)
 declare -A AWFY_SMALL=([CD]=10)
+# The FFI section's N for each runtime, the same for its abs loop and its
+# empty loop: each run takes roughly 0.3-2 s (python3's ctypes calls are
+# slow, LuaJIT's compiled loop fast; the Kiln sizes were picked from the
+# empty loop's times, before Kiln's FFI ran). FFI_N overrides them all.
+declare -A FFI_SIZE=([kiln_interp]=20000000 [kiln_jit]=50000000 [luajit_joff]=10000000
+                     [luajit]=100000000 [python3]=2000000)
+
+# ---- sections ---------------------------------------------------------------
+SECTIONS=${BENCH_SECTIONS:-kernels awfy jit ffi}
+SECTIONS=${SECTIONS//,/ }
+for sec in $SECTIONS; do
+    case $sec in
+        kernels|awfy|jit|ffi) ;;
+        *) note "BENCH_SECTIONS: no section '$sec' (kernels awfy jit ffi)"; exit 2 ;;
+    esac
+done
+section() { [[ " $SECTIONS " == *" $1 "* ]]; }   # is section $1 selected?
 
 # ---- runtimes ---------------------------------------------------------------
 RT_IDS=(kiln_interp kiln_jit lua54 luajit_joff luajit node c)
 declare -A LABEL=([kiln_interp]="Kiln interpreter" [kiln_jit]="Kiln JIT" [lua54]="lua5.4"
-                  [luajit_joff]="luajit -joff" [luajit]="luajit" [node]="node" [c]="C -O2")
+                  [luajit_joff]="luajit -joff" [luajit]="luajit" [node]="node" [c]="C -O2"
+                  [python3]="python3")
 declare -A HAVE=([kiln_interp]=1)
 have() { command -v "$1" >/dev/null 2>&1; }
 "$KILN" run --jit=off bench/kernels/fib.kn 1 >/dev/null 2>&1 ||
@@ -173,6 +208,7 @@ jit_stats() {
 with_stats() { printf '%s' "${1/ run / run --jit-stats }"; }
 
 declare -A MED CELL   # MED[row,rt]: median seconds; CELL[row,rt]: text of a cell not timed
+declare -A TBL_LEAD=()   # the leading cells of each row of a table (emit_table)
 # JIT_ON[k:NAME] / JIT_ON[a:NAME]: jit_stats of the Kiln JIT column's
 # verification run of kernel / AWFY benchmark NAME at the timed size.
 declare -A JIT_ON=()
@@ -255,66 +291,69 @@ else
     for kn in bench/kernels/*.kn; do KERNEL_NAMES+=("$(basename "$kn" .kn)"); done
 fi
 
-for name in "${KERNEL_NAMES[@]}"; do
-    [ -f "bench/kernels/$name.kn" ] || { note "no bench/kernels/$name.kn"; exit 2; }
-    [ -n "${KERNEL_SIZE[$name]:-}" ] || { note "no size for $name: add it to KERNEL_SIZE in $0"; exit 2; }
-    [ -n "${KERNEL_SMALL[$name]:-}" ] || { note "no small size for $name: add it to KERNEL_SMALL in $0"; exit 2; }
-    if [ -n "${HAVE[c]:-}" ] && [ -f "bench/kernels/$name.c" ]; then
-        "$CC" -O2 -ffp-contract=off -o "$OUT/$name" "bench/kernels/$name.c" -lm
-    fi
-    # Every version, the JIT's too, must print what the Kiln interpreter
-    # prints before its time means anything.
-    read -ra interp_cmd <<< "$(kernel_cmd kiln_interp "$name")"
-    expected=$("${interp_cmd[@]}")
-    cmds=() rts=()
-    for rt in "${ACTIVE[@]}"; do
-        cmd=$(kernel_cmd "$rt" "$name")
-        [ -n "$cmd" ] || continue
-        if [ "$rt" = kiln_jit ]; then
-            # This run also reports what --jit=on compiles (stderr).
-            jcmd=$(with_stats "$cmd")
-            got=$($jcmd 2>"$OUT/jit-on.err") ||
-                { note "$name: '$cmd' failed: $(head -c 300 "$OUT/jit-on.err")"; exit 1; }
-            JIT_ON[k:$name]=$(jit_stats <"$OUT/jit-on.err")
-        elif [ "$rt" != kiln_interp ]; then
-            got=$($cmd) || { note "$name: '$cmd' failed"; exit 1; }
+# The kernel table (the names are also the compile table's).
+if section kernels; then
+    for name in "${KERNEL_NAMES[@]}"; do
+        [ -f "bench/kernels/$name.kn" ] || { note "no bench/kernels/$name.kn"; exit 2; }
+        [ -n "${KERNEL_SIZE[$name]:-}" ] || { note "no size for $name: add it to KERNEL_SIZE in $0"; exit 2; }
+        [ -n "${KERNEL_SMALL[$name]:-}" ] || { note "no small size for $name: add it to KERNEL_SMALL in $0"; exit 2; }
+        if [ -n "${HAVE[c]:-}" ] && [ -f "bench/kernels/$name.c" ]; then
+            "$CC" -O2 -ffp-contract=off -o "$OUT/$name" "bench/kernels/$name.c" -lm
         fi
-        if [ "$rt" != kiln_interp ]; then
-            if [ "$got" != "$expected" ]; then
-                note "$name: '$cmd' prints something other than the Kiln interpreter:"
-                diff <(echo "$expected") <(echo "$got") >&2 || true
-                exit 1
+        # Every version, the JIT's too, must print what the Kiln interpreter
+        # prints before its time means anything.
+        read -ra interp_cmd <<< "$(kernel_cmd kiln_interp "$name")"
+        expected=$("${interp_cmd[@]}")
+        cmds=() rts=()
+        for rt in "${ACTIVE[@]}"; do
+            cmd=$(kernel_cmd "$rt" "$name")
+            [ -n "$cmd" ] || continue
+            if [ "$rt" = kiln_jit ]; then
+                # This run also reports what --jit=on compiles (stderr).
+                jcmd=$(with_stats "$cmd")
+                got=$($jcmd 2>"$OUT/jit-on.err") ||
+                    { note "$name: '$cmd' failed: $(head -c 300 "$OUT/jit-on.err")"; exit 1; }
+                JIT_ON[k:$name]=$(jit_stats <"$OUT/jit-on.err")
+            elif [ "$rt" != kiln_interp ]; then
+                got=$($cmd) || { note "$name: '$cmd' failed"; exit 1; }
             fi
-        fi
-        cmds+=("$cmd") rts+=("$rt")
+            if [ "$rt" != kiln_interp ]; then
+                if [ "$got" != "$expected" ]; then
+                    note "$name: '$cmd' prints something other than the Kiln interpreter:"
+                    diff <(echo "$expected") <(echo "$got") >&2 || true
+                    exit 1
+                fi
+            fi
+            cmds+=("$cmd") rts+=("$rt")
+        done
+        note "$name ${KERNEL_SIZE[$name]}: outputs agree (${#cmds[@]} runtimes); timing, $WARMUP warm-up + $RUNS runs each"
+        hyperfine -N -w "$WARMUP" -r "$RUNS" --export-csv "$OUT/$name.csv" "${cmds[@]}" >/dev/null 2>&1 ||
+            { note "$name: hyperfine failed"; exit 1; }
+        for i in "${!rts[@]}"; do MED[$name,${rts[$i]}]=$(median "$OUT/$name.csv" $((i + 1))); done
     done
-    note "$name ${KERNEL_SIZE[$name]}: outputs agree (${#cmds[@]} runtimes); timing, $WARMUP warm-up + $RUNS runs each"
-    hyperfine -N -w "$WARMUP" -r "$RUNS" --export-csv "$OUT/$name.csv" "${cmds[@]}" >/dev/null 2>&1 ||
-        { note "$name: hyperfine failed"; exit 1; }
-    for i in "${!rts[@]}"; do MED[$name,${rts[$i]}]=$(median "$OUT/$name.csv" $((i + 1))); done
-done
 
-emit "### Kernels (bench/kernels)"
-emit ""
-if [ -n "$has_lua" ]; then
-    emit "Median wall-clock seconds of the whole process; in parentheses the ratio to lua5.4 (lower is faster)."
-else
-    emit "Median wall-clock seconds of the whole process (lua5.4 missing: no ratios)."
-fi
-emit ""
-table_head "kernel | size" "${ACTIVE[@]}"
-declare -A TBL_LEAD=()
-TBL_ROWS=("${KERNEL_NAMES[@]}") TBL_GEO_PAD=" |"
-for name in "${KERNEL_NAMES[@]}"; do TBL_LEAD[$name]="| $name | ${KERNEL_SIZE[$name]} |"; done
-emit_table "$OUT/kernels.dat" "${ACTIVE[@]}"
-emit ""
-missing=()
-for rt in "${RT_IDS[@]}"; do [ -n "${HAVE[$rt]:-}" ] || [ "$rt" = kiln_jit ] || missing+=("${LABEL[$rt]}"); done
-[ ${#missing[@]} -eq 0 ] || emit "Not installed, so not measured: ${missing[*]}."
-[ ${#missing[@]} -eq 0 ] || emit ""
-if [ -z "${HAVE[kiln_jit]:-}" ]; then
-    emit "No Kiln JIT column (nor compile table): \`$KILN run --jit=always\` fails on this machine."
+    emit "### Kernels (bench/kernels)"
     emit ""
+    if [ -n "$has_lua" ]; then
+        emit "Median wall-clock seconds of the whole process; in parentheses the ratio to lua5.4 (lower is faster)."
+    else
+        emit "Median wall-clock seconds of the whole process (lua5.4 missing: no ratios)."
+    fi
+    emit ""
+    table_head "kernel | size" "${ACTIVE[@]}"
+    declare -A TBL_LEAD=()
+    TBL_ROWS=("${KERNEL_NAMES[@]}") TBL_GEO_PAD=" |"
+    for name in "${KERNEL_NAMES[@]}"; do TBL_LEAD[$name]="| $name | ${KERNEL_SIZE[$name]} |"; done
+    emit_table "$OUT/kernels.dat" "${ACTIVE[@]}"
+    emit ""
+    missing=()
+    for rt in "${RT_IDS[@]}"; do [ -n "${HAVE[$rt]:-}" ] || [ "$rt" = kiln_jit ] || missing+=("${LABEL[$rt]}"); done
+    [ ${#missing[@]} -eq 0 ] || emit "Not installed, so not measured: ${missing[*]}."
+    [ ${#missing[@]} -eq 0 ] || emit ""
+    if [ -z "${HAVE[kiln_jit]:-}" ]; then
+        emit "No Kiln JIT column (nor compile table): \`$KILN run --jit=always\` fails on this machine."
+        emit ""
+    fi
 fi
 
 # ---- Are We Fast Yet --------------------------------------------------------
@@ -328,7 +367,13 @@ why_failed() {
 }
 
 awfy_rows=0 AWFY_ROWS=()
-if [ "${AWFY:-}" != none ]; then
+if [ "${AWFY:-}" != none ] && ! section awfy; then
+    # Not timed; the compile table still covers the selected benchmarks.
+    while read -r bname outer inner; do
+        if [ -n "${AWFY:-}" ] && ! [[ " $AWFY " == *" $bname "* ]]; then continue; fi
+        [ -z "$(awfy_cmd kiln_interp "$bname" "$outer" "$inner")" ] || AWFY_ROWS+=("$bname")
+    done <<< "$AWFY_SIZES"
+elif [ "${AWFY:-}" != none ]; then
     for bname in ${AWFY:-}; do
         grep -q "^$bname " <<< "$AWFY_SIZES" || note "AWFY $bname: not in AWFY_SIZES, skipped"
     done
@@ -426,7 +471,7 @@ jit_always() {
     note "compile statistics: ${jit_notes[-1]}"
 }
 
-if [ -n "${HAVE[kiln_jit]:-}" ]; then
+if [ -n "${HAVE[kiln_jit]:-}" ] && section jit; then
     note "compile statistics: ${#KERNEL_NAMES[@]} kernels and ${#AWFY_ROWS[@]} AWFY benchmarks under --jit=always, once each"
     jit_rows=()   # KEY|leading cells
     for name in "${KERNEL_NAMES[@]}"; do
@@ -501,12 +546,128 @@ if [ -n "${HAVE[kiln_jit]:-}" ]; then
     fi
 fi
 
+# ---- FFI call overhead -----------------------------------------------------
+# The command that runs bench/ffi/$2 (abs_loop or empty_loop) at N $3 under
+# runtime $1.
+ffi_cmd() {
+    local p=bench/ffi/$2
+    case $1 in
+        kiln_interp) echo "$KILN run --jit=off $p.kn $3" ;;
+        kiln_jit)    echo "$KILN run --jit=on $p.kn $3" ;;
+        luajit_joff) echo "luajit -joff $p.lua $3" ;;
+        luajit)      echo "luajit $p.lua $3" ;;
+        python3)     echo "python3 $p.py $3" ;;
+    esac
+}
+# What both loops print at N $1: the sum of |i - 5| for i from 0 to N - 1.
+ffi_sum() {
+    local n=$1
+    if [ "$n" -ge 6 ]; then echo $((15 + (n - 6) * (n - 5) / 2)); else echo $((5 * n - n * (n - 1) / 2)); fi
+}
+# Column $3 of row $2 (1-based, in command order) of hyperfine CSV $1
+# (4: median, 7: min).
+csv_col() { awk -F, -v row="$2" -v col="$3" 'NR == row + 1 { print $col }' "$1"; }
+
+if section ffi; then
+    FFI_RTS=(kiln_interp kiln_jit luajit_joff luajit python3)
+    if have python3; then HAVE[python3]=1; else note "python3 not installed: its FFI row is skipped"; fi
+    if [ -n "${FFI_N:-}" ]; then
+        if ! [[ $FFI_N =~ ^[1-9][0-9]*$ ]] || [ "$FFI_N" -gt 134217728 ]; then
+            note "FFI_N must be a whole number from 1 to 134217728"; exit 2
+        fi
+    fi
+    declare -A FFI_ABS=() FFI_EMPTY=() FFI_NS=() FFI_CELL=()
+    ffi_notes=() ffi_rows=()
+    for rt in "${FFI_RTS[@]}"; do
+        [ -n "${HAVE[$rt]:-}" ] || continue
+        ffi_rows+=("$rt")
+        n=${FFI_N:-${FFI_SIZE[$rt]}}
+        expected=$(ffi_sum "$n")
+        cmds=() failed=
+        # Each command must print the expected sum first (a hung one is
+        # stopped after 300 s), as Kiln's FFI may not run yet.
+        for prog in abs_loop empty_loop; do
+            cmd=$(ffi_cmd "$rt" "$prog" "$n")
+            cmds+=("$cmd")
+            read -ra argv <<< "$cmd"
+            st=0
+            got=$(timeout 300 "${argv[@]}" 2>"$OUT/ffi.err" </dev/null) || st=$?
+            if [ "$st" != 0 ]; then
+                why="exit $st"
+                [ "$st" != 124 ] || why="timed out (300 s)"
+                ffi_notes+=("${LABEL[$rt]}, $prog: $why, $(why_failed "$(cat "$OUT/ffi.err")")")
+            elif [ "$got" != "$expected" ]; then
+                ffi_notes+=("${LABEL[$rt]}, $prog: printed '${got:0:40}', not the sum $expected")
+            else
+                continue
+            fi
+            note "FFI: '$cmd' failed: ${ffi_notes[-1]#*: }"
+            failed+="${failed:+, }${#ffi_notes[@]}"
+        done
+        if [ -z "$failed" ]; then
+            note "FFI ${LABEL[$rt]} N=$n: both loops print $expected; timing, $WARMUP warm-up + $RUNS runs each"
+            if hyperfine -N -w "$WARMUP" -r "$RUNS" --export-csv "$OUT/ffi-$rt.csv" "${cmds[@]}" >/dev/null 2>&1; then
+                FFI_ABS[$rt]=$(csv_col "$OUT/ffi-$rt.csv" 1 7)
+                FFI_EMPTY[$rt]=$(csv_col "$OUT/ffi-$rt.csv" 2 7)
+                FFI_NS[$rt]=$(awk -v a="${FFI_ABS[$rt]}" -v e="${FFI_EMPTY[$rt]}" -v n="$n" 'BEGIN { print (a - e) * 1e9 / n }')
+                continue
+            fi
+            ffi_notes+=("${LABEL[$rt]}: hyperfine failed (a run exited with a status other than 0)")
+            note "FFI: ${ffi_notes[-1]}"
+            failed=${#ffi_notes[@]}
+        fi
+        case $rt in kiln_*) FFI_CELL[$rt]="kiln: failed ($failed)" ;; *) FFI_CELL[$rt]="failed ($failed)" ;; esac
+    done
+
+    emit "### FFI call overhead (bench/ffi)"
+    emit ""
+    emit "N calls of libc's \`abs\` (\`int abs(int)\`) in a loop that sums the results (\`bench/ffi/abs_loop.*\`: Kiln's"
+    emit "\`extern\`, LuaJIT's \`ffi.C\`, Python's \`ctypes\`), and the same loop calling a function written in the language"
+    emit "instead (\`bench/ffi/empty_loop.*\`). Fastest of $RUNS wall-clock runs of the whole process, at the runtime's N"
+    emit "for both loops; ns / iteration: the abs loop's time / N (start-up included); ns / call: (abs loop − empty loop)"
+    emit "/ N, what an FFI call costs beyond a call of a function of the language; × luajit -joff: that figure divided by"
+    emit "LuaJIT's interpreter's (lower is faster)."
+    emit ""
+    emit "| runtime | N | abs loop (s) | empty loop (s) | ns / iteration | ns / call | × luajit -joff |"
+    emit "|---|---:|---:|---:|---:|---:|---:|"
+    ref=${FFI_NS[luajit_joff]:-}
+    for rt in ${ffi_rows[@]+"${ffi_rows[@]}"}; do
+        n=${FFI_N:-${FFI_SIZE[$rt]}}
+        line="| ${LABEL[$rt]} | $n |"
+        if [ -z "${FFI_NS[$rt]:-}" ]; then
+            emit "$line ${FFI_CELL[$rt]} | – | – | – | – |"
+            continue
+        fi
+        line+=" $(fmt "${FFI_ABS[$rt]}") | $(fmt "${FFI_EMPTY[$rt]}") |"
+        line+=" $(awk -v a="${FFI_ABS[$rt]}" -v n="$n" 'BEGIN { printf "%.1f", a * 1e9 / n }') |"
+        line+=" $(awk -v x="${FFI_NS[$rt]}" 'BEGIN { printf "%.1f", x }') |"
+        if [ -n "$ref" ] && awk -v r="$ref" 'BEGIN { exit !(r > 0) }'; then
+            line+=" $(awk -v x="${FFI_NS[$rt]}" -v r="$ref" 'BEGIN { v = x / r; if (v > -0.005 && v < 0.005) v = 0; printf "%.2f", v }') |"
+        else
+            line+=" – |"
+        fi
+        emit "$line"
+    done
+    emit ""
+    missing=()
+    for rt in "${FFI_RTS[@]}"; do [ -n "${HAVE[$rt]:-}" ] || missing+=("${LABEL[$rt]}"); done
+    [ ${#missing[@]} -eq 0 ] || { emit "Not installed (or no JIT), so not measured: ${missing[*]}."; emit ""; }
+    if [ ${#ffi_notes[@]} -gt 0 ]; then
+        emit "Failed (not timed):"
+        emit ""
+        for i in "${!ffi_notes[@]}"; do emit "$((i + 1)). ${ffi_notes[$i]//|/\\|}"; done
+        emit ""
+    fi
+fi
+
 # ---- results.md and charts --------------------------------------------------
 charts=""
 if have gnuplot; then
     if [ -n "$has_lua" ]; then ylabel="time / lua5.4 time (lower is faster)"; else ylabel="median seconds"; fi
-    gnuplot -e "datafile='$OUT/kernels.dat'; outfile='$OUT/kernels.svg'; ncols=$((${#ACTIVE[@]} + 1)); ylabel='$ylabel'; chart_title='Kiln benchmark kernels'" bench/chart.gp &&
-        charts+="![kernels](kernels.svg)"$'\n'
+    if [ -f "$OUT/kernels.dat" ]; then   # the kernel section ran
+        gnuplot -e "datafile='$OUT/kernels.dat'; outfile='$OUT/kernels.svg'; ncols=$((${#ACTIVE[@]} + 1)); ylabel='$ylabel'; chart_title='Kiln benchmark kernels'" bench/chart.gp &&
+            charts+="![kernels](kernels.svg)"$'\n'
+    fi
     if [ "$awfy_rows" -gt 0 ]; then
         width=$((awfy_rows > 8 ? 200 + 90 * awfy_rows : 960))   # room for every name and bar
         gnuplot -e "datafile='$OUT/awfy.dat'; outfile='$OUT/awfy.svg'; ncols=$((${#AWFY_RTS[@]} + 1)); width=$width; ylabel='$ylabel'; chart_title='Are We Fast Yet benchmarks'" bench/chart.gp &&
@@ -527,6 +688,7 @@ fi
     [ -n "${HAVE[luajit]:-}" ] && echo "- luajit: $(luajit -v 2>&1 | head -n 1)"
     [ -n "${HAVE[node]:-}" ] && echo "- node: $(node --version)"
     [ -n "${HAVE[c]:-}" ] && echo "- C: $("$CC" --version | head -n 1), -O2 -ffp-contract=off"
+    [ -n "${HAVE[python3]:-}" ] && echo "- python3: $(python3 --version 2>&1 | head -n 1) (FFI section)"
     echo
     cat "$TABLES"
     [ -z "$charts" ] || printf '%s' "$charts"
