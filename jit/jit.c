@@ -1045,7 +1045,7 @@ static void emit_native(jc *c, uint32_t at, uint32_t ins, uint32_t x)
 {
     const vm_native *n = c->vm->natives[x];
     const vm_nativeref *ref = &c->vm->img.natives[x];
-    if (!strcmp(vm_image_str(&c->vm->img, ref->name), "math.sqrt")) {
+    if (ref->ext < 0 && !strcmp(vm_image_str(&c->vm->img, ref->name), "math.sqrt")) {
         /* an instruction: no call, nothing to write back */
         int t = fdst(c, INS_A(ins), 0);
         x64_sse_rr(B, SSE_SQRT, t, fuse(c, 1, INS_B(ins)));

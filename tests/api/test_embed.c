@@ -451,11 +451,10 @@ Test(api, host_access_needs_permission)
  * it only the libraries of cfg.ffi_libs (when the embedder gives a list). */
 Test(api, extern_functions_need_the_ffi_permission)
 {
-    static const char SRC[] =
-        "extern \"libm.so.6\" { fn cos(x: c_double) -> c_double }\n"
-        "extern \"libc.so.6\" { fn abs(x: c_int) -> c_int }\n"
-        "try { print(cos(0.0)) } catch e: PermissionError { print(e) }\n"
-        "try { print(abs(-2)) } catch e: PermissionError { print(e) }\n";
+    static const char SRC[] = "extern \"libm.so.6\" { fn cos(x: c_double) -> c_double }\n"
+                              "extern \"libc.so.6\" { fn abs(x: c_int) -> c_int }\n"
+                              "try { print(cos(0.0)) } catch e: PermissionError { print(e) }\n"
+                              "try { print(abs(-2)) } catch e: PermissionError { print(e) }\n";
     out o;
     kiln_vm *vm = vm_new(&o, 0, 0, 0); /* kiln_config_init's default: nothing */
     load(vm, SRC);
