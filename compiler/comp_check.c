@@ -1472,8 +1472,17 @@ static void check_extern(checker *K, comp_fn *fn)
             ERR(ct, "%s is not an extern struct (declare it: extern struct %s { ... })",
                 comp_type_name(C, t), comp_type_name(C, t));
     }
+    comp_node at = {0};
+    for (uint32_t i = 0; i < fn->nparams; i++)
+        for (uint32_t j = 0; j < i; j++) {
+            const comp_sym *p = fn->params[i], *q = fn->params[j];
+            if (p->len == q->len && !memcmp(p->name, q->name, p->len)) {
+                at.line = p->line;
+                at.col = p->col;
+                ERR(&at, "parameter '%.*s' is declared twice", (int)p->len, p->name);
+            }
+        }
     if (is_builtin_name(fn->name, fn->len)) {
-        comp_node at = {0};
         at.line = fn->line;
         at.col = fn->col;
         ERR(&at, "'%.*s' is a built-in function and cannot be redefined", (int)fn->len, fn->name);

@@ -222,9 +222,10 @@ static uint32_t extern_ref(emitter *E, const comp_fn *fn, const uint16_t *vtypes
                                     : variadic_ctype(vtypes[j]);
     uint32_t sig = csig_ref(E, ctype_ref(E, &fn->cret, fn->ret), params, nargs,
                             fn->variadic ? fn->nparams : nargs);
-    char key[400];
-    int kn = snprintf(key, sizeof key, "\x01%.*s\x01%.*s\x01%u", (int)fn->liblen, fn->lib,
-                      (int)fn->len, fn->name, sig);
+    size_t room = (size_t)fn->liblen + fn->len + 16; /* a library name may be long */
+    char *key = comp_alloc(C, room);
+    int kn = snprintf(key, room, "\x01%.*s\x01%.*s\x01%u", (int)fn->liblen, fn->lib, (int)fn->len,
+                      fn->name, sig);
     int32_t i = comp_map_get(&E->natives, key, (uint32_t)kn);
     if (i >= 0)
         return (uint32_t)i;
@@ -246,8 +247,7 @@ static uint32_t extern_ref(emitter *E, const comp_fn *fn, const uint16_t *vtypes
     for (uint32_t j = 0; j < nargs; j++)
         x->pnames[j] = j < fn->nparams ? intern(E, fn->params[j]->name, fn->params[j]->len)
                                        : intern(E, "...", 3);
-    comp_map_put(C, &E->natives, comp_strdup(C, key, (size_t)kn), (uint32_t)kn,
-                 (int32_t)im->nnatives);
+    comp_map_put(C, &E->natives, key, (uint32_t)kn, (int32_t)im->nnatives);
     return im->nnatives++;
 }
 

@@ -119,6 +119,9 @@ static void leave(parser *P)
 
 /* ---- Types ---- */
 
+/* The built-in types a program names, in VM_T_INT .. VM_T_BUFFER order. */
+static const char *const KILN_TYPE_NAMES[] = {"int", "float", "bool", "str", "ptr", "Buffer"};
+
 /* After a name *t: `. name` makes it qualified, util.Name. Then *t is the
  * second name, the first is the qualifier (*qs, *qlen), and the result
  * is true. */
@@ -244,10 +247,9 @@ static int parse_type_in(parser *P)
         }
         return at;
     }
-    static const char *const NAMES[] = {"int", "float", "bool", "str", "ptr", "Buffer"};
     static const int TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR, VM_T_PTR, VM_T_BUFFER};
     for (int i = 0; i < 6; i++)
-        if (t->len == strlen(NAMES[i]) && memcmp(t->s, NAMES[i], t->len) == 0)
+        if (t->len == strlen(KILN_TYPE_NAMES[i]) && memcmp(t->s, KILN_TYPE_NAMES[i], t->len) == 0)
             return TYPES[i];
     return named_type(P, t);
 }
@@ -1048,9 +1050,8 @@ static bool ctype(parser *P, comp_ctype *out, bool callback)
         out->type = (int32_t)vm_ctype_kiln((uint32_t)k);
         return true;
     }
-    static const char *const KILN_NAMES[] = {"int", "float", "bool", "str", "Buffer"};
-    for (size_t i = 0; i < sizeof KILN_NAMES / sizeof KILN_NAMES[0]; i++)
-        if (is_word(name, KILN_NAMES[i])) {
+    for (size_t i = 0; i < sizeof KILN_TYPE_NAMES / sizeof KILN_TYPE_NAMES[0]; i++)
+        if (is_word(name, KILN_TYPE_NAMES[i])) {
             error_name(P, name,
                        "a Kiln type, not a C type (c_int, c_long, c_double, cstr, ptr, ...)");
             return false;
@@ -1135,6 +1136,11 @@ static void extern_struct(parser *P)
     comp_token *name = peek(P);
     if (!expect(P, T_IDENT, "the struct's name"))
         return;
+    for (size_t i = 0; i < sizeof KILN_TYPE_NAMES / sizeof KILN_TYPE_NAMES[0]; i++)
+        if (is_word(name, KILN_TYPE_NAMES[i]) || vm_ctype_named(name->s, name->len) >= 0) {
+            error_name(P, name, "a built-in type's name: an extern struct needs its own");
+            return;
+        }
     comp_class *c = comp_alloc(C, sizeof *c);
     memset(c, 0, sizeof *c);
     c->name = name->s;

@@ -82,6 +82,9 @@ bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *
  * False when memory runs out. rt_ffi_free: closes the libraries. */
 bool rt_ffi_link(kiln_vm *vm);
 void rt_ffi_free(kiln_vm *vm);
+/* rt_ffi_mark: marks what extern calls in progress hold (a callback's
+ * error, until C returns); from the collector's roots callback. */
+void rt_ffi_mark(kiln_vm *vm);
 
 /* rt_format_float: writes `d` as docs/language.md specifies (Python's repr: the
  * shortest digits that read back to the same double) to buf, which must

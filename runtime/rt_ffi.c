@@ -26,10 +26,13 @@
  * C call returns zero without running, and the error is raised when the
  * C function returns: at the extern call, as if the call had thrown it.
  */
+#define _GNU_SOURCE /* dladdr, dlinfo */
 #include <dlfcn.h>
 #include <ffi.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,9 +73,10 @@ typedef struct rt_struct {
 struct rt_ffi {
     rt_lib *libs;
     uint32_t nlibs;
-    rt_ext *exts;       /* one per vm_extern */
-    rt_struct *structs; /* one per vm_cstruct */
-    rt_cbsig *cbs;      /* one per vm_csig, prepared when first used as a callback */
+    rt_ext *exts;           /* one per vm_extern */
+    rt_struct *structs;     /* one per vm_cstruct */
+    rt_cbsig *cbs;          /* one per vm_csig, prepared when first used as a callback */
+    struct cbstate *active; /* the extern calls in progress, innermost first */
 };
 
 static int call_extern(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value *result);
@@ -183,6 +187,65 @@ void rt_ffi_free(kiln_vm *vm)
     vm->ffi = NULL;
 }
 
+/* Does the shared object of `lm` itself define `sym`, as its dynamic
+ * symbol table says (found through its GNU or SysV hash table)? dlsym
+ * cannot say: it also searches the object's dependencies, and its result
+ * may lie elsewhere (an IFUNC resolved into the vDSO). */
+static bool defines(const struct link_map *lm, const char *sym)
+{
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    const uint32_t *gnu = NULL, *sysv = NULL;
+    for (const ElfW(Dyn) *d = lm->l_ld; d && d->d_tag != DT_NULL; d++) {
+        uintptr_t a = d->d_un.d_ptr;
+        if (a < lm->l_addr) /* not relocated by the loader (some ABIs): an offset */
+            a += lm->l_addr;
+        switch (d->d_tag) {
+        case DT_SYMTAB: symtab = (const ElfW(Sym) *)a; break;
+        case DT_STRTAB: strtab = (const char *)a; break;
+        case DT_GNU_HASH: gnu = (const uint32_t *)a; break;
+        case DT_HASH: sysv = (const uint32_t *)a; break;
+        default: break;
+        }
+    }
+    if (!symtab || !strtab)
+        return false;
+    const ElfW(Sym) *found = NULL;
+    if (gnu) {
+        uint32_t nbuckets = gnu[0], base = gnu[1], nbloom = gnu[2];
+        const uint32_t *buckets = (const uint32_t *)((const ElfW(Addr) *)(gnu + 4) + nbloom);
+        const uint32_t *chain = buckets + nbuckets;
+        uint32_t h = 5381;
+        for (const unsigned char *c = (const unsigned char *)sym; *c; c++)
+            h = h * 33 + *c;
+        uint32_t i = nbuckets ? buckets[h % nbuckets] : 0;
+        for (; i >= base && i; i++) {
+            uint32_t ch = chain[i - base];
+            if ((ch | 1) == (h | 1) && !strcmp(strtab + symtab[i].st_name, sym)) {
+                found = &symtab[i];
+                break;
+            }
+            if (ch & 1)
+                break;
+        }
+    } else if (sysv) {
+        uint32_t nbuckets = sysv[0], h = 0;
+        for (const unsigned char *c = (const unsigned char *)sym; *c; c++) {
+            h = (h << 4) + *c;
+            uint32_t g = h & 0xf0000000u;
+            h ^= g >> 24;
+            h &= ~g;
+        }
+        const uint32_t *chain = sysv + 2 + nbuckets;
+        for (uint32_t i = nbuckets ? sysv[2 + h % nbuckets] : 0; i; i = chain[i])
+            if (!strcmp(strtab + symtab[i].st_name, sym)) {
+                found = &symtab[i];
+                break;
+            }
+    }
+    return found && found->st_shndx != SHN_UNDEF;
+}
+
 /* The first call: the library (opened once per VM) and the symbol, each
  * through the permission layer, and the prepared call. False after
  * raising. */
@@ -199,8 +262,8 @@ static bool resolve(kiln_vm *vm, rt_ext *x)
         L->handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
         if (!L->handle) {
             const char *why = dlerror();
-            rt_raise(vm, RT_ERR_IO, "cannot load library %.200s: %.250s", lib,
-                     why ? why : "unknown error");
+            rt_raise(vm, RT_ERR_IO, "cannot load library %.200s%s: %.250s", lib,
+                     strlen(lib) > 200 ? "..." : "", why ? why : "unknown error");
             return false;
         }
     }
@@ -212,6 +275,16 @@ static bool resolve(kiln_vm *vm, rt_ext *x)
     if (!p) {
         rt_raise(vm, RT_ERR_IO, "library %.200s has no function %.100s: %.200s", lib, sym,
                  why ? why : "the symbol is NULL");
+        return false;
+    }
+    /* dlsym also finds what the library's dependencies define (libc's
+     * system through libm): only the named library's own functions are
+     * granted with it. */
+    struct link_map *own = NULL;
+    if (dlinfo(L->handle, RTLD_DI_LINKMAP, &own) != 0 || !own || !defines(own, sym)) {
+        Dl_info info;
+        rt_raise(vm, RT_ERR_IO, "library %.200s has no function %.100s (%.200s defines it)", lib,
+                 sym, dladdr(p, &info) && info.dli_fname ? info.dli_fname : "another library");
         return false;
     }
     const vm_csig *g = x->g;
@@ -393,9 +466,13 @@ static bool struct_out(kiln_vm *vm, uint32_t si, vm_inst *in, const void *p, con
     const vm_cstruct *s = &vm->img.cstructs[si];
     const rt_struct *r = &vm->ffi->structs[si];
     for (uint32_t j = 0; j < s->nfields; j++) {
+        const char *at = (const char *)p + r->offsets[j];
+        /* A ptr field C left as it was keeps its value: a Buffer stays a
+         * Buffer, and stays alive. */
+        if (VM_CKIND(s->ctypes[j]) == VM_C_PTR && *(void *const *)at == unbox_ptr(in->fields[j]))
+            continue;
         vm_value v;
-        if (!scalar_out(vm, VM_CKIND(s->ctypes[j]), r->elems[j], (const char *)p + r->offsets[j],
-                        &v, who, what))
+        if (!scalar_out(vm, VM_CKIND(s->ctypes[j]), r->elems[j], at, &v, who, what))
             return false;
         in->fields[j] = v;
         if (VM_CKIND(s->ctypes[j]) == VM_C_PTR)
@@ -406,12 +483,19 @@ static bool struct_out(kiln_vm *vm, uint32_t si, vm_inst *in, const void *p, con
 
 /* ---- Callbacks ---- */
 
-/* What a C call's callbacks share: the first failure of any of them. */
+/* An extern call in progress (rt_ffi.active is the innermost): the first
+ * failure of a callback that ran inside it. A callback's error belongs to
+ * the innermost C call, whichever call the callback was made for: its
+ * frames are the ones between the callback and the guest code the error
+ * unwinds to. */
 typedef struct cbstate {
-    int failed; /* 0, or the err_kind that stopped a callback (RT_PENDING for
-                   a guest error, RT_LIMIT, RT_EXIT, or a kind raised here) */
+    int failed;   /* 0, or the err_kind that stopped a callback (RT_PENDING for
+                     a guest error, RT_LIMIT, RT_EXIT, or a kind raised here) */
+    vm_inst *exc; /* RT_PENDING: the error object (a GC root: rt_ffi_mark) */
     char msg[sizeof(((vm_ctx *)0)->err_msg)];
-    pthread_t thread; /* the thread of the C call: the only one that may run the guest */
+    pthread_t thread;     /* the thread of the C call: the only one that may run the guest */
+    _Atomic bool foreign; /* a closure made for this call was called on another thread */
+    struct cbstate *prev;
 } cbstate;
 
 typedef struct rt_cb {
@@ -419,13 +503,20 @@ typedef struct rt_cb {
     const char *name; /* the extern function it was passed to */
     vm_closure *fn;
     const vm_csig *g;
-    cbstate *state;
+    cbstate *home; /* the call it was made for */
 } rt_cb;
 
 static void cb_fail(cbstate *st, int kind, const char *msg)
 {
     st->failed = kind;
     snprintf(st->msg, sizeof st->msg, "%s", msg);
+}
+
+void rt_ffi_mark(kiln_vm *vm)
+{
+    for (const cbstate *s = vm->ffi ? vm->ffi->active : NULL; s; s = s->prev)
+        if (s->exc)
+            gc_mark(&vm->heap, &s->exc->obj);
 }
 
 /* libffi calls this for every call C makes through a closure. */
@@ -436,12 +527,14 @@ static void callback(ffi_cif *cif, void *ret, void **cargs, void *ud)
     vm_ctx *X = vm->ctx;
     const vm_csig *g = cb->g;
     memset(ret, 0, cif->rtype->size > sizeof(ffi_arg) ? cif->rtype->size : sizeof(ffi_arg));
-    if (cb->state->failed)
-        return; /* an earlier callback failed: nothing more runs */
-    if (!pthread_equal(pthread_self(), cb->state->thread)) {
-        cb_fail(cb->state, RT_ERR_ERROR, "a callback was called from another thread");
+    /* Another thread may touch nothing of the VM: it only says it came. */
+    if (!pthread_equal(pthread_self(), cb->home->thread)) {
+        atomic_store(&cb->home->foreign, true);
         return;
     }
+    cbstate *st = vm->ffi->active; /* never NULL: closures live only during calls */
+    if (st->failed)
+        return; /* an earlier callback failed: nothing more runs */
     vm_rtfunc *f = cb->fn->fn;
     vm_value argv[KILN_MAX_PARAMS + KILN_MAX_CAPTURES];
     uint32_t pushed = 0;
@@ -450,13 +543,13 @@ static void callback(ffi_cif *cif, void *ret, void **cargs, void *ud)
         if (!scalar_out(vm, k, scalar_type(k), cargs[j], &argv[j], cb->name,
                         "a callback's argument")) {
             vm_root_pop(vm, pushed);
-            cb_fail(cb->state, X->err_kind, X->err_msg);
+            cb_fail(st, X->err_kind, X->err_msg);
             return;
         }
         if (VM_T_ISREF(vm_ctype_kiln(k))) {
             if (!vm_root_push(vm, argv[j].p)) {
                 vm_root_pop(vm, pushed);
-                cb_fail(cb->state, X->err_kind, X->err_msg);
+                cb_fail(st, X->err_kind, X->err_msg);
                 return;
             }
             pushed++;
@@ -469,16 +562,19 @@ static void callback(ffi_cif *cif, void *ret, void **cargs, void *ud)
     int rc = f->entry(vm, f, argv, &res);
     vm_root_pop(vm, pushed);
     if (rc == -2) {
-        cb_fail(cb->state, RT_EXIT, "");
+        cb_fail(st, RT_EXIT, "");
         return;
     }
     if (rc != 0) {
         /* An uncaught guest error is the context's pending one; a limit
          * or an internal error is err_kind and err_msg. */
-        if (X->err_kind == RT_LIMIT || X->err_kind == RT_FATAL || !X->pending)
-            cb_fail(cb->state, X->err_kind ? X->err_kind : RT_ERR_ERROR, X->err_msg);
-        else
-            cb_fail(cb->state, RT_PENDING, "");
+        if (X->err_kind == RT_LIMIT || X->err_kind == RT_FATAL || !X->pending) {
+            cb_fail(st, X->err_kind ? X->err_kind : RT_ERR_ERROR, X->err_msg);
+        } else {
+            st->exc = X->pending; /* kept alive by the call (rt_ffi_mark) */
+            X->pending = NULL;
+            st->failed = RT_PENDING;
+        }
         return;
     }
     uint32_t k = VM_CKIND(g->ret);
@@ -495,7 +591,7 @@ static void callback(ffi_cif *cif, void *ret, void **cargs, void *ud)
             char msg[128];
             snprintf(msg, sizeof msg, "%.60s: the callback's result %lld is out of %s's range",
                      cb->name, (long long)res.i, vm_ctype_name(k));
-            cb_fail(cb->state, RT_ERR_VALUE, msg);
+            cb_fail(st, RT_ERR_VALUE, msg);
             return;
         }
         int64_t w;
@@ -622,7 +718,6 @@ static bool arg_in(kiln_vm *vm, const rt_ext *x, uint32_t i, vm_value v, scratch
             raise_at(vm, &w, RT_ERR_NULL, "is null");
             return false;
         }
-        state->thread = pthread_self();
         ffi_cif *cif = callback_cif(vm, VM_CIDX(c));
         void *code = NULL;
         ffi_closure *cl = cif ? ffi_closure_alloc(sizeof(ffi_closure), &code) : NULL;
@@ -657,8 +752,11 @@ static int call_extern(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     s.used = 0;
     s.nheap = 0;
     s.nclosures = 0;
-    cbstate state; /* only its callbacks read it: set with the first closure */
+    cbstate state; /* msg is written only on a failure */
     state.failed = 0;
+    state.exc = NULL;
+    state.thread = pthread_self();
+    atomic_init(&state.foreign, false);
     for (uint32_t i = 0; i < g->nparams; i++)
         if (!arg_in(vm, x, i, args[i], &s, &state, slots[i], &avalues[i])) {
             scratch_free(&s);
@@ -672,12 +770,19 @@ static int call_extern(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
         rt_raise(vm, RT_ERR_OOM, "out of memory for the result of %s", n->sig.name);
         return -1;
     }
+    struct rt_ffi *F = vm->ffi;
+    state.prev = F->active;
+    F->active = &state;
     ffi_call(&x->cif, x->fn, rv, avalues);
+    F->active = state.prev;
+    if (atomic_load(&state.foreign) && !state.failed)
+        cb_fail(&state, RT_ERR_ERROR, "a callback was called from another thread");
     int st = 0;
     if (state.failed) {
         vm_ctx *X = vm->ctx;
         if (state.failed == RT_PENDING) {
-            X->err_kind = RT_PENDING; /* the callback's error object goes on */
+            X->pending = state.exc; /* the callback's error object goes on */
+            X->err_kind = RT_PENDING;
         } else if (state.failed == RT_EXIT) {
             X->err_kind = RT_EXIT;
         } else {

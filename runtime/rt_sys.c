@@ -64,17 +64,17 @@ static void trace(kiln_vm *vm, const char *op, const char *arg, const char *deci
 {
     if (!(vm->cfg.trace_sys))
         return;
-    char line[600];
-    int n = snprintf(line, sizeof line, "[sys] %s%s%.400s: %s\n", op, arg ? " " : "",
-                     arg ? arg : "", decision);
+    char line[PATH_MAX + 512];
+    int n = snprintf(line, sizeof line, "[sys] %s%s%s: %s\n", op, arg ? " " : "", arg ? arg : "",
+                     decision);
     if (n > 0)
         vm_write(vm, 2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
 }
 
 bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *sym)
 {
-    char what[400];
-    snprintf(what, sizeof what, "%.200s%s%.150s", lib, sym ? " " : "", sym ? sym : "");
+    char what[PATH_MAX + 256]; /* whole: a trace must show what was loaded */
+    snprintf(what, sizeof what, "%s%s%s", lib, sym ? " " : "", sym ? sym : "");
     if (!(vm->cfg.allow & VM_ALLOW_FFI))
         return rt_sys_check(vm, VM_ALLOW_FFI, op, what);
     const char *const *libs = vm->cfg.ffi_libs;
@@ -82,7 +82,8 @@ bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *
         libs++;
     if (libs && !*libs) {
         trace(vm, op, what, "denied (not an allowed library)");
-        rt_raise(vm, RT_ERR_PERM, "%s %s: not an allowed library", op, what);
+        rt_raise(vm, RT_ERR_PERM, "%s %.400s%s: not an allowed library", op, what,
+                 strlen(what) > 400 ? "..." : "");
         return false;
     }
     trace(vm, op, what, "allowed");
@@ -93,7 +94,8 @@ bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
 {
     if (!(vm->cfg.allow & bit)) {
         trace(vm, op, path, "denied");
-        rt_raise(vm, RT_ERR_PERM, "%s%s%.300s: not allowed", op, path ? " " : "", path ? path : "");
+        rt_raise(vm, RT_ERR_PERM, "%s%s%.300s%s: not allowed", op, path ? " " : "",
+                 path ? path : "", path && strlen(path) > 300 ? "..." : "");
         return false;
     }
     const char *const *dirs = bit == VM_ALLOW_READ    ? vm->cfg.read_dirs

@@ -69,6 +69,7 @@ mkdir -p "$OUT/img" "$OUT/bad" "$OUT/mutants"
 # that run every language test's program): at a fixed path, since the
 # programs name it.
 mkdir -p build/ffi
+mkdir -p build/test # where tests/lang/sandbox may write, also when OUT is elsewhere (make asan)
 if ! ${CC:-cc} -shared -fPIC -O1 -pthread -o build/ffi/libkilntest.so tests/ffi/kilntest.c; then
     fail "ffi: cannot build build/ffi/libkilntest.so"
 fi

@@ -66,6 +66,7 @@ void vm_gc_roots(gc_heap *h, void *ctx)
     for (uint32_t i = 0; vm->funcs && i < im->nfuncs; i++)
         gc_mark(h, (gc_obj *)vm->funcs[i].fnval);
     mark_ctx(h, &vm->main);
+    rt_ffi_mark(vm);
 }
 
 bool vm_root_fail(kiln_vm *vm)

@@ -517,3 +517,22 @@ Test(jit, a_catch_clause_looping_to_its_throw_runs_out_of_fuel)
     run_modes(img, len, 100000, KILN_ERR_LIMIT, "", "out of fuel");
     free(img);
 }
+
+/* Regression (red team): the JIT compiled a call of the native named
+ * math.sqrt as a sqrtsd instruction by its name alone, so an image whose
+ * extern function is named so (it verifies: the name is a C symbol's)
+ * got a square root where the interpreter called C. Every mode must call
+ * the extern function: here that is refused, nothing being allowed. */
+Test(jit, an_extern_named_math_sqrt_is_called_not_compiled_as_sqrtsd)
+{
+    static const char SRC[] = "extern \"libm.so.6\" { fn mathxsqrt(x: c_double) -> c_double }\n"
+                              "fn f(x: float) -> float { return mathxsqrt(x) }\n"
+                              "print(f(4.0))\n";
+    static const uint8_t OLD[1][8] = {{'m', 'a', 't', 'h', 'x', 's', 'q', 'r'}};
+    static const uint8_t NEW[1][8] = {{'m', 'a', 't', 'h', '.', 's', 'q', 'r'}};
+    size_t len;
+    uint8_t *img = patched_image(SRC, &len, 1, OLD, NEW, 8);
+    run_modes(img, len, 0, KILN_ERR_RUNTIME, "",
+              "PermissionError: ffi.load libm.so.6: not allowed");
+    free(img);
+}

@@ -218,3 +218,29 @@ double kt_vmix(const char *fmt, ...)
     va_end(ap);
     return s;
 }
+
+/* A callback kept for the length of a call, called back by another call
+ * made inside it (kt_save_and_call(f, g): g runs and may call
+ * kt_call_saved, which calls f). */
+static int (*saved)(int);
+int kt_save_and_call(int (*f)(int), int (*g)(int))
+{
+    saved = f;
+    int r = g(1);
+    saved = NULL;
+    return r;
+}
+int kt_call_saved(int x)
+{
+    return saved ? saved(x) : -1;
+}
+
+/* A struct C takes by pointer and changes only in part. */
+struct kt_sp {
+    void *p;
+    long n;
+};
+void kt_sp_touch(struct kt_sp *s)
+{
+    s->n++;
+}
