@@ -43,6 +43,8 @@ UNIT_OBJS := $(UNIT_SRCS:%.c=$(BUILD)/obj/%.o)
 
 KILN := $(BUILD)/kiln
 LIB  := $(BUILD)/libkiln.a
+# The static library make install installs (see its rule below).
+PUBLIB := $(BUILD)/pub/libkiln.a
 
 # Version from vm/config.h (KILN_VERSION, what kiln_version() returns).
 # While the major version is 0 any minor release may change the ABI, so the
@@ -82,7 +84,7 @@ MUTATE := $(BUILD)/mutate
 
 .PHONY: all deps run test test-run asan tsan tsan-build bench bench-deps opstats clean install uninstall FORCE \
         embed-example
-all: $(KILN) $(LIB) $(SO) $(BUILD)/$(SONAME) $(PC)
+all: $(KILN) $(LIB) $(PUBLIB) $(SO) $(BUILD)/$(SONAME) $(PC)
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -91,6 +93,17 @@ $(BUILD)/obj/%.o: %.c
 $(LIB): $(LIB_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
+
+# The static library `make install` installs: the same objects linked into
+# one, whose symbols other than the KILN_API functions (all hidden, by
+# -fvisibility=hidden) are made local, so a host with its own gc_alloc or
+# vm_poll links with it. ($(LIB), with every symbol, is the tests'.)
+$(PUBLIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(LD) -r -o $(BUILD)/pub/kiln.o $^
+	objcopy --localize-hidden $(BUILD)/pub/kiln.o
+	@rm -f $@
+	ar rcs $@ $(BUILD)/pub/kiln.o
 
 # The shared library: the same sources compiled again, position-independent,
 # into $(BUILD)/pic/obj (the kiln binary keeps its non-PIC objects). Only the
@@ -159,7 +172,7 @@ $(SWITCH_KILN): $(LIB_SRCS) vm/main.c
 # the default allocator (mimalloc) included.
 TSAN_BIN := $(BUILD)/tsan/tsan-threads
 TSAN_THREADS ?=
-$(BUILD)/tsan-threads: tests/tsan/threads.c tests/api/mixed_program.h $(LIB)
+$(BUILD)/tsan-threads: tests/tsan/threads.c tests/api/mixed_program.h tests/api/mobility.h $(LIB)
 	$(CC) $(CFLAGS) -pthread $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS)
 
 tsan-build:
@@ -178,7 +191,7 @@ test: deps
 # needs the libraries; it is skipped under sanitizers (make asan), whose
 # runtime an application linked by pkg-config flags would lack.
 INSTALL_CHECK := $(if $(SANFLAGS),no,yes)
-test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE) $(EMBED) $(if $(SANFLAGS),,$(LIB) $(SO) $(BUILD)/$(SONAME))
+test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE) $(EMBED) $(if $(SANFLAGS),,$(LIB) $(PUBLIB) $(SO) $(BUILD)/$(SONAME))
 	@KILN=$(KILN) KILN_SWITCH=$(KILN_SWITCH) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) EMBED=$(EMBED) \
 	  TSAN_THREADS=$(TSAN_THREADS) \
 	  OUT=$(BUILD)/test BUILD=$(BUILD) INSTALL_CHECK=$(INSTALL_CHECK) MAKE="$(MAKE)" CC="$(CC)" \
@@ -222,7 +235,7 @@ install: all
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	  $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(KILN) $(DESTDIR)$(BINDIR)/kiln
-	install -m 644 $(LIB) $(DESTDIR)$(LIBDIR)/libkiln.a
+	install -m 644 $(PUBLIB) $(DESTDIR)$(LIBDIR)/libkiln.a
 	install -m 755 $(SO_FILE) $(DESTDIR)$(LIBDIR)/libkiln.so.$(VERSION)
 	ln -sf libkiln.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf libkiln.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libkiln.so

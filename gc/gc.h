@@ -5,9 +5,16 @@
  * Algorithm: precise, non-moving, stop-the-world mark-sweep.
  *
  *   allocate  Every guest object comes from gc_alloc (the VM calls it in
- *             one place, vm_alloc), out of a mimalloc heap (mi_heap_t)
- *             that belongs to this VM alone, and starts with a gc_obj
- *             header (kind, mark bit, size); the rest is zeroed.
+ *             one place, vm_alloc), out of mimalloc's mi_zalloc, starts
+ *             with a gc_obj header (the next object, kind, mark bit, size;
+ *             the rest is zeroed), and goes on the VM's own list of its
+ *             objects: the heap is the VM's, the memory allocator the
+ *             process's. Not a mimalloc heap of its own (mi_heap_t): such
+ *             a heap belongs to the thread that made it and dies with
+ *             it, and a VM may be made on one thread and run on others
+ *             (one at a time), while mi_zalloc and mi_free may be called
+ *             from any thread, and a block outlives the thread that
+ *             allocated it.
  *   trigger   When the bytes allocated since the last collection pass the
  *             threshold, or the heap limit would be crossed, gc_alloc
  *             collects first. After a collection the threshold becomes
@@ -36,9 +43,9 @@
  *             owns it, which knows their type). If the gray stack cannot
  *             grow, the object stays unmarked and the marked objects are
  *             traced again until nothing is left out.
- *   sweep     Every object of the heap is visited (mi_heap_visit_blocks);
- *             an unmarked one is freed on the spot (safe inside the
- *             visitor), a marked one has its mark cleared for next time.
+ *   sweep     Every object on the list is visited; an unmarked one is
+ *             unlinked and freed, a marked one has its mark cleared for
+ *             next time.
  *
  * Invariants:
  *   1. Every object the guest can reach was allocated by gc_alloc and is
@@ -59,11 +66,11 @@
  *      allocator has set its class or function, which it does before
  *      anything else can allocate.
  *
- * Modes: KILN_GC_MALLOC (used by `make asan`) takes objects from malloc
- * and chains them on a list instead, so AddressSanitizer and Valgrind see
- * each one. `stress` collects at every allocation, proving the root maps;
- * `verify` checks after each collection that everything reachable
- * survived (see gc_collect), and checks and records every gc_barrier call.
+ * Modes: KILN_GC_MALLOC (used by `make asan`) takes objects from the C
+ * library's calloc and free instead of mimalloc's, so AddressSanitizer
+ * and Valgrind see each one; the code is otherwise the same. `stress` collects at every allocation,
+ * proving the root maps; `verify` checks after each collection that everything reachable survived
+ * (see gc_collect), and checks and records every gc_barrier call.
  *
  * Barrier: every store of a reference into a heap object calls
  * gc_barrier (the contract, with its exceptions, is stated with it
@@ -78,13 +85,11 @@
 #include <stdint.h>
 
 typedef struct gc_obj {
-#ifdef KILN_GC_MALLOC
     struct gc_obj *next; /* all objects of the heap, newest first */
-#endif
-    uint8_t kind;  /* what the object is (VM_OBJ_*) */
-    uint8_t mark;  /* GC_MARKED during a collection, else 0 */
-    uint8_t live;  /* gc_verify: survived the last sweep */
-    uint32_t size; /* bytes, header included */
+    uint8_t kind;        /* what the object is (VM_OBJ_*) */
+    uint8_t mark;        /* GC_MARKED during a collection, else 0 */
+    uint8_t live;        /* gc_verify: survived the last sweep */
+    uint32_t size;       /* bytes, header included */
 } gc_obj;
 
 typedef struct gc_heap gc_heap;
@@ -96,8 +101,7 @@ typedef void (*gc_roots_fn)(gc_heap *h, void *ctx);
 typedef void (*gc_trace_fn)(gc_heap *h, gc_obj *o, void *ctx);
 
 struct gc_heap {
-    void *mh;         /* mi_heap_t *, or NULL with KILN_GC_MALLOC */
-    gc_obj *all;      /* KILN_GC_MALLOC: every object */
+    gc_obj *all;      /* every object, newest first */
     size_t bytes;     /* bytes of all objects now allocated */
     size_t threshold; /* collect when bytes passes this */
     size_t limit;     /* 0 = none */
@@ -233,9 +237,10 @@ void gc_roots_mark(gc_heap *h, const gc_roots *r);
  * (h->barriers, h->barrier_log) and checked: `o` must be an object of
  * this heap with a sane header, `v` NULL or one; a failure sets
  * h->verify_error, which the next allocation raises as an internal error.
- * (The ownership test is mi_heap_check_owned; the KILN_GC_MALLOC build
- * reads the headers instead, where AddressSanitizer catches a freed
- * object.) Otherwise the call is one predictable branch. */
+ * (The test reads the headers, after checking that the memory is
+ * mimalloc's at all, mi_is_in_heap_region; in the KILN_GC_MALLOC build
+ * AddressSanitizer catches a freed object there.) Otherwise the call is
+ * one predictable branch. */
 void gc_barrier_verify(gc_heap *h, gc_obj *o, gc_obj *v);
 
 /* A macro rather than an inline function so that `o` and `v` (often a

@@ -136,10 +136,9 @@ static inline int op_CONCAT(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32
         return -1;
     }
     vm_str *s = vm_str_new(vm, NULL, (size_t)a->len + b->len);
-    if (!s)
+    if (!s || !vm_copy_charged(vm, s->data, a->data, a->len) ||
+        !vm_copy_charged(vm, s->data + a->len, b->data, b->len))
         return -1;
-    memcpy(s->data, a->data, a->len);
-    memcpy(s->data + a->len, b->data, b->len);
     OPS_A.s = s;
     return 0;
 }
@@ -233,6 +232,9 @@ static inline int op_NEWA(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t
                  n < 0 ? "is negative" : "is too large");
         return -1;
     }
+    /* the zeroing, in proportion (the elements come zeroed) */
+    if (vm_charge(vm, (uint64_t)n * sizeof(vm_value) / VM_BYTES_PER_TICK))
+        return -1;
     vm_array *a = vm_array_new(vm, (uint32_t)n, (uint32_t)n, VM_T_ISREF(vm_elem_of(&vm->img, x)));
     if (!a)
         return -1;
@@ -257,8 +259,14 @@ static inline int op_AFILL(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_
     vm_array *a = OPS_A.p;
     if (!a) /* only a hand-made image gets here */
         return 0;
-    for (uint32_t i = 0; i < a->len; i++)
-        a->buf->items[i] = OPS_B;
+    enum { CHUNK = 1 << 20 }; /* elements filled between charges: about a millisecond */
+    for (uint32_t at = 0; at < a->len; at += CHUNK) {
+        uint32_t end = a->len - at < CHUNK ? a->len : at + CHUNK;
+        if (vm_charge(vm, (uint64_t)(end - at) * sizeof(vm_value) / VM_BYTES_PER_TICK))
+            return -1;
+        for (uint32_t i = at; i < end; i++)
+            a->buf->items[i] = OPS_B;
+    }
     gc_barrier(&vm->heap, &a->obj, a->refs ? OPS_B.p : NULL); /* one for all: gc.h */
     return 0;
 }
@@ -330,7 +338,9 @@ static inline int op_ASLICE(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32
     if (!b)
         return -1;
     /* b is new: initializing stores, no barrier (gc.h) */
-    memcpy(b->buf->items, a->buf->items + from, sizeof(vm_value) * (size_t)(to - from));
+    if (!vm_copy_charged(vm, b->buf->items, a->buf->items + from,
+                         sizeof(vm_value) * (size_t)(to - from)))
+        return -1;
     OPS_A.p = b;
     return 0;
 }

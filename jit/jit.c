@@ -834,7 +834,9 @@ static void via_c(jc *c, uint32_t at)
     x64_mov_rr(B, RDX, RBX);
     x64_mov_imm(B, RCX, pc[0]);
     x64_mov_imm(B, R8, VM_INS_WORDS(op) == 2 ? pc[1] : 0);
+    tick_out(c); /* the instruction may charge its work (vm_charge) */
     CALL_C(jit_ops[op]);
+    tick_in(c);
     reload(c);
     x64_test_rr32(B, RAX, RAX); /* an int: the upper half is not defined */
     fix(c, x64_jcc(B, CC_NE), LANDING);

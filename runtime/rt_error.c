@@ -98,8 +98,9 @@ vm_inst *rt_error_object(kiln_vm *vm)
     const vm_rtclass *c = kind > 0 && kind < RT_ERR__COUNT ? vm->error_classes[kind] : NULL;
     if (!c)
         return NULL;
-    if (kind == RT_ERR_OOM)
-        return vm->oom_error;
+    /* OutOfMemoryError too gets its own object and message when there is
+     * room for them (usually: what failed was larger); else the
+     * preallocated one, "out of memory". */
     char msg[sizeof vm->ctx->err_msg];
     memcpy(msg, vm->ctx->err_msg, sizeof msg); /* an allocation failure would overwrite it */
     vm_str *s = vm_str_cstr(vm, msg);
@@ -109,7 +110,9 @@ vm_inst *rt_error_object(kiln_vm *vm)
     vm_root_pop(vm, 1);
     if (!e)
         return vm->oom_error;
-    e->fields[0].s = s;       /* initializing: no barrier (gc.h) */
+    e->fields[0].s = s; /* initializing: no barrier (gc.h) */
+    if (kind == RT_ERR_OOM)
+        vm->last_oom = e;
     vm->ctx->err_kind = kind; /* restore what a failed attempt may have changed */
     memcpy(vm->ctx->err_msg, msg, sizeof msg);
     return e;

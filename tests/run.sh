@@ -266,7 +266,19 @@ cli 0 "" run --sandbox --fuel=1000 --timeout=10 "$OUT/hi.txt"
 # The FFI's options, and verify listing the C functions an image may call
 cli 0 "" run --allow-ffi "$OUT/hi.txt"
 cli 0 "" run --allow-ffi=libm.so.6 --allow-ffi=libc.so.6 "$OUT/hi.txt"
-cli 2 "unknown option" run --allow-ffi= "$OUT/hi.txt"
+cli 2 "'--allow-ffi=' needs a library" run --allow-ffi= "$OUT/hi.txt"
+# #16's poor errors, each precise now
+cli 2 "'--allow-read=' needs a folder" run --allow-read= "$OUT/hi.txt"
+cli 2 "'--allow-write=' needs a folder" run --allow-write= "$OUT/hi.txt"
+many=()
+for k in $(seq 65); do many+=("--allow-read=$OUT"); done
+cli 2 "too many --allow-read options (at most 64)" run "${many[@]}" "$OUT/hi.txt"
+cli 2 "bad count" run --fuel=18446744073709551616 "$OUT/hi.txt"
+cli 2 "bad size" run --heap-limit=99999999999999999999999 "$OUT/hi.txt"
+cli 2 "cannot read: Is a directory" run "$OUT/img"
+cp "$OUT/hi.txt" "$OUT/keep.kn"
+cli 2 "is the source file itself" build "$OUT/keep.kn" -o "$OUT/../$(basename "$OUT")/keep.kn"
+if cmp -s "$OUT/hi.txt" "$OUT/keep.kn"; then pass; else fail "cli: build -o the source overwrote it"; fi
 printf 'extern "libm.so.6" { fn cos(x: c_double) -> c_double }\nprint(cos(0.0))\n' \
     >"$OUT/cos.kn"
 cli 0 "" build "$OUT/cos.kn" -o "$OUT/cos.kbc"

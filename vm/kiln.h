@@ -54,7 +54,9 @@ typedef enum {
     KILN_ERR_RUNTIME, /* the guest raised an error it did not catch */
     KILN_ERR_LIMIT,   /* a configured limit stopped the guest: fuel, kiln_interrupt,
                          or the heap limit's OutOfMemoryError left uncaught */
-    KILN_ERR_API      /* the API was misused (NULL VM, nothing loaded...) */
+    KILN_ERR_API,     /* the API was misused (NULL VM, nothing loaded...) */
+    KILN_EXITED       /* kiln_call: the guest called os.exit, so the function gave no
+                         result; kiln_exit_code has the code */
 } kiln_status;
 
 /* Bits of kiln_config.flags. */
@@ -97,7 +99,8 @@ typedef struct {
      * then it stops with KILN_ERR_LIMIT. Counted where loops jump back
      * (a loop's length each iteration), at calls and at the entry of a
      * catch clause (one each), so it is exact for loops and calls and
-     * bounds everything else. */
+     * bounds everything else; builtins that copy, fill or search count
+     * one per 64 bytes of the work. */
     uint64_t fuel;
     unsigned allow; /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
     /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files
@@ -153,7 +156,9 @@ KILN_API kiln_status kiln_run(kiln_vm *vm);
 KILN_API kiln_status kiln_set_args(kiln_vm *vm, int argc, char **argv);
 
 /* kiln_exit_code: the code the guest passed to os.exit() in the last
- * kiln_run (which then returned KILN_OK), else 0. */
+ * kiln_run (which then returned KILN_OK: the program ended as it chose)
+ * or kiln_call (which then returned KILN_EXITED), else 0. Each kiln_run
+ * and kiln_call from the host starts it at 0 again. */
 KILN_API int kiln_exit_code(const kiln_vm *vm);
 
 /* kiln_error: the text of the last failure (compile diagnostics, load error,
@@ -175,19 +180,23 @@ KILN_API kiln_value kiln_bool(bool b);
 KILN_API kiln_value kiln_null(void);
 
 /* kiln_str: a new guest string of `len` bytes copied from `bytes`, as a
- * handle; KILN_NULL when memory runs out (past the heap limit too).
- * Release it with kiln_release. */
+ * handle; KILN_NULL, with the reason in kiln_error, when memory runs out
+ * (past the heap limit too). Release it with kiln_release. */
 KILN_API kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len);
 
 /* kiln_str_bytes: the bytes of string handle `v` (NUL-terminated, *len set
- * when len is not NULL), valid while the handle lives; NULL if `v` is not
- * a string. */
+ * when len is not NULL), valid while the handle lives; NULL (and a
+ * message in kiln_error) if `v` is not a live string handle of `vm`. */
 KILN_API const char *kiln_str_bytes(kiln_vm *vm, kiln_value v, size_t *len);
 
 /* kiln_release: lets the object of handle `v` go (values without a
- * handle are ignored). A native's arguments are released for it when it
- * returns; a result handed to the guest is taken over by the guest. */
-KILN_API void kiln_release(kiln_vm *vm, kiln_value v);
+ * handle are ignored: KILN_OK). A native's arguments are released for it
+ * when it returns; a result handed to the guest is taken over by the
+ * guest. A handle already released, or one of another VM, is
+ * KILN_ERR_API with a message, and nothing else happens: handles carry a
+ * generation and their VM's mark, so a stale one never reaches the
+ * object that now has its slot. */
+KILN_API kiln_status kiln_release(kiln_vm *vm, kiln_value v);
 
 /* kiln_call: calls the loaded program's top-level function `function`
  * ("f" in the root module, "util.f" in module util) with `nargs`
@@ -196,8 +205,11 @@ KILN_API void kiln_release(kiln_vm *vm, kiln_value v);
  * else: call kiln_run first when the function needs the globals set up.
  * Fuel counts per call. May be called from a native (re-entrantly).
  * KILN_ERR_API (with a message) for an unknown function or arguments of
- * the wrong number or type; KILN_ERR_RUNTIME for an uncaught guest error;
- * KILN_ERR_LIMIT when fuel, kiln_interrupt or the stack stop it. */
+ * the wrong number or type; KILN_ERR_RUNTIME for an uncaught guest error
+ * (a StackOverflowError too: it is a guest error the guest may catch);
+ * KILN_ERR_LIMIT when fuel or kiln_interrupt stop it; KILN_EXITED when
+ * the guest calls os.exit (no result). From a native, an os.exit in the
+ * call ends the whole run when the native returns, whatever it returns. */
 KILN_API kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args, int nargs,
                                kiln_value *result);
 

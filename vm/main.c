@@ -5,11 +5,13 @@
  * Exit codes: 0 success, 1 the guest raised an uncaught error, 2 usage,
  * compile, load or verification error.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "kiln.h"
 #ifdef KILN_OPSTATS
@@ -88,8 +90,9 @@ static int report(kiln_vm *vm, kiln_status st)
 static size_t parse_size(const char *s)
 {
     char *end;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (end == s || *s == '-')
+    if (end == s || *s == '-' || errno == ERANGE)
         return 0;
     unsigned long long mul = 1;
     if (*end == 'K' || *end == 'k')
@@ -224,6 +227,11 @@ static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int
 
 static int cmd_build(const char *path, const char *out)
 {
+    struct stat a, b;
+    if (stat(path, &a) == 0 && stat(out, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino) {
+        fprintf(stderr, "kiln: build: the output %s is the source file itself\n", out);
+        return EXIT_USAGE;
+    }
     int code = 0;
     kiln_vm *vm = load(path, NULL, &code);
     if (!vm)
@@ -337,8 +345,9 @@ int main(int argc, char **argv)
                 return usage_error("bad size in '%s' (e.g. --heap-limit=64M)", a);
         } else if (!strncmp(a, "--fuel=", 7) && run) {
             char *end;
+            errno = 0;
             fuel = strtoull(a + 7, &end, 10);
-            if (end == a + 7 || *end || a[7] == '-' || !fuel)
+            if (end == a + 7 || *end || a[7] == '-' || !fuel || errno == ERANGE)
                 return usage_error("bad count in '%s' (e.g. --fuel=1000000)", a);
         } else if (!strncmp(a, "--timeout=", 10) && run) {
             char *end;
@@ -347,18 +356,26 @@ int main(int argc, char **argv)
                 return usage_error("bad time in '%s' (seconds, e.g. --timeout=2.5)", a);
         } else if (!strcmp(a, "--sandbox") && run) {
             confined = true;
-        } else if (!strncmp(a, "--allow-read=", 13) && run && a[13] && nread < MAX_DIRS) {
+        } else if (run && (!strncmp(a, "--allow-read=", 13) || !strncmp(a, "--allow-write=", 14) ||
+                           !strncmp(a, "--allow-ffi=", 12))) {
+            const char *val = strchr(a, '=') + 1;
+            bool rd = a[8] == 'r', wr = a[8] == 'w';
+            int *n = rd ? &nread : wr ? &nwrite : &nffi;
+            char msg[160];
+            if (!*val || *n == MAX_DIRS) {
+                if (!*val)
+                    snprintf(msg, sizeof msg, "'%s' needs a %s after '='", a,
+                             rd || wr ? "folder" : "library");
+                else
+                    snprintf(msg, sizeof msg, "too many %.*s options (at most %d)",
+                             (int)(val - a - 1), a, MAX_DIRS);
+                return usage_error("%s", msg);
+            }
             confined = true;
-            read_dirs[nread++] = a + 13;
-        } else if (!strncmp(a, "--allow-write=", 14) && run && a[14] && nwrite < MAX_DIRS) {
-            confined = true;
-            write_dirs[nwrite++] = a + 14;
+            (rd ? read_dirs : wr ? write_dirs : ffi_libs)[(*n)++] = val;
         } else if (!strcmp(a, "--allow-ffi") && run) {
             confined = true;
             ffi_any = true;
-        } else if (!strncmp(a, "--allow-ffi=", 12) && run && a[12] && nffi < MAX_DIRS) {
-            confined = true;
-            ffi_libs[nffi++] = a + 12;
         } else if (!strcmp(a, "--allow-env") && run) {
             confined = true;
             allow |= KILN_ALLOW_ENV; /* kept below */

@@ -260,15 +260,19 @@ struct kiln_vm {
      * error thrown when there is no memory left to make one. */
     const vm_rtclass *error_classes[16];
     struct vm_inst *oom_error;
+    struct vm_inst *last_oom; /* the last OutOfMemoryError the VM raised (a root), so an
+                                 uncaught one is known from one the guest threw */
     /* The embedder's natives (kiln_define_native) and handles. */
     vm_native *hosts;
     uint32_t nhosts, hosts_cap;
     struct vm_handle {
         void *obj;     /* the object, or NULL for a free slot */
         uint16_t type; /* its static type */
+        uint32_t gen;  /* bumped at each release: a stale handle names an old one */
         uint32_t next; /* free slots: the next free one + 1, 0 = none */
     } * handles;
     uint32_t nhandles, handles_cap, free_handle;
+    uint16_t handle_tag; /* this VM's mark in its handles (vm_embed.c) */
     /* The fuel left for this run (UINT64_MAX: no limit), shared by every
      * context, and kiln_interrupt's flag, set from any thread. */
     uint64_t fuel_left;
@@ -291,6 +295,22 @@ struct kiln_vm {
  * after raising the limit that stops the guest (RT_LIMIT). */
 bool vm_poll(kiln_vm *vm);
 void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
+/* vm_charge: work a native or an instruction does in proportion to its
+ * size (copying, filling, searching), charged to the tick counter as
+ * `units` instructions, so fuel and kiln_interrupt bound it as they bound
+ * loops; true after raising the limit that stops the guest. Work is
+ * charged before it is done, in pieces of about a millisecond when it is
+ * long (vm_copy_charged), so no builtin runs long between polls. Only
+ * while the guest runs: from C code the interpreter or compiled code
+ * called (they keep the counter in vm_ctx across such calls). */
+bool vm_charge(kiln_vm *vm, uint64_t units);
+/* VM_BYTES_PER_TICK: the bytes copied, filled or searched that count as
+ * one instruction (a copy of 64 bytes costs about what an interpreted
+ * instruction does). */
+#define VM_BYTES_PER_TICK 64
+/* vm_copy_charged: memcpy of n bytes in charged pieces; false after
+ * raising (the copy is then partial). */
+bool vm_copy_charged(kiln_vm *vm, void *dst, const void *src, size_t n);
 /* vm_ctx_init: the context's slot stack; false when memory runs out. */
 bool vm_ctx_init(vm_ctx *ctx);
 void vm_ctx_free(vm_ctx *ctx);

@@ -32,7 +32,8 @@ const char *kiln_version(void)
 
 void kiln_config_init(kiln_config *cfg)
 {
-    memset(cfg, 0, sizeof *cfg);
+    if (cfg) /* NULL: nothing to fill */
+        memset(cfg, 0, sizeof *cfg);
 }
 
 kiln_vm *kiln_new(const kiln_config *cfg)
@@ -61,6 +62,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                           .jit_code_limit = c.jit_code_limit,
                           .perf_map = c.flags & KILN_FLAG_PERF_MAP};
     vm->ctx = &vm->main;
+    vm->handle_tag = vm_handle_tag(vm);
     if (!gc_init(&vm->heap, vm->cfg.heap_limit, vm_gc_roots, vm_gc_trace, vm)) {
         free(vm);
         return NULL;
@@ -285,11 +287,12 @@ static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
     size_t n;
     while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         vm_buf_put(&data, chunk, n);
-    bool read_error = ferror(fp);
+    int read_errno = ferror(fp) ? errno : 0;
     fclose(fp);
-    if (read_error || data.oom) {
+    if (read_errno || data.oom) {
         vm_buf_free(&data);
-        snprintf(why, whylen, "%s", data.oom ? "cannot read: out of memory" : "cannot read");
+        snprintf(why, whylen, "cannot read: %s",
+                 data.oom ? "out of memory" : strerror(read_errno)); /* "Is a directory" */
         return NULL;
     }
     if (!data.data) /* an empty file */
@@ -430,11 +433,12 @@ static kiln_status run_function(kiln_vm *vm, uint32_t fi)
 
 kiln_status vm_failure_status(const kiln_vm *vm)
 {
-    /* The heap limit's OutOfMemoryError is the preallocated one; uncaught,
-     * the limit stopped the guest. */
+    /* An OutOfMemoryError the VM raised (the preallocated one, or the last
+     * it made with its reason) past the heap limit, uncaught: the limit
+     * stopped the guest. */
     const vm_ctx *X = vm->ctx;
-    if (X->err_kind == RT_LIMIT ||
-        (vm->cfg.heap_limit && X->pending && X->pending == vm->oom_error))
+    if (X->err_kind == RT_LIMIT || (vm->cfg.heap_limit && X->pending &&
+                                    (X->pending == vm->oom_error || X->pending == vm->last_oom)))
         return KILN_ERR_LIMIT;
     return KILN_ERR_RUNTIME;
 }

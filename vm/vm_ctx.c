@@ -4,6 +4,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "../runtime/rt.h"
 #include "vm.h"
@@ -46,6 +47,25 @@ bool vm_poll(kiln_vm *vm)
     vm->ctx->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
     vm->ctx->tick = vm->ctx->tick_len;
     return false;
+}
+
+bool vm_charge(kiln_vm *vm, uint64_t units)
+{
+    vm_ctx *X = vm->ctx;
+    X->tick -= units < (1ull << 40) ? (int64_t)units : (int64_t)1 << 40;
+    return X->tick < 0 && vm_poll(vm);
+}
+
+bool vm_copy_charged(kiln_vm *vm, void *dst, const void *src, size_t n)
+{
+    enum { CHUNK = 8 << 20 }; /* about a millisecond of copying */
+    for (size_t at = 0; at < n; at += CHUNK) {
+        size_t k = n - at < CHUNK ? n - at : CHUNK;
+        if (vm_charge(vm, k / VM_BYTES_PER_TICK))
+            return false;
+        memcpy((char *)dst + at, (const char *)src + at, k);
+    }
+    return true;
 }
 
 bool vm_ctx_init(vm_ctx *ctx)

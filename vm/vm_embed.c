@@ -5,9 +5,15 @@
  * interpreter calls them (host_bridge, vm_native.bridge).
  *
  * Handles: a string or object given to the host is kept alive by a slot of
- * the VM's handle table (a GC root) until kiln_release; kiln_value.as.h is
- * the slot's number + 1. A slot also remembers the object's static type,
- * so kiln_call can check a handle passed back as an argument.
+ * the VM's handle table (a GC root) until kiln_release. kiln_value.as.h
+ * packs the slot's number + 1 (bits 0-23), the slot's generation (bits
+ * 24-47, bumped at each release, so a handle used after its release is
+ * recognised, not taken for the slot's next object) and the VM's tag
+ * (bits 48-63, from the VM's address, never 0, so a handle of another VM
+ * is almost always recognised too: two live VMs share a tag with odds of
+ * 1 in 65,535, and a handle then must also name a live slot of the same
+ * generation to pass). A slot also remembers the object's static type, so
+ * kiln_call can check a handle passed back as an argument.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +52,15 @@ static kiln_status api_fail(kiln_vm *vm, const char *fmt, ...)
 
 /* ---- Handles ---- */
 
+enum { HANDLE_SLOTS = 1 << 24 };
+
+uint16_t vm_handle_tag(const kiln_vm *vm)
+{
+    uint64_t x = (uint64_t)(uintptr_t)vm * 0x9e3779b97f4a7c15ull; /* spread the address */
+    uint16_t t = (uint16_t)(x >> 48);
+    return t ? t : 1;
+}
+
 /* A handle for object `obj` of static type `type` (a string: KILN_STR);
  * KILN_NULL for a null object or when memory runs out. */
 static kiln_value handle_new(kiln_vm *vm, void *obj, uint32_t type)
@@ -57,6 +72,8 @@ static kiln_value handle_new(kiln_vm *vm, void *obj, uint32_t type)
         i = vm->free_handle - 1;
         vm->free_handle = vm->handles[i].next;
     } else {
+        if (vm->nhandles == HANDLE_SLOTS - 1)
+            return kiln_null(); /* 16 million live handles: the host leaks them */
         if (vm->nhandles == vm->handles_cap) {
             uint32_t cap = vm->handles_cap ? vm->handles_cap * 2 : 16;
             struct vm_handle *h = realloc(vm->handles, cap * sizeof *h);
@@ -66,24 +83,40 @@ static kiln_value handle_new(kiln_vm *vm, void *obj, uint32_t type)
             vm->handles_cap = cap;
         }
         i = vm->nhandles++;
+        vm->handles[i].gen = 0;
     }
     vm->handles[i].obj = obj;
     vm->handles[i].type = (uint16_t)type;
     vm->handles[i].next = 0;
     kiln_value v = {.type = type == VM_T_STR ? KILN_STR : KILN_REF};
-    v.as.h = (void *)(uintptr_t)(i + 1);
+    v.as.h = (void *)(uintptr_t)((uint64_t)vm->handle_tag << 48 |
+                                 (uint64_t)(vm->handles[i].gen & 0xffffff) << 24 | (i + 1));
     return v;
 }
 
 /* The live slot of handle value v, or NULL. */
-static struct vm_handle *handle_of(const kiln_vm *vm, kiln_value v)
+/* The live slot handle v names, or NULL with why it names none. */
+static struct vm_handle *handle_check(const kiln_vm *vm, kiln_value v, const char **why)
 {
+    *why = "not a string or object (no handle)";
     if (v.type != KILN_STR && v.type != KILN_REF)
         return NULL;
-    uintptr_t i = (uintptr_t)v.as.h;
-    if (i == 0 || i > vm->nhandles || !vm->handles[i - 1].obj)
+    uint64_t bits = (uint64_t)(uintptr_t)v.as.h;
+    uint32_t i = (uint32_t)(bits & 0xffffff);
+    *why = "a handle of another VM, or not a handle";
+    if ((bits >> 48) != vm->handle_tag || i == 0 || i > vm->nhandles)
         return NULL;
-    return &vm->handles[i - 1];
+    struct vm_handle *h = &vm->handles[i - 1];
+    *why = "a released handle";
+    if (!h->obj || (h->gen & 0xffffff) != ((bits >> 24) & 0xffffff))
+        return NULL;
+    return h;
+}
+
+static struct vm_handle *handle_of(const kiln_vm *vm, kiln_value v)
+{
+    const char *why;
+    return handle_check(vm, v, &why);
 }
 
 kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len)
@@ -92,31 +125,46 @@ kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len)
         return kiln_null();
     int kind = vm->ctx->err_kind; /* a failure here is the host's to see, not the guest's */
     vm_str *s = vm_str_new(vm, bytes, len);
-    vm->ctx->err_kind = kind;
     if (!s)
-        return kiln_null();
-    return handle_new(vm, s, VM_T_STR);
+        api_fail(vm, "kiln_str: %s", vm->ctx->err_msg);
+    vm->ctx->err_kind = kind;
+    kiln_value v = s ? handle_new(vm, s, VM_T_STR) : kiln_null();
+    if (s && v.type == KILN_NULL)
+        api_fail(vm, "kiln_str: no memory for the handle");
+    return v;
 }
 
 const char *kiln_str_bytes(kiln_vm *vm, kiln_value v, size_t *len)
 {
-    struct vm_handle *h = vm ? handle_of(vm, v) : NULL;
-    if (!h || h->type != VM_T_STR)
+    if (!vm)
         return NULL;
+    const char *why;
+    struct vm_handle *h = handle_check(vm, v, &why);
+    if (!h || h->type != VM_T_STR) {
+        api_fail(vm, "kiln_str_bytes: %s", h ? "not a string" : why);
+        return NULL;
+    }
     const vm_str *s = h->obj;
     if (len)
         *len = s->len;
     return s->data;
 }
 
-void kiln_release(kiln_vm *vm, kiln_value v)
+kiln_status kiln_release(kiln_vm *vm, kiln_value v)
 {
-    struct vm_handle *h = vm ? handle_of(vm, v) : NULL;
+    if (!vm)
+        return KILN_ERR_API;
+    if (v.type != KILN_STR && v.type != KILN_REF)
+        return KILN_OK; /* nothing to let go */
+    const char *why;
+    struct vm_handle *h = handle_check(vm, v, &why);
     if (!h)
-        return;
+        return api_fail(vm, "kiln_release: %s", why);
     h->obj = NULL;
+    h->gen++;
     h->next = vm->free_handle;
     vm->free_handle = (uint32_t)(h - vm->handles) + 1;
+    return KILN_OK;
 }
 
 void vm_embed_free(kiln_vm *vm)
@@ -223,6 +271,7 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
             return KILN_ERR_RUNTIME;
         vm->running = true;
         vm->exited = false;
+        vm->exit_code = 0;
         atomic_store(&vm->interrupt, false);
         vm_limits_reset(vm);
     }
@@ -236,8 +285,8 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
     if (rc == -1)
         return vm_failure_status(vm);
     if (rc == -2) {
-        vm->exited = true;
-        return KILN_OK; /* os.exit: the guest is done; no result */
+        vm->exited = true;  /* from a native: host_bridge ends the run */
+        return KILN_EXITED; /* os.exit: the guest is done; no result */
     }
     if (result) {
         *result = to_host(vm, res, f->ret);
@@ -415,15 +464,29 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     kiln_value kres = kiln_null();
     X->err_kind = RT_ERR_NONE;
     X->pending = NULL;
+    vm->exited = false;
     kiln_status st = ((kiln_native_fn)n->host)(vm, kargs, nargs, &kres, n->userdata);
-    for (int i = 0; i < nargs; i++)
+    /* The result may be one of the arguments (a native returning what it
+     * got): read it, then let each handle go once. */
+    uint32_t t = letter_type(sig->ret);
+    vm_value v;
+    bool ok = st == KILN_OK && (t == VM_T_VOID || from_host(vm, kres, t, &v));
+    bool own = kres.type == KILN_STR || kres.type == KILN_REF;
+    for (int i = 0; i < nargs; i++) {
+        own &= kargs[i].as.h != kres.as.h || kargs[i].type != kres.type;
         kiln_release(vm, kargs[i]);
+    }
+    if (own)
+        kiln_release(vm, kres); /* the guest has it now */
+    if (vm->exited) {           /* a kiln_call of the native's met os.exit: the run ends */
+        X->err_kind = RT_EXIT;
+        return -1;
+    }
+    /* A native may take long: an interrupt sent meanwhile stops the guest
+     * now, not some 65,536 instructions later. */
+    if (st == KILN_OK && atomic_load_explicit(&vm->interrupt, memory_order_relaxed) && vm_poll(vm))
+        return -1;
     if (st == KILN_OK) {
-        uint32_t t = letter_type(sig->ret);
-        vm_value v;
-        bool ok = t == VM_T_VOID || from_host(vm, kres, t, &v);
-        if (VM_T_ISREF(t))
-            kiln_release(vm, kres); /* the guest has it now */
         if (!ok) {
             rt_raise(vm, RT_ERR_ERROR, "native %s returned %s, expected %s", sig->name,
                      kres.type <= KILN_REF ? TYPE_NAMES[kres.type] : "an invalid value",
@@ -434,8 +497,6 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
             *result = v;
         return 0;
     }
-    if (kres.type == KILN_STR || kres.type == KILN_REF)
-        kiln_release(vm, kres);
     if (st == KILN_ERR_LIMIT || X->err_kind == RT_LIMIT) {
         char msg[sizeof X->err_msg]; /* rt_raise writes err_msg: not from itself */
         snprintf(msg, sizeof msg, "%s",

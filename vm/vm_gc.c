@@ -61,6 +61,8 @@ void vm_gc_roots(gc_heap *h, void *ctx)
                 gc_mark(h, vm->globals[i].p);
     if (vm->oom_error)
         gc_mark(h, &vm->oom_error->obj);
+    if (vm->last_oom)
+        gc_mark(h, &vm->last_oom->obj);
     for (uint32_t i = 0; i < vm->nhandles; i++)
         gc_mark(h, vm->handles[i].obj);
     for (uint32_t i = 0; vm->funcs && i < im->nfuncs; i++)

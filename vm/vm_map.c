@@ -74,6 +74,9 @@ static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
     uint32_t nslots = 1;
     while (nslots <= 2 * cap)
         nslots *= 2;
+    /* the copy of each entry and the new index, charged as work */
+    if (vm_charge(vm, ((uint64_t)m->used * 3 + nslots) * sizeof(vm_value) / VM_BYTES_PER_TICK))
+        return false;
     vm_buffer *b[4];
     uint32_t sizes[4] = {cap, cap, cap, nslots};
     int made = 0; /* allocated and on the root stack */

@@ -18,7 +18,12 @@ gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
         rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);
         return NULL;
     }
-    if (!o)
+    if (!o && vm->heap.limit && vm->heap.bytes + size > vm->heap.limit)
+        rt_raise(vm, RT_ERR_OOM,
+                 "out of memory allocating %s of %zu bytes: the heap limit is %zu bytes, %zu in "
+                 "use",
+                 what, size, vm->heap.limit, vm->heap.bytes);
+    else if (!o)
         rt_raise(vm, RT_ERR_OOM, "out of memory allocating %s of %zu bytes", what, size);
     return o;
 }
@@ -103,7 +108,9 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
             return false;
         }
         /* The array and the value are the caller's to keep reachable
-         * (registers, or its root stack entries). */
+         * (registers, or its root stack entries). The copy is charged. */
+        if (vm_charge(vm, (uint64_t)a->len * sizeof(vm_value) / VM_BYTES_PER_TICK))
+            return false;
         vm_buffer *b = buffer_new(vm, a->cap * 2);
         if (!b)
             return false;

@@ -9,12 +9,14 @@
 #include <criterion/criterion.h>
 #include <glob.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "../../vm/kiln.h"
+#include "mobility.h"
 
 /* ---- Helpers ---- */
 
@@ -404,6 +406,58 @@ static void *interrupt_later(void *arg)
     return NULL;
 }
 
+/* A native that takes a while (2 ms), counting the calls made after the
+ * interrupt was sent. */
+struct slow {
+    atomic_int after; /* calls begun after kiln_interrupt */
+    atomic_int sent;
+};
+static kiln_status n_slow(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                          void *userdata)
+{
+    (void)vm, (void)args, (void)nargs, (void)result;
+    struct slow *s = userdata;
+    if (atomic_load(&s->sent))
+        atomic_fetch_add(&s->after, 1);
+    nanosleep(&(struct timespec){0, 2 * 1000 * 1000}, NULL);
+    return KILN_OK;
+}
+struct slow_interrupter {
+    kiln_vm *vm;
+    struct slow *s;
+};
+static void *interrupt_slow_later(void *arg)
+{
+    struct slow_interrupter *it = arg;
+    nanosleep(&(struct timespec){0, 30 * 1000 * 1000}, NULL);
+    atomic_store(&it->s->sent, 1);
+    kiln_interrupt(it->vm);
+    return NULL;
+}
+
+/* #15: the interrupt flag was looked at every 65,536 instructions, and a
+ * native call counts as one, so a loop calling a 2 ms native went on for
+ * two minutes. Now the flag is looked at when a native returns: at most
+ * the call in progress and one more begin after the interrupt. */
+Test(api, interrupt_stops_a_loop_calling_a_slow_native)
+{
+    out o;
+    struct slow s = {0};
+    kiln_vm *vm = vm_new(&o, 0, 0, 0);
+    cr_assert_eq(kiln_define_native(vm, "host", "slow", "fn()", n_slow, &s), KILN_OK);
+    load(vm, "import host\nfn spin() { while true { host.slow() } }\n");
+    struct slow_interrupter it = {vm, &s};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, interrupt_slow_later, &it), 0);
+    kiln_value r;
+    kiln_status st = kiln_call(vm, "spin", NULL, 0, &r);
+    pthread_join(t, NULL);
+    cr_assert_eq(st, KILN_ERR_LIMIT, "%s", kiln_error(vm));
+    cr_assert(strstr(kiln_error(vm), "interrupted"), "%s", kiln_error(vm));
+    cr_assert_leq(atomic_load(&s.after), 1, "%d calls after the interrupt", atomic_load(&s.after));
+    kiln_free(vm);
+}
+
 Test(api, interrupt_from_another_thread_stops_a_spinning_guest)
 {
     out o;
@@ -422,6 +476,108 @@ Test(api, interrupt_from_another_thread_stops_a_spinning_guest)
      * guest that never looks at the flag. */
     cr_log_info("stopped %.3f ms after kiln_interrupt", (stopped - it.sent) * 1e3);
     assert_usable(vm);
+    kiln_free(vm);
+}
+
+/* ---- Handles ---- */
+
+static kiln_status n_same(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                          void *userdata)
+{
+    (void)vm, (void)nargs, (void)userdata;
+    *result = args[0]; /* its own argument, handle and all */
+    return KILN_OK;
+}
+
+/* A released handle and one of another VM are API errors, never a way to
+ * the object that now has the slot (#15: a stale kiln_release freed a new
+ * value's slot); a native may return its own argument (#15: "returned str,
+ * expected str"). */
+Test(api, stale_and_foreign_handles_are_refused)
+{
+    out o;
+    kiln_vm *vm = vm_new(&o, 0, 0, 0);
+    load(vm, "fn id(s: str) -> str { return s }\n");
+    kiln_value a = kiln_str(vm, "first", 5);
+    cr_assert_eq(kiln_release(vm, a), KILN_OK);
+    kiln_value b = kiln_str(vm, "second", 6); /* takes a's slot */
+    cr_assert_eq(kiln_release(vm, a), KILN_ERR_API, "a stale release must be refused");
+    cr_assert(strstr(kiln_error(vm), "kiln_release: a released handle"), "%s", kiln_error(vm));
+    cr_assert_str_eq(kiln_str_bytes(vm, b, NULL), "second", "b survived the stale release");
+    cr_assert_null(kiln_str_bytes(vm, a, NULL));
+    cr_assert(strstr(kiln_error(vm), "kiln_str_bytes: a released handle"), "%s", kiln_error(vm));
+    kiln_value r;
+    cr_assert_eq(kiln_call(vm, "id", &a, 1, &r), KILN_ERR_API, "a stale argument");
+    cr_assert_eq(kiln_release(vm, kiln_int(3)), KILN_OK, "no handle: nothing to do");
+
+    out o2;
+    kiln_vm *other = vm_new(&o2, 0, 0, 0);
+    load(other, "fn id(s: str) -> str { return s }\n");
+    kiln_value c = kiln_str(other, "other's", 7);
+    cr_assert_eq(kiln_release(vm, c), KILN_ERR_API, "a foreign handle must be refused");
+    cr_assert(strstr(kiln_error(vm), "another VM"), "%s", kiln_error(vm));
+    cr_assert_null(kiln_str_bytes(vm, c, NULL));
+    cr_assert_eq(kiln_call(vm, "id", &c, 1, &r), KILN_ERR_API);
+    cr_assert_str_eq(kiln_str_bytes(vm, b, NULL), "second");
+    cr_assert_str_eq(kiln_str_bytes(other, c, NULL), "other's");
+    kiln_value forged = {.type = KILN_STR, .as.h = (void *)(uintptr_t)1};
+    cr_assert_null(kiln_str_bytes(vm, forged, NULL), "slot 1 without the VM's mark");
+    cr_assert_eq(kiln_release(other, c), KILN_OK);
+    kiln_free(other);
+    cr_assert_eq(kiln_release(vm, b), KILN_OK);
+    kiln_free(vm);
+
+    vm = vm_new(&o, 0, 0, 0);
+    cr_assert_eq(kiln_define_native(vm, "host", "same", "fn(str) -> str", n_same, NULL), KILN_OK);
+    load(vm, "import host\nprint(host.same(\"echo\"))\nprint(host.same(\"x\") + \"y\")\n");
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(o.text, "echo\nxy\n");
+    kiln_free(vm);
+}
+
+static kiln_status n_call_quit(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                               void *userdata)
+{
+    (void)args, (void)nargs, (void)userdata;
+    kiln_value code = kiln_int(9), r;
+    kiln_status st = kiln_call(vm, "quit", &code, 1, &r);
+    *result = kiln_int(st == KILN_EXITED ? 1 : 0); /* whatever it returns, the run ends */
+    return KILN_OK;
+}
+
+/* os.exit under kiln_call: KILN_EXITED and the code, no result taken for
+ * one (#15: KILN_OK and a null "int"); the code does not outlive the next
+ * call; from a native, the whole run ends there. Also: kiln_config_init
+ * (NULL) is harmless, and a failed kiln_str says why. */
+Test(api, exit_in_calls_and_small_api_fixes)
+{
+    kiln_config_init(NULL);
+    out o;
+    kiln_vm *vm = vm_new(&o, 0, 0, 0);
+    cr_assert_eq(kiln_define_native(vm, "host", "call_quit", "fn() -> int", n_call_quit, NULL),
+                 KILN_OK);
+    load(vm, "import os\nimport host\n"
+             "fn quit(code: int) -> int { os.exit(code); return 1 }\n"
+             "fn one() -> int { return 1 }\n"
+             "fn main() { print(\"before\"); print(host.call_quit()); print(\"after\") }\n");
+    kiln_value c = kiln_int(7), r = kiln_int(123);
+    cr_assert_eq(kiln_call(vm, "quit", &c, 1, &r), KILN_EXITED);
+    cr_assert_eq(r.type, KILN_NULL);
+    cr_assert_eq(kiln_exit_code(vm), 7);
+    cr_assert_eq(kiln_call(vm, "one", NULL, 0, &r), KILN_OK);
+    cr_assert_eq(r.as.i, 1);
+    cr_assert_eq(kiln_exit_code(vm), 0, "the code does not outlive the next call");
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(o.text, "before\n", "the run ends at the native's return");
+    cr_assert_eq(kiln_exit_code(vm), 9);
+    kiln_free(vm);
+
+    vm = vm_new(&o, 0, 0, 64 * 1024);
+    char big[128 * 1024];
+    memset(big, 'x', sizeof big);
+    kiln_value s = kiln_str(vm, big, sizeof big);
+    cr_assert_eq(s.type, KILN_NULL);
+    cr_assert(strstr(kiln_error(vm), "kiln_str: out of memory"), "%s", kiln_error(vm));
     kiln_free(vm);
 }
 
@@ -486,6 +642,16 @@ Test(api, extern_functions_need_the_ffi_permission)
 }
 
 /* ---- Many VMs ---- */
+
+/* A VM belongs to no thread: made on threads that exit at once, handed
+ * among eight threads for a thousand rounds, freed on others (#15: with a
+ * mimalloc heap per VM, owned by the thread that made it, the first
+ * allocation after that thread exited crashed). tests/api/mobility.h. */
+Test(api, vms_move_between_threads)
+{
+    char err[256];
+    cr_assert_eq(mobility_run(8, 8, 1000, err, sizeof err), 0, "%s", err);
+}
 
 struct worker {
     int id;

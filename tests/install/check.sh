@@ -40,6 +40,17 @@ elif [ "$got" != "$want" ]; then
 else
     ok "exports: $(wc -l <<<"$got") kiln_ symbols, as declared in vm/kiln.h"
 fi
+# The installed static library: only the kiln_ functions are global (a
+# host's own gc_alloc, as app.c has, must not clash with Kiln's).
+a=$BUILD/pub/libkiln.a
+glob=$(nm -g --defined-only "$a" 2>/dev/null | awk 'NF == 3 {print $3}' | sort -u)
+if [ -z "$glob" ]; then
+    bad "static exports: nm $a listed nothing"
+elif extra=$(grep -v '^kiln_' <<<"$glob"); [ -n "$extra" ]; then
+    bad "static exports: $a defines globals outside kiln_:" $(head -n 10 <<<"$extra")
+else
+    ok "static exports: $a defines only $(wc -l <<<"$glob") kiln_ globals"
+fi
 soname=$(readelf -d "$so" 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 case "$soname" in
 libkiln.so.[0-9]*) ok "soname $soname" ;;

@@ -4,18 +4,21 @@
  * Eight threads each create, run and free VMs one after another, in every
  * JIT mode, over a program that compiles (calls, inlined methods,
  * closures, maps, exceptions); a ninth thread interrupts a VM spinning on
- * another. Every VM must print the same, and ThreadSanitizer must report
+ * another. Then VMs move between threads (tests/api/mobility.h): made on
+ * threads that exit, handed among eight threads round after round, freed
+ * on others. Every VM must print the same, and ThreadSanitizer must report
  * nothing (halt_on_error: a report fails the run). Exit status 0 when all
  * holds. */
 #include "../../vm/kiln.h"
 #include "../api/mixed_program.h"
+#include "../api/mobility.h"
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
 
-enum { THREADS = 8, ROUNDS = 3 };
+enum { THREADS = 8, ROUNDS = 3, MOBILE_ROUNDS = 100 };
 
 typedef struct worker {
     int id;
@@ -131,8 +134,14 @@ int main(void)
         fprintf(stderr, "threads: unexpected output:\n%s", w[0].out);
         bad = 1;
     }
+    char err[256];
+    if (mobility_run(THREADS, THREADS, MOBILE_ROUNDS, err, sizeof err)) {
+        fprintf(stderr, "threads: VMs moving between threads: %s\n", err);
+        bad = 1;
+    }
     if (!bad)
-        printf("threads: %d VMs on %d threads and an interrupt, all as expected\n",
-               THREADS * ROUNDS, THREADS);
+        printf("threads: %d VMs on %d threads, an interrupt, and %d VMs handed among %d threads "
+               "for %d rounds, all as expected\n",
+               THREADS * ROUNDS, THREADS, THREADS, THREADS, MOBILE_ROUNDS);
     return bad;
 }
