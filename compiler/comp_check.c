@@ -174,7 +174,14 @@ static comp_sym *declare(checker *K, comp_node *at, const char *name, uint32_t l
     s->line = at->line;
     s->col = at->col;
     bool global = K->in_init && K->block_depth == 0;
-    comp_sym *prev = global ? NULL : find_local(K, name, len, K->block_start);
+    /* Each local in scope holds a register: past KILN_MAX_REGS the
+     * function cannot compile, and is not searched any more (40,000 locals
+     * took seconds to check one by one). */
+    uint32_t base = K->nframes ? K->frames[K->nframes - 1].base : 0;
+    bool too_many = !global && K->nlocals - base >= KILN_MAX_REGS;
+    if (too_many && K->nlocals - base == KILN_MAX_REGS)
+        ERR(at, "more than %d variables in scope at once in one function; split it", KILN_MAX_REGS);
+    comp_sym *prev = global || too_many ? NULL : find_local(K, name, len, K->block_start);
     if (global) {
         int32_t g = comp_find_global(C, C->mod, name, len);
         prev = g >= 0 ? C->globals[g] : NULL;

@@ -292,7 +292,9 @@ static void layout_fields(comp *C, comp_class *c)
     for (uint32_t i = 0; i < c->nown; i++) {
         comp_field *f = &c->own[i];
         f->type = comp_resolve_type(C, f->type);
-        comp_field *prev = find_field(c, f->name, f->len, NULL);
+        /* past the limit (reported once) the class cannot compile: no
+         * search, which made 40,000 fields take seconds */
+        comp_field *prev = c->nfields > VM_MAX_FIELDS ? NULL : find_field(c, f->name, f->len, NULL);
         if (prev) {
             comp_error(C, f->line, f->col, "field '%.*s' is already declared (at line %u)",
                        (int)f->len, f->name, prev->line);

@@ -821,8 +821,8 @@ static int call_extern(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
             st = -1;
     }
     scratch_free(&s);
-    /* C may take long: an interrupt sent meanwhile stops the guest now. */
-    if (st == 0 && atomic_load_explicit(&vm->interrupt, memory_order_relaxed) && vm_poll(vm))
+    /* C may take long: an interrupt or the deadline meanwhile stops the guest now. */
+    if (st == 0 && vm_poll_after_native(vm))
         st = -1;
     return st;
 }

@@ -121,6 +121,10 @@ typedef struct {
      * a program names them ("libm.so.6"), a NULL-terminated list that must
      * stay valid while the VM lives; NULL: any. */
     const char *const *ffi_libs;
+    /* Wall-clock seconds each kiln_run or kiln_call may take, 0 = no
+     * limit; then it stops with KILN_ERR_LIMIT, "stopped: out of time".
+     * Checked where fuel is counted and when a native returns. */
+    double timeout;
 } kiln_config;
 
 /* kiln_config_init: fills `cfg` with the defaults (no limits, nothing
@@ -242,6 +246,24 @@ KILN_API kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char
  * that may be called from any thread while the VM runs (a watchdog). An
  * interrupt sent while no guest code runs is dropped at the next start. */
 KILN_API void kiln_interrupt(kiln_vm *vm);
+
+/* kiln_set_limits: the fuel (instructions, 0 = none) and the time
+ * (seconds, 0 = none) each following kiln_run or kiln_call may take, in
+ * place of kiln_config's fuel and timeout; KILN_ERR_API while the guest
+ * runs (from a native). */
+KILN_API kiln_status kiln_set_limits(kiln_vm *vm, uint64_t fuel, double seconds);
+
+/* kiln_fuel_used: the instructions counted (as fuel counts them) by the
+ * last or current kiln_run or kiln_call, whether or not it has a fuel
+ * limit. */
+KILN_API uint64_t kiln_fuel_used(const kiln_vm *vm);
+
+/* kiln_heap_used: the bytes of the guest's objects now in the heap, the
+ * garbage not yet collected included (what kiln_config.heap_limit caps). */
+KILN_API size_t kiln_heap_used(const kiln_vm *vm);
+
+/* kiln_collect: a full collection now; from a native too. */
+KILN_API kiln_status kiln_collect(kiln_vm *vm);
 
 /* kiln_version: the library's version, e.g. "0.1.0". */
 KILN_API const char *kiln_version(void);

@@ -190,6 +190,7 @@ enum { VM_JIT_ON, VM_JIT_OFF, VM_JIT_ALWAYS };
 typedef struct vm_config {
     size_t heap_limit;                                /* bytes, 0 = none */
     uint64_t fuel;                                    /* instructions per run or call, 0 = none */
+    double timeout;                                   /* seconds per run or call, 0 = none */
     unsigned allow;                                   /* VM_ALLOW_* */
     const char *const *read_dirs, *const *write_dirs; /* NULL-terminated, NULL = anywhere */
     const char *const *ffi_libs; /* the libraries the FFI may load (NULL-terminated,
@@ -277,6 +278,11 @@ struct kiln_vm {
      * context, and kiln_interrupt's flag, set from any thread. */
     uint64_t fuel_left;
     _Atomic bool interrupt;
+    /* The instructions counted in this run or call before the current
+     * poll interval (kiln_fuel_used), and its deadline on the monotonic
+     * clock (0: none), from cfg.timeout at each start. */
+    uint64_t ticks_used;
+    double deadline;
     /* os.args() and os.exit() */
     int argc;
     char **argv;
@@ -294,6 +300,11 @@ struct kiln_vm {
 /* vm_poll: checks the limits when the tick counter has run out; true
  * after raising the limit that stops the guest (RT_LIMIT). */
 bool vm_poll(kiln_vm *vm);
+/* vm_poll_after_native: after a native or a C function returned, stops the
+ * guest if an interrupt came or the deadline passed meanwhile (a native
+ * counts as one instruction, so the tick counter alone would see neither
+ * for up to 65,536 calls); true after raising. */
+bool vm_poll_after_native(kiln_vm *vm);
 void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
 /* vm_charge: work a native or an instruction does in proportion to its
  * size (copying, filling, searching), charged to the tick counter as

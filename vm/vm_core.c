@@ -48,6 +48,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
         kiln_config_init(&c);
     vm->cfg = (vm_config){.heap_limit = c.heap_limit,
                           .fuel = c.fuel,
+                          .timeout = c.timeout > 0 && c.timeout < 1e9 ? c.timeout : 0,
                           .allow = c.allow,
                           .read_dirs = c.read_dirs,
                           .write_dirs = c.write_dirs,
@@ -400,6 +401,39 @@ void kiln_interrupt(kiln_vm *vm)
 {
     if (vm)
         atomic_store(&vm->interrupt, true);
+}
+
+kiln_status kiln_set_limits(kiln_vm *vm, uint64_t fuel, double seconds)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!(seconds >= 0 && seconds < 1e9))
+        return fail(vm, KILN_ERR_API, "kiln_set_limits: %g seconds is not a time limit", seconds);
+    if (vm->running) /* from a native: the run in progress keeps its limits */
+        return fail(vm, KILN_ERR_API, "kiln_set_limits: not while the guest runs");
+    vm->cfg.fuel = fuel;
+    vm->cfg.timeout = seconds;
+    return KILN_OK;
+}
+
+uint64_t kiln_fuel_used(const kiln_vm *vm)
+{
+    if (!vm)
+        return 0;
+    return vm->ticks_used + (uint64_t)(vm->ctx->tick_len - vm->ctx->tick);
+}
+
+size_t kiln_heap_used(const kiln_vm *vm)
+{
+    return vm ? vm->heap.bytes : 0;
+}
+
+kiln_status kiln_collect(kiln_vm *vm)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    gc_collect(&vm->heap);
+    return KILN_OK;
 }
 
 int vm_run_function(kiln_vm *vm, uint32_t fi, const vm_value *args, vm_value *result)

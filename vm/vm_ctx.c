@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../runtime/rt.h"
 #include "vm.h"
@@ -21,8 +22,17 @@ void vm_write(kiln_vm *vm, int stream, const char *p, size_t n)
  * runs out sooner: a few microseconds of guest time. */
 enum { POLL_INTERVAL = 1 << 16 };
 
+static double monotonic(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 void vm_limits_reset(kiln_vm *vm)
 {
+    vm->ticks_used = 0;
+    vm->deadline = vm->cfg.timeout > 0 ? monotonic() + vm->cfg.timeout : 0;
     vm->fuel_left = vm->cfg.fuel ? vm->cfg.fuel : UINT64_MAX;
     vm->ctx->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
     vm->ctx->tick = vm->ctx->tick_len;
@@ -31,6 +41,8 @@ void vm_limits_reset(kiln_vm *vm)
 bool vm_poll(kiln_vm *vm)
 {
     uint64_t used = (uint64_t)(vm->ctx->tick_len - vm->ctx->tick);
+    vm->ticks_used += used;
+    vm->ctx->tick_len = vm->ctx->tick; /* counted: kiln_fuel_used must not count it twice */
     if (vm->fuel_left != UINT64_MAX) {
         if (used >= vm->fuel_left) {
             vm->fuel_left = 0;
@@ -44,8 +56,20 @@ bool vm_poll(kiln_vm *vm)
         rt_raise(vm, RT_LIMIT, "interrupted");
         return true;
     }
+    if (vm->deadline > 0 && monotonic() >= vm->deadline) {
+        rt_raise(vm, RT_LIMIT, "out of time (%g seconds)", vm->cfg.timeout);
+        return true;
+    }
     vm->ctx->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
     vm->ctx->tick = vm->ctx->tick_len;
+    return false;
+}
+
+bool vm_poll_after_native(kiln_vm *vm)
+{
+    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed) ||
+        (vm->deadline > 0 && monotonic() >= vm->deadline))
+        return vm_poll(vm);
     return false;
 }
 

@@ -482,9 +482,9 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
         X->err_kind = RT_EXIT;
         return -1;
     }
-    /* A native may take long: an interrupt sent meanwhile stops the guest
+    /* A native may take long: an interrupt or the deadline meanwhile stops the guest
      * now, not some 65,536 instructions later. */
-    if (st == KILN_OK && atomic_load_explicit(&vm->interrupt, memory_order_relaxed) && vm_poll(vm))
+    if (st == KILN_OK && vm_poll_after_native(vm))
         return -1;
     if (st == KILN_OK) {
         if (!ok) {

@@ -458,6 +458,62 @@ Test(api, interrupt_stops_a_loop_calling_a_slow_native)
     kiln_free(vm);
 }
 
+/* Limits per call (kiln_set_limits), what a call used (kiln_fuel_used),
+ * a time limit (kiln_config.timeout), and the heap (kiln_heap_used,
+ * kiln_collect). */
+Test(api, limits_per_call_fuel_used_timeout_and_heap)
+{
+    out o;
+    kiln_vm *vm = vm_new(&o, 0, 0, 0);
+    load(vm, "fn count(n: int) -> int { var s = 0; var i = 0; while i < n { s += i; i += 1 }; "
+             "return s }\n"
+             "fn spin() { while true {} }\n"
+             "var keep: [[int]] = []\n"
+             "fn grab() { keep = [[0; 100000]] }\n"
+             "fn drop() { keep = [] }\n");
+    kiln_value n = kiln_int(100000), r;
+    cr_assert_eq(kiln_call(vm, "count", &n, 1, &r), KILN_OK, "%s", kiln_error(vm));
+    uint64_t used = kiln_fuel_used(vm);
+    cr_assert_gt(used, 100000, "a loop of 100,000 counts at least that: %llu",
+                 (unsigned long long)used);
+    cr_assert_eq(kiln_call(vm, "count", &n, 1, &r), KILN_OK);
+    cr_assert_eq(kiln_fuel_used(vm), used, "the same call counts the same");
+    cr_assert_eq(kiln_set_limits(vm, used - 1, 0), KILN_OK);
+    cr_assert_eq(kiln_call(vm, "count", &n, 1, &r), KILN_ERR_LIMIT);
+    cr_assert(strstr(kiln_error(vm), "out of fuel"), "%s", kiln_error(vm));
+    cr_assert_leq(kiln_fuel_used(vm), used, "a stopped call counted no more than it may: %llu",
+                  (unsigned long long)kiln_fuel_used(vm));
+    cr_assert_eq(kiln_set_limits(vm, used, 0), KILN_OK);
+    cr_assert_eq(kiln_call(vm, "count", &n, 1, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(kiln_set_limits(vm, 0, -1), KILN_ERR_API);
+    cr_assert_eq(kiln_set_limits(vm, 0, 0.05), KILN_OK);
+    cr_assert_eq(kiln_call(vm, "spin", NULL, 0, &r), KILN_ERR_LIMIT);
+    cr_assert(strstr(kiln_error(vm), "out of time (0.05 seconds)"), "%s", kiln_error(vm));
+    cr_assert_eq(kiln_set_limits(vm, 0, 0), KILN_OK);
+
+    size_t before = kiln_heap_used(vm);
+    cr_assert_eq(kiln_call(vm, "grab", NULL, 0, &r), KILN_OK);
+    cr_assert_geq(kiln_heap_used(vm), before + 800000, "the array is in the heap");
+    cr_assert_eq(kiln_call(vm, "drop", NULL, 0, &r), KILN_OK);
+    cr_assert_eq(kiln_collect(vm), KILN_OK);
+    cr_assert_lt(kiln_heap_used(vm), before + 800000, "collected");
+    kiln_free(vm);
+
+    /* the time limit of kiln_config, also through a slow native */
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.timeout = 0.05;
+    cfg.write = capture;
+    cfg.userdata = &o;
+    vm = kiln_new(&cfg);
+    struct slow s = {0};
+    cr_assert_eq(kiln_define_native(vm, "host", "slow", "fn()", n_slow, &s), KILN_OK);
+    load(vm, "import host\nwhile true { host.slow() }\n");
+    cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT);
+    cr_assert(strstr(kiln_error(vm), "out of time"), "%s", kiln_error(vm));
+    kiln_free(vm);
+}
+
 Test(api, interrupt_from_another_thread_stops_a_spinning_guest)
 {
     out o;
