@@ -259,7 +259,7 @@ static inline int op_AFILL(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_
     vm_array *a = OPS_A.p;
     if (!a) /* only a hand-made image gets here */
         return 0;
-    enum { CHUNK = 1 << 20 }; /* elements filled between charges: about a millisecond */
+    enum { CHUNK = 1 << 17 }; /* elements (1 MB) filled between charges */
     for (uint32_t at = 0; at < a->len; at += CHUNK) {
         uint32_t end = a->len - at < CHUNK ? a->len : at + CHUNK;
         if (vm_charge(vm, (uint64_t)(end - at) * sizeof(vm_value) / VM_BYTES_PER_TICK))

@@ -320,7 +320,7 @@ static int s_join(kiln_vm *vm, vm_value *a, vm_value *r)
         memcpy(w, p->data, p->len);
         w += p->len;
         copied += (size_t)p->len + sep->len + sizeof(vm_value);
-        if (copied >= (8u << 20)) { /* about a millisecond */
+        if (copied >= (1u << 20)) { /* a piece: well under a millisecond */
             if (vm_charge(vm, copied / VM_BYTES_PER_TICK))
                 return -1;
             copied = 0;

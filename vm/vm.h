@@ -310,8 +310,9 @@ void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
  * size (copying, filling, searching), charged to the tick counter as
  * `units` instructions, so fuel and kiln_interrupt bound it as they bound
  * loops; true after raising the limit that stops the guest. Work is
- * charged before it is done, in pieces of about a millisecond when it is
- * long (vm_copy_charged), so no builtin runs long between polls. Only
+ * charged before it is done, in pieces of 1 MB when it is long
+ * (vm_copy_charged), each also looking at the interrupt flag, so no
+ * builtin runs long between polls. Only
  * while the guest runs: from C code the interpreter or compiled code
  * called (they keep the counter in vm_ctx across such calls). */
 bool vm_charge(kiln_vm *vm, uint64_t units);

@@ -77,12 +77,14 @@ bool vm_charge(kiln_vm *vm, uint64_t units)
 {
     vm_ctx *X = vm->ctx;
     X->tick -= units < (1ull << 40) ? (int64_t)units : (int64_t)1 << 40;
-    return X->tick < 0 && vm_poll(vm);
+    /* the interrupt flag too: a piece of work may be long (a load) */
+    return (X->tick < 0 || atomic_load_explicit(&vm->interrupt, memory_order_relaxed)) &&
+           vm_poll(vm);
 }
 
 bool vm_copy_charged(kiln_vm *vm, void *dst, const void *src, size_t n)
 {
-    enum { CHUNK = 8 << 20 }; /* about a millisecond of copying */
+    enum { CHUNK = 1 << 20 }; /* well under a millisecond of copying */
     for (size_t at = 0; at < n; at += CHUNK) {
         size_t k = n - at < CHUNK ? n - at : CHUNK;
         if (vm_charge(vm, k / VM_BYTES_PER_TICK))
