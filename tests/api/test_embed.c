@@ -36,14 +36,21 @@ static void capture(void *ud, int stream, const char *p, size_t n)
     o->text[o->len] = 0;
 }
 
-/* A VM writing into *o, with `allow` and `fuel`. */
-static kiln_vm *vm_new(out *o, unsigned allow, uint64_t fuel, size_t heap_limit)
+/* The defaults, with the guest's output going into *o (emptied). */
+static kiln_config out_config(out *o)
 {
     memset(o, 0, sizeof *o);
     kiln_config cfg;
     kiln_config_init(&cfg);
     cfg.write = capture;
     cfg.userdata = o;
+    return cfg;
+}
+
+/* A VM writing into *o, with `allow` and `fuel`. */
+static kiln_vm *vm_new(out *o, unsigned allow, uint64_t fuel, size_t heap_limit)
+{
+    kiln_config cfg = out_config(o);
     cfg.allow = allow;
     cfg.fuel = fuel;
     cfg.heap_limit = heap_limit;
@@ -276,11 +283,7 @@ static const char natives_src[] =
 static void natives_run(unsigned flags, int jit)
 {
     out o;
-    memset(&o, 0, sizeof o);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = capture;
-    cfg.userdata = &o;
+    kiln_config cfg = out_config(&o);
     cfg.flags = flags;
     cfg.jit = jit;
     kiln_vm *vm = kiln_new(&cfg);
@@ -500,11 +503,8 @@ Test(api, limits_per_call_fuel_used_timeout_and_heap)
     kiln_free(vm);
 
     /* the time limit of kiln_config, also through a slow native */
-    kiln_config cfg;
-    kiln_config_init(&cfg);
+    kiln_config cfg = out_config(&o);
     cfg.timeout = 0.05;
-    cfg.write = capture;
-    cfg.userdata = &o;
     vm = kiln_new(&cfg);
     struct slow s = {0};
     cr_assert_eq(kiln_define_native(vm, "host", "slow", "fn()", n_slow, &s), KILN_OK);
@@ -676,11 +676,7 @@ Test(api, extern_functions_need_the_ffi_permission)
     kiln_free(vm);
 
     static const char *const LIBS[] = {"libc.so.6", NULL};
-    memset(&o, 0, sizeof o);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = capture;
-    cfg.userdata = &o;
+    kiln_config cfg = out_config(&o);
     cfg.allow = KILN_ALLOW_FFI;
     cfg.ffi_libs = LIBS;
     vm = kiln_new(&cfg);
