@@ -218,6 +218,20 @@ typedef struct comp_ctype {
 typedef struct comp_fn comp_fn;
 typedef struct comp_module comp_module;
 
+/* A type parameter of a generic function or class: <T> or <T: Bound>. */
+struct comp_tparam {
+    const char *name, *bound; /* bound: an interface's name, or NULL */
+    uint32_t len, blen, line, col;
+};
+/* What the type parameters of a template stand for in one instance. */
+typedef struct comp_subst {
+    const struct comp_tparam *tparams;
+    uint32_t n;
+    const int32_t *targs; /* resolved types */
+    const char *what;     /* the instance, as messages name it: "f<int>", "Box<str>" */
+    uint32_t line;        /* where it was first used */
+} comp_subst;
+
 typedef struct comp_node comp_node;
 struct comp_node {
     uint8_t kind;
@@ -246,6 +260,9 @@ struct comp_node {
     const char *qs;
     uint32_t qlen;
     comp_module *qual;
+    /* name<T, U>(...): the type arguments written (CT_NAMED ids) */
+    int32_t *targs;
+    uint32_t ntargs;
 };
 
 enum { SYM_LOCAL, SYM_GLOBAL };
@@ -300,6 +317,17 @@ struct comp_fn {
     comp_ctype *cparams;
     comp_ctype cret;
     bool variadic;
+    /* Generics. A generic function (ntparams > 0) is a template: it is
+     * never checked or emitted itself, and neither are the function
+     * literals inside it (in_template). Each call with new type arguments
+     * makes an instance (comp_generic.c): a copy of its body whose
+     * `generic` is the template and `targs` the type of each of the
+     * template's parameters, which names in the copy resolve to. */
+    struct comp_tparam *tparams;
+    uint32_t ntparams;
+    bool in_template;
+    comp_fn *generic;
+    const struct comp_subst *subst; /* an instance's (or its class's) type arguments */
 };
 
 enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS, SYNTH_EXTERN };
@@ -340,6 +368,23 @@ typedef struct comp_class {
      * its index in the image's C structs + 1 once emitted (0 before). */
     comp_ctype *cfields;
     uint32_t cstruct;
+    /* Generics: a generic class (ntparams > 0) is a template, never laid
+     * out; each use with type arguments makes an instance (comp_generic.c)
+     * whose `generic` is the template and `subst` its type arguments.
+     * super_targs: the superclass's type arguments as written. */
+    struct comp_tparam *tparams;
+    uint32_t ntparams;
+    struct comp_class *generic;
+    const comp_subst *subst;
+    int32_t *super_targs;
+    uint32_t nsuper_targs;
+    bool laid_out;
+    /* the interfaces it declares: class C : Super, Ordered */
+    struct comp_iface_ref {
+        const char *name;
+        uint32_t len, line, col;
+    } * ifaces;
+    uint32_t nifaces;
 } comp_class;
 
 /* Builtins handled inline by the emitter rather than as natives. */
@@ -432,7 +477,9 @@ typedef struct comp {
      * superclass comes before its subclasses */
     comp_class **classes;
     uint32_t nclasses, classes_cap;
-    comp_class **sorted;       /* by class index: superclasses first */
+    comp_class **sorted; /* by class index: superclasses first; no templates,
+                            and instances of generic classes appended */
+    uint32_t nsorted, sorted_cap;
     uint32_t nprelude_classes; /* the first classes come from the prelude */
     bool in_prelude;           /* parsing the prelude */
     comp_map class_map;
@@ -448,8 +495,19 @@ typedef struct comp {
         const char *qs; /* a class written util.Name: the module, or NULL */
         uint32_t qlen;
         comp_module *mod; /* where it is written */
+        int32_t *targs;   /* Name<A, B>: the type arguments (named ids) */
+        uint32_t ntargs;
     } * tnames;
-    /* Interned array and map types: entry i is type id 5 + nclasses + i. */
+    /* What each image type id past the fixed ones is: a class (an index in
+     * sorted) or an interned type (an index in xtypes), in the order they
+     * were made, so an array's element type always has a smaller id. */
+    struct comp_tkind {
+        bool cls;
+        uint32_t idx;
+    } * tkinds;
+    uint32_t ntkinds, tkinds_cap;
+    bool layout_done; /* comp_classes laid out the declared classes */
+    /* Interned array, map, function and cell types. */
     struct comp_xtype {
         uint8_t kind;     /* VM_K_ARRAY, VM_K_MAP, VM_K_FN or VM_K_CELL */
         int32_t a;        /* the element type, the key type, a function's result
@@ -466,6 +524,11 @@ typedef struct comp {
     comp_sym **globals;
     uint32_t nglobals, globals_cap;
     comp_map global_map;
+    /* generics: the instance whose type parameters names resolve to now
+     * (NULL outside one), and every instance made, keyed by template and
+     * type arguments */
+    const comp_subst *subst;
+    comp_map inst_map;
 } comp;
 
 /* comp_free: releases a compiler state made by calloc and filled by the
@@ -527,6 +590,33 @@ int comp_cell_type(comp *C, int content, uint32_t line, uint32_t col);
 int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col);
 int comp_find_slot(const comp_class *c, const char *name, uint32_t len);
 int comp_find_field(const comp_class *c, const char *name, uint32_t len);
+
+/* comp_generic.c */
+/* The type parameter `name` of the instance being checked, or -1. */
+int comp_subst_lookup(const comp *C, const char *name, uint32_t len);
+/* Generic `fn` called with arguments `args` (checked) at `at`, with the
+ * type arguments written explicitly (`explicit`, nexplicit of them, CT_NAMED
+ * ids) or none: its instance, or NULL after reporting why there is none. */
+/* Does type t satisfy the built-in interface `bound` (Eq, Ordered, Hash)? */
+bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen);
+bool comp_known_bound(const char *bound, uint32_t blen);
+bool comp_declares(const comp_class *c, const char *name);
+comp_fn *comp_instantiate(comp *C, comp_fn *fn, comp_node *at, comp_node **args, uint32_t nargs,
+                          const int *explicit, uint32_t nexplicit);
+/* Generic class g with type arguments: `explicit` (nexplicit CT_NAMED ids,
+ * as written at (line, col)), or inferred from constructor arguments
+ * `args` when nexplicit is 0. Its instance's type, or CT_ERR reported. */
+int comp_instantiate_class(comp *C, comp_class *g, uint32_t line, uint32_t col, comp_node **args,
+                           uint32_t nargs, const int *explicit, uint32_t nexplicit);
+/* comp_class.c: makes class c (an instance, its superclass placed) a
+ * type, and lays it out now or, before comp_classes has laid out the
+ * declared classes, right after them. */
+void comp_place_class(comp *C, comp_class *c);
+void comp_class_ready(comp *C, comp_class *c);
+/* A template, or part of one: never checked or emitted itself. */
+#define COMP_TEMPLATE_FN(f) ((f)->ntparams || (f)->in_template || ((f)->cls && (f)->cls->ntparams))
+comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nlits, uint32_t *cap);
+void comp_resolve_sig(comp *C, comp_fn *f);
 
 void comp_lex(comp *C);
 void comp_parse(comp *C);

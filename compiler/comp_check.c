@@ -289,6 +289,50 @@ static int binary_type(checker *K, comp_node *at, int op, comp_node *l, comp_nod
     return CT_ERR;
 }
 
+/* a < b on objects of an Ordered class (one with compare(other) -> int)
+ * becomes a.compare(b) < 0. */
+static bool compare_call(checker *K, comp_node *n)
+{
+    comp *C = K->C;
+    if (n->op != T_LT && n->op != T_LE && n->op != T_GT && n->op != T_GE)
+        return false;
+    comp_class *c = comp_class_of(C, n->a->type);
+    if (!c || !comp_satisfies(C, n->a->type, "Ordered", 7) || !comp_class_of(C, n->b->type))
+        return false;
+    int slot = comp_find_slot(c, "compare", 7);
+    comp_fn *m = c->vtable[slot];
+    if (!comp_subclass(C, n->b->type, m->params[1]->type))
+        return false;
+    comp_node *f = comp_alloc(C, sizeof *f), *call = comp_alloc(C, sizeof *call),
+              *zero = comp_alloc(C, sizeof *zero);
+    *f = *n;
+    f->kind = N_FIELD;
+    f->a = n->a;
+    f->s = "compare";
+    f->len = 7;
+    f->type = CT_ERR;
+    *call = *f;
+    call->kind = N_CALL;
+    call->a = f;
+    call->list = comp_alloc(C, sizeof(comp_node *));
+    call->list[0] = n->b;
+    call->n = 1;
+    call->slot = slot;
+    call->fn = m;
+    call->builtin = B_NONE;
+    call->i = 0;
+    call->type = VM_T_INT;
+    *zero = *f;
+    zero->kind = N_INT;
+    zero->a = NULL;
+    zero->i = 0;
+    zero->op = 0;
+    zero->type = VM_T_INT;
+    n->a = call;
+    n->b = zero;
+    return true;
+}
+
 static int unary_type(checker *K, comp_node *n)
 {
     int t = expr(K, n->a);
@@ -766,6 +810,20 @@ static int call(checker *K, comp_node *n)
         return value_call(K, n, -1);
     comp_fn *fn = comp_find_fn(C, in, name, len, callee->qual != NULL);
     comp_class *cls = comp_find_class(C, in, name, len, callee->qual != NULL);
+    if (!fn && cls && cls->ntparams) { /* Name<A>(...), or Name(...) inferring A */
+        for (uint32_t i = 0; i < n->n; i++)
+            if (n->list[i]->type == CT_ERR)
+                return CT_ERR;
+        cls = comp_class_of(C, comp_instantiate_class(C, cls, callee->line, callee->col, n->list,
+                                                      n->n, n->targs, n->ntargs));
+        if (!cls)
+            return CT_ERR;
+        return construct(K, n, cls);
+    }
+    if (!fn && cls && n->ntargs) {
+        ERR(n, "class %.*s is not generic: it takes no type arguments", (int)len, name);
+        return CT_ERR;
+    }
     if (!fn && cls)
         return construct(K, n, cls);
     if (!fn) {
@@ -779,10 +837,23 @@ static int call(checker *K, comp_node *n)
         return CT_ERR;
     }
     n->fn = fn;
+    if (n->ntargs && !fn->ntparams) {
+        ERR(n, "%.*s() is not generic: it takes no type arguments", (int)len, name);
+        return CT_ERR;
+    }
     if (fn->variadic ? n->n < fn->nparams : n->n != fn->nparams) {
         ERR(n, "%.*s() takes %s%u argument%s, got %u", (int)len, name,
             fn->variadic ? "at least " : "", fn->nparams, fn->nparams == 1 ? "" : "s", n->n);
-        return fn->ret;
+        return fn->ntparams ? CT_ERR : fn->ret;
+    }
+    if (fn->ntparams) {
+        for (uint32_t i = 0; i < n->n; i++)
+            if (n->list[i]->type == CT_ERR)
+                return CT_ERR;
+        fn = comp_instantiate(C, fn, n, n->list, n->n, n->targs, n->ntargs);
+        if (!fn)
+            return CT_ERR;
+        n->fn = fn;
     }
     if (n->n > KILN_MAX_PARAMS) {
         ERR(n, "%.*s() gets more than %s arguments", (int)len, name, KILN_STR(KILN_MAX_PARAMS));
@@ -951,6 +1022,11 @@ static int expr_kind(checker *K, comp_node *n)
         else if (fn && fn->variadic)
             ERR(n, "variadic extern function '%.*s' cannot be used as a value (call it)",
                 (int)n->len, n->s);
+        else if (fn && fn->ntparams)
+            ERR(n,
+                "generic function '%.*s' cannot be used as a value (wrap a call in a function "
+                "literal)",
+                (int)n->len, n->s);
         else if (fn) {
             n->fn = fn;
             return fn_value_type(K, fn, n);
@@ -970,6 +1046,8 @@ static int expr_kind(checker *K, comp_node *n)
     case N_BINARY:
         expr(K, n->a);
         expr(K, n->b);
+        if (compare_call(K, n))
+            return VM_T_BOOL;
         return binary_type(K, n, n->op, n->a, n->b);
     case N_CALL: return call(K, n);
     case N_INDEX: {
@@ -1496,6 +1574,48 @@ static void check_extern(checker *K, comp_fn *fn)
     }
 }
 
+static void check_field_inits(checker *K, comp_class *c)
+{
+    comp *C = K->C;
+    const comp_subst *saved = C->subst;
+    C->subst = c->subst;
+    K->no_self = true;                               /* field initializers: no self, no locals */
+    K->fn = c->mod->init ? c->mod->init : C->fns[0]; /* as at its module's top level */
+    K->frames[0].fn = K->fn;
+    K->frames[0].base = 0;
+    K->nframes = 1;
+    K->nlocals = 0;
+    K->block_start = 0;
+    for (uint32_t j = 0; j < c->nown; j++) {
+        comp_field *f = &c->own[j];
+        if (f->init && expr(K, f->init) != CT_ERR && !coerce(f->init, f->type))
+            ERR(f->init, "cannot initialize field '%.*s' of type %s with %s", (int)f->len, f->name,
+                comp_type_name(C, f->type), comp_type_name(C, f->init->type));
+    }
+    K->no_self = false;
+    C->subst = saved;
+}
+
+/* A generic function's own checks; its body is checked in each instance. */
+static void check_template(checker *K, comp_fn *fn)
+{
+    comp_node at = {0};
+    at.line = fn->line;
+    at.col = fn->col;
+    if (fn->cls)
+        ERR(&at, "a method cannot have type parameters (make the class generic)");
+    if (is_builtin_name(fn->name, fn->len))
+        ERR(&at, "'%.*s' is a built-in function and cannot be redefined", (int)fn->len, fn->name);
+    for (uint32_t i = 0; i < fn->ntparams; i++) {
+        const struct comp_tparam *tp = &fn->tparams[i];
+        at.line = tp->line;
+        at.col = tp->col;
+        if (tp->bound && !comp_known_bound(tp->bound, tp->blen))
+            ERR(&at, "unknown interface '%.*s' (the built-in ones are Eq, Ordered and Hash)",
+                (int)tp->blen, tp->bound);
+    }
+}
+
 void comp_check(comp *C)
 {
     checker state = {0}, *K = &state;
@@ -1520,20 +1640,27 @@ void comp_check(comp *C)
             stmt(K, mod->top[i]);
     }
     K->in_init = false;
-    K->no_self = true; /* field initializers: no self, no locals */
-    for (uint32_t i = 0; i < C->nclasses; i++) {
+    for (uint32_t i = 0; i < C->nclasses; i++) { /* instances: with their <fields> */
         comp_class *c = C->classes[i];
+        if (c->ntparams)
+            continue;
         comp_enter(C, c->mod);
-        for (uint32_t j = 0; j < c->nown; j++) {
-            comp_field *f = &c->own[j];
-            if (f->init && expr(K, f->init) != CT_ERR && !coerce(f->init, f->type))
-                ERR(f->init, "cannot initialize field '%.*s' of type %s with %s", (int)f->len,
-                    f->name, comp_type_name(C, f->type), comp_type_name(C, f->init->type));
-        }
+        check_field_inits(K, c);
     }
-    K->no_self = false;
-    for (uint32_t i = 1; i < C->nfns; i++) {
+    for (uint32_t i = 1; i < C->nfns; i++) { /* instances are added as calls are checked */
         comp_fn *fn = C->fns[i];
+        if (fn->ntparams) {
+            comp_enter(C, fn->mod);
+            check_template(K, fn);
+            continue;
+        }
+        if (COMP_TEMPLATE_FN(fn))
+            continue;
+        C->subst = fn->subst;
+        if (fn->synth == SYNTH_FIELDS && fn->cls->generic) {
+            comp_enter(C, fn->mod);
+            check_field_inits(K, fn->cls);
+        }
         if (fn->synth == SYNTH_EXTERN) {
             comp_enter(C, fn->mod);
             check_extern(K, fn);
@@ -1556,5 +1683,6 @@ void comp_check(comp *C)
                 fn->name);
         check_fn(K, fn);
     }
+    C->subst = NULL;
     comp_enter(C, C->mods[0]);
 }

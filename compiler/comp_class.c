@@ -42,7 +42,7 @@ static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params, 
     int32_t id = comp_map_get(&C->xtype_map, key, (uint32_t)n);
     if (id >= 0)
         return id;
-    id = (int32_t)(VM_T__COUNT + C->nclasses + C->nxtypes);
+    id = (int32_t)(VM_T__COUNT + C->ntkinds);
     if (id >= VM_MAX_TYPES) {
         if (!C->types_full)
             comp_error(C, line, col,
@@ -64,6 +64,8 @@ static int intern_xtype(comp *C, uint8_t kind, int a, int b, const int *params, 
             x->params[i] = (uint16_t)params[i];
     }
     comp_map_put(C, &C->xtype_map, comp_strdup(C, key, (size_t)n), (uint32_t)n, id);
+    C->tkinds = comp_grow(C, C->tkinds, &C->tkinds_cap, C->ntkinds + 1, sizeof *C->tkinds);
+    C->tkinds[C->ntkinds++] = (struct comp_tkind){false, C->nxtypes - 1};
     return id;
 }
 
@@ -86,8 +88,8 @@ int comp_fn_type(comp *C, int ret, uint32_t nparams, const int *params, uint32_t
 
 static const struct comp_xtype *xtype(comp *C, int type)
 {
-    int k = type - VM_T__COUNT - (int)C->nclasses;
-    return k >= 0 && k < (int)C->nxtypes ? &C->xtypes[k] : NULL;
+    int k = type - VM_T__COUNT;
+    return k >= 0 && k < (int)C->ntkinds && !C->tkinds[k].cls ? &C->xtypes[C->tkinds[k].idx] : NULL;
 }
 
 int comp_elem_of(comp *C, int type)
@@ -164,16 +166,36 @@ static int resolve_type(comp *C, const struct comp_tname *tn)
         }
         return comp_map_type(C, k, v, tn->line, tn->col);
     }
+    int sub = tn->qs ? -1 : comp_subst_lookup(C, tn->name, tn->len);
+    if (sub >= 0) {
+        if (tn->ntargs)
+            comp_error(C, tn->line, tn->col, "type parameter '%.*s' takes no type arguments",
+                       (int)tn->len, tn->name);
+        return sub;
+    }
     comp_class *c =
         comp_class_ref(C, tn->mod, tn->qs, tn->qlen, tn->name, tn->len, tn->line, tn->col, "type");
-    return c ? c->type : CT_ERR;
+    if (!c)
+        return CT_ERR;
+    if (c->ntparams && !tn->ntargs) {
+        comp_error(C, tn->line, tn->col, "generic class %.*s needs type arguments: %.*s<...>",
+                   (int)c->len, c->name, (int)c->len, c->name);
+        return CT_ERR;
+    }
+    if (c->ntparams)
+        return comp_instantiate_class(C, c, tn->line, tn->col, NULL, 0, tn->targs, tn->ntargs);
+    if (tn->ntargs) {
+        comp_error(C, tn->line, tn->col, "class %.*s is not generic: it takes no type arguments",
+                   (int)c->len, c->name);
+        return CT_ERR;
+    }
+    return c->type;
 }
 
 comp_class *comp_class_of(comp *C, int type)
 {
-    if (type < VM_T__COUNT || type >= VM_T__COUNT + (int)C->nclasses)
-        return NULL;
-    return C->sorted[type - VM_T__COUNT];
+    int k = type - VM_T__COUNT;
+    return k >= 0 && k < (int)C->ntkinds && C->tkinds[k].cls ? C->sorted[C->tkinds[k].idx] : NULL;
 }
 
 bool comp_subclass(comp *C, int from, int to)
@@ -246,6 +268,18 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
         comp_module *prev = comp_enter(C, c->mod);
         comp_class *sup = comp_class_ref(C, c->mod, c->super_qs, c->super_qlen, c->super_name,
                                          c->super_len, c->super_line, c->super_col, "class");
+        if (sup && (sup->ntparams || c->nsuper_targs)) {
+            /* a generic superclass: its instance is made once types exist */
+            if (!sup->ntparams)
+                comp_error(C, c->super_line, c->super_col,
+                           "class %.*s is not generic: it takes no type arguments", (int)sup->len,
+                           sup->name);
+            else if (!c->nsuper_targs)
+                comp_error(C, c->super_line, c->super_col,
+                           "generic class %.*s needs type arguments: %.*s<...>", (int)sup->len,
+                           sup->name, (int)sup->len, sup->name);
+            sup = NULL;
+        }
         comp_enter(C, prev);
         if (sup && order(C, sup, n))
             c->super = sup;
@@ -254,6 +288,67 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
     c->index = (*n)++;
     C->sorted[c->index] = c;
     return true;
+}
+
+/* The built-in interfaces class c declares: Ordered needs
+ * compare(other: C) -> int; a class cannot be a map key (Hash). */
+static void check_ifaces(comp *C, comp_class *c)
+{
+    for (uint32_t i = 0; i < c->nifaces; i++) {
+        const struct comp_iface_ref *r = &c->ifaces[i];
+        for (uint32_t j = 0; j < i; j++)
+            if (c->ifaces[j].len == r->len && !memcmp(c->ifaces[j].name, r->name, r->len))
+                comp_error(C, r->line, r->col, "interface %.*s is listed twice", (int)r->len,
+                           r->name);
+        if (r->len == 4 && !memcmp(r->name, "Hash", 4))
+            comp_error(C, r->line, r->col,
+                       "a class cannot be Hash (map keys are int, str, bool, tuples and enums)");
+        if (r->len != 7 || memcmp(r->name, "Ordered", 7))
+            continue;
+        int slot = comp_find_slot(c, "compare", 7);
+        const comp_fn *m = slot >= 0 ? c->vtable[slot] : NULL;
+        if (!m || m->nparams != 2 || m->ret != VM_T_INT ||
+            !comp_subclass(C, c->type, m->params[1]->type))
+            comp_error(C, r->line, r->col,
+                       "%.*s is Ordered, so it needs a method compare(other: %.*s) -> int",
+                       (int)c->len, c->name, (int)c->len, c->name);
+    }
+}
+
+static void lay_out(comp *C, comp_class *c);
+static void lay_out_chain(comp *C, comp_class *c)
+{
+    if (!c || c->laid_out)
+        return;
+    lay_out_chain(C, c->super);
+    lay_out(C, c);
+}
+
+void comp_place_class(comp *C, comp_class *c)
+{
+    C->sorted = comp_grow(C, C->sorted, &C->sorted_cap, C->nsorted + 1, sizeof(comp_class *));
+    c->index = C->nsorted;
+    C->sorted[C->nsorted++] = c;
+    c->state = 2;
+    c->type = (int32_t)(VM_T__COUNT + C->ntkinds);
+    if (c->type >= VM_MAX_TYPES) {
+        if (!C->types_full)
+            comp_error(C, c->line, c->col,
+                       "too many types in one program (at most %d: type ids are 16 bits in "
+                       "the image)",
+                       VM_MAX_TYPES - VM_T__COUNT);
+        C->types_full = true;
+        c->type = CT_ERR;
+        return;
+    }
+    C->tkinds = comp_grow(C, C->tkinds, &C->tkinds_cap, C->ntkinds + 1, sizeof *C->tkinds);
+    C->tkinds[C->ntkinds++] = (struct comp_tkind){true, c->index};
+}
+
+void comp_class_ready(comp *C, comp_class *c)
+{
+    if (C->layout_done)
+        lay_out_chain(C, c);
 }
 
 static comp_field *find_field(const comp_class *c, const char *name, uint32_t len, uint32_t *idx)
@@ -389,6 +484,32 @@ static void resolve_fn_types(comp *C, comp_fn *fn)
     fn->ret = comp_resolve_type(C, fn->ret);
 }
 
+void comp_resolve_sig(comp *C, comp_fn *f)
+{
+    resolve_fn_types(C, f);
+}
+
+/* Fields and vtable of class c, its superclass's done; an instance of a
+ * generic class resolves its own types here, in its type arguments. */
+static void lay_out(comp *C, comp_class *c)
+{
+    if (c->laid_out || c->type == CT_ERR)
+        return;
+    c->laid_out = true;
+    comp_module *prev = comp_enter(C, c->mod);
+    const comp_subst *saved = C->subst;
+    if (c->subst) {
+        C->subst = c->subst;
+        for (uint32_t i = 0; i < c->nmethods; i++)
+            resolve_fn_types(C, c->methods[i]);
+    }
+    layout_fields(C, c);
+    layout_methods(C, c);
+    check_ifaces(C, c);
+    C->subst = saved;
+    comp_enter(C, prev);
+}
+
 bool comp_classes(comp *C)
 {
     if (C->nclasses > VM_MAX_TYPES - VM_T__COUNT) {                   /* each class is a type */
@@ -401,7 +522,8 @@ bool comp_classes(comp *C)
         comp_enter(C, prev);
         return false;
     }
-    C->sorted = comp_alloc(C, sizeof(comp_class *) * (C->nclasses ? C->nclasses : 1));
+    C->sorted_cap = C->nclasses ? C->nclasses : 1;
+    C->sorted = comp_alloc(C, sizeof(comp_class *) * C->sorted_cap);
     uint32_t n = 0;
     for (uint32_t i = 0; i < C->nclasses; i++) {
         comp_class *c = C->classes[i];
@@ -409,17 +531,40 @@ bool comp_classes(comp *C)
         if (comp_find_fn(C, c->mod, c->name, c->len, true))
             err_at_class(C, c, "'%.*s' is both a class and a function", c->name, c->len);
         comp_enter(C, prev);
-        order(C, C->classes[i], &n);
+        if (!c->ntparams) /* a generic class is laid out per instance */
+            order(C, C->classes[i], &n);
     }
-    for (uint32_t i = 0; i < C->nclasses; i++)
-        C->sorted[i]->type = (int32_t)(VM_T__COUNT + i);
+    C->nsorted = n;
+    for (uint32_t i = 0; i < n; i++) {
+        C->sorted[i]->type = (int32_t)(VM_T__COUNT + C->ntkinds);
+        C->tkinds = comp_grow(C, C->tkinds, &C->tkinds_cap, C->ntkinds + 1, sizeof *C->tkinds);
+        C->tkinds[C->ntkinds++] = (struct comp_tkind){true, i};
+    }
+    /* A class deriving from an instance of a generic class gets it now
+     * (the instance is placed after the declared classes, so it is laid
+     * out with them, below). */
+    for (uint32_t i = 0; i < n; i++) {
+        comp_class *c = C->sorted[i];
+        if (c->nsuper_targs && !c->super && c->super_name) {
+            comp_module *prev = comp_enter(C, c->mod);
+            comp_class *g = comp_class_ref(C, c->mod, c->super_qs, c->super_qlen, c->super_name,
+                                           c->super_len, c->super_line, c->super_col, "class");
+            if (g && g->ntparams) {
+                int t = comp_instantiate_class(C, g, c->super_line, c->super_col, NULL, 0,
+                                               c->super_targs, c->nsuper_targs);
+                c->super = comp_class_of(C, t);
+            }
+            comp_enter(C, prev);
+        }
+    }
     uint32_t nfns = C->nfns; /* synthesized functions need no resolving */
     for (uint32_t i = 1; i < nfns; i++)
-        resolve_fn_types(C, C->fns[i]);
-    for (uint32_t i = 0; i < C->nclasses; i++) {
-        comp_enter(C, C->sorted[i]->mod);
-        layout_fields(C, C->sorted[i]);
-        layout_methods(C, C->sorted[i]);
-    }
+        if (!COMP_TEMPLATE_FN(C->fns[i]) && !C->fns[i]->subst) /* templates: per instance */
+            resolve_fn_types(C, C->fns[i]);
+    /* Superclasses first: a class deriving from an instance comes after it
+     * in no particular order, so lay out by following super links. */
+    for (uint32_t i = 0; i < C->nsorted; i++)
+        lay_out_chain(C, C->sorted[i]);
+    C->layout_done = true;
     return true;
 }

@@ -1537,12 +1537,17 @@ static void synth_body(emitter *E, comp_fn *fn)
 static void emit_classes(emitter *E, vm_image *im)
 {
     comp *C = E->C;
-    im->nclasses = C->nclasses;
-    im->ntypes = C->nclasses + C->nxtypes;
+    im->nclasses = C->nsorted;
+    im->ntypes = C->ntkinds;
     im->types = comp_alloc(C, sizeof(vm_type) * (im->ntypes ? im->ntypes : 1));
-    for (uint32_t i = 0; i < C->nxtypes; i++) { /* array and map types follow the classes' */
-        const struct comp_xtype *x = &C->xtypes[i];
-        vm_type *t = &im->types[C->nclasses + i];
+    for (uint32_t i = 0; i < C->ntkinds; i++) {
+        vm_type *t = &im->types[i];
+        if (C->tkinds[i].cls) {
+            t->kind = VM_K_CLASS;
+            t->a = C->sorted[C->tkinds[i].idx]->index;
+            continue;
+        }
+        const struct comp_xtype *x = &C->xtypes[C->tkinds[i].idx];
         t->kind = x->kind;
         uint32_t hi = x->kind == VM_K_MAP  ? image_type(E, x->b) /* the value type */
                       : x->kind == VM_K_FN ? (uint32_t)x->b      /* nparams */
@@ -1550,12 +1555,10 @@ static void emit_classes(emitter *E, vm_image *im)
         t->a = image_type(E, x->a) | hi << 16;
         t->params = x->params;
     }
-    im->classes = comp_alloc(C, sizeof(vm_class) * (C->nclasses ? C->nclasses : 1));
-    for (uint32_t i = 0; i < C->nclasses; i++) {
+    im->classes = comp_alloc(C, sizeof(vm_class) * (C->nsorted ? C->nsorted : 1));
+    for (uint32_t i = 0; i < C->nsorted; i++) {
         comp_class *c = C->sorted[i];
-        im->types[i].kind = VM_K_CLASS;
-        im->types[i].a = i;
-        vm_class *k = &im->classes[i];
+        vm_class *k = &im->classes[c->index];
         k->name = intern(E, c->name, c->len);
         k->super = c->super ? (int32_t)c->super->index : -1;
         k->type = image_type(E, c->type);
@@ -1631,19 +1634,41 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
     out->handlers = E->handlers;
 }
 
+/* Class indices in the image: a superclass before its subclasses (an
+ * instance of a generic class is placed when first used, maybe after a
+ * class deriving from it). */
+static void number_class(comp_class *c, uint32_t *n)
+{
+    if (c->state == 3)
+        return;
+    if (c->super)
+        number_class(c->super, n);
+    c->state = 3;
+    c->index = (*n)++;
+}
+
 void comp_emit(comp *C, vm_image *im)
 {
+    uint32_t ncls = 0;
+    for (uint32_t i = 0; i < C->nsorted; i++)
+        number_class(C->sorted[i], &ncls);
     emitter E;
     memset(&E, 0, sizeof E);
     E.C = C;
     E.im = im;
-    im->nfuncs = C->nfns;
-    im->funcs = comp_alloc(C, sizeof(vm_func) * C->nfns);
+    /* Templates are not code: only their instances are. */
+    uint32_t nout = 0;
     for (uint32_t i = 0; i < C->nfns; i++)
-        C->fns[i]->index = i;
+        if (!COMP_TEMPLATE_FN(C->fns[i]))
+            C->fns[i]->index = nout++;
+    im->nfuncs = nout;
+    im->funcs = comp_alloc(C, sizeof(vm_func) * (nout ? nout : 1));
     im->main = -1;
-    for (uint32_t i = 0; i < C->nfns && C->nerrors == 0; i++) {
-        comp_fn *fn = C->fns[i];
+    for (uint32_t j = 0; j < C->nfns && C->nerrors == 0; j++) {
+        comp_fn *fn = C->fns[j];
+        if (COMP_TEMPLATE_FN(fn))
+            continue;
+        uint32_t i = fn->index;
         comp_enter(C, fn->mod);
         function(&E, fn, &im->funcs[i]);
         if (i && !fn->cls && !fn->lambda && fn->mod == C->mods[0] && fn->len == 4 &&

@@ -67,8 +67,11 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
     char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    const comp_subst *in = C->subst; /* an error in a generic's body: which instance */
+    if (in && in->what && n >= 0 && (size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, " (in %s, used at line %u)", in->what, in->line);
     vm_buf d = {0};
     vm_buf_printf(&d, "%s:%u:%u: error: %s\n", C->file, line, col, msg);
     const char *p = C->src, *end = C->src + C->srclen;

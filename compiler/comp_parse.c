@@ -26,6 +26,8 @@
 typedef struct parser {
     comp *C;
     bool panic;
+    bool in_template; /* inside a generic function */
+    bool spec_fail;   /* an expect failed (looking ahead at `name<types>(`) */
 } parser;
 
 static comp_token *peek(parser *P)
@@ -75,6 +77,7 @@ static bool expect(parser *P, int type, const char *what)
 {
     if (match(P, type))
         return true;
+    P->spec_fail = true;
     comp_token *t = peek(P);
     if (!P->panic) {
         P->panic = true;
@@ -154,6 +157,8 @@ static int named_type(parser *P, const comp_token *t)
     tn->line = t->line;
     tn->col = t->col;
     tn->qs = NULL;
+    tn->targs = NULL;
+    tn->ntargs = 0;
     tn->mod = C->mod;
     return CT_NAMED + (int)C->ntnames++;
 }
@@ -176,6 +181,39 @@ static int named_fn_type(parser *P, const comp_token *t, int ret, const int *par
 }
 
 static int parse_type_in(parser *P);
+static int parse_type(parser *P);
+static void type_params(parser *P, struct comp_tparam **tparams, uint32_t *ntparams);
+
+/* The '>' closing a list of type arguments; a '>>' closes two lists, and
+ * the second '>' stays for the outer one. */
+static bool close_angle(parser *P)
+{
+    comp_token *t = peek(P);
+    if (t->type == T_SHR) {
+        t->type = T_GT;
+        t->col++;
+        return true;
+    }
+    return expect(P, T_GT, "'>' after the type arguments");
+}
+
+/* <A, B> after a type's name, from after the '<'. */
+static void type_arg_list(parser *P, int32_t **targs, uint32_t *ntargs)
+{
+    int args[KILN_MAX_PARAMS];
+    uint32_t k = 0;
+    do {
+        if (k == KILN_MAX_PARAMS) {
+            error_at(P, peek(P), "more than %s type arguments", KILN_STR(KILN_MAX_PARAMS));
+            return;
+        }
+        args[k++] = parse_type(P);
+    } while (match(P, T_COMMA) && !P->panic);
+    close_angle(P);
+    *targs = comp_alloc(P->C, sizeof(int32_t) * k);
+    memcpy(*targs, args, sizeof(int32_t) * k);
+    *ntargs = k;
+}
 
 static int parse_type(parser *P)
 {
@@ -239,19 +277,27 @@ static int parse_type_in(parser *P)
         return CT_ERR;
     const char *qs = NULL;
     uint32_t qlen = 0;
-    if (qualified_name(P, &t, &qs, &qlen)) { /* util.Name */
-        int at = named_type(P, t);
-        if (at != CT_ERR) {
-            P->C->tnames[at - CT_NAMED].qs = qs;
-            P->C->tnames[at - CT_NAMED].qlen = qlen;
-        }
-        return at;
+    bool qualified = qualified_name(P, &t, &qs, &qlen); /* util.Name */
+    if (!qualified && !check(P, T_LT)) {
+        static const int TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL,
+                                    VM_T_STR, VM_T_PTR,   VM_T_BUFFER};
+        for (int i = 0; i < 6; i++)
+            if (t->len == strlen(KILN_TYPE_NAMES[i]) &&
+                memcmp(t->s, KILN_TYPE_NAMES[i], t->len) == 0)
+                return TYPES[i];
     }
-    static const int TYPES[] = {VM_T_INT, VM_T_FLOAT, VM_T_BOOL, VM_T_STR, VM_T_PTR, VM_T_BUFFER};
-    for (int i = 0; i < 6; i++)
-        if (t->len == strlen(KILN_TYPE_NAMES[i]) && memcmp(t->s, KILN_TYPE_NAMES[i], t->len) == 0)
-            return TYPES[i];
-    return named_type(P, t);
+    int at = named_type(P, t);
+    int32_t *targs = NULL;
+    uint32_t ntargs = 0;
+    if (match(P, T_LT)) /* Name<A, B> */
+        type_arg_list(P, &targs, &ntargs);
+    if (at != CT_ERR) {
+        P->C->tnames[at - CT_NAMED].qs = qs;
+        P->C->tnames[at - CT_NAMED].qlen = qlen;
+        P->C->tnames[at - CT_NAMED].targs = targs;
+        P->C->tnames[at - CT_NAMED].ntargs = ntargs;
+    }
+    return at;
 }
 
 /* ---- Expressions ---- */
@@ -380,6 +426,7 @@ static comp_node *primary(parser *P)
         n = node(P, N_LAMBDA, t);
         n->fn = fn_signature(P, t, NULL, false);
         n->fn->lambda = true;
+        n->fn->in_template = P->in_template;
         if (!P->panic)
             add_fn(P->C, n->fn);
         return n;
@@ -393,6 +440,41 @@ static comp_node *primary(parser *P)
     }
 }
 
+/* name<T, U>( : explicit type arguments of a generic call, if what
+ * follows the '<' at the current token reads as types, a '>' and a '('
+ * (else it is a comparison, and nothing is consumed). */
+static bool type_args(parser *P, comp_node *n)
+{
+    comp *C = P->C;
+    uint32_t pos = C->pos, ntnames = C->ntnames;
+    bool panic = P->panic, fail = P->spec_fail;
+    P->panic = true; /* quiet while looking ahead */
+    P->spec_fail = false;
+    advance(P);
+    int args[KILN_MAX_PARAMS];
+    uint32_t k = 0;
+    do {
+        if (k == KILN_MAX_PARAMS) {
+            P->spec_fail = true;
+            break;
+        }
+        args[k++] = parse_type(P);
+    } while (!P->spec_fail && match(P, T_COMMA));
+    bool ok = !P->spec_fail && check(P, T_GT) && peek2(P)->type == T_LPAREN;
+    P->panic = panic;
+    P->spec_fail = fail;
+    if (!ok) {
+        C->pos = pos;
+        C->ntnames = ntnames;
+        return false;
+    }
+    advance(P);
+    n->targs = comp_alloc(C, sizeof(int) * k);
+    memcpy(n->targs, args, sizeof(int) * k);
+    n->ntargs = k;
+    return true;
+}
+
 static comp_node *postfix(parser *P)
 {
     comp_node *n = primary(P);
@@ -404,9 +486,14 @@ static comp_node *postfix(parser *P)
             if (!enter(P))
                 break;
         }
-        if (match(P, T_LPAREN)) {
+        if (t->type == T_LT && (n->kind == N_NAME || n->kind == N_FIELD) && type_args(P, n)) {
+            entered--;
+            continue;
+        } else if (match(P, T_LPAREN)) {
             comp_node *call = node(P, N_CALL, t);
             call->a = n;
+            call->targs = n->targs;
+            call->ntargs = n->ntargs;
             uint32_t cap = 0;
             if (!check(P, T_RPAREN)) {
                 do {
@@ -800,6 +887,41 @@ static comp_sym *param(parser *P, const comp_token *at, const char *name, uint32
     return s;
 }
 
+/* <T, U: Bound> after a function's name, from after the '<'. */
+static void type_params(parser *P, struct comp_tparam **tparams, uint32_t *ntparams)
+{
+    comp *C = P->C;
+    uint32_t cap = 0;
+    do {
+        comp_token *t = peek(P);
+        if (!expect(P, T_IDENT, "a type parameter's name"))
+            return;
+        *tparams = comp_grow(C, *tparams, &cap, *ntparams + 1, sizeof **tparams);
+        struct comp_tparam *tp = &(*tparams)[(*ntparams)++];
+        memset(tp, 0, sizeof *tp);
+        tp->name = t->s;
+        tp->len = t->len;
+        tp->line = t->line;
+        tp->col = t->col;
+        for (uint32_t i = 0; i + 1 < *ntparams; i++)
+            if ((*tparams)[i].len == t->len && !memcmp((*tparams)[i].name, t->s, t->len))
+                comp_error(C, t->line, t->col, "type parameter '%.*s' is declared twice",
+                           (int)t->len, t->s);
+        if (match(P, T_COLON)) {
+            comp_token *b = peek(P);
+            if (!expect(P, T_IDENT, "an interface after ':'"))
+                return;
+            tp->bound = b->s;
+            tp->blen = b->len;
+        }
+        if (*ntparams > KILN_MAX_PARAMS) {
+            error_at(P, t, "more than %s type parameters", KILN_STR(KILN_MAX_PARAMS));
+            return;
+        }
+    } while (match(P, T_COMMA));
+    expect(P, T_GT, "'>' after the type parameters");
+}
+
 /* A function's parameters, result type and body, from its '(' on; with
  * `cls` a method, which takes self first (typed by the checker). */
 static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, bool named)
@@ -820,7 +942,11 @@ static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, b
         fn->len = name->len;
         fn->line = name->line;
         fn->col = name->col;
+        if (match(P, T_LT))
+            type_params(P, &fn->tparams, &fn->ntparams);
     }
+    bool outer_template = P->in_template;
+    P->in_template |= fn->ntparams > 0;
     expect(P, T_LPAREN, "'('");
     uint32_t cap = 0;
     if (cls) {
@@ -844,6 +970,7 @@ static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, b
         fn->ret = parse_type(P);
     if (!P->panic)
         fn->body = block(P);
+    P->in_template = outer_template;
     return fn;
 }
 
@@ -912,15 +1039,41 @@ static void class_declaration(parser *P, comp_token *kw)
     c->prelude = C->in_prelude;
     c->mod = C->mod;
     (void)kw;
-    if (match(P, T_COLON)) {
-        comp_token *sup = peek(P);
-        if (!expect(P, T_IDENT, "the superclass's name"))
-            return;
-        qualified_name(P, &sup, &c->super_qs, &c->super_qlen);
-        c->super_name = sup->s;
-        c->super_len = sup->len;
-        c->super_line = sup->line;
-        c->super_col = sup->col;
+    if (match(P, T_LT))
+        type_params(P, &c->tparams, &c->ntparams);
+    bool outer_template = P->in_template;
+    P->in_template |= c->ntparams > 0;
+    if (match(P, T_COLON)) { /* a superclass, then interfaces; or interfaces alone */
+        uint32_t cap = 0;
+        do {
+            comp_token *sup = peek(P);
+            if (!expect(P, T_IDENT, "a superclass's or an interface's name"))
+                return;
+            const char *qs = NULL;
+            uint32_t qlen = 0;
+            qualified_name(P, &sup, &qs, &qlen);
+            if (!qs && comp_known_bound(sup->s, sup->len)) { /* Ordered, Eq, Hash */
+                c->ifaces = comp_grow(C, c->ifaces, &cap, c->nifaces + 1, sizeof *c->ifaces);
+                c->ifaces[c->nifaces++] =
+                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col};
+                continue;
+            }
+            if (c->super_name || c->nifaces) {
+                error_at(P, sup, "%s",
+                         c->super_name ? "a class has one superclass (the others must be "
+                                         "interfaces)"
+                                       : "the superclass comes first, before the interfaces");
+                return;
+            }
+            c->super_qs = qs;
+            c->super_qlen = qlen;
+            c->super_name = sup->s;
+            c->super_len = sup->len;
+            c->super_line = sup->line;
+            c->super_col = sup->col;
+            if (match(P, T_LT))
+                type_arg_list(P, &c->super_targs, &c->nsuper_targs);
+        } while (match(P, T_COMMA));
     }
     if (!expect(P, T_LBRACE, "'{' to open the class body"))
         return;
@@ -956,6 +1109,7 @@ static void class_declaration(parser *P, comp_token *kw)
         C->depth = 0;
     }
     expect(P, T_RBRACE, "'}' to close the class body");
+    P->in_template = outer_template;
     declare_class(C, c);
 }
 
@@ -1230,7 +1384,7 @@ static comp_fn *module_init(comp *C)
 
 void comp_parse(comp *C)
 {
-    parser P = {C, false};
+    parser P = {.C = C};
     C->pos = 0;
     if (!C->mod) /* a lone file (the unit tests' front end): it is the root */
         comp_enter(C, comp_module_new(C, "t", 1, C->file, C->src, C->srclen));

@@ -1,0 +1,427 @@
+/*
+ * comp_generic.c — generic functions, by monomorphization.
+ *
+ * A generic function `fn f<T, U: Ordered>(...)` is a template. Each call
+ * infers the type arguments from the argument types (or takes the ones
+ * written, f<int>(...)), and the first call with a set of type arguments
+ * makes an instance: a copy of the template's parameters and body, with
+ * the function literals inside it copied too, registered as an ordinary
+ * function. The checker then checks the instance like any other function,
+ * with C->subst set to it, so a name `T` in it resolves to its type
+ * argument; the emitter sees only instances, so the bytecode stays
+ * monomorphic and the verifier needs nothing new.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "comp.h"
+
+/* Instances of one template, at most: a function that calls itself with
+ * a type that grows (f<T> calling f<[T]>) would make them without end. */
+#define MAX_INSTANCES 512
+
+static int tparam_index(const struct comp_tparam *tp, uint32_t n, const char *name, uint32_t len)
+{
+    for (uint32_t i = 0; i < n; i++)
+        if (tp[i].len == len && !memcmp(tp[i].name, name, len))
+            return (int)i;
+    return -1;
+}
+
+int comp_subst_lookup(const comp *C, const char *name, uint32_t len)
+{
+    const comp_subst *s = C->subst;
+    int i = s ? tparam_index(s->tparams, s->n, name, len) : -1;
+    return i < 0 ? -1 : s->targs[i];
+}
+
+/* ---- Copies ---- */
+
+static comp_sym *clone_sym(comp *C, const comp_sym *s)
+{
+    comp_sym *c = comp_alloc(C, sizeof *c);
+    *c = *s;
+    return c;
+}
+
+static comp_node *clone_node(comp *C, const comp_node *n, comp_fn ***lits, uint32_t *nlits,
+                             uint32_t *cap)
+{
+    if (!n)
+        return NULL;
+    comp_node *c = comp_alloc(C, sizeof *c);
+    *c = *n;
+    c->a = clone_node(C, n->a, lits, nlits, cap);
+    c->b = clone_node(C, n->b, lits, nlits, cap);
+    c->c = clone_node(C, n->c, lits, nlits, cap);
+    if (n->n) {
+        c->list = comp_alloc(C, sizeof(comp_node *) * n->n);
+        for (uint32_t i = 0; i < n->n; i++)
+            c->list[i] = clone_node(C, n->list[i], lits, nlits, cap);
+    }
+    if (n->kind == N_LAMBDA && n->fn)
+        c->fn = comp_clone_fn(C, n->fn, lits, nlits, cap);
+    return c;
+}
+
+static void add_fn(comp *C, comp_fn *fn)
+{
+    fn->index = C->nfns;
+    C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
+    C->fns[C->nfns++] = fn;
+}
+
+/* A copy of function f (a template or a literal inside one): its own
+ * parameters and body. Function literals copied are added to *lits, for
+ * their types to be resolved. */
+comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nlits, uint32_t *cap)
+{
+    comp_fn *c = comp_alloc(C, sizeof *c);
+    *c = *f;
+    c->in_template = false;
+    c->params = comp_alloc(C, sizeof(comp_sym *) * (f->nparams ? f->nparams : 1));
+    for (uint32_t i = 0; i < f->nparams; i++)
+        c->params[i] = clone_sym(C, f->params[i]);
+    c->body = clone_node(C, f->body, lits, nlits, cap);
+    c->caps = NULL;
+    c->ncaps = c->caps_cap = 0;
+    add_fn(C, c);
+    if (f->lambda) {
+        *lits = comp_grow(C, *lits, cap, *nlits + 1, sizeof(comp_fn *));
+        (*lits)[(*nlits)++] = c;
+    }
+    return c;
+}
+
+/* ---- Inference ---- */
+
+/* Parameter type `pt` as written in a template (a CT_NAMED id, or a
+ * built-in type's) meets argument type `at`: binds the template's type
+ * parameters (g; targs) that it mentions and that are still free. */
+static void unify(comp *C, const comp_subst *g, int pt, int at, int32_t *targs, int depth)
+{
+    if (at < 0 || at >= VM_MAX_TYPES || pt < CT_NAMED || pt >= CT_NAMED + (int)C->ntnames ||
+        depth > 64)
+        return; /* no information: null, [], {}, an error */
+    const struct comp_tname *tn = &C->tnames[pt - CT_NAMED];
+    if (tn->name) {
+        int i = tn->qs ? -1 : tparam_index(g->tparams, g->n, tn->name, tn->len);
+        if (i >= 0 && targs[i] < 0)
+            targs[i] = at;
+        return;
+    }
+    if (tn->val == -1) { /* [E] */
+        int e = comp_elem_of(C, at);
+        if (e >= 0)
+            unify(C, g, tn->elem, e, targs, depth + 1);
+    } else if (tn->val == -2) { /* fn(A) -> R */
+        const struct comp_xtype *sig = comp_fn_sig(C, at);
+        if (!sig || (uint32_t)sig->b != tn->nparams)
+            return;
+        for (uint32_t i = 0; i < tn->nparams; i++)
+            unify(C, g, tn->params[i], sig->params[i], targs, depth + 1);
+        unify(C, g, tn->elem, sig->a, targs, depth + 1);
+    } else { /* {K: V} */
+        int k, v;
+        if (comp_map_types(C, at, &k, &v)) {
+            unify(C, g, tn->elem, k, targs, depth + 1);
+            unify(C, g, tn->val, v, targs, depth + 1);
+        }
+    }
+}
+
+/* ---- Bounds ---- */
+
+static bool is_bound(const struct comp_tparam *tp, const char *name)
+{
+    return tp->blen == strlen(name) && !memcmp(tp->bound, name, tp->blen);
+}
+
+/* Does class c (or a superclass) declare the built-in interface `name`? */
+bool comp_declares(const comp_class *c, const char *name)
+{
+    for (; c; c = c->super)
+        for (uint32_t i = 0; i < c->nifaces; i++)
+            if (c->ifaces[i].len == strlen(name) &&
+                !memcmp(c->ifaces[i].name, name, c->ifaces[i].len))
+                return true;
+    return false;
+}
+
+/* A class is Ordered when it says so, with `compare(other: C) -> int`
+ * (the checker makes sure it has one). */
+static bool ordered_class(comp *C, int t)
+{
+    comp_class *c = comp_class_of(C, t);
+    int slot = c && comp_declares(c, "Ordered") ? comp_find_slot(c, "compare", 7) : -1;
+    if (slot < 0)
+        return false;
+    const comp_fn *m = c->vtable[slot];
+    return m->nparams == 2 && m->ret == VM_T_INT && comp_subclass(C, t, m->params[1]->type);
+}
+
+bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen)
+{
+    struct comp_tparam tp = {.bound = bound, .blen = blen};
+    if (is_bound(&tp, "Eq"))
+        return true;
+    if (is_bound(&tp, "Ordered"))
+        return t == VM_T_INT || t == VM_T_FLOAT || t == VM_T_STR || ordered_class(C, t);
+    if (is_bound(&tp, "Hash"))
+        return t == VM_T_INT || t == VM_T_STR || t == VM_T_BOOL;
+    return false;
+}
+
+bool comp_known_bound(const char *bound, uint32_t blen)
+{
+    static const char *const B[] = {"Eq", "Ordered", "Hash"};
+    for (size_t i = 0; i < sizeof B / sizeof B[0]; i++)
+        if (strlen(B[i]) == blen && !memcmp(B[i], bound, blen))
+            return true;
+    return false;
+}
+
+/* ---- Instances ---- */
+
+/* The type arguments of template `name` (its parameters g) used at
+ * (line, col): the ones written (nexplicit CT_NAMED ids), or inferred
+ * from the arguments `args` against the parameter types `ptypes` as
+ * written. False after reporting. */
+static bool bind(comp *C, const char *name, uint32_t len, const comp_subst *g, uint32_t line,
+                 uint32_t col, comp_node **args, const int *ptypes, uint32_t nargs,
+                 const int *explicit, uint32_t nexplicit, int32_t *targs)
+{
+    for (uint32_t i = 0; i < g->n; i++)
+        targs[i] = -1;
+    if (nexplicit) {
+        if (nexplicit != g->n) {
+            comp_error(C, line, col, "%s takes %u type argument%s, got %u", name, g->n,
+                       g->n == 1 ? "" : "s", nexplicit);
+            return false;
+        }
+        for (uint32_t i = 0; i < nexplicit; i++)
+            if ((targs[i] = comp_resolve_type(C, explicit[i])) == CT_ERR)
+                return false;
+    } else {
+        for (uint32_t i = 0; i < nargs; i++)
+            unify(C, g, ptypes[i], args[i]->type, targs, 0);
+    }
+    for (uint32_t i = 0; i < g->n; i++) {
+        const struct comp_tparam *tp = &g->tparams[i];
+        if (targs[i] < 0) {
+            comp_error(C, line, col,
+                       "cannot infer the type parameter '%.*s' of %s from the arguments; "
+                       "give it: %.*s<...>%s",
+                       (int)tp->len, tp->name, name, (int)len, name, name[len] ? "(...)" : "");
+            return false;
+        }
+        if (targs[i] == VM_T_VOID) {
+            comp_error(C, line, col, "a call without result has no type for '%.*s'", (int)tp->len,
+                       tp->name);
+            return false;
+        }
+        if (tp->bound && comp_known_bound(tp->bound, tp->blen) &&
+            !comp_satisfies(C, targs[i], tp->bound, tp->blen)) {
+            comp_error(C, line, col,
+                       "%s needs '%.*s' to be %.*s, and %s is not (type parameter '%.*s: %.*s')",
+                       name, (int)tp->len, tp->name, (int)tp->blen, tp->bound,
+                       comp_type_name(C, targs[i]), (int)tp->len, tp->name, (int)tp->blen,
+                       tp->bound);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* The key of an instance: the template (kind and number) and the type
+ * arguments. */
+static uint32_t inst_key(char *key, size_t size, char kind, uint32_t index, const int32_t *targs,
+                         uint32_t n)
+{
+    int k = snprintf(key, size, "%c%u", kind, index);
+    for (uint32_t i = 0; i < n; i++)
+        k += snprintf(key + k, size - (size_t)k, ",%d", targs[i]);
+    return (uint32_t)k;
+}
+
+/* "name<A, B>": an instance as messages and the image show it. */
+static char *instance_name(comp *C, const char *name, uint32_t len, uint32_t n,
+                           const int32_t *targs)
+{
+    char buf[512];
+    size_t k = (size_t)snprintf(buf, sizeof buf, "%.*s<", (int)(len > 200 ? 200 : len), name);
+    for (uint32_t i = 0; i < n && k < sizeof buf; i++)
+        k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%s", i ? ", " : "",
+                              comp_type_name(C, targs[i]));
+    if (k < sizeof buf)
+        k += (size_t)snprintf(buf + k, sizeof buf - k, ">");
+    return comp_strdup(C, buf, k < sizeof buf ? k : sizeof buf - 1);
+}
+
+static comp_subst *new_subst(comp *C, const char *name, uint32_t len, const struct comp_tparam *tp,
+                             uint32_t n, const int32_t *targs, uint32_t line)
+{
+    comp_subst *s = comp_alloc(C, sizeof *s);
+    int32_t *t = comp_alloc(C, sizeof(int32_t) * (n ? n : 1));
+    memcpy(t, targs, sizeof(int32_t) * n);
+    *s = (comp_subst){tp, n, t, instance_name(C, name, len, n, targs), line};
+    return s;
+}
+
+/* Resolves the signatures of the function literals copied into an
+ * instance, in its type arguments. */
+static void resolve_lits(comp *C, const comp_subst *sub, comp_fn **lits, uint32_t nlits)
+{
+    const comp_subst *saved = C->subst;
+    C->subst = sub;
+    for (uint32_t i = 0; i < nlits; i++)
+        comp_resolve_sig(C, lits[i]);
+    C->subst = saved;
+}
+
+comp_fn *comp_instantiate(comp *C, comp_fn *g, comp_node *at, comp_node **args, uint32_t nargs,
+                          const int *explicit, uint32_t nexplicit)
+{
+    int32_t targs[KILN_MAX_PARAMS + 1];
+    int ptypes[KILN_MAX_PARAMS];
+    for (uint32_t i = 0; i < nargs && i < g->nparams && i < KILN_MAX_PARAMS; i++)
+        ptypes[i] = g->params[i]->type;
+    char shown[80];
+    snprintf(shown, sizeof shown, "%.*s()", (int)(g->len > 60 ? 60 : g->len), g->name);
+    comp_subst gs = {g->tparams, g->ntparams, NULL, NULL, 0};
+    if (!bind(C, shown, (uint32_t)strlen(shown) - 2, &gs, at->line, at->col, args, ptypes,
+              nargs < g->nparams ? nargs : g->nparams, explicit, nexplicit, targs))
+        return NULL;
+    char key[24 + 12 * (KILN_MAX_PARAMS + 1)];
+    uint32_t klen = inst_key(key, sizeof key, 'f', g->index, targs, g->ntparams);
+    int32_t found = comp_map_get(&C->inst_map, key, klen);
+    if (found >= 0)
+        return C->fns[found];
+    uint32_t made = 0;
+    for (uint32_t i = 0; i < C->nfns; i++)
+        made += C->fns[i]->generic == g;
+    if (made >= MAX_INSTANCES) {
+        comp_error(C, at->line, at->col,
+                   "more than %d instances of %s (does it call itself with a growing type?)",
+                   MAX_INSTANCES, shown);
+        return NULL;
+    }
+    comp_fn **lits = NULL;
+    uint32_t nlits = 0, cap = 0;
+    comp_fn *inst = comp_clone_fn(C, g, &lits, &nlits, &cap);
+    comp_map_put(C, &C->inst_map, comp_strdup(C, key, klen), klen, (int32_t)inst->index);
+    inst->generic = g;
+    inst->tparams = NULL;
+    inst->ntparams = 0;
+    inst->subst = new_subst(C, g->name, g->len, g->tparams, g->ntparams, targs, at->line);
+    const comp_subst *saved = C->subst;
+    C->subst = inst->subst;
+    comp_resolve_sig(C, inst);
+    C->subst = saved;
+    resolve_lits(C, inst->subst, lits, nlits);
+    return inst;
+}
+
+static comp_fn *own_init(const comp_class *c)
+{
+    for (uint32_t i = 0; i < c->nmethods; i++)
+        if (c->methods[i]->len == 4 && !memcmp(c->methods[i]->name, "init", 4))
+            return c->methods[i];
+    return NULL;
+}
+
+int comp_instantiate_class(comp *C, comp_class *g, uint32_t line, uint32_t col, comp_node **args,
+                           uint32_t nargs, const int *explicit, uint32_t nexplicit)
+{
+    int32_t targs[KILN_MAX_PARAMS + 1];
+    int ptypes[KILN_MAX_PARAMS];
+    comp_fn *init = own_init(g);
+    uint32_t np = init && init->nparams > 1 ? init->nparams - 1 : 0;
+    if (np > nargs)
+        np = nargs;
+    for (uint32_t i = 0; i < np && i < KILN_MAX_PARAMS; i++)
+        ptypes[i] = init->params[i + 1]->type;
+    char shown[80];
+    snprintf(shown, sizeof shown, "%.*s", (int)(g->len > 60 ? 60 : g->len), g->name);
+    comp_subst gs = {g->tparams, g->ntparams, NULL, NULL, 0};
+    if (!bind(C, shown, (uint32_t)strlen(shown), &gs, line, col, args, ptypes, np, explicit,
+              nexplicit, targs))
+        return CT_ERR;
+    char key[24 + 12 * (KILN_MAX_PARAMS + 1)];
+    uint32_t gi = 0;
+    while (gi < C->nclasses && C->classes[gi] != g)
+        gi++;
+    uint32_t klen = inst_key(key, sizeof key, 'c', gi, targs, g->ntparams);
+    int32_t found = comp_map_get(&C->inst_map, key, klen);
+    if (found >= 0)
+        return found;
+    uint32_t made = 0;
+    for (uint32_t i = 0; i < C->nsorted; i++)
+        made += C->sorted[i]->generic == g;
+    if (made >= MAX_INSTANCES) {
+        comp_error(C, line, col,
+                   "more than %d instances of class %s (does it use itself with a growing "
+                   "type?)",
+                   MAX_INSTANCES, shown);
+        return CT_ERR;
+    }
+    comp_class *c = comp_alloc(C, sizeof *c);
+    *c = *g;
+    c->generic = g;
+    c->tparams = NULL;
+    c->ntparams = 0;
+    c->subst = new_subst(C, g->name, g->len, g->tparams, g->ntparams, targs, line);
+    c->name = c->subst->what;
+    c->len = (uint32_t)strlen(c->name);
+    c->state = 0;
+    c->laid_out = false;
+    c->super = NULL;
+    c->fields = NULL;
+    c->vtable = NULL;
+    c->nfields = c->nslots = 0;
+    c->init = c->field_init = NULL;
+    comp_fn **lits = NULL;
+    uint32_t nlits = 0, cap = 0;
+    c->own = comp_alloc(C, sizeof(comp_field) * (g->nown ? g->nown : 1));
+    c->own_cap = g->nown;
+    for (uint32_t i = 0; i < g->nown; i++) {
+        c->own[i] = g->own[i];
+        c->own[i].init = clone_node(C, g->own[i].init, &lits, &nlits, &cap);
+    }
+    c->methods = comp_alloc(C, sizeof(comp_fn *) * (g->nmethods ? g->nmethods : 1));
+    c->methods_cap = g->nmethods;
+    for (uint32_t i = 0; i < g->nmethods; i++) {
+        comp_fn *m = comp_clone_fn(C, g->methods[i], &lits, &nlits, &cap);
+        m->cls = c;
+        m->subst = c->subst;
+        c->methods[i] = m;
+    }
+    resolve_lits(C, c->subst, lits, nlits);
+    comp_place_class(C, c);
+    if (c->type == CT_ERR)
+        return CT_ERR;
+    comp_map_put(C, &C->inst_map, comp_strdup(C, key, klen), klen, c->type);
+    if (g->super_name) { /* the superclass, in this instance's type arguments */
+        comp_module *prev = comp_enter(C, g->mod);
+        comp_class *sup = comp_class_ref(C, g->mod, g->super_qs, g->super_qlen, g->super_name,
+                                         g->super_len, g->super_line, g->super_col, "class");
+        if (sup && sup->ntparams && g->nsuper_targs) {
+            const comp_subst *saved = C->subst;
+            C->subst = c->subst;
+            int st = comp_instantiate_class(C, sup, g->super_line, g->super_col, NULL, 0,
+                                            g->super_targs, g->nsuper_targs);
+            C->subst = saved;
+            c->super = comp_class_of(C, st);
+        } else if (sup && !sup->ntparams && !g->nsuper_targs) {
+            c->super = sup;
+        } else if (sup) {
+            comp_error(C, g->super_line, g->super_col,
+                       sup->ntparams ? "generic class %.*s needs type arguments"
+                                     : "class %.*s is not generic: it takes no type arguments",
+                       (int)sup->len, sup->name);
+        }
+        comp_enter(C, prev);
+    }
+    comp_class_ready(C, c);
+    return c->type;
+}
