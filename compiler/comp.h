@@ -385,6 +385,11 @@ typedef struct comp_class {
         uint32_t len, line, col;
     } * ifaces;
     uint32_t nifaces;
+    /* A library class of the prelude other than the errors (StringBuilder):
+     * made like an instance of a generic class without type parameters,
+     * when a program first uses it, so programs that do not carry none of
+     * its code. */
+    bool lazy;
 } comp_class;
 
 /* Builtins handled inline by the emitter rather than as natives. */
@@ -614,7 +619,13 @@ int comp_instantiate_class(comp *C, comp_class *g, uint32_t line, uint32_t col, 
 void comp_place_class(comp *C, comp_class *c);
 void comp_class_ready(comp *C, comp_class *c);
 /* A template, or part of one: never checked or emitted itself. */
-#define COMP_TEMPLATE_FN(f) ((f)->ntparams || (f)->in_template || ((f)->cls && (f)->cls->ntparams))
+#define COMP_TEMPLATE_CLASS(c) ((c)->ntparams || (c)->lazy)
+#define COMP_TEMPLATE_FN(f) \
+    ((f)->ntparams || (f)->in_template || ((f)->cls && COMP_TEMPLATE_CLASS((f)->cls)))
+/* Class c as a program names it where no type arguments can be written
+ * (is, as, catch): a lazy class's instance, or NULL after reporting a
+ * generic one. */
+comp_class *comp_class_use(comp *C, comp_class *c, uint32_t line, uint32_t col);
 comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nlits, uint32_t *cap);
 void comp_resolve_sig(comp *C, comp_fn *f);
 

@@ -491,6 +491,28 @@ static void stringify_object(checker *K, comp_node *n, comp_node **arg)
     *arg = conv;
 }
 
+static comp_fn *library_fn(comp *C, const char *kind, const char *name, uint32_t len);
+static int library_call(checker *K, comp_node *n, comp_fn *g, comp_node *recv, comp_node **args,
+                        uint32_t nargs, const char *shown);
+
+/* An array or map value *slot becomes its text, as print shows it (the
+ * library's __show_array or __show_map): false if it is neither. */
+static bool show_container(checker *K, comp_node **slot)
+{
+    comp *C = K->C;
+    int t = (*slot)->type, k, v;
+    bool arr = comp_elem_of(C, t) >= 0;
+    if (!arr && !comp_map_types(C, t, &k, &v))
+        return false;
+    comp_node *call = comp_alloc(C, sizeof *call);
+    *call = **slot;
+    library_call(K, call, library_fn(C, "show", arr ? "array" : "map", arr ? 5 : 3), *slot, NULL, 0,
+                 "str()");
+    call->type = VM_T_STR;
+    *slot = call;
+    return true;
+}
+
 static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len)
 {
     comp_node **args = n->list;
@@ -516,6 +538,27 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
     }
     if (n->n == 1 && args[0]->type == CT_NULL) /* print(null), str(null): "null" */
         coerce(args[0], VM_T_STR);
+    bool is_str = len == 3 && memcmp(name, "str", 3) == 0;
+    if (n->n == 1 && (is_str || (len == 5 && !memcmp(name, "print", 5))) &&
+        show_container(K, &args[0])) {
+        if (is_str) { /* str(xs) is the text itself */
+            *n = *args[0];
+            return VM_T_STR;
+        }
+    }
+    if (n->n == 1 && len == 6 && !memcmp(name, "__repr", 6) && K->C->mod == K->C->mods[1]) {
+        /* the library's: a str quoted, as inside a printed container */
+        if (args[0]->type == VM_T_STR)
+            return native_call(K, n, "__quote", args, 1, "no quote");
+        name = "str";
+        len = 3;
+        if (comp_class_of(K->C, args[0]->type))
+            return (n->builtin = B_TO_STR, VM_T_STR);
+        if (show_container(K, &args[0])) {
+            *n = *args[0];
+            return VM_T_STR;
+        }
+    }
     if (n->n == 1 && comp_class_of(K->C, args[0]->type)) {
         /* An object prints as its to_str(): str(obj) calls it, print(obj)
          * prints str(obj). */
@@ -621,6 +664,117 @@ static bool method_is(const comp_node *f, const char *name)
     return f->len == strlen(name) && memcmp(f->s, name, f->len) == 0;
 }
 
+/* The library's generic function __<kind>_<name> in the prelude, or NULL. */
+static comp_fn *library_fn(comp *C, const char *kind, const char *name, uint32_t len)
+{
+    char key[96];
+    int k = snprintf(key, sizeof key, "#__%s_%.*s", kind, (int)(len > 60 ? 60 : len), name);
+    int32_t i = comp_map_get(&C->fn_map, key, (uint32_t)k);
+    return i >= 0 ? C->fns[i] : NULL;
+}
+
+/* n, a call `recv.name(args)` (or the operands of an operator, recv and
+ * args[0]), becomes a call of the library's generic g(recv, args...).
+ * `shown` names the method in messages. */
+static int library_call(checker *K, comp_node *n, comp_fn *g, comp_node *recv, comp_node **args,
+                        uint32_t nargs, const char *shown)
+{
+    comp *C = K->C;
+    if (nargs + 1 != g->nparams) {
+        ERR(n, "%s takes %u argument%s, got %u", shown, g->nparams - 1, g->nparams == 2 ? "" : "s",
+            nargs);
+        return CT_ERR;
+    }
+    comp_node **all = comp_alloc(C, sizeof(comp_node *) * (nargs + 1));
+    all[0] = recv;
+    for (uint32_t i = 0; i < nargs; i++) {
+        if (args[i]->type == CT_ERR)
+            return CT_ERR;
+        all[i + 1] = args[i];
+        int pt = g->params[i + 1]->type; /* as written: a function type wants a function */
+        if (pt >= CT_NAMED && pt < CT_NAMED + (int)C->ntnames && !C->tnames[pt - CT_NAMED].name &&
+            C->tnames[pt - CT_NAMED].val == -2 && !comp_fn_sig(C, args[i]->type)) {
+            ERR(args[i], "argument %u of %s is %s, expected a function", i + 1, shown,
+                comp_type_name(C, args[i]->type));
+            return CT_ERR;
+        }
+    }
+    comp_fn *inst = comp_instantiate(C, g, n, all, nargs + 1, NULL, 0);
+    if (!inst)
+        return CT_ERR;
+    if (!inst->full) { /* traces name the method: at [int].remove_at (<prelude>:95) */
+        size_t k = strlen(shown);
+        inst->full = comp_strdup(C, shown, k > 2 && shown[k - 1] == ')' ? k - 2 : k);
+    }
+    for (uint32_t i = 0; i < nargs; i++)
+        if (!coerce(all[i + 1], inst->params[i + 1]->type))
+            ERR(all[i + 1], "argument %u of %s is %s, expected %s", i + 1, shown,
+                comp_type_name(C, all[i + 1]->type), comp_type_name(C, inst->params[i + 1]->type));
+    comp_node *callee = comp_alloc(C, sizeof *callee);
+    *callee = *n;
+    callee->kind = N_NAME;
+    callee->a = callee->b = callee->c = NULL;
+    callee->list = NULL;
+    callee->n = 0;
+    callee->fn = inst;
+    n->kind = N_CALL;
+    n->a = callee;
+    n->list = all;
+    n->n = nargs + 1;
+    n->fn = inst;
+    n->builtin = B_NONE;
+    n->slot = -1;
+    n->i = 0;
+    return inst->ret;
+}
+
+/* The v1 array methods that are not instructions: sort() and join() of
+ * [int], [float], [str] in C, the others Kiln in the prelude. */
+static int array_library_call(checker *K, comp_node *n, int at, int elem)
+{
+    comp *C = K->C;
+    comp_node *f = n->a;
+    char shown[128];
+    snprintf(shown, sizeof shown, "%s.%.*s()", comp_type_name(C, at),
+             (int)(f->len > 40 ? 40 : f->len), f->s);
+    if (method_is(f, "sort") && n->n == 0 &&
+        (elem == VM_T_INT || elem == VM_T_FLOAT || elem == VM_T_STR)) {
+        comp_node **all = comp_alloc(C, sizeof(comp_node *));
+        all[0] = f->a;
+        return native_call(K, n, "array.sort", all, 1, "no sort");
+    }
+    if (method_is(f, "sort") && !comp_satisfies(C, elem, "Ordered", 7)) {
+        ERR(f,
+            "%s needs elements that are Ordered (int, float, str, or a class : Ordered), "
+            "not %s; use sort_by",
+            shown, comp_type_name(C, elem));
+        return CT_ERR;
+    }
+    if (method_is(f, "join")) {
+        if (elem != VM_T_STR) {
+            ERR(f, "%s needs a [str], not %s", shown, comp_type_name(C, at));
+            return CT_ERR;
+        }
+        if (n->n != 1) {
+            ERR(n, "%s takes 1 argument, got %u", shown, n->n);
+            return CT_ERR;
+        }
+        comp_node **all = comp_alloc(C, sizeof(comp_node *) * 2);
+        all[0] = n->list[0]; /* sep.join(parts) */
+        all[1] = f->a;
+        n->list = all;
+        n->n = 2;
+        n->i = 1; /* the arguments are the native's: no receiver */
+        return native_call(K, n, "str.join", all, 2, "no join");
+    }
+    comp_fn *g = library_fn(C, "array", f->s, f->len);
+    if (!g) {
+        ERR(f, "%s has no method '%.*s'", comp_type_name(C, at), (int)f->len, f->s);
+        return CT_ERR;
+    }
+    return library_call(K, n, g, f->a, n->list, n->n, shown);
+}
+
 /* a.len(), a.push(v), a.pop(), a.slice(from, to) */
 static int array_method_call(checker *K, comp_node *n, int at, int elem)
 {
@@ -650,8 +804,7 @@ static int array_method_call(checker *K, comp_node *n, int at, int elem)
                : M[i].builtin == B_APOP  ? elem
                                          : at;
     }
-    ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, at), (int)f->len, f->s);
-    return CT_ERR;
+    return array_library_call(K, n, at, elem);
 }
 
 /* An imported module's name, not hidden by a variable of that name. */
@@ -737,8 +890,15 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
         default: return comp_array_type(K->C, key, n->line, n->col);
         }
     }
-    ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, mt), (int)f->len, f->s);
-    return CT_ERR;
+    comp_fn *g = library_fn(K->C, "map", f->s, f->len);
+    if (!g) {
+        ERR(f, "%s has no method '%.*s'", comp_type_name(K->C, mt), (int)f->len, f->s);
+        return CT_ERR;
+    }
+    char shown[128];
+    snprintf(shown, sizeof shown, "%s.%.*s()", comp_type_name(K->C, mt),
+             (int)(f->len > 40 ? 40 : f->len), f->s);
+    return library_call(K, n, g, f->a, n->list, n->n, shown);
 }
 
 static int method_call(checker *K, comp_node *n)
@@ -810,7 +970,7 @@ static int call(checker *K, comp_node *n)
         return value_call(K, n, -1);
     comp_fn *fn = comp_find_fn(C, in, name, len, callee->qual != NULL);
     comp_class *cls = comp_find_class(C, in, name, len, callee->qual != NULL);
-    if (!fn && cls && cls->ntparams) { /* Name<A>(...), or Name(...) inferring A */
+    if (!fn && cls && COMP_TEMPLATE_CLASS(cls)) { /* Name<A>(...), or Name(...) inferring A */
         for (uint32_t i = 0; i < n->n; i++)
             if (n->list[i]->type == CT_ERR)
                 return CT_ERR;
@@ -827,7 +987,9 @@ static int call(checker *K, comp_node *n)
     if (!fn && cls)
         return construct(K, n, cls);
     if (!fn) {
-        if (is_builtin_name(name, len) && !callee->qual)
+        if ((is_builtin_name(name, len) ||
+             (C->mod == C->mods[1] && len == 6 && !memcmp(name, "__repr", 6))) &&
+            !callee->qual)
             return builtin_call(K, n, name, len);
         if (callee->qual)
             ERR(callee, "module %.*s has no function '%.*s'", (int)callee->qual->len,
@@ -991,9 +1153,10 @@ static int expr_kind(checker *K, comp_node *n)
                 ERR(n->list[i], "a function value cannot be interpolated");
             else if (t == VM_T_PTR || t == VM_T_BUFFER)
                 ERR(n->list[i], "a %s cannot be interpolated", vm_type_name(t));
-            else if (comp_elem_of(K->C, t) >= 0 || t == CT_EMPTY || t == CT_EMPTY_MAP ||
-                     (t >= VM_T__COUNT && !comp_class_of(K->C, t)))
-                ERR(n->list[i], "an array or map cannot be interpolated (convert its elements)");
+            else if (show_container(K, &n->list[i]))
+                ; /* [1, 2] and {"a": 1} as print shows them */
+            else if (t == CT_EMPTY || t == CT_EMPTY_MAP)
+                ERR(n->list[i], "an empty literal has no type to interpolate (give it one)");
             /* an object part is converted by the emitter, with its to_str */
         }
         return VM_T_STR;
@@ -1048,6 +1211,28 @@ static int expr_kind(checker *K, comp_node *n)
         expr(K, n->b);
         if (compare_call(K, n))
             return VM_T_BOOL;
+        if (n->op == T_PLUS && n->a->type == n->b->type && comp_elem_of(K->C, n->a->type) >= 0) {
+            comp_node *b = n->b; /* a + b: a new array */
+            return library_call(K, n, library_fn(K->C, "array", "concat", 6), n->a, &b, 1,
+                                "array +");
+        }
+        if (n->op == T_STAR && n->a->type == VM_T_STR && n->b->type == VM_T_INT) {
+            comp_node **all = comp_alloc(K->C, sizeof(comp_node *) * 2); /* s * n */
+            all[0] = n->a;
+            all[1] = n->b;
+            comp_node *callee = comp_alloc(K->C, sizeof *callee);
+            *callee = *n;
+            callee->kind = N_NAME;
+            callee->a = callee->b = NULL;
+            callee->s = "repeat";
+            callee->len = 6;
+            n->kind = N_CALL;
+            n->list = all;
+            n->n = 2;
+            n->i = 1;
+            n->a = callee;
+            return native_call(K, n, "str.repeat", all, 2, "no repeat");
+        }
         return binary_type(K, n, n->op, n->a, n->b);
     case N_CALL: return call(K, n);
     case N_INDEX: {
@@ -1131,8 +1316,10 @@ static int expr_kind(checker *K, comp_node *n)
     case N_IS:
     case N_AS: {
         int t = expr(K, n->a);
-        n->cls =
-            comp_class_ref(K->C, K->C->mod, n->qs, n->qlen, n->s, n->len, n->line, n->col, "class");
+        n->cls = comp_class_use(
+            K->C,
+            comp_class_ref(K->C, K->C->mod, n->qs, n->qlen, n->s, n->len, n->line, n->col, "class"),
+            n->line, n->col);
         if (!n->cls)
             return CT_ERR;
         if (t == CT_ERR)
@@ -1363,8 +1550,10 @@ static void try_stmt(checker *K, comp_node *n)
         comp_node *c = n->list[i];
         int t = err;
         if (c->a) {
-            c->cls = comp_class_ref(K->C, K->C->mod, c->a->qs, c->a->qlen, c->a->s, c->a->len,
-                                    c->a->line, c->a->col, "class");
+            c->cls = comp_class_use(K->C,
+                                    comp_class_ref(K->C, K->C->mod, c->a->qs, c->a->qlen, c->a->s,
+                                                   c->a->len, c->a->line, c->a->col, "class"),
+                                    c->a->line, c->a->col);
             if (!c->cls) {
                 t = CT_ERR;
             } else {
@@ -1642,7 +1831,7 @@ void comp_check(comp *C)
     K->in_init = false;
     for (uint32_t i = 0; i < C->nclasses; i++) { /* instances: with their <fields> */
         comp_class *c = C->classes[i];
-        if (c->ntparams)
+        if (COMP_TEMPLATE_CLASS(c))
             continue;
         comp_enter(C, c->mod);
         check_field_inits(K, c);

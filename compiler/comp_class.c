@@ -129,6 +129,8 @@ int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col)
     case 'p': return VM_T_PTR;
     case 'y': return VM_T_BUFFER;
     case 'S': return comp_array_type(C, VM_T_STR, line, col);
+    case 'I': return comp_array_type(C, VM_T_INT, line, col);
+    case 'F': return comp_array_type(C, VM_T_FLOAT, line, col);
     default: return VM_T_VOID;
     }
 }
@@ -177,6 +179,8 @@ static int resolve_type(comp *C, const struct comp_tname *tn)
         comp_class_ref(C, tn->mod, tn->qs, tn->qlen, tn->name, tn->len, tn->line, tn->col, "type");
     if (!c)
         return CT_ERR;
+    if (c->lazy && !tn->ntargs)
+        return comp_instantiate_class(C, c, tn->line, tn->col, NULL, 0, NULL, 0);
     if (c->ntparams && !tn->ntargs) {
         comp_error(C, tn->line, tn->col, "generic class %.*s needs type arguments: %.*s<...>",
                    (int)c->len, c->name, (int)c->len, c->name);
@@ -268,9 +272,11 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
         comp_module *prev = comp_enter(C, c->mod);
         comp_class *sup = comp_class_ref(C, c->mod, c->super_qs, c->super_qlen, c->super_name,
                                          c->super_len, c->super_line, c->super_col, "class");
-        if (sup && (sup->ntparams || c->nsuper_targs)) {
+        if (sup && (sup->ntparams || c->nsuper_targs || sup->lazy)) {
             /* a generic superclass: its instance is made once types exist */
-            if (!sup->ntparams)
+            if (sup->lazy && !c->nsuper_targs)
+                ; /* made below, once types exist */
+            else if (!sup->ntparams)
                 comp_error(C, c->super_line, c->super_col,
                            "class %.*s is not generic: it takes no type arguments", (int)sup->len,
                            sup->name);
@@ -531,7 +537,7 @@ bool comp_classes(comp *C)
         if (comp_find_fn(C, c->mod, c->name, c->len, true))
             err_at_class(C, c, "'%.*s' is both a class and a function", c->name, c->len);
         comp_enter(C, prev);
-        if (!c->ntparams) /* a generic class is laid out per instance */
+        if (!COMP_TEMPLATE_CLASS(c)) /* a generic class is laid out per instance */
             order(C, C->classes[i], &n);
     }
     C->nsorted = n;
@@ -545,11 +551,15 @@ bool comp_classes(comp *C)
      * out with them, below). */
     for (uint32_t i = 0; i < n; i++) {
         comp_class *c = C->sorted[i];
-        if (c->nsuper_targs && !c->super && c->super_name) {
+        if (!c->super && c->super_name) {
             comp_module *prev = comp_enter(C, c->mod);
-            comp_class *g = comp_class_ref(C, c->mod, c->super_qs, c->super_qlen, c->super_name,
-                                           c->super_len, c->super_line, c->super_col, "class");
-            if (g && g->ntparams) {
+            comp_class *g = comp_find_class(C, c->mod, c->super_name, c->super_len, false);
+            if (c->super_qs || (g && !g->lazy && !c->nsuper_targs))
+                g = NULL; /* reported by order(), or a qualified name: looked up again */
+            if (c->super_qs && c->nsuper_targs)
+                g = comp_class_ref(C, c->mod, c->super_qs, c->super_qlen, c->super_name,
+                                   c->super_len, c->super_line, c->super_col, "class");
+            if (g && COMP_TEMPLATE_CLASS(g)) {
                 int t = comp_instantiate_class(C, g, c->super_line, c->super_col, NULL, 0,
                                                c->super_targs, c->nsuper_targs);
                 c->super = comp_class_of(C, t);

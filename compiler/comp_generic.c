@@ -248,6 +248,8 @@ static uint32_t inst_key(char *key, size_t size, char kind, uint32_t index, cons
 static char *instance_name(comp *C, const char *name, uint32_t len, uint32_t n,
                            const int32_t *targs)
 {
+    if (n == 0) /* a lazy library class: its own name */
+        return comp_strdup(C, name, len);
     char buf[512];
     size_t k = (size_t)snprintf(buf, sizeof buf, "%.*s<", (int)(len > 200 ? 200 : len), name);
     for (uint32_t i = 0; i < n && k < sizeof buf; i++)
@@ -370,8 +372,12 @@ int comp_instantiate_class(comp *C, comp_class *g, uint32_t line, uint32_t col, 
     c->generic = g;
     c->tparams = NULL;
     c->ntparams = 0;
-    c->subst = new_subst(C, g->name, g->len, g->tparams, g->ntparams, targs, line);
-    c->name = c->subst->what;
+    comp_subst *sub = new_subst(C, g->name, g->len, g->tparams, g->ntparams, targs, line);
+    c->name = sub->what;
+    if (g->lazy) /* errors in it are not the program's instance */
+        sub->what = NULL;
+    c->subst = sub;
+    c->lazy = false;
     c->len = (uint32_t)strlen(c->name);
     c->state = 0;
     c->laid_out = false;
@@ -424,4 +430,16 @@ int comp_instantiate_class(comp *C, comp_class *g, uint32_t line, uint32_t col, 
     }
     comp_class_ready(C, c);
     return c->type;
+}
+
+comp_class *comp_class_use(comp *C, comp_class *c, uint32_t line, uint32_t col)
+{
+    if (c && c->lazy)
+        return comp_class_of(C, comp_instantiate_class(C, c, line, col, NULL, 0, NULL, 0));
+    if (c && c->ntparams) {
+        comp_error(C, line, col, "generic class %.*s needs type arguments: %.*s<...>", (int)c->len,
+                   c->name, (int)c->len, c->name);
+        return NULL;
+    }
+    return c;
 }

@@ -1075,6 +1075,8 @@ static void class_declaration(parser *P, comp_token *kw)
                 type_arg_list(P, &c->super_targs, &c->nsuper_targs);
         } while (match(P, T_COMMA));
     }
+    c->lazy = C->in_prelude && !c->super_name && !(c->len == 5 && !memcmp(c->name, "Error", 5));
+    P->in_template |= c->lazy;
     if (!expect(P, T_LBRACE, "'{' to open the class body"))
         return;
     while (!check(P, T_RBRACE) && !check(P, T_EOF)) {
@@ -1118,6 +1120,14 @@ static void declare_fn(comp *C, comp_fn *fn)
 {
     uint32_t klen;
     const char *key = comp_key(C, C->mod, fn->name, fn->len, &klen);
+    if (C->in_prelude && fn->len > 2 && fn->name[0] == '_' && fn->name[1] == '_') {
+        /* the library's own (array and map methods): no program can name it */
+        char *k = comp_alloc(C, fn->len + 1);
+        k[0] = '#';
+        memcpy(k + 1, fn->name, fn->len);
+        key = k;
+        klen = fn->len + 1;
+    }
     if (comp_map_get(&C->fn_map, key, klen) >= 0) {
         comp_error(C, fn->line, fn->col, "function '%.*s' is already defined", (int)fn->len,
                    fn->name);

@@ -395,7 +395,7 @@ uint32_t vm_func_line(const vm_func *f, uint32_t pc);
  * these. The implementations belong to the VM layer (vm_native). */
 typedef struct vm_natsig {
     const char *name;   /* "print", "str.find", "math.sqrt", ... */
-    const char *params; /* one letter a parameter: i f b s, S for [str] */
+    const char *params; /* one letter a parameter: i f b s p y, S I F for [str] [int] [float] */
     char ret;           /* the same letters, or v for none */
 } vm_natsig;
 

@@ -767,6 +767,8 @@ bool vm_letter_fits(char c, uint32_t t, int elem)
     case 'b': return t == VM_T_BOOL;
     case 's': return t == VM_T_STR;
     case 'S': return elem == VM_T_STR;
+    case 'I': return elem == VM_T_INT;
+    case 'F': return elem == VM_T_FLOAT;
     case 'p': return t == VM_T_PTR;
     case 'y': return t == VM_T_BUFFER;
     default: return false;
