@@ -36,6 +36,10 @@ extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[],
 extern const size_t std_core_count, std_math_count, std_os_count, std_io_count, std_ffi_count,
     std_text_count;
 
+/* std_arg_str: the str argument args[i] of native `fn`, or NULL after
+ * raising NullError when it is null. */
+vm_str *std_arg_str(kiln_vm *vm, vm_value *args, int i, const char *fn);
+
 /* std_print: v (of signature letter type i f b s) as print shows it, and a
  * newline, to stream 1 (stdout) or 2 (stderr). */
 void std_print(kiln_vm *vm, int stream, char type, vm_value v);

@@ -15,8 +15,9 @@
 #include "../runtime/rt.h"
 #include "std.h"
 
-/* Checked-argument helper: a str argument that must not be null. */
-static vm_str *arg_str(kiln_vm *vm, vm_value *args, int i, const char *fn)
+#define arg_str std_arg_str
+
+vm_str *std_arg_str(kiln_vm *vm, vm_value *args, int i, const char *fn)
 {
     vm_str *s = args[i].s;
     if (!s)

@@ -39,13 +39,7 @@ static uint32_t utf8_count(const char *p, size_t n)
     return count;
 }
 
-static vm_str *arg_str(kiln_vm *vm, vm_value *args, int i, const char *fn)
-{
-    vm_str *s = args[i].s;
-    if (!s)
-        rt_raise(vm, RT_ERR_NULL, "%s: argument %d is null", fn, i + 1);
-    return s;
-}
+#define arg_str std_arg_str
 
 /* Both string arguments, or NULL after raising. */
 static vm_str *two_strs(kiln_vm *vm, vm_value *a, const char *fn, vm_str **t)
@@ -505,37 +499,31 @@ static bool charge_sort(kiln_vm *vm, vm_array *xs, const char *fn)
     return !vm_charge(vm, n * lg / 8);
 }
 
-static int a_sort_i(kiln_vm *vm, vm_value *a, vm_value *r)
+/* xs.sort() with `sort`; strings must not be null. */
+static int sort_with(kiln_vm *vm, vm_value *a, void (*sort)(vm_value *, size_t), bool strs)
 {
-    (void)r;
     vm_array *xs = a[0].p;
     if (!charge_sort(vm, xs, "sort"))
         return -1;
-    sort_ints(xs->buf ? xs->buf->items : NULL, xs->len);
-    return 0;
-}
-static int a_sort_f(kiln_vm *vm, vm_value *a, vm_value *r)
-{
-    (void)r;
-    vm_array *xs = a[0].p;
-    if (!charge_sort(vm, xs, "sort"))
-        return -1;
-    sort_floats(xs->buf ? xs->buf->items : NULL, xs->len);
-    return 0;
-}
-static int a_sort_s(kiln_vm *vm, vm_value *a, vm_value *r)
-{
-    (void)r;
-    vm_array *xs = a[0].p;
-    if (!charge_sort(vm, xs, "sort"))
-        return -1;
-    for (uint32_t i = 0; i < xs->len; i++)
+    for (uint32_t i = 0; strs && i < xs->len; i++)
         if (!xs->buf->items[i].s) {
             rt_raise(vm, RT_ERR_NULL, "sort: element %u is null", i);
             return -1;
         }
-    sort_strs(xs->buf ? xs->buf->items : NULL, xs->len);
+    sort(xs->buf ? xs->buf->items : NULL, xs->len);
     return 0;
+}
+static int a_sort_i(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, sort_with(vm, a, sort_ints, false);
+}
+static int a_sort_f(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, sort_with(vm, a, sort_floats, false);
+}
+static int a_sort_s(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return (void)r, sort_with(vm, a, sort_strs, true);
 }
 
 const vm_native std_text_natives[] = {
