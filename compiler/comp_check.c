@@ -1491,13 +1491,38 @@ static void cond(checker *K, comp_node *c, const char *what)
 static void for_stmt(checker *K, comp_node *n)
 {
     int a = expr(K, n->a), var_type = VM_T_INT, val_type = CT_ERR, mk, mv;
-    if (n->n) { /* for k, v in map */
+    if (n->op) { /* for i in (a..b).step(s): s, checked not 0 by a native */
+        int b = expr(K, n->b), st = expr(K, n->list[0]);
+        if (a != VM_T_INT && a != CT_ERR)
+            ERR(n->a, "range start must be int, got %s", comp_type_name(K->C, a));
+        if (b != VM_T_INT && b != CT_ERR)
+            ERR(n->b, "range end must be int, got %s", comp_type_name(K->C, b));
+        if (st != VM_T_INT && st != CT_ERR)
+            ERR(n->list[0], "range step must be int, got %s", comp_type_name(K->C, st));
+        comp_node *call = comp_alloc(K->C, sizeof *call), *callee = comp_alloc(K->C, sizeof *call);
+        *call = *n->list[0];
+        *callee = *n->list[0];
+        callee->kind = N_NAME;
+        call->kind = N_CALL;
+        call->a = callee;
+        call->list = comp_alloc(K->C, sizeof(comp_node *));
+        call->list[0] = n->list[0];
+        call->n = 1;
+        call->i = 1; /* no receiver */
+        if (st == VM_T_INT)
+            call->type = native_call(K, call, "__range_step", call->list, 1, "no step");
+        n->list[0] = call;
+    } else if (n->n) { /* for k, v in map; for i, x in array */
         if (comp_map_types(K->C, a, &mk, &mv)) {
             var_type = mk;
             val_type = mv;
+        } else if (comp_elem_of(K->C, a) >= 0 && !n->b) {
+            var_type = VM_T_INT;
+            val_type = comp_elem_of(K->C, a);
         } else {
             if (a != CT_ERR)
-                ERR(n->a, "for k, v in ... needs a map, not %s", comp_type_name(K->C, a));
+                ERR(n->a, "for a, b in ... needs a map or an array, not %s",
+                    comp_type_name(K->C, a));
             var_type = CT_ERR;
         }
     } else if (!n->b) { /* for x in array */
@@ -1523,7 +1548,7 @@ static void for_stmt(checker *K, comp_node *n)
     K->block_depth++;
     n->sym = declare(K, n, n->s, n->len, var_type, false);
     n->sym->role = SYM_ROLE_LOOP;
-    if (n->n) {
+    if (n->n && !n->op) {
         comp_node *v = n->list[0];
         v->sym = declare(K, v, v->s, v->len, val_type, false);
         v->sym->role = SYM_ROLE_LOOP;
@@ -1576,6 +1601,8 @@ static void try_stmt(checker *K, comp_node *n)
         K->nlocals = saved_n;
         K->block_start = saved_start;
     }
+    if (n->c)
+        block(K, n->c);
 }
 
 static void stmt(checker *K, comp_node *n)
@@ -1657,7 +1684,7 @@ static bool has_break(const comp_node *n)
         for (uint32_t i = 0; i < n->n; i++)
             if (has_break(n->list[i]->c))
                 return true;
-        return has_break(n->b);
+        return has_break(n->b) || has_break(n->c);
     case N_BLOCK:
         for (uint32_t i = 0; i < n->n; i++)
             if (has_break(n->list[i]))
@@ -1676,6 +1703,8 @@ static bool terminates(const comp_node *n)
     case N_THROW: return true;
     case N_BLOCK: return n->n > 0 && terminates(n->list[n->n - 1]);
     case N_TRY:
+        if (n->c && terminates(n->c)) /* finally always runs */
+            return true;
         for (uint32_t i = 0; i < n->n; i++)
             if (!terminates(n->list[i]->c))
                 return false;

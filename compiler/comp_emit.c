@@ -28,8 +28,22 @@ typedef struct jlist { /* code positions of jumps to one label */
     uint32_t n, cap;
 } jlist;
 
+/* A try with a finally clause being emitted: its block runs wherever
+ * control leaves the try. A return, break or continue inside emits a copy
+ * first; those copies are holes in the try's handler ranges (an error in
+ * them is not the try's to catch). */
+typedef struct fin {
+    comp_node *block;
+    struct fin *outer;
+    struct {
+        uint32_t from, to;
+    } * holes;
+    uint32_t nholes, holes_cap;
+} fin;
+
 typedef struct loop {
     jlist breaks, continues;
+    fin *fin; /* the innermost finally around the loop */
 } loop;
 
 typedef struct emitter {
@@ -58,6 +72,7 @@ typedef struct emitter {
     comp_sym **scope; /* locals in scope, innermost last */
     uint32_t nscope, scope_cap;
     loop *loop;
+    fin *fin; /* the innermost finally being emitted around the code */
 } emitter;
 
 /* ---- Image tables ---- */
@@ -779,18 +794,47 @@ static bool is_map(emitter *E, int type)
     return comp_map_types(E->C, type, &k, &v);
 }
 
+/* Can [e; n] evaluate e once and fill? Only when every evaluation would
+ * give the same value and do nothing else: a literal, or a variable
+ * (which the loop cannot change). */
+static bool fill_once(const comp_node *e)
+{
+    return e->kind == N_INT || e->kind == N_FLOAT || e->kind == N_BOOL || e->kind == N_NULL ||
+           e->kind == N_STR || (e->kind == N_NAME && e->sym);
+}
+
 /* [a, b, c]: an empty array of the literal's type, then a push each;
- * [v; n]: n zero elements, then filled with v. */
+ * [e; n]: n zero elements, then each set to e (evaluated per element). */
 static int ex_array(emitter *E, comp_node *n, int want)
 {
     int r = staged_target(E, want, n->type);
-    if (n->op) {
+    if (n->op && fill_once(n->list[0])) {
         int v = ex(E, n->list[0], -1);
         int len = ex(E, n->b, -1);
         emit_x(E, MK_ABC(OP_NEWA, r, len, 0), (uint32_t)n->type);
         emit(E, MK_ABC(OP_AFILL, r, v, 0));
         reg_free(E, len);
         reg_free(E, v);
+        return finish_staged(E, r, want);
+    }
+    if (n->op) { /* [e; n] with e evaluated once per element (v1) */
+        int len = reg_alloc(E, VM_T_INT), i = reg_alloc(E, VM_T_INT);
+        E->owner[len] = E->owner[i] = R_LOCAL;
+        ex(E, n->b, len);
+        emit_x(E, MK_ABC(OP_NEWA, r, len, 0), (uint32_t)n->type);
+        load_int(E, i, 0);
+        jlist to_cond = {0}, to_top = {0};
+        jump(E, &to_cond);
+        uint32_t top = E->ncode;
+        E->label_at = top;
+        int v = ex(E, n->list[0], -1);
+        emit(E, MK_ABC(OP_ASET, v, r, i));
+        reg_free(E, v);
+        emit(E, MK_ABC(OP_ADDI_I, i, i, 1));
+        bind(E, &to_cond);
+        jadd(E, &to_top, emit_x(E, MK_ABC(OP_JLT_I, i, len, 0), 0));
+        bind_to(E, &to_top, top);
+        E->owner[len] = E->owner[i] = R_FREE;
         return finish_staged(E, r, want);
     }
     int zero = reg_alloc(E, VM_T_INT);
@@ -1311,7 +1355,7 @@ static void assign_stmt(emitter *E, comp_node *n)
  * of their own for the whole loop. */
 static void for_collection(emitter *E, comp_node *n)
 {
-    bool map = n->n > 0;
+    bool map = is_map(E, n->a->type), indexed = n->n > 0 && !map; /* for i, x in xs */
     uint32_t mark = E->nscope;
     int coll = reg_alloc(E, n->a->type);
     E->owner[coll] = R_LOCAL;
@@ -1319,8 +1363,8 @@ static void for_collection(emitter *E, comp_node *n)
     int cur = reg_alloc(E, VM_T_INT), test = reg_alloc(E, map ? VM_T_BOOL : VM_T_INT);
     E->owner[cur] = E->owner[test] = R_LOCAL;
     load_int(E, cur, 0);
-    int x = local_reg(E, n->sym), v = map ? local_reg(E, n->list[0]->sym) : -1;
-    loop lp = {{0}, {0}}, *outer = E->loop;
+    int x = local_reg(E, n->sym), v = n->n ? local_reg(E, n->list[0]->sym) : -1;
+    loop lp = {{0}, {0}, E->fin}, *outer = E->loop;
     E->loop = &lp;
     jlist to_cond = {0}, to_top = {0};
     jump(E, &to_cond);
@@ -1329,6 +1373,9 @@ static void for_collection(emitter *E, comp_node *n)
     if (map) {
         emit(E, MK_ABC(OP_MKEYAT, x, coll, cur));
         emit(E, MK_ABC(OP_MVALAT, v, coll, cur));
+    } else if (indexed) {
+        emit(E, MK_ABC(OP_MOV, x, cur, 0));
+        emit(E, MK_ABC(OP_AGET, v, coll, cur));
     } else {
         emit(E, MK_ABC(OP_AGET, x, coll, cur));
     }
@@ -1350,8 +1397,47 @@ static void for_collection(emitter *E, comp_node *n)
     end_scope(E, mark);
 }
 
+/* for i in (a..b).step(s): up while i < b (i <= b) for s > 0, down while
+ * i > b (i >= b) for s < 0; the step was checked not 0. */
+static void for_stepped(emitter *E, comp_node *n)
+{
+    uint32_t mark = E->nscope;
+    int i = local_reg(E, n->sym);
+    ex(E, n->a, i);
+    int lim = reg_alloc(E, VM_T_INT), st = reg_alloc(E, VM_T_INT);
+    E->owner[lim] = E->owner[st] = R_LOCAL;
+    ex(E, n->b, lim);
+    ex(E, n->list[0], st);
+    loop lp = {{0}, {0}, E->fin}, *outer = E->loop;
+    E->loop = &lp;
+    jlist exit = {0}, up = {0}, body = {0}, to_cond = {0};
+    uint32_t cond = E->ncode;
+    E->label_at = cond;
+    jadd(E, &up, emit_x(E, MK_ABx(OP_JGTK_I, st, 0), 0));
+    /* down: leave when i <= lim (exclusive) or i < lim (inclusive) */
+    jadd(E, &exit, emit_x(E, MK_ABC(n->i ? OP_JLT_I : OP_JLE_I, i, lim, 0), 0));
+    jump(E, &body);
+    bind(E, &up);
+    jadd(E, &exit, emit_x(E, MK_ABC(n->i ? OP_JLT_I : OP_JLE_I, lim, i, 0), 0));
+    bind(E, &body);
+    block(E, n->c);
+    bind(E, &lp.continues);
+    emit(E, MK_ABC(OP_ADD_I, i, i, st));
+    jump(E, &to_cond);
+    bind_to(E, &to_cond, cond);
+    bind(E, &exit);
+    bind(E, &lp.breaks);
+    E->loop = outer;
+    E->owner[lim] = E->owner[st] = R_FREE;
+    end_scope(E, mark);
+}
+
 static void for_stmt(emitter *E, comp_node *n)
 {
+    if (n->op) {
+        for_stepped(E, n);
+        return;
+    }
     if (n->n || !n->b) { /* a map or an array */
         for_collection(E, n);
         return;
@@ -1364,7 +1450,7 @@ static void for_stmt(emitter *E, comp_node *n)
     int lim = reg_alloc(E, VM_T_INT);
     E->owner[lim] = R_LOCAL; /* held for the loop, freed below */
     ex(E, n->b, lim);
-    loop lp = {{0}, {0}}, *outer = E->loop;
+    loop lp = {{0}, {0}, E->fin}, *outer = E->loop;
     E->loop = &lp;
     jlist exit = {0}, top = {0};
     /* Skip the loop when empty: i >= lim (exclusive), i > lim (inclusive). */
@@ -1384,7 +1470,7 @@ static void for_stmt(emitter *E, comp_node *n)
 
 static void while_stmt(emitter *E, comp_node *n)
 {
-    loop lp = {{0}, {0}}, *outer = E->loop;
+    loop lp = {{0}, {0}, E->fin}, *outer = E->loop;
     E->loop = &lp;
     jlist to_cond = {0}, to_top = {0};
     jump(E, &to_cond);
@@ -1420,9 +1506,61 @@ static void if_stmt(emitter *E, comp_node *n)
 /* try: the body's code range gets one catch clause a catch, in order;
  * each handler finds the error in its variable's register (the
  * interpreter stores it there). */
+/* The finally blocks from the innermost out to (not including) `upto`, as
+ * copies where control leaves them (return, break, continue). */
+static void run_finally(emitter *E, fin *upto)
+{
+    fin *saved = E->fin;
+    for (fin *f = E->fin; f && f != upto; f = f->outer) {
+        E->fin = f->outer; /* a return in the copy runs only the outer ones */
+        uint32_t from = E->ncode;
+        block(E, f->block);
+        f->holes = comp_grow(E->C, f->holes, &f->holes_cap, f->nholes + 1, sizeof *f->holes);
+        f->holes[f->nholes].from = from;
+        f->holes[f->nholes++].to = E->ncode;
+    }
+    E->fin = saved;
+}
+
+/* Handler entries for [start, end) less the holes of f (NULL: none): one
+ * entry a piece, each going to `handler` for class `cls` in `reg`. */
+static void add_handler(emitter *E, uint32_t start, uint32_t end, const fin *f, uint32_t handler,
+                        uint32_t cls, int reg)
+{
+    uint32_t at = start;
+    for (uint32_t k = 0; at < end; k++) {
+        uint32_t stop = end, next = end;
+        for (uint32_t j = 0; f && j < f->nholes; j++) /* the first hole at or after `at` */
+            if (f->holes[j].from >= at && f->holes[j].from < stop) {
+                stop = f->holes[j].from;
+                next = f->holes[j].to;
+            }
+        if (stop > at) {
+            E->handlers = comp_grow(E->C, E->handlers, &E->handlers_cap, E->nhandlers + 1,
+                                    sizeof(vm_handler));
+            vm_handler *h = &E->handlers[E->nhandlers++];
+            h->start = at;
+            h->end = stop;
+            h->handler = handler;
+            h->cls = cls;
+            h->reg = (uint16_t)reg;
+        }
+        at = next;
+        (void)k;
+    }
+}
+
+/* try: the body's code range gets one catch clause a catch, in order;
+ * each handler finds the error in its variable's register (the
+ * interpreter stores it there). With finally, its block follows the body
+ * and each clause, and a catch-all over the body and the clauses runs it
+ * and throws the error again. */
 static void try_stmt(emitter *E, comp_node *n)
 {
     jlist after = {0};
+    fin f = {n->c, E->fin, NULL, 0, 0};
+    if (n->c)
+        E->fin = &f;
     uint32_t start = E->ncode;
     block(E, n->b);
     uint32_t end = E->ncode;
@@ -1432,20 +1570,32 @@ static void try_stmt(emitter *E, comp_node *n)
         uint32_t mark = E->nscope;
         E->label_at = E->ncode;
         int reg = local_reg(E, c->sym);
-        E->handlers =
-            comp_grow(E->C, E->handlers, &E->handlers_cap, E->nhandlers + 1, sizeof(vm_handler));
-        vm_handler *h = &E->handlers[E->nhandlers++];
-        h->start = start;
-        h->end = end;
-        h->handler = E->ncode;
-        h->cls = c->cls ? c->cls->index : VM_CATCH_ALL;
-        h->reg = (uint16_t)reg;
+        add_handler(E, start, end, n->c ? &f : NULL, E->ncode,
+                    c->cls ? c->cls->index : VM_CATCH_ALL, reg);
         block(E, c->c);
         end_scope(E, mark);
-        if (i + 1 < n->n)
+        if (i + 1 < n->n || n->c)
             jump(E, &after);
     }
-    bind(E, &after);
+    if (!n->c) {
+        bind(E, &after);
+        return;
+    }
+    uint32_t clauses_end = E->ncode;
+    E->fin = f.outer;
+    bind(E, &after); /* normal exits: the body's, each clause's */
+    block(E, n->c);
+    jlist done = {0};
+    jump(E, &done);
+    E->label_at = E->ncode; /* an error in the body or a clause */
+    int32_t ei = comp_map_get(&E->C->class_map, "Error", 5);
+    int err = reg_alloc(E, ei >= 0 ? E->C->classes[ei]->type : VM_T_STR);
+    E->owner[err] = R_LOCAL;
+    add_handler(E, start, clauses_end, &f, E->ncode, VM_CATCH_ALL, err);
+    block(E, n->c);
+    emit(E, MK_ABC(OP_THROW, err, 0, 0));
+    E->owner[err] = R_FREE;
+    bind(E, &done);
 }
 
 static void stmt(emitter *E, comp_node *n)
@@ -1459,14 +1609,30 @@ static void stmt(emitter *E, comp_node *n)
     case N_IF: if_stmt(E, n); break;
     case N_WHILE: while_stmt(E, n); break;
     case N_FOR: for_stmt(E, n); break;
-    case N_BREAK: jump(E, &E->loop->breaks); break;
-    case N_CONTINUE: jump(E, &E->loop->continues); break;
+    case N_BREAK:
+        run_finally(E, E->loop->fin);
+        jump(E, &E->loop->breaks);
+        break;
+    case N_CONTINUE:
+        run_finally(E, E->loop->fin);
+        jump(E, &E->loop->continues);
+        break;
     case N_RETURN:
         if (n->a) {
             int r = ex(E, n->a, -1);
+            if (E->fin) { /* the value is kept while the finally blocks run */
+                int held = reg_alloc(E, n->a->type);
+                E->owner[held] = R_LOCAL;
+                emit(E, MK_ABC(OP_MOV, held, r, 0));
+                reg_free(E, r);
+                r = held;
+                run_finally(E, NULL);
+                E->owner[held] = R_FREE;
+            }
             emit(E, MK_ABC(OP_RET, r, 0, 0));
             reg_free(E, r);
         } else {
+            run_finally(E, NULL);
             emit(E, MK_ABC(OP_RET0, 0, 0, 0));
         }
         break;
@@ -1580,6 +1746,7 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
 {
     comp *C = E->C;
     E->fn = fn;
+    E->fin = NULL;
     E->code = NULL;
     E->ncode = E->code_cap = 0;
     E->lines = NULL;

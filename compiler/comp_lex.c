@@ -211,6 +211,80 @@ static void escape_unicode(lexer *L, vm_buf *b, const char *esc)
     put_utf8(b, cp);
 }
 
+/* The escape sequence after a backslash (L->p just past it), its bytes
+ * appended to b. */
+static void escape(lexer *L, vm_buf *b)
+{
+    const char *esc = L->p - 1;
+    char e = L->p < L->end ? *L->p++ : 0;
+    switch (e) {
+    case 'n': vm_buf_put(b, "\n", 1); break;
+    case 't': vm_buf_put(b, "\t", 1); break;
+    case 'r': vm_buf_put(b, "\r", 1); break;
+    case '0': vm_buf_put(b, "", 1); break;
+    case '\\': vm_buf_put(b, "\\", 1); break;
+    case '"': vm_buf_put(b, "\"", 1); break;
+    case '\'': vm_buf_put(b, "'", 1); break;
+    case '$': vm_buf_put(b, "$", 1); break;
+    case 'u': escape_unicode(L, b, esc); break;
+    default:
+        comp_error(L->C, L->line, col_of(L, esc), "unknown escape sequence '\\%c'",
+                   e >= 32 && e < 127 ? e : '?');
+    }
+}
+
+/* 'c': one character (a Unicode code point, or an escape like '\n' or
+ * '\''), an int token of its code point. */
+static void char_literal(lexer *L, const char *start)
+{
+    comp *C = L->C;
+    vm_buf b = {0};
+    uint32_t line = L->line, col = col_of(L, start);
+    L->p++;
+    while (L->p < L->end && *L->p != '\'' && *L->p != '\n') {
+        if (*L->p == '\\') {
+            L->p++;
+            escape(L, &b);
+        } else {
+            vm_buf_put(&b, L->p++, 1);
+        }
+    }
+    bool closed = L->p < L->end && *L->p == '\'';
+    if (closed)
+        L->p++;
+    if (b.oom) {
+        vm_buf_free(&b);
+        longjmp(C->oom, 1);
+    }
+    /* decode: exactly one code point */
+    const unsigned char *u = (const unsigned char *)b.data;
+    size_t n = b.len, want = !n                  ? 0
+                             : u[0] < 0x80       ? 1
+                             : (u[0] >> 5) == 6  ? 2
+                             : (u[0] >> 4) == 14 ? 3
+                             : (u[0] >> 3) == 30 ? 4
+                                                 : 0;
+    uint32_t cp = !n          ? 0
+                  : want == 1 ? u[0]
+                  : want == 2 ? u[0] & 0x1f
+                  : want == 3 ? u[0] & 0x0f
+                              : u[0] & 7;
+    for (size_t i = 1; i < want && i < n; i++)
+        cp = cp << 6 | (u[i] & 0x3f);
+    if (!closed)
+        comp_error(C, line, col, "unterminated character literal");
+    else if (n == 0)
+        comp_error(C, line, col, "empty character literal ('' has no character)");
+    else if (want == 0 || n != want)
+        comp_error(C, line, col,
+                   "a character literal holds one character (use \"...\" for a string)");
+    vm_buf_free(&b);
+    comp_token *t = push(L, T_INT, start);
+    t->line = line;
+    t->col = col;
+    t->v.i = cp;
+}
+
 /* Reads string bytes from L->p (just after the opening quote or the '}'
  * closing an interpolation) up to the closing quote or the next "${". */
 static void string_part(lexer *L, const char *start)
@@ -246,21 +320,7 @@ static void string_part(lexer *L, const char *start)
             vm_buf_put(&b, &c, 1);
             continue;
         }
-        const char *esc = L->p - 1;
-        char e = L->p < L->end ? *L->p++ : 0;
-        switch (e) {
-        case 'n': vm_buf_put(&b, "\n", 1); break;
-        case 't': vm_buf_put(&b, "\t", 1); break;
-        case 'r': vm_buf_put(&b, "\r", 1); break;
-        case '0': vm_buf_put(&b, "", 1); break;
-        case '\\': vm_buf_put(&b, "\\", 1); break;
-        case '"': vm_buf_put(&b, "\"", 1); break;
-        case '$': vm_buf_put(&b, "$", 1); break;
-        case 'u': escape_unicode(L, &b, esc); break;
-        default:
-            comp_error(C, L->line, col_of(L, esc), "unknown escape sequence '\\%c'",
-                       e >= 32 && e < 127 ? e : '?');
-        }
+        escape(L, &b);
     }
     if (b.oom) {
         vm_buf_free(&b);
@@ -444,6 +504,10 @@ void comp_lex(comp *C)
         if (c == '"') {
             L.p++;
             string_part(&L, start);
+            continue;
+        }
+        if (c == '\'') {
+            char_literal(&L, start);
             continue;
         }
         if (c == '{') {

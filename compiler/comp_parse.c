@@ -702,6 +702,26 @@ static comp_node *if_statement(parser *P, comp_token *kw)
     return n;
 }
 
+/* At a '(' after `in`: is it (a..b) or (a..=b), a range in parentheses
+ * (to take .step)? Looks at the tokens only, up to the matching ')'. */
+static bool stepped_range(parser *P)
+{
+    comp *C = P->C;
+    int depth = 0;
+    for (uint32_t i = C->pos; i < C->ntoks; i++) {
+        int t = C->toks[i].type;
+        if (t == T_LPAREN || t == T_LBRACKET || t == T_LBRACE)
+            depth++;
+        else if (t == T_RPAREN || t == T_RBRACKET || t == T_RBRACE)
+            depth--;
+        else if (depth == 1 && (t == T_DOTDOT || t == T_DOTDOTEQ))
+            return true;
+        if (depth <= 0 || t == T_EOF)
+            return false;
+    }
+    return false;
+}
+
 static comp_node *for_statement(parser *P, comp_token *kw)
 {
     comp_node *n = node(P, N_FOR, kw);
@@ -721,6 +741,32 @@ static comp_node *for_statement(parser *P, comp_token *kw)
         add_child(P, n, v, &cap);
     }
     expect(P, T_IN, "'in'");
+    if (check(P, T_LPAREN) && stepped_range(P)) { /* (a..b).step(s) */
+        advance(P);
+        n->a = expression(P);
+        n->i = match(P, T_DOTDOTEQ);
+        if (!n->i)
+            expect(P, T_DOTDOT, "'..' or '..='");
+        n->b = expression(P);
+        expect(P, T_RPAREN, "')' after the range");
+        expect(P, T_DOT, "'.step(...)' after a range in parentheses");
+        comp_token *st = peek(P);
+        if (expect(P, T_IDENT, "step") && (st->len != 4 || memcmp(st->s, "step", 4)))
+            error_at(P, st, "a range in parentheses takes .step(n), not .%s", "...");
+        expect(P, T_LPAREN, "'(' after step");
+        if (n->n && !P->panic) { /* for a, b in (...).step(s) */
+            P->panic = true;
+            comp_error(P->C, n->list[0]->line, n->list[0]->col,
+                       "a range gives one loop variable, not two");
+        }
+        n->n = 0;
+        uint32_t cap = 0;
+        add_child(P, n, expression(P), &cap); /* the step, in list[0] */
+        expect(P, T_RPAREN, "')' after the step");
+        n->op = 1;
+        n->c = block(P);
+        return n;
+    }
     n->a = expression(P);
     if (match(P, T_DOTDOTEQ)) {
         n->i = 1;
@@ -733,6 +779,8 @@ static comp_node *for_statement(parser *P, comp_token *kw)
 }
 
 /* try { } catch e: Class { } ... catch e { } */
+static bool is_word(const comp_token *t, const char *w);
+
 static comp_node *try_statement(parser *P, comp_token *kw)
 {
     comp_node *n = node(P, N_TRY, kw);
@@ -762,8 +810,13 @@ static comp_node *try_statement(parser *P, comp_token *kw)
         c->c = block(P);
         add_child(P, n, c, &cap);
     }
-    if (n->n == 0 && !P->panic)
-        error_at(P, peek(P), "try needs at least one catch clause%s", "");
+    comp_token *fin = peek(P);
+    if (!P->panic && is_word(fin, "finally") && peek2(P)->type == T_LBRACE) {
+        advance(P);
+        n->c = block(P); /* runs however the try is left */
+    }
+    if (n->n == 0 && !n->c && !P->panic)
+        error_at(P, peek(P), "try needs a catch or a finally clause%s", "");
     return n;
 }
 

@@ -526,7 +526,19 @@ static int a_sort_s(kiln_vm *vm, vm_value *a, vm_value *r)
     return (void)r, sort_with(vm, a, sort_strs, true);
 }
 
+/* The step of a for loop over (a..b).step(s): never 0. */
+static int range_step(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    if (a[0].i == 0) {
+        rt_raise(vm, RT_ERR_VALUE, "a range's step must not be 0");
+        return -1;
+    }
+    r->i = a[0].i;
+    return 0;
+}
+
 const vm_native std_text_natives[] = {
+    STD_NATIVE("__range_step", "i", 'i', range_step),
     STD_NATIVE("str.find", "ssi", 'i', s_find_from),
     STD_NATIVE("str.rfind", "ss", 'i', s_rfind),
     STD_NATIVE("str.contains", "ss", 'b', s_contains),
