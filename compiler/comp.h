@@ -129,6 +129,7 @@ enum {
     T_SUPER,
     T_EXTERN,
     T_ELLIPSIS, /* '...' */
+    T_FMTSPEC,  /* "${x:SPEC}": the SPEC */
     T__COUNT
 };
 const char *comp_token_name(int t);

@@ -943,11 +943,55 @@ static int method_call(checker *K, comp_node *n)
     return native_call(K, n, name, all, n->n + 1, shown);
 }
 
+/* "${x:SPEC}": the parser made __format(x, "SPEC") (op 2); the spec is
+ * checked here, against x's type, and x becomes text first if it is an
+ * object, an array or a map. */
+static int format_call(checker *K, comp_node *n)
+{
+    comp *C = K->C;
+    comp_node *spec = n->list[1];
+    int t = n->list[0]->type;
+    if (t == CT_ERR)
+        return CT_ERR;
+    vm_fmtspec f;
+    const char *bad = vm_fmtspec_parse(spec->s, spec->len, &f);
+    if (bad) {
+        ERR(spec, "bad format spec '%.*s': %s", (int)(spec->len > 40 ? 40 : spec->len), spec->s,
+            bad);
+        return CT_ERR;
+    }
+    if (t == CT_NULL)
+        coerce(n->list[0], VM_T_STR);
+    if (comp_class_of(C, t))
+        stringify_object(K, n, &n->list[0]);
+    else
+        show_container(K, &n->list[0]);
+    t = n->list[0]->type;
+    char kind = t == VM_T_INT     ? 'i'
+                : t == VM_T_FLOAT ? 'f'
+                : t == VM_T_BOOL  ? 'b'
+                : t == VM_T_STR   ? 's'
+                                  : 0;
+    if (!kind) {
+        ERR(n->list[0], "a value of type %s cannot be formatted", comp_type_name(C, t));
+        return CT_ERR;
+    }
+    if ((bad = vm_fmtspec_fits(&f, kind))) {
+        ERR(spec, "format spec '%.*s' does not fit type %s: %s",
+            (int)(spec->len > 40 ? 40 : spec->len), spec->s, comp_type_name(C, t), bad);
+        return CT_ERR;
+    }
+    n->i = 1; /* no receiver: the arguments are the native's */
+    return native_call(K, n, "__format", n->list, 2, "no format");
+}
+
 static int call(checker *K, comp_node *n)
 {
     comp *C = K->C;
     for (uint32_t i = 0; i < n->n; i++)
         expr(K, n->list[i]);
+    if (n->op == 2)
+        return format_call(K, n);
     comp_node *callee = n->a;
     if (qualify(K, callee) && callee->kind == N_FIELD)
         return CT_ERR; /* reported */

@@ -53,7 +53,7 @@ static const char *const TOKEN_NAMES[T__COUNT] = {"end of file", "';' or newline
                                                   "'throw'",     "'is'",
                                                   "'as'",        "'self'",
                                                   "'super'",     "'extern'",
-                                                  "'...'"};
+                                                  "'...'",       "format spec"};
 
 const char *comp_token_name(int t)
 {
@@ -99,6 +99,8 @@ typedef struct lexer {
     int braces;                     /* open '{' not yet closed */
     int interp[MAX_INTERP_NESTING]; /* brace depth of each open "${" */
     int ninterp;
+    int groups;                            /* open '(' and '[' not yet closed */
+    int interp_groups[MAX_INTERP_NESTING]; /* their depth at each open "${" */
 } lexer;
 
 static uint32_t col_of(const lexer *L, const char *at)
@@ -285,6 +287,20 @@ static void char_literal(lexer *L, const char *start)
     t->v.i = cp;
 }
 
+/* ":SPEC" ending an interpolation, "${x:SPEC}": a T_FMTSPEC token of the
+ * bytes up to the '}' (checked by the compiler, vm_fmtspec_parse). */
+static void format_spec(lexer *L, const char *start)
+{
+    const char *from = ++L->p;
+    while (L->p < L->end && *L->p != '}' && *L->p != '\n' && *L->p != '"')
+        L->p++;
+    if (L->p >= L->end || *L->p != '}')
+        comp_error(L->C, L->line, col_of(L, start), "unterminated format spec (close it with '}')");
+    comp_token *t = push(L, T_FMTSPEC, start);
+    t->s = comp_strdup(L->C, from, (size_t)(L->p - from));
+    t->len = (uint32_t)(L->p - from);
+}
+
 /* Reads string bytes from L->p (just after the opening quote or the '}'
  * closing an interpolation) up to the closing quote or the next "${". */
 static void string_part(lexer *L, const char *start)
@@ -307,6 +323,7 @@ static void string_part(lexer *L, const char *start)
                 comp_error(C, line, col, "string interpolation nested too deeply");
                 break;
             }
+            L->interp_groups[L->ninterp] = L->groups;
             L->interp[L->ninterp++] = L->braces;
             type = T_INTERP;
             const char *q = L->p;
@@ -489,7 +506,7 @@ void comp_lex(comp *C)
     C->tok_cap = (uint32_t)(C->srclen + 4);
     if (C->srclen > UINT32_MAX / 2 || !(C->toks = malloc(C->tok_cap * sizeof(comp_token))))
         longjmp(C->oom, 1);
-    lexer L = {C, C->src, C->src + C->srclen, C->src, 1, 0, {0}, 0};
+    lexer L = {.C = C, .p = C->src, .end = C->src + C->srclen, .line_start = C->src, .line = 1};
     while (skip_space_and_comments(&L)) {
         const char *start = L.p;
         char c = *L.p;
@@ -510,6 +527,15 @@ void comp_lex(comp *C)
             char_literal(&L, start);
             continue;
         }
+        if (c == ':' && L.ninterp && L.interp[L.ninterp - 1] == L.braces &&
+            L.interp_groups[L.ninterp - 1] == L.groups) {
+            format_spec(&L, start); /* "${x:SPEC}" */
+            continue;
+        }
+        if (c == '(' || c == '[')
+            L.groups++;
+        else if (c == ')' || c == ']')
+            L.groups--;
         if (c == '{') {
             L.braces++;
         } else if (c == '}') {

@@ -318,7 +318,23 @@ static comp_node *interpolation(parser *P)
         s->s = t->s;
         s->len = t->len;
         add_child(P, n, s, &cap);
-        add_child(P, n, expression(P), &cap);
+        comp_node *part = expression(P);
+        comp_token *spec = peek(P);
+        if (match(P, T_FMTSPEC)) { /* ${x:SPEC}: __format(x, "SPEC"), checked by the checker */
+            comp_node *call = node(P, N_CALL, spec), *callee = node(P, N_NAME, spec),
+                      *text = node(P, N_STR, spec);
+            callee->s = "__format";
+            callee->len = 8;
+            text->s = spec->s;
+            text->len = spec->len;
+            call->a = callee;
+            call->op = 2; /* a format: no program can write this call */
+            uint32_t c2 = 0;
+            add_child(P, call, part, &c2);
+            add_child(P, call, text, &c2);
+            part = call;
+        }
+        add_child(P, n, part, &cap);
         if (P->panic)
             return n;
     }

@@ -94,4 +94,9 @@ size_t rt_format_float(double d, char *buf);
 /* rt_format_int: writes `v` in decimal to buf (24 bytes); returns the length. */
 size_t rt_format_int(int64_t v, char *buf);
 
+/* rt_format_spec: value v of kind 'i' 'f' 's' 'b' (int, float, str, bool)
+ * as format spec f (parsed and fitting, vm_fmtspec_fits) says: a new str,
+ * or NULL after raising. */
+vm_str *rt_format_spec(kiln_vm *vm, const vm_fmtspec *f, char kind, vm_value v);
+
 #endif

@@ -526,6 +526,42 @@ static int a_sort_s(kiln_vm *vm, vm_value *a, vm_value *r)
     return (void)r, sort_with(vm, a, sort_strs, true);
 }
 
+/* ---- "${x:SPEC}": __format(x, spec), spec a constant the compiler checked ---- */
+
+static int format_as(kiln_vm *vm, vm_value *a, vm_value *r, char kind)
+{
+    vm_str *spec = std_arg_str(vm, a, 1, "format");
+    if (!spec)
+        return -1;
+    vm_fmtspec f;
+    const char *bad = vm_fmtspec_parse(spec->data, spec->len, &f);
+    if (!bad)
+        bad = vm_fmtspec_fits(&f, kind);
+    if (bad) { /* only a hand-made image gets here */
+        rt_raise(vm, RT_ERR_VALUE, "format spec \"%.*s\": %s", spec->len > 40 ? 40 : (int)spec->len,
+                 spec->data, bad);
+        return -1;
+    }
+    r->s = rt_format_spec(vm, &f, kind, a[0]);
+    return r->s ? 0 : -1;
+}
+static int format_i(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return format_as(vm, a, r, 'i');
+}
+static int format_f(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return format_as(vm, a, r, 'f');
+}
+static int format_s(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return format_as(vm, a, r, 's');
+}
+static int format_b(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return format_as(vm, a, r, 'b');
+}
+
 /* The step of a for loop over (a..b).step(s): never 0. */
 static int range_step(kiln_vm *vm, vm_value *a, vm_value *r)
 {
@@ -539,6 +575,10 @@ static int range_step(kiln_vm *vm, vm_value *a, vm_value *r)
 
 const vm_native std_text_natives[] = {
     STD_NATIVE("__range_step", "i", 'i', range_step),
+    STD_NATIVE("__format", "is", 's', format_i),
+    STD_NATIVE("__format", "fs", 's', format_f),
+    STD_NATIVE("__format", "ss", 's', format_s),
+    STD_NATIVE("__format", "bs", 's', format_b),
     STD_NATIVE("str.find", "ssi", 'i', s_find_from),
     STD_NATIVE("str.rfind", "ss", 'i', s_rfind),
     STD_NATIVE("str.contains", "ss", 'b', s_contains),

@@ -35,7 +35,7 @@ VMSTATE="$IMAGE $GC vm/vm.h vm/frame.h runtime/rt.h stdlib/std.h"
 EXEC="$VMSTATE interp/interp.h interp/ops.h jit/jit.h jit/jit_int.h jit/x64.h"
 
 for f in vm/config.h vm/opcodes.h vm/roles.h vm/image.h vm/vm_image.c vm/vm_verify.c vm/vm_bytecode.c \
-         vm/vm_live.h vm/vm_live.c; do
+         vm/vm_live.h vm/vm_live.c vm/vm_fmt.c; do
     check "$f" $IMAGE
 done
 for f in compiler/*.c compiler/*.h; do check "$f" $IMAGE compiler/comp.h; done

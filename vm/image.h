@@ -389,6 +389,25 @@ void vm_disasm_with(const vm_image *im, vm_buf *out, vm_disasm_hook hook, void *
 /* vm_func_line: the source line of instruction `pc` of `f` (0 if unknown). */
 uint32_t vm_func_line(const vm_func *f, uint32_t pc);
 
+/* ---- Format specs of interpolation, "${x:SPEC}" (vm_fmt.c) ---- */
+#define VM_FMT_MAX_WIDTH 1000000
+#define VM_FMT_MAX_PRECISION 1000
+typedef struct vm_fmtspec {
+    char fill[4]; /* one character, UTF-8 */
+    uint8_t fill_len;
+    char align; /* '<' '>' '^' '=' or 0: the type's default */
+    char sign;  /* '+' '-' ' ' or 0 */
+    bool alt, zero, comma;
+    uint32_t width;
+    int32_t precision; /* -1: none */
+    char type;         /* d x X o b e f g % s, or 0 */
+} vm_fmtspec;
+/* vm_fmtspec_parse: parses the n bytes of spec s into *f; NULL, or what is
+ * wrong with it. vm_fmtspec_fits: NULL if a value of kind 'i' 'f' 's' 'b'
+ * (int, float, str, bool) can take spec f, else why not. */
+const char *vm_fmtspec_parse(const char *s, size_t n, vm_fmtspec *f);
+const char *vm_fmtspec_fits(const vm_fmtspec *f, char kind);
+
 /* ---- Natives as a program sees them: names and signatures ---- */
 /* A native's signature: the image refers to natives by name and parameter
  * types (vm_nativeref); the linker and the compiler match them against
