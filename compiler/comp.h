@@ -32,12 +32,13 @@ typedef struct comp_env {
     /* Source of the built-in classes, compiled before every program. */
     const char *prelude;
     /* Can `import name` be satisfied without a file (a standard module,
-     * or one of the embedder's)? module_const: its constant `name`
-     * (math.PI) as a float, false when there is none. */
+     * or one of the embedder's)? module_const: its constant `name`:
+     * 'f' for a float in *value (math.PI), 'i' for an int in *ivalue
+     * (math.INT_MAX), 0 when there is none. */
     bool (*module_exists)(const void *ctx, const char *name, uint32_t len);
     const void *module_ctx;
-    bool (*module_const)(const char *module, uint32_t mlen, const char *name, uint32_t len,
-                         double *value);
+    char (*module_const)(const char *module, uint32_t mlen, const char *name, uint32_t len,
+                         double *value, int64_t *ivalue);
 } comp_env;
 
 /* comp_compile: compiles `len` bytes of source `src`, named `name` in

@@ -1321,7 +1321,15 @@ static int expr_kind(checker *K, comp_node *n)
         if (qualify(K, n))
             return n->kind == N_NAME ? expr_kind(K, n) : CT_ERR;
         if (is_module(K, n->a)) { /* a module constant: becomes its literal */
-            if (K->C->env->module_const(n->a->s, n->a->len, n->s, n->len, &value)) {
+            int64_t ivalue = 0;
+            char kind = K->C->env->module_const(n->a->s, n->a->len, n->s, n->len, &value, &ivalue);
+            if (kind == 'i') {
+                n->kind = N_INT;
+                n->i = ivalue;
+                n->op = 0;
+                return VM_T_INT;
+            }
+            if (kind) {
                 n->kind = N_FLOAT;
                 n->f = value;
                 return VM_T_FLOAT;

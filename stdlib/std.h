@@ -26,9 +26,10 @@ size_t std_natives_count(void);
 /* The modules `import` knows: each has natives named "module.name" and
  * may have constants (std_module_const). */
 bool std_module_exists(const char *name, uint32_t len);
-/* A module constant as a float (math.PI); false when there is none. */
-bool std_module_const(const char *module, uint32_t mlen, const char *name, uint32_t len,
-                      double *value);
+/* A module constant: 'f' with a float in *value (math.PI), 'i' with an
+ * int in *ivalue (math.INT_MAX), 0 when there is none. */
+char std_module_const(const char *module, uint32_t mlen, const char *name, uint32_t len,
+                      double *value, int64_t *ivalue);
 
 /* The tables of each file. */
 extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[], std_io_natives[],

@@ -393,18 +393,24 @@ bool std_module_exists(const char *name, uint32_t len)
     return false;
 }
 
-bool std_module_const(const char *module, uint32_t mlen, const char *name, uint32_t len,
-                      double *value)
+char std_module_const(const char *module, uint32_t mlen, const char *name, uint32_t len,
+                      double *value, int64_t *ivalue)
 {
     static const struct {
         const char *module, *name;
+        char kind;
         double value;
-    } CONSTS[] = {{"math", "PI", 3.141592653589793}, {"math", "E", 2.718281828459045}};
+        int64_t ivalue;
+    } CONSTS[] = {
+        {"math", "PI", 'f', 3.141592653589793, 0}, {"math", "E", 'f', 2.718281828459045, 0},
+        {"math", "INF", 'f', HUGE_VAL, 0},         {"math", "NAN", 'f', NAN, 0},
+        {"math", "INT_MAX", 'i', 0, INT64_MAX},    {"math", "INT_MIN", 'i', 0, INT64_MIN}};
     for (size_t i = 0; i < sizeof CONSTS / sizeof CONSTS[0]; i++)
         if (strlen(CONSTS[i].module) == mlen && !memcmp(CONSTS[i].module, module, mlen) &&
             strlen(CONSTS[i].name) == len && !memcmp(CONSTS[i].name, name, len)) {
             *value = CONSTS[i].value;
-            return true;
+            *ivalue = CONSTS[i].ivalue;
+            return CONSTS[i].kind;
         }
-    return false;
+    return 0;
 }
