@@ -131,6 +131,7 @@ enum {
     T_EXTERN,
     T_ELLIPSIS, /* '...' */
     T_FMTSPEC,  /* "${x:SPEC}": the SPEC */
+    T_FATARROW, /* '=>' */
     T__COUNT
 };
 const char *comp_token_name(int t);
@@ -158,10 +159,12 @@ typedef struct comp_token {
  *   CT_EMPTY_MAP  the literal {}, typed by its context
  *   CT_NULL       the null literal
  *   CT_ERR        an error was already reported here
+ *   CT_VARIANT    Option.None of a generic enum: its instance comes from the
+ *                 context, as a null literal's type does (node->cls: the enum)
  *   CT_NAMED + i  a type as the parser wrote it (it cannot know class names
  *                 yet): i indexes C->tnames, and the checker resolves it
  *                 (comp_resolve_type); i is below CT_MAX_TNAMES. */
-enum { CT_EMPTY_MAP = VM_MAX_TYPES, CT_EMPTY, CT_NULL, CT_ERR, CT_NAMED };
+enum { CT_EMPTY_MAP = VM_MAX_TYPES, CT_EMPTY, CT_NULL, CT_ERR, CT_VARIANT, CT_NAMED };
 #define CT_MAX_TNAMES ((uint32_t)(INT32_MAX - CT_NAMED))
 struct comp;
 const char *comp_type_name(struct comp *C, int t);
@@ -202,7 +205,11 @@ enum {
     N_FN,
     N_THROW,
     N_TRY,
-    N_CATCH
+    N_CATCH,
+    /* v1: match subject { arms }, each arm `patterns => body` (list: the
+     * patterns; b: the body, an expression or a block) */
+    N_MATCH,
+    N_ARM
 };
 
 typedef struct comp_sym comp_sym;
@@ -330,6 +337,8 @@ struct comp_fn {
     bool in_template;
     comp_fn *generic;
     const struct comp_subst *subst; /* an instance's (or its class's) type arguments */
+    bool lazy;      /* a library function of the prelude (__name): made when first called */
+    bool generated; /* written by the compiler (an enum's to_str and __eq) */
 };
 
 enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS, SYNTH_EXTERN };
@@ -387,6 +396,16 @@ typedef struct comp_class {
         uint32_t len, line, col;
     } * ifaces;
     uint32_t nifaces;
+    /* An enum: a class whose field 0 is the variant's number (_tag), then
+     * each variant's payload (_Name_0, ...); its to_str and __eq are made
+     * from source (comp_parse.c). */
+    bool is_enum;
+    struct comp_variant {
+        const char *name;
+        uint32_t len, line, col;
+        uint32_t first, n; /* its payload: fields first .. first+n-1 */
+    } * variants;
+    uint32_t nvariants;
     /* A library class of the prelude other than the errors (StringBuilder):
      * made like an instance of a generic class without type parameters,
      * when a program first uses it, so programs that do not carry none of
@@ -413,7 +432,8 @@ enum {
     B_MDEL,
     B_MLEN,
     B_MKEYS,
-    B_FNCALL
+    B_FNCALL,
+    B_VARIANT /* Enum.Variant(payload): cls, i the variant's number */
 };
 
 /* ---- Compiler state ---- */
@@ -615,6 +635,11 @@ comp_fn *comp_instantiate(comp *C, comp_fn *fn, comp_node *at, comp_node **args,
  * `args` when nexplicit is 0. Its instance's type, or CT_ERR reported. */
 int comp_instantiate_class(comp *C, comp_class *g, uint32_t line, uint32_t col, comp_node **args,
                            uint32_t nargs, const int *explicit, uint32_t nexplicit);
+/* The same, inferring from args against the parameter types ptypes (as
+ * written in g): an enum variant's payload. */
+int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t col,
+                                comp_node **args, const int *ptypes, uint32_t np,
+                                const int *explicit, uint32_t nexplicit);
 /* comp_class.c: makes class c (an instance, its superclass placed) a
  * type, and lays it out now or, before comp_classes has laid out the
  * declared classes, right after them. */
@@ -623,7 +648,7 @@ void comp_class_ready(comp *C, comp_class *c);
 /* A template, or part of one: never checked or emitted itself. */
 #define COMP_TEMPLATE_CLASS(c) ((c)->ntparams || (c)->lazy)
 #define COMP_TEMPLATE_FN(f) \
-    ((f)->ntparams || (f)->in_template || ((f)->cls && COMP_TEMPLATE_CLASS((f)->cls)))
+    ((f)->ntparams || (f)->lazy || (f)->in_template || ((f)->cls && COMP_TEMPLATE_CLASS((f)->cls)))
 /* Class c as a program names it where no type arguments can be written
  * (is, as, catch): a lazy class's instance, or NULL after reporting a
  * generic one. */

@@ -49,6 +49,14 @@ static bool coerce_in(comp *C, comp_node *n, int to)
 {
     if (n->type == CT_ERR || to == CT_ERR)
         return true;
+    if (n->type == CT_VARIANT) { /* Option.None where an Option<int> is expected */
+        comp_class *c = comp_class_of(C, to);
+        if (!c || c->generic != n->cls)
+            return false;
+        n->cls = c;
+        n->type = to;
+        return true;
+    }
     int elem = comp_elem_of(C, to), mk, mv;
     bool is_map = comp_map_types(C, to, &mk, &mv);
     if (n->type == CT_EMPTY_MAP && is_map) { /* {} or {k: null, ...} */
@@ -491,6 +499,13 @@ static void stringify_object(checker *K, comp_node *n, comp_node **arg)
     *arg = conv;
 }
 
+/* Code of the library (the prelude) or written by the compiler (an enum's
+ * methods): it may call what programs cannot (__repr). */
+static bool library_code(checker *K)
+{
+    return K->C->mod == K->C->mods[1] || (K->fn && K->fn->generated);
+}
+
 static comp_fn *library_fn(comp *C, const char *kind, const char *name, uint32_t len);
 static int library_call(checker *K, comp_node *n, comp_fn *g, comp_node *recv, comp_node **args,
                         uint32_t nargs, const char *shown);
@@ -546,7 +561,7 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
             return VM_T_STR;
         }
     }
-    if (n->n == 1 && len == 6 && !memcmp(name, "__repr", 6) && K->C->mod == K->C->mods[1]) {
+    if (n->n == 1 && len == 6 && !memcmp(name, "__repr", 6) && library_code(K)) {
         /* the library's: a str quoted, as inside a printed container */
         if (args[0]->type == VM_T_STR)
             return native_call(K, n, "__quote", args, 1, "no quote");
@@ -901,12 +916,129 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
     return library_call(K, n, g, f->a, n->list, n->n, shown);
 }
 
+/* Name n (unqualified, not a variable) names an enum: the enum, else NULL. */
+static comp_class *enum_named(checker *K, const comp_node *n)
+{
+    if (n->kind != N_NAME || n->qual || lookup(K, n->s, n->len))
+        return NULL;
+    comp_class *c = comp_find_class(K->C, K->C->mod, n->s, n->len, false);
+    return c && c->is_enum ? c : NULL;
+}
+
+static const struct comp_variant *find_variant(const comp_class *c, const char *name, uint32_t len,
+                                               uint32_t *tag)
+{
+    for (uint32_t i = 0; i < c->nvariants; i++)
+        if (c->variants[i].len == len && !memcmp(c->variants[i].name, name, len)) {
+            *tag = i;
+            return &c->variants[i];
+        }
+    return NULL;
+}
+
+/* Enum.Variant(args) (n a call) or Enum.Variant (n the field node f): a new
+ * value. A generic enum's type arguments come from the payload, or, for a
+ * variant without one, from the context (CT_VARIANT). */
+static int variant(checker *K, comp_node *n, comp_class *en, comp_node *f, comp_node **args,
+                   uint32_t nargs, bool call)
+{
+    comp *C = K->C;
+    uint32_t tag;
+    const struct comp_variant *v = find_variant(en, f->s, f->len, &tag);
+    if (!v) {
+        ERR(f, "enum %.*s has no variant '%.*s'", (int)en->len, en->name, (int)f->len, f->s);
+        return CT_ERR;
+    }
+    if (nargs != v->n || (!call && v->n)) {
+        ERR(n, "%.*s.%.*s takes %u value%s, got %u", (int)en->len, en->name, (int)v->len, v->name,
+            v->n, v->n == 1 ? "" : "s", call ? nargs : 0);
+        return CT_ERR;
+    }
+    for (uint32_t i = 0; i < nargs; i++)
+        if (args[i]->type == CT_ERR)
+            return CT_ERR;
+    comp_class *c = en;
+    const int32_t *targs = f->a->targs;
+    uint32_t ntargs = f->a->ntargs;
+    if (en->ntparams && !nargs && !ntargs) {
+        n->kind = N_CALL; /* made with its type once the context gives one */
+        n->builtin = B_VARIANT;
+        n->cls = en;
+        n->i = tag;
+        n->field = (int32_t)v->first;
+        n->n = 0;
+        n->a = f;
+        return CT_VARIANT;
+    }
+    if (en->ntparams) {
+        int ptypes[KILN_MAX_PARAMS];
+        for (uint32_t i = 0; i < nargs && i < KILN_MAX_PARAMS; i++)
+            ptypes[i] = en->own[v->first + i].type;
+        c = comp_class_of(C, comp_instantiate_class_with(C, en, f->line, f->col, args, ptypes,
+                                                         nargs < KILN_MAX_PARAMS ? nargs : 0, targs,
+                                                         ntargs));
+        if (!c)
+            return CT_ERR;
+    } else if (ntargs) {
+        ERR(f->a, "enum %.*s is not generic: it takes no type arguments", (int)en->len, en->name);
+        return CT_ERR;
+    }
+    for (uint32_t i = 0; i < nargs; i++)
+        if (!coerce(args[i], c->fields[v->first + i]->type))
+            ERR(args[i], "value %u of %.*s.%.*s is %s, expected %s", i + 1, (int)en->len, en->name,
+                (int)v->len, v->name, comp_type_name(C, args[i]->type),
+                comp_type_name(C, c->fields[v->first + i]->type));
+    n->kind = N_CALL;
+    n->a = f;
+    n->list = args;
+    n->n = nargs;
+    n->builtin = B_VARIANT;
+    n->cls = c;
+    n->i = tag;
+    n->field = (int32_t)v->first;
+    return c->type;
+}
+
+/* a == b on enum values (neither the null literal) compares them by
+ * value: the library's __enum_eq(a, b), which calls a.__eq(b). */
+static bool enum_equality(checker *K, comp_node *n)
+{
+    comp *C = K->C;
+    comp_node *l = n->a, *r = n->b;
+    if (l->type == CT_VARIANT)
+        coerce(l, r->type);
+    if (r->type == CT_VARIANT)
+        coerce(r, l->type);
+    comp_class *c = comp_class_of(C, l->type);
+    if (!c || !c->is_enum || l->type != r->type)
+        return false;
+    comp_node *call = comp_alloc(C, sizeof *call);
+    *call = *n;
+    comp_node *b = r;
+    if (library_call(K, call, library_fn(C, "enum", "eq", 2), l, &b, 1, "==") == CT_ERR)
+        return false;
+    call->type = VM_T_BOOL;
+    if (n->op == T_EQEQ) {
+        *n = *call;
+    } else { /* a != b: !(a == b) */
+        n->kind = N_UNARY;
+        n->op = T_BANG;
+        n->a = call;
+        n->b = NULL;
+    }
+    n->type = VM_T_BOOL;
+    return true;
+}
+
 static int method_call(checker *K, comp_node *n)
 {
     comp *C = K->C;
     comp_node *f = n->a;
     if (is_module(K, f->a))
         return module_call(K, n);
+    comp_class *en = enum_named(K, f->a);
+    if (en)
+        return variant(K, n, en, f, n->list, n->n, true);
     int rt = expr(K, f->a);
     if (rt == CT_ERR)
         return CT_ERR;
@@ -929,6 +1061,12 @@ static int method_call(checker *K, comp_node *n)
         }
         n->builtin = B_STRLEN;
         return VM_T_INT;
+    }
+    comp_fn *lib = rt == VM_T_STR ? library_fn(C, "str", f->s, f->len) : NULL;
+    if (lib) { /* a str method written in Kiln (to_int) */
+        char shown[96];
+        snprintf(shown, sizeof shown, "str.%.*s()", (int)(f->len > 60 ? 60 : f->len), f->s);
+        return library_call(K, n, lib, f->a, n->list, n->n, shown);
     }
     /* Receiver first, then the arguments, as the native takes them. */
     comp_node **all = comp_alloc(C, sizeof(comp_node *) * (n->n + 1));
@@ -1032,7 +1170,7 @@ static int call(checker *K, comp_node *n)
         return construct(K, n, cls);
     if (!fn) {
         if ((is_builtin_name(name, len) ||
-             (C->mod == C->mods[1] && len == 6 && !memcmp(name, "__repr", 6))) &&
+             (library_code(K) && len == 6 && !memcmp(name, "__repr", 6))) &&
             !callee->qual)
             return builtin_call(K, n, name, len);
         if (callee->qual)
@@ -1052,7 +1190,7 @@ static int call(checker *K, comp_node *n)
             fn->variadic ? "at least " : "", fn->nparams, fn->nparams == 1 ? "" : "s", n->n);
         return fn->ntparams ? CT_ERR : fn->ret;
     }
-    if (fn->ntparams) {
+    if (fn->ntparams || fn->lazy) {
         for (uint32_t i = 0; i < n->n; i++)
             if (n->list[i]->type == CT_ERR)
                 return CT_ERR;
@@ -1173,6 +1311,218 @@ static int map_literal(checker *K, comp_node *n)
     return comp_map_type(K->C, kt, vt, n->line, n->col);
 }
 
+static void cond(checker *K, comp_node *c, const char *what);
+
+/* The one type several values (an if's or a match's arms) have in common,
+ * or CT_ERR after reporting at `at`. */
+static int arms_type(checker *K, comp_node **vals, uint32_t n, comp_node *at, const char *what)
+{
+    int t = -1;
+    for (uint32_t i = 0; i < n; i++) {
+        int v = vals[i]->type;
+        if (v == CT_ERR)
+            return CT_ERR;
+        if (v == VM_T_VOID) {
+            ERR(vals[i], "this arm of %s has no value (a call without result)", what);
+            return CT_ERR;
+        }
+        if (t < 0 || t == CT_NULL || t == CT_VARIANT) {
+            t = t == CT_NULL && v != CT_NULL && VM_T_ISREF(v) ? v
+                : t == CT_VARIANT && v != CT_VARIANT          ? v
+                : t < 0                                       ? v
+                                                              : t;
+            continue;
+        }
+        int c = v == CT_NULL || v == CT_VARIANT ? t : common_type(K, t, v);
+        if (c == CT_ERR) {
+            ERR(at, "the arms of %s have different types: %s and %s", what, comp_type_name(K->C, t),
+                comp_type_name(K->C, v));
+            return CT_ERR;
+        }
+        t = c;
+    }
+    for (uint32_t i = 0; i < n; i++)
+        if (!coerce(vals[i], t)) {
+            ERR(vals[i], "this arm of %s is %s, expected %s", what,
+                comp_type_name(K->C, vals[i]->type), comp_type_name(K->C, t));
+            return CT_ERR;
+        }
+    return t;
+}
+
+/* The expression of an arm written as a block of one expression: { e }. */
+static comp_node *arm_value(checker *K, comp_node *b, const char *what)
+{
+    if (b && b->kind == N_BLOCK && b->n == 1 && b->list[0]->kind == N_EXPR)
+        return b->list[0]->a;
+    ERR(b ? b : (comp_node *)NULL, "an %s used as a value needs one expression in each arm", what);
+    return NULL;
+}
+
+/* if c { a } else { b } as a value. */
+static int if_expr(checker *K, comp_node *n)
+{
+    cond(K, n->a, "if");
+    if (!n->c) {
+        ERR(n, "an if used as a value needs an else");
+        return CT_ERR;
+    }
+    comp_node *a = arm_value(K, n->b, "if");
+    comp_node *b = n->c->kind == N_IF ? n->c : arm_value(K, n->c, "if");
+    if (!a || !b)
+        return CT_ERR;
+    if (n->c->kind == N_IF)
+        n->c->op = 1;
+    expr(K, a);
+    expr(K, b);
+    comp_node *vals[2] = {a, b};
+    return arms_type(K, vals, 2, n, "an if");
+}
+
+static bool is_wildcard(const comp_node *p)
+{
+    return p->kind == N_NAME && p->len == 1 && p->s[0] == '_';
+}
+
+/* A literal pattern's value (an int, a str, a bool), or false. */
+static bool literal_pattern(comp_node *p)
+{
+    if (p->kind == N_UNARY && p->op == T_MINUS && p->a->kind == N_INT) {
+        p->kind = N_INT;
+        p->i = -p->a->i;
+        p->op = 0;
+        return true;
+    }
+    if (p->kind == N_INT)
+        p->op = 0; /* 9223372036854775808 negated was folded above */
+    return p->kind == N_INT || p->kind == N_STR || p->kind == N_BOOL;
+}
+
+/* match subject { arms }: each pattern fits the subject's type, enum
+ * arms bind their payload, and every value is covered (else a _ arm).
+ * As a value, every arm is one expression and they share a type. */
+static int match_check(checker *K, comp_node *n, bool value)
+{
+    comp *C = K->C;
+    int t = expr(K, n->a);
+    comp_class *ec = comp_class_of(C, t);
+    if (ec && !ec->is_enum)
+        ec = NULL;
+    const comp_class *tmpl = ec && ec->generic ? ec->generic : ec;
+    bool wild = false, bad = t == CT_ERR, seen_true = false, seen_false = false;
+    bool covered[256] = {0};
+    if (!bad && !ec && t != VM_T_INT && t != VM_T_STR && t != VM_T_BOOL) {
+        ERR(n->a, "match needs an enum, an int, a str or a bool, not %s", comp_type_name(C, t));
+        bad = true;
+    }
+    comp_node **vals = comp_alloc(C, sizeof(comp_node *) * (n->n ? n->n : 1));
+    uint32_t nvals = 0;
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *arm = n->list[i];
+        uint32_t saved_n = K->nlocals, saved_start = K->block_start;
+        K->block_start = K->nlocals;
+        K->block_depth++;
+        if (wild)
+            ERR(arm, "this arm is never reached: the _ arm before it takes every value");
+        for (uint32_t j = 0; j < arm->n && !bad; j++) {
+            comp_node *p = arm->list[j];
+            if (is_wildcard(p)) {
+                wild = true;
+                continue;
+            }
+            if (ec) {
+                comp_node *f = p->kind == N_CALL ? p->a : p;
+                uint32_t tag;
+                const struct comp_variant *v = NULL;
+                if (f->kind == N_FIELD && f->a->kind == N_NAME && f->a->len == tmpl->len &&
+                    !memcmp(f->a->s, tmpl->name, tmpl->len))
+                    v = find_variant(tmpl, f->s, f->len, &tag);
+                if (!v) {
+                    ERR(p, "a pattern on %s is %.*s.Variant or _", comp_type_name(C, t),
+                        (int)tmpl->len, tmpl->name);
+                    continue;
+                }
+                p->i = tag;
+                p->field = (int32_t)v->first;
+                covered[tag] = true;
+                uint32_t got = p->kind == N_CALL ? p->n : 0;
+                if (got != v->n) {
+                    ERR(p, "%.*s.%.*s has %u value%s, the pattern names %u", (int)tmpl->len,
+                        tmpl->name, (int)v->len, v->name, v->n, v->n == 1 ? "" : "s", got);
+                    continue;
+                }
+                if (got && arm->n > 1) {
+                    ERR(p, "a pattern that binds names must be alone in its arm");
+                    continue;
+                }
+                for (uint32_t k = 0; k < got; k++) {
+                    comp_node *b = p->list[k];
+                    if (is_wildcard(b))
+                        continue;
+                    b->sym = declare(K, b, b->s, b->len, ec->fields[v->first + k]->type, false);
+                }
+                continue;
+            }
+            if (!literal_pattern(p)) {
+                ERR(p, "a pattern is a literal (a number, a string, true, false) or _");
+                continue;
+            }
+            int pt = p->kind == N_INT ? VM_T_INT : p->kind == N_STR ? VM_T_STR : VM_T_BOOL;
+            p->type = pt;
+            if (pt != t)
+                ERR(p, "pattern of type %s on a match of %s", comp_type_name(C, pt),
+                    comp_type_name(C, t));
+            if (pt == VM_T_BOOL && p->i)
+                seen_true = true;
+            else if (pt == VM_T_BOOL)
+                seen_false = true;
+        }
+        if (arm->b->kind == N_BLOCK && !value) {
+            block(K, arm->b);
+        } else {
+            comp_node *e = arm->b->kind == N_BLOCK ? arm_value(K, arm->b, "match") : arm->b;
+            if (e) {
+                expr(K, e);
+                vals[nvals++] = e;
+                if (!value && e->kind != N_CALL && e->type != CT_ERR)
+                    ERR(e, "expression result is not used");
+            }
+        }
+        K->block_depth--;
+        K->nlocals = saved_n;
+        K->block_start = saved_start;
+    }
+    if (bad)
+        return CT_ERR;
+    if (!wild && ec) {
+        char missing[256] = "";
+        size_t m = 0;
+        for (uint32_t i = 0; i < tmpl->nvariants && m < sizeof missing - 80; i++)
+            if (!covered[i])
+                m +=
+                    (size_t)snprintf(missing + m, sizeof missing - m, "%s%.*s.%.*s", m ? ", " : "",
+                                     (int)(tmpl->len > 30 ? 30 : tmpl->len), tmpl->name,
+                                     (int)(tmpl->variants[i].len > 30 ? 30 : tmpl->variants[i].len),
+                                     tmpl->variants[i].name);
+        if (m) {
+            ERR(n, "match is not exhaustive: missing %s (add them, or a _ arm)", missing);
+            return CT_ERR;
+        }
+    } else if (!wild && t == VM_T_BOOL && !(seen_true && seen_false)) {
+        ERR(n, "match is not exhaustive: missing %s (add it, or a _ arm)",
+            seen_true ? "false" : "true");
+        return CT_ERR;
+    } else if (!wild && t != VM_T_BOOL && !ec) {
+        ERR(n, "match on %s needs a _ arm (it cannot list every value)", comp_type_name(C, t));
+        return CT_ERR;
+    }
+    if (!value)
+        return VM_T_VOID;
+    if (nvals != n->n)
+        return CT_ERR;
+    return arms_type(K, vals, nvals, n, "a match");
+}
+
 static int expr_kind(checker *K, comp_node *n)
 {
     switch (n->kind) {
@@ -1255,6 +1605,8 @@ static int expr_kind(checker *K, comp_node *n)
         expr(K, n->b);
         if (compare_call(K, n))
             return VM_T_BOOL;
+        if ((n->op == T_EQEQ || n->op == T_NE) && enum_equality(K, n))
+            return VM_T_BOOL;
         if (n->op == T_PLUS && n->a->type == n->b->type && comp_elem_of(K->C, n->a->type) >= 0) {
             comp_node *b = n->b; /* a + b: a new array */
             return library_call(K, n, library_fn(K->C, "array", "concat", 6), n->a, &b, 1,
@@ -1307,6 +1659,13 @@ static int expr_kind(checker *K, comp_node *n)
     case N_FIELD: {
         double value;
         comp_node *x = n->a;
+        comp_class *en = enum_named(K, x);
+        if (en) { /* Enum.Variant, a variant without payload */
+            comp_node *f = comp_alloc(K->C, sizeof *f);
+            *f = *n;
+            n->a = f; /* the call keeps the field node, for messages */
+            return variant(K, n, en, f, NULL, 0, false);
+        }
         if ((x->kind == N_IS || x->kind == N_AS) && !x->qs &&
             comp_imported(K->C, K->C->mod, x->s, x->len) &&
             !comp_find_class(K->C, K->C->mod, x->s, x->len, false)) {
@@ -1365,6 +1724,8 @@ static int expr_kind(checker *K, comp_node *n)
     case N_SUPER:
         ERR(n, "super must be followed by a method call: super.%.*s(...)", (int)n->len, n->s);
         return CT_ERR;
+    case N_IF: return if_expr(K, n);
+    case N_MATCH: return match_check(K, n, true);
     case N_IS:
     case N_AS: {
         int t = expr(K, n->a);
@@ -1425,6 +1786,13 @@ static void let_stmt(checker *K, comp_node *n)
                 it = CT_ERR;
             } else if (it == VM_T_VOID) {
                 ERR(n->a, "a call without result has no value to store");
+                it = CT_ERR;
+            } else if (it == CT_VARIANT) {
+                const comp_class *en = n->a->cls;
+                ERR(n->a,
+                    "cannot infer %.*s's type arguments here; annotate the variable (let x: "
+                    "%.*s<...> = ...) or write them (%.*s<...>.Variant)",
+                    (int)en->len, en->name, (int)en->len, en->name, (int)en->len, en->name);
                 it = CT_ERR;
             }
             t = it;
@@ -1663,6 +2031,10 @@ static void stmt(checker *K, comp_node *n)
     case N_LET: let_stmt(K, n); break;
     case N_ASSIGN: assign_stmt(K, n); break;
     case N_EXPR:
+        if (n->a->kind == N_MATCH) { /* a match statement: its arms' values are not used */
+            n->a->type = match_check(K, n->a, false);
+            break;
+        }
         expr(K, n->a);
         if (n->a->kind != N_CALL && n->a->type != CT_ERR)
             ERR(n->a, "expression result is not used");
@@ -1732,6 +2104,11 @@ static bool has_break(const comp_node *n)
     switch (n->kind) {
     case N_BREAK: return true;
     case N_IF: return has_break(n->b) || has_break(n->c);
+    case N_EXPR:
+        for (uint32_t i = 0; n->a->kind == N_MATCH && i < n->a->n; i++)
+            if (has_break(n->a->list[i]->b))
+                return true;
+        return false;
     case N_TRY:
         for (uint32_t i = 0; i < n->n; i++)
             if (has_break(n->list[i]->c))
@@ -1762,6 +2139,13 @@ static bool terminates(const comp_node *n)
                 return false;
         return terminates(n->b);
     case N_IF: return n->c && terminates(n->b) && terminates(n->c);
+    case N_EXPR: /* a match (exhaustive, or it would not compile) whose arms all end */
+        if (n->a->kind != N_MATCH || !n->a->n)
+            return false;
+        for (uint32_t i = 0; i < n->a->n; i++)
+            if (!terminates(n->a->list[i]->b))
+                return false;
+        return true;
     case N_WHILE: return n->a->kind == N_BOOL && n->a->i && !has_break(n->b);
     default: return false;
     }

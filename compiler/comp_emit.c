@@ -396,6 +396,10 @@ static int ex_array_method(emitter *E, comp_node *n, int want);
 static int ex_map_method(emitter *E, comp_node *n, int want);
 static int ex_lambda(emitter *E, comp_node *n, int want);
 static void cond_jump(emitter *E, comp_node *n, bool when, jlist *to);
+static int ex_variant(emitter *E, comp_node *n, int want);
+static int local_reg(emitter *E, comp_sym *s);
+static void end_scope(emitter *E, uint32_t mark);
+static void block(emitter *E, comp_node *b);
 
 static void load_int(emitter *E, int r, int64_t v)
 {
@@ -733,6 +737,7 @@ static int ex_call(emitter *E, comp_node *n, int want)
     case B_MKEYS: return ex_map_method(E, n, want);
     case B_TO_STR: return ex_obj_to_str(E, n->list[0], want);
     case B_FNCALL: return ex_value_call(E, n, want);
+    case B_VARIANT: return ex_variant(E, n, want);
     case B_IDENTITY: return ex(E, n->list[0], want);
     case B_INT_OF_FLOAT:
     case B_FLOAT_OF_INT: {
@@ -918,10 +923,122 @@ static int ex_array_method(emitter *E, comp_node *n, int want)
     }
 }
 
+/* Enum.Variant(payload): a new object, its _tag and payload set. */
+static int ex_variant(emitter *E, comp_node *n, int want)
+{
+    comp_class *c = n->cls;
+    int r = staged_target(E, want, c->type);
+    E->owner[r] = E->owner[r] == R_FREE ? R_TEMP : E->owner[r];
+    emit(E, MK_ABx(OP_NEW, r, c->index));
+    int tag = reg_alloc(E, VM_T_INT);
+    load_int(E, tag, n->i);
+    emit(E, MK_ABC(OP_SETF, tag, r, 0));
+    reg_free(E, tag);
+    for (uint32_t i = 0; i < n->n; i++) {
+        int v = ex(E, n->list[i], -1);
+        emit(E, MK_ABC(OP_SETF, v, r, (uint32_t)n->field + i));
+        reg_free(E, v);
+    }
+    return finish_staged(E, r, want);
+}
+
+/* if c { a } else { b } as a value, into one register. */
+static int ex_if(emitter *E, comp_node *n, int want)
+{
+    int r = staged_target(E, want, n->type);
+    jlist otherwise = {0}, end = {0};
+    cond_jump(E, n->a, false, &otherwise);
+    ex(E, n->b->list[0]->a, r);
+    jump(E, &end);
+    bind(E, &otherwise);
+    ex(E, n->c->kind == N_IF ? n->c : n->c->list[0]->a, r);
+    bind(E, &end);
+    return finish_staged(E, r, want);
+}
+
+/* match: the subject (and an enum's _tag) held in registers, then each arm
+ * tests its patterns in order; the last arm takes what is left (the
+ * checker proved the match exhaustive). */
+static int ex_match(emitter *E, comp_node *n, int want, bool value)
+{
+    int subj = reg_alloc(E, n->a->type);
+    E->owner[subj] = R_LOCAL;
+    ex(E, n->a, subj);
+    comp_class *ec = comp_class_of(E->C, n->a->type);
+    bool is_enum = ec && ec->is_enum;
+    int tag = -1;
+    if (is_enum) {
+        tag = reg_alloc(E, VM_T_INT);
+        E->owner[tag] = R_LOCAL;
+        emit(E, MK_ABC(OP_GETF, tag, subj, 0));
+    }
+    int r = value ? staged_target(E, want, n->type) : -1;
+    if (r >= 0 && E->owner[r] == R_FREE)
+        E->owner[r] = R_TEMP;
+    jlist end = {0};
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *arm = n->list[i];
+        bool last = i + 1 == n->n, wild = false;
+        for (uint32_t j = 0; j < arm->n; j++)
+            wild |=
+                arm->list[j]->kind == N_NAME && arm->list[j]->len == 1 && arm->list[j]->s[0] == '_';
+        jlist body = {0}, next = {0};
+        for (uint32_t j = 0; !wild && !last && j < arm->n; j++) {
+            comp_node *p = arm->list[j];
+            if (is_enum) {
+                jadd(E, &body, emit_x(E, MK_ABx(OP_JEQK_I, tag, (uint16_t)(int16_t)p->i), 0));
+            } else if (p->kind == N_BOOL) {
+                jadd(E, &body, emit_x(E, MK_ABC(p->i ? OP_JT : OP_JF, subj, 0, 0), 0));
+            } else if (p->kind == N_INT && p->i >= INT16_MIN && p->i <= INT16_MAX) {
+                jadd(E, &body, emit_x(E, MK_ABx(OP_JEQK_I, subj, (uint16_t)(int16_t)p->i), 0));
+            } else {
+                int k = ex(E, p, -1);
+                if (p->kind == N_INT) {
+                    jadd(E, &body, emit_x(E, MK_ABC(OP_JEQ_I, subj, k, 0), 0));
+                } else {
+                    int b = reg_alloc(E, VM_T_BOOL);
+                    emit(E, MK_ABC(OP_EQ_S, b, subj, k));
+                    jadd(E, &body, emit_x(E, MK_ABC(OP_JT, b, 0, 0), 0));
+                    reg_free(E, b);
+                }
+                reg_free(E, k);
+            }
+        }
+        if (!wild && !last)
+            jump(E, &next);
+        bind(E, &body);
+        uint32_t mark = E->nscope;
+        comp_node *p = arm->list[0];
+        for (uint32_t k = 0; is_enum && p->kind == N_CALL && k < p->n; k++)
+            if (p->list[k]->sym) /* a bound payload value */
+                emit(E,
+                     MK_ABC(OP_GETF, local_reg(E, p->list[k]->sym), subj, (uint32_t)p->field + k));
+        if (value)
+            ex(E, arm->b->kind == N_BLOCK ? arm->b->list[0]->a : arm->b, r);
+        else if (arm->b->kind == N_BLOCK)
+            block(E, arm->b);
+        else
+            reg_free(E, ex(E, arm->b, -1));
+        end_scope(E, mark);
+        if (!last)
+            jump(E, &end);
+        bind(E, &next);
+    }
+    bind(E, &end);
+    E->owner[subj] = R_FREE;
+    if (tag >= 0)
+        E->owner[tag] = R_FREE;
+    if (!value)
+        return -1;
+    return finish_staged(E, r, want);
+}
+
 static int ex_kind(emitter *E, comp_node *n, int want)
 {
     int r;
     switch (n->kind) {
+    case N_IF: return ex_if(E, n, want);
+    case N_MATCH: return ex_match(E, n, want, true);
     case N_INT:
         r = target(E, want, VM_T_INT);
         load_int(E, r, n->i);
@@ -1605,7 +1722,12 @@ static void stmt(emitter *E, comp_node *n)
     switch (n->kind) {
     case N_LET: let_stmt(E, n); break;
     case N_ASSIGN: assign_stmt(E, n); break;
-    case N_EXPR: reg_free(E, ex(E, n->a, -1)); break;
+    case N_EXPR:
+        if (n->a->kind == N_MATCH)
+            ex_match(E, n->a, -1, false);
+        else
+            reg_free(E, ex(E, n->a, -1));
+        break;
     case N_IF: if_stmt(E, n); break;
     case N_WHILE: while_stmt(E, n); break;
     case N_FOR: for_stmt(E, n); break;

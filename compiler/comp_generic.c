@@ -315,6 +315,7 @@ comp_fn *comp_instantiate(comp *C, comp_fn *g, comp_node *at, comp_node **args, 
     inst->generic = g;
     inst->tparams = NULL;
     inst->ntparams = 0;
+    inst->lazy = false;
     inst->subst = new_subst(C, g->name, g->len, g->tparams, g->ntparams, targs, at->line);
     const comp_subst *saved = C->subst;
     C->subst = inst->subst;
@@ -335,14 +336,23 @@ static comp_fn *own_init(const comp_class *c)
 int comp_instantiate_class(comp *C, comp_class *g, uint32_t line, uint32_t col, comp_node **args,
                            uint32_t nargs, const int *explicit, uint32_t nexplicit)
 {
-    int32_t targs[KILN_MAX_PARAMS + 1];
     int ptypes[KILN_MAX_PARAMS];
     comp_fn *init = own_init(g);
     uint32_t np = init && init->nparams > 1 ? init->nparams - 1 : 0;
     if (np > nargs)
         np = nargs;
-    for (uint32_t i = 0; i < np && i < KILN_MAX_PARAMS; i++)
+    if (np > KILN_MAX_PARAMS)
+        np = KILN_MAX_PARAMS;
+    for (uint32_t i = 0; i < np; i++)
         ptypes[i] = init->params[i + 1]->type;
+    return comp_instantiate_class_with(C, g, line, col, args, ptypes, np, explicit, nexplicit);
+}
+
+int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t col,
+                                comp_node **args, const int *ptypes, uint32_t np,
+                                const int *explicit, uint32_t nexplicit)
+{
+    int32_t targs[KILN_MAX_PARAMS + 1];
     char shown[80];
     snprintf(shown, sizeof shown, "%.*s", (int)(g->len > 60 ? 60 : g->len), g->name);
     comp_subst gs = {g->tparams, g->ntparams, NULL, NULL, 0};

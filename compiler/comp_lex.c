@@ -53,7 +53,8 @@ static const char *const TOKEN_NAMES[T__COUNT] = {"end of file", "';' or newline
                                                   "'throw'",     "'is'",
                                                   "'as'",        "'self'",
                                                   "'super'",     "'extern'",
-                                                  "'...'",       "format spec"};
+                                                  "'...'",       "format spec",
+                                                  "'=>'"};
 
 const char *comp_token_name(int t)
 {
@@ -466,18 +467,18 @@ static const struct {
     const char *text;
     uint8_t type;
 } OPERATORS[] = {
-    {"...", T_ELLIPSIS}, {"<<=", T_SHL_EQ},  {">>=", T_SHR_EQ},    {"..=", T_DOTDOTEQ},
-    {"..", T_DOTDOT},    {"->", T_ARROW},    {"+=", T_PLUS_EQ},    {"-=", T_MINUS_EQ},
-    {"*=", T_STAR_EQ},   {"/=", T_SLASH_EQ}, {"%=", T_PERCENT_EQ}, {"&=", T_AMP_EQ},
-    {"|=", T_PIPE_EQ},   {"^=", T_CARET_EQ}, {"<<", T_SHL},        {">>", T_SHR},
-    {"&&", T_ANDAND},    {"||", T_OROR},     {"==", T_EQEQ},       {"!=", T_NE},
-    {"<=", T_LE},        {">=", T_GE},       {"(", T_LPAREN},      {")", T_RPAREN},
-    {"[", T_LBRACKET},   {"]", T_RBRACKET},  {"{", T_LBRACE},      {"}", T_RBRACE},
-    {",", T_COMMA},      {":", T_COLON},     {".", T_DOT},         {"+", T_PLUS},
-    {"-", T_MINUS},      {"*", T_STAR},      {"/", T_SLASH},       {"%", T_PERCENT},
-    {"&", T_AMP},        {"|", T_PIPE},      {"^", T_CARET},       {"~", T_TILDE},
-    {"!", T_BANG},       {"=", T_EQ},        {"<", T_LT},          {">", T_GT},
-    {";", T_SEMI},
+    {"...", T_ELLIPSIS}, {"<<=", T_SHL_EQ}, {">>=", T_SHR_EQ},  {"..=", T_DOTDOTEQ},
+    {"..", T_DOTDOT},    {"->", T_ARROW},   {"=>", T_FATARROW}, {"+=", T_PLUS_EQ},
+    {"-=", T_MINUS_EQ},  {"*=", T_STAR_EQ}, {"/=", T_SLASH_EQ}, {"%=", T_PERCENT_EQ},
+    {"&=", T_AMP_EQ},    {"|=", T_PIPE_EQ}, {"^=", T_CARET_EQ}, {"<<", T_SHL},
+    {">>", T_SHR},       {"&&", T_ANDAND},  {"||", T_OROR},     {"==", T_EQEQ},
+    {"!=", T_NE},        {"<=", T_LE},      {">=", T_GE},       {"(", T_LPAREN},
+    {")", T_RPAREN},     {"[", T_LBRACKET}, {"]", T_RBRACKET},  {"{", T_LBRACE},
+    {"}", T_RBRACE},     {",", T_COMMA},    {":", T_COLON},     {".", T_DOT},
+    {"+", T_PLUS},       {"-", T_MINUS},    {"*", T_STAR},      {"/", T_SLASH},
+    {"%", T_PERCENT},    {"&", T_AMP},      {"|", T_PIPE},      {"^", T_CARET},
+    {"~", T_TILDE},      {"!", T_BANG},     {"=", T_EQ},        {"<", T_LT},
+    {">", T_GT},         {";", T_SEMI},
 };
 
 static void identifier(lexer *L, const char *start)

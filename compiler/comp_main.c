@@ -180,6 +180,8 @@ const char *comp_type_name(comp *C, int t)
         return "<error>";
     if (t == CT_EMPTY)
         return "[]";
+    if (t == CT_VARIANT)
+        return "a variant of a generic enum (whose type arguments its context gives)";
     if (t < VM_T__COUNT)
         return vm_type_name(t);
     comp_class *c = comp_class_of(C, t);

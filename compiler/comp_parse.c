@@ -19,6 +19,8 @@
  * skips to the end of the statement and goes on, so one run reports
  * several independent mistakes.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "comp.h"
@@ -304,6 +306,10 @@ static int parse_type_in(parser *P)
 
 static comp_node *expression(parser *P);
 static bool qualified_name(parser *P, comp_token **t, const char **qs, uint32_t *qlen);
+static comp_node *if_statement(parser *P, comp_token *kw);
+static comp_node *block(parser *P);
+static comp_node *primary(parser *P);
+static bool is_word(const comp_token *t, const char *w);
 static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, bool named);
 static void add_fn(comp *C, comp_fn *fn);
 
@@ -348,6 +354,89 @@ static comp_node *interpolation(parser *P)
     return n;
 }
 
+/* `match` is a keyword only before what can start its subject (and not
+ * '(': match(x) calls a function of that name). */
+static bool starts_subject(int t)
+{
+    return t == T_IDENT || t == T_INT || t == T_FLOAT || t == T_STRING || t == T_INTERP ||
+           t == T_TRUE || t == T_FALSE || t == T_SELF || t == T_LBRACKET || t == T_MINUS ||
+           t == T_BANG;
+}
+
+/* A pattern: _, a literal (a negative number too), Enum.Variant, or
+ * Enum.Variant(a, b) binding the payload (each a name or _). */
+static comp_node *pattern(parser *P)
+{
+    comp_token *t = peek(P);
+    if (t->type == T_MINUS) {
+        advance(P);
+        comp_node *n = node(P, N_UNARY, t);
+        n->op = T_MINUS;
+        n->a = primary(P);
+        return n;
+    }
+    if (t->type != T_IDENT)
+        return primary(P); /* a literal; the checker says what is not a pattern */
+    advance(P);
+    comp_node *n = node(P, N_NAME, t);
+    n->s = t->s;
+    n->len = t->len;
+    if (!match(P, T_DOT))
+        return n;
+    comp_token *v = peek(P);
+    comp_node *f = node(P, N_FIELD, v);
+    f->a = n;
+    if (expect(P, T_IDENT, "a variant's name")) {
+        f->s = v->s;
+        f->len = v->len;
+    }
+    if (!check(P, T_LPAREN))
+        return f;
+    comp_node *call = node(P, N_CALL, advance(P));
+    call->a = f;
+    uint32_t cap = 0;
+    if (!check(P, T_RPAREN))
+        do {
+            comp_token *b = peek(P);
+            if (!expect(P, T_IDENT, "a name to bind (or _)"))
+                break;
+            comp_node *bn = node(P, N_NAME, b);
+            bn->s = b->s;
+            bn->len = b->len;
+            add_child(P, call, bn, &cap);
+        } while (match(P, T_COMMA));
+    expect(P, T_RPAREN, "')' after the bound names");
+    return call;
+}
+
+/* match subject { p1, p2 => body, ... }: each body one expression or a
+ * block; arms end with ',' or a newline. */
+static comp_node *match_expression(parser *P, comp_token *kw)
+{
+    comp_node *n = node(P, N_MATCH, kw);
+    n->a = expression(P);
+    if (!expect(P, T_LBRACE, "'{' to open the match"))
+        return n;
+    uint32_t cap = 0;
+    while (!check(P, T_RBRACE) && !check(P, T_EOF) && !P->panic) {
+        if (match(P, T_SEMI) || match(P, T_COMMA))
+            continue;
+        comp_node *arm = node(P, N_ARM, peek(P));
+        uint32_t pcap = 0;
+        do
+            add_child(P, arm, pattern(P), &pcap);
+        while (match(P, T_COMMA) && !P->panic);
+        if (!expect(P, T_FATARROW, "'=>' after the pattern"))
+            break;
+        arm->b = check(P, T_LBRACE) ? block(P) : expression(P);
+        add_child(P, n, arm, &cap);
+        if (!check(P, T_RBRACE) && !match(P, T_COMMA) && !match(P, T_SEMI))
+            expect(P, T_COMMA, "',' or a newline after a match arm");
+    }
+    expect(P, T_RBRACE, "'}' to close the match");
+    return n;
+}
+
 static comp_node *primary(parser *P)
 {
     comp_token *t = peek(P);
@@ -380,6 +469,14 @@ static comp_node *primary(parser *P)
         return n;
     case T_INTERP: return interpolation(P);
     case T_IDENT:
+        if (is_word(t, "match") && starts_subject(peek2(P)->type)) {
+            advance(P);
+            if (!enter(P))
+                return node(P, N_NULL, t);
+            n = match_expression(P, t);
+            leave(P);
+            return n;
+        }
         advance(P);
         n = node(P, N_NAME, t);
         n->s = t->s;
@@ -437,6 +534,14 @@ static comp_node *primary(parser *P)
         expect(P, T_RBRACE, "'}' to close the map");
         return n;
     }
+    case T_IF: /* if c { a } else { b }: an expression when each arm is one */
+        advance(P);
+        if (!enter(P))
+            return node(P, N_NULL, t);
+        n = if_statement(P, t);
+        leave(P);
+        n->op = 1;
+        return n;
     case T_FN: { /* fn(a: A) -> R { ... }: a function literal */
         advance(P);
         n = node(P, N_LAMBDA, t);
@@ -458,7 +563,8 @@ static comp_node *primary(parser *P)
 
 /* name<T, U>( : explicit type arguments of a generic call, if what
  * follows the '<' at the current token reads as types, a '>' and a '('
- * (else it is a comparison, and nothing is consumed). */
+ * (or a '.': Option<int>.None); else it is a comparison, and nothing is
+ * consumed. */
 static bool type_args(parser *P, comp_node *n)
 {
     comp *C = P->C;
@@ -476,7 +582,8 @@ static bool type_args(parser *P, comp_node *n)
         }
         args[k++] = parse_type(P);
     } while (!P->spec_fail && match(P, T_COMMA));
-    bool ok = !P->spec_fail && check(P, T_GT) && peek2(P)->type == T_LPAREN;
+    bool ok = !P->spec_fail && check(P, T_GT) &&
+              (peek2(P)->type == T_LPAREN || peek2(P)->type == T_DOT); /* Option<int>.None */
     P->panic = panic;
     P->spec_fail = fail;
     if (!ok) {
@@ -1093,23 +1200,42 @@ static void declare_class(comp *C, comp_class *c)
     C->classes[C->nclasses++] = c;
 }
 
-/* class Name [: Super] { fields and methods } */
-static void class_declaration(parser *P, comp_token *kw)
+/* The name of a class or an enum and its type parameters: a new class,
+ * or NULL after reporting. */
+static comp_class *class_head(parser *P, const char *what)
 {
     comp *C = P->C;
-    comp_class *c = comp_alloc(C, sizeof *c);
     comp_token *name = peek(P);
-    if (!expect(P, T_IDENT, "a class name"))
-        return;
+    if (!expect(P, T_IDENT, what))
+        return NULL;
+    comp_class *c = comp_alloc(C, sizeof *c);
     c->name = name->s;
     c->len = name->len;
     c->line = name->line;
     c->col = name->col;
     c->prelude = C->in_prelude;
     c->mod = C->mod;
-    (void)kw;
     if (match(P, T_LT))
         type_params(P, &c->tparams, &c->ntparams);
+    return c;
+}
+
+/* Method fn, parsed, belongs to class c. */
+static void add_method(comp *C, comp_class *c, comp_fn *fn)
+{
+    c->methods = comp_grow(C, c->methods, &c->methods_cap, c->nmethods + 1, sizeof(comp_fn *));
+    c->methods[c->nmethods++] = fn;
+    add_fn(C, fn);
+}
+
+/* class Name [: Super] { fields and methods } */
+static void class_declaration(parser *P, comp_token *kw)
+{
+    comp *C = P->C;
+    (void)kw;
+    comp_class *c = class_head(P, "a class name");
+    if (!c)
+        return;
     bool outer_template = P->in_template;
     P->in_template |= c->ntparams > 0;
     if (match(P, T_COLON)) { /* a superclass, then interfaces; or interfaces alone */
@@ -1156,12 +1282,8 @@ static void class_declaration(parser *P, comp_token *kw)
             comp_fn *fn = fn_declaration(P, t, c)->fn;
             if (!P->panic)
                 end_statement(P);
-            if (fn->name) {
-                c->methods =
-                    comp_grow(C, c->methods, &c->methods_cap, c->nmethods + 1, sizeof(comp_fn *));
-                c->methods[c->nmethods++] = fn;
-                add_fn(C, fn);
-            }
+            if (fn->name)
+                add_method(C, c, fn);
         } else if (match(P, T_IDENT)) {
             field_declaration(P, c, t);
         } else {
@@ -1184,13 +1306,166 @@ static void class_declaration(parser *P, comp_token *kw)
     declare_class(C, c);
 }
 
+/* Parses `text`, Kiln source the compiler wrote, as methods of class c,
+ * every token placed at (line, col) (the declaration it was made for). */
+static void generated_methods(parser *P, comp_class *c, const char *text, uint32_t line,
+                              uint32_t col)
+{
+    comp *C = P->C;
+    comp_token *toks = C->toks;
+    uint32_t ntoks = C->ntoks, cap = C->tok_cap, pos = C->pos;
+    const char *src = C->src;
+    size_t srclen = C->srclen;
+    C->src = comp_strdup(C, text, strlen(text));
+    C->srclen = strlen(text);
+    C->toks = NULL;
+    C->ntoks = C->tok_cap = 0;
+    comp_lex(C);
+    for (uint32_t i = 0; i < C->ntoks; i++) {
+        C->toks[i].line = line;
+        C->toks[i].col = col;
+    }
+    C->pos = 0;
+    while (!check(P, T_EOF) && !P->panic) {
+        comp_token *t = peek(P);
+        if (match(P, T_SEMI))
+            continue;
+        if (!expect(P, T_FN, "fn"))
+            break;
+        comp_fn *fn = fn_declaration(P, t, c)->fn;
+        if (fn->name) {
+            fn->generated = true;
+            add_method(C, c, fn);
+        }
+    }
+    free(C->toks);
+    C->toks = toks;
+    C->ntoks = ntoks;
+    C->tok_cap = cap;
+    C->pos = pos;
+    C->src = src;
+    C->srclen = srclen;
+}
+
+static void add_field(comp *C, comp_class *c, const char *name, uint32_t len, int type,
+                      const comp_token *at)
+{
+    c->own = comp_grow(C, c->own, &c->own_cap, c->nown + 1, sizeof(comp_field));
+    comp_field *f = &c->own[c->nown++];
+    memset(f, 0, sizeof *f);
+    f->name = name;
+    f->len = len;
+    f->type = type;
+    f->line = at->line;
+    f->col = at->col;
+}
+
+/* enum Name<T> { A, B(T, int), fn method() { ... } }: a class (see
+ * comp_class.is_enum) with its to_str() and __eq() written here. */
+static void enum_declaration(parser *P)
+{
+    comp *C = P->C;
+    comp_token *name = peek(P);
+    comp_class *c = class_head(P, "an enum name");
+    if (!c)
+        return;
+    c->is_enum = true;
+    bool outer_template = P->in_template;
+    P->in_template |= c->ntparams > 0;
+    add_field(C, c, "_tag", 4, VM_T_INT, name);
+    if (!expect(P, T_LBRACE, "'{' to open the enum"))
+        return;
+    uint32_t vcap = 0;
+    while (!check(P, T_RBRACE) && !check(P, T_EOF) && !P->panic) {
+        comp_token *t = peek(P);
+        if (match(P, T_SEMI) || match(P, T_COMMA))
+            continue;
+        if (match(P, T_FN)) {
+            comp_fn *fn = fn_declaration(P, t, c)->fn;
+            if (fn->name)
+                add_method(C, c, fn);
+            continue;
+        }
+        if (!expect(P, T_IDENT, "a variant's name"))
+            break;
+        for (uint32_t i = 0; i < c->nvariants; i++)
+            if (c->variants[i].len == t->len && !memcmp(c->variants[i].name, t->s, t->len))
+                comp_error(C, t->line, t->col, "variant '%.*s' is declared twice", (int)t->len,
+                           t->s);
+        c->variants = comp_grow(C, c->variants, &vcap, c->nvariants + 1, sizeof *c->variants);
+        struct comp_variant *v = &c->variants[c->nvariants++];
+        *v = (struct comp_variant){t->s, t->len, t->line, t->col, c->nown, 0};
+        if (match(P, T_LPAREN)) {
+            do {
+                comp_token *at = peek(P);
+                int type = parse_type(P);
+                char *fname = comp_alloc(C, t->len + 16);
+                int k = snprintf(fname, t->len + 16, "_%.*s_%u", (int)t->len, t->s, v->n);
+                add_field(C, c, fname, (uint32_t)k, type, at);
+                v->n++;
+            } while (match(P, T_COMMA) && !P->panic);
+            expect(P, T_RPAREN, "')' after the payload's types");
+        }
+    }
+    expect(P, T_RBRACE, "'}' to close the enum");
+    if (c->nvariants == 0 && !P->panic)
+        comp_error(C, c->line, c->col, "enum %.*s has no variants", (int)c->len, c->name);
+    if (c->nvariants > 256 && !P->panic)
+        comp_error(C, c->line, c->col, "enum %.*s has more than 256 variants", (int)c->len,
+                   c->name);
+    /* to_str() and __eq(other), as Kiln source */
+    vm_buf b = {0};
+    char self[600];
+    int sn = snprintf(self, sizeof self, "%.*s", (int)(c->len > 200 ? 200 : c->len), c->name);
+    for (uint32_t i = 0; i < c->ntparams && sn < 500; i++)
+        sn += snprintf(self + sn, sizeof self - (size_t)sn, "%s%.*s", i ? ", " : "<",
+                       (int)(c->tparams[i].len > 40 ? 40 : c->tparams[i].len), c->tparams[i].name);
+    if (c->ntparams)
+        snprintf(self + sn, sizeof self - (size_t)sn, ">");
+    vm_buf_printf(&b, "fn to_str() -> str {\n");
+    for (uint32_t i = 0; i < c->nvariants; i++) {
+        const struct comp_variant *v = &c->variants[i];
+        vm_buf_printf(&b, "if self._tag == %u { return \"%.*s.%.*s%s\"", i, (int)c->len, c->name,
+                      (int)v->len, v->name, v->n ? "(" : "");
+        for (uint32_t j = 0; j < v->n; j++)
+            vm_buf_printf(&b, " + %s__repr(self.%.*s)", j ? "\", \" + " : "",
+                          (int)c->own[v->first + j].len, c->own[v->first + j].name);
+        vm_buf_printf(&b, "%s }\n", v->n ? " + \")\"" : "");
+    }
+    vm_buf_printf(&b, "return \"?\"\n}\nfn __eq(o: %s) -> bool {\n", self);
+    vm_buf_printf(&b, "if self._tag != o._tag { return false }\n");
+    for (uint32_t i = 0; i < c->nvariants; i++) {
+        const struct comp_variant *v = &c->variants[i];
+        if (!v->n)
+            continue;
+        vm_buf_printf(&b, "if self._tag == %u { return ", i);
+        for (uint32_t j = 0; j < v->n; j++)
+            vm_buf_printf(&b, "%sself.%.*s == o.%.*s", j ? " && " : "",
+                          (int)c->own[v->first + j].len, c->own[v->first + j].name,
+                          (int)c->own[v->first + j].len, c->own[v->first + j].name);
+        vm_buf_printf(&b, " }\n");
+    }
+    vm_buf_printf(&b, "return true\n}\n");
+    if (b.oom) {
+        vm_buf_free(&b);
+        longjmp(C->oom, 1);
+    }
+    if (!P->panic && C->nerrors == 0)
+        generated_methods(P, c, b.data, c->line, c->col);
+    vm_buf_free(&b);
+    P->in_template = outer_template;
+    declare_class(C, c);
+}
+
 /* A top-level function fn, parsed, is a name of the current module. */
 static void declare_fn(comp *C, comp_fn *fn)
 {
     uint32_t klen;
     const char *key = comp_key(C, C->mod, fn->name, fn->len, &klen);
     if (C->in_prelude && fn->len > 2 && fn->name[0] == '_' && fn->name[1] == '_') {
-        /* the library's own (array and map methods): no program can name it */
+        /* the library's own (array and map methods): no program can name it,
+         * and it is made only into programs that use it */
+        fn->lazy = !fn->ntparams;
         char *k = comp_alloc(C, fn->len + 1);
         k[0] = '#';
         memcpy(k + 1, fn->name, fn->len);
@@ -1507,6 +1782,11 @@ void comp_parse(comp *C)
             comp_fn *fn = n->fn;
             if (fn->name && !P.panic)
                 declare_fn(C, fn);
+        } else if (is_word(t, "enum") && peek2(&P)->type == T_IDENT) {
+            advance(&P);
+            enum_declaration(&P);
+            if (!P.panic)
+                end_statement(&P);
         } else if (t->type == T_EXTERN) {
             advance(&P);
             extern_declaration(&P);
