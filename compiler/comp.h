@@ -400,6 +400,7 @@ typedef struct comp_class {
      * each variant's payload (_Name_0, ...); its to_str and __eq are made
      * from source (comp_parse.c). */
     bool is_enum;
+    bool tuple; /* the prelude's __TupleN, or an instance: (A, B) */
     struct comp_variant {
         const char *name;
         uint32_t len, line, col;

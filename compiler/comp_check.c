@@ -1010,7 +1010,7 @@ static bool enum_equality(checker *K, comp_node *n)
     if (r->type == CT_VARIANT)
         coerce(r, l->type);
     comp_class *c = comp_class_of(C, l->type);
-    if (!c || !c->is_enum || l->type != r->type)
+    if (!c || !(c->is_enum || c->tuple) || l->type != r->type)
         return false;
     comp_node *call = comp_alloc(C, sizeof *call);
     *call = *n;
@@ -2082,7 +2082,22 @@ static void stmt(checker *K, comp_node *n)
                 comp_type_name(K->C, t));
         break;
     }
-    case N_BLOCK: block(K, n); break;
+    case N_BLOCK:
+        if (n->op == 2) { /* let (a, b) = e: in the enclosing scope */
+            stmt(K, n->list[0]);
+            comp_class *c = comp_class_of(K->C, n->list[0]->a->type);
+            if (n->list[0]->a->type != CT_ERR && (!c || !c->tuple || c->nfields != n->list[0]->i)) {
+                ERR(n->list[0]->a, "let (...) with %lld names needs a tuple of %lld values, not %s",
+                    (long long)n->list[0]->i, (long long)n->list[0]->i,
+                    comp_type_name(K->C, n->list[0]->a->type));
+                break;
+            }
+            for (uint32_t i = 1; i < n->n; i++)
+                stmt(K, n->list[i]);
+            break;
+        }
+        block(K, n);
+        break;
     case N_THROW: {
         int t = expr(K, n->a);
         int err = error_type(K);

@@ -1758,7 +1758,13 @@ static void stmt(emitter *E, comp_node *n)
             emit(E, MK_ABC(OP_RET0, 0, 0, 0));
         }
         break;
-    case N_BLOCK: block(E, n); break;
+    case N_BLOCK:
+        if (n->op == 2) /* let (a, b) = e: in the enclosing scope */
+            for (uint32_t i = 0; i < n->n; i++)
+                stmt(E, n->list[i]);
+        else
+            block(E, n);
+        break;
     case N_THROW: {
         int r = ex(E, n->a, -1);
         emit(E, MK_ABC(OP_THROW, r, 0, 0));

@@ -104,6 +104,15 @@ static void unify(comp *C, const comp_subst *g, int pt, int at, int32_t *targs, 
         depth > 64)
         return; /* no information: null, [], {}, an error */
     const struct comp_tname *tn = &C->tnames[pt - CT_NAMED];
+    if (tn->name && tn->ntargs) { /* Box<T> meets an instance of Box: its type arguments */
+        const comp_class *c = comp_class_of(C, at);
+        const comp_class *g2 = c ? c->generic : NULL;
+        if (g2 && g2->len == tn->len && !memcmp(g2->name, tn->name, tn->len) &&
+            c->subst->n == tn->ntargs)
+            for (uint32_t i = 0; i < tn->ntargs; i++)
+                unify(C, g, tn->targs[i], c->subst->targs[i], targs, depth + 1);
+        return;
+    }
     if (tn->name) {
         int i = tn->qs ? -1 : tparam_index(g->tparams, g->n, tn->name, tn->len);
         if (i >= 0 && targs[i] < 0)
@@ -384,6 +393,14 @@ int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t 
     c->ntparams = 0;
     comp_subst *sub = new_subst(C, g->name, g->len, g->tparams, g->ntparams, targs, line);
     c->name = sub->what;
+    if (g->tuple) { /* "__Tuple2<int, str>" is (int, str), as programs write it */
+        size_t k = strlen(sub->what);
+        char *nm = comp_strdup(C, sub->what + 8, k - 8);
+        nm[0] = '(';
+        nm[k - 9] = ')';
+        c->name = nm;
+        sub->what = NULL;
+    }
     if (g->lazy) /* errors in it are not the program's instance */
         sub->what = NULL;
     c->subst = sub;

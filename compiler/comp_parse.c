@@ -226,9 +226,45 @@ static int parse_type(parser *P)
     return t;
 }
 
+/* The prelude's class for tuples of n values: "__Tuple<n>". */
+static const char *tuple_class(uint32_t n, uint32_t *len)
+{
+    static const char *const NAMES[] = {"__Tuple2", "__Tuple3", "__Tuple4", "__Tuple5", "__Tuple6"};
+    *len = 8;
+    return n >= 2 && n <= 6 ? NAMES[n - 2] : NULL;
+}
+
 static int parse_type_in(parser *P)
 {
     comp_token *t = peek(P);
+    if (t->type == T_LPAREN) { /* (A, B): a tuple type */
+        advance(P);
+        int args[6];
+        uint32_t k = 0;
+        do {
+            int a = parse_type(P);
+            if (k < 6)
+                args[k] = a;
+            k++;
+        } while (match(P, T_COMMA) && !P->panic);
+        expect(P, T_RPAREN, "')' after the tuple's types");
+        uint32_t len;
+        const char *cls = tuple_class(k, &len);
+        if (!cls) {
+            error_at(P, t, "a tuple has 2 to 6 values%s", "");
+            return CT_ERR;
+        }
+        int at = named_type(P, t);
+        if (at != CT_ERR) {
+            struct comp_tname *tn = &P->C->tnames[at - CT_NAMED];
+            tn->name = cls;
+            tn->len = len;
+            tn->targs = comp_alloc(P->C, sizeof(int32_t) * k);
+            memcpy(tn->targs, args, sizeof(int32_t) * k);
+            tn->ntargs = k;
+        }
+        return at;
+    }
     if (t->type == T_LBRACKET) { /* [T] */
         advance(P);
         int elem = parse_type(P);
@@ -485,6 +521,23 @@ static comp_node *primary(parser *P)
     case T_LPAREN: {
         advance(P);
         n = expression(P);
+        if (check(P, T_COMMA)) { /* (a, b): a tuple, made by its prelude class */
+            comp_node *call = node(P, N_CALL, t), *callee = node(P, N_NAME, t);
+            uint32_t cap = 0;
+            add_child(P, call, n, &cap);
+            while (match(P, T_COMMA) && !P->panic)
+                add_child(P, call, expression(P), &cap);
+            uint32_t len;
+            const char *cls = tuple_class(call->n, &len);
+            if (!cls && !P->panic) {
+                P->panic = true;
+                comp_error(P->C, t->line, t->col, "a tuple has 2 to 6 values");
+            }
+            callee->s = cls ? cls : "__Tuple2";
+            callee->len = 8;
+            call->a = callee;
+            n = call;
+        }
         expect(P, T_RPAREN, "')'");
         return n;
     }
@@ -598,6 +651,19 @@ static bool type_args(parser *P, comp_node *n)
     return true;
 }
 
+/* A float token d.d (single digits below 6): t.0.1 lexes so. The two
+ * digits, from its value. */
+static bool is_pair_index(const comp_token *t, char *a, char *b)
+{
+    double tenths = t->v.f * 10;
+    int k = (int)(tenths + 0.5);
+    if (k < 0 || k > 55 || tenths - k > 1e-9 || k - tenths > 1e-9 || k / 10 > 5 || k % 10 > 5)
+        return false;
+    *a = (char)('0' + k / 10);
+    *b = (char)('0' + k % 10);
+    return true;
+}
+
 static comp_node *postfix(parser *P)
 {
     comp_node *n = primary(P);
@@ -635,9 +701,30 @@ static comp_node *postfix(parser *P)
             n = ix;
         } else if (match(P, T_DOT)) {
             comp_token *name = peek(P);
+            char d1, d2;
             comp_node *f = node(P, N_FIELD, name);
             f->a = n;
-            if (expect(P, T_IDENT, "a name after '.'")) {
+            if (name->type == T_INT && !name->hex && name->v.i < 6) { /* t.0: field _0 */
+                advance(P);
+                char *fname = comp_alloc(P->C, 3);
+                fname[0] = '_';
+                fname[1] = (char)('0' + name->v.i);
+                f->s = fname;
+                f->len = 2;
+            } else if (name->type == T_FLOAT && is_pair_index(name, &d1, &d2)) { /* t.0.1 */
+                advance(P);
+                char *a = comp_alloc(P->C, 3), *b = comp_alloc(P->C, 3);
+                a[0] = b[0] = '_';
+                a[1] = d1;
+                b[1] = d2;
+                f->s = a;
+                f->len = 2;
+                comp_node *g = node(P, N_FIELD, name);
+                g->a = f;
+                g->s = b;
+                g->len = 2;
+                f = g;
+            } else if (expect(P, T_IDENT, "a name after '.'")) {
                 f->s = name->s;
                 f->len = name->len;
             }
@@ -788,8 +875,52 @@ static comp_node *block(parser *P)
     return b;
 }
 
+/* let (a, b) = e: a statement sequence (N_BLOCK, op 2: no scope of its
+ * own) of `let <tmp> = e` and `let a = <tmp>._0`, `let b = <tmp>._1`. */
+static comp_node *destructure(parser *P, comp_token *kw)
+{
+    comp *C = P->C;
+    comp_node *seq = node(P, N_BLOCK, kw);
+    seq->op = 2;
+    comp_token *open = advance(P);
+    comp_node *tmp = node(P, N_LET, open);
+    char *tname = comp_alloc(C, 24);
+    tmp->len = (uint32_t)snprintf(tname, 24, "__tuple%u", C->ntnames);
+    tmp->s = tname;
+    uint32_t cap = 0;
+    add_child(P, seq, tmp, &cap);
+    uint32_t k = 0;
+    do {
+        comp_token *name = peek(P);
+        if (!expect(P, T_IDENT, "a variable name"))
+            return seq;
+        comp_node *v = node(P, N_LET, name);
+        v->op = kw->type == T_VAR;
+        v->s = name->s;
+        v->len = name->len;
+        comp_node *ref = node(P, N_NAME, name), *f = node(P, N_FIELD, name);
+        ref->s = tmp->s;
+        ref->len = tmp->len;
+        char *fname = comp_alloc(C, 4);
+        snprintf(fname, 4, "_%u", k < 9 ? k : 9);
+        f->a = ref;
+        f->s = fname;
+        f->len = 2;
+        v->a = f;
+        add_child(P, seq, v, &cap);
+        k++;
+    } while (match(P, T_COMMA) && !P->panic);
+    expect(P, T_RPAREN, "')' after the names");
+    expect(P, T_EQ, "'=' and a tuple");
+    tmp->a = expression(P);
+    tmp->i = k; /* the checker wants a tuple of k values */
+    return seq;
+}
+
 static comp_node *let_statement(parser *P, comp_token *kw)
 {
+    if (check(P, T_LPAREN))
+        return destructure(P, kw);
     comp_node *n = node(P, N_LET, kw);
     n->op = kw->type == T_VAR;
     comp_token *name = peek(P);
@@ -1215,6 +1346,7 @@ static comp_class *class_head(parser *P, const char *what)
     c->col = name->col;
     c->prelude = C->in_prelude;
     c->mod = C->mod;
+    c->tuple = C->in_prelude && c->len == 8 && !memcmp(c->name, "__Tuple", 7);
     if (match(P, T_LT))
         type_params(P, &c->tparams, &c->ntparams);
     return c;
