@@ -341,7 +341,7 @@ struct comp_fn {
     bool generated; /* written by the compiler (an enum's to_str and __eq) */
 };
 
-enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS, SYNTH_EXTERN };
+enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS, SYNTH_EXTERN, SYNTH_ABSTRACT };
 
 typedef struct comp_field {
     const char *name;
@@ -394,6 +394,7 @@ typedef struct comp_class {
     struct comp_iface_ref {
         const char *name;
         uint32_t len, line, col;
+        struct comp_class *cls; /* an interface of the program, once laid out */
     } * ifaces;
     uint32_t nifaces;
     /* An enum: a class whose field 0 is the variant's number (_tag), then
@@ -401,6 +402,14 @@ typedef struct comp_class {
      * from source (comp_parse.c). */
     bool is_enum;
     bool tuple; /* the prelude's __TupleN, or an instance: (A, B) */
+    /* An interface: a class with abstract methods (SYNTH_ABSTRACT) and no
+     * fields. A value of class C is an interface value as an instance of
+     * the wrapper I$C (wrap_of: made when first needed), a subclass of I
+     * whose field 0 is the C and whose methods call C's. */
+    bool is_iface;
+    struct comp_class *wrapped; /* a wrapper: the class it wraps */
+    struct comp_class **wrappers;
+    uint32_t nwrappers, wrappers_cap;
     struct comp_variant {
         const char *name;
         uint32_t len, line, col;
@@ -629,6 +638,10 @@ int comp_subst_lookup(const comp *C, const char *name, uint32_t len);
 bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen);
 bool comp_known_bound(const char *bound, uint32_t blen);
 bool comp_declares(const comp_class *c, const char *name);
+/* Does class c (or a superclass) declare interface i? */
+bool comp_implements(comp *C, const comp_class *c, const comp_class *i);
+/* The wrapper class that makes a c an i (comp_class.is_iface). */
+comp_class *comp_wrapper(comp *C, comp_class *i, comp_class *c);
 comp_fn *comp_instantiate(comp *C, comp_fn *fn, comp_node *at, comp_node **args, uint32_t nargs,
                           const int *explicit, uint32_t nexplicit);
 /* Generic class g with type arguments: `explicit` (nexplicit CT_NAMED ids,

@@ -85,6 +85,30 @@ static bool coerce_in(comp *C, comp_node *n, int to)
     if (n->type == to || comp_subclass(C, n->type, to) ||
         (n->type == VM_T_BUFFER && to == VM_T_PTR)) /* a Buffer passes as its bytes */
         return true;
+    comp_class *ti = comp_class_of(C, to), *tc = comp_class_of(C, n->type);
+    if (ti && ti->is_iface && tc && !tc->is_iface && comp_implements(C, tc, ti)) {
+        /* a C where an interface I is expected: wrapped in I$C */
+        comp_class *w = comp_wrapper(C, ti, tc);
+        comp_node *inner = comp_alloc(C, sizeof *inner), *callee = comp_alloc(C, sizeof *inner);
+        *inner = *n;
+        *callee = *n;
+        callee->kind = N_NAME;
+        callee->a = callee->b = callee->c = NULL;
+        callee->n = 0;
+        n->kind = N_CALL;
+        n->a = callee;
+        n->b = n->c = NULL;
+        n->list = comp_alloc(C, sizeof(comp_node *));
+        n->list[0] = inner;
+        n->n = 1;
+        n->builtin = B_NEW;
+        n->cls = w;
+        n->fn = w->init;
+        n->slot = -1;
+        n->i = 0;
+        n->type = w->type;
+        return true;
+    }
     /* An array literal takes the array type its context expects when each
      * element fits it: [Circle(1.0)] where [Shape] is expected, [[]] where
      * [[int]] is. */
@@ -1262,6 +1286,8 @@ static int array_literal(checker *K, comp_node *n)
         if (et == CT_ERR)
             return CT_ERR;
         int c = common_type(K, t, et);
+        if (c == CT_ERR && comp_class_of(K->C, t) && comp_class_of(K->C, et))
+            return CT_EMPTY; /* unrelated classes: the context may give an interface */
         if (c == CT_ERR || et == VM_T_VOID) {
             ERR(n->list[i], "array elements must have one type: %s and %s", comp_type_name(K->C, t),
                 comp_type_name(K->C, et));
@@ -1523,6 +1549,199 @@ static int match_check(checker *K, comp_node *n, bool value)
     return arms_type(K, vals, nvals, n, "a match");
 }
 
+static comp_node *new_node(checker *K, int kind, const comp_node *at)
+{
+    comp_node *n = comp_alloc(K->C, sizeof *n);
+    *n = (comp_node){.kind = (uint8_t)kind,
+                     .type = CT_ERR,
+                     .line = at->line,
+                     .col = at->col,
+                     .decl_type = -1,
+                     .slot = -1,
+                     .field = -1};
+    return n;
+}
+
+/* Can n be evaluated twice with the same result and nothing else done?
+ * A variable, self, a literal, and fields and indexes of those. */
+static bool plain(const comp_node *n)
+{
+    switch (n->kind) {
+    case N_NAME:
+    case N_SELF:
+    case N_INT:
+    case N_STR: return true;
+    case N_FIELD: return n->field >= 0 && plain(n->a);
+    case N_INDEX: return plain(n->a) && plain(n->b);
+    default: return false;
+    }
+}
+
+/* `x is T` / `x as T` where x's type `from` or T is an interface: an
+ * interface value is a wrapper (comp_wrapper), so
+ *   s is C    (s: I)  tests each wrapper of I around a class related to C,
+ *   s as C    (s: I)  is the first such wrapper's object as C, or CastError,
+ *   x is I    (x: D)  tests each class related to D that implements I.
+ * The subject is read more than once, so it must be plain(). */
+static int iface_test(checker *K, comp_node *n, comp_class *from)
+{
+    comp *C = K->C;
+    comp_node *x = n->a;
+    comp_class *to = n->cls;
+    if (!plain(x)) {
+        ERR(x, "'%s' with an interface needs a variable on its left (let v = ...; v %s %.*s)",
+            n->kind == N_IS ? "is" : "as", n->kind == N_IS ? "is" : "as", (int)to->len, to->name);
+        return CT_ERR;
+    }
+    if (to->is_iface && (n->kind == N_AS || from->is_iface)) {
+        ERR(n, "'%s %.*s': convert to an interface by assignment (let v: %.*s = x)",
+            n->kind == N_IS ? "is" : "as", (int)to->len, to->name, (int)to->len, to->name);
+        return CT_ERR;
+    }
+    comp_node *result = NULL; /* is: an || chain; as: an if-else chain */
+    comp_node **tail = &result;
+    if (to->is_iface) { /* x is I */
+        for (uint32_t i = 0; i < C->nsorted; i++) {
+            comp_class *k = C->sorted[i];
+            if (k->is_iface || k->wrapped || !comp_implements(C, k, to) ||
+                !(comp_subclass(C, k->type, from->type) || comp_subclass(C, from->type, k->type)))
+                continue;
+            comp_node *t = new_node(K, N_IS, n);
+            *t = *n;
+            t->cls = k;
+            t->s = k->name;
+            t->len = k->len;
+            t->qs = NULL;
+            t->type = VM_T_BOOL;
+            if (!result) {
+                result = t;
+            } else {
+                comp_node *o = new_node(K, N_BINARY, n);
+                o->op = T_OROR;
+                o->a = result;
+                o->b = t;
+                o->type = VM_T_BOOL;
+                result = o;
+            }
+        }
+        if (!result) { /* nothing can be one: false */
+            result = new_node(K, N_BOOL, n);
+            result->i = 0;
+        }
+        *n = *result;
+        return VM_T_BOOL;
+    }
+    for (uint32_t i = 0; i < from->nwrappers; i++) {
+        comp_class *w = from->wrappers[i];
+        if (!comp_subclass(C, w->wrapped->type, to->type) &&
+            !comp_subclass(C, to->type, w->wrapped->type))
+            continue;
+        /* x is W && (x as W)._obj is C */
+        comp_node *is_w = new_node(K, N_IS, n), *as_w = new_node(K, N_AS, n),
+                  *obj = new_node(K, N_FIELD, n), *inner = new_node(K, n->kind, n);
+        is_w->a = as_w->a = x;
+        is_w->cls = as_w->cls = w;
+        is_w->type = VM_T_BOOL;
+        as_w->type = w->type;
+        obj->a = as_w;
+        obj->s = "_obj";
+        obj->len = 4;
+        obj->field = 0;
+        obj->type = w->wrapped->type;
+        inner->a = obj;
+        inner->cls = to;
+        inner->type = n->kind == N_IS ? VM_T_BOOL : to->type;
+        comp_node *step = new_node(K, n->kind == N_IS ? N_BINARY : N_IF, n);
+        if (n->kind == N_IS) {
+            step->op = T_ANDAND;
+            step->a = is_w;
+            step->b = inner;
+            step->type = VM_T_BOOL;
+            if (!result) {
+                result = step;
+            } else {
+                comp_node *o = new_node(K, N_BINARY, n);
+                o->op = T_OROR;
+                o->a = result;
+                o->b = step;
+                o->type = VM_T_BOOL;
+                result = o;
+            }
+        } else { /* if x is W { (x as W)._obj as C } else { <the rest> } */
+            comp_node *b = new_node(K, N_BLOCK, n), *e = new_node(K, N_EXPR, n);
+            e->a = inner;
+            b->list = comp_alloc(C, sizeof(comp_node *));
+            b->list[0] = e;
+            b->n = 1;
+            step->op = 1;
+            step->a = is_w;
+            step->b = b;
+            step->type = to->type;
+            *tail = step;
+            tail = &step->c;
+        }
+    }
+    if (n->kind == N_IS) {
+        if (!result) {
+            result = new_node(K, N_BOOL, n);
+            result->i = 0;
+            result->type = VM_T_BOOL;
+        }
+        *n = *result;
+        return VM_T_BOOL;
+    }
+    /* as: a null stays null; anything else left is a CastError */
+    comp_node *fail = new_node(K, N_CALL, n), *callee = new_node(K, N_NAME, n),
+              *msg = new_node(K, N_STR, n);
+    char *text = comp_alloc(C, 200);
+    msg->len = (uint32_t)snprintf(text, 200, "%.*s value is not a %.*s",
+                                  (int)(from->len > 80 ? 80 : from->len), from->name,
+                                  (int)(to->len > 80 ? 80 : to->len), to->name);
+    msg->s = text;
+    msg->type = VM_T_STR;
+    comp_node *isnull = new_node(K, N_BINARY, n), *null = new_node(K, N_NULL, n);
+    isnull->op = T_EQEQ;
+    isnull->a = x;
+    isnull->b = null;
+    null->type = x->type;
+    isnull->type = VM_T_BOOL;
+    comp_node *null_to = new_node(K, N_NULL, n), *nb = new_node(K, N_BLOCK, n),
+              *ne = new_node(K, N_EXPR, n), *fb = new_node(K, N_BLOCK, n),
+              *fe = new_node(K, N_EXPR, n), *last = new_node(K, N_IF, n);
+    null_to->type = to->type;
+    ne->a = null_to;
+    nb->list = comp_alloc(C, sizeof(comp_node *));
+    nb->list[0] = ne;
+    nb->n = 1;
+    fail->a = callee;
+    fail->list = comp_alloc(C, sizeof(comp_node *));
+    fail->list[0] = msg;
+    fail->n = 1;
+    fail->targs = comp_alloc(C, sizeof(int32_t));
+    fail->targs[0] = to->type; /* a resolved type: resolving it again keeps it */
+    fail->ntargs = 1;
+    callee->s = "__cast_fail";
+    callee->len = 11;
+    fe->a = fail;
+    fb->list = comp_alloc(C, sizeof(comp_node *));
+    fb->list[0] = fe;
+    fb->n = 1;
+    last->op = 1;
+    last->a = isnull;
+    last->b = nb;
+    last->c = fb;
+    *tail = last;
+    comp_fn *g = library_fn(C, "cast", "fail", 4);
+    comp_fn *inst = g ? comp_instantiate(C, g, n, fail->list, 1, fail->targs, 1) : NULL;
+    if (!inst)
+        return CT_ERR;
+    fail->fn = inst;
+    fail->type = to->type;
+    callee->fn = inst;
+    *n = *result;
+    return to->type;
+}
+
 static int expr_kind(checker *K, comp_node *n)
 {
     switch (n->kind) {
@@ -1742,6 +1961,8 @@ static int expr_kind(checker *K, comp_node *n)
                 comp_type_name(K->C, t));
             return CT_ERR;
         }
+        if (comp_class_of(K->C, t)->is_iface || n->cls->is_iface)
+            return iface_test(K, n, comp_class_of(K->C, t));
         return n->kind == N_IS ? VM_T_BOOL : n->cls->type;
     }
     }
@@ -2279,7 +2500,9 @@ static void check_template(checker *K, comp_fn *fn)
         const struct comp_tparam *tp = &fn->tparams[i];
         at.line = tp->line;
         at.col = tp->col;
-        if (tp->bound && !comp_known_bound(tp->bound, tp->blen))
+        comp_class *ic =
+            tp->bound ? comp_find_class(K->C, fn->mod, tp->bound, tp->blen, false) : NULL;
+        if (tp->bound && !comp_known_bound(tp->bound, tp->blen) && !(ic && ic->is_iface))
             ERR(&at, "unknown interface '%.*s' (the built-in ones are Eq, Ordered and Hash)",
                 (int)tp->blen, tp->bound);
     }

@@ -272,6 +272,17 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
         comp_module *prev = comp_enter(C, c->mod);
         comp_class *sup = comp_class_ref(C, c->mod, c->super_qs, c->super_qlen, c->super_name,
                                          c->super_len, c->super_line, c->super_col, "class");
+        if (sup && sup->is_iface && !c->nsuper_targs) { /* class C : Shape: an interface */
+            struct comp_iface_ref *refs = comp_alloc(C, sizeof *refs * (c->nifaces + 1));
+            refs[0] = (struct comp_iface_ref){c->super_name, c->super_len, c->super_line,
+                                              c->super_col, NULL};
+            if (c->nifaces)
+                memcpy(refs + 1, c->ifaces, sizeof *refs * c->nifaces);
+            c->ifaces = refs;
+            c->nifaces++;
+            c->super_name = NULL;
+            sup = NULL;
+        }
         if (sup && (sup->ntparams || c->nsuper_targs || sup->lazy)) {
             /* a generic superclass: its instance is made once types exist */
             if (sup->lazy && !c->nsuper_targs)
@@ -296,8 +307,46 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
     return true;
 }
 
-/* The built-in interfaces class c declares: Ordered needs
- * compare(other: C) -> int; a class cannot be a map key (Hash). */
+/* Class c declares interface r (not a built-in one): it must be one, and
+ * c must have each of its methods, with the same parameters and result. */
+static void implement(comp *C, comp_class *c, struct comp_iface_ref *r)
+{
+    comp_class *i = comp_find_class(C, c->mod, r->name, r->len, false);
+    if (!i || !i->is_iface) {
+        comp_error(C, r->line, r->col,
+                   i ? "'%.*s' is a class: a class has one superclass, the others are interfaces"
+                     : "unknown interface '%.*s'",
+                   (int)r->len, r->name);
+        return;
+    }
+    r->cls = i;
+    for (uint32_t k = 0; k < i->nmethods; k++) {
+        const comp_fn *m = i->methods[k];
+        int slot = comp_find_slot(c, m->name, m->len);
+        const comp_fn *have = slot >= 0 ? c->vtable[slot] : NULL;
+        bool same = have && have->nparams == m->nparams && have->ret == m->ret;
+        for (uint32_t j = 1; same && j < m->nparams; j++)
+            same = have->params[j]->type == m->params[j]->type;
+        if (!same)
+            comp_error(C, r->line, r->col, "%.*s does not implement %.*s.%.*s(%s)%s", (int)c->len,
+                       c->name, (int)i->len, i->name, (int)m->len, m->name,
+                       m->nparams > 1 ? "..." : "",
+                       have ? ": its parameters or result differ" : ": it has no such method");
+    }
+}
+
+bool comp_implements(comp *C, const comp_class *c, const comp_class *i)
+{
+    (void)C;
+    for (; c; c = c->super)
+        for (uint32_t k = 0; k < c->nifaces; k++)
+            if (c->ifaces[k].cls == i)
+                return true;
+    return false;
+}
+
+/* The interfaces class c declares: Ordered needs compare(other: C) -> int;
+ * a class cannot be a map key (Hash); the program's own (implement). */
 static void check_ifaces(comp *C, comp_class *c)
 {
     for (uint32_t i = 0; i < c->nifaces; i++) {
@@ -309,6 +358,10 @@ static void check_ifaces(comp *C, comp_class *c)
         if (r->len == 4 && !memcmp(r->name, "Hash", 4))
             comp_error(C, r->line, r->col,
                        "a class cannot be Hash (map keys are int, str, bool, tuples and enums)");
+        if (!comp_known_bound(r->name, r->len)) {
+            implement(C, c, (struct comp_iface_ref *)r);
+            continue;
+        }
         if (r->len != 7 || memcmp(r->name, "Ordered", 7))
             continue;
         int slot = comp_find_slot(c, "compare", 7);
@@ -577,4 +630,139 @@ bool comp_classes(comp *C)
         lay_out_chain(C, C->sorted[i]);
     C->layout_done = true;
     return true;
+}
+
+/* ---- Interface values: the wrapper I$C of a class C that implements I ---- */
+
+static comp_node *mk(comp *C, int kind, const comp_class *at)
+{
+    comp_node *n = comp_alloc(C, sizeof *n);
+    n->kind = (uint8_t)kind;
+    n->line = at->line;
+    n->col = at->col;
+    n->type = CT_ERR;
+    n->decl_type = -1;
+    n->slot = -1;
+    n->field = -1;
+    return n;
+}
+
+static comp_node *field_of_self(comp *C, const comp_class *at, const char *name, uint32_t len)
+{
+    comp_node *f = mk(C, N_FIELD, at);
+    f->a = mk(C, N_SELF, at);
+    f->s = name;
+    f->len = len;
+    return f;
+}
+
+/* A method of wrapper w: `name`'s signature copied from m (or no
+ * parameters and `ret`), its body one statement. */
+static comp_fn *wrapper_method(comp *C, comp_class *w, const comp_fn *m, const char *name,
+                               uint32_t len, int ret, comp_node *stmt)
+{
+    comp_fn *fn = comp_alloc(C, sizeof *fn);
+    fn->name = name;
+    fn->len = len;
+    fn->cls = w;
+    fn->mod = w->mod;
+    fn->line = w->line;
+    fn->col = w->col;
+    fn->generated = true;
+    fn->ret = m ? m->ret : ret;
+    uint32_t np = m ? m->nparams : 1;
+    fn->params = comp_alloc(C, sizeof(comp_sym *) * np);
+    for (uint32_t i = 0; i < np; i++) {
+        comp_sym *p = comp_alloc(C, sizeof *p);
+        if (m)
+            *p = *m->params[i];
+        else
+            *p = (comp_sym){.name = "self", .len = 4, .kind = SYM_LOCAL, .role = SYM_ROLE_PARAM};
+        p->root = NULL;
+        p->captured = p->assigned = false;
+        fn->params[i] = p;
+    }
+    fn->nparams = np;
+    fn->body = mk(C, N_BLOCK, w);
+    fn->body->list = comp_alloc(C, sizeof(comp_node *));
+    fn->body->list[0] = stmt;
+    fn->body->n = 1;
+    fn->index = C->nfns;
+    C->fns = comp_grow(C, C->fns, &C->fns_cap, C->nfns + 1, sizeof(comp_fn *));
+    C->fns[C->nfns++] = fn;
+    w->methods = comp_grow(C, w->methods, &w->methods_cap, w->nmethods + 1, sizeof(comp_fn *));
+    w->methods[w->nmethods++] = fn;
+    return fn;
+}
+
+/* `return self._obj.name(params...)` (or without return for no result). */
+static comp_node *forward(comp *C, const comp_class *w, const comp_fn *m, const char *name,
+                          uint32_t len, int ret)
+{
+    comp_node *call = mk(C, N_CALL, w), *f = mk(C, N_FIELD, w);
+    f->a = field_of_self(C, w, "_obj", 4);
+    f->s = name;
+    f->len = len;
+    call->a = f;
+    uint32_t np = m ? m->nparams : 1;
+    if (np > 1) {
+        call->list = comp_alloc(C, sizeof(comp_node *) * (np - 1));
+        for (uint32_t i = 1; i < np; i++) {
+            comp_node *a = mk(C, N_NAME, w);
+            a->s = m->params[i]->name;
+            a->len = m->params[i]->len;
+            call->list[call->n++] = a;
+        }
+    }
+    comp_node *st = mk(C, (m ? m->ret : ret) == VM_T_VOID ? N_EXPR : N_RETURN, w);
+    st->a = call;
+    return st;
+}
+
+comp_class *comp_wrapper(comp *C, comp_class *i, comp_class *c)
+{
+    for (uint32_t k = 0; k < i->nwrappers; k++)
+        if (i->wrappers[k]->wrapped == c)
+            return i->wrappers[k];
+    comp_class *w = comp_alloc(C, sizeof *w);
+    size_t n = (size_t)i->len + c->len + 2;
+    char *name = comp_alloc(C, n + 1);
+    snprintf(name, n + 1, "%.*s$%.*s", (int)i->len, i->name, (int)c->len, c->name);
+    w->name = name;
+    w->len = (uint32_t)strlen(name);
+    w->line = c->line;
+    w->col = c->col;
+    w->mod = c->mod;
+    w->super = i;
+    w->wrapped = c;
+    w->own = comp_alloc(C, sizeof(comp_field));
+    w->own[0] = (comp_field){"_obj", 4, c->type, NULL, c->line, c->col};
+    w->nown = w->own_cap = 1;
+    /* init(o: C) { self._obj = o } */
+    comp_fn init_sig = {0};
+    comp_sym self = {.name = "self", .len = 4, .kind = SYM_LOCAL, .role = SYM_ROLE_PARAM},
+             o = {
+                 .name = "o", .len = 1, .kind = SYM_LOCAL, .role = SYM_ROLE_PARAM, .type = c->type};
+    comp_sym *ps[2] = {&self, &o};
+    init_sig.params = ps;
+    init_sig.nparams = 2;
+    init_sig.ret = VM_T_VOID;
+    comp_node *set = mk(C, N_ASSIGN, w), *val = mk(C, N_NAME, w);
+    set->op = T_EQ;
+    set->a = field_of_self(C, w, "_obj", 4);
+    val->s = "o";
+    val->len = 1;
+    set->b = val;
+    wrapper_method(C, w, &init_sig, "init", 4, VM_T_VOID, set);
+    wrapper_method(C, w, NULL, "to_str", 6, VM_T_STR, forward(C, w, NULL, "to_str", 6, VM_T_STR));
+    for (uint32_t k = 0; k < i->nmethods; k++) {
+        const comp_fn *m = i->methods[k];
+        wrapper_method(C, w, m, m->name, m->len, m->ret, forward(C, w, m, m->name, m->len, m->ret));
+    }
+    i->wrappers =
+        comp_grow(C, i->wrappers, &i->wrappers_cap, i->nwrappers + 1, sizeof *i->wrappers);
+    i->wrappers[i->nwrappers++] = w;
+    comp_place_class(C, w);
+    comp_class_ready(C, w);
+    return w;
 }

@@ -1784,6 +1784,10 @@ static void stmt(emitter *E, comp_node *n)
 static void synth_body(emitter *E, comp_fn *fn)
 {
     comp_class *c = fn->cls;
+    if (fn->synth == SYNTH_ABSTRACT) { /* an interface's method: only wrappers' are called */
+        emit(E, MK_ABC(OP_TRAP, 0, 0, 0));
+        return;
+    }
     if (fn->synth == SYNTH_EXTERN) { /* the extern function as a value: a call of it */
         int r = fn->ret == VM_T_VOID ? 0 : reg_alloc(E, fn->ret);
         emit_x(E, MK_ABC(OP_CALLN, r, 0, 0), extern_ref(E, fn, NULL, fn->nparams));

@@ -172,6 +172,11 @@ static bool ordered_class(comp *C, int t)
 bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen)
 {
     struct comp_tparam tp = {.bound = bound, .blen = blen};
+    if (!comp_known_bound(bound, blen)) { /* an interface of the program */
+        comp_class *i = comp_find_class(C, C->mod, bound, blen, false);
+        comp_class *c = comp_class_of(C, t);
+        return !i || !i->is_iface || (c && (c == i || comp_implements(C, c, i)));
+    }
     if (is_bound(&tp, "Eq"))
         return true;
     if (is_bound(&tp, "Ordered"))
@@ -229,8 +234,7 @@ static bool bind(comp *C, const char *name, uint32_t len, const comp_subst *g, u
                        tp->name);
             return false;
         }
-        if (tp->bound && comp_known_bound(tp->bound, tp->blen) &&
-            !comp_satisfies(C, targs[i], tp->bound, tp->blen)) {
+        if (tp->bound && !comp_satisfies(C, targs[i], tp->bound, tp->blen)) {
             comp_error(C, line, col,
                        "%s needs '%.*s' to be %.*s, and %s is not (type parameter '%.*s: %.*s')",
                        name, (int)tp->len, tp->name, (int)tp->blen, tp->bound,

@@ -1382,15 +1382,14 @@ static void class_declaration(parser *P, comp_token *kw)
             if (!qs && comp_known_bound(sup->s, sup->len)) { /* Ordered, Eq, Hash */
                 c->ifaces = comp_grow(C, c->ifaces, &cap, c->nifaces + 1, sizeof *c->ifaces);
                 c->ifaces[c->nifaces++] =
-                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col};
+                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col, NULL};
                 continue;
             }
-            if (c->super_name || c->nifaces) {
-                error_at(P, sup, "%s",
-                         c->super_name ? "a class has one superclass (the others must be "
-                                         "interfaces)"
-                                       : "the superclass comes first, before the interfaces");
-                return;
+            if (c->super_name || c->nifaces) { /* an interface: the checker makes sure */
+                c->ifaces = comp_grow(C, c->ifaces, &cap, c->nifaces + 1, sizeof *c->ifaces);
+                c->ifaces[c->nifaces++] =
+                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col, NULL};
+                continue;
             }
             c->super_qs = qs;
             c->super_qlen = qlen;
@@ -1490,6 +1489,66 @@ static void add_field(comp *C, comp_class *c, const char *name, uint32_t len, in
     f->type = type;
     f->line = at->line;
     f->col = at->col;
+}
+
+/* interface Name { fn m(a: A) -> R; ... }: a class of abstract methods. */
+static void interface_declaration(parser *P)
+{
+    comp *C = P->C;
+    comp_class *c = class_head(P, "an interface name");
+    if (!c)
+        return;
+    c->is_iface = true;
+    if (c->ntparams) {
+        comp_error(C, c->line, c->col, "an interface cannot be generic");
+        c->ntparams = 0;
+    }
+    if (!expect(P, T_LBRACE, "'{' to open the interface"))
+        return;
+    while (!check(P, T_RBRACE) && !check(P, T_EOF) && !P->panic) {
+        comp_token *t = peek(P);
+        if (match(P, T_SEMI))
+            continue;
+        if (!expect(P, T_FN, "fn (an interface lists methods)"))
+            break;
+        comp_fn *fn = comp_alloc(C, sizeof *fn);
+        comp_token *name = peek(P);
+        if (!expect(P, T_IDENT, "a method name"))
+            break;
+        fn->name = name->s;
+        fn->len = name->len;
+        fn->line = name->line;
+        fn->col = name->col;
+        fn->cls = c;
+        fn->ret = VM_T_VOID;
+        fn->synth = SYNTH_ABSTRACT;
+        expect(P, T_LPAREN, "'('");
+        uint32_t cap = 0;
+        fn->params = comp_grow(C, fn->params, &cap, 1, sizeof(comp_sym *));
+        fn->params[fn->nparams++] = param(P, t, "self", 4);
+        if (!check(P, T_RPAREN)) {
+            do {
+                comp_token *pn = peek(P);
+                if (!expect(P, T_IDENT, "a parameter name"))
+                    break;
+                comp_sym *ps = param(P, pn, pn->s, pn->len);
+                expect(P, T_COLON, "':' and the parameter's type");
+                ps->type = parse_type(P);
+                fn->params = comp_grow(C, fn->params, &cap, fn->nparams + 1, sizeof(comp_sym *));
+                fn->params[fn->nparams++] = ps;
+            } while (match(P, T_COMMA) && !P->panic);
+        }
+        expect(P, T_RPAREN, "')' after parameters");
+        if (match(P, T_ARROW))
+            fn->ret = parse_type(P);
+        if (check(P, T_LBRACE)) {
+            error_at(P, peek(P), "an interface's methods have no body%s", "");
+            break;
+        }
+        add_method(C, c, fn);
+    }
+    expect(P, T_RBRACE, "'}' to close the interface");
+    declare_class(C, c);
 }
 
 /* enum Name<T> { A, B(T, int), fn method() { ... } }: a class (see
@@ -1914,6 +1973,11 @@ void comp_parse(comp *C)
             comp_fn *fn = n->fn;
             if (fn->name && !P.panic)
                 declare_fn(C, fn);
+        } else if (is_word(t, "interface") && peek2(&P)->type == T_IDENT) {
+            advance(&P);
+            interface_declaration(&P);
+            if (!P.panic)
+                end_statement(&P);
         } else if (is_word(t, "enum") && peek2(&P)->type == T_IDENT) {
             advance(&P);
             enum_declaration(&P);

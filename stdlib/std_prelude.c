@@ -346,4 +346,8 @@ const char std_prelude[] =
     "    for k, v in m { out.push((k, v)) }\n"
     "    return out\n"
     "}\n"
+    "\n"
+    "\n"
+    "// x as C where x is an interface value that is not a C\n"
+    "fn __cast_fail<T>(what: str) -> T { throw CastError(what) }\n"
     "\n";
