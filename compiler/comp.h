@@ -543,6 +543,8 @@ typedef struct comp {
         uint32_t idx;
     } * tkinds;
     uint32_t ntkinds, tkinds_cap;
+    const char **tname_cache; /* comp_type_name's, by type id - VM_T__COUNT */
+    uint32_t tname_cache_len;
     bool layout_done; /* comp_classes laid out the declared classes */
     /* Interned array, map, function and cell types. */
     struct comp_xtype {
@@ -659,6 +661,9 @@ int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t 
  * declared classes, right after them. */
 void comp_place_class(comp *C, comp_class *c);
 void comp_class_ready(comp *C, comp_class *c);
+/* Does c's chain of superclasses come back to c? (Reported; the caller
+ * then cuts it.) */
+bool comp_inherits_itself(comp *C, const comp_class *c);
 /* A template, or part of one: never checked or emitted itself. */
 #define COMP_TEMPLATE_CLASS(c) ((c)->ntparams || (c)->lazy)
 #define COMP_TEMPLATE_FN(f) \

@@ -1165,6 +1165,8 @@ static int call(checker *K, comp_node *n)
         return value_call(K, n, -1);
     const char *name = callee->s;
     uint32_t len = callee->len;
+    if (!callee->qual && library_code(K) && len == 6 && !memcmp(name, "__repr", 6))
+        return builtin_call(K, n, name, len); /* the library's, whatever the program defines */
     comp_module *in = callee->qual ? callee->qual : C->mod;
     comp_sym *var = callee->qual ? qual_global(K, callee) : lookup(K, name, len);
     if (var && !comp_fn_sig(C, var->type) && var->type != CT_ERR) {
@@ -1742,6 +1744,39 @@ static int iface_test(checker *K, comp_node *n, comp_class *from)
     return to->type;
 }
 
+/* l op r, both checked: comparisons of Ordered objects, == on enums and
+ * tuples, array + array and str * int become calls; the rest are
+ * instructions. */
+static int binary_expr(checker *K, comp_node *n)
+{
+    if (compare_call(K, n))
+        return VM_T_BOOL;
+    if ((n->op == T_EQEQ || n->op == T_NE) && enum_equality(K, n))
+        return VM_T_BOOL;
+    if (n->op == T_PLUS && n->a->type == n->b->type && comp_elem_of(K->C, n->a->type) >= 0) {
+        comp_node *b = n->b; /* a + b: a new array */
+        return library_call(K, n, library_fn(K->C, "array", "concat", 6), n->a, &b, 1, "array +");
+    }
+    if (n->op == T_STAR && n->a->type == VM_T_STR && n->b->type == VM_T_INT) {
+        comp_node **all = comp_alloc(K->C, sizeof(comp_node *) * 2); /* s * n */
+        all[0] = n->a;
+        all[1] = n->b;
+        comp_node *callee = comp_alloc(K->C, sizeof *callee);
+        *callee = *n;
+        callee->kind = N_NAME;
+        callee->a = callee->b = NULL;
+        callee->s = "repeat";
+        callee->len = 6;
+        n->kind = N_CALL;
+        n->list = all;
+        n->n = 2;
+        n->i = 1;
+        n->a = callee;
+        return native_call(K, n, "str.repeat", all, 2, "no repeat");
+    }
+    return binary_type(K, n, n->op, n->a, n->b);
+}
+
 static int expr_kind(checker *K, comp_node *n)
 {
     switch (n->kind) {
@@ -1822,33 +1857,7 @@ static int expr_kind(checker *K, comp_node *n)
     case N_BINARY:
         expr(K, n->a);
         expr(K, n->b);
-        if (compare_call(K, n))
-            return VM_T_BOOL;
-        if ((n->op == T_EQEQ || n->op == T_NE) && enum_equality(K, n))
-            return VM_T_BOOL;
-        if (n->op == T_PLUS && n->a->type == n->b->type && comp_elem_of(K->C, n->a->type) >= 0) {
-            comp_node *b = n->b; /* a + b: a new array */
-            return library_call(K, n, library_fn(K->C, "array", "concat", 6), n->a, &b, 1,
-                                "array +");
-        }
-        if (n->op == T_STAR && n->a->type == VM_T_STR && n->b->type == VM_T_INT) {
-            comp_node **all = comp_alloc(K->C, sizeof(comp_node *) * 2); /* s * n */
-            all[0] = n->a;
-            all[1] = n->b;
-            comp_node *callee = comp_alloc(K->C, sizeof *callee);
-            *callee = *n;
-            callee->kind = N_NAME;
-            callee->a = callee->b = NULL;
-            callee->s = "repeat";
-            callee->len = 6;
-            n->kind = N_CALL;
-            n->list = all;
-            n->n = 2;
-            n->i = 1;
-            n->a = callee;
-            return native_call(K, n, "str.repeat", all, 2, "no repeat");
-        }
-        return binary_type(K, n, n->op, n->a, n->b);
+        return binary_expr(K, n);
     case N_CALL: return call(K, n);
     case N_INDEX: {
         int t = expr(K, n->a), it = expr(K, n->b), mk, mv;
@@ -2116,6 +2125,22 @@ static void assign_stmt(checker *K, comp_node *n)
         return;
     }
     int op = n->op - T_PLUS_EQ + T_PLUS;
+    if ((op == T_PLUS && comp_elem_of(K->C, tt) >= 0) || (op == T_STAR && tt == VM_T_STR)) {
+        /* xs += ys, s *= n: calls, as xs + ys and s * n are: x = x op v */
+        comp_node *bin = comp_alloc(K->C, sizeof *bin), *ref = comp_alloc(K->C, sizeof *ref);
+        *bin = *n;
+        *ref = *target;
+        bin->kind = N_BINARY;
+        bin->op = (uint8_t)op;
+        bin->a = ref;
+        bin->type = binary_expr(K, bin);
+        n->op = T_EQ;
+        n->b = bin;
+        if (bin->type != CT_ERR && !coerce(bin, tt))
+            ERR(n, "operator %s gives %s, cannot store in '%.*s' of type %s", op_text(op),
+                comp_type_name(K->C, bin->type), (int)s->len, s->name, comp_type_name(K->C, tt));
+        return;
+    }
     int rt = binary_type(K, n, op, target, n->b);
     if (rt != CT_ERR && rt != tt)
         ERR(n, "operator %s gives %s, cannot store in '%.*s' of type %s", op_text(op),
@@ -2132,7 +2157,7 @@ static void cond(checker *K, comp_node *c, const char *what)
 static void for_stmt(checker *K, comp_node *n)
 {
     int a = expr(K, n->a), var_type = VM_T_INT, val_type = CT_ERR, mk, mv;
-    if (n->op) { /* for i in (a..b).step(s): s, checked not 0 by a native */
+    if (n->op) { /* for i in (a..b).step(s): a native counts the steps (s must not be 0) */
         int b = expr(K, n->b), st = expr(K, n->list[0]);
         if (a != VM_T_INT && a != CT_ERR)
             ERR(n->a, "range start must be int, got %s", comp_type_name(K->C, a));
@@ -2140,19 +2165,9 @@ static void for_stmt(checker *K, comp_node *n)
             ERR(n->b, "range end must be int, got %s", comp_type_name(K->C, b));
         if (st != VM_T_INT && st != CT_ERR)
             ERR(n->list[0], "range step must be int, got %s", comp_type_name(K->C, st));
-        comp_node *call = comp_alloc(K->C, sizeof *call), *callee = comp_alloc(K->C, sizeof *call);
-        *call = *n->list[0];
-        *callee = *n->list[0];
-        callee->kind = N_NAME;
-        call->kind = N_CALL;
-        call->a = callee;
-        call->list = comp_alloc(K->C, sizeof(comp_node *));
-        call->list[0] = n->list[0];
-        call->n = 1;
-        call->i = 1; /* no receiver */
-        if (st == VM_T_INT)
-            call->type = native_call(K, call, "__range_step", call->list, 1, "no step");
-        n->list[0] = call;
+        uint16_t types[4] = {VM_T_INT, VM_T_INT, VM_T_INT, VM_T_BOOL};
+        n->native =
+            vm_natsig_find(&K->C->env->natives, "__range_count", types, 4, comp_elem_of_ctx, K->C);
     } else if (n->n) { /* for k, v in map; for i, x in array */
         if (comp_map_types(K->C, a, &mk, &mv)) {
             var_type = mk;

@@ -345,6 +345,18 @@ bool comp_implements(comp *C, const comp_class *c, const comp_class *i)
     return false;
 }
 
+bool comp_inherits_itself(comp *C, const comp_class *c)
+{
+    uint32_t steps = 0;
+    for (const comp_class *k = c->super; k; k = k->super)
+        if (k == c || ++steps > C->nsorted) {
+            comp_error(C, c->line, c->col, "class '%.*s' inherits from itself", (int)c->len,
+                       c->name);
+            return true;
+        }
+    return false;
+}
+
 /* The interfaces class c declares: Ordered needs compare(other: C) -> int;
  * a class cannot be a map key (Hash); the program's own (implement). */
 static void check_ifaces(comp *C, comp_class *c)
@@ -357,7 +369,7 @@ static void check_ifaces(comp *C, comp_class *c)
                            r->name);
         if (r->len == 4 && !memcmp(r->name, "Hash", 4))
             comp_error(C, r->line, r->col,
-                       "a class cannot be Hash (map keys are int, str, bool, tuples and enums)");
+                       "a class cannot be Hash (map keys are int, str and bool)");
         if (!comp_known_bound(r->name, r->len)) {
             implement(C, c, (struct comp_iface_ref *)r);
             continue;
@@ -616,6 +628,8 @@ bool comp_classes(comp *C)
                 int t = comp_instantiate_class(C, g, c->super_line, c->super_col, NULL, 0,
                                                c->super_targs, c->nsuper_targs);
                 c->super = comp_class_of(C, t);
+                if (comp_inherits_itself(C, c))
+                    c->super = NULL;
             }
             comp_enter(C, prev);
         }

@@ -33,7 +33,7 @@ typedef struct jlist { /* code positions of jumps to one label */
  * first; those copies are holes in the try's handler ranges (an error in
  * them is not the try's to catch). */
 typedef struct fin {
-    comp_node *block;
+    comp_node *block; /* NULL for a try without finally: it only takes holes */
     struct fin *outer;
     struct {
         uint32_t from, to;
@@ -1514,38 +1514,44 @@ static void for_collection(emitter *E, comp_node *n)
     end_scope(E, mark);
 }
 
-/* for i in (a..b).step(s): up while i < b (i <= b) for s > 0, down while
- * i > b (i >= b) for s < 0; the step was checked not 0. */
+/* for i in (a..b).step(s): __range_count(a, b, s, inclusive) says how
+ * many steps there are (ValueError if s is 0), so i never steps past b
+ * and the loop ends even where i + s would wrap. */
 static void for_stepped(emitter *E, comp_node *n)
 {
     uint32_t mark = E->nscope;
     int i = local_reg(E, n->sym);
     ex(E, n->a, i);
-    int lim = reg_alloc(E, VM_T_INT), st = reg_alloc(E, VM_T_INT);
-    E->owner[lim] = E->owner[st] = R_LOCAL;
+    int lim = reg_alloc(E, VM_T_INT), st = reg_alloc(E, VM_T_INT), cnt = reg_alloc(E, VM_T_INT),
+        k = reg_alloc(E, VM_T_INT);
+    E->owner[lim] = E->owner[st] = E->owner[cnt] = E->owner[k] = R_LOCAL;
     ex(E, n->b, lim);
     ex(E, n->list[0], st);
+    uint16_t types[4] = {VM_T_INT, VM_T_INT, VM_T_INT, VM_T_BOOL};
+    int b = reg_block(E, types, 4);
+    emit(E, MK_ABC(OP_MOV, b, i, 0));
+    emit(E, MK_ABC(OP_MOV, b + 1, lim, 0));
+    emit(E, MK_ABC(OP_MOV, b + 2, st, 0));
+    emit(E, MK_ABC(OP_LOADB, b + 3, n->i ? 1 : 0, 0));
+    emit_x(E, MK_ABC(OP_CALLN, cnt, b, 0), native_ref(E, n->native));
+    for (int j = 0; j < 4; j++)
+        reg_free(E, b + j);
+    load_int(E, k, 0);
     loop lp = {{0}, {0}, E->fin}, *outer = E->loop;
     E->loop = &lp;
-    jlist exit = {0}, up = {0}, body = {0}, to_cond = {0};
-    uint32_t cond = E->ncode;
-    E->label_at = cond;
-    jadd(E, &up, emit_x(E, MK_ABx(OP_JGTK_I, st, 0), 0));
-    /* down: leave when i <= lim (exclusive) or i < lim (inclusive) */
-    jadd(E, &exit, emit_x(E, MK_ABC(n->i ? OP_JLT_I : OP_JLE_I, i, lim, 0), 0));
-    jump(E, &body);
-    bind(E, &up);
-    jadd(E, &exit, emit_x(E, MK_ABC(n->i ? OP_JLT_I : OP_JLE_I, lim, i, 0), 0));
-    bind(E, &body);
+    jlist exit = {0}, top = {0};
+    jadd(E, &exit, emit_x(E, MK_ABC(OP_JLE_I, cnt, k, 0), 0));
+    uint32_t start = E->ncode;
+    E->label_at = start;
     block(E, n->c);
     bind(E, &lp.continues);
     emit(E, MK_ABC(OP_ADD_I, i, i, st));
-    jump(E, &to_cond);
-    bind_to(E, &to_cond, cond);
+    jadd(E, &top, emit_x(E, MK_ABC(OP_FORLT, k, cnt, 0), 0));
+    bind_to(E, &top, start);
     bind(E, &exit);
     bind(E, &lp.breaks);
     E->loop = outer;
-    E->owner[lim] = E->owner[st] = R_FREE;
+    E->owner[lim] = E->owner[st] = E->owner[cnt] = E->owner[k] = R_FREE;
     end_scope(E, mark);
 }
 
@@ -1629,12 +1635,20 @@ static void run_finally(emitter *E, fin *upto)
 {
     fin *saved = E->fin;
     for (fin *f = E->fin; f && f != upto; f = f->outer) {
+        if (!f->block)
+            continue;
         E->fin = f->outer; /* a return in the copy runs only the outer ones */
         uint32_t from = E->ncode;
         block(E, f->block);
-        f->holes = comp_grow(E->C, f->holes, &f->holes_cap, f->nholes + 1, sizeof *f->holes);
-        f->holes[f->nholes].from = from;
-        f->holes[f->nholes++].to = E->ncode;
+        /* The copy runs as control leaves f's try and every try inside it:
+         * none of them may catch an error thrown in it. */
+        for (fin *g = saved; from < E->ncode; g = g->outer) {
+            g->holes = comp_grow(E->C, g->holes, &g->holes_cap, g->nholes + 1, sizeof *g->holes);
+            g->holes[g->nholes].from = from;
+            g->holes[g->nholes++].to = E->ncode;
+            if (g == f)
+                break;
+        }
     }
     E->fin = saved;
 }
@@ -1652,6 +1666,8 @@ static void add_handler(emitter *E, uint32_t start, uint32_t end, const fin *f, 
                 stop = f->holes[j].from;
                 next = f->holes[j].to;
             }
+        if (next <= at)
+            next = at + 1; /* an empty hole: step over it */
         if (stop > at) {
             E->handlers = comp_grow(E->C, E->handlers, &E->handlers_cap, E->nhandlers + 1,
                                     sizeof(vm_handler));
@@ -1676,8 +1692,7 @@ static void try_stmt(emitter *E, comp_node *n)
 {
     jlist after = {0};
     fin f = {n->c, E->fin, NULL, 0, 0};
-    if (n->c)
-        E->fin = &f;
+    E->fin = &f;
     uint32_t start = E->ncode;
     block(E, n->b);
     uint32_t end = E->ncode;
@@ -1687,19 +1702,18 @@ static void try_stmt(emitter *E, comp_node *n)
         uint32_t mark = E->nscope;
         E->label_at = E->ncode;
         int reg = local_reg(E, c->sym);
-        add_handler(E, start, end, n->c ? &f : NULL, E->ncode,
-                    c->cls ? c->cls->index : VM_CATCH_ALL, reg);
+        add_handler(E, start, end, &f, E->ncode, c->cls ? c->cls->index : VM_CATCH_ALL, reg);
         block(E, c->c);
         end_scope(E, mark);
         if (i + 1 < n->n || n->c)
             jump(E, &after);
     }
+    E->fin = f.outer;
     if (!n->c) {
         bind(E, &after);
         return;
     }
     uint32_t clauses_end = E->ncode;
-    E->fin = f.outer;
     bind(E, &after); /* normal exits: the body's, each clause's */
     block(E, n->c);
     jlist done = {0};

@@ -449,8 +449,11 @@ int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t 
                                             g->super_targs, g->nsuper_targs);
             C->subst = saved;
             c->super = comp_class_of(C, st);
-        } else if (sup && !sup->ntparams && !g->nsuper_targs) {
+        } else if (sup && !sup->ntparams && !g->nsuper_targs && !sup->is_iface) {
             c->super = sup;
+        } else if (sup && sup->is_iface) {
+            comp_error(C, g->super_line, g->super_col,
+                       "a generic class cannot implement an interface (yet)");
         } else if (sup) {
             comp_error(C, g->super_line, g->super_col,
                        sup->ntparams ? "generic class %.*s needs type arguments"
@@ -458,6 +461,8 @@ int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t 
                        (int)sup->len, sup->name);
         }
         comp_enter(C, prev);
+        if (comp_inherits_itself(C, c))
+            c->super = NULL;
     }
     comp_class_ready(C, c);
     return c->type;

@@ -272,12 +272,21 @@ static void char_literal(lexer *L, const char *start)
                   : want == 2 ? u[0] & 0x1f
                   : want == 3 ? u[0] & 0x0f
                               : u[0] & 7;
-    for (size_t i = 1; i < want && i < n; i++)
+    for (size_t i = 1; i < want && i < n; i++) {
+        if ((u[i] & 0xc0) != 0x80)
+            want = 0; /* not a continuation byte */
         cp = cp << 6 | (u[i] & 0x3f);
+    }
+    /* overlong forms, surrogates and values past U+10FFFF are not UTF-8 */
+    if ((want == 2 && cp < 0x80) || (want == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+        (want == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+        want = 0;
     if (!closed)
         comp_error(C, line, col, "unterminated character literal");
     else if (n == 0)
         comp_error(C, line, col, "empty character literal ('' has no character)");
+    else if (want == 0 && n <= 4 && u[0] >= 0x80)
+        comp_error(C, line, col, "a character literal that is not valid UTF-8");
     else if (want == 0 || n != want)
         comp_error(C, line, col,
                    "a character literal holds one character (use \"...\" for a string)");

@@ -172,7 +172,37 @@ void comp_map_put(comp *C, comp_map *m, const char *key, uint32_t len, int32_t v
     m->slots[i].val = val;
 }
 
+static const char *type_name(comp *C, int t);
+
+/* Names are made once a type (they are interned) and kept short: a type
+ * nested deep in itself (fn(fn(...)) from a generic's instances) would
+ * double its name at each level. */
 const char *comp_type_name(comp *C, int t)
+{
+    int k = t - VM_T__COUNT;
+    if (k < 0 || k >= (int)C->ntkinds)
+        return type_name(C, t);
+    if (k >= (int)C->tname_cache_len) {
+        uint32_t cap = C->tname_cache_len;
+        C->tname_cache = comp_grow(C, C->tname_cache, &cap, C->ntkinds, sizeof(char *));
+        memset(C->tname_cache + C->tname_cache_len, 0, sizeof(char *) * (cap - C->tname_cache_len));
+        C->tname_cache_len = cap;
+    }
+    if (!C->tname_cache[k]) {
+        const char *name = type_name(C, t);
+        size_t n = strlen(name);
+        if (n > 400) {
+            char *s = comp_alloc(C, 404);
+            memcpy(s, name, 397);
+            memcpy(s + 397, "...", 4);
+            name = s;
+        }
+        C->tname_cache[k] = name;
+    }
+    return C->tname_cache[k];
+}
+
+static const char *type_name(comp *C, int t)
 {
     if (t == CT_NULL)
         return "null";

@@ -97,13 +97,16 @@ static bool never(comp *C, int32_t v)
 
 comp_fn *comp_find_fn(comp *C, const comp_module *m, const char *name, uint32_t len, bool own)
 {
-    int32_t v = find(C, &C->fn_map, m, name, len, own, fn_prelude);
-    if (v < 0 && m && m->index == 1 && len > 2 && len < 64 && name[0] == '_' && name[1] == '_') {
-        char key[65]; /* the prelude's own library functions (comp_parse.c, declare_fn) */
+    int32_t v = -1;
+    if (m && m->index == 1 && len > 2 && len < 64 && name[0] == '_' && name[1] == '_') {
+        char key[65]; /* the prelude's own library functions (comp_parse.c, declare_fn),
+                         before any of the program's of the same name */
         key[0] = '#';
         memcpy(key + 1, name, len);
         v = comp_map_get(&C->fn_map, key, len + 1);
     }
+    if (v < 0)
+        v = find(C, &C->fn_map, m, name, len, own, fn_prelude);
     return v >= 0 ? C->fns[v] : NULL;
 }
 

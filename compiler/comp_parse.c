@@ -847,6 +847,11 @@ static void end_statement(parser *P)
      * it here would make the resync skip the following statement. */
     if (P->panic || check(P, T_RBRACE) || check(P, T_EOF))
         return;
+    /* A type's '>' ends a line without a ';' inserted (the lexer cannot
+     * tell it from a comparison's): var b: Box<int> then a newline. */
+    const comp_token *prev = P->C->pos ? &P->C->toks[P->C->pos - 1] : NULL;
+    if (prev && prev->type == T_GT && peek(P)->line > prev->line)
+        return;
     expect(P, T_SEMI, "newline or ';' after statement");
 }
 
@@ -1005,8 +1010,11 @@ static comp_node *for_statement(parser *P, comp_token *kw)
         expect(P, T_RPAREN, "')' after the range");
         expect(P, T_DOT, "'.step(...)' after a range in parentheses");
         comp_token *st = peek(P);
-        if (expect(P, T_IDENT, "step") && (st->len != 4 || memcmp(st->s, "step", 4)))
-            error_at(P, st, "a range in parentheses takes .step(n), not .%s", "...");
+        if (expect(P, T_IDENT, "step") && (st->len != 4 || memcmp(st->s, "step", 4)) && !P->panic) {
+            P->panic = true;
+            comp_error(P->C, st->line, st->col, "a range in parentheses takes .step(n), not .%.*s",
+                       (int)(st->len > 40 ? 40 : st->len), st->s);
+        }
         expect(P, T_LPAREN, "'(' after step");
         if (n->n && !P->panic) { /* for a, b in (...).step(s) */
             P->panic = true;
@@ -1208,6 +1216,10 @@ static void type_params(parser *P, struct comp_tparam **tparams, uint32_t *ntpar
         memset(tp, 0, sizeof *tp);
         tp->name = t->s;
         tp->len = t->len;
+        for (size_t i = 0; i < sizeof KILN_TYPE_NAMES / sizeof KILN_TYPE_NAMES[0]; i++)
+            if (t->len == strlen(KILN_TYPE_NAMES[i]) && !memcmp(t->s, KILN_TYPE_NAMES[i], t->len))
+                comp_error(C, t->line, t->col, "a type parameter cannot be named %.*s (a type)",
+                           (int)t->len, t->s);
         tp->line = t->line;
         tp->col = t->col;
         for (uint32_t i = 0; i + 1 < *ntparams; i++)

@@ -199,7 +199,12 @@ static int pad(kiln_vm *vm, vm_value *a, vm_value *r, bool left, const char *fn)
         r->s = s;
         return 0;
     }
-    uint64_t n = (uint64_t)(width - have), total = s->len + n * fill->len;
+    uint64_t n = (uint64_t)(width - have);
+    if (n > MAX_STR / fill->len) { /* n * fill->len must not wrap */
+        rt_raise(vm, RT_ERR_OOM, "%s: width %lld is too large", fn, (long long)width);
+        return -1;
+    }
+    uint64_t total = s->len + n * fill->len;
     if (total > MAX_STR) {
         rt_raise(vm, RT_ERR_OOM, "%s: width %lld is too large", fn, (long long)width);
         return -1;
@@ -214,8 +219,11 @@ static int pad(kiln_vm *vm, vm_value *a, vm_value *r, bool left, const char *fn)
         memcpy(w, s->data, s->len);
         w += s->len;
     }
-    for (uint64_t i = 0; i < n; i++, w += fill->len)
+    for (uint64_t i = 0; i < n; i++, w += fill->len) {
         memcpy(w, fill->data, fill->len);
+        if ((i & 0xfffff) == 0xfffff && vm_charge(vm, (1u << 20) / VM_BYTES_PER_TICK))
+            return -1; /* a piece at a time: --timeout holds */
+    }
     if (left)
         memcpy(w, s->data, s->len);
     r->s = out;
@@ -562,19 +570,28 @@ static int format_b(kiln_vm *vm, vm_value *a, vm_value *r)
     return format_as(vm, a, r, 'b');
 }
 
-/* The step of a for loop over (a..b).step(s): never 0. */
-static int range_step(kiln_vm *vm, vm_value *a, vm_value *r)
+/* The steps of a for loop over (a..b).step(s) or (a..=b).step(s): how
+ * many values a, a+s, ... lie before b (or up to b); s must not be 0. */
+static int range_count(kiln_vm *vm, vm_value *a, vm_value *r)
 {
-    if (a[0].i == 0) {
+    int64_t from = a[0].i, to = a[1].i, st = a[2].i;
+    bool incl = a[3].i != 0;
+    if (st == 0) {
         rt_raise(vm, RT_ERR_VALUE, "a range's step must not be 0");
         return -1;
     }
-    r->i = a[0].i;
+    __int128 span = st > 0 ? (__int128)to - from : (__int128)from - to;
+    __int128 step = st > 0 ? st : -(__int128)st, n;
+    if (span < 0 || (span == 0 && !incl))
+        n = 0;
+    else
+        n = incl ? span / step + 1 : (span + step - 1) / step;
+    r->i = n > INT64_MAX ? INT64_MAX : (int64_t)n;
     return 0;
 }
 
 const vm_native std_text_natives[] = {
-    STD_NATIVE("__range_step", "i", 'i', range_step),
+    STD_NATIVE("__range_count", "iiib", 'i', range_count),
     STD_NATIVE("__format", "is", 's', format_i),
     STD_NATIVE("__format", "fs", 's', format_f),
     STD_NATIVE("__format", "ss", 's', format_s),
