@@ -1756,7 +1756,10 @@ static void stmt(emitter *E, comp_node *n)
     case N_RETURN:
         if (n->a) {
             int r = ex(E, n->a, -1);
-            if (E->fin) { /* the value is kept while the finally blocks run */
+            bool fins = false;
+            for (fin *f = E->fin; f; f = f->outer)
+                fins |= f->block != NULL;
+            if (fins) { /* the value is kept while the finally blocks run */
                 int held = reg_alloc(E, n->a->type);
                 E->owner[held] = R_LOCAL;
                 emit(E, MK_ABC(OP_MOV, held, r, 0));
