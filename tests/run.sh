@@ -343,6 +343,35 @@ awk 'BEGIN { for (i = 0; i < 65511; i++) printf "class C%d {}\n", i }' >"$OUT/ty
 cli 2 "types-classes.kn:65511:7: error: too many classes in one program (at most 65529" \
     run "$OUT/types-classes.kn"
 one_error "$OUT/types-classes.kn"
+# docs/language.md: each example marked <!-- run: NAME --> (a kiln block,
+# then a text block of what it prints) prints exactly that, from source
+# and under --jit=always.
+doc_examples=$(grep -c '^<!-- run: ' docs/language.md)
+awk -v out="$OUT" '
+    /^<!-- run: / { name = $3; want = 1; next }
+    want == 1 && /^```kiln$/ { f = out "/doc-" name ".kn"; printf "" > f; want = 2; next }
+    want == 2 && /^```$/ { close(f); want = 3; next }
+    want == 2 { print > f; next }
+    want == 3 && /^```text$/ { g = out "/doc-" name ".want"; printf "" > g; want = 4; next }
+    want == 4 && /^```$/ { close(g); want = 0; next }
+    want == 4 { print > g; next }
+' docs/language.md
+found=0
+for want in "$OUT"/doc-*.want; do
+    [ -e "$want" ] || continue
+    found=$((found + 1))
+    kn=${want%.want}.kn
+    for jit in on always; do
+        if timeout "$TIMEOUT" "$KILN" run --jit=$jit "$kn" >"$OUT/doc.out" 2>&1 </dev/null &&
+            cmp -s "$OUT/doc.out" "$want"; then
+            pass
+        else
+            fail "docs/language.md example $(basename "$kn" .kn) (--jit=$jit): $(diff "$want" "$OUT/doc.out" | head -c 300)"
+        fi
+    done
+done
+[ "$found" = "$doc_examples" ] && pass || fail "docs/language.md: $doc_examples examples marked, $found extracted"
+
 # bench/awfy: each ported benchmark still verifies its result at the
 # smallest size (no timing), in the default mode (--jit=on) and under
 # --jit=always (every function compiled first); a few also under --gc-stress
@@ -388,8 +417,9 @@ for spec in fib:27 mandelbrot:250 nbody:10000 spectral_norm:100 fannkuch_redux:8
     fi
 done
 # The FFI's examples print what their C libraries compute (the zlib
-# figures are Python's zlib module's, the same C library), in both tiers.
-for name in ffi_zlib ffi_qsort; do
+# figures are Python's zlib module's, the same C library), in both tiers;
+# so do the v1 examples (an enum and match for JSON, a table of words).
+for name in ffi_zlib ffi_qsort json wordcount; do
     for mode in off always; do
         got=$OUT/example-$name-$mode.out
         if timeout "$TIMEOUT" "$KILN" run --jit=$mode "examples/$name.kn" >"$got" 2>&1 </dev/null &&
