@@ -184,6 +184,80 @@ static comp_sym *lookup(checker *K, const char *name, uint32_t len)
     return g >= 0 ? K->C->globals[g] : NULL;
 }
 
+/* The edit distance between a and b (insertions, deletions,
+ * substitutions), or more than `max` once it must exceed it. */
+static uint32_t distance(const char *a, uint32_t an, const char *b, uint32_t bn, uint32_t max)
+{
+    if (an > 64 || bn > 64 || (an > bn ? an - bn : bn - an) > max)
+        return max + 1;
+    uint32_t row[65];
+    for (uint32_t j = 0; j <= bn; j++)
+        row[j] = j;
+    for (uint32_t i = 1; i <= an; i++) {
+        uint32_t diag = row[0], best = row[0] = i;
+        for (uint32_t j = 1; j <= bn; j++) {
+            uint32_t up = row[j], v = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < v)
+                v = up + 1;
+            if (row[j - 1] + 1 < v)
+                v = row[j - 1] + 1;
+            diag = up;
+            row[j] = v;
+            if (v < best)
+                best = v;
+        }
+        if (best > max)
+            return max + 1;
+    }
+    return row[bn];
+}
+
+static comp_sym *lookup(checker *K, const char *name, uint32_t len);
+
+/* " (did you mean 'count'?)" for an unknown name close to a known one (a
+ * local in scope, a global, a function or class of the module, a built-in
+ * function), else "". */
+static const char *did_you_mean(checker *K, const char *name, uint32_t len)
+{
+    comp *C = K->C;
+    uint32_t max = len < 3 ? 0 : len < 6 ? 1 : 2, best = max + 1;
+    const char *pick = NULL;
+    uint32_t pick_len = 0;
+#define CONSIDER(nm, nl) \
+    do { \
+        uint32_t d_ = distance(name, len, (nm), (nl), max); \
+        if (d_ < best && d_ > 0) { \
+            best = d_; \
+            pick = (nm); \
+            pick_len = (nl); \
+        } \
+    } while (0)
+    for (uint32_t i = 0; i < K->nlocals; i++)
+        CONSIDER(K->locals[i]->name, K->locals[i]->len);
+    for (uint32_t i = 0; i < C->nglobals; i++)
+        if (comp_find_global(C, C->mod, C->globals[i]->name, C->globals[i]->len) == (int32_t)i)
+            CONSIDER(C->globals[i]->name, C->globals[i]->len);
+    for (uint32_t i = 1; i < C->nfns; i++) {
+        const comp_fn *f = C->fns[i];
+        if (!f->cls && !f->lambda && !f->generic && f->name && f->name[0] != '_' &&
+            (f->mod == C->mod || f->mod == C->mods[1]))
+            CONSIDER(f->name, f->len);
+    }
+    for (uint32_t i = 0; i < C->nclasses; i++)
+        if (C->classes[i]->mod == C->mod || C->classes[i]->mod == C->mods[1])
+            CONSIDER(C->classes[i]->name, C->classes[i]->len);
+    static const char *const BUILTINS[] = {"print",     "str",         "int", "float",
+                                           "parse_int", "parse_float", "chr"};
+    for (size_t i = 0; i < sizeof BUILTINS / sizeof BUILTINS[0]; i++)
+        CONSIDER(BUILTINS[i], (uint32_t)strlen(BUILTINS[i]));
+#undef CONSIDER
+    if (!pick)
+        return "";
+    char *out = comp_alloc(C, pick_len + 24);
+    snprintf(out, pick_len + 24, " (did you mean '%.*s'?)", (int)pick_len, pick);
+    return out;
+}
+
 static bool is_builtin_name(const char *name, uint32_t len)
 {
     static const char *const NAMES[] = {"print",     "str",         "int", "float",
@@ -1203,7 +1277,7 @@ static int call(checker *K, comp_node *n)
             ERR(callee, "module %.*s has no function '%.*s'", (int)callee->qual->len,
                 callee->qual->name, (int)len, name);
         else
-            ERR(callee, "unknown function '%.*s'", (int)len, name);
+            ERR(callee, "unknown function '%.*s'%s", (int)len, name, did_you_mean(K, name, len));
         return CT_ERR;
     }
     n->fn = fn;
@@ -1850,7 +1924,7 @@ static int expr_kind(checker *K, comp_node *n)
                 "literal)",
                 (int)n->len, n->s);
         else
-            ERR(n, "unknown name '%.*s'", (int)n->len, n->s);
+            ERR(n, "unknown name '%.*s'%s", (int)n->len, n->s, did_you_mean(K, n->s, n->len));
         return CT_ERR;
     }
     case N_UNARY: return unary_type(K, n);

@@ -102,6 +102,7 @@ typedef struct lexer {
     int ninterp;
     int groups;                            /* open '(' and '[' not yet closed */
     int interp_groups[MAX_INTERP_NESTING]; /* their depth at each open "${" */
+    uint32_t interp_line, interp_col;      /* where the outermost open "${" is */
 } lexer;
 
 static uint32_t col_of(const lexer *L, const char *at)
@@ -146,6 +147,11 @@ static bool ends_statement(int t)
 static void newline(lexer *L, const char *at)
 {
     comp *C = L->C;
+    if (L->ninterp) { /* a string ends on its line: so does its "${" */
+        comp_error(C, L->interp_line, L->interp_col,
+                   "unterminated ${ in a string (close it with '}' before the string's end)");
+        L->ninterp = 0;
+    }
     if (C->ntoks && ends_statement(C->toks[C->ntoks - 1].type) && L->ninterp == 0)
         push(L, T_SEMI, at)->auto_semi = true;
     L->line++;
@@ -332,6 +338,10 @@ static void string_part(lexer *L, const char *start)
             if (L->ninterp == MAX_INTERP_NESTING) {
                 comp_error(C, line, col, "string interpolation nested too deeply");
                 break;
+            }
+            if (L->ninterp == 0) {
+                L->interp_line = L->line;
+                L->interp_col = col_of(L, L->p - 2);
             }
             L->interp_groups[L->ninterp] = L->groups;
             L->interp[L->ninterp++] = L->braces;

@@ -608,7 +608,20 @@ static comp_node *primary(parser *P)
     default:
         if (!P->panic) {
             P->panic = true;
-            comp_error(P->C, t->line, t->col, "expected an expression, found %s", describe(t));
+            const comp_token *prev = P->C->pos ? &P->C->toks[P->C->pos - 1] : NULL;
+            if (t->type == T_ELSE)
+                comp_error(P->C, t->line, t->col,
+                           "'else' must be on the line of the '}' before it (a newline ends "
+                           "the if statement)");
+            else if (t->type == T_DOT && prev && prev->type == T_SEMI && prev->auto_semi)
+                comp_error(P->C, t->line, t->col,
+                           "a line cannot start with '.': a newline ends the statement before "
+                           "it, so end that line with the '.' instead");
+            else if ((t->type == T_PLUS || t->type == T_MINUS) && prev && prev->type == t->type)
+                comp_error(P->C, prev->line, prev->col, "Kiln has no %s operator: write x %s= 1",
+                           t->type == T_PLUS ? "++" : "--", t->type == T_PLUS ? "+" : "-");
+            else
+                comp_error(P->C, t->line, t->col, "expected an expression, found %s", describe(t));
         }
         return node(P, N_NULL, t);
     }
