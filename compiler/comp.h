@@ -337,8 +337,10 @@ struct comp_fn {
     bool in_template;
     comp_fn *generic;
     const struct comp_subst *subst; /* an instance's (or its class's) type arguments */
-    bool lazy;      /* a library function of the prelude (__name): made when first called */
-    bool generated; /* written by the compiler (an enum's to_str and __eq) */
+    bool lazy;        /* a library function of the prelude (__name): made when first called */
+    bool untyped;     /* a literal fn(x) { ... }: parameter types (CT_NULL) from the context */
+    bool ret_omitted; /* written without -> R */
+    bool generated;   /* written by the compiler (an enum's to_str and __eq) */
 };
 
 enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS, SYNTH_EXTERN, SYNTH_ABSTRACT };

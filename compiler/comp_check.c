@@ -497,10 +497,38 @@ static void block(checker *K, comp_node *b);
 
 /* fn(a: A) -> R { ... }: checked where it stands, seeing the locals
  * around it (which it captures). */
+/* fn(x) { ... } where a function type `want` is expected: its untyped
+ * parameters take want's parameter types, and without -> R its result
+ * takes want's. Anything else is left to coerce. */
+static void pretype(checker *K, comp_node *n, int want)
+{
+    const struct comp_xtype *sig = comp_fn_sig(K->C, want);
+    if (!sig || n->kind != N_LAMBDA || !n->fn->untyped || (int)n->fn->nparams != sig->b)
+        return;
+    for (uint32_t i = 0; i < n->fn->nparams; i++)
+        if (n->fn->params[i]->type == CT_NULL)
+            n->fn->params[i]->type = sig->params[i];
+    if (n->fn->ret_omitted)
+        n->fn->ret = sig->a;
+    n->fn->untyped = false;
+}
+
 static int lambda(checker *K, comp_node *n)
 {
     comp *C = K->C;
     comp_fn *fn = n->fn;
+    for (uint32_t i = 0; i < fn->nparams; i++)
+        if (fn->params[i]->type == CT_NULL) {
+            comp_node at = *n;
+            at.line = fn->params[i]->line;
+            at.col = fn->params[i]->col;
+            ERR(&at,
+                "parameter '%.*s' needs a type: fn(%.*s: T) (it is inferred only where a "
+                "function type is expected: a typed variable, a parameter, a result)",
+                (int)fn->params[i]->len, fn->params[i]->name, (int)fn->params[i]->len,
+                fn->params[i]->name);
+            return CT_ERR;
+        }
     if (fn->nparams > KILN_MAX_PARAMS) {
         ERR(n, "function literal has %u parameters; at most %d are allowed", fn->nparams,
             KILN_MAX_PARAMS);
@@ -1224,6 +1252,25 @@ static int format_call(checker *K, comp_node *n)
 static int call(checker *K, comp_node *n)
 {
     comp *C = K->C;
+    comp_node *cal = n->a;
+    if (cal->kind == N_NAME && !cal->qual && !lookup(K, cal->s, cal->len)) {
+        /* f(fn(x) { ... }): literals take f's parameter types */
+        comp_fn *f = comp_find_fn(C, C->mod, cal->s, cal->len, false);
+        for (uint32_t i = 0; f && !f->ntparams && i < n->n && i < f->nparams; i++)
+            pretype(K, n->list[i], f->params[i]->type);
+    }
+    if (cal->kind == N_FIELD && cal->a->kind == N_NAME && n->n == 1 &&
+        (method_is(cal, "filter") || method_is(cal, "sort_by"))) {
+        /* xs.filter(fn(x) { ... }), xs.sort_by(fn(a, b) { ... }) on a variable */
+        comp_sym *v = lookup(K, cal->a->s, cal->a->len);
+        int elem = v ? comp_elem_of(C, v->type) : -1;
+        if (elem >= 0) {
+            int ps[2] = {elem, elem};
+            pretype(
+                K, n->list[0],
+                comp_fn_type(C, VM_T_BOOL, method_is(cal, "filter") ? 1 : 2, ps, n->line, n->col));
+        }
+    }
     for (uint32_t i = 0; i < n->n; i++)
         expr(K, n->list[i]);
     if (n->op == 2)
@@ -2078,6 +2125,8 @@ static void let_stmt(checker *K, comp_node *n)
 {
     int t = n->decl_type >= 0 ? comp_resolve_type(K->C, n->decl_type) : -1;
     n->decl_type = t;
+    if (n->a && t >= 0)
+        pretype(K, n->a, t);
     if (n->a) {
         int it = expr(K, n->a);
         if (t < 0) {
@@ -2122,6 +2171,11 @@ static void let_stmt(checker *K, comp_node *n)
 static void assign_stmt(checker *K, comp_node *n)
 {
     comp_node *target = n->a;
+    comp_sym *known = target->kind == N_NAME && n->op == T_EQ && !target->qual
+                          ? lookup(K, target->s, target->len)
+                          : NULL;
+    if (known)
+        pretype(K, n->b, known->type);
     int vt = expr(K, n->b);
     if (target->kind == N_INDEX) {
         int tt = expr(K, target);
@@ -2384,6 +2438,7 @@ static void stmt(checker *K, comp_node *n)
                 ERR(n, "missing return value: %s returns %s", who, comp_type_name(K->C, want));
             break;
         }
+        pretype(K, n->a, want);
         int t = expr(K, n->a);
         if (want == VM_T_VOID)
             ERR(n->a, "%s has no result type, but returns a value", who);

@@ -1291,8 +1291,13 @@ static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, b
             if (!expect(P, T_IDENT, "a parameter name"))
                 break;
             comp_sym *s = param(P, pn, pn->s, pn->len);
-            expect(P, T_COLON, "':' and the parameter's type");
-            s->type = parse_type(P);
+            if (!named && !cls && !check(P, T_COLON)) {
+                s->type = CT_NULL; /* fn(x) { ... }: its type comes from the context */
+                fn->untyped = true;
+            } else {
+                expect(P, T_COLON, "':' and the parameter's type");
+                s->type = parse_type(P);
+            }
             fn->params = comp_grow(C, fn->params, &cap, fn->nparams + 1, sizeof(comp_sym *));
             fn->params[fn->nparams++] = s;
         } while (match(P, T_COMMA) && !P->panic);
@@ -1300,6 +1305,8 @@ static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, b
     expect(P, T_RPAREN, "')' after parameters");
     if (match(P, T_ARROW))
         fn->ret = parse_type(P);
+    else
+        fn->ret_omitted = true;
     if (!P->panic)
         fn->body = block(P);
     P->in_template = outer_template;
