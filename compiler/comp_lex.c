@@ -147,11 +147,6 @@ static bool ends_statement(int t)
 static void newline(lexer *L, const char *at)
 {
     comp *C = L->C;
-    if (L->ninterp) { /* a string ends on its line: so does its "${" */
-        comp_error(C, L->interp_line, L->interp_col,
-                   "unterminated ${ in a string (close it with '}' before the string's end)");
-        L->ninterp = 0;
-    }
     if (C->ntoks && ends_statement(C->toks[C->ntoks - 1].type) && L->ninterp == 0)
         push(L, T_SEMI, at)->auto_semi = true;
     L->line++;
@@ -327,7 +322,11 @@ static void string_part(lexer *L, const char *start)
     int type = T_STRING;
     for (;;) {
         if (L->p >= L->end || *L->p == '\n') {
-            comp_error(C, line, col, "unterminated string");
+            if (L->ninterp) /* likely "${x" without its '}': the '"' began a new string */
+                comp_error(C, L->interp_line, L->interp_col,
+                           "unterminated ${ in a string (close it with '}' before the '\"')");
+            else
+                comp_error(C, line, col, "unterminated string");
             break;
         }
         char c = *L->p++;

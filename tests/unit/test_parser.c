@@ -251,7 +251,8 @@ Test(parser, error_messages)
     assert_parse_error("let x = 1 2",
                        "t.kn:1:11: error: expected newline or ';' after statement, found integer");
     assert_parse_error("if true {\n}\nelse { }",
-                       "t.kn:3:1: error: expected an expression, found 'else'");
+                       "t.kn:3:1: error: 'else' must be on the line of the '}' before it (a "
+                       "newline ends the if statement)");
     assert_parse_error(
         "for i in 0 { }",
         "t.kn:1:10: error: cannot iterate over int (a range a..b or an array is needed)");
