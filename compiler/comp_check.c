@@ -733,6 +733,14 @@ static int object_method_call(checker *K, comp_node *n, comp_class *c)
     char shown[160];
     snprintf(shown, sizeof shown, "%.*s.%.*s()", (int)c->len, c->name, (int)f->len, f->s);
     int slot = comp_find_slot(c, f->s, f->len);
+    if (slot < 0 && c->prelude && c->len < 30) { /* Random.shuffle: the library's generic */
+        char kind[32];
+        for (uint32_t i = 0; i <= c->len; i++)
+            kind[i] = i < c->len ? (char)(c->name[i] | 0x20) : 0;
+        comp_fn *g = library_fn(K->C, kind, f->s, f->len);
+        if (g)
+            return library_call(K, n, g, f->a, n->list, n->n, shown);
+    }
     if (slot < 0) {
         if (f->len == 4 && memcmp(f->s, "init", 4) == 0)
             ERR(f, "init is not called directly: construct with %.*s(...)", (int)c->len, c->name);

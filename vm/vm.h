@@ -244,6 +244,8 @@ enum { VM_STACK_SLACK = 8 };
 struct kiln_vm {
     vm_config cfg;
     gc_heap heap;
+    uint64_t rng[4]; /* the random module's default generator (std_random.c) */
+    bool rng_seeded;
     bool loaded;
     bool running; /* inside kiln_run: re-entry from a hook is refused */
     vm_image img;
