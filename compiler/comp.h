@@ -577,6 +577,9 @@ typedef struct comp {
 void comp_free(comp *C);
 
 void *comp_alloc(comp *C, size_t n);
+/* A new AST node of `kind` at (line, col), its fields at their "none"
+ * values (type CT_ERR, decl_type, slot and field -1). */
+comp_node *comp_node_new(comp *C, int kind, uint32_t line, uint32_t col);
 void *comp_grow(comp *C, void *p, uint32_t *cap, uint32_t need, size_t elem);
 char *comp_strdup(comp *C, const char *s, size_t n);
 void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)

@@ -1682,15 +1682,20 @@ static int match_check(checker *K, comp_node *n, bool value)
 
 static comp_node *new_node(checker *K, int kind, const comp_node *at)
 {
-    comp_node *n = comp_alloc(K->C, sizeof *n);
-    *n = (comp_node){.kind = (uint8_t)kind,
-                     .type = CT_ERR,
-                     .line = at->line,
-                     .col = at->col,
-                     .decl_type = -1,
-                     .slot = -1,
-                     .field = -1};
-    return n;
+    return comp_node_new(K->C, kind, at->line, at->col);
+}
+
+/* `a || b` of two checked bool tests (a NULL: just b). */
+static comp_node *or_else(checker *K, comp_node *a, comp_node *b, const comp_node *at)
+{
+    if (!a)
+        return b;
+    comp_node *o = new_node(K, N_BINARY, at);
+    o->op = T_OROR;
+    o->a = a;
+    o->b = b;
+    o->type = VM_T_BOOL;
+    return o;
 }
 
 /* Can n be evaluated twice with the same result and nothing else done?
@@ -1744,16 +1749,7 @@ static int iface_test(checker *K, comp_node *n, comp_class *from)
             t->len = k->len;
             t->qs = NULL;
             t->type = VM_T_BOOL;
-            if (!result) {
-                result = t;
-            } else {
-                comp_node *o = new_node(K, N_BINARY, n);
-                o->op = T_OROR;
-                o->a = result;
-                o->b = t;
-                o->type = VM_T_BOOL;
-                result = o;
-            }
+            result = or_else(K, result, t, n);
         }
         if (!result) { /* nothing can be one: false */
             result = new_node(K, N_BOOL, n);
@@ -1788,16 +1784,7 @@ static int iface_test(checker *K, comp_node *n, comp_class *from)
             step->a = is_w;
             step->b = inner;
             step->type = VM_T_BOOL;
-            if (!result) {
-                result = step;
-            } else {
-                comp_node *o = new_node(K, N_BINARY, n);
-                o->op = T_OROR;
-                o->a = result;
-                o->b = step;
-                o->type = VM_T_BOOL;
-                result = o;
-            }
+            result = or_else(K, result, step, n);
         } else { /* if x is W { (x as W)._obj as C } else { <the rest> } */
             comp_node *b = new_node(K, N_BLOCK, n), *e = new_node(K, N_EXPR, n);
             e->a = inner;

@@ -650,15 +650,7 @@ bool comp_classes(comp *C)
 
 static comp_node *mk(comp *C, int kind, const comp_class *at)
 {
-    comp_node *n = comp_alloc(C, sizeof *n);
-    n->kind = (uint8_t)kind;
-    n->line = at->line;
-    n->col = at->col;
-    n->type = CT_ERR;
-    n->decl_type = -1;
-    n->slot = -1;
-    n->field = -1;
-    return n;
+    return comp_node_new(C, kind, at->line, at->col);
 }
 
 static comp_node *field_of_self(comp *C, const comp_class *at, const char *name, uint32_t len)

@@ -177,6 +177,19 @@ static const char *type_name(comp *C, int t);
 /* Names are made once a type (they are interned) and kept short: a type
  * nested deep in itself (fn(fn(...)) from a generic's instances) would
  * double its name at each level. */
+comp_node *comp_node_new(comp *C, int kind, uint32_t line, uint32_t col)
+{
+    comp_node *n = comp_alloc(C, sizeof *n);
+    n->kind = (uint8_t)kind;
+    n->line = line;
+    n->col = col;
+    n->type = CT_ERR;
+    n->decl_type = -1;
+    n->slot = -1;
+    n->field = -1;
+    return n;
+}
+
 const char *comp_type_name(comp *C, int t)
 {
     int k = t - VM_T__COUNT;

@@ -90,15 +90,7 @@ static bool expect(parser *P, int type, const char *what)
 
 static comp_node *node(parser *P, int kind, const comp_token *at)
 {
-    comp_node *n = comp_alloc(P->C, sizeof *n);
-    n->kind = (uint8_t)kind;
-    n->line = at->line;
-    n->col = at->col;
-    n->type = CT_ERR;
-    n->decl_type = -1;
-    n->slot = -1;
-    n->field = -1;
-    return n;
+    return comp_node_new(P->C, kind, at->line, at->col);
 }
 
 static void add_child(parser *P, comp_node *list_owner, comp_node *child, uint32_t *cap)

@@ -266,45 +266,51 @@ static bool is_ws(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
 }
 
-static int s_split_ws(kiln_vm *vm, vm_value *a, vm_value *r)
+/* The next piece of s from *i: a word between runs of whitespace, or a
+ * line (without its \n or \r\n). False when none is left. */
+static bool next_piece(const vm_str *s, uint32_t *i, bool lines, uint32_t *from, uint32_t *to)
 {
-    vm_str *s = arg_str(vm, a, 0, "str.split");
-    if (!s)
-        return -1;
-    vm_array *out = new_held(vm, true, 4);
-    if (!out)
-        return -1;
-    bool ok = !vm_charge(vm, s->len / VM_BYTES_PER_TICK);
-    for (uint32_t i = 0; ok && i < s->len;) {
-        while (i < s->len && is_ws(s->data[i]))
-            i++;
-        uint32_t from = i;
-        while (i < s->len && !is_ws(s->data[i]))
-            i++;
-        if (i > from)
-            ok = std_push_str(vm, out, s->data + from, i - from);
+    if (lines) {
+        if (*i >= s->len)
+            return false;
+        const char *nl = memchr(s->data + *i, '\n', s->len - *i);
+        uint32_t end = nl ? (uint32_t)(nl - s->data) : s->len;
+        *from = *i;
+        *i = nl ? end + 1 : end;
+        *to = end > *from && s->data[end - 1] == '\r' ? end - 1 : end;
+        return true;
     }
-    return done_held(vm, out, r, ok);
+    while (*i < s->len && is_ws(s->data[*i]))
+        (*i)++;
+    *from = *i;
+    while (*i < s->len && !is_ws(s->data[*i]))
+        (*i)++;
+    *to = *i;
+    return *to > *from;
 }
 
-static int s_lines(kiln_vm *vm, vm_value *a, vm_value *r)
+/* s.split() (words) or s.lines(): a new [str]. */
+static int pieces(kiln_vm *vm, vm_value *a, vm_value *r, bool lines, const char *fn)
 {
-    vm_str *s = arg_str(vm, a, 0, "str.lines");
+    vm_str *s = arg_str(vm, a, 0, fn);
     if (!s)
         return -1;
     vm_array *out = new_held(vm, true, 4);
     if (!out)
         return -1;
     bool ok = !vm_charge(vm, s->len / VM_BYTES_PER_TICK);
-    for (uint32_t i = 0; ok && i < s->len;) {
-        const char *nl = memchr(s->data + i, '\n', s->len - i);
-        uint32_t end = nl ? (uint32_t)(nl - s->data) : s->len, next = nl ? end + 1 : end;
-        if (end > i && s->data[end - 1] == '\r')
-            end--;
-        ok = std_push_str(vm, out, s->data + i, end - i);
-        i = next;
-    }
+    uint32_t i = 0, from, to;
+    while (ok && next_piece(s, &i, lines, &from, &to))
+        ok = std_push_str(vm, out, s->data + from, to - from);
     return done_held(vm, out, r, ok);
+}
+static int s_split_ws(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return pieces(vm, a, r, false, "str.split");
+}
+static int s_lines(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    return pieces(vm, a, r, true, "str.lines");
 }
 
 static int s_bytes(kiln_vm *vm, vm_value *a, vm_value *r)
