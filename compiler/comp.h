@@ -293,6 +293,10 @@ struct comp_sym {
     comp_sym *outer; /* a capture: what it captures */
     comp_sym *root;  /* the local all its captures lead back to (itself if none) */
     bool captured, assigned;
+    /* A global a function may read before its declaration ran: code ran
+     * at the top level before it (or in its initializer), so its reads
+     * outside the top level are checked (GETGC: InitError). */
+    bool late;
 };
 /* Does this local (or capture) live in a cell? */
 #define SYM_BOXED(s) ((s)->root && (s)->root->captured && (s)->root->assigned)

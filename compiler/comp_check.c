@@ -21,8 +21,9 @@ typedef struct checker {
     uint32_t nlocals, locals_cap;
     uint32_t block_start; /* first local of the innermost block */
     int loops;
-    bool in_init; /* checking the module initializer */
-    bool no_self; /* checking a field initializer: no self, no locals */
+    bool in_init;  /* checking the module initializer */
+    bool no_self;  /* checking a field initializer: no self, no locals */
+    bool ran_code; /* the module's top level so far may have called code */
     int block_depth;
     /* The functions being checked, outermost first: a function literal's
      * locals start at its frame's base in `locals`. */
@@ -1926,7 +1927,9 @@ static int expr_kind(checker *K, comp_node *n)
         return VM_T_STR;
     case N_NAME: {
         comp_sym *s = n->qual ? qual_global(K, n) : lookup(K, n->s, n->len);
-        if (s && s->konst) { /* a constant: the use becomes the literal */
+        /* a constant: the use becomes the literal, unless a function may
+         * read it before its declaration ran (InitError) */
+        if (s && s->konst && (K->in_init || !s->late)) {
             uint32_t line = n->line, col = n->col;
             *n = *s->konst;
             n->line = line;
@@ -2116,6 +2119,52 @@ static void block(checker *K, comp_node *b)
     K->block_start = saved_start;
 }
 
+/* Can this checked top-level statement not call any function (of the
+ * program or the library, which may call back)? Literals, names, function
+ * literals, arithmetic and comparisons of primitives, array and map
+ * literals of such, declarations initialized so: what programs write
+ * before their code starts. A global declared after anything else may be
+ * read by a function before its declaration ran. */
+static bool is_primitive(int t)
+{
+    return t == VM_T_INT || t == VM_T_FLOAT || t == VM_T_BOOL || t == VM_T_STR;
+}
+static bool runs_no_code(const comp_node *n)
+{
+    if (!n)
+        return true;
+    switch (n->kind) {
+    case N_INT:
+    case N_FLOAT:
+    case N_BOOL:
+    case N_NULL:
+    case N_STR:
+    case N_NAME:
+    case N_LAMBDA: return true;
+    case N_UNARY:
+    case N_BINARY:
+        if (!is_primitive(n->a->type) || (n->b && !is_primitive(n->b->type)))
+            return false;
+        break;
+    case N_INTERP:
+        for (uint32_t i = 0; i < n->n; i++)
+            if (!is_primitive(n->list[i]->type))
+                return false;
+        break;
+    case N_ARRAY:
+    case N_MAP:
+    case N_LET:
+    case N_EXPR: break;
+    default: return false;
+    }
+    if (!runs_no_code(n->a) || !runs_no_code(n->b) || !runs_no_code(n->c))
+        return false;
+    for (uint32_t i = 0; i < n->n; i++)
+        if (!runs_no_code(n->list[i]))
+            return false;
+    return true;
+}
+
 static void let_stmt(checker *K, comp_node *n)
 {
     int t = n->decl_type >= 0 ? comp_resolve_type(K->C, n->decl_type) : -1;
@@ -2157,6 +2206,8 @@ static void let_stmt(checker *K, comp_node *n)
     }
     n->sym = declare(K, n, n->s, n->len, t, n->op);
     comp_node *init = n->a;
+    if (n->sym->kind == SYM_GLOBAL)
+        n->sym->late = K->ran_code || !runs_no_code(n);
     if (n->sym->kind == SYM_GLOBAL && !n->op && init && init->type == t &&
         ((init->kind == N_INT && !init->op) || init->kind == N_FLOAT || init->kind == N_BOOL ||
          init->kind == N_STR))
@@ -2667,8 +2718,11 @@ void comp_check(comp *C)
         K->block_start = 0;
         K->block_depth = 0;
         K->in_init = true;
-        for (uint32_t i = 0; i < mod->ntop; i++)
+        K->ran_code = false;
+        for (uint32_t i = 0; i < mod->ntop; i++) {
             stmt(K, mod->top[i]);
+            K->ran_code = K->ran_code || !runs_no_code(mod->top[i]);
+        }
     }
     K->in_init = false;
     for (uint32_t i = 0; i < C->nclasses; i++) { /* instances: with their <fields> */

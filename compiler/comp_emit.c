@@ -1103,8 +1103,10 @@ static int ex_kind(emitter *E, comp_node *n, int want)
             emit(E, MK_ABC(OP_MOV, want, s->index, 0));
             return want;
         }
+        /* a function may run before a late global's declaration */
         r = target(E, want, s->type);
-        emit(E, MK_ABx(OP_GETG, r, (uint32_t)s->index));
+        emit(E, MK_ABx(s->late && E->fn != E->fn->mod->init ? OP_GETGC : OP_GETG, r,
+                       (uint32_t)s->index));
         return r;
     }
     case N_UNARY: {
@@ -1355,12 +1357,14 @@ static void block(emitter *E, comp_node *b)
 static void let_stmt(emitter *E, comp_node *n)
 {
     comp_sym *s = n->sym;
-    if (s->kind == SYM_GLOBAL) {
-        if (!n->a)
-            return; /* globals start as zero values */
-        int r = ex(E, n->a, -1);
-        emit(E, MK_ABx(OP_SETG, r, (uint32_t)s->index));
-        reg_free(E, r);
+    if (s->kind == SYM_GLOBAL) { /* globals start as zero values */
+        if (n->a) {
+            int r = ex(E, n->a, -1);
+            emit(E, MK_ABx(OP_SETG, r, (uint32_t)s->index));
+            reg_free(E, r);
+        }
+        if (s->late)
+            emit(E, MK_ABx(OP_INITG, 0, (uint32_t)s->index));
         return;
     }
     /* The initializer is evaluated before the name is in scope, so

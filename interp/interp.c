@@ -187,6 +187,8 @@ interp_exec(kiln_vm *vm, vm_value *const base, vm_value *result)
         VM_CASE(LOADB) : RA.i = INS_B(ins); VM_DISPATCH();
         VM_CASE(LOADNULL) : RA.p = NULL; VM_DISPATCH();
         VM_CASE(GETG) : RA = G[INS_Bx(ins)]; VM_DISPATCH();
+        VM_CASE(GETGC) : OP_CALL(GETGC, 0); VM_DISPATCH();
+        VM_CASE(INITG) : vm->ginit[INS_Bx(ins)] = 1; VM_DISPATCH();
         VM_CASE(SETG) : G[INS_Bx(ins)] = RA; VM_DISPATCH();
 
         /* Integer arithmetic wraps: compute in uint64_t, where C defines it. */

@@ -508,6 +508,28 @@ static inline int op_NEWCELL(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint3
     return 0;
 }
 
+/* A global read where its declaration may not have run yet (the
+ * compiler proves the other reads safe). */
+static inline int op_GETGC(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t ins, uint32_t x)
+{
+    (void)f, (void)x;
+    uint32_t g = INS_Bx(ins);
+    if (!vm->ginit[g]) {
+        rt_raise(vm, RT_ERR_INIT, "'%s' read before its declaration ran",
+                 vm_image_str(&vm->img, vm->img.globals[g].name));
+        return -1;
+    }
+    OPS_A = vm->globals[g];
+    return 0;
+}
+
+static inline int op_INITG(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t ins, uint32_t x)
+{
+    (void)f, (void)R, (void)x;
+    vm->ginit[INS_Bx(ins)] = 1;
+    return 0;
+}
+
 static inline int op_GETCELL(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t ins, uint32_t x)
 {
     (void)f, (void)x;

@@ -62,6 +62,7 @@ static const jit_opfn jit_ops[OP__COUNT] = {
     [OP_MKEYS] = op_MKEYS,     [OP_MNEXT] = op_MNEXT,     [OP_MKEYAT] = op_MKEYAT,
     [OP_MVALAT] = op_MKEYAT,   [OP_FNEW] = op_FNEW,       [OP_NEWCELL] = op_NEWCELL,
     [OP_GETCELL] = op_GETCELL, [OP_SETCELL] = op_SETCELL, [OP_TRAP] = op_TRAP,
+    [OP_GETGC] = op_GETGC,     [OP_INITG] = op_INITG,
 };
 
 /* Publishes frame R at pc (the collector's and the unwinder's walks start
@@ -537,7 +538,8 @@ static bool spills_at(const jc *c, uint32_t op)
         return !(vm_ops[op].flags & OPF_BRANCH) && op != OP_NOP && op != OP_MOV &&
                !(op >= OP_LOADI && op <= OP_SETG) && !(op >= OP_ADD_I && op <= OP_STRIDX) &&
                op != OP_GETF && op != OP_SETF && op != OP_AGET && op != OP_ASET && op != OP_ALEN &&
-               op != OP_GETCELL && op != OP_SETCELL && op != OP_RET && op != OP_RET0;
+               op != OP_GETCELL && op != OP_SETCELL && op != OP_GETGC && op != OP_RET &&
+               op != OP_RET0;
     }
 }
 
@@ -1227,6 +1229,15 @@ static void emit_ins(jc *c, uint32_t at)
     case OP_LOADB: put_imm(c, A, (int32_t)Bv); break;
     case OP_LOADNULL: put_imm(c, A, 0); break;
     case OP_GETG:
+        x64_mov_imm64(B, RCX, (uint64_t)(uintptr_t)&vm->globals[INS_Bx(ins)]);
+        x64_load(B, RAX, x64_m(RCX, 0));
+        put(c, A, RAX);
+        break;
+    case OP_GETGC: /* its declaration has run, or InitError in C */
+        x64_mov_imm64(B, RCX, (uint64_t)(uintptr_t)&vm->ginit[INS_Bx(ins)]);
+        x64_load8zx(B, RAX, x64_m(RCX, 0));
+        x64_test_rr32(B, RAX, RAX);
+        slow_op(c, CC_E, at);
         x64_mov_imm64(B, RCX, (uint64_t)(uintptr_t)&vm->globals[INS_Bx(ins)]);
         x64_load(B, RAX, x64_m(RCX, 0));
         put(c, A, RAX);

@@ -22,6 +22,7 @@ enum {
     RT_ERR_OOM,
     RT_ERR_IO,
     RT_ERR_PERM,
+    RT_ERR_INIT,
     RT_ERR__COUNT
 };
 const char *rt_error_class(int kind);

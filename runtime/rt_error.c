@@ -19,7 +19,8 @@ const char *rt_error_class(int kind)
                                                      "StackOverflowError",
                                                      "OutOfMemoryError",
                                                      "IOError",
-                                                     "PermissionError"};
+                                                     "PermissionError",
+                                                     "InitError"};
     if (kind == RT_FATAL)
         return "InternalError";
     if (kind == RT_LIMIT)

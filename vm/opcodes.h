@@ -310,4 +310,11 @@ OP(THROW,    ABC,   RX, __, __, __, OPF_TERM|OPF_THROW,
    "throw R[A]: to the innermost matching catch; NullError if null")
 OP(TRAP,     ABC,   __, __, __, __, OPF_TERM|OPF_THROW,
    "unreachable: raises an internal error")
+
+/* Globals a function may read before their declaration ran (the others
+ * are GETG's); last, so that adding them renumbered nothing. */
+OP(GETGC,    ABx,   RA, GR, __, __, OPF_SETA|OPF_THROW,
+   "R[A] = G[Bx]; InitError if G[Bx]'s declaration has not run (INITG)")
+OP(INITG,    ABx,   __, GI, __, __, 0,
+   "G[Bx]'s declaration has run: GETGC may read it")
 /* clang-format on */

@@ -252,6 +252,7 @@ struct kiln_vm {
     vm_buf image_bytes; /* the loaded program as an image */
     vm_value *kvals;    /* constants, strings materialized */
     vm_value *globals;
+    uint8_t *ginit; /* per global: its declaration has run (INITG, GETGC) */
     const vm_native **natives;
     vm_rtfunc *funcs; /* one per image function */
     vm_rtclass *classes;

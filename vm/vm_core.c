@@ -110,6 +110,7 @@ void kiln_free(kiln_vm *vm)
     vm_buf_free(&vm->listing);
     free(vm->kvals);
     free(vm->globals);
+    free(vm->ginit);
     free(vm->natives);
     vm_ctx_free(&vm->main);
     vm_embed_free(vm);
@@ -216,8 +217,10 @@ static kiln_status link(kiln_vm *vm)
     vm_image *im = &vm->img;
     vm->kvals = calloc(im->nconsts ? im->nconsts : 1, sizeof(vm_value));
     vm->globals = calloc(im->nglobals ? im->nglobals : 1, sizeof(vm_value));
+    vm->ginit = calloc(im->nglobals ? im->nglobals : 1, 1);
     vm->natives = calloc(im->nnatives ? im->nnatives : 1, sizeof(vm_native *));
-    if (!vm->kvals || !vm->globals || !vm->natives || !link_funcs(vm) || !link_classes(vm))
+    if (!vm->kvals || !vm->globals || !vm->ginit || !vm->natives || !link_funcs(vm) ||
+        !link_classes(vm))
         return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
     for (uint32_t i = 0; i < im->nconsts; i++) {
         const vm_const *k = &im->consts[i];
@@ -495,6 +498,7 @@ kiln_status kiln_run(kiln_vm *vm)
     atomic_store(&vm->interrupt, false); /* one sent before the run is void */
     vm_limits_reset(vm);
     vm->ctx->pending = NULL;
+    memset(vm->ginit, 0, im->nglobals ? im->nglobals : 1); /* the declarations run again */
     kiln_status st = run_function(vm, im->modules[im->entry].init);
     if (st == KILN_OK && !vm->exited && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);

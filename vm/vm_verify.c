@@ -382,9 +382,10 @@ static void check_operand(verifier *v, int role, uint32_t val, uint32_t prev, ui
         break;
     case ROLE_GR:
     case ROLE_GW:
+    case ROLE_GI:
         if (val >= im->nglobals)
             vfail(v, "global index %u out of range (image has %u)", val, im->nglobals);
-        else if (ins_a < f->nregs)
+        else if (role != ROLE_GI && ins_a < f->nregs)
             reg_flow(v, ins_a, im->globals[val].type, role == ROLE_GW, "A");
         break;
     case ROLE_CA:

@@ -676,6 +676,14 @@ static void verifier_cases(gen *g)
     CASE("v_gr_getg_dest_out_of_range",
          EXPECT_F(0, "operand A register 8 out of range (function has 8)"), MK_ABx(OP_GETG, 8, 0),
          MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_gr_getgc_out_of_range", EXPECT_F(0, "global index 3 out of range (image has 3)"),
+         MK_ABx(OP_GETGC, 0, 3), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_gr_getgc_type", EXPECT_F(0, "operand A register 0 is int, cannot hold str"),
+         MK_ABx(OP_GETGC, 0, 1), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_gi_initg_out_of_range", EXPECT_F(0, "global index 65535 out of range (image has 3)"),
+         MK_ABx(OP_INITG, 0, 65535), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_gi_initg_a_used", EXPECT_F(0, "unused operand A is 2, expected 0"),
+         MK_ABx(OP_INITG, 2, 0), MK_ABC(OP_RET, 0, 0, 0));
 
     /* Float constant operands (KF) */
     CASE("v_kf_out_of_range", EXPECT_F(0, "constant index 3 out of range (image has 3)"),
