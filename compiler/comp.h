@@ -448,6 +448,7 @@ enum {
     B_MDEL,
     B_MLEN,
     B_MKEYS,
+    B_MRESERVE,
     B_FNCALL,
     B_VARIANT /* Enum.Variant(payload): cls, i the variant's number */
 };

@@ -1004,7 +1004,7 @@ static int module_call(checker *K, comp_node *n)
     return native_call(K, n, name, n->list, n->n, unknown);
 }
 
-/* m.get(k, default), m.has(k), m.remove(k), m.len(), m.keys() */
+/* m.get(k, default), m.has(k), m.remove(k), m.len(), m.keys(), m.reserve(n) */
 static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
 {
     comp_node *f = n->a;
@@ -1012,11 +1012,8 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
         const char *name;
         uint32_t nargs;
         int builtin;
-    } M[] = {{"get", 2, B_MGETD},
-             {"has", 1, B_MHAS},
-             {"remove", 1, B_MDEL},
-             {"len", 0, B_MLEN},
-             {"keys", 0, B_MKEYS}};
+    } M[] = {{"get", 2, B_MGETD}, {"has", 1, B_MHAS},   {"remove", 1, B_MDEL},
+             {"len", 0, B_MLEN},  {"keys", 0, B_MKEYS}, {"reserve", 1, B_MRESERVE}};
     for (size_t i = 0; i < sizeof M / sizeof M[0]; i++) {
         if (!method_is(f, M[i].name))
             continue;
@@ -1027,7 +1024,7 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
             return CT_ERR;
         }
         for (uint32_t j = 0; j < n->n; j++) {
-            int want = j == 0 ? key : val;
+            int want = M[i].builtin == B_MRESERVE ? VM_T_INT : j == 0 ? key : val;
             if (!coerce(n->list[j], want))
                 ERR(n->list[j], "argument %u of %s() is %s, expected %s", j + 1, M[i].name,
                     comp_type_name(K->C, n->list[j]->type), comp_type_name(K->C, want));
@@ -1035,7 +1032,8 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
         switch (M[i].builtin) {
         case B_MGETD: return val;
         case B_MHAS: return VM_T_BOOL;
-        case B_MDEL: return VM_T_VOID;
+        case B_MDEL:
+        case B_MRESERVE: return VM_T_VOID;
         case B_MLEN: return VM_T_INT;
         default: return comp_array_type(K->C, key, n->line, n->col);
         }

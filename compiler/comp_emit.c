@@ -734,7 +734,8 @@ static int ex_call(emitter *E, comp_node *n, int want)
     case B_MHAS:
     case B_MDEL:
     case B_MLEN:
-    case B_MKEYS: return ex_map_method(E, n, want);
+    case B_MKEYS:
+    case B_MRESERVE: return ex_map_method(E, n, want);
     case B_TO_STR: return ex_obj_to_str(E, n->list[0], want);
     case B_FNCALL: return ex_value_call(E, n, want);
     case B_VARIANT: return ex_variant(E, n, want);
@@ -868,7 +869,7 @@ static int ex_map(emitter *E, comp_node *n, int want)
     return finish_staged(E, r, want);
 }
 
-/* m.get(k, default), m.has(k), m.remove(k), m.len(), m.keys() */
+/* m.get(k, default), m.has(k), m.remove(k), m.len(), m.keys(), m.reserve(n) */
 static int ex_map_method(emitter *E, comp_node *n, int want)
 {
     int m = ex(E, n->a->a, -1);
@@ -877,11 +878,12 @@ static int ex_map_method(emitter *E, comp_node *n, int want)
     reg_free(E, d);
     reg_free(E, k);
     reg_free(E, m);
-    int r = n->builtin == B_MDEL ? -1 : target(E, want, n->type);
+    int r = n->builtin == B_MDEL || n->builtin == B_MRESERVE ? -1 : target(E, want, n->type);
     switch (n->builtin) {
     case B_MGETD: emit_x(E, MK_ABC(OP_MGETD, r, m, k), (uint32_t)d); break;
     case B_MHAS: emit(E, MK_ABC(OP_MHAS, r, m, k)); break;
     case B_MDEL: emit(E, MK_ABC(OP_MDEL, 0, m, k)); break;
+    case B_MRESERVE: emit(E, MK_ABC(OP_MRESERVE, 0, m, k)); break;
     case B_MLEN: emit(E, MK_ABC(OP_MLEN, r, m, 0)); break;
     default: emit(E, MK_ABC(OP_MKEYS, r, m, 0)); break;
     }

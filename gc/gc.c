@@ -43,6 +43,45 @@ static void tsan_free(void *p)
 
 enum { GC_MARKED = 1 };
 
+#ifdef KILN_GC_MALLOC
+#define gc_free GC_FREE
+#else
+#include <sys/mman.h>
+/* A large object (a big array's or map's buffer) gets pages of its own
+ * from the OS, as the large-object spaces of other VMs do: they come
+ * zeroed (no memset of memory the kernel has just cleared), may be huge
+ * pages (one page fault per 2 MiB instead of 512: growing a million-entry
+ * map spent most of its time in page faults), and go back to the OS when
+ * the object dies. Not in verify mode, whose checks ask mimalloc which
+ * memory is an object's. */
+enum { GC_BIG = 1 << 20, GC_HUGE = 2 << 20 };
+
+static size_t big_len(size_t size)
+{
+    return (size + 4095) & ~(size_t)4095;
+}
+
+static gc_obj *big_alloc(size_t size)
+{
+    void *p = mmap(NULL, big_len(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+    if (size >= GC_HUGE)
+        (void)madvise(p, big_len(size), MADV_HUGEPAGE); /* a hint: without, small pages */
+    gc_obj *o = p;
+    o->big = 1;
+    return o;
+}
+
+static void gc_free(gc_obj *o)
+{
+    if (o->big)
+        munmap(o, big_len(o->size));
+    else
+        GC_FREE(o);
+}
+#endif
+
 bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, void *ctx)
 {
     memset(h, 0, sizeof *h);
@@ -59,7 +98,7 @@ void gc_destroy(gc_heap *h)
     gc_obj *o = h->all;
     while (o) {
         gc_obj *next = o->next;
-        GC_FREE(o);
+        gc_free(o);
         o = next;
     }
     free(h->gray);
@@ -76,7 +115,7 @@ static void visit_all(gc_heap *h, visit_fn fn)
         gc_obj *o = *link;
         if (fn(h, o)) {
             *link = o->next;
-            GC_FREE(o);
+            gc_free(o);
         } else {
             link = &o->next;
         }
@@ -199,7 +238,11 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
         gc_collect(h);
     if (over_limit(h, size))
         return NULL;
+#ifdef KILN_GC_MALLOC
     gc_obj *o = GC_ZALLOC(size);
+#else
+    gc_obj *o = size >= GC_BIG && !h->verify ? big_alloc(size) : GC_ZALLOC(size);
+#endif
     if (!o)
         return NULL;
     o->next = h->all;

@@ -89,12 +89,13 @@ typedef struct gc_obj {
     uint8_t kind;        /* what the object is (VM_OBJ_*) */
     uint8_t mark;        /* GC_MARKED during a collection, else 0 */
     uint8_t live;        /* gc_verify: survived the last sweep */
+    uint8_t big;         /* pages of its own, from the OS (gc.c, GC_BIG) */
     uint32_t size;       /* bytes, header included */
 } gc_obj;
 
 typedef struct gc_heap gc_heap;
 /* gc_barrier calls remembered in verify mode: enough for the most one
- * store site makes (a map's growth: four buffer swaps, a key, a value). */
+ * store site makes (a map's growth: two buffer swaps, a key, a value). */
 enum { GC_BARRIER_LOG = 16 };
 /* Roots and children are reported with gc_mark. */
 typedef void (*gc_roots_fn)(gc_heap *h, void *ctx);

@@ -329,6 +329,7 @@ interp_exec(kiln_vm *vm, vm_value *const base, vm_value *result)
         VM_CASE(MDEL) : OP_CALL(MHAS, 0); VM_DISPATCH();
         VM_CASE(MLEN) : OP_CALL(MLEN, 0); VM_DISPATCH();
         VM_CASE(MKEYS) : PROTECT(); OP_CALL(MKEYS, 0); VM_DISPATCH();
+        VM_CASE(MRESERVE) : PROTECT(); OP_CALL(MRESERVE, 0); VM_DISPATCH();
         VM_CASE(MNEXT) : OP_CALL(MNEXT, 0); VM_DISPATCH();
         VM_CASE(MKEYAT) :
         VM_CASE(MVALAT) : OP_CALL(MKEYAT, 0); VM_DISPATCH();

@@ -370,7 +370,7 @@ static inline int op_MGET(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t
     if (e == -2)
         return -1;
     if (e >= 0) {
-        OPS_A = m->vals->items[e];
+        OPS_A = VM_MAPENT_VAL(m, e);
         return 0;
     }
     if (INS_OP(ins) == OP_MGETD) {
@@ -419,6 +419,22 @@ static inline int op_MHAS(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t
     return 0;
 }
 
+static inline int op_MRESERVE(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t ins,
+                              uint32_t x)
+{
+    (void)f, (void)x;
+    vm_map *m = OPS_B.p;
+    if (!m) {
+        rt_raise(vm, RT_ERR_NULL, "reserve() on a null map");
+        return -1;
+    }
+    if (OPS_C.i < 0) {
+        rt_raise(vm, RT_ERR_VALUE, "reserve(%lld): a negative size", (long long)OPS_C.i);
+        return -1;
+    }
+    return vm_map_reserve(vm, m, OPS_C.i) ? 0 : -1;
+}
+
 static inline int op_MLEN(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t ins, uint32_t x)
 {
     (void)f, (void)x;
@@ -444,8 +460,8 @@ static inline int op_MKEYS(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_
         return -1;
     /* a is new: initializing stores, no barrier (gc.h) */
     for (uint32_t e = 0; e < m->used; e++)
-        if (m->hashes->items[e].u != VM_MAP_HOLE)
-            a->buf->items[a->len++] = m->keys->items[e];
+        if (VM_MAPENT_LIVE(m, e))
+            a->buf->items[a->len++] = VM_MAPENT_KEY(m, e);
     OPS_A.p = a;
     return 0;
 }
@@ -459,7 +475,7 @@ static inline int op_MNEXT(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_
         return -1;
     }
     int64_t e = OPS_C.i < 0 ? 0 : OPS_C.i;
-    while (e < m->used && m->hashes->items[e].u == VM_MAP_HOLE)
+    while (e < m->used && !VM_MAPENT_LIVE(m, e))
         e++;
     OPS_C.i = e;
     OPS_A.i = e < m->used;
@@ -476,7 +492,7 @@ static inline int op_MKEYAT(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32
         rt_raise(vm, RT_ERR_INDEX, "map entry %lld out of range", (long long)e);
         return -1;
     }
-    OPS_A = INS_OP(ins) == OP_MKEYAT ? m->keys->items[e] : m->vals->items[e];
+    OPS_A = INS_OP(ins) == OP_MKEYAT ? VM_MAPENT_KEY(m, e) : VM_MAPENT_VAL(m, e);
     return 0;
 }
 

@@ -62,7 +62,7 @@ static const jit_opfn jit_ops[OP__COUNT] = {
     [OP_MKEYS] = op_MKEYS,     [OP_MNEXT] = op_MNEXT,     [OP_MKEYAT] = op_MKEYAT,
     [OP_MVALAT] = op_MKEYAT,   [OP_FNEW] = op_FNEW,       [OP_NEWCELL] = op_NEWCELL,
     [OP_GETCELL] = op_GETCELL, [OP_SETCELL] = op_SETCELL, [OP_TRAP] = op_TRAP,
-    [OP_GETGC] = op_GETGC,     [OP_INITG] = op_INITG,
+    [OP_GETGC] = op_GETGC,     [OP_INITG] = op_INITG,     [OP_MRESERVE] = op_MRESERVE,
 };
 
 /* Publishes frame R at pc (the collector's and the unwinder's walks start

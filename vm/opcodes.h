@@ -317,4 +317,8 @@ OP(GETGC,    ABx,   RA, GR, __, __, OPF_SETA|OPF_THROW,
    "R[A] = G[Bx]; InitError if G[Bx]'s declaration has not run (INITG)")
 OP(INITG,    ABx,   __, GI, __, __, 0,
    "G[Bx]'s declaration has run: GETGC may read it")
+
+/* A map's capacity hint. */
+OP(MRESERVE, ABC,   __, RP, RI, __, OPF_ALLOC|OPF_THROW|OPF_SAFEPOINT,
+   "make room in R[B] for R[C] entries in all; NullError, ValueError if R[C] < 0")
 /* clang-format on */

@@ -372,18 +372,32 @@ vm_cell *vm_cell_new(kiln_vm *vm, bool ref, vm_value v);
 /* A map: insertion-ordered entries (removed ones become holes until the
  * next growth compacts them), found through an open-addressing index of
  * entry numbers. Keys are ints, bools or strings. */
+/* A map's index: open addressing, linear probing, each slot an entry
+ * number + 1 (0: empty) under the high half of its key's hash. A
+ * VM_OBJ_BUF to the collector: nothing to trace. */
+typedef struct vm_map_index {
+    gc_obj obj;
+    uint64_t slots[];
+} vm_map_index;
 typedef struct vm_map {
     gc_obj obj;
-    uint32_t count;         /* live entries */
-    uint32_t used, cap;     /* entries used (live and holes), room for */
-    uint32_t nslots;        /* index size, a power of two, > 2 * cap */
-    bool key_str;           /* keys are strings (compared by bytes) */
-    bool val_ref;           /* values are references */
-    vm_buffer *keys, *vals; /* cap each */
-    vm_buffer *hashes;      /* cap: the key's hash, or VM_MAP_HOLE when removed */
-    vm_buffer *index;       /* nslots uint32 as pairs in the 64-bit items: entry + 1, 0 empty */
+    uint32_t count;     /* live entries */
+    uint32_t used, cap; /* entries used (live and holes), room for */
+    uint32_t mask;      /* the index's slots - 1: a power of two >= 2 * cap, minus 1 */
+    bool key_str;       /* keys are strings (compared by bytes) */
+    bool val_ref;       /* values are references */
+    /* cap entries of three items each: key, value and the key's hash
+     * (VM_MAP_HOLE once removed; 0 in a dense map) */
+    vm_buffer *ents;
+    /* NULL while the map is dense: int keys 0, 1, ..., used - 1 added in
+     * that order, each at its own entry or removed (a hole), so a key is
+     * its entry number and no index is needed */
+    vm_map_index *index;
 } vm_map;
 #define VM_MAP_HOLE UINT64_MAX
+#define VM_MAPENT_KEY(m, e) ((m)->ents->items[(size_t)(e)*3])
+#define VM_MAPENT_VAL(m, e) ((m)->ents->items[(size_t)(e)*3 + 1])
+#define VM_MAPENT_LIVE(m, e) ((m)->ents->items[(size_t)(e)*3 + 2].u != VM_MAP_HOLE)
 
 /* vm_map_new: an empty map, or NULL after raising OutOfMemoryError.
  * vm_map_find: the entry of key k, or -1; raises NullError (returning -2)
@@ -393,6 +407,9 @@ vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref);
 int64_t vm_map_find(kiln_vm *vm, vm_map *m, vm_value k);
 bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v);
 bool vm_map_remove(kiln_vm *vm, vm_map *m, vm_value k);
+/* vm_map_reserve: room for n entries in all, so that adding up to n keys
+ * does not grow the map (false after raising OutOfMemoryError). */
+bool vm_map_reserve(kiln_vm *vm, vm_map *m, int64_t n);
 
 /* vm_array_new: a new array of `len` zero elements (room for `cap`), or
  * NULL after raising OutOfMemoryError. vm_array_push appends, growing the

@@ -106,15 +106,13 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
     }
     case VM_OBJ_MAP: {
         vm_map *m = (vm_map *)o;
-        gc_mark(h, (gc_obj *)m->keys);
-        gc_mark(h, (gc_obj *)m->vals);
-        gc_mark(h, (gc_obj *)m->hashes);
+        gc_mark(h, (gc_obj *)m->ents);
         gc_mark(h, (gc_obj *)m->index);
         for (uint32_t i = 0; i < m->used; i++) { /* holes hold zero */
             if (m->key_str)
-                gc_mark(h, m->keys->items[i].p);
+                gc_mark(h, VM_MAPENT_KEY(m, i).p);
             if (m->val_ref)
-                gc_mark(h, m->vals->items[i].p);
+                gc_mark(h, VM_MAPENT_VAL(m, i).p);
         }
         break;
     }

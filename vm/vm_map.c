@@ -1,20 +1,33 @@
 /*
- * vm_map.c — the map object {K: V}: insertion-ordered entries in parallel
- * buffers (keys, values, hashes), found through an open-addressing index
- * of entry numbers (linear probing, load below 1/2).
+ * vm_map.c — the map object {K: V}: insertion-ordered entries (key, value
+ * and hash side by side, so a lookup touches the index and one entry),
+ * found through an open-addressing index of 32-bit entry numbers (linear
+ * probing, load at most 1/2).
+ *
+ * A map with int keys starts dense: while its keys are 0, 1, 2, ... added
+ * in that order, key k is entry k (or a hole once removed) and there is no
+ * index at all: a lookup is a bounds check. The first other key (or a
+ * removed one coming back, which goes to the end) builds the index, and
+ * the map stays indexed. Removal never allocates.
  *
  * Removing an entry leaves a hole (its hash becomes VM_MAP_HOLE), so the
- * order of the others never changes and probe chains stay intact; holes
- * are squeezed out when the entries are full and get copied to new
- * buffers. Every buffer is a GC object; new ones are on the root stack
- * until the map holds them, since each allocation may collect.
+ * order of the others never changes and probe chains stay intact; the
+ * holes are squeezed out when the entries are full, in place when twice
+ * the live entries fit in the room there is, else into a new buffer of
+ * that size. Every buffer is a GC object; new ones
+ * are on the root stack until the map holds them, since each allocation
+ * may collect.
  */
 #include <string.h>
 
 #include "../runtime/rt.h"
 #include "vm.h"
 
-enum { MIN_CAP = 8 };
+enum { MIN_CAP = 8, STRIDE = 3 };
+/* An index slot: the entry number + 1 in the low half, the hash's high
+ * half above it, so a probe passes other keys without reading their
+ * entries (each a likely cache miss). */
+#define TAG_MASK 0xffffffff00000000ull
 
 static uint64_t mix(uint64_t x) /* splitmix64's finalizer */
 {
@@ -38,71 +51,134 @@ static uint64_t key_hash(const vm_map *m, vm_value k)
     return h == VM_MAP_HOLE ? h - 1 : h;
 }
 
-static bool key_eq(const vm_map *m, vm_value a, vm_value b)
+static bool str_eq(const vm_str *a, const vm_str *b)
 {
-    if (!m->key_str)
-        return a.u == b.u;
-    return a.s == b.s ||
-           (a.s && b.s && a.s->len == b.s->len && memcmp(a.s->data, b.s->data, a.s->len) == 0);
+    return a == b || (a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
 }
 
-static vm_buffer *buffer(kiln_vm *vm, uint32_t n)
+/* The entry of k (hash h) in an indexed map, or -1. A hole's hash never
+ * equals a key's, so holes never match. */
+/* Where the search for key k (hash h) starts. An int key's is the key
+ * modulo the odd number of slots - 1, as Lua's tables do: keys in an
+ * arithmetic sequence (i * 7) land in neighbouring slots, which the
+ * processor fetches ahead, where the mixed hash scatters them over the
+ * whole index (a cache miss each); an odd modulus still spreads strides
+ * that are powers of two. A string key's is its hash's low bits. */
+static uint32_t home(const vm_map *m, vm_value k, uint64_t h)
 {
-    return (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + sizeof(vm_value) * n, VM_OBJ_BUF,
-                                 "a map's buffer");
+    return m->key_str ? (uint32_t)h & m->mask : (uint32_t)(k.u % m->mask);
 }
 
-/* m's buffer *slot becomes b: a reference store into m (gc.h). */
-static void swap_buffer(kiln_vm *vm, vm_map *m, vm_buffer **slot, vm_buffer *b)
+static int64_t find_indexed(const vm_map *m, vm_value k, uint64_t h)
+{
+    const uint64_t *slots = m->index->slots;
+    uint64_t tag = h & TAG_MASK;
+    for (uint32_t i = home(m, k, h);; i = (i + 1) & m->mask) {
+        uint64_t s = slots[i];
+        if (s == 0)
+            return -1;
+        if ((s & TAG_MASK) != tag) /* another key: its entry stays unread */
+            continue;
+        uint32_t e = (uint32_t)s - 1;
+        const vm_value *en = &m->ents->items[(size_t)e * STRIDE];
+        if (en[2].u == h && (m->key_str ? str_eq(en[0].s, k.s) : en[0].u == k.u))
+            return e;
+    }
+}
+
+static void index_insert(vm_map *m, vm_value k, uint64_t h, uint32_t e)
+{
+    uint32_t i = home(m, k, h);
+    while (m->index->slots[i] != 0)
+        i = (i + 1) & m->mask;
+    m->index->slots[i] = (h & TAG_MASK) | (e + 1);
+}
+
+/* m's *slot becomes the new buffer b: a reference store into m (gc.h). */
+static void swap_in(kiln_vm *vm, vm_map *m, void **slot, gc_obj *b)
 {
     *slot = b;
-    gc_barrier(&vm->heap, &m->obj, &b->obj);
+    gc_barrier(&vm->heap, &m->obj, b);
 }
 
-static void index_insert(vm_map *m, uint64_t h, uint32_t e)
+/* Makes the entries hold `cap` (keeping the `used` there are, holes too),
+ * in a new buffer unless cap is the current room. */
+static bool resize_ents(kiln_vm *vm, vm_map *m, uint32_t cap)
 {
-    uint32_t mask = m->nslots - 1;
-    uint32_t i = (uint32_t)h & mask;
-    while (m->index->items[i].u != 0)
-        i = (i + 1) & mask;
-    m->index->items[i].u = (uint64_t)e + 1;
+    if (cap == m->cap)
+        return true;
+    if (vm_charge(vm, (uint64_t)m->used * STRIDE * sizeof(vm_value) / VM_BYTES_PER_TICK))
+        return false;
+    vm_buffer *b =
+        (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + (uint64_t)cap * STRIDE * sizeof(vm_value),
+                              VM_OBJ_BUF, "a map's entries");
+    if (!b)
+        return false;
+    if (m->used)
+        memcpy(b->items, m->ents->items, (size_t)m->used * STRIDE * sizeof(vm_value));
+    swap_in(vm, m, (void **)&m->ents, &b->obj);
+    m->cap = cap;
+    return true;
 }
 
-/* New buffers of `cap` entries holding the live entries in order. */
-static bool rebuild(kiln_vm *vm, vm_map *m, uint32_t cap)
+/* Gives the map room for `cap` entries (a new buffer unless that is the
+ * room it has) holding its live entries in order, and an index for that
+ * room (computing a dense map's hashes). Everything is allocated before
+ * anything changes, so a failure leaves the map as it was. Squeezing the
+ * holes out in place moves references within the buffer the map holds:
+ * no new edge, no barrier. */
+static bool reindex(kiln_vm *vm, vm_map *m, uint32_t cap)
 {
-    uint32_t nslots = 1;
-    while (nslots <= 2 * cap)
+    uint64_t nslots = 1;
+    while (nslots < 2 * (uint64_t)cap)
         nslots *= 2;
-    /* the copy of each entry and the new index, charged as work */
-    if (vm_charge(vm, ((uint64_t)m->used * 3 + nslots) * sizeof(vm_value) / VM_BYTES_PER_TICK))
+    if (vm_charge(vm,
+                  ((uint64_t)m->used * STRIDE * sizeof(vm_value) + nslots * 8) / VM_BYTES_PER_TICK))
         return false;
-    vm_buffer *b[4];
-    uint32_t sizes[4] = {cap, cap, cap, nslots};
-    int made = 0; /* allocated and on the root stack */
-    while (made < 4 && (b[made] = buffer(vm, sizes[made])) && vm_root_push(vm, b[made]))
-        made++;
-    vm_root_pop(vm, (size_t)made);
-    if (made < 4)
+    vm_map_index *ix = m->index;
+    vm_buffer *b = m->ents;
+    bool ok = true, pushed = false;
+    if (!ix || (uint64_t)m->mask + 1 != nslots) {
+        ix = (vm_map_index *)vm_alloc(vm, sizeof(vm_map_index) + nslots * 8, VM_OBJ_BUF,
+                                      "a map's index");
+        ok = pushed = ix && vm_root_push(vm, ix);
+    }
+    if (ok && cap != m->cap) {
+        b = (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + (uint64_t)cap * STRIDE * sizeof(vm_value),
+                                  VM_OBJ_BUF, "a map's entries");
+        ok = b != NULL;
+    }
+    if (pushed)
+        vm_root_pop(vm, 1);
+    if (!ok)
         return false;
+    bool dense = !m->index;
     uint32_t n = 0;
     for (uint32_t e = 0; e < m->used; e++) {
-        if (m->hashes->items[e].u == VM_MAP_HOLE)
+        const vm_value *src = &m->ents->items[(size_t)e * STRIDE];
+        if (src[2].u == VM_MAP_HOLE)
             continue;
-        b[0]->items[n] = m->keys->items[e];
-        b[1]->items[n] = m->vals->items[e];
-        b[2]->items[n] = m->hashes->items[e];
+        vm_value *dst = &b->items[(size_t)n * STRIDE];
+        uint64_t h = dense ? key_hash(m, src[0]) : src[2].u;
+        dst[0] = src[0];
+        dst[1] = src[1];
+        dst[2].u = h;
         n++;
     }
-    swap_buffer(vm, m, &m->keys, b[0]);
-    swap_buffer(vm, m, &m->vals, b[1]);
-    swap_buffer(vm, m, &m->hashes, b[2]);
-    swap_buffer(vm, m, &m->index, b[3]);
-    m->cap = cap;
+    if (b == m->ents && n < m->used) /* no stale copies past the end */
+        memset(&b->items[(size_t)n * STRIDE], 0, (size_t)(m->used - n) * STRIDE * sizeof(vm_value));
+    if (b != m->ents) {
+        swap_in(vm, m, (void **)&m->ents, &b->obj);
+        m->cap = cap;
+    }
+    if (ix != m->index)
+        swap_in(vm, m, (void **)&m->index, &ix->obj);
+    else
+        memset(ix->slots, 0, (size_t)nslots * 8);
+    m->mask = (uint32_t)(nslots - 1);
     m->used = n;
-    m->nslots = nslots;
     for (uint32_t e = 0; e < n; e++)
-        index_insert(m, m->hashes->items[e].u, e);
+        index_insert(m, b->items[(size_t)e * STRIDE], b->items[(size_t)e * STRIDE + 2].u, e);
     return true;
 }
 
@@ -113,27 +189,20 @@ vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref)
         return NULL;
     m->key_str = key_str;
     m->val_ref = val_ref;
-    bool ok = rebuild(vm, m, MIN_CAP);
+    bool ok = key_str ? reindex(vm, m, MIN_CAP) : resize_ents(vm, m, MIN_CAP);
     vm_root_pop(vm, 1);
     return ok ? m : NULL;
 }
 
 int64_t vm_map_find(kiln_vm *vm, vm_map *m, vm_value k)
 {
+    if (!m->index)
+        return k.u < m->used && VM_MAPENT_LIVE(m, k.u) ? (int64_t)k.u : -1;
     if (m->key_str && !k.s) {
         rt_raise(vm, RT_ERR_NULL, "map key is null");
         return -2;
     }
-    uint64_t h = key_hash(m, k);
-    uint32_t mask = m->nslots - 1;
-    for (uint32_t i = (uint32_t)h & mask;; i = (i + 1) & mask) {
-        uint64_t slot = m->index->items[i].u;
-        if (slot == 0)
-            return -1;
-        uint32_t e = (uint32_t)(slot - 1);
-        if (m->hashes->items[e].u == h && key_eq(m, m->keys->items[e], k))
-            return e;
-    }
+    return find_indexed(m, k, key_hash(m, k));
 }
 
 bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
@@ -142,28 +211,35 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
     if (e == -2)
         return false;
     if (e >= 0) {
-        m->vals->items[e] = v;
+        VM_MAPENT_VAL(m, e) = v;
         gc_barrier(&vm->heap, &m->obj, m->val_ref ? v.p : NULL);
         return true;
     }
-    if (m->used == m->cap) { /* squeeze out holes; double when mostly live */
+    if (m->count >= UINT32_MAX / 4) {
+        rt_raise(vm, RT_ERR_OOM, "map too large");
+        return false;
+    }
+    bool dense = !m->index && k.u == m->used;
+    if (!m->index && !dense && !reindex(vm, m, m->cap)) /* this key ends the dense run */
+        return false;
+    if (m->used == m->cap) { /* double when mostly live, else squeeze out the holes */
         uint32_t cap = m->count * 2 > MIN_CAP ? m->count * 2 : MIN_CAP;
-        if (m->count >= UINT32_MAX / 4) {
-            rt_raise(vm, RT_ERR_OOM, "map too large");
-            return false;
-        }
-        if (!rebuild(vm, m, cap))
+        if (!(dense ? resize_ents(vm, m, cap) : reindex(vm, m, cap)))
             return false;
     }
     uint32_t n = m->used++;
-    uint64_t h = key_hash(m, k);
-    m->keys->items[n] = k;
+    vm_value *en = &m->ents->items[(size_t)n * STRIDE];
+    en[0] = k;
     gc_barrier(&vm->heap, &m->obj, m->key_str ? k.p : NULL);
-    m->vals->items[n] = v;
+    en[1] = v;
     gc_barrier(&vm->heap, &m->obj, m->val_ref ? v.p : NULL);
-    m->hashes->items[n].u = h;
     m->count++;
-    index_insert(m, h, n);
+    if (dense) {
+        en[2].u = 0;
+    } else {
+        en[2].u = key_hash(m, k);
+        index_insert(m, k, en[2].u, n);
+    }
     return true;
 }
 
@@ -172,9 +248,24 @@ bool vm_map_remove(kiln_vm *vm, vm_map *m, vm_value k)
     int64_t e = vm_map_find(vm, m, k);
     if (e < 0)
         return e != -2;
-    m->hashes->items[e].u = VM_MAP_HOLE;
-    m->keys->items[e].u = 0; /* let the collector have them */
-    m->vals->items[e].u = 0;
+    vm_value *en = &m->ents->items[(size_t)e * STRIDE];
+    en[0].u = 0; /* let the collector have them */
+    en[1].u = 0;
+    en[2].u = VM_MAP_HOLE;
     m->count--;
+    if (!m->index) /* a dense map's holes at the end are free again */
+        while (m->used && !VM_MAPENT_LIVE(m, m->used - 1))
+            m->used--;
     return true;
+}
+
+bool vm_map_reserve(kiln_vm *vm, vm_map *m, int64_t n)
+{
+    if (n <= m->cap)
+        return true;
+    if (n >= UINT32_MAX / 4) {
+        rt_raise(vm, RT_ERR_OOM, "map too large: reserve(%lld)", (long long)n);
+        return false;
+    }
+    return m->index ? reindex(vm, m, (uint32_t)n) : resize_ents(vm, m, (uint32_t)n);
 }

@@ -684,6 +684,8 @@ static void verifier_cases(gen *g)
          MK_ABx(OP_INITG, 0, 65535), MK_ABC(OP_RET, 0, 0, 0));
     CASE("v_gi_initg_a_used", EXPECT_F(0, "unused operand A is 2, expected 0"),
          MK_ABx(OP_INITG, 2, 0), MK_ABC(OP_RET, 0, 0, 0));
+    CASE("v_mreserve_not_a_map", EXPECT_F(0, "operand B register 0 is int, expected a map"),
+         MK_ABC(OP_MRESERVE, 0, 0, 0), MK_ABC(OP_RET, 0, 0, 0));
 
     /* Float constant operands (KF) */
     CASE("v_kf_out_of_range", EXPECT_F(0, "constant index 3 out of range (image has 3)"),

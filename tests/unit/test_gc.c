@@ -461,16 +461,16 @@ Test(gc, arrays_and_maps_of_strings_kept_and_reclaimed)
         snprintf(want, sizeof want, "word %u", i);
         cr_assert_str_eq(words->buf->items[i].s->data, want);
         snprintf(want, sizeof want, "key %u", i);
-        cr_assert_str_eq(index->keys->items[i].s->data, want);
+        cr_assert_str_eq(VM_MAPENT_KEY(index, i).s->data, want);
         snprintf(want, sizeof want, "value %u", i);
-        cr_assert_str_eq(index->vals->items[i].s->data, want);
+        cr_assert_str_eq(VM_MAPENT_VAL(index, i).s->data, want);
         int64_t e = vm_map_find(vm, byid, (vm_value){.i = i});
         if (i % 2) {
             cr_assert_eq(e, -1);
         } else {
             cr_assert_geq(e, 0);
             snprintf(want, sizeof want, "id %u", i);
-            cr_assert_str_eq(byid->vals->items[e].s->data, want);
+            cr_assert_str_eq(VM_MAPENT_VAL(byid, e).s->data, want);
         }
     }
     /* the dropped array and map, and the removed entries' strings, are

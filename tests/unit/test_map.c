@@ -65,28 +65,43 @@ static void set_int(kiln_vm *vm, vm_map *m, int64_t k, int64_t v)
 
 static bool is_hole(const vm_map *m, uint32_t e)
 {
-    return m->hashes->items[e].u == VM_MAP_HOLE;
+    return !VM_MAPENT_LIVE(m, e);
 }
 
-/* The map's structural invariants. */
+/* The map's structural invariants: dense (int keys 0..used-1 at their own
+ * entries, no holes, no index) or indexed (every live entry found from
+ * the index, every used slot naming an entry in use, once). */
 static void check_shape(const vm_map *m)
 {
     cr_assert_leq(m->count, m->used);
     cr_assert_leq(m->used, m->cap);
     cr_assert_geq(m->cap, 8);
-    cr_assert_gt(m->nslots, 2 * m->cap, "nslots %u, cap %u", m->nslots, m->cap);
-    cr_assert_eq(m->nslots & (m->nslots - 1), 0, "nslots %u is not a power of two", m->nslots);
     uint32_t live = 0;
     for (uint32_t e = 0; e < m->used; e++)
         live += !is_hole(m, e);
     cr_assert_eq(live, m->count, "%u live entries, count %u", live, m->count);
-    /* every index slot names an entry in use */
+    if (!m->index) {
+        cr_assert_not(m->key_str, "string keys are always indexed");
+        for (uint32_t e = 0; e < m->used; e++)
+            if (!is_hole(m, e))
+                cr_assert_eq(VM_MAPENT_KEY(m, e).i, (int64_t)e, "dense entry %u", e);
+        cr_assert(m->used == 0 || !is_hole(m, m->used - 1), "a dense map ends in a live entry");
+        return;
+    }
+    uint64_t nslots = (uint64_t)m->mask + 1;
+    cr_assert_geq(nslots, 2 * (uint64_t)m->cap, "slots %llu, cap %u", (unsigned long long)nslots,
+                  m->cap);
+    cr_assert_eq(nslots & (nslots - 1), 0, "%llu slots is not a power of two",
+                 (unsigned long long)nslots);
     uint32_t filled = 0;
-    for (uint32_t i = 0; i < m->nslots; i++) {
-        uint64_t slot = m->index->items[i].u;
+    for (uint64_t i = 0; i < nslots; i++) {
+        uint64_t slot = m->index->slots[i];
         if (slot) {
-            cr_assert_leq(slot, m->used, "index slot %u -> entry %llu of %u", i,
-                          (unsigned long long)slot - 1, m->used);
+            uint32_t e = (uint32_t)slot - 1;
+            cr_assert_lt(e, m->used, "index slot %llu -> entry %u of %u", (unsigned long long)i, e,
+                         m->used);
+            if (!is_hole(m, e)) /* its tag is its hash's high half */
+                cr_assert_eq(slot >> 32, m->ents->items[(size_t)e * 3 + 2].u >> 32);
             filled++;
         }
     }
@@ -99,7 +114,7 @@ static uint32_t int_keys(const vm_map *m, int64_t *out)
     uint32_t n = 0;
     for (uint32_t e = 0; e < m->used; e++)
         if (!is_hole(m, e))
-            out[n++] = m->keys->items[e].i;
+            out[n++] = VM_MAPENT_KEY(m, e).i;
     return n;
 }
 
@@ -149,7 +164,7 @@ Test(map, growth_through_many_sizes)
             for (int64_t j = 0; j <= i; j++) {
                 int64_t e = vm_map_find(vm, m, I(j * 2654435761 - 7));
                 cr_assert_eq(e, j, "key %lld at entry %lld", (long long)j, (long long)e);
-                cr_assert_eq(m->vals->items[e].i, j * 3);
+                cr_assert_eq(VM_MAPENT_VAL(m, e).i, j * 3);
             }
         }
         if (i % 1000 == 999)
@@ -160,7 +175,7 @@ Test(map, growth_through_many_sizes)
     for (int64_t j = 0; j < N; j++) {
         int64_t e = vm_map_find(vm, m, I(j * 2654435761 - 7));
         cr_assert_eq(e, j);
-        cr_assert_eq(m->vals->items[e].i, j * 3);
+        cr_assert_eq(VM_MAPENT_VAL(m, e).i, j * 3);
     }
     /* keys never inserted are absent */
     for (int64_t j = 0; j < 1000; j++)
@@ -168,7 +183,7 @@ Test(map, growth_through_many_sizes)
     /* replacing keeps the count and the place */
     set_int(vm, m, 5 * 2654435761 - 7, -1);
     cr_assert_eq(m->count, N);
-    cr_assert_eq(m->vals->items[5].i, -1);
+    cr_assert_eq(VM_MAPENT_VAL(m, 5).i, -1);
     kiln_free(vm);
 }
 
@@ -204,7 +219,7 @@ Test(map, removal_leaves_holes_then_growth_compacts)
         set_int(vm, m, 100 + i, i);
     cr_assert_eq(m->used, 8);
     cr_assert_eq(m->cap, 8, "8 entries fit the first buffers");
-    vm_buffer *keys_before = m->keys;
+    vm_buffer *ents_before = m->ents;
     /* remove three: holes, nothing moves */
     cr_assert(vm_map_remove(vm, m, I(101)));
     cr_assert(vm_map_remove(vm, m, I(104)));
@@ -212,10 +227,10 @@ Test(map, removal_leaves_holes_then_growth_compacts)
     cr_assert(vm_map_remove(vm, m, I(104)), "removing twice is no error");
     cr_assert_eq(m->count, 5);
     cr_assert_eq(m->used, 8, "removal does not compact");
-    cr_assert_eq(m->keys, keys_before);
+    cr_assert_eq(m->ents, ents_before);
     cr_assert(is_hole(m, 1) && is_hole(m, 4) && is_hole(m, 7));
-    cr_assert_eq(m->keys->items[1].u, 0, "a hole's key is cleared");
-    cr_assert_eq(m->vals->items[4].u, 0, "a hole's value is cleared");
+    cr_assert_eq(VM_MAPENT_KEY(m, 1).u, 0, "a hole's key is cleared");
+    cr_assert_eq(VM_MAPENT_VAL(m, 4).u, 0, "a hole's value is cleared");
     check_shape(m);
     int64_t kept[] = {100, 102, 103, 105, 106};
     for (int i = 0; i < 5; i++)
@@ -227,7 +242,7 @@ Test(map, removal_leaves_holes_then_growth_compacts)
     check_shape(m);
     /* the entries are full: the next insertion squeezes the holes out */
     set_int(vm, m, 200, 99);
-    cr_assert_neq(m->keys, keys_before, "new buffers");
+    cr_assert_neq(m->ents, ents_before, "a new buffer");
     cr_assert_eq(m->count, 6);
     cr_assert_eq(m->used, 6, "no holes left");
     cr_assert_eq(m->cap, 10, "room for twice the live entries");
@@ -239,8 +254,8 @@ Test(map, removal_leaves_holes_then_growth_compacts)
         cr_assert_eq(got[i], order[i], "entry %d: %lld", i, (long long)got[i]);
         cr_assert_eq(vm_map_find(vm, m, I(order[i])), i);
     }
-    cr_assert_eq(m->vals->items[5].i, 99);
-    cr_assert_eq(m->vals->items[3].i, 5);
+    cr_assert_eq(VM_MAPENT_VAL(m, 5).i, 99);
+    cr_assert_eq(VM_MAPENT_VAL(m, 3).i, 5);
     /* a removed key can come back: at the end */
     set_int(vm, m, 104, 44);
     cr_assert_eq(vm_map_find(vm, m, I(104)), 6);
@@ -254,16 +269,17 @@ Test(map, emptied_map_compacts_to_the_minimum)
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
     unit_root(vm, m);
-    for (int i = 0; i < 1000; i++)
-        set_int(vm, m, i, i);
+    for (int i = 0; i < 1000; i++) /* indexed: not keys counting up from 0 */
+        set_int(vm, m, i * 3 + 1, i);
     uint32_t big = m->cap;
     cr_assert_geq(big, 1000);
     for (int i = 0; i < 1000; i++)
-        cr_assert(vm_map_remove(vm, m, I(i)));
+        cr_assert(vm_map_remove(vm, m, I(i * 3 + 1)));
     cr_assert_eq(m->count, 0);
+    cr_assert_eq(m->used, 1000, "holes");
     check_shape(m);
     for (int i = 0; i < 1000; i++)
-        cr_assert_eq(vm_map_find(vm, m, I(i)), -1);
+        cr_assert_eq(vm_map_find(vm, m, I(i * 3 + 1)), -1);
     /* holes fill the buffers only once used reaches cap */
     for (uint32_t i = 0; m->used < m->cap; i++)
         set_int(vm, m, -1 - (int64_t)i, 0);
@@ -271,6 +287,31 @@ Test(map, emptied_map_compacts_to_the_minimum)
     set_int(vm, m, 5000, 1);
     cr_assert_eq(m->used, live + 1);
     cr_assert_lt(m->cap, big, "a map of few live entries shrinks when it compacts");
+    check_shape(m);
+    kiln_free(vm);
+}
+
+Test(map, emptied_dense_map_reuses_its_room_at_once)
+{
+    kiln_vm *vm = unit_linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    unit_root(vm, m);
+    for (int i = 0; i < 1000; i++)
+        set_int(vm, m, i, i);
+    vm_buffer *ents = m->ents;
+    for (int i = 0; i < 1000; i++) /* from the front: holes, then all free */
+        cr_assert(vm_map_remove(vm, m, I(i)));
+    cr_assert_eq(m->count, 0);
+    cr_assert_eq(m->used, 0, "the holes at the end are free again");
+    cr_assert_null(m->index);
+    for (int round = 0; round < 3; round++) {
+        for (int i = 0; i < 1000; i++)
+            set_int(vm, m, i, round);
+        for (int i = 999; i >= 0; i--)
+            cr_assert(vm_map_remove(vm, m, I(i)));
+    }
+    cr_assert_eq(m->ents, ents, "the same room, no growth");
     check_shape(m);
     kiln_free(vm);
 }
@@ -335,8 +376,8 @@ Test(map, string_keys_compare_by_bytes)
     cr_assert_eq(vm_map_find(vm, m, S(b)), 0);
     set_rooted(vm, m, S(b), I(2));
     cr_assert_eq(m->count, 1, "same bytes: replaced, not added");
-    cr_assert_eq(m->vals->items[0].i, 2);
-    cr_assert_eq(m->keys->items[0].s, a, "the first key object stays");
+    cr_assert_eq(VM_MAPENT_VAL(m, 0).i, 2);
+    cr_assert_eq(VM_MAPENT_KEY(m, 0).s, a, "the first key object stays");
     /* keys that differ: a prefix, a longer string, one byte, case, bytes
      * after a NUL, the empty string */
     static const struct {
@@ -356,9 +397,9 @@ Test(map, string_keys_compare_by_bytes)
         vm_str *s = str_of(vm, others[i].p, others[i].len);
         int64_t e = vm_map_find(vm, m, S(s));
         cr_assert_eq(e, (int64_t)i + 1, "key %zu at %lld", i, (long long)e);
-        cr_assert_eq(m->vals->items[e].i, 10 + (int64_t)i);
-        cr_assert_eq(m->keys->items[e].s->len, others[i].len);
-        cr_assert(memcmp(m->keys->items[e].s->data, others[i].p, others[i].len) == 0);
+        cr_assert_eq(VM_MAPENT_VAL(m, e).i, 10 + (int64_t)i);
+        cr_assert_eq(VM_MAPENT_KEY(m, e).s->len, others[i].len);
+        cr_assert(memcmp(VM_MAPENT_KEY(m, e).s->data, others[i].p, others[i].len) == 0);
     }
     /* removing by an equal string removes */
     vm_str *h = str_of(vm, "hello", 5);
@@ -389,7 +430,7 @@ Test(map, null_string_key_is_a_null_error)
     vm_str *k = str_of(vm, "k", 1);
     set_rooted(vm, m, S(k), S(NULL));
     cr_assert_eq(m->count, 1);
-    cr_assert_null(m->vals->items[vm_map_find(vm, m, S(k))].p);
+    cr_assert_null(VM_MAPENT_VAL(m, vm_map_find(vm, m, S(k))).p);
     gc_collect(&vm->heap);
     cr_assert_eq(m->count, 1);
     kiln_free(vm);
@@ -463,14 +504,14 @@ Test(map, int_keys_negative_extremes_and_the_hole_hash)
     for (size_t i = 0; i < nkeys; i++) {
         int64_t e = vm_map_find(vm, m, I(keys[i]));
         cr_assert_eq(e, (int64_t)i, "key %lld at %lld", (long long)keys[i], (long long)e);
-        cr_assert_neq(m->hashes->items[e].u, VM_MAP_HOLE, "a live entry never looks removed");
+        cr_assert(VM_MAPENT_LIVE(m, e), "a live entry never looks removed");
     }
     gc_collect(&vm->heap);
     char want[32];
     for (size_t i = 0; i < nkeys; i++) {
         int64_t e = vm_map_find(vm, m, I(keys[i]));
         snprintf(want, sizeof want, "value %zu", i);
-        cr_assert_str_eq(m->vals->items[e].s->data, want);
+        cr_assert_str_eq(VM_MAPENT_VAL(m, e).s->data, want);
     }
     /* removing the hole-hash key leaves its neighbour in hash alone */
     cr_assert(vm_map_remove(vm, m, I((int64_t)hole_key)));
@@ -483,10 +524,11 @@ Test(map, int_keys_negative_extremes_and_the_hole_hash)
         set_rooted(vm, m, I(-i * 1000003), S(v));
     }
     check_shape(m);
-    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(INT64_MIN))].s->data, "value 0");
-    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(INT64_MAX))].s->data, "value 1");
-    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I(-1))].s->data, "value 2");
-    cr_assert_str_eq(m->vals->items[vm_map_find(vm, m, I((int64_t)below_key))].s->data, "value 8");
+    cr_assert_str_eq(VM_MAPENT_VAL(m, vm_map_find(vm, m, I(INT64_MIN))).s->data, "value 0");
+    cr_assert_str_eq(VM_MAPENT_VAL(m, vm_map_find(vm, m, I(INT64_MAX))).s->data, "value 1");
+    cr_assert_str_eq(VM_MAPENT_VAL(m, vm_map_find(vm, m, I(-1))).s->data, "value 2");
+    cr_assert_str_eq(VM_MAPENT_VAL(m, vm_map_find(vm, m, I((int64_t)below_key))).s->data,
+                     "value 8");
     cr_assert_eq(vm_map_find(vm, m, I((int64_t)hole_key)), -1);
     /* re-inserting the hole-hash key after a compaction */
     set_rooted(vm, m, I((int64_t)hole_key), S(NULL));
@@ -505,8 +547,8 @@ Test(map, bool_keys)
     set_int(vm, m, 0, 20);
     set_int(vm, m, 1, 30);
     cr_assert_eq(m->count, 2);
-    cr_assert_eq(m->vals->items[vm_map_find(vm, m, I(1))].i, 30);
-    cr_assert_eq(m->vals->items[vm_map_find(vm, m, I(0))].i, 20);
+    cr_assert_eq(VM_MAPENT_VAL(m, vm_map_find(vm, m, I(1))).i, 30);
+    cr_assert_eq(VM_MAPENT_VAL(m, vm_map_find(vm, m, I(0))).i, 20);
     cr_assert(vm_map_remove(vm, m, I(0)));
     cr_assert_eq(vm_map_find(vm, m, I(0)), -1);
     cr_assert_eq(vm_map_find(vm, m, I(1)), 0);
@@ -547,9 +589,9 @@ Test(map, collection_mid_way_keeps_everything_reachable)
         int64_t e = vm_map_find(vm, m, S(k));
         cr_assert_eq(e, i);
         snprintf(want, sizeof want, "a value of entry %d", i);
-        cr_assert_str_eq(m->vals->items[e].s->data, want);
+        cr_assert_str_eq(VM_MAPENT_VAL(m, e).s->data, want);
         snprintf(want, sizeof want, "key-%d", i);
-        cr_assert_str_eq(m->keys->items[e].s->data, want);
+        cr_assert_str_eq(VM_MAPENT_KEY(m, e).s->data, want);
     }
     gc_collect(&vm->heap);
     /* removing half: their keys and values become garbage */
@@ -558,7 +600,7 @@ Test(map, collection_mid_way_keeps_everything_reachable)
     for (int i = 0; i < N; i += 2) {
         vm_str *k = strf(vm, "key-%d", i);
         int64_t e = vm_map_find(vm, m, S(k));
-        removed_bytes += m->keys->items[e].s->obj.size + m->vals->items[e].s->obj.size;
+        removed_bytes += VM_MAPENT_KEY(m, e).s->obj.size + VM_MAPENT_VAL(m, e).s->obj.size;
         unit_root(vm, k);
         cr_assert(vm_map_remove(vm, m, S(k)));
         vm_root_pop(vm, 1);
@@ -571,7 +613,7 @@ Test(map, collection_mid_way_keeps_everything_reachable)
         int64_t e = vm_map_find(vm, m, S(k));
         cr_assert_geq(e, 0);
         snprintf(want, sizeof want, "a value of entry %d", i);
-        cr_assert_str_eq(m->vals->items[e].s->data, want);
+        cr_assert_str_eq(VM_MAPENT_VAL(m, e).s->data, want);
     }
     /* dropping the map frees it all */
     vm_root_pop(vm, 1);
@@ -600,7 +642,7 @@ Test(map, maps_of_maps_survive_through_the_outer_map)
         gc_collect(&vm->heap);
     }
     for (int i = 0; i < 50; i++) {
-        vm_map *inner = outer->vals->items[vm_map_find(vm, outer, I(i))].p;
+        vm_map *inner = VM_MAPENT_VAL(outer, vm_map_find(vm, outer, I(i))).p;
         cr_assert_eq(inner->obj.kind, VM_OBJ_MAP);
         cr_assert_eq(inner->count, (uint32_t)i);
         check_shape(inner);
@@ -608,7 +650,7 @@ Test(map, maps_of_maps_survive_through_the_outer_map)
             vm_str *k = strf(vm, "k%d", j);
             int64_t e = vm_map_find(vm, inner, S(k));
             cr_assert_eq(e, j);
-            cr_assert_eq(inner->vals->items[e].i, i * 1000 + j);
+            cr_assert_eq(VM_MAPENT_VAL(inner, e).i, i * 1000 + j);
         }
     }
     vm_root_pop(vm, 1);
@@ -648,11 +690,104 @@ Test(map, every_allocation_collects_under_stress)
         if (is_hole(m, e))
             continue;
         live++;
-        int i = atoi(m->keys->items[e].s->data + 1);
+        int i = atoi(VM_MAPENT_KEY(m, e).s->data + 1);
         snprintf(want, sizeof want, "v%d", i * 7);
-        cr_assert_str_eq(m->vals->items[e].s->data, want);
-        cr_assert_eq(vm_map_find(vm, m, m->keys->items[e]), e);
+        cr_assert_str_eq(VM_MAPENT_VAL(m, e).s->data, want);
+        cr_assert_eq(vm_map_find(vm, m, VM_MAPENT_KEY(m, e)), e);
     }
     cr_assert_eq(live, m->count);
+    kiln_free(vm);
+}
+
+Test(map, dense_while_keys_count_up)
+{
+    /* Int keys 0, 1, 2, ... added in order: no index, key k at entry k;
+     * removals leave it dense (holes; those at the end are free again);
+     * any other key, or a removed one coming back, builds the index and
+     * keeps the order. */
+    kiln_vm *vm = unit_linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    unit_root(vm, m);
+    for (int i = 0; i < 100; i++)
+        set_int(vm, m, i, i * 2);
+    cr_assert_null(m->index, "keys counting up need no index");
+    check_shape(m);
+    cr_assert_eq(vm_map_find(vm, m, I(57)), 57);
+    cr_assert_eq(vm_map_find(vm, m, I(100)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(-1)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(INT64_MIN)), -1);
+    set_int(vm, m, 57, -5); /* replacing: still dense */
+    cr_assert_null(m->index);
+    cr_assert_eq(VM_MAPENT_VAL(m, 57).i, -5);
+    cr_assert(vm_map_remove(vm, m, I(99)));
+    cr_assert(vm_map_remove(vm, m, I(98)));
+    cr_assert_null(m->index, "the last keys go: still dense");
+    cr_assert_eq(m->used, 98);
+    set_int(vm, m, 98, 1); /* and come back at the end */
+    cr_assert_null(m->index);
+    check_shape(m);
+    cr_assert(vm_map_remove(vm, m, I(10))); /* a key in the middle: a hole */
+    cr_assert(vm_map_remove(vm, m, I(97)));
+    cr_assert_null(m->index);
+    cr_assert_eq(m->used, 99);
+    check_shape(m);
+    cr_assert_eq(vm_map_find(vm, m, I(10)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(97)), -1);
+    cr_assert_eq(vm_map_find(vm, m, I(11)), 11, "entries stay in place");
+    cr_assert(vm_map_remove(vm, m, I(98))); /* the last: 97's hole goes too */
+    cr_assert_eq(m->used, 97);
+    check_shape(m);
+    set_int(vm, m, 10, 7); /* back: indexed from now on, at the end */
+    cr_assert_not_null(m->index);
+    cr_assert_eq(vm_map_find(vm, m, I(10)), 96);
+    cr_assert_eq(vm_map_find(vm, m, I(11)), 10);
+    cr_assert_eq(m->count, 97);
+    check_shape(m);
+    /* a fresh dense map meeting a key out of order */
+    vm_map *d = vm_map_new(vm, false, false);
+    cr_assert_not_null(d);
+    unit_root(vm, d);
+    for (int i = 0; i < 8; i++) /* full: the next key needs room and an index */
+        set_int(vm, d, i, i);
+    set_int(vm, d, 1000, 5);
+    cr_assert_not_null(d->index);
+    check_shape(d);
+    int64_t got[16];
+    cr_assert_eq(int_keys(d, got), 9);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(got[i], i);
+    cr_assert_eq(got[8], 1000);
+    for (int i = 0; i < 8; i++)
+        cr_assert_eq(vm_map_find(vm, d, I(i)), i);
+    cr_assert_eq(vm_map_find(vm, d, I(1000)), 8);
+    kiln_free(vm);
+}
+
+Test(map, large_buffers_survive_collections)
+{
+    /* Entries of more than 1 MiB come from pages of their own (gc.c,
+     * GC_BIG): grown, collected, compacted and freed like any others. */
+    kiln_vm *vm = unit_linked_vm(0);
+    vm_map *m = vm_map_new(vm, false, false);
+    cr_assert_not_null(m);
+    unit_root(vm, m);
+    enum { N = 200000 };
+    for (int64_t i = 0; i < N; i++)
+        set_int(vm, m, i * 7 - N, i);
+    cr_assert_geq((size_t)m->ents->obj.size, (size_t)1 << 20);
+#ifndef KILN_GC_MALLOC
+    cr_assert(m->ents->obj.big && m->index->obj.big, "pages of their own");
+#endif
+    gc_collect(&vm->heap);
+    check_shape(m);
+    for (int64_t i = 0; i < N; i += 3)
+        cr_assert(vm_map_remove(vm, m, I(i * 7 - N)));
+    for (int64_t i = 0; i < N / 2; i++) /* fills the holes' room: compacts */
+        set_int(vm, m, N * 8 + i, i);
+    gc_collect(&vm->heap);
+    check_shape(m);
+    for (int64_t i = 0; i < N; i++)
+        cr_assert_eq(vm_map_find(vm, m, I(i * 7 - N)) >= 0, i % 3 != 0, "key %lld", (long long)i);
     kiln_free(vm);
 }
