@@ -86,7 +86,7 @@ command -v hyperfine >/dev/null || { note "hyperfine is missing (make bench-deps
 # version uses without one (fib's n, mandelbrot's side, nbody's steps,
 # spectral_norm's n, fannkuch_redux's n, binary_trees's maximum depth).
 declare -A KERNEL_SIZE=([fib]=36 [mandelbrot]=1500 [nbody]=500000 [spectral_norm]=700
-                        [fannkuch_redux]=10 [binary_trees]=16)
+                        [fannkuch_redux]=10 [binary_trees]=16 [sort]=1000000 [int_map]=1000000)
 # Are We Fast Yet, NAME OUTER INNER, for every runtime: the sizes of
 # bench/README.md, where the Lua version takes about 1-3 s under lua5.4
 # (Havlak at 1 1, its smallest verified size, takes longer).
@@ -109,7 +109,7 @@ Towers 10 150"
 # size (its output is then tests/kernels/NAME-SIZE.out), and the INNER of
 # each AWFY benchmark at OUTER 1 (1 when not listed).
 declare -A KERNEL_SMALL=([fib]=27 [mandelbrot]=250 [nbody]=10000 [spectral_norm]=100
-                         [fannkuch_redux]=8 [binary_trees]=12)
+                         [fannkuch_redux]=8 [binary_trees]=12 [sort]=1000 [int_map]=1000)
 declare -A AWFY_SMALL=([CD]=10)
 # The FFI section's N for each runtime, the same for its abs loop and its
 # empty loop: each run takes roughly 0.3-2 s (python3's ctypes calls are
@@ -157,15 +157,19 @@ done
 has_lua=${HAVE[lua54]:-}
 
 # The command that runs kernel $2 under runtime $1, or nothing when there is
-# no version of it for that runtime.
+# no version of it for that runtime. A .lua version that says "Lua 5.4
+# only" in its first lines (64-bit integers, >>) has none for LuaJIT.
+jit_lua() {
+    [ -f "$1.lua" ] && ! head -n 3 "$1.lua" | grep -q 'Lua 5.4 only'
+}
 kernel_cmd() {
     local k=bench/kernels/$2 size=${KERNEL_SIZE[$2]}
     case $1 in
         kiln_interp) [ -f "$k.kn" ] && echo "$KILN run --jit=off $k.kn $size" ;;
         kiln_jit)    [ -f "$k.kn" ] && echo "$KILN run --jit=on $k.kn $size" ;;
         lua54)       [ -f "$k.lua" ] && echo "lua5.4 $k.lua $size" ;;
-        luajit_joff) [ -f "$k.lua" ] && echo "luajit -joff $k.lua $size" ;;
-        luajit)      [ -f "$k.lua" ] && echo "luajit $k.lua $size" ;;
+        luajit_joff) jit_lua "$k" && echo "luajit -joff $k.lua $size" ;;
+        luajit)      jit_lua "$k" && echo "luajit $k.lua $size" ;;
         node)        [ -f "$k.js" ] && echo "node $k.js $size" ;;
         c)           [ -f "$k.c" ] && echo "$OUT/$2 $size" ;;
     esac

@@ -397,11 +397,13 @@ for name in Bounce DeltaBlue Richards Sieve Towers; do
 done
 # bench/kernels: each kernel at a tiny size (its first argument) prints
 # tests/kernels/NAME-SIZE.out, the C version's output at that size (the Lua
-# version prints the same), in the default mode (--jit=on) and under
-# --jit=always; the allocating ones also under --gc-stress
+# version prints the same; int_map has only the Lua one), in the default
+# mode (--jit=on) and under --jit=always; the allocating ones also under
+# --gc-stress
 for spec in fib:27 mandelbrot:250 nbody:10000 spectral_norm:100 fannkuch_redux:8 binary_trees:12 \
-    jit:fib:27 jit:mandelbrot:250 jit:nbody:10000 jit:spectral_norm:100 jit:fannkuch_redux:8 \
-    jit:binary_trees:12 gc:binary_trees:7 gc:fannkuch_redux:7 gc:nbody:1000; do # [jit:|gc:]NAME:SIZE
+    sort:1000 int_map:1000 jit:fib:27 jit:mandelbrot:250 jit:nbody:10000 jit:spectral_norm:100 \
+    jit:fannkuch_redux:8 jit:binary_trees:12 jit:sort:1000 jit:int_map:1000 gc:binary_trees:7 \
+    gc:fannkuch_redux:7 gc:nbody:1000 gc:sort:1000 gc:int_map:1000; do # [jit:|gc:]NAME:SIZE
     flags=(--jit=on) mode=""
     case $spec in
     gc:*) flags=(--jit=on --gc-stress --gc-verify) mode=gc spec=${spec#gc:} ;;
