@@ -503,6 +503,21 @@ static void block(checker *K, comp_node *b);
  * takes want's. Anything else is left to coerce. */
 static void pretype(checker *K, comp_node *n, int want)
 {
+    /* Box() where a Box<int> is expected: the type arguments from there
+     * (not a tuple literal's, whose own are the better message) */
+    comp_class *wc = n->kind == N_CALL && !n->ntargs && n->a->kind == N_NAME && !n->a->ntargs &&
+                             !(n->a->len > 2 && n->a->s[0] == '_' && n->a->s[1] == '_')
+                         ? comp_class_of(K->C, want)
+                         : NULL;
+    if (wc && wc->generic && wc->subst && wc->generic->len == n->a->len &&
+        !memcmp(wc->generic->name, n->a->s, n->a->len) &&
+        comp_find_class(K->C, n->a->qual ? n->a->qual : K->C->mod, n->a->s, n->a->len,
+                        n->a->qual != NULL) == wc->generic) {
+        n->targs = comp_alloc(K->C, sizeof(int32_t) * wc->subst->n);
+        memcpy(n->targs, wc->subst->targs, sizeof(int32_t) * wc->subst->n);
+        n->ntargs = wc->subst->n;
+        return;
+    }
     const struct comp_xtype *sig = comp_fn_sig(K->C, want);
     if (!sig || n->kind != N_LAMBDA || !n->fn->untyped || (int)n->fn->nparams != sig->b)
         return;
@@ -692,6 +707,24 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
         /* the library's: a str quoted, as inside a printed container */
         if (args[0]->type == VM_T_STR)
             return native_call(K, n, "__quote", args, 1, "no quote");
+        if (comp_fn_sig(K->C, args[0]->type) || args[0]->type == VM_T_PTR ||
+            args[0]->type == VM_T_BUFFER) { /* no text of their own: <their type> */
+            const char *tn = comp_type_name(K->C, args[0]->type);
+            size_t tl = strlen(tn);
+            char *shown = comp_alloc(K->C, tl + 3);
+            shown[0] = '<';
+            memcpy(shown + 1, tn, tl);
+            memcpy(shown + 1 + tl, ">", 2);
+            uint32_t line = n->line, col = n->col;
+            memset(n, 0, sizeof *n);
+            n->kind = N_STR;
+            n->line = line;
+            n->col = col;
+            n->s = shown;
+            n->len = (uint32_t)tl + 2;
+            n->type = VM_T_STR;
+            return VM_T_STR;
+        }
         name = "str";
         len = 3;
         if (comp_class_of(K->C, args[0]->type))
@@ -1511,7 +1544,8 @@ static comp_node *arm_value(checker *K, comp_node *b, const char *what)
 {
     if (b && b->kind == N_BLOCK && b->n == 1 && b->list[0]->kind == N_EXPR)
         return b->list[0]->a;
-    ERR(b ? b : (comp_node *)NULL, "an %s used as a value needs one expression in each arm", what);
+    ERR(b ? b : (comp_node *)NULL, "%s %s used as a value needs one expression in each arm",
+        what[0] == 'i' ? "an" : "a", what);
     return NULL;
 }
 
@@ -1632,6 +1666,14 @@ static int match_check(checker *K, comp_node *n, bool value)
                 seen_true = true;
             else if (pt == VM_T_BOOL)
                 seen_false = true;
+        }
+        if (!value && arm->b->kind == N_IF) { /* `_ => if c { f() } else { g() }`: a statement */
+            comp_node *stmt_if = arm->b;
+            stmt_if->op = 0;
+            arm->b = comp_node_new(C, N_BLOCK, stmt_if->line, stmt_if->col);
+            arm->b->list = comp_alloc(C, sizeof(comp_node *));
+            arm->b->list[0] = stmt_if;
+            arm->b->n = 1;
         }
         if (arm->b->kind == N_BLOCK && !value) {
             block(K, arm->b);

@@ -238,7 +238,8 @@ static int parse_type_in(parser *P)
             if (k < 6)
                 args[k] = a;
             k++;
-        } while (match(P, T_COMMA) && !P->panic);
+        } while (match(P, T_COMMA)); /* each round takes a comma: it ends (panic or not,
+                                        which is also how type_args looks ahead quietly) */
         expect(P, T_RPAREN, "')' after the tuple's types");
         uint32_t len;
         const char *cls = tuple_class(k, &len);
