@@ -550,6 +550,14 @@ typedef struct comp {
         uint32_t idx;
     } * tkinds;
     uint32_t ntkinds, tkinds_cap;
+    /* map key types that are tuples or enums, checked for Hash once every
+     * class is laid out (comp_check) */
+    struct comp_keycheck {
+        int32_t type;
+        uint32_t line, col;
+        comp_module *mod;
+    } * keychecks;
+    uint32_t nkeychecks, keychecks_cap;
     const char **tname_cache; /* comp_type_name's, by type id - VM_T__COUNT */
     uint32_t tname_cache_len;
     bool layout_done; /* comp_classes laid out the declared classes */
@@ -648,6 +656,8 @@ int comp_subst_lookup(const comp *C, const char *name, uint32_t len);
  * ids) or none: its instance, or NULL after reporting why there is none. */
 /* Does type t satisfy the built-in interface `bound` (Eq, Ordered, Hash)? */
 bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen);
+/* Hash: int, str, bool, and tuples and enums of Hash values (map keys) */
+bool comp_hashable(comp *C, int t);
 bool comp_known_bound(const char *bound, uint32_t blen);
 bool comp_declares(const comp_class *c, const char *name);
 /* Does class c (or a superclass) declare interface i? */

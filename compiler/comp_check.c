@@ -1475,8 +1475,9 @@ static int map_literal(checker *K, comp_node *n)
         int k = expr(K, n->list[i]), v = expr(K, n->list[i + 1]);
         if (k == CT_ERR || v == CT_ERR)
             return CT_ERR;
-        if (k != VM_T_INT && k != VM_T_STR && k != VM_T_BOOL) {
-            ERR(n->list[i], "map keys must be int, str or bool, not %s", comp_type_name(K->C, k));
+        if (!comp_hashable(K->C, k)) {
+            ERR(n->list[i], "map keys must be int, str, bool, or tuples and enums of them, not %s",
+                comp_type_name(K->C, k));
             return CT_ERR;
         }
         if (kt != CT_NULL && k != kt) {
@@ -2809,5 +2810,14 @@ void comp_check(comp *C)
         check_fn(K, fn);
     }
     C->subst = NULL;
+    for (uint32_t i = 0; i < C->nkeychecks; i++) { /* every class is laid out by now */
+        const struct comp_keycheck *kc = &C->keychecks[i];
+        if (comp_hashable(C, kc->type))
+            continue;
+        comp_enter(C, kc->mod);
+        comp_error(C, kc->line, kc->col,
+                   "map keys must be int, str, bool, or tuples and enums of them, not %s",
+                   comp_type_name(C, kc->type));
+    }
     comp_enter(C, C->mods[0]);
 }

@@ -161,8 +161,14 @@ static int resolve_type(comp *C, const struct comp_tname *tn)
         return comp_array_type(C, comp_resolve_type(C, tn->elem), tn->line, tn->col);
     if (!tn->name) { /* {K: V} */
         int k = comp_resolve_type(C, tn->elem), v = comp_resolve_type(C, tn->val);
-        if (k != VM_T_INT && k != VM_T_STR && k != VM_T_BOOL && k != CT_ERR) {
-            comp_error(C, tn->line, tn->col, "map keys must be int, str or bool, not %s",
+        const comp_class *kc = comp_class_of(C, k);
+        if (kc && (kc->tuple || kc->is_enum)) { /* Hash if its fields are: checked later */
+            C->keychecks = comp_grow(C, C->keychecks, &C->keychecks_cap, C->nkeychecks + 1,
+                                     sizeof *C->keychecks);
+            C->keychecks[C->nkeychecks++] = (struct comp_keycheck){k, tn->line, tn->col, C->mod};
+        } else if (k != VM_T_INT && k != VM_T_STR && k != VM_T_BOOL && k != CT_ERR) {
+            comp_error(C, tn->line, tn->col,
+                       "map keys must be int, str, bool, or tuples and enums of them, not %s",
                        comp_type_name(C, k));
             return CT_ERR;
         }
@@ -369,7 +375,8 @@ static void check_ifaces(comp *C, comp_class *c)
                            r->name);
         if (r->len == 4 && !memcmp(r->name, "Hash", 4))
             comp_error(C, r->line, r->col,
-                       "a class cannot be Hash (map keys are int, str and bool)");
+                       "a class cannot be Hash (map keys are int, str, bool, and tuples "
+                       "and enums of them)");
         if (!comp_known_bound(r->name, r->len)) {
             implement(C, c, (struct comp_iface_ref *)r);
             continue;

@@ -182,8 +182,35 @@ bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen)
     if (is_bound(&tp, "Ordered"))
         return t == VM_T_INT || t == VM_T_FLOAT || t == VM_T_STR || ordered_class(C, t);
     if (is_bound(&tp, "Hash"))
-        return t == VM_T_INT || t == VM_T_STR || t == VM_T_BOOL;
+        return comp_hashable(C, t);
     return false;
+}
+
+/* A recursive enum (List = Nil | Cons(int, List)) is Hash when the rest
+ * of it is: the classes being looked at count as Hash. */
+static bool hashable_in(comp *C, int t, const comp_class **seen, uint32_t nseen)
+{
+    if (t == VM_T_INT || t == VM_T_STR || t == VM_T_BOOL)
+        return true;
+    const comp_class *c = comp_class_of(C, t);
+    if (!c || !(c->tuple || c->is_enum))
+        return false;
+    for (uint32_t i = 0; i < nseen; i++)
+        if (seen[i] == c)
+            return true;
+    if (nseen == 32) /* deeper than any program nests its types: say no */
+        return false;
+    seen[nseen] = c;
+    for (uint32_t i = 0; i < c->nfields; i++)
+        if (!hashable_in(C, c->fields[i]->type, seen, nseen + 1))
+            return false;
+    return true;
+}
+
+bool comp_hashable(comp *C, int t)
+{
+    const comp_class *seen[32];
+    return hashable_in(C, t, seen, 0);
 }
 
 bool comp_known_bound(const char *bound, uint32_t blen)

@@ -350,7 +350,11 @@ static inline int op_NEWM(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t
     (void)f;
     uint32_t key = 0, val = 0;
     vm_map_types(&vm->img, x, &key, &val);
-    vm_map *m = vm_map_new(vm, key == VM_T_STR, VM_T_ISREF(val));
+    vm_map *m = vm_map_new(vm,
+                           key == VM_T_STR              ? VM_MAP_STRS
+                           : vm_class_of(&vm->img, key) ? VM_MAP_OBJS
+                                                        : VM_MAP_WORDS,
+                           VM_T_ISREF(val));
     if (!m)
         return -1;
     OPS_A.p = m;
@@ -385,6 +389,8 @@ static inline int op_MGET(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_t
                  k.s->data);
     else if (kt == VM_T_BOOL)
         rt_raise(vm, RT_ERR_KEY, "key %s not found", k.i ? "true" : "false");
+    else if (vm_class_of(&vm->img, kt))
+        rt_raise(vm, RT_ERR_KEY, "key not found");
     else
         rt_raise(vm, RT_ERR_KEY, "key %lld not found", (long long)k.i);
     return -1;
@@ -455,7 +461,7 @@ static inline int op_MKEYS(kiln_vm *vm, const vm_rtfunc *f, vm_value *R, uint32_
         rt_raise(vm, RT_ERR_NULL, "keys() of a null map");
         return -1;
     }
-    vm_array *a = vm_array_new(vm, 0, m->count, m->key_str);
+    vm_array *a = vm_array_new(vm, 0, m->count, m->keys != VM_MAP_WORDS);
     if (!a)
         return -1;
     /* a is new: initializing stores, no barrier (gc.h) */

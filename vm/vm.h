@@ -384,7 +384,7 @@ typedef struct vm_map {
     uint32_t count;     /* live entries */
     uint32_t used, cap; /* entries used (live and holes), room for */
     uint32_t mask;      /* the index's slots - 1: a power of two >= 2 * cap, minus 1 */
-    bool key_str;       /* keys are strings (compared by bytes) */
+    uint8_t keys;       /* VM_MAP_WORDS, VM_MAP_STRS or VM_MAP_OBJS */
     bool val_ref;       /* values are references */
     /* cap entries of three items each: key, value and the key's hash
      * (VM_MAP_HOLE once removed; 0 in a dense map) */
@@ -395,6 +395,9 @@ typedef struct vm_map {
     vm_map_index *index;
 } vm_map;
 #define VM_MAP_HOLE UINT64_MAX
+/* What a map's keys are: ints or bools (compared as words), strings
+ * (compared by bytes), objects (tuples, enums: compared field by field). */
+enum { VM_MAP_WORDS, VM_MAP_STRS, VM_MAP_OBJS };
 #define VM_MAPENT_KEY(m, e) ((m)->ents->items[(size_t)(e)*3])
 #define VM_MAPENT_VAL(m, e) ((m)->ents->items[(size_t)(e)*3 + 1])
 #define VM_MAPENT_LIVE(m, e) ((m)->ents->items[(size_t)(e)*3 + 2].u != VM_MAP_HOLE)
@@ -403,7 +406,7 @@ typedef struct vm_map {
  * vm_map_find: the entry of key k, or -1; raises NullError (returning -2)
  * for a null string key. vm_map_set adds or replaces (false after raising);
  * vm_map_remove removes (no error when absent). */
-vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref);
+vm_map *vm_map_new(kiln_vm *vm, int keys, bool val_ref);
 int64_t vm_map_find(kiln_vm *vm, vm_map *m, vm_value k);
 bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v);
 bool vm_map_remove(kiln_vm *vm, vm_map *m, vm_value k);

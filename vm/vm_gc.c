@@ -109,7 +109,7 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
         gc_mark(h, (gc_obj *)m->ents);
         gc_mark(h, (gc_obj *)m->index);
         for (uint32_t i = 0; i < m->used; i++) { /* holes hold zero */
-            if (m->key_str)
+            if (m->keys != VM_MAP_WORDS)
                 gc_mark(h, VM_MAPENT_KEY(m, i).p);
             if (m->val_ref)
                 gc_mark(h, VM_MAPENT_VAL(m, i).p);

@@ -18,6 +18,7 @@
  * are on the root stack until the map holds them, since each allocation
  * may collect.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "../runtime/rt.h"
@@ -38,22 +39,139 @@ static uint64_t mix(uint64_t x) /* splitmix64's finalizer */
     return x ^ (x >> 31);
 }
 
-static uint64_t key_hash(const vm_map *m, vm_value k)
+static uint64_t str_hash(const vm_str *s)
 {
-    uint64_t h;
-    if (m->key_str) {
-        h = 0xcbf29ce484222325ull;
-        for (uint32_t i = 0; i < k.s->len; i++)
-            h = (h ^ (unsigned char)k.s->data[i]) * 0x100000001b3ull;
-    } else {
-        h = mix(k.u);
-    }
-    return h == VM_MAP_HOLE ? h - 1 : h;
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (uint32_t i = 0; s && i < s->len; i++)
+        h = (h ^ (unsigned char)s->data[i]) * 0x100000001b3ull;
+    return h;
 }
 
 static bool str_eq(const vm_str *a, const vm_str *b)
 {
     return a == b || (a && b && a->len == b->len && memcmp(a->data, b->data, a->len) == 0);
+}
+
+/* ---- Object keys: tuples and enums, compared field by field ----
+ *
+ * A map whose key type is a class (the compiler allows tuples and enums
+ * of hashable values) compares keys as `==` compares them: the same class,
+ * then each field: ints and bools by value, floats as numbers (0.0 equals
+ * -0.0, NaN nothing), strings by bytes, objects field by field again,
+ * anything else (arrays, maps, functions) by identity. An image can make
+ * any class a key type, with cycles and shared parts: the hash looks at a
+ * bounded number of objects, the comparison keeps an explicit stack (no
+ * recursion in C) and gives up with an error after EQ_MAX_STEPS pairs. */
+
+enum { HASH_DEPTH = 8, HASH_OBJECTS = 64, EQ_MAX_STEPS = 1 << 20 };
+
+static bool field_is_object(const kiln_vm *vm, uint32_t t)
+{
+    return vm_class_of(&vm->img, t) != NULL;
+}
+
+static uint64_t float_bits(double d)
+{
+    if (d == 0)
+        d = 0; /* -0.0 hashes as 0.0, which it equals */
+    uint64_t u;
+    memcpy(&u, &d, sizeof u);
+    return u;
+}
+
+/* Equal values hash alike: the objects below HASH_DEPTH levels, and past
+ * the first HASH_OBJECTS (*budget), count as one. */
+static uint64_t obj_hash(const kiln_vm *vm, const vm_inst *o, int depth, int *budget)
+{
+    if (!o)
+        return 0x9e3779b97f4a7c15ull;
+    if (depth >= HASH_DEPTH || --*budget < 0)
+        return 0;
+    uint64_t h = mix((uint64_t)(uintptr_t)o->cls);
+    const vm_class *d = o->cls->def;
+    for (uint32_t i = 0; i < d->nfields; i++) {
+        uint32_t t = d->field_types[i];
+        vm_value v = o->fields[i];
+        uint64_t f;
+        if (t == VM_T_FLOAT)
+            f = mix(float_bits(v.f));
+        else if (t == VM_T_STR)
+            f = str_hash(v.s);
+        else if (field_is_object(vm, t))
+            f = obj_hash(vm, v.p, depth + 1, budget);
+        else
+            f = mix(v.u);
+        h = (h ^ f) * 0x100000001b3ull + (uint64_t)i;
+    }
+    return h;
+}
+
+/* a == b, or -1 after raising (a chain of objects too long to compare) */
+static int obj_eq(kiln_vm *vm, const vm_inst *a, const vm_inst *b)
+{
+    struct pair {
+        const vm_inst *a, *b;
+    } small[32], *stack = small;
+    size_t n = 0, cap = 32, steps = 0;
+    int result = 1;
+    stack[n++] = (struct pair){a, b};
+    while (n && result == 1) {
+        struct pair p = stack[--n];
+        if (++steps > EQ_MAX_STEPS) {
+            rt_raise(vm, RT_ERR_VALUE, "map key too large to compare (or cyclic)");
+            result = -1;
+            break;
+        }
+        if (p.a == p.b)
+            continue;
+        if (!p.a || !p.b || p.a->cls != p.b->cls) {
+            result = 0;
+            break;
+        }
+        const vm_class *d = p.a->cls->def;
+        for (uint32_t i = 0; i < d->nfields && result == 1; i++) {
+            uint32_t t = d->field_types[i];
+            vm_value x = p.a->fields[i], y = p.b->fields[i];
+            if (t == VM_T_FLOAT) {
+                result = x.f == y.f;
+            } else if (t == VM_T_STR) {
+                result = str_eq(x.s, y.s);
+            } else if (field_is_object(vm, t) && x.p != y.p) {
+                if (n == cap) {
+                    if (cap >= EQ_MAX_STEPS) { /* more than would ever be compared */
+                        rt_raise(vm, RT_ERR_VALUE, "map key too large to compare (or cyclic)");
+                        result = -1;
+                        break;
+                    }
+                    struct pair *more = malloc(sizeof *more * cap * 2);
+                    if (!more) {
+                        rt_raise(vm, RT_ERR_OOM, "out of memory comparing map keys");
+                        result = -1;
+                        break;
+                    }
+                    memcpy(more, stack, sizeof *more * n);
+                    if (stack != small)
+                        free(stack);
+                    stack = more;
+                    cap *= 2;
+                }
+                stack[n++] = (struct pair){x.p, y.p};
+            } else if (!field_is_object(vm, t)) {
+                result = x.u == y.u;
+            }
+        }
+    }
+    if (stack != small)
+        free(stack);
+    return result;
+}
+
+static uint64_t key_hash(const kiln_vm *vm, const vm_map *m, vm_value k)
+{
+    uint64_t h = m->keys == VM_MAP_STRS   ? str_hash(k.s)
+                 : m->keys == VM_MAP_OBJS ? obj_hash(vm, k.p, 0, &(int){HASH_OBJECTS})
+                                          : mix(k.u);
+    return h == VM_MAP_HOLE ? h - 1 : h;
 }
 
 /* The entry of k (hash h) in an indexed map, or -1. A hole's hash never
@@ -66,10 +184,10 @@ static bool str_eq(const vm_str *a, const vm_str *b)
  * that are powers of two. A string key's is its hash's low bits. */
 static uint32_t home(const vm_map *m, vm_value k, uint64_t h)
 {
-    return m->key_str ? (uint32_t)h & m->mask : (uint32_t)(k.u % m->mask);
+    return m->keys != VM_MAP_WORDS ? (uint32_t)h & m->mask : (uint32_t)(k.u % m->mask);
 }
 
-static int64_t find_indexed(const vm_map *m, vm_value k, uint64_t h)
+static int64_t find_indexed(kiln_vm *vm, const vm_map *m, vm_value k, uint64_t h)
 {
     const uint64_t *slots = m->index->slots;
     uint64_t tag = h & TAG_MASK;
@@ -81,8 +199,15 @@ static int64_t find_indexed(const vm_map *m, vm_value k, uint64_t h)
             continue;
         uint32_t e = (uint32_t)s - 1;
         const vm_value *en = &m->ents->items[(size_t)e * STRIDE];
-        if (en[2].u == h && (m->key_str ? str_eq(en[0].s, k.s) : en[0].u == k.u))
+        if (en[2].u != h)
+            continue;
+        if (m->keys == VM_MAP_OBJS) {
+            int eq = obj_eq(vm, en[0].p, k.p);
+            if (eq)
+                return eq < 0 ? -2 : (int64_t)e;
+        } else if (m->keys == VM_MAP_STRS ? str_eq(en[0].s, k.s) : en[0].u == k.u) {
             return e;
+        }
     }
 }
 
@@ -159,7 +284,7 @@ static bool reindex(kiln_vm *vm, vm_map *m, uint32_t cap)
         if (src[2].u == VM_MAP_HOLE)
             continue;
         vm_value *dst = &b->items[(size_t)n * STRIDE];
-        uint64_t h = dense ? key_hash(m, src[0]) : src[2].u;
+        uint64_t h = dense ? key_hash(vm, m, src[0]) : src[2].u;
         dst[0] = src[0];
         dst[1] = src[1];
         dst[2].u = h;
@@ -182,14 +307,14 @@ static bool reindex(kiln_vm *vm, vm_map *m, uint32_t cap)
     return true;
 }
 
-vm_map *vm_map_new(kiln_vm *vm, bool key_str, bool val_ref)
+vm_map *vm_map_new(kiln_vm *vm, int keys, bool val_ref)
 {
     vm_map *m = (vm_map *)vm_alloc(vm, sizeof(vm_map), VM_OBJ_MAP, "a map");
     if (!m || !vm_root_push(vm, m)) /* traceable with null buffers (gc.h invariant 5) */
         return NULL;
-    m->key_str = key_str;
+    m->keys = (uint8_t)keys;
     m->val_ref = val_ref;
-    bool ok = key_str ? reindex(vm, m, MIN_CAP) : resize_ents(vm, m, MIN_CAP);
+    bool ok = keys != VM_MAP_WORDS ? reindex(vm, m, MIN_CAP) : resize_ents(vm, m, MIN_CAP);
     vm_root_pop(vm, 1);
     return ok ? m : NULL;
 }
@@ -198,11 +323,11 @@ int64_t vm_map_find(kiln_vm *vm, vm_map *m, vm_value k)
 {
     if (!m->index)
         return k.u < m->used && VM_MAPENT_LIVE(m, k.u) ? (int64_t)k.u : -1;
-    if (m->key_str && !k.s) {
+    if (m->keys != VM_MAP_WORDS && !k.p) {
         rt_raise(vm, RT_ERR_NULL, "map key is null");
         return -2;
     }
-    return find_indexed(m, k, key_hash(m, k));
+    return find_indexed(vm, m, k, key_hash(vm, m, k));
 }
 
 bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
@@ -230,14 +355,14 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
     uint32_t n = m->used++;
     vm_value *en = &m->ents->items[(size_t)n * STRIDE];
     en[0] = k;
-    gc_barrier(&vm->heap, &m->obj, m->key_str ? k.p : NULL);
+    gc_barrier(&vm->heap, &m->obj, m->keys != VM_MAP_WORDS ? k.p : NULL);
     en[1] = v;
     gc_barrier(&vm->heap, &m->obj, m->val_ref ? v.p : NULL);
     m->count++;
     if (dense) {
         en[2].u = 0;
     } else {
-        en[2].u = key_hash(m, k);
+        en[2].u = key_hash(vm, m, k);
         index_insert(m, k, en[2].u, n);
     }
     return true;

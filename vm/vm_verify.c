@@ -627,6 +627,16 @@ static void check_class(verifier *v, uint32_t ci)
     }
 }
 
+/* A map's key type: int, bool, str, or a class (keys compared field by
+ * field, vm_map.c) whose type comes before the map's (entry i). */
+static bool map_key_type(const vm_image *im, uint32_t key, uint32_t i)
+{
+    if (key == VM_T_INT || key == VM_T_BOOL || key == VM_T_STR)
+        return true;
+    return key >= VM_T__COUNT && key < i + VM_T__COUNT &&
+           im->types[key - VM_T__COUNT].kind == VM_K_CLASS;
+}
+
 static void check_types(verifier *v)
 {
     const vm_image *im = v->im;
@@ -637,8 +647,7 @@ static void check_types(verifier *v)
             snprintf(v->err, v->errlen, "invalid image: type %u names class %u, out of range",
                      i + VM_T__COUNT, t->a);
         } else if (t->kind == VM_K_MAP &&
-                   (VM_MAP_KEY(t->a) < VM_T_INT || VM_MAP_KEY(t->a) > VM_T_STR ||
-                    VM_MAP_KEY(t->a) == VM_T_FLOAT || VM_MAP_VAL(t->a) == VM_T_VOID ||
+                   (!map_key_type(im, VM_MAP_KEY(t->a), i) || VM_MAP_VAL(t->a) == VM_T_VOID ||
                     VM_MAP_VAL(t->a) >= i + VM_T__COUNT)) {
             v->failed = true;
             snprintf(v->err, v->errlen, "invalid image: map type %u has key %u, value %u",

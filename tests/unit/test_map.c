@@ -51,7 +51,7 @@ static vm_str *strf(kiln_vm *vm, const char *fmt, long long n)
  * collect). */
 static void set_rooted(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
 {
-    unit_root(vm, k.p && m->key_str ? k.p : NULL);
+    unit_root(vm, k.p && m->keys != VM_MAP_WORDS ? k.p : NULL);
     unit_root(vm, v.p && m->val_ref ? v.p : NULL);
     cr_assert(vm_map_set(vm, m, k, v), "vm_map_set failed: %s", vm->ctx->err_msg);
     vm_root_pop(vm, 1);
@@ -81,7 +81,7 @@ static void check_shape(const vm_map *m)
         live += !is_hole(m, e);
     cr_assert_eq(live, m->count, "%u live entries, count %u", live, m->count);
     if (!m->index) {
-        cr_assert_not(m->key_str, "string keys are always indexed");
+        cr_assert_eq(m->keys, VM_MAP_WORDS, "string and object keys are always indexed");
         for (uint32_t e = 0; e < m->used; e++)
             if (!is_hole(m, e))
                 cr_assert_eq(VM_MAPENT_KEY(m, e).i, (int64_t)e, "dense entry %u", e);
@@ -128,7 +128,7 @@ Test(map, new_map_is_empty)
     cr_assert_eq(m->count, 0);
     cr_assert_eq(m->used, 0);
     cr_assert_eq(m->cap, 8);
-    cr_assert_not(m->key_str);
+    cr_assert_eq(m->keys, VM_MAP_WORDS);
     cr_assert_not(m->val_ref);
     check_shape(m);
     cr_assert_eq(vm_map_find(vm, m, I(0)), -1);
@@ -366,7 +366,7 @@ Test(map, string_keys_compare_by_bytes)
     kiln_vm *vm = unit_linked_vm(0);
     vm_map *m = vm_map_new(vm, true, false);
     cr_assert_not_null(m);
-    cr_assert(m->key_str);
+    cr_assert_eq(m->keys, VM_MAP_STRS);
     unit_root(vm, m);
     vm_str *a = str_of(vm, "hello", 5);
     set_rooted(vm, m, S(a), I(1));
@@ -772,7 +772,7 @@ Test(map, large_buffers_survive_collections)
     vm_map *m = vm_map_new(vm, false, false);
     cr_assert_not_null(m);
     unit_root(vm, m);
-    enum { N = 200000 };
+    enum { N = 60000 };
     for (int64_t i = 0; i < N; i++)
         set_int(vm, m, i * 7 - N, i);
     cr_assert_geq((size_t)m->ents->obj.size, (size_t)1 << 20);
@@ -789,5 +789,86 @@ Test(map, large_buffers_survive_collections)
     check_shape(m);
     for (int64_t i = 0; i < N; i++)
         cr_assert_eq(vm_map_find(vm, m, I(i * 7 - N)) >= 0, i % 3 != 0, "key %lld", (long long)i);
+    kiln_free(vm);
+}
+
+/* The class named `name` of the loaded program. */
+static const vm_rtclass *class_named(kiln_vm *vm, const char *name)
+{
+    for (uint32_t i = 0; i < vm->img.nclasses; i++)
+        if (!strcmp(vm_image_str(&vm->img, vm->img.classes[i].name), name))
+            return &vm->classes[i];
+    cr_assert_fail("no class %s", name);
+    return NULL;
+}
+
+Test(map, object_keys_of_any_shape_end)
+{
+    /* Object keys compare field by field. The compiler allows only tuples
+     * and enums, but an image may key a map by any class: keys that are
+     * cyclic, or share parts exponentially often, must end with an error,
+     * not hang or overflow the C stack. */
+    kiln_vm *vm = unit_vm_hook(unit_discard, NULL, 0, 0);
+    unit_load_run(vm, "m.kn",
+                  "class Node {\n    label: str\n    a: Node\n    b: Node\n}\nlet x = 1\n");
+    const vm_rtclass *node = class_named(vm, "Node");
+    vm_map *m = vm_map_new(vm, VM_MAP_OBJS, false);
+    cr_assert_not_null(m);
+    unit_root(vm, m);
+    /* two equal trees, made apart */
+    vm_inst *t[2];
+    for (int i = 0; i < 2; i++) {
+        t[i] = vm_inst_new(vm, node);
+        cr_assert_not_null(t[i]);
+        unit_root(vm, t[i]);
+        vm_inst *leaf = vm_inst_new(vm, node);
+        cr_assert_not_null(leaf);
+        leaf->fields[0].s = str_of(vm, "leaf", 4);
+        t[i]->fields[1].p = leaf;
+    }
+    cr_assert(vm_map_set(vm, m, (vm_value){.p = t[0]}, I(7)));
+    cr_assert_eq(vm_map_find(vm, m, (vm_value){.p = t[1]}), 0, "equal by value");
+    ((vm_inst *)t[1]->fields[1].p)->fields[0].s = str_of(vm, "leaf!", 5);
+    cr_assert_eq(vm_map_find(vm, m, (vm_value){.p = t[1]}), -1);
+    /* cycles: each node its own child, in two copies */
+    vm_inst *c[2];
+    for (int i = 0; i < 2; i++) {
+        c[i] = vm_inst_new(vm, node);
+        cr_assert_not_null(c[i]);
+        unit_root(vm, c[i]);
+        c[i]->fields[1].p = c[i];
+        c[i]->fields[2].p = c[i];
+    }
+    cr_assert(vm_map_set(vm, m, (vm_value){.p = c[0]}, I(1)));
+    cr_assert_eq(vm_map_find(vm, m, (vm_value){.p = c[0]}), 1, "the same object");
+    cr_assert_eq(vm_map_find(vm, m, (vm_value){.p = c[1]}), -2, "cyclic: an error");
+    cr_assert_eq(vm->ctx->err_kind, RT_ERR_VALUE);
+    cr_assert(strstr(vm->ctx->err_msg, "too large to compare"), "%s", vm->ctx->err_msg);
+    vm->ctx->err_kind = RT_ERR_NONE;
+    /* a chain of 60 nodes each pointing twice at the next: 2^60 paths */
+    vm_inst *d[2];
+    for (int i = 0; i < 2; i++) {
+        vm_inst *next = NULL;
+        for (int j = 0; j < 60; j++) {
+            if (next)
+                unit_root(vm, next);
+            vm_inst *o = vm_inst_new(vm, node);
+            cr_assert_not_null(o);
+            if (next)
+                vm_root_pop(vm, 1);
+            o->fields[1].p = next;
+            o->fields[2].p = next;
+            next = o;
+        }
+        d[i] = next;
+        unit_root(vm, d[i]);
+    }
+    cr_assert(vm_map_set(vm, m, (vm_value){.p = d[0]}, I(2)));
+    cr_assert_eq(vm_map_find(vm, m, (vm_value){.p = d[1]}), -2, "too many pairs: an error");
+    vm->ctx->err_kind = RT_ERR_NONE;
+    cr_assert_eq(vm_map_find(vm, m, (vm_value){.p = NULL}), -2, "a null key: NullError");
+    cr_assert_eq(vm->ctx->err_kind, RT_ERR_NULL);
+    vm->ctx->err_kind = RT_ERR_NONE;
+    check_shape(m);
     kiln_free(vm);
 }
