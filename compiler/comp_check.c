@@ -859,6 +859,25 @@ static comp_fn *library_fn(comp *C, const char *kind, const char *name, uint32_t
 /* n, a call `recv.name(args)` (or the operands of an operator, recv and
  * args[0]), becomes a call of the library's generic g(recv, args...).
  * `shown` names the method in messages. */
+/* Argument `arg` (number i) for a parameter written as an array type:
+ * false after reporting one that is not an array, or [] (whose element
+ * type nothing gives). */
+static bool array_arg(checker *K, int written, const comp_node *arg, uint32_t i, const char *shown)
+{
+    comp *C = K->C;
+    if (written < CT_NAMED || written >= CT_NAMED + (int)C->ntnames ||
+        C->tnames[written - CT_NAMED].name || C->tnames[written - CT_NAMED].val != -1)
+        return true;
+    if (arg->type == CT_EMPTY)
+        ERR(arg, "argument %u of %s is [], which has no element type: give it one", i, shown);
+    else if (comp_elem_of(C, arg->type) < 0 && arg->type != CT_ERR)
+        ERR(arg, "argument %u of %s is %s, expected an array", i, shown,
+            comp_type_name(C, arg->type));
+    else
+        return true;
+    return false;
+}
+
 static int library_call(checker *K, comp_node *n, comp_fn *g, comp_node *recv, comp_node **args,
                         uint32_t nargs, const char *shown)
 {
@@ -881,6 +900,8 @@ static int library_call(checker *K, comp_node *n, comp_fn *g, comp_node *recv, c
                 comp_type_name(C, args[i]->type));
             return CT_ERR;
         }
+        if (!array_arg(K, pt, args[i], i + 1, shown))
+            return CT_ERR;
     }
     comp_fn *inst = comp_instantiate(C, g, n, all, nargs + 1, NULL, 0);
     if (!inst)
@@ -1033,6 +1054,23 @@ static int module_call(checker *K, comp_node *n)
              (int)(f->len > 60 ? 60 : f->len), f->s);
     snprintf(unknown, sizeof unknown, "module %.*s has no function '%.*s'",
              (int)(m->len > 40 ? 40 : m->len), m->s, (int)(f->len > 60 ? 60 : f->len), f->s);
+    /* random.shuffle(xs): a generic function of the library, its first
+     * argument as the receiver */
+    char kind[48];
+    snprintf(kind, sizeof kind, "mod_%.*s", (int)(m->len > 40 ? 40 : m->len), m->s);
+    comp_fn *g = library_fn(K->C, kind, f->s, f->len);
+    if (g) {
+        char shown[136];
+        snprintf(shown, sizeof shown, "%s()", name);
+        if (n->n != g->nparams) {
+            ERR(n, "%s takes %u argument%s, got %u", shown, g->nparams, g->nparams == 1 ? "" : "s",
+                n->n);
+            return CT_ERR;
+        }
+        if (!array_arg(K, g->params[0]->type, n->list[0], 1, shown))
+            return CT_ERR;
+        return library_call(K, n, g, n->list[0], n->list + 1, n->n - 1, shown);
+    }
     n->i = 1; /* no receiver: the arguments are the native's */
     return native_call(K, n, name, n->list, n->n, unknown);
 }
@@ -1357,8 +1395,8 @@ static int call(checker *K, comp_node *n)
         return construct(K, n, cls);
     if (!fn) {
         if ((is_builtin_name(name, len) ||
-             (library_code(K) && len == 6 && !memcmp(name, "__repr", 6))) &&
-            !callee->qual)
+             (library_code(K) && len > 2 && name[0] == '_' && name[1] == '_')) &&
+            !callee->qual) /* the library's own natives: __repr, __random_int */
             return builtin_call(K, n, name, len);
         if (callee->qual)
             ERR(callee, "module %.*s has no function '%.*s'", (int)callee->qual->len,

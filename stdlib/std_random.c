@@ -96,5 +96,7 @@ const vm_native std_random_natives[] = {
     STD_NATIVE("random.next_int", "ii", 'i', r_next_int),
     STD_NATIVE("random.next_float", "", 'f', r_next_float),
     STD_NATIVE("random.seed", "i", 'v', r_seed),
+    /* the same, for the library's random.shuffle and random.choice */
+    STD_NATIVE("__random_int", "ii", 'i', r_next_int),
 };
 const size_t std_random_count = sizeof std_random_natives / sizeof std_random_natives[0];
