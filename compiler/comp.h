@@ -343,6 +343,7 @@ struct comp_fn {
     const struct comp_subst *subst; /* an instance's (or its class's) type arguments */
     bool lazy;        /* a library function of the prelude (__name): made when first called */
     bool untyped;     /* a literal fn(x) { ... }: parameter types (CT_NULL) from the context */
+    bool infer_ret;   /* ... and its result type from its first `return e` (xs.map) */
     bool ret_omitted; /* written without -> R */
     bool generated;   /* written by the compiler (an enum's to_str and __eq) */
 };

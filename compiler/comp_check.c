@@ -1234,16 +1234,19 @@ static bool enum_equality(checker *K, comp_node *n)
     return true;
 }
 
-static int method_call(checker *K, comp_node *n)
+/* recv.m(args); rt: the receiver's type when call() checked it already
+ * (to type the arguments' function literals), else -1 */
+static int method_call(checker *K, comp_node *n, int rt)
 {
     comp *C = K->C;
     comp_node *f = n->a;
-    if (is_module(K, f->a))
+    if (rt == -1 && is_module(K, f->a))
         return module_call(K, n);
-    comp_class *en = enum_named(K, f->a);
+    comp_class *en = rt == -1 ? enum_named(K, f->a) : NULL;
     if (en)
         return variant(K, n, en, f, n->list, n->n, true);
-    int rt = expr(K, f->a);
+    if (rt == -1)
+        rt = expr(K, f->a);
     if (rt == CT_ERR)
         return CT_ERR;
     comp_class *cls = comp_class_of(C, rt);
@@ -1337,27 +1340,44 @@ static int call(checker *K, comp_node *n)
         for (uint32_t i = 0; f && !f->ntparams && i < n->n && i < f->nparams; i++)
             pretype(K, n->list[i], f->params[i]->type);
     }
-    if (cal->kind == N_FIELD && cal->a->kind == N_NAME && n->n == 1 &&
-        (method_is(cal, "filter") || method_is(cal, "sort_by"))) {
-        /* xs.filter(fn(x) { ... }), xs.sort_by(fn(a, b) { ... }) on a variable */
-        comp_sym *v = lookup(K, cal->a->s, cal->a->len);
-        int elem = v ? comp_elem_of(C, v->type) : -1;
-        if (elem >= 0) {
-            int ps[2] = {elem, elem};
-            pretype(
-                K, n->list[0],
-                comp_fn_type(C, VM_T_BOOL, method_is(cal, "filter") ? 1 : 2, ps, n->line, n->col));
-        }
+    /* xs.filter(fn(x) { ... }), xs.sort_by(fn(a, b) { ... }), xs.map(fn(x)
+     * { ... }), xs.reduce(init, fn(acc, x) { ... }): the receiver is checked
+     * first, and the literal takes its types from the array's element type
+     * (map's result from its first return, reduce's accumulator from init) */
+    int rt = -1, elem = -1;
+    bool by_elem = n->n == 1 &&
+                   (method_is(cal, "filter") || method_is(cal, "sort_by") || method_is(cal, "map")),
+         by_init = n->n == 2 && method_is(cal, "reduce");
+    if (cal->kind == N_FIELD && (by_elem || by_init) && !is_module(K, cal->a) &&
+        !enum_named(K, cal->a)) {
+        rt = expr(K, cal->a);
+        elem = comp_elem_of(C, rt);
     }
-    for (uint32_t i = 0; i < n->n; i++)
-        expr(K, n->list[i]);
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *lit = n->list[i];
+        if (elem >= 0 && i == n->n - 1 && lit->kind == N_LAMBDA && lit->fn->untyped) {
+            int acc = by_init ? n->list[0]->type : elem, ps[2] = {by_init ? acc : elem, elem};
+            bool is_map = method_is(cal, "map");
+            int ret = method_is(cal, "sort_by") || method_is(cal, "filter") ? VM_T_BOOL
+                      : is_map                                              ? VM_T_VOID
+                                                                            : acc;
+            uint32_t np = method_is(cal, "sort_by") || by_init ? 2 : 1;
+            if (acc >= 0 && acc != CT_ERR && acc != CT_NULL && acc != CT_EMPTY &&
+                acc != CT_EMPTY_MAP) {
+                bool omitted = lit->fn->ret_omitted;
+                pretype(K, lit, comp_fn_type(C, ret, np, ps, n->line, n->col));
+                lit->fn->infer_ret = is_map && omitted;
+            }
+        }
+        expr(K, lit);
+    }
     if (n->op == 2)
         return format_call(K, n);
     comp_node *callee = n->a;
     if (qualify(K, callee) && callee->kind == N_FIELD)
         return CT_ERR; /* reported */
     if (callee->kind == N_FIELD)
-        return method_call(K, n);
+        return method_call(K, n, rt);
     if (callee->kind == N_SUPER)
         return super_call(K, n);
     if (callee->kind != N_NAME)
@@ -2549,6 +2569,17 @@ static void stmt(checker *K, comp_node *n)
     case N_RETURN: {
         if (K->in_init) {
             ERR(n, "return outside a function");
+            break;
+        }
+        if (K->fn->infer_ret && n->a) { /* xs.map(fn(x) { return e }): the result is e's */
+            K->fn->infer_ret = false;
+            int t = expr(K, n->a);
+            K->fn->ret = t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP ? CT_ERR : t;
+            if (K->fn->ret == CT_ERR && t != CT_ERR)
+                ERR(n->a,
+                    "the function literal's result type cannot come from %s: write it "
+                    "(fn(x) -> R)",
+                    comp_type_name(K->C, t));
             break;
         }
         int want = K->fn->ret;
