@@ -1734,8 +1734,9 @@ static int match_check(checker *K, comp_node *n, bool value)
             arm->b->list[0] = stmt_if;
             arm->b->n = 1;
         }
-        if (arm->b->kind == N_BLOCK && !value) {
-            block(K, arm->b);
+        if (arm->b->kind == N_BLOCK && (!value || terminates(arm->b))) {
+            block(K, arm->b); /* in a match used as a value: an arm that never ends */
+            arm->op = value;
         } else {
             comp_node *e = arm->b->kind == N_BLOCK ? arm_value(K, arm->b, "match") : arm->b;
             if (e) {
@@ -1775,8 +1776,15 @@ static int match_check(checker *K, comp_node *n, bool value)
     }
     if (!value)
         return VM_T_VOID;
-    if (nvals != n->n)
+    uint32_t ending = 0; /* arms that return, throw, break or continue */
+    for (uint32_t i = 0; i < n->n; i++)
+        ending += n->list[i]->op;
+    if (nvals + ending != n->n)
         return CT_ERR;
+    if (!nvals) {
+        ERR(n, "a match used as a value needs an arm that gives one");
+        return CT_ERR;
+    }
     return arms_type(K, vals, nvals, n, "a match");
 }
 

@@ -1015,7 +1015,7 @@ static int ex_match(emitter *E, comp_node *n, int want, bool value)
             if (p->list[k]->sym) /* a bound payload value */
                 emit(E,
                      MK_ABC(OP_GETF, local_reg(E, p->list[k]->sym), subj, (uint32_t)p->field + k));
-        if (value)
+        if (value && !arm->op)
             ex(E, arm->b->kind == N_BLOCK ? arm->b->list[0]->a : arm->b, r);
         else if (arm->b->kind == N_BLOCK)
             block(E, arm->b);

@@ -438,8 +438,33 @@ static comp_node *pattern(parser *P)
     return call;
 }
 
-/* match subject { p1, p2 => body, ... }: each body one expression or a
- * block; arms end with ',' or a newline. */
+/* An arm `=> return e`, `=> throw e`, `=> break`, `=> continue`: a block
+ * of that one statement (its value, if any, ends at the arm's ','); NULL
+ * (nothing consumed) for any other arm. */
+static comp_node *jump_arm(parser *P)
+{
+    comp_token *t = peek(P);
+    if (t->type != T_RETURN && t->type != T_THROW && t->type != T_BREAK && t->type != T_CONTINUE)
+        return NULL;
+    advance(P);
+    comp_node *s = node(P,
+                        t->type == T_RETURN  ? N_RETURN
+                        : t->type == T_THROW ? N_THROW
+                        : t->type == T_BREAK ? N_BREAK
+                                             : N_CONTINUE,
+                        t);
+    if (t->type == T_THROW ||
+        (t->type == T_RETURN && !check(P, T_COMMA) && !check(P, T_SEMI) && !check(P, T_RBRACE)))
+        s->a = expression(P);
+    comp_node *b = node(P, N_BLOCK, t);
+    uint32_t cap = 0;
+    add_child(P, b, s, &cap);
+    return b;
+}
+
+/* match subject { p1, p2 => body, ... }: each body one expression, a
+ * block, or a jump (return, throw, break, continue); arms end with ',' or
+ * a newline. */
 static comp_node *match_expression(parser *P, comp_token *kw)
 {
     comp_node *n = node(P, N_MATCH, kw);
@@ -457,7 +482,10 @@ static comp_node *match_expression(parser *P, comp_token *kw)
         while (match(P, T_COMMA) && !P->panic);
         if (!expect(P, T_FATARROW, "'=>' after the pattern"))
             break;
-        arm->b = check(P, T_LBRACE) ? block(P) : expression(P);
+        if (check(P, T_LBRACE))
+            arm->b = block(P);
+        else if (!(arm->b = jump_arm(P)))
+            arm->b = expression(P);
         add_child(P, n, arm, &cap);
         if (!check(P, T_RBRACE) && !match(P, T_COMMA) && !match(P, T_SEMI))
             expect(P, T_COMMA, "',' or a newline after a match arm");
