@@ -61,9 +61,10 @@ static bool str_eq(const vm_str *a, const vm_str *b)
  * anything else (arrays, maps, functions) by identity. An image can make
  * any class a key type, with cycles and shared parts: the hash looks at a
  * bounded number of objects, the comparison keeps an explicit stack (no
- * recursion in C) and gives up with an error after EQ_MAX_STEPS pairs. */
+ * recursion in C), charges its work, and gives up with an error after
+ * EQ_MAX_STEPS pairs. */
 
-enum { HASH_DEPTH = 8, HASH_OBJECTS = 64, EQ_MAX_STEPS = 1 << 20 };
+enum { HASH_DEPTH = 8, HASH_OBJECTS = 64, EQ_MAX_STEPS = 1 << 24 };
 
 static bool field_is_object(const kiln_vm *vm, uint32_t t)
 {
@@ -117,7 +118,11 @@ static int obj_eq(kiln_vm *vm, const vm_inst *a, const vm_inst *b)
     stack[n++] = (struct pair){a, b};
     while (n && result == 1) {
         struct pair p = stack[--n];
-        if (++steps > EQ_MAX_STEPS) {
+        if ((++steps & 4095) == 0 && vm_charge(vm, 4096)) { /* a pair a tick */
+            result = -1;
+            break;
+        }
+        if (steps > EQ_MAX_STEPS) {
             rt_raise(vm, RT_ERR_VALUE, "map key too large to compare (or cyclic)");
             result = -1;
             break;
@@ -174,8 +179,6 @@ static uint64_t key_hash(const kiln_vm *vm, const vm_map *m, vm_value k)
     return h == VM_MAP_HOLE ? h - 1 : h;
 }
 
-/* The entry of k (hash h) in an indexed map, or -1. A hole's hash never
- * equals a key's, so holes never match. */
 /* Where the search for key k (hash h) starts. An int key's is the key
  * modulo the odd number of slots - 1, as Lua's tables do: keys in an
  * arithmetic sequence (i * 7) land in neighbouring slots, which the
@@ -187,11 +190,29 @@ static uint32_t home(const vm_map *m, vm_value k, uint64_t h)
     return m->keys != VM_MAP_WORDS ? (uint32_t)h & m->mask : (uint32_t)(k.u % m->mask);
 }
 
+/* The slot after i on the way of a key whose hash is *perturb at first:
+ * the next LINEAR slots (the same cache line, likely), then slots its
+ * hash's bits scatter, as CPython's dicts do, so a search leaves a run of
+ * neighbouring keys (0..n-1 fill one) instead of walking it, and keys
+ * sharing a home (multiples of the modulus) part ways. Once perturb is 0,
+ * i * 5 + 1 visits every slot. */
+enum { LINEAR = 3 };
+static uint32_t probe_next(const vm_map *m, uint32_t i, uint64_t *perturb, uint32_t *n)
+{
+    if (++*n <= LINEAR)
+        return (i + 1) & m->mask;
+    *perturb >>= 5;
+    return (uint32_t)(((uint64_t)i * 5 + 1 + *perturb) & m->mask);
+}
+
+/* The entry of k (hash h) in an indexed map, or -1 (-2 after raising).
+ * A hole's hash never equals a key's, so holes never match. */
 static int64_t find_indexed(kiln_vm *vm, const vm_map *m, vm_value k, uint64_t h)
 {
     const uint64_t *slots = m->index->slots;
-    uint64_t tag = h & TAG_MASK;
-    for (uint32_t i = home(m, k, h);; i = (i + 1) & m->mask) {
+    uint64_t tag = h & TAG_MASK, perturb = h;
+    uint32_t n = 0;
+    for (uint32_t i = home(m, k, h);; i = probe_next(m, i, &perturb, &n)) {
         uint64_t s = slots[i];
         if (s == 0)
             return -1;
@@ -214,8 +235,10 @@ static int64_t find_indexed(kiln_vm *vm, const vm_map *m, vm_value k, uint64_t h
 static void index_insert(vm_map *m, vm_value k, uint64_t h, uint32_t e)
 {
     uint32_t i = home(m, k, h);
+    uint64_t perturb = h;
+    uint32_t n = 0;
     while (m->index->slots[i] != 0)
-        i = (i + 1) & m->mask;
+        i = probe_next(m, i, &perturb, &n);
     m->index->slots[i] = (h & TAG_MASK) | (e + 1);
 }
 
@@ -344,11 +367,15 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
         rt_raise(vm, RT_ERR_OOM, "map too large");
         return false;
     }
-    bool dense = !m->index && k.u == m->used;
-    if (!m->index && !dense && !reindex(vm, m, m->cap)) /* this key ends the dense run */
+    /* A dense map takes the next key at the end; another key, or a full
+     * map that is mostly holes (which only an index can squeeze out),
+     * ends it. */
+    bool dense =
+        !m->index && k.u == m->used && !(m->used == m->cap && (uint64_t)m->count * 2 < m->used);
+    if (!m->index && !dense && !reindex(vm, m, m->cap))
         return false;
     if (m->used == m->cap) { /* double when mostly live, else squeeze out the holes */
-        uint32_t cap = m->count * 2 > MIN_CAP ? m->count * 2 : MIN_CAP;
+        uint32_t cap = dense ? m->cap * 2 : m->count * 2 > MIN_CAP ? m->count * 2 : MIN_CAP;
         if (!(dense ? resize_ents(vm, m, cap) : reindex(vm, m, cap)))
             return false;
     }
