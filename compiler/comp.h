@@ -560,6 +560,7 @@ typedef struct comp {
     } * keychecks;
     uint32_t nkeychecks, keychecks_cap;
     const char **tname_cache; /* comp_type_name's, by type id - VM_T__COUNT */
+    const char *lib_shown; /* a call of the library's generics: how messages name it (xs.map()) */
     uint32_t tname_cache_len;
     bool layout_done; /* comp_classes laid out the declared classes */
     /* Interned array, map, function and cell types. */

@@ -767,10 +767,14 @@ static int object_method_call(checker *K, comp_node *n, comp_class *c)
     char shown[160];
     snprintf(shown, sizeof shown, "%.*s.%.*s()", (int)c->len, c->name, (int)f->len, f->s);
     int slot = comp_find_slot(c, f->s, f->len);
-    if (slot < 0 && c->prelude && c->len < 30) { /* Random.shuffle: the library's generic */
+    /* Random.shuffle: the library's generic, for the prelude class or a
+     * subclass of it */
+    for (const comp_class *p = c; slot < 0 && p; p = p->super) {
+        if (!p->prelude || p->len >= 30)
+            continue;
         char kind[32];
-        for (uint32_t i = 0; i <= c->len; i++)
-            kind[i] = i < c->len ? (char)(c->name[i] | 0x20) : 0;
+        for (uint32_t i = 0; i <= p->len; i++)
+            kind[i] = i < p->len ? (char)(p->name[i] | 0x20) : 0;
         comp_fn *g = library_fn(K->C, kind, f->s, f->len);
         if (g)
             return library_call(K, n, g, f->a, n->list, n->n, shown);
@@ -903,7 +907,9 @@ static int library_call(checker *K, comp_node *n, comp_fn *g, comp_node *recv, c
         if (!array_arg(K, pt, args[i], i + 1, shown))
             return CT_ERR;
     }
+    C->lib_shown = shown;
     comp_fn *inst = comp_instantiate(C, g, n, all, nargs + 1, NULL, 0);
+    C->lib_shown = NULL;
     if (!inst)
         return CT_ERR;
     if (!inst->full) { /* traces name the method: at [int].remove_at (<prelude>:95) */
@@ -2582,7 +2588,8 @@ static void stmt(checker *K, comp_node *n)
         if (K->fn->infer_ret && n->a) { /* xs.map(fn(x) { return e }): the result is e's */
             K->fn->infer_ret = false;
             int t = expr(K, n->a);
-            K->fn->ret = t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP ? CT_ERR : t;
+            K->fn->ret =
+                t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP || t == CT_VARIANT ? CT_ERR : t;
             if (K->fn->ret == CT_ERR && t != CT_ERR)
                 ERR(n->a,
                     "the function literal's result type cannot come from %s: write it "

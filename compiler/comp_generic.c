@@ -250,10 +250,15 @@ static bool bind(comp *C, const char *name, uint32_t len, const comp_subst *g, u
     for (uint32_t i = 0; i < g->n; i++) {
         const struct comp_tparam *tp = &g->tparams[i];
         if (targs[i] < 0) {
-            comp_error(C, line, col,
-                       "cannot infer the type parameter '%.*s' of %s from the arguments; "
-                       "give it: %.*s<...>%s",
-                       (int)tp->len, tp->name, name, (int)len, name, name[len] ? "(...)" : "");
+            if (!len) /* a library method: no type arguments to write */
+                comp_error(C, line, col,
+                           "cannot infer the type parameter '%.*s' of %s from the arguments",
+                           (int)tp->len, tp->name, name);
+            else
+                comp_error(C, line, col,
+                           "cannot infer the type parameter '%.*s' of %s from the arguments; "
+                           "give it: %.*s<...>%s",
+                           (int)tp->len, tp->name, name, (int)len, name, name[len] ? "(...)" : "");
             return false;
         }
         if (targs[i] == VM_T_VOID) {
@@ -329,10 +334,13 @@ comp_fn *comp_instantiate(comp *C, comp_fn *g, comp_node *at, comp_node **args, 
     for (uint32_t i = 0; i < nargs && i < g->nparams && i < KILN_MAX_PARAMS; i++)
         ptypes[i] = g->params[i]->type;
     char shown[80];
-    snprintf(shown, sizeof shown, "%.*s()", (int)(g->len > 60 ? 60 : g->len), g->name);
+    if (C->lib_shown) /* a method of the library: as the program wrote it, xs.map() */
+        snprintf(shown, sizeof shown, "%s", C->lib_shown);
+    else
+        snprintf(shown, sizeof shown, "%.*s()", (int)(g->len > 60 ? 60 : g->len), g->name);
     comp_subst gs = {g->tparams, g->ntparams, NULL, NULL, 0};
-    if (!bind(C, shown, (uint32_t)strlen(shown) - 2, &gs, at->line, at->col, args, ptypes,
-              nargs < g->nparams ? nargs : g->nparams, explicit, nexplicit, targs))
+    if (!bind(C, shown, C->lib_shown ? 0 : (uint32_t)strlen(shown) - 2, &gs, at->line, at->col,
+              args, ptypes, nargs < g->nparams ? nargs : g->nparams, explicit, nexplicit, targs))
         return NULL;
     char key[24 + 12 * (KILN_MAX_PARAMS + 1)];
     uint32_t klen = inst_key(key, sizeof key, 'f', g->index, targs, g->ntparams);

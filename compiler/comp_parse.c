@@ -28,8 +28,9 @@
 typedef struct parser {
     comp *C;
     bool panic;
-    bool in_template; /* inside a generic function */
-    bool spec_fail;   /* an expect failed (looking ahead at `name<types>(`) */
+    bool in_template;            /* inside a generic function */
+    bool spec_fail;              /* an expect failed (looking ahead at `name<types>(`) */
+    const comp_token *bad_tuple; /* ... or a tuple type of 1 or 7+ values: where */
 } parser;
 
 static comp_token *peek(parser *P)
@@ -244,6 +245,8 @@ static int parse_type_in(parser *P)
         uint32_t len;
         const char *cls = tuple_class(k, &len);
         if (!cls) {
+            if (P->panic && !P->bad_tuple) /* looking ahead (type_args): it says so */
+                P->bad_tuple = t;
             error_at(P, t, "a tuple has 2 to 6 values%s", "");
             return CT_ERR;
         }
@@ -659,6 +662,7 @@ static bool type_args(parser *P, comp_node *n)
     bool panic = P->panic, fail = P->spec_fail;
     P->panic = true; /* quiet while looking ahead */
     P->spec_fail = false;
+    P->bad_tuple = NULL;
     advance(P);
     int args[KILN_MAX_PARAMS];
     uint32_t k = 0;
@@ -673,11 +677,15 @@ static bool type_args(parser *P, comp_node *n)
               (peek2(P)->type == T_LPAREN || peek2(P)->type == T_DOT); /* Option<int>.None */
     P->panic = panic;
     P->spec_fail = fail;
+    const comp_token *bad = P->bad_tuple;
+    P->bad_tuple = NULL;
     if (!ok) {
         C->pos = pos;
         C->ntnames = ntnames;
         return false;
     }
+    if (bad) /* quiet while looking ahead: said now that they are types */
+        error_at(P, bad, "a tuple has 2 to 6 values%s", "");
     advance(P);
     n->targs = comp_alloc(C, sizeof(int) * k);
     memcpy(n->targs, args, sizeof(int) * k);
