@@ -1129,6 +1129,12 @@ static int map_method_call(checker *K, comp_node *n, int mt, int key, int val)
 /* Name n (unqualified, not a variable) names an enum: the enum, else NULL. */
 static comp_class *enum_named(checker *K, const comp_node *n)
 {
+    if (n->kind == N_FIELD && is_module(K, n->a)) { /* util.Color, of an imported module */
+        comp_module *m = comp_imported(K->C, K->C->mod, n->a->s, n->a->len);
+        comp_class *c =
+            m && n->len && n->s[0] != '_' ? comp_find_class(K->C, m, n->s, n->len, true) : NULL;
+        return c && c->is_enum ? c : NULL;
+    }
     if (n->kind != N_NAME || n->qual || lookup(K, n->s, n->len))
         return NULL;
     comp_class *c = comp_find_class(K->C, K->C->mod, n->s, n->len, false);
@@ -1689,8 +1695,10 @@ static int match_check(checker *K, comp_node *n, bool value)
                 comp_node *f = p->kind == N_CALL ? p->a : p;
                 uint32_t tag;
                 const struct comp_variant *v = NULL;
-                if (f->kind == N_FIELD && f->a->kind == N_NAME && f->a->len == tmpl->len &&
-                    !memcmp(f->a->s, tmpl->name, tmpl->len))
+                if (f->kind == N_FIELD &&
+                    ((f->a->kind == N_NAME && f->a->len == tmpl->len &&
+                      !memcmp(f->a->s, tmpl->name, tmpl->len)) ||
+                     enum_named(K, f->a) == tmpl)) /* Color.Red, util.Color.Red */
                     v = find_variant(tmpl, f->s, f->len, &tag);
                 if (!v) {
                     ERR(p, "a pattern on %s is %.*s.Variant or _", comp_type_name(C, t),

@@ -422,6 +422,17 @@ static comp_node *pattern(parser *P)
         f->s = v->s;
         f->len = v->len;
     }
+    if (check(P, T_DOT)) { /* module.Enum.Variant */
+        advance(P);
+        comp_token *w = peek(P);
+        comp_node *g = node(P, N_FIELD, w);
+        g->a = f;
+        if (expect(P, T_IDENT, "a variant's name")) {
+            g->s = w->s;
+            g->len = w->len;
+        }
+        f = g;
+    }
     if (!check(P, T_LPAREN))
         return f;
     comp_node *call = node(P, N_CALL, advance(P));
