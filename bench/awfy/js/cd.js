@@ -2,11 +2,11 @@
 // JavaScript version of ../cd.kn (Kiln's port of the Are We Fast Yet
 // benchmark; see bench/README.md).
 //
-// The Kiln port specializes the red-black tree to its key and value types
-// (Comparable, RbtValue, with RbtBoolean for Java's Boolean and
-// MotionVector for Vector<Motion>) because Kiln has no generics; here the
-// tree is dynamically typed: keys have compareTo, the "seen" sets map to
-// true, and the voxel map's values are arrays of Motions.
+// The Kiln port's generic red-black tree is one dynamically typed tree
+// here: keys have compareTo, the "seen" sets map to true, and the voxel
+// map's values are arrays of Motions. Where the Kiln port uses som.Vector
+// (AWFY's Vector), this translation, made from the earlier Kiln port, uses
+// a plain array.
 'use strict';
 const { Benchmark } = require('./som');
 

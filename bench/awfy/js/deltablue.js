@@ -1,6 +1,8 @@
 // DeltaBlue: the incremental dataflow constraint solver, on an equality chain and a projection.
 // JavaScript version of ../deltablue.kn (Kiln's port of the Are We Fast Yet
-// benchmark; see bench/README.md).
+// benchmark; see bench/README.md). The strength symbols are int constants
+// looked up in plain objects: the translation was made from the earlier
+// Kiln port, before it used AWFY's Sym objects and som.IdentityDictionary.
 'use strict';
 const { Vector, Benchmark } = require('./som');
 

@@ -1,6 +1,8 @@
 // Json: parses a 25 KB JSON document (a minified RAP message) one single-character string at a time.
 // JavaScript version of ../json.kn (Kiln's port of the Are We Fast Yet
-// benchmark; see bench/README.md).
+// benchmark; see bench/README.md). JsonArray's values and JsonObject's
+// names and values are plain arrays (the translation was made from the
+// earlier Kiln port; the Kiln port now uses som.Vector, as AWFY does).
 'use strict';
 const { Benchmark } = require('./som');
 

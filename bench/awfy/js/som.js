@@ -11,8 +11,8 @@ class Random {
   }
 }
 
-// AWFY's som.Vector, shared by DeltaBlue and Havlak (the Kiln ports copy
-// it per element type): a fixed-size storage array that is copied to grow,
+// AWFY's som.Vector, shared by DeltaBlue and Havlak (the Kiln ports use
+// som.kn's generic Vector<E>): a fixed-size storage array that is copied to grow,
 // with first/last indices (removeFirst is O(1)). A size of 0 leaves the
 // storage to the first append or atPut, as Java's Vector() does.
 const INITIAL_SIZE = 10;

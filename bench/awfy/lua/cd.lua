@@ -3,11 +3,12 @@
 -- Lua version of ../cd.kn (Kiln's port of the Are We Fast Yet benchmark;
 -- see bench/README.md).
 --
--- One dynamically typed red-black tree serves the Kiln port's four uses:
--- keys are CallSign or Vector2D objects (compared with compare_to), values
--- are Vector3D positions, `true` for the sets of seen keys (the Kiln port's
--- shared RbtBoolean TRUE) and plain arrays of Motion for the voxel map.
--- som.Vector (Kiln's growable arrays) is a Lua array.
+-- One dynamically typed red-black tree serves the Kiln port's four
+-- instances of its generic tree: keys are CallSign or Vector2D objects
+-- (compared with compare_to), values are Vector3D positions, `true` for the
+-- sets of seen keys and plain arrays of Motion for the voxel map. Where the
+-- Kiln port uses som.Vector (AWFY's Vector), this translation, made from
+-- the earlier Kiln port, uses a plain Lua array.
 local som = require("som")
 
 -- Constants.java. GOOD_VOXEL_SIZE is PROXIMITY_RADIUS * 2.0, folded.

@@ -4,9 +4,11 @@
 -- Lua version of ../deltablue.kn (Kiln's port of the Are We Fast Yet
 -- benchmark; see bench/README.md).
 --
--- The Kiln port's ConstraintVector and VariableVector (som.Vector, one copy
--- per element type) are som.lua's one Vector class here, with 1-based
--- indices. Strengths and directions are int constants.
+-- The Kiln port's som.Vector instances are som.lua's Vector class here,
+-- with 1-based indices. Directions are int constants, and so are the
+-- strength symbols, looked up in plain tables: this translation was made
+-- from the earlier Kiln port, before it used AWFY's Sym objects and
+-- som.IdentityDictionary.
 local som = require("som")
 local compat = require("compat")
 local idiv = compat.idiv

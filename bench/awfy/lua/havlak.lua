@@ -3,7 +3,7 @@
 -- Lua version of ../havlak.kn (Kiln's port of the Are We Fast Yet
 -- benchmark; see bench/README.md).
 --
--- The Kiln port's per-element-type collections are one class each here:
+-- The Kiln port's generic som collections are one class each here:
 -- Vector (som.Vector), Set (som.Set and som.IdentitySet: Lua's == is
 -- identity on tables and value equality on numbers) and IdentityDictionary
 -- (AWFY's chained hash table, keyed by BasicBlock and hashed by its name).

@@ -8,6 +8,9 @@
 -- take 1-based indices, and the table stores such an index directly (0
 -- stands for empty) where the Kiln port stores a 0-based index plus 1.
 -- `current` is a one-character string, or nil at the end of the text.
+-- JsonArray's values and JsonObject's names and values are plain Lua
+-- arrays (the translation was made from the earlier Kiln port; the Kiln
+-- port now uses som.Vector, as AWFY does).
 local som = require("som")
 local compat = require("compat")
 local band = compat.band

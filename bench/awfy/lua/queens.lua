@@ -3,8 +3,7 @@
 -- benchmark; see bench/README.md).
 local som = require("som")
 
--- Kiln's Queens carries its own copy of Benchmark's loop only because its
--- result is a bool; Lua has no such restriction, so it extends Benchmark.
+-- Queens's result is a bool (the Kiln port extends som.Benchmark<bool>).
 local Queens = som.class(som.Benchmark)
 
 function Queens:benchmark()

@@ -450,8 +450,8 @@ function Scheduler:schedule()
     end
 end
 
--- Richards's result is a boolean; som.Benchmark takes any result, so unlike
--- the Kiln port this needs no copy of inner_benchmark_loop.
+-- Richards's result is a boolean; som.Benchmark takes any result (the Kiln
+-- port's is som.Benchmark<bool>).
 local Richards = som.class(som.Benchmark)
 
 function Richards:benchmark()

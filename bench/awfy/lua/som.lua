@@ -28,8 +28,8 @@ function Random:next()
     return self.seed
 end
 
--- AWFY's som.Vector, shared by DeltaBlue and Havlak (the Kiln ports copy
--- it per element type): a storage table of `cap` slots (nil when unset),
+-- AWFY's som.Vector, shared by DeltaBlue and Havlak (the Kiln ports use
+-- som.kn's generic Vector<E>): a storage table of `cap` slots (nil when unset),
 -- copied to a bigger one to grow; the elements are at first_idx ..
 -- last_idx - 1 (1-based). A size of 0 leaves the storage to the first
 -- append or at_put. Subclasses call Vector.init(self, size).
