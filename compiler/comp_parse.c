@@ -203,7 +203,7 @@ static void type_arg_list(parser *P, int32_t **targs, uint32_t *ntargs)
             return;
         }
         args[k++] = parse_type(P);
-    } while (match(P, T_COMMA) && !P->panic);
+    } while (match(P, T_COMMA)); /* not stopped by panic: type_args looks ahead quietly */
     close_angle(P);
     *targs = comp_alloc(P->C, sizeof(int32_t) * k);
     memcpy(*targs, args, sizeof(int32_t) * k);
@@ -301,7 +301,7 @@ static int parse_type_in(parser *P)
                     return CT_ERR;
                 }
                 params[n++] = pt;
-            } while (match(P, T_COMMA) && !P->panic);
+            } while (match(P, T_COMMA)); /* each round takes a comma: it ends */
         }
         expect(P, T_RPAREN, "')' after the parameter types");
         int ret = match(P, T_ARROW) ? parse_type(P) : VM_T_VOID;
