@@ -413,26 +413,19 @@ static comp_node *pattern(parser *P)
     comp_node *n = node(P, N_NAME, t);
     n->s = t->s;
     n->len = t->len;
-    if (!match(P, T_DOT))
-        return n;
-    comp_token *v = peek(P);
-    comp_node *f = node(P, N_FIELD, v);
-    f->a = n;
-    if (expect(P, T_IDENT, "a variant's name")) {
-        f->s = v->s;
-        f->len = v->len;
-    }
-    if (check(P, T_DOT)) { /* module.Enum.Variant */
-        advance(P);
-        comp_token *w = peek(P);
-        comp_node *g = node(P, N_FIELD, w);
+    comp_node *f = n; /* Enum.Variant, or module.Enum.Variant */
+    for (int dots = 0; dots < 2 && match(P, T_DOT); dots++) {
+        comp_token *v = peek(P);
+        comp_node *g = node(P, N_FIELD, v);
         g->a = f;
         if (expect(P, T_IDENT, "a variant's name")) {
-            g->s = w->s;
-            g->len = w->len;
+            g->s = v->s;
+            g->len = v->len;
         }
         f = g;
     }
+    if (f == n)
+        return n;
     if (!check(P, T_LPAREN))
         return f;
     comp_node *call = node(P, N_CALL, advance(P));
