@@ -63,32 +63,32 @@ const char *comp_token_name(int t)
 
 static const struct {
     const char *word;
-    uint8_t type;
+    uint8_t len, type;
 } KEYWORDS[] = {
-    {"let", T_LET},
-    {"var", T_VAR},
-    {"fn", T_FN},
-    {"return", T_RETURN},
-    {"if", T_IF},
-    {"else", T_ELSE},
-    {"while", T_WHILE},
-    {"for", T_FOR},
-    {"in", T_IN},
-    {"break", T_BREAK},
-    {"continue", T_CONTINUE},
-    {"true", T_TRUE},
-    {"false", T_FALSE},
-    {"null", T_NULL},
-    {"import", T_IMPORT},
-    {"class", T_CLASS},
-    {"try", T_TRY},
-    {"catch", T_CATCH},
-    {"throw", T_THROW},
-    {"is", T_IS},
-    {"as", T_AS},
-    {"self", T_SELF},
-    {"super", T_SUPER},
-    {"extern", T_EXTERN},
+    {"let", 3, T_LET},
+    {"var", 3, T_VAR},
+    {"fn", 2, T_FN},
+    {"return", 6, T_RETURN},
+    {"if", 2, T_IF},
+    {"else", 4, T_ELSE},
+    {"while", 5, T_WHILE},
+    {"for", 3, T_FOR},
+    {"in", 2, T_IN},
+    {"break", 5, T_BREAK},
+    {"continue", 8, T_CONTINUE},
+    {"true", 4, T_TRUE},
+    {"false", 5, T_FALSE},
+    {"null", 4, T_NULL},
+    {"import", 6, T_IMPORT},
+    {"class", 5, T_CLASS},
+    {"try", 3, T_TRY},
+    {"catch", 5, T_CATCH},
+    {"throw", 5, T_THROW},
+    {"is", 2, T_IS},
+    {"as", 2, T_AS},
+    {"self", 4, T_SELF},
+    {"super", 5, T_SUPER},
+    {"extern", 6, T_EXTERN},
 };
 
 enum { MAX_INTERP_NESTING = 16 };
@@ -505,8 +505,9 @@ static void identifier(lexer *L, const char *start)
                              (*L->p >= 'A' && *L->p <= 'Z') || is_digit_of(*L->p, false)))
         L->p++;
     size_t n = (size_t)(L->p - start);
-    for (size_t k = 0; k < sizeof KEYWORDS / sizeof KEYWORDS[0]; k++)
-        if (strlen(KEYWORDS[k].word) == n && memcmp(KEYWORDS[k].word, start, n) == 0) {
+    for (size_t k = 0; n <= 8 && k < sizeof KEYWORDS / sizeof KEYWORDS[0]; k++)
+        if (KEYWORDS[k].len == n && KEYWORDS[k].word[0] == start[0] &&
+            memcmp(KEYWORDS[k].word, start, n) == 0) {
             push(L, KEYWORDS[k].type, start);
             return;
         }
