@@ -346,6 +346,11 @@ struct comp_fn {
     bool infer_ret;   /* ... and its result type from its first `return e` (xs.map) */
     bool ret_omitted; /* written without -> R */
     bool generated;   /* written by the compiler (an enum's to_str and __eq) */
+    /* A method of a generic class's instance that no call has named yet:
+     * the template's method, whose body is copied in when a call names it
+     * (comp_need_method). Until then it is not checked, and its code is a
+     * trap. */
+    const comp_fn *body_from;
 };
 
 enum { SYNTH_NONE, SYNTH_TO_STR, SYNTH_FIELDS, SYNTH_EXTERN, SYNTH_ABSTRACT };
@@ -585,6 +590,17 @@ typedef struct comp {
      * type arguments */
     const comp_subst *subst;
     comp_map inst_map;
+    /* Lazy methods of instances: the (class type, vtable slot) pairs some
+     * checked call has reached; the methods whose bodies wait for a call
+     * (body_from); the
+     * next function the checker's loop takes, and the functions given
+     * bodies after the loop passed them. */
+    comp_map called;
+    comp_fn **deferred;
+    uint32_t ndeferred, deferred_cap;
+    uint32_t check_next;
+    comp_fn **late;
+    uint32_t nlate, late_cap;
 } comp;
 
 /* comp_free: releases a compiler state made by calloc and filled by the
@@ -695,6 +711,14 @@ bool comp_inherits_itself(comp *C, const comp_class *c);
  * generic one. */
 comp_class *comp_class_use(comp *C, comp_class *c, uint32_t line, uint32_t col);
 comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nlits, uint32_t *cap);
+/* A checked call reaches `target`, in vtable slot `slot` of class `recv`
+ * when it is virtual (else recv is NULL): the instance methods it may
+ * run, target and those in that slot of recv's subclasses, get their
+ * bodies now, to be checked and emitted. */
+void comp_need_method(comp *C, comp_fn *target, const comp_class *recv, int slot);
+/* Instance class c is laid out: its methods that calls already reach
+ * (through a superclass's slot) get their bodies. */
+void comp_methods_laid_out(comp *C, comp_class *c);
 void comp_resolve_sig(comp *C, comp_fn *f);
 
 void comp_lex(comp *C);

@@ -797,6 +797,7 @@ static int object_method_call(checker *K, comp_node *n, comp_class *c)
     }
     n->slot = slot;
     n->fn = c->vtable[slot];
+    comp_need_method(K->C, n->fn, c, slot);
     check_args(K, n, n->fn, 1, shown);
     return n->fn->ret;
 }
@@ -830,6 +831,7 @@ static int super_call(checker *K, comp_node *n)
             return CT_ERR;
         }
         n->fn = s->vtable[slot];
+        comp_need_method(K->C, n->fn, NULL, slot);
     }
     check_args(K, n, n->fn, 1, shown);
     return n->fn ? n->fn->ret : VM_T_VOID;
@@ -2831,6 +2833,44 @@ static void check_template(checker *K, comp_fn *fn)
     }
 }
 
+/* Function fn's checks, in the main loop of comp_check. */
+static void check_one(checker *K, comp_fn *fn)
+{
+    comp *C = K->C;
+    if (fn->ntparams) {
+        comp_enter(C, fn->mod);
+        check_template(K, fn);
+        return;
+    }
+    if (COMP_TEMPLATE_FN(fn))
+        return;
+    C->subst = fn->subst;
+    if (fn->synth == SYNTH_FIELDS && fn->cls->generic) {
+        comp_enter(C, fn->mod);
+        check_field_inits(K, fn->cls);
+    }
+    if (fn->synth == SYNTH_EXTERN) {
+        comp_enter(C, fn->mod);
+        check_extern(K, fn);
+    }
+    if (fn->synth || fn->lambda || !fn->body) /* a literal is checked where it stands */
+        return;
+    comp_enter(C, fn->mod);
+    if (fn->cls) {
+        check_fn(K, fn);
+        return;
+    }
+    comp_node at = {0};
+    at.line = fn->line;
+    at.col = fn->col;
+    if (fn->mod == C->mods[0] && fn->len == 4 && memcmp(fn->name, "main", 4) == 0 &&
+        (fn->nparams != 0 || fn->ret != VM_T_VOID))
+        ERR(&at, "main() must take no parameters and return nothing");
+    if (is_builtin_name(fn->name, fn->len))
+        ERR(&at, "'%.*s' is a built-in function and cannot be redefined", (int)fn->len, fn->name);
+    check_fn(K, fn);
+}
+
 void comp_check(comp *C)
 {
     checker state = {0}, *K = &state;
@@ -2865,41 +2905,17 @@ void comp_check(comp *C)
         comp_enter(C, c->mod);
         check_field_inits(K, c);
     }
-    for (uint32_t i = 1; i < C->nfns; i++) { /* instances are added as calls are checked */
-        comp_fn *fn = C->fns[i];
-        if (fn->ntparams) {
-            comp_enter(C, fn->mod);
-            check_template(K, fn);
-            continue;
-        }
-        if (COMP_TEMPLATE_FN(fn))
-            continue;
-        C->subst = fn->subst;
-        if (fn->synth == SYNTH_FIELDS && fn->cls->generic) {
-            comp_enter(C, fn->mod);
-            check_field_inits(K, fn->cls);
-        }
-        if (fn->synth == SYNTH_EXTERN) {
-            comp_enter(C, fn->mod);
-            check_extern(K, fn);
-        }
-        if (fn->synth || fn->lambda || !fn->body) /* a literal is checked where it stands */
-            continue;
-        comp_enter(C, fn->mod);
-        if (fn->cls) {
-            check_fn(K, fn);
-            continue;
-        }
-        comp_node at = {0};
-        at.line = fn->line;
-        at.col = fn->col;
-        if (fn->mod == C->mods[0] && fn->len == 4 && memcmp(fn->name, "main", 4) == 0 &&
-            (fn->nparams != 0 || fn->ret != VM_T_VOID))
-            ERR(&at, "main() must take no parameters and return nothing");
-        if (is_builtin_name(fn->name, fn->len))
-            ERR(&at, "'%.*s' is a built-in function and cannot be redefined", (int)fn->len,
-                fn->name);
-        check_fn(K, fn);
+    /* Instances are added as calls are checked, and instance methods get
+     * their bodies when a call names them (comp_need_method): those the
+     * loop has passed come back through C->late. */
+    C->check_next = 1;
+    for (;;) {
+        if (C->nlate)
+            check_one(K, C->late[--C->nlate]);
+        else if (C->check_next < C->nfns)
+            check_one(K, C->fns[C->check_next++]);
+        else
+            break;
     }
     C->subst = NULL;
     for (uint32_t i = 0; i < C->nkeychecks; i++) { /* every class is laid out by now */

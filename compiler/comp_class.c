@@ -586,6 +586,7 @@ static void lay_out(comp *C, comp_class *c)
     check_ifaces(C, c);
     C->subst = saved;
     comp_enter(C, prev);
+    comp_methods_laid_out(C, c);
 }
 
 bool comp_classes(comp *C)

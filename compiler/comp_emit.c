@@ -1924,6 +1924,8 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
         synth_body(E, fn);
     } else if (fn->body) {
         block(E, fn->body);
+    } else if (fn->body_from) {
+        /* an instance method no call names: the trap below */
     } else { /* a module's top-level code; the root's first initializes the others */
         for (uint32_t i = 0; fn == C->fns[0] && i < C->norder; i++)
             if (C->order[i]->index >= 2)

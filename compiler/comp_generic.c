@@ -74,7 +74,8 @@ static void add_fn(comp *C, comp_fn *fn)
 /* A copy of function f (a template or a literal inside one): its own
  * parameters and body. Function literals copied are added to *lits, for
  * their types to be resolved. */
-comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nlits, uint32_t *cap)
+static comp_fn *clone_fn(comp *C, const comp_fn *f, bool body, comp_fn ***lits, uint32_t *nlits,
+                         uint32_t *cap)
 {
     comp_fn *c = comp_alloc(C, sizeof *c);
     *c = *f;
@@ -82,7 +83,8 @@ comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nli
     c->params = comp_alloc(C, sizeof(comp_sym *) * (f->nparams ? f->nparams : 1));
     for (uint32_t i = 0; i < f->nparams; i++)
         c->params[i] = clone_sym(C, f->params[i]);
-    c->body = clone_node(C, f->body, lits, nlits, cap);
+    c->body = body ? clone_node(C, f->body, lits, nlits, cap) : NULL;
+    c->body_from = body ? NULL : f;
     c->caps = NULL;
     c->ncaps = c->caps_cap = 0;
     add_fn(C, c);
@@ -91,6 +93,11 @@ comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nli
         (*lits)[(*nlits)++] = c;
     }
     return c;
+}
+
+comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nlits, uint32_t *cap)
+{
+    return clone_fn(C, f, true, lits, nlits, cap);
 }
 
 /* ---- Inference ---- */
@@ -373,6 +380,133 @@ comp_fn *comp_instantiate(comp *C, comp_fn *g, comp_node *at, comp_node **args, 
     return inst;
 }
 
+/* ---- Instance methods, copied when a call reaches them ---- */
+
+/* A generic class's instance copies a method's body only once some
+ * checked call may run it: a call of it, or a virtual call through the
+ * same slot of a superclass (an interface's wrapper calls it by name,
+ * which is such a call too). A program that uses three methods of
+ * som.Vector<int> compiles three. The methods that the compiler or the
+ * runtime call on their own are made at once. */
+static bool always_needed(const comp_fn *m)
+{
+    static const char *const NAMES[] = {"init", "to_str", "compare"};
+    for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
+        if (m->len == strlen(NAMES[i]) && !memcmp(m->name, NAMES[i], m->len))
+            return true;
+    return m->len >= 2 && m->name[0] == '_' && m->name[1] == '_';
+}
+
+static uint32_t call_key(char *key, int32_t type, int slot)
+{
+    int32_t k[2] = {type, slot};
+    memcpy(key, k, sizeof k);
+    return sizeof k;
+}
+
+static bool descends(const comp_class *c, const comp_class *from)
+{
+    for (uint32_t depth = 0; c && depth < 4096; c = c->super, depth++)
+        if (c == from)
+            return true;
+    return false;
+}
+
+/* Copies the bodies of methods now[0..n) (off the deferred list). */
+static void give_bodies(comp *C, comp_fn **now, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        comp_fn *m = now[i], **lits = NULL;
+        uint32_t nlits = 0, cap = 0;
+        m->body = clone_node(C, m->body_from->body, &lits, &nlits, &cap);
+        m->body_from = NULL;
+        resolve_lits(C, m->subst, lits, nlits);
+        if (m->index < C->check_next) { /* the checker's loop has passed it */
+            C->late = comp_grow(C, C->late, &C->late_cap, C->nlate + 1, sizeof(comp_fn *));
+            C->late[C->nlate++] = m;
+        }
+    }
+}
+
+/* Takes the deferred methods that `reached` says a call reaches off the
+ * list, then gives them bodies (which may make instances, whose methods
+ * join the list). */
+static void take_deferred(comp *C, bool (*reached)(comp *, const comp_fn *, const void *),
+                          const void *arg)
+{
+    comp_fn **now = NULL;
+    uint32_t nnow = 0, cap = 0, k = 0;
+    for (uint32_t i = 0; i < C->ndeferred; i++) {
+        comp_fn *m = C->deferred[i];
+        if (m->body_from && reached(C, m, arg)) {
+            now = comp_grow(C, now, &cap, nnow + 1, sizeof(comp_fn *));
+            now[nnow++] = m;
+        } else if (m->body_from) {
+            C->deferred[k++] = m;
+        }
+    }
+    C->ndeferred = k;
+    give_bodies(C, now, nnow);
+}
+
+struct slot_call {
+    const comp_class *recv;
+    int slot;
+    const comp_fn *target;
+};
+
+static bool reached_by_call(comp *C, const comp_fn *m, const void *arg)
+{
+    (void)C;
+    const struct slot_call *sc = arg;
+    const comp_class *c = m->cls;
+    if (m == sc->target)
+        return true;
+    return sc->recv && c->laid_out && sc->slot < (int)c->nslots && c->vtable[sc->slot] == m &&
+           descends(c, sc->recv);
+}
+
+void comp_need_method(comp *C, comp_fn *target, const comp_class *recv, int slot)
+{
+    bool fresh = false;
+    if (recv) {
+        char key[8];
+        uint32_t klen = call_key(key, recv->type, slot);
+        fresh = comp_map_get(&C->called, key, klen) < 0;
+        if (fresh)
+            comp_map_put(C, &C->called, comp_strdup(C, key, klen), klen, 1);
+    }
+    if (!fresh && !(target && target->body_from))
+        return;
+    struct slot_call sc = {fresh ? recv : NULL, slot, target};
+    take_deferred(C, reached_by_call, &sc);
+}
+
+static bool reached_before(comp *C, const comp_fn *m, const void *arg)
+{
+    const comp_class *c = arg;
+    if (m->cls != c)
+        return false;
+    int slot = -1;
+    for (uint32_t s = 0; s < c->nslots && slot < 0; s++)
+        if (c->vtable[s] == m)
+            slot = (int)s;
+    char key[8];
+    for (const comp_class *a = c; slot >= 0 && a && a->laid_out; a = a->super) {
+        if ((uint32_t)slot >= a->nslots)
+            break;
+        if (comp_map_get(&C->called, key, call_key(key, a->type, slot)) >= 0)
+            return true;
+    }
+    return false;
+}
+
+void comp_methods_laid_out(comp *C, comp_class *c)
+{
+    if (c->generic && C->called.count)
+        take_deferred(C, reached_before, c);
+}
+
 static comp_fn *own_init(const comp_class *c)
 {
     for (uint32_t i = 0; i < c->nmethods; i++)
@@ -463,10 +597,17 @@ int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t 
     c->methods = comp_alloc(C, sizeof(comp_fn *) * (g->nmethods ? g->nmethods : 1));
     c->methods_cap = g->nmethods;
     for (uint32_t i = 0; i < g->nmethods; i++) {
-        comp_fn *m = comp_clone_fn(C, g->methods[i], &lits, &nlits, &cap);
+        const comp_fn *t = g->methods[i];
+        bool later = t->body && !t->synth && !always_needed(t);
+        comp_fn *m = clone_fn(C, t, !later, &lits, &nlits, &cap);
         m->cls = c;
         m->subst = c->subst;
         c->methods[i] = m;
+        if (later) {
+            C->deferred =
+                comp_grow(C, C->deferred, &C->deferred_cap, C->ndeferred + 1, sizeof(comp_fn *));
+            C->deferred[C->ndeferred++] = m;
+        }
     }
     resolve_lits(C, c->subst, lits, nlits);
     comp_place_class(C, c);

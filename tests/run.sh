@@ -258,6 +258,20 @@ cli 0 "" run "$OUT/hi.kbc"
 cli 0 "LOADK" dis "$OUT/hi.kbc"
 cli 0 "CALLN" dis "$OUT/hi.txt"
 cli 2 "not a bytecode image" verify "$OUT/hi.txt"
+# A generic class's instance compiles only the methods a call may reach:
+# in tests/lang/generics/lazy_methods.kn, Bag<int>.unused is a bare trap
+# while Bag<int>.later (first called from a function checked after it) and
+# Bag<float>.name (reached through Base's slot) have code.
+"$KILN" dis tests/lang/generics/lazy_methods.kn >"$OUT/lazy.dis" 2>&1
+fn_code() { # the first instruction of function $1 in $OUT/lazy.dis
+    awk -v f="$1" '$1 == "fn" && index($3, f "(") == 1 { getline; print $3; exit }' "$OUT/lazy.dis"
+}
+if [ "$(fn_code 'Bag<int>.unused')" = TRAP ] && [ "$(fn_code 'Bag<int>.later')" = LOADK ] &&
+    [ "$(fn_code 'Bag<float>.name')" = LOADK ]; then
+    pass
+else
+    fail "dis lazy_methods.kn: unused $(fn_code 'Bag<int>.unused'), later $(fn_code 'Bag<int>.later'), name $(fn_code 'Bag<float>.name')"
+fi
 cli 2 "invalid image: truncated" run "$OUT/truncated.kbc"
 cli 0 "" run "$OUT/hi.kbc" guest-arg --guest-flag
 cli 2 "bad count" run --fuel=0 "$OUT/hi.txt"
