@@ -19,6 +19,10 @@
 # may be the same binary with different flags:
 #   NEW_FLAGS=--jit=off bench/compare.sh build/kiln build/kiln   # JIT vs interpreter
 #   OLD_FLAGS=--jit=off NEW_FLAGS=--jit=off bench/compare.sh OLD NEW   # interpreters only
+# OLD_AWFY / NEW_AWFY: another directory of AWFY ports for that side
+# (default bench/awfy), to compare two versions of the ports on one build:
+#   git archive b48258d bench/awfy | tar -x -C /tmp/spec   # the ports before generics
+#   OLD_AWFY=/tmp/spec/bench/awfy KERNELS=none bench/compare.sh build/kiln build/kiln
 set -eu
 cd "$(dirname "$0")/.."
 [ $# -eq 2 ] || { echo "usage: [OLD_FLAGS=...] [NEW_FLAGS=...] bench/compare.sh OLD-KILN NEW-KILN" >&2; exit 2; }
@@ -47,13 +51,14 @@ printf '%s\n' "${jobs[@]}" | python3 -c '
 import math, subprocess, sys, time
 old, new, runs, warmup = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 # The two builds: (binary, options put after run). They may be the same binary.
-builds = [(old, sys.argv[5].split()), (new, sys.argv[6].split())]
-for label, (kiln, flags) in zip(("old", "new"), builds):
-    print("%s: %s run %s" % (label, kiln, " ".join(flags + ["..."])))
+builds = [(old, sys.argv[5].split(), sys.argv[7]), (new, sys.argv[6].split(), sys.argv[8])]
+for label, (kiln, flags, awfy) in zip(("old", "new"), builds):
+    print("%s: %s run %s (AWFY ports in %s)" % (label, kiln, " ".join(flags + ["..."]), awfy))
 print()
 
 def once(build, args):
-    kiln, flags = build
+    kiln, flags, awfy = build
+    args = [awfy + a[len("bench/awfy"):] if a.startswith("bench/awfy/") else a for a in args]
     t = time.perf_counter()
     r = subprocess.run([kiln, "run", *flags, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     if r.returncode != 0:
@@ -81,4 +86,5 @@ for group, v in ratios.items():
     if v:
         g = math.exp(sum(map(math.log, v)) / len(v))
         print(f"{group} geomean new/old (fastest runs): {g:.3f}")
-' "$1" "$2" "${RUNS:-10}" "${WARMUP:-1}" "${OLD_FLAGS:-}" "${NEW_FLAGS:-}"
+' "$1" "$2" "${RUNS:-10}" "${WARMUP:-1}" "${OLD_FLAGS:-}" "${NEW_FLAGS:-}" \
+    "${OLD_AWFY:-bench/awfy}" "${NEW_AWFY:-bench/awfy}"

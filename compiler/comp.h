@@ -244,8 +244,9 @@ typedef struct comp_subst {
 typedef struct comp_node comp_node;
 struct comp_node {
     uint8_t kind;
-    uint8_t op;   /* operator token, or for N_LET: 1 if mutable (var) */
-    int32_t type; /* expressions: the checked type */
+    uint8_t op;        /* operator token, or for N_LET: 1 if mutable (var) */
+    bool checked_args; /* N_CALL of a generic function: its arguments checked early */
+    int32_t type;      /* expressions: the checked type */
     uint32_t line, col;
     comp_node *a, *b, *c; /* children, by kind (see comp_parse.c) */
     comp_node **list;     /* arguments, statements, interpolation parts */
@@ -716,6 +717,14 @@ comp_fn *comp_clone_fn(comp *C, const comp_fn *f, comp_fn ***lits, uint32_t *nli
  * run, target and those in that slot of recv's subclasses, get their
  * bodies now, to be checked and emitted. */
 void comp_need_method(comp *C, comp_fn *target, const comp_class *recv, int slot);
+/* f(xs, fn(x) { ... }) for a generic f: the function type argument i (a
+ * literal without parameter types) is expected to have, in the type
+ * arguments that the other arguments (already checked) bind; *infer when
+ * its result type mentions a type parameter they do not bind (the
+ * literal's first return gives it). -1 when they do not bind its
+ * parameters' types. */
+int comp_literal_want(comp *C, const comp_fn *g, comp_node **args, uint32_t nargs, uint32_t i,
+                      bool *infer);
 /* Instance class c is laid out: its methods that calls already reach
  * (through a superclass's slot) get their bodies. */
 void comp_methods_laid_out(comp *C, comp_class *c);

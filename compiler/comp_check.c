@@ -1344,6 +1344,50 @@ static int format_call(checker *K, comp_node *n)
     return native_call(K, n, "__format", n->list, 2, "no format");
 }
 
+/* f(xs, fn(x) { ... }) for a generic f: the other arguments are checked
+ * first, and the literals take the types they bind (comp_literal_want);
+ * the literals are then checked in order as usual. */
+static bool wants_context(const comp_node *a)
+{
+    return a->kind == N_LAMBDA && (a->fn->untyped || a->fn->ret_omitted);
+}
+
+static void generic_literals(checker *K, comp_node *n, const comp_fn *f)
+{
+    bool any = false;
+    for (uint32_t i = 0; i < n->n && i < f->nparams; i++)
+        any |= wants_context(n->list[i]);
+    if (!any)
+        return;
+    for (uint32_t i = 0; i < n->n; i++)
+        if (!wants_context(n->list[i]))
+            expr(K, n->list[i]);
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *lit = n->list[i];
+        if (!wants_context(lit))
+            continue;
+        bool infer = false;
+        int want = comp_literal_want(K->C, f, n->list, n->n, i, &infer);
+        if (want >= 0) {
+            bool omitted = lit->fn->ret_omitted;
+            pretype(K, lit, want);
+            lit->fn->infer_ret = infer && omitted;
+        } else if (lit->fn->untyped && lit->fn->nparams) {
+            comp_node at = *lit;
+            at.line = lit->fn->params[0]->line;
+            at.col = lit->fn->params[0]->col;
+            ERR(&at,
+                "the literal's parameter types do not follow from the other arguments of "
+                "%.*s(): write them (fn(%.*s: T))",
+                (int)f->len, f->name, (int)lit->fn->params[0]->len, lit->fn->params[0]->name);
+            lit->type = CT_ERR;
+            continue;
+        }
+        expr(K, lit);
+    }
+    n->checked_args = true;
+}
+
 static int call(checker *K, comp_node *n)
 {
     comp *C = K->C;
@@ -1353,6 +1397,8 @@ static int call(checker *K, comp_node *n)
         comp_fn *f = comp_find_fn(C, C->mod, cal->s, cal->len, false);
         for (uint32_t i = 0; f && !f->ntparams && i < n->n && i < f->nparams; i++)
             pretype(K, n->list[i], f->params[i]->type);
+        if (f && f->ntparams && !n->ntargs)
+            generic_literals(K, n, f);
     }
     /* xs.filter(fn(x) { ... }), xs.sort_by(fn(a, b) { ... }), xs.map(fn(x)
      * { ... }), xs.reduce(init, fn(acc, x) { ... }): the receiver is checked
@@ -1383,7 +1429,8 @@ static int call(checker *K, comp_node *n)
                 lit->fn->infer_ret = is_map && omitted;
             }
         }
-        expr(K, lit);
+        if (!n->checked_args)
+            expr(K, lit);
     }
     if (n->op == 2)
         return format_call(K, n);

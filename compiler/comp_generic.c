@@ -146,6 +146,67 @@ static void unify(comp *C, const comp_subst *g, int pt, int at, int32_t *targs, 
     }
 }
 
+/* Does type `t` as written in template g mention only type parameters
+ * bound in targs? */
+static bool bound_in(comp *C, const comp_subst *g, int t, const int32_t *targs, int depth)
+{
+    if (t < CT_NAMED || t >= CT_NAMED + (int)C->ntnames)
+        return true;
+    if (depth > 64)
+        return false;
+    const struct comp_tname *tn = &C->tnames[t - CT_NAMED];
+    if (tn->name && !tn->ntargs) {
+        int i = tn->qs ? -1 : tparam_index(g->tparams, g->n, tn->name, tn->len);
+        return i < 0 || targs[i] >= 0;
+    }
+    for (uint32_t i = 0; tn->name && i < tn->ntargs; i++)
+        if (!bound_in(C, g, tn->targs[i], targs, depth + 1))
+            return false;
+    if (tn->name)
+        return true;
+    for (uint32_t i = 0; tn->val == -2 && i < tn->nparams; i++)
+        if (!bound_in(C, g, tn->params[i], targs, depth + 1))
+            return false;
+    return bound_in(C, g, tn->elem, targs, depth + 1) &&
+           (tn->val < 0 || bound_in(C, g, tn->val, targs, depth + 1));
+}
+
+int comp_literal_want(comp *C, const comp_fn *g, comp_node **args, uint32_t nargs, uint32_t i,
+                      bool *infer)
+{
+    int32_t targs[KILN_MAX_PARAMS + 1];
+    comp_subst gs = {g->tparams, g->ntparams, targs, NULL, 0};
+    int pt = i < g->nparams ? g->params[i]->type : CT_ERR;
+    if (g->ntparams > KILN_MAX_PARAMS + 1 || pt < CT_NAMED || pt >= CT_NAMED + (int)C->ntnames)
+        return -1;
+    const struct comp_tname *tn = &C->tnames[pt - CT_NAMED];
+    if (tn->name || tn->val != -2 || tn->nparams > KILN_MAX_PARAMS)
+        return -1; /* not a function type */
+    for (uint32_t k = 0; k < g->ntparams; k++)
+        targs[k] = -1;
+    for (uint32_t j = 0; j < nargs && j < g->nparams; j++)
+        if (j != i && args[j]->type != CT_ERR)
+            unify(C, &gs, g->params[j]->type, args[j]->type, targs, 0);
+    for (uint32_t k = 0; k < tn->nparams; k++)
+        if (!bound_in(C, &gs, tn->params[k], targs, 0))
+            return -1;
+    *infer = !bound_in(C, &gs, tn->elem, targs, 0);
+    int ps[KILN_MAX_PARAMS], ret = VM_T_VOID;
+    const comp_subst *saved = C->subst;
+    C->subst = &gs;
+    for (uint32_t k = 0; k < tn->nparams; k++)
+        ps[k] = comp_resolve_type(C, tn->params[k]);
+    if (!*infer)
+        ret = comp_resolve_type(C, tn->elem);
+    C->subst = saved;
+    for (uint32_t k = 0; k < tn->nparams; k++)
+        if (ps[k] == CT_ERR)
+            return -1;
+    if (ret == CT_ERR)
+        return -1;
+    return comp_fn_type(C, ret, tn->nparams, ps, args[i]->line, args[i]->col);
+}
+
 /* ---- Bounds ---- */
 
 static bool is_bound(const struct comp_tparam *tp, const char *name)
