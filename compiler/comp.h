@@ -597,6 +597,7 @@ typedef struct comp {
      * next function the checker's loop takes, and the functions given
      * bodies after the loop passed them. */
     comp_map called;
+    uint32_t ntemps; /* hidden locals made so far (let (a, b) = e) */
     comp_fn **deferred;
     uint32_t ndeferred, deferred_cap;
     uint32_t check_next;

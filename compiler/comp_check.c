@@ -501,14 +501,29 @@ static void block(checker *K, comp_node *b);
 /* fn(x) { ... } where a function type `want` is expected: its untyped
  * parameters take want's parameter types, and without -> R its result
  * takes want's. Anything else is left to coerce. */
+/* A tuple literal with an element that has no type of its own: null,
+ * [] or {}. */
+static bool untyped_element(const comp_node *n)
+{
+    if (n->a->len < 7 || memcmp(n->a->s, "__Tuple", 7) != 0)
+        return false;
+    for (uint32_t i = 0; i < n->n; i++) {
+        const comp_node *e = n->list[i];
+        if (e->kind == N_NULL || ((e->kind == N_ARRAY || e->kind == N_MAP) && e->n == 0))
+            return true;
+    }
+    return false;
+}
+
 static void pretype(checker *K, comp_node *n, int want)
 {
     /* Box() where a Box<int> is expected: the type arguments from there
      * (not a tuple literal's, whose own are the better message) */
-    comp_class *wc = n->kind == N_CALL && !n->ntargs && n->a->kind == N_NAME && !n->a->ntargs &&
-                             !(n->a->len > 2 && n->a->s[0] == '_' && n->a->s[1] == '_')
-                         ? comp_class_of(K->C, want)
-                         : NULL;
+    comp_class *wc =
+        n->kind == N_CALL && !n->ntargs && n->a->kind == N_NAME && !n->a->ntargs &&
+                (!(n->a->len > 2 && n->a->s[0] == '_' && n->a->s[1] == '_') || untyped_element(n))
+            ? comp_class_of(K->C, want)
+            : NULL;
     if (wc && wc->generic && wc->subst && wc->generic->len == n->a->len &&
         !memcmp(wc->generic->name, n->a->s, n->a->len) &&
         comp_find_class(K->C, n->a->qual ? n->a->qual : K->C->mod, n->a->s, n->a->len,
@@ -2423,6 +2438,11 @@ static void assign_stmt(checker *K, comp_node *n)
         int tt = expr(K, target);
         if (tt == CT_ERR || vt == CT_ERR)
             return;
+        const comp_class *tc = comp_class_of(K->C, target->a->type);
+        if (tc && tc->tuple && target->a->kind != N_SELF) {
+            ERR(target, "a tuple is a value: its fields cannot be assigned (make a new tuple)");
+            return;
+        }
         if (n->op == T_EQ) {
             if (!coerce(n->b, tt))
                 ERR(n->b, "cannot assign %s to field '%.*s' of type %s", comp_type_name(K->C, vt),

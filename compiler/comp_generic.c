@@ -318,7 +318,12 @@ static bool bind(comp *C, const char *name, uint32_t len, const comp_subst *g, u
     for (uint32_t i = 0; i < g->n; i++) {
         const struct comp_tparam *tp = &g->tparams[i];
         if (targs[i] < 0) {
-            if (!len) /* a library method: no type arguments to write */
+            if (len >= 7 && !memcmp(name, "__Tuple", 7)) /* (3, null) */
+                comp_error(C, line, col,
+                           "the type of the tuple's element %u cannot be inferred from null, [] or "
+                           "{}: give the tuple's type (let t: (int, str) = ...)",
+                           i);
+            else if (!len) /* a library method: no type arguments to write */
                 comp_error(C, line, col,
                            "cannot infer the type parameter '%.*s' of %s from the arguments",
                            (int)tp->len, tp->name, name);

@@ -228,7 +228,7 @@ void comp_import(comp *C, const comp_token *name)
     }
     comp_error(C, name->line, name->col,
                "unknown module '%.*s' (no file %s, and no standard module of that name: "
-               "math, os, io)",
+               "math, os, io, random, ffi)",
                (int)name->len, name->s, path);
 }
 
