@@ -231,6 +231,9 @@ typedef struct comp_module comp_module;
 struct comp_tparam {
     const char *name, *bound; /* bound: an interface's name, or NULL */
     uint32_t len, blen, line, col;
+    const char *bqs; /* the bound's module as written (T: util.Shape), or NULL */
+    uint32_t bqlen, bline, bcol;
+    struct comp_module *mod; /* the module that declares it */
 };
 /* What the type parameters of a template stand for in one instance. */
 typedef struct comp_subst {
@@ -408,6 +411,8 @@ typedef struct comp_class {
         const char *name;
         uint32_t len, line, col;
         struct comp_class *cls; /* an interface of the program, once laid out */
+        const char *qs;         /* its module, as written (lib.Shape), or NULL */
+        uint32_t qlen;
     } * ifaces;
     uint32_t nifaces;
     /* An enum: a class whose field 0 is the variant's number (_tag), then
@@ -675,7 +680,10 @@ int comp_subst_lookup(const comp *C, const char *name, uint32_t len);
  * type arguments written explicitly (`explicit`, nexplicit of them, CT_NAMED
  * ids) or none: its instance, or NULL after reporting why there is none. */
 /* Does type t satisfy the built-in interface `bound` (Eq, Ordered, Hash)? */
-bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen);
+bool comp_satisfies(comp *C, int t, const struct comp_tparam *tp);
+/* The interface a type parameter's bound names (not a built-in one), or
+ * NULL; reported when `report`. */
+struct comp_class *comp_bound_iface(comp *C, const struct comp_tparam *tp, bool report);
 /* Hash: int, str, bool, and tuples and enums of Hash values (map keys) */
 bool comp_hashable(comp *C, int t);
 bool comp_known_bound(const char *bound, uint32_t blen);

@@ -396,6 +396,8 @@ static int binary_type(checker *K, comp_node *at, int op, comp_node *l, comp_nod
     return CT_ERR;
 }
 
+static const struct comp_tparam ORDERED = {.bound = "Ordered", .blen = 7};
+
 /* a < b on objects of an Ordered class (one with compare(other) -> int)
  * becomes a.compare(b) < 0. */
 static bool compare_call(checker *K, comp_node *n)
@@ -404,7 +406,7 @@ static bool compare_call(checker *K, comp_node *n)
     if (n->op != T_LT && n->op != T_LE && n->op != T_GT && n->op != T_GE)
         return false;
     comp_class *c = comp_class_of(C, n->a->type);
-    if (!c || !comp_satisfies(C, n->a->type, "Ordered", 7) || !comp_class_of(C, n->b->type))
+    if (!c || !comp_satisfies(C, n->a->type, &ORDERED) || !comp_class_of(C, n->b->type))
         return false;
     int slot = comp_find_slot(c, "compare", 7);
     comp_fn *m = c->vtable[slot];
@@ -970,7 +972,7 @@ static int array_library_call(checker *K, comp_node *n, int at, int elem)
         all[0] = f->a;
         return native_call(K, n, "array.sort", all, 1, "no sort");
     }
-    if (method_is(f, "sort") && !comp_satisfies(C, elem, "Ordered", 7)) {
+    if (method_is(f, "sort") && !comp_satisfies(C, elem, &ORDERED)) {
         ERR(f,
             "%s needs elements that are Ordered (int, float, str, or a class : Ordered), "
             "not %s; use sort_by",
@@ -1583,8 +1585,21 @@ static int array_literal(checker *K, comp_node *n)
         if (et == CT_ERR)
             return CT_ERR;
         int c = common_type(K, t, et);
-        if (c == CT_ERR && comp_class_of(K->C, t) && comp_class_of(K->C, et))
-            return CT_EMPTY; /* unrelated classes: the context may give an interface */
+        if (c == CT_ERR && comp_class_of(K->C, t) && comp_class_of(K->C, et)) {
+            /* unrelated classes: the context may give an interface (the
+             * other elements are checked all the same) */
+            for (uint32_t j = i + 1; j < n->n; j++) {
+                int jt = expr(K, n->list[j]);
+                if (jt == CT_ERR)
+                    return CT_ERR;
+                if (jt != CT_NULL && !comp_class_of(K->C, jt)) {
+                    ERR(n->list[j], "array elements must have one type: %s and %s",
+                        comp_type_name(K->C, et), comp_type_name(K->C, jt));
+                    return CT_ERR;
+                }
+            }
+            return CT_EMPTY;
+        }
         if (c == CT_ERR || et == VM_T_VOID) {
             ERR(n->list[i], "array elements must have one type: %s and %s", comp_type_name(K->C, t),
                 comp_type_name(K->C, et));
@@ -2359,7 +2374,16 @@ static void let_stmt(checker *K, comp_node *n)
     if (n->a) {
         int it = expr(K, n->a);
         if (t < 0) {
-            if (it == CT_NULL || it == CT_EMPTY || it == CT_EMPTY_MAP) {
+            if (it == CT_EMPTY && n->a->kind == N_ARRAY && !n->a->op && n->a->n > 1 &&
+                comp_class_of(K->C, n->a->list[0]->type)) {
+                ERR(n->a,
+                    "the elements' classes (%s, %s%s) have no common superclass; annotate "
+                    "the variable with one or with an interface they implement (let x: [I] = "
+                    "...)",
+                    comp_type_name(K->C, n->a->list[0]->type),
+                    comp_type_name(K->C, n->a->list[1]->type), n->a->n > 2 ? ", ..." : "");
+                it = CT_ERR;
+            } else if (it == CT_NULL || it == CT_EMPTY || it == CT_EMPTY_MAP) {
                 static const char *const WHAT[3][2] = {
                     {"null", "str"}, {"[]", "[int]"}, {"{}", "{str: int}"}};
                 int w = it == CT_NULL ? 0 : it == CT_EMPTY ? 1 : 2;
@@ -2878,6 +2902,28 @@ static void check_field_inits(checker *K, comp_class *c)
     C->subst = saved;
 }
 
+/* Each type parameter's bound names a built-in interface or one of the
+ * program's (in its module, or the module it names). */
+static void check_bounds(checker *K, const struct comp_tparam *tps, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        const struct comp_tparam *tp = &tps[i];
+        if (!tp->bound || (!tp->bqs && comp_known_bound(tp->bound, tp->blen)))
+            continue;
+        if (tp->bqs || comp_find_class(K->C, tp->mod, tp->bound, tp->blen, false)) {
+            comp_bound_iface(K->C, tp, true); /* reports a class that is no interface */
+            continue;
+        }
+        if (!comp_bound_iface(K->C, tp, false)) {
+            comp_module *prev = comp_enter(K->C, tp->mod ? tp->mod : K->C->mod);
+            comp_error(K->C, tp->bline, tp->bcol,
+                       "unknown interface '%.*s' (the built-in ones are Eq, Ordered and Hash)",
+                       (int)tp->blen, tp->bound);
+            comp_enter(K->C, prev);
+        }
+    }
+}
+
 /* A generic function's own checks; its body is checked in each instance. */
 static void check_template(checker *K, comp_fn *fn)
 {
@@ -2888,16 +2934,7 @@ static void check_template(checker *K, comp_fn *fn)
         ERR(&at, "a method cannot have type parameters (make the class generic)");
     if (is_builtin_name(fn->name, fn->len))
         ERR(&at, "'%.*s' is a built-in function and cannot be redefined", (int)fn->len, fn->name);
-    for (uint32_t i = 0; i < fn->ntparams; i++) {
-        const struct comp_tparam *tp = &fn->tparams[i];
-        at.line = tp->line;
-        at.col = tp->col;
-        comp_class *ic =
-            tp->bound ? comp_find_class(K->C, fn->mod, tp->bound, tp->blen, false) : NULL;
-        if (tp->bound && !comp_known_bound(tp->bound, tp->blen) && !(ic && ic->is_iface))
-            ERR(&at, "unknown interface '%.*s' (the built-in ones are Eq, Ordered and Hash)",
-                (int)tp->blen, tp->bound);
-    }
+    check_bounds(K, fn->tparams, fn->ntparams);
 }
 
 /* Function fn's checks, in the main loop of comp_check. */
@@ -2965,6 +3002,9 @@ void comp_check(comp *C)
         }
     }
     K->in_init = false;
+    for (uint32_t i = 0; i < C->nclasses; i++) /* generic classes' bounds */
+        if (C->classes[i]->ntparams)
+            check_bounds(K, C->classes[i]->tparams, C->classes[i]->ntparams);
     for (uint32_t i = 0; i < C->nclasses; i++) { /* instances: with their <fields> */
         comp_class *c = C->classes[i];
         if (COMP_TEMPLATE_CLASS(c))

@@ -280,8 +280,9 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
                                          c->super_len, c->super_line, c->super_col, "class");
         if (sup && sup->is_iface && !c->nsuper_targs) { /* class C : Shape: an interface */
             struct comp_iface_ref *refs = comp_alloc(C, sizeof *refs * (c->nifaces + 1));
-            refs[0] = (struct comp_iface_ref){c->super_name, c->super_len, c->super_line,
-                                              c->super_col, NULL};
+            refs[0] =
+                (struct comp_iface_ref){c->super_name, c->super_len, c->super_line, c->super_col,
+                                        NULL,          c->super_qs,  c->super_qlen};
             if (c->nifaces)
                 memcpy(refs + 1, c->ifaces, sizeof *refs * c->nifaces);
             c->ifaces = refs;
@@ -317,7 +318,11 @@ static bool order(comp *C, comp_class *c, uint32_t *n)
  * c must have each of its methods, with the same parameters and result. */
 static void implement(comp *C, comp_class *c, struct comp_iface_ref *r)
 {
-    comp_class *i = comp_find_class(C, c->mod, r->name, r->len, false);
+    comp_class *i = r->qs ? comp_class_ref(C, c->mod, r->qs, r->qlen, r->name, r->len, r->line,
+                                           r->col, "interface")
+                          : comp_find_class(C, c->mod, r->name, r->len, false);
+    if (!i && r->qs)
+        return; /* reported */
     if (!i || !i->is_iface) {
         comp_error(C, r->line, r->col,
                    i ? "'%.*s' is a class: a class has one superclass, the others are interfaces"
@@ -370,14 +375,16 @@ static void check_ifaces(comp *C, comp_class *c)
     for (uint32_t i = 0; i < c->nifaces; i++) {
         const struct comp_iface_ref *r = &c->ifaces[i];
         for (uint32_t j = 0; j < i; j++)
-            if (c->ifaces[j].len == r->len && !memcmp(c->ifaces[j].name, r->name, r->len))
+            if (c->ifaces[j].len == r->len && !memcmp(c->ifaces[j].name, r->name, r->len) &&
+                c->ifaces[j].qlen == r->qlen &&
+                (!r->qs || !memcmp(c->ifaces[j].qs, r->qs, r->qlen)))
                 comp_error(C, r->line, r->col, "interface %.*s is listed twice", (int)r->len,
                            r->name);
         if (r->len == 4 && !memcmp(r->name, "Hash", 4))
             comp_error(C, r->line, r->col,
                        "a class cannot be Hash (map keys are int, str, bool, and tuples "
                        "and enums of them)");
-        if (!comp_known_bound(r->name, r->len)) {
+        if (r->qs || !comp_known_bound(r->name, r->len)) {
             implement(C, c, (struct comp_iface_ref *)r);
             continue;
         }

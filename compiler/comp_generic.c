@@ -237,19 +237,40 @@ static bool ordered_class(comp *C, int t)
     return m->nparams == 2 && m->ret == VM_T_INT && comp_subclass(C, t, m->params[1]->type);
 }
 
-bool comp_satisfies(comp *C, int t, const char *bound, uint32_t blen)
+comp_class *comp_bound_iface(comp *C, const struct comp_tparam *tp, bool report)
 {
-    struct comp_tparam tp = {.bound = bound, .blen = blen};
-    if (!comp_known_bound(bound, blen)) { /* an interface of the program */
-        comp_class *i = comp_find_class(C, C->mod, bound, blen, false);
-        comp_class *c = comp_class_of(C, t);
-        return !i || !i->is_iface || (c && (c == i || comp_implements(C, c, i)));
+    comp_module *m = tp->mod ? tp->mod : C->mod;
+    if (!tp->bound || (!tp->bqs && comp_known_bound(tp->bound, tp->blen)))
+        return NULL;
+    comp_class *i = NULL;
+    if (report) {
+        comp_module *prev = comp_enter(C, m);
+        i = comp_class_ref(C, m, tp->bqs, tp->bqlen, tp->bound, tp->blen, tp->bline, tp->bcol,
+                           "interface");
+        if (i && !i->is_iface)
+            comp_error(C, tp->bline, tp->bcol, "'%.*s' is a class, not an interface", (int)tp->blen,
+                       tp->bound);
+        comp_enter(C, prev);
+    } else {
+        if (tp->bqs)
+            m = comp_imported(C, m, tp->bqs, tp->bqlen);
+        i = m ? comp_find_class(C, m, tp->bound, tp->blen, tp->bqs != NULL) : NULL;
     }
-    if (is_bound(&tp, "Eq"))
+    return i && i->is_iface ? i : NULL;
+}
+
+bool comp_satisfies(comp *C, int t, const struct comp_tparam *tp)
+{
+    if (tp->bqs || !comp_known_bound(tp->bound, tp->blen)) { /* an interface of the program */
+        comp_class *i = comp_bound_iface(C, tp, false);
+        comp_class *c = comp_class_of(C, t);
+        return !i || (c && (c == i || comp_implements(C, c, i))); /* unknown: reported */
+    }
+    if (is_bound(tp, "Eq"))
         return true;
-    if (is_bound(&tp, "Ordered"))
+    if (is_bound(tp, "Ordered"))
         return t == VM_T_INT || t == VM_T_FLOAT || t == VM_T_STR || ordered_class(C, t);
-    if (is_bound(&tp, "Hash"))
+    if (is_bound(tp, "Hash"))
         return comp_hashable(C, t);
     return false;
 }
@@ -339,7 +360,7 @@ static bool bind(comp *C, const char *name, uint32_t len, const comp_subst *g, u
                        tp->name);
             return false;
         }
-        if (tp->bound && !comp_satisfies(C, targs[i], tp->bound, tp->blen)) {
+        if (tp->bound && !comp_satisfies(C, targs[i], tp)) {
             comp_error(C, line, col,
                        "%s needs '%.*s' to be %.*s, and %s is not (type parameter '%.*s: %.*s')",
                        name, (int)tp->len, tp->name, (int)tp->blen, tp->bound,

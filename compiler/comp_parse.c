@@ -1272,12 +1272,16 @@ static void type_params(parser *P, struct comp_tparam **tparams, uint32_t *ntpar
             if ((*tparams)[i].len == t->len && !memcmp((*tparams)[i].name, t->s, t->len))
                 comp_error(C, t->line, t->col, "type parameter '%.*s' is declared twice",
                            (int)t->len, t->s);
+        tp->mod = C->mod;
         if (match(P, T_COLON)) {
             comp_token *b = peek(P);
             if (!expect(P, T_IDENT, "an interface after ':'"))
                 return;
+            qualified_name(P, &b, &tp->bqs, &tp->bqlen); /* T: util.Shape */
             tp->bound = b->s;
             tp->blen = b->len;
+            tp->bline = b->line;
+            tp->bcol = b->col;
         }
         if (*ntparams > KILN_MAX_PARAMS) {
             error_at(P, t, "more than %s type parameters", KILN_STR(KILN_MAX_PARAMS));
@@ -1447,13 +1451,13 @@ static void class_declaration(parser *P, comp_token *kw)
             if (!qs && comp_known_bound(sup->s, sup->len)) { /* Ordered, Eq, Hash */
                 c->ifaces = comp_grow(C, c->ifaces, &cap, c->nifaces + 1, sizeof *c->ifaces);
                 c->ifaces[c->nifaces++] =
-                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col, NULL};
+                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col, NULL, NULL, 0};
                 continue;
             }
             if (c->super_name || c->nifaces) { /* an interface: the checker makes sure */
                 c->ifaces = comp_grow(C, c->ifaces, &cap, c->nifaces + 1, sizeof *c->ifaces);
                 c->ifaces[c->nifaces++] =
-                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col, NULL};
+                    (struct comp_iface_ref){sup->s, sup->len, sup->line, sup->col, NULL, qs, qlen};
                 continue;
             }
             c->super_qs = qs;
