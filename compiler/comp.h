@@ -506,6 +506,7 @@ typedef struct comp {
     size_t srclen;
     jmp_buf oom;
     comp_arena_block *arena;
+    size_t arena_step; /* the size of the arena's next block */
     vm_buf *diags;
     int nerrors;
     struct comp_diag { /* kept to be printed in source order */
@@ -573,7 +574,10 @@ typedef struct comp {
     const char **tname_cache; /* comp_type_name's, by type id - VM_T__COUNT */
     const char *lib_shown; /* a call of the library's generics: how messages name it (xs.map()) */
     uint32_t tname_cache_len;
-    bool layout_done; /* comp_classes laid out the declared classes */
+    bool layout_done;                /* comp_classes laid out the declared classes */
+    uint32_t layout_depth;           /* classes being laid out now (lay_out inside lay_out) */
+    struct comp_class **layout_wait; /* instances made meanwhile, laid out after */
+    uint32_t nlayout_wait, layout_wait_cap;
     /* Interned array, map, function and cell types. */
     struct comp_xtype {
         uint8_t kind;     /* VM_K_ARRAY, VM_K_MAP, VM_K_FN or VM_K_CELL */
@@ -731,9 +735,9 @@ void comp_need_method(comp *C, comp_fn *target, const comp_class *recv, int slot
  * arguments that the other arguments (already checked) bind; *infer when
  * its result type mentions a type parameter they do not bind (the
  * literal's first return gives it). -1 when they do not bind its
- * parameters' types. */
+ * parameters' types. Explicit type arguments (f<int>(...)) bind theirs. */
 int comp_literal_want(comp *C, const comp_fn *g, comp_node **args, uint32_t nargs, uint32_t i,
-                      bool *infer);
+                      const int32_t *explicit, uint32_t nexplicit, bool *infer);
 /* Instance class c is laid out: its methods that calls already reach
  * (through a superclass's slot) get their bodies. */
 void comp_methods_laid_out(comp *C, comp_class *c);

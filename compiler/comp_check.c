@@ -245,7 +245,8 @@ static const char *did_you_mean(checker *K, const char *name, uint32_t len)
             CONSIDER(f->name, f->len);
     }
     for (uint32_t i = 0; i < C->nclasses; i++)
-        if (C->classes[i]->mod == C->mod || C->classes[i]->mod == C->mods[1])
+        if ((C->classes[i]->mod == C->mod || C->classes[i]->mod == C->mods[1]) &&
+            C->classes[i]->name[0] != '_')
             CONSIDER(C->classes[i]->name, C->classes[i]->len);
     static const char *const BUILTINS[] = {"print",     "str",         "int", "float",
                                            "parse_int", "parse_float", "chr"};
@@ -503,29 +504,16 @@ static void block(checker *K, comp_node *b);
 /* fn(x) { ... } where a function type `want` is expected: its untyped
  * parameters take want's parameter types, and without -> R its result
  * takes want's. Anything else is left to coerce. */
-/* A tuple literal with an element that has no type of its own: null,
- * [] or {}. */
-static bool untyped_element(const comp_node *n)
-{
-    if (n->a->len < 7 || memcmp(n->a->s, "__Tuple", 7) != 0)
-        return false;
-    for (uint32_t i = 0; i < n->n; i++) {
-        const comp_node *e = n->list[i];
-        if (e->kind == N_NULL || ((e->kind == N_ARRAY || e->kind == N_MAP) && e->n == 0))
-            return true;
-    }
-    return false;
-}
-
 static void pretype(checker *K, comp_node *n, int want)
 {
     /* Box() where a Box<int> is expected: the type arguments from there
      * (not a tuple literal's, whose own are the better message) */
-    comp_class *wc =
-        n->kind == N_CALL && !n->ntargs && n->a->kind == N_NAME && !n->a->ntargs &&
-                (!(n->a->len > 2 && n->a->s[0] == '_' && n->a->s[1] == '_') || untyped_element(n))
-            ? comp_class_of(K->C, want)
-            : NULL;
+    bool tuple = n->kind == N_CALL && n->a->kind == N_NAME && n->a->len >= 7 &&
+                 !memcmp(n->a->s, "__Tuple", 7);
+    comp_class *wc = n->kind == N_CALL && !n->ntargs && n->a->kind == N_NAME && !n->a->ntargs &&
+                             (!(n->a->len > 2 && n->a->s[0] == '_' && n->a->s[1] == '_') || tuple)
+                         ? comp_class_of(K->C, want)
+                         : NULL;
     if (wc && wc->generic && wc->subst && wc->generic->len == n->a->len &&
         !memcmp(wc->generic->name, n->a->s, n->a->len) &&
         comp_find_class(K->C, n->a->qual ? n->a->qual : K->C->mod, n->a->s, n->a->len,
@@ -533,11 +521,43 @@ static void pretype(checker *K, comp_node *n, int want)
         n->targs = comp_alloc(K->C, sizeof(int32_t) * wc->subst->n);
         memcpy(n->targs, wc->subst->targs, sizeof(int32_t) * wc->subst->n);
         n->ntargs = wc->subst->n;
+        for (uint32_t i = 0; tuple && i < n->n && i < wc->subst->n; i++)
+            pretype(K, n->list[i], wc->subst->targs[i]); /* ((1, null), []) */
+        return;
+    }
+    comp_class *ec = comp_class_of(K->C, want);
+    if (ec && ec->is_enum && ec->laid_out && n->kind == N_CALL && n->a->kind == N_FIELD) {
+        for (uint32_t v = 0; v < ec->nvariants; v++) { /* Option.Some((1, null)) */
+            const struct comp_variant *var = &ec->variants[v];
+            if (var->len != n->a->len || memcmp(var->name, n->a->s, var->len) || var->n != n->n)
+                continue;
+            for (uint32_t i = 0; i < n->n && var->first + i < ec->nfields; i++)
+                pretype(K, n->list[i], ec->fields[var->first + i]->type);
+        }
+        return;
+    }
+    int e = comp_elem_of(K->C, want), mk, mv;
+    if (n->kind == N_ARRAY && e >= 0) { /* [(1, null)], [v; n] */
+        for (uint32_t i = 0; i < n->n; i++)
+            pretype(K, n->list[i], e);
+        return;
+    }
+    if (n->kind == N_MAP && comp_map_types(K->C, want, &mk, &mv)) {
+        for (uint32_t i = 0; i < n->n; i++)
+            pretype(K, n->list[i], i % 2 ? mv : mk);
         return;
     }
     const struct comp_xtype *sig = comp_fn_sig(K->C, want);
-    if (!sig || n->kind != N_LAMBDA || !n->fn->untyped || (int)n->fn->nparams != sig->b)
+    if (!sig || n->kind != N_LAMBDA || (int)n->fn->nparams != sig->b)
         return;
+    if (!n->fn->untyped) { /* fn() { return 3 }, fn(x: int) { ... }: only the result */
+        for (uint32_t i = 0; i < n->fn->nparams; i++)
+            if (n->fn->params[i]->type != sig->params[i])
+                return;
+        if (n->fn->ret_omitted && n->fn->ret == VM_T_VOID)
+            n->fn->ret = sig->a;
+        return;
+    }
     for (uint32_t i = 0; i < n->fn->nparams; i++)
         if (n->fn->params[i]->type == CT_NULL)
             n->fn->params[i]->type = sig->params[i];
@@ -861,6 +881,14 @@ static int construct(checker *K, comp_node *n, comp_class *c)
     n->builtin = B_NEW;
     n->cls = c;
     n->fn = c->init;
+    if (c->tuple && c->init && n->n + 1 == c->init->nparams) { /* (1, null) as (int, int) */
+        for (uint32_t i = 0; i < n->n; i++)
+            if (!coerce(n->list[i], c->init->params[i + 1]->type))
+                ERR(n->list[i], "tuple element .%u is %s, expected %s", i,
+                    comp_type_name(K->C, n->list[i]->type),
+                    comp_type_name(K->C, c->init->params[i + 1]->type));
+        return c->type;
+    }
     check_args(K, n, c->init, 1, shown);
     return c->type;
 }
@@ -1369,6 +1397,15 @@ static bool wants_context(const comp_node *a)
     return a->kind == N_LAMBDA && (a->fn->untyped || a->fn->ret_omitted);
 }
 
+/* Did one of call n's arguments fail to check (already reported)? */
+static bool any_error_in(const comp_node *n)
+{
+    for (uint32_t i = 0; i < n->n; i++)
+        if (!wants_context(n->list[i]) && n->list[i]->type == CT_ERR)
+            return true;
+    return false;
+}
+
 static void generic_literals(checker *K, comp_node *n, const comp_fn *f)
 {
     bool any = false;
@@ -1376,27 +1413,55 @@ static void generic_literals(checker *K, comp_node *n, const comp_fn *f)
         any |= wants_context(n->list[i]);
     if (!any)
         return;
+    bool *done = comp_alloc(K->C, n->n);
     for (uint32_t i = 0; i < n->n; i++)
-        if (!wants_context(n->list[i]))
+        if (!wants_context(n->list[i]) || i >= f->nparams) {
             expr(K, n->list[i]);
-    for (uint32_t i = 0; i < n->n; i++) {
-        comp_node *lit = n->list[i];
-        if (!wants_context(lit))
-            continue;
-        bool infer = false;
-        int want = comp_literal_want(K->C, f, n->list, n->n, i, &infer);
-        if (want >= 0) {
+            done[i] = true;
+        }
+    /* A literal typed by the others may type the next: two(fn(s) { ... },
+     * fn() { return "a" }) binds T from the second. */
+    for (bool progress = true; progress;) {
+        progress = false;
+        for (uint32_t i = 0; i < n->n; i++) {
+            comp_node *lit = n->list[i];
+            bool infer = false;
+            int want =
+                done[i] ? -1
+                        : comp_literal_want(K->C, f, n->list, n->n, i, n->targs, n->ntargs, &infer);
+            if (want < 0)
+                continue;
+            const struct comp_xtype *sig = comp_fn_sig(K->C, want);
+            if (sig->b != (int)lit->fn->nparams) {
+                ERR(lit,
+                    "argument %u of %.*s() is a function literal with %u parameter%s, "
+                    "expected %d",
+                    i + 1, (int)f->len, f->name, lit->fn->nparams, lit->fn->nparams == 1 ? "" : "s",
+                    sig->b);
+                lit->type = CT_ERR;
+                done[i] = progress = true;
+                continue;
+            }
             bool omitted = lit->fn->ret_omitted;
             pretype(K, lit, want);
             lit->fn->infer_ret = infer && omitted;
-        } else if (lit->fn->untyped && lit->fn->nparams) {
+            expr(K, lit);
+            done[i] = progress = true;
+        }
+    }
+    for (uint32_t i = 0; i < n->n; i++) {
+        comp_node *lit = n->list[i];
+        if (done[i])
+            continue;
+        if (lit->fn->untyped && lit->fn->nparams) {
             comp_node at = *lit;
             at.line = lit->fn->params[0]->line;
             at.col = lit->fn->params[0]->col;
-            ERR(&at,
-                "the literal's parameter types do not follow from the other arguments of "
-                "%.*s(): write them (fn(%.*s: T))",
-                (int)f->len, f->name, (int)lit->fn->params[0]->len, lit->fn->params[0]->name);
+            if (!any_error_in(n))
+                ERR(&at,
+                    "the literal's parameter types do not follow from the other arguments of "
+                    "%.*s(): write them (fn(%.*s: T))",
+                    (int)f->len, f->name, (int)lit->fn->params[0]->len, lit->fn->params[0]->name);
             lit->type = CT_ERR;
             continue;
         }
@@ -1414,7 +1479,7 @@ static int call(checker *K, comp_node *n)
         comp_fn *f = comp_find_fn(C, C->mod, cal->s, cal->len, false);
         for (uint32_t i = 0; f && !f->ntparams && i < n->n && i < f->nparams; i++)
             pretype(K, n->list[i], f->params[i]->type);
-        if (f && f->ntparams && !n->ntargs)
+        if (f && f->ntparams)
             generic_literals(K, n, f);
     }
     /* xs.filter(fn(x) { ... }), xs.sort_by(fn(a, b) { ... }), xs.map(fn(x)
@@ -2894,6 +2959,8 @@ static void check_field_inits(checker *K, comp_class *c)
     K->block_start = 0;
     for (uint32_t j = 0; j < c->nown; j++) {
         comp_field *f = &c->own[j];
+        if (f->init)
+            pretype(K, f->init, f->type);
         if (f->init && expr(K, f->init) != CT_ERR && !coerce(f->init, f->type))
             ERR(f->init, "cannot initialize field '%.*s' of type %s with %s", (int)f->len, f->name,
                 comp_type_name(C, f->type), comp_type_name(C, f->init->type));

@@ -430,10 +430,22 @@ void comp_place_class(comp *C, comp_class *c)
     C->tkinds[C->ntkinds++] = (struct comp_tkind){true, c->index};
 }
 
+/* An instance made while another class is being laid out (a field of
+ * Expr<int> of type Lit<int>, which extends Expr<int>) waits until that
+ * layout is done: its superclass may be the half-built one. */
 void comp_class_ready(comp *C, comp_class *c)
 {
-    if (C->layout_done)
-        lay_out_chain(C, c);
+    if (!C->layout_done)
+        return;
+    if (C->layout_depth) {
+        C->layout_wait =
+            comp_grow(C, C->layout_wait, &C->layout_wait_cap, C->nlayout_wait + 1, sizeof(c));
+        C->layout_wait[C->nlayout_wait++] = c;
+        return;
+    }
+    lay_out_chain(C, c);
+    while (C->nlayout_wait)
+        lay_out_chain(C, C->layout_wait[--C->nlayout_wait]);
 }
 
 static comp_field *find_field(const comp_class *c, const char *name, uint32_t len, uint32_t *idx)
@@ -581,6 +593,7 @@ static void lay_out(comp *C, comp_class *c)
     if (c->laid_out || c->type == CT_ERR)
         return;
     c->laid_out = true;
+    C->layout_depth++;
     comp_module *prev = comp_enter(C, c->mod);
     const comp_subst *saved = C->subst;
     if (c->subst) {
@@ -593,6 +606,7 @@ static void lay_out(comp *C, comp_class *c)
     check_ifaces(C, c);
     C->subst = saved;
     comp_enter(C, prev);
+    C->layout_depth--;
     comp_methods_laid_out(C, c);
 }
 

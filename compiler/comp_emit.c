@@ -1924,8 +1924,8 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
         synth_body(E, fn);
     } else if (fn->body) {
         block(E, fn->body);
-    } else if (fn->body_from) {
-        /* an instance method no call names: the trap below */
+    } else if (fn->body_from) { /* an instance method no call reaches */
+        emit(E, MK_ABC(OP_TRAP, 0, 0, 0));
     } else { /* a module's top-level code; the root's first initializes the others */
         for (uint32_t i = 0; fn == C->fns[0] && i < C->norder; i++)
             if (C->order[i]->index >= 2)
@@ -1938,7 +1938,7 @@ static void function(emitter *E, comp_fn *fn, vm_func *out)
      * cannot get here (the checker proved it) and traps. */
     bool closed = E->ncode && E->label_at != E->ncode &&
                   (E->last_op == OP_RET || E->last_op == OP_RET0 || E->last_op == OP_JMP ||
-                   E->last_op == OP_THROW);
+                   E->last_op == OP_THROW || E->last_op == OP_TRAP);
     if (!closed)
         emit(E, MK_ABC(fn->ret == VM_T_VOID ? OP_RET0 : OP_TRAP, 0, 0, 0));
     out->name =

@@ -172,7 +172,7 @@ static bool bound_in(comp *C, const comp_subst *g, int t, const int32_t *targs, 
 }
 
 int comp_literal_want(comp *C, const comp_fn *g, comp_node **args, uint32_t nargs, uint32_t i,
-                      bool *infer)
+                      const int32_t *explicit, uint32_t nexplicit, bool *infer)
 {
     int32_t targs[KILN_MAX_PARAMS + 1];
     comp_subst gs = {g->tparams, g->ntparams, targs, NULL, 0};
@@ -181,9 +181,12 @@ int comp_literal_want(comp *C, const comp_fn *g, comp_node **args, uint32_t narg
         return -1;
     const struct comp_tname *tn = &C->tnames[pt - CT_NAMED];
     if (tn->name || tn->val != -2 || tn->nparams > KILN_MAX_PARAMS)
-        return -1; /* not a function type */
+        return -1;                             /* not a function type */
+    for (uint32_t k = 0; k < g->ntparams; k++) /* apply<int>(...): as written */
+        targs[k] = nexplicit == g->ntparams ? comp_resolve_type(C, explicit[k]) : -1;
     for (uint32_t k = 0; k < g->ntparams; k++)
-        targs[k] = -1;
+        if (targs[k] == CT_ERR)
+            return -1;
     for (uint32_t j = 0; j < nargs && j < g->nparams; j++)
         if (j != i && args[j]->type != CT_ERR)
             unify(C, &gs, g->params[j]->type, args[j]->type, targs, 0);
@@ -716,7 +719,7 @@ int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t 
             C->subst = saved;
             c->super = comp_class_of(C, st);
         } else if (sup && !sup->ntparams && !g->nsuper_targs && !sup->is_iface) {
-            c->super = sup;
+            c->super = sup->lazy ? comp_class_use(C, sup, g->super_line, g->super_col) : sup;
         } else if (sup && sup->is_iface) {
             comp_error(C, g->super_line, g->super_col,
                        "a generic class cannot implement an interface (yet)");

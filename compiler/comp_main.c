@@ -18,19 +18,26 @@ struct comp_arena_block {
 /* The arena's blocks come from mmap, populated in one call: their pages
  * arrive zeroed and without a page fault each, which is a third of the
  * start-up time of a large program otherwise. They grow from 256 KiB to
- * 4 MiB, so a small program maps little. Should mmap fail, malloc and
+ * 4 MiB, so a small program maps little; a request larger than a quarter
+ * of the next block gets a block of its own, kept behind the current one,
+ * which goes on serving small requests. Should mmap fail, malloc and
  * memset serve. */
 static comp_arena_block *arena_block(comp *C, size_t n)
 {
-    size_t prev = C->arena ? C->arena->cap : 0;
-    size_t cap = prev >= ((size_t)4 << 20) ? prev : prev ? prev * 2 : (size_t)256 << 10;
-    if (cap < n)
-        cap = n;
+    enum { FIRST = 256 << 10, LAST = 4 << 20 };
+    if (n > ((size_t)1 << 40))
+        longjmp(C->oom, 1);
+    size_t step = C->arena_step ? C->arena_step : FIRST;
+    bool own = n > step / 4;
+    size_t cap = own ? n : step;
+    if (!own)
+        C->arena_step = step < LAST ? step * 2 : LAST;
     size_t len = (sizeof(comp_arena_block) + cap + 4095) & ~(size_t)4095;
     comp_arena_block *b =
         mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (b != MAP_FAILED) {
         b->mapped = len;
+        cap = len - sizeof *b;
     } else {
         b = malloc(sizeof *b + cap);
         if (!b)
@@ -38,10 +45,15 @@ static comp_arena_block *arena_block(comp *C, size_t n)
         memset(b->data, 0, cap);
         b->mapped = 0;
     }
-    b->next = C->arena;
     b->used = 0;
-    b->cap = len - sizeof *b < cap || !b->mapped ? cap : len - sizeof *b;
-    C->arena = b;
+    b->cap = cap;
+    if (own && C->arena) { /* behind the current block */
+        b->next = C->arena->next;
+        C->arena->next = b;
+    } else {
+        b->next = C->arena;
+        C->arena = b;
+    }
     return b;
 }
 

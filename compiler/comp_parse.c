@@ -936,7 +936,7 @@ static comp_node *destructure(parser *P, comp_token *kw)
     comp_token *open = advance(P);
     comp_node *tmp = node(P, N_LET, open);
     char *tname = comp_alloc(C, 24);
-    tmp->len = (uint32_t)snprintf(tname, 24, "__tuple%u", C->ntemps++);
+    tmp->len = (uint32_t)snprintf(tname, 24, "(tuple %u)", C->ntemps++); /* no name can say it */
     tmp->s = tname;
     uint32_t cap = 0;
     add_child(P, seq, tmp, &cap);

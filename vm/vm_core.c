@@ -289,14 +289,23 @@ static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
     vm_buf data = {0};
     char chunk[65536];
     size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+    enum { MAX_FILE = 256 << 20 }; /* a program or image larger is no program (/dev/zero) */
+    while (!data.oom && data.len + sizeof chunk < MAX_FILE &&
+           (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         vm_buf_put(&data, chunk, n);
+    bool more = data.len + sizeof chunk >= MAX_FILE && fgetc(fp) != EOF;
     int read_errno = ferror(fp) ? errno : 0;
+    bool oom = data.oom;
     fclose(fp);
-    if (read_errno || data.oom) {
+    if (!read_errno && !oom && more) {
+        vm_buf_free(&data);
+        snprintf(why, whylen, "cannot read: larger than 256 MiB");
+        return NULL;
+    }
+    if (read_errno || oom) {
         vm_buf_free(&data);
         snprintf(why, whylen, "cannot read: %s",
-                 data.oom ? "out of memory" : strerror(read_errno)); /* "Is a directory" */
+                 oom ? "out of memory" : strerror(read_errno)); /* "Is a directory" */
         return NULL;
     }
     if (!data.data) /* an empty file */
