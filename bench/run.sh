@@ -46,27 +46,44 @@
 #    The table gives the fastest of the RUNS runs of each loop, the abs
 #    loop's ns per iteration, the ns per call, (abs loop - empty loop) / N,
 #    and that per-call figure divided by luajit -joff's.
+# 5. GC pause: bench/gc/gc_pause.kn under both Kiln columns, gc_pause.lua
+#    under lua5.4 and luajit, gc_pause.js under node (each when installed),
+#    at LIVE ALLOCS = GC_SIZE below: LIVE small objects stay live while
+#    ALLOCS short-lived ones are allocated in batches of 1,000, the program
+#    reading its clock after each batch (Kiln's os.clock() and node's
+#    hrtime: monotonic wall clocks; Lua's os.clock(): processor time). Each
+#    prints "max_ms p99_ms batches total_s": the longest and the 99th
+#    percentile gap between two checkpoints, where a collection shows as a
+#    long gap, and the allocation phase's seconds; it checks its live
+#    objects and exits 1 if they are wrong. Not hyperfine: each command
+#    runs RUNS times (no warm-up), must exit 0 and print the four numbers
+#    with the expected batch count (else a "failed" cell and a note, and
+#    the bench runs on), and the table gives the median over the runs of
+#    each figure and the max pause divided by lua5.4's.
 #
-# Each command: hyperfine -N (no shell), WARMUP warm-up runs, then RUNS
-# runs; the whole process is timed (start-up and compiling from source
-# included) and the median kept. Prints the markdown tables (1 and 2:
-# median seconds, ratio to lua5.4 in parentheses, geometric means; 3: the
-# compile statistics) and writes them to
-# build/bench/results.md, with bar charts of the ratios to lua5.4,
+# Each command of sections 1, 2 and 4: hyperfine -N (no shell), WARMUP
+# warm-up runs, then RUNS runs; the whole process is timed (start-up and
+# compiling from source included) and the median kept. Prints the markdown
+# tables (1 and 2: median seconds, ratio to lua5.4 in parentheses,
+# geometric means; 3: the compile statistics; 5: the pauses) and writes
+# them to build/bench/results.md, with bar charts of the ratios to lua5.4,
 # build/bench/kernels.svg and build/bench/awfy.svg, when gnuplot is
-# installed. Raw hyperfine CSVs: build/bench/*.csv. Progress and notes go
-# to stderr.
+# installed. Raw hyperfine CSVs: build/bench/*.csv; the GC pause runs'
+# lines: build/bench/gc-RUNTIME.txt. Progress and notes go to stderr.
 #
 # Environment: RUNS (default 5), WARMUP (default 1), KILN (build/kiln),
 # CC (cc), KERNELS / AWFY (space-separated names to run only those; AWFY=none
 # skips the AWFY table), BENCH_SECTIONS (the sections to run, of "kernels
-# awfy jit ffi", separated by spaces or commas; default all; "jit" without
+# awfy jit ffi gc", separated by spaces or commas; default all; "jit" without
 # "kernels" and "awfy" gives the compile statistics of the selected kernels
 # and AWFY benchmarks without their --jit=on columns), FFI_N (one N for
 # every runtime of the FFI section in place of FFI_SIZE; at most 134217728,
-# past which LuaJIT's sum, a double, is no longer exact). A quick check that
-# the tables render: RUNS=1 WARMUP=0 bash bench/run.sh; of the FFI section
-# alone: BENCH_SECTIONS=ffi RUNS=1 WARMUP=0 FFI_N=1000000 bash bench/run.sh.
+# past which LuaJIT's sum, a double, is no longer exact), GC_SIZE ("LIVE
+# ALLOCS" for every runtime of the GC pause section, in place of its
+# default). A quick check that the tables render: RUNS=1 WARMUP=0 bash
+# bench/run.sh; of the FFI section alone: BENCH_SECTIONS=ffi RUNS=1
+# WARMUP=0 FFI_N=1000000 bash bench/run.sh; of the GC pause section alone:
+# BENCH_SECTIONS=gc RUNS=1 GC_SIZE="1000 10000" bash bench/run.sh.
 set -eu
 cd "$(dirname "$0")/.."
 KILN=${KILN:-build/kiln}
@@ -75,7 +92,7 @@ WARMUP=${WARMUP:-1}
 CC=${CC:-cc}
 OUT=build/bench
 mkdir -p "$OUT"
-rm -f "$OUT"/*.svg "$OUT"/*.csv "$OUT"/*.dat   # nothing stale from an earlier run
+rm -f "$OUT"/*.svg "$OUT"/*.csv "$OUT"/*.dat "$OUT"/gc-*.txt   # nothing stale from an earlier run
 
 note() { echo "bench: $*" >&2; }
 command -v hyperfine >/dev/null || { note "hyperfine is missing (make bench-deps)"; exit 2; }
@@ -118,13 +135,18 @@ declare -A AWFY_SMALL=([CD]=10)
 declare -A FFI_SIZE=([kiln_interp]=20000000 [kiln_jit]=50000000 [luajit_joff]=10000000
                      [luajit]=100000000 [python3]=2000000)
 
+# The GC pause section's LIVE ALLOCS (bench/gc/gc_pause's two arguments), for
+# every runtime: a million live objects, five million short-lived ones.
+# GC_SIZE in the environment overrides it (a quick check: GC_SIZE="1000 10000").
+GC_SIZE=${GC_SIZE:-"1000000 5000000"}
+
 # ---- sections ---------------------------------------------------------------
-SECTIONS=${BENCH_SECTIONS:-kernels awfy jit ffi}
+SECTIONS=${BENCH_SECTIONS:-kernels awfy jit ffi gc}
 SECTIONS=${SECTIONS//,/ }
 for sec in $SECTIONS; do
     case $sec in
-        kernels|awfy|jit|ffi) ;;
-        *) note "BENCH_SECTIONS: no section '$sec' (kernels awfy jit ffi)"; exit 2 ;;
+        kernels|awfy|jit|ffi|gc) ;;
+        *) note "BENCH_SECTIONS: no section '$sec' (kernels awfy jit ffi gc)"; exit 2 ;;
     esac
 done
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }   # is section $1 selected?
@@ -660,6 +682,106 @@ if section ffi; then
         emit "Failed (not timed):"
         emit ""
         for i in "${!ffi_notes[@]}"; do emit "$((i + 1)). ${ffi_notes[$i]//|/\\|}"; done
+        emit ""
+    fi
+fi
+
+# ---- GC pause ---------------------------------------------------------------
+# The command that runs bench/gc/gc_pause at GC_SIZE under runtime $1, or
+# nothing for a runtime the section does not run.
+gc_cmd() {
+    local p=bench/gc/gc_pause
+    case $1 in
+        kiln_interp) echo "$KILN run --jit=off $p.kn $GC_SIZE" ;;
+        kiln_jit)    echo "$KILN run --jit=on $p.kn $GC_SIZE" ;;
+        lua54)       echo "lua5.4 $p.lua $GC_SIZE" ;;
+        luajit)      echo "luajit $p.lua $GC_SIZE" ;;
+        node)        echo "node $p.js $GC_SIZE" ;;
+    esac
+    return 0
+}
+# The median of the numbers on stdin, one a line (the mean of the middle
+# two for an even count, as hyperfine's).
+median_of() {
+    sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+if section gc; then
+    read -r gc_live gc_allocs gc_extra <<< "$GC_SIZE"
+    if ! [[ ${gc_live:-} =~ ^[1-9][0-9]*$ && ${gc_allocs:-} =~ ^[1-9][0-9]*$ ]] || [ -n "${gc_extra:-}" ]; then
+        note "GC_SIZE must be two whole numbers from 1 up, LIVE ALLOCS"; exit 2
+    fi
+    gc_batches=$(( (gc_allocs + 999) / 1000 ))
+    GC_RTS=() gc_notes=()
+    declare -A GC_MAX=() GC_P99=() GC_TOTAL=() GC_CELL=()
+    for rt in kiln_interp kiln_jit lua54 luajit node; do
+        [ -n "${HAVE[$rt]:-}" ] || continue
+        GC_RTS+=("$rt")
+        cmd=$(gc_cmd "$rt")
+        read -ra argv <<< "$cmd"
+        note "GC pause ${LABEL[$rt]}: $RUNS runs of '$cmd'"
+        : > "$OUT/gc-$rt.txt"   # each run's line: max_ms p99_ms batches total_s
+        for ((run = 1; run <= RUNS; run++)); do
+            st=0
+            got=$(timeout 300 "${argv[@]}" 2>"$OUT/gc.err" </dev/null) || st=$?
+            if [ "$st" != 0 ]; then
+                why="exit $st"
+                [ "$st" != 124 ] || why="timed out (300 s)"
+                gc_notes+=("${LABEL[$rt]}: $why, $(why_failed "$(cat "$OUT/gc.err")")")
+            elif ! awk -v b="$gc_batches" 'NR == 1 && NF == 4 && $3 == b { ok = 1; for (i = 1; i <= 4; i++) if ($i !~ /^[0-9]+(\.[0-9]+)?$/) ok = 0 }
+                                          END { exit !(ok && NR == 1) }' <<< "$got"; then
+                gc_notes+=("${LABEL[$rt]}: printed '${got:0:60}', not \"max_ms p99_ms $gc_batches total_s\"")
+            else
+                echo "$got" >> "$OUT/gc-$rt.txt"
+                continue
+            fi
+            note "GC pause: '$cmd' failed: ${gc_notes[-1]#*: }"
+            GC_CELL[$rt]="failed (${#gc_notes[@]})"
+            break
+        done
+        [ -z "${GC_CELL[$rt]:-}" ] || continue
+        GC_MAX[$rt]=$(awk '{ print $1 }' "$OUT/gc-$rt.txt" | median_of)
+        GC_P99[$rt]=$(awk '{ print $2 }' "$OUT/gc-$rt.txt" | median_of)
+        GC_TOTAL[$rt]=$(awk '{ print $4 }' "$OUT/gc-$rt.txt" | median_of)
+    done
+
+    emit "### GC pause (bench/gc)"
+    emit ""
+    emit "\`bench/gc/gc_pause\` keeps $gc_live small objects live (two fields each) and allocates $gc_allocs short-lived"
+    emit "ones in $gc_batches batches of 1,000, reading the clock after each batch: a batch's time is the gap between two"
+    emit "checkpoints, so a collection (or anything else that stops the program) lengthens the gap it falls in. Median"
+    emit "over $RUNS runs of each figure: the longest gap, the 99th percentile gap, and the allocation phase's time as the"
+    emit "program measures it; × lua5.4: the max pause divided by lua5.4's (lower is better). Kiln and node read"
+    emit "a monotonic wall clock, Lua \`os.clock()\`, processor time, which leaves out the time the process spends"
+    emit "descheduled: on a loaded machine the wall-clock figures also hold other programs' time slices."
+    emit ""
+    emit "| runtime | max pause (ms) | p99 pause (ms) | total (s) | max × lua5.4 |"
+    emit "|---|---:|---:|---:|---:|"
+    ref=${GC_MAX[lua54]:-}
+    for rt in ${GC_RTS[@]+"${GC_RTS[@]}"}; do
+        line="| ${LABEL[$rt]} |"
+        if [ -n "${GC_CELL[$rt]:-}" ]; then
+            emit "$line ${GC_CELL[$rt]} | – | – | – |"
+            continue
+        fi
+        line+=" $(awk -v x="${GC_MAX[$rt]}" 'BEGIN { printf "%.2f", x }') |"
+        line+=" $(awk -v x="${GC_P99[$rt]}" 'BEGIN { printf "%.2f", x }') |"
+        line+=" $(fmt "${GC_TOTAL[$rt]}") |"
+        if [ -n "$ref" ] && awk -v r="$ref" 'BEGIN { exit !(r > 0) }'; then
+            line+=" $(awk -v x="${GC_MAX[$rt]}" -v r="$ref" 'BEGIN { printf "%.2f", x / r }') |"
+        else
+            line+=" – |"
+        fi
+        emit "$line"
+    done
+    emit ""
+    missing=()
+    for rt in kiln_jit lua54 luajit node; do [ -n "${HAVE[$rt]:-}" ] || missing+=("${LABEL[$rt]}"); done
+    [ ${#missing[@]} -eq 0 ] || { emit "Not installed (or no JIT), so not measured: ${missing[*]}."; emit ""; }
+    if [ ${#gc_notes[@]} -gt 0 ]; then
+        emit "Failed (its runs stopped there):"
+        emit ""
+        for i in "${!gc_notes[@]}"; do emit "$((i + 1)). ${gc_notes[$i]//|/\\|}"; done
         emit ""
     fi
 fi

@@ -30,7 +30,9 @@
 #                (bench/awfy) verifying at their smallest size;
 #                the kernels (bench/kernels) at a tiny size, output against
 #                tests/kernels/NAME-SIZE.out (three also under --gc-stress);
-#                both of these also under --jit=always;
+#                both of these also under --jit=always; bench/gc/gc_pause
+#                at a tiny size (exit 0 and four numbers; also under
+#                --jit=always and --gc-stress);
 #                examples/embed's output, and the FFI examples' (against
 #                tests/examples/NAME.out); with TSAN_THREADS set (make
 #                test does), tests/tsan/threads.c under ThreadSanitizer;
@@ -430,6 +432,22 @@ for spec in fib:27 mandelbrot:250 nbody:10000 spectral_norm:100 fannkuch_redux:8
         pass
     else
         fail "kernel: $name $size under ${flags[*]}: diff $expected $got"
+    fi
+done
+# bench/gc/gc_pause.kn (make bench's GC pause section) at a tiny size, 1000
+# live objects and 10000 allocations: it runs, in the default mode, under
+# --jit=always and under --gc-stress --gc-verify, checks its live objects
+# (exit 0) and prints one line of four numbers, 10 batches the third. Only
+# that: its times are not checked, as no test may assert a timing.
+for flags in --jit=on --jit=always "--jit=on --gc-stress --gc-verify"; do
+    read -ra argv <<< "$flags"
+    got=$OUT/gc_pause.out
+    if timeout "$TIMEOUT" "$KILN" run "${argv[@]}" bench/gc/gc_pause.kn 1000 10000 >"$got" 2>&1 </dev/null &&
+        awk 'NR == 1 && NF == 4 && $3 == 10 { ok = 1; for (i = 1; i <= 4; i++) if ($i !~ /^[0-9]+(\.[0-9]+)?$/) ok = 0 }
+             END { exit !(ok && NR == 1) }' "$got"; then
+        pass
+    else
+        fail "bench/gc/gc_pause.kn 1000 10000 under $flags: exit status or output: $(head -c 300 "$got")"
     fi
 done
 # The FFI's examples print what their C libraries compute (the zlib
