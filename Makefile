@@ -135,6 +135,13 @@ $(UNIT): $(UNIT_OBJS) $(LIB)
 	  $(shell pkg-config --libs capstone 2>/dev/null || echo -lcapstone)
 
 # examples/embed: a C application embedding Kiln (build/embed SCRIPT).
+# tests/heapcap/maxrss.c: a command's peak RSS, for the heap-limit checks
+# of tests/run.sh (not under sanitizers, whose shadow memory is RSS too).
+MAXRSS := $(BUILD)/maxrss
+$(MAXRSS): tests/heapcap/maxrss.c
+	@mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -o $@ $<
+
 EMBED := $(BUILD)/embed
 $(EMBED): examples/embed/embed.c $(LIB)
 	$(CC) $(CFLAGS) -pthread -Ivm $(LDFLAGS) -o $@ $^ $(LDLIBS)
@@ -191,8 +198,9 @@ test: deps
 # needs the libraries; it is skipped under sanitizers (make asan), whose
 # runtime an application linked by pkg-config flags would lack.
 INSTALL_CHECK := $(if $(SANFLAGS),no,yes)
-test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE) $(EMBED) $(if $(SANFLAGS),,$(LIB) $(PUBLIB) $(SO) $(BUILD)/$(SONAME))
+test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE) $(EMBED) $(if $(SANFLAGS),,$(LIB) $(PUBLIB) $(SO) $(BUILD)/$(SONAME) $(MAXRSS))
 	@KILN=$(KILN) KILN_SWITCH=$(KILN_SWITCH) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) EMBED=$(EMBED) \
+	  MAXRSS=$(if $(SANFLAGS),,$(MAXRSS)) \
 	  TSAN_THREADS=$(TSAN_THREADS) \
 	  OUT=$(BUILD)/test BUILD=$(BUILD) INSTALL_CHECK=$(INSTALL_CHECK) MAKE="$(MAKE)" CC="$(CC)" \
 	  bash tests/run.sh

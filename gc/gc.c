@@ -105,6 +105,29 @@ void gc_destroy(gc_heap *h)
     memset(h, 0, sizeof *h);
 }
 
+/* ---- What an object costs the heap ---- */
+
+/* The memory an object takes: what the allocator gave it (its size
+ * class) or its pages, so the heap limit bounds the real footprint. */
+size_t gc_footprint(const gc_obj *o)
+{
+#ifdef KILN_GC_MALLOC
+    return o->size;
+#else
+    return o->big ? big_len(o->size) : mi_usable_size(o);
+#endif
+}
+
+size_t gc_charge(const gc_heap *h, size_t size)
+{
+#ifdef KILN_GC_MALLOC
+    (void)h;
+    return size;
+#else
+    return size >= GC_BIG && !h->verify ? big_len(size) : mi_good_size(size);
+#endif
+}
+
 /* ---- Visiting every object (sweep, overflow rescans, verification) ---- */
 
 typedef bool (*visit_fn)(gc_heap *h, gc_obj *o); /* true: free the object */
@@ -128,6 +151,10 @@ void gc_mark(gc_heap *h, gc_obj *o)
 {
     if (!o || o->mark)
         return;
+    if ((h->leaf_kinds >> o->kind & 1) && !h->verifying) { /* nothing to trace: no push */
+        o->mark = GC_MARKED;
+        return;
+    }
     if (h->ngray == h->gray_cap) {
         size_t cap = h->gray_cap ? h->gray_cap * 2 : 256;
         gc_obj **g = realloc(h->gray, cap * sizeof *g);
@@ -163,8 +190,8 @@ static bool sweep_one(gc_heap *h, gc_obj *o)
         o->live = 1;
         return false;
     }
-    h->bytes -= o->size;
-    h->freed_last += o->size;
+    h->bytes -= gc_footprint(o);
+    h->freed_last += gc_footprint(o);
     return true;
 }
 
@@ -190,6 +217,7 @@ static bool unmark(gc_heap *h, gc_obj *o)
  * later. The marks are then cleared again (invariant 2). */
 static void verify(gc_heap *h)
 {
+    h->verifying = true; /* every object through the gray stack, to be checked */
     h->roots(h, h->ctx);
     while (h->ngray) {
         gc_obj *o = h->gray[--h->ngray];
@@ -198,6 +226,7 @@ static void verify(gc_heap *h)
         h->trace(h, o, h->ctx);
     }
     visit_all(h, unmark);
+    h->verifying = false;
 }
 
 void gc_collect(gc_heap *h)
@@ -225,19 +254,38 @@ void gc_collect(gc_heap *h)
 
 /* ---- Allocation ---- */
 
+/* The limit, less a reserve of 1/16 of it (at most 1 MiB) until an
+ * allocation has failed: the handler of that OutOfMemoryError, which may
+ * allocate a little before it lets go of anything (a message, a new empty
+ * map), then has room. The reserve is kept again once a collection
+ * brings the heap back under it. */
+static size_t reserve_of(const gc_heap *h)
+{
+    size_t r = h->limit / 16;
+    return r > ((size_t)1 << 20) ? (size_t)1 << 20 : r;
+}
+
 static bool over_limit(const gc_heap *h, size_t size)
 {
-    return h->limit && (size > h->limit || h->bytes > h->limit - size);
+    size_t cap = h->limit - (h->in_reserve ? 0 : reserve_of(h));
+    return h->limit && (size > cap || h->bytes > cap - size);
 }
 
 gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
 {
     if (size > UINT32_MAX)
         return NULL;
-    if (!h->collecting && (h->stress || h->bytes + size > h->threshold || over_limit(h, size)))
+    size_t need = gc_charge(h, size);
+    if (!h->collecting && (h->stress || h->bytes + need > h->threshold || over_limit(h, need)))
         gc_collect(h);
-    if (over_limit(h, size))
-        return NULL;
+    if (h->in_reserve && h->bytes + need <= h->limit - reserve_of(h))
+        h->in_reserve = false; /* back under: the reserve is kept again */
+    if (over_limit(h, need)) {
+        bool first = !h->in_reserve;
+        h->in_reserve = true; /* the handler may use the reserve */
+        if (first || over_limit(h, need))
+            return NULL;
+    }
 #ifdef KILN_GC_MALLOC
     gc_obj *o = GC_ZALLOC(size);
 #else
@@ -247,9 +295,9 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
         return NULL;
     o->next = h->all;
     h->all = o;
-    h->bytes += size;
     o->kind = kind;
     o->size = (uint32_t)size;
+    h->bytes += gc_footprint(o);
     return o;
 }
 

@@ -103,9 +103,10 @@ typedef void (*gc_trace_fn)(gc_heap *h, gc_obj *o, void *ctx);
 
 struct gc_heap {
     gc_obj *all;      /* every object, newest first */
-    size_t bytes;     /* bytes of all objects now allocated */
+    size_t bytes;     /* the footprint of all objects now allocated (size class or pages) */
     size_t threshold; /* collect when bytes passes this */
     size_t limit;     /* 0 = none */
+    bool in_reserve;  /* an allocation failed: the last 1/16 of the limit may be used */
     bool stress;      /* collect at every allocation */
     bool verify;      /* check reachability after each collection */
     bool collecting;
@@ -114,6 +115,12 @@ struct gc_heap {
     void *ctx;
     gc_obj **gray; /* mark stack */
     size_t ngray, gray_cap;
+    /* Bit k set: objects of kind k have nothing to trace (strings,
+     * buffers), so marking one only sets its bit and the gray stack stays
+     * small (a million strings in a map took 8 MB of it). Not while
+     * verifying, which checks every object it reaches. */
+    uint32_t leaf_kinds;
+    bool verifying;
     bool gray_overflow; /* the mark stack could not grow: rescan needed */
     /* statistics */
     uint64_t collections;
@@ -134,6 +141,12 @@ bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, voi
 
 /* gc_destroy: frees every object of the heap at once. */
 void gc_destroy(gc_heap *h);
+
+/* What the heap is charged for object o (its allocator size class, or
+ * its pages for a large one), and what gc_alloc would charge for an
+ * object of `size` bytes. */
+size_t gc_footprint(const gc_obj *o);
+size_t gc_charge(const gc_heap *h, size_t size);
 
 /* gc_alloc: `size` bytes (header included) for an object of `kind`, the
  * header filled in, the rest zeroed. May collect first. Returns NULL when

@@ -33,6 +33,8 @@
 #                both of these also under --jit=always; bench/gc/gc_pause
 #                at a tiny size (exit 0 and four numbers; also under
 #                --jit=always and --gc-stress);
+#                with MAXRSS set (make test), the heap-limit checks of
+#                tests/heapcap (peak RSS within limit * 1.1 + 8 MiB);
 #                examples/embed's output, and the FFI examples' (against
 #                tests/examples/NAME.out); with TSAN_THREADS set (make
 #                test does), tests/tsan/threads.c under ThreadSanitizer;
@@ -450,6 +452,27 @@ for flags in --jit=on --jit=always "--jit=on --gc-stress --gc-verify"; do
         fail "bench/gc/gc_pause.kn 1000 10000 under $flags: exit status or output: $(head -c 300 "$got")"
     fi
 done
+# --heap-limit bounds real memory: each tests/heapcap program fills the
+# heap (arrays, a map of strings, objects and maps mixed) until
+# OutOfMemoryError (exit 1), and its peak RSS (build/maxrss) must stay
+# within the limit * 1.1 + 8 MiB, at 16 and 64 MiB. Not under sanitizers
+# (make asan passes no MAXRSS).
+if [ -n "${MAXRSS:-}" ]; then
+    for prog in arrays maps mixed; do
+        for mib in 16 64; do
+            bound=$((mib * 1024 * 11 / 10 + 8192)) # KiB
+            rss=$("$MAXRSS" timeout "$TIMEOUT" "$KILN" run --heap-limit=${mib}M \
+                "tests/heapcap/$prog.kn" 2>"$OUT/heapcap.err" </dev/null)
+            st=$?
+            if [ "$st" = 1 ] && grep -q "OutOfMemoryError" "$OUT/heapcap.err" &&
+                [ -n "$rss" ] && [ "$rss" -le "$bound" ]; then
+                pass
+            else
+                fail "heapcap $prog.kn --heap-limit=${mib}M: exit $st, peak RSS ${rss:-?} KiB (bound $bound): $(head -c 200 "$OUT/heapcap.err")"
+            fi
+        done
+    done
+fi
 # The FFI's examples print what their C libraries compute (the zlib
 # figures are Python's zlib module's, the same C library), in both tiers;
 # so do the v1 examples (an enum and match for JSON, a table of words).

@@ -22,12 +22,6 @@ static void load_run(kiln_vm *vm, const char *src)
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
 }
 
-/* Bytes of one string object of n bytes, as vm_str_new allocates it. */
-static size_t str_bytes(size_t n)
-{
-    return sizeof(vm_str) + n + 1;
-}
-
 Test(gc, garbage_is_reclaimed_and_globals_are_kept)
 {
     kiln_vm *vm = vm_with(0, 0);
@@ -235,7 +229,8 @@ Test(gc, unreachable_cycles_are_reclaimed)
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(s.n, 3);
     /* alive: 2,000 instances and their names on top of the start */
-    size_t per_node = sizeof(vm_inst) + 5 * sizeof(vm_value) + str_bytes(strlen("node number 0"));
+    size_t per_node =
+        charge(sizeof(vm_inst) + 5 * sizeof(vm_value)) + str_bytes(strlen("node number 0"));
     cr_assert_geq(s.bytes[1], s.bytes[0] + 2000 * per_node, "start %zu, alive %zu", s.bytes[0],
                   s.bytes[1]);
     /* dropped: the cycles (next/prev around the ring, each node's self
@@ -291,7 +286,8 @@ static void closures_reclaimed(unsigned flags)
                  kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(s.n, 4);
-    size_t closure = sizeof(vm_closure) + 2 * sizeof(vm_value), cell = sizeof(vm_cell);
+    size_t closure = charge(sizeof(vm_closure) + 2 * sizeof(vm_value)),
+           cell = charge(sizeof(vm_cell));
     size_t each = closure + cell + str_bytes(strlen("closure number 0"));
     cr_assert_geq(s.bytes[1], s.bytes[0] + 2000 * each, "start %zu, alive %zu", s.bytes[0],
                   s.bytes[1]);
@@ -339,7 +335,8 @@ Test(gc, dead_local_is_not_a_root)
     cr_assert_eq(kiln_load_source(vm, "dead.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(s.n, 3);
-    size_t each = sizeof(vm_closure) + sizeof(vm_value) + str_bytes(strlen("closure number 0"));
+    size_t each =
+        charge(sizeof(vm_closure) + sizeof(vm_value)) + str_bytes(strlen("closure number 0"));
     cr_assert_leq(s.bytes[1], s.bytes[0] + each + 64,
                   "start %zu, at \"dead\" %zu: the dead "
                   "array was kept",
@@ -418,7 +415,7 @@ Test(gc, reachable_graph_is_kept_intact)
         cr_assert_str_eq(field(sentinel, vm, "label")->s->data, "sentinel");
     }
     /* the tree is what is left: the garbage is gone */
-    size_t node = sizeof(vm_inst) + 6 * sizeof(vm_value);
+    size_t node = charge(sizeof(vm_inst) + 6 * sizeof(vm_value));
     cr_assert_lt(vm->heap.bytes, 2048 * (node + str_bytes(16)) + 4096, "%zu bytes", vm->heap.bytes);
     size_t kept = vm->heap.bytes;
     gc_collect(&vm->heap);

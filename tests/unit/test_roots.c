@@ -38,12 +38,6 @@ Test(roots, stack_grows_keeps_order_and_refuses_past_its_max)
     gc_roots_free(&r);
 }
 
-/* Bytes of one string object of n bytes, as vm_str_new allocates it. */
-static size_t str_bytes(size_t n)
-{
-    return sizeof(vm_str) + n + 1;
-}
-
 Test(roots, many_rooted_objects_all_survive_collections)
 {
     /* The old fixed array held 8 and silently dropped the rest: 100 here,

@@ -202,4 +202,18 @@ static inline void unit_out_free(unit_out *o)
     vm_buf_free(&o->err);
 }
 
+/* What the heap is charged for an object of `size` bytes (its allocator
+ * size class), as gc_alloc charges it; and for a string of n bytes, as
+ * vm_str_new allocates it. */
+static inline size_t charge(size_t size)
+{
+    gc_heap h = {0};
+    return gc_charge(&h, size);
+}
+
+static inline size_t str_bytes(size_t n)
+{
+    return charge(sizeof(vm_str) + n + 1);
+}
+
 #endif
