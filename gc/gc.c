@@ -301,6 +301,21 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
     return o;
 }
 
+bool gc_reserve(gc_heap *h, size_t n)
+{
+    if (!h->collecting && over_limit(h, n))
+        gc_collect(h);
+    if (over_limit(h, n))
+        return false;
+    h->bytes += n;
+    return true;
+}
+
+void gc_release(gc_heap *h, size_t n)
+{
+    h->bytes -= n < h->bytes ? n : h->bytes;
+}
+
 /* ---- The root stack ---- */
 
 void gc_roots_init(gc_roots *r, size_t max)

@@ -146,6 +146,12 @@ void gc_destroy(gc_heap *h);
  * its pages for a large one), and what gc_alloc would charge for an
  * object of `size` bytes. */
 size_t gc_footprint(const gc_obj *o);
+/* Native memory the guest causes outside objects (a file being read, a
+ * line being gathered) is charged to the heap while it lives: gc_reserve
+ * charges n bytes (collecting first if the limit needs it; false if they
+ * do not fit), gc_release gives them back. */
+bool gc_reserve(gc_heap *h, size_t n);
+void gc_release(gc_heap *h, size_t n);
 size_t gc_charge(const gc_heap *h, size_t size);
 
 /* gc_alloc: `size` bytes (header included) for an object of `kind`, the

@@ -3,36 +3,118 @@
  * printing to standard error. Failures are IOError with the reason.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../runtime/rt.h"
 #include "std.h"
 
-/* What a read may gather: it becomes one string in the heap, so no more
- * than the heap limit or the longest string allows. */
-static size_t read_cap(const kiln_vm *vm)
+/* A read gathers its bytes in blocks of 64 KiB (never moved, so growing
+ * costs no copy), each charged to the heap before it is allocated
+ * (gc_reserve): a line or a pipe read under --heap-limit stops with
+ * OutOfMemoryError when the blocks and the string they become would not
+ * fit, instead of growing outside the limit. */
+enum { READ_BLOCK = 65536, READ_MAX = UINT32_MAX - 64 }; /* READ_MAX: the longest string */
+
+typedef struct {
+    char **blocks;
+    size_t nblocks, cap, len; /* len: bytes gathered; the last block holds len % READ_BLOCK */
+} read_buf;
+
+static bool read_put(kiln_vm *vm, read_buf *rb, const char *p, size_t n)
 {
-    size_t cap = UINT32_MAX - 64;
-    return vm->cfg.heap_limit && vm->cfg.heap_limit < cap ? vm->cfg.heap_limit : cap;
+    if (rb->len + n > READ_MAX)
+        return false;
+    while (n) {
+        size_t at = rb->len % READ_BLOCK;
+        if (at == 0 && rb->len / READ_BLOCK == rb->nblocks) { /* a new block */
+            if (rb->nblocks == rb->cap) {
+                size_t cap = rb->cap ? rb->cap * 2 : 16;
+                char **more = realloc(rb->blocks, cap * sizeof *more);
+                if (!more)
+                    return false;
+                rb->blocks = more;
+                rb->cap = cap;
+            }
+            if (!gc_reserve(&vm->heap, READ_BLOCK))
+                return false;
+            char *blk = malloc(READ_BLOCK);
+            if (!blk) {
+                gc_release(&vm->heap, READ_BLOCK);
+                return false;
+            }
+            rb->blocks[rb->nblocks++] = blk;
+        }
+        size_t k = READ_BLOCK - at < n ? READ_BLOCK - at : n;
+        memcpy(rb->blocks[rb->len / READ_BLOCK] + at, p, k);
+        rb->len += k;
+        p += k;
+        n -= k;
+    }
+    return true;
 }
 
-/* A read that ran out of memory or past read_cap: false after raising
- * OutOfMemoryError. */
-static bool read_fits(kiln_vm *vm, vm_buf *b, const char *what, const char *path)
+static char read_last(const read_buf *rb)
 {
-    size_t cap = read_cap(vm);
-    if (!b->oom && b->len <= cap)
+    return rb->len ? rb->blocks[(rb->len - 1) / READ_BLOCK][(rb->len - 1) % READ_BLOCK] : 0;
+}
+
+static void read_free(kiln_vm *vm, read_buf *rb)
+{
+    for (size_t i = 0; i < rb->nblocks; i++)
+        free(rb->blocks[i]);
+    free(rb->blocks);
+    gc_release(&vm->heap, rb->nblocks * (size_t)READ_BLOCK);
+    *rb = (read_buf){0};
+}
+
+/* The string of what rb gathered (its blocks freed), or NULL after
+ * raising: OutOfMemoryError when `full` (read_put refused more). */
+static vm_str *read_done(kiln_vm *vm, read_buf *rb, bool full, const char *what, const char *path)
+{
+    if (full) {
+        bool longest = rb->len + READ_BLOCK > READ_MAX;
+        read_free(vm, rb);
+        rt_raise(vm, RT_ERR_OOM, "%s%s%.300s: out of memory (%s)", what, path ? " " : "",
+                 path ? path : "",
+                 longest          ? "longer than the longest string"
+                 : vm->heap.limit ? "it does not fit in the heap limit"
+                                  : "the system has no more");
+        return NULL;
+    }
+    vm_str *s = vm_str_new(vm, NULL, rb->len);
+    for (size_t i = 0, done = 0; s && done < rb->len; i++) {
+        size_t k = rb->len - done < READ_BLOCK ? rb->len - done : READ_BLOCK;
+        memcpy(s->data + done, rb->blocks[i], k);
+        done += k;
+    }
+    read_free(vm, rb);
+    return s;
+}
+
+/* Waits until standard input has a byte to read (or its end), looking at
+ * the interrupt flag and the deadline every 10 ms, so --timeout,
+ * --fuel's watchdog and kiln_interrupt stop a guest blocked on a
+ * terminal or a pipe that stays open (#16 finding 11). stdio's buffer is
+ * looked at first: with bytes in it, no system call. False after raising
+ * the limit that stops the guest. */
+static bool stdin_ready(kiln_vm *vm)
+{
+#ifdef __GLIBC__
+    if (stdin->_IO_read_ptr < stdin->_IO_read_end)
         return true;
-    vm_buf_free(b);
-    if (b->oom)
-        rt_raise(vm, RT_ERR_OOM, "%s%s%.300s: out of memory", what, path ? " " : "",
-                 path ? path : "");
-    else
-        rt_raise(vm, RT_ERR_OOM, "%s%s%.300s: more than %zu bytes (%s)", what, path ? " " : "",
-                 path ? path : "", cap,
-                 cap == vm->cfg.heap_limit ? "the heap limit" : "the longest string");
-    return false;
+#endif
+    struct pollfd p = {.fd = fileno(stdin), .events = POLLIN};
+    for (;;) {
+        int n = poll(&p, 1, 10);
+        if (n != 0) /* readable, its end, or an error getchar will report */
+            return true;
+        if (vm_poll_after_native(vm))
+            return false;
+    }
 }
 
 /* io.read_line(): the next line of standard input without its newline,
@@ -42,23 +124,26 @@ static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
     (void)a;
     if (!rt_sys_check(vm, VM_ALLOW_READ, "io.read_line", NULL))
         return -1;
-    vm_buf line = {0};
-    size_t cap = read_cap(vm);
+    read_buf rb = {0};
     int c = 0;
-    while (!line.oom && line.len <= cap && (c = getchar()) != EOF && c != '\n') {
+    bool full = false;
+    bool stopped = false;
+    while (!full && !(stopped = !stdin_ready(vm)) && (c = getchar()) != EOF && c != '\n') {
         char ch = (char)c;
-        vm_buf_put(&line, &ch, 1);
+        full = !read_put(vm, &rb, &ch, 1);
     }
-    if (!read_fits(vm, &line, "io.read_line", NULL))
+    if (stopped) { /* the limit is raised */
+        read_free(vm, &rb);
         return -1;
-    if (c == EOF && line.len == 0) {
+    }
+    if (!full && c == EOF && rb.len == 0) {
+        read_free(vm, &rb);
         r->s = NULL;
         return 0;
     }
-    if (line.len && line.data[line.len - 1] == '\r')
-        line.len--;
-    r->s = vm_str_new(vm, line.data, line.len);
-    vm_buf_free(&line);
+    if (!full && read_last(&rb) == '\r')
+        rb.len--;
+    r->s = read_done(vm, &rb, full, "io.read_line", NULL);
     return r->s ? 0 : -1;
 }
 
@@ -81,22 +166,49 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
         rt_raise(vm, RT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    vm_buf data = {0};
+    /* A regular file of known size is read straight into its string (the
+     * heap limit applies to that one allocation); anything else (a pipe,
+     * a device, a file that grew) through a charged buffer. */
+    struct stat st;
+    vm_str *s = NULL;
+    size_t got = 0;
+    if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (uint64_t)st.st_size <= READ_MAX) {
+        s = vm_str_new(vm, NULL, (size_t)st.st_size);
+        if (!s) {
+            fclose(fp);
+            return -1;
+        }
+        got = fread(s->data, 1, s->len, fp);
+        if (got < s->len && !ferror(fp)) { /* it shrank: the part there is */
+            s->len = (uint32_t)got;
+            s->data[got] = 0;
+        }
+    }
+    read_buf rb = {0};
+    bool full = false;
+    if (s && got == s->len && !ferror(fp)) {
+        int c = fgetc(fp); /* grew since fstat: the rest through the buffer */
+        if (c != EOF) {
+            vm_root_push(vm, &s->obj);
+            char ch = (char)c;
+            full = !read_put(vm, &rb, s->data, s->len) || !read_put(vm, &rb, &ch, 1);
+            vm_root_pop(vm, 1);
+            s = NULL;
+        }
+    }
     char chunk[65536];
-    size_t n, cap = read_cap(vm);
-    while (!data.oom && data.len <= cap && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        vm_buf_put(&data, chunk, n);
+    size_t n;
+    while (!s && !full && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+        full = !read_put(vm, &rb, chunk, n);
     int err = ferror(fp) ? errno : 0;
     fclose(fp);
     if (err) {
-        vm_buf_free(&data);
+        read_free(vm, &rb);
         rt_raise(vm, RT_ERR_IO, "cannot read %s: %s", path, strerror(err));
         return -1;
     }
-    if (!read_fits(vm, &data, "io.read_file", path))
-        return -1;
-    r->s = vm_str_new(vm, data.data, data.len);
-    vm_buf_free(&data);
+    r->s = s ? s : read_done(vm, &rb, full, "io.read_file", path);
     return r->s ? 0 : -1;
 }
 

@@ -472,6 +472,45 @@ if [ -n "${MAXRSS:-}" ]; then
             fi
         done
     done
+    # What a read gathers is charged too (#16 finding 10): a 40 MB line on
+    # stdin, and a 40 MB pipe read by io.read_file, stop with
+    # OutOfMemoryError within the bound at 16 MiB; a 6 MB line fits.
+    head -c 40000000 /dev/zero | tr '\0' a >"$OUT/heapcap-40m.txt"
+    printf 'import io\nprint(io.read_line().len())\n' >"$OUT/heapcap-line.kn"
+    mkfifo "$OUT/heapcap-fifo" 2>/dev/null
+    printf 'import io\nprint(io.read_file("%s").len())\n' "$OUT/heapcap-fifo" >"$OUT/heapcap-pipe.kn"
+    bound=$((16 * 1024 * 11 / 10 + 8192))
+    for what in line pipe; do
+        [ $what = pipe ] && { head -c 40000000 "$OUT/heapcap-40m.txt" >"$OUT/heapcap-fifo" & }
+        rss=$("$MAXRSS" timeout "$TIMEOUT" "$KILN" run --heap-limit=16M --allow-read="$OUT" \
+            "$OUT/heapcap-$what.kn" <"$OUT/heapcap-40m.txt" 2>"$OUT/heapcap.err")
+        st=$?
+        [ $what = pipe ] && wait
+        if [ "$st" = 1 ] && grep -q "OutOfMemoryError: io.read_" "$OUT/heapcap.err" &&
+            [ -n "$rss" ] && [ "$rss" -le "$bound" ]; then
+            pass
+        else
+            fail "heapcap io read of 40 MB ($what) under --heap-limit=16M: exit $st, peak RSS ${rss:-?} KiB (bound $bound): $(head -c 200 "$OUT/heapcap.err")"
+        fi
+    done
+    got=$(head -c 6000000 "$OUT/heapcap-40m.txt" | "$KILN" run --heap-limit=16M "$OUT/heapcap-line.kn" 2>&1)
+    [ "$got" = 6000000 ] && pass || fail "a 6 MB line under --heap-limit=16M: $(printf %s "$got" | head -c 200)"
+    rm -f "$OUT/heapcap-40m.txt" "$OUT/heapcap-fifo"
+fi
+# --timeout stops a guest blocked in io.read_line on a stdin that stays
+# open (#16 finding 11): it ends "stopped" (exit 1), not with the line read
+# at the end of input 30 s later.
+printf 'import io\nlet l = io.read_line()\nprint("read ${l}")\n' >"$OUT/stdin-open.kn"
+exec {held}< <(sleep 30)
+holder=$!
+timeout "$TIMEOUT" "$KILN" run --timeout=1 "$OUT/stdin-open.kn" <&"$held" >"$OUT/stdin-open.out" 2>&1
+st=$?
+kill "$holder" 2>/dev/null
+exec {held}<&-
+if [ "$st" = 1 ] && grep -q "stopped" "$OUT/stdin-open.out"; then
+    pass
+else
+    fail "io.read_line on an open stdin under --timeout=1: exit $st: $(head -c 200 "$OUT/stdin-open.out")"
 fi
 # The FFI's examples print what their C libraries compute (the zlib
 # figures are Python's zlib module's, the same C library), in both tiers;
