@@ -87,6 +87,12 @@ bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, voi
     memset(h, 0, sizeof *h);
     h->limit = limit;
     h->threshold = KILN_GC_MIN_HEAP;
+    for (size_t i = 0; i <= GC_SMALL >> 3; i++) /* what mimalloc gives a small request */
+#ifdef KILN_GC_MALLOC
+        h->small_charge[i] = (uint32_t)(i << 3);
+#else
+        h->small_charge[i] = (uint32_t)mi_good_size(i << 3);
+#endif
     h->roots = roots;
     h->trace = trace;
     h->ctx = ctx;
@@ -109,23 +115,21 @@ void gc_destroy(gc_heap *h)
 
 /* The memory an object takes: what the allocator gave it (its size
  * class) or its pages, so the heap limit bounds the real footprint. */
-size_t gc_footprint(const gc_obj *o)
-{
-#ifdef KILN_GC_MALLOC
-    return o->size;
-#else
-    return o->big ? big_len(o->size) : mi_usable_size(o);
-#endif
-}
-
 size_t gc_charge(const gc_heap *h, size_t size)
 {
 #ifdef KILN_GC_MALLOC
     (void)h;
     return size;
 #else
+    if (size <= GC_SMALL) /* the common case, without a call into mimalloc */
+        return h->small_charge[(size + 7) >> 3];
     return size >= GC_BIG && !h->verify ? big_len(size) : mi_good_size(size);
 #endif
+}
+
+size_t gc_footprint(const gc_heap *h, const gc_obj *o)
+{
+    return gc_charge(h, o->size);
 }
 
 /* ---- Visiting every object (sweep, overflow rescans, verification) ---- */
@@ -190,8 +194,9 @@ static bool sweep_one(gc_heap *h, gc_obj *o)
         o->live = 1;
         return false;
     }
-    h->bytes -= gc_footprint(o);
-    h->freed_last += gc_footprint(o);
+    size_t n = gc_charge(h, o->size);
+    h->bytes -= n;
+    h->freed_last += n;
     return true;
 }
 
@@ -297,7 +302,7 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
     h->all = o;
     o->kind = kind;
     o->size = (uint32_t)size;
-    h->bytes += gc_footprint(o);
+    h->bytes += need;
     return o;
 }
 

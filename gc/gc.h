@@ -93,6 +93,8 @@ typedef struct gc_obj {
     uint32_t size;       /* bytes, header included */
 } gc_obj;
 
+enum { GC_SMALL = 1024 }; /* objects up to this size have their charge in a table */
+
 typedef struct gc_heap gc_heap;
 /* gc_barrier calls remembered in verify mode: enough for the most one
  * store site makes (a map's growth: two buffer swaps, a key, a value). */
@@ -120,6 +122,8 @@ struct gc_heap {
      * small (a million strings in a map took 8 MB of it). Not while
      * verifying, which checks every object it reaches. */
     uint32_t leaf_kinds;
+    /* gc_charge of the sizes up to GC_SMALL, by size / 8 rounded up. */
+    uint32_t small_charge[GC_SMALL / 8 + 1];
     bool verifying;
     bool gray_overflow; /* the mark stack could not grow: rescan needed */
     /* statistics */
@@ -145,7 +149,7 @@ void gc_destroy(gc_heap *h);
 /* What the heap is charged for object o (its allocator size class, or
  * its pages for a large one), and what gc_alloc would charge for an
  * object of `size` bytes. */
-size_t gc_footprint(const gc_obj *o);
+size_t gc_footprint(const gc_heap *h, const gc_obj *o);
 /* Native memory the guest causes outside objects (a file being read, a
  * line being gathered) is charged to the heap while it lives: gc_reserve
  * charges n bytes (collecting first if the limit needs it; false if they

@@ -600,8 +600,8 @@ Test(map, collection_mid_way_keeps_everything_reachable)
     for (int i = 0; i < N; i += 2) {
         vm_str *k = strf(vm, "key-%d", i);
         int64_t e = vm_map_find(vm, m, S(k));
-        removed_bytes +=
-            gc_footprint(&VM_MAPENT_KEY(m, e).s->obj) + gc_footprint(&VM_MAPENT_VAL(m, e).s->obj);
+        removed_bytes += gc_footprint(&vm->heap, &VM_MAPENT_KEY(m, e).s->obj) +
+                         gc_footprint(&vm->heap, &VM_MAPENT_VAL(m, e).s->obj);
         unit_root(vm, k);
         cr_assert(vm_map_remove(vm, m, S(k)));
         vm_root_pop(vm, 1);

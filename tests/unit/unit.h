@@ -207,8 +207,11 @@ static inline void unit_out_free(unit_out *o)
  * vm_str_new allocates it. */
 static inline size_t charge(size_t size)
 {
-    gc_heap h = {0};
-    return gc_charge(&h, size);
+    gc_heap h;
+    gc_init(&h, 0, NULL, NULL, NULL);
+    size_t n = gc_charge(&h, size);
+    gc_destroy(&h);
+    return n;
 }
 
 static inline size_t str_bytes(size_t n)
