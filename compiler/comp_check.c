@@ -2341,10 +2341,16 @@ static int expr_kind(checker *K, comp_node *n)
     case N_IS:
     case N_AS: {
         int t = expr(K, n->a);
-        n->cls = comp_class_use(
-            K->C,
-            comp_class_ref(K->C, K->C->mod, n->qs, n->qlen, n->s, n->len, n->line, n->col, "class"),
-            n->line, n->col);
+        comp_class *g =
+            comp_class_ref(K->C, K->C->mod, n->qs, n->qlen, n->s, n->len, n->line, n->col, "class");
+        if (g && n->ntargs && !g->ntparams) {
+            ERR(n, "class %.*s is not generic: it takes no type arguments", (int)g->len, g->name);
+            return CT_ERR;
+        }
+        n->cls = g && n->ntargs
+                     ? comp_class_of(K->C, comp_instantiate_class(K->C, g, n->line, n->col, NULL, 0,
+                                                                  n->targs, n->ntargs))
+                     : comp_class_use(K->C, g, n->line, n->col);
         if (!n->cls)
             return CT_ERR;
         if (t == CT_ERR)

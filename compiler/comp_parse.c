@@ -657,9 +657,9 @@ static comp_node *primary(parser *P)
 
 /* name<T, U>( : explicit type arguments of a generic call, if what
  * follows the '<' at the current token reads as types, a '>' and a '('
- * (or a '.': Option<int>.None); else it is a comparison, and nothing is
- * consumed. */
-static bool type_args(parser *P, comp_node *n)
+ * (or a '.': Option<int>.None; or anything, after `is` and `as`: x as
+ * Box<int>); else it is a comparison, and nothing is consumed. */
+static bool type_args_of(parser *P, comp_node *n, bool any_after)
 {
     comp *C = P->C;
     uint32_t pos = C->pos, ntnames = C->ntnames;
@@ -677,8 +677,9 @@ static bool type_args(parser *P, comp_node *n)
         }
         args[k++] = parse_type(P);
     } while (!P->spec_fail && match(P, T_COMMA));
-    bool ok = !P->spec_fail && check(P, T_GT) &&
-              (peek2(P)->type == T_LPAREN || peek2(P)->type == T_DOT); /* Option<int>.None */
+    bool ok =
+        !P->spec_fail && check(P, T_GT) &&
+        (any_after || peek2(P)->type == T_LPAREN || peek2(P)->type == T_DOT); /* Option<int>.None */
     P->panic = panic;
     P->spec_fail = fail;
     const comp_token *bad = P->bad_tuple;
@@ -695,6 +696,11 @@ static bool type_args(parser *P, comp_node *n)
     memcpy(n->targs, args, sizeof(int) * k);
     n->ntargs = k;
     return true;
+}
+
+static bool type_args(parser *P, comp_node *n)
+{
+    return type_args_of(P, n, false);
 }
 
 /* A float token d.d (single digits below 6): t.0.1 lexes so. The two
@@ -784,6 +790,8 @@ static comp_node *postfix(parser *P)
                 /* x as util.C is told from (x as C).f by the checker */
                 x->s = name->s;
                 x->len = name->len;
+                if (check(P, T_LT)) /* x as Box<int> */
+                    type_args_of(P, x, true);
             }
             n = x;
         } else {
