@@ -115,6 +115,11 @@ void gc_destroy(gc_heap *h)
 
 /* The memory an object takes: what the allocator gave it (its size
  * class) or its pages, so the heap limit bounds the real footprint. */
+/* Objects above mimalloc's medium size get pages of their own (from it,
+ * or big_alloc's): what they touch is their size in whole pages, though
+ * mimalloc may reserve up to twice that. Below, a size class's block. */
+enum { GC_MEDIUM = 128 << 10 };
+
 size_t gc_charge(const gc_heap *h, size_t size)
 {
 #ifdef KILN_GC_MALLOC
@@ -123,12 +128,16 @@ size_t gc_charge(const gc_heap *h, size_t size)
 #else
     if (size <= GC_SMALL) /* the common case, without a call into mimalloc */
         return h->small_charge[(size + 7) >> 3];
-    return size >= GC_BIG && !h->verify ? big_len(size) : mi_good_size(size);
+    return size > GC_MEDIUM ? big_len(size) : mi_good_size(size);
 #endif
 }
 
 size_t gc_footprint(const gc_heap *h, const gc_obj *o)
 {
+#ifndef KILN_GC_MALLOC
+    if (o->size > GC_SMALL && o->size <= GC_MEDIUM) /* the block mimalloc gave */
+        return mi_usable_size(o);
+#endif
     return gc_charge(h, o->size);
 }
 
@@ -161,6 +170,13 @@ void gc_mark(gc_heap *h, gc_obj *o)
     }
     if (h->ngray == h->gray_cap) {
         size_t cap = h->gray_cap ? h->gray_cap * 2 : 256;
+        /* Under a heap limit the stack holds at most limit / 64 bytes of
+         * pointers (it is memory outside the limit); past that, objects
+         * stay unmarked and the overflow rescan finds them. */
+        if (h->limit && cap * sizeof(gc_obj *) > h->limit / 64 && cap > 4096) {
+            h->gray_overflow = true;
+            return;
+        }
         gc_obj **g = realloc(h->gray, cap * sizeof *g);
         if (!g) { /* leave it unmarked; a rescan from marked objects finds it */
             h->gray_overflow = true;
@@ -194,7 +210,7 @@ static bool sweep_one(gc_heap *h, gc_obj *o)
         o->live = 1;
         return false;
     }
-    size_t n = gc_charge(h, o->size);
+    size_t n = gc_footprint(h, o);
     h->bytes -= n;
     h->freed_last += n;
     return true;
@@ -249,6 +265,11 @@ void gc_collect(gc_heap *h)
         visit_all(h, retrace_marked);
     }
     visit_all(h, sweep_one);
+    if (h->gray_cap > 65536) { /* a large stack is given back between collections */
+        free(h->gray);
+        h->gray = NULL;
+        h->gray_cap = 0;
+    }
     if (h->verify)
         verify(h);
     size_t next = h->bytes / 100 * KILN_GC_GROWTH;
@@ -302,7 +323,13 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
     h->all = o;
     o->kind = kind;
     o->size = (uint32_t)size;
-    h->bytes += need;
+    size_t real = size > GC_SMALL ? gc_footprint(h, o) : need;
+    if (real > need && over_limit(h, real)) { /* the allocator gave more than it said */
+        gc_free(o);
+        h->in_reserve = true;
+        return NULL;
+    }
+    h->bytes += real;
     return o;
 }
 

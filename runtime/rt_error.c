@@ -105,12 +105,16 @@ vm_inst *rt_error_object(kiln_vm *vm)
     char msg[sizeof vm->ctx->err_msg];
     memcpy(msg, vm->ctx->err_msg, sizeof msg); /* an allocation failure would overwrite it */
     vm_str *s = vm_str_cstr(vm, msg);
-    if (!s || !vm_root_push(vm, s))
+    vm_inst *e = NULL;
+    if (s && vm_root_push(vm, s)) {
+        e = vm_inst_new(vm, c);
+        vm_root_pop(vm, 1);
+    }
+    if (!e) { /* the preallocated one; the trace tells what failed first */
+        vm->ctx->err_kind = kind;
+        memcpy(vm->ctx->err_msg, msg, sizeof msg);
         return vm->oom_error;
-    vm_inst *e = vm_inst_new(vm, c);
-    vm_root_pop(vm, 1);
-    if (!e)
-        return vm->oom_error;
+    }
     e->fields[0].s = s; /* initializing: no barrier (gc.h) */
     if (kind == RT_ERR_OOM)
         vm->last_oom = e;

@@ -18,7 +18,7 @@ gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
         rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);
         return NULL;
     }
-    if (!o && vm->heap.limit && vm->heap.bytes + size > vm->heap.limit)
+    if (!o && vm->heap.limit) /* the limit (its reserve included), nearly always */
         rt_raise(vm, RT_ERR_OOM,
                  "out of memory allocating %s of %zu bytes: the heap limit is %zu bytes, %zu in "
                  "use",
