@@ -241,6 +241,21 @@ declare -A JIT_ON=()
 TABLES=$OUT/tables.md
 : > "$TABLES"
 emit() { printf '%s\n' "$*" >> "$TABLES"; }
+# A table cell of x / ref to 2 decimals (a value that rounds to 0 prints
+# 0.00), or "–" without a positive ref.
+ratio_cell() {
+    if [ -n "$2" ] && awk -v r="$2" 'BEGIN { exit !(r > 0) }'; then
+        awk -v x="$1" -v r="$2" 'BEGIN { v = x / r; if (v > -0.005 && v < 0.005) v = 0; printf "%.2f", v }'
+    else
+        printf '–'
+    fi
+}
+# The note under a table naming the runtimes of "$@" that were not measured.
+note_missing() {
+    local missing=() rt
+    for rt in "$@"; do [ -n "${HAVE[$rt]:-}" ] || missing+=("${LABEL[$rt]}"); done
+    [ ${#missing[@]} -eq 0 ] || { emit "Not installed (or no JIT), so not measured: ${missing[*]}."; emit ""; }
+}
 
 # emit_table DATFILE RT...: the rows TBL_ROWS (each starting with the cells
 # TBL_LEAD[row]) with one cell per runtime: median seconds and, when lua5.4
@@ -667,17 +682,11 @@ if section ffi; then
         line+=" $(fmt "${FFI_ABS[$rt]}") | $(fmt "${FFI_EMPTY[$rt]}") |"
         line+=" $(awk -v a="${FFI_ABS[$rt]}" -v n="$n" 'BEGIN { printf "%.1f", a * 1e9 / n }') |"
         line+=" $(awk -v x="${FFI_NS[$rt]}" 'BEGIN { printf "%.1f", x }') |"
-        if [ -n "$ref" ] && awk -v r="$ref" 'BEGIN { exit !(r > 0) }'; then
-            line+=" $(awk -v x="${FFI_NS[$rt]}" -v r="$ref" 'BEGIN { v = x / r; if (v > -0.005 && v < 0.005) v = 0; printf "%.2f", v }') |"
-        else
-            line+=" – |"
-        fi
+        line+=" $(ratio_cell "${FFI_NS[$rt]}" "$ref") |"
         emit "$line"
     done
     emit ""
-    missing=()
-    for rt in "${FFI_RTS[@]}"; do [ -n "${HAVE[$rt]:-}" ] || missing+=("${LABEL[$rt]}"); done
-    [ ${#missing[@]} -eq 0 ] || { emit "Not installed (or no JIT), so not measured: ${missing[*]}."; emit ""; }
+    note_missing "${FFI_RTS[@]}"
     if [ ${#ffi_notes[@]} -gt 0 ]; then
         emit "Failed (not timed):"
         emit ""
@@ -767,17 +776,11 @@ if section gc; then
         line+=" $(awk -v x="${GC_MAX[$rt]}" 'BEGIN { printf "%.2f", x }') |"
         line+=" $(awk -v x="${GC_P99[$rt]}" 'BEGIN { printf "%.2f", x }') |"
         line+=" $(fmt "${GC_TOTAL[$rt]}") |"
-        if [ -n "$ref" ] && awk -v r="$ref" 'BEGIN { exit !(r > 0) }'; then
-            line+=" $(awk -v x="${GC_MAX[$rt]}" -v r="$ref" 'BEGIN { printf "%.2f", x / r }') |"
-        else
-            line+=" – |"
-        fi
+        line+=" $(ratio_cell "${GC_MAX[$rt]}" "$ref") |"
         emit "$line"
     done
     emit ""
-    missing=()
-    for rt in kiln_jit lua54 luajit node; do [ -n "${HAVE[$rt]:-}" ] || missing+=("${LABEL[$rt]}"); done
-    [ ${#missing[@]} -eq 0 ] || { emit "Not installed (or no JIT), so not measured: ${missing[*]}."; emit ""; }
+    note_missing kiln_jit lua54 luajit node
     if [ ${#gc_notes[@]} -gt 0 ]; then
         emit "Failed (its runs stopped there):"
         emit ""

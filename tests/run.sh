@@ -457,20 +457,28 @@ done
 # OutOfMemoryError (exit 1), and its peak RSS (build/maxrss) must stay
 # within the limit * 1.1 + 8 MiB, at 16 and 64 MiB. Not under sanitizers
 # (make asan passes no MAXRSS).
+# heapcap MIB WHAT PATTERN STDIN FILE [FLAGS...]: runs FILE under
+# --heap-limit=MIB M with STDIN; it must end with OutOfMemoryError (exit 1,
+# PATTERN on stderr) at a peak RSS within MIB * 1.1 + 8 MiB.
+heapcap() {
+    local mib=$1 what=$2 pattern=$3 input=$4 file=$5 rss st
+    shift 5
+    local bound=$((mib * 1024 * 11 / 10 + 8192)) # KiB
+    rss=$("$MAXRSS" timeout "$TIMEOUT" "$KILN" run --heap-limit=${mib}M "$@" "$file" \
+        2>"$OUT/heapcap.err" <"$input")
+    st=$?
+    rss=${rss##*$'\n'} # the last line; what the program printed is before it
+    if [ "$st" = 1 ] && grep -q "$pattern" "$OUT/heapcap.err" && [ -n "$rss" ] &&
+        [ "$rss" -le "$bound" ]; then
+        pass
+    else
+        fail "heapcap $what --heap-limit=${mib}M: exit $st, peak RSS ${rss:-?} KiB (bound $bound): $(head -c 200 "$OUT/heapcap.err")"
+    fi
+}
 if [ -n "${MAXRSS:-}" ]; then
     for prog in arrays maps mixed two_phase; do
         for mib in 16 64; do
-            bound=$((mib * 1024 * 11 / 10 + 8192)) # KiB
-            rss=$("$MAXRSS" timeout "$TIMEOUT" "$KILN" run --heap-limit=${mib}M \
-                "tests/heapcap/$prog.kn" 2>"$OUT/heapcap.err" </dev/null)
-            st=$?
-            rss=${rss##*$'\n'} # the last line; what the program printed is before it
-            if [ "$st" = 1 ] && grep -q "OutOfMemoryError" "$OUT/heapcap.err" &&
-                [ -n "$rss" ] && [ "$rss" -le "$bound" ]; then
-                pass
-            else
-                fail "heapcap $prog.kn --heap-limit=${mib}M: exit $st, peak RSS ${rss:-?} KiB (bound $bound): $(head -c 200 "$OUT/heapcap.err")"
-            fi
+            heapcap $mib "$prog.kn" OutOfMemoryError /dev/null "tests/heapcap/$prog.kn"
         done
     done
     # What a read gathers is charged too (#16 finding 10): a 40 MB line on
@@ -480,20 +488,14 @@ if [ -n "${MAXRSS:-}" ]; then
     printf 'import io\nprint(io.read_line().len())\n' >"$OUT/heapcap-line.kn"
     mkfifo "$OUT/heapcap-fifo" 2>/dev/null
     printf 'import io\nprint(io.read_file("%s").len())\n' "$OUT/heapcap-fifo" >"$OUT/heapcap-pipe.kn"
-    bound=$((16 * 1024 * 11 / 10 + 8192))
-    for what in line pipe; do
-        [ $what = pipe ] && { head -c 40000000 "$OUT/heapcap-40m.txt" >"$OUT/heapcap-fifo" & }
-        rss=$("$MAXRSS" timeout "$TIMEOUT" "$KILN" run --heap-limit=16M --allow-read="$OUT" \
-            "$OUT/heapcap-$what.kn" <"$OUT/heapcap-40m.txt" 2>"$OUT/heapcap.err")
-        st=$?
-        [ $what = pipe ] && wait
-        if [ "$st" = 1 ] && grep -q "OutOfMemoryError: io.read_" "$OUT/heapcap.err" &&
-            [ -n "$rss" ] && [ "$rss" -le "$bound" ]; then
-            pass
-        else
-            fail "heapcap io read of 40 MB ($what) under --heap-limit=16M: exit $st, peak RSS ${rss:-?} KiB (bound $bound): $(head -c 200 "$OUT/heapcap.err")"
-        fi
-    done
+    heapcap 16 "io.read_line of 40 MB" "OutOfMemoryError: io.read_" "$OUT/heapcap-40m.txt" \
+        "$OUT/heapcap-line.kn"
+    head -c 40000000 "$OUT/heapcap-40m.txt" >"$OUT/heapcap-fifo" &
+    writer=$!
+    heapcap 16 "io.read_file of a 40 MB pipe" "OutOfMemoryError: io.read_" /dev/null \
+        "$OUT/heapcap-pipe.kn" --allow-read="$OUT"
+    kill "$writer" 2>/dev/null # the reader stopped early: the writer may be blocked
+    wait "$writer" 2>/dev/null
     got=$(head -c 6000000 "$OUT/heapcap-40m.txt" | "$KILN" run --heap-limit=16M "$OUT/heapcap-line.kn" 2>&1)
     [ "$got" = 6000000 ] && pass || fail "a 6 MB line under --heap-limit=16M: $(printf %s "$got" | head -c 200)"
     rm -f "$OUT/heapcap-40m.txt" "$OUT/heapcap-fifo"
