@@ -60,6 +60,12 @@
 #    with the expected batch count (else a "failed" cell and a note, and
 #    the bench runs on), and the table gives the median over the runs of
 #    each figure and the max pause divided by lua5.4's.
+# 6. Embedding costs: bench/embed_cost.c, compiled here against $KILN's
+#    libkiln.a and liblua5.4, measures in one process a guest's call of a
+#    host function, the host's call of a guest function (kiln_call_fn and
+#    kiln_call beside lua_pcall) and the resident memory of a ready VM
+#    (created, a small program loaded and run; the mean of 200), Kiln
+#    beside Lua 5.4's C API. EMBED_N sets the calls (default 2000000).
 #
 # Each command of sections 1, 2 and 4: hyperfine -N (no shell), WARMUP
 # warm-up runs, then RUNS runs; the whole process is timed (start-up and
@@ -74,7 +80,7 @@
 # Environment: RUNS (default 5), WARMUP (default 1), KILN (build/kiln),
 # CC (cc), KERNELS / AWFY (space-separated names to run only those; AWFY=none
 # skips the AWFY table), BENCH_SECTIONS (the sections to run, of "kernels
-# awfy jit ffi gc", separated by spaces or commas; default all; "jit" without
+# awfy jit ffi gc embed", separated by spaces or commas; default all; "jit" without
 # "kernels" and "awfy" gives the compile statistics of the selected kernels
 # and AWFY benchmarks without their --jit=on columns), FFI_N (one N for
 # every runtime of the FFI section in place of FFI_SIZE; at most 134217728,
@@ -141,12 +147,12 @@ declare -A FFI_SIZE=([kiln_interp]=20000000 [kiln_jit]=50000000 [luajit_joff]=10
 GC_SIZE=${GC_SIZE:-"1000000 5000000"}
 
 # ---- sections ---------------------------------------------------------------
-SECTIONS=${BENCH_SECTIONS:-kernels awfy jit ffi gc}
+SECTIONS=${BENCH_SECTIONS:-kernels awfy jit ffi gc embed}
 SECTIONS=${SECTIONS//,/ }
 for sec in $SECTIONS; do
     case $sec in
-        kernels|awfy|jit|ffi|gc) ;;
-        *) note "BENCH_SECTIONS: no section '$sec' (kernels awfy jit ffi gc)"; exit 2 ;;
+        kernels|awfy|jit|ffi|gc|embed) ;;
+        *) note "BENCH_SECTIONS: no section '$sec' (kernels awfy jit ffi gc embed)"; exit 2 ;;
     esac
 done
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }   # is section $1 selected?
@@ -785,6 +791,26 @@ if section gc; then
         emit "Failed (its runs stopped there):"
         emit ""
         for i in "${!gc_notes[@]}"; do emit "$((i + 1)). ${gc_notes[$i]//|/\\|}"; done
+        emit ""
+    fi
+fi
+
+# ---- 6. embedding costs -------------------------------------------------------
+if section embed; then
+    lib=$(dirname "$KILN")/libkiln.a
+    if ! pkg-config --exists lua5.4 2>/dev/null; then
+        note "liblua5.4-dev is missing: no embedding table (make bench-deps)"
+    elif [ ! -f "$lib" ]; then
+        note "$lib is not built: no embedding table (make)"
+    else
+        # shellcheck disable=SC2046  # pkg-config's flags are words
+        "$CC" -O2 -Ivm $(pkg-config --cflags lua5.4) -o "$OUT/embed_cost" bench/embed_cost.c "$lib" \
+            $(pkg-config --libs lua5.4) -lmimalloc -lffi -lm -lpthread -ldl
+        emit "## Embedding costs"
+        emit ""
+        emit "bench/embed_cost.c, N = ${EMBED_N:-2000000} calls; ns per call, the fastest of 5 runs; a guest's call of a host function is its loop less the same loop without the call."
+        emit ""
+        "$OUT/embed_cost" "${EMBED_N:-2000000}" >> "$TABLES"
         emit ""
     fi
 fi

@@ -301,6 +301,7 @@ struct comp_sym {
      * at the top level before it (or in its initializer), so its reads
      * outside the top level are checked (GETGC: InitError). */
     bool late;
+    comp_module *mod; /* SYM_GLOBAL: the module that declares it */
 };
 /* Does this local (or capture) live in a cell? */
 #define SYM_BOXED(s) ((s)->root && (s)->root->captured && (s)->root->assigned)

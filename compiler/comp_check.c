@@ -306,6 +306,7 @@ static comp_sym *declare(checker *K, comp_node *at, const char *name, uint32_t l
         ERR(at, "too many globals (at most 65536)");
     if (global) {
         s->kind = SYM_GLOBAL;
+        s->mod = C->mod;
         s->index = (int32_t)C->nglobals;
         C->globals = comp_grow(C, C->globals, &C->globals_cap, C->nglobals + 1, sizeof(comp_sym *));
         C->globals[C->nglobals++] = s;

@@ -2004,8 +2004,12 @@ void comp_emit(comp *C, vm_image *im)
     im->nglobals = C->nglobals;
     im->globals = comp_alloc(C, sizeof(vm_global) * (C->nglobals ? C->nglobals : 1));
     for (uint32_t i = 0; i < C->nglobals; i++) {
-        im->globals[i].name = intern(&E, C->globals[i]->name, C->globals[i]->len);
-        im->globals[i].type = image_type(&E, C->globals[i]->type);
+        const comp_sym *g = C->globals[i];
+        uint32_t klen;
+        const char *key = comp_key(C, g->mod, g->name, g->len, &klen); /* util.count */
+        im->globals[i].name = intern(&E, key, klen);
+        im->globals[i].type = image_type(&E, g->type);
+        im->globals[i].flags = g->mutable_ ? VM_GLOBAL_VAR : 0;
     }
     /* One module a file, for traces; the prelude (module 1) has no
      * top-level code of its own, so its init is the root's, which only

@@ -2,6 +2,7 @@
  * rt_error.c — raising guest errors and formatting stack traces.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "rt.h"
@@ -49,16 +50,36 @@ static void append(kiln_vm *vm, const char *fmt, ...)
     va_end(ap);
 }
 
+/* Records the uncaught error's class and message for kiln_error_class and
+ * kiln_error_message (a copy: the object may be collected). */
+static void info_begin(kiln_vm *vm, const char *cls, const char *msg, size_t len)
+{
+    struct vm_errinfo *e = &vm->errinfo;
+    free(e->message);
+    e->message = malloc(len + 1);
+    if (e->message) {
+        memcpy(e->message, msg, len);
+        e->message[len] = 0;
+    }
+    e->cls = cls;
+    e->nframes = e->depth = 0;
+    e->set = true;
+}
+
 void rt_trace_begin(kiln_vm *vm, const vm_inst *exc)
 {
     vm->error[0] = 0;
-    if (!exc || (exc == vm->oom_error && vm->ctx->err_kind == RT_ERR_OOM)) {
-        append(vm, "error: %s: %s", rt_error_class(vm->ctx->err_kind), vm->ctx->err_msg);
+    int kind = vm->ctx->err_kind;
+    if (!exc || (exc == vm->oom_error && kind == RT_ERR_OOM)) {
+        append(vm, "error: %s: %s", rt_error_class(kind), vm->ctx->err_msg);
+        info_begin(vm, kind == RT_LIMIT ? NULL : rt_error_class(kind), vm->ctx->err_msg,
+                   strlen(vm->ctx->err_msg));
         return;
     }
     const vm_str *m = exc->fields[0].s; /* Error.message */
-    append(vm, "error: %s: %.*s", vm_image_str(&vm->img, exc->cls->def->name), m ? (int)m->len : 4,
-           m ? m->data : "null");
+    const char *cls = vm_image_str(&vm->img, exc->cls->def->name);
+    append(vm, "error: %s: %.*s", cls, m ? (int)m->len : 4, m ? m->data : "null");
+    info_begin(vm, cls, m ? m->data : "", m ? m->len : 0);
 }
 
 bool rt_error_link(kiln_vm *vm)
@@ -126,11 +147,16 @@ vm_inst *rt_error_object(kiln_vm *vm)
 void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, uint32_t depth)
 {
     const vm_image *im = &vm->img;
+    vm->errinfo.depth = depth;
     if (index >= KILN_TRACE_HEAD && index + KILN_TRACE_TAIL < depth) {
         if (index == KILN_TRACE_HEAD)
             append(vm, "\n  ... %u more frames ...", depth - KILN_TRACE_HEAD - KILN_TRACE_TAIL);
         return;
     }
+    uint32_t line = vm_func_line(f, pc);
     append(vm, "\n  at %s (%s:%u)", vm_image_str(im, f->name),
-           vm_image_str(im, im->modules[f->module].file), vm_func_line(f, pc));
+           vm_image_str(im, im->modules[f->module].file), line);
+    struct vm_errinfo *e = &vm->errinfo;
+    if (e->nframes < sizeof e->frames / sizeof e->frames[0])
+        e->frames[e->nframes++] = (struct vm_errframe){(uint32_t)(f - im->funcs), line};
 }

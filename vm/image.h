@@ -242,9 +242,13 @@ typedef struct vm_const {
     uint64_t bits; /* the int, the double's bits, or a string index */
 } vm_const;
 
+/* A global: its name is the program's ("count" in the root module,
+ * "util.count" in module util); `var` ones may be set from the host. */
+enum { VM_GLOBAL_VAR = 1 };
 typedef struct vm_global {
     uint32_t name; /* string index */
     uint16_t type;
+    uint8_t flags; /* VM_GLOBAL_* */
 } vm_global;
 
 /* A reference to a native function, resolved by name and signature when the
@@ -348,6 +352,10 @@ const char *vm_image_str(const vm_image *im, uint32_t idx);
 
 /* vm_type_str: the name of type `t` of `im` ("int", "Circle", ...). */
 const char *vm_type_str(const vm_image *im, uint32_t t);
+
+/* vm_type_write: type `t` as the language writes it ("[int]", "{str: Circle}",
+ * "fn(int) -> str") at the end of `b`. */
+void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b);
 
 /* vm_assignable: may a value of type `from` be stored where `to` is
  * expected? Equal types, a class and one of its ancestors, or a Buffer

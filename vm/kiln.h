@@ -217,6 +217,91 @@ KILN_API kiln_status kiln_release(kiln_vm *vm, kiln_value v);
 KILN_API kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args, int nargs,
                                kiln_value *result);
 
+/* ---- Resolved entry points and globals ----
+ *
+ * kiln_find_function finds a top-level function once; kiln_call_fn then
+ * calls it with no lookup by name:
+ *
+ *     kiln_fn step;
+ *     if (kiln_find_function(vm, "step", "fn(int) -> int", &step) != KILN_OK)
+ *         return fail(kiln_error(vm));
+ *     for (int i = 0; i < n; i++)
+ *         if (kiln_call_fn(vm, step, &(kiln_value){KILN_INT, .as.i = i}, 1, &r) != KILN_OK)
+ *             ...
+ */
+typedef struct {
+    uint64_t id; /* 0: none */
+} kiln_fn;
+
+/* kiln_find_function: the top-level function `name` of the loaded program
+ * ("f" in the root module, "util.f" in module util) into *out. With
+ * `type` not NULL, the function's type must be it, as the language writes
+ * it ("fn(int, [str]) -> {str: int}", "fn()" for none; spaces are
+ * ignored), else KILN_ERR_API naming the actual type. The handle stays
+ * valid while the VM lives; it names a function of this VM only. */
+KILN_API kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type,
+                                        kiln_fn *out);
+
+/* kiln_call_fn: kiln_call of a function found by kiln_find_function
+ * (the same arguments, results and statuses); a handle of another VM or
+ * of none is KILN_ERR_API. */
+KILN_API kiln_status kiln_call_fn(kiln_vm *vm, kiln_fn fn, const kiln_value *args, int nargs,
+                                  kiln_value *result);
+
+/* kiln_get_global: the value of the program's top-level variable `name`
+ * ("count" in the root module, "util.count" in module util) into *out,
+ * a new handle for a string or object. Before kiln_run, or before its
+ * declaration has run, it holds 0, 0.0, false or null. */
+KILN_API kiln_status kiln_get_global(kiln_vm *vm, const char *name, kiln_value *out);
+
+/* kiln_set_global: sets the top-level `var` `name` to `v`, which must
+ * have its type (a handle's object is then also held by the global).
+ * A `let` is KILN_ERR_API: the program may have used its value where it
+ * was written. kiln_run runs the declarations again, so a value set
+ * before kiln_run is overwritten by the declaration's own. */
+KILN_API kiln_status kiln_set_global(kiln_vm *vm, const char *name, kiln_value v);
+
+/* ---- Errors as data ----
+ *
+ * After kiln_run or kiln_call returned KILN_ERR_RUNTIME or KILN_ERR_LIMIT,
+ * the error that ended it, besides the text of kiln_error. The strings
+ * belong to `vm` and stay valid until the next kiln_run or kiln_call. */
+typedef struct {
+    const char *function; /* "main", "util.parse", "Point.norm" */
+    const char *file;     /* the source path of its module */
+    uint32_t line;        /* 0 when unknown */
+} kiln_frame;
+
+/* kiln_error_class: the class of the uncaught error ("ValueError", or a
+ * class of the program: "ParseError"); NULL when the last run or call did
+ * not end in one, or ended because fuel, time or kiln_interrupt stopped
+ * it (then kiln_error_message says which and the frames say where). */
+KILN_API const char *kiln_error_class(const kiln_vm *vm);
+
+/* kiln_error_message: its message ("" when there is none). */
+KILN_API const char *kiln_error_message(const kiln_vm *vm);
+
+/* kiln_error_frames: how many frames of the error's stack are kept,
+ * innermost first: all of them up to 20; of a deeper stack the innermost
+ * 12 and the outermost 8. *depth (when not NULL) gets the stack's whole
+ * depth. 0 when there is no error. */
+KILN_API int kiln_error_frames(const kiln_vm *vm, uint32_t *depth);
+
+/* kiln_error_frame: frame i (0 = where the error was raised) into *out. */
+KILN_API kiln_status kiln_error_frame(const kiln_vm *vm, int i, kiln_frame *out);
+
+/* kiln_stack_frame: from inside a native, the guest frame `level` below
+ * it (0 = the function that called the native, 1 = its caller, ...,
+ * through kiln_calls made by outer natives). KILN_ERR_API past the
+ * outermost frame or when no guest code runs: a loop over levels from 0
+ * stops at the first status that is not KILN_OK. */
+KILN_API kiln_status kiln_stack_frame(kiln_vm *vm, int level, kiln_frame *out);
+
+/* kiln_set_user / kiln_user: a pointer of the host's own, kept by the VM
+ * for it (NULL at first), e.g. the game object a script belongs to. */
+KILN_API void kiln_set_user(kiln_vm *vm, void *user);
+KILN_API void *kiln_user(const kiln_vm *vm);
+
 /* A native function the guest calls: args[0..nargs-1] have the declared
  * parameter types (strings as handles, released after the call); it
  * stores a value of its result type in *result (nothing for no result)
@@ -235,9 +320,12 @@ KILN_API kiln_status kiln_define_native(kiln_vm *vm, const char *module, const c
                                         const char *type, kiln_native_fn fn, void *userdata);
 
 /* kiln_throw: from inside a native, makes the guest throw a new error of
- * the built-in class `error_class` ("Error", "ValueError", "IOError", ...)
- * with `message`. The native returns what kiln_throw returns
- * (KILN_ERR_RUNTIME; KILN_ERR_API for an unknown class). */
+ * class `error_class` with `message`: a built-in class ("Error",
+ * "ValueError", "IOError", ...) or one of the program's that extends
+ * Error ("ParseError"; its other fields are 0, false or null: its init
+ * does not run). The native returns what kiln_throw returns
+ * (KILN_ERR_RUNTIME; KILN_ERR_API for a class that is not an error class
+ * of the program, or a name two of its modules' classes share). */
 KILN_API kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message);
 
 /* kiln_interrupt: asks the guest running in `vm` to stop soon (within

@@ -292,7 +292,20 @@ struct kiln_vm {
     int exit_code;
     bool exited;
     char error[KILN_ERRBUF]; /* the last failure's text */
-    vm_buf listing;          /* kiln_disassemble output */
+    /* The uncaught error that ended the last run or call, as data
+     * (kiln_error_class ...), recorded with the trace's text (rt_error.c);
+     * `set` is cleared when a run or call starts. */
+    struct vm_errinfo {
+        bool set;
+        const char *cls; /* the class's name, or NULL for a limit's stop */
+        char *message;   /* malloc'd, NUL-terminated */
+        uint32_t nframes, depth;
+        struct vm_errframe {
+            uint32_t func, line;
+        } frames[KILN_TRACE_HEAD + KILN_TRACE_TAIL];
+    } errinfo;
+    void *user;     /* kiln_set_user's */
+    vm_buf listing; /* kiln_disassemble output */
 #ifdef KILN_OPSTATS
     /* `make opstats` only: executed instructions, by opcode pair
      * [previous * OP__COUNT + current], reported by interp_opstats. */

@@ -152,6 +152,47 @@ const char *vm_type_str(const vm_image *im, uint32_t t)
                                          : "?";
 }
 
+static void type_write(const vm_image *im, uint32_t t, vm_buf *b, int depth)
+{
+    uint32_t k, v;
+    const vm_type *fn = vm_fn_type(im, t);
+    int elem = vm_elem_of(im, t), cell = vm_cell_of(im, t);
+    if (depth > 16) { /* types nest through earlier entries only, but bound it */
+        vm_buf_printf(b, "...");
+    } else if (elem >= 0) {
+        vm_buf_printf(b, "[");
+        type_write(im, (uint32_t)elem, b, depth + 1);
+        vm_buf_printf(b, "]");
+    } else if (vm_map_types(im, t, &k, &v)) {
+        vm_buf_printf(b, "{");
+        type_write(im, k, b, depth + 1);
+        vm_buf_printf(b, ": ");
+        type_write(im, v, b, depth + 1);
+        vm_buf_printf(b, "}");
+    } else if (fn) {
+        vm_buf_printf(b, "fn(");
+        for (uint32_t i = 0; i < VM_FN_NPARAMS(fn->a); i++) {
+            if (i)
+                vm_buf_printf(b, ", ");
+            type_write(im, fn->params[i], b, depth + 1);
+        }
+        vm_buf_printf(b, ")");
+        if (VM_FN_RET(fn->a) != VM_T_VOID) {
+            vm_buf_printf(b, " -> ");
+            type_write(im, VM_FN_RET(fn->a), b, depth + 1);
+        }
+    } else if (cell >= 0) {
+        type_write(im, (uint32_t)cell, b, depth + 1);
+    } else {
+        vm_buf_printf(b, "%s", vm_type_str(im, t));
+    }
+}
+
+void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b)
+{
+    type_write(im, t, b, 0);
+}
+
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
 {
     if (from == to || (from == VM_T_BUFFER && to == VM_T_PTR))
@@ -431,8 +472,9 @@ void vm_disasm_with(const vm_image *im, vm_buf *out, vm_disasm_hook hook, void *
                                                    : "?");
     }
     for (uint32_t i = 0; i < im->nglobals; i++)
-        vm_buf_printf(out, "global g%u %s: %s\n", i, vm_image_str(im, im->globals[i].name),
-                      vm_type_str(im, im->globals[i].type));
+        vm_buf_printf(out, "global g%u %s %s: %s\n", i,
+                      im->globals[i].flags & VM_GLOBAL_VAR ? "var" : "let",
+                      vm_image_str(im, im->globals[i].name), vm_type_str(im, im->globals[i].type));
     for (uint32_t i = 0; i < im->nnatives; i++) {
         const vm_nativeref *n = &im->natives[i];
         vm_buf_printf(out, "native n%u %s(", i, vm_image_str(im, n->name));

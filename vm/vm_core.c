@@ -501,6 +501,7 @@ kiln_status kiln_run(kiln_vm *vm)
                     "kiln_run: the VM is already running (called from "
                     "inside its own output hook?)");
     vm->error[0] = 0;
+    vm->errinfo.set = false;
     vm->running = true;
     const vm_image *im = &vm->img;
     vm->exited = false;
@@ -513,6 +514,7 @@ kiln_status kiln_run(kiln_vm *vm)
     if (st == KILN_OK && !vm->exited && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);
     vm->running = false;
+    vm->errinfo.set &= st != KILN_OK; /* one a native's kiln_call met, and the guest caught */
     return st;
 }
 

@@ -21,6 +21,7 @@
 
 #include "../runtime/rt.h"
 #include "api.h"
+#include "frame.h"
 
 kiln_value kiln_int(int64_t i)
 {
@@ -175,6 +176,7 @@ void vm_embed_free(kiln_vm *vm)
     }
     free(vm->hosts);
     free(vm->handles);
+    free(vm->errinfo.message);
 }
 
 /* ---- Calling the guest ---- */
@@ -236,34 +238,30 @@ static kiln_value to_host(kiln_vm *vm, vm_value v, uint32_t t)
     }
 }
 
-kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args, int nargs,
-                      kiln_value *result)
+/* kiln_fn ids: the VM's tag (bits 48-63) and the function's index + 1. */
+static kiln_fn fn_handle(const kiln_vm *vm, int fi)
 {
-    if (!vm)
-        return KILN_ERR_API;
-    if (result)
-        *result = kiln_null();
-    if (!function)
-        return api_fail(vm, "kiln_call: NULL function name");
-    if (!vm->loaded)
-        return api_fail(vm, "kiln_call: no program loaded");
+    return (kiln_fn){(uint64_t)vm->handle_tag << 48 | (uint64_t)(fi + 1)};
+}
+
+/* Calls function fi of the program (a top-level one, found by name). */
+static kiln_status call_function(kiln_vm *vm, int fi, const kiln_value *args, int nargs,
+                                 kiln_value *result)
+{
+    const vm_image *im = &vm->img;
+    const vm_func *f = &im->funcs[fi];
+    const char *name = vm_image_str(im, f->name);
     if (nargs < 0 || (nargs > 0 && !args))
         return api_fail(vm, "kiln_call: bad argument list (%d arguments at %p)", nargs,
                         (const void *)args);
-    const vm_image *im = &vm->img;
-    int fi = find_function(im, function);
-    if (fi < 0)
-        return api_fail(vm, "kiln_call: the program has no function '%.200s'", function);
-    const vm_func *f = &im->funcs[fi];
     if (nargs != f->nparams)
-        return api_fail(vm, "kiln_call: %.200s() takes %u argument%s, got %d", function, f->nparams,
+        return api_fail(vm, "kiln_call: %.200s() takes %u argument%s, got %d", name, f->nparams,
                         f->nparams == 1 ? "" : "s", nargs);
     vm_value vals[KILN_MAX_PARAMS];
     for (int i = 0; i < nargs; i++)
         if (!from_host(vm, args[i], f->types[i], &vals[i]))
             return api_fail(vm, "kiln_call: argument %d of %.200s() is %s, expected %s", i + 1,
-                            function,
-                            args[i].type <= KILN_REF ? TYPE_NAMES[args[i].type] : "invalid",
+                            name, args[i].type <= KILN_REF ? TYPE_NAMES[args[i].type] : "invalid",
                             vm_type_str(im, f->types[i]));
     bool nested = vm->running; /* from a native: the run's limits go on */
     if (!nested) {
@@ -276,12 +274,15 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
         vm_limits_reset(vm);
     }
     vm->error[0] = 0;
+    vm->errinfo.set = false;
     vm->ctx->err_kind = RT_ERR_NONE;
     vm->ctx->pending = NULL;
     vm_value res;
     int rc = vm_run_function(vm, (uint32_t)fi, vals, &res);
-    if (!nested)
+    if (!nested) {
         vm->running = false;
+        vm->errinfo.set &= rc == -1; /* one a native's kiln_call met, and the guest caught */
+    }
     if (rc == -1)
         return vm_failure_status(vm);
     if (rc == -2) {
@@ -294,6 +295,220 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
             return api_fail(vm, "kiln_call: out of memory for the result's handle");
     }
     return KILN_OK;
+}
+
+kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args, int nargs,
+                      kiln_value *result)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (result)
+        *result = kiln_null();
+    if (!function)
+        return api_fail(vm, "kiln_call: NULL function name");
+    if (!vm->loaded)
+        return api_fail(vm, "kiln_call: no program loaded");
+    int fi = find_function(&vm->img, function);
+    if (fi < 0)
+        return api_fail(vm, "kiln_call: the program has no function '%.200s'", function);
+    return call_function(vm, fi, args, nargs, result);
+}
+
+kiln_status kiln_call_fn(kiln_vm *vm, kiln_fn fn, const kiln_value *args, int nargs,
+                         kiln_value *result)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (result)
+        *result = kiln_null();
+    uint64_t i = fn.id & 0xffffffffffffull;
+    if ((fn.id >> 48) != vm->handle_tag || i == 0 || !vm->loaded || i > vm->img.nfuncs)
+        return api_fail(vm, "kiln_call_fn: not a function of this VM (kiln_find_function)");
+    return call_function(vm, (int)(i - 1), args, nargs, result);
+}
+
+/* Does `want` say type `have`, spaces aside? */
+static bool same_type_text(const char *want, const char *have)
+{
+    for (;;) {
+        while (*want == ' ')
+            want++;
+        while (*have == ' ')
+            have++;
+        if (*want != *have)
+            return false;
+        if (!*want)
+            return true;
+        want++, have++;
+    }
+}
+
+kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, kiln_fn *out)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!out)
+        return api_fail(vm, "kiln_find_function: NULL out");
+    *out = (kiln_fn){0};
+    if (!name)
+        return api_fail(vm, "kiln_find_function: NULL name");
+    if (!vm->loaded)
+        return api_fail(vm, "kiln_find_function: no program loaded");
+    const vm_image *im = &vm->img;
+    int fi = find_function(im, name);
+    if (fi < 0)
+        return api_fail(vm, "kiln_find_function: the program has no function '%.200s'", name);
+    if (type) {
+        const vm_func *f = &im->funcs[fi];
+        vm_buf b = {0};
+        vm_buf_printf(&b, "fn(");
+        for (uint32_t i = 0; i < f->nparams; i++) {
+            if (i)
+                vm_buf_printf(&b, ", ");
+            vm_type_write(im, f->types[i], &b);
+        }
+        vm_buf_printf(&b, ")");
+        if (f->ret != VM_T_VOID) {
+            vm_buf_printf(&b, " -> ");
+            vm_type_write(im, f->ret, &b);
+        }
+        kiln_status st = KILN_OK;
+        if (b.oom)
+            st = api_fail(vm, "kiln_find_function: out of memory");
+        else if (!same_type_text(type, b.data))
+            st = api_fail(vm, "kiln_find_function: %.200s has type %.300s, not %.300s", name,
+                          b.data, type);
+        vm_buf_free(&b);
+        if (st != KILN_OK)
+            return st;
+    }
+    *out = fn_handle(vm, fi);
+    return KILN_OK;
+}
+
+/* ---- Globals ---- */
+
+/* The index of global `name`, or -1 after setting the error. */
+static int find_global(kiln_vm *vm, const char *name, const char *who)
+{
+    if (!name) {
+        api_fail(vm, "%s: NULL name", who);
+        return -1;
+    }
+    if (!vm->loaded) {
+        api_fail(vm, "%s: no program loaded", who);
+        return -1;
+    }
+    const vm_image *im = &vm->img;
+    for (uint32_t i = 0; i < im->nglobals; i++)
+        if (!strcmp(vm_image_str(im, im->globals[i].name), name))
+            return (int)i;
+    api_fail(vm, "%s: the program has no global '%.200s'", who, name);
+    return -1;
+}
+
+kiln_status kiln_get_global(kiln_vm *vm, const char *name, kiln_value *out)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!out)
+        return api_fail(vm, "kiln_get_global: NULL out");
+    *out = kiln_null();
+    int g = find_global(vm, name, "kiln_get_global");
+    if (g < 0)
+        return KILN_ERR_API;
+    uint32_t t = vm->img.globals[g].type;
+    *out = to_host(vm, vm->globals[g], t);
+    if (VM_T_ISREF(t) && vm->globals[g].p && out->type == KILN_NULL)
+        return api_fail(vm, "kiln_get_global: out of memory for the handle");
+    return KILN_OK;
+}
+
+kiln_status kiln_set_global(kiln_vm *vm, const char *name, kiln_value v)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    int g = find_global(vm, name, "kiln_set_global");
+    if (g < 0)
+        return KILN_ERR_API;
+    const vm_global *gl = &vm->img.globals[g];
+    if (!(gl->flags & VM_GLOBAL_VAR))
+        return api_fail(vm, "kiln_set_global: %.200s is a let, not a var", name);
+    vm_value val;
+    if (!from_host(vm, v, gl->type, &val))
+        return api_fail(vm, "kiln_set_global: %.200s is %s, the value is %s", name,
+                        vm_type_str(&vm->img, gl->type),
+                        v.type <= KILN_REF ? TYPE_NAMES[v.type] : "invalid");
+    vm->globals[g] = val; /* globals are roots: no barrier (gc.h) */
+    vm->ginit[g] = 1;
+    return KILN_OK;
+}
+
+/* ---- Errors as data ---- */
+
+const char *kiln_error_class(const kiln_vm *vm)
+{
+    return vm && vm->errinfo.set ? vm->errinfo.cls : NULL;
+}
+
+const char *kiln_error_message(const kiln_vm *vm)
+{
+    return vm && vm->errinfo.set && vm->errinfo.message ? vm->errinfo.message : "";
+}
+
+int kiln_error_frames(const kiln_vm *vm, uint32_t *depth)
+{
+    bool set = vm && vm->errinfo.set;
+    if (depth)
+        *depth = set ? vm->errinfo.depth : 0;
+    return set ? (int)vm->errinfo.nframes : 0;
+}
+
+/* Frame of function fi at line `line` as the host sees it. */
+static kiln_frame frame_of(const vm_image *im, uint32_t fi, uint32_t line)
+{
+    const vm_func *f = &im->funcs[fi];
+    return (kiln_frame){vm_image_str(im, f->name), vm_image_str(im, im->modules[f->module].file),
+                        line};
+}
+
+kiln_status kiln_error_frame(const kiln_vm *vm, int i, kiln_frame *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    const struct vm_errinfo *e = &vm->errinfo;
+    if (!e->set || i < 0 || (uint32_t)i >= e->nframes)
+        return KILN_ERR_API;
+    *out = frame_of(&vm->img, e->frames[i].func, e->frames[i].line);
+    return KILN_OK;
+}
+
+kiln_status kiln_stack_frame(kiln_vm *vm, int level, kiln_frame *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    if (!vm->running || level < 0)
+        return api_fail(vm, "kiln_stack_frame: %s",
+                        level < 0 ? "negative level" : "no guest code runs");
+    int n = 0;
+    for (vm_frame_iter it = vm_frames(vm->ctx); it.R; vm_frames_step(&it))
+        if (n++ == level) {
+            uint32_t fi = (uint32_t)(it.fn->def - vm->img.funcs);
+            *out = frame_of(&vm->img, fi, vm_func_line(it.fn->def, vm_frame_at(it.fn, it.pc)));
+            return KILN_OK;
+        }
+    return api_fail(vm, "kiln_stack_frame: the stack has %d frames", n);
+}
+
+void kiln_set_user(kiln_vm *vm, void *user)
+{
+    if (vm)
+        vm->user = user;
+}
+
+void *kiln_user(const kiln_vm *vm)
+{
+    return vm ? vm->user : NULL;
 }
 
 /* ---- The embedder's natives ---- */
@@ -421,17 +636,56 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
     return KILN_OK;
 }
 
+/* The program's class named `name` that extends Error (its message
+ * field first), or -1 for none, -2 when two share the name. */
+static int error_class_named(const kiln_vm *vm, const char *name)
+{
+    const vm_image *im = &vm->img;
+    int err = vm_error_class(im), found = -1;
+    for (uint32_t i = 0; err >= 0 && i < im->nclasses; i++) {
+        const vm_class *c = &im->classes[i];
+        if (!strcmp(vm_image_str(im, c->name), name) &&
+            vm_assignable(im, c->type, im->classes[err].type) && c->nfields >= 1 &&
+            c->field_types[0] == VM_T_STR)
+            found = found == -1 ? (int)i : -2;
+    }
+    return found;
+}
+
 kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message)
 {
     if (!vm)
         return KILN_ERR_API;
-    for (int k = RT_ERR_ERROR; error_class && k < RT_ERR__COUNT; k++)
+    if (!error_class)
+        return api_fail(vm, "kiln_throw: NULL error class");
+    if (!vm->running)
+        return api_fail(vm, "kiln_throw: only a native may throw (no guest code runs)");
+    if (!message)
+        message = "";
+    for (int k = RT_ERR_ERROR; k < RT_ERR__COUNT; k++)
         if (!strcmp(rt_error_class(k), error_class)) {
-            rt_raise(vm, k, "%s", message ? message : "");
+            rt_raise(vm, k, "%s", message);
             return KILN_ERR_RUNTIME;
         }
-    return api_fail(vm, "kiln_throw: '%.100s' is not a built-in error class",
-                    error_class ? error_class : "(null)");
+    int ci = error_class_named(vm, error_class);
+    if (ci < 0)
+        return api_fail(vm, "kiln_throw: %s '%.100s'",
+                        ci == -1 ? "the program has no error class"
+                                 : "two classes of the program are named",
+                        error_class);
+    vm_ctx *X = vm->ctx;
+    vm_str *s = vm_str_cstr(vm, message);
+    vm_inst *e = NULL;
+    if (s && vm_root_push(vm, s)) {
+        e = vm_inst_new(vm, &vm->classes[ci]);
+        vm_root_pop(vm, 1);
+    }
+    if (!e) /* OutOfMemoryError, raised by the allocation */
+        return KILN_ERR_RUNTIME;
+    e->fields[0].s = s; /* initializing: no barrier (gc.h) */
+    X->pending = e;
+    X->err_kind = RT_PENDING;
+    return KILN_ERR_RUNTIME;
 }
 
 static uint32_t letter_type(char c)

@@ -13,7 +13,7 @@
  *           (type ids 0-6 are void int float bool str ptr Buffer; entry i
  *           is id 7 + i)
  *     CNST  count u32, then per constant: type u8, bits u64
- *     GLOB  count u32, then per global: name u32, type u16
+ *     GLOB  count u32, then per global: name u32, type u16, flags u8 (1: var)
  *     NATV  count u32, then per native: name u32, ret u16, nparams u8, types u16[nparams]
  *     CLAS  count u32, then per class: name u32, super i32, type u16,
  *           nfields u16, (type u16, name u32)[nfields], nslots u16,
@@ -176,6 +176,7 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     for (uint32_t i = 0; i < im->nglobals; i++) {
         put_u32(b, im->globals[i].name);
         put_u16(b, im->globals[i].type);
+        put_u8(b, im->globals[i].flags);
     }
     end_section(b, s);
 
@@ -463,13 +464,17 @@ static void read_consts(reader *r, vm_image *im)
 
 static void read_globals(reader *r, vm_image *im)
 {
-    im->nglobals = get_count(r, 6, "global");
+    im->nglobals = get_count(r, 7, "global");
     im->globals = rcalloc(r, im->nglobals, sizeof(vm_global));
     for (uint32_t i = 0; i < im->nglobals && !r->failed; i++) {
         im->globals[i].name = get_u32(r);
         check_str(r, im, im->globals[i].name, "global name");
         im->globals[i].type = get_u16(r);
         check_type(r, im, im->globals[i].type, false, "global");
+        im->globals[i].flags = get_u8(r);
+        if (im->globals[i].flags & ~VM_GLOBAL_VAR)
+            rfail(r, "global %u has unknown flags 0x%x at offset %zu", i, im->globals[i].flags,
+                  roff(r));
     }
 }
 

@@ -252,9 +252,9 @@ static void base_init(base *b)
     im->consts = b->consts;
     im->nconsts = 3;
 
-    b->globals[0] = (vm_global){S_GI, VM_T_INT};
-    b->globals[1] = (vm_global){S_GS, VM_T_STR};
-    b->globals[2] = (vm_global){S_GB, T_BASE};
+    b->globals[0] = (vm_global){S_GI, VM_T_INT, VM_GLOBAL_VAR};
+    b->globals[1] = (vm_global){S_GS, VM_T_STR, 0};
+    b->globals[2] = (vm_global){S_GB, T_BASE, VM_GLOBAL_VAR};
     im->globals = b->globals;
     im->nglobals = 3;
 
@@ -1392,7 +1392,15 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_bad_global_type", &out,
                EXPECT("invalid image: bad global type 11 at offset %zu",
-                      sec_body(&out, SEC_GLOB) + 4 + 6 * 2));
+                      sec_body(&out, SEC_GLOB) + 4 + 7 + 6));
+    vm_buf_free(&out);
+
+    base_init(&b);
+    b.globals[1].flags = 6;
+    serialize(&b.im, &out);
+    emit_bytes(g, "r_global_flags", &out,
+               EXPECT("invalid image: global 1 has unknown flags 0x6 at offset %zu",
+                      sec_body(&out, SEC_GLOB) + 4 + 7 * 2));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1481,7 +1489,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_global_name_index", &out,
                EXPECT("invalid image: global name string index 1000 out of range at offset %zu",
-                      sec_body(&out, SEC_GLOB) + 4 + 6 + 4));
+                      sec_body(&out, SEC_GLOB) + 4 + 7 + 4));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1665,7 +1673,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_global_type_past_table", &out,
                EXPECT("invalid image: bad global type %u at offset %zu", (unsigned)T_END,
-                      sec_body(&out, SEC_GLOB) + 4 + 6 * 3));
+                      sec_body(&out, SEC_GLOB) + 4 + 7 * 2 + 6));
     vm_buf_free(&out);
 
     base_init(&b);

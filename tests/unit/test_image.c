@@ -96,7 +96,7 @@ Test(image, read_gives_the_program_structure)
     for (uint32_t i = 0; i < im.nglobals; i++) {
         const char *n = vm_image_str(&im, im.globals[i].name);
         if (!strcmp(n, "count"))
-            count = im.globals[i].type == VM_T_INT;
+            count = im.globals[i].type == VM_T_INT && im.globals[i].flags == VM_GLOBAL_VAR;
         if (!strcmp(n, "label"))
             label = im.globals[i].type == VM_T_STR;
     }
@@ -168,7 +168,7 @@ Test(image, handmade_image_round_trip)
     uint32_t off[3] = {0, 2, 5}, len[3] = {1, 2, 3};
     char data[] = "m\0ab\0xyz";
     vm_const k[2] = {{VM_T_INT, 0x8000000000000001ull}, {VM_T_STR, 2}};
-    vm_global g[2] = {{1, VM_T_BOOL}, {1, VM_T__COUNT + 1}};
+    vm_global g[2] = {{1, VM_T_BOOL, 0}, {1, VM_T__COUNT + 1, VM_GLOBAL_VAR}};
     /* types 5 and 6 both name class 0 (the reader does not mind; the
      * verifier would), class 0 has two fields and a slot */
     uint16_t fparams[2] = {VM_T_STR, VM_T__COUNT};
@@ -236,6 +236,8 @@ Test(image, handmade_image_round_trip)
     cr_assert_eq(r.consts[1].type, VM_T_STR);
     cr_assert_eq(r.globals[0].type, VM_T_BOOL);
     cr_assert_eq(r.globals[1].type, VM_T__COUNT + 1);
+    cr_assert_eq(r.globals[0].flags, 0);
+    cr_assert_eq(r.globals[1].flags, VM_GLOBAL_VAR);
     cr_assert_eq(r.ntypes, 4);
     cr_assert_eq(r.types[1].kind, VM_K_CLASS);
     cr_assert_eq(r.types[1].a, 0);

@@ -37,7 +37,7 @@ static void mini_init(mini *x, uint16_t ret, const uint16_t *types, uint16_t nre
     }
     x->k[0] = (vm_const){VM_T_INT, 7};
     x->k[1] = (vm_const){VM_T_STR, 3};
-    x->g[0] = (vm_global){4, VM_T_FLOAT};
+    x->g[0] = (vm_global){4, VM_T_FLOAT, 0};
     x->n[0] = (vm_nativeref){.name = 5, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_INT}};
 
     x->f[0] = (vm_func){
@@ -472,7 +472,7 @@ static void cls_init(cls *x)
                              .slots = x->slots[i]};
     }
     x->k[0] = (vm_const){VM_T_STR, CS_OBJ};
-    x->g[0] = (vm_global){CS_GB, T_BASE};
+    x->g[0] = (vm_global){CS_GB, T_BASE, 0};
     x->n[0] =
         (vm_nativeref){.name = CS_PRINT, .nparams = 1, .ret = VM_T_VOID, .params = {VM_T_INT}};
     x->n[1] =
