@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -215,7 +216,9 @@ static long rss_bytes(void)
     return rss * sysconf(_SC_PAGESIZE);
 }
 
-/* Bytes of resident memory per ready VM, over VMS of them. */
+/* Bytes of resident memory per ready VM, over VMS of them; measured in a
+ * child process forked before anything else ran, so no memory an earlier
+ * measurement freed is reused. */
 static double kiln_vm_bytes(void)
 {
     static kiln_vm *vms[VMS];
@@ -242,18 +245,40 @@ static double lua_vm_bytes(void)
     return per;
 }
 
+/* f() in a child process, its result back through a pipe. */
+static double in_child(double (*f)(void))
+{
+    int fd[2];
+    if (pipe(fd) != 0)
+        die("pipe", "failed");
+    pid_t pid = fork();
+    if (pid < 0)
+        die("fork", "failed");
+    if (pid == 0) {
+        double v = f();
+        _exit(write(fd[1], &v, sizeof v) == sizeof v ? 0 : 1);
+    }
+    double v = 0;
+    int status;
+    if (read(fd[0], &v, sizeof v) != sizeof v || waitpid(pid, &status, 0) != pid || status != 0)
+        die("child", "no measurement");
+    close(fd[0]);
+    close(fd[1]);
+    return v;
+}
+
 int main(int argc, char **argv)
 {
     int64_t n = argc > 1 ? atoll(argv[1]) : 2000000;
     if (n < 1000)
         die("N", "at least 1000");
+    double lua_mem = in_child(lua_vm_bytes), kiln_mem = in_child(kiln_vm_bytes);
     double lua_g2n = lua_guest_to_native(n), lua_h2g = lua_host_to_guest(n);
     double ki_g2n = kiln_guest_to_native(KILN_JIT_OFF, n);
     double kj_g2n = kiln_guest_to_native(KILN_JIT_ON, n);
     double ki_h2g = kiln_host_to_guest(KILN_JIT_OFF, n, false);
     double kj_h2g = kiln_host_to_guest(KILN_JIT_ON, n, false);
     double kn_h2g = kiln_host_to_guest(KILN_JIT_ON, n, true);
-    double lua_mem = lua_vm_bytes(), kiln_mem = kiln_vm_bytes();
     printf("| cost | Lua 5.4 | Kiln interpreter | Kiln JIT | Kiln ÷ Lua (best) |\n");
     printf("|---|---:|---:|---:|---:|\n");
     double best = ki_g2n < kj_g2n ? ki_g2n : kj_g2n;

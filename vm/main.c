@@ -238,7 +238,11 @@ static int cmd_build(const char *path, const char *out)
         return code;
     const void *bytes;
     size_t len;
-    kiln_image(vm, &bytes, &len);
+    if (kiln_image(vm, &bytes, &len) != KILN_OK) {
+        fprintf(stderr, "kiln: build: %s\n", kiln_error(vm));
+        kiln_free(vm);
+        return EXIT_FAILURE;
+    }
     FILE *fp = fopen(out, "wb");
     if (!fp || fwrite(bytes, 1, len, fp) != len || fclose(fp) != 0) {
         fprintf(stderr, "kiln: cannot write %s\n", out);

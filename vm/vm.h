@@ -249,7 +249,8 @@ struct kiln_vm {
     bool loaded;
     bool running; /* inside kiln_run: re-entry from a hook is refused */
     vm_image img;
-    vm_buf image_bytes; /* the loaded program as an image */
+    vm_buf image_bytes; /* the loaded program as an image, made by kiln_image */
+    bool image_read;    /* an image was read and verified: loading again is refused */
     vm_value *kvals;    /* constants, strings materialized */
     vm_value *globals;
     uint8_t *ginit; /* per global: its declaration has run (INITG, GETGC) */
@@ -267,7 +268,11 @@ struct kiln_vm {
     struct vm_inst *last_oom; /* the last OutOfMemoryError the VM raised (a root), so an
                                  uncaught one is known from one the guest threw */
     /* The embedder's natives (kiln_define_native) and handles. */
-    vm_native *hosts;
+    struct vm_host {
+        vm_native n;     /* first: host_bridge finds the rest from it */
+        uint8_t nparams; /* strlen(n.sig.params) */
+        bool strs;       /* a parameter is a string: a handle to release */
+    } * hosts;
     uint32_t nhosts, hosts_cap;
     struct vm_handle {
         void *obj;     /* the object, or NULL for a free slot */
@@ -291,7 +296,6 @@ struct kiln_vm {
     char **argv;
     int exit_code;
     bool exited;
-    char error[KILN_ERRBUF]; /* the last failure's text */
     /* The uncaught error that ended the last run or call, as data
      * (kiln_error_class ...), recorded with the trace's text (rt_error.c);
      * `set` is cleared when a run or call starts. */
@@ -311,6 +315,9 @@ struct kiln_vm {
      * [previous * OP__COUNT + current], reported by interp_opstats. */
     uint64_t *opstats;
 #endif
+    /* The last failure's text. Last, and not zeroed by kiln_new: the pages
+     * of a long message are touched only when one is written. */
+    char error[KILN_ERRBUF];
 };
 
 /* vm_poll: checks the limits when the tick counter has run out; true

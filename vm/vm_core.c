@@ -38,9 +38,10 @@ void kiln_config_init(kiln_config *cfg)
 
 kiln_vm *kiln_new(const kiln_config *cfg)
 {
-    kiln_vm *vm = calloc(1, sizeof *vm);
+    kiln_vm *vm = malloc(sizeof *vm);
     if (!vm)
         return NULL;
+    memset(vm, 0, offsetof(kiln_vm, error) + 1); /* error is the tail: "" */
     kiln_config c;
     if (cfg)
         c = *cfg;
@@ -148,7 +149,7 @@ static const vm_natsig *native_at(const void *ctx, size_t i)
 {
     const kiln_vm *vm = ctx;
     uint32_t nhosts = vm ? vm->nhosts : 0;
-    return i < nhosts ? &vm->hosts[i].sig : &std_native(i - nhosts)->sig;
+    return i < nhosts ? &vm->hosts[i].n.sig : &std_native(i - nhosts)->sig;
 }
 
 static const vm_native *native_impl(const vm_natsig *sig)
@@ -261,7 +262,7 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
 {
     if (!vm)
         return KILN_ERR_API;
-    if (vm->loaded || vm->image_bytes.len)
+    if (vm->loaded || vm->image_read)
         return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
     if (!bytes && len)
         return fail(vm, KILN_ERR_API, "kiln_load_image: NULL bytes");
@@ -272,9 +273,7 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
         vm_image_free(&vm->img);
         return KILN_ERR_LOAD;
     }
-    vm_buf_put(&vm->image_bytes, bytes, len);
-    if (vm->image_bytes.oom)
-        return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
+    vm->image_read = true; /* a failed link leaves it half made: no second load */
     return link(vm);
 }
 
@@ -332,7 +331,7 @@ static bool module_exists(const void *ctx, const char *name, uint32_t len)
 {
     const kiln_vm *vm = ctx;
     for (uint32_t i = 0; vm && i < vm->nhosts; i++)
-        if (!strncmp(vm->hosts[i].sig.name, name, len) && vm->hosts[i].sig.name[len] == '.')
+        if (!strncmp(vm->hosts[i].n.sig.name, name, len) && vm->hosts[i].n.sig.name[len] == '.')
             return true;
     return std_module_exists(name, len);
 }
@@ -538,6 +537,13 @@ kiln_status kiln_image(kiln_vm *vm, const void **bytes, size_t *len)
         return KILN_ERR_API;
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_image: no program loaded");
+    /* Made when asked for (most VMs never are): the image read gives the
+     * same bytes back (tests/unit/test_image.c). */
+    if (!vm->image_bytes.len &&
+        (!vm_image_write(&vm->img, &vm->image_bytes) || vm->image_bytes.oom)) {
+        vm_buf_free(&vm->image_bytes);
+        return fail(vm, KILN_ERR_API, "kiln_image: out of memory");
+    }
     *bytes = vm->image_bytes.data;
     *len = vm->image_bytes.len;
     return KILN_OK;

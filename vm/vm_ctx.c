@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "../runtime/rt.h"
@@ -98,9 +99,11 @@ bool vm_ctx_init(vm_ctx *ctx)
 {
     /* Not zeroed: the interpreter writes every slot of a frame before use,
      * and untouched pages of a large allocation cost nothing. */
-    ctx->stack = malloc(KILN_STACK_SLOTS * sizeof(vm_value));
-    if (!ctx->stack)
+    void *p = mmap(NULL, KILN_STACK_SLOTS * sizeof(vm_value), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
         return false;
+    ctx->stack = p;
     /* The call path writes a few slots past a new frame unconditionally
      * (cheaper than a loop): they stay inside the slack. */
     ctx->stack_end = ctx->stack + KILN_STACK_SLOTS - VM_STACK_SLACK;
@@ -109,6 +112,7 @@ bool vm_ctx_init(vm_ctx *ctx)
 
 void vm_ctx_free(vm_ctx *ctx)
 {
-    free(ctx->stack);
+    if (ctx->stack)
+        munmap(ctx->stack, KILN_STACK_SLOTS * sizeof(vm_value));
     ctx->stack = ctx->stack_end = NULL;
 }

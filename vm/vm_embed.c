@@ -171,8 +171,8 @@ kiln_status kiln_release(kiln_vm *vm, kiln_value v)
 void vm_embed_free(kiln_vm *vm)
 {
     for (uint32_t i = 0; i < vm->nhosts; i++) {
-        free((char *)vm->hosts[i].sig.name);
-        free((char *)vm->hosts[i].sig.params);
+        free((char *)vm->hosts[i].n.sig.name);
+        free((char *)vm->hosts[i].n.sig.params);
     }
     free(vm->hosts);
     free(vm->handles);
@@ -270,7 +270,7 @@ static kiln_status call_function(kiln_vm *vm, int fi, const kiln_value *args, in
         vm->running = true;
         vm->exited = false;
         vm->exit_code = 0;
-        atomic_store(&vm->interrupt, false);
+        atomic_store_explicit(&vm->interrupt, false, memory_order_relaxed);
         vm_limits_reset(vm);
     }
     vm->error[0] = 0;
@@ -613,14 +613,14 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
     }
     snprintf(full, len, "%s.%s", module, name);
     for (uint32_t i = 0; i < vm->nhosts; i++)
-        if (!strcmp(vm->hosts[i].sig.name, full)) {
+        if (!strcmp(vm->hosts[i].n.sig.name, full)) {
             free(full);
             free(ps);
             return api_fail(vm, "kiln_define_native: %s.%s is already defined", module, name);
         }
     if (vm->nhosts == vm->hosts_cap) {
         uint32_t cap = vm->hosts_cap ? vm->hosts_cap * 2 : 8;
-        vm_native *h = realloc(vm->hosts, cap * sizeof *h);
+        struct vm_host *h = realloc(vm->hosts, cap * sizeof *h);
         if (!h) {
             free(full);
             free(ps);
@@ -629,10 +629,12 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
         vm->hosts = h;
         vm->hosts_cap = cap;
     }
-    vm->hosts[vm->nhosts++] = (vm_native){.sig = {full, ps, ret},
-                                          .bridge = host_bridge,
-                                          .host = (void (*)(void))fn,
-                                          .userdata = userdata};
+    vm->hosts[vm->nhosts++] = (struct vm_host){{.sig = {full, ps, ret},
+                                                .bridge = host_bridge,
+                                                .host = (void (*)(void))fn,
+                                                .userdata = userdata},
+                                               (uint8_t)strlen(ps),
+                                               strchr(ps, 's') != NULL};
     return KILN_OK;
 }
 
@@ -704,8 +706,9 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
 {
     vm_ctx *X = vm->ctx;
     const vm_natsig *sig = &n->sig;
-    int nargs = (int)strlen(sig->params);
-    kiln_value kargs[KILN_MAX_PARAMS + 1] = {{0}};
+    const struct vm_host *host = (const struct vm_host *)n; /* its first member */
+    int nargs = host->nparams;
+    kiln_value kargs[KILN_MAX_PARAMS + 1];
     for (int i = 0; i < nargs; i++) {
         kargs[i] = to_host(vm, args[i], letter_type(sig->params[i]));
         if (sig->params[i] == 's' && args[i].s && kargs[i].type == KILN_NULL) {
@@ -726,7 +729,7 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     vm_value v;
     bool ok = st == KILN_OK && (t == VM_T_VOID || from_host(vm, kres, t, &v));
     bool own = kres.type == KILN_STR || kres.type == KILN_REF;
-    for (int i = 0; i < nargs; i++) {
+    for (int i = 0; host->strs && i < nargs; i++) {
         own &= kargs[i].as.h != kres.as.h || kargs[i].type != kres.type;
         kiln_release(vm, kargs[i]);
     }
