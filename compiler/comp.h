@@ -675,6 +675,14 @@ const struct comp_xtype *comp_fn_sig(comp *C, int type); /* NULL unless a functi
 int comp_cell_type(comp *C, int content, uint32_t line, uint32_t col);
 /* A native signature letter's type ('S' is interned like comp_array_type). */
 int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col);
+/* The type of parameter i of native `nat` (i == its parameter count: its
+ * result): its letter's, or for 'T' the type its text names ("[Point]",
+ * "{str: int}", "fn(int) -> str", "(int, str)", "util.Shape", "Box<int>",
+ * names as the root module sees them, or qualified by any module of the
+ * program); CT_ERR, reported at (line, col), when the text names none. */
+int comp_native_type(comp *C, const vm_natsig *nat, uint32_t i, uint32_t line, uint32_t col);
+/* vm_natsig_find's test of a 'T' parameter (ctx: the comp). */
+bool comp_text_fits(const void *C, const char *text, uint32_t t);
 int comp_find_slot(const comp_class *c, const char *name, uint32_t len);
 int comp_find_field(const comp_class *c, const char *name, uint32_t len);
 

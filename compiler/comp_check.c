@@ -638,16 +638,16 @@ static int native_call(checker *K, comp_node *n, const char *name, comp_node **a
         types[i] = (uint16_t)(t == CT_NULL ? VM_T_STR : t >= VM_MAX_TYPES ? VM_T_VOID : t);
     }
     const vm_natlist *natives = &K->C->env->natives;
-    const vm_natsig *nat =
-        nargs <= KILN_MAX_PARAMS
-            ? vm_natsig_find(natives, name, types, (int)nargs, comp_elem_of_ctx, K->C)
-            : NULL;
+    const vm_natsig *nat = nargs <= KILN_MAX_PARAMS
+                               ? vm_natsig_find(natives, name, types, (int)nargs, comp_elem_of_ctx,
+                                                comp_text_fits, K->C)
+                               : NULL;
     if (nat) {
         for (uint32_t i = 0; i < nargs; i++)
             coerce(args[i], types[i]);
         n->native = nat;
         n->builtin = B_NATIVE;
-        return comp_letter_type(K->C, nat->ret, n->line, n->col);
+        return comp_native_type(K->C, nat, nargs, n->line, n->col);
     }
     for (size_t i = 0; i < natives->count; i++)
         any |= strcmp(natives->at(natives->ctx, i)->name, name) == 0;
@@ -2626,8 +2626,8 @@ static void for_stmt(checker *K, comp_node *n)
         if (st != VM_T_INT && st != CT_ERR)
             ERR(n->list[0], "range step must be int, got %s", comp_type_name(K->C, st));
         uint16_t types[4] = {VM_T_INT, VM_T_INT, VM_T_INT, VM_T_BOOL};
-        n->native =
-            vm_natsig_find(&K->C->env->natives, "__range_count", types, 4, comp_elem_of_ctx, K->C);
+        n->native = vm_natsig_find(&K->C->env->natives, "__range_count", types, 4, comp_elem_of_ctx,
+                                   NULL, K->C);
     } else if (n->n) { /* for k, v in map; for i, x in array */
         if (comp_map_types(K->C, a, &mk, &mv)) {
             var_type = mk;

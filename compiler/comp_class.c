@@ -135,6 +135,161 @@ int comp_letter_type(comp *C, char c, uint32_t line, uint32_t col)
     }
 }
 
+/* ---- Types written as text (the embedder's natives) ---- */
+
+static void skip_blanks(const char **p)
+{
+    while (**p == ' ')
+        (*p)++;
+}
+
+static bool take(const char **p, const char *s)
+{
+    skip_blanks(p);
+    size_t n = strlen(s);
+    if (strncmp(*p, s, n))
+        return false;
+    *p += n;
+    return true;
+}
+
+static uint32_t ident_len(const char *p)
+{
+    uint32_t n = 0;
+    while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_' ||
+           (n && p[n] >= '0' && p[n] <= '9'))
+        n++;
+    return n;
+}
+
+/* A class named `name` (len) in module `qs` (qlen; NULL: as the root
+ * module sees it), or NULL. */
+static comp_class *text_class(comp *C, const char *qs, uint32_t qlen, const char *name,
+                              uint32_t len)
+{
+    if (!qs)
+        return comp_find_class(C, C->mods[0], name, len, false);
+    for (uint32_t m = 2; m < C->nmods; m++)
+        if (C->mods[m]->len == qlen && !memcmp(C->mods[m]->name, qs, qlen))
+            return comp_find_class(C, C->mods[m], name, len, true);
+    return NULL;
+}
+
+static int text_type(comp *C, const char **p, int depth, uint32_t line, uint32_t col);
+
+/* Types separated by commas up to `close`, into ts (at most max); their
+ * number, or -1. */
+static int text_types(comp *C, const char **p, const char *close, int *ts, int max, int depth,
+                      uint32_t line, uint32_t col)
+{
+    int n = 0;
+    if (take(p, close))
+        return 0;
+    do {
+        if (n == max)
+            return -1;
+        if ((ts[n++] = text_type(C, p, depth + 1, line, col)) == CT_ERR)
+            return -1;
+    } while (take(p, ","));
+    return take(p, close) ? n : -1;
+}
+
+static int text_type(comp *C, const char **p, int depth, uint32_t line, uint32_t col)
+{
+    int ts[KILN_MAX_PARAMS];
+    skip_blanks(p);
+    if (depth > 32)
+        return CT_ERR;
+    if (take(p, "[")) {
+        int e = text_type(C, p, depth + 1, line, col);
+        return e != CT_ERR && take(p, "]") ? comp_array_type(C, e, line, col) : CT_ERR;
+    }
+    if (take(p, "{")) {
+        int k = text_type(C, p, depth + 1, line, col);
+        if (k == CT_ERR || !take(p, ":"))
+            return CT_ERR;
+        int v = text_type(C, p, depth + 1, line, col);
+        if (v == CT_ERR || !take(p, "}") || !comp_hashable(C, k))
+            return CT_ERR;
+        return comp_map_type(C, k, v, line, col);
+    }
+    if (!strncmp(*p, "fn", 2) && !ident_len(*p + 2) && (*p)[2] != '_') {
+        *p += 2;
+        if (!take(p, "("))
+            return CT_ERR;
+        int n = text_types(C, p, ")", ts, KILN_MAX_PARAMS, depth, line, col);
+        if (n < 0)
+            return CT_ERR;
+        int ret = VM_T_VOID;
+        if (take(p, "->") && (ret = text_type(C, p, depth + 1, line, col)) == CT_ERR)
+            return CT_ERR;
+        return comp_fn_type(C, ret, (uint32_t)n, ts, line, col);
+    }
+    const char *qs = NULL, *name = *p;
+    uint32_t qlen = 0, len = ident_len(name);
+    if (take(p, "(")) { /* a tuple */
+        int n = text_types(C, p, ")", ts, 6, depth, line, col);
+        if (n < 2)
+            return CT_ERR;
+        char tuple[] = "__Tuple0";
+        tuple[7] = (char)('0' + n);
+        comp_class *c = text_class(C, NULL, 0, tuple, 8);
+        return c ? comp_instantiate_class(C, c, line, col, NULL, 0, ts, (uint32_t)n) : CT_ERR;
+    }
+    if (!len)
+        return CT_ERR;
+    *p += len;
+    if (**p == '.') { /* util.Shape */
+        qs = name;
+        qlen = len;
+        name = ++*p;
+        if (!(len = ident_len(name)))
+            return CT_ERR;
+        *p += len;
+    }
+    for (int f = VM_T_INT; !qs && f <= VM_T_BUFFER; f++) /* int float bool str ptr Buffer */
+        if (len == strlen(vm_type_name(f)) && !memcmp(name, vm_type_name(f), len))
+            return f;
+    if (len > 1 && name[0] == '_' && name[1] == '_')
+        return CT_ERR; /* the library's own classes */
+    comp_class *c = text_class(C, qs, qlen, name, len);
+    if (!c)
+        return CT_ERR;
+    int n = 0;
+    if (take(p, "<") && (n = text_types(C, p, ">", ts, KILN_MAX_PARAMS, depth, line, col)) <= 0)
+        return CT_ERR;
+    if (c->lazy && !n)
+        return comp_instantiate_class(C, c, line, col, NULL, 0, NULL, 0);
+    if ((uint32_t)n != c->ntparams)
+        return CT_ERR;
+    return n ? comp_instantiate_class(C, c, line, col, NULL, 0, ts, (uint32_t)n) : c->type;
+}
+
+int comp_native_type(comp *C, const vm_natsig *nat, uint32_t i, uint32_t line, uint32_t col)
+{
+    uint32_t np = (uint32_t)strlen(nat->params);
+    char letter = i < np ? nat->params[i] : nat->ret;
+    if (letter != 'T')
+        return comp_letter_type(C, letter, line, col);
+    const char *text = nat->types[i], *p = text;
+    int t = text_type(C, &p, 0, line, col);
+    skip_blanks(&p);
+    if (t == CT_ERR || *p) {
+        comp_error(C, line, col, "native %s: the program has no type '%s'", nat->name, text);
+        return CT_ERR;
+    }
+    return t;
+}
+
+bool comp_text_fits(const void *ctx, const char *text, uint32_t t)
+{
+    comp *C = (comp *)ctx;
+    const char *p = text;
+    int want = text_type(C, &p, 0, 0, 0);
+    skip_blanks(&p);
+    return want != CT_ERR && !*p && ((int)t == want || comp_subclass(C, (int)t, want));
+}
+
 static int resolve_type(comp *C, const struct comp_tname *tn);
 
 int comp_resolve_type(comp *C, int t)

@@ -149,10 +149,10 @@ static uint32_t native_ref(emitter *E, const vm_natsig *nat)
         comp_grow(C, im->natives, &E->natives_cap, im->nnatives + 1, sizeof(vm_nativeref));
     vm_nativeref *r = &im->natives[im->nnatives];
     r->name = intern(E, nat->name, (uint32_t)strlen(nat->name));
-    r->ret = image_type(E, comp_letter_type(C, nat->ret, E->line, 1));
     r->nparams = (uint8_t)strlen(nat->params);
+    r->ret = image_type(E, comp_native_type(C, nat, r->nparams, E->line, 1));
     for (uint32_t k = 0; k < r->nparams; k++)
-        r->params[k] = image_type(E, comp_letter_type(C, nat->params[k], E->line, 1));
+        r->params[k] = image_type(E, comp_native_type(C, nat, k, E->line, 1));
     comp_map_put(C, &E->natives, comp_strdup(C, key, (size_t)n), (uint32_t)n,
                  (int32_t)im->nnatives);
     return im->nnatives++;
@@ -578,7 +578,7 @@ static int ex_to_str(emitter *E, comp_node *n)
     int arg = reg_block(E, &t, 1);
     ex(E, n, arg);
     const vm_natsig *nat =
-        vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, E->C);
+        vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx, NULL, E->C);
     reg_free(E, arg);
     int r = reg_alloc(E, VM_T_STR);
     emit_x(E, MK_ABC(OP_CALLN, r, arg, 0), native_ref(E, nat));
@@ -778,7 +778,9 @@ static int ex_call(emitter *E, comp_node *n, int want)
         ex(E, args[i], b + (int)i);
     for (uint32_t i = 0; i < nargs; i++)
         reg_free(E, b + (int)i);
-    int ret = n->fn ? n->fn->ret : comp_letter_type(E->C, n->native->ret, n->line, n->col);
+    int ret = n->fn ? n->fn->ret
+                    : comp_native_type(E->C, n->native, (uint32_t)strlen(n->native->params),
+                                       n->line, n->col);
     int r = ret == VM_T_VOID ? 0 : target(E, want, ret);
     uint32_t save = E->line;
     E->line = n->line;
@@ -1834,7 +1836,7 @@ static void synth_body(emitter *E, comp_fn *fn)
             emit(E, MK_ABC(OP_MOV, b, m, 0));
             emit_x(E, MK_ABC(OP_CALLN, m, b, 0),
                    native_ref(E, vm_natsig_find(&E->C->env->natives, "str", &t, 1, comp_elem_of_ctx,
-                                                E->C)));
+                                                NULL, E->C)));
             emit(E, MK_ABC(OP_CONCAT, r, r, m));
         }
         emit(E, MK_ABC(OP_RET, r, 0, 0));

@@ -16,7 +16,7 @@ extern const char std_prelude[];
 /* A row of a module's table: a native's signature and its function. */
 #define STD_NATIVE(name, params, ret, fn) \
     { \
-        {name, params, ret}, fn, NULL, NULL, NULL \
+        {name, params, ret, NULL}, fn, NULL, NULL, NULL \
     }
 
 /* Every native, module by module: std_native(i) for i < std_natives_count(). */

@@ -7,7 +7,7 @@
 # compiler (sees the image layer only), the collector (sees nothing of the
 # VM), the VM state (vm/vm.h, vm/frame.h, runtime/, stdlib/), execution
 # (interp/, jit/), and the API and CLI on top (vm/kiln.h, vm/api.h, vm_core.c,
-# vm_embed.c, main.c).
+# vm_embed.c, vm_values.c, main.c).
 set -u
 cd "$(dirname "$0")/.."
 bad=0
@@ -50,7 +50,7 @@ for f in interp/*.c interp/*.h jit/*.c jit/*.h; do check "$f" $EXEC; done
 # placed in one of the lists above, or be part of the API (on top).
 for f in vm/*.c vm/*.h compiler/* gc/* runtime/* stdlib/* interp/* jit/*; do
     case $f in
-    vm/kiln.h | vm/api.h | vm/vm_core.c | vm/vm_embed.c | vm/main.c) ;;
+    vm/kiln.h | vm/api.h | vm/vm_core.c | vm/vm_embed.c | vm/vm_values.c | vm/main.c) ;;
     *) [ -n "${placed[$f]:-}" ] || { echo "layers: $f is in no layer (tests/layers.sh)"; bad=1; } ;;
     esac
 done

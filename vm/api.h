@@ -18,6 +18,26 @@ kiln_status vm_failure_status(const kiln_vm *vm);
 /* vm_handle_tag: the mark kiln_new gives the VM's handles (vm_embed.c). */
 uint16_t vm_handle_tag(const kiln_vm *vm);
 
+/* The embedding layer's own helpers (vm_embed.c), for vm_values.c:
+ * vm_api_fail: the message into kiln_error; KILN_ERR_API.
+ * vm_handle_new: a handle for object obj of static type `type` (KILN_NULL
+ *   for a null object, or when memory runs out).
+ * vm_handle_check: the live slot handle v names, or NULL with why not.
+ * vm_from_host: host value `a` as a guest value of type t; false if it is
+ *   of another type.
+ * vm_to_host: guest value v of type t for the host (a new handle for an
+ *   object).
+ * vm_kind_name: "int", "str", "reference" ... for messages. */
+kiln_status vm_api_fail(kiln_vm *vm, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+kiln_value vm_handle_new(kiln_vm *vm, void *obj, uint32_t type);
+struct vm_handle *vm_handle_check(const kiln_vm *vm, kiln_value v, const char **why);
+bool vm_from_host(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out);
+kiln_value vm_to_host(kiln_vm *vm, vm_value v, uint32_t t);
+const char *vm_kind_name(kiln_value v);
+/* vm_call_closure: kiln_call of function value c. */
+kiln_status vm_call_closure(kiln_vm *vm, const vm_closure *c, const kiln_value *args, int nargs,
+                            kiln_value *result);
+
 /* vm_embed_free: frees the embedder's natives and the handle table. */
 void vm_embed_free(kiln_vm *vm);
 

@@ -357,6 +357,11 @@ const char *vm_type_str(const vm_image *im, uint32_t t);
  * "fn(int) -> str") at the end of `b`. */
 void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b);
 
+/* vm_type_text_is: is `text` type t as vm_type_write writes it, spaces
+ * aside? vm_text_same: are two type texts the same, spaces aside? */
+bool vm_type_text_is(const vm_image *im, uint32_t t, const char *text);
+bool vm_text_same(const char *a, const char *b);
+
 /* vm_assignable: may a value of type `from` be stored where `to` is
  * expected? Equal types, a class and one of its ancestors, or a Buffer
  * where a ptr is expected. */
@@ -421,9 +426,12 @@ const char *vm_fmtspec_fits(const vm_fmtspec *f, char kind);
  * types (vm_nativeref); the linker and the compiler match them against
  * these. The implementations belong to the VM layer (vm_native). */
 typedef struct vm_natsig {
-    const char *name;   /* "print", "str.find", "math.sqrt", ... */
-    const char *params; /* one letter a parameter: i f b s p y, S I F for [str] [int] [float] */
-    char ret;           /* the same letters, or v for none */
+    const char *name;         /* "print", "str.find", "math.sqrt", ... */
+    const char *params;       /* one letter a parameter: i f b s p y, S I F for [str] [int] [float],
+                                 T for a type written in `types` (the embedder's natives) */
+    char ret;                 /* the same letters, or v for none */
+    const char *const *types; /* for each T: the type as text, at the parameter's index
+                                 (the result's: at the parameter count) */
 } vm_natsig;
 
 /* A list of signatures searched in order (the embedder's natives first,
@@ -441,9 +449,11 @@ bool vm_letter_fits(char c, uint32_t t, int elem);
 
 /* vm_natsig_find: the first signature of `list` called `name` whose
  * parameters fit the types `params`; elem_of(ctx, t) gives a type's
- * element type (-1 if none). NULL when none fits. */
+ * element type (-1 if none), text_fits(ctx, text, t) whether type t fits a
+ * T parameter's text (NULL: none does). NULL when none fits. */
 const vm_natsig *vm_natsig_find(const vm_natlist *list, const char *name, const uint16_t *params,
                                 int nparams, int (*elem_of)(const void *ctx, uint32_t t),
+                                bool (*text_fits)(const void *ctx, const char *text, uint32_t t),
                                 const void *ctx);
 
 #endif

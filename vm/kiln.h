@@ -261,6 +261,61 @@ KILN_API kiln_status kiln_get_global(kiln_vm *vm, const char *name, kiln_value *
  * before kiln_run is overwritten by the declaration's own. */
 KILN_API kiln_status kiln_set_global(kiln_vm *vm, const char *name, kiln_value v);
 
+/* ---- Structured values ----
+ *
+ * Arrays, maps, objects (class instances, tuples, enum values) and
+ * function values cross the boundary as KILN_REF handles: as arguments
+ * and results of kiln_call, natives, globals and the accessors below. A
+ * native's type may name any type of the program (kiln_define_native).
+ * Each accessor checks the handle and the type of every value stored, as
+ * kiln_call checks arguments; a value read is a new handle for a string
+ * or object. Types are written as the language writes them ("[int]",
+ * "{str: Point}", "(int, str)", "util.Shape"), and a type made by the
+ * host must be one the program's code uses. A failure is KILN_ERR_API
+ * with a message (a wrong type, an index out of range, a null key...),
+ * or KILN_ERR_LIMIT when memory or the heap limit refuse an allocation. */
+
+/* kiln_type_of: the type of `v` into buf (size bytes, NUL-terminated, cut
+ * to fit): "int", "str", "[int]", "Point" (an object's own class), ... */
+KILN_API kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size);
+
+/* Arrays: a new empty one of type `type` ("[int]"); length; element i
+ * (0 <= i < length) read and set; push at the end. */
+KILN_API kiln_status kiln_array_new(kiln_vm *vm, const char *type, kiln_value *out);
+KILN_API kiln_status kiln_array_len(kiln_vm *vm, kiln_value a, int64_t *len);
+KILN_API kiln_status kiln_array_get(kiln_vm *vm, kiln_value a, int64_t i, kiln_value *out);
+KILN_API kiln_status kiln_array_set(kiln_vm *vm, kiln_value a, int64_t i, kiln_value v);
+KILN_API kiln_status kiln_array_push(kiln_vm *vm, kiln_value a, kiln_value v);
+
+/* Maps: a new empty one of type `type` ("{str: int}"); entries; the value
+ * of `key` (*found false, *out KILN_NULL when absent); add or replace;
+ * remove (no error when absent). */
+KILN_API kiln_status kiln_map_new(kiln_vm *vm, const char *type, kiln_value *out);
+KILN_API kiln_status kiln_map_len(kiln_vm *vm, kiln_value m, int64_t *len);
+KILN_API kiln_status kiln_map_get(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value *out,
+                                  bool *found);
+KILN_API kiln_status kiln_map_set(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value val);
+KILN_API kiln_status kiln_map_remove(kiln_vm *vm, kiln_value m, kiln_value key);
+
+/* kiln_map_next: the entries in insertion order, one a call: start with
+ * *pos = 0; returns 1 with the next key and value (new handles for
+ * objects), 0 after the last, -1 on failure (kiln_error). Adding or
+ * removing keys during a walk may make it skip or repeat entries. */
+KILN_API int kiln_map_next(kiln_vm *vm, kiln_value m, uint64_t *pos, kiln_value *key,
+                           kiln_value *val);
+
+/* Objects: a new instance of class `cls` ("Point", "util.Shape") with
+ * every field 0, false or null (its init does not run); a field read and
+ * set by name (a tuple's fields are "0", "1", ...). */
+KILN_API kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out);
+KILN_API kiln_status kiln_get_field(kiln_vm *vm, kiln_value obj, const char *name, kiln_value *out);
+KILN_API kiln_status kiln_set_field(kiln_vm *vm, kiln_value obj, const char *name, kiln_value v);
+
+/* kiln_call_value: calls function value `fn` (a closure or a function the
+ * guest passed or returned) like kiln_call. */
+KILN_API kiln_status kiln_call_value(kiln_vm *vm, kiln_value fn, const kiln_value *args, int nargs,
+                                     kiln_value *result);
+
 /* ---- Errors as data ----
  *
  * After kiln_run or kiln_call returned KILN_ERR_RUNTIME or KILN_ERR_LIMIT,
@@ -311,10 +366,15 @@ typedef kiln_status (*kiln_native_fn)(kiln_vm *vm, const kiln_value *args, int n
                                       kiln_value *result, void *userdata);
 
 /* kiln_define_native: before loading, makes `module.name` a function of
- * the guest with the type `type`, e.g. "fn(int, int) -> int" (parameter
- * and result types int, float, bool, str; no "-> R" for none). The guest
- * imports the module by name (`import host`) and calls `host.mul(2, 3)`;
- * the compiler checks the calls against the type. KILN_ERR_API for a
+ * the guest with the type `type`, e.g. "fn(int, int) -> int" (no "-> R"
+ * for none). Parameter and result types are any the language writes:
+ * int, float, bool, str by value or as string handles, and arrays, maps,
+ * classes, tuples and function types ("fn([Point], {str: int}) ->
+ * (int, str)") as KILN_REF handles; a class is named as the root module
+ * names it, or qualified by its module ("util.Shape"). The guest imports
+ * the module by name (`import host`) and calls `host.mul(2, 3)`; the
+ * compiler checks the calls against the type, and a type the program does
+ * not have is a compile error at the first call. KILN_ERR_API for a
  * malformed type, a name defined twice, or a VM already loaded. */
 KILN_API kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name,
                                         const char *type, kiln_native_fn fn, void *userdata);

@@ -271,7 +271,11 @@ struct kiln_vm {
     struct vm_host {
         vm_native n;     /* first: host_bridge finds the rest from it */
         uint8_t nparams; /* strlen(n.sig.params) */
-        bool strs;       /* a parameter is a string: a handle to release */
+        bool strs;       /* a parameter is a handle to release (a string, a T) */
+        bool typed;      /* a parameter or the result is a T (n.sig.types) */
+        bool linked;     /* itypes is set */
+        /* The image's types of its parameters and result, set at link. */
+        uint16_t itypes[KILN_MAX_PARAMS + 1];
     } * hosts;
     uint32_t nhosts, hosts_cap;
     struct vm_handle {

@@ -193,6 +193,30 @@ void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b)
     type_write(im, t, b, 0);
 }
 
+bool vm_text_same(const char *a, const char *b)
+{
+    for (;;) {
+        while (*a == ' ')
+            a++;
+        while (*b == ' ')
+            b++;
+        if (*a != *b)
+            return false;
+        if (!*a)
+            return true;
+        a++, b++;
+    }
+}
+
+bool vm_type_text_is(const vm_image *im, uint32_t t, const char *text)
+{
+    vm_buf b = {0};
+    type_write(im, t, &b, 0);
+    bool same = !b.oom && b.data && vm_text_same(text, b.data);
+    vm_buf_free(&b);
+    return same;
+}
+
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
 {
     if (from == to || (from == VM_T_BUFFER && to == VM_T_PTR))

@@ -143,6 +143,20 @@ static int image_elem_of(const void *im, uint32_t t)
     return vm_elem_of(im, t);
 }
 
+static bool image_text_fits(const void *im, const char *text, uint32_t t)
+{
+    return vm_type_text_is(im, t, text);
+}
+
+/* The embedder's native of signature `sig`, or NULL (the library's). */
+static struct vm_host *host_of(kiln_vm *vm, const vm_natsig *sig)
+{
+    for (uint32_t i = 0; i < vm->nhosts; i++)
+        if (&vm->hosts[i].n.sig == sig)
+            return &vm->hosts[i];
+    return NULL;
+}
+
 /* The natives a program links against: the embedder's, then the standard
  * library's (for the compiler and the linker alike). */
 static const vm_natsig *native_at(const void *ctx, size_t i)
@@ -243,11 +257,25 @@ static kiln_status link(kiln_vm *vm)
             continue; /* an extern function: rt_ffi_link's */
         vm_natlist all = natives_of(vm);
         const vm_natsig *nat = vm_natsig_find(&all, vm_image_str(im, n->name), n->params,
-                                              n->nparams, image_elem_of, im);
-        if (!nat || !vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret)))
+                                              n->nparams, image_elem_of, image_text_fits, im);
+        if (!nat || !(nat->ret == 'T' ? vm_type_text_is(im, n->ret, nat->types[n->nparams])
+                                      : vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret))))
             return fail(vm, KILN_ERR_LOAD,
                         "invalid image: unknown native %s with this signature at native %u",
                         vm_image_str(im, n->name), i);
+        struct vm_host *h = host_of(vm, nat);
+        if (h && h->typed) { /* its handles take the image's types: one set of them */
+            uint16_t ts[KILN_MAX_PARAMS + 1];
+            memcpy(ts, n->params, n->nparams * sizeof ts[0]);
+            ts[n->nparams] = n->ret;
+            if (h->linked && memcmp(h->itypes, ts, (n->nparams + 1u) * sizeof ts[0]))
+                return fail(vm, KILN_ERR_LOAD,
+                            "invalid image: native %s is used with two sets of types (types of "
+                            "two modules with one name?) at native %u",
+                            vm_image_str(im, n->name), i);
+            memcpy(h->itypes, ts, (n->nparams + 1u) * sizeof ts[0]);
+            h->linked = true;
+        }
         vm->natives[i] = native_impl(nat);
     }
     if (!rt_error_link(vm))

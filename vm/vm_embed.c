@@ -40,9 +40,7 @@ kiln_value kiln_null(void)
     return (kiln_value){.type = KILN_NULL, .as.h = NULL};
 }
 
-static kiln_status api_fail(kiln_vm *vm, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-static kiln_status api_fail(kiln_vm *vm, const char *fmt, ...)
+kiln_status vm_api_fail(kiln_vm *vm, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -64,7 +62,7 @@ uint16_t vm_handle_tag(const kiln_vm *vm)
 
 /* A handle for object `obj` of static type `type` (a string: KILN_STR);
  * KILN_NULL for a null object or when memory runs out. */
-static kiln_value handle_new(kiln_vm *vm, void *obj, uint32_t type)
+kiln_value vm_handle_new(kiln_vm *vm, void *obj, uint32_t type)
 {
     if (!obj)
         return kiln_null();
@@ -97,7 +95,7 @@ static kiln_value handle_new(kiln_vm *vm, void *obj, uint32_t type)
 
 /* The live slot of handle value v, or NULL. */
 /* The live slot handle v names, or NULL with why it names none. */
-static struct vm_handle *handle_check(const kiln_vm *vm, kiln_value v, const char **why)
+struct vm_handle *vm_handle_check(const kiln_vm *vm, kiln_value v, const char **why)
 {
     *why = "not a string or object (no handle)";
     if (v.type != KILN_STR && v.type != KILN_REF)
@@ -114,10 +112,10 @@ static struct vm_handle *handle_check(const kiln_vm *vm, kiln_value v, const cha
     return h;
 }
 
-static struct vm_handle *handle_of(const kiln_vm *vm, kiln_value v)
+static struct vm_handle *vm_handle_of(const kiln_vm *vm, kiln_value v)
 {
     const char *why;
-    return handle_check(vm, v, &why);
+    return vm_handle_check(vm, v, &why);
 }
 
 kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len)
@@ -127,11 +125,11 @@ kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len)
     int kind = vm->ctx->err_kind; /* a failure here is the host's to see, not the guest's */
     vm_str *s = vm_str_new(vm, bytes, len);
     if (!s)
-        api_fail(vm, "kiln_str: %s", vm->ctx->err_msg);
+        vm_api_fail(vm, "kiln_str: %s", vm->ctx->err_msg);
     vm->ctx->err_kind = kind;
-    kiln_value v = s ? handle_new(vm, s, VM_T_STR) : kiln_null();
+    kiln_value v = s ? vm_handle_new(vm, s, VM_T_STR) : kiln_null();
     if (s && v.type == KILN_NULL)
-        api_fail(vm, "kiln_str: no memory for the handle");
+        vm_api_fail(vm, "kiln_str: no memory for the handle");
     return v;
 }
 
@@ -140,9 +138,9 @@ const char *kiln_str_bytes(kiln_vm *vm, kiln_value v, size_t *len)
     if (!vm)
         return NULL;
     const char *why;
-    struct vm_handle *h = handle_check(vm, v, &why);
+    struct vm_handle *h = vm_handle_check(vm, v, &why);
     if (!h || h->type != VM_T_STR) {
-        api_fail(vm, "kiln_str_bytes: %s", h ? "not a string" : why);
+        vm_api_fail(vm, "kiln_str_bytes: %s", h ? "not a string" : why);
         return NULL;
     }
     const vm_str *s = h->obj;
@@ -158,9 +156,9 @@ kiln_status kiln_release(kiln_vm *vm, kiln_value v)
     if (v.type != KILN_STR && v.type != KILN_REF)
         return KILN_OK; /* nothing to let go */
     const char *why;
-    struct vm_handle *h = handle_check(vm, v, &why);
+    struct vm_handle *h = vm_handle_check(vm, v, &why);
     if (!h)
-        return api_fail(vm, "kiln_release: %s", why);
+        return vm_api_fail(vm, "kiln_release: %s", why);
     h->obj = NULL;
     h->gen++;
     h->next = vm->free_handle;
@@ -171,8 +169,12 @@ kiln_status kiln_release(kiln_vm *vm, kiln_value v)
 void vm_embed_free(kiln_vm *vm)
 {
     for (uint32_t i = 0; i < vm->nhosts; i++) {
-        free((char *)vm->hosts[i].n.sig.name);
-        free((char *)vm->hosts[i].n.sig.params);
+        const vm_natsig *sig = &vm->hosts[i].n.sig;
+        for (size_t k = 0; sig->types && k <= vm->hosts[i].nparams; k++)
+            free((char *)sig->types[k]);
+        free((void *)sig->types);
+        free((char *)sig->name);
+        free((char *)sig->params);
     }
     free(vm->hosts);
     free(vm->handles);
@@ -181,7 +183,11 @@ void vm_embed_free(kiln_vm *vm)
 
 /* ---- Calling the guest ---- */
 
-static const char *const TYPE_NAMES[] = {"null", "int", "float", "bool", "str", "reference"};
+const char *vm_kind_name(kiln_value v)
+{
+    static const char *const NAMES[] = {"null", "int", "float", "bool", "str", "reference"};
+    return v.type <= KILN_REF ? NAMES[v.type] : "invalid";
+}
 
 /* The top-level function `name` of the program: "f" in the root module,
  * "util.f" in module util. -1 if none. */
@@ -208,7 +214,7 @@ static int find_function(const vm_image *im, const char *name)
 
 /* Host value `a` as guest value of type t, into *out; false if it has
  * another type. */
-static bool from_host(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out)
+bool vm_from_host(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out)
 {
     out->u = 0;
     switch (t) {
@@ -219,7 +225,7 @@ static bool from_host(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out)
     }
     if (a.type == KILN_NULL)
         return true;
-    struct vm_handle *h = handle_of(vm, a);
+    struct vm_handle *h = vm_handle_of(vm, a);
     if (!h || !vm_assignable(&vm->img, h->type, t))
         return false;
     out->p = h->obj;
@@ -227,14 +233,14 @@ static bool from_host(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out)
 }
 
 /* Guest value v of type t as a host value (a new handle for an object). */
-static kiln_value to_host(kiln_vm *vm, vm_value v, uint32_t t)
+kiln_value vm_to_host(kiln_vm *vm, vm_value v, uint32_t t)
 {
     switch (t) {
     case VM_T_VOID: return kiln_null();
     case VM_T_INT: return kiln_int(v.i);
     case VM_T_FLOAT: return kiln_float(v.f);
     case VM_T_BOOL: return kiln_bool(v.i != 0);
-    default: return handle_new(vm, v.p, t);
+    default: return vm_handle_new(vm, v.p, t);
     }
 }
 
@@ -244,25 +250,27 @@ static kiln_fn fn_handle(const kiln_vm *vm, int fi)
     return (kiln_fn){(uint64_t)vm->handle_tag << 48 | (uint64_t)(fi + 1)};
 }
 
-/* Calls function fi of the program (a top-level one, found by name). */
-static kiln_status call_function(kiln_vm *vm, int fi, const kiln_value *args, int nargs,
-                                 kiln_value *result)
+/* Calls function fi of the program (a top-level one, or a function
+ * value's, whose captured values `caps` follow the arguments). */
+static kiln_status call_function(kiln_vm *vm, int fi, const vm_value *caps, const kiln_value *args,
+                                 int nargs, kiln_value *result)
 {
     const vm_image *im = &vm->img;
     const vm_func *f = &im->funcs[fi];
     const char *name = vm_image_str(im, f->name);
     if (nargs < 0 || (nargs > 0 && !args))
-        return api_fail(vm, "kiln_call: bad argument list (%d arguments at %p)", nargs,
-                        (const void *)args);
+        return vm_api_fail(vm, "kiln_call: bad argument list (%d arguments at %p)", nargs,
+                           (const void *)args);
     if (nargs != f->nparams)
-        return api_fail(vm, "kiln_call: %.200s() takes %u argument%s, got %d", name, f->nparams,
-                        f->nparams == 1 ? "" : "s", nargs);
-    vm_value vals[KILN_MAX_PARAMS];
+        return vm_api_fail(vm, "kiln_call: %.200s() takes %u argument%s, got %d", name, f->nparams,
+                           f->nparams == 1 ? "" : "s", nargs);
+    vm_value vals[KILN_MAX_PARAMS + 256]; /* ncaps is 8 bits */
+    for (int i = 0; caps && i < f->ncaps; i++)
+        vals[nargs + i] = caps[i];
     for (int i = 0; i < nargs; i++)
-        if (!from_host(vm, args[i], f->types[i], &vals[i]))
-            return api_fail(vm, "kiln_call: argument %d of %.200s() is %s, expected %s", i + 1,
-                            name, args[i].type <= KILN_REF ? TYPE_NAMES[args[i].type] : "invalid",
-                            vm_type_str(im, f->types[i]));
+        if (!vm_from_host(vm, args[i], f->types[i], &vals[i]))
+            return vm_api_fail(vm, "kiln_call: argument %d of %.200s() is %s, expected %s", i + 1,
+                               name, vm_kind_name(args[i]), vm_type_str(im, f->types[i]));
     bool nested = vm->running; /* from a native: the run's limits go on */
     if (!nested) {
         if (!vm_ctx_ready(vm))
@@ -290,9 +298,9 @@ static kiln_status call_function(kiln_vm *vm, int fi, const kiln_value *args, in
         return KILN_EXITED; /* os.exit: the guest is done; no result */
     }
     if (result) {
-        *result = to_host(vm, res, f->ret);
+        *result = vm_to_host(vm, res, f->ret);
         if (VM_T_ISREF(f->ret) && res.p && result->type == KILN_NULL)
-            return api_fail(vm, "kiln_call: out of memory for the result's handle");
+            return vm_api_fail(vm, "kiln_call: out of memory for the result's handle");
     }
     return KILN_OK;
 }
@@ -305,13 +313,19 @@ kiln_status kiln_call(kiln_vm *vm, const char *function, const kiln_value *args,
     if (result)
         *result = kiln_null();
     if (!function)
-        return api_fail(vm, "kiln_call: NULL function name");
+        return vm_api_fail(vm, "kiln_call: NULL function name");
     if (!vm->loaded)
-        return api_fail(vm, "kiln_call: no program loaded");
+        return vm_api_fail(vm, "kiln_call: no program loaded");
     int fi = find_function(&vm->img, function);
     if (fi < 0)
-        return api_fail(vm, "kiln_call: the program has no function '%.200s'", function);
-    return call_function(vm, fi, args, nargs, result);
+        return vm_api_fail(vm, "kiln_call: the program has no function '%.200s'", function);
+    return call_function(vm, fi, NULL, args, nargs, result);
+}
+
+kiln_status vm_call_closure(kiln_vm *vm, const vm_closure *c, const kiln_value *args, int nargs,
+                            kiln_value *result)
+{
+    return call_function(vm, (int)(c->fn - vm->funcs), c->caps, args, nargs, result);
 }
 
 kiln_status kiln_call_fn(kiln_vm *vm, kiln_fn fn, const kiln_value *args, int nargs,
@@ -323,24 +337,8 @@ kiln_status kiln_call_fn(kiln_vm *vm, kiln_fn fn, const kiln_value *args, int na
         *result = kiln_null();
     uint64_t i = fn.id & 0xffffffffffffull;
     if ((fn.id >> 48) != vm->handle_tag || i == 0 || !vm->loaded || i > vm->img.nfuncs)
-        return api_fail(vm, "kiln_call_fn: not a function of this VM (kiln_find_function)");
-    return call_function(vm, (int)(i - 1), args, nargs, result);
-}
-
-/* Does `want` say type `have`, spaces aside? */
-static bool same_type_text(const char *want, const char *have)
-{
-    for (;;) {
-        while (*want == ' ')
-            want++;
-        while (*have == ' ')
-            have++;
-        if (*want != *have)
-            return false;
-        if (!*want)
-            return true;
-        want++, have++;
-    }
+        return vm_api_fail(vm, "kiln_call_fn: not a function of this VM (kiln_find_function)");
+    return call_function(vm, (int)(i - 1), NULL, args, nargs, result);
 }
 
 kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, kiln_fn *out)
@@ -348,16 +346,16 @@ kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, 
     if (!vm)
         return KILN_ERR_API;
     if (!out)
-        return api_fail(vm, "kiln_find_function: NULL out");
+        return vm_api_fail(vm, "kiln_find_function: NULL out");
     *out = (kiln_fn){0};
     if (!name)
-        return api_fail(vm, "kiln_find_function: NULL name");
+        return vm_api_fail(vm, "kiln_find_function: NULL name");
     if (!vm->loaded)
-        return api_fail(vm, "kiln_find_function: no program loaded");
+        return vm_api_fail(vm, "kiln_find_function: no program loaded");
     const vm_image *im = &vm->img;
     int fi = find_function(im, name);
     if (fi < 0)
-        return api_fail(vm, "kiln_find_function: the program has no function '%.200s'", name);
+        return vm_api_fail(vm, "kiln_find_function: the program has no function '%.200s'", name);
     if (type) {
         const vm_func *f = &im->funcs[fi];
         vm_buf b = {0};
@@ -374,10 +372,10 @@ kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, 
         }
         kiln_status st = KILN_OK;
         if (b.oom)
-            st = api_fail(vm, "kiln_find_function: out of memory");
-        else if (!same_type_text(type, b.data))
-            st = api_fail(vm, "kiln_find_function: %.200s has type %.300s, not %.300s", name,
-                          b.data, type);
+            st = vm_api_fail(vm, "kiln_find_function: out of memory");
+        else if (!vm_text_same(type, b.data))
+            st = vm_api_fail(vm, "kiln_find_function: %.200s has type %.300s, not %.300s", name,
+                             b.data, type);
         vm_buf_free(&b);
         if (st != KILN_OK)
             return st;
@@ -392,18 +390,18 @@ kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, 
 static int find_global(kiln_vm *vm, const char *name, const char *who)
 {
     if (!name) {
-        api_fail(vm, "%s: NULL name", who);
+        vm_api_fail(vm, "%s: NULL name", who);
         return -1;
     }
     if (!vm->loaded) {
-        api_fail(vm, "%s: no program loaded", who);
+        vm_api_fail(vm, "%s: no program loaded", who);
         return -1;
     }
     const vm_image *im = &vm->img;
     for (uint32_t i = 0; i < im->nglobals; i++)
         if (!strcmp(vm_image_str(im, im->globals[i].name), name))
             return (int)i;
-    api_fail(vm, "%s: the program has no global '%.200s'", who, name);
+    vm_api_fail(vm, "%s: the program has no global '%.200s'", who, name);
     return -1;
 }
 
@@ -412,15 +410,15 @@ kiln_status kiln_get_global(kiln_vm *vm, const char *name, kiln_value *out)
     if (!vm)
         return KILN_ERR_API;
     if (!out)
-        return api_fail(vm, "kiln_get_global: NULL out");
+        return vm_api_fail(vm, "kiln_get_global: NULL out");
     *out = kiln_null();
     int g = find_global(vm, name, "kiln_get_global");
     if (g < 0)
         return KILN_ERR_API;
     uint32_t t = vm->img.globals[g].type;
-    *out = to_host(vm, vm->globals[g], t);
+    *out = vm_to_host(vm, vm->globals[g], t);
     if (VM_T_ISREF(t) && vm->globals[g].p && out->type == KILN_NULL)
-        return api_fail(vm, "kiln_get_global: out of memory for the handle");
+        return vm_api_fail(vm, "kiln_get_global: out of memory for the handle");
     return KILN_OK;
 }
 
@@ -433,12 +431,11 @@ kiln_status kiln_set_global(kiln_vm *vm, const char *name, kiln_value v)
         return KILN_ERR_API;
     const vm_global *gl = &vm->img.globals[g];
     if (!(gl->flags & VM_GLOBAL_VAR))
-        return api_fail(vm, "kiln_set_global: %.200s is a let, not a var", name);
+        return vm_api_fail(vm, "kiln_set_global: %.200s is a let, not a var", name);
     vm_value val;
-    if (!from_host(vm, v, gl->type, &val))
-        return api_fail(vm, "kiln_set_global: %.200s is %s, the value is %s", name,
-                        vm_type_str(&vm->img, gl->type),
-                        v.type <= KILN_REF ? TYPE_NAMES[v.type] : "invalid");
+    if (!vm_from_host(vm, v, gl->type, &val))
+        return vm_api_fail(vm, "kiln_set_global: %.200s is %s, the value is %s", name,
+                           vm_type_str(&vm->img, gl->type), vm_kind_name(v));
     vm->globals[g] = val; /* globals are roots: no barrier (gc.h) */
     vm->ginit[g] = 1;
     return KILN_OK;
@@ -488,8 +485,8 @@ kiln_status kiln_stack_frame(kiln_vm *vm, int level, kiln_frame *out)
     if (!vm || !out)
         return KILN_ERR_API;
     if (!vm->running || level < 0)
-        return api_fail(vm, "kiln_stack_frame: %s",
-                        level < 0 ? "negative level" : "no guest code runs");
+        return vm_api_fail(vm, "kiln_stack_frame: %s",
+                           level < 0 ? "negative level" : "no guest code runs");
     int n = 0;
     for (vm_frame_iter it = vm_frames(vm->ctx); it.R; vm_frames_step(&it))
         if (n++ == level) {
@@ -497,7 +494,7 @@ kiln_status kiln_stack_frame(kiln_vm *vm, int level, kiln_frame *out)
             *out = frame_of(&vm->img, fi, vm_func_line(it.fn->def, vm_frame_at(it.fn, it.pc)));
             return KILN_OK;
         }
-    return api_fail(vm, "kiln_stack_frame: the stack has %d frames", n);
+    return vm_api_fail(vm, "kiln_stack_frame: the stack has %d frames", n);
 }
 
 void kiln_set_user(kiln_vm *vm, void *user)
@@ -513,66 +510,156 @@ void *kiln_user(const kiln_vm *vm)
 
 /* ---- The embedder's natives ---- */
 
-/* One type of a signature at *p: its letter (i f b s), or 0. */
-static char sig_type(const char **p)
+static void blanks(const char **p)
+{
+    while (**p == ' ')
+        (*p)++;
+}
+
+static size_t word_len(const char *p)
+{
+    size_t n = 0;
+    while ((p[n] >= 'a' && p[n] <= 'z') || (p[n] >= 'A' && p[n] <= 'Z') || p[n] == '_' ||
+           (n && p[n] >= '0' && p[n] <= '9'))
+        n++;
+    return n;
+}
+
+static bool type_form(const char **p, int depth);
+
+/* Types separated by commas, then `close`: at least `min` of them. */
+static bool type_list(const char **p, char close, int min, int depth)
+{
+    int n = 0;
+    blanks(p);
+    if (**p != close) {
+        do {
+            if (!type_form(p, depth + 1) || ++n > KILN_MAX_PARAMS)
+                return false;
+            blanks(p);
+        } while (**p == ',' && (*p)++);
+    }
+    return n >= min && *(*p)++ == close;
+}
+
+/* Is *p a type as the language writes it (its form only: the compiler
+ * resolves its names)? *p moves past it. */
+static bool type_form(const char **p, int depth)
+{
+    blanks(p);
+    if (depth > 32)
+        return false;
+    char c = **p;
+    if (c == '[') {
+        (*p)++;
+        if (!type_form(p, depth + 1))
+            return false;
+        blanks(p);
+        return *(*p)++ == ']';
+    }
+    if (c == '{') {
+        (*p)++;
+        if (!type_form(p, depth + 1))
+            return false;
+        blanks(p);
+        if (*(*p)++ != ':' || !type_form(p, depth + 1))
+            return false;
+        blanks(p);
+        return *(*p)++ == '}';
+    }
+    if (c == '(') {
+        (*p)++;
+        return type_list(p, ')', 2, depth);
+    }
+    size_t n = word_len(*p);
+    if (n == 2 && !strncmp(*p, "fn", 2)) {
+        *p += 2;
+        blanks(p);
+        if (*(*p)++ != '(' || !type_list(p, ')', 0, depth))
+            return false;
+        blanks(p);
+        return strncmp(*p, "->", 2) || ((*p += 2), type_form(p, depth + 1));
+    }
+    if (!n)
+        return false;
+    *p += n;
+    if (**p == '.') { /* util.Name */
+        if (!(n = word_len(++*p)))
+            return false;
+        *p += n;
+    }
+    blanks(p);
+    return **p != '<' || ((*p)++, type_list(p, '>', 1, depth));
+}
+
+/* One type of a signature at *p, *p past it: its letter (i f b s), or T
+ * for another type (its text, from *text, in *len), or 0 if malformed. */
+static char sig_type(const char **p, const char **text, size_t *len)
 {
     static const struct {
         const char *name;
         char letter;
     } T[] = {{"int", 'i'}, {"float", 'f'}, {"bool", 'b'}, {"str", 's'}};
-    while (**p == ' ')
-        (*p)++;
-    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++) {
-        size_t n = strlen(T[i].name);
-        if (!strncmp(*p, T[i].name, n) && !((*p)[n] >= 'a' && (*p)[n] <= 'z')) {
-            *p += n;
-            while (**p == ' ')
-                (*p)++;
+    blanks(p);
+    *text = *p;
+    if (!type_form(p, 0))
+        return 0;
+    *len = (size_t)(*p - *text);
+    while (*len && (*text)[*len - 1] == ' ')
+        (*len)--;
+    blanks(p);
+    for (size_t i = 0; i < sizeof T / sizeof T[0]; i++)
+        if (*len == strlen(T[i].name) && !strncmp(*text, T[i].name, *len))
             return T[i].letter;
-        }
-    }
-    return 0;
+    return 'T';
 }
 
-/* "fn(int, str) -> float" into params "is" and ret 'f'; false if malformed. */
-static bool parse_signature(const char *type, char *params, char *ret)
+/* "fn(int, [str]) -> float" into params "iT", ret 'f' and, for each T,
+ * its text in types[i] (malloc'd; the result's at types[nparams]); false
+ * if malformed or out of memory (types then freed). */
+static bool parse_signature(const char *type, char *params, char *ret, char **types)
 {
-    const char *p = type;
-    while (*p == ' ')
-        p++;
-    if (strncmp(p, "fn", 2))
+    const char *p = type, *text;
+    size_t len;
+    int n = 0;
+    bool ok = false;
+    memset(types, 0, sizeof(char *) * (KILN_MAX_PARAMS + 1));
+    blanks(&p);
+    if (strncmp(p, "fn", 2) || word_len(p) != 2)
         return false;
     p += 2;
-    while (*p == ' ')
-        p++;
+    blanks(&p);
     if (*p++ != '(')
         return false;
-    int n = 0;
-    while (*p == ' ')
-        p++;
+    blanks(&p);
     if (*p != ')') {
         for (;;) {
-            char c = sig_type(&p);
-            if (!c || n == KILN_MAX_PARAMS)
-                return false;
+            char c = n < KILN_MAX_PARAMS ? sig_type(&p, &text, &len) : 0;
+            if (!c || (c == 'T' && !(types[n] = strndup(text, len))))
+                goto out;
             params[n++] = c;
             if (*p == ')')
                 break;
             if (*p++ != ',')
-                return false;
+                goto out;
         }
     }
     params[n] = 0;
     p++; /* ')' */
-    while (*p == ' ')
-        p++;
+    blanks(&p);
     *ret = 'v';
     if (!strncmp(p, "->", 2)) {
         p += 2;
-        if (!(*ret = sig_type(&p)))
-            return false;
+        if (!(*ret = sig_type(&p, &text, &len)) ||
+            (*ret == 'T' && !(types[n] = strndup(text, len))))
+            goto out;
     }
-    return *p == 0;
+    ok = *p == 0;
+out:
+    if (!ok)
+        for (int i = 0; i <= KILN_MAX_PARAMS; i++)
+            free(types[i]);
+    return ok;
 }
 
 static bool is_ident(const char *s)
@@ -594,47 +681,56 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
     if (!vm)
         return KILN_ERR_API;
     if (vm->loaded)
-        return api_fail(vm, "kiln_define_native: define natives before loading the program");
+        return vm_api_fail(vm, "kiln_define_native: define natives before loading the program");
     if (!is_ident(module) || !is_ident(name) || !fn)
-        return api_fail(vm, "kiln_define_native: module and name must be identifiers, fn "
-                            "not NULL");
-    char params[KILN_MAX_PARAMS + 1], ret;
-    if (!type || !parse_signature(type, params, &ret))
-        return api_fail(vm,
-                        "kiln_define_native: bad type '%.100s' (e.g. \"fn(int, str) -> "
-                        "float\"; types int, float, bool, str)",
-                        type ? type : "(null)");
-    size_t len = strlen(module) + strlen(name) + 2;
+        return vm_api_fail(vm, "kiln_define_native: module and name must be identifiers, fn "
+                               "not NULL");
+    char params[KILN_MAX_PARAMS + 1], ret, *texts[KILN_MAX_PARAMS + 1];
+    if (!type || !parse_signature(type, params, &ret, texts))
+        return vm_api_fail(vm,
+                           "kiln_define_native: bad type '%.100s' (e.g. \"fn(int, [str]) -> "
+                           "{str: Point}\")",
+                           type ? type : "(null)");
+    size_t len = strlen(module) + strlen(name) + 2, np = strlen(params);
+    bool typed = ret == 'T' || strchr(params, 'T');
     char *full = malloc(len), *ps = strdup(params);
-    if (!full || !ps) {
-        free(full);
-        free(ps);
-        return api_fail(vm, "kiln_define_native: out of memory");
-    }
-    snprintf(full, len, "%s.%s", module, name);
-    for (uint32_t i = 0; i < vm->nhosts; i++)
-        if (!strcmp(vm->hosts[i].n.sig.name, full)) {
-            free(full);
-            free(ps);
-            return api_fail(vm, "kiln_define_native: %s.%s is already defined", module, name);
-        }
-    if (vm->nhosts == vm->hosts_cap) {
+    char **types = typed ? malloc(sizeof(char *) * (np + 1)) : NULL;
+    kiln_status st = KILN_OK;
+    if (!full || !ps || (typed && !types))
+        st = vm_api_fail(vm, "kiln_define_native: out of memory");
+    else
+        snprintf(full, len, "%s.%s", module, name);
+    for (uint32_t i = 0; st == KILN_OK && i < vm->nhosts; i++)
+        if (!strcmp(vm->hosts[i].n.sig.name, full))
+            st = vm_api_fail(vm, "kiln_define_native: %s.%s is already defined", module, name);
+    if (st == KILN_OK && vm->nhosts == vm->hosts_cap) {
         uint32_t cap = vm->hosts_cap ? vm->hosts_cap * 2 : 8;
         struct vm_host *h = realloc(vm->hosts, cap * sizeof *h);
-        if (!h) {
-            free(full);
-            free(ps);
-            return api_fail(vm, "kiln_define_native: out of memory");
+        if (h) {
+            vm->hosts = h;
+            vm->hosts_cap = cap;
+        } else {
+            st = vm_api_fail(vm, "kiln_define_native: out of memory");
         }
-        vm->hosts = h;
-        vm->hosts_cap = cap;
     }
-    vm->hosts[vm->nhosts++] = (struct vm_host){{.sig = {full, ps, ret},
-                                                .bridge = host_bridge,
-                                                .host = (void (*)(void))fn,
-                                                .userdata = userdata},
-                                               (uint8_t)strlen(ps),
-                                               strchr(ps, 's') != NULL};
+    if (st != KILN_OK) {
+        free(full);
+        free(ps);
+        free(types);
+        for (size_t i = 0; i <= np; i++)
+            free(texts[i]);
+        return st;
+    }
+    if (types)
+        memcpy(types, texts, sizeof(char *) * (np + 1));
+    vm->hosts[vm->nhosts++] =
+        (struct vm_host){.n = {.sig = {full, ps, ret, (const char *const *)types},
+                               .bridge = host_bridge,
+                               .host = (void (*)(void))fn,
+                               .userdata = userdata},
+                         .nparams = (uint8_t)np,
+                         .strs = strchr(ps, 's') || strchr(ps, 'T'),
+                         .typed = typed};
     return KILN_OK;
 }
 
@@ -659,9 +755,9 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
     if (!vm)
         return KILN_ERR_API;
     if (!error_class)
-        return api_fail(vm, "kiln_throw: NULL error class");
+        return vm_api_fail(vm, "kiln_throw: NULL error class");
     if (!vm->running)
-        return api_fail(vm, "kiln_throw: only a native may throw (no guest code runs)");
+        return vm_api_fail(vm, "kiln_throw: only a native may throw (no guest code runs)");
     if (!message)
         message = "";
     for (int k = RT_ERR_ERROR; k < RT_ERR__COUNT; k++)
@@ -671,10 +767,10 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
         }
     int ci = error_class_named(vm, error_class);
     if (ci < 0)
-        return api_fail(vm, "kiln_throw: %s '%.100s'",
-                        ci == -1 ? "the program has no error class"
-                                 : "two classes of the program are named",
-                        error_class);
+        return vm_api_fail(vm, "kiln_throw: %s '%.100s'",
+                           ci == -1 ? "the program has no error class"
+                                    : "two classes of the program are named",
+                           error_class);
     vm_ctx *X = vm->ctx;
     vm_str *s = vm_str_cstr(vm, message);
     vm_inst *e = NULL;
@@ -690,12 +786,15 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
     return KILN_ERR_RUNTIME;
 }
 
-static uint32_t letter_type(char c)
+/* The type of parameter i of host native h (i == its count: the result). */
+static uint32_t host_type(const struct vm_host *h, int i)
 {
+    char c = i < h->nparams ? h->n.sig.params[i] : h->n.sig.ret;
     return c == 'i'   ? VM_T_INT
            : c == 'f' ? VM_T_FLOAT
            : c == 'b' ? VM_T_BOOL
            : c == 's' ? VM_T_STR
+           : c == 'T' ? h->itypes[i]
                       : VM_T_VOID;
 }
 
@@ -710,8 +809,9 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     int nargs = host->nparams;
     kiln_value kargs[KILN_MAX_PARAMS + 1];
     for (int i = 0; i < nargs; i++) {
-        kargs[i] = to_host(vm, args[i], letter_type(sig->params[i]));
-        if (sig->params[i] == 's' && args[i].s && kargs[i].type == KILN_NULL) {
+        uint32_t pt = host_type(host, i);
+        kargs[i] = vm_to_host(vm, args[i], pt);
+        if (VM_T_ISREF(pt) && args[i].p && kargs[i].type == KILN_NULL) {
             for (int j = 0; j < i; j++)
                 kiln_release(vm, kargs[j]);
             rt_raise(vm, RT_ERR_OOM, "out of memory passing arguments to %s", sig->name);
@@ -725,9 +825,9 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     kiln_status st = ((kiln_native_fn)n->host)(vm, kargs, nargs, &kres, n->userdata);
     /* The result may be one of the arguments (a native returning what it
      * got): read it, then let each handle go once. */
-    uint32_t t = letter_type(sig->ret);
+    uint32_t t = host_type(host, nargs);
     vm_value v;
-    bool ok = st == KILN_OK && (t == VM_T_VOID || from_host(vm, kres, t, &v));
+    bool ok = st == KILN_OK && (t == VM_T_VOID || vm_from_host(vm, kres, t, &v));
     bool own = kres.type == KILN_STR || kres.type == KILN_REF;
     for (int i = 0; host->strs && i < nargs; i++) {
         own &= kargs[i].as.h != kres.as.h || kargs[i].type != kres.type;
@@ -746,8 +846,7 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     if (st == KILN_OK) {
         if (!ok) {
             rt_raise(vm, RT_ERR_ERROR, "native %s returned %s, expected %s", sig->name,
-                     kres.type <= KILN_REF ? TYPE_NAMES[kres.type] : "an invalid value",
-                     vm_type_name((int)t));
+                     vm_kind_name(kres), vm_type_str(&vm->img, t));
             return -1;
         }
         if (t != VM_T_VOID)

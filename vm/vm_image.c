@@ -782,6 +782,7 @@ bool vm_letter_fits(char c, uint32_t t, int elem)
 
 const vm_natsig *vm_natsig_find(const vm_natlist *list, const char *name, const uint16_t *params,
                                 int nparams, int (*elem_of)(const void *ctx, uint32_t t),
+                                bool (*text_fits)(const void *ctx, const char *text, uint32_t t),
                                 const void *ctx)
 {
     for (size_t i = 0; i < list->count; i++) {
@@ -789,7 +790,10 @@ const vm_natsig *vm_natsig_find(const vm_natlist *list, const char *name, const 
         if (strcmp(n->name, name) != 0 || (int)strlen(n->params) != nparams)
             continue;
         int j = 0;
-        while (j < nparams && vm_letter_fits(n->params[j], params[j], elem_of(ctx, params[j])))
+        while (j < nparams &&
+               (n->params[j] == 'T'
+                    ? text_fits && text_fits(ctx, n->types[j], params[j])
+                    : vm_letter_fits(n->params[j], params[j], elem_of(ctx, params[j]))))
             j++;
         if (j == nparams)
             return n;

@@ -1,0 +1,443 @@
+/*
+ * vm_values.c — structured values at the embedding boundary: the host
+ * reads and builds the guest's arrays, maps and objects (class instances,
+ * tuples, enum values) through their handles, and calls function values.
+ *
+ * Every accessor checks the handle (live, of this VM, of the right kind)
+ * and every value stored (of the element's, the key's, the field's type),
+ * as kiln_call checks arguments: the host can make no value the verifier
+ * would not have let the guest make. Stores of references go through the
+ * write barrier (gc.h). An allocation may collect: what the host passes in
+ * is held by its handles, and what an accessor makes is rooted until its
+ * handle exists. A failure the guest's code would have raised (no memory,
+ * a null key) is the host's here: the guest's error state is left as it
+ * was.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../runtime/rt.h"
+#include "api.h"
+
+/* The object of handle v, if it is one of `kind` (VM_OBJ_*), with its
+ * static type in *type; NULL after failing with `who`'s message. */
+static void *object_of(kiln_vm *vm, kiln_value v, int kind, uint32_t *type, const char *who)
+{
+    const char *why;
+    struct vm_handle *h = vm_handle_check(vm, v, &why);
+    if (!h) {
+        vm_api_fail(vm, "%s: %s", who, v.type == KILN_NULL ? "null" : why);
+        return NULL;
+    }
+    const gc_obj *o = h->obj;
+    if (o->kind != kind) {
+        static const char *const KINDS[] = {"?",     "a string",   "an object", "an array", "?",
+                                            "a map", "a function", "?",         "?",        "?"};
+        vm_api_fail(vm, "%s: %s, not %s", who, o->kind < 10 ? KINDS[o->kind] : "?", KINDS[kind]);
+        return NULL;
+    }
+    *type = h->type;
+    return h->obj;
+}
+
+/* The guest's error state, kept across what may raise on the host's
+ * behalf (an allocation: OutOfMemoryError; a null key: NullError). */
+typedef struct guest_err {
+    int kind;
+    char msg[sizeof(((vm_ctx *)0)->err_msg)];
+} guest_err;
+
+static void guest_save(kiln_vm *vm, guest_err *g)
+{
+    g->kind = vm->ctx->err_kind;
+    memcpy(g->msg, vm->ctx->err_msg, sizeof g->msg);
+    /* Work the host does while no guest runs is its own: no fuel or time
+     * of a finished run is charged for it. From a native, it is the run's. */
+    if (!vm->running)
+        vm_limits_reset(vm);
+}
+
+/* What the guest's code raised, as the host's failure: its message into
+ * kiln_error (KILN_ERR_LIMIT for no memory or a limit, else KILN_ERR_API),
+ * the guest's error state as it was. */
+static kiln_status guest_failed(kiln_vm *vm, const char *who, const guest_err *g)
+{
+    vm_api_fail(vm, "%s: %s", who, vm->ctx->err_msg);
+    int k = vm->ctx->err_kind;
+    if (k == RT_LIMIT) /* fuel or time ran out in a native: the run stops (host_bridge) */
+        return KILN_ERR_LIMIT;
+    vm->ctx->err_kind = g->kind;
+    memcpy(vm->ctx->err_msg, g->msg, sizeof g->msg);
+    return k == RT_ERR_OOM ? KILN_ERR_LIMIT : KILN_ERR_API;
+}
+
+/* Value a (the host's) as a guest value of type t into *out, or fail. */
+static bool value_in(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out, const char *who,
+                     const char *what)
+{
+    if (vm_from_host(vm, a, t, out))
+        return true;
+    vm_api_fail(vm, "%s: the %s is %s, expected %s", who, what, vm_kind_name(a),
+                vm_type_str(&vm->img, t));
+    return false;
+}
+
+/* Guest value v of type t for the host into *out, or fail. */
+static kiln_status value_out(kiln_vm *vm, vm_value v, uint32_t t, kiln_value *out, const char *who)
+{
+    *out = vm_to_host(vm, v, t);
+    if (VM_T_ISREF(t) && v.p && out->type == KILN_NULL)
+        return vm_api_fail(vm, "%s: no memory for the handle", who);
+    return KILN_OK;
+}
+
+/* The image's type written `text` ("[int]", "{str: Point}", "Point"), or
+ * -1 after failing: the program must use it. */
+static int64_t type_named(kiln_vm *vm, const char *text, const char *who)
+{
+    if (!vm->loaded) {
+        vm_api_fail(vm, "%s: no program loaded", who);
+        return -1;
+    }
+    if (!text) {
+        vm_api_fail(vm, "%s: NULL type", who);
+        return -1;
+    }
+    const vm_image *im = &vm->img;
+    for (uint32_t t = VM_T__COUNT; t < VM_T__COUNT + im->ntypes; t++)
+        if (vm_type_text_is(im, t, text))
+            return t;
+    vm_api_fail(vm, "%s: the program has no type '%.200s' (only types its code uses)", who, text);
+    return -1;
+}
+
+kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)
+{
+    if (!vm || !buf || !size)
+        return KILN_ERR_API;
+    buf[0] = 0;
+    if (v.type != KILN_STR && v.type != KILN_REF) {
+        snprintf(buf, size, "%s", vm_kind_name(v));
+        return v.type <= KILN_REF ? KILN_OK : vm_api_fail(vm, "kiln_type_of: an invalid value");
+    }
+    const char *why;
+    struct vm_handle *h = vm_handle_check(vm, v, &why);
+    if (!h)
+        return vm_api_fail(vm, "kiln_type_of: %s", why);
+    const gc_obj *o = h->obj;
+    uint32_t t = o->kind == VM_OBJ_INST ? ((const vm_inst *)o)->cls->def->type : h->type;
+    vm_buf b = {0};
+    vm_type_write(&vm->img, t, &b);
+    kiln_status st = b.oom ? vm_api_fail(vm, "kiln_type_of: out of memory") : KILN_OK;
+    if (!b.oom)
+        snprintf(buf, size, "%s", b.data);
+    vm_buf_free(&b);
+    return st;
+}
+
+/* ---- Arrays ---- */
+
+kiln_status kiln_array_new(kiln_vm *vm, const char *type, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    int64_t t = type_named(vm, type, "kiln_array_new");
+    if (t < 0)
+        return KILN_ERR_API;
+    int elem = vm_elem_of(&vm->img, (uint32_t)t);
+    if (elem < 0)
+        return vm_api_fail(vm, "kiln_array_new: '%.200s' is not an array type", type);
+    guest_err g;
+    guest_save(vm, &g);
+    vm_array *a = vm_array_new(vm, 0, 0, VM_T_ISREF((uint32_t)elem));
+    if (!a)
+        return guest_failed(vm, "kiln_array_new", &g);
+    return value_out(vm, (vm_value){.p = a}, (uint32_t)t, out, "kiln_array_new");
+}
+
+kiln_status kiln_array_len(kiln_vm *vm, kiln_value a, int64_t *len)
+{
+    if (!vm || !len)
+        return KILN_ERR_API;
+    uint32_t t;
+    const vm_array *arr = object_of(vm, a, VM_OBJ_ARRAY, &t, "kiln_array_len");
+    *len = arr ? arr->len : 0;
+    return arr ? KILN_OK : KILN_ERR_API;
+}
+
+/* Array a and its element type, and index i within it; NULL after failing. */
+static vm_array *array_at(kiln_vm *vm, kiln_value a, int64_t i, uint32_t *elem, const char *who)
+{
+    uint32_t t;
+    vm_array *arr = object_of(vm, a, VM_OBJ_ARRAY, &t, who);
+    if (!arr)
+        return NULL;
+    if (i < 0 || (uint64_t)i >= arr->len) {
+        vm_api_fail(vm, "%s: index %lld out of range (length %u)", who, (long long)i, arr->len);
+        return NULL;
+    }
+    *elem = (uint32_t)vm_elem_of(&vm->img, t);
+    return arr;
+}
+
+kiln_status kiln_array_get(kiln_vm *vm, kiln_value a, int64_t i, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    uint32_t elem;
+    vm_array *arr = array_at(vm, a, i, &elem, "kiln_array_get");
+    if (!arr)
+        return KILN_ERR_API;
+    return value_out(vm, arr->buf->items[i], elem, out, "kiln_array_get");
+}
+
+kiln_status kiln_array_set(kiln_vm *vm, kiln_value a, int64_t i, kiln_value v)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    uint32_t elem;
+    vm_array *arr = array_at(vm, a, i, &elem, "kiln_array_set");
+    vm_value x;
+    if (!arr || !value_in(vm, v, elem, &x, "kiln_array_set", "element"))
+        return KILN_ERR_API;
+    arr->buf->items[i] = x;
+    gc_barrier(&vm->heap, &arr->obj, arr->refs ? x.p : NULL);
+    return KILN_OK;
+}
+
+kiln_status kiln_array_push(kiln_vm *vm, kiln_value a, kiln_value v)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    uint32_t t;
+    vm_array *arr = object_of(vm, a, VM_OBJ_ARRAY, &t, "kiln_array_push");
+    vm_value x;
+    if (!arr ||
+        !value_in(vm, v, (uint32_t)vm_elem_of(&vm->img, t), &x, "kiln_array_push", "element"))
+        return KILN_ERR_API;
+    guest_err g;
+    guest_save(vm, &g);
+    if (!vm_array_push(vm, arr, x)) /* x is held by v's handle meanwhile */
+        return guest_failed(vm, "kiln_array_push", &g);
+    return KILN_OK;
+}
+
+/* ---- Maps ---- */
+
+/* How a map with keys of type k compares them (as NEWM decides). */
+static int key_kind(const vm_image *im, uint32_t k)
+{
+    return k == VM_T_STR ? VM_MAP_STRS : vm_class_of(im, k) ? VM_MAP_OBJS : VM_MAP_WORDS;
+}
+
+kiln_status kiln_map_new(kiln_vm *vm, const char *type, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    int64_t t = type_named(vm, type, "kiln_map_new");
+    uint32_t k, v;
+    if (t < 0)
+        return KILN_ERR_API;
+    if (!vm_map_types(&vm->img, (uint32_t)t, &k, &v))
+        return vm_api_fail(vm, "kiln_map_new: '%.200s' is not a map type", type);
+    guest_err g;
+    guest_save(vm, &g);
+    vm_map *m = vm_map_new(vm, key_kind(&vm->img, k), VM_T_ISREF(v));
+    if (!m)
+        return guest_failed(vm, "kiln_map_new", &g);
+    return value_out(vm, (vm_value){.p = m}, (uint32_t)t, out, "kiln_map_new");
+}
+
+/* Map m with its key and value types; NULL after failing. */
+static vm_map *map_of(kiln_vm *vm, kiln_value m, uint32_t *k, uint32_t *v, const char *who)
+{
+    uint32_t t;
+    vm_map *map = object_of(vm, m, VM_OBJ_MAP, &t, who);
+    if (map)
+        vm_map_types(&vm->img, t, k, v);
+    return map;
+}
+
+kiln_status kiln_map_len(kiln_vm *vm, kiln_value m, int64_t *len)
+{
+    if (!vm || !len)
+        return KILN_ERR_API;
+    uint32_t k, v;
+    const vm_map *map = map_of(vm, m, &k, &v, "kiln_map_len");
+    *len = map ? map->count : 0;
+    return map ? KILN_OK : KILN_ERR_API;
+}
+
+kiln_status kiln_map_get(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value *out, bool *found)
+{
+    if (!vm || !out || !found)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    *found = false;
+    uint32_t k, v;
+    vm_map *map = map_of(vm, m, &k, &v, "kiln_map_get");
+    vm_value kv;
+    if (!map || !value_in(vm, key, k, &kv, "kiln_map_get", "key"))
+        return KILN_ERR_API;
+    guest_err g;
+    guest_save(vm, &g);
+    int64_t e = vm_map_find(vm, map, kv);
+    if (e == -2)
+        return guest_failed(vm, "kiln_map_get", &g); /* a null key */
+    if (e < 0)
+        return KILN_OK;
+    *found = true;
+    return value_out(vm, VM_MAPENT_VAL(map, e), v, out, "kiln_map_get");
+}
+
+kiln_status kiln_map_set(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value val)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    uint32_t k, v;
+    vm_map *map = map_of(vm, m, &k, &v, "kiln_map_set");
+    vm_value kv, vv;
+    if (!map || !value_in(vm, key, k, &kv, "kiln_map_set", "key") ||
+        !value_in(vm, val, v, &vv, "kiln_map_set", "value"))
+        return KILN_ERR_API;
+    guest_err g;
+    guest_save(vm, &g);
+    if (!vm_map_set(vm, map, kv, vv)) /* key and value are held by their handles */
+        return guest_failed(vm, "kiln_map_set", &g);
+    return KILN_OK;
+}
+
+kiln_status kiln_map_remove(kiln_vm *vm, kiln_value m, kiln_value key)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    uint32_t k, v;
+    vm_map *map = map_of(vm, m, &k, &v, "kiln_map_remove");
+    vm_value kv;
+    if (!map || !value_in(vm, key, k, &kv, "kiln_map_remove", "key"))
+        return KILN_ERR_API;
+    guest_err g;
+    guest_save(vm, &g);
+    if (!vm_map_remove(vm, map, kv))
+        return guest_failed(vm, "kiln_map_remove", &g);
+    return KILN_OK;
+}
+
+int kiln_map_next(kiln_vm *vm, kiln_value m, uint64_t *pos, kiln_value *key, kiln_value *val)
+{
+    if (!vm || !pos || !key || !val)
+        return -1;
+    *key = *val = kiln_null();
+    uint32_t k, v;
+    vm_map *map = map_of(vm, m, &k, &v, "kiln_map_next");
+    if (!map)
+        return -1;
+    for (; *pos < map->used; ++*pos) {
+        uint64_t e = *pos;
+        if (!VM_MAPENT_LIVE(map, e))
+            continue;
+        ++*pos;
+        if (value_out(vm, VM_MAPENT_KEY(map, e), k, key, "kiln_map_next") != KILN_OK)
+            return -1;
+        if (value_out(vm, VM_MAPENT_VAL(map, e), v, val, "kiln_map_next") != KILN_OK) {
+            kiln_release(vm, *key);
+            *key = kiln_null();
+            return -1;
+        }
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- Objects: class instances, tuples, enum values ---- */
+
+kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    int64_t t = type_named(vm, cls, "kiln_object_new");
+    if (t < 0)
+        return KILN_ERR_API;
+    const vm_class *c = vm_class_of(&vm->img, (uint32_t)t);
+    if (!c)
+        return vm_api_fail(vm, "kiln_object_new: '%.200s' is not a class", cls);
+    guest_err g;
+    guest_save(vm, &g);
+    vm_inst *o = vm_inst_new(vm, &vm->classes[c - vm->img.classes]);
+    if (!o)
+        return guest_failed(vm, "kiln_object_new", &g);
+    return value_out(vm, (vm_value){.p = o}, (uint32_t)t, out, "kiln_object_new");
+}
+
+/* Field `name` of object o ("x"; a tuple's "0", "1"...): its index and
+ * type; NULL after failing. */
+static vm_inst *field_of(kiln_vm *vm, kiln_value o, const char *name, uint32_t *index,
+                         uint32_t *type, const char *who)
+{
+    uint32_t t;
+    vm_inst *obj = object_of(vm, o, VM_OBJ_INST, &t, who);
+    if (!obj)
+        return NULL;
+    if (!name) {
+        vm_api_fail(vm, "%s: NULL field name", who);
+        return NULL;
+    }
+    const vm_image *im = &vm->img;
+    const vm_class *c = obj->cls->def;
+    bool digits = name[0] >= '0' && name[0] <= '9';
+    for (uint32_t i = 0; i < c->nfields; i++) {
+        const char *f = vm_image_str(im, c->field_names[i]);
+        if (!strcmp(f, name) || (digits && f[0] == '_' && !strcmp(f + 1, name))) {
+            *index = i;
+            *type = c->field_types[i];
+            return obj;
+        }
+    }
+    vm_api_fail(vm, "%s: %s has no field '%.100s'", who, vm_image_str(im, c->name), name);
+    return NULL;
+}
+
+kiln_status kiln_get_field(kiln_vm *vm, kiln_value o, const char *name, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    uint32_t i, t;
+    vm_inst *obj = field_of(vm, o, name, &i, &t, "kiln_get_field");
+    return obj ? value_out(vm, obj->fields[i], t, out, "kiln_get_field") : KILN_ERR_API;
+}
+
+kiln_status kiln_set_field(kiln_vm *vm, kiln_value o, const char *name, kiln_value v)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    uint32_t i, t;
+    vm_inst *obj = field_of(vm, o, name, &i, &t, "kiln_set_field");
+    vm_value x;
+    if (!obj || !value_in(vm, v, t, &x, "kiln_set_field", "value"))
+        return KILN_ERR_API;
+    obj->fields[i] = x;
+    gc_barrier(&vm->heap, &obj->obj, VM_T_ISREF(t) ? x.p : NULL);
+    return KILN_OK;
+}
+
+/* ---- Function values ---- */
+
+kiln_status kiln_call_value(kiln_vm *vm, kiln_value fn, const kiln_value *args, int nargs,
+                            kiln_value *result)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (result)
+        *result = kiln_null();
+    uint32_t t;
+    const vm_closure *c = object_of(vm, fn, VM_OBJ_FN, &t, "kiln_call_value");
+    if (!c)
+        return KILN_ERR_API;
+    return vm_call_closure(vm, c, args, nargs, result);
+}
