@@ -18,6 +18,10 @@ kiln_status vm_failure_status(const kiln_vm *vm);
 /* vm_handle_tag: the mark kiln_new gives the VM's handles (vm_embed.c). */
 uint16_t vm_handle_tag(const kiln_vm *vm);
 
+/* vm_handles_release_all: releases every live handle (kiln_reset): each
+ * is then stale, refused as "a released handle". */
+void vm_handles_release_all(kiln_vm *vm);
+
 /* vm_embed_free: frees the embedder's natives and the handle table. */
 void vm_embed_free(kiln_vm *vm);
 
