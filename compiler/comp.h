@@ -18,13 +18,27 @@
 
 #include "../vm/image.h"
 
+/* A module's source as comp_env.load gives it. */
+typedef struct comp_source {
+    char *src;
+    size_t len;
+    char *file;
+    char why[300];
+} comp_source;
+
 /* What the compiler gets from the VM it compiles for: all it knows of the
  * world outside the image layer. */
 typedef struct comp_env {
-    /* The bytes of file `path` (malloc'd, *len set), or NULL when there is
-     * no such file; the compiler frees what it gets. NULL: only the
-     * standard modules can be imported. */
-    char *(*load)(void *ctx, const char *path, size_t *len);
+    /* The source of module `name` (`len` bytes) that the module in file
+     * `importer` imports: 1 with out->src (malloc'd, out->len bytes) and
+     * out->file (malloc'd: the module's file, named in diagnostics), which
+     * the compiler frees; 0 when there is no such module to load (the
+     * standard and native modules are looked at next), out->file then
+     * NULL or the file looked for; -1 when it cannot be loaded, with the
+     * reason in out->why. NULL: only the standard modules can be
+     * imported. */
+    int (*load)(void *ctx, const char *name, uint32_t len, const char *importer,
+                struct comp_source *out);
     void *load_ctx;
     /* The natives a program may call, "name" or "module.name": the
      * embedder's first, then the standard library's. */

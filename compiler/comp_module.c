@@ -168,13 +168,6 @@ comp_class *comp_class_ref(comp *C, const comp_module *from, const char *qs, uin
     return c;
 }
 
-/* The folder of `file`, with its trailing '/', or "" for a bare name. */
-static uint32_t dir_len(const char *file)
-{
-    const char *slash = strrchr(file, '/');
-    return slash ? (uint32_t)(slash - file + 1) : 0;
-}
-
 static void add_dep(comp *C, comp_module *from, uint32_t mod, const comp_token *at)
 {
     from->deps = comp_grow(C, from->deps, &from->deps_cap, from->ndeps + 1, sizeof *from->deps);
@@ -184,10 +177,11 @@ static void add_dep(comp *C, comp_module *from, uint32_t mod, const comp_token *
     from->ndeps++;
 }
 
-/* `import name` in the current module: name.kn from the importing file's
- * folder, else the standard module of that name. A file is read once,
- * however many modules import it; the parser goes through the new ones
- * after the root (comp_compile). */
+/* `import name` in the current module: what the environment loads for it
+ * (the embedder's loader, else name.kn from the importing file's folder),
+ * else the standard or native module of that name. A module is loaded
+ * once, however many modules import it; the parser goes through the new
+ * ones after the root (comp_compile). */
 void comp_import(comp *C, const comp_token *name)
 {
     comp_module *from = C->mod;
@@ -205,21 +199,31 @@ void comp_import(comp *C, const comp_token *name)
             return;
         }
     }
-    uint32_t d = dir_len(from->file);
-    char *path = comp_alloc(C, d + name->len + 4);
-    memcpy(path, from->file, d);
-    memcpy(path + d, name->s, name->len);
-    memcpy(path + d + name->len, ".kn", 4);
-    size_t len = 0;
-    char *src = C->env->load ? C->env->load(C->env->load_ctx, path, &len) : NULL;
-    if (src) {
-        char *kept = comp_alloc(C, len + 1); /* tokens point into it */
-        memcpy(kept, src, len);
-        free(src);
+    comp_source got = {0};
+    int found =
+        C->env->load ? C->env->load(C->env->load_ctx, name->s, name->len, from->file, &got) : 0;
+    /* Into the arena (tokens point into the source), then freed. */
+    char *file = got.file ? comp_strdup(C, got.file, strlen(got.file)) : NULL;
+    char *kept = NULL;
+    if (found == 1) {
+        kept = comp_alloc(C, got.len + 1);
+        memcpy(kept, got.src, got.len);
+        kept[got.len] = 0;
+    }
+    free(got.src);
+    free(got.file);
+    if (found == 1) {
+        if (!file)
+            file = comp_strdup(C, name->s, name->len);
         comp_module *m =
-            comp_module_new(C, comp_strdup(C, name->s, name->len), name->len, path, kept, len);
+            comp_module_new(C, comp_strdup(C, name->s, name->len), name->len, file, kept, got.len);
         comp_map_put(C, &from->imports, name->s, name->len, (int32_t)m->index);
         add_dep(C, from, m->index, name);
+        return;
+    }
+    if (found < 0) {
+        comp_error(C, name->line, name->col, "cannot import module '%.*s': %s", (int)name->len,
+                   name->s, got.why);
         return;
     }
     if (C->env->module_exists(C->env->module_ctx, name->s, name->len)) {
@@ -229,7 +233,7 @@ void comp_import(comp *C, const comp_token *name)
     comp_error(C, name->line, name->col,
                "unknown module '%.*s' (no file %s, and no standard module of that name: "
                "math, os, io, random, ffi)",
-               (int)name->len, name->s, path);
+               (int)name->len, name->s, file ? file : "to load");
 }
 
 /* Depth-first from m: its imports first, in the order written. */

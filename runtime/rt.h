@@ -72,6 +72,12 @@ void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, 
  * PermissionError. */
 bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path);
 
+/* rt_sys_allowed: the same decision, traced the same way, without raising
+ * (for the compiler's reading of imports, when no guest runs): false with
+ * the reason in why. */
+bool rt_sys_allowed(kiln_vm *vm, unsigned bit, const char *op, const char *path, char *why,
+                    size_t whylen);
+
 /* rt_sys_check_ffi: may the guest load library `lib` (sym NULL: `op` is
  * "ffi.load") or look up its symbol `sym` ("ffi.symbol")? The FFI bit,
  * and the embedder's list of libraries (vm_config.ffi_libs) when it has

@@ -90,12 +90,13 @@ bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *
     return true;
 }
 
-bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
+bool rt_sys_allowed(kiln_vm *vm, unsigned bit, const char *op, const char *path, char *why,
+                    size_t whylen)
 {
     if (!(vm->cfg.allow & bit)) {
         trace(vm, op, path, "denied");
-        rt_raise(vm, RT_ERR_PERM, "%s%s%.300s%s: not allowed", op, path ? " " : "",
-                 path ? path : "", path && strlen(path) > 300 ? "..." : "");
+        snprintf(why, whylen, "%s%s%.300s%s: not allowed", op, path ? " " : "", path ? path : "",
+                 path && strlen(path) > 300 ? "..." : "");
         return false;
     }
     const char *const *dirs = bit == VM_ALLOW_READ    ? vm->cfg.read_dirs
@@ -105,10 +106,19 @@ bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
         char resolved[PATH_MAX];
         if (!resolve(path, resolved) || !inside(resolved, dirs)) {
             trace(vm, op, path, "denied (outside the allowed folders)");
-            rt_raise(vm, RT_ERR_PERM, "%s %.300s: outside the allowed folders", op, path);
+            snprintf(why, whylen, "%s %.300s: outside the allowed folders", op, path);
             return false;
         }
     }
     trace(vm, op, path, "allowed");
     return true;
+}
+
+bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
+{
+    char why[400];
+    if (rt_sys_allowed(vm, bit, op, path, why, sizeof why))
+        return true;
+    rt_raise(vm, RT_ERR_PERM, "%s", why);
+    return false;
 }

@@ -117,22 +117,59 @@ static bool stdin_ready(kiln_vm *vm)
     }
 }
 
-/* io.read_line(): the next line of standard input without its newline,
- * or null at the end of input. */
+enum { IN_BLOCK = 4096 }; /* bytes asked of the read hook at once */
+
+/* The next byte of the guest's input: from the embedder's read hook
+ * (kiln_config.read) through vm->in_buf, else from the process's stdin.
+ * EOF at the end of input; -2 after raising (a limit stopped the guest
+ * while it waited, the hook failed, or no memory for the buffer). */
+static int in_byte(kiln_vm *vm)
+{
+    if (!vm->cfg.read) {
+        if (!stdin_ready(vm))
+            return -2;
+        return getchar();
+    }
+    if (vm->in_pos < vm->in_len)
+        return (unsigned char)vm->in_buf[vm->in_pos++];
+    if (vm->in_end)
+        return EOF;
+    if (!vm->in_buf && !(vm->in_buf = malloc(IN_BLOCK))) {
+        rt_raise(vm, RT_ERR_OOM, "io.read_line: out of memory (the input buffer)");
+        return -2;
+    }
+    long n = vm->cfg.read(vm->cfg.userdata, vm->in_buf, IN_BLOCK);
+    if (vm_poll_after_native(vm))
+        return -2;
+    if (n < 0 || n > IN_BLOCK) {
+        rt_raise(vm, RT_ERR_IO, "io.read_line: cannot read the input (the read hook returned %ld)",
+                 n);
+        return -2;
+    }
+    vm->in_pos = 0;
+    vm->in_len = (size_t)n;
+    if (n == 0) {
+        vm->in_end = true; /* the end stays the end: the hook is not asked again */
+        return EOF;
+    }
+    return (unsigned char)vm->in_buf[vm->in_pos++];
+}
+
+/* io.read_line(): the next line of the guest's input (KILN_ALLOW_STDIN)
+ * without its newline, or null at the end of input. */
 static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     (void)a;
-    if (!rt_sys_check(vm, VM_ALLOW_READ, "io.read_line", NULL))
+    if (!rt_sys_check(vm, VM_ALLOW_STDIN, "io.read_line", NULL))
         return -1;
     read_buf rb = {0};
     int c = 0;
     bool full = false;
-    bool stopped = false;
-    while (!full && !(stopped = !stdin_ready(vm)) && (c = getchar()) != EOF && c != '\n') {
+    while (!full && (c = in_byte(vm)) >= 0 && c != '\n') {
         char ch = (char)c;
         full = !read_put(vm, &rb, &ch, 1);
     }
-    if (stopped) { /* the limit is raised */
+    if (c == -2) { /* raised */
         read_free(vm, &rb);
         return -1;
     }

@@ -281,6 +281,14 @@ cli 0 "" run "$OUT/hi.kbc" guest-arg --guest-flag
 cli 2 "bad count" run --fuel=0 "$OUT/hi.txt"
 cli 2 "bad time" run --timeout=-1 "$OUT/hi.txt"
 cli 0 "" run --sandbox --fuel=1000 --timeout=10 "$OUT/hi.txt"
+# stdin is a capability of its own: --allow-stdin grants it, --allow-read
+# does not; the default allows it (issue #15, point 7)
+printf 'import io\nprint(io.read_line())\n' >"$OUT/echo-line.kn"
+for opts in "" "--allow-stdin" "--allow-read=$OUT" "--sandbox"; do
+    got=$(echo piped | "$KILN" run $opts "$OUT/echo-line.kn" 2>&1)
+    case "$opts" in --allow-read=* | --sandbox) want="PermissionError: io.read_line: not allowed" ;; *) want=piped ;; esac
+    case "$got" in *"$want"*) pass ;; *) fail "cli: echo piped | kiln run $opts: $(printf %s "$got" | head -c 200)" ;; esac
+done
 # The FFI's options, and verify listing the C functions an image may call
 cli 0 "" run --allow-ffi "$OUT/hi.txt"
 cli 0 "" run --allow-ffi=libm.so.6 --allow-ffi=libc.so.6 "$OUT/hi.txt"
@@ -364,16 +372,22 @@ one_error "$OUT/types-classes.kn"
 # docs/language.md: each example marked <!-- run: NAME --> (a kiln block,
 # then a text block of what it prints) prints exactly that, from source
 # and under --jit=always.
+# doc_blocks DOC MARK LANG PREFIX EXT: each block of LANG after a line
+# "<!-- MARK: NAME -->" into $OUT/PREFIX-NAME.EXT, and the text block
+# after it into $OUT/PREFIX-NAME.want.
+doc_blocks() {
+    awk -v out="$OUT" -v mark="<!-- $2: " -v lang="$3" -v prefix="$4" -v ext="$5" '
+        index($0, mark) == 1 { name = $3; want = 1; next }
+        want == 1 && $0 == "```" lang { f = out "/" prefix "-" name "." ext; printf "" > f; want = 2; next }
+        want == 2 && /^```$/ { close(f); want = 3; next }
+        want == 2 { print > f; next }
+        want == 3 && /^```text$/ { g = out "/" prefix "-" name ".want"; printf "" > g; want = 4; next }
+        want == 4 && /^```$/ { close(g); want = 0; next }
+        want == 4 { print > g; next }
+    ' "$1"
+}
 doc_examples=$(grep -c '^<!-- run: ' docs/language.md)
-awk -v out="$OUT" '
-    /^<!-- run: / { name = $3; want = 1; next }
-    want == 1 && /^```kiln$/ { f = out "/doc-" name ".kn"; printf "" > f; want = 2; next }
-    want == 2 && /^```$/ { close(f); want = 3; next }
-    want == 2 { print > f; next }
-    want == 3 && /^```text$/ { g = out "/doc-" name ".want"; printf "" > g; want = 4; next }
-    want == 4 && /^```$/ { close(g); want = 0; next }
-    want == 4 { print > g; next }
-' docs/language.md
+doc_blocks docs/language.md run kiln doc kn
 found=0
 for want in "$OUT"/doc-*.want; do
     [ -e "$want" ] || continue
@@ -547,6 +561,31 @@ if [ -n "${TSAN_THREADS:-}" ]; then
     else
         fail "tsan: $TSAN_THREADS failed: see $OUT/tsan.out"
     fi
+fi
+# docs/embedding.md: each C program marked <!-- compile: NAME --> (then a
+# text block of what it prints) builds against libkiln.a without a warning
+# and prints exactly that (not under sanitizers, like the install check).
+if [ "${INSTALL_CHECK:-yes}" = yes ]; then
+    c_examples=$(grep -c '^<!-- compile: ' docs/embedding.md)
+    rm -f "$OUT"/cdoc-*
+    doc_blocks docs/embedding.md compile c cdoc c
+    found=0
+    for want in "$OUT"/cdoc-*.want; do
+        [ -e "$want" ] || continue
+        found=$((found + 1))
+        c=${want%.want}.c
+        if ! ${CC:-cc} -std=c11 -Wall -Wextra -Werror -pthread -Ivm -o "${c%.c}" "$c" \
+            "${BUILD:-build}/libkiln.a" -lmimalloc -lffi -lm -ldl >"$OUT/cdoc.log" 2>&1; then
+            fail "docs/embedding.md example $(basename "$c" .c) does not build: $(head -c 300 "$OUT/cdoc.log")"
+        elif (exe=$(cd "${c%/*}" && pwd)/$(basename "${c%.c}") && cd "$OUT" && timeout "$TIMEOUT" "$exe") \
+            >"$OUT/cdoc.out" 2>&1 </dev/null &&
+            cmp -s "$OUT/cdoc.out" "$want"; then
+            pass
+        else
+            fail "docs/embedding.md example $(basename "$c" .c): $(diff "$want" "$OUT/cdoc.out" | head -c 300)"
+        fi
+    done
+    [ "$found" = "$c_examples" ] && pass || fail "docs/embedding.md: $c_examples C examples marked, $found extracted"
 fi
 if [ "${INSTALL_CHECK:-yes}" = yes ]; then
     install_checks=0

@@ -37,6 +37,9 @@ const char *vm_kind_name(kiln_value v);
 /* vm_call_closure: kiln_call of function value c. */
 kiln_status vm_call_closure(kiln_vm *vm, const vm_closure *c, const kiln_value *args, int nargs,
                             kiln_value *result);
+/* vm_handles_release_all: releases every live handle (kiln_reset): each
+ * is then stale, refused as "a released handle". */
+void vm_handles_release_all(kiln_vm *vm);
 
 /* vm_embed_free: frees the embedder's natives and the handle table. */
 void vm_embed_free(kiln_vm *vm);

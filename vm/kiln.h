@@ -32,6 +32,7 @@ extern "C" {
 #endif
 
 typedef struct kiln_vm kiln_vm;
+struct kiln_module;
 
 /* A value crossing the API: scalars by value; strings and other objects
  * (arrays, maps, objects, function values) as handles, which keep their
@@ -82,13 +83,14 @@ enum {
  * standard-library function that touches the host checks its bit; denied,
  * it throws PermissionError. */
 enum {
-    KILN_ALLOW_READ = 1,  /* io.read_file, io.read_line */
-    KILN_ALLOW_WRITE = 2, /* io.write_file */
-    KILN_ALLOW_ENV = 4,   /* os.env */
-    KILN_ALLOW_NET = 8,   /* (the net module, later) */
-    KILN_ALLOW_RUN = 16,  /* (os.run, later) */
-    KILN_ALLOW_FFI = 32,  /* extern functions: loading C libraries and calling them */
-    KILN_ALLOW_ALL = 63
+    KILN_ALLOW_READ = 1,   /* io.read_file (and imports from disk, see load_module) */
+    KILN_ALLOW_WRITE = 2,  /* io.write_file */
+    KILN_ALLOW_ENV = 4,    /* os.env */
+    KILN_ALLOW_NET = 8,    /* (the net module, later) */
+    KILN_ALLOW_RUN = 16,   /* (os.run, later) */
+    KILN_ALLOW_FFI = 32,   /* extern functions: loading C libraries and calling them */
+    KILN_ALLOW_STDIN = 64, /* io.read_line: standard input, or kiln_config.read */
+    KILN_ALLOW_ALL = 127
 };
 
 typedef struct {
@@ -125,7 +127,50 @@ typedef struct {
      * limit; then it stops with KILN_ERR_LIMIT, "stopped: out of time".
      * Checked where fuel is counted and when a native returns. */
     double timeout;
+
+    /* ---- Loader, reset, I/O (kiln_reset below kiln_run) ---- */
+    /* Guest input (KILN_ALLOW_STDIN): with it, io.read_line reads what
+     * `read` gives instead of the process's stdin. It stores up to `cap`
+     * bytes at `buf` and returns how many (1..cap), 0 at the end of the
+     * input, or a negative number for a failure (the guest gets IOError).
+     * Called with `userdata` (the write hook's), on the thread running the
+     * guest; an interrupt or the timeout is looked at when it returns.
+     * NULL: the process's stdin (polled, so kiln_interrupt stops a guest
+     * waiting on it). */
+    long (*read)(void *userdata, char *buf, size_t cap);
+    /* Imports: called with `loader_userdata` for each `import NAME` of a
+     * program compiled by kiln_load_source or kiln_load_file, before the
+     * disk is looked at (see kiln_module); NULL: the disk alone. */
+    kiln_status (*load_module)(void *loader_userdata, const char *name, struct kiln_module *out);
+    void *loader_userdata;
 } kiln_config;
+
+/* What a load_module hook answers for module `name` (out is zeroed
+ * before the call):
+ *   - KILN_OK with `src` set: the module's source, `len` bytes. `file`
+ *     names it in diagnostics and stack traces (NULL: "NAME.kn"); the
+ *     module's own imports go to the hook too.
+ *   - KILN_OK with `src` NULL: not the hook's; the default loader reads
+ *     NAME.kn beside the importing file, then the standard and native
+ *     modules are looked at.
+ *   - any other status: the import fails, a compile error naming the
+ *     module and, when set, the hook's `error` text.
+ * libkiln copies src, file and error at once, then calls `release` when
+ * it is set (to free what the hook allocated: out->src of a generated
+ * source), so a hook may serve static strings (release NULL) and
+ * malloc'd ones alike without leaking. The default loader reads from
+ * disk through the permission checks (KILN_ALLOW_READ and read_dirs;
+ * traced by KILN_FLAG_TRACE_SYS as "import PATH"), except the modules
+ * beside a file the host loaded with kiln_load_file: choosing the file
+ * chose its folder. */
+typedef struct kiln_module {
+    const char *src;
+    size_t len;
+    const char *file;
+    const char *error;
+    void (*release)(void *loader_userdata, struct kiln_module *m);
+    void *data; /* the hook's own, for release (libkiln never reads it) */
+} kiln_module;
 
 /* kiln_config_init: fills `cfg` with the defaults (no limits, nothing
  * allowed, no flags, output to the process's streams). */
@@ -152,8 +197,28 @@ KILN_API kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
 KILN_API kiln_status kiln_load_file(kiln_vm *vm, const char *path);
 
 /* kiln_run: runs the loaded program: the root module's top-level
- * statements, then main() if it defines one. */
+ * statements, then main() if it defines one. Each kiln_run starts the
+ * globals as kiln_reset leaves them (zero values, declarations not yet
+ * run), so a second run computes what the first did; unlike kiln_reset it
+ * keeps the handles, the objects they hold and the random generator's
+ * state. */
 KILN_API kiln_status kiln_run(kiln_vm *vm);
+
+/* ---- Loader, reset, I/O ---- */
+
+/* kiln_reset: returns a loaded VM to the state right after its load,
+ * much cheaper than kiln_free + kiln_new + load (no compiling, verifying
+ * or linking; compiled machine code is kept): every global back to its
+ * zero value with its declaration not yet run, every handle released
+ * (a handle from before is then KILN_ERR_API, "a released handle"),
+ * the random module's default generator unseeded, input the read hook
+ * gave and the guest did not read dropped (an end of input forgotten),
+ * the exit code and the error text cleared, and a full collection, which
+ * frees everything the guest made. What the host set stays: the config,
+ * kiln_set_limits, kiln_set_args, the natives. kiln_run then runs the
+ * program as the first time. KILN_ERR_API with nothing loaded, or from a native (while
+ * the guest runs). */
+KILN_API kiln_status kiln_reset(kiln_vm *vm);
 
 /* kiln_set_args: what os.args() returns: `argc` strings at `argv`, which
  * must stay valid while the VM runs. */

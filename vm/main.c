@@ -41,10 +41,12 @@ static const char USAGE[] =
     "                        at loop back-edges and calls); exit status 1\n"
     "  --timeout=SECONDS     (run) stop the guest after SECONDS of wall time\n"
     "  --sandbox             (run) allow the guest no host access (by default it\n"
-    "                        may read and write files, read the environment and\n"
-    "                        call C libraries)\n"
-    "  --allow-read=DIR      (run) allow reading files under DIR (repeatable), and\n"
-    "                        stdin; like each --allow-*, denies what is not granted\n"
+    "                        may read and write files, read stdin and the\n"
+    "                        environment and call C libraries); modules beside\n"
+    "                        FILE are still imported\n"
+    "  --allow-read=DIR      (run) allow reading files under DIR (repeatable);\n"
+    "                        like each --allow-*, denies what is not granted\n"
+    "  --allow-stdin         (run) allow reading standard input (io.read_line)\n"
     "  --allow-write=DIR     (run) allow writing files under DIR (repeatable)\n"
     "  --allow-env           (run) allow reading environment variables\n"
     "  --allow-ffi[=LIB]     (run) allow extern functions to load the C library\n"
@@ -328,7 +330,7 @@ int main(int argc, char **argv)
     enum { MAX_DIRS = 64 };
     static const char *read_dirs[MAX_DIRS + 1], *write_dirs[MAX_DIRS + 1], *ffi_libs[MAX_DIRS + 1];
     int nread = 0, nwrite = 0, nffi = 0;
-    bool ffi_any = false;
+    bool ffi_any = false, want_stdin = false;
     const char *file = NULL, *out = NULL;
     int i = 2;
     /* Options come before FILE; everything after FILE belongs to the guest. */
@@ -383,6 +385,9 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--allow-env") && run) {
             confined = true;
             allow |= KILN_ALLOW_ENV; /* kept below */
+        } else if (!strcmp(a, "--allow-stdin") && run) {
+            confined = true;
+            want_stdin = true;
         } else if (!strcmp(a, "--trace-sys") && run) {
             flags |= KILN_FLAG_TRACE_SYS;
         } else if (!strncmp(a, "--jit=", 6) && run) {
@@ -448,7 +453,8 @@ int main(int argc, char **argv)
         for (int k = 2; k < i; k++)
             env |= !strcmp(argv[k], "--allow-env");
         allow = (nread ? KILN_ALLOW_READ : 0) | (nwrite ? KILN_ALLOW_WRITE : 0) |
-                (env ? KILN_ALLOW_ENV : 0) | (ffi_any || nffi ? KILN_ALLOW_FFI : 0);
+                (env ? KILN_ALLOW_ENV : 0) | (ffi_any || nffi ? KILN_ALLOW_FFI : 0) |
+                (want_stdin ? KILN_ALLOW_STDIN : 0);
         cfg.ffi_libs = ffi_any ? NULL : ffi_libs;
         cfg.read_dirs = read_dirs;
         cfg.write_dirs = write_dirs;

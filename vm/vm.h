@@ -183,7 +183,8 @@ enum {
     VM_ALLOW_ENV = 4,
     VM_ALLOW_NET = 8,
     VM_ALLOW_RUN = 16,
-    VM_ALLOW_FFI = 32
+    VM_ALLOW_FFI = 32,
+    VM_ALLOW_STDIN = 64
 };
 /* vm_config.jit: the execution tiers (kiln.h's KILN_JIT_*). */
 enum { VM_JIT_ON, VM_JIT_OFF, VM_JIT_ALWAYS };
@@ -202,6 +203,13 @@ typedef struct vm_config {
     int jit;               /* VM_JIT_* */
     size_t jit_code_limit; /* bytes of machine code at most, 0 = the default */
     bool perf_map;         /* write /tmp/perf-PID.map for perf */
+    /* Guest input instead of the process's stdin (kiln_config.read). */
+    long (*read)(void *userdata, char *buf, size_t cap);
+    /* The embedder's module loader (kiln_config.load_module), kept as a
+     * generic function pointer: only the API layer (vm_core.c), which
+     * sees its type, calls it. */
+    void (*load_module)(void);
+    void *loader_userdata;
 } vm_config;
 
 /* ---- An execution context ---- */
@@ -314,6 +322,15 @@ struct kiln_vm {
     } errinfo;
     void *user;     /* kiln_set_user's */
     vm_buf listing; /* kiln_disassemble output */
+    /* What the read hook gave and io.read_line has not taken yet. */
+    char *in_buf;
+    size_t in_pos, in_len;
+    bool in_end; /* the hook said end of input */
+    /* While kiln_load_file compiles: the file's path, whose folder (the
+     * first trusted_len bytes, with the '/') holds modules the host chose;
+     * NULL otherwise. */
+    const char *trusted_dir;
+    size_t trusted_len;
 #ifdef KILN_OPSTATS
     /* `make opstats` only: executed instructions, by opcode pair
      * [previous * OP__COUNT + current], reported by interp_opstats. */

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "../compiler/comp.h"
 #include "../interp/interp.h"
@@ -22,7 +23,8 @@
 /* The VM's configuration keeps kiln.h's permission bits as they are. */
 _Static_assert((int)VM_ALLOW_READ == KILN_ALLOW_READ && (int)VM_ALLOW_WRITE == KILN_ALLOW_WRITE &&
                    (int)VM_ALLOW_ENV == KILN_ALLOW_ENV && (int)VM_ALLOW_NET == KILN_ALLOW_NET &&
-                   (int)VM_ALLOW_RUN == KILN_ALLOW_RUN && (int)VM_ALLOW_FFI == KILN_ALLOW_FFI,
+                   (int)VM_ALLOW_RUN == KILN_ALLOW_RUN && (int)VM_ALLOW_FFI == KILN_ALLOW_FFI &&
+                   (int)VM_ALLOW_STDIN == KILN_ALLOW_STDIN,
                "VM_ALLOW_* and KILN_ALLOW_* differ");
 
 const char *kiln_version(void)
@@ -62,7 +64,10 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                                  : c.jit == KILN_JIT_ALWAYS ? VM_JIT_ALWAYS
                                                             : VM_JIT_ON,
                           .jit_code_limit = c.jit_code_limit,
-                          .perf_map = c.flags & KILN_FLAG_PERF_MAP};
+                          .perf_map = c.flags & KILN_FLAG_PERF_MAP,
+                          .read = c.read,
+                          .load_module = (void (*)(void))c.load_module,
+                          .loader_userdata = c.loader_userdata};
     vm->ctx = &vm->main;
     vm->handle_tag = vm_handle_tag(vm);
     if (!gc_init(&vm->heap, vm->cfg.heap_limit, vm_gc_roots, vm_gc_trace, vm)) {
@@ -114,6 +119,7 @@ void kiln_free(kiln_vm *vm)
     free(vm->globals);
     free(vm->ginit);
     free(vm->natives);
+    free(vm->in_buf);
     vm_ctx_free(&vm->main);
     vm_embed_free(vm);
 #ifdef KILN_OPSTATS
@@ -344,13 +350,98 @@ static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
     return data.data;
 }
 
-/* The compiler's loader for imported modules: the file's bytes, or NULL
- * if it cannot be read. */
-static char *load_module(void *ctx, const char *path, size_t *len)
+typedef kiln_status (*loader_fn)(void *userdata, const char *name, kiln_module *out);
+
+static char *dup_str(const char *s, size_t n)
 {
-    (void)ctx;
+    char *p = malloc(n + 1);
+    if (p) {
+        memcpy(p, s, n);
+        p[n] = 0;
+    }
+    return p;
+}
+
+/* Module `name` from the embedder's loader: 1, 0 (not its) or -1, as
+ * comp_env.load. */
+static int load_hooked(kiln_vm *vm, const char *name, comp_source *out)
+{
+    kiln_module m = {0};
+    kiln_status st = ((loader_fn)vm->cfg.load_module)(vm->cfg.loader_userdata, name, &m);
+    int found = st != KILN_OK ? -1 : m.src ? 1 : 0;
+    if (found < 0)
+        snprintf(out->why, sizeof out->why, "%s",
+                 m.error && *m.error ? m.error : "the module loader failed");
+    if (found > 0) {
+        out->src = dup_str(m.src, m.len);
+        out->len = m.len;
+        out->file = m.file ? dup_str(m.file, strlen(m.file)) : NULL;
+        if (!out->file) {
+            size_t n = strlen(name);
+            if ((out->file = malloc(n + 4)))
+                snprintf(out->file, n + 4, "%s.kn", name);
+        }
+        if (!out->src || !out->file) {
+            free(out->src);
+            free(out->file);
+            *out = (comp_source){0};
+            snprintf(out->why, sizeof out->why, "out of memory");
+            found = -1;
+        }
+    }
+    if (m.release)
+        m.release(vm->cfg.loader_userdata, &m);
+    return found;
+}
+
+/* The compiler's loader for imported modules: the embedder's loader
+ * first, then name.kn beside the importing file, read through the
+ * permission check unless it is in the folder of the file kiln_load_file
+ * was given (vm->trusted_dir). */
+static int load_module(void *ctx, const char *name, uint32_t len, const char *importer,
+                       comp_source *out)
+{
+    kiln_vm *vm = ctx;
+    char mod[256];
+    if (len >= sizeof mod) {
+        snprintf(out->why, sizeof out->why, "the name is too long");
+        return -1;
+    }
+    memcpy(mod, name, len);
+    mod[len] = 0;
+    if (vm->cfg.load_module) {
+        int found = load_hooked(vm, mod, out);
+        if (found)
+            return found;
+    }
+    const char *slash = strrchr(importer, '/');
+    size_t d = slash ? (size_t)(slash - importer + 1) : 0;
+    out->file = malloc(d + len + 4);
+    if (!out->file) {
+        snprintf(out->why, sizeof out->why, "out of memory");
+        return -1;
+    }
+    memcpy(out->file, importer, d);
+    snprintf(out->file + d, len + 4, "%s.kn", mod);
+    struct stat st;
+    if (stat(out->file, &st) != 0) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0; /* no such file: a standard module? */
+        snprintf(out->why, sizeof out->why, "%s: %s", out->file, strerror(errno));
+        return -1;
+    }
+    bool trusted =
+        vm->trusted_dir && vm->trusted_len == d && !strncmp(vm->trusted_dir, importer, d);
+    if (!trusted &&
+        !rt_sys_allowed(vm, VM_ALLOW_READ, "import", out->file, out->why, sizeof out->why))
+        return -1;
     char why[128];
-    return read_file(path, len, why, sizeof why);
+    out->src = read_file(out->file, &out->len, why, sizeof why);
+    if (!out->src) {
+        snprintf(out->why, sizeof out->why, "%s: %s", out->file, why);
+        return -1;
+    }
+    return 1;
 }
 
 /* The compiler's test for `import name` without a file: a standard
@@ -367,7 +458,7 @@ static bool module_exists(const void *ctx, const char *name, uint32_t len)
 comp_env vm_compile_env(const kiln_vm *vm)
 {
     return (comp_env){.load = vm ? load_module : NULL,
-                      .load_ctx = NULL,
+                      .load_ctx = (void *)vm,
                       .natives = natives_of(vm),
                       .prelude = std_prelude,
                       .module_exists = module_exists,
@@ -431,7 +522,11 @@ kiln_status kiln_load_file(kiln_vm *vm, const char *path)
             }
         }
     } else {
+        const char *slash = strrchr(path, '/');
+        vm->trusted_dir = path; /* the host chose this folder's modules */
+        vm->trusted_len = slash ? (size_t)(slash - path + 1) : 0;
         st = kiln_load_source(vm, path, data.data ? data.data : "", data.len);
+        vm->trusted_dir = NULL;
     }
     vm_buf_free(&data);
     return st;
@@ -517,6 +612,38 @@ kiln_status vm_failure_status(const kiln_vm *vm)
     return KILN_ERR_RUNTIME;
 }
 
+/* The globals as link left them: zero values (null, 0, false), no
+ * declaration run. */
+static void reset_globals(kiln_vm *vm)
+{
+    size_t n = vm->img.nglobals ? vm->img.nglobals : 1;
+    memset(vm->globals, 0, n * sizeof *vm->globals);
+    memset(vm->ginit, 0, n);
+}
+
+kiln_status kiln_reset(kiln_vm *vm)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!vm->loaded)
+        return fail(vm, KILN_ERR_API, "kiln_reset: no program loaded");
+    if (vm->running)
+        return fail(vm, KILN_ERR_API, "kiln_reset: not while the guest runs");
+    reset_globals(vm);
+    vm_handles_release_all(vm);
+    vm->rng_seeded = false;
+    vm->exited = false;
+    vm->exit_code = 0;
+    vm->ctx->pending = NULL;
+    vm->last_oom = NULL;
+    vm->in_pos = vm->in_len = 0;
+    vm->in_end = false;
+    vm->error[0] = 0;
+    vm->errinfo.set = false;
+    gc_collect(&vm->heap);
+    return KILN_OK;
+}
+
 kiln_status kiln_run(kiln_vm *vm)
 {
     if (!vm)
@@ -533,10 +660,11 @@ kiln_status kiln_run(kiln_vm *vm)
     const vm_image *im = &vm->img;
     vm->exited = false;
     vm->exit_code = 0;
-    atomic_store(&vm->interrupt, false); /* one sent before the run is void */
+    atomic_store_explicit(&vm->interrupt, false,
+                          memory_order_relaxed); /* one sent before is void */
     vm_limits_reset(vm);
     vm->ctx->pending = NULL;
-    memset(vm->ginit, 0, im->nglobals ? im->nglobals : 1); /* the declarations run again */
+    reset_globals(vm); /* the declarations run again, from the zero values */
     kiln_status st = run_function(vm, im->modules[im->entry].init);
     if (st == KILN_OK && !vm->exited && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);

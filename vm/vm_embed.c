@@ -166,6 +166,19 @@ kiln_status kiln_release(kiln_vm *vm, kiln_value v)
     return KILN_OK;
 }
 
+void vm_handles_release_all(kiln_vm *vm)
+{
+    for (uint32_t i = 0; i < vm->nhandles; i++) {
+        struct vm_handle *h = &vm->handles[i];
+        if (!h->obj)
+            continue; /* free already, on the free list */
+        h->obj = NULL;
+        h->gen++;
+        h->next = vm->free_handle;
+        vm->free_handle = i + 1;
+    }
+}
+
 void vm_embed_free(kiln_vm *vm)
 {
     for (uint32_t i = 0; i < vm->nhosts; i++) {

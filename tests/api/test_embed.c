@@ -16,36 +16,10 @@
 #include <time.h>
 
 #include "../../vm/kiln.h"
+#include "capture.h"
 #include "mobility.h"
 
 /* ---- Helpers ---- */
-
-typedef struct out {
-    char text[8192];
-    size_t len;
-} out;
-
-static void capture(void *ud, int stream, const char *p, size_t n)
-{
-    (void)stream;
-    out *o = ud;
-    if (o->len + n >= sizeof o->text)
-        n = sizeof o->text - 1 - o->len;
-    memcpy(o->text + o->len, p, n);
-    o->len += n;
-    o->text[o->len] = 0;
-}
-
-/* The defaults, with the guest's output going into *o (emptied). */
-static kiln_config out_config(out *o)
-{
-    memset(o, 0, sizeof *o);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = capture;
-    cfg.userdata = o;
-    return cfg;
-}
 
 /* A VM writing into *o, with `allow` and `fuel`. */
 static kiln_vm *vm_new(out *o, unsigned allow, uint64_t fuel, size_t heap_limit)

@@ -15,30 +15,11 @@
 #include <time.h>
 
 #include "../../vm/kiln.h"
-
-typedef struct out {
-    char text[16384];
-    size_t len;
-} out;
-
-static void capture(void *ud, int stream, const char *p, size_t n)
-{
-    (void)stream;
-    out *o = ud;
-    if (o->len + n >= sizeof o->text)
-        n = sizeof o->text - 1 - o->len;
-    memcpy(o->text + o->len, p, n);
-    o->len += n;
-    o->text[o->len] = 0;
-}
+#include "capture.h"
 
 static kiln_vm *vm_jit(out *o, int jit, size_t code_limit)
 {
-    memset(o, 0, sizeof *o);
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = capture;
-    cfg.userdata = o;
+    kiln_config cfg = out_config(o);
     cfg.jit = jit;
     cfg.jit_code_limit = code_limit;
     kiln_vm *vm = kiln_new(&cfg);

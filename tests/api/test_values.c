@@ -11,22 +11,7 @@
 #include <string.h>
 
 #include "../../vm/kiln.h"
-
-typedef struct out {
-    char text[4096];
-    size_t len;
-} out;
-
-static void capture(void *ud, int stream, const char *p, size_t n)
-{
-    (void)stream;
-    out *o = ud;
-    if (o->len + n >= sizeof o->text)
-        n = sizeof o->text - 1 - o->len;
-    memcpy(o->text + o->len, p, n);
-    o->len += n;
-    o->text[o->len] = 0;
-}
+#include "capture.h"
 
 /* ---- The natives of the program below ---- */
 
@@ -183,10 +168,7 @@ static const char *const EXPECTED =
 
 static kiln_vm *program_vm(int jit, unsigned flags, out *o)
 {
-    kiln_config cfg;
-    kiln_config_init(&cfg);
-    cfg.write = capture;
-    cfg.userdata = o;
+    kiln_config cfg = out_config(o);
     cfg.jit = jit;
     cfg.flags = flags;
     kiln_vm *vm = kiln_new(&cfg);
@@ -222,11 +204,8 @@ Test(values, natives_take_and_return_structured_values)
             const void *bytes;
             size_t len;
             cr_assert_eq(kiln_image(vm, &bytes, &len), KILN_OK);
-            out o2 = {0};
-            kiln_config cfg;
-            kiln_config_init(&cfg);
-            cfg.write = capture;
-            cfg.userdata = &o2;
+            out o2;
+            kiln_config cfg = out_config(&o2);
             cfg.jit = jit;
             kiln_vm *vm2 = kiln_new(&cfg);
             const char *names[] = {"sum",   "words",  "count", "inventory",
