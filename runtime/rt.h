@@ -6,6 +6,8 @@
 #ifndef KILN_RT_H
 #define KILN_RT_H
 
+#include <stdio.h>
+
 #include "../vm/vm.h"
 
 /* The built-in error classes (docs/language.md, "Errors"). */
@@ -77,6 +79,19 @@ bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path);
  * the reason in why. */
 bool rt_sys_allowed(kiln_vm *vm, unsigned bit, const char *op, const char *path, char *why,
                     size_t whylen);
+
+/* rt_sys_open: rt_sys_check for file `path`, then opens it (to read;
+ * `write`: to write, created or emptied) with the check made again on
+ * what was opened, so that a symlink swapped in after the check cannot
+ * lead out of the allowed folders: the real path of the file opened must
+ * be inside them; a file is created only by name in a folder opened and
+ * checked first, never through a symlink. The FILE, or NULL after raising
+ * PermissionError or IOError. */
+FILE *rt_sys_open(kiln_vm *vm, unsigned bit, const char *op, const char *path, bool write);
+/* rt_sys_fopen: the same without raising: NULL with the reason in why,
+ * *denied true when the permission layer refused. */
+FILE *rt_sys_fopen(kiln_vm *vm, unsigned bit, const char *op, const char *path, bool write,
+                   char *why, size_t whylen, bool *denied);
 
 /* rt_sys_check_ffi: may the guest load library `lib` (sym NULL: `op` is
  * "ffi.load") or look up its symbol `sym` ("ffi.symbol")? The FFI bit,

@@ -9,11 +9,13 @@
  * the decision go to the guest's stderr stream (the write hook).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "rt.h"
 
@@ -121,4 +123,139 @@ bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
         return true;
     rt_raise(vm, RT_ERR_PERM, "%s", why);
     return false;
+}
+
+/* The real path of what fd is open on (/proc/self/fd), or false. */
+static bool fd_path(int fd, char *out)
+{
+    char link[64];
+    snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+    ssize_t n = readlink(link, out, PATH_MAX - 1);
+    if (n <= 0 || n >= PATH_MAX - 1 || out[0] != '/')
+        return false;
+    out[n] = 0;
+    return true;
+}
+
+/* Is fd, opened for `path`, what `path` resolves to inside `dirs`? By its
+ * real path; where /proc is missing, by the resolved path's inode. */
+static bool fd_inside(int fd, const char *path, const char *const *dirs)
+{
+    char real[PATH_MAX];
+    if (fd_path(fd, real))
+        return inside(real, dirs);
+    struct stat a, b;
+    return resolve(path, real) && inside(real, dirs) && fstat(fd, &a) == 0 && stat(real, &b) == 0 &&
+           a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/* Opens `path` for writing inside `dirs`: an existing file (through
+ * symlinks) checked, then emptied; a new one created by name in its folder,
+ * opened and checked first, and never through a symlink (O_EXCL |
+ * O_NOFOLLOW: a name that appeared meanwhile is tried again). The fd, -1
+ * with errno, or -2 when what it would write is outside. */
+static int open_write_inside(const char *path, const char *const *dirs)
+{
+    for (int tries = 0; tries < 4; tries++) {
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0) {
+            if (!fd_inside(fd, path, dirs)) {
+                close(fd);
+                return -2;
+            }
+            if (ftruncate(fd, 0) != 0 && errno != EINVAL) { /* EINVAL: not a file (a pipe) */
+                int e = errno;
+                close(fd);
+                errno = e;
+                return -1;
+            }
+            return fd;
+        }
+        if (errno != ENOENT)
+            return -1;
+        const char *slash = strrchr(path, '/');
+        const char *base = slash ? slash + 1 : path;
+        char dir[PATH_MAX];
+        snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1,
+                 slash ? (slash == path ? "/" : path) : ".");
+        if (!*base || !strcmp(base, ".") || !strcmp(base, "..")) {
+            errno = EISDIR;
+            return -1;
+        }
+        int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+            return -1;
+        char real[PATH_MAX];
+        bool ok = fd_path(dfd, real) ? inside(real, dirs) : fd_inside(dfd, dir, dirs);
+        if (!ok) {
+            close(dfd);
+            return -2;
+        }
+        fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
+                    0666);
+        int e = errno;
+        close(dfd);
+        if (fd >= 0)
+            return fd;
+        if (e != EEXIST) {
+            errno = e;
+            return -1;
+        }
+        /* It exists now: a file made meanwhile (open it as one), or a
+         * dangling symlink (refused after the tries). */
+    }
+    return -2;
+}
+
+FILE *rt_sys_fopen(kiln_vm *vm, unsigned bit, const char *op, const char *path, bool write,
+                   char *why, size_t whylen, bool *denied)
+{
+    *denied = true;
+    if (!rt_sys_allowed(vm, bit, op, path, why, whylen))
+        return NULL;
+    *denied = false;
+    const char *const *dirs = write ? vm->cfg.write_dirs : vm->cfg.read_dirs;
+    int fd;
+    if (!dirs) {
+        fd = write ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666)
+                   : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    } else if (write) {
+        fd = open_write_inside(path, dirs);
+    } else {
+        /* O_NONBLOCK: opening a FIFO outside must not wait for its writer */
+        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd >= 0 && !fd_inside(fd, path, dirs)) {
+            close(fd);
+            fd = -2;
+        }
+    }
+    if (fd >= 0 && dirs) { /* reads and writes block as usual */
+        int fl = fcntl(fd, F_GETFL);
+        if (fl != -1)
+            fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    }
+    FILE *fp = fd >= 0 ? fdopen(fd, write ? "wb" : "rb") : NULL;
+    if (fp)
+        return fp;
+    int e = errno;
+    if (fd >= 0)
+        close(fd);
+    if (fd == -2) {
+        *denied = true;
+        trace(vm, op, path, "denied (what was opened is outside the allowed folders)");
+        snprintf(why, whylen, "%s %.300s: outside the allowed folders", op, path);
+    } else {
+        snprintf(why, whylen, "cannot %s %.300s: %s", write ? "write" : "open", path, strerror(e));
+    }
+    return NULL;
+}
+
+FILE *rt_sys_open(kiln_vm *vm, unsigned bit, const char *op, const char *path, bool write)
+{
+    char why[PATH_MAX + 128];
+    bool denied;
+    FILE *fp = rt_sys_fopen(vm, bit, op, path, write, why, sizeof why, &denied);
+    if (!fp)
+        rt_raise(vm, denied ? RT_ERR_PERM : RT_ERR_IO, "%s", why);
+    return fp;
 }

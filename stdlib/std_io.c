@@ -196,13 +196,9 @@ static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
 static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     const char *path = path_of(vm, a, "io.read_file");
-    if (!path || !rt_sys_check(vm, VM_ALLOW_READ, "io.read_file", path))
+    FILE *fp = path ? rt_sys_open(vm, VM_ALLOW_READ, "io.read_file", path, false) : NULL;
+    if (!fp)
         return -1;
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        rt_raise(vm, RT_ERR_IO, "cannot open %s: %s", path, strerror(errno));
-        return -1;
-    }
     /* A regular file of known size is read straight into its string (the
      * heap limit applies to that one allocation); anything else (a pipe,
      * a device, a file that grew) through a charged buffer. */
@@ -259,11 +255,16 @@ static int i_write_file(kiln_vm *vm, vm_value *a, vm_value *r)
         rt_raise(vm, RT_ERR_NULL, "io.write_file: the text is null");
         return -1;
     }
-    if (!rt_sys_check(vm, VM_ALLOW_WRITE, "io.write_file", path))
+    FILE *fp = rt_sys_open(vm, VM_ALLOW_WRITE, "io.write_file", path, true);
+    if (!fp)
         return -1;
-    FILE *fp = fopen(path, "wb");
-    if (!fp || fwrite(a[1].s->data, 1, a[1].s->len, fp) != a[1].s->len || fclose(fp) != 0) {
-        int e = errno;
+    bool ok = fwrite(a[1].s->data, 1, a[1].s->len, fp) == a[1].s->len;
+    int e = errno;
+    if (fclose(fp) != 0 && ok) {
+        ok = false;
+        e = errno;
+    }
+    if (!ok) {
         rt_raise(vm, RT_ERR_IO, "cannot write %s: %s", path, strerror(e));
         return -1;
     }

@@ -108,7 +108,8 @@ typedef struct {
     /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files
      * (and subfolders') the guest may read / write, a NULL-terminated list
      * that must stay valid while the VM lives; NULL: anywhere. Paths are
-     * resolved (symlinks, `..`) before the check. */
+     * resolved (symlinks, `..`) before the check, and what is opened is
+     * checked again (a symlink swapped in between cannot lead out). */
     const char *const *read_dirs;
     const char *const *write_dirs;
     unsigned flags; /* KILN_FLAG_* bits */

@@ -311,15 +311,10 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
     return link(vm);
 }
 
-/* The bytes of file `path` (malloc'd, *len set), or NULL with the reason
- * in *why. */
-static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
+/* The bytes of open file fp, closed after (malloc'd, *len set), or NULL
+ * with the reason in *why. */
+static char *read_stream(FILE *fp, size_t *len, char *why, size_t whylen)
 {
-    FILE *fp = fopen(path, "rb");
-    if (!fp) {
-        snprintf(why, whylen, "cannot open: %s", strerror(errno));
-        return NULL;
-    }
     vm_buf data = {0};
     char chunk[65536];
     size_t n;
@@ -348,6 +343,17 @@ static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
     if (!data.data)
         snprintf(why, whylen, "cannot read: out of memory");
     return data.data;
+}
+
+/* The bytes of file `path`, as read_stream. */
+static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp) {
+        snprintf(why, whylen, "cannot open: %s", strerror(errno));
+        return NULL;
+    }
+    return read_stream(fp, len, why, whylen);
 }
 
 typedef kiln_status (*loader_fn)(void *userdata, const char *name, kiln_module *out);
@@ -432,11 +438,17 @@ static int load_module(void *ctx, const char *name, uint32_t len, const char *im
     }
     bool trusted =
         vm->trusted_dir && vm->trusted_len == d && !strncmp(vm->trusted_dir, importer, d);
-    if (!trusted &&
-        !rt_sys_allowed(vm, VM_ALLOW_READ, "import", out->file, out->why, sizeof out->why))
-        return -1;
     char why[128];
-    out->src = read_file(out->file, &out->len, why, sizeof why);
+    if (trusted) {
+        out->src = read_file(out->file, &out->len, why, sizeof why);
+    } else { /* checked on what is opened (rt_sys_fopen) */
+        bool denied;
+        FILE *fp = rt_sys_fopen(vm, VM_ALLOW_READ, "import", out->file, false, out->why,
+                                sizeof out->why, &denied);
+        if (!fp)
+            return -1;
+        out->src = read_stream(fp, &out->len, why, sizeof why);
+    }
     if (!out->src) {
         snprintf(out->why, sizeof out->why, "%s: %s", out->file, why);
         return -1;
