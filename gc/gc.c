@@ -104,6 +104,8 @@ void gc_destroy(gc_heap *h)
     gc_obj *o = h->all;
     while (o) {
         gc_obj *next = o->next;
+        if (h->final_kinds >> o->kind & 1)
+            h->finalize(o, h->ctx);
         gc_free(o);
         o = next;
     }
@@ -213,6 +215,8 @@ static bool sweep_one(gc_heap *h, gc_obj *o)
     size_t n = gc_footprint(h, o);
     h->bytes -= n;
     h->freed_last += n;
+    if (h->final_kinds >> o->kind & 1)
+        h->finalize(o, h->ctx);
     return true;
 }
 

@@ -122,6 +122,11 @@ struct gc_heap {
      * small (a million strings in a map took 8 MB of it). Not while
      * verifying, which checks every object it reaches. */
     uint32_t leaf_kinds;
+    /* Bit k set: an object of kind k is passed to `finalize` (with ctx)
+     * just before it is freed, by a collection or by gc_destroy. The
+     * callback must not allocate or collect. */
+    uint32_t final_kinds;
+    void (*finalize)(gc_obj *o, void *ctx);
     /* gc_charge of the sizes up to GC_SMALL, by size / 8 rounded up. */
     uint32_t small_charge[GC_SMALL / 8 + 1];
     bool verifying;

@@ -428,4 +428,9 @@ const char std_prelude[] =
     "    if xs.len() == 0 { throw IndexError(\"choice from an empty array\") }\n"
     "    return xs[__random_int(0, xs.len() - 1)]\n"
     "}\n"
+    "// The host's objects (kiln_define_type): each host type is a subclass\n"
+    "// without fields, added after the prelude; only the host makes them.\n"
+    "class HostObject {\n"
+    "    fn init() { throw Error(\"a host object is made only by the host\") }\n"
+    "}\n"
     "\n";

@@ -34,12 +34,22 @@ struct vm_handle *vm_handle_check(const kiln_vm *vm, kiln_value v, const char **
 bool vm_from_host(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out);
 kiln_value vm_to_host(kiln_vm *vm, vm_value v, uint32_t t);
 const char *vm_kind_name(kiln_value v);
+/* vm_value_type: v's type for messages: a handle's as the language
+ * writes it ("[int]", "Point"), else its kind; vm_type_text: type t so
+ * (both into buf, which they return, or a constant). */
+const char *vm_value_type(kiln_vm *vm, kiln_value v, char *buf, size_t n);
+const char *vm_type_text(const vm_image *im, uint32_t t, char *buf, size_t n);
 /* vm_call_closure: kiln_call of function value c. */
 kiln_status vm_call_closure(kiln_vm *vm, const vm_closure *c, const kiln_value *args, int nargs,
                             kiln_value *result);
 /* vm_handles_release_all: releases every live handle (kiln_reset): each
  * is then stale, refused as "a released handle". */
 void vm_handles_release_all(kiln_vm *vm);
+
+/* vm_htypes_link: finds the class of each host type the program uses
+ * (vm_values.c); false, with the reason in kiln_error, for an image whose
+ * class of that name is not a HostObject without fields. */
+bool vm_htypes_link(kiln_vm *vm);
 
 /* vm_embed_free: frees the embedder's natives and the handle table. */
 void vm_embed_free(kiln_vm *vm);

@@ -358,7 +358,8 @@ const char *vm_type_str(const vm_image *im, uint32_t t);
 void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b);
 
 /* vm_type_text_is: is `text` type t as vm_type_write writes it, spaces
- * aside? vm_text_same: are two type texts the same, spaces aside? */
+ * and module qualifiers aside ("util.Shape" is written "Shape")?
+ * vm_text_same: is type text a (spaces and qualifiers aside) b? */
 bool vm_type_text_is(const vm_image *im, uint32_t t, const char *text);
 bool vm_text_same(const char *a, const char *b);
 

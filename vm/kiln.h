@@ -377,6 +377,27 @@ KILN_API kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *o
 KILN_API kiln_status kiln_get_field(kiln_vm *vm, kiln_value obj, const char *name, kiln_value *out);
 KILN_API kiln_status kiln_set_field(kiln_vm *vm, kiln_value obj, const char *name, kiln_value v);
 
+/* Host objects: a type of the host's (a window, a file, a socket) that the
+ * guest holds, stores and passes but cannot make or look into. Before
+ * loading, kiln_define_type makes `name` a class of the program (a
+ * subclass of the prelude's HostObject, without fields: `Window`, written
+ * as is in the guest and in natives' types: "fn(str) -> Window"), with
+ * `finalize` (NULL: none) called with `userdata` and the object's pointer
+ * when the object is collected, or at kiln_free. A finalizer runs inside a
+ * collection: it may free the host's memory but call nothing of the VM.
+ * The guest cannot make one (`Window()` throws Error) and a subclass's
+ * object is not one. kiln_host_new makes one carrying `ptr` (the program
+ * must use the type); kiln_host_ptr gives the pointer back, KILN_ERR_API
+ * for anything but an object of that very type. */
+typedef struct {
+    uint32_t id; /* 0: none */
+} kiln_htype;
+KILN_API kiln_status kiln_define_type(kiln_vm *vm, const char *name,
+                                      void (*finalize)(void *userdata, void *ptr), void *userdata,
+                                      kiln_htype *out);
+KILN_API kiln_status kiln_host_new(kiln_vm *vm, kiln_htype type, void *ptr, kiln_value *out);
+KILN_API kiln_status kiln_host_ptr(kiln_vm *vm, kiln_value v, kiln_htype type, void **ptr);
+
 /* kiln_call_value: calls function value `fn` (a closure or a function the
  * guest passed or returned) like kiln_call. */
 KILN_API kiln_status kiln_call_value(kiln_vm *vm, kiln_value fn, const kiln_value *args, int nargs,

@@ -52,8 +52,20 @@ enum {
     VM_OBJ_FN,
     VM_OBJ_CELL,
     VM_OBJ_PTR,
-    VM_OBJ_BYTES
+    VM_OBJ_BYTES,
+    VM_OBJ_HOST
 };
+
+/* An object of a host type (kiln_define_type): an instance, to the guest,
+ * of a class without fields (a subclass of the prelude's HostObject),
+ * carrying the host's pointer; the type's finalizer gets it back when the
+ * object is collected. Laid out as a vm_inst up to its class. */
+typedef struct vm_hostobj {
+    gc_obj obj;
+    const struct vm_rtclass *cls;
+    void *ptr;
+    uint32_t type; /* its kiln_vm.htypes index */
+} vm_hostobj;
 
 /* A C pointer the FFI gave the guest (type ptr): boxed, so a program can
  * hold and pass it but never make one from an int. NULL is never boxed:
@@ -286,6 +298,17 @@ struct kiln_vm {
         uint16_t itypes[KILN_MAX_PARAMS + 1];
     } * hosts;
     uint32_t nhosts, hosts_cap;
+    /* The host's types (kiln_define_type), their class once linked (-1:
+     * the program does not use it), and the prelude with their classes
+     * appended (NULL: none defined). */
+    struct vm_htype {
+        char *name;
+        void (*finalize)(void *userdata, void *ptr);
+        void *userdata;
+        int32_t cls;
+    } * htypes;
+    uint32_t nhtypes, htypes_cap;
+    char *host_prelude;
     struct vm_handle {
         void *obj;     /* the object, or NULL for a free slot */
         uint16_t type; /* its static type */
@@ -294,6 +317,8 @@ struct kiln_vm {
     } * handles;
     uint32_t nhandles, handles_cap, free_handle;
     uint16_t handle_tag; /* this VM's mark in its handles (vm_embed.c) */
+    uint32_t *found;     /* the functions kiln_find_function found: kiln_fn slots */
+    uint32_t nfound, found_cap;
     /* The fuel left for this run (UINT64_MAX: no limit), shared by every
      * context, and kiln_interrupt's flag, set from any thread. */
     uint64_t fuel_left;
@@ -308,6 +333,7 @@ struct kiln_vm {
     char **argv;
     int exit_code;
     bool exited;
+    bool thrown; /* kiln_throw was called by the native running now */
     /* The uncaught error that ended the last run or call, as data
      * (kiln_error_class ...), recorded with the trace's text (rt_error.c);
      * `set` is cleared when a run or call starts. */
@@ -464,6 +490,8 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v);
 /* vm_gc_roots / vm_gc_trace: the collector's callbacks (vm_gc.c). */
 void vm_gc_roots(gc_heap *h, void *vm);
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *vm);
+/* vm_gc_finalize: a host object's finalizer, when it is freed. */
+void vm_gc_finalize(gc_obj *o, void *vm);
 /* vm_gc_link: the collector's maps of each function (vm_rtfunc.refs); false
  * when memory runs out. */
 bool vm_gc_link(kiln_vm *vm);

@@ -193,13 +193,28 @@ void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b)
     type_write(im, t, b, 0);
 }
 
+static bool ident_char(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
+}
+
 bool vm_text_same(const char *a, const char *b)
 {
+    const char *a0 = a;
     for (;;) {
         while (*a == ' ')
             a++;
         while (*b == ' ')
             b++;
+        /* A module's qualifier on a class name in `a` ("util.Shape"): the
+         * image names classes bare. */
+        if (ident_char(*a) && (a == a0 || !ident_char(a[-1]))) {
+            const char *e = a;
+            while (ident_char(*e))
+                e++;
+            if (*e == '.' && ident_char(e[1]))
+                a = e + 1;
+        }
         if (*a != *b)
             return false;
         if (!*a)

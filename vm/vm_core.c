@@ -77,7 +77,9 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     gc_roots_init(&vm->main.roots, KILN_MAX_ROOTS);
     vm->heap.stress = c.flags & KILN_FLAG_GC_STRESS;
     vm->heap.verify = c.flags & KILN_FLAG_GC_VERIFY;
-    vm->heap.leaf_kinds = 1u << VM_OBJ_STR | 1u << VM_OBJ_BUF;
+    vm->heap.leaf_kinds = 1u << VM_OBJ_STR | 1u << VM_OBJ_BUF | 1u << VM_OBJ_HOST;
+    vm->heap.final_kinds = 1u << VM_OBJ_HOST;
+    vm->heap.finalize = vm_gc_finalize;
     if (!jit_init(vm)) {
         gc_roots_free(&vm->main.roots);
         gc_destroy(&vm->heap);
@@ -286,6 +288,8 @@ static kiln_status link(kiln_vm *vm)
     }
     if (!rt_error_link(vm))
         return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
+    if (!vm_htypes_link(vm))
+        return KILN_ERR_LOAD;
     if (vm->cfg.jit == VM_JIT_ALWAYS)
         jit_compile_all(vm);
     vm->loaded = true;
@@ -472,7 +476,7 @@ comp_env vm_compile_env(const kiln_vm *vm)
     return (comp_env){.load = vm ? load_module : NULL,
                       .load_ctx = (void *)vm,
                       .natives = natives_of(vm),
-                      .prelude = std_prelude,
+                      .prelude = vm && vm->host_prelude ? vm->host_prelude : std_prelude,
                       .module_exists = module_exists,
                       .module_ctx = vm,
                       .module_const = std_module_const};

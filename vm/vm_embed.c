@@ -9,15 +9,18 @@
  * packs the slot's number + 1 (bits 0-23), the slot's generation (bits
  * 24-47, bumped at each release, so a handle used after its release is
  * recognised, not taken for the slot's next object) and the VM's tag
- * (bits 48-63, from the VM's address, never 0, so a handle of another VM
- * is almost always recognised too: two live VMs share a tag with odds of
- * 1 in 65,535, and a handle then must also name a live slot of the same
- * generation to pass). A slot also remembers the object's static type, so
+ * (bits 48-63, random at kiln_new, never 0, so a handle of another VM,
+ * or of a freed VM whose memory a new one took, is almost always
+ * recognised too: two VMs share a tag with odds of 1 in 65,535, and a
+ * handle then must also name a live slot of the same generation to
+ * pass). A slot also remembers the object's static type, so
  * kiln_call can check a handle passed back as an argument.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "../runtime/rt.h"
 #include "api.h"
@@ -55,7 +58,15 @@ enum { HANDLE_SLOTS = 1 << 24 };
 
 uint16_t vm_handle_tag(const kiln_vm *vm)
 {
-    uint64_t x = (uint64_t)(uintptr_t)vm * 0x9e3779b97f4a7c15ull; /* spread the address */
+    /* Random, not the address alone: a VM made where a freed one was must
+     * not take the freed one's handles for its own. */
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        r = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 32;
+    }
+    uint64_t x = ((uint64_t)(uintptr_t)vm ^ r) * 0x9e3779b97f4a7c15ull;
     uint16_t t = (uint16_t)(x >> 48);
     return t ? t : 1;
 }
@@ -191,6 +202,11 @@ void vm_embed_free(kiln_vm *vm)
     }
     free(vm->hosts);
     free(vm->handles);
+    free(vm->found);
+    for (uint32_t i = 0; i < vm->nhtypes; i++)
+        free(vm->htypes[i].name);
+    free(vm->htypes);
+    free(vm->host_prelude);
     free(vm->errinfo.message);
 }
 
@@ -200,6 +216,22 @@ const char *vm_kind_name(kiln_value v)
 {
     static const char *const NAMES[] = {"null", "int", "float", "bool", "str", "reference"};
     return v.type <= KILN_REF ? NAMES[v.type] : "invalid";
+}
+
+const char *vm_value_type(kiln_vm *vm, kiln_value v, char *buf, size_t n)
+{
+    if ((v.type == KILN_STR || v.type == KILN_REF) && kiln_type_of(vm, v, buf, n) == KILN_OK)
+        return buf;
+    return vm_kind_name(v);
+}
+
+const char *vm_type_text(const vm_image *im, uint32_t t, char *buf, size_t n)
+{
+    vm_buf b = {0};
+    vm_type_write(im, t, &b);
+    snprintf(buf, n, "%s", b.oom || !b.data ? vm_type_str(im, t) : b.data);
+    vm_buf_free(&b);
+    return buf;
 }
 
 /* The top-level function `name` of the program: "f" in the root module,
@@ -257,10 +289,27 @@ kiln_value vm_to_host(kiln_vm *vm, vm_value v, uint32_t t)
     }
 }
 
-/* kiln_fn ids: the VM's tag (bits 48-63) and the function's index + 1. */
-static kiln_fn fn_handle(const kiln_vm *vm, int fi)
+/* kiln_fn ids: the VM's tag (bits 48-63) and, + 1, the slot of the
+ * function in the VM's table of functions kiln_find_function found: an id
+ * made up names one of those or none, never another function (a
+ * function literal's code, whose captures would be missing). */
+static kiln_fn fn_handle(kiln_vm *vm, int fi)
 {
-    return (kiln_fn){(uint64_t)vm->handle_tag << 48 | (uint64_t)(fi + 1)};
+    uint32_t i = 0;
+    while (i < vm->nfound && vm->found[i] != (uint32_t)fi)
+        i++;
+    if (i == vm->nfound) {
+        if (vm->nfound == vm->found_cap) {
+            uint32_t cap = vm->found_cap ? vm->found_cap * 2 : 8;
+            uint32_t *f = realloc(vm->found, cap * sizeof *f);
+            if (!f)
+                return (kiln_fn){0};
+            vm->found = f;
+            vm->found_cap = cap;
+        }
+        vm->found[vm->nfound++] = (uint32_t)fi;
+    }
+    return (kiln_fn){(uint64_t)vm->handle_tag << 48 | (uint64_t)(i + 1)};
 }
 
 /* Calls function fi of the program (a top-level one, or a function
@@ -274,16 +323,20 @@ static kiln_status call_function(kiln_vm *vm, int fi, const vm_value *caps, cons
     if (nargs < 0 || (nargs > 0 && !args))
         return vm_api_fail(vm, "kiln_call: bad argument list (%d arguments at %p)", nargs,
                            (const void *)args);
+    if (f->ncaps && !caps) /* a function literal's code: only through its value */
+        return vm_api_fail(vm, "kiln_call: %.200s is not a top-level function", name);
     if (nargs != f->nparams)
         return vm_api_fail(vm, "kiln_call: %.200s() takes %u argument%s, got %d", name, f->nparams,
                            f->nparams == 1 ? "" : "s", nargs);
     vm_value vals[KILN_MAX_PARAMS + 256]; /* ncaps is 8 bits */
     for (int i = 0; caps && i < f->ncaps; i++)
         vals[nargs + i] = caps[i];
+    char have[128], want[128];
     for (int i = 0; i < nargs; i++)
         if (!vm_from_host(vm, args[i], f->types[i], &vals[i]))
             return vm_api_fail(vm, "kiln_call: argument %d of %.200s() is %s, expected %s", i + 1,
-                               name, vm_kind_name(args[i]), vm_type_str(im, f->types[i]));
+                               name, vm_value_type(vm, args[i], have, sizeof have),
+                               vm_type_text(im, f->types[i], want, sizeof want));
     bool nested = vm->running; /* from a native: the run's limits go on */
     if (!nested) {
         if (!vm_ctx_ready(vm))
@@ -349,9 +402,9 @@ kiln_status kiln_call_fn(kiln_vm *vm, kiln_fn fn, const kiln_value *args, int na
     if (result)
         *result = kiln_null();
     uint64_t i = fn.id & 0xffffffffffffull;
-    if ((fn.id >> 48) != vm->handle_tag || i == 0 || !vm->loaded || i > vm->img.nfuncs)
+    if ((fn.id >> 48) != vm->handle_tag || i == 0 || !vm->loaded || i > vm->nfound)
         return vm_api_fail(vm, "kiln_call_fn: not a function of this VM (kiln_find_function)");
-    return call_function(vm, (int)(i - 1), NULL, args, nargs, result);
+    return call_function(vm, (int)vm->found[i - 1], NULL, args, nargs, result);
 }
 
 kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, kiln_fn *out)
@@ -394,7 +447,7 @@ kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, 
             return st;
     }
     *out = fn_handle(vm, fi);
-    return KILN_OK;
+    return out->id ? KILN_OK : vm_api_fail(vm, "kiln_find_function: out of memory");
 }
 
 /* ---- Globals ---- */
@@ -446,9 +499,11 @@ kiln_status kiln_set_global(kiln_vm *vm, const char *name, kiln_value v)
     if (!(gl->flags & VM_GLOBAL_VAR))
         return vm_api_fail(vm, "kiln_set_global: %.200s is a let, not a var", name);
     vm_value val;
+    char have[128], want[128];
     if (!vm_from_host(vm, v, gl->type, &val))
         return vm_api_fail(vm, "kiln_set_global: %.200s is %s, the value is %s", name,
-                           vm_type_str(&vm->img, gl->type), vm_kind_name(v));
+                           vm_type_text(&vm->img, gl->type, want, sizeof want),
+                           vm_value_type(vm, v, have, sizeof have));
     vm->globals[g] = val; /* globals are roots: no barrier (gc.h) */
     vm->ginit[g] = 1;
     return KILN_OK;
@@ -776,6 +831,7 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
     for (int k = RT_ERR_ERROR; k < RT_ERR__COUNT; k++)
         if (!strcmp(rt_error_class(k), error_class)) {
             rt_raise(vm, k, "%s", message);
+            vm->thrown = true;
             return KILN_ERR_RUNTIME;
         }
     int ci = error_class_named(vm, error_class);
@@ -796,6 +852,7 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
     e->fields[0].s = s; /* initializing: no barrier (gc.h) */
     X->pending = e;
     X->err_kind = RT_PENDING;
+    vm->thrown = true;
     return KILN_ERR_RUNTIME;
 }
 
@@ -835,7 +892,11 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     X->err_kind = RT_ERR_NONE;
     X->pending = NULL;
     vm->exited = false;
+    vm->thrown = false;
     kiln_status st = ((kiln_native_fn)n->host)(vm, kargs, nargs, &kres, n->userdata);
+    if (st == KILN_OK && vm->thrown) /* it threw, then said OK: the throw stands */
+        st = KILN_ERR_RUNTIME;
+    vm->thrown = false;
     /* The result may be one of the arguments (a native returning what it
      * got): read it, then let each handle go once. */
     uint32_t t = host_type(host, nargs);
@@ -858,8 +919,10 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
         return -1;
     if (st == KILN_OK) {
         if (!ok) {
+            char have[128], want[128];
             rt_raise(vm, RT_ERR_ERROR, "native %s returned %s, expected %s", sig->name,
-                     vm_kind_name(kres), vm_type_str(&vm->img, t));
+                     vm_value_type(vm, kres, have, sizeof have),
+                     vm_type_text(&vm->img, t, want, sizeof want));
             return -1;
         }
         if (t != VM_T_VOID)

@@ -84,6 +84,15 @@ void vm_root_underflow(kiln_vm *vm)
         vm->heap.verify_error = "more GC roots popped than pushed";
 }
 
+void vm_gc_finalize(gc_obj *o, void *ctx)
+{
+    const kiln_vm *vm = ctx;
+    const vm_hostobj *h = (const vm_hostobj *)o;
+    const struct vm_htype *t = h->type < vm->nhtypes ? &vm->htypes[h->type] : NULL;
+    if (t && t->finalize)
+        t->finalize(t->userdata, h->ptr);
+}
+
 /* Buffers are marked as (gc_obj *): a map or array just allocated has
  * none yet (gc.h invariant 5). */
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)

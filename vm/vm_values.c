@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../runtime/rt.h"
+#include "../stdlib/std.h"
 #include "api.h"
 
 /* The object of handle v, if it is one of `kind` (VM_OBJ_*), with its
@@ -32,9 +33,12 @@ static void *object_of(kiln_vm *vm, kiln_value v, int kind, uint32_t *type, cons
     }
     const gc_obj *o = h->obj;
     if (o->kind != kind) {
-        static const char *const KINDS[] = {"?",     "a string",   "an object", "an array", "?",
-                                            "a map", "a function", "?",         "?",        "?"};
-        vm_api_fail(vm, "%s: %s, not %s", who, o->kind < 10 ? KINDS[o->kind] : "?", KINDS[kind]);
+        static const char *const KINDS[] = {"?",        "a string", "an object",    "an array",
+                                            "a buffer", "a map",    "a function",   "a cell",
+                                            "a ptr",    "a Buffer", "a host object"};
+        enum { NKINDS = sizeof KINDS / sizeof KINDS[0] };
+        vm_api_fail(vm, "%s: %s, not %s", who, o->kind < NKINDS ? KINDS[o->kind] : "?",
+                    kind < NKINDS ? KINDS[kind] : "?");
         return NULL;
     }
     *type = h->type;
@@ -46,16 +50,44 @@ static void *object_of(kiln_vm *vm, kiln_value v, int kind, uint32_t *type, cons
 typedef struct guest_err {
     int kind;
     char msg[sizeof(((vm_ctx *)0)->err_msg)];
+    /* Work the host does while no guest runs is its own: no fuel or time
+     * is charged for it, and the last run's count (kiln_fuel_used) stays.
+     * From a native, it is the run's. */
+    bool idle;
+    int64_t tick, tick_len;
+    uint64_t ticks_used, fuel_left;
+    double deadline;
 } guest_err;
 
 static void guest_save(kiln_vm *vm, guest_err *g)
 {
-    g->kind = vm->ctx->err_kind;
-    memcpy(g->msg, vm->ctx->err_msg, sizeof g->msg);
-    /* Work the host does while no guest runs is its own: no fuel or time
-     * of a finished run is charged for it. From a native, it is the run's. */
-    if (!vm->running)
-        vm_limits_reset(vm);
+    vm_ctx *X = vm->ctx;
+    g->kind = X->err_kind;
+    memcpy(g->msg, X->err_msg, sizeof g->msg);
+    g->idle = !vm->running;
+    if (g->idle) {
+        g->tick = X->tick;
+        g->tick_len = X->tick_len;
+        g->ticks_used = vm->ticks_used;
+        g->fuel_left = vm->fuel_left;
+        g->deadline = vm->deadline;
+        vm->fuel_left = UINT64_MAX;
+        vm->deadline = 0;
+        X->tick = X->tick_len = INT64_MAX / 4;
+    }
+}
+
+/* The limits as guest_save found them; returns st. */
+static kiln_status guest_done(kiln_vm *vm, const guest_err *g, kiln_status st)
+{
+    if (g->idle) {
+        vm->ctx->tick = g->tick;
+        vm->ctx->tick_len = g->tick_len;
+        vm->ticks_used = g->ticks_used;
+        vm->fuel_left = g->fuel_left;
+        vm->deadline = g->deadline;
+    }
+    return st;
 }
 
 /* What the guest's code raised, as the host's failure: its message into
@@ -65,11 +97,11 @@ static kiln_status guest_failed(kiln_vm *vm, const char *who, const guest_err *g
 {
     vm_api_fail(vm, "%s: %s", who, vm->ctx->err_msg);
     int k = vm->ctx->err_kind;
-    if (k == RT_LIMIT) /* fuel or time ran out in a native: the run stops (host_bridge) */
+    if (k == RT_LIMIT && !g->idle) /* fuel or time ran out in a native: the run stops */
         return KILN_ERR_LIMIT;
     vm->ctx->err_kind = g->kind;
     memcpy(vm->ctx->err_msg, g->msg, sizeof g->msg);
-    return k == RT_ERR_OOM ? KILN_ERR_LIMIT : KILN_ERR_API;
+    return guest_done(vm, g, k == RT_ERR_OOM || k == RT_LIMIT ? KILN_ERR_LIMIT : KILN_ERR_API);
 }
 
 /* Value a (the host's) as a guest value of type t into *out, or fail. */
@@ -78,8 +110,10 @@ static bool value_in(kiln_vm *vm, kiln_value a, uint32_t t, vm_value *out, const
 {
     if (vm_from_host(vm, a, t, out))
         return true;
-    vm_api_fail(vm, "%s: the %s is %s, expected %s", who, what, vm_kind_name(a),
-                vm_type_str(&vm->img, t));
+    char have[128], want[128];
+    vm_api_fail(vm, "%s: the %s is %s, expected %s", who, what,
+                vm_value_type(vm, a, have, sizeof have),
+                vm_type_text(&vm->img, t, want, sizeof want));
     return false;
 }
 
@@ -105,11 +139,22 @@ static int64_t type_named(kiln_vm *vm, const char *text, const char *who)
         return -1;
     }
     const vm_image *im = &vm->img;
+    int64_t found = -1;
     for (uint32_t t = VM_T__COUNT; t < VM_T__COUNT + im->ntypes; t++)
-        if (vm_type_text_is(im, t, text))
-            return t;
-    vm_api_fail(vm, "%s: the program has no type '%.200s' (only types its code uses)", who, text);
-    return -1;
+        if (vm_type_text_is(im, t, text)) {
+            if (found >= 0) {
+                vm_api_fail(vm,
+                            "%s: two types of the program are written '%.200s' (classes "
+                            "of two modules with one name)",
+                            who, text);
+                return -1;
+            }
+            found = t;
+        }
+    if (found < 0)
+        vm_api_fail(vm, "%s: the program has no type '%.200s' (only types its code uses)", who,
+                    text);
+    return found;
 }
 
 kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)
@@ -126,7 +171,9 @@ kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)
     if (!h)
         return vm_api_fail(vm, "kiln_type_of: %s", why);
     const gc_obj *o = h->obj;
-    uint32_t t = o->kind == VM_OBJ_INST ? ((const vm_inst *)o)->cls->def->type : h->type;
+    uint32_t t = o->kind == VM_OBJ_INST || o->kind == VM_OBJ_HOST
+                     ? ((const vm_inst *)o)->cls->def->type
+                     : h->type;
     vm_buf b = {0};
     vm_type_write(&vm->img, t, &b);
     kiln_status st = b.oom ? vm_api_fail(vm, "kiln_type_of: out of memory") : KILN_OK;
@@ -154,7 +201,8 @@ kiln_status kiln_array_new(kiln_vm *vm, const char *type, kiln_value *out)
     vm_array *a = vm_array_new(vm, 0, 0, VM_T_ISREF((uint32_t)elem));
     if (!a)
         return guest_failed(vm, "kiln_array_new", &g);
-    return value_out(vm, (vm_value){.p = a}, (uint32_t)t, out, "kiln_array_new");
+    return guest_done(vm, &g,
+                      value_out(vm, (vm_value){.p = a}, (uint32_t)t, out, "kiln_array_new"));
 }
 
 kiln_status kiln_array_len(kiln_vm *vm, kiln_value a, int64_t *len)
@@ -222,7 +270,7 @@ kiln_status kiln_array_push(kiln_vm *vm, kiln_value a, kiln_value v)
     guest_save(vm, &g);
     if (!vm_array_push(vm, arr, x)) /* x is held by v's handle meanwhile */
         return guest_failed(vm, "kiln_array_push", &g);
-    return KILN_OK;
+    return guest_done(vm, &g, KILN_OK);
 }
 
 /* ---- Maps ---- */
@@ -249,7 +297,7 @@ kiln_status kiln_map_new(kiln_vm *vm, const char *type, kiln_value *out)
     vm_map *m = vm_map_new(vm, key_kind(&vm->img, k), VM_T_ISREF(v));
     if (!m)
         return guest_failed(vm, "kiln_map_new", &g);
-    return value_out(vm, (vm_value){.p = m}, (uint32_t)t, out, "kiln_map_new");
+    return guest_done(vm, &g, value_out(vm, (vm_value){.p = m}, (uint32_t)t, out, "kiln_map_new"));
 }
 
 /* Map m with its key and value types; NULL after failing. */
@@ -289,9 +337,9 @@ kiln_status kiln_map_get(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value *
     if (e == -2)
         return guest_failed(vm, "kiln_map_get", &g); /* a null key */
     if (e < 0)
-        return KILN_OK;
+        return guest_done(vm, &g, KILN_OK);
     *found = true;
-    return value_out(vm, VM_MAPENT_VAL(map, e), v, out, "kiln_map_get");
+    return guest_done(vm, &g, value_out(vm, VM_MAPENT_VAL(map, e), v, out, "kiln_map_get"));
 }
 
 kiln_status kiln_map_set(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value val)
@@ -308,7 +356,7 @@ kiln_status kiln_map_set(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value v
     guest_save(vm, &g);
     if (!vm_map_set(vm, map, kv, vv)) /* key and value are held by their handles */
         return guest_failed(vm, "kiln_map_set", &g);
-    return KILN_OK;
+    return guest_done(vm, &g, KILN_OK);
 }
 
 kiln_status kiln_map_remove(kiln_vm *vm, kiln_value m, kiln_value key)
@@ -324,7 +372,7 @@ kiln_status kiln_map_remove(kiln_vm *vm, kiln_value m, kiln_value key)
     guest_save(vm, &g);
     if (!vm_map_remove(vm, map, kv))
         return guest_failed(vm, "kiln_map_remove", &g);
-    return KILN_OK;
+    return guest_done(vm, &g, KILN_OK);
 }
 
 int kiln_map_next(kiln_vm *vm, kiln_value m, uint64_t *pos, kiln_value *key, kiln_value *val)
@@ -355,6 +403,35 @@ int kiln_map_next(kiln_vm *vm, kiln_value m, uint64_t *pos, kiln_value *key, kil
 
 /* ---- Objects: class instances, tuples, enum values ---- */
 
+/* What the compiler makes of a class besides the program's own: a tuple
+ * ("(int, str)"), an enum (its first field the variant's tag), an
+ * interface's wrapper ("Shape$Circle"), a library class ("__Tuple2").
+ * The host may read their fields but set none (a tuple is immutable, a
+ * tag out of range is no variant) and make none. */
+static bool compiler_made(const vm_image *im, const vm_class *c)
+{
+    const char *n = vm_image_str(im, c->name);
+    return n[0] == '(' || strchr(n, '$') || (n[0] == '_' && n[1] == '_') ||
+           (c->nfields && !strcmp(vm_image_str(im, c->field_names[0]), "_tag"));
+}
+
+/* Does the program's code make instances of class ci (NEW), or the
+ * runtime (an error class)? An interface, which nothing makes, no. */
+static bool made_by_program(const kiln_vm *vm, uint32_t ci)
+{
+    const vm_image *im = &vm->img;
+    for (int k = 0; k < 16; k++)
+        if (vm->error_classes[k] && vm->error_classes[k]->index == ci)
+            return true;
+    for (uint32_t f = 0; f < im->nfuncs; f++) {
+        const vm_func *fn = &im->funcs[f];
+        for (uint32_t pc = 0; pc < fn->ncode; pc += VM_INS_WORDS(INS_OP(fn->code[pc])))
+            if (INS_OP(fn->code[pc]) == OP_NEW && INS_Bx(fn->code[pc]) == ci)
+                return true;
+    }
+    return false;
+}
+
 kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out)
 {
     if (!vm || !out)
@@ -366,12 +443,19 @@ kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out)
     const vm_class *c = vm_class_of(&vm->img, (uint32_t)t);
     if (!c)
         return vm_api_fail(vm, "kiln_object_new: '%.200s' is not a class", cls);
+    uint32_t ci = (uint32_t)(c - vm->img.classes);
+    if (compiler_made(&vm->img, c) || !made_by_program(vm, ci))
+        return vm_api_fail(vm,
+                           "kiln_object_new: '%.200s' is not a class the program makes "
+                           "objects of (an interface, a tuple, an enum...)",
+                           cls);
     guest_err g;
     guest_save(vm, &g);
-    vm_inst *o = vm_inst_new(vm, &vm->classes[c - vm->img.classes]);
+    vm_inst *o = vm_inst_new(vm, &vm->classes[ci]);
     if (!o)
         return guest_failed(vm, "kiln_object_new", &g);
-    return value_out(vm, (vm_value){.p = o}, (uint32_t)t, out, "kiln_object_new");
+    return guest_done(vm, &g,
+                      value_out(vm, (vm_value){.p = o}, (uint32_t)t, out, "kiln_object_new"));
 }
 
 /* Field `name` of object o ("x"; a tuple's "0", "1"...): its index and
@@ -421,6 +505,9 @@ kiln_status kiln_set_field(kiln_vm *vm, kiln_value o, const char *name, kiln_val
     vm_value x;
     if (!obj || !value_in(vm, v, t, &x, "kiln_set_field", "value"))
         return KILN_ERR_API;
+    if (compiler_made(&vm->img, obj->cls->def))
+        return vm_api_fail(vm, "kiln_set_field: a %s is not changed field by field",
+                           vm_image_str(&vm->img, obj->cls->def->name));
     obj->fields[i] = x;
     gc_barrier(&vm->heap, &obj->obj, VM_T_ISREF(t) ? x.p : NULL);
     return KILN_OK;
@@ -440,4 +527,133 @@ kiln_status kiln_call_value(kiln_vm *vm, kiln_value fn, const kiln_value *args, 
     if (!c)
         return KILN_ERR_API;
     return vm_call_closure(vm, c, args, nargs, result);
+}
+
+/* ---- Host objects ---- */
+
+static bool is_name(const char *s)
+{
+    if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
+        return false;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') ||
+              *s == '_'))
+            return false;
+    return true;
+}
+
+kiln_status kiln_define_type(kiln_vm *vm, const char *name,
+                             void (*finalize)(void *userdata, void *ptr), void *userdata,
+                             kiln_htype *out)
+{
+    if (!vm)
+        return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_define_type: NULL out");
+    *out = (kiln_htype){0};
+    if (vm->loaded || vm->image_read)
+        return vm_api_fail(vm, "kiln_define_type: define types before loading the program");
+    if (!is_name(name) || strlen(name) > 64)
+        return vm_api_fail(vm, "kiln_define_type: '%.100s' is not a class name",
+                           name ? name : "(null)");
+    for (uint32_t i = 0; i < vm->nhtypes; i++)
+        if (!strcmp(vm->htypes[i].name, name))
+            return vm_api_fail(vm, "kiln_define_type: %s is already defined", name);
+    if (vm->nhtypes == vm->htypes_cap) {
+        uint32_t cap = vm->htypes_cap ? vm->htypes_cap * 2 : 4;
+        struct vm_htype *t = realloc(vm->htypes, cap * sizeof *t);
+        if (!t)
+            return vm_api_fail(vm, "kiln_define_type: out of memory");
+        vm->htypes = t;
+        vm->htypes_cap = cap;
+    }
+    /* The prelude, then a class of each type. */
+    const char *base = vm->host_prelude ? vm->host_prelude : std_prelude;
+    size_t blen = strlen(base), need = blen + strlen(name) + 32;
+    char *prelude = malloc(need), *copy = strdup(name);
+    if (!prelude || !copy) {
+        free(prelude);
+        free(copy);
+        return vm_api_fail(vm, "kiln_define_type: out of memory");
+    }
+    snprintf(prelude, need, "%sclass %s : HostObject {}\n", base, name);
+    free(vm->host_prelude);
+    vm->host_prelude = prelude;
+    vm->htypes[vm->nhtypes] = (struct vm_htype){copy, finalize, userdata, -1};
+    *out = (kiln_htype){++vm->nhtypes};
+    return KILN_OK;
+}
+
+bool vm_htypes_link(kiln_vm *vm)
+{
+    const vm_image *im = &vm->img;
+    for (uint32_t t = 0; t < vm->nhtypes; t++) {
+        struct vm_htype *h = &vm->htypes[t];
+        h->cls = -1;
+        for (uint32_t i = 0; i < im->nclasses && h->cls < 0; i++) {
+            const vm_class *c = &im->classes[i];
+            if (strcmp(vm_image_str(im, c->name), h->name))
+                continue;
+            const vm_class *s = c->super >= 0 ? &im->classes[c->super] : NULL;
+            if (c->nfields || !s || s->super >= 0 || s->nfields ||
+                strcmp(vm_image_str(im, s->name), "HostObject")) {
+                snprintf(vm->error, sizeof vm->error,
+                         "invalid image: class %s is not the host type %s (a HostObject "
+                         "without fields)",
+                         h->name, h->name);
+                return false;
+            }
+            h->cls = (int32_t)i;
+        }
+    }
+    return true;
+}
+
+/* Host type `type` of vm, or NULL after failing. */
+static struct vm_htype *htype_of(kiln_vm *vm, kiln_htype type, const char *who)
+{
+    if (type.id == 0 || type.id > vm->nhtypes) {
+        vm_api_fail(vm, "%s: not a host type of this VM (kiln_define_type)", who);
+        return NULL;
+    }
+    return &vm->htypes[type.id - 1];
+}
+
+kiln_status kiln_host_new(kiln_vm *vm, kiln_htype type, void *ptr, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    struct vm_htype *t = htype_of(vm, type, "kiln_host_new");
+    if (!t)
+        return KILN_ERR_API;
+    if (!vm->loaded || t->cls < 0)
+        return vm_api_fail(vm, "kiln_host_new: the program does not use type %s", t->name);
+    guest_err g;
+    guest_save(vm, &g);
+    vm_hostobj *o = (vm_hostobj *)vm_alloc(vm, sizeof *o, VM_OBJ_HOST, "a host object");
+    if (!o)
+        return guest_failed(vm, "kiln_host_new", &g);
+    o->cls = &vm->classes[t->cls];
+    o->ptr = ptr;
+    o->type = type.id - 1;
+    return guest_done(
+        vm, &g,
+        value_out(vm, (vm_value){.p = o}, vm->img.classes[t->cls].type, out, "kiln_host_new"));
+}
+
+kiln_status kiln_host_ptr(kiln_vm *vm, kiln_value v, kiln_htype type, void **ptr)
+{
+    if (!vm || !ptr)
+        return KILN_ERR_API;
+    *ptr = NULL;
+    struct vm_htype *t = htype_of(vm, type, "kiln_host_ptr");
+    uint32_t st;
+    const vm_hostobj *o = t ? object_of(vm, v, VM_OBJ_HOST, &st, "kiln_host_ptr") : NULL;
+    if (!o)
+        return KILN_ERR_API;
+    if (o->type != type.id - 1)
+        return vm_api_fail(vm, "kiln_host_ptr: a %s, not a %s", vm->htypes[o->type].name, t->name);
+    *ptr = o->ptr;
+    return KILN_OK;
 }

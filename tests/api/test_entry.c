@@ -212,7 +212,7 @@ Test(entry, globals_get_and_set)
     cr_assert_eq(v.type, KILN_REF);
     cr_assert_eq(kiln_set_global(vm, "xs", kiln_null()), KILN_OK); /* null: any reference */
     cr_assert_eq(kiln_set_global(vm, "name", v), KILN_ERR_API);    /* an array for a str */
-    cr_assert(strstr(kiln_error(vm), "name is str, the value is reference"), "%s", kiln_error(vm));
+    cr_assert(strstr(kiln_error(vm), "name is str, the value is [int]"), "%s", kiln_error(vm));
     cr_assert_eq(kiln_set_global(vm, "xs", v), KILN_OK); /* back from its handle */
     cr_assert_eq(kiln_release(vm, v), KILN_OK);
 
@@ -444,4 +444,70 @@ Test(entry, user_pointer)
     cr_assert_null(kiln_user(NULL));
     kiln_free(a);
     kiln_free(b);
+}
+
+/* ---- What the red team found (each failed before its fix) ---- */
+
+Test(entry, a_forged_kiln_fn_reaches_no_function_literal)
+{
+    kiln_vm *vm = loaded("fn make(k: int) -> fn() -> str { return fn() -> str { return \"k\" + "
+                         "str(k) } }\n"
+                         "fn add(a: int, b: int) -> int { return a + b }\n");
+    kiln_fn add;
+    cr_assert_eq(kiln_find_function(vm, "add", NULL, &add), KILN_OK);
+    kiln_value args[2] = {kiln_int(1), kiln_int(2)}, r;
+    for (uint64_t i = 0; i < 64; i++) {
+        kiln_fn forged = {(add.id & ~0xffffffffffffull) | i};
+        kiln_status st = kiln_call_fn(vm, forged, args, 0, &r);
+        if (forged.id != add.id)
+            cr_assert_eq(st, KILN_ERR_API, "id %llu", (unsigned long long)i);
+    }
+    cr_assert_eq(kiln_call_fn(vm, add, args, 2, &r), KILN_OK);
+    cr_assert_eq(r.as.i, 3);
+    kiln_free(vm);
+}
+
+Test(entry, a_freed_vms_handles_are_not_a_new_ones)
+{
+    /* The allocator soon gives a new VM a freed one's address: its
+     * handles must still be told apart (the mark is random, not the
+     * address's). */
+    int same_address = 0;
+    for (int round = 0; round < 20; round++) {
+        kiln_vm *a = loaded("fn f() {}\n");
+        kiln_value old = kiln_str(a, "old", 3);
+        void *where = a;
+        kiln_free(a);
+        kiln_vm *b = loaded("fn f() {}\n");
+        kiln_value mine = kiln_str(b, "new", 3); /* the same slot and generation */
+        if ((void *)b == where) {
+            same_address++;
+            cr_assert_null(kiln_str_bytes(b, old, NULL), "a freed VM's handle was taken");
+        }
+        cr_assert_str_eq(kiln_str_bytes(b, mine, NULL), "new");
+        kiln_free(b);
+    }
+    cr_log_info("%d of 20 rounds reused the address", same_address);
+}
+
+static kiln_status throw_then_ok(kiln_vm *vm, const kiln_value *a, int n, kiln_value *r, void *ud)
+{
+    (void)a, (void)n, (void)r, (void)ud;
+    kiln_throw(vm, "ValueError", "thrown");
+    return KILN_OK;
+}
+
+Test(entry, a_throw_stands_when_the_native_returns_ok)
+{
+    kiln_vm *vm = vm_jit(KILN_JIT_OFF, 0);
+    cr_assert_eq(kiln_define_native(vm, "host", "t", "fn()", throw_then_ok, NULL), KILN_OK);
+    const char *src =
+        "import host\nfn go() -> str {\n"
+        "    try { host.t() } catch e: ValueError { return \"caught \" + e.message }\n"
+        "    return \"nothing\"\n}\n";
+    cr_assert_eq(kiln_load_source(vm, "app.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
+    kiln_value r;
+    cr_assert_eq(kiln_call(vm, "go", NULL, 0, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(kiln_str_bytes(vm, r, NULL), "caught thrown");
+    kiln_free(vm);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../vm/kiln.h"
 #include "capture.h"
@@ -480,4 +481,98 @@ Test(values, the_heap_limit_holds_for_the_host)
     cr_assert_eq(kiln_collect(vm), KILN_OK);
     cr_assert_eq(kiln_call(vm, "numbers", NULL, 0, &r), KILN_OK, "%s", kiln_error(vm));
     kiln_free(vm);
+}
+
+/* ---- What the red team found (each failed before its fix) ---- */
+
+static const char *const KINDS = "interface Shape { fn area() -> int }\n"
+                                 "class Sq : Shape {\n"
+                                 "    s: int\n"
+                                 "    fn init(s: int) { self.s = s }\n"
+                                 "    fn area() -> int { return self.s * self.s }\n"
+                                 "}\n"
+                                 "enum Light { Red, Green(int) }\n"
+                                 "fn shapes() -> [Shape] { return [Sq(2)] }\n"
+                                 "fn pair() -> (int, str) { return (1, \"one\") }\n"
+                                 "fn light() -> Light { return Light.Green(3) }\n"
+                                 "fn work() -> int {\n"
+                                 "    var s = 0\n"
+                                 "    for i in 0..1000 { s += i }\n"
+                                 "    return s\n"
+                                 "}\n";
+
+Test(values, only_what_the_program_makes)
+{
+    kiln_vm *vm = kiln_new(NULL);
+    cr_assert_eq(kiln_load_source(vm, "app.kn", KINDS, strlen(KINDS)), KILN_OK, "%s",
+                 kiln_error(vm));
+    kiln_value v, t, l;
+    cr_assert_eq(kiln_object_new(vm, "Sq", &v), KILN_OK, "%s", kiln_error(vm));
+    const char *refused[] = {"Shape", "(int, str)", "Light"};
+    for (int i = 0; i < 3; i++) {
+        cr_assert_eq(kiln_object_new(vm, refused[i], &v), KILN_ERR_API, "%s", refused[i]);
+        cr_assert(strstr(kiln_error(vm), "not a class the program makes"), "%s", kiln_error(vm));
+    }
+    /* a tuple is immutable; an enum's tag is no field to set */
+    cr_assert_eq(kiln_call(vm, "pair", NULL, 0, &t), KILN_OK);
+    cr_assert_eq(kiln_set_field(vm, t, "0", kiln_int(5)), KILN_ERR_API);
+    cr_assert(strstr(kiln_error(vm), "not changed field by field"), "%s", kiln_error(vm));
+    cr_assert_eq(kiln_get_field(vm, t, "0", &v), KILN_OK);
+    cr_assert_eq(v.as.i, 1);
+    cr_assert_eq(kiln_call(vm, "light", NULL, 0, &l), KILN_OK);
+    cr_assert_eq(kiln_set_field(vm, l, "_tag", kiln_int(99)), KILN_ERR_API);
+    kiln_free(vm);
+}
+
+Test(values, idle_host_work_keeps_the_fuel_count)
+{
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.fuel = 1000000;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_eq(kiln_load_source(vm, "app.kn", KINDS, strlen(KINDS)), KILN_OK);
+    kiln_value r, a;
+    cr_assert_eq(kiln_call(vm, "work", NULL, 0, &r), KILN_OK);
+    uint64_t used = kiln_fuel_used(vm);
+    cr_assert_gt(used, 1000);
+    cr_assert_eq(kiln_call(vm, "shapes", NULL, 0, &a), KILN_OK);
+    used = kiln_fuel_used(vm);
+    cr_assert_eq(kiln_array_push(vm, a, kiln_null()), KILN_OK);
+    cr_assert_eq(kiln_fuel_used(vm), used, "the host's push is not the last call's");
+    kiln_free(vm);
+}
+
+Test(values, module_qualified_types)
+{
+    char tmpl[] = "/tmp/kiln_values_XXXXXX";
+    cr_assert_not_null(mkdtemp(tmpl));
+    char path[128];
+    snprintf(path, sizeof path, "%s/util.kn", tmpl);
+    FILE *f = fopen(path, "w");
+    fputs("class Shape {\n    w: int\n    fn init(w: int) { self.w = w }\n}\n"
+          "fn make(w: int) -> Shape { return Shape(w) }\n",
+          f);
+    fclose(f);
+    snprintf(path, sizeof path, "%s/main.kn", tmpl);
+    f = fopen(path, "w");
+    fputs("import util\nimport host\nfn main() { print(host.width(util.make(7))) }\n", f);
+    fclose(f);
+    out o;
+    kiln_config cfg = out_config(&o);
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_eq(kiln_define_native(vm, "host", "width", "fn(util.Shape) -> int", norm2, NULL),
+                 KILN_OK);
+    cr_assert_eq(kiln_load_file(vm, path), KILN_OK, "%s", kiln_error(vm));
+    kiln_value s;
+    cr_assert_eq(kiln_object_new(vm, "util.Shape", &s), KILN_OK, "%s", kiln_error(vm));
+    char type[32];
+    cr_assert_eq(kiln_type_of(vm, s, type, sizeof type), KILN_OK);
+    cr_assert_str_eq(type, "Shape");
+    kiln_fn make;
+    cr_assert_eq(kiln_find_function(vm, "util.make", "fn(int) -> util.Shape", &make), KILN_OK, "%s",
+                 kiln_error(vm));
+    kiln_free(vm);
+    char cmd[160];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpl);
+    cr_assert_eq(system(cmd), 0);
 }
