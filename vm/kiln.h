@@ -377,6 +377,13 @@ KILN_API kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *o
 KILN_API kiln_status kiln_get_field(kiln_vm *vm, kiln_value obj, const char *name, kiln_value *out);
 KILN_API kiln_status kiln_set_field(kiln_vm *vm, kiln_value obj, const char *name, kiln_value v);
 
+/* kiln_tuple_new: a tuple of type `type` ("(int, str)") of the `n` values
+ * at `items`, of its element types (a tuple is made whole: its fields are
+ * never set one by one). An enum value is made by the guest: call a
+ * function of the program that returns one. */
+KILN_API kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *items, int n,
+                                    kiln_value *out);
+
 /* Host objects: a type of the host's (a window, a file, a socket) that the
  * guest holds, stores and passes but cannot make or look into. Before
  * loading, kiln_define_type makes `name` a class of the program (a

@@ -458,6 +458,34 @@ kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out)
                       value_out(vm, (vm_value){.p = o}, (uint32_t)t, out, "kiln_object_new"));
 }
 
+kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *items, int n,
+                           kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    int64_t t = type_named(vm, type, "kiln_tuple_new");
+    if (t < 0)
+        return KILN_ERR_API;
+    const vm_class *c = vm_class_of(&vm->img, (uint32_t)t);
+    if (!c || vm_image_str(&vm->img, c->name)[0] != '(' || c->nfields > 6) /* 2 to 6 */
+        return vm_api_fail(vm, "kiln_tuple_new: '%.200s' is not a tuple type", type);
+    if (n != c->nfields || (n && !items))
+        return vm_api_fail(vm, "kiln_tuple_new: %.200s has %u values, got %d", type, c->nfields, n);
+    vm_value vals[6];
+    for (int i = 0; i < n; i++)
+        if (!value_in(vm, items[i], c->field_types[i], &vals[i], "kiln_tuple_new", "value"))
+            return KILN_ERR_API;
+    guest_err g;
+    guest_save(vm, &g);
+    vm_inst *o = vm_inst_new(vm, &vm->classes[c - vm->img.classes]); /* the values: handles */
+    if (!o)
+        return guest_failed(vm, "kiln_tuple_new", &g);
+    memcpy(o->fields, vals, sizeof vals[0] * (size_t)n); /* initializing: no barrier */
+    return guest_done(vm, &g,
+                      value_out(vm, (vm_value){.p = o}, (uint32_t)t, out, "kiln_tuple_new"));
+}
+
 /* Field `name` of object o ("x"; a tuple's "0", "1"...): its index and
  * type; NULL after failing. */
 static vm_inst *field_of(kiln_vm *vm, kiln_value o, const char *name, uint32_t *index,

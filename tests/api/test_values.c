@@ -519,6 +519,16 @@ Test(values, only_what_the_program_makes)
     cr_assert(strstr(kiln_error(vm), "not changed field by field"), "%s", kiln_error(vm));
     cr_assert_eq(kiln_get_field(vm, t, "0", &v), KILN_OK);
     cr_assert_eq(v.as.i, 1);
+    kiln_value items[2] = {kiln_int(9), kiln_str(vm, "nine", 4)}, t2, s;
+    cr_assert_eq(kiln_tuple_new(vm, "(int, str)", items, 2, &t2), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(kiln_get_field(vm, t2, "1", &s), KILN_OK);
+    cr_assert_str_eq(kiln_str_bytes(vm, s, NULL), "nine");
+    cr_assert_eq(kiln_tuple_new(vm, "(int, str)", items, 1, &t2), KILN_ERR_API);
+    cr_assert(strstr(kiln_error(vm), "has 2 values, got 1"), "%s", kiln_error(vm));
+    items[0] = kiln_float(1.0);
+    cr_assert_eq(kiln_tuple_new(vm, "(int, str)", items, 2, &t2), KILN_ERR_API);
+    cr_assert_eq(kiln_tuple_new(vm, "Sq", items, 2, &t2), KILN_ERR_API);
+    cr_assert(strstr(kiln_error(vm), "not a tuple type"), "%s", kiln_error(vm));
     cr_assert_eq(kiln_call(vm, "light", NULL, 0, &l), KILN_OK);
     cr_assert_eq(kiln_set_field(vm, l, "_tag", kiln_int(99)), KILN_ERR_API);
     kiln_free(vm);
