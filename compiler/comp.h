@@ -22,8 +22,9 @@
  * world outside the image layer. */
 typedef struct comp_env {
     /* The bytes of file `path` (malloc'd, *len set), or NULL when there is
-     * no such file; the compiler frees what it gets. NULL: only the
-     * standard modules can be imported. */
+     * no such file, with errno ENOMEM when there is one but memory ran out
+     * reading it; the compiler frees what it gets. NULL: only the standard
+     * modules can be imported. */
     char *(*load)(void *ctx, const char *path, size_t *len);
     void *load_ctx;
     /* The natives a program may call, "name" or "module.name": the
@@ -524,6 +525,7 @@ typedef struct comp {
     /* tokens */
     comp_token *toks;
     uint32_t ntoks, tok_cap;
+    comp_token *held_toks; /* the module's, while a generated text's are lexed */
     /* parse */
     uint32_t pos;
     int depth;
@@ -624,6 +626,9 @@ void *comp_alloc(comp *C, size_t n);
 comp_node *comp_node_new(comp *C, int kind, uint32_t line, uint32_t col);
 void *comp_grow(comp *C, void *p, uint32_t *cap, uint32_t need, size_t elem);
 char *comp_strdup(comp *C, const char *s, size_t n);
+/* comp_take: the bytes of `b` copied into the arena, NUL-terminated; `b`
+ * is freed, also when memory runs out (then to C->oom, after it). */
+char *comp_take(comp *C, vm_buf *b);
 void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int32_t comp_map_get(const comp_map *m, const char *key, uint32_t len);

@@ -13,6 +13,7 @@
  * have no cycle; each is initialized once, imports first, in the order the
  * imports are written (a depth-first post-order from the root).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -211,11 +212,13 @@ void comp_import(comp *C, const comp_token *name)
     memcpy(path + d, name->s, name->len);
     memcpy(path + d + name->len, ".kn", 4);
     size_t len = 0;
+    errno = 0;
     char *src = C->env->load ? C->env->load(C->env->load_ctx, path, &len) : NULL;
+    if (!src && errno == ENOMEM) /* the file is there: not an unknown module */
+        longjmp(C->oom, 1);
     if (src) {
-        char *kept = comp_alloc(C, len + 1); /* tokens point into it */
-        memcpy(kept, src, len);
-        free(src);
+        vm_buf read = {.data = src, .len = len, .cap = len};
+        char *kept = comp_take(C, &read); /* tokens point into it; src is freed */
         comp_module *m =
             comp_module_new(C, comp_strdup(C, name->s, name->len), name->len, path, kept, len);
         comp_map_put(C, &from->imports, name->s, name->len, (int32_t)m->index);

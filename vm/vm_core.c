@@ -279,7 +279,7 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
 }
 
 /* The bytes of file `path` (malloc'd, *len set), or NULL with the reason
- * in *why. */
+ * in *why and errno set (ENOMEM: out of memory). */
 static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
 {
     FILE *fp = fopen(path, "rb");
@@ -301,24 +301,28 @@ static char *read_file(const char *path, size_t *len, char *why, size_t whylen)
     if (!read_errno && !oom && more) {
         vm_buf_free(&data);
         snprintf(why, whylen, "cannot read: larger than 256 MiB");
+        errno = EFBIG;
         return NULL;
     }
     if (read_errno || oom) {
         vm_buf_free(&data);
         snprintf(why, whylen, "cannot read: %s",
                  oom ? "out of memory" : strerror(read_errno)); /* "Is a directory" */
+        errno = oom ? ENOMEM : read_errno;
         return NULL;
     }
     if (!data.data) /* an empty file */
         data.data = calloc(1, 1);
     *len = data.len;
-    if (!data.data)
+    if (!data.data) {
         snprintf(why, whylen, "cannot read: out of memory");
+        errno = ENOMEM;
+    }
     return data.data;
 }
 
 /* The compiler's loader for imported modules: the file's bytes, or NULL
- * if it cannot be read. */
+ * if it cannot be read (errno ENOMEM: out of memory). */
 static char *load_module(void *ctx, const char *path, size_t *len)
 {
     (void)ctx;
