@@ -72,7 +72,8 @@ $L/strings/methods.kn $L/exceptions/finally.kn $L/ffi/callbacks.kn"
 # heap checked after each; with the JIT compiling what gets hot (OSR).
 LIMITED="4194304:$L/exceptions/oom_caught.kn 4194304:$L/exceptions/oom_message.kn
 1048576:$L/gc/heap_limit.kn"
-STRESSED="$L/closures/higher_order.kn $L/maps/nested_values.kn"
+STRESSED="$L/closures/higher_order.kn $L/maps/nested_values.kn $L/classes/binary_tree.kn
+$L/strings/methods.kn"
 HOT="$L/programs/gauss.kn $L/programs/wordfreq.kn"
 # The command line: kiln run (source, image), kiln build, kiln verify.
 CLI_PROGRAM=$L/enums/option.kn
