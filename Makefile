@@ -7,9 +7,12 @@
 #   make deps       install the Debian packages the build needs (apt-get)
 #   make run        deps + build + run the examples
 #   make test       deps + build + every test (and a ThreadSanitizer build of the
-#                   threaded one); ends with "N passed, N failed"
+#                   threaded one, and a sample of make oomtest); ends with
+#                   "N passed, N failed"
 #   make asan       the whole test suite under AddressSanitizer + UBSan
 #   make tsan       only the ThreadSanitizer test (VMs on threads)
+#   make oomtest    failure injection: every allocation of libkiln made to fail in
+#                   turn, over programs and API sequences (tests/oom), under ASan
 #   make bench      the speed benchmarks, Kiln (interpreter, JIT) beside lua5.4, LuaJIT, node, C
 #   make opstats    build/opstats/kiln, which reports executed opcodes and pairs
 #   make embed-example  build/embed, the C application of examples/embed
@@ -82,7 +85,7 @@ UNIT := $(BUILD)/unit-tests
 BADGEN := $(BUILD)/bad-images
 MUTATE := $(BUILD)/mutate
 
-.PHONY: all deps run test test-run asan tsan tsan-build bench bench-deps opstats clean install uninstall FORCE \
+.PHONY: all deps run test test-run asan tsan tsan-build oomtest oom-build bench bench-deps opstats clean install uninstall FORCE \
         embed-example
 all: $(KILN) $(LIB) $(PUBLIB) $(SO) $(BUILD)/$(SONAME) $(PC)
 
@@ -192,7 +195,9 @@ tsan: deps tsan-build
 test: deps
 	@$(MAKE) --no-print-directory $(SWITCH_KILN)
 	@$(MAKE) --no-print-directory tsan-build
-	@$(MAKE) --no-print-directory KILN_SWITCH=$(SWITCH_KILN) TSAN_THREADS=$(TSAN_BIN) test-run
+	@$(MAKE) --no-print-directory oom-build
+	@$(MAKE) --no-print-directory KILN_SWITCH=$(SWITCH_KILN) TSAN_THREADS=$(TSAN_BIN) \
+	  OOM_SAMPLE=$(OOM_BUILD) test-run
 
 # The install check (tests/install/check.sh, from run.sh's cli section)
 # needs the libraries; it is skipped under sanitizers (make asan), whose
@@ -201,9 +206,30 @@ INSTALL_CHECK := $(if $(SANFLAGS),no,yes)
 test-run: $(KILN) $(UNIT) $(BADGEN) $(MUTATE) $(EMBED) $(if $(SANFLAGS),,$(LIB) $(PUBLIB) $(SO) $(BUILD)/$(SONAME) $(MAXRSS))
 	@KILN=$(KILN) KILN_SWITCH=$(KILN_SWITCH) UNIT=$(UNIT) BADGEN=$(BADGEN) MUTATE=$(MUTATE) EMBED=$(EMBED) \
 	  MAXRSS=$(if $(SANFLAGS),,$(MAXRSS)) \
-	  TSAN_THREADS=$(TSAN_THREADS) \
+	  TSAN_THREADS=$(TSAN_THREADS) OOM_BUILD=$(OOM_SAMPLE) \
 	  OUT=$(BUILD)/test BUILD=$(BUILD) INSTALL_CHECK=$(INSTALL_CHECK) MAKE="$(MAKE)" CC="$(CC)" \
 	  bash tests/run.sh
+
+# Failure injection (tests/oom/README.md): libkiln built as for make asan,
+# linked with tests/oom/oom_wrap.c in front of its allocation functions
+# (-Wl,--wrap), into build/asan/oom-driver (programs and API sequences run
+# in-process) and build/asan/kiln-oom (the command line, KILN_OOM_AT=N).
+# make oomtest tries every injection point; make test a sample of them.
+# The library's objects are make asan's (the same flags, the same folder).
+OOM_BUILD := build/asan
+OOM_FLAGS := BUILD=$(OOM_BUILD) OPT=-O1 EXTRA=-DKILN_GC_MALLOC \
+  SANFLAGS="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+OOM_SAMPLE ?=
+OOM_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=free,--wrap=strdup \
+            -Wl,--wrap=mmap,--wrap=munmap
+$(BUILD)/oom-driver: $(BUILD)/obj/tests/oom/driver.o $(BUILD)/obj/tests/oom/oom_wrap.o $(LIB)
+	$(CC) $(LDFLAGS) $(OOM_WRAP) -o $@ $^ $(LDLIBS)
+$(BUILD)/kiln-oom: $(BUILD)/obj/vm/main.o $(BUILD)/obj/tests/oom/oom_wrap.o $(LIB)
+	$(CC) $(LDFLAGS) $(OOM_WRAP) -o $@ $^ $(LDLIBS)
+oom-build:
+	@$(MAKE) --no-print-directory $(OOM_FLAGS) $(OOM_BUILD)/oom-driver $(OOM_BUILD)/kiln-oom
+oomtest: deps oom-build
+	@OOM_BUILD=$(OOM_BUILD) bash tests/oom/run.sh full
 
 # AddressSanitizer + UBSan over the whole suite. Objects come from malloc
 # (KILN_GC_MALLOC) so the sanitizer sees each one.

@@ -539,6 +539,7 @@ typedef struct comp {
     /* tokens */
     comp_token *toks;
     uint32_t ntoks, tok_cap;
+    comp_token *held_toks; /* the module's, while a generated text's are lexed */
     /* parse */
     uint32_t pos;
     int depth;
@@ -639,6 +640,12 @@ void *comp_alloc(comp *C, size_t n);
 comp_node *comp_node_new(comp *C, int kind, uint32_t line, uint32_t col);
 void *comp_grow(comp *C, void *p, uint32_t *cap, uint32_t need, size_t elem);
 char *comp_strdup(comp *C, const char *s, size_t n);
+/* comp_take: the bytes of `b` copied into the arena, NUL-terminated; `b`
+ * is freed, also when memory runs out (then to C->oom, after it). */
+char *comp_take(comp *C, vm_buf *b);
+/* comp_take_all: comp_take of n buffers (those with data; out[i] NULL for
+ * the others), every one freed before running out of memory. */
+void comp_take_all(comp *C, vm_buf *bufs, char **out, int n);
 void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int32_t comp_map_get(const comp_map *m, const char *key, uint32_t len);

@@ -51,7 +51,8 @@ typedef struct emitter {
     vm_image *im;
     /* image tables */
     comp_map strs, consts, natives, csigs;
-    vm_buf str_data;
+    char *str_data; /* the image's strings, each NUL-terminated, in the arena */
+    uint32_t str_len, str_cap;
     uint32_t strs_cap, consts_cap, natives_cap;
     uint32_t cstructs_cap, csigs_cap, externs_cap;
     /* the function being emitted */
@@ -104,12 +105,14 @@ static uint32_t intern(emitter *E, const char *s, uint32_t len)
     cap = E->strs_cap;
     im->str_len = comp_grow(C, im->str_len, &cap, idx + 1, sizeof(uint32_t));
     E->strs_cap = cap;
-    im->str_off[idx] = (uint32_t)E->str_data.len;
-    im->str_len[idx] = len;
-    vm_buf_put(&E->str_data, s, len);
-    vm_buf_put(&E->str_data, "", 1);
-    if (E->str_data.oom)
+    if (len >= UINT32_MAX / 2 - E->str_len) /* comp_grow doubles a uint32_t */
         longjmp(C->oom, 1);
+    E->str_data = comp_grow(C, E->str_data, &E->str_cap, E->str_len + len + 1, 1);
+    im->str_off[idx] = E->str_len;
+    im->str_len[idx] = len;
+    memcpy(E->str_data + E->str_len, s, len);
+    E->str_data[E->str_len + len] = 0;
+    E->str_len += len + 1;
     im->nstrs++;
     comp_map_put(C, &E->strs, comp_strdup(C, s, len), len, (int32_t)idx);
     return idx;
@@ -2025,7 +2028,5 @@ void comp_emit(comp *C, vm_image *im)
         im->modules[i].init = m->init ? m->init->index : 0;
     }
     im->entry = 0;
-    /* The string blob must outlive E: copy it into the arena. */
-    im->str_data = comp_strdup(C, E.str_data.data ? E.str_data.data : "", E.str_data.len);
-    vm_buf_free(&E.str_data);
+    im->str_data = E.str_data ? E.str_data : comp_strdup(C, "", 0);
 }

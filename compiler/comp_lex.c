@@ -282,16 +282,17 @@ static void char_literal(lexer *L, const char *start)
     if ((want == 2 && cp < 0x80) || (want == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
         (want == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         want = 0;
+    bool high = n && u[0] >= 0x80;
+    vm_buf_free(&b);
     if (!closed)
         comp_error(C, line, col, "unterminated character literal");
     else if (n == 0)
         comp_error(C, line, col, "empty character literal ('' has no character)");
-    else if (want == 0 && n <= 4 && u[0] >= 0x80)
+    else if (want == 0 && n <= 4 && high)
         comp_error(C, line, col, "a character literal that is not valid UTF-8");
     else if (want == 0 || n != want)
         comp_error(C, line, col,
                    "a character literal holds one character (use \"...\" for a string)");
-    vm_buf_free(&b);
     comp_token *t = push(L, T_INT, start);
     t->line = line;
     t->col = col;
@@ -358,16 +359,13 @@ static void string_part(lexer *L, const char *start)
         }
         escape(L, &b);
     }
-    if (b.oom) {
-        vm_buf_free(&b);
-        longjmp(C->oom, 1);
-    }
+    uint32_t len = (uint32_t)b.len;
+    const char *bytes = comp_take(C, &b);
     comp_token *t = push(L, type, start);
     t->line = line;
     t->col = col;
-    t->s = comp_strdup(C, b.data ? b.data : "", b.len);
-    t->len = (uint32_t)b.len;
-    vm_buf_free(&b);
+    t->s = bytes;
+    t->len = len;
 }
 
 static bool is_digit_of(char c, bool hex)

@@ -21,17 +21,15 @@ struct comp_arena_block {
  * 4 MiB, so a small program maps little; a request larger than a quarter
  * of the next block gets a block of its own, kept behind the current one,
  * which goes on serving small requests. Should mmap fail, malloc and
- * memset serve. */
+ * memset serve. NULL when memory runs out. */
 static comp_arena_block *arena_block(comp *C, size_t n)
 {
     enum { FIRST = 256 << 10, LAST = 4 << 20 };
     if (n > ((size_t)1 << 40))
-        longjmp(C->oom, 1);
+        return NULL;
     size_t step = C->arena_step ? C->arena_step : FIRST;
     bool own = n > step / 4;
     size_t cap = own ? n : step;
-    if (!own)
-        C->arena_step = step < LAST ? step * 2 : LAST;
     size_t len = (sizeof(comp_arena_block) + cap + 4095) & ~(size_t)4095;
     comp_arena_block *b =
         mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
@@ -41,10 +39,12 @@ static comp_arena_block *arena_block(comp *C, size_t n)
     } else {
         b = malloc(sizeof *b + cap);
         if (!b)
-            longjmp(C->oom, 1);
+            return NULL;
         memset(b->data, 0, cap);
         b->mapped = 0;
     }
+    if (!own)
+        C->arena_step = step < LAST ? step * 2 : LAST;
     b->used = 0;
     b->cap = cap;
     if (own && C->arena) { /* behind the current block */
@@ -57,16 +57,27 @@ static comp_arena_block *arena_block(comp *C, size_t n)
     return b;
 }
 
-/* Memory that is never reused until comp_free, so it is zero as it
- * comes. */
-void *comp_alloc(comp *C, size_t n)
+/* comp_alloc's memory, or NULL when it runs out. */
+static void *arena_try(comp *C, size_t n)
 {
     n = (n + 15) & ~(size_t)15;
     comp_arena_block *b = C->arena;
     if (!b || b->cap - b->used < n)
         b = arena_block(C, n);
+    if (!b)
+        return NULL;
     void *p = b->data + b->used;
     b->used += n;
+    return p;
+}
+
+/* Memory that is never reused until comp_free, so it is zero as it
+ * comes. */
+void *comp_alloc(comp *C, size_t n)
+{
+    void *p = arena_try(C, n);
+    if (!p)
+        longjmp(C->oom, 1);
     return p;
 }
 
@@ -92,6 +103,36 @@ char *comp_strdup(comp *C, const char *s, size_t n)
     memcpy(p, s, n);
     p[n] = 0;
     return p;
+}
+
+/* b's bytes copied into the arena (NUL-terminated), or NULL when memory
+ * runs out (b's own memory ran out too); b is freed either way. */
+static char *buf_copy(comp *C, vm_buf *b)
+{
+    char *p = b->oom ? NULL : arena_try(C, b->len + 1);
+    if (p && b->len)
+        memcpy(p, b->data, b->len);
+    vm_buf_free(b);
+    return p;
+}
+
+char *comp_take(comp *C, vm_buf *b)
+{
+    char *p = buf_copy(C, b);
+    if (!p)
+        longjmp(C->oom, 1);
+    return p;
+}
+
+void comp_take_all(comp *C, vm_buf *bufs, char **out, int n)
+{
+    bool ok = true;
+    for (int i = 0; i < n; i++) { /* each freed before any longjmp */
+        out[i] = bufs[i].data ? buf_copy(C, &bufs[i]) : NULL;
+        ok &= out[i] != NULL || !bufs[i].data;
+    }
+    if (!ok)
+        longjmp(C->oom, 1);
 }
 
 /* "file:line:col: error: message", then the source line and a caret under
@@ -131,17 +172,13 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
             vm_buf_put(&d, *q == '\t' ? "\t" : " ", 1);
         vm_buf_put(&d, "^\n", 2);
     }
-    if (d.oom) {
-        vm_buf_free(&d);
-        longjmp(C->oom, 1);
-    }
+    /* Callers may hold memory of their own: no longjmp from here. */
     struct comp_diag *g = &C->diag[C->nerrors];
     g->mod = C->mod ? C->mod->index : 0;
     g->line = line;
     g->col = col;
     g->seq = (uint32_t)C->nerrors++;
-    g->text = comp_strdup(C, d.data, d.len);
-    vm_buf_free(&d);
+    g->text = buf_copy(C, &d); /* NULL: flush_diags says out of memory */
 }
 
 static int diag_order(const void *a, const void *b)
@@ -161,7 +198,10 @@ static void flush_diags(comp *C)
 {
     qsort(C->diag, (size_t)C->nerrors, sizeof C->diag[0], diag_order);
     for (int i = 0; i < C->nerrors; i++)
-        vm_buf_put(C->diags, C->diag[i].text, strlen(C->diag[i].text));
+        if (C->diag[i].text)
+            vm_buf_put(C->diags, C->diag[i].text, strlen(C->diag[i].text));
+        else
+            vm_buf_printf(C->diags, "%s: error: out of memory while compiling\n", C->file);
     if (C->nerrors == KILN_MAX_DIAGS)
         vm_buf_printf(C->diags, "%s: too many errors, stopping\n", C->file);
 }
@@ -291,20 +331,20 @@ static const char *type_name(comp *C, int t)
     }
     const struct comp_xtype *x = comp_fn_sig(C, t);
     if (x) { /* fn(A, B) -> R */
+        /* The types' names first: the buffer then holds memory while
+         * nothing can longjmp. */
+        const char **names = comp_alloc(C, sizeof *names * (size_t)(x->b + 1));
+        for (int i = 0; i < x->b; i++)
+            names[i] = comp_type_name(C, x->params[i]);
+        names[x->b] = x->a != VM_T_VOID ? comp_type_name(C, x->a) : NULL;
         vm_buf b = {0};
         vm_buf_put(&b, "fn(", 3);
         for (int i = 0; i < x->b; i++)
-            vm_buf_printf(&b, "%s%s", i ? ", " : "", comp_type_name(C, x->params[i]));
+            vm_buf_printf(&b, "%s%s", i ? ", " : "", names[i]);
         vm_buf_put(&b, ")", 1);
-        if (x->a != VM_T_VOID)
-            vm_buf_printf(&b, " -> %s", comp_type_name(C, x->a));
-        if (b.oom) {
-            vm_buf_free(&b);
-            longjmp(C->oom, 1);
-        }
-        char *s = comp_strdup(C, b.data, b.len);
-        vm_buf_free(&b);
-        return s;
+        if (names[x->b])
+            vm_buf_printf(&b, " -> %s", names[x->b]);
+        return comp_take(C, &b);
     }
     return "?";
 }
@@ -322,6 +362,7 @@ void comp_free(comp *C)
         C->arena = next;
     }
     free(C->toks);
+    free(C->held_toks);
     free(C);
 }
 

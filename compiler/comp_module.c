@@ -13,6 +13,7 @@
  * have no cycle; each is initialized once, imports first, in the order the
  * imports are written (a depth-first post-order from the root).
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -202,16 +203,19 @@ void comp_import(comp *C, const comp_token *name)
     comp_source got = {0};
     int found =
         C->env->load ? C->env->load(C->env->load_ctx, name->s, name->len, from->file, &got) : 0;
-    /* Into the arena (tokens point into the source), then freed. */
-    char *file = got.file ? comp_strdup(C, got.file, strlen(got.file)) : NULL;
-    char *kept = NULL;
-    if (found == 1) {
-        kept = comp_alloc(C, got.len + 1);
-        memcpy(kept, got.src, got.len);
-        kept[got.len] = 0;
+    /* Into the arena (tokens point into the source); what the loader gave
+     * is freed even when that fails (comp_take). */
+    if (found != 1) {
+        free(got.src);
+        got.src = NULL;
     }
-    free(got.src);
-    free(got.file);
+    vm_buf bufs[2] = {{.data = got.file, .len = got.file ? strlen(got.file) : 0},
+                      {.data = got.src, .len = got.src ? got.len : 0}};
+    bufs[0].cap = bufs[0].len;
+    bufs[1].cap = bufs[1].len;
+    char *taken[2];
+    comp_take_all(C, bufs, taken, 2);
+    char *file = taken[0], *kept = taken[1];
     if (found == 1) {
         if (!file)
             file = comp_strdup(C, name->s, name->len);

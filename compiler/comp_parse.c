@@ -1524,8 +1524,9 @@ static void generated_methods(parser *P, comp_class *c, const char *text, uint32
     uint32_t ntoks = C->ntoks, cap = C->tok_cap, pos = C->pos;
     const char *src = C->src;
     size_t srclen = C->srclen;
-    C->src = comp_strdup(C, text, strlen(text));
+    C->src = text;
     C->srclen = strlen(text);
+    C->held_toks = toks; /* comp_free's, should memory run out */
     C->toks = NULL;
     C->ntoks = C->tok_cap = 0;
     comp_lex(C);
@@ -1548,6 +1549,7 @@ static void generated_methods(parser *P, comp_class *c, const char *text, uint32
     }
     free(C->toks);
     C->toks = toks;
+    C->held_toks = NULL;
     C->ntoks = ntoks;
     C->tok_cap = cap;
     C->pos = pos;
@@ -1714,13 +1716,9 @@ static void enum_declaration(parser *P)
         vm_buf_printf(&b, " }\n");
     }
     vm_buf_printf(&b, "return true\n}\n");
-    if (b.oom) {
-        vm_buf_free(&b);
-        longjmp(C->oom, 1);
-    }
+    const char *text = comp_take(C, &b);
     if (!P->panic && C->nerrors == 0)
-        generated_methods(P, c, b.data, c->line, c->col);
-    vm_buf_free(&b);
+        generated_methods(P, c, text, c->line, c->col);
     P->in_template = outer_template;
     declare_class(C, c);
 }

@@ -170,24 +170,24 @@ void gc_mark(gc_heap *h, gc_obj *o)
         o->mark = GC_MARKED;
         return;
     }
+    o->mark = GC_MARKED;
     if (h->ngray == h->gray_cap) {
         size_t cap = h->gray_cap ? h->gray_cap * 2 : 256;
         /* Under a heap limit the stack holds at most limit / 64 bytes of
-         * pointers (it is memory outside the limit); past that, objects
-         * stay unmarked and the overflow rescan finds them. */
-        if (h->limit && cap * sizeof(gc_obj *) > h->limit / 64 && cap > 4096) {
-            h->gray_overflow = true;
-            return;
-        }
-        gc_obj **g = realloc(h->gray, cap * sizeof *g);
-        if (!g) { /* leave it unmarked; a rescan from marked objects finds it */
+         * pointers (it is memory outside the limit). Past that, or when
+         * it cannot grow, the object is marked but not pushed: the
+         * overflow rescan traces every marked object, so its children are
+         * found (a root's too: nothing marks the roots again). */
+        gc_obj **g = h->limit && cap * sizeof(gc_obj *) > h->limit / 64 && cap > 4096
+                         ? NULL
+                         : realloc(h->gray, cap * sizeof *g);
+        if (!g) {
             h->gray_overflow = true;
             return;
         }
         h->gray = g;
         h->gray_cap = cap;
     }
-    o->mark = GC_MARKED;
     h->gray[h->ngray++] = o;
 }
 
@@ -252,6 +252,7 @@ static void verify(gc_heap *h)
     }
     visit_all(h, unmark);
     h->verifying = false;
+    h->gray_overflow = false; /* what did not fit went unchecked */
 }
 
 void gc_collect(gc_heap *h)

@@ -41,8 +41,8 @@
  *             value. Strings and buffers have no children of their own
  *             (a buffer's items are traced through the array or map that
  *             owns it, which knows their type). If the gray stack cannot
- *             grow, the object stays unmarked and the marked objects are
- *             traced again until nothing is left out.
+ *             grow, the object is marked but not pushed, and the marked
+ *             objects are traced again until nothing is left out.
  *   sweep     Every object on the list is visited; an unmarked one is
  *             unlinked and freed, a marked one has its mark cleared for
  *             next time.

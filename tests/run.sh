@@ -38,6 +38,10 @@
 #                examples/embed's output, and the FFI examples' (against
 #                tests/examples/NAME.out); with TSAN_THREADS set (make
 #                test does), tests/tsan/threads.c under ThreadSanitizer;
+#                with OOM_BUILD set (make test does), a sample of the
+#                failure injection of make oomtest (tests/oom/run.sh
+#                sample: every 3rd allocation of libkiln made to fail, over
+#                a few programs, an image, the API and the command line);
 #                then, with
 #                INSTALL_CHECK=yes (the default; make asan sets no),
 #                tests/install/check.sh: libkiln.so's exports, make install,
@@ -586,6 +590,15 @@ if [ "${INSTALL_CHECK:-yes}" = yes ]; then
         fi
     done
     [ "$found" = "$c_examples" ] && pass || fail "docs/embedding.md: $c_examples C examples marked, $found extracted"
+fi
+if [ -n "${OOM_BUILD:-}" ]; then
+    if OOM_BUILD=$OOM_BUILD timeout 600 bash tests/oom/run.sh sample >"$OUT/oom.out" 2>&1 \
+        </dev/null; then
+        pass
+    else
+        fail "oom: the failure injection sample: see $OUT/oom.out"
+        grep -a '^oomtest:' "$OUT/oom.out" | head -20
+    fi
 fi
 if [ "${INSTALL_CHECK:-yes}" = yes ]; then
     install_checks=0

@@ -316,7 +316,7 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
 }
 
 /* The bytes of open file fp, closed after (malloc'd, *len set), or NULL
- * with the reason in *why. */
+ * with the reason in *why and errno set (ENOMEM: out of memory). */
 static char *read_stream(FILE *fp, size_t *len, char *why, size_t whylen)
 {
     vm_buf data = {0};
@@ -333,19 +333,23 @@ static char *read_stream(FILE *fp, size_t *len, char *why, size_t whylen)
     if (!read_errno && !oom && more) {
         vm_buf_free(&data);
         snprintf(why, whylen, "cannot read: larger than 256 MiB");
+        errno = EFBIG;
         return NULL;
     }
     if (read_errno || oom) {
         vm_buf_free(&data);
         snprintf(why, whylen, "cannot read: %s",
                  oom ? "out of memory" : strerror(read_errno)); /* "Is a directory" */
+        errno = oom ? ENOMEM : read_errno;
         return NULL;
     }
     if (!data.data) /* an empty file */
         data.data = calloc(1, 1);
     *len = data.len;
-    if (!data.data)
+    if (!data.data) {
         snprintf(why, whylen, "cannot read: out of memory");
+        errno = ENOMEM;
+    }
     return data.data;
 }
 

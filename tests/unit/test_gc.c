@@ -532,3 +532,41 @@ Test(gc, heap_limit_by_live_data_is_caught_and_the_guest_continues)
     kiln_free(vm);
     unit_out_free(&o);
 }
+
+/* ---- The gray stack full ---- */
+
+enum { HELD = 6000 };
+static gc_obj *held[HELD];
+
+static void hold_roots(gc_heap *h, void *ctx)
+{
+    (void)ctx;
+    for (int i = 0; i < HELD; i++)
+        gc_mark(h, held[i]);
+}
+
+static void no_children(gc_heap *h, gc_obj *o, void *ctx)
+{
+    (void)h, (void)o, (void)ctx;
+}
+
+Test(gc, roots_past_a_full_gray_stack_are_kept)
+{
+    /* Under a 1 MiB limit the gray stack stops at 4,096 entries (limit /
+     * 64 bytes of pointers), as it does when it cannot grow: the roots
+     * marked past it must survive the sweep (they were left unmarked, and
+     * freed, when only the marked objects' children were rescanned). */
+    gc_heap h;
+    memset(held, 0, sizeof held);
+    cr_assert(gc_init(&h, 1 << 20, hold_roots, no_children, NULL));
+    for (int i = 0; i < HELD; i++)
+        cr_assert_not_null(held[i] = gc_alloc(&h, sizeof(gc_obj) + 8, 1));
+    size_t before = h.bytes;
+    gc_collect(&h);
+    cr_assert_eq(h.bytes, before, "%zu of %zu bytes survive", h.bytes, before);
+    int n = 0;
+    for (gc_obj *o = h.all; o; o = o->next)
+        n++;
+    cr_assert_eq(n, HELD);
+    gc_destroy(&h);
+}
