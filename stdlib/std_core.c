@@ -249,6 +249,10 @@ static int s_to_lower(kiln_vm *vm, vm_value *a, vm_value *r)
 
 bool std_push_str(kiln_vm *vm, vm_array *out, const char *p, size_t n)
 {
+    /* A split into millions of pieces takes long: every 16,384 pieces an
+     * interrupt or the deadline is looked at (the work was charged). */
+    if ((out->len & 0x3fff) == 0x3fff && vm_poll_after_native(vm))
+        return false;
     vm_value part = {.s = vm_str_new(vm, p, n)};
     if (!part.s || !vm_root_push(vm, part.s))
         return false;

@@ -122,7 +122,8 @@ static int s_replace(kiln_vm *vm, vm_value *a, vm_value *r)
     uint64_t count = 0;
     for (const char *p = s->data, *end = s->data + s->len, *at;
          (at = memmem(p, (size_t)(end - p), old->data, old->len)); p = at + old->len)
-        count++;
+        if ((++count & 0x3ffff) == 0 && vm_poll_after_native(vm))
+            return -1;
     if (count == 0) {
         r->s = s;
         return 0;
@@ -138,8 +139,11 @@ static int s_replace(kiln_vm *vm, vm_value *a, vm_value *r)
         return -1;
     char *w = out->data;
     const char *p = s->data, *end = s->data + s->len;
+    uint64_t done = 0;
     for (const char *at; (at = memmem(p, (size_t)(end - p), old->data, old->len));
          p = at + old->len) {
+        if ((++done & 0x3ffff) == 0 && vm_poll_after_native(vm))
+            return -1;
         memcpy(w, p, (size_t)(at - p));
         w += at - p;
         memcpy(w, rep->data, rep->len);
@@ -432,11 +436,27 @@ static int quote(kiln_vm *vm, vm_value *a, vm_value *r)
 
 /* An introsort-free quicksort: median of three, insertion sort below 16
  * elements, recursion on the smaller side (so the stack stays O(log n)).
- * LESS(x, y) compares two vm_values. */
+ * LESS(x, y) compares two vm_values. The work was charged before; every
+ * 2^18 elements partitioned an interrupt or the deadline is looked at,
+ * and the sort stops (*stop true), leaving the elements permuted. */
+typedef struct sort_poll {
+    kiln_vm *vm;
+    uint64_t work;
+    bool stop;
+} sort_poll;
+static bool sort_polls(sort_poll *p, size_t n)
+{
+    p->work += n;
+    if (p->work >= (1u << 18)) {
+        p->work = 0;
+        p->stop = p->stop || vm_poll_after_native(p->vm);
+    }
+    return p->stop;
+}
 #define DEFINE_SORT(name, LESS) \
-    static void name(vm_value *v, size_t n) \
+    static void name(vm_value *v, size_t n, sort_poll *p) \
     { \
-        while (n > 16) { \
+        while (n > 16 && !sort_polls(p, n)) { \
             size_t m = n / 2; \
             if (LESS(v[m], v[0])) { \
                 vm_value t = v[m]; \
@@ -470,15 +490,15 @@ static int quote(kiln_vm *vm, vm_value *a, vm_value *r)
             } \
             size_t left = j + 1; /* v[0..j] <= pivot <= v[j+1..] */ \
             if (left < n - left) { \
-                name(v, left); \
+                name(v, left, p); \
                 v += left; \
                 n -= left; \
             } else { \
-                name(v + left, n - left); \
+                name(v + left, n - left, p); \
                 n = left; \
             } \
         } \
-        for (size_t i = 1; i < n; i++) { \
+        for (size_t i = 1; !p->stop && i < n; i++) { \
             vm_value x = v[i]; \
             size_t j = i; \
             for (; j > 0 && LESS(x, v[j - 1]); j--) \
@@ -514,7 +534,8 @@ static bool charge_sort(kiln_vm *vm, vm_array *xs, const char *fn)
 }
 
 /* xs.sort() with `sort`; strings must not be null. */
-static int sort_with(kiln_vm *vm, vm_value *a, void (*sort)(vm_value *, size_t), bool strs)
+static int sort_with(kiln_vm *vm, vm_value *a, void (*sort)(vm_value *, size_t, sort_poll *),
+                     bool strs)
 {
     vm_array *xs = a[0].p;
     if (!charge_sort(vm, xs, "sort"))
@@ -524,8 +545,9 @@ static int sort_with(kiln_vm *vm, vm_value *a, void (*sort)(vm_value *, size_t),
             rt_raise(vm, RT_ERR_NULL, "sort: element %u is null", i);
             return -1;
         }
-    sort(xs->buf ? xs->buf->items : NULL, xs->len);
-    return 0;
+    sort_poll p = {vm, 0, false};
+    sort(xs->buf ? xs->buf->items : NULL, xs->len, &p);
+    return p.stop ? -1 : 0;
 }
 static int a_sort_i(kiln_vm *vm, vm_value *a, vm_value *r)
 {
