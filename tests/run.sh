@@ -533,6 +533,21 @@ if [ "$st" = 1 ] && grep -q "stopped" "$OUT/stdin-open.out"; then
 else
     fail "io.read_line on an open stdin under --timeout=1: exit $st: $(head -c 200 "$OUT/stdin-open.out")"
 fi
+# --timeout stops a loop of builtins that each make a 16 MB string and
+# charged nothing (to_upper: 65,536 counted instructions between two
+# checks took minutes); each allocation of 4 KiB or more is charged now.
+for builtin in 'to_upper()' 'to_lower()'; do
+    printf 'let s = "ab".repeat(8000000)\nwhile true { let t = s.%s }\n' "$builtin" >"$OUT/big-builtin.kn"
+    for mode in off always; do
+        timeout "$TIMEOUT" "$KILN" run --jit=$mode --timeout=1 "$OUT/big-builtin.kn" >"$OUT/big-builtin.out" 2>&1
+        st=$?
+        if [ "$st" = 1 ] && grep -q "stopped" "$OUT/big-builtin.out"; then
+            pass
+        else
+            fail "a loop of s.$builtin on 16 MB under --timeout=1 --jit=$mode: exit $st: $(head -c 200 "$OUT/big-builtin.out")"
+        fi
+    done
+done
 # The FFI's examples print what their C libraries compute (the zlib
 # figures are Python's zlib module's, the same C library), in both tiers;
 # so do the v1 examples (an enum and match for JSON, a table of words).

@@ -102,7 +102,8 @@ typedef struct {
      * (a loop's length each iteration), at calls and at the entry of a
      * catch clause (one each), so it is exact for loops and calls and
      * bounds everything else; builtins that copy, fill or search count
-     * one per 64 bytes of the work. */
+     * one per 64 bytes of the work, and so does making an object of 4 KiB
+     * or more. */
     uint64_t fuel;
     unsigned allow; /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
     /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files

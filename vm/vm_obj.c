@@ -13,6 +13,12 @@
  * and OutOfMemoryError naming `what`. */
 gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
 {
+    /* A large object costs work in proportion to its size (zeroing it,
+     * filling it): charged while the guest runs, so that fuel counts it
+     * and an interrupt or the deadline stops a loop of builtins that make
+     * large strings or arrays and charge nothing else (to_upper, slice). */
+    if (size >= 4096 && vm->running && vm_charge(vm, size / VM_BYTES_PER_TICK))
+        return NULL;
     gc_obj *o = gc_alloc(&vm->heap, size, kind);
     if (vm->heap.verify_error) {
         rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);
