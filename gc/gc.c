@@ -101,6 +101,7 @@ bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, voi
 
 void gc_destroy(gc_heap *h)
 {
+    h->collecting = true; /* a finalizer's kiln_collect must not walk freed objects */
     gc_obj *o = h->all;
     while (o) {
         gc_obj *next = o->next;

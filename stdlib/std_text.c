@@ -436,9 +436,11 @@ static int quote(kiln_vm *vm, vm_value *a, vm_value *r)
 
 /* An introsort-free quicksort: median of three, insertion sort below 16
  * elements, recursion on the smaller side (so the stack stays O(log n)).
- * LESS(x, y) compares two vm_values. The work was charged before; every
- * 2^18 elements partitioned an interrupt or the deadline is looked at,
- * and the sort stops (*stop true), leaving the elements permuted. */
+ * LESS(x, y) compares two vm_values. n log n was charged before; the
+ * elements partitioned are charged again as they go (one per 8), in pieces
+ * of 2^18, so an input crafted to make the sort quadratic pays for it in
+ * fuel, and an interrupt or the deadline stops it (*stop true), leaving
+ * the elements permuted. */
 typedef struct sort_poll {
     kiln_vm *vm;
     uint64_t work;
@@ -448,8 +450,8 @@ static bool sort_polls(sort_poll *p, size_t n)
 {
     p->work += n;
     if (p->work >= (1u << 18)) {
+        p->stop = p->stop || vm_charge(p->vm, p->work / 8) || vm_poll_after_native(p->vm);
         p->work = 0;
-        p->stop = p->stop || vm_poll_after_native(p->vm);
     }
     return p->stop;
 }

@@ -252,7 +252,10 @@ KILN_API kiln_value kiln_null(void);
 
 /* kiln_str: a new guest string of `len` bytes copied from `bytes`, as a
  * handle; KILN_NULL, with the reason in kiln_error, when memory runs out
- * (past the heap limit too). Release it with kiln_release. */
+ * (past the heap limit too), or, from a native, when making it (4 KiB or
+ * more is charged as work) met the run's fuel, deadline or an interrupt:
+ * the run then stops when the native returns, whatever it returns.
+ * Release it with kiln_release. */
 KILN_API kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len);
 
 /* kiln_str_bytes: the bytes of string handle `v` (NUL-terminated, *len set
@@ -392,7 +395,10 @@ KILN_API kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_va
  * as is in the guest and in natives' types: "fn(str) -> Window"), with
  * `finalize` (NULL: none) called with `userdata` and the object's pointer
  * when the object is collected, or at kiln_free. A finalizer runs inside a
- * collection: it may free the host's memory but call nothing of the VM.
+ * collection: it may free the host's memory; what it calls of the VM is
+ * refused (kiln_str gives KILN_NULL, kiln_call, kiln_run, kiln_collect and
+ * kiln_reset KILN_ERR_API, a handle is not read). `name` starts with a
+ * capital and is no built-in class (Error, Option, StringBuilder, ...).
  * The guest cannot make one (`Window()` throws Error) and a subclass's
  * object is not one. kiln_host_new makes one carrying `ptr` (the program
  * must use the type); kiln_host_ptr gives the pointer back, KILN_ERR_API

@@ -333,7 +333,8 @@ struct kiln_vm {
     char **argv;
     int exit_code;
     bool exited;
-    bool thrown; /* kiln_throw was called by the native running now */
+    bool thrown;     /* kiln_throw was called by the native running now */
+    bool finalizing; /* a host type's finalizer runs: no object is made, no guest code runs */
     /* The uncaught error that ended the last run or call, as data
      * (kiln_error_class ...), recorded with the trace's text (rt_error.c);
      * `set` is cleared when a run or call starts. */

@@ -587,6 +587,8 @@ kiln_status kiln_collect(kiln_vm *vm)
 {
     if (!vm)
         return KILN_ERR_API;
+    if (vm->finalizing)
+        return fail(vm, KILN_ERR_API, "kiln_collect: not from a finalizer");
     gc_collect(&vm->heap);
     return KILN_OK;
 }
@@ -647,6 +649,8 @@ kiln_status kiln_reset(kiln_vm *vm)
         return KILN_ERR_API;
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_reset: no program loaded");
+    if (vm->finalizing)
+        return fail(vm, KILN_ERR_API, "kiln_reset: not from a finalizer");
     if (vm->running)
         return fail(vm, KILN_ERR_API, "kiln_reset: not while the guest runs");
     reset_globals(vm);
@@ -670,6 +674,8 @@ kiln_status kiln_run(kiln_vm *vm)
         return KILN_ERR_API;
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_run: no program loaded");
+    if (vm->finalizing)
+        return fail(vm, KILN_ERR_API, "kiln_run: not from a finalizer");
     if (vm->running)
         return fail(vm, KILN_ERR_API,
                     "kiln_run: the VM is already running (called from "

@@ -111,6 +111,9 @@ struct vm_handle *vm_handle_check(const kiln_vm *vm, kiln_value v, const char **
     *why = "not a string or object (no handle)";
     if (v.type != KILN_STR && v.type != KILN_REF)
         return NULL;
+    *why = "no handle is used while a finalizer runs";
+    if (vm->finalizing)
+        return NULL;
     uint64_t bits = (uint64_t)(uintptr_t)v.as.h;
     uint32_t i = (uint32_t)(bits & 0xffffff);
     *why = "a handle of another VM, or not a handle";
@@ -137,7 +140,8 @@ kiln_value kiln_str(kiln_vm *vm, const char *bytes, size_t len)
     vm_str *s = vm_str_new(vm, bytes, len);
     if (!s)
         vm_api_fail(vm, "kiln_str: %s", vm->ctx->err_msg);
-    vm->ctx->err_kind = kind;
+    if (s || vm->ctx->err_kind != RT_LIMIT) /* a limit's stop stays: the run ends (host_bridge) */
+        vm->ctx->err_kind = kind;
     kiln_value v = s ? vm_handle_new(vm, s, VM_T_STR) : kiln_null();
     if (s && v.type == KILN_NULL)
         vm_api_fail(vm, "kiln_str: no memory for the handle");
@@ -337,6 +341,8 @@ static kiln_status call_function(kiln_vm *vm, int fi, const vm_value *caps, cons
             return vm_api_fail(vm, "kiln_call: argument %d of %.200s() is %s, expected %s", i + 1,
                                name, vm_value_type(vm, args[i], have, sizeof have),
                                vm_type_text(im, f->types[i], want, sizeof want));
+    if (vm->finalizing)
+        return vm_api_fail(vm, "kiln_call: not from a finalizer");
     bool nested = vm->running; /* from a native: the run's limits go on */
     if (!nested) {
         if (!vm_ctx_ready(vm))
@@ -826,6 +832,8 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
         return vm_api_fail(vm, "kiln_throw: NULL error class");
     if (!vm->running)
         return vm_api_fail(vm, "kiln_throw: only a native may throw (no guest code runs)");
+    if (vm->ctx->err_kind == RT_LIMIT) /* fuel, time or an interrupt stopped the run meanwhile */
+        return KILN_ERR_LIMIT;
     if (!message)
         message = "";
     for (int k = RT_ERR_ERROR; k < RT_ERR__COUNT; k++)
@@ -896,12 +904,19 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     kiln_status st = ((kiln_native_fn)n->host)(vm, kargs, nargs, &kres, n->userdata);
     if (st == KILN_OK && vm->thrown) /* it threw, then said OK: the throw stands */
         st = KILN_ERR_RUNTIME;
+    if (X->err_kind == RT_LIMIT) /* a limit stopped the run inside (a kiln_str charged) */
+        st = KILN_ERR_LIMIT;
     vm->thrown = false;
     /* The result may be one of the arguments (a native returning what it
      * got): read it, then let each handle go once. */
     uint32_t t = host_type(host, nargs);
     vm_value v;
     bool ok = st == KILN_OK && (t == VM_T_VOID || vm_from_host(vm, kres, t, &v));
+    char have[128] = "", want[128] = "";
+    if (st == KILN_OK && !ok) { /* named while the result's handle lives */
+        vm_value_type(vm, kres, have, sizeof have);
+        vm_type_text(&vm->img, t, want, sizeof want);
+    }
     bool own = kres.type == KILN_STR || kres.type == KILN_REF;
     for (int i = 0; host->strs && i < nargs; i++) {
         own &= kargs[i].as.h != kres.as.h || kargs[i].type != kres.type;
@@ -919,10 +934,8 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
         return -1;
     if (st == KILN_OK) {
         if (!ok) {
-            char have[128], want[128];
             rt_raise(vm, RT_ERR_ERROR, "native %s returned %s, expected %s", sig->name,
-                     vm_value_type(vm, kres, have, sizeof have),
-                     vm_type_text(&vm->img, t, want, sizeof want));
+                     have[0] ? have : vm_kind_name(kres), want);
             return -1;
         }
         if (t != VM_T_VOID)

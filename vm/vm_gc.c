@@ -86,11 +86,18 @@ void vm_root_underflow(kiln_vm *vm)
 
 void vm_gc_finalize(gc_obj *o, void *ctx)
 {
-    const kiln_vm *vm = ctx;
+    kiln_vm *vm = ctx;
     const vm_hostobj *h = (const vm_hostobj *)o;
     const struct vm_htype *t = h->type < vm->nhtypes ? &vm->htypes[h->type] : NULL;
-    if (t && t->finalize)
+    if (t && t->finalize) {
+        /* Inside the collector (or kiln_free): a finalizer that calls back
+         * gets refusals (vm_alloc, kiln_call, kiln_run...), never a heap
+         * changed under the sweep. */
+        bool was = vm->finalizing;
+        vm->finalizing = true;
         t->finalize(t->userdata, h->ptr);
+        vm->finalizing = was;
+    }
 }
 
 /* Buffers are marked as (gc_obj *): a map or array just allocated has

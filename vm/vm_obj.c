@@ -19,6 +19,10 @@ gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
      * large strings or arrays and charge nothing else (to_upper, slice). */
     if (size >= 4096 && vm->running && vm_charge(vm, size / VM_BYTES_PER_TICK))
         return NULL;
+    if (vm->finalizing) {
+        rt_raise(vm, RT_ERR_OOM, "no object is made while a finalizer runs (%s)", what);
+        return NULL;
+    }
     gc_obj *o = gc_alloc(&vm->heap, size, kind);
     if (vm->heap.verify_error) {
         rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);

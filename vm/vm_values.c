@@ -559,6 +559,25 @@ kiln_status kiln_call_value(kiln_vm *vm, kiln_value fn, const kiln_value *args, 
 
 /* ---- Host objects ---- */
 
+/* Is `name` a class, enum or type the language has already (Error,
+ * Option, StringBuilder, HostObject, Buffer...)? */
+static bool builtin_name(const char *name)
+{
+    if (!strcmp(name, "Buffer"))
+        return true;
+    static const char *const KINDS[] = {"class ", "enum "};
+    size_t len = strlen(name);
+    for (int k = 0; k < 2; k++)
+        for (const char *p = std_prelude; (p = strstr(p, KINDS[k])); p++) {
+            const char *n = p + strlen(KINDS[k]);
+            if ((p == std_prelude || p[-1] == '\n') && !strncmp(n, name, len) &&
+                !((n[len] >= 'a' && n[len] <= 'z') || (n[len] >= 'A' && n[len] <= 'Z') ||
+                  (n[len] >= '0' && n[len] <= '9') || n[len] == '_'))
+                return true;
+        }
+    return false;
+}
+
 static bool is_name(const char *s)
 {
     if (!s || !((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z')))
@@ -581,9 +600,13 @@ kiln_status kiln_define_type(kiln_vm *vm, const char *name,
     *out = (kiln_htype){0};
     if (vm->loaded || vm->image_read)
         return vm_api_fail(vm, "kiln_define_type: define types before loading the program");
-    if (!is_name(name) || strlen(name) > 64)
-        return vm_api_fail(vm, "kiln_define_type: '%.100s' is not a class name",
+    if (!is_name(name) || strlen(name) > 64 || name[0] < 'A' || name[0] > 'Z')
+        return vm_api_fail(vm,
+                           "kiln_define_type: '%.100s' is not a class name (a capital, then "
+                           "letters, digits, _)",
                            name ? name : "(null)");
+    if (builtin_name(name))
+        return vm_api_fail(vm, "kiln_define_type: %s is a built-in class of the language", name);
     for (uint32_t i = 0; i < vm->nhtypes; i++)
         if (!strcmp(vm->htypes[i].name, name))
             return vm_api_fail(vm, "kiln_define_type: %s is already defined", name);
@@ -608,7 +631,7 @@ kiln_status kiln_define_type(kiln_vm *vm, const char *name,
     free(vm->host_prelude);
     vm->host_prelude = prelude;
     vm->htypes[vm->nhtypes] = (struct vm_htype){copy, finalize, userdata, -1};
-    *out = (kiln_htype){++vm->nhtypes};
+    *out = (kiln_htype){(uint32_t)vm->handle_tag << 16 | ++vm->nhtypes}; /* this VM's */
     return KILN_OK;
 }
 
@@ -640,11 +663,12 @@ bool vm_htypes_link(kiln_vm *vm)
 /* Host type `type` of vm, or NULL after failing. */
 static struct vm_htype *htype_of(kiln_vm *vm, kiln_htype type, const char *who)
 {
-    if (type.id == 0 || type.id > vm->nhtypes) {
+    uint32_t i = type.id & 0xffff;
+    if ((type.id >> 16) != vm->handle_tag || i == 0 || i > vm->nhtypes) {
         vm_api_fail(vm, "%s: not a host type of this VM (kiln_define_type)", who);
         return NULL;
     }
-    return &vm->htypes[type.id - 1];
+    return &vm->htypes[i - 1];
 }
 
 kiln_status kiln_host_new(kiln_vm *vm, kiln_htype type, void *ptr, kiln_value *out)
@@ -664,7 +688,7 @@ kiln_status kiln_host_new(kiln_vm *vm, kiln_htype type, void *ptr, kiln_value *o
         return guest_failed(vm, "kiln_host_new", &g);
     o->cls = &vm->classes[t->cls];
     o->ptr = ptr;
-    o->type = type.id - 1;
+    o->type = (uint32_t)(t - vm->htypes);
     return guest_done(
         vm, &g,
         value_out(vm, (vm_value){.p = o}, vm->img.classes[t->cls].type, out, "kiln_host_new"));
@@ -680,7 +704,7 @@ kiln_status kiln_host_ptr(kiln_vm *vm, kiln_value v, kiln_htype type, void **ptr
     const vm_hostobj *o = t ? object_of(vm, v, VM_OBJ_HOST, &st, "kiln_host_ptr") : NULL;
     if (!o)
         return KILN_ERR_API;
-    if (o->type != type.id - 1)
+    if (o->type != (uint32_t)(t - vm->htypes))
         return vm_api_fail(vm, "kiln_host_ptr: a %s, not a %s", vm->htypes[o->type].name, t->name);
     *ptr = o->ptr;
     return KILN_OK;

@@ -5,10 +5,12 @@
  * per-VM user pointer; through nothing but the public header.
  */
 #include <criterion/criterion.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../vm/kiln.h"
@@ -510,4 +512,48 @@ Test(entry, a_throw_stands_when_the_native_returns_ok)
     cr_assert_eq(kiln_call(vm, "go", NULL, 0, &r), KILN_OK, "%s", kiln_error(vm));
     cr_assert_str_eq(kiln_str_bytes(vm, r, NULL), "caught thrown");
     kiln_free(vm);
+}
+
+/* ---- A limit met inside a native stops the run (second red team) ---- */
+
+static kiln_status slow_big_str(kiln_vm *vm, const kiln_value *a, int n, kiln_value *r, void *ud)
+{
+    (void)a, (void)n;
+    nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL); /* host work */
+    static char big[8192];
+    memset(big, 'x', sizeof big);
+    *r = kiln_str(vm, big, sizeof big); /* 8 KiB: charged, so the limit is met here */
+    if (r->type == KILN_NULL && ud)     /* the usual pattern: a failure becomes a guest error */
+        return kiln_throw(vm, "ValueError", kiln_error(vm));
+    return KILN_OK;
+}
+
+static void *interrupt_soon(void *arg)
+{
+    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+    kiln_interrupt(arg);
+    return NULL;
+}
+
+Test(entry, an_interrupt_met_by_a_natives_kiln_str_stops_the_run)
+{
+    for (int throws = 0; throws < 2; throws++) {
+        kiln_vm *vm = vm_jit(KILN_JIT_OFF, 0);
+        cr_assert_eq(kiln_define_native(vm, "host", "fetch", "fn() -> str", slow_big_str,
+                                        throws ? vm : NULL),
+                     KILN_OK);
+        const char *src = "import host\nfn go() -> int {\n    var n = 0\n"
+                          "    for i in 0..200 {\n"
+                          "        try { n += host.fetch().len() } catch e: ValueError { n -= 1 }\n"
+                          "    }\n    return n\n}\n";
+        cr_assert_eq(kiln_load_source(vm, "app.kn", src, strlen(src)), KILN_OK, "%s",
+                     kiln_error(vm));
+        pthread_t t;
+        kiln_value r;
+        cr_assert_eq(pthread_create(&t, NULL, interrupt_soon, vm), 0);
+        kiln_status st = kiln_call(vm, "go", NULL, 0, &r); /* 2 s if nothing stops it */
+        pthread_join(t, NULL);
+        cr_assert_eq(st, KILN_ERR_LIMIT, "throws %d: status %d, %s", throws, st, kiln_error(vm));
+        kiln_free(vm);
+    }
 }

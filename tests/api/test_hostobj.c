@@ -217,3 +217,76 @@ Test(hostobj, an_image_cannot_give_the_type_fields)
     kiln_free(vm);
     kiln_free(maker);
 }
+
+/* ---- What the second red team found (each failed before its fix) ---- */
+
+static kiln_vm *finalizer_vm;
+static int refusals;
+
+static void calls_back(void *userdata, void *ptr)
+{
+    (void)userdata, (void)ptr;
+    kiln_vm *vm = finalizer_vm;
+    kiln_value r, s = kiln_str(vm, "x", 1);
+    refusals += s.type == KILN_NULL;
+    refusals += kiln_collect(vm) == KILN_ERR_API;
+    refusals += kiln_call(vm, "count", NULL, 0, &r) == KILN_ERR_API;
+}
+
+Test(hostobj, a_finalizer_calling_back_is_refused_not_corrupting)
+{
+    for (int at_free = 0; at_free < 2; at_free++) {
+        kiln_vm *vm = kiln_new(NULL);
+        finalizer_vm = vm;
+        refusals = 0;
+        kiln_htype t;
+        cr_assert_eq(kiln_define_type(vm, "Window", calls_back, NULL, &t), KILN_OK);
+        const char *src = "var kept: [Window] = []\nfn keep(w: Window) { kept.push(w) }\n"
+                          "fn count() -> int { return kept.len() }\n";
+        cr_assert_eq(kiln_load_source(vm, "app.kn", src, strlen(src)), KILN_OK, "%s",
+                     kiln_error(vm));
+        cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+        for (int i = 0; i < 3; i++) {
+            kiln_value w;
+            cr_assert_eq(kiln_host_new(vm, t, NULL, &w), KILN_OK, "%s", kiln_error(vm));
+            if (at_free) { /* kept: finalized by kiln_free */
+                kiln_value r;
+                cr_assert_eq(kiln_call(vm, "keep", &w, 1, &r), KILN_OK, "%s", kiln_error(vm));
+            }
+            cr_assert_eq(kiln_release(vm, w), KILN_OK);
+        }
+        if (!at_free) {
+            cr_assert_eq(kiln_collect(vm), KILN_OK);
+            cr_assert_eq(refusals, 9);
+        }
+        kiln_free(vm);
+        cr_assert_eq(refusals, 9, "at_free %d", at_free);
+    }
+}
+
+Test(hostobj, types_belong_to_their_vm_and_are_not_builtins)
+{
+    kiln_vm *a = kiln_new(NULL), *b = kiln_new(NULL);
+    kiln_htype wa, tb, x;
+    cr_assert_eq(kiln_define_type(a, "Window", NULL, NULL, &wa), KILN_OK);
+    cr_assert_eq(kiln_define_type(b, "Texture", NULL, NULL, &tb), KILN_OK);
+    const char *sa = "fn f(w: Window) {}\n", *sb = "fn f(t: Texture) {}\n";
+    cr_assert_eq(kiln_load_source(a, "a.kn", sa, strlen(sa)), KILN_OK, "%s", kiln_error(a));
+    cr_assert_eq(kiln_load_source(b, "b.kn", sb, strlen(sb)), KILN_OK, "%s", kiln_error(b));
+    int mine;
+    kiln_value tex;
+    void *p;
+    cr_assert_eq(kiln_host_new(b, tb, &mine, &tex), KILN_OK, "%s", kiln_error(b));
+    cr_assert_eq(kiln_host_ptr(b, tex, wa, &p), KILN_ERR_API); /* a's type, b's object */
+    cr_assert(strstr(kiln_error(b), "not a host type of this VM"), "%s", kiln_error(b));
+    cr_assert_eq(kiln_host_ptr(b, tex, tb, &p), KILN_OK);
+    cr_assert_eq(p, &mine);
+    kiln_free(a);
+    kiln_free(b);
+    kiln_vm *vm = kiln_new(NULL);
+    const char *taken[] = {"Error",  "HostObject", "Option", "StringBuilder",
+                           "Buffer", "int",        "print"};
+    for (size_t i = 0; i < sizeof taken / sizeof taken[0]; i++)
+        cr_assert_eq(kiln_define_type(vm, taken[i], NULL, NULL, &x), KILN_ERR_API, "%s", taken[i]);
+    kiln_free(vm);
+}
