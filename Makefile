@@ -296,3 +296,4 @@ fuzz:
 	clang $(FUZZ_FLAGS) -o build/fuzz/fuzz_source tests/fuzz/fuzz_source.c $(LIB_SRCS) $(LDLIBS)
 	clang $(FUZZ_FLAGS) -o build/fuzz/fuzz_image tests/fuzz/fuzz_image.c $(LIB_SRCS) $(LDLIBS)
 	clang $(FUZZ_FLAGS) -o build/fuzz/fuzz_struct tests/fuzz/fuzz_struct.c $(LIB_SRCS) $(LDLIBS)
+	clang $(FUZZ_FLAGS) -o build/fuzz/fuzz_api tests/fuzz/fuzz_api.c $(LIB_SRCS) $(LDLIBS)

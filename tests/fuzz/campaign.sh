@@ -6,14 +6,14 @@
 # fuzz_struct), then what it found that adds coverage is merged back into
 # the kept corpus (-merge=1: minimized). Prints, per target, the executions,
 # the coverage and whether it crashed; a crash's input is left in
-# build/fuzz/TARGET/ (crash-*, timeout-*, oom-*) and the script exits 1.
+# build/fuzz/run-TARGET/ (crash-*, timeout-*, oom-*) and the script exits 1.
 #
 #   make fuzz && FUZZ_TIME=600 FUZZ_TARGETS="fuzz_struct" bash tests/fuzz/campaign.sh
 set -u
 cd "$(dirname "$0")/../.."
 KILN=${KILN:-build/kiln}
 TIME=${FUZZ_TIME:-3600}
-TARGETS=${FUZZ_TARGETS:-"fuzz_source fuzz_image fuzz_struct"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_source fuzz_image fuzz_struct fuzz_api"}
 [ -x "$KILN" ] || { echo "campaign: $KILN not built (make)" >&2; exit 2; }
 seeds=build/fuzz/seeds
 rm -rf "$seeds"
@@ -28,10 +28,11 @@ for t in $TARGETS; do
     bin=build/fuzz/$t
     [ -x "$bin" ] || { echo "campaign: $bin not built (make fuzz)" >&2; exit 2; }
     kept=tests/fuzz/corpus/$t
-    work=build/fuzz/$t
+    work=build/fuzz/run-$t
     mkdir -p "$kept" "$work/corpus"
     seed=$seeds/img
     [ "$t" = fuzz_source ] && seed=$seeds/src
+    [ "$t" = fuzz_api ] && seed=$kept # its inputs are call sequences: no seeds
     (cd "$work" && "$OLDPWD/$bin" -max_total_time="$TIME" -timeout=10 -rss_limit_mb=2048 \
         -max_len=65536 -print_final_stats=1 corpus "$OLDPWD/$kept" "$OLDPWD/$seed") \
         >"$work/log" 2>&1
