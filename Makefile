@@ -26,7 +26,7 @@ EXTRA   ?=
 CFLAGS  := -std=c11 $(OPT) -g -Wall -Wextra -Werror -fvisibility=hidden \
            -D_DEFAULT_SOURCE -MMD -MP $(SANFLAGS) $(EXTRA)
 LDFLAGS := $(SANFLAGS)
-LDLIBS  := -lmimalloc -lffi -lm
+LDLIBS  := -lmimalloc -lffi -luv -lm
 
 PKGS := libffi-dev libuv1-dev libmimalloc-dev libcriterion-dev libcapstone-dev pkg-config \
         clang-format

@@ -5,7 +5,7 @@
  * of a ready VM (created, its program loaded and run).
  *
  *   make && cc -O2 -Ivm $(pkg-config --cflags lua5.4) -o build/embed_cost \
- *       bench/embed_cost.c build/libkiln.a $(pkg-config --libs lua5.4) -lmimalloc -lffi -lm
+ *       bench/embed_cost.c build/libkiln.a $(pkg-config --libs lua5.4) -lmimalloc -lffi -luv -lm
  *   build/embed_cost [N]
  *
  * Call costs are nanoseconds per call, the fastest of ROUNDS runs; a guest's

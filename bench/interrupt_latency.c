@@ -6,7 +6,7 @@
  * measures the time until kiln_call returns (KILN_ERR_LIMIT).
  *
  *   make && cc -O2 -pthread -Ivm -o build/interrupt_latency \
- *       bench/interrupt_latency.c build/libkiln.a -lmimalloc -lffi -lm
+ *       bench/interrupt_latency.c build/libkiln.a -lmimalloc -lffi -luv -lm
  *   build/interrupt_latency
  */
 #include <pthread.h>

@@ -805,7 +805,7 @@ if section embed; then
     else
         # shellcheck disable=SC2046  # pkg-config's flags are words
         "$CC" -O2 -Ivm $(pkg-config --cflags lua5.4) -o "$OUT/embed_cost" bench/embed_cost.c "$lib" \
-            $(pkg-config --libs lua5.4) -lmimalloc -lffi -lm -lpthread -ldl
+            $(pkg-config --libs lua5.4) -lmimalloc -lffi -luv -lm -lpthread -ldl
         emit "## Embedding costs"
         emit ""
         emit "bench/embed_cost.c, N = ${EMBED_N:-2000000} calls; ns per call, the fastest of 5 runs; a guest's call of a host function is its loop less the same loop without the call."

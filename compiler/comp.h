@@ -263,6 +263,8 @@ struct comp_node {
     uint8_t kind;
     uint8_t op;        /* operator token, or for N_LET: 1 if mutable (var) */
     bool checked_args; /* N_CALL of a generic function: its arguments checked early */
+    bool spawn;        /* N_CALL spawn made (comp_parse.c): of its literal, or of the native */
+    bool prechecked;   /* checked already, then moved (comp_check.c, chan_loop) */
     int32_t type;      /* expressions: the checked type */
     uint32_t line, col;
     comp_node *a, *b, *c; /* children, by kind (see comp_parse.c) */

@@ -249,7 +249,7 @@ static const char *did_you_mean(checker *K, const char *name, uint32_t len)
             C->classes[i]->name[0] != '_')
             CONSIDER(C->classes[i]->name, C->classes[i]->len);
     static const char *const BUILTINS[] = {"print",     "str",         "int", "float",
-                                           "parse_int", "parse_float", "chr"};
+                                           "parse_int", "parse_float", "chr", "sleep"};
     for (size_t i = 0; i < sizeof BUILTINS / sizeof BUILTINS[0]; i++)
         CONSIDER(BUILTINS[i], (uint32_t)strlen(BUILTINS[i]));
 #undef CONSIDER
@@ -263,7 +263,7 @@ static const char *did_you_mean(checker *K, const char *name, uint32_t len)
 static bool is_builtin_name(const char *name, uint32_t len)
 {
     static const char *const NAMES[] = {"print",     "str",         "int", "float",
-                                        "parse_int", "parse_float", "chr"};
+                                        "parse_int", "parse_float", "chr", "sleep"};
     for (size_t i = 0; i < sizeof NAMES / sizeof NAMES[0]; i++)
         if (strlen(NAMES[i]) == len && memcmp(NAMES[i], name, len) == 0)
             return true;
@@ -777,7 +777,8 @@ static int builtin_call(checker *K, comp_node *n, const char *name, uint32_t len
          * prints str(obj). */
         if (len == 3 && memcmp(name, "str", 3) == 0)
             return (n->builtin = B_TO_STR, VM_T_STR);
-        stringify_object(K, n, &args[0]);
+        if (len == 5 && memcmp(name, "print", 5) == 0) /* not the library's __fiber_join(f) */
+            stringify_object(K, n, &args[0]);
     }
     char nat[64];
     snprintf(nat, sizeof nat, "%.*s", (int)len, name);
@@ -1471,6 +1472,39 @@ static void generic_literals(checker *K, comp_node *n, const comp_fn *f)
     n->checked_args = true;
 }
 
+/* The class the prelude names `name`, as a type (CT_ERR if none). */
+static int prelude_class_type(checker *K, const char *name)
+{
+    comp *C = K->C;
+    comp_class *c = comp_find_class(C, C->mods[0], name, (uint32_t)strlen(name), false);
+    if (!c)
+        return CT_ERR;
+    return c->lazy ? comp_instantiate_class(C, c, 0, 0, NULL, 0, NULL, 0) : c->type;
+}
+
+/* spawn f(a, b): the literal the parser wrote around f's call takes its
+ * parameter types from the arguments (checked), and returns a Fiber. */
+static bool spawn_types(checker *K, comp_node *n)
+{
+    comp_fn *fn = n->a->fn;
+    for (uint32_t i = 0; i < n->n && i < fn->nparams; i++) {
+        int t = n->list[i]->type;
+        if (t == CT_ERR)
+            return false;
+        if (t == CT_NULL || t == CT_EMPTY || t == CT_EMPTY_MAP) {
+            ERR(n->list[i],
+                "spawn: argument %u has no type of its own (null or an empty literal): pass a "
+                "variable of the parameter's type",
+                i + 1);
+            return false;
+        }
+        fn->params[i]->type = t;
+    }
+    fn->untyped = false;
+    fn->ret = prelude_class_type(K, "Fiber");
+    return fn->ret != CT_ERR;
+}
+
 static int call(checker *K, comp_node *n)
 {
     comp *C = K->C;
@@ -1515,6 +1549,8 @@ static int call(checker *K, comp_node *n)
         if (!n->checked_args)
             expr(K, lit);
     }
+    if (n->spawn && n->a->kind == N_LAMBDA && !spawn_types(K, n))
+        return CT_ERR;
     if (n->op == 2)
         return format_call(K, n);
     comp_node *callee = n->a;
@@ -1559,7 +1595,7 @@ static int call(checker *K, comp_node *n)
         return construct(K, n, cls);
     if (!fn) {
         if ((is_builtin_name(name, len) ||
-             (library_code(K) && len > 2 && name[0] == '_' && name[1] == '_')) &&
+             ((library_code(K) || n->spawn) && len > 2 && name[0] == '_' && name[1] == '_')) &&
             !callee->qual) /* the library's own natives: __repr, __random_int */
             return builtin_call(K, n, name, len);
         if (callee->qual)
@@ -2371,6 +2407,8 @@ static int expr_kind(checker *K, comp_node *n)
 
 static int expr(checker *K, comp_node *n)
 {
+    if (n->prechecked) /* moved into code the checker wrote (chan_loop) */
+        return n->type;
     n->type = expr_kind(K, n);
     return n->type;
 }
@@ -2614,9 +2652,96 @@ static void cond(checker *K, comp_node *c, const char *what)
         ERR(c, "%s condition must be bool, got %s", what, comp_type_name(K->C, t));
 }
 
+static comp_node *synth(checker *K, int kind, const comp_node *at)
+{
+    return comp_node_new(K->C, kind, at->line, at->col);
+}
+
+static comp_node *synth_name(checker *K, const comp_node *at, const char *s, uint32_t len)
+{
+    comp_node *n = synth(K, N_NAME, at);
+    n->s = s;
+    n->len = len;
+    return n;
+}
+
+/* v.method() */
+static comp_node *synth_method(checker *K, const comp_node *at, comp_node *v, const char *m)
+{
+    comp_node *f = synth(K, N_FIELD, at), *call = synth(K, N_CALL, at);
+    f->a = v;
+    f->s = m;
+    f->len = (uint32_t)strlen(m);
+    call->a = f;
+    return call;
+}
+
+static comp_node *synth_let(checker *K, const comp_node *at, const char *s, uint32_t len,
+                            comp_node *init)
+{
+    comp_node *n = synth(K, N_LET, at);
+    n->s = s;
+    n->len = len;
+    n->a = init;
+    n->decl_type = -1;
+    return n;
+}
+
+static void synth_add(checker *K, comp_node *blk, comp_node *child)
+{
+    uint32_t cap = blk->n; /* a few statements: grown a step at a time */
+    blk->list = comp_grow(K->C, blk->list, &cap, blk->n + 1, sizeof(comp_node *));
+    blk->list[blk->n++] = child;
+}
+
+static void stmt(checker *K, comp_node *n);
+
+/* for v in ch, over a channel (checked, of type a): rewritten in place as
+ *   { let (chan N) = ch
+ *     while true { let (recv N) = (chan N).recv()
+ *                  if (recv N).is_none() { break }
+ *                  let v = (recv N).unwrap()
+ *                  BODY } }
+ * and that is checked. False when a is not a channel. */
+static bool chan_loop(checker *K, comp_node *n, int a)
+{
+    comp *C = K->C;
+    comp_class *c = a >= 0 && a != CT_ERR ? comp_class_of(C, a) : NULL;
+    if (!c || !c->generic || c->generic->len != 6 || memcmp(c->generic->name, "__Chan", 6))
+        return false;
+    char *ch = comp_alloc(C, 24), *opt = comp_alloc(C, 24);
+    uint32_t chl = (uint32_t)snprintf(ch, 24, "(chan %u)", C->ntemps),
+             optl = (uint32_t)snprintf(opt, 24, "(recv %u)", C->ntemps);
+    C->ntemps++;
+    n->a->prechecked = true;
+    comp_node *outer = synth(K, N_BLOCK, n), *wh = synth(K, N_WHILE, n),
+              *body = synth(K, N_BLOCK, n), *stop = synth(K, N_IF, n), *brk = synth(K, N_BLOCK, n),
+              *yes = synth(K, N_BOOL, n);
+    yes->i = 1;
+    synth_add(K, outer, synth_let(K, n, ch, chl, n->a));
+    synth_add(K, body,
+              synth_let(K, n, opt, optl, synth_method(K, n, synth_name(K, n, ch, chl), "recv")));
+    stop->a = synth_method(K, n, synth_name(K, n, opt, optl), "is_none");
+    synth_add(K, brk, synth(K, N_BREAK, n));
+    stop->b = brk;
+    synth_add(K, body, stop);
+    synth_add(
+        K, body,
+        synth_let(K, n, n->s, n->len, synth_method(K, n, synth_name(K, n, opt, optl), "unwrap")));
+    synth_add(K, body, n->c);
+    wh->a = yes;
+    wh->b = body;
+    synth_add(K, outer, wh);
+    *n = *outer;
+    stmt(K, n);
+    return true;
+}
+
 static void for_stmt(checker *K, comp_node *n)
 {
     int a = expr(K, n->a), var_type = VM_T_INT, val_type = CT_ERR, mk, mv;
+    if (!n->op && !n->n && !n->b && chan_loop(K, n, a))
+        return;
     if (n->op) { /* for i in (a..b).step(s): a native counts the steps (s must not be 0) */
         int b = expr(K, n->b), st = expr(K, n->list[0]);
         if (a != VM_T_INT && a != CT_ERR)

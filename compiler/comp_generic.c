@@ -667,6 +667,13 @@ int comp_instantiate_class_with(comp *C, comp_class *g, uint32_t line, uint32_t 
         c->name = nm;
         sub->what = NULL;
     }
+    if (g->len == 6 && !memcmp(g->name, "__Chan", 6) && g->prelude) { /* chan[int] */
+        size_t k = strlen(sub->what);
+        char *nm = comp_alloc(C, k + 2);
+        snprintf(nm, k + 2, "chan[%.*s]", (int)(k - 8), sub->what + 7);
+        c->name = nm;
+        sub->what = NULL;
+    }
     if (g->lazy) /* errors in it are not the program's instance */
         sub->what = NULL;
     c->subst = sub;

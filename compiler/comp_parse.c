@@ -176,6 +176,7 @@ static int named_fn_type(parser *P, const comp_token *t, int ret, const int *par
 }
 
 static int parse_type_in(parser *P);
+static bool is_word(const comp_token *t, const char *w);
 static int parse_type(parser *P);
 static void type_params(parser *P, struct comp_tparam **tparams, uint32_t *ntparams);
 
@@ -225,6 +226,26 @@ static const char *tuple_class(uint32_t n, uint32_t *len)
     static const char *const NAMES[] = {"__Tuple2", "__Tuple3", "__Tuple4", "__Tuple5", "__Tuple6"};
     *len = 8;
     return n >= 2 && n <= 6 ? NAMES[n - 2] : NULL;
+}
+
+/* chan[T] after `chan`: the prelude's class __Chan<T>, the one type of
+ * every channel of T (named chan[T] in messages). */
+static int chan_type(parser *P, const comp_token *t)
+{
+    advance(P); /* chan */
+    advance(P); /* [ */
+    int32_t *targs = comp_alloc(P->C, sizeof(int32_t));
+    targs[0] = parse_type(P);
+    expect(P, T_RBRACKET, "']' after the channel's element type");
+    int at = named_type(P, t);
+    if (at != CT_ERR) {
+        struct comp_tname *tn = &P->C->tnames[at - CT_NAMED];
+        tn->name = "__Chan";
+        tn->len = 6;
+        tn->targs = targs;
+        tn->ntargs = 1;
+    }
+    return at;
 }
 
 static int parse_type_in(parser *P)
@@ -307,6 +328,8 @@ static int parse_type_in(parser *P)
         int ret = match(P, T_ARROW) ? parse_type(P) : VM_T_VOID;
         return named_fn_type(P, t, ret, params, n);
     }
+    if (is_word(t, "chan") && peek2(P)->type == T_LBRACKET) /* chan[T] */
+        return chan_type(P, t);
     if (!expect(P, T_IDENT, "a type"))
         return CT_ERR;
     const char *qs = NULL;
@@ -341,6 +364,8 @@ static bool qualified_name(parser *P, comp_token **t, const char **qs, uint32_t 
 static comp_node *if_statement(parser *P, comp_token *kw);
 static comp_node *block(parser *P);
 static comp_node *primary(parser *P);
+static comp_node *postfix(parser *P);
+static comp_sym *param(parser *P, const comp_token *at, const char *name, uint32_t len);
 static bool is_word(const comp_token *t, const char *w);
 static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, bool named);
 static void add_fn(comp *C, comp_fn *fn);
@@ -501,6 +526,148 @@ static comp_node *match_expression(parser *P, comp_token *kw)
     return n;
 }
 
+/* chan[T](n) and chan[T](): a new __Chan<T> of capacity n (0: unbuffered);
+ * NULL, having read nothing, when what follows `chan[` is not a type, a
+ * ']' and a '(' (chan[i] indexes a variable named chan). */
+static comp_node *chan_expression(parser *P, comp_token *t)
+{
+    comp *C = P->C;
+    uint32_t pos = C->pos, ntnames = C->ntnames;
+    bool panic = P->panic, fail = P->spec_fail;
+    P->panic = true; /* quiet while looking ahead */
+    P->spec_fail = false;
+    advance(P);
+    advance(P);
+    int elem = parse_type(P);
+    bool ok = !P->spec_fail && check(P, T_RBRACKET) && peek2(P)->type == T_LPAREN;
+    P->panic = panic;
+    P->spec_fail = fail;
+    if (!ok) {
+        C->pos = pos;
+        C->ntnames = ntnames;
+        return NULL;
+    }
+    advance(P); /* ] */
+    comp_token *open = advance(P);
+    comp_node *callee = node(P, N_NAME, t), *call = node(P, N_CALL, t);
+    callee->s = "__Chan";
+    callee->len = 6;
+    callee->targs = comp_alloc(C, sizeof(int32_t));
+    callee->targs[0] = elem;
+    callee->ntargs = 1;
+    call->a = callee;
+    call->targs = callee->targs;
+    call->ntargs = 1;
+    uint32_t cap = 0;
+    if (!check(P, T_RPAREN))
+        add_child(P, call, expression(P), &cap);
+    else
+        add_child(P, call, node(P, N_INT, open), &cap); /* 0: unbuffered */
+    expect(P, T_RPAREN, "')' after the channel's capacity");
+    return call;
+}
+
+/* A function without a name or result yet, written at `at`. */
+static comp_fn *new_fn(parser *P, const comp_token *at)
+{
+    comp_fn *fn = comp_alloc(P->C, sizeof *fn);
+    fn->ret = VM_T_VOID;
+    fn->name = "<fn>";
+    fn->len = 4;
+    fn->line = at->line;
+    fn->col = at->col;
+    return fn;
+}
+
+/* A function literal fn() { body } the parser writes (its parameters, if
+ * any, added by the caller), declared after those inside it. */
+static comp_fn *made_lambda(parser *P, const comp_token *at, comp_node *body, comp_sym **params,
+                            uint32_t nparams)
+{
+    comp_fn *fn = new_fn(P, at);
+    fn->ret_omitted = nparams == 0;
+    fn->params = params;
+    fn->nparams = nparams;
+    fn->untyped = nparams > 0; /* typed by the checker (spawn_types) */
+    fn->lambda = true;
+    fn->in_template = P->in_template;
+    fn->body = body;
+    add_fn(P->C, fn);
+    return fn;
+}
+
+static comp_node *lambda_node(parser *P, const comp_token *at, comp_fn *fn)
+{
+    comp_node *n = node(P, N_LAMBDA, at);
+    n->fn = fn;
+    return n;
+}
+
+/* spawn fn() { ... } is __fiber_spawn(fn() { ... }). spawn f(a, b)
+ * evaluates f's arguments here, in the spawning fiber, and calls f in the
+ * new one: (fn(x0, x1) { return __fiber_spawn(fn() { f(x0, x1) }) })(a, b),
+ * the literal's parameters typed by the checker from the arguments. */
+static comp_node *spawn_expression(parser *P, comp_token *kw)
+{
+    comp *C = P->C;
+    advance(P); /* spawn */
+    comp_token *at = peek(P);
+    comp_node *what = postfix(P);
+    comp_node *start = node(P, N_CALL, kw), *callee = node(P, N_NAME, kw);
+    callee->s = "__fiber_spawn";
+    callee->len = 13;
+    start->a = callee;
+    start->spawn = true; /* may name the library's native */
+    uint32_t cap = 0;
+    if (what->kind == N_LAMBDA) {
+        add_child(P, start, what, &cap);
+        return start;
+    }
+    if (what->kind != N_CALL || what->op == 2) {
+        if (!P->panic)
+            error_at(P, at, "spawn takes a call, f(...), or a function literal, fn() { ... }%s",
+                     "");
+        return node(P, N_NULL, kw);
+    }
+    /* the call, in the new fiber, of the arguments the outer literal took */
+    comp_sym **params = NULL;
+    uint32_t nparams = 0;
+    comp_node *inner_call = node(P, N_CALL, at);
+    inner_call->a = what->a;
+    inner_call->targs = what->targs;
+    inner_call->ntargs = what->ntargs;
+    uint32_t pcap = 0, icap = 0;
+    for (uint32_t i = 0; i < what->n; i++) {
+        char *name = comp_alloc(C, 24);
+        uint32_t len = (uint32_t)snprintf(name, 24, "(spawn %u)", i); /* no program can say it */
+        params = comp_grow(C, params, &pcap, nparams + 1, sizeof(comp_sym *));
+        comp_sym *p = param(P, at, name, len);
+        p->type = CT_NULL;
+        params[nparams++] = p;
+        comp_node *ref = node(P, N_NAME, at);
+        ref->s = name;
+        ref->len = len;
+        add_child(P, inner_call, ref, &icap);
+    }
+    comp_node *stmt = node(P, N_EXPR, at), *inner_body = node(P, N_BLOCK, at);
+    stmt->a = inner_call;
+    uint32_t bcap = 0;
+    add_child(P, inner_body, stmt, &bcap);
+    comp_node *ret = node(P, N_RETURN, kw), *outer_body = node(P, N_BLOCK, kw);
+    ret->a = start;
+    bcap = 0;
+    add_child(P, outer_body, ret, &bcap);
+    add_child(P, start, lambda_node(P, at, made_lambda(P, at, inner_body, NULL, 0)), &cap);
+    comp_fn *outer = made_lambda(P, kw, outer_body, params, nparams);
+    outer->ret_omitted = false; /* -> Fiber: spawn_types */
+    comp_node *call = node(P, N_CALL, kw);
+    call->a = lambda_node(P, kw, outer);
+    call->list = what->list;
+    call->n = what->n;
+    call->spawn = true;
+    return call;
+}
+
 static comp_node *primary(parser *P)
 {
     comp_token *t = peek(P);
@@ -533,6 +700,11 @@ static comp_node *primary(parser *P)
         return n;
     case T_INTERP: return interpolation(P);
     case T_IDENT:
+        if (is_word(t, "spawn") &&
+            (peek2(P)->type == T_IDENT || peek2(P)->type == T_FN || peek2(P)->type == T_SELF))
+            return spawn_expression(P, t);
+        if (is_word(t, "chan") && peek2(P)->type == T_LBRACKET && (n = chan_expression(P, t)))
+            return n;
         if (is_word(t, "match") && starts_subject(peek2(P)->type)) {
             advance(P);
             if (!enter(P))
@@ -1304,13 +1476,8 @@ static void type_params(parser *P, struct comp_tparam **tparams, uint32_t *ntpar
 static comp_fn *fn_signature(parser *P, const comp_token *at, comp_class *cls, bool named)
 {
     comp *C = P->C;
-    comp_fn *fn = comp_alloc(C, sizeof *fn);
-    fn->ret = VM_T_VOID;
+    comp_fn *fn = new_fn(P, at);
     fn->cls = cls;
-    fn->name = "<fn>";
-    fn->len = 4;
-    fn->line = at->line;
-    fn->col = at->col;
     if (named) {
         comp_token *name = peek(P);
         if (!expect(P, T_IDENT, "a function name"))

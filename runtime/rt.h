@@ -25,6 +25,8 @@ enum {
     RT_ERR_IO,
     RT_ERR_PERM,
     RT_ERR_INIT,
+    RT_ERR_CHANNEL,
+    RT_ERR_DEADLOCK,
     RT_ERR__COUNT
 };
 const char *rt_error_class(int kind);
@@ -44,6 +46,11 @@ enum { RT_LIMIT = 102 };
 /* A native passes on the error of a kiln_call that failed: the error
  * object is the context's pending one (vm->ctx->pending). */
 enum { RT_PENDING = 103 };
+
+/* A fiber still running or blocked when the run ends is resumed with
+ * this kind, which no catch clause takes and no trace records: its frames
+ * unwind and it ends (rt_fiber.c). */
+enum { RT_CANCEL = 104 };
 
 /* rt_raise: records a guest error of `kind` with a printf-style message in
  * the running context (vm->ctx->err_kind, err_msg). The caller then unwinds (the interpreter) or
@@ -66,6 +73,9 @@ bool rt_error_link(kiln_vm *vm);
  * first. Frames between the first KILN_TRACE_HEAD and the last
  * KILN_TRACE_TAIL are elided with a count. */
 void rt_trace_begin(kiln_vm *vm, const vm_inst *exc);
+/* rt_trace_fiber: the trace of error `exc` that ended a fiber no join
+ * waited for, `where` its frames ("fiber 2\n  at worker (a.kn:3)"). */
+void rt_trace_fiber(kiln_vm *vm, const vm_inst *exc, const char *where);
 void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, uint32_t depth);
 
 /* rt_sys_check: may the guest do `op` (a VM_ALLOW_* bit; `path` the
@@ -120,5 +130,52 @@ size_t rt_format_int(int64_t v, char *buf);
  * as format spec f (parsed and fitting, vm_fmtspec_fits) says: a new str,
  * or NULL after raising. */
 vm_str *rt_format_spec(kiln_vm *vm, const vm_fmtspec *f, char kind, vm_value v);
+
+/* ---- Fibers (rt_fiber.c) ----
+ * Each fiber has an execution context and a machine stack of its own, so
+ * it can be suspended anywhere, a native that called back into Kiln
+ * included; one fiber of a VM runs at a time, until it blocks. The main
+ * program is the VM's own context, on the caller's stack. A blocked fiber
+ * waits for rt_fiber_wake; when none can run, the VM's libuv loop runs
+ * until one can (timers); when nothing is pending there either, the main
+ * program gets DeadlockError. */
+struct rt_fiber;
+/* rt_fiber_spawn: a new fiber that will call `fn` (no parameters), queued
+ * to run after those already runnable; its Fiber in *out. -1 after
+ * raising (out of memory). */
+int rt_fiber_spawn(kiln_vm *vm, vm_closure *fn, vm_value *out);
+/* rt_fiber_current: the running fiber's Fiber object (NULL after raising). */
+vm_fiberobj *rt_fiber_current(kiln_vm *vm);
+/* rt_fiber_park: the running fiber waits until rt_fiber_wake names it
+ * (it may be woken for nothing: callers wait in a loop). -1 after raising:
+ * DeadlockError, a limit (interrupt, time), or the end of the run. */
+int rt_fiber_park(kiln_vm *vm);
+/* rt_fiber_wake: makes the fiber of `o` runnable if it waits (else nothing). */
+void rt_fiber_wake(kiln_vm *vm, vm_fiberobj *o);
+/* rt_fiber_join: waits until the fiber of `o` ends; -1 after raising its
+ * uncaught error again (or DeadlockError, or a limit). */
+int rt_fiber_join(kiln_vm *vm, vm_fiberobj *o);
+/* rt_fiber_sleep: the running fiber waits `ms` milliseconds (0: lets the
+ * others that can run go first). -1 after raising. */
+int rt_fiber_sleep(kiln_vm *vm, int64_t ms);
+/* rt_fiber_end: at the end of a run (and at kiln_free): every fiber still
+ * alive is resumed to unwind (RT_CANCEL) and ends; returns the error of a
+ * fiber that ended with one no join took (the run's error when the main
+ * program succeeded), else NULL. Only from the main program's context. */
+struct rt_fiber *rt_fiber_end(kiln_vm *vm);
+/* rt_fiber_report: makes that fiber's error the run's (vm->error,
+ * kiln_error_class...), as an uncaught error of the main program is. */
+void rt_fiber_report(kiln_vm *vm, struct rt_fiber *f);
+/* The collector's view: every fiber's context and objects are roots
+ * (rt_fiber_mark); a Fiber holds its error (rt_fiber_trace); a Fiber
+ * freed releases its fiber (rt_fiber_release). */
+void rt_fiber_mark(gc_heap *h, kiln_vm *vm);
+void rt_fiber_trace(gc_heap *h, vm_fiberobj *o);
+void rt_fiber_release(kiln_vm *vm, vm_fiberobj *o);
+/* rt_fiber_trace_of: the trace of the fiber that ended with `exc`
+ * uncaught ("fiber 2\n    at worker (a.kn:3)..."), or NULL. */
+const char *rt_fiber_trace_of(kiln_vm *vm, const vm_inst *exc);
+/* rt_fiber_free: the scheduler and its loop, at kiln_free. */
+void rt_fiber_free(kiln_vm *vm);
 
 #endif

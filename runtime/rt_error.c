@@ -21,7 +21,9 @@ const char *rt_error_class(int kind)
                                                      "OutOfMemoryError",
                                                      "IOError",
                                                      "PermissionError",
-                                                     "InitError"};
+                                                     "InitError",
+                                                     "ChannelError",
+                                                     "DeadlockError"};
     if (kind == RT_FATAL)
         return "InternalError";
     if (kind == RT_LIMIT)
@@ -68,8 +70,10 @@ static void info_begin(kiln_vm *vm, const char *cls, const char *msg, size_t len
 
 void rt_trace_begin(kiln_vm *vm, const vm_inst *exc)
 {
-    vm->error[0] = 0;
     int kind = vm->ctx->err_kind;
+    if (kind == RT_CANCEL) /* a fiber the end of the run stops: no error */
+        return;
+    vm->error[0] = 0;
     if (!exc || (exc == vm->oom_error && kind == RT_ERR_OOM)) {
         append(vm, "error: %s: %s", rt_error_class(kind), vm->ctx->err_msg);
         info_begin(vm, kind == RT_LIMIT ? NULL : rt_error_class(kind), vm->ctx->err_msg,
@@ -80,6 +84,21 @@ void rt_trace_begin(kiln_vm *vm, const vm_inst *exc)
     const char *cls = vm_image_str(&vm->img, exc->cls->def->name);
     append(vm, "error: %s: %.*s", cls, m ? (int)m->len : 4, m ? m->data : "null");
     info_begin(vm, cls, m ? m->data : "", m ? m->len : 0);
+    /* Thrown in another fiber, passed on by join: where it was thrown. */
+    const char *where = rt_fiber_trace_of(vm, exc);
+    if (where)
+        append(vm, "\n  thrown in %s\n  passed on by join", where);
+}
+
+void rt_trace_fiber(kiln_vm *vm, const vm_inst *exc, const char *where)
+{
+    vm->ctx->err_kind = RT_PENDING;
+    vm->error[0] = 0;
+    const vm_str *m = exc->fields[0].s;
+    const char *cls = vm_image_str(&vm->img, exc->cls->def->name);
+    append(vm, "error: %s: %.*s\n  in %s", cls, m ? (int)m->len : 4, m ? m->data : "null", where);
+    info_begin(vm, cls, m ? m->data : "", m ? m->len : 0);
+    append(vm, "\n  (no join waited for this fiber)");
 }
 
 bool rt_error_link(kiln_vm *vm)
@@ -95,6 +114,10 @@ bool rt_error_link(kiln_vm *vm)
                 vm_assignable(im, im->classes[i].type, im->classes[err].type) &&
                 im->classes[i].nfields >= 1 && im->classes[i].field_types[0] == VM_T_STR)
                 vm->error_classes[k] = &vm->classes[i];
+    for (uint32_t i = 0; i < im->nclasses && !vm->fiber_class; i++) /* a Fiber has no fields */
+        if (strcmp(vm_image_str(im, im->classes[i].name), "Fiber") == 0 &&
+            im->classes[i].nfields == 0)
+            vm->fiber_class = &vm->classes[i];
     const vm_rtclass *oom = vm->error_classes[RT_ERR_OOM];
     if (!oom)
         return true;
@@ -147,6 +170,8 @@ vm_inst *rt_error_object(kiln_vm *vm)
 void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, uint32_t depth)
 {
     const vm_image *im = &vm->img;
+    if (vm->ctx->err_kind == RT_CANCEL)
+        return;
     vm->errinfo.depth = depth;
     if (index >= KILN_TRACE_HEAD && index + KILN_TRACE_TAIL < depth) {
         if (index == KILN_TRACE_HEAD)

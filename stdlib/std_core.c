@@ -366,10 +366,10 @@ const size_t std_core_count = sizeof std_core_natives / sizeof std_core_natives[
 static const struct {
     const vm_native *natives;
     const size_t *count;
-} TABLES[] = {{std_core_natives, &std_core_count},    {std_math_natives, &std_math_count},
-              {std_os_natives, &std_os_count},        {std_io_natives, &std_io_count},
-              {std_ffi_natives, &std_ffi_count},      {std_text_natives, &std_text_count},
-              {std_random_natives, &std_random_count}};
+} TABLES[] = {{std_core_natives, &std_core_count},     {std_math_natives, &std_math_count},
+              {std_os_natives, &std_os_count},         {std_io_natives, &std_io_count},
+              {std_ffi_natives, &std_ffi_count},       {std_text_natives, &std_text_count},
+              {std_random_natives, &std_random_count}, {std_fiber_natives, &std_fiber_count}};
 
 size_t std_natives_count(void)
 {

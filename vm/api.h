@@ -15,6 +15,12 @@
  * KILN_ERR_RUNTIME. */
 kiln_status vm_failure_status(const kiln_vm *vm);
 
+/* vm_fibers_end: at the end of a run or an outermost call that ended with
+ * `rc` (0, -1, -2), the fibers still alive are ended (rt_fiber_end);
+ * returns -1 when a fiber's error no join took becomes the outcome (rc
+ * was 0), else rc. `keep` (a result, or NULL) is held meanwhile. */
+int vm_fibers_end(kiln_vm *vm, int rc, vm_value *keep);
+
 /* vm_handle_tag: the mark kiln_new gives the VM's handles (vm_embed.c). */
 uint16_t vm_handle_tag(const kiln_vm *vm);
 

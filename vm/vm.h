@@ -53,8 +53,18 @@ enum {
     VM_OBJ_CELL,
     VM_OBJ_PTR,
     VM_OBJ_BYTES,
-    VM_OBJ_HOST
+    VM_OBJ_HOST,
+    VM_OBJ_FIBER
 };
+
+/* A Fiber (spawn): to the guest an instance of the prelude's class Fiber,
+ * laid out as a vm_inst up to its class; what it runs and where it stands
+ * is the runtime's (runtime/rt_fiber.c), freed with the object. */
+typedef struct vm_fiberobj {
+    gc_obj obj;
+    const struct vm_rtclass *cls;
+    struct rt_fiber *f;
+} vm_fiberobj;
 
 /* An object of a host type (kiln_define_type): an instance, to the guest,
  * of a class without fields (a subclass of the prelude's HostObject),
@@ -280,7 +290,11 @@ struct kiln_vm {
     vm_ctx *ctx;           /* the running context */
     struct jit_state *jit; /* the compiler's state and code cache, NULL when off */
     struct rt_ffi *ffi;    /* the FFI's libraries and prepared calls (rt_ffi.c), or NULL */
-    vm_ctx main;           /* the one context of today */
+    /* The fibers, their scheduler and event loop (rt_fiber.c), made at the
+     * first spawn or sleep; NULL before. The prelude's class Fiber. */
+    struct rt_sched *sched;
+    const struct vm_rtclass *fiber_class;
+    vm_ctx main; /* the one context of today */
     /* The built-in error classes (prelude), by RT_ERR_* kind, and the
      * error thrown when there is no memory left to make one. */
     const vm_rtclass *error_classes[16];
@@ -491,7 +505,11 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v);
 /* vm_gc_roots / vm_gc_trace: the collector's callbacks (vm_gc.c). */
 void vm_gc_roots(gc_heap *h, void *vm);
 void vm_gc_trace(gc_heap *h, gc_obj *o, void *vm);
-/* vm_gc_finalize: a host object's finalizer, when it is freed. */
+/* vm_gc_mark_ctx: marks what a context holds: its frames' live
+ * references, its root stack, its pending error (a fiber's, rt_fiber.c). */
+void vm_gc_mark_ctx(gc_heap *h, const vm_ctx *ctx);
+/* vm_gc_finalize: a host object's finalizer, or a fiber's release, when
+ * the object is freed. */
 void vm_gc_finalize(gc_obj *o, void *vm);
 /* vm_gc_link: the collector's maps of each function (vm_rtfunc.refs); false
  * when memory runs out. */

@@ -78,7 +78,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     vm->heap.stress = c.flags & KILN_FLAG_GC_STRESS;
     vm->heap.verify = c.flags & KILN_FLAG_GC_VERIFY;
     vm->heap.leaf_kinds = 1u << VM_OBJ_STR | 1u << VM_OBJ_BUF | 1u << VM_OBJ_HOST;
-    vm->heap.final_kinds = 1u << VM_OBJ_HOST;
+    vm->heap.final_kinds = 1u << VM_OBJ_HOST | 1u << VM_OBJ_FIBER;
     vm->heap.finalize = vm_gc_finalize;
     if (!jit_init(vm)) {
         gc_roots_free(&vm->main.roots);
@@ -103,6 +103,7 @@ void kiln_free(kiln_vm *vm)
         return;
     jit_free(vm);
     gc_destroy(&vm->heap);
+    rt_fiber_free(vm);
     rt_ffi_free(vm);
     gc_roots_free(&vm->main.roots);
     /* The runtime records first: their counts are the image's. */
@@ -622,6 +623,30 @@ static kiln_status run_function(kiln_vm *vm, uint32_t fi)
     return KILN_OK;
 }
 
+int vm_fibers_end(kiln_vm *vm, int rc, vm_value *keep)
+{
+    if (!vm->sched)
+        return rc;
+    /* The result is held while the fibers unwind (which may collect). */
+    bool held = keep && keep->p && vm_root_push(vm, keep->p);
+    vm_ctx *X = &vm->main;
+    int kind = X->err_kind;
+    char msg[sizeof X->err_msg];
+    memcpy(msg, X->err_msg, sizeof msg);
+    vm_inst *pending = X->pending;
+    struct rt_fiber *failed = rt_fiber_end(vm);
+    X->err_kind = kind; /* the run's own outcome stands */
+    memcpy(X->err_msg, msg, sizeof msg);
+    X->pending = pending;
+    if (held)
+        vm_root_pop(vm, 1);
+    if (failed && rc == 0) {
+        rt_fiber_report(vm, failed);
+        return -1;
+    }
+    return rc;
+}
+
 kiln_status vm_failure_status(const kiln_vm *vm)
 {
     /* An OutOfMemoryError the VM raised (the preallocated one, or the last
@@ -694,6 +719,8 @@ kiln_status kiln_run(kiln_vm *vm)
     kiln_status st = run_function(vm, im->modules[im->entry].init);
     if (st == KILN_OK && !vm->exited && im->main >= 0)
         st = run_function(vm, (uint32_t)im->main);
+    if (vm_fibers_end(vm, st == KILN_OK ? 0 : -1, NULL) && st == KILN_OK)
+        st = KILN_ERR_RUNTIME; /* a fiber's error that no join took */
     vm->running = false;
     vm->errinfo.set &= st != KILN_OK; /* one a native's kiln_call met, and the guest caught */
     return st;

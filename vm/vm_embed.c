@@ -360,6 +360,7 @@ static kiln_status call_function(kiln_vm *vm, int fi, const vm_value *caps, cons
     vm_value res;
     int rc = vm_run_function(vm, (uint32_t)fi, vals, &res);
     if (!nested) {
+        rc = vm_fibers_end(vm, rc, VM_T_ISREF(f->ret) && rc == 0 ? &res : NULL);
         vm->running = false;
         vm->errinfo.set &= rc == -1; /* one a native's kiln_call met, and the guest caught */
     }

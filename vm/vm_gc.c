@@ -39,7 +39,7 @@ static void mark_frames(gc_heap *h, const vm_ctx *ctx)
     }
 }
 
-static void mark_ctx(gc_heap *h, const vm_ctx *ctx)
+void vm_gc_mark_ctx(gc_heap *h, const vm_ctx *ctx)
 {
     if (ctx->pending)
         gc_mark(h, &ctx->pending->obj);
@@ -67,8 +67,9 @@ void vm_gc_roots(gc_heap *h, void *ctx)
         gc_mark(h, vm->handles[i].obj);
     for (uint32_t i = 0; vm->funcs && i < im->nfuncs; i++)
         gc_mark(h, (gc_obj *)vm->funcs[i].fnval);
-    mark_ctx(h, &vm->main);
+    vm_gc_mark_ctx(h, &vm->main);
     rt_ffi_mark(vm);
+    rt_fiber_mark(h, vm);
 }
 
 bool vm_root_fail(kiln_vm *vm)
@@ -87,6 +88,10 @@ void vm_root_underflow(kiln_vm *vm)
 void vm_gc_finalize(gc_obj *o, void *ctx)
 {
     kiln_vm *vm = ctx;
+    if (o->kind == VM_OBJ_FIBER) {
+        rt_fiber_release(vm, (vm_fiberobj *)o);
+        return;
+    }
     const vm_hostobj *h = (const vm_hostobj *)o;
     const struct vm_htype *t = h->type < vm->nhtypes ? &vm->htypes[h->type] : NULL;
     if (t && t->finalize) {
@@ -145,6 +150,7 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
             gc_mark(h, c->v.p);
         break;
     }
+    case VM_OBJ_FIBER: rt_fiber_trace(h, (vm_fiberobj *)o); break;
     case VM_OBJ_BUF: /* traced through its array or map, which know the types */
     case VM_OBJ_STR: /* bytes only: no references */
     default: break;

@@ -1,0 +1,204 @@
+/*
+ * test_fibers.c — fibers seen from the embedding API: a call that spawns
+ * fibers and returns leaves none behind, a fiber's error reaches the host
+ * as data, kiln_interrupt stops a guest whose fibers all sleep, a native
+ * that calls back into Kiln may be suspended there, and a VM with fibers
+ * moves between threads from run to run.
+ */
+#include <criterion/criterion.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../vm/kiln.h"
+
+struct out {
+    char text[4096];
+    size_t len;
+};
+
+static void capture(void *ud, int stream, const char *p, size_t n)
+{
+    struct out *o = ud;
+    (void)stream;
+    if (o->len + n < sizeof o->text) {
+        memcpy(o->text + o->len, p, n);
+        o->len += n;
+        o->text[o->len] = 0;
+    }
+}
+
+static kiln_vm *vm_with(const char *src, int jit, struct out *o)
+{
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = capture;
+    cfg.userdata = o;
+    cfg.jit = jit;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    cr_assert_eq(kiln_load_source(vm, "app.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
+    return vm;
+}
+
+static const char *const WORKERS =
+    "fn square_all(n: int) -> int {\n"
+    "    let out = chan[int](n)\n"
+    "    for i in 0..n { spawn fn() { sleep(0); out.send(i * i) } }\n"
+    "    var sum = 0\n"
+    "    for i in 0..n { sum += out.recv().unwrap() }\n"
+    "    return sum\n"
+    "}\n"
+    "fn leave_waiting(n: int) -> int {\n"
+    "    let c = chan[int]()\n"
+    "    for i in 0..n { spawn fn() { c.recv(); print(\"never\") } }\n"
+    "    spawn fn() { sleep(100000) }\n"
+    "    sleep(0)\n"
+    "    return n\n"
+    "}\n"
+    "fn fail_in_fiber() { spawn fn() { throw ValueError(\"lost\") }\n sleep(0) }\n"
+    "fn sleep_forever() { spawn fn() { sleep(100000) }\n sleep(100000) }\n";
+
+Test(fibers, calls_spawn_and_leave_nothing_behind)
+{
+    int modes[2] = {KILN_JIT_OFF, KILN_JIT_ALWAYS};
+    for (int m = 0; m < 2; m++) {
+        struct out o = {0};
+        kiln_vm *vm = vm_with(WORKERS, modes[m], &o);
+        for (int round = 0; round < 50; round++) {
+            kiln_value arg = kiln_int(20), r;
+            cr_assert_eq(kiln_call(vm, "square_all", &arg, 1, &r), KILN_OK, "%s", kiln_error(vm));
+            cr_assert_eq(r.as.i, 2470); /* 0 + 1 + 4 + ... + 361 */
+            /* Fibers still waiting when the call returns are ended with it. */
+            cr_assert_eq(kiln_call(vm, "leave_waiting", &arg, 1, &r), KILN_OK, "%s",
+                         kiln_error(vm));
+            cr_assert_eq(r.as.i, 20);
+        }
+        cr_assert_eq(o.len, 0, "a stopped fiber ran on: %s", o.text);
+        cr_assert_eq(kiln_collect(vm), KILN_OK);
+        kiln_free(vm);
+    }
+}
+
+Test(fibers, an_unjoined_error_is_the_calls)
+{
+    struct out o = {0};
+    kiln_vm *vm = vm_with(WORKERS, KILN_JIT_OFF, &o);
+    cr_assert_eq(kiln_call(vm, "fail_in_fiber", NULL, 0, NULL), KILN_ERR_RUNTIME);
+    cr_assert_str_eq(kiln_error_class(vm), "ValueError");
+    cr_assert_str_eq(kiln_error_message(vm), "lost");
+    cr_assert(strstr(kiln_error(vm), "in fiber"), "%s", kiln_error(vm));
+    /* The next call starts clean. */
+    kiln_value arg = kiln_int(3), r;
+    cr_assert_eq(kiln_call(vm, "square_all", &arg, 1, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(r.as.i, 5);
+    kiln_free(vm);
+}
+
+struct later {
+    kiln_vm *vm;
+    double ms;
+};
+
+static void *interrupt_later(void *p)
+{
+    struct later *l = p;
+    nanosleep(&(struct timespec){0, (long)(l->ms * 1e6)}, NULL);
+    kiln_interrupt(l->vm);
+    return NULL;
+}
+
+Test(fibers, interrupt_stops_sleeping_fibers)
+{
+    struct out o = {0};
+    kiln_vm *vm = vm_with(WORKERS, KILN_JIT_OFF, &o);
+    struct later l = {vm, 30};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, interrupt_later, &l), 0);
+    cr_assert_eq(kiln_call(vm, "sleep_forever", NULL, 0, NULL), KILN_ERR_LIMIT, "%s",
+                 kiln_error(vm));
+    pthread_join(t, NULL);
+    cr_assert(strstr(kiln_error(vm), "interrupted"), "%s", kiln_error(vm));
+    /* The VM is usable afterwards, its fibers gone. */
+    kiln_value arg = kiln_int(4), r;
+    cr_assert_eq(kiln_call(vm, "square_all", &arg, 1, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(r.as.i, 14);
+    kiln_free(vm);
+}
+
+Test(fibers, a_timeout_stops_sleeping_fibers)
+{
+    struct out o = {0};
+    kiln_vm *vm = vm_with(WORKERS, KILN_JIT_OFF, &o);
+    cr_assert_eq(kiln_set_limits(vm, 0, 0.05), KILN_OK);
+    cr_assert_eq(kiln_call(vm, "sleep_forever", NULL, 0, NULL), KILN_ERR_LIMIT, "%s",
+                 kiln_error(vm));
+    cr_assert(strstr(kiln_error(vm), "out of time"), "%s", kiln_error(vm));
+    kiln_free(vm);
+}
+
+/* A native that calls back into Kiln, where the guest sleeps: the fiber
+ * is suspended inside the native, and others run meanwhile. */
+static kiln_status call_back(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                             void *userdata)
+{
+    (void)nargs, (void)userdata;
+    return kiln_call(vm, "step", args, 1, result);
+}
+
+Test(fibers, suspended_inside_a_native)
+{
+    static const char src[] = "import host\n"
+                              "fn step(n: int) -> int { sleep(1); return n + 1 }\n"
+                              "fn main() {\n"
+                              "    let a = spawn fn() { print(\"a ${host.back(1)}\") }\n"
+                              "    let b = spawn fn() { print(\"b ${host.back(10)}\") }\n"
+                              "    print(\"main waits\")\n"
+                              "    a.join()\n"
+                              "    b.join()\n"
+                              "}\n";
+    int modes[2] = {KILN_JIT_OFF, KILN_JIT_ALWAYS};
+    for (int m = 0; m < 2; m++) {
+        struct out o = {0};
+        kiln_config cfg;
+        kiln_config_init(&cfg);
+        cfg.write = capture;
+        cfg.userdata = &o;
+        cfg.jit = modes[m];
+        kiln_vm *vm = kiln_new(&cfg);
+        cr_assert_not_null(vm);
+        cr_assert_eq(kiln_define_native(vm, "host", "back", "fn(int) -> int", call_back, NULL),
+                     KILN_OK);
+        cr_assert_eq(kiln_load_source(vm, "app.kn", src, sizeof src - 1), KILN_OK, "%s",
+                     kiln_error(vm));
+        cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+        cr_assert_str_eq(o.text, "main waits\na 2\nb 11\n");
+        kiln_free(vm);
+    }
+}
+
+/* Runs by turns on new threads: the loop and the fibers of a run belong
+ * to no thread. */
+static void *run_once(void *p)
+{
+    kiln_vm *vm = p;
+    kiln_value arg = kiln_int(10), r;
+    kiln_status st = kiln_call(vm, "square_all", &arg, 1, &r);
+    return (void *)(intptr_t)(st == KILN_OK && r.as.i == 285);
+}
+
+Test(fibers, runs_move_between_threads)
+{
+    struct out o = {0};
+    kiln_vm *vm = vm_with(WORKERS, KILN_JIT_ON, &o);
+    for (int i = 0; i < 20; i++) {
+        pthread_t t;
+        void *ok;
+        cr_assert_eq(pthread_create(&t, NULL, run_once, vm), 0);
+        pthread_join(t, &ok);
+        cr_assert(ok, "round %d: %s", i, kiln_error(vm));
+    }
+    kiln_free(vm);
+}
