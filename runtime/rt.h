@@ -175,6 +175,26 @@ void rt_fiber_release(kiln_vm *vm, vm_fiberobj *o);
 /* rt_fiber_trace_of: the trace of the fiber that ended with `exc`
  * uncaught ("fiber 2\n    at worker (a.kn:3)..."), or NULL. */
 const char *rt_fiber_trace_of(kiln_vm *vm, const vm_inst *exc);
+/* ---- Host I/O on the event loop (the standard modules) ----
+ * A native that waits for the host starts a libuv request or handle
+ * operation on rt_io_loop(vm), whose callback calls rt_io_done(w); then
+ * rt_io_wait(vm, w) parks the calling fiber until it has (others run
+ * meanwhile). `w` (with whatever the callback writes) must outlive the
+ * callback: when rt_io_wait fails (a limit, the end of the run), the native
+ * cancels or closes what it started and calls rt_io_drain(vm, w), which
+ * runs the loop until the callback has run, before it returns -1. */
+typedef struct rt_io {
+    struct rt_fiber *fiber;
+    bool done;
+    int status; /* the callback's result, for the native */
+} rt_io;
+/* rt_io_loop: the VM's loop (made at its first use); NULL after raising. */
+struct uv_loop_s *rt_io_loop(kiln_vm *vm);
+void rt_io_begin(kiln_vm *vm, rt_io *w);
+void rt_io_done(rt_io *w);
+int rt_io_wait(kiln_vm *vm, rt_io *w);
+void rt_io_drain(kiln_vm *vm, rt_io *w);
+
 /* rt_fiber_free: the scheduler and its loop, at kiln_free. */
 void rt_fiber_free(kiln_vm *vm);
 

@@ -726,6 +726,45 @@ int rt_fiber_sleep(kiln_vm *vm, int64_t ms)
     return rc;
 }
 
+/* ---- Host I/O ---- */
+
+uv_loop_t *rt_io_loop(kiln_vm *vm)
+{
+    rt_sched *S = running_sched(vm);
+    return S ? &S->loop : NULL;
+}
+
+void rt_io_begin(kiln_vm *vm, rt_io *w)
+{
+    w->fiber = vm->sched->cur;
+    w->done = false;
+    w->status = 0;
+}
+
+void rt_io_done(rt_io *w)
+{
+    w->done = true;
+    wake(w->fiber->vm->sched, w->fiber);
+}
+
+int rt_io_wait(kiln_vm *vm, rt_io *w)
+{
+    while (!w->done) {
+        vm->sched->cur->state = F_BLOCKED;
+        if (give_way(vm))
+            return -1;
+    }
+    return 0;
+}
+
+void rt_io_drain(kiln_vm *vm, rt_io *w)
+{
+    rt_sched *S = vm->sched;
+    while (!w->done && uv_loop_alive(&S->loop))
+        uv_run(&S->loop, UV_RUN_ONCE); /* what it wakes waits its turn in the queue */
+    w->done = true;
+}
+
 /* ---- The end of a run ---- */
 
 rt_fiber *rt_fiber_end(kiln_vm *vm)

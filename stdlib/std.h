@@ -33,9 +33,10 @@ char std_module_const(const char *module, uint32_t mlen, const char *name, uint3
 
 /* The tables of each file. */
 extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[], std_io_natives[],
-    std_ffi_natives[], std_text_natives[], std_random_natives[], std_fiber_natives[];
+    std_ffi_natives[], std_text_natives[], std_random_natives[], std_fiber_natives[],
+    std_time_natives[];
 extern const size_t std_core_count, std_math_count, std_os_count, std_io_count, std_ffi_count,
-    std_text_count, std_random_count, std_fiber_count;
+    std_text_count, std_random_count, std_fiber_count, std_time_count;
 
 /* std_arg_str: the str argument args[i] of native `fn`, or NULL after
  * raising NullError when it is null. */

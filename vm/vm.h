@@ -54,12 +54,24 @@ enum {
     VM_OBJ_PTR,
     VM_OBJ_BYTES,
     VM_OBJ_HOST,
-    VM_OBJ_FIBER
+    VM_OBJ_FIBER,
+    VM_OBJ_RES
 };
 
 /* A Fiber (spawn): to the guest an instance of the prelude's class Fiber,
  * laid out as a vm_inst up to its class; what it runs and where it stands
  * is the runtime's (runtime/rt_fiber.c), freed with the object. */
+/* A host resource the runtime holds for the guest (a socket, a file, a
+ * child process): to the guest an instance of a prelude class without
+ * fields, laid out as a vm_inst up to its class. `close` is called once:
+ * when the guest closes it (vm_res_close) or when the object is freed. */
+typedef struct vm_resobj {
+    gc_obj obj;
+    const struct vm_rtclass *cls;
+    void *ptr; /* NULL once closed */
+    void (*close)(kiln_vm *vm, void *ptr);
+} vm_resobj;
+
 typedef struct vm_fiberobj {
     gc_obj obj;
     const struct vm_rtclass *cls;
@@ -440,6 +452,17 @@ static inline void vm_root_pop(kiln_vm *vm, size_t n)
     if (!gc_roots_pop(&vm->ctx->roots, n))
         vm_root_underflow(vm);
 }
+
+/* vm_res_new: a resource object of the prelude's class `cls` (a class
+ * without fields) holding ptr, closed by `close`; NULL after raising (the
+ * caller then closes ptr itself). vm_res_of: the live resource object v
+ * of class `cls`, or NULL after raising (NullError, or IOError when it was
+ * closed; `what` names the call). vm_res_close: closes it now (again:
+ * nothing). */
+vm_resobj *vm_res_new(kiln_vm *vm, const char *cls, void *ptr,
+                      void (*close)(kiln_vm *vm, void *ptr));
+vm_resobj *vm_res_of(kiln_vm *vm, vm_value v, const char *what);
+void vm_res_close(kiln_vm *vm, vm_resobj *o);
 
 /* vm_inst_new: a new instance of `c`, fields zero, or NULL after raising
  * OutOfMemoryError. */

@@ -77,8 +77,9 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     gc_roots_init(&vm->main.roots, KILN_MAX_ROOTS);
     vm->heap.stress = c.flags & KILN_FLAG_GC_STRESS;
     vm->heap.verify = c.flags & KILN_FLAG_GC_VERIFY;
-    vm->heap.leaf_kinds = 1u << VM_OBJ_STR | 1u << VM_OBJ_BUF | 1u << VM_OBJ_HOST;
-    vm->heap.final_kinds = 1u << VM_OBJ_HOST | 1u << VM_OBJ_FIBER;
+    vm->heap.leaf_kinds =
+        1u << VM_OBJ_STR | 1u << VM_OBJ_BUF | 1u << VM_OBJ_HOST | 1u << VM_OBJ_RES;
+    vm->heap.final_kinds = 1u << VM_OBJ_HOST | 1u << VM_OBJ_FIBER | 1u << VM_OBJ_RES;
     vm->heap.finalize = vm_gc_finalize;
     if (!jit_init(vm)) {
         gc_roots_free(&vm->main.roots);

@@ -92,6 +92,10 @@ void vm_gc_finalize(gc_obj *o, void *ctx)
         rt_fiber_release(vm, (vm_fiberobj *)o);
         return;
     }
+    if (o->kind == VM_OBJ_RES) {
+        vm_res_close(vm, (vm_resobj *)o);
+        return;
+    }
     const vm_hostobj *h = (const vm_hostobj *)o;
     const struct vm_htype *t = h->type < vm->nhtypes ? &vm->htypes[h->type] : NULL;
     if (t && t->finalize) {

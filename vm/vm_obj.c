@@ -134,6 +134,54 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
     return true;
 }
 
+vm_resobj *vm_res_new(kiln_vm *vm, const char *cls, void *ptr,
+                      void (*close)(kiln_vm *vm, void *ptr))
+{
+    const vm_image *im = &vm->img;
+    const vm_rtclass *c = NULL;
+    for (uint32_t i = 0; i < im->nclasses && !c; i++) /* the prelude's: the first of the name */
+        if (!strcmp(vm_image_str(im, im->classes[i].name), cls))
+            c = im->classes[i].nfields == 0 ? &vm->classes[i] : NULL;
+    if (!c) {
+        rt_raise(vm, RT_ERR_ERROR, "this program has no class %s without fields", cls);
+        return NULL;
+    }
+    vm_resobj *o = (vm_resobj *)vm_alloc(vm, sizeof *o, VM_OBJ_RES, "a host resource");
+    if (!o)
+        return NULL;
+    o->cls = c;
+    o->ptr = ptr;
+    o->close = close;
+    return o;
+}
+
+vm_resobj *vm_res_of(kiln_vm *vm, vm_value v, const char *what)
+{
+    gc_obj *o = v.p;
+    if (!o) {
+        rt_raise(vm, RT_ERR_NULL, "%s of null", what);
+        return NULL;
+    }
+    vm_resobj *r = (vm_resobj *)o;
+    if (o->kind != VM_OBJ_RES) {
+        rt_raise(vm, RT_ERR_VALUE, "%s: not an object the runtime made", what);
+        return NULL;
+    }
+    if (!r->ptr) {
+        rt_raise(vm, RT_ERR_IO, "%s: it is closed", what);
+        return NULL;
+    }
+    return r;
+}
+
+void vm_res_close(kiln_vm *vm, vm_resobj *o)
+{
+    void *p = o->ptr;
+    o->ptr = NULL;
+    if (p && o->close)
+        o->close(vm, p);
+}
+
 vm_inst *vm_inst_new(kiln_vm *vm, const vm_rtclass *c)
 {
     size_t size = sizeof(vm_inst) + sizeof(vm_value) * c->def->nfields;

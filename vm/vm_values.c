@@ -171,7 +171,8 @@ kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)
     if (!h)
         return vm_api_fail(vm, "kiln_type_of: %s", why);
     const gc_obj *o = h->obj;
-    uint32_t t = o->kind == VM_OBJ_INST || o->kind == VM_OBJ_HOST
+    uint32_t t = o->kind == VM_OBJ_INST || o->kind == VM_OBJ_HOST || o->kind == VM_OBJ_FIBER ||
+                         o->kind == VM_OBJ_RES
                      ? ((const vm_inst *)o)->cls->def->type
                      : h->type;
     vm_buf b = {0};
