@@ -108,6 +108,12 @@ FILE *rt_sys_fopen(kiln_vm *vm, unsigned bit, const char *op, const char *path, 
  * and the embedder's list of libraries (vm_config.ffi_libs) when it has
  * one. Traced and raised like rt_sys_check. */
 bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *sym);
+/* rt_sys_check_net: may the guest connect to or listen on host:port
+ * (op "net.connect", "net.listen")? The NET bit and the embedder's
+ * net_hosts. rt_sys_check_run: may it run `program` (op "process.run")?
+ * The RUN bit and run_programs. Traced and raised like rt_sys_check. */
+bool rt_sys_check_net(kiln_vm *vm, const char *op, const char *host, int port);
+bool rt_sys_check_run(kiln_vm *vm, const char *op, const char *program);
 
 /* rt_ffi_link: makes the image's extern functions natives of the VM
  * (vm->natives[], vm->ffi); nothing is loaded before the first call.

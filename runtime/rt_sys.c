@@ -92,6 +92,57 @@ bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *
     return true;
 }
 
+/* Is `what` in the embedder's list (NULL: anything)? `match` compares
+ * one entry. Traced and raised for `op` like rt_sys_check. */
+static bool listed(kiln_vm *vm, unsigned bit, const char *op, const char *what,
+                   const char *const *list, bool (*match)(const char *entry, const char *what),
+                   const char *denied)
+{
+    if (!(vm->cfg.allow & bit))
+        return rt_sys_check(vm, bit, op, what);
+    while (list && *list && !match(*list, what))
+        list++;
+    if (list && !*list) {
+        char why[64];
+        snprintf(why, sizeof why, "denied (%s)", denied);
+        trace(vm, op, what, why);
+        rt_raise(vm, RT_ERR_PERM, "%s %.400s%s: %s", op, what, strlen(what) > 400 ? "..." : "",
+                 denied);
+        return false;
+    }
+    trace(vm, op, what, "allowed");
+    return true;
+}
+
+/* "host:port" against an entry "host:port" or "host:*". */
+static bool host_matches(const char *entry, const char *what)
+{
+    const char *colon = strrchr(entry, ':');
+    if (colon && !strcmp(colon, ":*"))
+        return !strncmp(entry, what, (size_t)(colon - entry + 1)) &&
+               strrchr(what, ':') == what + (colon - entry);
+    return !strcmp(entry, what);
+}
+
+static bool same(const char *entry, const char *what)
+{
+    return !strcmp(entry, what);
+}
+
+bool rt_sys_check_net(kiln_vm *vm, const char *op, const char *host, int port)
+{
+    char what[320];
+    snprintf(what, sizeof what, strchr(host, ':') ? "[%.256s]:%d" : "%.256s:%d", host, port);
+    return listed(vm, VM_ALLOW_NET, op, what, vm->cfg.net_hosts, host_matches,
+                  "not an allowed host and port");
+}
+
+bool rt_sys_check_run(kiln_vm *vm, const char *op, const char *program)
+{
+    return listed(vm, VM_ALLOW_RUN, op, program, vm->cfg.run_programs, same,
+                  "not an allowed program");
+}
+
 bool rt_sys_allowed(kiln_vm *vm, unsigned bit, const char *op, const char *path, char *why,
                     size_t whylen)
 {

@@ -86,8 +86,8 @@ enum {
     KILN_ALLOW_READ = 1,   /* io.read_file (and imports from disk, see load_module) */
     KILN_ALLOW_WRITE = 2,  /* io.write_file */
     KILN_ALLOW_ENV = 4,    /* os.env */
-    KILN_ALLOW_NET = 8,    /* (the net module, later) */
-    KILN_ALLOW_RUN = 16,   /* (os.run, later) */
+    KILN_ALLOW_NET = 8,    /* the net module: connect and listen (net_hosts) */
+    KILN_ALLOW_RUN = 16,   /* the process module: run programs (run_programs) */
     KILN_ALLOW_FFI = 32,   /* extern functions: loading C libraries and calling them */
     KILN_ALLOW_STDIN = 64, /* io.read_line: standard input, or kiln_config.read */
     KILN_ALLOW_ALL = 127
@@ -125,6 +125,13 @@ typedef struct {
      * a program names them ("libm.so.6"), a NULL-terminated list that must
      * stay valid while the VM lives; NULL: any. */
     const char *const *ffi_libs;
+    /* With KILN_ALLOW_NET: the "HOST:PORT" pairs the guest may connect to
+     * or listen on ("127.0.0.1:8080", "[::1]:0", "localhost:*" for any
+     * port of a host), a NULL-terminated list that must stay valid while
+     * the VM lives; NULL: any. With KILN_ALLOW_RUN: the programs the
+     * guest may run, as it names them ("ls", "/bin/echo"); NULL: any. */
+    const char *const *net_hosts;
+    const char *const *run_programs;
     /* Wall-clock seconds each kiln_run or kiln_call may take, 0 = no
      * limit; then it stops with KILN_ERR_LIMIT, "stopped: out of time".
      * Checked where fuel is counted and when a native returns. */

@@ -52,6 +52,11 @@ static const char USAGE[] =
     "  --allow-ffi[=LIB]     (run) allow extern functions to load the C library\n"
     "                        LIB, as the program names it (repeatable); bare:\n"
     "                        any library\n"
+    "  --allow-net[=HOST:PORT] (run) allow connecting to and listening on\n"
+    "                        HOST:PORT (repeatable; HOST:* for any port, [::1]:80\n"
+    "                        for IPv6); bare: any host and port\n"
+    "  --allow-run[=PROGRAM] (run) allow running PROGRAM, as the guest names it\n"
+    "                        (repeatable); bare: any program\n"
     "  --trace-sys           (run) print each host access and the decision\n"
     "  --jit=MODE            (run) on: interpret, compile hot functions and loops\n"
     "                        to machine code (the default); off: interpret only;\n"
@@ -327,10 +332,11 @@ int main(int argc, char **argv)
     bool jit_stats = false, dis_jit = false;
     unsigned allow = KILN_ALLOW_ALL; /* the command line's user owns the machine */
     bool confined = false;
-    enum { MAX_DIRS = 64 };
-    static const char *read_dirs[MAX_DIRS + 1], *write_dirs[MAX_DIRS + 1], *ffi_libs[MAX_DIRS + 1];
-    int nread = 0, nwrite = 0, nffi = 0;
-    bool ffi_any = false, want_stdin = false;
+    enum { MAX_DIRS = 64 }; /* the messages say 64 */
+    static const char *read_dirs[MAX_DIRS + 1], *write_dirs[MAX_DIRS + 1], *ffi_libs[MAX_DIRS + 1],
+        *net_hosts[MAX_DIRS + 1], *run_programs[MAX_DIRS + 1];
+    int nread = 0, nwrite = 0, nffi = 0, nnet = 0, nrun = 0;
+    bool ffi_any = false, want_stdin = false, net_any = false, run_any = false;
     const char *file = NULL, *out = NULL;
     int i = 2;
     /* Options come before FILE; everything after FILE belongs to the guest. */
@@ -382,6 +388,22 @@ int main(int argc, char **argv)
         } else if (!strcmp(a, "--allow-ffi") && run) {
             confined = true;
             ffi_any = true;
+        } else if (run && (!strncmp(a, "--allow-net=", 12) || !strncmp(a, "--allow-run=", 12))) {
+            const char *val = a + 12;
+            bool net = a[8] == 'n';
+            int *n = net ? &nnet : &nrun;
+            if (!*val)
+                return usage_error(
+                    net ? "'%s' needs a HOST:PORT after '='" : "'%s' needs a program after '='", a);
+            if (*n == MAX_DIRS)
+                return usage_error("too many %.11s options (at most 64)", a);
+            if (net && (!strrchr(val, ':') || !strrchr(val, ':')[1]))
+                return usage_error("bad '%s': HOST:PORT is needed (HOST:* for any port)", a);
+            confined = true;
+            (net ? net_hosts : run_programs)[(*n)++] = val;
+        } else if ((!strcmp(a, "--allow-net") || !strcmp(a, "--allow-run")) && run) {
+            confined = true;
+            *(a[8] == 'n' ? &net_any : &run_any) = true;
         } else if (!strcmp(a, "--allow-env") && run) {
             confined = true;
             allow |= KILN_ALLOW_ENV; /* kept below */
@@ -454,8 +476,11 @@ int main(int argc, char **argv)
             env |= !strcmp(argv[k], "--allow-env");
         allow = (nread ? KILN_ALLOW_READ : 0) | (nwrite ? KILN_ALLOW_WRITE : 0) |
                 (env ? KILN_ALLOW_ENV : 0) | (ffi_any || nffi ? KILN_ALLOW_FFI : 0) |
-                (want_stdin ? KILN_ALLOW_STDIN : 0);
+                (want_stdin ? KILN_ALLOW_STDIN : 0) | (net_any || nnet ? KILN_ALLOW_NET : 0) |
+                (run_any || nrun ? KILN_ALLOW_RUN : 0);
         cfg.ffi_libs = ffi_any ? NULL : ffi_libs;
+        cfg.net_hosts = net_any ? NULL : net_hosts;
+        cfg.run_programs = run_any ? NULL : run_programs;
         cfg.read_dirs = read_dirs;
         cfg.write_dirs = write_dirs;
     }

@@ -223,11 +223,12 @@ enum {
 /* vm_config.jit: the execution tiers (kiln.h's KILN_JIT_*). */
 enum { VM_JIT_ON, VM_JIT_OFF, VM_JIT_ALWAYS };
 typedef struct vm_config {
-    size_t heap_limit;                                /* bytes, 0 = none */
-    uint64_t fuel;                                    /* instructions per run or call, 0 = none */
-    double timeout;                                   /* seconds per run or call, 0 = none */
-    unsigned allow;                                   /* VM_ALLOW_* */
-    const char *const *read_dirs, *const *write_dirs; /* NULL-terminated, NULL = anywhere */
+    size_t heap_limit;                                  /* bytes, 0 = none */
+    uint64_t fuel;                                      /* instructions per run or call, 0 = none */
+    double timeout;                                     /* seconds per run or call, 0 = none */
+    unsigned allow;                                     /* VM_ALLOW_* */
+    const char *const *read_dirs, *const *write_dirs;   /* NULL-terminated, NULL = anywhere */
+    const char *const *net_hosts, *const *run_programs; /* NULL-terminated, NULL = any */
     const char *const *ffi_libs; /* the libraries the FFI may load (NULL-terminated,
                                     NULL = any) */
     bool trace_sys;              /* report each host access on stderr */

@@ -56,6 +56,8 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                           .read_dirs = c.read_dirs,
                           .write_dirs = c.write_dirs,
                           .ffi_libs = c.ffi_libs,
+                          .net_hosts = c.net_hosts,
+                          .run_programs = c.run_programs,
                           .trace_sys = c.flags & KILN_FLAG_TRACE_SYS,
                           .no_checksum = c.flags & KILN_FLAG_NO_CHECKSUM,
                           .write = c.write,
