@@ -31,7 +31,7 @@ LDLIBS  := -lmimalloc -lffi -luv -lm
 PKGS := libffi-dev libuv1-dev libmimalloc-dev libcriterion-dev libcapstone-dev pkg-config \
         clang-format
 # `make bench`'s peers and tools (node is used when present, not installed).
-BENCH_PKGS := lua5.4 luajit gnuplot-nox hyperfine liblua5.4-dev
+BENCH_PKGS := lua5.4 luajit gnuplot-nox hyperfine liblua5.4-dev wrk
 
 LIB_SRCS := $(wildcard compiler/*.c) $(filter-out vm/main.c,$(wildcard vm/*.c)) \
             $(wildcard interp/*.c) $(wildcard gc/*.c) $(wildcard runtime/*.c) \

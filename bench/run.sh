@@ -66,6 +66,9 @@
 #    kiln_call beside lua_pcall) and the resident memory of a ready VM
 #    (created, a small program loaded and run; the mean of 200), Kiln
 #    beside Lua 5.4's C API. EMBED_N sets the calls (default 2000000).
+# 7. Fibers and the net module: an HTTP hello server under wrk beside
+#    node's, channel ping-pong beside coroutines and promises, and the
+#    memory of an idle fiber (details at the section below).
 #
 # Each command of sections 1, 2 and 4: hyperfine -N (no shell), WARMUP
 # warm-up runs, then RUNS runs; the whole process is timed (start-up and
@@ -147,12 +150,12 @@ declare -A FFI_SIZE=([kiln_interp]=20000000 [kiln_jit]=50000000 [luajit_joff]=10
 GC_SIZE=${GC_SIZE:-"1000000 5000000"}
 
 # ---- sections ---------------------------------------------------------------
-SECTIONS=${BENCH_SECTIONS:-kernels awfy jit ffi gc embed}
+SECTIONS=${BENCH_SECTIONS:-kernels awfy jit ffi gc embed fibers}
 SECTIONS=${SECTIONS//,/ }
 for sec in $SECTIONS; do
     case $sec in
-        kernels|awfy|jit|ffi|gc|embed) ;;
-        *) note "BENCH_SECTIONS: no section '$sec' (kernels awfy jit ffi gc embed)"; exit 2 ;;
+        kernels|awfy|jit|ffi|gc|embed|fibers) ;;
+        *) note "BENCH_SECTIONS: no section '$sec' (kernels awfy jit ffi gc embed fibers)"; exit 2 ;;
     esac
 done
 section() { [[ " $SECTIONS " == *" $1 "* ]]; }   # is section $1 selected?
@@ -813,6 +816,102 @@ if section embed; then
         "$OUT/embed_cost" "${EMBED_N:-2000000}" >> "$TABLES"
         emit ""
     fi
+fi
+
+# ---- 7. fibers and the net module ---------------------------------------------
+# HTTP: examples/http_hello.kn (Kiln JIT) and bench/fibers/http_hello.js
+# (node's http module) answer GET / with "hello" on 127.0.0.1; wrk (one
+# thread, HTTP_SECS seconds after a 1 s warm-up) drives each with 100 and
+# 1,000 connections: requests per second and the 99th percentile latency.
+# Ping-pong: bench/fibers/pingpong.* hand a counter back and forth N times:
+# Kiln's fibers over two unbuffered channels, Lua's coroutines by
+# resume/yield, node's awaited Promises; ns per round trip, the fastest of
+# RUNS. Idle fibers: bench/fibers/idle.* hold N fibers (coroutines) blocked
+# at once; the resident memory beyond N = 0, per fiber.
+if section fibers; then
+    http_port() { # a free port, by asking the kernel for one
+        python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    }
+    wrk_run() { # wrk_run URL CONNECTIONS: "rps p99" or nothing
+        local out
+        out=$(wrk -t1 -c"$2" -d"${HTTP_SECS:-5}s" --latency "$1" 2>&1) || return 0
+        printf '%s %s\n' "$(printf '%s\n' "$out" | awk '/^Requests\/sec:/ {print $2}')" \
+            "$(printf '%s\n' "$out" | awk '$1 == "99%" {print $2}')"
+    }
+    serve() { # serve COMMAND...: starts it, waits until its port answers; its pid in $srv
+        "$@" >/dev/null 2>&1 &
+        srv=$!
+        for _ in $(seq 50); do
+            (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+            sleep 0.1
+        done
+        return 1
+    }
+    emit "## Fibers and the net module"
+    emit ""
+    if ! have wrk; then
+        note "wrk is missing: no HTTP table (make bench-deps)"
+    else
+        emit "HTTP/1.1 hello server on 127.0.0.1, wrk -t1 for ${HTTP_SECS:-5} s per row (after a 1 s warm-up); requests per second and p99 latency."
+        emit ""
+        emit "| connections | Kiln JIT req/s | Kiln p99 | node req/s | node p99 | Kiln / node |"
+        emit "|---:|---:|---:|---:|---:|---:|"
+        for conns in 100 1000; do
+            port=$(http_port)
+            kr="" nr=""
+            if serve "$KILN" run examples/http_hello.kn "$port"; then
+                wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+                kr=$(wrk_run "http://127.0.0.1:$port/" "$conns")
+            fi
+            kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null || true
+            if [ -n "${HAVE[node]:-}" ]; then
+                port=$(http_port)
+                if serve node bench/fibers/http_hello.js "$port"; then
+                    wrk -t1 -c"$conns" -d1s "http://127.0.0.1:$port/" >/dev/null 2>&1 || true
+                    nr=$(wrk_run "http://127.0.0.1:$port/" "$conns")
+                fi
+                kill "$srv" 2>/dev/null; wait "$srv" 2>/dev/null || true
+            fi
+            read -r krps kp99 <<<"${kr:-- -}"
+            read -r nrps np99 <<<"${nr:-- -}"
+            ratio=$(awk -v a="$krps" -v b="$nrps" 'BEGIN { if (a + 0 > 0 && b + 0 > 0) printf "%.2f", a / b; else print "-" }')
+            emit "| $conns | $krps | $kp99 | $nrps | $np99 | $ratio |"
+        done
+        emit ""
+    fi
+    pp_n=${PINGPONG_N:-1000000}
+    best_of() { # best_of COMMAND...: the smallest number it prints over RUNS runs
+        local b="" v
+        for _ in $(seq "$RUNS"); do
+            v=$("$@" 2>/dev/null | tail -n 1) || return 0
+            b=$(awk -v a="$b" -v v="$v" 'BEGIN { if (a == "" || v + 0 < a + 0) print v; else print a }')
+        done
+        printf '%.0f' "$b"
+    }
+    emit "Channel ping-pong, N = $pp_n round trips (two switches each); ns per round trip, the fastest of $RUNS runs."
+    emit ""
+    emit "| runtime | ns per round trip |"
+    emit "|---|---:|"
+    emit "| Kiln interpreter (fibers, channels) | $(best_of "$KILN" run --jit=off bench/fibers/pingpong.kn "$pp_n") |"
+    [ -n "${HAVE[kiln_jit]:-}" ] &&
+        emit "| Kiln JIT (fibers, channels) | $(best_of "$KILN" run --jit=on bench/fibers/pingpong.kn "$pp_n") |"
+    [ -n "$has_lua" ] && emit "| lua5.4 (coroutine resume/yield) | $(best_of lua5.4 bench/fibers/pingpong.lua "$pp_n") |"
+    [ -n "${HAVE[luajit]:-}" ] && emit "| luajit (coroutine resume/yield) | $(best_of luajit bench/fibers/pingpong.lua "$pp_n") |"
+    [ -n "${HAVE[node]:-}" ] && emit "| node (await of a Promise) | $(best_of node bench/fibers/pingpong.js "$pp_n") |"
+    emit ""
+    idle_n=${IDLE_N:-10000}
+    per_fiber() { # per_fiber COMMAND...: (RSS at N - RSS at 0) / N, in bytes
+        local base full
+        base=$("$@" 0 2>/dev/null | tail -n 1) full=$("$@" "$idle_n" 2>/dev/null | tail -n 1)
+        awk -v a="$base" -v b="$full" -v n="$idle_n" 'BEGIN { if (b + 0 > 0) printf "%.0f | %.1f", (b - a) * 1024 / n, b / 1024; else print "- | -" }'
+    }
+    emit "Idle fibers: $idle_n blocked at once; resident memory per fiber beyond the empty program's, and the whole process's."
+    emit ""
+    emit "| runtime | bytes per idle fiber | process RSS (MB) |"
+    emit "|---|---:|---:|"
+    emit "| Kiln (fibers asleep in sleep) | $(per_fiber "$KILN" run bench/fibers/idle.kn) |"
+    [ -n "$has_lua" ] && emit "| lua5.4 (suspended coroutines) | $(per_fiber lua5.4 bench/fibers/idle.lua) |"
+    emit ""
 fi
 
 # ---- results.md and charts --------------------------------------------------

@@ -2698,38 +2698,29 @@ static void stmt(checker *K, comp_node *n);
 
 /* for v in ch, over a channel (checked, of type a): rewritten in place as
  *   { let (chan N) = ch
- *     while true { let (recv N) = (chan N).recv()
- *                  if (recv N).is_none() { break }
- *                  let v = (recv N).unwrap()
- *                  BODY } }
- * and that is checked. False when a is not a channel. */
+ *     while (chan N).__next() { let v = (chan N).__got
+ *                               BODY } }
+ * (__next takes the next value, waiting for one, or is false once the
+ * channel is closed and drained) and that is checked. False when a is
+ * not a channel. */
 static bool chan_loop(checker *K, comp_node *n, int a)
 {
     comp *C = K->C;
     comp_class *c = a >= 0 && a != CT_ERR ? comp_class_of(C, a) : NULL;
     if (!c || !c->generic || c->generic->len != 6 || memcmp(c->generic->name, "__Chan", 6))
         return false;
-    char *ch = comp_alloc(C, 24), *opt = comp_alloc(C, 24);
-    uint32_t chl = (uint32_t)snprintf(ch, 24, "(chan %u)", C->ntemps),
-             optl = (uint32_t)snprintf(opt, 24, "(recv %u)", C->ntemps);
-    C->ntemps++;
+    char *ch = comp_alloc(C, 24);
+    uint32_t chl = (uint32_t)snprintf(ch, 24, "(chan %u)", C->ntemps++);
     n->a->prechecked = true;
     comp_node *outer = synth(K, N_BLOCK, n), *wh = synth(K, N_WHILE, n),
-              *body = synth(K, N_BLOCK, n), *stop = synth(K, N_IF, n), *brk = synth(K, N_BLOCK, n),
-              *yes = synth(K, N_BOOL, n);
-    yes->i = 1;
+              *body = synth(K, N_BLOCK, n), *got = synth(K, N_FIELD, n);
     synth_add(K, outer, synth_let(K, n, ch, chl, n->a));
-    synth_add(K, body,
-              synth_let(K, n, opt, optl, synth_method(K, n, synth_name(K, n, ch, chl), "recv")));
-    stop->a = synth_method(K, n, synth_name(K, n, opt, optl), "is_none");
-    synth_add(K, brk, synth(K, N_BREAK, n));
-    stop->b = brk;
-    synth_add(K, body, stop);
-    synth_add(
-        K, body,
-        synth_let(K, n, n->s, n->len, synth_method(K, n, synth_name(K, n, opt, optl), "unwrap")));
+    got->a = synth_name(K, n, ch, chl);
+    got->s = "__got";
+    got->len = 5;
+    synth_add(K, body, synth_let(K, n, n->s, n->len, got));
     synth_add(K, body, n->c);
-    wh->a = yes;
+    wh->a = synth_method(K, n, synth_name(K, n, ch, chl), "__next");
     wh->b = body;
     synth_add(K, outer, wh);
     *n = *outer;

@@ -128,6 +128,11 @@ void interp_throw(kiln_vm *vm, vm_value *R, const uint32_t *pc, vm_inst *exc)
 #define RA (R[INS_A(ins)])
 #define RB (R[INS_B(ins)])
 #define RC (R[INS_C(ins)])
+/* A back-edge of `off` instructions: charged to the tick counter, whose
+ * running out polls the limits; the loop's JIT_HOT_LOOPS-th turn goes to
+ * the poll too, where on-stack replacement is looked at (a loop whose
+ * ticks run out in compiled callees would never see it otherwise). */
+#define HOT_OR_POLL(off) (((X->tick += (off)) < 0) | (++f->loops == JIT_HOT_LOOPS))
 /* A taken jump; a backward one (a loop's back-edge) charges the loop's
  * length to the tick counter, whose running out polls the limits: at the
  * poll the frame stays at the branch (pc past its X word, frame.h), and
@@ -135,7 +140,7 @@ void interp_throw(kiln_vm *vm, vm_value *R, const uint32_t *pc, vm_inst *exc)
 #define JUMP_X() \
     do { \
         int32_t off_ = (int32_t)pc[0]; \
-        if (off_ < 0 && (f->loops++, (X->tick += off_) < 0)) { \
+        if (off_ < 0 && HOT_OR_POLL(off_)) { \
             resume = pc + 1 + off_; \
             pc += 1; \
             goto poll; \
@@ -242,7 +247,7 @@ interp_exec(kiln_vm *vm, vm_value *const base, vm_value *result)
         VM_CASE(STRIDX) : OP_CALL(STRIDX, 0); VM_DISPATCH();
         VM_CASE(JMP) : {
             int32_t off = INS_sJ(ins);
-            if (off < 0 && (f->loops++, (X->tick += off) < 0)) {
+            if (off < 0 && HOT_OR_POLL(off)) {
                 resume = pc + off;
                 goto poll;
             }

@@ -536,11 +536,21 @@ static int give_way(kiln_vm *vm)
             me->state = F_RUNNING;
             break;
         }
+        /* The run ends: rt_fiber_end waits for the fiber it resumed, which
+         * has ended or waits no more. */
+        if (S->main.wake == W_CANCEL) {
+            if (me->main) {
+                me->state = F_RUNNING;
+                break;
+            }
+            if (S->main.state == F_BLOCKED) {
+                push(S, &S->main, true);
+                continue;
+            }
+        }
         if (!uv_loop_alive(&S->loop)) { /* nothing can wake anyone */
             if (me->main) {
                 me->state = F_RUNNING;
-                if (me->wake == W_CANCEL) /* rt_fiber_end waits: nothing left to wait for */
-                    break;
                 rt_raise(vm, RT_ERR_DEADLOCK,
                          "deadlock: every fiber is blocked and nothing is pending that could "
                          "wake one");
@@ -552,6 +562,7 @@ static int give_way(kiln_vm *vm)
                 push(S, &S->main, true);
             continue;
         }
+        vm_flush(vm); /* what was printed shows while the VM waits */
         uv_timer_start(&S->poll, on_poll, POLL_MS, POLL_MS);
         uv_run(&S->loop, UV_RUN_ONCE);
         uv_timer_stop(&S->poll);
@@ -869,6 +880,13 @@ void rt_fiber_release(kiln_vm *vm, vm_fiberobj *o)
     free(f);
 }
 
+static void close_handle(uv_handle_t *h, void *arg)
+{
+    (void)arg;
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
 void rt_fiber_free(kiln_vm *vm)
 {
     rt_sched *S = vm->sched;
@@ -882,8 +900,10 @@ void rt_fiber_free(kiln_vm *vm)
     }
     if (S->dead && S->dead != &S->main)
         drop_stacks(vm, S->dead);
-    uv_close((uv_handle_t *)&S->timer, NULL);
-    uv_close((uv_handle_t *)&S->poll, NULL);
+    /* Every handle closed (the modules' were, as their objects were
+     * freed; any left is closed here), their callbacks run, then the loop
+     * itself, with its descriptors. */
+    uv_walk(&S->loop, close_handle, NULL);
     uv_run(&S->loop, UV_RUN_DEFAULT);
     uv_loop_close(&S->loop);
     free(S->sleepers);

@@ -19,6 +19,14 @@ extern const char std_prelude[];
         {name, params, ret, NULL}, fn, NULL, NULL, NULL \
     }
 
+/* ... and one whose parameters or result (letter T) are types of the
+ * prelude written as text: types[i] for parameter i, types[nparams] for
+ * the result. */
+#define STD_TYPED(name, params, ret, types, fn) \
+    { \
+        {name, params, ret, types}, fn, NULL, NULL, NULL \
+    }
+
 /* Every native, module by module: std_native(i) for i < std_natives_count(). */
 const vm_native *std_native(size_t i);
 size_t std_natives_count(void);
@@ -34,9 +42,9 @@ char std_module_const(const char *module, uint32_t mlen, const char *name, uint3
 /* The tables of each file. */
 extern const vm_native std_core_natives[], std_math_natives[], std_os_natives[], std_io_natives[],
     std_ffi_natives[], std_text_natives[], std_random_natives[], std_fiber_natives[],
-    std_time_natives[];
+    std_time_natives[], std_net_natives[];
 extern const size_t std_core_count, std_math_count, std_os_count, std_io_count, std_ffi_count,
-    std_text_count, std_random_count, std_fiber_count, std_time_count;
+    std_text_count, std_random_count, std_fiber_count, std_time_count, std_net_count;
 
 /* std_arg_str: the str argument args[i] of native `fn`, or NULL after
  * raising NullError when it is null. */

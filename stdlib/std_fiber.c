@@ -74,11 +74,6 @@ static const char *const FN_FIBER[] = {"fn()", "Fiber"};
 static const char *const FIBER[] = {"Fiber", NULL};
 static const char *const NO_FIBER[] = {"Fiber"};
 
-#define STD_TYPED(name, params, ret, types, fn) \
-    { \
-        {name, params, ret, types}, fn, NULL, NULL, NULL \
-    }
-
 const vm_native std_fiber_natives[] = {
     STD_TYPED("__fiber_spawn", "T", 'T', FN_FIBER, f_spawn),
     STD_TYPED("__fiber_current", "", 'T', NO_FIBER, f_current),

@@ -395,6 +395,11 @@ struct kiln_vm {
     char error[KILN_ERRBUF];
 };
 
+/* vm_flush: the guest's output written so far leaves the process's
+ * buffers (before the VM waits for the host: a server's output appears
+ * when it is printed). Nothing with an embedder's write hook. */
+void vm_flush(kiln_vm *vm);
+
 /* vm_poll: checks the limits when the tick counter has run out; true
  * after raising the limit that stops the guest (RT_LIMIT). */
 bool vm_poll(kiln_vm *vm);

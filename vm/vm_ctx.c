@@ -19,6 +19,14 @@ void vm_write(kiln_vm *vm, int stream, const char *p, size_t n)
         fwrite(p, 1, n, stream == 2 ? stderr : stdout);
 }
 
+void vm_flush(kiln_vm *vm)
+{
+    if (!vm->cfg.write) {
+        fflush(stdout);
+        fflush(stderr);
+    }
+}
+
 /* Instructions between two checks of kiln_interrupt's flag when no fuel
  * runs out sooner: a few microseconds of guest time. */
 enum { POLL_INTERVAL = 1 << 16 };

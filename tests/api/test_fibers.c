@@ -30,17 +30,26 @@ static void capture(void *ud, int stream, const char *p, size_t n)
     }
 }
 
-static kiln_vm *vm_with(const char *src, int jit, struct out *o)
+/* A VM running `jit` (KILN_JIT_*) with the KILN_ALLOW_* bits `allow`, its
+ * output into o, src loaded. */
+static kiln_vm *vm_allowed(const char *src, int jit, unsigned allow, struct out *o)
 {
     kiln_config cfg;
     kiln_config_init(&cfg);
     cfg.write = capture;
     cfg.userdata = o;
     cfg.jit = jit;
+    cfg.allow = allow;
     kiln_vm *vm = kiln_new(&cfg);
     cr_assert_not_null(vm);
-    cr_assert_eq(kiln_load_source(vm, "app.kn", src, strlen(src)), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(kiln_load_source(vm, "program.kn", src, strlen(src)), KILN_OK, "%s",
+                 kiln_error(vm));
     return vm;
+}
+
+static kiln_vm *vm_with(const char *src, int jit, struct out *o)
+{
+    return vm_allowed(src, jit, 0, o);
 }
 
 static const char *const WORKERS =
@@ -200,5 +209,125 @@ Test(fibers, runs_move_between_threads)
         pthread_join(t, &ok);
         cr_assert(ok, "round %d: %s", i, kiln_error(vm));
     }
+    kiln_free(vm);
+}
+
+/* ---- The net module ---- */
+
+#include <dirent.h>
+
+/* The descriptors open now. libuv opens one pipe for the whole process
+ * at its first loop (its signal lock, never closed), so a VM with a loop
+ * runs once before the first count. */
+static int open_fds(void)
+{
+    static bool warm;
+    if (!warm) {
+        warm = true;
+        kiln_vm *vm = kiln_new(NULL);
+        cr_assert_not_null(vm);
+        static const char src[] = "sleep(1)\n";
+        cr_assert_eq(kiln_load_source(vm, "warm.kn", src, sizeof src - 1), KILN_OK);
+        cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+        kiln_free(vm);
+    }
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    cr_assert_not_null(d);
+    for (struct dirent *e; (e = readdir(d));)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n;
+}
+
+static kiln_vm *net_vm(const char *src, int jit, struct out *o)
+{
+    return vm_allowed(src, jit, KILN_ALLOW_NET, o);
+}
+
+static const char *const NET =
+    "import net\n"
+    "fn pairs(n: int) -> int {\n"
+    "    let l = net.listen(\"127.0.0.1\", 0)\n"
+    "    let port = l.port()\n"
+    "    var kept: [TcpConn] = []\n"
+    "    spawn fn() { while true { kept.push(l.accept()) } }\n"
+    "    var bytes = 0\n"
+    "    for i in 0..n {\n"
+    "        let c = net.connect(\"127.0.0.1\", port)\n"
+    "        c.write(\"ping\")\n"
+    "        if i % 2 == 0 { c.close() }\n" /* the others: left to the end */
+    "        bytes += 4\n"
+    "    }\n"
+    "    sleep(1)\n"
+    "    return bytes + kept.len()\n"
+    "}\n"
+    "fn serve_forever() {\n"
+    "    let l = net.listen(\"127.0.0.1\", 0)\n"
+    "    let port = l.port()\n"
+    "    spawn fn() { let c = net.connect(\"127.0.0.1\", port)\n c.read(10) }\n"
+    "    let c = l.accept()\n"
+    "    c.read(10)\n" /* nothing comes */
+    "}\n"
+    "fn loopback6() -> str {\n"
+    "    let l = net.listen(\"::1\", 0)\n"
+    "    let f = spawn fn() { let c = l.accept()\n c.write(c.read(10).to_upper())\n c.close() }\n"
+    "    let c = net.connect(\"::1\", l.port())\n"
+    "    c.write(\"six\")\n"
+    "    let s = c.read(10)\n"
+    "    f.join()\n"
+    "    return s\n"
+    "}\n";
+
+Test(fibers, no_descriptor_outlives_the_vm)
+{
+    int before = open_fds();
+    for (int round = 0; round < 3; round++) {
+        struct out o = {0};
+        kiln_vm *vm = net_vm(NET, round == 1 ? KILN_JIT_ALWAYS : KILN_JIT_OFF, &o);
+        kiln_value arg = kiln_int(40), r;
+        cr_assert_eq(kiln_call(vm, "pairs", &arg, 1, &r), KILN_OK, "%s", kiln_error(vm));
+        cr_assert_eq(r.as.i, 200);
+        cr_assert_eq(kiln_call(vm, "pairs", &arg, 1, &r), KILN_OK, "%s", kiln_error(vm));
+        kiln_free(vm);
+    }
+    cr_assert_eq(open_fds(), before, "descriptors left open: %d before, %d after", before,
+                 open_fds());
+}
+
+Test(fibers, interrupt_stops_fibers_waiting_on_sockets)
+{
+    int before = open_fds();
+    struct out o = {0};
+    kiln_vm *vm = net_vm(NET, KILN_JIT_OFF, &o);
+    struct later l = {vm, 30};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, interrupt_later, &l), 0);
+    cr_assert_eq(kiln_call(vm, "serve_forever", NULL, 0, NULL), KILN_ERR_LIMIT, "%s",
+                 kiln_error(vm));
+    pthread_join(t, NULL);
+    kiln_value arg = kiln_int(4), r;
+    cr_assert_eq(kiln_call(vm, "pairs", &arg, 1, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(r.as.i, 20);
+    kiln_free(vm);
+    cr_assert_eq(open_fds(), before);
+}
+
+Test(fibers, ipv6_loopback)
+{
+    struct out o = {0};
+    kiln_vm *vm = net_vm(NET, KILN_JIT_OFF, &o);
+    kiln_value r;
+    kiln_status st = kiln_call(vm, "loopback6", NULL, 0, &r);
+    if (st != KILN_OK && strstr(kiln_error(vm), "EADDRNOTAVAIL")) {
+        kiln_free(vm);
+        cr_skip_test("this machine has no IPv6 loopback");
+    }
+    cr_assert_eq(st, KILN_OK, "%s", kiln_error(vm));
+    size_t n = 0;
+    const char *s = kiln_str_bytes(vm, r, &n);
+    cr_assert_not_null(s, "%s", kiln_error(vm));
+    cr_assert_eq(n, 3);
+    cr_assert(!memcmp(s, "SIX", 3));
     kiln_free(vm);
 }
