@@ -151,9 +151,9 @@ typedef struct rt_sched {
     char end_msg[sizeof(((vm_ctx *)0)->err_msg)];
 } rt_sched;
 
-/* Stack sizes: the machine stack a fiber may use (touched pages only are
- * memory), and what the heap limit is charged for one. */
-enum { FIBER_STACK = 256 << 10, FIBER_CHARGE = 16 << 10 };
+/* What the heap limit is charged for a fiber (the pages of its stacks it
+ * touches, about). Its machine stack is vm->cfg.fiber_stack bytes. */
+enum { FIBER_CHARGE = 16 << 10 };
 /* Longest wait of the loop between looks at kiln_interrupt's flag and
  * the deadline, in milliseconds. */
 enum { POLL_MS = 4 };
@@ -319,7 +319,7 @@ static void boot(rt_fiber *f);
 static bool make_stack(rt_fiber *f)
 {
     long page = 4096;
-    size_t len = FIBER_STACK + (size_t)page;
+    size_t size = f->vm->cfg.fiber_stack, len = size + (size_t)page;
     char *m =
         mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
@@ -354,13 +354,13 @@ static bool make_stack(rt_fiber *f)
         return false;
     }
     f->uc.uc_stack.ss_sp = m + page;
-    f->uc.uc_stack.ss_size = FIBER_STACK;
+    f->uc.uc_stack.ss_size = size;
     f->uc.uc_link = NULL;
     makecontext(&f->uc, (void (*)(void))boot, 1, f);
 #endif
 #ifdef KILN_ASAN_FIBERS
     f->asan_lo = m + page;
-    f->asan_size = FIBER_STACK;
+    f->asan_size = size;
 #endif
 #ifdef __SANITIZE_THREAD__
     f->tsan = __tsan_create_fiber(0);

@@ -132,6 +132,11 @@ typedef struct {
      * guest may run, as it names them ("ls", "/bin/echo"); NULL: any. */
     const char *const *net_hosts;
     const char *const *run_programs;
+    /* The machine stack of each fiber (spawn), in bytes, below a guard
+     * page: 0 = 256 KiB; at least 64 KiB, rounded up to whole pages. Only
+     * the pages a fiber touches are memory. Natives of the host a fiber
+     * calls run on it. */
+    size_t fiber_stack;
     /* Wall-clock seconds each kiln_run or kiln_call may take, 0 = no
      * limit; then it stops with KILN_ERR_LIMIT, "stopped: out of time".
      * Checked where fuel is counted and when a native returns. */

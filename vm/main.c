@@ -64,6 +64,9 @@ static const char USAGE[] =
     "                        The JIT exists on x86-64 Linux; elsewhere `on`\n"
     "                        interprets and `always` is an error\n"
     "  --jit-stats           (run) print the JIT's counters on stderr at exit\n"
+    "  --fiber-stack=SIZE    (run) each fiber's machine stack (default 256K, at\n"
+    "                        least 64K); deep recursion of compiled code and of\n"
+    "                        natives calling back needs more\n"
     "  --jit-code-limit=SIZE (run) machine code kept at most (default 64M); past\n"
     "                        it functions stay interpreted\n"
     "  --perf-map            (run) write /tmp/perf-PID.map so perf names compiled\n"
@@ -328,7 +331,7 @@ int main(int argc, char **argv)
     uint64_t fuel = 0;
     double timeout = 0;
     int jit = KILN_JIT_ON;
-    size_t jit_limit = 0;
+    size_t jit_limit = 0, fiber_stack = 0;
     bool jit_stats = false, dis_jit = false;
     unsigned allow = KILN_ALLOW_ALL; /* the command line's user owns the machine */
     bool confined = false;
@@ -423,6 +426,10 @@ int main(int argc, char **argv)
                 return usage_error("bad mode in '%s' (--jit=on, off or always)", a);
         } else if (!strcmp(a, "--jit-stats") && run) {
             jit_stats = true;
+        } else if (!strncmp(a, "--fiber-stack=", 14) && run) {
+            fiber_stack = parse_size(a + 14);
+            if (!fiber_stack)
+                return usage_error("bad size in '%s' (e.g. --fiber-stack=1M)", a);
         } else if (!strncmp(a, "--jit-code-limit=", 17) && run) {
             jit_limit = parse_size(a + 17);
             if (!jit_limit)
@@ -470,6 +477,7 @@ int main(int argc, char **argv)
     cfg.fuel = fuel;
     cfg.jit = jit;
     cfg.jit_code_limit = jit_limit;
+    cfg.fiber_stack = fiber_stack;
     if (confined) { /* only what the options grant */
         bool env = false;
         for (int k = 2; k < i; k++)

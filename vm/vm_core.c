@@ -38,6 +38,15 @@ void kiln_config_init(kiln_config *cfg)
         memset(cfg, 0, sizeof *cfg);
 }
 
+/* kiln_config.fiber_stack as used: the default for 0, else at least
+ * 64 KiB (at most 1 GiB), in whole pages. */
+static size_t fiber_stack_size(size_t want)
+{
+    enum { DEFAULT = 256 << 10, LEAST = 64 << 10 };
+    size_t n = want == 0 ? DEFAULT : want < LEAST ? LEAST : want > (1u << 30) ? (1u << 30) : want;
+    return (n + 4095) & ~(size_t)4095;
+}
+
 kiln_vm *kiln_new(const kiln_config *cfg)
 {
     kiln_vm *vm = malloc(sizeof *vm);
@@ -66,6 +75,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                                  : c.jit == KILN_JIT_ALWAYS ? VM_JIT_ALWAYS
                                                             : VM_JIT_ON,
                           .jit_code_limit = c.jit_code_limit,
+                          .fiber_stack = fiber_stack_size(c.fiber_stack),
                           .perf_map = c.flags & KILN_FLAG_PERF_MAP,
                           .read = c.read,
                           .load_module = (void (*)(void))c.load_module,
