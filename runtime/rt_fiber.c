@@ -474,9 +474,11 @@ static void arrived(rt_sched *S)
 static void switch_to(rt_sched *S, rt_fiber *from, rt_fiber *to)
 {
     kiln_vm *vm = from->vm;
+    vm_ticks_leave(vm); /* fuel is the run's, whichever fiber spends it */
     S->cur = to;
     S->prev = from;
     vm->ctx = to->X;
+    vm_ticks_enter(vm);
     to->state = F_RUNNING;
 #ifdef KILN_ASAN_FIBERS
     __sanitizer_start_switch_fiber(from->state == F_DONE ? NULL : &from->asan_fake, to->asan_lo,

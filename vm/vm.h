@@ -410,6 +410,11 @@ bool vm_poll(kiln_vm *vm);
  * for up to 65,536 calls); true after raising. */
 bool vm_poll_after_native(kiln_vm *vm);
 void vm_limits_reset(kiln_vm *vm); /* fuel and polling for a new run or call */
+/* vm_ticks_leave / vm_ticks_enter: the running context gives the CPU to
+ * another (a fiber switch): what it counted is charged to the run's fuel
+ * now; the context that runs next gets a poll interval of what is left. */
+void vm_ticks_leave(kiln_vm *vm);
+void vm_ticks_enter(kiln_vm *vm);
 /* vm_charge: work a native or an instruction does in proportion to its
  * size (copying, filling, searching), charged to the tick counter as
  * `units` instructions, so fuel and kiln_interrupt bound it as they bound

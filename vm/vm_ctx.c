@@ -74,6 +74,23 @@ bool vm_poll(kiln_vm *vm)
     return false;
 }
 
+void vm_ticks_leave(kiln_vm *vm)
+{
+    vm_ctx *X = vm->ctx;
+    uint64_t used = (uint64_t)(X->tick_len - X->tick);
+    vm->ticks_used += used;
+    if (vm->fuel_left != UINT64_MAX)
+        vm->fuel_left = used >= vm->fuel_left ? 0 : vm->fuel_left - used;
+    X->tick_len = X->tick = 0;
+}
+
+void vm_ticks_enter(kiln_vm *vm)
+{
+    vm_ctx *X = vm->ctx;
+    X->tick_len = vm->fuel_left < POLL_INTERVAL ? (int64_t)vm->fuel_left : POLL_INTERVAL;
+    X->tick = X->tick_len;
+}
+
 bool vm_poll_after_native(kiln_vm *vm)
 {
     if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed) ||
