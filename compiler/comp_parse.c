@@ -880,6 +880,8 @@ static bool type_args(parser *P, comp_node *n)
 static bool is_pair_index(const comp_token *t, char *a, char *b)
 {
     double tenths = t->v.f * 10;
+    if (!(tenths >= 0 && tenths <= 55.5)) /* NaN, huge: no pair (and no cast of it) */
+        return false;
     int k = (int)(tenths + 0.5);
     if (k < 0 || k > 55 || tenths - k > 1e-9 || k - tenths > 1e-9 || k / 10 > 5 || k % 10 > 5)
         return false;
