@@ -856,6 +856,11 @@ void rt_fiber_mark(gc_heap *h, kiln_vm *vm)
         gc_mark(h, f->fn ? &f->fn->obj : NULL);
         vm_gc_mark_ctx(h, f->X);
     }
+    /* An error no join has taken stays (with its Fiber) until the run's
+     * end reports it, though nothing of the program holds the Fiber. */
+    for (rt_fiber *f = S->failed; f; f = f->failed_next)
+        if (!f->joined)
+            gc_mark(h, f->obj ? &f->obj->obj : NULL);
 }
 
 void rt_fiber_trace(gc_heap *h, vm_fiberobj *o)
