@@ -253,6 +253,24 @@ Test(names, classes_qualified_and_bare)
     kiln_free(vm);
 }
 
+Test(names, the_disassembly_shows_modules_and_variants)
+{
+    out o;
+    kiln_vm *vm = names_vm(KILN_JIT_OFF, 0, &o);
+    const char *text;
+    cr_assert_eq(kiln_disassemble(vm, &text), KILN_OK, "%s", kiln_error(vm));
+    const char *want[] = {" Point in app\n",
+                          " Point in util\n",
+                          " Point in geo\n",
+                          " ParseError in geo : Error\n",
+                          " Shape in util\n  variant0 Circle(field1)\n  variant1 Rect(field2, "
+                          "field3)\n  variant2 Empty\n",
+                          " Option<int> in prelude\n  variant0 None\n  variant1 Some(field1)\n"};
+    for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
+        cr_assert(strstr(text, want[i]), "no '%s' in the listing", want[i]);
+    kiln_free(vm);
+}
+
 Test(names, a_bare_name_two_modules_share)
 {
     out o;
