@@ -535,7 +535,9 @@ static vm_inst *variant_of(kiln_vm *vm, kiln_value e, const vm_variant **var, co
         return NULL;
     const vm_class *c = obj->cls->def;
     if (!c->nvariants) {
-        vm_api_fail(vm, "%s: a %s, not an enum value", who, vm_image_str(&vm->img, c->name));
+        char cn[128];
+        vm_api_fail(vm, "%s: a %s, not an enum value", who,
+                    vm_type_text(&vm->img, c->type, cn, sizeof cn));
         return NULL;
     }
     int64_t tag = obj->fields[0].i; /* an int (vm_verify): in range unless the code wrote it */
@@ -604,7 +606,9 @@ static vm_inst *field_of(kiln_vm *vm, kiln_value o, const char *name, uint32_t *
             return obj;
         }
     }
-    vm_api_fail(vm, "%s: %s has no field '%.100s'", who, vm_image_str(im, c->name), name);
+    char cn[128];
+    vm_api_fail(vm, "%s: %s has no field '%.100s'", who, vm_type_text(im, c->type, cn, sizeof cn),
+                name);
     return NULL;
 }
 

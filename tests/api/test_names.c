@@ -227,6 +227,7 @@ Test(names, classes_qualified_and_bare)
     cr_assert_str_eq(type_of(vm, g), "geo.Point");
     cr_assert_eq(kiln_set_field(vm, g, "lat", kiln_float(1.0)), KILN_OK, "%s", kiln_error(vm));
     cr_assert_eq(kiln_set_field(vm, g, "x", kiln_int(1)), KILN_ERR_API, "geo's Point has no x");
+    cr_assert(strstr(kiln_error(vm), "geo.Point has no field 'x'"), "%s", kiln_error(vm));
     cr_assert_eq(kiln_object_new(vm, "nope.Point", &g), KILN_ERR_API);
     cr_assert(strstr(kiln_error(vm), "no type 'nope.Point'"), "%s", kiln_error(vm));
     /* Bare and found in one module only */
@@ -447,7 +448,7 @@ Test(names, enum_misuse)
     cr_assert_eq(kiln_object_new(vm, "util.Point", &p), KILN_OK);
     cr_assert_eq(kiln_enum_variant(vm, p, &name, NULL), KILN_ERR_API);
     cr_assert_null(name);
-    cr_assert(strstr(kiln_error(vm), "a Point, not an enum value"), "%s", kiln_error(vm));
+    cr_assert(strstr(kiln_error(vm), "a util.Point, not an enum value"), "%s", kiln_error(vm));
     cr_assert_eq(kiln_enum_payload(vm, p, 0, &v), KILN_ERR_API);
     cr_assert_eq(kiln_enum_variant(vm, kiln_int(3), &name, NULL), KILN_ERR_API);
     cr_assert_eq(kiln_enum_variant(vm, kiln_null(), &name, NULL), KILN_ERR_API);
