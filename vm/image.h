@@ -384,15 +384,19 @@ void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b);
  * (as vm_type_write writes it)? Spaces do not count, and `text` may leave
  * out a module's name where `written` has one ("Point" for "util.Point"),
  * but may not add or change one. -1 if it does not, else how many module
- * names it left out. vm_text_same: vm_text_match(...) >= 0. */
+ * names it left out. vm_text_same: the same, leaving a module's name out
+ * only where the bare name means that module's class in im: no class of
+ * the entry module or the prelude has the name, nor another module's
+ * ("Point" means util.Point only when util's is the one Point). */
 int vm_text_match(const char *text, const char *written);
-bool vm_text_same(const char *text, const char *written);
+bool vm_text_same(const vm_image *im, const char *text, const char *written);
 
-/* vm_type_named: the type of the image that type text `text` names: the
- * one it matches leaving out the fewest module names (so "Point" is the
- * entry module's Point if there is one, else the only Point; "util.Point"
- * is only util's). -1 when none matches; -2 when two match equally well,
- * with them in *a and *b. */
+/* vm_type_named: the type of im that type text `text` names, as
+ * vm_text_same matches ("util.Point" is util's; "Point" the entry
+ * module's or the prelude's class, else the one module's class of that
+ * name). When none: -1 if nothing is near; -2 if the text, leaving out
+ * module names freely, would name two types (in *a and *b: say which to
+ * write); -3 if it would name one (in *a: what it may mean). */
 int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_t *b);
 
 /* vm_assignable: may a value of type `from` be stored where `to` is

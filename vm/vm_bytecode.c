@@ -207,7 +207,26 @@ static bool ident_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-int vm_text_match(const char *text, const char *written)
+/* Does the bare class name `name` (n bytes: "Point", or "Box" for
+ * Box<int>) name module `mod`'s class (m bytes) in im: is it no class's
+ * of the entry module or the prelude, and no other module's? */
+static bool bare_names(const vm_image *im, const char *mod, size_t m, const char *name, size_t n)
+{
+    for (uint32_t i = 0; i < im->nclasses; i++) {
+        const vm_class *c = &im->classes[i];
+        const char *cn = vm_image_str(im, c->name);
+        if (strncmp(cn, name, n) != 0 || ident_char(cn[n]))
+            continue;
+        const char *cm = vm_class_module(im, c);
+        if (!cm || strlen(cm) != m || memcmp(cm, mod, m) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* vm_text_match's: with `im`, a module's name is left out only where the
+ * bare name names that module's class in im. */
+static int text_match(const vm_image *im, const char *text, const char *written)
 {
     const char *a = text, *w = written;
     int left_out = 0;
@@ -219,10 +238,14 @@ int vm_text_match(const char *text, const char *written)
         /* A module's name on a class in `written` ("util.Point"): `text`
          * either writes the same or leaves it out. */
         if (ident_char(*w) && (w == written || !ident_char(w[-1]))) {
-            const char *e = w;
+            const char *e = w, *n = w;
             while (ident_char(*e))
                 e++;
             if (*e == '.' && ident_char(e[1]) && strncmp(a, w, (size_t)(e + 1 - w)) != 0) {
+                for (n = e + 1; ident_char(*n); n++)
+                    ;
+                if (im && !bare_names(im, w, (size_t)(e - w), e + 1, (size_t)(n - e - 1)))
+                    return -1;
                 w = e + 1;
                 left_out++;
             }
@@ -235,35 +258,44 @@ int vm_text_match(const char *text, const char *written)
     }
 }
 
-bool vm_text_same(const char *text, const char *written)
+int vm_text_match(const char *text, const char *written)
 {
-    return vm_text_match(text, written) >= 0;
+    return text_match(NULL, text, written);
 }
 
-int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_t *b)
+bool vm_text_same(const vm_image *im, const char *text, const char *written)
 {
-    int64_t found = -1;
-    int best = -1;
+    return text_match(im, text, written) >= 0;
+}
+
+/* The types of im that `text` matches (with im: as vm_text_same does,
+ * else leaving out any module's name), the first two in *a and *b: how
+ * many, at most 2. */
+static int types_matching(const vm_image *im, const char *text, bool strict, uint32_t *a,
+                          uint32_t *b)
+{
+    int found = 0;
     vm_buf w = {0};
-    for (uint32_t t = VM_T_INT; t < VM_T__COUNT + im->ntypes && !w.oom; t++) {
+    for (uint32_t t = VM_T_INT; t < VM_T__COUNT + im->ntypes && found < 2 && !w.oom; t++) {
         w.len = 0;
         if (w.data)
             w.data[0] = 0;
         type_write(im, t, &w, 0);
-        int m = w.oom ? -1 : vm_text_match(text, w.data);
-        if (m < 0 || (best >= 0 && m > best))
-            continue;
-        if (m == best) { /* as good as the one found: two */
-            *b = t;
-            found = -2;
-            continue;
-        }
-        best = m;
-        *a = t;
-        found = t;
+        if (!w.oom && text_match(strict ? im : NULL, text, w.data) >= 0)
+            *(found++ ? b : a) = t;
     }
     vm_buf_free(&w);
     return found;
+}
+
+int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_t *b)
+{
+    int n = types_matching(im, text, true, a, b);
+    if (n == 1)
+        return *a;
+    if (n == 0) /* what it may have meant */
+        n = types_matching(im, text, false, a, b);
+    return n == 0 ? -1 : n == 1 ? -3 : -2;
 }
 
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)

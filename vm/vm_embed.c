@@ -445,7 +445,7 @@ kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, 
         kiln_status st = KILN_OK;
         if (b.oom)
             st = vm_api_fail(vm, "kiln_find_function: out of memory");
-        else if (!vm_text_same(type, b.data))
+        else if (!vm_text_same(im, type, b.data))
             st = vm_api_fail(vm, "kiln_find_function: %.200s has type %.300s, not %.300s", name,
                              b.data, type);
         vm_buf_free(&b);

@@ -138,16 +138,20 @@ int64_t vm_api_type(kiln_vm *vm, const char *text, const char *who)
     }
     uint32_t a = 0, b = 0;
     int64_t found = vm_type_named(&vm->img, text, &a, &b);
+    char ta[128], tb[128];
     if (found == -1)
         vm_api_fail(vm, "%s: the program has no type '%.200s' (only types its code uses)", who,
                     text);
-    if (found == -2) {
-        char ta[128], tb[128];
+    if (found == -2)
         vm_api_fail(vm, "%s: '%.200s' may name two types of the program: write '%s' or '%s'", who,
                     text, vm_type_text(&vm->img, a, ta, sizeof ta),
                     vm_type_text(&vm->img, b, tb, sizeof tb));
-    }
-    return found;
+    if (found == -3)
+        vm_api_fail(vm,
+                    "%s: the program has no type '%.200s' (a bare name is the root module's "
+                    "class): write '%s'",
+                    who, text, vm_type_text(&vm->img, a, ta, sizeof ta));
+    return found < 0 ? (found == -2 ? -2 : -1) : found;
 }
 
 kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)

@@ -47,6 +47,7 @@ static const char *const MAIN =
     "}\n"
     "fn mine() -> Point { return Point(\"p\") }\n"
     "fn points() -> [Point] { return [mine()] }\n"
+    "fn upoints() -> {str: util.Point} { return {\"a\": util.point(1)} }\n"
     "fn area(s: util.Shape) -> float {\n"
     "    return match s {\n"
     "        util.Shape.Circle(r) => 3.0 * r * r,\n"
@@ -246,8 +247,17 @@ Test(names, classes_qualified_and_bare)
     cr_assert_eq(kiln_find_function(vm, "util.point", "fn(int) -> geo.Point", &f), KILN_ERR_API);
     cr_assert_eq(kiln_find_function(vm, "mine", "fn() -> util.Point", &f), KILN_ERR_API);
     cr_assert(strstr(kiln_error(vm), "has type fn() -> Point"), "%s", kiln_error(vm));
-    cr_assert_eq(kiln_find_function(vm, "util.point", "fn(int) -> Point", &f), KILN_OK,
-                 "a bare name may leave out the module: %s", kiln_error(vm));
+    cr_assert_eq(kiln_find_function(vm, "util.point", "fn(int) -> Point", &f), KILN_ERR_API,
+                 "Point is the root module's");
+    cr_assert_eq(kiln_find_function(vm, "util.only", "fn() -> Only", &f), KILN_OK,
+                 "util's Only is the only one: %s", kiln_error(vm));
+    /* A bare name that means the root's class, in a type only util's has */
+    kiln_value m;
+    cr_assert_eq(kiln_map_new(vm, "{str: Point}", &m), KILN_ERR_API);
+    cr_assert(strstr(kiln_error(vm), "no type '{str: Point}' (a bare name is the root module's "
+                                     "class): write '{str: util.Point}'"),
+              "%s", kiln_error(vm));
+    cr_assert_eq(kiln_map_new(vm, "{str: util.Point}", &m), KILN_OK, "%s", kiln_error(vm));
     kiln_value r;
     cr_assert_eq(kiln_call(vm, "geo.point", (kiln_value[]){kiln_float(4.0)}, 1, &r), KILN_OK);
     cr_assert_str_eq(type_of(vm, r), "geo.Point");
