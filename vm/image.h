@@ -380,15 +380,12 @@ const char *vm_class_module(const vm_image *im, const vm_class *c);
  * "Option<util.Point>") at the end of `b`. */
 void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b);
 
-/* vm_text_match: does type text `text` name the type written `written`
- * (as vm_type_write writes it)? Spaces do not count, and `text` may leave
- * out a module's name where `written` has one ("Point" for "util.Point"),
- * but may not add or change one. -1 if it does not, else how many module
- * names it left out. vm_text_same: the same, leaving a module's name out
- * only where the bare name means that module's class in im: no class of
- * the entry module or the prelude has the name, nor another module's
- * ("Point" means util.Point only when util's is the one Point). */
-int vm_text_match(const char *text, const char *written);
+/* vm_text_same: does type text `text` name the type written `written`
+ * (as vm_type_write writes it) in im? Spaces do not count, and `text` may
+ * leave out a module's name where `written` has one ("Point" for
+ * "util.Point") only where the bare name means that module's class: no
+ * class of the entry module or the prelude has the name, nor another
+ * module's. It may not add or change a module's name. */
 bool vm_text_same(const vm_image *im, const char *text, const char *written);
 
 /* vm_type_named: the type of im that type text `text` names, as

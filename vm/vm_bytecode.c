@@ -224,8 +224,12 @@ static bool bare_names(const vm_image *im, const char *mod, size_t m, const char
     return true;
 }
 
-/* vm_text_match's: with `im`, a module's name is left out only where the
- * bare name names that module's class in im. */
+/* Does type text `text` name the type written `written` (as
+ * vm_type_write writes it)? Spaces do not count, and `text` may leave out
+ * a module's name where `written` has one ("Point" for "util.Point"), but
+ * not add or change one; with `im`, only where the bare name names that
+ * module's class in im. -1 if it does not, else how many module names it
+ * left out. */
 static int text_match(const vm_image *im, const char *text, const char *written)
 {
     const char *a = text, *w = written;
@@ -256,11 +260,6 @@ static int text_match(const vm_image *im, const char *text, const char *written)
             return left_out;
         a++, w++;
     }
-}
-
-int vm_text_match(const char *text, const char *written)
-{
-    return text_match(NULL, text, written);
 }
 
 bool vm_text_same(const vm_image *im, const char *text, const char *written)
