@@ -167,8 +167,16 @@ static uint32_t ident_len(const char *p)
 static comp_class *text_class(comp *C, const char *qs, uint32_t qlen, const char *name,
                               uint32_t len)
 {
-    if (!qs)
-        return comp_find_class(C, C->mods[0], name, len, false);
+    if (!qs) { /* the root module's (or the prelude's), else the only module's */
+        comp_class *c = comp_find_class(C, C->mods[0], name, len, false), *only = NULL;
+        for (uint32_t m = 2; !c && m < C->nmods; m++) {
+            comp_class *k = comp_find_class(C, C->mods[m], name, len, true);
+            if (k && only)
+                return NULL; /* two: the text must say which */
+            only = k ? k : only;
+        }
+        return c ? c : only;
+    }
     for (uint32_t m = 2; m < C->nmods; m++)
         if (C->mods[m]->len == qlen && !memcmp(C->mods[m]->name, qs, qlen))
             return comp_find_class(C, C->mods[m], name, len, true);

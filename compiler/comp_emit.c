@@ -1886,6 +1886,7 @@ static void emit_classes(emitter *E, vm_image *im)
         comp_class *c = C->sorted[i];
         vm_class *k = &im->classes[c->index];
         k->name = intern(E, c->name, c->len);
+        k->module = c->mod ? c->mod->index : 0;
         k->super = c->super ? (int32_t)c->super->index : -1;
         k->type = image_type(E, c->type);
         k->nfields = (uint16_t)c->nfields;
@@ -1899,6 +1900,16 @@ static void emit_classes(emitter *E, vm_image *im)
         k->slots = comp_alloc(C, sizeof(uint32_t) * (c->nslots ? c->nslots : 1));
         for (uint32_t j = 0; j < c->nslots; j++)
             k->slots[j] = c->vtable[j]->index;
+        /* An enum's variants, for the embedding API: own field `first`
+         * is field first + the inherited ones (none: an enum is a root). */
+        k->nvariants = c->is_enum ? (uint16_t)c->nvariants : 0;
+        k->variants = comp_alloc(C, sizeof(vm_variant) * (k->nvariants ? k->nvariants : 1));
+        for (uint32_t j = 0; j < k->nvariants; j++) {
+            const struct comp_variant *v = &c->variants[j];
+            k->variants[j] =
+                (vm_variant){intern(E, v->name, v->len),
+                             (uint16_t)(c->nfields - c->nown + v->first), (uint16_t)v->n};
+        }
     }
 }
 

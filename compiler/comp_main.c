@@ -304,6 +304,12 @@ static const char *type_name(comp *C, int t)
     if (t < VM_T__COUNT)
         return vm_type_name(t);
     comp_class *c = comp_class_of(C, t);
+    if (c && c->mod && c->mod->index >= 2) { /* as the root module names it: util.Point */
+        size_t n = c->mod->len + 1 + c->len;
+        char *s = comp_alloc(C, n + 1);
+        snprintf(s, n + 1, "%.*s.%.*s", (int)c->mod->len, c->mod->name, (int)c->len, c->name);
+        return s;
+    }
     if (c)
         return comp_strdup(C, c->name, c->len);
     if (t == CT_EMPTY_MAP)

@@ -45,6 +45,11 @@ const char *vm_kind_name(kiln_value v);
  * (both into buf, which they return, or a constant). */
 const char *vm_value_type(kiln_vm *vm, kiln_value v, char *buf, size_t n);
 const char *vm_type_text(const vm_image *im, uint32_t t, char *buf, size_t n);
+/* vm_api_type: the type of the loaded program that type text `text`
+ * names (vm_type_named: "util.Point" exactly, "Point" the entry module's
+ * or else the only one); after failing with `who`'s message, -1 when it
+ * names none, -2 when it may name two (the message says what to write). */
+int64_t vm_api_type(kiln_vm *vm, const char *text, const char *who);
 /* vm_call_closure: kiln_call of function value c. */
 kiln_status vm_call_closure(kiln_vm *vm, const vm_closure *c, const kiln_value *args, int nargs,
                             kiln_value *result);

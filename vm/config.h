@@ -62,7 +62,7 @@
 
 /* Image format version; bumped whenever the layout of an image changes, so
  * an old kiln refuses a newer image with a clear message. */
-#define KILN_IMAGE_VERSION 7
+#define KILN_IMAGE_VERSION 8
 
 /* Upper bound of any count read from an image (strings, functions, code
  * words...): a corrupt count must not make the loader reserve gigabytes. */

@@ -62,19 +62,31 @@ typedef struct vm_type {
 #define VM_MAP_KEY(a) ((a)&0xffffu)
 #define VM_MAP_VAL(a) ((a) >> 16)
 
-/* A class: its superclass, its fields (the superclass's first, same types),
- * and its vtable (method slots; a subclass's starts with its superclass's,
- * each slot overridden by a function of the same signature). Slot 0 is
- * to_str. */
-typedef struct vm_class {
+/* An enum's variant: its name and its payload, fields first ..
+ * first + n - 1 of the enum's class (field 0 is the variant's number,
+ * the tag; the variants' payloads follow it in order, so variant i's
+ * `first` is where variant i - 1's ends). */
+typedef struct vm_variant {
     uint32_t name; /* string index */
-    int32_t super; /* class index, -1 for a root class; always < own index */
-    uint16_t type; /* its type id */
+    uint16_t first, n;
+} vm_variant;
+
+/* A class: its module, its superclass, its fields (the superclass's first,
+ * same types), its vtable (method slots; a subclass's starts with its
+ * superclass's, each slot overridden by a function of the same signature;
+ * slot 0 is to_str), and for an enum its variants. */
+typedef struct vm_class {
+    uint32_t name;   /* string index: the class's own name ("Point", "Box<int>") */
+    uint32_t module; /* module index: the module that declares it */
+    int32_t super;   /* class index, -1 for a root class; always < own index */
+    uint16_t type;   /* its type id */
     uint16_t nfields;
     uint16_t *field_types;
     uint32_t *field_names; /* string indices, for the disassembler */
     uint16_t nslots;
-    uint32_t *slots; /* function indices */
+    uint32_t *slots;    /* function indices */
+    uint16_t nvariants; /* an enum's (at least one), else 0 */
+    vm_variant *variants;
 } vm_class;
 
 /* ---- Instructions (see opcodes.h for the formats) ---- */
@@ -350,18 +362,39 @@ void vm_image_free(vm_image *im);
 bool vm_image_is(const void *buf, size_t len); /* starts with the magic? */
 const char *vm_image_str(const vm_image *im, uint32_t idx);
 
-/* vm_type_str: the name of type `t` of `im` ("int", "Circle", ...). */
+/* vm_type_str: the name of type `t` of `im` ("int", "Circle", ...): a
+ * class's own name, without its module. */
 const char *vm_type_str(const vm_image *im, uint32_t t);
 
-/* vm_type_write: type `t` as the language writes it ("[int]", "{str: Circle}",
- * "fn(int) -> str") at the end of `b`. */
+/* The module the prelude's classes belong to: the compiler puts the root
+ * module first (the entry) and the prelude second. */
+#define VM_PRELUDE_MODULE 1u
+
+/* vm_class_module: the name of the module class c is written with
+ * ("util" for util.Point), or NULL when it is written bare: a class of
+ * the entry module or of the prelude, as the root module names them. */
+const char *vm_class_module(const vm_image *im, const vm_class *c);
+
+/* vm_type_write: type `t` as the language writes it in the root module
+ * ("[int]", "{str: Circle}", "fn(int) -> str", "util.Point",
+ * "Option<util.Point>") at the end of `b`. */
 void vm_type_write(const vm_image *im, uint32_t t, vm_buf *b);
 
-/* vm_type_text_is: is `text` type t as vm_type_write writes it, spaces
- * and module qualifiers aside ("util.Shape" is written "Shape")?
- * vm_text_same: is type text a (spaces and qualifiers aside) b? */
-bool vm_type_text_is(const vm_image *im, uint32_t t, const char *text);
-bool vm_text_same(const char *a, const char *b);
+/* vm_text_same: does type text `text` name the type written `written`
+ * (as vm_type_write writes it) in im? Spaces do not count, and `text` may
+ * leave out a module's name where `written` has one ("Point" for
+ * "util.Point") only where the bare name means that module's class: no
+ * class of the entry module or the prelude has the name, nor another
+ * module's. It may not add or change a module's name. */
+bool vm_text_same(const vm_image *im, const char *text, const char *written);
+
+/* vm_type_named: the type of im that type text `text` names, as
+ * vm_text_same matches ("util.Point" is util's; "Point" the entry
+ * module's or the prelude's class, else the one module's class of that
+ * name). When none: -1 if nothing is near; -2 if the text, leaving out
+ * module names freely, would name two types (in *a and *b: say which to
+ * write); -3 if it would name one (in *a: what it may mean). */
+int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_t *b);
 
 /* vm_assignable: may a value of type `from` be stored where `to` is
  * expected? Equal types, a class and one of its ancestors, or a Buffer

@@ -358,7 +358,17 @@ KILN_API kiln_status kiln_set_global(kiln_vm *vm, const char *name, kiln_value v
  * or KILN_ERR_LIMIT when memory or the heap limit refuse an allocation. */
 
 /* kiln_type_of: the type of `v` into buf (size bytes, NUL-terminated, cut
- * to fit): "int", "str", "[int]", "Point" (an object's own class), ... */
+ * to fit): "int", "str", "[int]", "Point" (an object's own class), ...,
+ * as the root module writes it: a class of another module with the
+ * module's name ("util.Point", "[util.Point]", "Option<util.Point>").
+ *
+ * Where a function takes a type as text ("[util.Point]"), a class is
+ * named with its module ("util.Point": exactly that module's class) or
+ * bare ("Point": the root module's class of that name, or the prelude's
+ * (Error, Option), else the one class of that name in all the modules);
+ * when two modules other than the root have a Point and the root has
+ * none, "Point" is refused, and the message says what to write
+ * ("write 'util.Point' or 'geo.Point'"). */
 KILN_API kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size);
 
 /* Arrays: a new empty one of type `type` ("[int]"); length; element i
@@ -395,10 +405,28 @@ KILN_API kiln_status kiln_set_field(kiln_vm *vm, kiln_value obj, const char *nam
 
 /* kiln_tuple_new: a tuple of type `type` ("(int, str)") of the `n` values
  * at `items`, of its element types (a tuple is made whole: its fields are
- * never set one by one). An enum value is made by the guest: call a
- * function of the program that returns one. */
+ * never set one by one). */
 KILN_API kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *items, int n,
                                     kiln_value *out);
+
+/* Enum values. kiln_enum_new: a value of enum type `type` ("Color",
+ * "util.Shape", "Option<int>", "Tree<str>": a generic enum's instance the
+ * program uses) that is its variant `variant` ("Circle"), with the `n`
+ * payload values at `payload`, of the variant's payload types (an enum
+ * value is made whole: kiln_set_field refuses it). The value is the one
+ * the guest's `Shape.Circle(2.0)` makes: == in the guest holds between
+ * them.
+ * kiln_enum_variant: the variant of enum value `e`: its name into *name
+ * (the program's string: valid while the VM has this program), its
+ * number of payload values into *npayload (NULL: not wanted).
+ * kiln_enum_payload: payload value i (0 <= i < that number) of `e`.
+ * KILN_ERR_API for a type that is no enum of the program, a variant it
+ * does not have (the message lists its variants), a wrong count or type
+ * of payload values, or a value that is no enum value. */
+KILN_API kiln_status kiln_enum_new(kiln_vm *vm, const char *type, const char *variant,
+                                   const kiln_value *payload, int n, kiln_value *out);
+KILN_API kiln_status kiln_enum_variant(kiln_vm *vm, kiln_value e, const char **name, int *npayload);
+KILN_API kiln_status kiln_enum_payload(kiln_vm *vm, kiln_value e, int i, kiln_value *out);
 
 /* Host objects: a type of the host's (a window, a file, a socket) that the
  * guest holds, stores and passes but cannot make or look into. Before
@@ -495,10 +523,11 @@ KILN_API kiln_status kiln_define_native(kiln_vm *vm, const char *module, const c
 /* kiln_throw: from inside a native, makes the guest throw a new error of
  * class `error_class` with `message`: a built-in class ("Error",
  * "ValueError", "IOError", ...) or one of the program's that extends
- * Error ("ParseError"; its other fields are 0, false or null: its init
- * does not run). The native returns what kiln_throw returns
- * (KILN_ERR_RUNTIME; KILN_ERR_API for a class that is not an error class
- * of the program, or a name two of its modules' classes share). */
+ * Error ("ParseError", "util.ParseError", named as kiln_type_of says; its
+ * other fields are 0, false or null: its init does not run). The native
+ * returns what kiln_throw returns (KILN_ERR_RUNTIME; KILN_ERR_API for a
+ * class that is not an error class of the program, or a bare name that
+ * may be two modules' classes). */
 KILN_API kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message);
 
 /* kiln_interrupt: asks the guest running in `vm` to stop soon (within

@@ -152,8 +152,17 @@ const char *vm_type_str(const vm_image *im, uint32_t t)
                                          : "?";
 }
 
+const char *vm_class_module(const vm_image *im, const vm_class *c)
+{
+    if (c->module >= im->nmodules || c->module == im->entry || c->module == VM_PRELUDE_MODULE)
+        return NULL;
+    return vm_image_str(im, im->modules[c->module].name);
+}
+
 static void type_write(const vm_image *im, uint32_t t, vm_buf *b, int depth)
 {
+    const vm_class *c = vm_class_of(im, t);
+    const char *mod = c ? vm_class_module(im, c) : NULL;
     uint32_t k, v;
     const vm_type *fn = vm_fn_type(im, t);
     int elem = vm_elem_of(im, t), cell = vm_cell_of(im, t);
@@ -184,7 +193,7 @@ static void type_write(const vm_image *im, uint32_t t, vm_buf *b, int depth)
     } else if (cell >= 0) {
         type_write(im, (uint32_t)cell, b, depth + 1);
     } else {
-        vm_buf_printf(b, "%s", vm_type_str(im, t));
+        vm_buf_printf(b, "%s%s%s", mod ? mod : "", mod ? "." : "", vm_type_str(im, t));
     }
 }
 
@@ -198,38 +207,94 @@ static bool ident_char(char c)
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_';
 }
 
-bool vm_text_same(const char *a, const char *b)
+/* Does the bare class name `name` (n bytes: "Point", or "Box" for
+ * Box<int>) name module `mod`'s class (m bytes) in im: is it no class's
+ * of the entry module or the prelude, and no other module's? */
+static bool bare_names(const vm_image *im, const char *mod, size_t m, const char *name, size_t n)
 {
-    const char *a0 = a;
+    for (uint32_t i = 0; i < im->nclasses; i++) {
+        const vm_class *c = &im->classes[i];
+        const char *cn = vm_image_str(im, c->name);
+        if (strncmp(cn, name, n) != 0 || ident_char(cn[n]))
+            continue;
+        const char *cm = vm_class_module(im, c);
+        if (!cm || strlen(cm) != m || memcmp(cm, mod, m) != 0)
+            return false;
+    }
+    return true;
+}
+
+/* Does type text `text` name the type written `written` (as
+ * vm_type_write writes it)? Spaces do not count, and `text` may leave out
+ * a module's name where `written` has one ("Point" for "util.Point"), but
+ * not add or change one; with `im`, only where the bare name names that
+ * module's class in im. -1 if it does not, else how many module names it
+ * left out. */
+static int text_match(const vm_image *im, const char *text, const char *written)
+{
+    const char *a = text, *w = written;
+    int left_out = 0;
     for (;;) {
         while (*a == ' ')
             a++;
-        while (*b == ' ')
-            b++;
-        /* A module's qualifier on a class name in `a` ("util.Shape"): the
-         * image names classes bare. */
-        if (ident_char(*a) && (a == a0 || !ident_char(a[-1]))) {
-            const char *e = a;
+        while (*w == ' ')
+            w++;
+        /* A module's name on a class in `written` ("util.Point"): `text`
+         * either writes the same or leaves it out. */
+        if (ident_char(*w) && (w == written || !ident_char(w[-1]))) {
+            const char *e = w, *n = w;
             while (ident_char(*e))
                 e++;
-            if (*e == '.' && ident_char(e[1]))
-                a = e + 1;
+            if (*e == '.' && ident_char(e[1]) && strncmp(a, w, (size_t)(e + 1 - w)) != 0) {
+                for (n = e + 1; ident_char(*n); n++)
+                    ;
+                if (im && !bare_names(im, w, (size_t)(e - w), e + 1, (size_t)(n - e - 1)))
+                    return -1;
+                w = e + 1;
+                left_out++;
+            }
         }
-        if (*a != *b)
-            return false;
+        if (*a != *w)
+            return -1;
         if (!*a)
-            return true;
-        a++, b++;
+            return left_out;
+        a++, w++;
     }
 }
 
-bool vm_type_text_is(const vm_image *im, uint32_t t, const char *text)
+bool vm_text_same(const vm_image *im, const char *text, const char *written)
 {
-    vm_buf b = {0};
-    type_write(im, t, &b, 0);
-    bool same = !b.oom && b.data && vm_text_same(text, b.data);
-    vm_buf_free(&b);
-    return same;
+    return text_match(im, text, written) >= 0;
+}
+
+/* The types of im that `text` matches (with im: as vm_text_same does,
+ * else leaving out any module's name), the first two in *a and *b: how
+ * many, at most 2. */
+static int types_matching(const vm_image *im, const char *text, bool strict, uint32_t *a,
+                          uint32_t *b)
+{
+    int found = 0;
+    vm_buf w = {0};
+    for (uint32_t t = VM_T_INT; t < VM_T__COUNT + im->ntypes && found < 2 && !w.oom; t++) {
+        w.len = 0;
+        if (w.data)
+            w.data[0] = 0;
+        type_write(im, t, &w, 0);
+        if (!w.oom && text_match(strict ? im : NULL, text, w.data) >= 0)
+            *(found++ ? b : a) = t;
+    }
+    vm_buf_free(&w);
+    return found;
+}
+
+int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_t *b)
+{
+    int n = types_matching(im, text, true, a, b);
+    if (n == 1)
+        return *a;
+    if (n == 0) /* what it may have meant */
+        n = types_matching(im, text, false, a, b);
+    return n == 0 ? -1 : n == 1 ? -3 : -2;
 }
 
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)
@@ -498,10 +563,19 @@ void vm_disasm_with(const vm_image *im, vm_buf *out, vm_disasm_hook hook, void *
     }
     for (uint32_t i = 0; i < im->nclasses; i++) {
         const vm_class *c = &im->classes[i];
-        vm_buf_printf(out, "class c%u %s", i, vm_image_str(im, c->name));
+        vm_buf_printf(out, "class c%u %s in %s", i, vm_image_str(im, c->name),
+                      c->module < im->nmodules ? vm_image_str(im, im->modules[c->module].name)
+                                               : "?");
         if (c->super >= 0 && (uint32_t)c->super < im->nclasses)
             vm_buf_printf(out, " : %s", vm_image_str(im, im->classes[c->super].name));
         vm_buf_put(out, "\n", 1);
+        for (uint32_t j = 0; j < c->nvariants; j++) {
+            const vm_variant *v = &c->variants[j];
+            vm_buf_printf(out, "  variant%u %s", j, vm_image_str(im, v->name));
+            for (uint32_t k = 0; k < v->n; k++)
+                vm_buf_printf(out, "%sfield%u", k ? ", " : "(", v->first + k);
+            vm_buf_put(out, v->n ? ")\n" : "\n", v->n ? 2 : 1);
+        }
         for (uint32_t j = 0; j < c->nfields; j++)
             vm_buf_printf(out, "  field%u %s: %s\n", j, vm_image_str(im, c->field_names[j]),
                           vm_type_str(im, c->field_types[j]));

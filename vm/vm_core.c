@@ -165,9 +165,12 @@ static int image_elem_of(const void *im, uint32_t t)
     return vm_elem_of(im, t);
 }
 
+/* Type text as the compiler resolved it (comp_native_type): the type it
+ * names in the image, exactly that one. */
 static bool image_text_fits(const void *im, const char *text, uint32_t t)
 {
-    return vm_type_text_is(im, t, text);
+    uint32_t a, b;
+    return vm_type_named(im, text, &a, &b) == (int64_t)t;
 }
 
 /* The embedder's native of signature `sig`, or NULL (the library's). */
@@ -280,7 +283,7 @@ static kiln_status link(kiln_vm *vm)
         vm_natlist all = natives_of(vm);
         const vm_natsig *nat = vm_natsig_find(&all, vm_image_str(im, n->name), n->params,
                                               n->nparams, image_elem_of, image_text_fits, im);
-        if (!nat || !(nat->ret == 'T' ? vm_type_text_is(im, n->ret, nat->types[n->nparams])
+        if (!nat || !(nat->ret == 'T' ? image_text_fits(im, nat->types[n->nparams], n->ret)
                                       : vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret))))
             return fail(vm, KILN_ERR_LOAD,
                         "invalid image: unknown native %s with this signature at native %u",

@@ -446,7 +446,7 @@ kiln_status kiln_find_function(kiln_vm *vm, const char *name, const char *type, 
         kiln_status st = KILN_OK;
         if (b.oom)
             st = vm_api_fail(vm, "kiln_find_function: out of memory");
-        else if (!vm_text_same(type, b.data))
+        else if (!vm_text_same(im, type, b.data))
             st = vm_api_fail(vm, "kiln_find_function: %.200s has type %.300s, not %.300s", name,
                              b.data, type);
         vm_buf_free(&b);
@@ -809,20 +809,22 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
     return KILN_OK;
 }
 
-/* The program's class named `name` that extends Error (its message
- * field first), or -1 for none, -2 when two share the name. */
-static int error_class_named(const kiln_vm *vm, const char *name)
+/* The program's class named `name` (as a type: "util.ParseError", or
+ * bare) that extends Error (its message field first), or -1 after
+ * failing with the reason. */
+static int error_class_named(kiln_vm *vm, const char *name)
 {
     const vm_image *im = &vm->img;
-    int err = vm_error_class(im), found = -1;
-    for (uint32_t i = 0; err >= 0 && i < im->nclasses; i++) {
-        const vm_class *c = &im->classes[i];
-        if (!strcmp(vm_image_str(im, c->name), name) &&
-            vm_assignable(im, c->type, im->classes[err].type) && c->nfields >= 1 &&
-            c->field_types[0] == VM_T_STR)
-            found = found == -1 ? (int)i : -2;
-    }
-    return found;
+    int64_t t = vm_api_type(vm, name, "kiln_throw");
+    const vm_class *c = t < 0 ? NULL : vm_class_of(im, (uint32_t)t);
+    int err = vm_error_class(im);
+    if (t == -1 ||
+        (t >= 0 && (!c || err < 0 || !vm_assignable(im, c->type, im->classes[err].type) ||
+                    c->nfields < 1 || c->field_types[0] != VM_T_STR)))
+        vm_api_fail(vm, "kiln_throw: the program has no error class '%.100s'", name);
+    else if (c)
+        return (int)(c - im->classes);
+    return -1;
 }
 
 kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message)
@@ -845,10 +847,7 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
         }
     int ci = error_class_named(vm, error_class);
     if (ci < 0)
-        return vm_api_fail(vm, "kiln_throw: %s '%.100s'",
-                           ci == -1 ? "the program has no error class"
-                                    : "two classes of the program are named",
-                           error_class);
+        return KILN_ERR_API;
     vm_ctx *X = vm->ctx;
     vm_str *s = vm_str_cstr(vm, message);
     vm_inst *e = NULL;

@@ -15,9 +15,10 @@
  *     CNST  count u32, then per constant: type u8, bits u64
  *     GLOB  count u32, then per global: name u32, type u16, flags u8 (1: var)
  *     NATV  count u32, then per native: name u32, ret u16, nparams u8, types u16[nparams]
- *     CLAS  count u32, then per class: name u32, super i32, type u16,
- *           nfields u16, (type u16, name u32)[nfields], nslots u16,
- *           function u32[nslots]
+ *     CLAS  count u32, then per class: name u32, module u32, super i32,
+ *           type u16, nfields u16, (type u16, name u32)[nfields], nslots u16,
+ *           function u32[nslots], nvariants u16 (0 unless an enum),
+ *           (name u32, first field u16, payload count u16)[nvariants]
  *     FUNC  count u32, then per function: name u32, module u32, nparams u8,
  *           ncaps u8, ret u16, nregs u16, types u16[nregs], ncode u32, code u32[ncode],
  *           nlines u32, (pc u32, line u32)[nlines],
@@ -197,6 +198,7 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
     for (uint32_t i = 0; i < im->nclasses; i++) {
         const vm_class *c = &im->classes[i];
         put_u32(b, c->name);
+        put_u32(b, c->module);
         put_u32(b, (uint32_t)c->super);
         put_u16(b, c->type);
         put_u16(b, c->nfields);
@@ -207,6 +209,12 @@ bool vm_image_write(const vm_image *im, vm_buf *b)
         put_u16(b, c->nslots);
         for (uint32_t j = 0; j < c->nslots; j++)
             put_u32(b, c->slots[j]);
+        put_u16(b, c->nvariants);
+        for (uint32_t j = 0; j < c->nvariants; j++) {
+            put_u32(b, c->variants[j].name);
+            put_u16(b, c->variants[j].first);
+            put_u16(b, c->variants[j].n);
+        }
     }
     end_section(b, s);
 
@@ -398,12 +406,13 @@ static void read_types(reader *r, vm_image *im)
 
 static void read_classes(reader *r, vm_image *im)
 {
-    im->nclasses = get_count(r, 14, "class");
+    im->nclasses = get_count(r, 20, "class");
     im->classes = rcalloc(r, im->nclasses, sizeof(vm_class));
     for (uint32_t i = 0; i < im->nclasses && !r->failed; i++) {
         vm_class *c = &im->classes[i];
         c->name = get_u32(r);
         check_str(r, im, c->name, "class name");
+        c->module = get_u32(r); /* checked with the modules, which come later */
         c->super = (int32_t)get_u32(r);
         c->type = get_u16(r);
         check_type(r, im, c->type, false, "class");
@@ -424,6 +433,16 @@ static void read_classes(reader *r, vm_image *im)
         c->slots = rcalloc(r, c->nslots, sizeof(uint32_t));
         for (uint32_t j = 0; j < c->nslots && !r->failed; j++)
             c->slots[j] = get_u32(r);
+        c->nvariants = get_u16(r);
+        if (!need(r, (size_t)c->nvariants * 8))
+            return;
+        c->variants = rcalloc(r, c->nvariants, sizeof(vm_variant));
+        for (uint32_t j = 0; j < c->nvariants && !r->failed; j++) {
+            c->variants[j].name = get_u32(r);
+            check_str(r, im, c->variants[j].name, "variant name");
+            c->variants[j].first = get_u16(r);
+            c->variants[j].n = get_u16(r);
+        }
     }
 }
 
@@ -571,6 +590,9 @@ static void read_modules(reader *r, vm_image *im)
     for (uint32_t i = 0; i < im->nfuncs && !r->failed; i++)
         if (im->funcs[i].module >= im->nmodules)
             rfail(r, "function %u names module %u, out of range", i, im->funcs[i].module);
+    for (uint32_t i = 0; i < im->nclasses && !r->failed; i++)
+        if (im->classes[i].module >= im->nmodules)
+            rfail(r, "class %u names module %u, out of range", i, im->classes[i].module);
 }
 
 /* The FFI's tables. Here only their structure and indexes are checked;
@@ -732,6 +754,7 @@ void vm_image_free(vm_image *im)
         free(im->classes[i].field_types);
         free(im->classes[i].field_names);
         free(im->classes[i].slots);
+        free(im->classes[i].variants);
     }
     free(im->classes);
     for (uint32_t i = 0; im->cstructs && i < im->ncstructs; i++)

@@ -126,9 +126,7 @@ static kiln_status value_out(kiln_vm *vm, vm_value v, uint32_t t, kiln_value *ou
     return KILN_OK;
 }
 
-/* The image's type written `text` ("[int]", "{str: Point}", "Point"), or
- * -1 after failing: the program must use it. */
-static int64_t type_named(kiln_vm *vm, const char *text, const char *who)
+int64_t vm_api_type(kiln_vm *vm, const char *text, const char *who)
 {
     if (!vm->loaded) {
         vm_api_fail(vm, "%s: no program loaded", who);
@@ -138,23 +136,22 @@ static int64_t type_named(kiln_vm *vm, const char *text, const char *who)
         vm_api_fail(vm, "%s: NULL type", who);
         return -1;
     }
-    const vm_image *im = &vm->img;
-    int64_t found = -1;
-    for (uint32_t t = VM_T__COUNT; t < VM_T__COUNT + im->ntypes; t++)
-        if (vm_type_text_is(im, t, text)) {
-            if (found >= 0) {
-                vm_api_fail(vm,
-                            "%s: two types of the program are written '%.200s' (classes "
-                            "of two modules with one name)",
-                            who, text);
-                return -1;
-            }
-            found = t;
-        }
-    if (found < 0)
+    uint32_t a = 0, b = 0;
+    int64_t found = vm_type_named(&vm->img, text, &a, &b);
+    char ta[128], tb[128];
+    if (found == -1)
         vm_api_fail(vm, "%s: the program has no type '%.200s' (only types its code uses)", who,
                     text);
-    return found;
+    if (found == -2)
+        vm_api_fail(vm, "%s: '%.200s' may name two types of the program: write '%s' or '%s'", who,
+                    text, vm_type_text(&vm->img, a, ta, sizeof ta),
+                    vm_type_text(&vm->img, b, tb, sizeof tb));
+    if (found == -3)
+        vm_api_fail(vm,
+                    "%s: the program has no type '%.200s' (a bare name is the root module's "
+                    "class): write '%s'",
+                    who, text, vm_type_text(&vm->img, a, ta, sizeof ta));
+    return found < 0 ? (found == -2 ? -2 : -1) : found;
 }
 
 kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)
@@ -191,7 +188,7 @@ kiln_status kiln_array_new(kiln_vm *vm, const char *type, kiln_value *out)
     if (!vm || !out)
         return KILN_ERR_API;
     *out = kiln_null();
-    int64_t t = type_named(vm, type, "kiln_array_new");
+    int64_t t = vm_api_type(vm, type, "kiln_array_new");
     if (t < 0)
         return KILN_ERR_API;
     int elem = vm_elem_of(&vm->img, (uint32_t)t);
@@ -287,7 +284,7 @@ kiln_status kiln_map_new(kiln_vm *vm, const char *type, kiln_value *out)
     if (!vm || !out)
         return KILN_ERR_API;
     *out = kiln_null();
-    int64_t t = type_named(vm, type, "kiln_map_new");
+    int64_t t = vm_api_type(vm, type, "kiln_map_new");
     uint32_t k, v;
     if (t < 0)
         return KILN_ERR_API;
@@ -412,7 +409,7 @@ int kiln_map_next(kiln_vm *vm, kiln_value m, uint64_t *pos, kiln_value *key, kil
 static bool compiler_made(const vm_image *im, const vm_class *c)
 {
     const char *n = vm_image_str(im, c->name);
-    return n[0] == '(' || strchr(n, '$') || (n[0] == '_' && n[1] == '_') ||
+    return n[0] == '(' || strchr(n, '$') || (n[0] == '_' && n[1] == '_') || c->nvariants ||
            (c->nfields && !strcmp(vm_image_str(im, c->field_names[0]), "_tag"));
 }
 
@@ -438,7 +435,7 @@ kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out)
     if (!vm || !out)
         return KILN_ERR_API;
     *out = kiln_null();
-    int64_t t = type_named(vm, cls, "kiln_object_new");
+    int64_t t = vm_api_type(vm, cls, "kiln_object_new");
     if (t < 0)
         return KILN_ERR_API;
     const vm_class *c = vm_class_of(&vm->img, (uint32_t)t);
@@ -465,7 +462,7 @@ kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *item
     if (!vm || !out)
         return KILN_ERR_API;
     *out = kiln_null();
-    int64_t t = type_named(vm, type, "kiln_tuple_new");
+    int64_t t = vm_api_type(vm, type, "kiln_tuple_new");
     if (t < 0)
         return KILN_ERR_API;
     const vm_class *c = vm_class_of(&vm->img, (uint32_t)t);
@@ -485,6 +482,109 @@ kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *item
     memcpy(o->fields, vals, sizeof vals[0] * (size_t)n); /* initializing: no barrier */
     return guest_done(vm, &g,
                       value_out(vm, (vm_value){.p = o}, (uint32_t)t, out, "kiln_tuple_new"));
+}
+
+/* ---- Enum values ---- */
+
+kiln_status kiln_enum_new(kiln_vm *vm, const char *type, const char *variant,
+                          const kiln_value *payload, int n, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    int64_t t = vm_api_type(vm, type, "kiln_enum_new");
+    if (t < 0)
+        return KILN_ERR_API;
+    const vm_image *im = &vm->img;
+    const vm_class *c = vm_class_of(im, (uint32_t)t);
+    if (!c || !c->nvariants)
+        return vm_api_fail(vm, "kiln_enum_new: '%.200s' is not an enum type", type);
+    uint32_t j = 0;
+    while (variant && j < c->nvariants && strcmp(vm_image_str(im, c->variants[j].name), variant))
+        j++;
+    if (!variant || j == c->nvariants) {
+        vm_buf b = {0};
+        for (uint32_t k = 0; k < c->nvariants && b.len < 200; k++)
+            vm_buf_printf(&b, "%s%s", k ? ", " : "", vm_image_str(im, c->variants[k].name));
+        vm_api_fail(vm, "kiln_enum_new: %.200s has no variant '%.100s' (it has %.250s)", type,
+                    variant ? variant : "(null)", b.data && !b.oom ? b.data : "...");
+        vm_buf_free(&b);
+        return KILN_ERR_API;
+    }
+    const vm_variant *v = &c->variants[j];
+    if (n != v->n || (n && !payload))
+        return vm_api_fail(vm, "kiln_enum_new: %.200s.%.100s has %u payload values, got %d", type,
+                           variant, v->n, n);
+    vm_value x;
+    for (int i = 0; i < n; i++) /* all checked before anything is made */
+        if (!value_in(vm, payload[i], c->field_types[v->first + i], &x, "kiln_enum_new",
+                      "payload value"))
+            return KILN_ERR_API;
+    guest_err g;
+    guest_save(vm, &g);
+    vm_inst *o = vm_inst_new(vm, &vm->classes[c - im->classes]); /* the payload: handles */
+    if (!o)
+        return guest_failed(vm, "kiln_enum_new", &g);
+    o->fields[0].i = j;
+    for (int i = 0; i < n; i++) /* initializing: no barrier (gc.h) */
+        vm_from_host(vm, payload[i], c->field_types[v->first + i], &o->fields[v->first + i]);
+    return guest_done(vm, &g, value_out(vm, (vm_value){.p = o}, (uint32_t)t, out, "kiln_enum_new"));
+}
+
+/* Enum value e and its variant; NULL after failing. */
+static vm_inst *variant_of(kiln_vm *vm, kiln_value e, const vm_variant **var, const char *who)
+{
+    uint32_t t;
+    vm_inst *obj = object_of(vm, e, VM_OBJ_INST, &t, who);
+    if (!obj)
+        return NULL;
+    const vm_class *c = obj->cls->def;
+    if (!c->nvariants) {
+        char cn[128];
+        vm_api_fail(vm, "%s: a %s, not an enum value", who,
+                    vm_type_text(&vm->img, c->type, cn, sizeof cn));
+        return NULL;
+    }
+    int64_t tag = obj->fields[0].i; /* an int (vm_verify): in range unless the code wrote it */
+    if (tag < 0 || tag >= c->nvariants) {
+        vm_api_fail(vm, "%s: a %s whose tag %lld is no variant", who,
+                    vm_image_str(&vm->img, c->name), (long long)tag);
+        return NULL;
+    }
+    *var = &c->variants[tag];
+    return obj;
+}
+
+kiln_status kiln_enum_variant(kiln_vm *vm, kiln_value e, const char **name, int *npayload)
+{
+    if (!vm || !name)
+        return KILN_ERR_API;
+    *name = NULL;
+    if (npayload)
+        *npayload = 0;
+    const vm_variant *v;
+    if (!variant_of(vm, e, &v, "kiln_enum_variant"))
+        return KILN_ERR_API;
+    *name = vm_image_str(&vm->img, v->name);
+    if (npayload)
+        *npayload = v->n;
+    return KILN_OK;
+}
+
+kiln_status kiln_enum_payload(kiln_vm *vm, kiln_value e, int i, kiln_value *out)
+{
+    if (!vm || !out)
+        return KILN_ERR_API;
+    *out = kiln_null();
+    const vm_variant *v;
+    vm_inst *obj = variant_of(vm, e, &v, "kiln_enum_payload");
+    if (!obj)
+        return KILN_ERR_API;
+    if (i < 0 || i >= v->n)
+        return vm_api_fail(vm, "kiln_enum_payload: index %d out of range (%s has %u)", i,
+                           vm_image_str(&vm->img, v->name), v->n);
+    uint32_t f = v->first + (uint32_t)i;
+    return value_out(vm, obj->fields[f], obj->cls->def->field_types[f], out, "kiln_enum_payload");
 }
 
 /* Field `name` of object o ("x"; a tuple's "0", "1"...): its index and
@@ -511,7 +611,9 @@ static vm_inst *field_of(kiln_vm *vm, kiln_value o, const char *name, uint32_t *
             return obj;
         }
     }
-    vm_api_fail(vm, "%s: %s has no field '%.100s'", who, vm_image_str(im, c->name), name);
+    char cn[128];
+    vm_api_fail(vm, "%s: %s has no field '%.100s'", who, vm_type_text(im, c->type, cn, sizeof cn),
+                name);
     return NULL;
 }
 

@@ -590,6 +590,28 @@ static bool same_signature(const vm_func *a, const vm_func *b)
     return true;
 }
 
+/* An enum's shape, which the embedding API relies on to make and read
+ * its values: a root class whose field 0 is the tag (an int, the
+ * variant's number), then each variant's payload in turn, up to the
+ * last field. */
+static void check_enum(verifier *v, const vm_class *c)
+{
+    if (c->super != -1)
+        return cfail(v, c, "an enum has a superclass: class", (uint32_t)c->super);
+    if (c->nfields < 1 || c->field_types[0] != VM_T_INT)
+        return cfail(v, c, "an enum's field 0 (its tag) is not an int: fields", c->nfields);
+    uint32_t at = 1;
+    for (uint32_t j = 0; j < c->nvariants; j++) {
+        const vm_variant *var = &c->variants[j];
+        if (var->first != at || (uint32_t)var->first + var->n > c->nfields)
+            return cfail(v, c,
+                         "a variant's payload is not the fields after the last one's: variant", j);
+        at += var->n;
+    }
+    if (at != c->nfields)
+        return cfail(v, c, "an enum has fields past its variants' payloads: fields", c->nfields);
+}
+
 static void check_class(verifier *v, uint32_t ci)
 {
     const vm_image *im = v->im;
@@ -610,6 +632,10 @@ static void check_class(verifier *v, uint32_t ci)
      * (traces, kiln_error): Error's shape, and so its subclasses'. */
     if ((int)ci == vm_error_class(im) && (c->nfields < 1 || c->field_types[0] != VM_T_STR))
         return cfail(v, c, "the class Error must have message: str as field 0: fields", c->nfields);
+    if (c->module >= im->nmodules)
+        return cfail(v, c, "module index out of range:", c->module);
+    if (c->nvariants)
+        check_enum(v, c);
     if (c->nslots == 0)
         return cfail(v, c, "has no to_str slot: slots", 0);
     for (uint32_t j = 0; j < c->nslots; j++) {

@@ -577,7 +577,7 @@ Test(values, module_qualified_types)
     cr_assert_eq(kiln_object_new(vm, "util.Shape", &s), KILN_OK, "%s", kiln_error(vm));
     char type[32];
     cr_assert_eq(kiln_type_of(vm, s, type, sizeof type), KILN_OK);
-    cr_assert_str_eq(type, "Shape");
+    cr_assert_str_eq(type, "util.Shape");
     kiln_fn make;
     cr_assert_eq(kiln_find_function(vm, "util.make", "fn(int) -> util.Shape", &make), KILN_OK, "%s",
                  kiln_error(vm));

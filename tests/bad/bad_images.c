@@ -375,9 +375,9 @@ enum { FUNC_HEAD = 14 };
 /* Offset of a function record's result type, past it (where the reader
  * reports a bad one). */
 enum { FUNC_RET_END = 12 };
-/* Bytes of a class record before its fields: name u32, super i32, type u16,
- * nfields u16. */
-enum { CLASS_HEAD = 12 };
+/* Bytes of a class record before its fields: name u32, module u32,
+ * super i32, type u16, nfields u16. */
+enum { CLASS_HEAD = 16 };
 
 static uint32_t rd32(const vm_buf *b, size_t at)
 {
@@ -1071,6 +1071,13 @@ static void verifier_cases(gen *g)
 
 /* ---- Class-table cases: one per rule of check_types / check_class ---- */
 
+/* Class ci of b is an enum with the n variants at v. */
+static void set_variants(base *b, int ci, vm_variant *v, uint16_t n)
+{
+    b->classes[ci].variants = v;
+    b->classes[ci].nvariants = n;
+}
+
 static void class_cases(gen *g)
 {
     base b;
@@ -1188,6 +1195,57 @@ static void class_cases(gen *g)
            static const uint16_t T_[] = {T_DERIVED, VM_T_INT, VM_T_INT};
            set_func(&b, F_DGET, S_GET, 3, VM_T_INT, T_, 3);
            SET_CODE(&b, F_DGET, MK_ABC(OP_RET, 2, 0, 0)));
+
+    /* A class's module (format 8) */
+    CASE_C("c_module_out_of_range", "invalid image: class 2 names module 1, out of range",
+           b.classes[C_OTHER].module = 1);
+    CASE_C("c_module_huge", "invalid image: class 0 names module 4294967295, out of range",
+           b.classes[C_BASE].module = 0xffffffffu);
+
+    /* An enum's variants (format 8): the tag, then each payload in turn.
+     * Base (x: int, next: Base) is an enum of one variant A(Base) when
+     * its variants are {x 1 1}: each case breaks that. */
+    CASE_C("c_enum_variant_name_index", "invalid image: variant name string index 21 out of range",
+           static vm_variant V_[] = {{NSTRS, 1, 1}};
+           set_variants(&b, C_BASE, V_, 1));
+    CASE_C("c_enum_with_superclass",
+           "invalid image: an enum has a superclass: class 0 at class "
+           "Derived",
+           static vm_variant V_[] = {{S_X, 1, 2}};
+           set_variants(&b, C_DERIVED, V_, 1));
+    CASE_C("c_enum_without_tag",
+           "invalid image: an enum's field 0 (its tag) is not an int: fields 0 at class Other",
+           static vm_variant V_[] = {{S_X, 1, 0}};
+           set_variants(&b, C_OTHER, V_, 1));
+    CASE_C("c_enum_tag_not_int",
+           "invalid image: an enum's field 0 (its tag) is not an int: fields 2 at class Base",
+           static vm_variant V_[] = {{S_X, 1, 1}};
+           b.field_types[C_BASE][0] = VM_T_FLOAT; b.field_types[C_DERIVED][0] = VM_T_FLOAT;
+           set_variants(&b, C_BASE, V_, 1));
+    CASE_C("c_enum_payload_on_the_tag",
+           "invalid image: a variant's payload is not the fields after the last one's: variant 0 "
+           "at class Base",
+           static vm_variant V_[] = {{S_X, 0, 2}};
+           set_variants(&b, C_BASE, V_, 1));
+    CASE_C("c_enum_payload_past_fields",
+           "invalid image: a variant's payload is not the fields after the last one's: variant 0 "
+           "at class Base",
+           static vm_variant V_[] = {{S_X, 1, 2}};
+           set_variants(&b, C_BASE, V_, 1));
+    CASE_C("c_enum_payload_huge",
+           "invalid image: a variant's payload is not the fields after the last one's: variant 1 "
+           "at class Base",
+           static vm_variant V_[] = {{S_X, 1, 0}, {S_S, 1, 0xffff}};
+           set_variants(&b, C_BASE, V_, 2));
+    CASE_C("c_enum_payloads_overlap",
+           "invalid image: a variant's payload is not the fields after the last one's: variant 1 "
+           "at class Base",
+           static vm_variant V_[] = {{S_X, 1, 1}, {S_S, 1, 1}};
+           set_variants(&b, C_BASE, V_, 2));
+    CASE_C("c_enum_fields_past_payloads",
+           "invalid image: an enum has fields past its variants' payloads: fields 2 at class Base",
+           static vm_variant V_[] = {{S_X, 1, 0}, {S_S, 1, 0}};
+           set_variants(&b, C_BASE, V_, 2));
 #undef CASE_C
 }
 
@@ -1698,7 +1756,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_class_type_past_table", &out,
                EXPECT("invalid image: bad class type %u at offset %zu", (unsigned)T_END,
-                      class_at(&out, &b.im, C_OTHER) + 10));
+                      class_at(&out, &b.im, C_OTHER) + 14));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1706,7 +1764,7 @@ static void reader_cases(gen *g)
     serialize(&b.im, &out);
     emit_bytes(g, "r_class_type_void", &out,
                EXPECT("invalid image: bad class type 0 at offset %zu",
-                      class_at(&out, &b.im, C_BASE) + 10));
+                      class_at(&out, &b.im, C_BASE) + 14));
     vm_buf_free(&out);
 
     base_init(&b);
@@ -1736,9 +1794,9 @@ static void reader_cases(gen *g)
     base_init(&b);
     serialize(&b.im, &out);
     {
-        /* one class more than the section could hold at 14 bytes a class */
+        /* one class more than the section could hold at 20 bytes a class */
         size_t at = sec_body(&out, SEC_CLAS);
-        uint32_t n = (rd32(&out, at - 4) - 4) / 14 + 1;
+        uint32_t n = (rd32(&out, at - 4) - 4) / 20 + 1;
         wr32(&out, at, n);
         fix_checksum(&out);
         emit_bytes(g, "r_class_count_too_large", &out,
@@ -1775,6 +1833,18 @@ static void reader_cases(gen *g)
         out.data[at] = 2; /* one slot is there, the last bytes of CLAS */
         fix_checksum(&out);
         emit_bytes(g, "r_slot_count_past_section", &out,
+                   EXPECT("invalid image: truncated data at offset %zu", at + 2));
+    }
+    vm_buf_free(&out);
+
+    base_init(&b);
+    serialize(&b.im, &out);
+    {
+        /* nvariants u16 of Other, after its one slot: the last bytes of CLAS */
+        size_t at = class_at(&out, &b.im, C_OTHER) + CLASS_HEAD + 2 + 4;
+        out.data[at] = 100;
+        fix_checksum(&out);
+        emit_bytes(g, "r_variant_count_past_section", &out,
                    EXPECT("invalid image: truncated data at offset %zu", at + 2));
     }
     vm_buf_free(&out);

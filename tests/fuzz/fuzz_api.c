@@ -1,10 +1,11 @@
 /*
  * fuzz_api.c — libFuzzer target for the embedding API's call sequences:
- * the input is read as a program of host calls (structured values, guest
- * calls, function values, host objects, globals, releases, collections,
- * a reset) on a table of handles that may be live, released, of the
- * wrong kind or forged. Each call must come back with a status, never a
- * crash or a sanitizer's report, and the VM must free cleanly.
+ * the input is read as a program of host calls (structured values, enum
+ * values, guest calls, function values, host objects, globals, releases,
+ * collections, a reset) on a table of handles that may be live,
+ * released, of the wrong kind or forged. Each call must come back with a
+ * status, never a crash or a sanitizer's report, and the VM must free
+ * cleanly.
  *
  *   make fuzz && build/fuzz/fuzz_api -timeout=10 CORPUS
  */
@@ -60,6 +61,7 @@ static const char *const TYPES[] = {"[int]",
 static const char *const FNS[] = {"a1", "a2", "a3", "m1", "m2", "m3", "t1", "sh", "win", "nope"};
 static const char *const FIELDS[] = {"x", "label", "next", "z", "0", "1", "_tag", "r", "nope", ""};
 static const char *const GLOBALS[] = {"shared", "fixed", "nope"};
+static const char *const VARIANTS[] = {"Nil", "Cons", "x", NULL};
 
 typedef struct host {
     kiln_htype window;
@@ -139,7 +141,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         hs[i] = kiln_null();
     kiln_fn fns[4] = {{0}};
     for (int steps = 0; steps < 400 && in.at < in.n; steps++) {
-        unsigned op = byte(&in) % 26, i = byte(&in) % NH, j = byte(&in) % NH, k = byte(&in);
+        unsigned op = byte(&in) % 29, i = byte(&in) % NH, j = byte(&in) % NH, k = byte(&in);
         kiln_value out = kiln_null(), x = hs[j];
         if (k % 13 == 0) /* forged */
             x = (kiln_value){.type = (kiln_type)(byte(&in) % 7),
@@ -195,6 +197,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             kiln_call_fn(vm, fns[j % 4], NULL, 0, &out);
             break;
         case 24: kiln_host_ptr(vm, hs[i], h.window, &ptr); break;
+        case 25: /* an enum value: L.Nil, L.Cons(int, L), or wrong ones */
+            args[0] = k & 32 ? x : kiln_int(k), args[1] = hs[k % NH];
+            kiln_enum_new(vm, TYPES[k % 16], VARIANTS[j % 4], args, (int)(k % 3), &out);
+            break;
+        case 26: {
+            const char *name;
+            int np;
+            kiln_enum_variant(vm, hs[i], &name, k & 1 ? NULL : &np);
+            break;
+        }
+        case 27: kiln_enum_payload(vm, hs[i], (int)(k % 4) - 1, &out); break;
         default:
             if (k % 8 == 0)
                 kiln_reset(vm); /* every handle released: the table goes stale */

@@ -2,8 +2,9 @@
  * fuzz_struct.c — libFuzzer target with a structure-aware image mutator:
  * an input that reads as an image is mutated field by field (an
  * instruction's opcode or operand, a jump, a register's type, a catch
- * clause, a class's superclass, field types and vtable, a global's or a
- * native reference's types, a function's signature), then written back
+ * clause, a class's superclass, module, field types, vtable and enum
+ * variants, a global's or a native reference's types, a function's
+ * signature), then written back
  * with a valid layout, so that mutants reach the verifier's checks rather
  * than stopping at the reader's. Every image that loads is then run, with
  * fuel and a heap limit (a mutated jump makes valid infinite loops), by
@@ -96,8 +97,20 @@ static void mutate_image(vm_image *im, uint64_t *s)
         vm_class *c = im->nclasses ? &im->classes[next(s) % im->nclasses] : NULL;
         if (!c)
             break;
-        switch (next(s) % 4) {
+        switch (next(s) % 6) {
         case 0: c->super = (int32_t)near(s, (uint32_t)(c->super + 1), im->nclasses) - 1; break;
+        case 4: c->module = near(s, c->module, im->nmodules); break;
+        case 5: { /* an enum's variant: its payload's place or size, or one fewer */
+            vm_variant *v = c->nvariants ? &c->variants[next(s) % c->nvariants] : NULL;
+            uint32_t k = next(s) % 3;
+            if (v && k == 0)
+                v->first = (uint16_t)near(s, v->first, c->nfields);
+            else if (v && k == 1)
+                v->n = (uint16_t)near(s, v->n, c->nfields);
+            else if (v)
+                c->nvariants--;
+            break;
+        }
         case 1:
             if (c->nfields)
                 c->field_types[next(s) % c->nfields] = (uint16_t)any_type(s, im);
