@@ -393,7 +393,8 @@ bool vm_text_same(const vm_image *im, const char *text, const char *written);
  * module's or the prelude's class, else the one module's class of that
  * name). When none: -1 if nothing is near; -2 if the text, leaving out
  * module names freely, would name two types (in *a and *b: say which to
- * write); -3 if it would name one (in *a: what it may mean). */
+ * write); -3 if it would name one (in *a: what it may mean); -4 when
+ * memory ran out. */
 int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_t *b);
 
 /* vm_assignable: may a value of type `from` be stored where `to` is

@@ -269,7 +269,7 @@ bool vm_text_same(const vm_image *im, const char *text, const char *written)
 
 /* The types of im that `text` matches (with im: as vm_text_same does,
  * else leaving out any module's name), the first two in *a and *b: how
- * many, at most 2. */
+ * many, at most 2; -1 when memory ran out. */
 static int types_matching(const vm_image *im, const char *text, bool strict, uint32_t *a,
                           uint32_t *b)
 {
@@ -283,8 +283,9 @@ static int types_matching(const vm_image *im, const char *text, bool strict, uin
         if (!w.oom && text_match(strict ? im : NULL, text, w.data) >= 0)
             *(found++ ? b : a) = t;
     }
+    bool oom = w.oom;
     vm_buf_free(&w);
-    return found;
+    return oom ? -1 : found;
 }
 
 int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_t *b)
@@ -294,7 +295,7 @@ int64_t vm_type_named(const vm_image *im, const char *text, uint32_t *a, uint32_
         return *a;
     if (n == 0) /* what it may have meant */
         n = types_matching(im, text, false, a, b);
-    return n == 0 ? -1 : n == 1 ? -3 : -2;
+    return n < 0 ? -4 : n == 0 ? -1 : n == 1 ? -3 : -2;
 }
 
 bool vm_assignable(const vm_image *im, uint32_t from, uint32_t to)

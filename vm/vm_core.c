@@ -160,17 +160,24 @@ static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
     return st;
 }
 
-static int image_elem_of(const void *im, uint32_t t)
+/* Type text as the compiler resolved it (comp_native_type): the type it
+ * names in the image, exactly that one. `oom` says memory ran out. */
+struct text_fit {
+    const vm_image *im;
+    bool oom;
+};
+static bool image_text_fits(const void *ctx, const char *text, uint32_t t)
 {
-    return vm_elem_of(im, t);
+    struct text_fit *f = (struct text_fit *)ctx;
+    uint32_t a, b;
+    int64_t named = vm_type_named(f->im, text, &a, &b);
+    f->oom |= named == -4;
+    return named == (int64_t)t;
 }
 
-/* Type text as the compiler resolved it (comp_native_type): the type it
- * names in the image, exactly that one. */
-static bool image_text_fits(const void *im, const char *text, uint32_t t)
+static int image_elem_of(const void *ctx, uint32_t t)
 {
-    uint32_t a, b;
-    return vm_type_named(im, text, &a, &b) == (int64_t)t;
+    return vm_elem_of(((const struct text_fit *)ctx)->im, t);
 }
 
 /* The embedder's native of signature `sig`, or NULL (the library's). */
@@ -281,10 +288,15 @@ static kiln_status link(kiln_vm *vm)
         if (n->ext >= 0)
             continue; /* an extern function: rt_ffi_link's */
         vm_natlist all = natives_of(vm);
+        struct text_fit fit = {im, false};
         const vm_natsig *nat = vm_natsig_find(&all, vm_image_str(im, n->name), n->params,
-                                              n->nparams, image_elem_of, image_text_fits, im);
-        if (!nat || !(nat->ret == 'T' ? image_text_fits(im, nat->types[n->nparams], n->ret)
-                                      : vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret))))
+                                              n->nparams, image_elem_of, image_text_fits, &fit);
+        bool fits =
+            nat && (nat->ret == 'T' ? image_text_fits(&fit, nat->types[n->nparams], n->ret)
+                                    : vm_letter_fits(nat->ret, n->ret, vm_elem_of(im, n->ret)));
+        if (!fits && fit.oom)
+            return fail(vm, KILN_ERR_LOAD, "out of memory loading the program");
+        if (!fits)
             return fail(vm, KILN_ERR_LOAD,
                         "invalid image: unknown native %s with this signature at native %u",
                         vm_image_str(im, n->name), i);

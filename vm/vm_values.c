@@ -139,6 +139,8 @@ int64_t vm_api_type(kiln_vm *vm, const char *text, const char *who)
     uint32_t a = 0, b = 0;
     int64_t found = vm_type_named(&vm->img, text, &a, &b);
     char ta[128], tb[128];
+    if (found == -4)
+        vm_api_fail(vm, "%s: out of memory reading the type '%.200s'", who, text);
     if (found == -1)
         vm_api_fail(vm, "%s: the program has no type '%.200s' (only types its code uses)", who,
                     text);

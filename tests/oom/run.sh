@@ -45,8 +45,8 @@ export LSAN_OPTIONS=exitcode=99
 
 L=tests/lang
 # Programs over the compiler (classes, generics, enums, modules,
-# closures, exceptions), the runtime (maps, arrays, strings, tuples) and
-# the standard library; two with compile errors, one with an uncaught
+# closures, exceptions), the runtime (maps, arrays, strings, tuples,
+# fibers and channels) and the standard library; two with compile errors, one with an uncaught
 # error (their first run's error stays a correct outcome).
 PROGRAMS="$L/arrays/classes.kn $L/arrays/methods_v1.kn $L/classes/binary_tree.kn
 $L/classes/linked_list.kn $L/closures/higher_order.kn $L/closures/exceptions.kn
@@ -59,7 +59,8 @@ $L/compile_errors/assign_type_mismatch.kn $L/exceptions/stale_handler_uncaught.k
 $L/stdlib/str_split.kn $L/stdlib/random_shuffle_choice.kn $L/maps/int_keys_layouts.kn
 $L/maps/key_types.kn $L/maps/print_map.kn $L/ffi/callbacks.kn $L/ffi/buffer.kn
 $L/programs/json.kn $L/programs/expr.kn $L/programs/ledger.kn $L/programs/wordfreq.kn
-$L/programs/gauss.kn"
+$L/programs/gauss.kn $L/fibers/spec_example.kn $L/fibers/closed.kn $L/fibers/join_error.kn
+$L/fibers/deadlock_caught.kn"
 # Loaded from their images (the loader and the verifier), and compiled
 # by the JIT before they run (--jit=always).
 IMAGES="$L/classes/binary_tree.kn $L/enums/option.kn $L/maps/nested_values.kn
@@ -83,7 +84,7 @@ step=1
 if [ "$mode" = sample ]; then
     # make test: every 3rd point of a few cases, every 11th of the CLI's.
     PROGRAMS="$L/classes/binary_tree.kn $L/enums/option.kn $L/modules/interfaces/main.kn
-$L/compile_errors/bad_escape.kn"
+$L/compile_errors/bad_escape.kn $L/fibers/spec_example.kn"
     IMAGES="$L/generics/functions.kn"
     JITTED="$L/closures/higher_order.kn"
     LIMITED="4194304:$L/exceptions/oom_caught.kn"
