@@ -158,6 +158,13 @@ vm_fiberobj *rt_fiber_current(kiln_vm *vm);
 int rt_fiber_park(kiln_vm *vm);
 /* rt_fiber_wake: makes the fiber of `o` runnable if it waits (else nothing). */
 void rt_fiber_wake(kiln_vm *vm, vm_fiberobj *o);
+/* rt_fiber_cancelled: the running fiber is being stopped by the end of
+ * the run: a native it is in gets no more guest code run (kiln_call
+ * fails) and fails itself whatever it returns. */
+bool rt_fiber_cancelled(kiln_vm *vm);
+/* rt_fiber_ended: the fiber of `o` has ended (a channel skips what such
+ * a fiber left waiting: one a run's end stopped). */
+bool rt_fiber_ended(vm_fiberobj *o);
 /* rt_fiber_join: waits until the fiber of `o` ends; -1 after raising its
  * uncaught error again (or DeadlockError, or a limit). */
 int rt_fiber_join(kiln_vm *vm, vm_fiberobj *o);

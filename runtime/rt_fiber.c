@@ -26,6 +26,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "../vm/frame.h"
 #include "rt.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -119,7 +120,9 @@ typedef struct rt_fiber {
     uint32_t id;
     uint8_t state, wake;
     bool joined, main;
-    size_t charged; /* bytes counted toward the heap limit */
+    bool cancelled;  /* resumed to end (RT_CANCEL): it runs no more guest code */
+    size_t charged;  /* bytes counted toward the heap limit */
+    size_t slot_top; /* bytes of its slot stack in use when last charged */
 #ifndef RT_ASM_SWITCH
     ucontext_t uc;
 #endif
@@ -147,7 +150,8 @@ typedef struct rt_sched {
     rt_fiber **sleepers;   /* a binary heap by wake_at */
     uint32_t nsleepers, sleepers_cap;
     uint32_t next_id;
-    int end_kind; /* W_END: what the main program raises */
+    uint32_t spins; /* switches since the loop was last looked at */
+    int end_kind;   /* W_END: what the main program raises */
     char end_msg[sizeof(((vm_ctx *)0)->err_msg)];
 } rt_sched;
 
@@ -445,6 +449,52 @@ vm_fiberobj *rt_fiber_current(kiln_vm *vm)
     return S->cur->obj ? S->cur->obj : new_object(vm, S->cur);
 }
 
+/* ---- What a waiting fiber's stacks cost ---- */
+
+static size_t page_up(size_t n)
+{
+    return (n + 4095) & ~(size_t)4095;
+}
+
+/* When a fiber gives way, its stacks are charged to the heap limit for
+ * what they hold now (the slot stack up to its innermost frame, the
+ * machine stack down to here), and the pages of its slot stack above
+ * that, touched by a deeper recursion since, go back to the system: a
+ * thousand fibers that each recursed deep and then wait cost what they
+ * hold, and past the limit the one giving way gets OutOfMemoryError.
+ * (The running fiber's stacks are bounded by their sizes.) False after
+ * raising. */
+static bool charge_stacks(kiln_vm *vm, rt_fiber *f)
+{
+    if (!f->mem)
+        return true; /* the main program: the caller's stack */
+    vm_ctx *X = f->X;
+    size_t slots = 0;
+    if (X->frame) {
+        const vm_frame *fr = vm_frame_of(X->frame);
+        vm_value *top = fr->fn ? vm_frame_next(X->frame, fr->fn) : X->frame;
+        slots = page_up((size_t)((char *)top - (char *)X->stack) + 8 * VM_STACK_SLACK);
+    }
+    size_t machine = page_up((size_t)(f->mem + f->mem_len - (char *)__builtin_frame_address(0)));
+    if (f->slot_top > slots) /* deeper before: those pages are given back */
+        (void)madvise((char *)X->stack + slots, f->slot_top - slots, MADV_DONTNEED);
+    f->slot_top = slots;
+    size_t need = slots + machine < FIBER_CHARGE ? FIBER_CHARGE : slots + machine;
+    if (need > f->charged) {
+        if (!gc_reserve(&vm->heap, need - f->charged)) {
+            rt_raise(vm, RT_ERR_OOM,
+                     "out of memory: a waiting fiber's stacks hold %zu bytes, past the heap "
+                     "limit of %zu bytes",
+                     need, vm->heap.limit);
+            return false;
+        }
+    } else {
+        gc_release(&vm->heap, f->charged - need);
+    }
+    f->charged = need;
+    return true;
+}
+
 /* ---- Switching ---- */
 
 /* Unmaps the stacks of a fiber that has ended, once another runs. */
@@ -530,7 +580,26 @@ static int give_way(kiln_vm *vm)
 {
     rt_sched *S = vm->sched;
     rt_fiber *me = S->cur;
+    if (me->state != F_DONE && !charge_stacks(vm, me)) {
+        unsleep(S, me); /* it runs on, to raise: out of every line */
+        for (rt_fiber **p = &S->head, *prev = NULL; *p; prev = *p, p = &(*p)->next)
+            if (*p == me) {
+                *p = me->next;
+                if (S->tail == me)
+                    S->tail = prev;
+                break;
+            }
+        me->state = F_RUNNING;
+        return -1;
+    }
     for (;;) {
+        /* Fibers that keep handing the CPU to each other must not starve
+         * the timers and the sockets: every 64 switches the loop is looked
+         * at, without waiting (what it wakes queues behind). */
+        if (S->head && ++S->spins >= 64) {
+            S->spins = 0;
+            uv_run(&S->loop, UV_RUN_NOWAIT);
+        }
         rt_fiber *next = pop(S);
         if (next) {
             if (next != me)
@@ -584,6 +653,7 @@ static int give_way(kiln_vm *vm)
     case W_CANCEL:
         if (me->main) /* rt_fiber_end's wait: not an error */
             return 0;
+        me->cancelled = true;
         rt_raise(vm, RT_CANCEL, "cancelled");
         return -1;
     case W_DEADLOCK:
@@ -662,6 +732,16 @@ int rt_fiber_park(kiln_vm *vm)
     return give_way(vm);
 }
 
+bool rt_fiber_cancelled(kiln_vm *vm)
+{
+    return vm->sched && vm->sched->cur->cancelled;
+}
+
+bool rt_fiber_ended(vm_fiberobj *o)
+{
+    return !o->f || o->f->state == F_DONE;
+}
+
 void rt_fiber_wake(kiln_vm *vm, vm_fiberobj *o)
 {
     if (vm->sched && o->f)
@@ -679,8 +759,11 @@ int rt_fiber_join(kiln_vm *vm, vm_fiberobj *o)
         return -1;
     }
     while (f->state != F_DONE) {
-        me->join_next = f->joiner;
-        f->joiner = me;
+        rt_fiber **end = &f->joiner; /* in line: joiners are woken first come first */
+        while (*end)
+            end = &(*end)->join_next;
+        me->join_next = NULL;
+        *end = me;
         me->state = F_BLOCKED;
         int rc = give_way(vm);
         for (rt_fiber **p = &f->joiner; *p; p = &(*p)->join_next) /* still listed: woken else */

@@ -57,6 +57,15 @@ static int f_wake(kiln_vm *vm, vm_value *a, vm_value *r)
     return 0;
 }
 
+static int f_ended(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    vm_fiberobj *o = fiber_arg(vm, a[0], "ended");
+    if (!o)
+        return -1;
+    r->i = rt_fiber_ended(o);
+    return 0;
+}
+
 static int f_join(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     (void)r;
@@ -80,6 +89,7 @@ const vm_native std_fiber_natives[] = {
     STD_NATIVE("__fiber_park", "", 'v', f_park),
     STD_TYPED("__fiber_wake", "T", 'v', FIBER, f_wake),
     STD_TYPED("__fiber_join", "T", 'v', FIBER, f_join),
+    STD_TYPED("__fiber_ended", "T", 'b', FIBER, f_ended),
     STD_NATIVE("sleep", "i", 'v', f_sleep),
 };
 const size_t std_fiber_count = sizeof std_fiber_natives / sizeof std_fiber_natives[0];

@@ -205,9 +205,13 @@ static int address(kiln_vm *vm, const char *host, int64_t port, struct sockaddr_
         snprintf(what, sizeof what, "%s %.256s", op, host);
         return io_error(vm, e, what);
     }
-    if (rt_io_wait(vm, &w)) {
-        r->w = NULL; /* it frees itself */
-        uv_cancel((uv_req_t *)&r->req);
+    if (rt_io_wait(vm, &w)) { /* stopped: the request frees itself, or has ended */
+        if (w.done) {
+            free(r);
+        } else {
+            r->w = NULL;
+            uv_cancel((uv_req_t *)&r->req);
+        }
         return -1;
     }
     int status = r->status;
@@ -287,6 +291,7 @@ static int n_listen(kiln_vm *vm, vm_value *a, vm_value *r)
         listener_close(vm, l);
         return io_error(vm, e, what);
     }
+    uv_unref((uv_handle_t *)&l->s.tcp); /* until a fiber waits in accept */
     vm_resobj *o = vm_res_new(vm, "TcpListener", l, listener_close);
     if (!o) {
         listener_close(vm, l);
@@ -319,10 +324,13 @@ static int n_accept(kiln_vm *vm, vm_value *a, vm_value *r)
             p = &(*p)->next;
         *p = &me; /* in line */
         l->s.refs++;
+        uv_ref((uv_handle_t *)&l->s.tcp); /* a fiber waits on it: the loop is alive */
         int rc = rt_io_wait(vm, &w);
         for (p = &l->waiters; *p != &me; p = &(*p)->next) {
         }
         *p = me.next;
+        if (!l->waiters && !l->s.closed) /* no one waits: no deadlock is hidden by it */
+            uv_unref((uv_handle_t *)&l->s.tcp);
         bool closed = l->s.closed;
         unref(&l->s);
         if (rc)
@@ -408,10 +416,8 @@ static bool deliver(rt_io *w, int status)
 static void connected(uv_connect_t *req, int status)
 {
     connect_req *q = req->data;
-    if (!deliver(q->w, status)) {
-        conn_close(q->c->s.vm, q->c);
-        free(q);
-    }
+    if (!deliver(q->w, status))
+        free(q); /* its fiber was stopped, and closed the connection */
 }
 
 static int n_connect(kiln_vm *vm, vm_value *a, vm_value *r)
@@ -444,7 +450,14 @@ static int n_connect(kiln_vm *vm, vm_value *a, vm_value *r)
         return io_error(vm, e, what);
     }
     if (rt_io_wait(vm, &w)) {
-        q->w = NULL; /* the callback closes the connection */
+        /* Stopped (a limit, the end of the run): the connection is closed
+         * now, which cancels the connect; the request is freed here if its
+         * callback ran already, else by the callback. */
+        if (w.done)
+            free(q);
+        else
+            q->w = NULL;
+        conn_close(vm, c);
         return -1;
     }
     free(q);
@@ -585,14 +598,22 @@ static int n_timeout(kiln_vm *vm, vm_value *a, vm_value *r)
 typedef struct write_req {
     uv_write_t req;
     rt_io *w; /* NULL: no one waits */
+    kiln_vm *vm;
+    size_t len; /* what the heap limit is charged for the copy */
     char data[];
 } write_req;
+
+static void write_free(write_req *q)
+{
+    gc_release(&q->vm->heap, q->len);
+    free(q);
+}
 
 static void written(uv_write_t *req, int status)
 {
     write_req *q = req->data;
     if (!deliver(q->w, status))
-        free(q);
+        write_free(q);
 }
 
 /* c.write(s): all of s, waiting while the peer's side is full. */
@@ -612,13 +633,22 @@ static int n_write(kiln_vm *vm, vm_value *a, vm_value *r)
     if (n < 0 && n != UV_EAGAIN)
         return io_error(vm, n, "write");
     size_t done = n > 0 ? (size_t)n : 0, rest = s->len - done;
-    /* The rest is copied: the request may outlive this call. */
+    /* The rest is copied (the request may outlive this call), and counted
+     * toward the heap limit while it waits. */
+    if (!gc_reserve(&vm->heap, rest)) {
+        rt_raise(vm, RT_ERR_OOM, "out of memory writing %zu bytes: the heap limit is %zu bytes",
+                 rest, vm->heap.limit);
+        return -1;
+    }
     write_req *q = malloc(sizeof *q + rest);
     if (!q) {
+        gc_release(&vm->heap, rest);
         rt_raise(vm, RT_ERR_OOM, "out of memory writing %zu bytes", rest);
         return -1;
     }
     memcpy(q->data, s->data + done, rest);
+    q->vm = vm;
+    q->len = rest;
     q->req.data = q;
     rt_io w;
     rt_io_begin(vm, &w);
@@ -626,14 +656,17 @@ static int n_write(kiln_vm *vm, vm_value *a, vm_value *r)
     b = uv_buf_init(q->data, (unsigned)rest);
     int e = uv_write(&q->req, (uv_stream_t *)&c->s.tcp, &b, 1, written);
     if (e) {
-        free(q);
+        write_free(q);
         return io_error(vm, e, "write");
     }
     if (rt_io_wait(vm, &w)) {
-        q->w = NULL;
+        if (w.done) /* its callback ran: no one else frees it */
+            write_free(q);
+        else
+            q->w = NULL;
         return -1;
     }
-    free(q);
+    write_free(q);
     return w.status ? io_error(vm, w.status, "write") : 0;
 }
 

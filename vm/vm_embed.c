@@ -343,7 +343,12 @@ static kiln_status call_function(kiln_vm *vm, int fi, const vm_value *caps, cons
                                vm_type_text(im, f->types[i], want, sizeof want));
     if (vm->finalizing)
         return vm_api_fail(vm, "kiln_call: not from a finalizer");
-    bool nested = vm->running; /* from a native: the run's limits go on */
+    bool nested = vm->running;              /* from a native: the run's limits go on */
+    if (nested && rt_fiber_cancelled(vm)) { /* its fiber is being stopped: no guest code */
+        vm_api_fail(vm, "kiln_call: %.200s: the run has ended (its fiber is stopped)", name);
+        vm->ctx->err_kind = RT_CANCEL;
+        return KILN_ERR_RUNTIME;
+    }
     if (!nested) {
         if (!vm_ctx_ready(vm))
             return KILN_ERR_RUNTIME;
@@ -904,6 +909,8 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     kiln_status st = ((kiln_native_fn)n->host)(vm, kargs, nargs, &kres, n->userdata);
     if (st == KILN_OK && vm->thrown) /* it threw, then said OK: the throw stands */
         st = KILN_ERR_RUNTIME;
+    if (rt_fiber_cancelled(vm)) /* the run's end stops its fiber, whatever it said */
+        st = KILN_ERR_RUNTIME;
     if (X->err_kind == RT_LIMIT) /* a limit stopped the run inside (a kiln_str charged) */
         st = KILN_ERR_LIMIT;
     vm->thrown = false;
@@ -947,6 +954,10 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
         snprintf(msg, sizeof msg, "%s",
                  X->err_kind == RT_LIMIT ? X->err_msg : "stopped by a native");
         rt_raise(vm, RT_LIMIT, "%s", msg);
+        return -1;
+    }
+    if (rt_fiber_cancelled(vm)) {
+        X->err_kind = RT_CANCEL;
         return -1;
     }
     if (X->err_kind > RT_ERR_NONE && X->err_kind < RT_ERR__COUNT)

@@ -331,3 +331,61 @@ Test(fibers, ipv6_loopback)
     cr_assert(!memcmp(s, "SIX", 3));
     kiln_free(vm);
 }
+
+/* ---- What the end of a call leaves behind ---- */
+
+/* A fiber stopped by the end of one call while it waited on a channel is
+ * not a receiver in the next: a send there waits (here: deadlocks). */
+Test(fibers, a_stopped_fiber_receives_nothing_later)
+{
+    static const char src[] =
+        "let ch = chan[int]()\n"
+        "fn first() { spawn fn() { ch.recv()\n print(\"never\") }\n sleep(0) }\n"
+        "fn second() -> int { ch.send(42)\n return 1 }\n";
+    struct out o = {0};
+    kiln_vm *vm = vm_with(src, KILN_JIT_OFF, &o);
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(kiln_call(vm, "first", NULL, 0, NULL), KILN_OK, "%s", kiln_error(vm));
+    kiln_value r;
+    cr_assert_eq(kiln_call(vm, "second", NULL, 0, &r), KILN_ERR_RUNTIME);
+    cr_assert_str_eq(kiln_error_class(vm), "DeadlockError");
+    cr_assert_eq(o.len, 0, "%s", o.text);
+    kiln_free(vm);
+}
+
+/* A native that ignores the failure of its kiln_call while the end of the
+ * run stops its fiber: no more guest code runs in that fiber. */
+static kiln_status swallow(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                           void *userdata)
+{
+    (void)args, (void)nargs, (void)userdata;
+    kiln_value arg = kiln_int(1);
+    (void)kiln_call(vm, "step", &arg, 1, result);
+    *result = kiln_int(0);
+    return KILN_OK; /* as if nothing had failed */
+}
+
+Test(fibers, a_native_cannot_keep_a_stopped_fiber_running)
+{
+    static const char src[] = "import host\n"
+                              "var count = 0\n"
+                              "fn step(n: int) -> int { sleep(10)\n return n }\n"
+                              "fn main() {\n"
+                              "    spawn fn() { while true { host.swallow()\n count += 1\n"
+                              "        print(\"again ${count}\") } }\n"
+                              "    sleep(1)\n"
+                              "}\n";
+    struct out o = {0};
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = capture;
+    cfg.userdata = &o;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    cr_assert_eq(kiln_define_native(vm, "host", "swallow", "fn() -> int", swallow, NULL), KILN_OK);
+    cr_assert_eq(kiln_load_source(vm, "app.kn", src, sizeof src - 1), KILN_OK, "%s",
+                 kiln_error(vm));
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(o.len, 0, "the stopped fiber ran on: %s", o.text);
+    kiln_free(vm);
+}
