@@ -325,8 +325,6 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
 #endif
     if (!o)
         return NULL;
-    o->next = h->all;
-    h->all = o;
     o->kind = kind;
     o->size = (uint32_t)size;
     size_t real = size > GC_SMALL ? gc_footprint(h, o) : need;
@@ -335,6 +333,8 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
         h->in_reserve = true;
         return NULL;
     }
+    o->next = h->all; /* on the list only once it is kept */
+    h->all = o;
     h->bytes += real;
     return o;
 }
