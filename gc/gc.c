@@ -19,18 +19,31 @@
 /* mimalloc is not instrumented: a block one thread frees and another
  * reuses is handed over through its atomics, which ThreadSanitizer cannot
  * see. Say so, exactly there, so the hand-over orders the two threads'
- * accesses to the block as it really does (and nothing else is hidden). */
+ * accesses to the memory as it really does. The memory, not the block: a
+ * new block may cover several old ones (a 512 KB string where another
+ * thread's small objects were, once that thread's pages were freed), so
+ * the hand-over is said once per 64 KiB of address space the block
+ * touches, on the first address of each (a mimalloc page's size: an old
+ * and a new block that overlap share one). Nothing else is hidden: only a
+ * free and a later allocation of the same memory are ordered. */
 #include <sanitizer/tsan_interface.h>
+enum { TSAN_GRAIN = 1 << 16 };
+static void tsan_grains(void *p, size_t n, void (*say)(void *))
+{
+    uintptr_t end = (uintptr_t)p + n;
+    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)(TSAN_GRAIN - 1); a < end; a += TSAN_GRAIN)
+        say((void *)a);
+}
 static void *tsan_zalloc(size_t n)
 {
     void *p = mi_zalloc(n);
     if (p)
-        __tsan_acquire(p);
+        tsan_grains(p, n, __tsan_acquire);
     return p;
 }
 static void tsan_free(void *p)
 {
-    __tsan_release(p);
+    tsan_grains(p, mi_usable_size(p), __tsan_release);
     mi_free(p);
 }
 #define GC_ZALLOC tsan_zalloc
