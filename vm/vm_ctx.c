@@ -66,12 +66,31 @@ bool vm_poll(kiln_vm *vm)
     return false;
 }
 
+/* An interrupt came (the flag is read, not consumed) or the deadline has
+ * passed. */
+static bool limit_reached(kiln_vm *vm)
+{
+    return atomic_load_explicit(&vm->interrupt, memory_order_relaxed) ||
+           (vm->deadline > 0 && monotonic() >= vm->deadline);
+}
+
 bool vm_poll_after_native(kiln_vm *vm)
 {
-    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed) ||
-        (vm->deadline > 0 && monotonic() >= vm->deadline))
-        return vm_poll(vm);
-    return false;
+    return limit_reached(vm) && vm_poll(vm);
+}
+
+bool vm_gc_should_stop(void *ctx)
+{
+    kiln_vm *vm = ctx;
+    return vm->running && !vm->finalizing && limit_reached(vm);
+}
+
+void vm_gc_stopped(kiln_vm *vm)
+{
+    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed))
+        rt_raise(vm, RT_LIMIT, "interrupted");
+    else
+        rt_raise(vm, RT_LIMIT, "out of time (%g seconds)", vm->cfg.timeout);
 }
 
 bool vm_charge(kiln_vm *vm, uint64_t units)
