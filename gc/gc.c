@@ -93,6 +93,86 @@ static void gc_free(gc_obj *o)
 }
 #endif
 
+/* ---- The gray stack (segments: gc.h) ---- */
+
+/* Frees the stack's segments down to `keep` (0 or 1: the bottom one, for
+ * the next collection), and the spare ones; the stack is left empty. */
+static void gray_trim(gc_heap *h, size_t keep)
+{
+    while (h->gray_segs > keep) {
+        gc_gray *s = h->gray;
+        h->gray = s->below;
+        h->gray_segs--;
+        free(s);
+    }
+    while (h->gray_free) {
+        gc_gray *s = h->gray_free;
+        h->gray_free = s->below;
+        free(s);
+    }
+    h->ngray = 0;
+}
+
+/* Empties the stack of a stopped mark phase without freeing anything:
+ * its segments become spares. Freeing hundreds of them (mimalloc giving
+ * pages back with madvise) took milliseconds after the stop; the next
+ * collection reuses them, and the next complete mark phase frees them. */
+static void gray_drop(gc_heap *h)
+{
+    while (h->gray) {
+        gc_gray *s = h->gray;
+        h->gray = s->below;
+        s->below = h->gray_free;
+        h->gray_free = s;
+    }
+    h->gray_segs = 0;
+    h->ngray = 0;
+}
+
+/* A new top segment for a push onto a full one. Under a heap limit the
+ * stack holds at most limit / 64 bytes of pointers (it is memory outside
+ * the limit), one segment at least; past that, or when memory runs out,
+ * false. */
+static bool gray_grow(gc_heap *h)
+{
+    size_t entries = (h->gray_segs + 1) * (size_t)GC_GRAY_SEG;
+    if (h->gray_segs && h->limit && entries * sizeof(gc_obj *) > h->limit / 64)
+        return false;
+    gc_gray *s = h->gray_free ? h->gray_free : malloc(sizeof *s);
+    if (!s)
+        return false;
+    if (s == h->gray_free)
+        h->gray_free = s->below;
+    s->below = h->gray;
+    h->gray = s;
+    h->gray_segs++;
+    h->ngray = 0;
+    return true;
+}
+
+/* The next object to trace, or NULL when the stack is empty. An emptied
+ * segment is kept as a spare if there is none, else freed (the stack's
+ * size swings by a segment at its top: a free and a malloc at every swing
+ * are saved). */
+static gc_obj *gray_pop(gc_heap *h)
+{
+    if (h->ngray == 0) {
+        gc_gray *s = h->gray;
+        if (!s || !s->below)
+            return NULL;
+        h->gray = s->below;
+        h->gray_segs--;
+        h->ngray = GC_GRAY_SEG;
+        if (h->gray_free) {
+            free(s);
+        } else {
+            s->below = NULL;
+            h->gray_free = s;
+        }
+    }
+    return h->gray->items[--h->ngray];
+}
+
 bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, void *ctx)
 {
     memset(h, 0, sizeof *h);
@@ -122,7 +202,7 @@ void gc_destroy(gc_heap *h)
         gc_free(o);
         o = next;
     }
-    free(h->gray);
+    gray_trim(h, 0);
     memset(h, 0, sizeof *h);
 }
 
@@ -190,30 +270,20 @@ void gc_mark(gc_heap *h, gc_obj *o)
     o->mark = h->epoch;
     if ((h->leaf_kinds >> o->kind & 1) && !h->verifying) /* nothing to trace: no push */
         return;
-    if (h->ngray == h->gray_cap) {
-        size_t cap = h->gray_cap ? h->gray_cap * 2 : 256;
-        /* Under a heap limit the stack holds at most limit / 64 bytes of
-         * pointers (it is memory outside the limit). Past that, or when
-         * it cannot grow, the object is marked but not pushed: the
-         * overflow rescan traces every marked object, so its children are
-         * found (a root's too: nothing marks the roots again). */
-        gc_obj **g = h->limit && cap * sizeof(gc_obj *) > h->limit / 64 && cap > 4096
-                         ? NULL
-                         : realloc(h->gray, cap * sizeof *g);
-        if (!g) {
-            h->gray_overflow = true;
-            return;
-        }
-        h->gray = g;
-        h->gray_cap = cap;
+    /* When the stack cannot grow (gray_grow), the object is marked but
+     * not pushed: the overflow rescan traces every marked object, so its
+     * children are found (a root's too: nothing marks the roots again). */
+    if ((!h->gray || h->ngray == GC_GRAY_SEG) && !gray_grow(h)) {
+        h->gray_overflow = true;
+        return;
     }
-    h->gray[h->ngray++] = o;
+    h->gray->items[h->ngray++] = o;
 }
 
 static void drain(gc_heap *h)
 {
-    while (h->ngray && !h->stopped)
-        h->trace(h, h->gray[--h->ngray], h->ctx);
+    for (gc_obj *o; !h->stopped && (o = gray_pop(h));)
+        h->trace(h, o, h->ctx);
 }
 
 /* The overflow rescan: every marked object traced again. */
@@ -251,17 +321,13 @@ static bool mark(gc_heap *h)
         h->gray_overflow = false;
         rescan(h);
     }
-    if (h->stopped) { /* the stack is kept: the next collection comes soon */
-        h->ngray = 0;
+    if (h->stopped) {
+        gray_drop(h);
         h->gray_overflow = false;
         h->stale = true;
         return false;
     }
-    if (h->gray_cap > 65536) { /* a large stack is given back between collections */
-        free(h->gray);
-        h->gray = NULL;
-        h->gray_cap = 0;
-    }
+    gray_trim(h, 1); /* empty already: the spares are given back */
     h->sweep = &h->all;
     return true;
 }
@@ -309,12 +375,12 @@ static void verify(gc_heap *h)
 {
     h->verifying = true; /* every object through the gray stack, to be checked */
     h->roots(h, h->ctx);
-    while (h->ngray) {
-        gc_obj *o = h->gray[--h->ngray];
+    for (gc_obj *o; (o = gray_pop(h));) {
         if (!o->live && !h->verify_error)
             h->verify_error = "a reachable object was freed by the last collection";
         h->trace(h, o, h->ctx);
     }
+    gray_trim(h, 1);
     unmark_all(h);
     h->verifying = false;
     h->gray_overflow = false; /* what did not fit went unchecked */

@@ -135,6 +135,14 @@ enum { GC_SMALL = 1024 }; /* objects up to this size have their charge in a tabl
 enum { GC_POLL = 4096 };
 
 typedef struct gc_heap gc_heap;
+/* The gray stack grows by segments of GC_GRAY_SEG entries (32 KiB with
+ * the link), so growing never copies it: a copy of a stack of millions of
+ * entries took milliseconds that no stop could cut short. */
+enum { GC_GRAY_SEG = 4095 };
+typedef struct gc_gray {
+    struct gc_gray *below; /* the segment under it, NULL at the bottom */
+    gc_obj *items[GC_GRAY_SEG];
+} gc_gray;
 /* gc_barrier calls remembered in verify mode: enough for the most one
  * store site makes (a map's growth: two buffer swaps, a key, a value). */
 enum { GC_BARRIER_LOG = 16 };
@@ -154,8 +162,10 @@ struct gc_heap {
     gc_roots_fn roots;
     gc_trace_fn trace;
     void *ctx;
-    gc_obj **gray; /* mark stack */
-    size_t ngray, gray_cap;
+    gc_gray *gray;      /* the mark stack's top segment (NULL: none yet) */
+    size_t ngray;       /* entries in the top segment */
+    size_t gray_segs;   /* segments in the stack */
+    gc_gray *gray_free; /* emptied segments kept for the next pushes (by `below`) */
     /* Bit k set: objects of kind k have nothing to trace (strings,
      * buffers), so marking one only sets its bit and the gray stack stays
      * small (a million strings in a map took 8 MB of it). Not while
