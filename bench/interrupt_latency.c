@@ -2,8 +2,9 @@
  * interrupt_latency.c — how long kiln_interrupt takes to stop a guest, and
  * whether fuel stops a loop of large copies: the table of the embedding
  * issue (#15). Each scenario runs ROUNDS times: the guest starts on a
- * thread of its own, the main thread waits 50 ms, calls kiln_interrupt and
- * measures the time until kiln_call returns (KILN_ERR_LIMIT).
+ * thread of its own, the main thread waits 50 to 149 ms, calls
+ * kiln_interrupt and measures the time until kiln_call returns
+ * (KILN_ERR_LIMIT).
  *
  *   make && cc -O2 -pthread -Ivm -o build/interrupt_latency \
  *       bench/interrupt_latency.c build/libkiln.a -lmimalloc -lffi -luv -lm
@@ -82,7 +83,13 @@ static const char SRC[] =
     "fn concats() { let s = \"ab\".repeat(4000000)\n host.go()\n"
     "    while true { let t = s + s } }\n"
     "fn formats() { let s = \"ab\".repeat(4000000)\n host.go()\n"
-    "    while true { let t = \"<${s}>\" } }\n";
+    "    while true { let t = \"<${s}>\" } }\n"
+    /* 3M small live objects (1.5M one-element arrays and their buffers),
+     * and garbage made cheaply (a 512 KB string a turn, two copies): more
+     * than half of the time goes to full collections of the 3M objects
+     * (`keep` is read at each turn: live, a root). */
+    "fn heap() { var keep: [[int]] = []\n for i in 0..1500000 { keep.push([i]) }\n"
+    "    let s = \"ab\".repeat(131072)\n host.go()\n while keep.len() > 0 { let g = s + s } }\n";
 
 typedef struct run {
     kiln_vm *vm;
@@ -124,9 +131,10 @@ static int by_value(const void *a, const void *b)
 
 int main(void)
 {
-    static const char *const FNS[] = {
-        "plain",   "natives", "copies", "sort_ints", "sort_strs", "joins", "splits",  "replaces",
-        "repeats", "uppers",  "lines",  "fills",     "keys",      "grows", "concats", "formats"};
+    static const char *const FNS[] = {"plain",   "natives", "copies",   "sort_ints", "sort_strs",
+                                      "joins",   "splits",  "replaces", "repeats",   "uppers",
+                                      "lines",   "fills",   "keys",     "grows",     "concats",
+                                      "formats", "heap"};
     static const char *const WHAT[] = {"plain loop",
                                        "loop calling a 50 us native",
                                        "loop copying 16 MB arrays",
@@ -142,7 +150,8 @@ int main(void)
                                        "keys of a 1M map",
                                        "a map growing to 2M keys",
                                        "concatenating 8 MB strings",
-                                       "formatting an 8 MB string"};
+                                       "formatting an 8 MB string",
+                                       "collecting 3M live objects"};
     enum { NFNS = sizeof FNS / sizeof FNS[0] };
     int only = getenv("LATENCY_ROWS") ? atoi(getenv("LATENCY_ROWS")) : NFNS;
     int rounds = getenv("LATENCY_ROUNDS") ? atoi(getenv("LATENCY_ROUNDS")) : MAX_ROUNDS;
@@ -166,7 +175,11 @@ int main(void)
                     pthread_create(&t, NULL, guest, &r);
                     while (!atomic_load(&started))
                         nanosleep(&(struct timespec){0, 1000 * 1000}, NULL);
-                    nanosleep(&(struct timespec){0, 50 * 1000 * 1000}, NULL);
+                    /* 50 to 149 ms, spread over the rounds: a loop that
+                     * alternates phases (allocating, then collecting for
+                     * tens of ms) is met in each of them. */
+                    long wait_ms = 50 + i * 37 % 100;
+                    nanosleep(&(struct timespec){0, wait_ms * 1000 * 1000}, NULL);
                     double sent = now();
                     kiln_interrupt(vm);
                     while (!atomic_load(&r.done))

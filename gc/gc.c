@@ -19,18 +19,31 @@
 /* mimalloc is not instrumented: a block one thread frees and another
  * reuses is handed over through its atomics, which ThreadSanitizer cannot
  * see. Say so, exactly there, so the hand-over orders the two threads'
- * accesses to the block as it really does (and nothing else is hidden). */
+ * accesses to the memory as it really does. The memory, not the block: a
+ * new block may cover several old ones (a 512 KB string where another
+ * thread's small objects were, once that thread's pages were freed), so
+ * the hand-over is said once per 64 KiB of address space the block
+ * touches, on the first address of each (a mimalloc page's size: an old
+ * and a new block that overlap share one). Nothing else is hidden: only a
+ * free and a later allocation of the same memory are ordered. */
 #include <sanitizer/tsan_interface.h>
+enum { TSAN_GRAIN = 1 << 16 };
+static void tsan_grains(void *p, size_t n, void (*say)(void *))
+{
+    uintptr_t end = (uintptr_t)p + n;
+    for (uintptr_t a = (uintptr_t)p & ~(uintptr_t)(TSAN_GRAIN - 1); a < end; a += TSAN_GRAIN)
+        say((void *)a);
+}
 static void *tsan_zalloc(size_t n)
 {
     void *p = mi_zalloc(n);
     if (p)
-        __tsan_acquire(p);
+        tsan_grains(p, n, __tsan_acquire);
     return p;
 }
 static void tsan_free(void *p)
 {
-    __tsan_release(p);
+    tsan_grains(p, mi_usable_size(p), __tsan_release);
     mi_free(p);
 }
 #define GC_ZALLOC tsan_zalloc
@@ -40,8 +53,6 @@ static void tsan_free(void *p)
 #define GC_FREE mi_free
 #endif
 #endif
-
-enum { GC_MARKED = 1 };
 
 #ifdef KILN_GC_MALLOC
 #define gc_free GC_FREE
@@ -82,6 +93,86 @@ static void gc_free(gc_obj *o)
 }
 #endif
 
+/* ---- The gray stack (segments: gc.h) ---- */
+
+/* Frees the stack's segments down to `keep` (0 or 1: the bottom one, for
+ * the next collection), and the spare ones; the stack is left empty. */
+static void gray_trim(gc_heap *h, size_t keep)
+{
+    while (h->gray_segs > keep) {
+        gc_gray *s = h->gray;
+        h->gray = s->below;
+        h->gray_segs--;
+        free(s);
+    }
+    while (h->gray_free) {
+        gc_gray *s = h->gray_free;
+        h->gray_free = s->below;
+        free(s);
+    }
+    h->ngray = 0;
+}
+
+/* Empties the stack of a stopped mark phase without freeing anything:
+ * its segments become spares. Freeing hundreds of them (mimalloc giving
+ * pages back with madvise) took milliseconds after the stop; the next
+ * collection reuses them, and the next complete mark phase frees them. */
+static void gray_drop(gc_heap *h)
+{
+    while (h->gray) {
+        gc_gray *s = h->gray;
+        h->gray = s->below;
+        s->below = h->gray_free;
+        h->gray_free = s;
+    }
+    h->gray_segs = 0;
+    h->ngray = 0;
+}
+
+/* A new top segment for a push onto a full one. Under a heap limit the
+ * stack holds at most limit / 64 bytes of pointers (it is memory outside
+ * the limit), one segment at least; past that, or when memory runs out,
+ * false. */
+static bool gray_grow(gc_heap *h)
+{
+    size_t entries = (h->gray_segs + 1) * (size_t)GC_GRAY_SEG;
+    if (h->gray_segs && h->limit && entries * sizeof(gc_obj *) > h->limit / 64)
+        return false;
+    gc_gray *s = h->gray_free ? h->gray_free : malloc(sizeof *s);
+    if (!s)
+        return false;
+    if (s == h->gray_free)
+        h->gray_free = s->below;
+    s->below = h->gray;
+    h->gray = s;
+    h->gray_segs++;
+    h->ngray = 0;
+    return true;
+}
+
+/* The next object to trace, or NULL when the stack is empty. An emptied
+ * segment is kept as a spare if there is none, else freed (the stack's
+ * size swings by a segment at its top: a free and a malloc at every swing
+ * are saved). */
+static gc_obj *gray_pop(gc_heap *h)
+{
+    if (h->ngray == 0) {
+        gc_gray *s = h->gray;
+        if (!s || !s->below)
+            return NULL;
+        h->gray = s->below;
+        h->gray_segs--;
+        h->ngray = GC_GRAY_SEG;
+        if (h->gray_free) {
+            free(s);
+        } else {
+            s->below = NULL;
+            h->gray_free = s;
+        }
+    }
+    return h->gray->items[--h->ngray];
+}
+
 bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, void *ctx)
 {
     memset(h, 0, sizeof *h);
@@ -96,6 +187,7 @@ bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, voi
     h->roots = roots;
     h->trace = trace;
     h->ctx = ctx;
+    h->poll_left = INT64_MAX; /* asked only in a collection that may stop */
     return true;
 }
 
@@ -110,7 +202,7 @@ void gc_destroy(gc_heap *h)
         gc_free(o);
         o = next;
     }
-    free(h->gray);
+    gray_trim(h, 0);
     memset(h, 0, sizeof *h);
 }
 
@@ -144,144 +236,185 @@ size_t gc_footprint(const gc_heap *h, const gc_obj *o)
     return gc_charge(h, o->size);
 }
 
-/* ---- Visiting every object (sweep, overflow rescans, verification) ---- */
-
-typedef bool (*visit_fn)(gc_heap *h, gc_obj *o); /* true: free the object */
-
-static void visit_all(gc_heap *h, visit_fn fn)
+/* Clears every mark (verification, the epoch's wrap). */
+static void unmark_all(gc_heap *h)
 {
-    for (gc_obj **link = &h->all; *link;) {
-        gc_obj *o = *link;
-        if (fn(h, o)) {
-            *link = o->next;
-            gc_free(o);
-        } else {
-            link = &o->next;
-        }
+    for (gc_obj *o = h->all; o; o = o->next)
+        o->mark = 0;
+}
+
+/* ---- Stopping ---- */
+
+/* The question every GC_POLL objects (h->poll_left ran out): true when
+ * the collection is to stop, and from then on at every call, so that
+ * gc_mark marks nothing more and the loops end. */
+static __attribute__((noinline)) bool poll_stop(gc_heap *h)
+{
+    if (!h->stopped && h->should_stop && h->should_stop(h->ctx)) {
+        h->stopped = true;
+        h->stops++;
     }
+    h->poll_left = h->stopped ? 0 : GC_POLL;
+    return h->stopped;
 }
 
 /* ---- Marking ---- */
 
 void gc_mark(gc_heap *h, gc_obj *o)
 {
-    if (!o || o->mark)
+    /* Every call counts, a child already marked too: its header is a
+     * cache miss all the same (an array of a million references to
+     * marked objects is as long to trace as to mark). */
+    if (!o || (--h->poll_left < 0 && poll_stop(h)) || o->mark == h->epoch)
         return;
-    if ((h->leaf_kinds >> o->kind & 1) && !h->verifying) { /* nothing to trace: no push */
-        o->mark = GC_MARKED;
+    o->mark = h->epoch;
+    if ((h->leaf_kinds >> o->kind & 1) && !h->verifying) /* nothing to trace: no push */
+        return;
+    /* When the stack cannot grow (gray_grow), the object is marked but
+     * not pushed: the overflow rescan traces every marked object, so its
+     * children are found (a root's too: nothing marks the roots again). */
+    if ((!h->gray || h->ngray == GC_GRAY_SEG) && !gray_grow(h)) {
+        h->gray_overflow = true;
         return;
     }
-    o->mark = GC_MARKED;
-    if (h->ngray == h->gray_cap) {
-        size_t cap = h->gray_cap ? h->gray_cap * 2 : 256;
-        /* Under a heap limit the stack holds at most limit / 64 bytes of
-         * pointers (it is memory outside the limit). Past that, or when
-         * it cannot grow, the object is marked but not pushed: the
-         * overflow rescan traces every marked object, so its children are
-         * found (a root's too: nothing marks the roots again). */
-        gc_obj **g = h->limit && cap * sizeof(gc_obj *) > h->limit / 64 && cap > 4096
-                         ? NULL
-                         : realloc(h->gray, cap * sizeof *g);
-        if (!g) {
-            h->gray_overflow = true;
-            return;
-        }
-        h->gray = g;
-        h->gray_cap = cap;
-    }
-    h->gray[h->ngray++] = o;
+    h->gray->items[h->ngray++] = o;
 }
 
 static void drain(gc_heap *h)
 {
-    while (h->ngray)
-        h->trace(h, h->gray[--h->ngray], h->ctx);
-}
-
-static bool retrace_marked(gc_heap *h, gc_obj *o)
-{
-    if (o->mark)
+    for (gc_obj *o; !h->stopped && (o = gray_pop(h));)
         h->trace(h, o, h->ctx);
-    drain(h);
-    return false;
 }
 
-static bool sweep_one(gc_heap *h, gc_obj *o)
+/* The overflow rescan: every marked object traced again. */
+static void rescan(gc_heap *h)
 {
-    if (o->mark) {
-        o->mark = 0;
-        o->live = 1;
+    for (gc_obj *o = h->all; o && !(--h->poll_left < 0 && poll_stop(h)); o = o->next)
+        if (o->mark == h->epoch) {
+            h->trace(h, o, h->ctx);
+            drain(h);
+        }
+}
+
+/* The mark phase, with a new epoch: true when every reachable object is
+ * marked. Stopped, it leaves its marks (stale: h->stale) and an empty
+ * gray stack. When the epoch comes round to 1 again after a stopped
+ * phase, an object may still carry that 1: every mark is cleared first
+ * (255 stopped phases without a complete sweep between them: rare, and
+ * O(heap) then). Otherwise every mark is 0 or stale here, since a pending
+ * sweep is finished before a mark phase begins. */
+static bool mark(gc_heap *h)
+{
+    if (h->epoch == 255) {
+        if (h->stale)
+            unmark_all(h);
+        h->stale = false;
+        h->epoch = 0;
+    }
+    h->epoch++;
+    if (h->verify)
+        for (gc_obj *o = h->all; o; o = o->next)
+            o->live = 0;
+    h->roots(h, h->ctx);
+    drain(h);
+    while (h->gray_overflow && !h->stopped) {
+        h->gray_overflow = false;
+        rescan(h);
+    }
+    if (h->stopped) {
+        gray_drop(h);
+        h->gray_overflow = false;
+        h->stale = true;
         return false;
     }
-    size_t n = gc_footprint(h, o);
-    h->bytes -= n;
-    h->freed_last += n;
-    if (h->final_kinds >> o->kind & 1)
-        h->finalize(o, h->ctx);
+    gray_trim(h, 1); /* empty already: the spares are given back */
+    h->sweep = &h->all;
+    return true;
+}
+
+/* ---- Sweeping ---- */
+
+/* Sweeps on from h->sweep: an object the mark phase did not reach is
+ * unlinked, finalized if its kind asks, and freed; one it reached has its
+ * mark cleared. True when done (no sweep pending, no stale mark left);
+ * stopped, h->sweep keeps the place. */
+static bool sweep(gc_heap *h)
+{
+    gc_obj **link = h->sweep;
+    for (gc_obj *o; (o = *link);) {
+        if (--h->poll_left < 0 && poll_stop(h)) {
+            h->sweep = link;
+            return false;
+        }
+        if (o->mark == h->epoch) {
+            o->mark = 0;
+            o->live = 1;
+            link = &o->next;
+            continue;
+        }
+        *link = o->next;
+        size_t n = gc_footprint(h, o);
+        h->bytes -= n;
+        h->freed_last += n;
+        if (h->final_kinds >> o->kind & 1)
+            h->finalize(o, h->ctx);
+        gc_free(o);
+    }
+    h->sweep = NULL;
+    h->stale = false;
     return true;
 }
 
 /* ---- Verification (gc_verify mode) ---- */
 
-static bool clear_live(gc_heap *h, gc_obj *o)
-{
-    (void)h;
-    o->live = 0;
-    return false;
-}
-
-static bool unmark(gc_heap *h, gc_obj *o)
-{
-    (void)h;
-    o->mark = 0;
-    return false;
-}
-
 /* Marks again from the roots after the sweep: every object reached must
- * have survived it (its `live` flag was set by sweep_one). A dangling
+ * have survived it (its `live` flag was set by the sweep). A dangling
  * reference in a root or a child shows up here instead of as a crash
  * later. The marks are then cleared again (invariant 2). */
 static void verify(gc_heap *h)
 {
     h->verifying = true; /* every object through the gray stack, to be checked */
     h->roots(h, h->ctx);
-    while (h->ngray) {
-        gc_obj *o = h->gray[--h->ngray];
+    for (gc_obj *o; (o = gray_pop(h));) {
         if (!o->live && !h->verify_error)
             h->verify_error = "a reachable object was freed by the last collection";
         h->trace(h, o, h->ctx);
     }
-    visit_all(h, unmark);
+    gray_trim(h, 1);
+    unmark_all(h);
     h->verifying = false;
     h->gray_overflow = false; /* what did not fit went unchecked */
 }
 
-void gc_collect(gc_heap *h)
+/* ---- Collecting ---- */
+
+/* A pending sweep finished, then a whole cycle (mark, sweep). When
+ * `may_stop`, should_stop is asked as it goes (never in verify mode,
+ * whose check needs a whole collection and every mark clear after it).
+ * True when the cycle completed; false with h->stopped set. */
+static bool collect(gc_heap *h, bool may_stop)
 {
     if (h->collecting)
-        return;
+        return true;
     h->collecting = true;
+    h->stopped = false;
+    h->poll_left = may_stop && h->should_stop && !h->verify ? GC_POLL : INT64_MAX;
     h->freed_last = 0;
-    if (h->verify)
-        visit_all(h, clear_live);
-    h->roots(h, h->ctx);
-    drain(h);
-    while (h->gray_overflow) {
-        h->gray_overflow = false;
-        visit_all(h, retrace_marked);
+    bool done = (!h->sweep || sweep(h)) && mark(h) && sweep(h);
+    if (done) {
+        if (h->verify)
+            verify(h);
+        size_t next = h->bytes / 100 * KILN_GC_GROWTH;
+        h->threshold = h->bytes + (next > KILN_GC_MIN_HEAP ? next : KILN_GC_MIN_HEAP);
+        h->collections++;
     }
-    visit_all(h, sweep_one);
-    if (h->gray_cap > 65536) { /* a large stack is given back between collections */
-        free(h->gray);
-        h->gray = NULL;
-        h->gray_cap = 0;
-    }
-    if (h->verify)
-        verify(h);
-    size_t next = h->bytes / 100 * KILN_GC_GROWTH;
-    h->threshold = h->bytes + (next > KILN_GC_MIN_HEAP ? next : KILN_GC_MIN_HEAP);
-    h->collections++;
     h->collecting = false;
+    return done;
+}
+
+void gc_collect(gc_heap *h)
+{
+    (void)collect(h, false);
 }
 
 /* ---- Allocation ---- */
@@ -303,20 +436,28 @@ static bool over_limit(const gc_heap *h, size_t size)
     return h->limit && (size > cap || h->bytes > cap - size);
 }
 
+/* gc_alloc's failure for want of memory (h->stopped says not stopped). */
+static gc_obj *no_memory(gc_heap *h)
+{
+    h->stopped = false;
+    return NULL;
+}
+
 gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
 {
     if (size > UINT32_MAX)
-        return NULL;
+        return no_memory(h);
     size_t need = gc_charge(h, size);
-    if (!h->collecting && (h->stress || h->bytes + need > h->threshold || over_limit(h, need)))
-        gc_collect(h);
+    if (!h->collecting && (h->stress || h->bytes + need > h->threshold || over_limit(h, need)) &&
+        !collect(h, true))
+        return NULL; /* stopped: h->stopped */
     if (h->in_reserve && h->bytes + need <= h->limit - reserve_of(h))
         h->in_reserve = false; /* back under: the reserve is kept again */
     if (over_limit(h, need)) {
         bool first = !h->in_reserve;
         h->in_reserve = true; /* the handler may use the reserve */
         if (first || over_limit(h, need))
-            return NULL;
+            return no_memory(h);
     }
 #ifdef KILN_GC_MALLOC
     gc_obj *o = GC_ZALLOC(size);
@@ -324,25 +465,28 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
     gc_obj *o = size >= GC_BIG && !h->verify ? big_alloc(size) : GC_ZALLOC(size);
 #endif
     if (!o)
-        return NULL;
-    o->next = h->all;
-    h->all = o;
+        return no_memory(h);
     o->kind = kind;
     o->size = (uint32_t)size;
     size_t real = size > GC_SMALL ? gc_footprint(h, o) : need;
     if (real > need && over_limit(h, real)) { /* the allocator gave more than it said */
         gc_free(o);
         h->in_reserve = true;
-        return NULL;
+        return no_memory(h);
     }
+    o->next = h->all; /* on the list only once it is kept */
+    h->all = o;
+    if (h->sweep == &h->all) /* the pending sweep will visit it: it must survive */
+        o->mark = h->epoch;
     h->bytes += real;
     return o;
 }
 
 bool gc_reserve(gc_heap *h, size_t n)
 {
-    if (!h->collecting && over_limit(h, n))
-        gc_collect(h);
+    h->stopped = false;
+    if (!h->collecting && over_limit(h, n) && !collect(h, true))
+        return false;
     if (over_limit(h, n))
         return false;
     h->bytes += n;
@@ -392,7 +536,7 @@ void gc_roots_mark(gc_heap *h, const gc_roots *r)
 /* ---- The write barrier (verify mode) ---- */
 
 /* Is `o` an object of this heap, with a header gc_alloc could have
- * written, outside a collection (invariant 2: no mark bit)? */
+ * written, outside a collection (invariant 2: no mark, in verify mode)? */
 static bool is_heap_object(gc_heap *h, const gc_obj *o)
 {
 #ifndef KILN_GC_MALLOC

@@ -6,7 +6,7 @@
  *
  *   allocate  Every guest object comes from gc_alloc (the VM calls it in
  *             one place, vm_alloc), out of mimalloc's mi_zalloc, starts
- *             with a gc_obj header (the next object, kind, mark bit, size;
+ *             with a gc_obj header (the next object, kind, mark, size;
  *             the rest is zeroed), and goes on the VM's own list of its
  *             objects: the heap is the VM's, the memory allocator the
  *             process's. Not a mimalloc heap of its own (mi_heap_t): such
@@ -32,7 +32,7 @@
  *             the cached function values, and each context's root stack
  *             (gc_roots) where C code keeps the objects it holds across an
  *             allocation.
- *             Marking an object sets its mark bit and pushes it on the
+ *             Marking an object sets its mark and pushes it on the
  *             gray stack; draining the stack calls the VM's trace
  *             callback, which marks the object's children: instance
  *             fields and closure captures of reference type, an array's
@@ -43,14 +43,47 @@
  *             owns it, which knows their type). If the gray stack cannot
  *             grow, the object is marked but not pushed, and the marked
  *             objects are traced again until nothing is left out.
+ *             A mark is the cycle's epoch (1 to 255, then 1 again), not
+ *             a bit: o->mark == h->epoch means reached in this cycle, so
+ *             the marks a stopped cycle left (below) are not taken for
+ *             the next one's.
  *   sweep     Every object on the list is visited; an unmarked one is
  *             unlinked and freed, a marked one has its mark cleared for
  *             next time.
+ *   stop      A collection that gc_alloc or gc_reserve begins may be cut
+ *             short, so that kiln_interrupt and the deadline stop the
+ *             guest within milliseconds even in a full collection of
+ *             millions of objects (tens of milliseconds): every GC_POLL
+ *             objects marked, rescanned or swept, the collector asks the
+ *             VM's should_stop callback (true: the guest is being
+ *             interrupted, or its time is up). A mark phase stopped is
+ *             abandoned: the gray stack is emptied, nothing is freed, the
+ *             marks it made stay behind with its epoch (stale marks). A
+ *             sweep stopped keeps its place (h->sweep, the link to the
+ *             next object to visit) and the next collection finishes it
+ *             first, then marks anew: the lazy sweep of mark-sweep
+ *             collectors, sound because what the mark phase did not reach
+ *             was garbage then and stays so (nothing can reach it again);
+ *             an object allocated meanwhile is born marked when the sweep
+ *             has yet to visit it (only when h->sweep is &h->all: new
+ *             objects go to the front of the list, behind the place of a
+ *             sweep that has gone past the first survivor). The
+ *             allocation that began the collection fails with h->stopped
+ *             set, and the VM raises the limit that stopped the guest,
+ *             not OutOfMemoryError. gc_collect (kiln_collect, kiln_reset)
+ *             always completes, and nothing stops in verify mode.
+ *             The collector stays stop-the-world; only its end can come
+ *             early.
  *
  * Invariants:
  *   1. Every object the guest can reach was allocated by gc_alloc and is
  *      in this heap, so the sweep sees every object and nothing else.
- *   2. Outside a collection every mark bit is clear.
+ *   2. Outside a collection every mark is 0, but for the marks a
+ *      stopped mark phase left (its epoch, never the current one until
+ *      the epoch comes round: then every mark is cleared first), and
+ *      while a sweep is pending, the marks of the objects it has yet to
+ *      visit. A complete sweep clears them all. In verify mode no
+ *      collection stops, and every mark is 0 outside one.
  *   3. Between two allocations C code may hold references the collector
  *      cannot see. Across an allocation, every object C code still needs
  *      is reachable from a root: a register or global, or pushed on the
@@ -87,15 +120,29 @@
 typedef struct gc_obj {
     struct gc_obj *next; /* all objects of the heap, newest first */
     uint8_t kind;        /* what the object is (VM_OBJ_*) */
-    uint8_t mark;        /* GC_MARKED during a collection, else 0 */
+    uint8_t mark;        /* the epoch of the mark phase that reached it, or 0 */
     uint8_t live;        /* gc_verify: survived the last sweep */
     uint8_t big;         /* pages of its own, from the OS (gc.c, GC_BIG) */
     uint32_t size;       /* bytes, header included */
 } gc_obj;
 
 enum { GC_SMALL = 1024 }; /* objects up to this size have their charge in a table */
+/* Objects marked, rescanned or swept between two questions to
+ * should_stop: 20 to 100 microseconds of collecting (cache misses of 5 to
+ * 25 ns each), against the callback's atomic load and clock read (tens of
+ * nanoseconds): the poll costs well under 1%, a stop comes within a
+ * fraction of a millisecond. */
+enum { GC_POLL = 4096 };
 
 typedef struct gc_heap gc_heap;
+/* The gray stack grows by segments of GC_GRAY_SEG entries (32 KiB with
+ * the link), so growing never copies it: a copy of a stack of millions of
+ * entries took milliseconds that no stop could cut short. */
+enum { GC_GRAY_SEG = 4095 };
+typedef struct gc_gray {
+    struct gc_gray *below; /* the segment under it, NULL at the bottom */
+    gc_obj *items[GC_GRAY_SEG];
+} gc_gray;
 /* gc_barrier calls remembered in verify mode: enough for the most one
  * store site makes (a map's growth: two buffer swaps, a key, a value). */
 enum { GC_BARRIER_LOG = 16 };
@@ -115,8 +162,10 @@ struct gc_heap {
     gc_roots_fn roots;
     gc_trace_fn trace;
     void *ctx;
-    gc_obj **gray; /* mark stack */
-    size_t ngray, gray_cap;
+    gc_gray *gray;      /* the mark stack's top segment (NULL: none yet) */
+    size_t ngray;       /* entries in the top segment */
+    size_t gray_segs;   /* segments in the stack */
+    gc_gray *gray_free; /* emptied segments kept for the next pushes (by `below`) */
     /* Bit k set: objects of kind k have nothing to trace (strings,
      * buffers), so marking one only sets its bit and the gray stack stays
      * small (a million strings in a map took 8 MB of it). Not while
@@ -131,9 +180,23 @@ struct gc_heap {
     uint32_t small_charge[GC_SMALL / 8 + 1];
     bool verifying;
     bool gray_overflow; /* the mark stack could not grow: rescan needed */
+    /* Stopping (see "stop" above). should_stop(ctx), NULL for never, is
+     * asked every GC_POLL objects of a collection gc_alloc or gc_reserve
+     * began; it must not allocate or collect. */
+    bool (*should_stop)(void *ctx);
+    int64_t poll_left; /* objects before the next question (INT64_MAX: none) */
+    /* The collection under way is stopping: gc_mark marks nothing more,
+     * and a trace callback may end a long loop early. After gc_alloc
+     * returned NULL or gc_reserve false: the collection it began was
+     * stopped (the failure is not for want of memory). */
+    bool stopped;
+    bool stale;     /* a mark phase was stopped since the last complete sweep */
+    uint8_t epoch;  /* the mark of this (or the pending sweep's) cycle, 1..255 */
+    gc_obj **sweep; /* a pending sweep's place: the link to its next object; or NULL */
     /* statistics */
-    uint64_t collections;
-    size_t freed_last;
+    uint64_t collections;     /* completed */
+    uint64_t stops;           /* collections stopped (each finished or abandoned later) */
+    size_t freed_last;        /* bytes the last collection's sweeps freed */
     const char *verify_error; /* set when verification found a problem */
     /* verify mode: every gc_barrier call, counted, the last GC_BARRIER_LOG
      * kept (call i at barrier_log[i % GC_BARRIER_LOG]), for the tests */
@@ -158,18 +221,21 @@ size_t gc_footprint(const gc_heap *h, const gc_obj *o);
 /* Native memory the guest causes outside objects (a file being read, a
  * line being gathered) is charged to the heap while it lives: gc_reserve
  * charges n bytes (collecting first if the limit needs it; false if they
- * do not fit), gc_release gives them back. */
+ * do not fit, h->stopped telling whether should_stop cut the collection
+ * short), gc_release gives them back. */
 bool gc_reserve(gc_heap *h, size_t n);
 void gc_release(gc_heap *h, size_t n);
 size_t gc_charge(const gc_heap *h, size_t size);
 
 /* gc_alloc: `size` bytes (header included) for an object of `kind`, the
  * header filled in, the rest zeroed. May collect first. Returns NULL when
- * memory or the limit runs out even after a collection; the caller raises
- * OutOfMemoryError. */
+ * memory or the limit runs out even after a collection (the caller raises
+ * OutOfMemoryError), or with h->stopped set when should_stop cut that
+ * collection short (the caller raises what stops the guest). */
 gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind);
 
-/* gc_collect: a full collection now. */
+/* gc_collect: a full collection now (a pending sweep finished first),
+ * never stopped. */
 void gc_collect(gc_heap *h);
 
 /* gc_mark: marks `o` (NULL is ignored) as reachable; its children are

@@ -560,18 +560,6 @@ static void end_run(rt_sched *S, int kind, const char *msg)
         push(S, m, true);
 }
 
-static bool limits_hit(kiln_vm *vm)
-{
-    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed))
-        return true;
-    if (vm->deadline > 0) {
-        struct timespec t;
-        clock_gettime(CLOCK_MONOTONIC, &t);
-        return (double)t.tv_sec + (double)t.tv_nsec / 1e9 >= vm->deadline;
-    }
-    return false;
-}
-
 /* The running fiber (me) gives way: to the next runnable fiber, or to
  * the loop until one is. Returns when me runs again: 0, or -1 after
  * raising what it was resumed for (DeadlockError, a limit, the end). An
@@ -637,7 +625,7 @@ static int give_way(kiln_vm *vm)
         uv_timer_start(&S->poll, on_poll, POLL_MS, POLL_MS);
         uv_run(&S->loop, UV_RUN_ONCE);
         uv_timer_stop(&S->poll);
-        if (limits_hit(vm) && !S->head) {
+        if (vm_limit_reached(vm) && !S->head) {
             if (me->state != F_DONE && me->wake == W_NONE) {
                 me->state = F_RUNNING; /* raised here: the fiber unwinds */
                 if (vm_poll_after_native(vm))

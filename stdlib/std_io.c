@@ -22,6 +22,7 @@ enum { READ_BLOCK = 65536, READ_MAX = UINT32_MAX - 64 }; /* READ_MAX: the longes
 typedef struct {
     char **blocks;
     size_t nblocks, cap, len; /* len: bytes gathered; the last block holds len % READ_BLOCK */
+    bool stopped; /* gc_reserve's collection was stopped: an interrupt or the deadline */
 } read_buf;
 
 static bool read_put(kiln_vm *vm, read_buf *rb, const char *p, size_t n)
@@ -39,8 +40,10 @@ static bool read_put(kiln_vm *vm, read_buf *rb, const char *p, size_t n)
                 rb->blocks = more;
                 rb->cap = cap;
             }
-            if (!gc_reserve(&vm->heap, READ_BLOCK))
+            if (!gc_reserve(&vm->heap, READ_BLOCK)) {
+                rb->stopped = vm->heap.stopped;
                 return false;
+            }
             char *blk = malloc(READ_BLOCK);
             if (!blk) {
                 gc_release(&vm->heap, READ_BLOCK);
@@ -72,9 +75,15 @@ static void read_free(kiln_vm *vm, read_buf *rb)
 }
 
 /* The string of what rb gathered (its blocks freed), or NULL after
- * raising: OutOfMemoryError when `full` (read_put refused more). */
+ * raising: OutOfMemoryError when `full` (read_put refused more), or the
+ * limit that stopped the collection gc_reserve began. */
 static vm_str *read_done(kiln_vm *vm, read_buf *rb, bool full, const char *what, const char *path)
 {
+    if (full && rb->stopped) {
+        read_free(vm, rb);
+        vm_gc_stopped(vm);
+        return NULL;
+    }
     if (full) {
         bool longest = rb->len + READ_BLOCK > READ_MAX;
         read_free(vm, rb);

@@ -532,7 +532,8 @@ KILN_API kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char
 
 /* kiln_interrupt: asks the guest running in `vm` to stop soon (within
  * microseconds: at its next loop back-edge or call, or inside a long
- * builtin; a collection under way finishes first); kiln_run or kiln_call
+ * builtin; a garbage collection under way stops within about a
+ * millisecond, its work taken up by the next one); kiln_run or kiln_call
  * then returns KILN_ERR_LIMIT and the VM stays usable. The one function
  * that may be called from any thread while the VM runs (a watchdog). An
  * interrupt sent while no guest code runs is dropped at the next start. */

@@ -404,6 +404,9 @@ void vm_flush(kiln_vm *vm);
 /* vm_poll: checks the limits when the tick counter has run out; true
  * after raising the limit that stops the guest (RT_LIMIT). */
 bool vm_poll(kiln_vm *vm);
+/* vm_limit_reached: an interrupt came (the flag is read, not consumed)
+ * or the deadline has passed. */
+bool vm_limit_reached(kiln_vm *vm);
 /* vm_poll_after_native: after a native or a C function returned, stops the
  * guest if an interrupt came or the deadline passed meanwhile (a native
  * counts as one instruction, so the tick counter alone would see neither
@@ -443,7 +446,8 @@ vm_str *vm_str_cstr(kiln_vm *vm, const char *s);
 
 /* vm_alloc: the one allocation path of guest objects: `size` bytes (header
  * included, the rest zeroed) of `kind` (VM_OBJ_*). May collect. NULL after
- * raising OutOfMemoryError naming `what` ("a string"), or an internal
+ * raising OutOfMemoryError naming `what` ("a string"), the limit that
+ * stopped the guest during the collection (vm_gc_stopped), or an internal
  * error when --gc-verify found the heap broken. */
 gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what);
 
@@ -546,6 +550,19 @@ void vm_gc_mark_ctx(gc_heap *h, const vm_ctx *ctx);
 /* vm_gc_finalize: a host object's finalizer, or a fiber's release, when
  * the object is freed. */
 void vm_gc_finalize(gc_obj *o, void *vm);
+/* vm_gc_should_stop: the collector's should_stop (gc.h, "stop";
+ * vm_ctx.c): true while the guest runs (not in a finalizer) once
+ * kiln_interrupt's flag is set or the deadline has passed, so that a long
+ * collection does not hold the guest past them. */
+bool vm_gc_should_stop(void *vm);
+/* vm_gc_stopped: after gc_alloc or gc_reserve failed with heap.stopped,
+ * raises the limit that stopped the collection ("interrupted", "out of
+ * time"), never OutOfMemoryError, which the guest could catch. The
+ * interrupt flag is left set (vm_poll consumes it): a caller that drops
+ * the error (rt_error_object falls back on the preallocated
+ * OutOfMemoryError when it cannot make an error object) does not lose the
+ * interrupt, which the next poll raises again. */
+void vm_gc_stopped(kiln_vm *vm);
 /* vm_gc_link: the collector's maps of each function (vm_rtfunc.refs); false
  * when memory runs out. */
 bool vm_gc_link(kiln_vm *vm);

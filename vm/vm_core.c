@@ -93,6 +93,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
         1u << VM_OBJ_STR | 1u << VM_OBJ_BUF | 1u << VM_OBJ_HOST | 1u << VM_OBJ_RES;
     vm->heap.final_kinds = 1u << VM_OBJ_HOST | 1u << VM_OBJ_FIBER | 1u << VM_OBJ_RES;
     vm->heap.finalize = vm_gc_finalize;
+    vm->heap.should_stop = vm_gc_should_stop;
     if (!jit_init(vm)) {
         gc_roots_free(&vm->main.roots);
         gc_destroy(&vm->heap);

@@ -91,12 +91,29 @@ void vm_ticks_enter(kiln_vm *vm)
     X->tick = X->tick_len;
 }
 
+bool vm_limit_reached(kiln_vm *vm)
+{
+    return atomic_load_explicit(&vm->interrupt, memory_order_relaxed) ||
+           (vm->deadline > 0 && monotonic() >= vm->deadline);
+}
+
 bool vm_poll_after_native(kiln_vm *vm)
 {
-    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed) ||
-        (vm->deadline > 0 && monotonic() >= vm->deadline))
-        return vm_poll(vm);
-    return false;
+    return vm_limit_reached(vm) && vm_poll(vm);
+}
+
+bool vm_gc_should_stop(void *ctx)
+{
+    kiln_vm *vm = ctx;
+    return vm->running && !vm->finalizing && vm_limit_reached(vm);
+}
+
+void vm_gc_stopped(kiln_vm *vm)
+{
+    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed))
+        rt_raise(vm, RT_LIMIT, "interrupted");
+    else
+        rt_raise(vm, RT_LIMIT, "out of time (%g seconds)", vm->cfg.timeout);
 }
 
 bool vm_charge(kiln_vm *vm, uint64_t units)

@@ -124,8 +124,8 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
     case VM_OBJ_ARRAY: {
         vm_array *a = (vm_array *)o;
         gc_mark(h, (gc_obj *)a->buf);
-        if (a->refs)
-            for (uint32_t i = 0; i < a->len; i++)
+        if (a->refs) /* a collection stopped (gc.h) ends a long loop at once */
+            for (uint32_t i = 0; i < a->len && !h->stopped; i++)
                 gc_mark(h, a->buf->items[i].p);
         break;
     }
@@ -133,7 +133,8 @@ void vm_gc_trace(gc_heap *h, gc_obj *o, void *ctx)
         vm_map *m = (vm_map *)o;
         gc_mark(h, (gc_obj *)m->ents);
         gc_mark(h, (gc_obj *)m->index);
-        for (uint32_t i = 0; i < m->used; i++) { /* holes hold zero */
+        bool refs = m->keys != VM_MAP_WORDS || m->val_ref; /* else no loop over words */
+        for (uint32_t i = 0; refs && i < m->used && !h->stopped; i++) { /* holes hold zero */
             if (m->keys != VM_MAP_WORDS)
                 gc_mark(h, VM_MAPENT_KEY(m, i).p);
             if (m->val_ref)

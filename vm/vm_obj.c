@@ -10,7 +10,8 @@
 #include "vm.h"
 
 /* Every object comes from here: the allocation, the verify-mode check,
- * and OutOfMemoryError naming `what`. */
+ * and OutOfMemoryError naming `what` (or the limit that stopped the
+ * collection the allocation began: vm_gc_stopped). */
 gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
 {
     /* A large object costs work in proportion to its size (zeroing it,
@@ -28,7 +29,9 @@ gc_obj *vm_alloc(kiln_vm *vm, size_t size, uint8_t kind, const char *what)
         rt_raise(vm, RT_FATAL, "heap verification failed: %s", vm->heap.verify_error);
         return NULL;
     }
-    if (!o && vm->heap.limit) /* the limit (its reserve included), nearly always */
+    if (!o && vm->heap.stopped) /* an interrupt or the deadline cut the collection short */
+        vm_gc_stopped(vm);
+    else if (!o && vm->heap.limit) /* the limit (its reserve included), nearly always */
         rt_raise(vm, RT_ERR_OOM,
                  "out of memory allocating %s of %zu bytes: the heap limit is %zu bytes, %zu in "
                  "use",
