@@ -536,6 +536,13 @@ static int give_way(kiln_vm *vm)
             me->state = F_RUNNING;
             break;
         }
+        if (!me->main && S->main.state == F_BLOCKED && S->main.wake == W_CANCEL) {
+            /* rt_fiber_end waits for the fiber it cancelled, which has
+             * ended or waits again: on with the next, though the loop may
+             * still hold the I/O of fibers not yet cancelled */
+            push(S, &S->main, true);
+            continue;
+        }
         if (!uv_loop_alive(&S->loop)) { /* nothing can wake anyone */
             if (me->main) {
                 me->state = F_RUNNING;
