@@ -276,9 +276,14 @@ static bool has_exited(const proc *p)
     return p->exited;
 }
 
+/* process.run is done when the program has ended and both streams are
+ * read to their ends, or when one is over its limit (the program may
+ * then wait forever on a full pipe: left to the SIGPIPE of its next
+ * write once the pipe is closed). */
 static bool all_done(const proc *p)
 {
-    return p->exited && p->s[0].eof && p->s[1].eof;
+    return (p->exited && p->s[0].eof && p->s[1].eof) || p->s[0].err == UV_ENOBUFS ||
+           p->s[1].err == UV_ENOBUFS;
 }
 
 static int64_t exit_code(const proc *p)
