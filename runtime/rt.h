@@ -115,6 +115,30 @@ bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *
 bool rt_sys_check_net(kiln_vm *vm, const char *op, const char *host, int port);
 bool rt_sys_check_run(kiln_vm *vm, const char *op, const char *program);
 
+/* For the fs module (stdlib/std_fs.c), what opens a file on libuv's
+ * threadpool after rt_sys_check on the VM's thread: no VM state is read
+ * but `dirs` (vm->cfg.read_dirs or write_dirs, NULL: anywhere), nothing
+ * traced or raised. rt_sys_open_fd: opens `path` to read, write (created
+ * or emptied), append (created), stat (O_PATH) or list (a folder), then
+ * checks what was opened (as rt_sys_open does); the fd (O_CLOEXEC, and
+ * O_NONBLOCK to read or write), -errno, or RT_SYS_OUTSIDE.
+ * rt_sys_parent_fd: the folder holding `path`'s last name (an O_PATH fd
+ * for the *at calls, checked), that name in base (baselen bytes); -EINVAL
+ * for "/", "." and "..". rt_sys_outside: traces `op path` as denied
+ * because of what was opened, and raises PermissionError. */
+enum { RT_FD_READ, RT_FD_WRITE, RT_FD_APPEND, RT_FD_STAT, RT_FD_DIR };
+enum { RT_SYS_OUTSIDE = -100000 };
+int rt_sys_open_fd(const char *const *dirs, const char *path, int how);
+int rt_sys_parent_fd(const char *const *dirs, const char *path, char *base, size_t baselen);
+void rt_sys_outside(kiln_vm *vm, const char *op, const char *path);
+/* rt_raise_errno: raises the OS's error `err` (an errno) with the
+ * printf-style message, to which ": ENAME: what it means" is added, as
+ * the prelude's IOError subclass for it (NotFoundError for ENOENT,
+ * FileExistsError, IsADirectoryError, NotADirectoryError, NotEmptyError,
+ * PermissionError for EACCES and EPERM), else as IOError. */
+void rt_raise_errno(kiln_vm *vm, int err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 /* rt_ffi_link: makes the image's extern functions natives of the VM
  * (vm->natives[], vm->ffi); nothing is loaded before the first call.
  * False when memory runs out. rt_ffi_free: closes the libraries. */

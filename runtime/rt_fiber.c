@@ -596,7 +596,8 @@ static int give_way(kiln_vm *vm)
             break;
         }
         /* The run ends: rt_fiber_end waits for the fiber it resumed, which
-         * has ended or waits no more. */
+         * has ended or waits again: on with the next, though the loop may
+         * still hold the I/O of fibers not yet cancelled. */
         if (S->main.wake == W_CANCEL) {
             if (me->main) {
                 me->state = F_RUNNING;

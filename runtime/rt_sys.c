@@ -8,14 +8,17 @@
  * out of an allowed folder. With KILN_FLAG_TRACE_SYS each access and
  * the decision go to the guest's stderr stream (the write hook).
  */
+#define _GNU_SOURCE /* O_PATH */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uv.h>
 
 #include "rt.h"
 
@@ -205,16 +208,18 @@ static bool fd_inside(int fd, const char *path, const char *const *dirs)
  * opened and checked first, and never through a symlink (O_EXCL |
  * O_NOFOLLOW: a name that appeared meanwhile is tried again). The fd, -1
  * with errno, or -2 when what it would write is outside. */
-static int open_write_inside(const char *path, const char *const *dirs)
+static int open_write_inside(const char *path, const char *const *dirs, bool append)
 {
+    int extra = append ? O_APPEND : 0;
     for (int tries = 0; tries < 4; tries++) {
-        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | extra);
         if (fd >= 0) {
             if (!fd_inside(fd, path, dirs)) {
                 close(fd);
                 return -2;
             }
-            if (ftruncate(fd, 0) != 0 && errno != EINVAL) { /* EINVAL: not a file (a pipe) */
+            if (!append && ftruncate(fd, 0) != 0 &&
+                errno != EINVAL) { /* EINVAL: not a file (a pipe) */
                 int e = errno;
                 close(fd);
                 errno = e;
@@ -242,8 +247,8 @@ static int open_write_inside(const char *path, const char *const *dirs)
             close(dfd);
             return -2;
         }
-        fd = openat(dfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY,
-                    0666);
+        fd = openat(dfd, base,
+                    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | extra, 0666);
         int e = errno;
         close(dfd);
         if (fd >= 0)
@@ -271,7 +276,7 @@ FILE *rt_sys_fopen(kiln_vm *vm, unsigned bit, const char *op, const char *path, 
         fd = write ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666)
                    : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
     } else if (write) {
-        fd = open_write_inside(path, dirs);
+        fd = open_write_inside(path, dirs, false);
     } else {
         /* O_NONBLOCK: opening a FIFO outside must not wait for its writer */
         fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
@@ -309,4 +314,141 @@ FILE *rt_sys_open(kiln_vm *vm, unsigned bit, const char *op, const char *path, b
     if (!fp)
         rt_raise(vm, denied ? RT_ERR_PERM : RT_ERR_IO, "%s", why);
     return fp;
+}
+
+/* ---- For the fs and process modules ----
+ * The opening functions below run on libuv's threadpool: they read no VM
+ * state but the folder lists (the embedder's, constant while the VM
+ * lives), and neither trace nor raise; the native does that with their
+ * result on the VM's thread. */
+
+int rt_sys_open_fd(const char *const *dirs, const char *path, int how)
+{
+    /* O_NONBLOCK: opening a FIFO does not wait for the other end, and a
+     * worker reading a pipe or a terminal polls it, so that it can stop */
+    static const int FLAGS[] = {
+        [RT_FD_READ] = O_RDONLY | O_NONBLOCK,
+        [RT_FD_WRITE] = O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK,
+        [RT_FD_APPEND] = O_WRONLY | O_CREAT | O_APPEND | O_NONBLOCK,
+        [RT_FD_STAT] = O_PATH,
+        [RT_FD_DIR] = O_RDONLY | O_DIRECTORY,
+    };
+    int fd;
+    if (how < 0 || how > RT_FD_DIR)
+        return -EINVAL;
+    if (dirs && (how == RT_FD_WRITE || how == RT_FD_APPEND)) {
+        fd = open_write_inside(path, dirs, how == RT_FD_APPEND);
+        if (fd == -2)
+            return RT_SYS_OUTSIDE;
+    } else {
+        fd = open(path, FLAGS[how] | O_CLOEXEC | O_NOCTTY, 0666);
+        if (fd >= 0 && dirs && !fd_inside(fd, path, dirs)) {
+            close(fd);
+            return RT_SYS_OUTSIDE;
+        }
+    }
+    if (fd < 0)
+        return errno ? -errno : -EIO;
+    int fl = fcntl(fd, F_GETFL); /* open_write_inside's new file is blocking */
+    if (how != RT_FD_STAT && how != RT_FD_DIR && fl != -1)
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+    return fd;
+}
+
+int rt_sys_parent_fd(const char *const *dirs, const char *path, char *base, size_t baselen)
+{
+    size_t n = strlen(path);
+    while (n > 1 && path[n - 1] == '/') /* "dir/" names dir */
+        n--;
+    const char *end = path + n, *b = end;
+    while (b > path && b[-1] != '/')
+        b--;
+    size_t blen = (size_t)(end - b);
+    if (!blen || (blen == 1 && b[0] == '.') || (blen == 2 && b[0] == '.' && b[1] == '.'))
+        return -EINVAL; /* "/", ".", "..": no name in a folder */
+    if (blen >= baselen)
+        return -ENAMETOOLONG;
+    memcpy(base, b, blen);
+    base[blen] = 0;
+    char dir[PATH_MAX];
+    size_t dlen = (size_t)(b - path);
+    while (dlen > 1 && path[dlen - 1] == '/')
+        dlen--;
+    if (dlen >= sizeof dir)
+        return -ENAMETOOLONG;
+    snprintf(dir, sizeof dir, "%.*s", (int)dlen, dlen ? path : ".");
+    int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0)
+        return errno ? -errno : -EIO;
+    char real[PATH_MAX];
+    if (dirs && !(fd_path(dfd, real) ? inside(real, dirs) : fd_inside(dfd, dir, dirs))) {
+        close(dfd);
+        return RT_SYS_OUTSIDE;
+    }
+    return dfd;
+}
+
+void rt_sys_outside(kiln_vm *vm, const char *op, const char *path)
+{
+    trace(vm, op, path, "denied (what was opened is outside the allowed folders)");
+    rt_raise(vm, RT_ERR_PERM, "%s %.300s: outside the allowed folders", op, path);
+}
+
+/* The IOError subclass of the prelude for an errno (docs/language.md,
+ * "Built-in error classes"); NULL: IOError itself. */
+static const char *errno_class(int err)
+{
+    switch (err) {
+    case ENOENT: return "NotFoundError";
+    case EEXIST: return "FileExistsError";
+    case EISDIR: return "IsADirectoryError";
+    case ENOTDIR: return "NotADirectoryError";
+    case ENOTEMPTY: return "NotEmptyError";
+    case EACCES:
+    case EPERM: return "PermissionError";
+    default: return NULL;
+    }
+}
+
+void rt_raise_errno(kiln_vm *vm, int err, const char *fmt, ...)
+{
+    char msg[sizeof vm->ctx->err_msg];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        n = 0;
+    char ename[64], what[128]; /* the _r forms: the others allocate for an unknown error */
+    uv_err_name_r(-err, ename, sizeof ename);
+    uv_strerror_r(-err, what, sizeof what);
+    if ((size_t)n < sizeof msg)
+        snprintf(msg + n, sizeof msg - (size_t)n, ": %s: %s", ename, what);
+    const char *name = errno_class(err);
+    if (name && !strcmp(name, "PermissionError")) {
+        rt_raise(vm, RT_ERR_PERM, "%s", msg);
+        return;
+    }
+    rt_raise(vm, RT_ERR_IO, "%s", msg); /* when the subclass cannot be made */
+    const vm_image *im = &vm->img;
+    const vm_rtclass *c = NULL;
+    for (uint32_t i = 0; name && i < im->nclasses && !c; i++) /* the prelude's: the first */
+        if (!strcmp(vm_image_str(im, im->classes[i].name), name) && im->classes[i].nfields >= 1 &&
+            im->classes[i].field_types[0] == VM_T_STR)
+            c = &vm->classes[i];
+    if (!c)
+        return;
+    vm_str *s = vm_str_cstr(vm, msg);
+    vm_inst *e = NULL;
+    if (s && vm_root_push(vm, s)) {
+        e = vm_inst_new(vm, c);
+        vm_root_pop(vm, 1);
+    }
+    if (!e) { /* no memory for it: IOError, from its preallocated path */
+        rt_raise(vm, RT_ERR_IO, "%s", msg);
+        return;
+    }
+    e->fields[0].s = s; /* initializing: no barrier (gc.h) */
+    vm->ctx->pending = e;
+    rt_raise(vm, RT_PENDING, "%s", msg);
 }

@@ -370,7 +370,8 @@ static const struct {
               {std_os_natives, &std_os_count},         {std_io_natives, &std_io_count},
               {std_ffi_natives, &std_ffi_count},       {std_text_natives, &std_text_count},
               {std_random_natives, &std_random_count}, {std_fiber_natives, &std_fiber_count},
-              {std_time_natives, &std_time_count},     {std_net_natives, &std_net_count}};
+              {std_time_natives, &std_time_count},     {std_net_natives, &std_net_count},
+              {std_fs_natives, &std_fs_count},         {std_process_natives, &std_process_count}};
 
 size_t std_natives_count(void)
 {
@@ -392,7 +393,8 @@ const vm_native *std_native(size_t i)
 
 bool std_module_exists(const char *name, uint32_t len)
 {
-    static const char *const MODULES[] = {"math", "os", "io", "ffi", "random", "time", "net"};
+    static const char *const MODULES[] = {"math", "os",  "io", "ffi",    "random",
+                                          "time", "net", "fs", "process"};
     for (size_t i = 0; i < sizeof MODULES / sizeof MODULES[0]; i++)
         if (strlen(MODULES[i]) == len && memcmp(MODULES[i], name, len) == 0)
             return true;

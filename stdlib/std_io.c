@@ -1,9 +1,9 @@
 /*
- * std_io.c — the io module: lines from standard input, whole files, and
+ * std_io.c — the io module: lines from standard input (read on libuv's
+ * threadpool, so that only the calling fiber waits), whole files, and
  * printing to standard error. Failures are IOError with the reason.
  */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -104,41 +104,55 @@ static vm_str *read_done(kiln_vm *vm, read_buf *rb, bool full, const char *what,
     return s;
 }
 
-/* Waits until standard input has a byte to read (or its end), looking at
- * the interrupt flag and the deadline every 10 ms, so --timeout,
- * --fuel's watchdog and kiln_interrupt stop a guest blocked on a
- * terminal or a pipe that stays open (#16 finding 11). stdio's buffer is
- * looked at first: with bytes in it, no system call. False after raising
- * the limit that stops the guest. */
-static bool stdin_ready(kiln_vm *vm)
-{
-#ifdef __GLIBC__
-    if (stdin->_IO_read_ptr < stdin->_IO_read_end)
-        return true;
-#endif
-    struct pollfd p = {.fd = fileno(stdin), .events = POLLIN};
-    for (;;) {
-        int n = poll(&p, 1, 10);
-        if (n != 0) /* readable, its end, or an error getchar will report */
-            return true;
-        if (vm_poll_after_native(vm))
-            return false;
-    }
-}
-
 enum { IN_BLOCK = 4096 }; /* bytes asked of the read hook at once */
 
-/* The next byte of the guest's input: from the embedder's read hook
- * (kiln_config.read) through vm->in_buf, else from the process's stdin.
- * EOF at the end of input; -2 after raising (a limit stopped the guest
- * while it waited, the hook failed, or no memory for the buffer). */
+typedef struct {
+    char *buf;
+    ssize_t got; /* bytes, or -errno */
+} stdin_job;
+
+/* On a worker of the threadpool: the next bytes of the process's stdin,
+ * waited for in polls that look at the stop flag, so that a limit stops
+ * a guest blocked on a terminal or a pipe that stays open (#16 finding
+ * 11) and other fibers run meanwhile. */
+static void w_stdin(void *arg, const atomic_bool *stop)
+{
+    stdin_job *j = arg;
+    j->got = std_read_fd(0, j->buf, IN_BLOCK, stop);
+}
+
+/* Reads the next block of input into vm->in_buf: the bytes read (0 at
+ * the end), or -2 after raising. */
+static long in_fill(kiln_vm *vm)
+{
+    if (vm->cfg.read) {
+        long n = vm->cfg.read(vm->cfg.userdata, vm->in_buf, IN_BLOCK);
+        if (vm_poll_after_native(vm))
+            return -2;
+        if (n < 0 || n > IN_BLOCK) {
+            rt_raise(vm, RT_ERR_IO,
+                     "io.read_line: cannot read the input (the read hook returned %ld)", n);
+            return -2;
+        }
+        return n;
+    }
+    stdin_job j = {.buf = vm->in_buf, .got = 0};
+    if (std_work(vm, w_stdin, &j))
+        return -2;
+    if (j.got < 0) {
+        rt_raise_errno(vm, (int)-j.got, "io.read_line: cannot read stdin");
+        return -2;
+    }
+    return (long)j.got;
+}
+
+/* The next byte of the guest's input, through vm->in_buf: from the
+ * embedder's read hook (kiln_config.read), else from the process's
+ * stdin. EOF at the end of input; -2 after raising (a limit stopped the
+ * guest while it waited, the hook or the read failed, or no memory for
+ * the buffer). */
 static int in_byte(kiln_vm *vm)
 {
-    if (!vm->cfg.read) {
-        if (!stdin_ready(vm))
-            return -2;
-        return getchar();
-    }
     if (vm->in_pos < vm->in_len)
         return (unsigned char)vm->in_buf[vm->in_pos++];
     if (vm->in_end)
@@ -147,14 +161,9 @@ static int in_byte(kiln_vm *vm)
         rt_raise(vm, RT_ERR_OOM, "io.read_line: out of memory (the input buffer)");
         return -2;
     }
-    long n = vm->cfg.read(vm->cfg.userdata, vm->in_buf, IN_BLOCK);
-    if (vm_poll_after_native(vm))
+    long n = in_fill(vm);
+    if (n < 0)
         return -2;
-    if (n < 0 || n > IN_BLOCK) {
-        rt_raise(vm, RT_ERR_IO, "io.read_line: cannot read the input (the read hook returned %ld)",
-                 n);
-        return -2;
-    }
     vm->in_pos = 0;
     vm->in_len = (size_t)n;
     if (n == 0) {
@@ -171,13 +180,19 @@ static int i_read_line(kiln_vm *vm, vm_value *a, vm_value *r)
     (void)a;
     if (!rt_sys_check(vm, VM_ALLOW_STDIN, "io.read_line", NULL))
         return -1;
+    if (vm->in_busy) {
+        rt_raise(vm, RT_ERR_IO, "io.read_line: another fiber is reading the input");
+        return -1;
+    }
     read_buf rb = {0};
     int c = 0;
     bool full = false;
+    vm->in_busy = true;
     while (!full && (c = in_byte(vm)) >= 0 && c != '\n') {
         char ch = (char)c;
         full = !read_put(vm, &rb, &ch, 1);
     }
+    vm->in_busy = false;
     if (c == -2) { /* raised */
         read_free(vm, &rb);
         return -1;

@@ -380,7 +380,8 @@ struct kiln_vm {
     /* What the read hook gave and io.read_line has not taken yet. */
     char *in_buf;
     size_t in_pos, in_len;
-    bool in_end; /* the hook said end of input */
+    bool in_end;  /* the hook said end of input */
+    bool in_busy; /* a fiber waits in io.read_line */
     /* While kiln_load_file compiles: the file's path, whose folder (the
      * first trusted_len bytes, with the '/') holds modules the host chose;
      * NULL otherwise. */

@@ -3,7 +3,9 @@
  * while the guest reads and writes: another thread points a link inside
  * the allowed folder at a file inside, then at one outside, as fast as it
  * can. No read may return the outside file's text and no write may reach
- * it, however the swaps fall between the permission check and the open.
+ * it, however the swaps fall between the permission check and the open:
+ * through io's functions, and through the fs module's, which open on
+ * libuv's threadpool.
  */
 #include <criterion/criterion.h>
 #include <pthread.h>
@@ -110,7 +112,28 @@ static const char READS[] = "import io\n"
                             "    return \"${secret} ${inside} ${denied}\"\n"
                             "}\n";
 
-Test(sandbox_race, no_read_escapes_through_a_swapped_symlink, .timeout = 120)
+/* The same through the fs module, whose opens run on libuv's threadpool
+ * (fs.read_file, and fs.open with read_all). */
+static const char FS_READS[] =
+    "import fs\n"
+    "fn probe(path: str, n: int) -> str {\n"
+    "    var secret = 0\n"
+    "    var inside = 0\n"
+    "    var denied = 0\n"
+    "    for i in 0..n {\n"
+    "        try {\n"
+    "            var s = fs.read_file(path)\n"
+    "            if s == \"SECRET\" { secret += 1 } else { inside += 1 }\n"
+    "            let f = fs.open(path, \"r\")\n"
+    "            s = f.read_all()\n"
+    "            f.close()\n"
+    "            if s == \"SECRET\" { secret += 1 } else { inside += 1 }\n"
+    "        } catch e: IOError { denied += 1 }\n"
+    "    }\n"
+    "    return \"${secret} ${inside} ${denied}\"\n"
+    "}\n";
+
+static void read_race(const char *src, int n)
 {
     char tmpl[] = "/tmp/kiln_race_XXXXXX";
     char *dir = make_dirs(tmpl);
@@ -119,14 +142,24 @@ Test(sandbox_race, no_read_escapes_through_a_swapped_symlink, .timeout = 120)
     snprintf(s.tmp, sizeof s.tmp, "%s/allowed/.link.tmp", dir);
     cr_assert_eq(symlink("in.txt", s.link), 0);
     char result[128];
-    run_probe(dir, READS, s.link, 20000, &s, result, sizeof result);
+    run_probe(dir, src, s.link, n, &s, result, sizeof result);
     long secret, inside, denied;
     cr_assert_eq(sscanf(result, "%ld %ld %ld", &secret, &inside, &denied), 3, "%s", result);
-    cr_assert_eq(secret, 0, "%ld of 20000 reads escaped (%s)", secret, result);
+    cr_assert_eq(secret, 0, "%ld of %d reads escaped (%s)", secret, n, result);
     /* The race was run: both targets were met. */
     cr_assert_gt(inside, 0, "%s, %ld swaps", result, s.swaps);
     cr_assert_gt(denied, 0, "%s, %ld swaps", result, s.swaps);
     remove_dirs(dir);
+}
+
+Test(sandbox_race, no_read_escapes_through_a_swapped_symlink, .timeout = 120)
+{
+    read_race(READS, 20000);
+}
+
+Test(sandbox_race, no_fs_read_escapes_through_a_swapped_symlink, .timeout = 120)
+{
+    read_race(FS_READS, 5000);
 }
 
 static const char WRITES[] = "import io\n"
@@ -144,7 +177,24 @@ static const char WRITES[] = "import io\n"
                              "    return \"${done} ${denied}\"\n"
                              "}\n";
 
-Test(sandbox_race, no_write_escapes_through_a_swapped_symlink, .timeout = 120)
+static const char FS_WRITES[] = "import fs\n"
+                                "fn probe(path: str, n: int) -> str {\n"
+                                "    var done = 0\n"
+                                "    var denied = 0\n"
+                                "    for i in 0..n {\n"
+                                "        try {\n"
+                                "            if i % 2 == 0 {\n"
+                                "                fs.write_file(path, \"pwned\")\n"
+                                "            } else {\n"
+                                "                fs.append_file(path, \"pwned\")\n"
+                                "            }\n"
+                                "            done += 1\n"
+                                "        } catch e: IOError { denied += 1 }\n"
+                                "    }\n"
+                                "    return \"${done} ${denied}\"\n"
+                                "}\n";
+
+static void write_race(const char *src, int n)
 {
     char tmpl[] = "/tmp/kiln_race_XXXXXX";
     char *dir = make_dirs(tmpl);
@@ -162,7 +212,7 @@ Test(sandbox_race, no_write_escapes_through_a_swapped_symlink, .timeout = 120)
         unlink(s.link);
         cr_assert_eq(symlink(inside[k], s.link), 0);
         char result[128];
-        run_probe(dir, WRITES, s.link, 5000, &s, result, sizeof result);
+        run_probe(dir, src, s.link, n, &s, result, sizeof result);
         long done, denied;
         cr_assert_eq(sscanf(result, "%ld %ld", &done, &denied), 2, "%s", result);
         cr_assert_gt(done, 0, "%s", result);
@@ -178,4 +228,14 @@ Test(sandbox_race, no_write_escapes_through_a_swapped_symlink, .timeout = 120)
         cr_assert_neq(access(p, F_OK), 0, "a file was created outside");
     }
     remove_dirs(dir);
+}
+
+Test(sandbox_race, no_write_escapes_through_a_swapped_symlink, .timeout = 120)
+{
+    write_race(WRITES, 5000);
+}
+
+Test(sandbox_race, no_fs_write_escapes_through_a_swapped_symlink, .timeout = 120)
+{
+    write_race(FS_WRITES, 3000);
 }
