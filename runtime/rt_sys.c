@@ -404,6 +404,11 @@ static const char *errno_class(int err)
     case EISDIR: return "IsADirectoryError";
     case ENOTDIR: return "NotADirectoryError";
     case ENOTEMPTY: return "NotEmptyError";
+    case ECONNREFUSED: return "ConnectionRefusedError";
+    case ECONNRESET: return "ConnectionResetError";
+    case EPIPE: return "BrokenPipeError";
+    case ETIMEDOUT: return "TimeoutError";
+    case EADDRINUSE: return "AddressInUseError";
     case EACCES:
     case EPERM: return "PermissionError";
     default: return NULL;

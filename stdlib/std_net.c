@@ -54,11 +54,16 @@ typedef struct net_listener {
     struct waiter *waiters; /* fibers in accept, first first */
 } net_listener;
 
-/* The OS's error as a guest IOError: "ECONNREFUSED: connection refused
- * (connect 127.0.0.1:9)". */
+/* libuv's error `err` for the call `what` as a guest IOError, of the
+ * subclass for the system's error ("net.connect 127.0.0.1:9: ECONNREFUSED:
+ * connection refused" is a ConnectionRefusedError); the resolver's errors
+ * are IOError. */
 static int io_error(kiln_vm *vm, int err, const char *what)
 {
-    rt_raise(vm, RT_ERR_IO, "%s: %s (%s)", uv_err_name(err), uv_strerror(err), what);
+    if (err <= -3000) /* libuv's own codes (the resolver's, UV_EOF): no errno */
+        rt_raise(vm, RT_ERR_IO, "%s: %s: %s", what, uv_err_name(err), uv_strerror(err));
+    else
+        rt_raise_errno(vm, -err, "%s", what);
     return -1;
 }
 
@@ -558,8 +563,8 @@ static int n_read(kiln_vm *vm, vm_value *a, vm_value *r)
             return -1;
         }
         if (c->timed_out && c->at == c->len) {
-            rt_raise(vm, RT_ERR_IO, "ETIMEDOUT: nothing to read for %lld ms (read)",
-                     (long long)c->timeout_ms);
+            rt_raise_errno(vm, ETIMEDOUT, "read: nothing came for %lld ms",
+                           (long long)c->timeout_ms);
             return -1;
         }
     }
