@@ -83,8 +83,8 @@ enum {
  * standard-library function that touches the host checks its bit; denied,
  * it throws PermissionError. */
 enum {
-    KILN_ALLOW_READ = 1,   /* io.read_file (and imports from disk, see load_module) */
-    KILN_ALLOW_WRITE = 2,  /* io.write_file */
+    KILN_ALLOW_READ = 1,   /* io.read_file, fs reads (and imports from disk, see load_module) */
+    KILN_ALLOW_WRITE = 2,  /* io.write_file, fs writes, mkdir, remove, rename */
     KILN_ALLOW_ENV = 4,    /* os.env */
     KILN_ALLOW_NET = 8,    /* the net module: connect and listen (net_hosts) */
     KILN_ALLOW_RUN = 16,   /* the process module: run programs (run_programs) */
