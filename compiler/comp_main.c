@@ -161,6 +161,8 @@ void comp_error(comp *C, uint32_t line, uint32_t col, const char *fmt, ...)
     if (p < end || line <= 1) { /* an error at end of input has no line to show */
         /* A long line is shown as a window of 120 bytes around the column. */
         const char *from = p, *to = e, *at = p + (col ? col - 1 : 0);
+        if (at > e) /* a column past a '\r' the line is shown up to */
+            at = e;
         if (to - from > 120) {
             from = at - p > 60 ? at - 60 : p;
             to = e - from > 120 ? from + 120 : e;

@@ -319,6 +319,10 @@ void vm_buf_put(vm_buf *b, const void *p, size_t n)
 {
     if (b->oom)
         return;
+    if (n > SIZE_MAX / 4 - b->len) { /* no buffer that large: a bad size is out of memory */
+        b->oom = true;
+        return;
+    }
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->len + n + 1)
