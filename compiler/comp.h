@@ -557,6 +557,7 @@ typedef struct comp {
     uint32_t nsorted, sorted_cap;
     uint32_t nprelude_classes; /* the first classes come from the prelude */
     bool in_prelude;           /* parsing the prelude */
+    bool library_text;         /* resolving a library native's type text: the prelude's classes */
     comp_map class_map;
     struct comp_tname {
         const char *name; /* a class name, or NULL for an array type */
@@ -661,6 +662,12 @@ const char *comp_key(comp *C, const comp_module *m, const char *name, uint32_t l
 comp_fn *comp_find_fn(comp *C, const comp_module *m, const char *name, uint32_t len, bool own);
 comp_class *comp_find_class(comp *C, const comp_module *m, const char *name, uint32_t len,
                             bool own);
+/* comp_find_library_class: the prelude's class `name`, even where the
+ * program has a class of that name; comp_class_hideable: whether a
+ * program may declare a class of c's name (c is the prelude's and not one
+ * of the language's own, Error, Option, Fiber...). */
+comp_class *comp_find_library_class(comp *C, const char *name, uint32_t len);
+bool comp_class_hideable(comp *C, const comp_class *c);
 int32_t comp_find_global(comp *C, const comp_module *m, const char *name, uint32_t len);
 /* Kiln module `name` as imported by `from`, or NULL (also for a native module). */
 comp_module *comp_imported(comp *C, const comp_module *from, const char *name, uint32_t len);

@@ -167,6 +167,9 @@ static uint32_t ident_len(const char *p)
 static comp_class *text_class(comp *C, const char *qs, uint32_t qlen, const char *name,
                               uint32_t len)
 {
+    comp_class *lib = !qs && C->library_text ? comp_find_library_class(C, name, len) : NULL;
+    if (lib)
+        return lib;
     if (!qs) { /* the root module's (or the prelude's), else the only module's */
         comp_class *c = comp_find_class(C, C->mods[0], name, len, false), *only = NULL;
         for (uint32_t m = 2; !c && m < C->nmods; m++) {
@@ -280,7 +283,9 @@ int comp_native_type(comp *C, const vm_natsig *nat, uint32_t i, uint32_t line, u
     if (letter != 'T')
         return comp_letter_type(C, letter, line, col);
     const char *text = nat->types[i], *p = text;
+    C->library_text = nat->library; /* "File" is the library's, whatever the program has */
     int t = text_type(C, &p, 0, line, col);
+    C->library_text = false;
     skip_blanks(&p);
     if (t == CT_ERR || *p) {
         comp_error(C, line, col, "native %s: the program has no type '%s'", nat->name, text);
@@ -292,10 +297,16 @@ int comp_native_type(comp *C, const vm_natsig *nat, uint32_t i, uint32_t line, u
 bool comp_text_fits(const void *ctx, const char *text, uint32_t t)
 {
     comp *C = (comp *)ctx;
-    const char *p = text;
-    int want = text_type(C, &p, 0, 0, 0);
-    skip_blanks(&p);
-    return want != CT_ERR && !*p && ((int)t == want || comp_subclass(C, (int)t, want));
+    for (int lib = 1; lib >= 0; lib--) { /* the library's class of the name, then the program's */
+        const char *p = text;
+        C->library_text = lib;
+        int want = text_type(C, &p, 0, 0, 0);
+        C->library_text = false;
+        skip_blanks(&p);
+        if (want != CT_ERR && !*p && ((int)t == want || comp_subclass(C, (int)t, want)))
+            return true;
+    }
+    return false;
 }
 
 static int resolve_type(comp *C, const struct comp_tname *tn);

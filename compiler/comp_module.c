@@ -111,9 +111,59 @@ comp_fn *comp_find_fn(comp *C, const comp_module *m, const char *name, uint32_t 
     return v >= 0 ? C->fns[v] : NULL;
 }
 
+/* The prelude's own class of that name ("#name"), or -1. */
+static int32_t prelude_class(comp *C, const char *name, uint32_t len)
+{
+    char key[65];
+    if (len >= 64)
+        return -1;
+    key[0] = '#';
+    memcpy(key + 1, name, len);
+    return comp_map_get(&C->class_map, key, len + 1);
+}
+
+bool comp_class_hideable(comp *C, const comp_class *c)
+{
+    /* the language's own (docs/language.md) stay the language's */
+    static const char *const CORE[] = {"Error",
+                                       "NullError",
+                                       "IndexError",
+                                       "KeyError",
+                                       "ArithmeticError",
+                                       "CastError",
+                                       "ValueError",
+                                       "IOError",
+                                       "PermissionError",
+                                       "InitError",
+                                       "StackOverflowError",
+                                       "OutOfMemoryError",
+                                       "ChannelError",
+                                       "DeadlockError",
+                                       "Option",
+                                       "Fiber",
+                                       "HostObject"};
+    (void)C;
+    if (!c->prelude || (c->len >= 2 && c->name[0] == '_' && c->name[1] == '_'))
+        return false;
+    for (size_t i = 0; i < sizeof CORE / sizeof CORE[0]; i++)
+        if (strlen(CORE[i]) == c->len && !memcmp(CORE[i], c->name, c->len))
+            return false;
+    return true;
+}
+
 comp_class *comp_find_class(comp *C, const comp_module *m, const char *name, uint32_t len, bool own)
 {
-    int32_t v = find(C, &C->class_map, m, name, len, own, class_prelude);
+    int32_t v = m && m->index == 1 ? prelude_class(C, name, len) : -1; /* the prelude's code */
+    if (v < 0)
+        v = find(C, &C->class_map, m, name, len, own, class_prelude);
+    if (v < 0 && !own && m && m->index >= 2) /* a module whose root program hid it */
+        v = prelude_class(C, name, len);
+    return v >= 0 ? C->classes[v] : NULL;
+}
+
+comp_class *comp_find_library_class(comp *C, const char *name, uint32_t len)
+{
+    int32_t v = prelude_class(C, name, len);
     return v >= 0 ? C->classes[v] : NULL;
 }
 

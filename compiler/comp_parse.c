@@ -1568,11 +1568,21 @@ static void declare_class(comp *C, comp_class *c)
 {
     uint32_t klen;
     const char *key = comp_key(C, C->mod, c->name, c->len, &klen);
-    if (comp_map_get(&C->class_map, key, klen) >= 0) {
+    int32_t was = comp_map_get(&C->class_map, key, klen);
+    if (was >= 0 && !(!C->in_prelude && comp_class_hideable(C, C->classes[was]))) {
         comp_error(C, c->line, c->col, "class '%.*s' is already defined", (int)c->len, c->name);
         return;
     }
+    /* A program's class may take the name of one of the library's (File,
+     * TimeoutError...): the program's code sees its own; the prelude's
+     * code keeps its own under "#name" (comp_find_class). */
     comp_map_put(C, &C->class_map, key, klen, (int32_t)C->nclasses);
+    if (C->in_prelude && c->len < 64) {
+        char *k = comp_alloc(C, c->len + 1);
+        k[0] = '#';
+        memcpy(k + 1, c->name, c->len);
+        comp_map_put(C, &C->class_map, k, c->len + 1, (int32_t)C->nclasses);
+    }
     C->classes = comp_grow(C, C->classes, &C->classes_cap, C->nclasses + 1, sizeof(comp_class *));
     C->classes[C->nclasses++] = c;
 }

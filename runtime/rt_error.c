@@ -110,12 +110,14 @@ bool rt_error_link(kiln_vm *vm)
     int err = vm_error_class(im);
     for (int k = RT_ERR_ERROR; err >= 0 && k < RT_ERR__COUNT; k++)
         for (uint32_t i = 0; i < im->nclasses && !vm->error_classes[k]; i++)
-            if (strcmp(vm_image_str(im, im->classes[i].name), rt_error_class(k)) == 0 &&
+            if (im->classes[i].module == VM_PRELUDE_MODULE &&
+                strcmp(vm_image_str(im, im->classes[i].name), rt_error_class(k)) == 0 &&
                 vm_assignable(im, im->classes[i].type, im->classes[err].type) &&
                 im->classes[i].nfields >= 1 && im->classes[i].field_types[0] == VM_T_STR)
                 vm->error_classes[k] = &vm->classes[i];
     for (uint32_t i = 0; i < im->nclasses && !vm->fiber_class; i++) /* a Fiber has no fields */
-        if (strcmp(vm_image_str(im, im->classes[i].name), "Fiber") == 0 &&
+        if (im->classes[i].module == VM_PRELUDE_MODULE &&
+            strcmp(vm_image_str(im, im->classes[i].name), "Fiber") == 0 &&
             im->classes[i].nfields == 0)
             vm->fiber_class = &vm->classes[i];
     const vm_rtclass *oom = vm->error_classes[RT_ERR_OOM];

@@ -438,7 +438,8 @@ void rt_raise_errno(kiln_vm *vm, int err, const char *fmt, ...)
     const vm_image *im = &vm->img;
     const vm_rtclass *c = NULL;
     for (uint32_t i = 0; name && i < im->nclasses && !c; i++) /* the prelude's: the first */
-        if (!strcmp(vm_image_str(im, im->classes[i].name), name) && im->classes[i].nfields >= 1 &&
+        if (im->classes[i].module == VM_PRELUDE_MODULE &&
+            !strcmp(vm_image_str(im, im->classes[i].name), name) && im->classes[i].nfields >= 1 &&
             im->classes[i].field_types[0] == VM_T_STR)
             c = &vm->classes[i];
     if (!c)

@@ -19,7 +19,7 @@ extern const char std_prelude[];
 /* A row of a module's table: a native's signature and its function. */
 #define STD_NATIVE(name, params, ret, fn) \
     { \
-        {name, params, ret, NULL}, fn, NULL, NULL, NULL \
+        {name, params, ret, NULL, true}, fn, NULL, NULL, NULL \
     }
 
 /* ... and one whose parameters or result (letter T) are types of the
@@ -27,7 +27,7 @@ extern const char std_prelude[];
  * the result. */
 #define STD_TYPED(name, params, ret, types, fn) \
     { \
-        {name, params, ret, types}, fn, NULL, NULL, NULL \
+        {name, params, ret, types, true}, fn, NULL, NULL, NULL \
     }
 
 /* Every native, module by module: std_native(i) for i < std_natives_count(). */

@@ -838,11 +838,6 @@ static const char *const FILE_V[] = {"File", NULL, NULL};
 static const char *const OPEN[] = {NULL, NULL, "File"};
 static const char *const INFO[] = {NULL, "FileInfo"};
 
-#define STD_TYPED(name, params, ret, types, fn) \
-    { \
-        {name, params, ret, types}, fn, NULL, NULL, NULL \
-    }
-
 const vm_native std_fs_natives[] = {
     STD_TYPED("fs.open", "ss", 'T', OPEN, f_open),
     STD_TYPED("__fs_read", "Ti", 's', FILE_V, f_read),

@@ -622,11 +622,6 @@ static const char *const SPAWN_ENV[] = {NULL, NULL, NULL, NULL, "Process"};
 static const char *const PROC[] = {"Process", NULL};
 static const char *const PROC_X[] = {"Process", NULL, NULL};
 
-#define STD_TYPED(name, params, ret, types, fn) \
-    { \
-        {name, params, ret, types}, fn, NULL, NULL, NULL \
-    }
-
 const vm_native std_process_natives[] = {
     STD_TYPED("process.run", "s", 'T', RESULT0, p_run0),
     STD_TYPED("process.run", "sS", 'T', RESULT, p_run),

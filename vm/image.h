@@ -467,6 +467,7 @@ typedef struct vm_natsig {
     char ret;                 /* the same letters, or v for none */
     const char *const *types; /* for each T: the type as text, at the parameter's index
                                  (the result's: at the parameter count) */
+    bool library; /* the standard library's: its type text names the prelude's classes */
 } vm_natsig;
 
 /* A list of signatures searched in order (the embedder's natives first,

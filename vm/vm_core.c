@@ -173,7 +173,12 @@ static bool image_text_fits(const void *ctx, const char *text, uint32_t t)
     uint32_t a, b;
     int64_t named = vm_type_named(f->im, text, &a, &b);
     f->oom |= named == -4;
-    return named == (int64_t)t;
+    if (named == (int64_t)t)
+        return true;
+    /* Two classes of the name, the program's and the prelude's ("File"): a
+     * library native's is the prelude's. */
+    const vm_class *c = vm_class_of(f->im, t);
+    return named == -2 && (t == a || t == b) && c && c->module == VM_PRELUDE_MODULE;
 }
 
 static int image_elem_of(const void *ctx, uint32_t t)

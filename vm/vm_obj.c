@@ -142,8 +142,9 @@ vm_resobj *vm_res_new(kiln_vm *vm, const char *cls, void *ptr,
 {
     const vm_image *im = &vm->img;
     const vm_rtclass *c = NULL;
-    for (uint32_t i = 0; i < im->nclasses && !c; i++) /* the prelude's: the first of the name */
-        if (!strcmp(vm_image_str(im, im->classes[i].name), cls))
+    for (uint32_t i = 0; i < im->nclasses && !c; i++)     /* the prelude's: the first of the name */
+        if (im->classes[i].module == VM_PRELUDE_MODULE && /* never a program's of the name */
+            !strcmp(vm_image_str(im, im->classes[i].name), cls))
             c = im->classes[i].nfields == 0 ? &vm->classes[i] : NULL;
     if (!c) {
         rt_raise(vm, RT_ERR_ERROR, "this program has no class %s without fields", cls);
