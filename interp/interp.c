@@ -305,7 +305,8 @@ interp_exec(kiln_vm *vm, vm_value *const base, vm_value *result)
         VM_CASE(AS) : OP_CALL(AS, pc[0]); SKIP_X(); VM_DISPATCH();
         VM_CASE(NEWA) : PROTECT(); OP_CALL(NEWA, pc[0]); SKIP_X(); VM_DISPATCH();
         VM_CASE(APUSH) : PROTECT(); OP_CALL(APUSH, 0); VM_DISPATCH();
-        VM_CASE(AFILL) : op_AFILL(vm, f, R, ins, 0); VM_DISPATCH(); /* never raises */
+        /* raises when its work runs out of fuel or meets an interrupt */
+        VM_CASE(AFILL) : OP_CALL(AFILL, 0); VM_DISPATCH();
         VM_CASE(AGET) : {
             vm_array *a = RB.p;
             int64_t i = RC.i;

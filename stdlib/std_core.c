@@ -227,12 +227,21 @@ static int map_case(kiln_vm *vm, vm_value *a, vm_value *r, int (*conv)(int), con
     vm_str *s = arg_str(vm, a, 0, fn);
     if (!s)
         return -1;
-    vm_str *o = vm_str_new(vm, s->data, s->len);
+    vm_str *o = vm_str_new(vm, s->data, s->len); /* charged for its size */
     if (!o)
         return -1;
-    for (uint32_t i = 0; i < o->len; i++)
-        if ((unsigned char)o->data[i] < 128)
-            o->data[i] = (char)conv((unsigned char)o->data[i]);
+    bool up = conv == toupper;
+    enum { CHUNK = 1 << 20 }; /* an interrupt is looked at every MB */
+    for (uint32_t at = 0; at < o->len; at += CHUNK) {
+        if (at && vm_limit_reached(vm) && vm_poll(vm))
+            return -1;
+        uint32_t end = o->len - at < CHUNK ? o->len : at + CHUNK;
+        for (uint32_t i = at; i < end; i++) { /* ASCII letters only, as the C locale's */
+            unsigned char c = (unsigned char)o->data[i];
+            if ((unsigned)(c - (up ? 'a' : 'A')) < 26u)
+                o->data[i] = (char)(c ^ 0x20);
+        }
+    }
     r->s = o;
     return 0;
 }

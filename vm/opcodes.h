@@ -245,7 +245,7 @@ OP(NEWA,     ABCX,  RY, RI, __, AT, OPF_SETA|OPF_ALLOC|OPF_THROW|OPF_SAFEPOINT,
    "R[A] = new array of type X, R[B] zero elements; ValueError if R[B] < 0")
 OP(APUSH,    ABC,   RY, EV, __, __, OPF_ALLOC|OPF_THROW|OPF_SAFEPOINT,
    "R[A].push(R[B]); NullError")
-OP(AFILL,    ABC,   RY, EV, __, __, 0,
+OP(AFILL,    ABC,   RY, EV, __, __, OPF_THROW,
    "every element of R[A] = R[B]")
 OP(AGET,     ABC,   RA, RY, EG, __, OPF_SETA|OPF_THROW,
    "R[A] = R[B][R[C]]; NullError, IndexError")
