@@ -137,7 +137,8 @@ typedef struct rt_fiber {
 } rt_fiber;
 
 typedef struct rt_sched {
-    uv_loop_t loop;
+    uv_loop_t own;    /* the VM's loop, unless the host gave one */
+    uv_loop_t *L;     /* the loop in use: &own or kiln_config.loop */
     uv_timer_t timer; /* the first sleeper's wake-up */
     uv_timer_t poll;  /* while the loop waits: interrupts and the deadline */
     rt_fiber main;
@@ -248,7 +249,7 @@ static void arm(rt_sched *S);
 static void on_timer(uv_timer_t *t)
 {
     rt_sched *S = t->data;
-    uint64_t now = uv_now(&S->loop);
+    uint64_t now = uv_now(S->L);
     while (S->nsleepers && S->sleepers[0]->wake_at <= now) {
         rt_fiber *f = S->sleepers[0];
         unsleep(S, f);
@@ -263,7 +264,7 @@ static void arm(rt_sched *S)
         uv_timer_stop(&S->timer);
         return;
     }
-    uint64_t now = uv_now(&S->loop), at = S->sleepers[0]->wake_at;
+    uint64_t now = uv_now(S->L), at = S->sleepers[0]->wake_at;
     uv_timer_start(&S->timer, on_timer, at > now ? at - now : 0, 0);
 }
 
@@ -279,13 +280,15 @@ static rt_sched *sched(kiln_vm *vm)
     if (vm->sched)
         return vm->sched;
     rt_sched *S = calloc(1, sizeof *S);
-    if (!S || uv_loop_init(&S->loop) != 0) {
+    if (S)
+        S->L = vm->cfg.loop ? (uv_loop_t *)vm->cfg.loop : &S->own;
+    if (!S || (S->L == &S->own && uv_loop_init(S->L) != 0)) {
         free(S);
         rt_raise(vm, RT_ERR_OOM, "out of memory: no event loop for fibers");
         return NULL;
     }
-    uv_timer_init(&S->loop, &S->timer);
-    uv_timer_init(&S->loop, &S->poll);
+    uv_timer_init(S->L, &S->timer);
+    uv_timer_init(S->L, &S->poll);
     uv_unref((uv_handle_t *)&S->poll); /* it keeps no fiber waiting */
     S->timer.data = S;
     S->main.X = &vm->main;
@@ -586,7 +589,7 @@ static int give_way(kiln_vm *vm)
          * at, without waiting (what it wakes queues behind). */
         if (S->head && ++S->spins >= 64) {
             S->spins = 0;
-            uv_run(&S->loop, UV_RUN_NOWAIT);
+            uv_run(S->L, UV_RUN_NOWAIT);
         }
         rt_fiber *next = pop(S);
         if (next) {
@@ -608,7 +611,7 @@ static int give_way(kiln_vm *vm)
                 continue;
             }
         }
-        if (!uv_loop_alive(&S->loop)) { /* nothing can wake anyone */
+        if (!uv_loop_alive(S->L)) { /* nothing can wake anyone */
             if (me->main) {
                 me->state = F_RUNNING;
                 rt_raise(vm, RT_ERR_DEADLOCK,
@@ -624,7 +627,7 @@ static int give_way(kiln_vm *vm)
         }
         vm_flush(vm); /* what was printed shows while the VM waits */
         uv_timer_start(&S->poll, on_poll, POLL_MS, POLL_MS);
-        uv_run(&S->loop, UV_RUN_ONCE);
+        uv_run(S->L, UV_RUN_ONCE);
         uv_timer_stop(&S->poll);
         if (vm_limit_reached(vm) && !S->head) {
             if (me->state != F_DONE && me->wake == W_NONE) {
@@ -796,8 +799,8 @@ int rt_fiber_sleep(kiln_vm *vm, int64_t ms)
         S->sleepers = more;
         S->sleepers_cap = cap;
     }
-    uv_update_time(&S->loop);
-    uint64_t now = uv_now(&S->loop);
+    uv_update_time(S->L);
+    uint64_t now = uv_now(S->L);
     me->wake_at = (uint64_t)ms > UINT64_MAX - now ? UINT64_MAX : now + (uint64_t)ms;
     S->sleepers[S->nsleepers++] = me;
     sift(S, S->nsleepers - 1);
@@ -816,7 +819,7 @@ int rt_fiber_sleep(kiln_vm *vm, int64_t ms)
 uv_loop_t *rt_io_loop(kiln_vm *vm)
 {
     rt_sched *S = running_sched(vm);
-    return S ? &S->loop : NULL;
+    return S ? S->L : NULL;
 }
 
 void rt_io_begin(kiln_vm *vm, rt_io *w)
@@ -845,8 +848,8 @@ int rt_io_wait(kiln_vm *vm, rt_io *w)
 void rt_io_drain(kiln_vm *vm, rt_io *w)
 {
     rt_sched *S = vm->sched;
-    while (!w->done && uv_loop_alive(&S->loop))
-        uv_run(&S->loop, UV_RUN_ONCE); /* what it wakes waits its turn in the queue */
+    while (!w->done && uv_loop_alive(S->L))
+        uv_run(S->L, UV_RUN_ONCE); /* what it wakes waits its turn in the queue */
     w->done = true;
 }
 
@@ -981,10 +984,17 @@ void rt_fiber_free(kiln_vm *vm)
         drop_stacks(vm, S->dead);
     /* Every handle closed (the modules' were, as their objects were
      * freed; any left is closed here), their callbacks run, then the loop
-     * itself, with its descriptors. */
-    uv_walk(&S->loop, close_handle, NULL);
-    uv_run(&S->loop, UV_RUN_DEFAULT);
-    uv_loop_close(&S->loop);
+     * itself, with its descriptors. On the host's loop, only the VM's own
+     * handles are closed, and one turn of it runs their callbacks. */
+    if (S->L == &S->own) {
+        uv_walk(S->L, close_handle, NULL);
+        uv_run(S->L, UV_RUN_DEFAULT);
+        uv_loop_close(S->L);
+    } else {
+        uv_close((uv_handle_t *)&S->timer, NULL);
+        uv_close((uv_handle_t *)&S->poll, NULL);
+        uv_run(S->L, UV_RUN_NOWAIT);
+    }
     free(S->sleepers);
     free(S);
     vm->sched = NULL;

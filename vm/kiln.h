@@ -137,6 +137,16 @@ typedef struct {
      * the pages a fiber touches are memory. Natives of the host a fiber
      * calls run on it. */
     size_t fiber_stack;
+    /* The host's libuv loop (a uv_loop_t *) for the guest's fibers, timers
+     * and sockets, NULL for one of the VM's own (made at the first spawn,
+     * sleep or socket). The VM runs it while every fiber waits, inside
+     * kiln_run and kiln_call, so the host's handles on it are served
+     * meanwhile; so kiln_run and kiln_call must not be called from one of
+     * its callbacks (libuv's loop is not reentrant), and with handles of
+     * the host's alive a guest whose fibers all wait waits for them rather
+     * than getting DeadlockError. kiln_free closes the VM's handles and
+     * runs the loop once, without waiting, for their callbacks. */
+    void *loop;
     /* Wall-clock seconds each kiln_run or kiln_call may take, 0 = no
      * limit; then it stops with KILN_ERR_LIMIT, "stopped: out of time".
      * Checked where fuel is counted and when a native returns. */

@@ -238,6 +238,7 @@ typedef struct vm_config {
     int jit;               /* VM_JIT_* */
     size_t jit_code_limit; /* bytes of machine code at most, 0 = the default */
     size_t fiber_stack;    /* bytes of each fiber's machine stack (a multiple of pages) */
+    void *loop;            /* the host's uv_loop_t, or NULL */
     bool perf_map;         /* write /tmp/perf-PID.map for perf */
     /* Guest input instead of the process's stdin (kiln_config.read). */
     long (*read)(void *userdata, char *buf, size_t cap);

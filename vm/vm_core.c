@@ -76,6 +76,7 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                                                             : VM_JIT_ON,
                           .jit_code_limit = c.jit_code_limit,
                           .fiber_stack = fiber_stack_size(c.fiber_stack),
+                          .loop = c.loop,
                           .perf_map = c.flags & KILN_FLAG_PERF_MAP,
                           .read = c.read,
                           .load_module = (void (*)(void))c.load_module,

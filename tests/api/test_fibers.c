@@ -389,3 +389,54 @@ Test(fibers, a_native_cannot_keep_a_stopped_fiber_running)
     cr_assert_eq(o.len, 0, "the stopped fiber ran on: %s", o.text);
     kiln_free(vm);
 }
+
+/* ---- The host's own loop ---- */
+
+#include <uv.h>
+
+static void host_tick(uv_timer_t *t)
+{
+    (*(int *)t->data)++;
+}
+
+/* With kiln_config.loop, the guest's timers and sockets are on the host's
+ * loop: a timer of the host fires while the guest sleeps, and after
+ * kiln_free the loop has nothing of the VM's left (it closes). */
+Test(fibers, the_hosts_loop)
+{
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    int ticks = 0;
+    uv_timer_t t;
+    uv_timer_init(&loop, &t);
+    t.data = &ticks;
+    uv_timer_start(&t, host_tick, 5, 5);
+    static const char src[] = "import net\n"
+                              "fn main() {\n"
+                              "    let l = net.listen(\"127.0.0.1\", 0)\n"
+                              "    let f = spawn fn() { let c = l.accept()\n c.write(\"hi\")\n"
+                              "        c.close() }\n"
+                              "    let c = net.connect(\"127.0.0.1\", l.port())\n"
+                              "    print(c.read(10))\n"
+                              "    f.join()\n"
+                              "    sleep(60)\n"
+                              "}\n";
+    struct out o = {0};
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = capture;
+    cfg.userdata = &o;
+    cfg.allow = KILN_ALLOW_NET;
+    cfg.loop = &loop;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    cr_assert_eq(kiln_load_source(vm, "app.kn", src, sizeof src - 1), KILN_OK, "%s",
+                 kiln_error(vm));
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(o.text, "hi\n");
+    cr_assert_geq(ticks, 1, "the host's timer never fired while the guest slept");
+    kiln_free(vm);
+    uv_close((uv_handle_t *)&t, NULL);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0, "a handle of the VM's is left on the host's loop");
+}
