@@ -132,7 +132,7 @@ void interp_throw(kiln_vm *vm, vm_value *R, const uint32_t *pc, vm_inst *exc)
  * running out polls the limits; the loop's JIT_HOT_LOOPS-th turn goes to
  * the poll too, where on-stack replacement is looked at (a loop whose
  * ticks run out in compiled callees would never see it otherwise). */
-#define HOT_OR_POLL(off) (((X->tick += (off)) < 0) | (++f->loops == JIT_HOT_LOOPS))
+#define HOT_OR_POLL(off) ((X->tick += (off)) < 0 || ++f->loops == JIT_HOT_LOOPS)
 /* A taken jump; a backward one (a loop's back-edge) charges the loop's
  * length to the tick counter, whose running out polls the limits: at the
  * poll the frame stays at the branch (pc past its X word, frame.h), and
