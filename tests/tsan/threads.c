@@ -5,7 +5,9 @@
  * JIT mode, over a program that compiles (calls, inlined methods,
  * closures, maps, exceptions); a ninth thread interrupts a VM spinning on
  * another, and one collecting a heap of 600,000 objects over and over
- * (the collection stops: gc.h, "stop"). Then VMs move between threads
+ * (the collection stops: gc.h, "stop"), and one whose fibers all sleep
+ * in its event loop; each worker also runs fibers over channels. Then VMs
+ * move between threads
  * (tests/api/mobility.h): made on threads that exit, handed among eight
  * threads round after round, freed on others. Every VM must print the
  * same, and ThreadSanitizer must report nothing (halt_on_error: a report
@@ -57,6 +59,17 @@ static void *work(void *arg)
             kiln_run(vm) != KILN_OK)
             w->failed = 1;
         kiln_free(vm);
+        /* fibers and channels, each VM's loop its own */
+        static const char fibers[] =
+            "let c = chan[int]()\n"
+            "let f = spawn fn() { var t = 0\n for v in c { t += v }\n"
+            "    if t != 500500 { throw Error(\"sum\") } }\n"
+            "for i in 1..=1000 { c.send(i) }\nc.close()\nf.join()\nsleep(1)\n";
+        kiln_vm *fv = kiln_new(&cfg);
+        if (!fv || kiln_load_source(fv, "fibers.kn", fibers, sizeof fibers - 1) != KILN_OK ||
+            kiln_run(fv) != KILN_OK)
+            w->failed = 1;
+        kiln_free(fv);
         if (round == 0)
             memcpy(first, w->out, sizeof first);
         else if (strcmp(first, w->out))
@@ -86,6 +99,18 @@ static void *spin(void *arg)
     spinner *s = arg;
     const char src[] = "import host\nhost.started()\nvar i = 0\nwhile true { i += 1 }\n";
     s->st = kiln_load_source(s->vm, "spin.kn", src, sizeof src - 1);
+    if (s->st == KILN_OK)
+        s->st = kiln_run(s->vm);
+    return NULL;
+}
+
+/* Every fiber asleep: the VM waits in its event loop. */
+static void *fibers_asleep(void *arg)
+{
+    spinner *s = arg;
+    const char src[] = "import host\nfor i in 0..8 { spawn fn() { sleep(100000) } }\n"
+                       "host.started()\nsleep(100000)\n";
+    s->st = kiln_load_source(s->vm, "asleep.kn", src, sizeof src - 1);
     if (s->st == KILN_OK)
         s->st = kiln_run(s->vm);
     return NULL;
@@ -152,6 +177,10 @@ int main(void)
         fprintf(stderr, "threads: the collecting VM was not interrupted\n");
         bad = 1;
     }
+    if (!interrupted(fibers_asleep, 20)) {
+        fprintf(stderr, "threads: the VM whose fibers sleep was not interrupted\n");
+        bad = 1;
+    }
 
     for (int i = 0; i < THREADS; i++) {
         pthread_join(t[i], NULL);
@@ -170,7 +199,7 @@ int main(void)
         bad = 1;
     }
     if (!bad)
-        printf("threads: %d VMs on %d threads, two interrupts, and %d VMs handed among %d "
+        printf("threads: %d VMs on %d threads, three interrupts, and %d VMs handed among %d "
                "threads for %d rounds, all as expected\n",
                THREADS * ROUNDS, THREADS, THREADS, THREADS, MOBILE_ROUNDS);
     return bad;
