@@ -437,28 +437,32 @@ static int quote(kiln_vm *vm, vm_value *a, vm_value *r)
 /* An introsort-free quicksort: median of three, insertion sort below 16
  * elements, recursion on the smaller side (so the stack stays O(log n)).
  * LESS(x, y) compares two vm_values. n log n was charged before; the
- * elements partitioned are charged again as they go (one per 8), in pieces
- * of 2^18, so an input crafted to make the sort quadratic pays for it in
- * fuel, and an interrupt or the deadline stops it (*stop true), leaving
- * the elements permuted. */
+ * work partitioning does is charged again as it goes (one per 8), in
+ * pieces of 2^14, so an input crafted to make the sort quadratic pays for
+ * it in fuel, and an interrupt or the deadline stops it (*stop true),
+ * leaving the elements permuted. FINE sorts (strings, whose comparisons
+ * are slow: one partition of 500k takes tens of milliseconds) count
+ * every comparison; the others count each partition's length before it
+ * and each exchange in it (a count per comparison cost 8% of sorting
+ * ints; a run without exchange is sequential and fast). */
 typedef struct sort_poll {
     kiln_vm *vm;
-    uint64_t work;
     bool stop;
 } sort_poll;
-static bool sort_polls(sort_poll *p, size_t n)
+enum { SORT_PIECE = 1 << 14 };
+static bool sort_polls(sort_poll *p, uint64_t work)
 {
-    p->work += n;
-    if (p->work >= (1u << 18)) {
-        p->stop = p->stop || vm_charge(p->vm, p->work / 8) || vm_poll_after_native(p->vm);
-        p->work = 0;
-    }
+    p->stop = p->stop || vm_charge(p->vm, work / 8) || vm_poll_after_native(p->vm);
     return p->stop;
 }
-#define DEFINE_SORT(name, LESS) \
+/* n more comparisons counted in k (a local: no store per comparison);
+ * true when the sort must stop */
+#define SORT_COUNT(k, n, p) (((k) += (n)) >= SORT_PIECE && (sort_polls(p, k) || ((k) = 0, false)))
+#define DEFINE_SORT(name, LESS, FINE) \
     static void name(vm_value *v, size_t n, sort_poll *p) \
     { \
-        while (n > 16 && !sort_polls(p, n)) { \
+        uint64_t k = 0; \
+        while (n > 16 && !p->stop && !(!FINE && SORT_COUNT(k, n, p))) { \
             size_t m = n / 2; \
             if (LESS(v[m], v[0])) { \
                 vm_value t = v[m]; \
@@ -479,9 +483,11 @@ static bool sort_polls(sort_poll *p, size_t n)
             size_t i = 0, j = n - 1; \
             for (;;) { \
                 while (LESS(v[i], pivot)) \
-                    i++; \
+                    if (i++, FINE && SORT_COUNT(k, 1, p)) \
+                        return; \
                 while (LESS(pivot, v[j])) \
-                    j--; \
+                    if (j--, FINE && SORT_COUNT(k, 1, p)) \
+                        return; \
                 if (i >= j) \
                     break; \
                 vm_value t = v[i]; \
@@ -489,6 +495,8 @@ static bool sort_polls(sort_poll *p, size_t n)
                 v[j] = t; \
                 i++; \
                 j--; \
+                if (!FINE && SORT_COUNT(k, 1, p)) \
+                    return; \
             } \
             size_t left = j + 1; /* v[0..j] <= pivot <= v[j+1..] */ \
             if (left < n - left) { \
@@ -518,9 +526,9 @@ static int str_cmp(const vm_str *a, const vm_str *b)
     return c ? c : (a->len > b->len) - (a->len < b->len);
 }
 #define LESS_STR(x, y) (str_cmp((x).s, (y).s) < 0)
-DEFINE_SORT(sort_ints, LESS_INT)
-DEFINE_SORT(sort_floats, LESS_FLOAT)
-DEFINE_SORT(sort_strs, LESS_STR)
+DEFINE_SORT(sort_ints, LESS_INT, 0)
+DEFINE_SORT(sort_floats, LESS_FLOAT, 0)
+DEFINE_SORT(sort_strs, LESS_STR, 1)
 
 /* n log2 n comparisons, charged before sorting. */
 static bool charge_sort(kiln_vm *vm, vm_array *xs, const char *fn)
@@ -547,7 +555,7 @@ static int sort_with(kiln_vm *vm, vm_value *a, void (*sort)(vm_value *, size_t, 
             rt_raise(vm, RT_ERR_NULL, "sort: element %u is null", i);
             return -1;
         }
-    sort_poll p = {vm, 0, false};
+    sort_poll p = {vm, false};
     sort(xs->buf ? xs->buf->items : NULL, xs->len, &p);
     return p.stop ? -1 : 0;
 }

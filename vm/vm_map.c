@@ -185,9 +185,9 @@ static uint64_t key_hash(const kiln_vm *vm, const vm_map *m, vm_value k)
  * processor fetches ahead, where the mixed hash scatters them over the
  * whole index (a cache miss each); an odd modulus still spreads strides
  * that are powers of two. A string key's is its hash's low bits. */
-static uint32_t home(const vm_map *m, vm_value k, uint64_t h)
+static uint32_t home(int keys, uint32_t mask, vm_value k, uint64_t h)
 {
-    return m->keys != VM_MAP_WORDS ? (uint32_t)h & m->mask : (uint32_t)(k.u % m->mask);
+    return keys != VM_MAP_WORDS ? (uint32_t)h & mask : (uint32_t)(k.u % mask);
 }
 
 /* The slot after i on the way of a key whose hash is *perturb at first:
@@ -197,12 +197,12 @@ static uint32_t home(const vm_map *m, vm_value k, uint64_t h)
  * sharing a home (multiples of the modulus) part ways. Once perturb is 0,
  * i * 5 + 1 visits every slot. */
 enum { LINEAR = 3 };
-static uint32_t probe_next(const vm_map *m, uint32_t i, uint64_t *perturb, uint32_t *n)
+static uint32_t probe_next(uint32_t mask, uint32_t i, uint64_t *perturb, uint32_t *n)
 {
     if (++*n <= LINEAR)
-        return (i + 1) & m->mask;
+        return (i + 1) & mask;
     *perturb >>= 5;
-    return (uint32_t)(((uint64_t)i * 5 + 1 + *perturb) & m->mask);
+    return (uint32_t)(((uint64_t)i * 5 + 1 + *perturb) & mask);
 }
 
 /* The entry of k (hash h) in an indexed map, or -1 (-2 after raising).
@@ -212,7 +212,7 @@ static int64_t find_indexed(kiln_vm *vm, const vm_map *m, vm_value k, uint64_t h
     const uint64_t *slots = m->index->slots;
     uint64_t tag = h & TAG_MASK, perturb = h;
     uint32_t n = 0;
-    for (uint32_t i = home(m, k, h);; i = probe_next(m, i, &perturb, &n)) {
+    for (uint32_t i = home(m->keys, m->mask, k, h);; i = probe_next(m->mask, i, &perturb, &n)) {
         uint64_t s = slots[i];
         if (s == 0)
             return -1;
@@ -232,14 +232,16 @@ static int64_t find_indexed(kiln_vm *vm, const vm_map *m, vm_value k, uint64_t h
     }
 }
 
-static void index_insert(vm_map *m, vm_value k, uint64_t h, uint32_t e)
+/* Enters entry e (key k, hash h) into an index of mask + 1 slots for keys
+ * of kind `keys`. */
+static void index_put(vm_map_index *ix, uint32_t mask, int keys, vm_value k, uint64_t h, uint32_t e)
 {
-    uint32_t i = home(m, k, h);
+    uint32_t i = home(keys, mask, k, h);
     uint64_t perturb = h;
     uint32_t n = 0;
-    while (m->index->slots[i] != 0)
-        i = probe_next(m, i, &perturb, &n);
-    m->index->slots[i] = (h & TAG_MASK) | (e + 1);
+    while (ix->slots[i] != 0)
+        i = probe_next(mask, i, &perturb, &n);
+    ix->slots[i] = (h & TAG_MASK) | (e + 1);
 }
 
 /* m's *slot becomes the new buffer b: a reference store into m (gc.h). */
@@ -255,43 +257,48 @@ static bool resize_ents(kiln_vm *vm, vm_map *m, uint32_t cap)
 {
     if (cap == m->cap)
         return true;
-    if (vm_charge(vm, (uint64_t)m->used * STRIDE * sizeof(vm_value) / VM_BYTES_PER_TICK))
-        return false;
     vm_buffer *b =
         (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + (uint64_t)cap * STRIDE * sizeof(vm_value),
                               VM_OBJ_BUF, "a map's entries");
-    if (!b)
+    /* charged as it goes; stopped halfway, the new buffer is dropped */
+    if (!b || (m->used && !vm_copy_charged(vm, b->items, m->ents->items,
+                                           (size_t)m->used * STRIDE * sizeof(vm_value))))
         return false;
-    if (m->used)
-        memcpy(b->items, m->ents->items, (size_t)m->used * STRIDE * sizeof(vm_value));
     swap_in(vm, m, (void **)&m->ents, &b->obj);
     m->cap = cap;
     return true;
 }
 
+/* A map of this many entries or more is rebuilt in pieces of PIECE, each
+ * charged before it is done (so the interrupt flag and fuel are looked at
+ * every few hundred microseconds), into new buffers swapped in only at the
+ * end: a rebuild stopped halfway leaves the map as it was. */
+enum { PIECE = 1 << 15 };
+
 /* Gives the map room for `cap` entries (a new buffer unless that is the
  * room it has) holding its live entries in order, and an index for that
  * room (computing a dense map's hashes). Everything is allocated before
  * anything changes, so a failure leaves the map as it was. Squeezing the
- * holes out in place moves references within the buffer the map holds:
- * no new edge, no barrier. */
+ * holes out of a small map in place moves references within the buffer
+ * the map holds: no new edge, no barrier. */
 static bool reindex(kiln_vm *vm, vm_map *m, uint32_t cap)
 {
     uint64_t nslots = 1;
     while (nslots < 2 * (uint64_t)cap)
         nslots *= 2;
-    if (vm_charge(vm,
-                  ((uint64_t)m->used * STRIDE * sizeof(vm_value) + nslots * 8) / VM_BYTES_PER_TICK))
+    bool big = m->used >= PIECE;
+    uint64_t per = STRIDE * sizeof(vm_value) + 2 * 8; /* bytes touched per entry */
+    if (!big && vm_charge(vm, ((uint64_t)m->used * per + nslots * 8) / VM_BYTES_PER_TICK))
         return false;
     vm_map_index *ix = m->index;
     vm_buffer *b = m->ents;
     bool ok = true, pushed = false;
-    if (!ix || (uint64_t)m->mask + 1 != nslots) {
+    if (big || !ix || (uint64_t)m->mask + 1 != nslots) {
         ix = (vm_map_index *)vm_alloc(vm, sizeof(vm_map_index) + nslots * 8, VM_OBJ_BUF,
                                       "a map's index");
         ok = pushed = ix && vm_root_push(vm, ix);
     }
-    if (ok && cap != m->cap) {
+    if (ok && (big || cap != m->cap)) {
         b = (vm_buffer *)vm_alloc(vm, sizeof(vm_buffer) + (uint64_t)cap * STRIDE * sizeof(vm_value),
                                   VM_OBJ_BUF, "a map's entries");
         ok = b != NULL;
@@ -300,9 +307,13 @@ static bool reindex(kiln_vm *vm, vm_map *m, uint32_t cap)
         vm_root_pop(vm, 1);
     if (!ok)
         return false;
+    /* From here nothing allocates until a charge raises, after which the
+     * new buffers are dropped unused. */
     bool dense = !m->index;
     uint32_t n = 0;
     for (uint32_t e = 0; e < m->used; e++) {
+        if (big && e % PIECE == 0 && vm_charge(vm, PIECE * per / VM_BYTES_PER_TICK))
+            return false;
         const vm_value *src = &m->ents->items[(size_t)e * STRIDE];
         if (src[2].u == VM_MAP_HOLE)
             continue;
@@ -313,6 +324,15 @@ static bool reindex(kiln_vm *vm, vm_map *m, uint32_t cap)
         dst[2].u = h;
         n++;
     }
+    if (ix == m->index)
+        memset(ix->slots, 0, (size_t)nslots * 8);
+    uint32_t mask = (uint32_t)(nslots - 1);
+    for (uint32_t e = 0; e < n; e++) {
+        if (big && e % PIECE == 0 && vm_charge(vm, PIECE * 8 / VM_BYTES_PER_TICK))
+            return false;
+        index_put(ix, mask, m->keys, b->items[(size_t)e * STRIDE],
+                  b->items[(size_t)e * STRIDE + 2].u, e);
+    }
     if (b == m->ents && n < m->used) /* no stale copies past the end */
         memset(&b->items[(size_t)n * STRIDE], 0, (size_t)(m->used - n) * STRIDE * sizeof(vm_value));
     if (b != m->ents) {
@@ -321,12 +341,8 @@ static bool reindex(kiln_vm *vm, vm_map *m, uint32_t cap)
     }
     if (ix != m->index)
         swap_in(vm, m, (void **)&m->index, &ix->obj);
-    else
-        memset(ix->slots, 0, (size_t)nslots * 8);
-    m->mask = (uint32_t)(nslots - 1);
+    m->mask = mask;
     m->used = n;
-    for (uint32_t e = 0; e < n; e++)
-        index_insert(m, b->items[(size_t)e * STRIDE], b->items[(size_t)e * STRIDE + 2].u, e);
     return true;
 }
 
@@ -390,7 +406,7 @@ bool vm_map_set(kiln_vm *vm, vm_map *m, vm_value k, vm_value v)
         en[2].u = 0;
     } else {
         en[2].u = key_hash(vm, m, k);
-        index_insert(m, k, en[2].u, n);
+        index_put(m->index, m->mask, m->keys, k, en[2].u, n);
     }
     return true;
 }

@@ -121,13 +121,11 @@ bool vm_array_push(kiln_vm *vm, vm_array *a, vm_value v)
             return false;
         }
         /* The array and the value are the caller's to keep reachable
-         * (registers, or its root stack entries). The copy is charged. */
-        if (vm_charge(vm, (uint64_t)a->len * sizeof(vm_value) / VM_BYTES_PER_TICK))
-            return false;
+         * (registers, or its root stack entries). The copy is charged as
+         * it goes; stopped halfway, the new buffer is dropped. */
         vm_buffer *b = buffer_new(vm, a->cap * 2);
-        if (!b)
+        if (!b || !vm_copy_charged(vm, b->items, a->buf->items, sizeof(vm_value) * a->len))
             return false;
-        memcpy(b->items, a->buf->items, sizeof(vm_value) * a->len);
         a->buf = b;
         gc_barrier(&vm->heap, &a->obj, &b->obj);
         a->cap *= 2;

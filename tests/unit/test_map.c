@@ -873,3 +873,61 @@ Test(map, object_keys_of_any_shape_end)
     check_shape(m);
     kiln_free(vm);
 }
+
+/* Fuel that runs out after `units` more counted instructions (vm_charge
+ * raises when the tick goes below zero and the fuel is spent). */
+static void fuel_for(kiln_vm *vm, uint64_t units)
+{
+    vm->fuel_left = units;
+    vm->ctx->tick = vm->ctx->tick_len = (int64_t)units;
+}
+
+/* A large map's rebuild (growth past its room, or a dense map's copy) is
+ * charged piece by piece, and stopped at any piece (out of fuel here, an
+ * interrupt or the deadline alike) leaves the map exactly as it was: same
+ * room, every key there with its value, the index whole. The fuel grows
+ * in small steps until the rebuild succeeds, so the stops land at every
+ * piece (32,768 entries) of the copy of the entries and of the filling of
+ * the index. */
+Test(map, rebuild_stopped_halfway_leaves_the_map_whole)
+{
+    enum { N = 100000 };
+    for (int dense = 0; dense < 2; dense++) {
+        int stops = 0;
+        for (uint64_t fuel = 1;; fuel += 4093) {
+            kiln_vm *vm = unit_linked_vm(0);
+            vm_map *m = vm_map_new(vm, false, false);
+            cr_assert_not_null(m);
+            unit_root(vm, m);
+            for (int64_t i = 0; i < N; i++)
+                set_int(vm, m, dense ? i : i * 7, i + 1);
+            cr_assert_eq(m->index == NULL, dense == 1);
+            uint32_t cap = m->cap;
+            fuel_for(vm, fuel);
+            vm->ctx->err_kind = RT_ERR_NONE;
+            if (vm_map_reserve(vm, m, (int64_t)cap * 4)) {
+                cr_assert_geq(m->cap, cap * 4);
+                check_shape(m);
+                cr_assert_eq(vm_map_find(vm, m, I(dense ? N - 1 : (N - 1) * 7)), N - 1);
+                kiln_free(vm);
+                break;
+            }
+            stops++;
+            cr_assert_eq(vm->ctx->err_kind, RT_LIMIT, "%s", vm->ctx->err_msg);
+            cr_assert(strstr(vm->ctx->err_msg, "out of fuel"), "%s", vm->ctx->err_msg);
+            vm->ctx->err_kind = RT_ERR_NONE;
+            cr_assert_eq(m->cap, cap);
+            cr_assert_eq(m->count, N);
+            check_shape(m);
+            for (int64_t i = 0; i < N; i++) {
+                int64_t e = vm_map_find(vm, m, I(dense ? i : i * 7));
+                cr_assert_geq(e, 0, "key %lld lost (fuel %llu)", (long long)i,
+                              (unsigned long long)fuel);
+                cr_assert_eq(VM_MAPENT_VAL(m, e).i, i + 1);
+            }
+            kiln_free(vm);
+        }
+        /* the copy of 100,000 entries is more than one piece */
+        cr_assert_geq(stops, 4, "%s map: %d stops", dense ? "dense" : "indexed", stops);
+    }
+}
