@@ -93,6 +93,19 @@ static int str_s(kiln_vm *vm, vm_value *a, vm_value *r)
     return ret_str(vm, r, "null", 4);
 }
 
+/* The name of an error's class, for Error.to_str ("Name: message"): one
+ * method every error class shares, not one made for each. */
+static int error_name(kiln_vm *vm, vm_value *a, vm_value *r)
+{
+    const vm_inst *e = a[0].p;
+    if (!e) {
+        rt_raise(vm, RT_ERR_NULL, "the error is null");
+        return -1;
+    }
+    const char *name = vm_image_str(&vm->img, e->cls->def->name);
+    return ret_str(vm, r, name, strlen(name));
+}
+
 /* ---- parsing ---- */
 
 static void raise_bad_text(kiln_vm *vm, const char *what, const vm_str *s)
@@ -346,7 +359,10 @@ static int s_join(kiln_vm *vm, vm_value *a, vm_value *r)
     return 0;
 }
 
+static const char *const AN_ERROR[] = {"Error", NULL};
+
 const vm_native std_core_natives[] = {
+    STD_TYPED("__error_name", "T", 's', AN_ERROR, error_name),
     STD_NATIVE("print", "i", 'v', print_i),
     STD_NATIVE("print", "f", 'v', print_f),
     STD_NATIVE("print", "b", 'v', print_b),

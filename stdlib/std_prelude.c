@@ -14,6 +14,7 @@ const char std_prelude[] =
     "class Error {\n"
     "    message: str\n"
     "    fn init(message: str) { self.message = message }\n"
+    "    fn to_str() -> str { return __error_name(self) + \": \" + str(self.message) }\n"
     "}\n"
     "class NullError : Error {}\n"
     "class IndexError : Error {}\n"
