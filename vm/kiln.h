@@ -186,7 +186,9 @@ typedef struct {
  * disk through the permission checks (KILN_ALLOW_READ and read_dirs;
  * traced by KILN_FLAG_TRACE_SYS as "import PATH"), except the modules
  * beside a file the host loaded with kiln_load_file: choosing the file
- * chose its folder. */
+ * chose its folder. While the hook runs, the VM refuses what would change
+ * the load under way (KILN_ERR_API): kiln_load_*, kiln_define_native,
+ * kiln_define_type, kiln_free. */
 typedef struct kiln_module {
     const char *src;
     size_t len;
@@ -204,7 +206,9 @@ KILN_API void kiln_config_init(kiln_config *cfg);
  * Returns NULL only when memory runs out. */
 KILN_API kiln_vm *kiln_new(const kiln_config *cfg);
 
-/* kiln_free: releases `vm` and everything it allocated. NULL is ignored. */
+/* kiln_free: releases `vm` and everything it allocated. NULL is ignored.
+ * From inside `vm` (its native, a hook of its config, a finalizer of its
+ * host types) it is refused: nothing is freed, and kiln_error says so. */
 KILN_API void kiln_free(kiln_vm *vm);
 
 /* kiln_load_source: compiles `len` bytes of Kiln source at `src` as the

@@ -296,6 +296,7 @@ struct kiln_vm {
     vm_image img;
     vm_buf image_bytes; /* the loaded program as an image, made by kiln_image */
     bool image_read;    /* an image was read and verified: loading again is refused */
+    bool loading;       /* compiling: the loader hook may run (no define, load or free) */
     vm_value *kvals;    /* constants, strings materialized */
     vm_value *globals;
     uint8_t *ginit; /* per global: its declaration has run (INITG, GETGC) */

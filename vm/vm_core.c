@@ -27,6 +27,9 @@ _Static_assert((int)VM_ALLOW_READ == KILN_ALLOW_READ && (int)VM_ALLOW_WRITE == K
                    (int)VM_ALLOW_STDIN == KILN_ALLOW_STDIN,
                "VM_ALLOW_* and KILN_ALLOW_* differ");
 
+static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 const char *kiln_version(void)
 {
     return KILN_VERSION;
@@ -116,6 +119,14 @@ void kiln_free(kiln_vm *vm)
 {
     if (!vm)
         return;
+    /* From a hook, a native or a finalizer of its own, the VM is in use
+     * below: refused (nothing freed) rather than freed under the caller. */
+    if (vm->running || vm->finalizing || vm->loading || vm->heap.collecting) {
+        fail(vm, KILN_ERR_API,
+             "kiln_free: not while the VM is in use (from its native, hook or finalizer): "
+             "nothing was freed");
+        return;
+    }
     jit_free(vm);
     gc_destroy(&vm->heap);
     rt_fiber_free(vm);
@@ -151,8 +162,6 @@ const char *kiln_error(const kiln_vm *vm)
     return vm ? vm->error : "kiln: no VM (NULL)";
 }
 
-static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 static kiln_status fail(kiln_vm *vm, kiln_status st, const char *fmt, ...)
 {
     va_list ap;
@@ -338,6 +347,9 @@ kiln_status kiln_load_image(kiln_vm *vm, const void *bytes, size_t len)
         return KILN_ERR_API;
     if (vm->loaded || vm->image_read)
         return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
+    if (vm->loading)
+        return fail(vm, KILN_ERR_API,
+                    "kiln_load: not from the module loader (a load is under way)");
     if (!bytes && len)
         return fail(vm, KILN_ERR_API, "kiln_load_image: NULL bytes");
     vm->error[0] = 0;
@@ -530,9 +542,14 @@ kiln_status kiln_load_source(kiln_vm *vm, const char *name, const char *src, siz
         return fail(vm, KILN_ERR_API, "kiln_load_source: NULL source");
     if (vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_load: this VM already has a program");
+    if (vm->loading)
+        return fail(vm, KILN_ERR_API,
+                    "kiln_load: not from the module loader (a load is under way)");
     vm_buf image = {0}, diags = {0};
     comp_env env = vm_compile_env(vm);
+    vm->loading = true; /* the hook may call back: what the compiler holds stays */
     bool ok = comp_compile(name ? name : "<source>", src ? src : "", len, &env, &image, &diags);
+    vm->loading = false;
     kiln_status st;
     if (!ok) {
         snprintf(vm->error, sizeof vm->error, "%s",
@@ -558,6 +575,9 @@ kiln_status kiln_load_file(kiln_vm *vm, const char *path)
         return KILN_ERR_API;
     if (!path)
         return fail(vm, KILN_ERR_API, "kiln_load_file: NULL path");
+    if (vm->loading)
+        return fail(vm, KILN_ERR_API,
+                    "kiln_load: not from the module loader (a load is under way)");
     vm_buf data = {0};
     char why[128];
     data.data = read_file(path, &data.len, why, sizeof why);

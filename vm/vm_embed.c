@@ -760,7 +760,7 @@ kiln_status kiln_define_native(kiln_vm *vm, const char *module, const char *name
 {
     if (!vm)
         return KILN_ERR_API;
-    if (vm->loaded)
+    if (vm->loaded || vm->loading)
         return vm_api_fail(vm, "kiln_define_native: define natives before loading the program");
     if (!is_ident(module) || !is_ident(name) || !fn)
         return vm_api_fail(vm, "kiln_define_native: module and name must be identifiers, fn "

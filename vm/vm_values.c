@@ -703,7 +703,7 @@ kiln_status kiln_define_type(kiln_vm *vm, const char *name,
     if (!out)
         return vm_api_fail(vm, "kiln_define_type: NULL out");
     *out = (kiln_htype){0};
-    if (vm->loaded || vm->image_read)
+    if (vm->loaded || vm->image_read || vm->loading)
         return vm_api_fail(vm, "kiln_define_type: define types before loading the program");
     if (!is_name(name) || strlen(name) > 64 || name[0] < 'A' || name[0] > 'Z')
         return vm_api_fail(vm,

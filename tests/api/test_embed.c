@@ -614,6 +614,74 @@ Test(api, exit_in_calls_and_small_api_fixes)
     kiln_free(vm);
 }
 
+/* kiln_free from inside its own VM (a native, the write hook, a host
+ * type's finalizer, during a collection or kiln_free itself) is refused:
+ * the VM is in use below the call. */
+typedef struct freer {
+    kiln_vm *vm;
+    int refused, writes;
+    out o;
+} freer;
+
+static void free_and_see(freer *f)
+{
+    kiln_free(f->vm);
+    f->refused += strstr(kiln_error(f->vm), "kiln_free: not while the VM is in use") != NULL;
+}
+
+static kiln_status n_free(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                          void *ud)
+{
+    (void)vm, (void)args, (void)nargs;
+    free_and_see(ud);
+    *result = kiln_int(5);
+    return KILN_OK;
+}
+
+static void w_free(void *ud, int stream, const char *p, size_t n)
+{
+    freer *f = ud;
+    capture(&f->o, stream, p, n);
+    f->writes++;
+    free_and_see(f);
+}
+
+static void fin_free(void *ud, void *ptr)
+{
+    (void)ptr;
+    free_and_see(ud);
+}
+
+Test(api, kiln_free_from_inside_its_vm_is_refused)
+{
+    freer f = {0};
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = w_free;
+    cfg.userdata = &f;
+    kiln_vm *vm = f.vm = kiln_new(&cfg);
+    kiln_htype t;
+    cr_assert_eq(kiln_define_native(vm, "host", "bye", "fn() -> int", n_free, &f), KILN_OK);
+    cr_assert_eq(kiln_define_type(vm, "Thing", fin_free, &f, &t), KILN_OK);
+    load(vm, "import host\nfn keep(t: Thing) {}\nprint(host.bye())\n");
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(f.o.text, "5\n");
+    cr_assert_gt(f.writes, 0);
+    cr_assert_eq(f.refused, 1 + f.writes, "from the native and from the write hook");
+    f.refused = f.writes = 0;
+    kiln_value v;
+    cr_assert_eq(kiln_host_new(vm, t, NULL, &v), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(kiln_release(vm, v), KILN_OK);
+    cr_assert_eq(kiln_collect(vm), KILN_OK);
+    cr_assert_eq(f.refused, 1, "from a finalizer in a collection");
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(f.o.text, "5\n5\n", "the VM goes on");
+    cr_assert_eq(kiln_host_new(vm, t, NULL, &v), KILN_OK, "%s", kiln_error(vm));
+    f.refused = f.writes = 0;
+    kiln_free(vm); /* its finalizer's kiln_free is refused, this one is not */
+    cr_assert_eq(f.refused, 1);
+}
+
 /* ---- Permissions ---- */
 
 Test(api, host_access_needs_permission)

@@ -160,6 +160,64 @@ static char *slurp(const char *path)
     return buf;
 }
 
+/* A hook that calls back into its VM while the load is under way: what
+ * would change the load (the prelude's host types, the natives, a second
+ * program, the VM itself) is refused, and the load goes on. */
+typedef struct meddler {
+    kiln_vm *vm;
+    kiln_status type, native, source, image, file;
+    char free_error[200];
+} meddler;
+
+static kiln_status nop_native(kiln_vm *vm, const kiln_value *args, int nargs, kiln_value *result,
+                              void *ud)
+{
+    (void)vm, (void)args, (void)nargs, (void)result, (void)ud;
+    return KILN_OK;
+}
+
+static kiln_status meddle(void *ud, const char *name, kiln_module *m)
+{
+    meddler *md = ud;
+    if (strcmp(name, "util"))
+        return KILN_OK;
+    kiln_htype t;
+    md->type = kiln_define_type(md->vm, "Widget", NULL, NULL, &t);
+    md->native = kiln_define_native(md->vm, "more", "f", "fn() -> int", nop_native, NULL);
+    md->source = load_str(md->vm, "inner.kn", "print(1)\n");
+    md->image = kiln_load_image(md->vm, "", 0);
+    md->file = kiln_load_file(md->vm, "/nonexistent/inner.kn");
+    kiln_free(md->vm); /* refused: the compiler is using it */
+    snprintf(md->free_error, sizeof md->free_error, "%s", kiln_error(md->vm));
+    m->src = "fn twice(x: int) -> int { return 2 * x }\n";
+    m->len = strlen(m->src);
+    return KILN_OK;
+}
+
+Test(loader, a_hook_calling_back_cannot_change_the_load)
+{
+    out o;
+    kiln_config cfg = out_config(&o);
+    meddler md = {0};
+    cfg.load_module = meddle;
+    cfg.loader_userdata = &md;
+    kiln_vm *vm = md.vm = kiln_new(&cfg);
+    kiln_htype gadget;
+    cr_assert_eq(kiln_define_type(vm, "Gadget", NULL, NULL, &gadget), KILN_OK);
+    cr_assert_eq(
+        load_str(vm, "app.kn", "import util\nfn keep(g: Gadget) {}\nprint(util.twice(21))\n"),
+        KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(md.type, KILN_ERR_API);
+    cr_assert_eq(md.native, KILN_ERR_API);
+    cr_assert_eq(md.source, KILN_ERR_API);
+    cr_assert_eq(md.image, KILN_ERR_API);
+    cr_assert_eq(md.file, KILN_ERR_API);
+    cr_assert(strstr(md.free_error, "kiln_free: not while the VM is in use"), "%s", md.free_error);
+    cr_assert_eq(kiln_run(vm), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(o.text, "42\n", "the program the host loaded, not the hook's");
+    kiln_free(vm);
+}
+
 Test(loader, the_default_loader_asks_the_permission_layer)
 {
     out o;
