@@ -273,6 +273,16 @@ static void on_poll(uv_timer_t *t)
     (void)t; /* uv_run returns: the scheduler looks at the limits */
 }
 
+/* One turn of the loop. Its callbacks may be the host's (kiln_config.loop):
+ * while it turns, the API refuses to run guest code or to free or reset the
+ * VM (vm->in_loop), as libuv's loop is not reentrant. */
+static void turn(kiln_vm *vm, uv_loop_t *L, uv_run_mode mode)
+{
+    vm->in_loop++;
+    uv_run(L, mode);
+    vm->in_loop--;
+}
+
 /* ---- Making the scheduler and fibers ---- */
 
 static rt_sched *sched(kiln_vm *vm)
@@ -589,7 +599,7 @@ static int give_way(kiln_vm *vm)
          * at, without waiting (what it wakes queues behind). */
         if (S->head && ++S->spins >= 64) {
             S->spins = 0;
-            uv_run(S->L, UV_RUN_NOWAIT);
+            turn(vm, S->L, UV_RUN_NOWAIT);
         }
         rt_fiber *next = pop(S);
         if (next) {
@@ -627,7 +637,7 @@ static int give_way(kiln_vm *vm)
         }
         vm_flush(vm); /* what was printed shows while the VM waits */
         uv_timer_start(&S->poll, on_poll, POLL_MS, POLL_MS);
-        uv_run(S->L, UV_RUN_ONCE);
+        turn(vm, S->L, UV_RUN_ONCE);
         uv_timer_stop(&S->poll);
         if (vm_limit_reached(vm) && !S->head) {
             if (me->state != F_DONE && me->wake == W_NONE) {
@@ -849,7 +859,7 @@ void rt_io_drain(kiln_vm *vm, rt_io *w)
 {
     rt_sched *S = vm->sched;
     while (!w->done && uv_loop_alive(S->L))
-        uv_run(S->L, UV_RUN_ONCE); /* what it wakes waits its turn in the queue */
+        turn(vm, S->L, UV_RUN_ONCE); /* what it wakes waits its turn in the queue */
     w->done = true;
 }
 
@@ -988,12 +998,12 @@ void rt_fiber_free(kiln_vm *vm)
      * handles are closed, and one turn of it runs their callbacks. */
     if (S->L == &S->own) {
         uv_walk(S->L, close_handle, NULL);
-        uv_run(S->L, UV_RUN_DEFAULT);
+        turn(vm, S->L, UV_RUN_DEFAULT);
         uv_loop_close(S->L);
     } else {
         uv_close((uv_handle_t *)&S->timer, NULL);
         uv_close((uv_handle_t *)&S->poll, NULL);
-        uv_run(S->L, UV_RUN_NOWAIT);
+        turn(vm, S->L, UV_RUN_NOWAIT);
     }
     free(S->sleepers);
     free(S);

@@ -142,7 +142,8 @@ typedef struct {
      * sleep or socket). The VM runs it while every fiber waits, inside
      * kiln_run and kiln_call, so the host's handles on it are served
      * meanwhile; so kiln_run and kiln_call must not be called from one of
-     * its callbacks (libuv's loop is not reentrant), and with handles of
+     * its callbacks (libuv's loop is not reentrant: they, kiln_reset and
+     * kiln_free are refused there while the VM turns it), and with handles of
      * the host's alive a guest whose fibers all wait waits for them rather
      * than getting DeadlockError. kiln_free closes the VM's handles and
      * runs the loop once, without waiting, for their callbacks. */

@@ -363,8 +363,9 @@ struct kiln_vm {
     char **argv;
     int exit_code;
     bool exited;
-    bool thrown;     /* kiln_throw was called by the native running now */
-    bool finalizing; /* a host type's finalizer runs: no object is made, no guest code runs */
+    bool thrown;      /* kiln_throw was called by the native running now */
+    bool finalizing;  /* a host type's finalizer runs: no object is made, no guest code runs */
+    uint32_t in_loop; /* the event loop turns (rt_fiber.c): its callbacks run no guest code */
     /* The uncaught error that ended the last run or call, as data
      * (kiln_error_class ...), recorded with the trace's text (rt_error.c);
      * `set` is cleared when a run or call starts. */

@@ -121,7 +121,7 @@ void kiln_free(kiln_vm *vm)
         return;
     /* From a hook, a native or a finalizer of its own, the VM is in use
      * below: refused (nothing freed) rather than freed under the caller. */
-    if (vm->running || vm->finalizing || vm->loading || vm->heap.collecting) {
+    if (vm->running || vm->finalizing || vm->loading || vm->heap.collecting || vm->in_loop) {
         fail(vm, KILN_ERR_API,
              "kiln_free: not while the VM is in use (from its native, hook or finalizer): "
              "nothing was freed");
@@ -731,7 +731,7 @@ kiln_status kiln_reset(kiln_vm *vm)
         return fail(vm, KILN_ERR_API, "kiln_reset: no program loaded");
     if (vm->finalizing)
         return fail(vm, KILN_ERR_API, "kiln_reset: not from a finalizer");
-    if (vm->running)
+    if (vm->running || vm->in_loop)
         return fail(vm, KILN_ERR_API, "kiln_reset: not while the guest runs");
     reset_globals(vm);
     vm_handles_release_all(vm);
@@ -756,7 +756,7 @@ kiln_status kiln_run(kiln_vm *vm)
         return fail(vm, KILN_ERR_API, "kiln_run: no program loaded");
     if (vm->finalizing)
         return fail(vm, KILN_ERR_API, "kiln_run: not from a finalizer");
-    if (vm->running)
+    if (vm->running || vm->in_loop)
         return fail(vm, KILN_ERR_API,
                     "kiln_run: the VM is already running (called from "
                     "inside its own output hook?)");

@@ -343,6 +343,8 @@ static kiln_status call_function(kiln_vm *vm, int fi, const vm_value *caps, cons
                                vm_type_text(im, f->types[i], want, sizeof want));
     if (vm->finalizing)
         return vm_api_fail(vm, "kiln_call: not from a finalizer");
+    if (vm->in_loop) /* a callback of the host's loop, which the guest's wait turns */
+        return vm_api_fail(vm, "kiln_call: not from a callback of the VM's event loop");
     bool nested = vm->running;              /* from a native: the run's limits go on */
     if (nested && rt_fiber_cancelled(vm)) { /* its fiber is being stopped: no guest code */
         vm_api_fail(vm, "kiln_call: %.200s: the run has ended (its fiber is stopped)", name);

@@ -440,3 +440,55 @@ Test(fibers, the_hosts_loop)
     uv_run(&loop, UV_RUN_DEFAULT);
     cr_assert_eq(uv_loop_close(&loop), 0, "a handle of the VM's is left on the host's loop");
 }
+
+/* A callback of the host's loop that calls into the VM while the guest
+ * waits on that loop: libuv's loop is not reentrant, so running guest
+ * code there (a guest that sleeps again waited forever), or resetting or
+ * freeing the VM, is refused; the run goes on. */
+typedef struct reenter {
+    kiln_vm *vm;
+    kiln_status call, run, reset;
+    char free_error[128];
+} reenter;
+
+static void host_reenters(uv_timer_t *t)
+{
+    reenter *r = t->data;
+    kiln_value v;
+    r->call = kiln_call(r->vm, "nap", NULL, 0, &v);
+    r->run = kiln_run(r->vm);
+    r->reset = kiln_reset(r->vm);
+    kiln_free(r->vm);
+    snprintf(r->free_error, sizeof r->free_error, "%s", kiln_error(r->vm));
+    uv_close((uv_handle_t *)t, NULL);
+}
+
+Test(fibers, the_hosts_loop_callbacks_cannot_reenter, .timeout = 20)
+{
+    uv_loop_t loop;
+    cr_assert_eq(uv_loop_init(&loop), 0);
+    static const char src[] = "fn nap() -> int { sleep(10)\n return 4 }\n"
+                              "fn main() { sleep(100)\n print(\"woke\") }\n";
+    struct out o = {0};
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = capture;
+    cfg.userdata = &o;
+    cfg.loop = &loop;
+    reenter r = {.vm = kiln_new(&cfg), .call = KILN_OK, .run = KILN_OK, .reset = KILN_OK};
+    cr_assert_eq(kiln_load_source(r.vm, "app.kn", src, sizeof src - 1), KILN_OK, "%s",
+                 kiln_error(r.vm));
+    uv_timer_t t;
+    uv_timer_init(&loop, &t);
+    t.data = &r;
+    uv_timer_start(&t, host_reenters, 10, 0);
+    cr_assert_eq(kiln_run(r.vm), KILN_OK, "%s", kiln_error(r.vm));
+    cr_assert_str_eq(o.text, "woke\n");
+    cr_assert_eq(r.call, KILN_ERR_API);
+    cr_assert_eq(r.run, KILN_ERR_API);
+    cr_assert_eq(r.reset, KILN_ERR_API);
+    cr_assert(strstr(r.free_error, "kiln_free: not while the VM is in use"), "%s", r.free_error);
+    kiln_free(r.vm);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    cr_assert_eq(uv_loop_close(&loop), 0);
+}
