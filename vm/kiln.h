@@ -542,7 +542,9 @@ KILN_API kiln_status kiln_define_native(kiln_vm *vm, const char *module, const c
  * other fields are 0, false or null: its init does not run). The native
  * returns what kiln_throw returns (KILN_ERR_RUNTIME; KILN_ERR_API for a
  * class that is not an error class of the program, or a bare name that
- * may be two modules' classes). */
+ * may be two modules' classes). Anywhere else, including a write or read
+ * hook, a finalizer or a loader while the guest runs, it is KILN_ERR_API
+ * and nothing is thrown. */
 KILN_API kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message);
 
 /* kiln_interrupt: asks the guest running in `vm` to stop soon (within

@@ -364,6 +364,7 @@ struct kiln_vm {
     int exit_code;
     bool exited;
     bool thrown;      /* kiln_throw was called by the native running now */
+    bool in_native;   /* an embedder's native runs, not guest code it called: kiln_throw may */
     bool finalizing;  /* a host type's finalizer runs: no object is made, no guest code runs */
     uint32_t in_loop; /* the event loop turns (rt_fiber.c): its callbacks run no guest code */
     /* The uncaught error that ended the last run or call, as data

@@ -788,8 +788,10 @@ int kiln_exit_code(const kiln_vm *vm)
 
 kiln_status kiln_set_args(kiln_vm *vm, int argc, char **argv)
 {
-    if (!vm || argc < 0 || (argc && !argv))
+    if (!vm)
         return KILN_ERR_API;
+    if (argc < 0 || (argc && !argv))
+        return vm_api_fail(vm, "kiln_set_args: argc %d with argv %s", argc, argv ? "set" : "NULL");
     vm->argc = argc;
     vm->argv = argv;
     return KILN_OK;
@@ -797,8 +799,10 @@ kiln_status kiln_set_args(kiln_vm *vm, int argc, char **argv)
 
 kiln_status kiln_image(kiln_vm *vm, const void **bytes, size_t *len)
 {
-    if (!vm || !bytes || !len)
+    if (!vm)
         return KILN_ERR_API;
+    if (!bytes || !len)
+        return vm_api_fail(vm, "kiln_image: NULL bytes or len");
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_image: no program loaded");
     /* Made when asked for (most VMs never are): the image read gives the
@@ -815,8 +819,10 @@ kiln_status kiln_image(kiln_vm *vm, const void **bytes, size_t *len)
 
 kiln_status kiln_disassemble(kiln_vm *vm, const char **text)
 {
-    if (!vm || !text)
+    if (!vm)
         return KILN_ERR_API;
+    if (!text)
+        return vm_api_fail(vm, "kiln_disassemble: NULL text");
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_disassemble: no program loaded");
     if (!vm->listing.len)
@@ -834,8 +840,10 @@ int kiln_jit_available(void)
 
 kiln_status kiln_disassemble_jit(kiln_vm *vm, const char **text)
 {
-    if (!vm || !text)
+    if (!vm)
         return KILN_ERR_API;
+    if (!text)
+        return vm_api_fail(vm, "kiln_disassemble_jit: NULL text");
     if (!vm->loaded)
         return fail(vm, KILN_ERR_API, "kiln_disassemble_jit: no program loaded");
     if (!vm->jit)
@@ -853,8 +861,10 @@ kiln_status kiln_disassemble_jit(kiln_vm *vm, const char **text)
 
 kiln_status kiln_jit_stats(kiln_vm *vm, kiln_jitstats *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_jit_stats: NULL out");
     jit_stats st;
     jit_get_stats(vm, &st);
     *out = (kiln_jitstats){.available = jit_available(),

@@ -54,6 +54,7 @@ bool vm_poll(kiln_vm *vm)
     vm->ctx->tick_len = vm->ctx->tick; /* counted: kiln_fuel_used must not count it twice */
     if (vm->fuel_left != UINT64_MAX) {
         if (used >= vm->fuel_left) {
+            vm->ticks_used -= used - vm->fuel_left; /* the instruction refused is not used */
             vm->fuel_left = 0;
             rt_raise(vm, RT_LIMIT, "out of fuel (%llu instructions)",
                      (unsigned long long)vm->cfg.fuel);

@@ -365,7 +365,10 @@ static kiln_status call_function(kiln_vm *vm, int fi, const vm_value *caps, cons
     vm->ctx->err_kind = RT_ERR_NONE;
     vm->ctx->pending = NULL;
     vm_value res;
+    bool in_native = vm->in_native; /* the guest code below is not the native */
+    vm->in_native = false;
     int rc = vm_run_function(vm, (uint32_t)fi, vals, &res);
+    vm->in_native = in_native;
     if (!nested) {
         rc = vm_fibers_end(vm, rc, VM_T_ISREF(f->ret) && rc == 0 ? &res : NULL);
         vm->running = false;
@@ -553,7 +556,7 @@ static kiln_frame frame_of(const vm_image *im, uint32_t fi, uint32_t line)
 
 kiln_status kiln_error_frame(const kiln_vm *vm, int i, kiln_frame *out)
 {
-    if (!vm || !out)
+    if (!vm || !out) /* a question about the last error: its text stays */
         return KILN_ERR_API;
     const struct vm_errinfo *e = &vm->errinfo;
     if (!e->set || i < 0 || (uint32_t)i >= e->nframes)
@@ -564,8 +567,10 @@ kiln_status kiln_error_frame(const kiln_vm *vm, int i, kiln_frame *out)
 
 kiln_status kiln_stack_frame(kiln_vm *vm, int level, kiln_frame *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_stack_frame: NULL out");
     if (!vm->running || level < 0)
         return vm_api_fail(vm, "kiln_stack_frame: %s",
                            level < 0 ? "negative level" : "no guest code runs");
@@ -840,8 +845,9 @@ kiln_status kiln_throw(kiln_vm *vm, const char *error_class, const char *message
         return KILN_ERR_API;
     if (!error_class)
         return vm_api_fail(vm, "kiln_throw: NULL error class");
-    if (!vm->running)
-        return vm_api_fail(vm, "kiln_throw: only a native may throw (no guest code runs)");
+    if (!vm->running || !vm->in_native) /* a hook or finalizer: nothing would catch it */
+        return vm_api_fail(vm, "kiln_throw: only a native may throw (%s)",
+                           vm->running ? "a hook or callback is no native" : "no guest code runs");
     if (vm->ctx->err_kind == RT_LIMIT) /* fuel, time or an interrupt stopped the run meanwhile */
         return KILN_ERR_LIMIT;
     if (!message)
@@ -908,7 +914,10 @@ static int host_bridge(kiln_vm *vm, const vm_native *n, vm_value *args, vm_value
     X->pending = NULL;
     vm->exited = false;
     vm->thrown = false;
+    bool outer = vm->in_native; /* false: guest code called this native */
+    vm->in_native = true;
     kiln_status st = ((kiln_native_fn)n->host)(vm, kargs, nargs, &kres, n->userdata);
+    vm->in_native = outer;
     if (st == KILN_OK && vm->thrown) /* it threw, then said OK: the throw stands */
         st = KILN_ERR_RUNTIME;
     if (rt_fiber_cancelled(vm)) /* the run's end stops its fiber, whatever it said */

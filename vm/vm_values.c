@@ -158,8 +158,10 @@ int64_t vm_api_type(kiln_vm *vm, const char *text, const char *who)
 
 kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)
 {
-    if (!vm || !buf || !size)
+    if (!vm)
         return KILN_ERR_API;
+    if (!buf || !size)
+        return vm_api_fail(vm, "kiln_type_of: NULL buf or size 0");
     buf[0] = 0;
     if (v.type != KILN_STR && v.type != KILN_REF) {
         snprintf(buf, size, "%s", vm_kind_name(v));
@@ -187,8 +189,10 @@ kiln_status kiln_type_of(kiln_vm *vm, kiln_value v, char *buf, size_t size)
 
 kiln_status kiln_array_new(kiln_vm *vm, const char *type, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_array_new: NULL out");
     *out = kiln_null();
     int64_t t = vm_api_type(vm, type, "kiln_array_new");
     if (t < 0)
@@ -207,8 +211,10 @@ kiln_status kiln_array_new(kiln_vm *vm, const char *type, kiln_value *out)
 
 kiln_status kiln_array_len(kiln_vm *vm, kiln_value a, int64_t *len)
 {
-    if (!vm || !len)
+    if (!vm)
         return KILN_ERR_API;
+    if (!len)
+        return vm_api_fail(vm, "kiln_array_len: NULL len");
     uint32_t t;
     const vm_array *arr = object_of(vm, a, VM_OBJ_ARRAY, &t, "kiln_array_len");
     *len = arr ? arr->len : 0;
@@ -232,8 +238,10 @@ static vm_array *array_at(kiln_vm *vm, kiln_value a, int64_t i, uint32_t *elem, 
 
 kiln_status kiln_array_get(kiln_vm *vm, kiln_value a, int64_t i, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_array_get: NULL out");
     *out = kiln_null();
     uint32_t elem;
     vm_array *arr = array_at(vm, a, i, &elem, "kiln_array_get");
@@ -283,8 +291,10 @@ static int key_kind(const vm_image *im, uint32_t k)
 
 kiln_status kiln_map_new(kiln_vm *vm, const char *type, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_map_new: NULL out");
     *out = kiln_null();
     int64_t t = vm_api_type(vm, type, "kiln_map_new");
     uint32_t k, v;
@@ -312,8 +322,10 @@ static vm_map *map_of(kiln_vm *vm, kiln_value m, uint32_t *k, uint32_t *v, const
 
 kiln_status kiln_map_len(kiln_vm *vm, kiln_value m, int64_t *len)
 {
-    if (!vm || !len)
+    if (!vm)
         return KILN_ERR_API;
+    if (!len)
+        return vm_api_fail(vm, "kiln_map_len: NULL len");
     uint32_t k, v;
     const vm_map *map = map_of(vm, m, &k, &v, "kiln_map_len");
     *len = map ? map->count : 0;
@@ -322,8 +334,10 @@ kiln_status kiln_map_len(kiln_vm *vm, kiln_value m, int64_t *len)
 
 kiln_status kiln_map_get(kiln_vm *vm, kiln_value m, kiln_value key, kiln_value *out, bool *found)
 {
-    if (!vm || !out || !found)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out || !found)
+        return vm_api_fail(vm, "kiln_map_get: NULL out or found");
     *out = kiln_null();
     *found = false;
     uint32_t k, v;
@@ -434,8 +448,10 @@ static bool made_by_program(const kiln_vm *vm, uint32_t ci)
 
 kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_object_new: NULL out");
     *out = kiln_null();
     int64_t t = vm_api_type(vm, cls, "kiln_object_new");
     if (t < 0)
@@ -461,8 +477,10 @@ kiln_status kiln_object_new(kiln_vm *vm, const char *cls, kiln_value *out)
 kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *items, int n,
                            kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_tuple_new: NULL out");
     *out = kiln_null();
     int64_t t = vm_api_type(vm, type, "kiln_tuple_new");
     if (t < 0)
@@ -491,8 +509,10 @@ kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *item
 kiln_status kiln_enum_new(kiln_vm *vm, const char *type, const char *variant,
                           const kiln_value *payload, int n, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_enum_new: NULL out");
     *out = kiln_null();
     int64_t t = vm_api_type(vm, type, "kiln_enum_new");
     if (t < 0)
@@ -559,8 +579,10 @@ static vm_inst *variant_of(kiln_vm *vm, kiln_value e, const vm_variant **var, co
 
 kiln_status kiln_enum_variant(kiln_vm *vm, kiln_value e, const char **name, int *npayload)
 {
-    if (!vm || !name)
+    if (!vm)
         return KILN_ERR_API;
+    if (!name)
+        return vm_api_fail(vm, "kiln_enum_variant: NULL name");
     *name = NULL;
     if (npayload)
         *npayload = 0;
@@ -575,8 +597,10 @@ kiln_status kiln_enum_variant(kiln_vm *vm, kiln_value e, const char **name, int 
 
 kiln_status kiln_enum_payload(kiln_vm *vm, kiln_value e, int i, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_enum_payload: NULL out");
     *out = kiln_null();
     const vm_variant *v;
     vm_inst *obj = variant_of(vm, e, &v, "kiln_enum_payload");
@@ -621,8 +645,10 @@ static vm_inst *field_of(kiln_vm *vm, kiln_value o, const char *name, uint32_t *
 
 kiln_status kiln_get_field(kiln_vm *vm, kiln_value o, const char *name, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_get_field: NULL out");
     *out = kiln_null();
     uint32_t i, t;
     vm_inst *obj = field_of(vm, o, name, &i, &t, "kiln_get_field");
@@ -778,8 +804,10 @@ static struct vm_htype *htype_of(kiln_vm *vm, kiln_htype type, const char *who)
 
 kiln_status kiln_host_new(kiln_vm *vm, kiln_htype type, void *ptr, kiln_value *out)
 {
-    if (!vm || !out)
+    if (!vm)
         return KILN_ERR_API;
+    if (!out)
+        return vm_api_fail(vm, "kiln_host_new: NULL out");
     *out = kiln_null();
     struct vm_htype *t = htype_of(vm, type, "kiln_host_new");
     if (!t)
@@ -801,8 +829,10 @@ kiln_status kiln_host_new(kiln_vm *vm, kiln_htype type, void *ptr, kiln_value *o
 
 kiln_status kiln_host_ptr(kiln_vm *vm, kiln_value v, kiln_htype type, void **ptr)
 {
-    if (!vm || !ptr)
+    if (!vm)
         return KILN_ERR_API;
+    if (!ptr)
+        return vm_api_fail(vm, "kiln_host_ptr: NULL ptr");
     *ptr = NULL;
     struct vm_htype *t = htype_of(vm, type, "kiln_host_ptr");
     uint32_t st;

@@ -433,6 +433,83 @@ Test(entry, throw_the_programs_own_class)
     }
 }
 
+/* kiln_throw only from a native: from the write hook (guest code is
+ * running, but no native of the embedder's) it is an API error the hook
+ * sees, and the guest goes on (it was silently lost: KILN_ERR_RUNTIME to
+ * the hook, nothing thrown); from a native, also after the native's own
+ * kiln_call into the guest returned, it throws. */
+typedef struct hook_throw {
+    kiln_vm *vm;
+    kiln_status st;
+    char why[160];
+} hook_throw;
+
+static void throwing_write(void *ud, int stream, const char *p, size_t n)
+{
+    (void)stream, (void)p, (void)n;
+    hook_throw *h = ud;
+    if (!h->vm || h->st != KILN_OK)
+        return;
+    h->st = kiln_throw(h->vm, "ValueError", "from the write hook");
+    snprintf(h->why, sizeof h->why, "%s", kiln_error(h->vm));
+}
+
+static kiln_status call_then_throw(kiln_vm *vm, const kiln_value *a, int n, kiln_value *r, void *ud)
+{
+    (void)a, (void)n, (void)r, (void)ud;
+    kiln_value x;
+    kiln_status st = kiln_call(vm, "say", NULL, 0, &x); /* prints: the hook's throw is refused */
+    if (st != KILN_OK)
+        return st;
+    return kiln_throw(vm, "ValueError", "after the call");
+}
+
+Test(entry, throw_only_from_a_native)
+{
+    hook_throw h = {0};
+    kiln_config cfg;
+    kiln_config_init(&cfg);
+    cfg.write = throwing_write;
+    cfg.userdata = &h;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_not_null(vm);
+    cr_assert_eq(kiln_define_native(vm, "host", "go", "fn()", call_then_throw, NULL), KILN_OK);
+    static const char src[] = "import host\n"
+                              "fn say() { print(\"said\") }\n"
+                              "fn run() -> str {\n"
+                              "    say()\n"
+                              "    try { host.go() } catch e: ValueError { return e.message }\n"
+                              "    return \"nothing caught\"\n"
+                              "}\n";
+    cr_assert_eq(kiln_load_source(vm, "app.kn", src, sizeof src - 1), KILN_OK, "%s",
+                 kiln_error(vm));
+    h.vm = vm;
+    kiln_value r;
+    cr_assert_eq(kiln_call(vm, "run", NULL, 0, &r), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_eq(h.st, KILN_ERR_API, "the hook's kiln_throw gave %d", h.st);
+    cr_assert(strstr(h.why, "only a native may throw"), "%s", h.why);
+    cr_assert_str_eq(kiln_str_bytes(vm, r, NULL), "after the call");
+    kiln_release(vm, r);
+    kiln_free(vm);
+}
+
+/* A NULL output pointer is an API error that says so (it left the text
+ * of the last error in kiln_error). */
+Test(entry, null_outputs_say_so)
+{
+    kiln_vm *vm = loaded("fn f() -> [int] { return [1, 2] }\n");
+    kiln_value a;
+    cr_assert_eq(kiln_call(vm, "f", NULL, 0, &a), KILN_OK);
+    cr_assert_eq(kiln_array_len(vm, a, NULL), KILN_ERR_API);
+    cr_assert_str_eq(kiln_error(vm), "kiln_array_len: NULL len");
+    cr_assert_eq(kiln_array_get(vm, a, 0, NULL), KILN_ERR_API);
+    cr_assert_str_eq(kiln_error(vm), "kiln_array_get: NULL out");
+    cr_assert_eq(kiln_set_args(vm, -1, NULL), KILN_ERR_API);
+    cr_assert(strstr(kiln_error(vm), "kiln_set_args: argc -1"), "%s", kiln_error(vm));
+    kiln_release(vm, a);
+    kiln_free(vm);
+}
+
 Test(entry, user_pointer)
 {
     kiln_vm *a = vm_jit(KILN_JIT_OFF, 0), *b = vm_jit(KILN_JIT_OFF, 0);
