@@ -489,7 +489,8 @@ kiln_status kiln_tuple_new(kiln_vm *vm, const char *type, const kiln_value *item
     if (!c || vm_image_str(&vm->img, c->name)[0] != '(' || c->nfields > 6) /* 2 to 6 */
         return vm_api_fail(vm, "kiln_tuple_new: '%.200s' is not a tuple type", type);
     if (n != c->nfields || (n && !items))
-        return vm_api_fail(vm, "kiln_tuple_new: %.200s has %u values, got %d", type, c->nfields, n);
+        return vm_api_fail(vm, "kiln_tuple_new: %.200s has %u values, got %d%s", type, c->nfields,
+                           n, items ? "" : " (items NULL)");
     vm_value vals[6];
     for (int i = 0; i < n; i++)
         if (!value_in(vm, items[i], c->field_types[i], &vals[i], "kiln_tuple_new", "value"))
@@ -535,8 +536,8 @@ kiln_status kiln_enum_new(kiln_vm *vm, const char *type, const char *variant,
     }
     const vm_variant *v = &c->variants[j];
     if (n != v->n || (n && !payload))
-        return vm_api_fail(vm, "kiln_enum_new: %.200s.%.100s has %u payload values, got %d", type,
-                           variant, v->n, n);
+        return vm_api_fail(vm, "kiln_enum_new: %.200s.%.100s has %u payload values, got %d%s", type,
+                           variant, v->n, n, payload ? "" : " (payload NULL)");
     vm_value x;
     for (int i = 0; i < n; i++) /* all checked before anything is made */
         if (!value_in(vm, payload[i], c->field_types[v->first + i], &x, "kiln_enum_new",

@@ -525,6 +525,8 @@ Test(values, only_what_the_program_makes)
     cr_assert_str_eq(kiln_str_bytes(vm, s, NULL), "nine");
     cr_assert_eq(kiln_tuple_new(vm, "(int, str)", items, 1, &t2), KILN_ERR_API);
     cr_assert(strstr(kiln_error(vm), "has 2 values, got 1"), "%s", kiln_error(vm));
+    cr_assert_eq(kiln_tuple_new(vm, "(int, str)", NULL, 2, &t2), KILN_ERR_API);
+    cr_assert(strstr(kiln_error(vm), "got 2 (items NULL)"), "%s", kiln_error(vm));
     items[0] = kiln_float(1.0);
     cr_assert_eq(kiln_tuple_new(vm, "(int, str)", items, 2, &t2), KILN_ERR_API);
     cr_assert_eq(kiln_tuple_new(vm, "Sq", items, 2, &t2), KILN_ERR_API);
