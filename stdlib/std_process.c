@@ -116,9 +116,12 @@ static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
         if (n != UV_EOF)
             s->err = (int)n;
     }
-    if (!s->collect || s->eof)
+    /* process.run's waiter waits for the ends: woken for each piece, it
+     * would never let the loop see a limit while the output flows */
+    if (!s->collect || s->eof) {
         uv_read_stop(h);
-    wake(p);
+        wake(p);
+    }
 }
 
 /* Releases p (the resource's close): the pipes and handles closed, the
