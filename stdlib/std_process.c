@@ -17,10 +17,12 @@
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -172,6 +174,41 @@ static char **argv_of(kiln_vm *vm, const char *prog, vm_array *args, const char 
     return argv;
 }
 
+/* With a list of allowed programs, the one the guest names is the one
+ * this process would run by that name: a name without '/' found in our
+ * PATH (not env's), a relative path taken from our folder (not cwd's),
+ * so that neither env nor cwd leads to another program of the name. Its
+ * path in out (PATH_MAX bytes): 0, or an errno. */
+static int allowed_program(const char *prog, char *out)
+{
+    char here[PATH_MAX];
+    if (prog[0] == '/') {
+        int n = snprintf(out, PATH_MAX, "%s", prog);
+        return n < PATH_MAX ? 0 : ENAMETOOLONG;
+    }
+    if (!getcwd(here, sizeof here))
+        return errno;
+    if (strchr(prog, '/')) {
+        int n = snprintf(out, PATH_MAX, "%s/%s", here, prog);
+        return n < PATH_MAX ? 0 : ENAMETOOLONG;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *dir = path;; dir++) {
+        size_t len = strcspn(dir, ":");
+        int n = len == 0        ? snprintf(out, PATH_MAX, "%s/%s", here, prog)
+                : dir[0] == '/' ? snprintf(out, PATH_MAX, "%.*s/%s", (int)len, dir, prog)
+                                : snprintf(out, PATH_MAX, "%s/%.*s/%s", here, (int)len, dir, prog);
+        struct stat st;
+        if (n < PATH_MAX && access(out, X_OK) == 0 && stat(out, &st) == 0 && S_ISREG(st.st_mode))
+            return 0;
+        dir += len;
+        if (!*dir)
+            return ENOENT;
+    }
+}
+
 /* The arguments of process.run and process.spawn: (program), (program,
  * args) or (program, args, env, cwd), by their count. */
 enum { ARGS_NONE = 1, ARGS = 2, ARGS_ENV = 4 };
@@ -188,6 +225,12 @@ static proc *start(kiln_vm *vm, vm_value *a, int nargs, bool input, const char *
     }
     if (!rt_sys_check_run(vm, op, prog))
         return NULL;
+    char file[PATH_MAX];
+    int err = vm->cfg.run_programs ? allowed_program(prog, file) : 0;
+    if (err) {
+        rt_raise_errno(vm, err, "%s %.300s", op, prog);
+        return NULL;
+    }
     uv_loop_t *loop = rt_io_loop(vm);
     if (!loop)
         return NULL;
@@ -225,7 +268,7 @@ static proc *start(kiln_vm *vm, vm_value *a, int nargs, bool input, const char *
     };
     uv_process_options_t o = {
         .exit_cb = proc_exited,
-        .file = prog,
+        .file = vm->cfg.run_programs ? file : prog,
         .args = argv,
         .env = env ? env + 1 : NULL,
         .cwd = with_env && a[3].s ? a[3].s->data : NULL,
