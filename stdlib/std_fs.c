@@ -244,8 +244,19 @@ static void w_change(void *arg, const atomic_bool *stop)
 {
     (void)stop;
     job *j = arg;
-    char base[NAME_MAX + 1];
-    int dfd = rt_sys_parent_fd(j->dirs, j->path, base, sizeof base - 6);
+    char base[NAME_MAX + 1], named[PATH_MAX];
+    const char *path = j->path;
+    size_t plen = strlen(path);
+    bool in_dir = j->how == OP_TEMP && plen && path[plen - 1] == '/'; /* "dir/": a name in dir */
+    if (in_dir) { /* a name for rt_sys_parent_fd to find the folder of, dropped below */
+        if (plen + 2 > sizeof named) {
+            j->result = -ENAMETOOLONG;
+            return;
+        }
+        snprintf(named, sizeof named, "%s_", path);
+        path = named;
+    }
+    int dfd = rt_sys_parent_fd(j->dirs, path, base, sizeof base - 6);
     if (dfd < 0) {
         j->result = dfd;
         return;
@@ -260,7 +271,7 @@ static void w_change(void *arg, const atomic_bool *stop)
     } else { /* OP_TEMP: the name and 6 random characters, made new */
         static const char ALNUM[] =
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        size_t len = strlen(base);
+        size_t len = in_dir ? 0 : strlen(base);
         r = -1;
         errno = EEXIST;
         for (int tries = 0; tries < 100 && r != 0 && errno == EEXIST; tries++) {
