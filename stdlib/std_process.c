@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -49,7 +48,9 @@ typedef struct {
     stream s[2];
     rt_io *waiter[3]; /* the fibers waiting: for its exit (wait, run), stdout, stderr */
     int in_fd;        /* our end of the child's stdin, -1 once closed */
-    int handles;      /* libuv handles not yet closed */
+    kiln_vm *vm;
+    rt_kept kept; /* released while the child runs: its handle, open until it ends */
+    int handles;  /* libuv handles not yet closed */
     bool released, exited, in_busy;
     int64_t status;
     int sig;
@@ -78,6 +79,11 @@ static void proc_exited(uv_process_t *h, int64_t status, int sig)
     p->exited = true;
     p->status = status;
     p->sig = sig;
+    if (p->released) { /* reaped now: what kept it open is over */
+        rt_io_unkeep(p->vm, &p->kept);
+        uv_close((uv_handle_t *)h, on_closed);
+        return;
+    }
     wake(p);
 }
 
@@ -126,11 +132,12 @@ static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
     }
 }
 
-/* Releases p (the resource's close): the pipes and handles closed, the
- * child left running. */
+/* Releases p (the resource's close): the pipes closed, the child left
+ * running. Its handle stays open (unref'd, kept) until the child ends,
+ * so that libuv reaps it rather than leaving a zombie; rt_fiber_free
+ * closes it if the VM ends first. */
 static void proc_close(kiln_vm *vm, void *ptr)
 {
-    (void)vm;
     proc *p = ptr;
     p->released = true;
     if (p->in_fd >= 0)
@@ -139,13 +146,10 @@ static void proc_close(kiln_vm *vm, void *ptr)
     for (int i = 0; i < 2; i++)
         if (!uv_is_closing((uv_handle_t *)&p->out[i]))
             uv_close((uv_handle_t *)&p->out[i], on_closed);
-    if (!uv_is_closing((uv_handle_t *)&p->h)) {
-        bool running = !p->exited && p->h.pid > 0;
-        int pid = p->h.pid;
+    if (!p->exited && p->h.pid > 0)
+        rt_io_keep(vm, &p->kept, (uv_handle_t *)&p->h, on_closed);
+    else if (!uv_is_closing((uv_handle_t *)&p->h))
         uv_close((uv_handle_t *)&p->h, on_closed);
-        if (running) /* libuv no longer waits for it: reap it now if it has ended */
-            waitpid(pid, NULL, WNOHANG);
-    }
 }
 
 /* ---- Starting ---- */
@@ -276,6 +280,7 @@ static proc *start(kiln_vm *vm, vm_value *a, int nargs, bool input, const char *
         .stdio = io,
     };
     p->h.data = p;
+    p->vm = vm;
     p->handles = 3;
     int e = uv_spawn(loop, &p->h, &o); /* the handle is closed even when it fails */
     if (fds[0] >= 0)
