@@ -343,6 +343,10 @@ static const char *path_arg(kiln_vm *vm, vm_value *a, int i, const char *op)
         rt_raise(vm, RT_ERR_NULL, "%s: the path is null", op);
         return NULL;
     }
+    if (memchr(a[i].s->data, 0, a[i].s->len)) { /* the system would read less */
+        rt_raise(vm, RT_ERR_VALUE, "%s: the path holds a NUL byte", op);
+        return NULL;
+    }
     return a[i].s->data;
 }
 

@@ -214,6 +214,10 @@ static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
         rt_raise(vm, RT_ERR_NULL, "%s: the path is null", fn);
         return NULL;
     }
+    if (memchr(a[0].s->data, 0, a[0].s->len)) { /* the system would read less */
+        rt_raise(vm, RT_ERR_VALUE, "%s: the path holds a NUL byte", fn);
+        return NULL;
+    }
     return a[0].s->data;
 }
 

@@ -168,9 +168,10 @@ static char **argv_of(kiln_vm *vm, const char *prog, vm_array *args, const char 
     argv[0] = (char *)prog;
     for (uint32_t i = 0; i < n; i++) {
         vm_str *s = args->buf->items[i].s;
-        if (!s) {
+        if (!s || memchr(s->data, 0, s->len)) { /* the program would get less */
             free(argv);
-            rt_raise(vm, RT_ERR_NULL, "%s: %s %u is null", op, what, i + 1);
+            rt_raise(vm, s ? RT_ERR_VALUE : RT_ERR_NULL, "%s: %s %u %s", op, what, i + 1,
+                     s ? "holds a NUL byte" : "is null");
             return NULL;
         }
         argv[i + 1] = s->data;
@@ -227,6 +228,12 @@ static proc *start(kiln_vm *vm, vm_value *a, int nargs, bool input, const char *
         rt_raise(vm, RT_ERR_NULL, "%s: the program is null", op);
         return NULL;
     }
+    const vm_str *cwd = with_env ? a[3].s : NULL;
+    if (memchr(prog, 0, a[0].s->len) || (cwd && memchr(cwd->data, 0, cwd->len))) {
+        rt_raise(vm, RT_ERR_VALUE, "%s: the %s holds a NUL byte", op,
+                 memchr(prog, 0, a[0].s->len) ? "program" : "folder");
+        return NULL;
+    }
     if (!rt_sys_check_run(vm, op, prog))
         return NULL;
     char file[PATH_MAX];
@@ -275,7 +282,7 @@ static proc *start(kiln_vm *vm, vm_value *a, int nargs, bool input, const char *
         .file = vm->cfg.run_programs ? file : prog,
         .args = argv,
         .env = env ? env + 1 : NULL,
-        .cwd = with_env && a[3].s ? a[3].s->data : NULL,
+        .cwd = cwd ? cwd->data : NULL,
         .stdio_count = 3,
         .stdio = io,
     };
