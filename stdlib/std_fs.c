@@ -70,8 +70,12 @@ int std_work(kiln_vm *vm, void (*fn)(void *arg, const atomic_bool *stop), void *
         rt_raise(vm, RT_ERR_IO, "cannot queue work on the event loop: %s", uv_strerror(e));
         return -1;
     }
+    /* Done: a source that never makes it wait (/dev/zero, a line without
+     * end on stdin) wakes it at each turn of the loop, where a limit is
+     * seen only when no fiber is runnable, so the caller's loop of jobs
+     * would never stop: the limits are looked at here. fn has returned. */
     if (rt_io_wait(vm, &k.w) == 0)
-        return 0;
+        return vm_poll_after_native(vm) ? -1 : 0;
     atomic_store(&k.stop, true);
     uv_cancel((uv_req_t *)&k.req); /* fails when it runs already: then it sees stop */
     rt_io_drain(vm, &k.w);
