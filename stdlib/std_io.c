@@ -260,10 +260,16 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
     }
     char chunk[65536];
     size_t n;
-    while (!s && !full && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+    bool stopped = false; /* a device without end (/dev/zero) stops at a limit */
+    while (!s && !full && !(stopped = vm_poll_after_native(vm)) &&
+           (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         full = !read_put(vm, &rb, chunk, n);
     int err = ferror(fp) ? errno : 0;
     fclose(fp);
+    if (stopped) {
+        read_free(vm, &rb);
+        return -1;
+    }
     if (err) {
         read_free(vm, &rb);
         rt_raise(vm, RT_ERR_IO, "cannot read %s: %s", path, strerror(err));
