@@ -232,6 +232,19 @@ void rt_io_done(rt_io *w);
 int rt_io_wait(kiln_vm *vm, rt_io *w);
 void rt_io_drain(kiln_vm *vm, rt_io *w);
 
+/* rt_io_keep: a handle that stays open after the object that had it is
+ * freed (a child process not ended yet: the loop reaps it when it ends),
+ * until rt_io_unkeep; rt_fiber_free closes one still kept with `closed`,
+ * on the VM's own loop and on the host's. */
+typedef struct rt_kept {
+    struct uv_handle_s *h;
+    void (*closed)(struct uv_handle_s *h);
+    struct rt_kept *prev, *next;
+} rt_kept;
+void rt_io_keep(kiln_vm *vm, rt_kept *k, struct uv_handle_s *h,
+                void (*closed)(struct uv_handle_s *h));
+void rt_io_unkeep(kiln_vm *vm, rt_kept *k);
+
 /* rt_fiber_free: the scheduler and its loop, at kiln_free. */
 void rt_fiber_free(kiln_vm *vm);
 

@@ -152,6 +152,7 @@ typedef struct rt_sched {
     uint32_t nsleepers, sleepers_cap;
     uint32_t next_id;
     uint32_t spins; /* switches since the loop was last looked at */
+    rt_kept *kept;  /* handles open past their objects (rt_io_keep) */
     int end_kind;   /* W_END: what the main program raises */
     char end_msg[sizeof(((vm_ctx *)0)->err_msg)];
 } rt_sched;
@@ -863,6 +864,30 @@ void rt_io_drain(kiln_vm *vm, rt_io *w)
     w->done = true;
 }
 
+void rt_io_keep(kiln_vm *vm, rt_kept *k, uv_handle_t *h, void (*closed)(uv_handle_t *h))
+{
+    rt_sched *S = vm->sched;
+    k->h = h;
+    k->closed = closed;
+    k->prev = NULL;
+    k->next = S->kept;
+    if (S->kept)
+        S->kept->prev = k;
+    S->kept = k;
+}
+
+void rt_io_unkeep(kiln_vm *vm, rt_kept *k)
+{
+    rt_sched *S = vm->sched;
+    if (k->prev)
+        k->prev->next = k->next;
+    else if (S->kept == k)
+        S->kept = k->next;
+    if (k->next)
+        k->next->prev = k->prev;
+    k->prev = k->next = NULL;
+}
+
 /* ---- The end of a run ---- */
 
 rt_fiber *rt_fiber_end(kiln_vm *vm)
@@ -992,6 +1017,12 @@ void rt_fiber_free(kiln_vm *vm)
     }
     if (S->dead && S->dead != &S->main)
         drop_stacks(vm, S->dead);
+    while (S->kept) { /* closed by their own callbacks, which free them */
+        rt_kept *k = S->kept;
+        rt_io_unkeep(vm, k);
+        if (!uv_is_closing(k->h))
+            uv_close(k->h, k->closed);
+    }
     /* Every handle closed (the modules' were, as their objects were
      * freed; any left is closed here), their callbacks run, then the loop
      * itself, with its descriptors. On the host's loop, only the VM's own

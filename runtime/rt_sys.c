@@ -272,9 +272,10 @@ FILE *rt_sys_fopen(kiln_vm *vm, unsigned bit, const char *op, const char *path, 
     *denied = false;
     const char *const *dirs = write ? vm->cfg.write_dirs : vm->cfg.read_dirs;
     int fd;
-    if (!dirs) {
-        fd = write ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0666)
-                   : open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (!dirs) { /* O_NONBLOCK: opening a FIFO must not wait for its other end */
+        fd = write ? open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+                          0666)
+                   : open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
     } else if (write) {
         fd = open_write_inside(path, dirs, false);
     } else {
@@ -285,7 +286,7 @@ FILE *rt_sys_fopen(kiln_vm *vm, unsigned bit, const char *op, const char *path, 
             fd = -2;
         }
     }
-    if (fd >= 0 && dirs) { /* reads and writes block as usual */
+    if (fd >= 0) { /* reads and writes block as usual */
         int fl = fcntl(fd, F_GETFL);
         if (fl != -1)
             fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);

@@ -70,8 +70,12 @@ int std_work(kiln_vm *vm, void (*fn)(void *arg, const atomic_bool *stop), void *
         rt_raise(vm, RT_ERR_IO, "cannot queue work on the event loop: %s", uv_strerror(e));
         return -1;
     }
+    /* Done: a source that never makes it wait (/dev/zero, a line without
+     * end on stdin) wakes it at each turn of the loop, where a limit is
+     * seen only when no fiber is runnable, so the caller's loop of jobs
+     * would never stop: the limits are looked at here. fn has returned. */
     if (rt_io_wait(vm, &k.w) == 0)
-        return 0;
+        return vm_poll_after_native(vm) ? -1 : 0;
     atomic_store(&k.stop, true);
     uv_cancel((uv_req_t *)&k.req); /* fails when it runs already: then it sees stop */
     rt_io_drain(vm, &k.w);
@@ -244,8 +248,19 @@ static void w_change(void *arg, const atomic_bool *stop)
 {
     (void)stop;
     job *j = arg;
-    char base[NAME_MAX + 1];
-    int dfd = rt_sys_parent_fd(j->dirs, j->path, base, sizeof base - 6);
+    char base[NAME_MAX + 1], named[PATH_MAX];
+    const char *path = j->path;
+    size_t plen = strlen(path);
+    bool in_dir = j->how == OP_TEMP && plen && path[plen - 1] == '/'; /* "dir/": a name in dir */
+    if (in_dir) { /* a name for rt_sys_parent_fd to find the folder of, dropped below */
+        if (plen + 2 > sizeof named) {
+            j->result = -ENAMETOOLONG;
+            return;
+        }
+        snprintf(named, sizeof named, "%s_", path);
+        path = named;
+    }
+    int dfd = rt_sys_parent_fd(j->dirs, path, base, sizeof base - 6);
     if (dfd < 0) {
         j->result = dfd;
         return;
@@ -260,7 +275,7 @@ static void w_change(void *arg, const atomic_bool *stop)
     } else { /* OP_TEMP: the name and 6 random characters, made new */
         static const char ALNUM[] =
             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-        size_t len = strlen(base);
+        size_t len = in_dir ? 0 : strlen(base);
         r = -1;
         errno = EEXIST;
         for (int tries = 0; tries < 100 && r != 0 && errno == EEXIST; tries++) {
@@ -330,6 +345,10 @@ static const char *path_arg(kiln_vm *vm, vm_value *a, int i, const char *op)
 {
     if (!a[i].s) {
         rt_raise(vm, RT_ERR_NULL, "%s: the path is null", op);
+        return NULL;
+    }
+    if (memchr(a[i].s->data, 0, a[i].s->len)) { /* the system would read less */
+        rt_raise(vm, RT_ERR_VALUE, "%s: the path holds a NUL byte", op);
         return NULL;
     }
     return a[i].s->data;

@@ -214,6 +214,10 @@ static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
         rt_raise(vm, RT_ERR_NULL, "%s: the path is null", fn);
         return NULL;
     }
+    if (memchr(a[0].s->data, 0, a[0].s->len)) { /* the system would read less */
+        rt_raise(vm, RT_ERR_VALUE, "%s: the path holds a NUL byte", fn);
+        return NULL;
+    }
     return a[0].s->data;
 }
 
@@ -256,10 +260,16 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
     }
     char chunk[65536];
     size_t n;
-    while (!s && !full && (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+    bool stopped = false; /* a device without end (/dev/zero) stops at a limit */
+    while (!s && !full && !(stopped = vm_poll_after_native(vm)) &&
+           (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
         full = !read_put(vm, &rb, chunk, n);
     int err = ferror(fp) ? errno : 0;
     fclose(fp);
+    if (stopped) {
+        read_free(vm, &rb);
+        return -1;
+    }
     if (err) {
         read_free(vm, &rb);
         rt_raise(vm, RT_ERR_IO, "cannot read %s: %s", path, strerror(err));

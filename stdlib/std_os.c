@@ -46,6 +46,10 @@ static int o_env(kiln_vm *vm, vm_value *a, vm_value *r)
         rt_raise(vm, RT_ERR_NULL, "os.env: the name is null");
         return -1;
     }
+    if (memchr(a[0].s->data, 0, a[0].s->len)) {
+        rt_raise(vm, RT_ERR_VALUE, "os.env: the name holds a NUL byte");
+        return -1;
+    }
     if (!rt_sys_check(vm, VM_ALLOW_ENV, "os.env", a[0].s->data))
         return -1;
     const char *v = getenv(a[0].s->data);

@@ -17,11 +17,12 @@
 #define _GNU_SOURCE /* pipe2 */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <uv.h>
@@ -47,7 +48,9 @@ typedef struct {
     stream s[2];
     rt_io *waiter[3]; /* the fibers waiting: for its exit (wait, run), stdout, stderr */
     int in_fd;        /* our end of the child's stdin, -1 once closed */
-    int handles;      /* libuv handles not yet closed */
+    kiln_vm *vm;
+    rt_kept kept; /* released while the child runs: its handle, open until it ends */
+    int handles;  /* libuv handles not yet closed */
     bool released, exited, in_busy;
     int64_t status;
     int sig;
@@ -76,6 +79,11 @@ static void proc_exited(uv_process_t *h, int64_t status, int sig)
     p->exited = true;
     p->status = status;
     p->sig = sig;
+    if (p->released) { /* reaped now: what kept it open is over */
+        rt_io_unkeep(p->vm, &p->kept);
+        uv_close((uv_handle_t *)h, on_closed);
+        return;
+    }
     wake(p);
 }
 
@@ -116,16 +124,20 @@ static void on_read(uv_stream_t *h, ssize_t n, const uv_buf_t *buf)
         if (n != UV_EOF)
             s->err = (int)n;
     }
-    if (!s->collect || s->eof)
+    /* process.run's waiter waits for the ends: woken for each piece, it
+     * would never let the loop see a limit while the output flows */
+    if (!s->collect || s->eof) {
         uv_read_stop(h);
-    wake(p);
+        wake(p);
+    }
 }
 
-/* Releases p (the resource's close): the pipes and handles closed, the
- * child left running. */
+/* Releases p (the resource's close): the pipes closed, the child left
+ * running. Its handle stays open (unref'd, kept) until the child ends,
+ * so that libuv reaps it rather than leaving a zombie; rt_fiber_free
+ * closes it if the VM ends first. */
 static void proc_close(kiln_vm *vm, void *ptr)
 {
-    (void)vm;
     proc *p = ptr;
     p->released = true;
     if (p->in_fd >= 0)
@@ -134,13 +146,10 @@ static void proc_close(kiln_vm *vm, void *ptr)
     for (int i = 0; i < 2; i++)
         if (!uv_is_closing((uv_handle_t *)&p->out[i]))
             uv_close((uv_handle_t *)&p->out[i], on_closed);
-    if (!uv_is_closing((uv_handle_t *)&p->h)) {
-        bool running = !p->exited && p->h.pid > 0;
-        int pid = p->h.pid;
+    if (!p->exited && p->h.pid > 0)
+        rt_io_keep(vm, &p->kept, (uv_handle_t *)&p->h, on_closed);
+    else if (!uv_is_closing((uv_handle_t *)&p->h))
         uv_close((uv_handle_t *)&p->h, on_closed);
-        if (running) /* libuv no longer waits for it: reap it now if it has ended */
-            waitpid(pid, NULL, WNOHANG);
-    }
 }
 
 /* ---- Starting ---- */
@@ -159,14 +168,50 @@ static char **argv_of(kiln_vm *vm, const char *prog, vm_array *args, const char 
     argv[0] = (char *)prog;
     for (uint32_t i = 0; i < n; i++) {
         vm_str *s = args->buf->items[i].s;
-        if (!s) {
+        if (!s || memchr(s->data, 0, s->len)) { /* the program would get less */
             free(argv);
-            rt_raise(vm, RT_ERR_NULL, "%s: %s %u is null", op, what, i + 1);
+            rt_raise(vm, s ? RT_ERR_VALUE : RT_ERR_NULL, "%s: %s %u %s", op, what, i + 1,
+                     s ? "holds a NUL byte" : "is null");
             return NULL;
         }
         argv[i + 1] = s->data;
     }
     return argv;
+}
+
+/* With a list of allowed programs, the one the guest names is the one
+ * this process would run by that name: a name without '/' found in our
+ * PATH (not env's), a relative path taken from our folder (not cwd's),
+ * so that neither env nor cwd leads to another program of the name. Its
+ * path in out (PATH_MAX bytes): 0, or an errno. */
+static int allowed_program(const char *prog, char *out)
+{
+    char here[PATH_MAX];
+    if (prog[0] == '/') {
+        int n = snprintf(out, PATH_MAX, "%s", prog);
+        return n < PATH_MAX ? 0 : ENAMETOOLONG;
+    }
+    if (!getcwd(here, sizeof here))
+        return errno;
+    if (strchr(prog, '/')) {
+        int n = snprintf(out, PATH_MAX, "%s/%s", here, prog);
+        return n < PATH_MAX ? 0 : ENAMETOOLONG;
+    }
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    for (const char *dir = path;; dir++) {
+        size_t len = strcspn(dir, ":");
+        int n = len == 0        ? snprintf(out, PATH_MAX, "%s/%s", here, prog)
+                : dir[0] == '/' ? snprintf(out, PATH_MAX, "%.*s/%s", (int)len, dir, prog)
+                                : snprintf(out, PATH_MAX, "%s/%.*s/%s", here, (int)len, dir, prog);
+        struct stat st;
+        if (n < PATH_MAX && access(out, X_OK) == 0 && stat(out, &st) == 0 && S_ISREG(st.st_mode))
+            return 0;
+        dir += len;
+        if (!*dir)
+            return ENOENT;
+    }
 }
 
 /* The arguments of process.run and process.spawn: (program), (program,
@@ -183,8 +228,20 @@ static proc *start(kiln_vm *vm, vm_value *a, int nargs, bool input, const char *
         rt_raise(vm, RT_ERR_NULL, "%s: the program is null", op);
         return NULL;
     }
+    const vm_str *cwd = with_env ? a[3].s : NULL;
+    if (memchr(prog, 0, a[0].s->len) || (cwd && memchr(cwd->data, 0, cwd->len))) {
+        rt_raise(vm, RT_ERR_VALUE, "%s: the %s holds a NUL byte", op,
+                 memchr(prog, 0, a[0].s->len) ? "program" : "folder");
+        return NULL;
+    }
     if (!rt_sys_check_run(vm, op, prog))
         return NULL;
+    char file[PATH_MAX];
+    int err = vm->cfg.run_programs ? allowed_program(prog, file) : 0;
+    if (err) {
+        rt_raise_errno(vm, err, "%s %.300s", op, prog);
+        return NULL;
+    }
     uv_loop_t *loop = rt_io_loop(vm);
     if (!loop)
         return NULL;
@@ -222,14 +279,15 @@ static proc *start(kiln_vm *vm, vm_value *a, int nargs, bool input, const char *
     };
     uv_process_options_t o = {
         .exit_cb = proc_exited,
-        .file = prog,
+        .file = vm->cfg.run_programs ? file : prog,
         .args = argv,
         .env = env ? env + 1 : NULL,
-        .cwd = with_env && a[3].s ? a[3].s->data : NULL,
+        .cwd = cwd ? cwd->data : NULL,
         .stdio_count = 3,
         .stdio = io,
     };
     p->h.data = p;
+    p->vm = vm;
     p->handles = 3;
     int e = uv_spawn(loop, &p->h, &o); /* the handle is closed even when it fails */
     if (fds[0] >= 0)

@@ -129,7 +129,9 @@ typedef struct {
      * or listen on ("127.0.0.1:8080", "[::1]:0", "localhost:*" for any
      * port of a host), a NULL-terminated list that must stay valid while
      * the VM lives; NULL: any. With KILN_ALLOW_RUN: the programs the
-     * guest may run, as it names them ("ls", "/bin/echo"); NULL: any. */
+     * guest may run, as it names them ("ls", "/bin/echo"), each found as
+     * the host would (in its PATH, from its folder; not the guest's env or
+     * cwd); NULL: any. */
     const char *const *net_hosts;
     const char *const *run_programs;
     /* The machine stack of each fiber (spawn), in bytes, below a guard
