@@ -4,10 +4,13 @@
  * printing to standard error. Failures are IOError with the reason.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "../runtime/rt.h"
 #include "std.h"
@@ -221,6 +224,20 @@ static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
     return a[0].s->data;
 }
 
+/* Waits until fd (a pipe, a FIFO, a device) is ready for `events`,
+ * looking at the deadline and kiln_interrupt every 10 ms, so a peer that
+ * keeps it open and silent cannot hold the VM past them; false after
+ * raising the limit. An error or hang-up counts as ready: the read or
+ * write that follows reports it. */
+static bool wait_ready(kiln_vm *vm, int fd, short events)
+{
+    struct pollfd p = {.fd = fd, .events = events};
+    while (poll(&p, 1, 10) == 0 || (p.revents == 0 && errno == EINTR))
+        if (vm_poll_after_native(vm))
+            return false;
+    return true;
+}
+
 static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     const char *path = path_of(vm, a, "io.read_file");
@@ -230,7 +247,7 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
     /* A regular file of known size is read straight into its string (the
      * heap limit applies to that one allocation); anything else (a pipe,
      * a device, a file that grew) through a charged buffer. */
-    struct stat st;
+    struct stat st = {0};
     vm_str *s = NULL;
     size_t got = 0;
     if (fstat(fileno(fp), &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
@@ -261,10 +278,30 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
     char chunk[65536];
     size_t n;
     bool stopped = false; /* a device without end (/dev/zero) stops at a limit */
-    while (!s && !full && !(stopped = vm_poll_after_native(vm)) &&
-           (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
-        full = !read_put(vm, &rb, chunk, n);
-    int err = ferror(fp) ? errno : 0;
+    int err = 0;
+    if (!s && !S_ISREG(st.st_mode)) { /* what may wait: wait for it in steps */
+        int fd = fileno(fp), fl = fcntl(fd, F_GETFL);
+        if (fl != -1)
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* the file is this call's own open */
+        ssize_t k = 1;
+        while (!full && k != 0 && !(stopped = vm_poll_after_native(vm))) {
+            k = read(fd, chunk, sizeof chunk);
+            if (k > 0)
+                full = !read_put(vm, &rb, chunk, (size_t)k);
+            else if (k < 0 && errno == EAGAIN)
+                stopped = !wait_ready(vm, fd, POLLIN);
+            else if (k < 0 && errno != EINTR)
+                break;
+            if (stopped)
+                break;
+        }
+        err = k < 0 && !stopped && !full && errno != EAGAIN && errno != EINTR ? errno : 0;
+    } else {
+        while (!s && !full && !(stopped = vm_poll_after_native(vm)) &&
+               (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
+            full = !read_put(vm, &rb, chunk, n);
+        err = ferror(fp) ? errno : 0;
+    }
     fclose(fp);
     if (stopped) {
         read_free(vm, &rb);
@@ -292,8 +329,34 @@ static int i_write_file(kiln_vm *vm, vm_value *a, vm_value *r)
     FILE *fp = rt_sys_open(vm, VM_ALLOW_WRITE, "io.write_file", path, true);
     if (!fp)
         return -1;
-    bool ok = fwrite(a[1].s->data, 1, a[1].s->len, fp) == a[1].s->len;
-    int e = errno;
+    struct stat st;
+    bool ok;
+    int e = 0;
+    if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) { /* a pipe may fill: wait */
+        int fd = fileno(fp), fl = fcntl(fd, F_GETFL);
+        if (fl != -1)
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+        const char *p = a[1].s->data;
+        size_t left = a[1].s->len;
+        ok = true;
+        while (ok && left) {
+            ssize_t k = write(fd, p, left < 65536 ? left : 65536);
+            if (k > 0) {
+                p += k;
+                left -= (size_t)k;
+            } else if (k < 0 && errno == EAGAIN ? !wait_ready(vm, fd, POLLOUT)
+                                                : vm_poll_after_native(vm)) {
+                fclose(fp);
+                return -1;
+            } else if (k < 0 && errno != EINTR && errno != EAGAIN) {
+                ok = false;
+                e = errno;
+            }
+        }
+    } else {
+        ok = fwrite(a[1].s->data, 1, a[1].s->len, fp) == a[1].s->len;
+        e = errno;
+    }
     if (fclose(fp) != 0 && ok) {
         ok = false;
         e = errno;

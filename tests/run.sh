@@ -535,6 +535,32 @@ if [ "$st" = 1 ] && grep -q "stopped" "$OUT/stdin-open.out"; then
 else
     fail "io.read_line on an open stdin under --timeout=1: exit $st: $(head -c 200 "$OUT/stdin-open.out")"
 fi
+# --timeout stops io.read_file and io.write_file waiting on a FIFO whose
+# other end stays open and silent (a blocking read or write held the VM
+# until the peer went away).
+mkfifo "$OUT/silent-fifo" 2>/dev/null
+printf 'import io\nprint(io.read_file("%s").len())\n' "$OUT/silent-fifo" >"$OUT/silent-read.kn"
+printf 'import io\nio.write_file("%s", "x".repeat(1000000))\nprint("wrote")\n' \
+    "$OUT/silent-fifo" >"$OUT/silent-write.kn"
+for way in read write; do
+    if [ $way = read ]; then
+        (exec 3>"$OUT/silent-fifo" && sleep 20) &
+    else
+        (exec 3<"$OUT/silent-fifo" && sleep 20) &
+    fi
+    peer=$!
+    timeout "$TIMEOUT" "$KILN" run --timeout=0.3 "$OUT/silent-$way.kn" >"$OUT/silent-$way.out" 2>&1
+    st=$?
+    pkill -P "$peer" sleep 2>/dev/null
+    kill "$peer" 2>/dev/null
+    wait "$peer" 2>/dev/null
+    if [ "$st" = 1 ] && grep -q "stopped: out of time (0.3 seconds)" "$OUT/silent-$way.out"; then
+        pass
+    else
+        fail "io.${way}_file on a silent FIFO under --timeout=0.3: exit $st: $(head -c 200 "$OUT/silent-$way.out")"
+    fi
+done
+rm -f "$OUT/silent-fifo"
 # --timeout stops a loop of builtins that each make a 16 MB string and
 # charged nothing (to_upper: 65,536 counted instructions between two
 # checks took minutes); each allocation of 4 KiB or more is charged now.

@@ -147,7 +147,9 @@ static int is_image_file(const char *path)
     return n == sizeof head && memcmp(head, MAGIC, sizeof head) == 0;
 }
 
-/* --timeout: a watchdog thread interrupts the guest when time is up. */
+/* --timeout: the VM's own deadline (cfg.timeout: "out of time"), and a
+ * watchdog thread that interrupts the guest a little after it, should
+ * anything keep the VM from looking at its deadline. */
 struct watchdog {
     kiln_vm *vm;
     double seconds;
@@ -214,7 +216,8 @@ static int cmd_run(const char *path, const kiln_config *cfg, double timeout, int
     if (!vm)
         return code;
     kiln_set_args(vm, argc, argv);
-    struct watchdog w = {vm, timeout, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false};
+    struct watchdog w = {vm, timeout + 0.25, PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER,
+                         false};
     pthread_t thread;
     bool watching = timeout > 0 && pthread_create(&thread, NULL, watch, &w) == 0;
     kiln_status st = kiln_run(vm);
@@ -493,5 +496,6 @@ int main(int argc, char **argv)
         cfg.write_dirs = write_dirs;
     }
     cfg.allow = allow;
+    cfg.timeout = timeout;
     return cmd_run(file, &cfg, timeout, argc - i, argv + i, jit_stats);
 }
