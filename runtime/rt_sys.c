@@ -23,31 +23,48 @@
 #include "rt.h"
 
 /* The absolute, symlink-free form of `path` in out (PATH_MAX bytes); for
- * a file that does not exist, its folder's, plus its name. Whatever else
+ * a path whose last names do not exist, the real path of the longest
+ * part that does, plus those names (none "." or "..": what is missing
+ * cannot be gone through), so "A/new/file" is inside A. Whatever else
  * realpath refuses is refused: a dangling symlink (the name exists, its
- * target does not: creating the file would create the target, wherever it
- * is), a symlink loop, a folder that cannot be read. */
+ * target does not: creating the file would create the target, wherever
+ * it is), a symlink loop, a folder that cannot be read. This is the check
+ * before a call; what a call opens is checked again (fd_inside). */
 static bool resolve(const char *path, char *out)
 {
     if (realpath(path, out))
         return true;
-    struct stat st;
-    if (errno != ENOENT || lstat(path, &st) == 0)
+    size_t len = strlen(path);
+    if ((errno != ENOENT && errno != ENOTDIR) || len >= PATH_MAX)
         return false;
-    const char *slash = strrchr(path, '/');
-    const char *base = slash ? slash + 1 : path;
-    char dir[PATH_MAX];
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == path)
-        snprintf(dir, sizeof dir, "/");
-    else
-        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    char real[PATH_MAX];
-    if (!*base || !strcmp(base, ".") || !strcmp(base, "..") || !realpath(dir, real))
-        return false;
-    int n = snprintf(out, PATH_MAX, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base);
-    return n > 0 && n < PATH_MAX;
+    char head[PATH_MAX];
+    memcpy(head, path, len + 1);
+    size_t tail = len; /* the missing names are path[tail..] */
+    for (;;) {
+        struct stat st;
+        if (lstat(head, &st) == 0) /* there, but it does not resolve */
+            return false;
+        char *slash = strrchr(head, '/');
+        const char *base = slash ? slash + 1 : head;
+        if (!strcmp(base, ".") || !strcmp(base, "..") || (!*base && (!slash || slash == head)))
+            return false;
+        if (*base) /* a name; "a//b" has an empty one between */
+            tail = (size_t)(base - head);
+        if (!slash)
+            snprintf(head, sizeof head, ".");
+        else if (slash == head)
+            head[1] = 0; /* "/" */
+        else
+            *slash = 0;
+        char real[PATH_MAX];
+        if (realpath(head, real)) {
+            int n =
+                snprintf(out, PATH_MAX, "%s%s%s", real, strcmp(real, "/") ? "/" : "", path + tail);
+            return n > 0 && n < PATH_MAX;
+        }
+        if ((errno != ENOENT && errno != ENOTDIR) || !strcmp(head, ".") || !strcmp(head, "/"))
+            return false;
+    }
 }
 
 /* Is the resolved path inside one of the folders of `dirs`? */
