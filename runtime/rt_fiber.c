@@ -638,15 +638,19 @@ static int give_way(kiln_vm *vm)
         }
         vm_flush(vm); /* what was printed shows while the VM waits */
         uv_timer_start(&S->poll, on_poll, POLL_MS, POLL_MS);
+        uint64_t waited = uv_hrtime();
         turn(vm, S->L, UV_RUN_ONCE);
         uv_timer_stop(&S->poll);
+        vm_fuel_waited(vm, (double)(uv_hrtime() - waited) / 1e9); /* fuel burns while all wait */
         if (vm_limit_reached(vm) && !S->head) {
             if (me->state != F_DONE && me->wake == W_NONE) {
                 me->state = F_RUNNING; /* raised here: the fiber unwinds */
                 if (vm_poll_after_native(vm))
                     return -1;
             } else if (S->main.state == F_BLOCKED && S->main.wake != W_CANCEL) {
-                end_run(S, RT_LIMIT, atomic_load(&vm->interrupt) ? "interrupted" : "out of time");
+                char why[96];
+                vm_limit_text(vm, why, sizeof why);
+                end_run(S, RT_LIMIT, why);
             }
         }
     }

@@ -225,16 +225,18 @@ static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
 }
 
 /* Waits until fd (a pipe, a FIFO, a device) is ready for `events`,
- * looking at the deadline and kiln_interrupt every 10 ms, so a peer that
- * keeps it open and silent cannot hold the VM past them; false after
- * raising the limit. An error or hang-up counts as ready: the read or
+ * looking at the deadline, kiln_interrupt and the fuel (which the wait
+ * burns) every 10 ms, so a peer that keeps it open and silent cannot hold
+ * the VM past them; false after raising the limit. An error or hang-up counts as ready: the read or
  * write that follows reports it. */
 static bool wait_ready(kiln_vm *vm, int fd, short events)
 {
     struct pollfd p = {.fd = fd, .events = events};
-    while (poll(&p, 1, 10) == 0 || (p.revents == 0 && errno == EINTR))
+    while (poll(&p, 1, 10) == 0 || (p.revents == 0 && errno == EINTR)) {
+        vm_fuel_waited(vm, 0.010); /* the wait counts toward fuel, as the scheduler's do */
         if (vm_poll_after_native(vm))
             return false;
+    }
     return true;
 }
 

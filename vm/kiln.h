@@ -103,7 +103,8 @@ typedef struct {
      * catch clause (one each), so it is exact for loops and calls and
      * bounds everything else; builtins that copy, fill or search count
      * one per 64 bytes of the work, and so does making an object of 4 KiB
-     * or more. */
+     * or more. While every fiber waits (sleep, I/O), the wait counts a
+     * million a second. */
     uint64_t fuel;
     unsigned allow; /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
     /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files

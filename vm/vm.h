@@ -409,9 +409,17 @@ void vm_flush(kiln_vm *vm);
 /* vm_poll: checks the limits when the tick counter has run out; true
  * after raising the limit that stops the guest (RT_LIMIT). */
 bool vm_poll(kiln_vm *vm);
-/* vm_limit_reached: an interrupt came (the flag is read, not consumed)
- * or the deadline has passed. */
+/* vm_limit_reached: an interrupt came (the flag is read, not consumed),
+ * the fuel is spent or the deadline has passed. vm_limit_text: which, as
+ * the stop's message says it ("out of fuel (N instructions)"). */
 bool vm_limit_reached(kiln_vm *vm);
+void vm_limit_text(const kiln_vm *vm, char *buf, size_t size);
+/* vm_fuel_waited: the guest waited `seconds` with no fiber to run (every
+ * one blocked on a timer, I/O or another fiber): with fuel set, the wait
+ * is charged to it, VM_WAIT_TICKS instructions a second, so fuel alone
+ * bounds a guest that sleeps or waits forever; true when it is spent. */
+bool vm_fuel_waited(kiln_vm *vm, double seconds);
+#define VM_WAIT_TICKS 1e6
 /* vm_poll_after_native: after a native or a C function returned, stops the
  * guest if an interrupt came or the deadline passed meanwhile (a native
  * counts as one instruction, so the tick counter alone would see neither

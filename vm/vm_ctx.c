@@ -94,8 +94,29 @@ void vm_ticks_enter(kiln_vm *vm)
 
 bool vm_limit_reached(kiln_vm *vm)
 {
-    return atomic_load_explicit(&vm->interrupt, memory_order_relaxed) ||
+    return atomic_load_explicit(&vm->interrupt, memory_order_relaxed) || vm->fuel_left == 0 ||
            (vm->deadline > 0 && monotonic() >= vm->deadline);
+}
+
+void vm_limit_text(const kiln_vm *vm, char *buf, size_t size)
+{
+    if (atomic_load_explicit(&vm->interrupt, memory_order_relaxed))
+        snprintf(buf, size, "interrupted");
+    else if (vm->fuel_left == 0)
+        snprintf(buf, size, "out of fuel (%llu instructions)", (unsigned long long)vm->cfg.fuel);
+    else
+        snprintf(buf, size, "out of time (%g seconds)", vm->cfg.timeout);
+}
+
+bool vm_fuel_waited(kiln_vm *vm, double seconds)
+{
+    if (vm->fuel_left != UINT64_MAX && seconds > 0) {
+        double t = seconds * VM_WAIT_TICKS;
+        uint64_t units = t >= (double)vm->fuel_left ? vm->fuel_left : (uint64_t)t;
+        vm->fuel_left -= units;
+        vm->ticks_used += units;
+    }
+    return vm->fuel_left == 0;
 }
 
 bool vm_poll_after_native(kiln_vm *vm)
