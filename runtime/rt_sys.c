@@ -220,6 +220,37 @@ static bool fd_inside(int fd, const char *path, const char *const *dirs)
            a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
+/* Opens `path` with `flags` only once the file it names is known to be
+ * inside `dirs`: first without any effect (O_PATH: no device acts on it,
+ * no FIFO waits), checked, then opened for real through that very file
+ * (/proc/self/fd/N: no path is resolved again). Without /proc, opened by
+ * path and checked after. The fd, -1 with errno, or -2 when outside. */
+static int open_checked(const char *path, int flags, const char *const *dirs)
+{
+    int pfd = open(path, O_PATH | O_CLOEXEC), fd;
+    if (pfd < 0)
+        return -1;
+    char real[PATH_MAX], link[64];
+    if (fd_path(pfd, real)) {
+        if (!inside(real, dirs)) {
+            close(pfd);
+            return -2;
+        }
+        snprintf(link, sizeof link, "/proc/self/fd/%d", pfd);
+        fd = open(link, flags);
+    } else {
+        fd = open(path, flags);
+        if (fd >= 0 && !fd_inside(fd, path, dirs)) {
+            close(fd);
+            fd = -2;
+        }
+    }
+    int e = errno;
+    close(pfd);
+    errno = e;
+    return fd;
+}
+
 /* Opens `path` for writing inside `dirs`: an existing file (through
  * symlinks) checked, then emptied; a new one created by name in its folder,
  * opened and checked first, and never through a symlink (O_EXCL |
@@ -229,12 +260,10 @@ static int open_write_inside(const char *path, const char *const *dirs, bool app
 {
     int extra = append ? O_APPEND : 0;
     for (int tries = 0; tries < 4; tries++) {
-        int fd = open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | extra);
+        int fd = open_checked(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY | extra, dirs);
+        if (fd == -2)
+            return -2;
         if (fd >= 0) {
-            if (!fd_inside(fd, path, dirs)) {
-                close(fd);
-                return -2;
-            }
             if (!append && ftruncate(fd, 0) != 0 &&
                 errno != EINVAL) { /* EINVAL: not a file (a pipe) */
                 int e = errno;
@@ -296,12 +325,8 @@ FILE *rt_sys_fopen(kiln_vm *vm, unsigned bit, const char *op, const char *path, 
     } else if (write) {
         fd = open_write_inside(path, dirs, false);
     } else {
-        /* O_NONBLOCK: opening a FIFO outside must not wait for its writer */
-        fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
-        if (fd >= 0 && !fd_inside(fd, path, dirs)) {
-            close(fd);
-            fd = -2;
-        }
+        /* O_NONBLOCK: opening a FIFO must not wait for its writer */
+        fd = open_checked(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY, dirs);
     }
     if (fd >= 0) { /* reads and writes block as usual */
         int fl = fcntl(fd, F_GETFL);
@@ -358,12 +383,12 @@ int rt_sys_open_fd(const char *const *dirs, const char *path, int how)
         fd = open_write_inside(path, dirs, how == RT_FD_APPEND);
         if (fd == -2)
             return RT_SYS_OUTSIDE;
+    } else if (dirs) { /* a read, stat or list: the file is checked before it is opened */
+        fd = open_checked(path, FLAGS[how] | O_CLOEXEC | O_NOCTTY, dirs);
+        if (fd == -2)
+            return RT_SYS_OUTSIDE;
     } else {
         fd = open(path, FLAGS[how] | O_CLOEXEC | O_NOCTTY, 0666);
-        if (fd >= 0 && dirs && !fd_inside(fd, path, dirs)) {
-            close(fd);
-            return RT_SYS_OUTSIDE;
-        }
     }
     if (fd < 0)
         return errno ? -errno : -EIO;

@@ -1,0 +1,80 @@
+/*
+ * test_sys.c — the host-access layer's opens (runtime/rt_sys.c) as the fs
+ * module calls them, past the permission check by name: what a path
+ * names is checked before it is opened for real, so a file outside the
+ * allowed folders is never opened, not even for a moment (a FIFO's other
+ * end would see a reader or writer come and go, a device would act).
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "unit.h"
+
+#include "../../runtime/rt.h"
+
+typedef struct peer {
+    char fifo[256];
+    int flags; /* how it opens the FIFO: it waits for the other end */
+    atomic_bool connected;
+} peer;
+
+static void *peer_open(void *arg)
+{
+    peer *p = arg;
+    int fd = open(p->fifo, p->flags);
+    atomic_store(&p->connected, true);
+    if (fd >= 0)
+        close(fd);
+    return NULL;
+}
+
+/* A symlink inside the allowed folder to a FIFO outside, whose other end
+ * a thread waits at: opening the link to write (`how` RT_FD_WRITE, the
+ * thread reads) or to read (RT_FD_READ, the thread writes) is refused as
+ * outside, and the thread stays unconnected. */
+static void fifo_outside(int how)
+{
+    char dir[] = "/tmp/kiln-sys-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char in[300], link[320];
+    snprintf(in, sizeof in, "%s/in", dir);
+    snprintf(link, sizeof link, "%s/pipe", in);
+    cr_assert_eq(mkdir(in, 0700), 0);
+    peer p = {.flags = how == RT_FD_WRITE ? O_RDONLY : O_WRONLY};
+    snprintf(p.fifo, sizeof p.fifo, "%s/outside.fifo", dir);
+    cr_assert_eq(mkfifo(p.fifo, 0600), 0);
+    cr_assert_eq(symlink("../outside.fifo", link), 0);
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, peer_open, &p), 0);
+    nanosleep(&(struct timespec){0, 50 * 1000000L}, NULL); /* it waits in open */
+    const char *dirs[] = {in, NULL};
+    int fd = rt_sys_open_fd(dirs, link, how);
+    cr_assert_eq(fd, RT_SYS_OUTSIDE, "got %d", fd);
+    nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    cr_assert_not(atomic_load(&p.connected), "the FIFO outside was opened");
+    /* let the thread go: its other end, without waiting */
+    int other = open(p.fifo, (how == RT_FD_WRITE ? O_WRONLY : O_RDONLY) | O_NONBLOCK);
+    cr_assert_geq(other, 0);
+    pthread_join(t, NULL);
+    close(other);
+    unlink(link);
+    unlink(p.fifo);
+    rmdir(in);
+    rmdir(dir);
+}
+
+Test(sys, a_fifo_outside_is_not_opened_to_write)
+{
+    fifo_outside(RT_FD_WRITE);
+}
+
+Test(sys, a_fifo_outside_is_not_opened_to_read)
+{
+    fifo_outside(RT_FD_READ);
+}
