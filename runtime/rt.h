@@ -115,9 +115,18 @@ bool rt_sys_check_ffi(kiln_vm *vm, const char *op, const char *lib, const char *
 bool rt_sys_check_net(kiln_vm *vm, const char *op, const char *host, int port);
 bool rt_sys_check_run(kiln_vm *vm, const char *op, const char *program);
 
+/* rt_sys_real_dirs: the real paths of the folders of `dirs` (NULL: NULL)
+ * into *out, to free with rt_sys_free_dirs; false when out of memory. The
+ * VM resolves its read_dirs and write_dirs once, when it is made, and
+ * checks against these: a folder the guest can rename (a read folder
+ * inside a write folder) cannot become a symlink leading out afterwards.
+ * A folder that does not resolve then allows nothing. */
+bool rt_sys_real_dirs(const char *const *dirs, const char *const **out);
+void rt_sys_free_dirs(const char *const *dirs);
+
 /* For the fs module (stdlib/std_fs.c), what opens a file on libuv's
  * threadpool after rt_sys_check on the VM's thread: no VM state is read
- * but `dirs` (vm->cfg.read_dirs or write_dirs, NULL: anywhere), nothing
+ * but `dirs` (vm->cfg.read_dirs or write_dirs: real paths, NULL: anywhere), nothing
  * traced or raised. rt_sys_open_fd: opens `path` to read, write (created
  * or emptied), append (created), stat (O_PATH) or list (a folder), then
  * checks what was opened (as rt_sys_open does); the fd (O_CLOEXEC, and

@@ -67,19 +67,49 @@ static bool resolve(const char *path, char *out)
     }
 }
 
-/* Is the resolved path inside one of the folders of `dirs`? */
+/* Is the resolved path inside one of the folders of `dirs` (real paths,
+ * rt_sys_real_dirs)? They are not resolved again: a folder the guest may
+ * rename (a read folder inside a write folder) could be a symlink by now. */
 static bool inside(const char *resolved, const char *const *dirs)
 {
     for (; *dirs; dirs++) {
-        char real[PATH_MAX];
-        if (!realpath(*dirs, real))
-            continue;
-        size_t n = strlen(real);
-        if (!strcmp(real, "/") ||
-            (!strncmp(resolved, real, n) && (resolved[n] == '/' || resolved[n] == 0)))
+        size_t n = strlen(*dirs);
+        if (!strcmp(*dirs, "/") ||
+            (!strncmp(resolved, *dirs, n) && (resolved[n] == '/' || resolved[n] == 0)))
             return true;
     }
     return false;
+}
+
+bool rt_sys_real_dirs(const char *const *dirs, const char *const **out)
+{
+    *out = NULL;
+    if (!dirs)
+        return true;
+    size_t n = 0, k = 0;
+    while (dirs[n])
+        n++;
+    char **real = calloc(n + 1, sizeof *real);
+    if (!real)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char buf[PATH_MAX];
+        if (!realpath(dirs[i], buf)) /* missing now: allows nothing */
+            continue;
+        if (!(real[k++] = strdup(buf))) {
+            rt_sys_free_dirs((const char *const *)real);
+            return false;
+        }
+    }
+    *out = (const char *const *)real;
+    return true;
+}
+
+void rt_sys_free_dirs(const char *const *dirs)
+{
+    for (size_t i = 0; dirs && dirs[i]; i++)
+        free((char *)dirs[i]);
+    free((void *)dirs);
 }
 
 static void trace(kiln_vm *vm, const char *op, const char *arg, const char *decision)

@@ -109,9 +109,12 @@ typedef struct {
     unsigned allow; /* KILN_ALLOW_* bits; kiln_config_init sets 0: nothing */
     /* With KILN_ALLOW_READ / KILN_ALLOW_WRITE: the folders whose files
      * (and subfolders') the guest may read / write, a NULL-terminated list
-     * that must stay valid while the VM lives; NULL: anywhere. Paths are
-     * resolved (symlinks, `..`) before the check, and what is opened is
-     * checked again (a symlink swapped in between cannot lead out). */
+     * that must stay valid while the VM lives; NULL: anywhere. The folders
+     * are resolved once, by kiln_new (one missing then allows nothing), so
+     * that one the guest can rename cannot become a symlink leading out.
+     * Paths are resolved (symlinks, `..`) before the check, and what is
+     * opened is checked again (a symlink swapped in between cannot lead
+     * out). */
     const char *const *read_dirs;
     const char *const *write_dirs;
     unsigned flags; /* KILN_FLAG_* bits */

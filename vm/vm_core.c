@@ -65,8 +65,6 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                           .fuel = c.fuel,
                           .timeout = c.timeout > 0 && c.timeout < 1e9 ? c.timeout : 0,
                           .allow = c.allow,
-                          .read_dirs = c.read_dirs,
-                          .write_dirs = c.write_dirs,
                           .ffi_libs = c.ffi_libs,
                           .net_hosts = c.net_hosts,
                           .run_programs = c.run_programs,
@@ -86,7 +84,12 @@ kiln_vm *kiln_new(const kiln_config *cfg)
                           .loader_userdata = c.loader_userdata};
     vm->ctx = &vm->main;
     vm->handle_tag = vm_handle_tag(vm);
-    if (!gc_init(&vm->heap, vm->cfg.heap_limit, vm_gc_roots, vm_gc_trace, vm)) {
+    /* the folders' real paths, fixed now (rt_sys_real_dirs) */
+    if (!rt_sys_real_dirs(c.read_dirs, &vm->cfg.read_dirs) ||
+        !rt_sys_real_dirs(c.write_dirs, &vm->cfg.write_dirs) ||
+        !gc_init(&vm->heap, vm->cfg.heap_limit, vm_gc_roots, vm_gc_trace, vm)) {
+        rt_sys_free_dirs(vm->cfg.read_dirs);
+        rt_sys_free_dirs(vm->cfg.write_dirs);
         free(vm);
         return NULL;
     }
@@ -101,6 +104,8 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     if (!jit_init(vm)) {
         gc_roots_free(&vm->main.roots);
         gc_destroy(&vm->heap);
+        rt_sys_free_dirs(vm->cfg.read_dirs);
+        rt_sys_free_dirs(vm->cfg.write_dirs);
         free(vm);
         return NULL;
     }
@@ -108,6 +113,8 @@ kiln_vm *kiln_new(const kiln_config *cfg)
     vm->opstats = calloc((size_t)OP__COUNT * OP__COUNT, sizeof *vm->opstats);
     if (!vm->opstats) {
         gc_destroy(&vm->heap);
+        rt_sys_free_dirs(vm->cfg.read_dirs);
+        rt_sys_free_dirs(vm->cfg.write_dirs);
         free(vm);
         return NULL;
     }
@@ -151,6 +158,8 @@ void kiln_free(kiln_vm *vm)
     free(vm->in_buf);
     vm_ctx_free(&vm->main);
     vm_embed_free(vm);
+    rt_sys_free_dirs(vm->cfg.read_dirs);
+    rt_sys_free_dirs(vm->cfg.write_dirs);
 #ifdef KILN_OPSTATS
     free(vm->opstats);
 #endif

@@ -239,3 +239,46 @@ Test(sandbox_race, no_fs_write_escapes_through_a_swapped_symlink, .timeout = 120
 {
     write_race(FS_WRITES, 3000);
 }
+
+/* A read folder inside the write folder, and a relative symlink in the
+ * write folder that leads inside it where it is (allowed/a/up -> ".."):
+ * the guest renames the read folder away and the link in its place, where
+ * ".." leads out. The folders were resolved again at each check, so the
+ * read folder became the one above and the file outside was read. */
+static const char MOVE_READ_DIR[] =
+    "import fs\n"
+    "fn probe(dir: str, n: int) -> str {\n"
+    "    fs.rename(\"${dir}/allowed/r\", \"${dir}/allowed/r_old\")\n"
+    "    fs.rename(\"${dir}/allowed/a/up\", \"${dir}/allowed/r\")\n"
+    "    try {\n"
+    "        return fs.read_file(\"${dir}/outside.txt\")\n"
+    "    } catch e: PermissionError { return \"denied\" }\n"
+    "}\n";
+
+Test(sandbox_race, a_read_folder_cannot_be_swapped_for_a_link)
+{
+    char tmpl[] = "/tmp/kiln_race_XXXXXX";
+    char *dir = make_dirs(tmpl), r[300], a[300], up[300];
+    snprintf(r, sizeof r, "%s/allowed/r", dir);
+    snprintf(a, sizeof a, "%s/allowed/a", dir);
+    snprintf(up, sizeof up, "%s/allowed/a/up", dir);
+    cr_assert_eq(mkdir(r, 0700), 0);
+    cr_assert_eq(mkdir(a, 0700), 0);
+    cr_assert_eq(symlink("..", up), 0);
+    char allowed[256];
+    snprintf(allowed, sizeof allowed, "%s/allowed", dir);
+    const char *rdirs[] = {r, NULL}, *wdirs[] = {allowed, NULL};
+    out o;
+    kiln_config cfg = out_config(&o);
+    cfg.allow = KILN_ALLOW_READ | KILN_ALLOW_WRITE;
+    cfg.read_dirs = rdirs;
+    cfg.write_dirs = wdirs;
+    kiln_vm *vm = kiln_new(&cfg);
+    cr_assert_eq(kiln_load_source(vm, "probe.kn", MOVE_READ_DIR, strlen(MOVE_READ_DIR)), KILN_OK,
+                 "%s", kiln_error(vm));
+    kiln_value args[2] = {kiln_str(vm, dir, strlen(dir)), kiln_int(0)}, res;
+    cr_assert_eq(kiln_call(vm, "probe", args, 2, &res), KILN_OK, "%s", kiln_error(vm));
+    cr_assert_str_eq(kiln_str_bytes(vm, res, NULL), "denied");
+    kiln_free(vm);
+    remove_dirs(dir);
+}
