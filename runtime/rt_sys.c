@@ -449,7 +449,7 @@ int rt_sys_parent_fd(const char *const *dirs, const char *path, char *base, size
         dlen--;
     if (dlen >= sizeof dir)
         return -ENAMETOOLONG;
-    snprintf(dir, sizeof dir, "%.*s", (int)dlen, dlen ? path : ".");
+    snprintf(dir, sizeof dir, "%.*s", dlen ? (int)dlen : 1, dlen ? path : ".");
     int dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
     if (dfd < 0)
         return errno ? -errno : -EIO;

@@ -78,3 +78,14 @@ Test(sys, a_fifo_outside_is_not_opened_to_read)
 {
     fifo_outside(RT_FD_READ);
 }
+
+/* A name without a folder is in the current folder: its folder was
+ * opened as "" (ENOENT), so fs.mkdir("x") and fs.remove("x") failed. */
+Test(sys, a_bare_name_is_in_the_current_folder)
+{
+    char base[64];
+    int fd = rt_sys_parent_fd(NULL, "name", base, sizeof base);
+    cr_assert_geq(fd, 0, "got %d", fd);
+    cr_assert_str_eq(base, "name");
+    close(fd);
+}
