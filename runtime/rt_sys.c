@@ -226,14 +226,20 @@ bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path)
     return false;
 }
 
-/* The real path of what fd is open on (/proc/self/fd), or false. */
+/* The real path of what fd is open on (/proc/self/fd), or false: errno
+ * ENOENT where /proc is missing, else what fd is open on has no path in
+ * a folder (a pipe or socket: "pipe:[N]") or one too long. */
 static bool fd_path(int fd, char *out)
 {
     char link[64];
     snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
     ssize_t n = readlink(link, out, PATH_MAX - 1);
-    if (n <= 0 || n >= PATH_MAX - 1 || out[0] != '/')
+    if (n < 0)
         return false;
+    if (n == 0 || n >= PATH_MAX - 1 || out[0] != '/') {
+        errno = EINVAL;
+        return false;
+    }
     out[n] = 0;
     return true;
 }
@@ -254,7 +260,8 @@ static bool fd_inside(int fd, const char *path, const char *const *dirs)
  * inside `dirs`: first without any effect (O_PATH: no device acts on it,
  * no FIFO waits), checked, then opened for real through that very file
  * (/proc/self/fd/N: no path is resolved again). Without /proc, opened by
- * path and checked after. The fd, -1 with errno, or -2 when outside. */
+ * path and checked after; what has no path (a pipe or socket reached
+ * through /proc/self/fd) is outside. The fd, -1 with errno, or -2 when outside. */
 static int open_checked(const char *path, int flags, const char *const *dirs)
 {
     int pfd = open(path, O_PATH | O_CLOEXEC), fd;
@@ -268,6 +275,10 @@ static int open_checked(const char *path, int flags, const char *const *dirs)
         }
         snprintf(link, sizeof link, "/proc/self/fd/%d", pfd);
         fd = open(link, flags);
+    } else if (errno != ENOENT) { /* not a file of a folder: opening the path
+                                     again could open what it names by then */
+        close(pfd);
+        return -2;
     } else {
         fd = open(path, flags);
         if (fd >= 0 && !fd_inside(fd, path, dirs)) {

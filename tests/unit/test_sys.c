@@ -89,3 +89,78 @@ Test(sys, a_bare_name_is_in_the_current_folder)
     cr_assert_str_eq(base, "name");
     close(fd);
 }
+
+typedef struct toggler {
+    char link[320], tmp[320], a[64], b[320];
+    atomic_bool stop;
+} toggler;
+
+static void *toggle(void *arg)
+{
+    toggler *t = arg;
+    for (long i = 0; !atomic_load(&t->stop); i++) {
+        unlink(t->tmp);
+        if (symlink(i % 2 ? t->b : t->a, t->tmp) == 0)
+            rename(t->tmp, t->link);
+    }
+    return NULL;
+}
+
+static void *peer_loop(void *arg)
+{
+    peer *p = arg;
+    while (!atomic_load(&p->connected)) {
+        int fd = open(p->fifo, p->flags);
+        if (fd < 0)
+            break;
+        close(fd);
+        if (!atomic_load(&p->connected))
+            atomic_store(&p->connected, true);
+    }
+    return NULL;
+}
+
+/* A symlink inside swapped between a pipe (/proc/self/fd/N: no path, so
+ * it was opened again by path, as where /proc is missing) and a FIFO
+ * outside: the second open could land on the FIFO, whose writer then
+ * connected before the refusal. */
+Test(sys, a_pipe_is_not_opened_again_by_path, .timeout = 60)
+{
+    char dir[] = "/tmp/kiln-sys-XXXXXX";
+    cr_assert_not_null(mkdtemp(dir));
+    char in[300];
+    snprintf(in, sizeof in, "%s/in", dir);
+    cr_assert_eq(mkdir(in, 0700), 0);
+    int pipefd[2];
+    cr_assert_eq(pipe(pipefd), 0);
+    toggler t = {.stop = false};
+    snprintf(t.link, sizeof t.link, "%s/l", in);
+    snprintf(t.tmp, sizeof t.tmp, "%s/t", in);
+    snprintf(t.a, sizeof t.a, "/proc/self/fd/%d", pipefd[0]);
+    snprintf(t.b, sizeof t.b, "%s/outside.fifo", dir);
+    peer p = {.flags = O_WRONLY};
+    snprintf(p.fifo, sizeof p.fifo, "%s/outside.fifo", dir);
+    cr_assert_eq(mkfifo(p.fifo, 0600), 0);
+    pthread_t tt, pt;
+    cr_assert_eq(pthread_create(&pt, NULL, peer_loop, &p), 0);
+    cr_assert_eq(pthread_create(&tt, NULL, toggle, &t), 0);
+    const char *dirs[] = {in, NULL};
+    for (int i = 0; i < 20000 && !atomic_load(&p.connected); i++) {
+        int fd = rt_sys_open_fd(dirs, t.link, RT_FD_READ);
+        if (fd >= 0)
+            close(fd);
+    }
+    atomic_store(&t.stop, true);
+    pthread_join(tt, NULL);
+    bool connected = atomic_load(&p.connected);
+    atomic_store(&p.connected, true); /* let the peer go */
+    int other = open(p.fifo, O_RDONLY | O_NONBLOCK);
+    pthread_join(pt, NULL);
+    close(other);
+    close(pipefd[0]);
+    close(pipefd[1]);
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    cr_assert_eq(system(cmd), 0);
+    cr_assert_not(connected, "the FIFO outside was opened");
+}
