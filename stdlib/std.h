@@ -76,6 +76,10 @@ int std_work(kiln_vm *vm, void (*fn)(void *arg, const atomic_bool *stop), void *
  * *stop is false: the bytes read (0 at the end), or -errno (-ECANCELED
  * once stopped). */
 ssize_t std_read_fd(int fd, void *buf, size_t n, const atomic_bool *stop);
+/* std_write_fd: on a worker, writes all n bytes of p to fd, waiting as
+ * std_read_fd does: n, or -errno (-ECANCELED once stopped), with *done
+ * the bytes written. */
+ssize_t std_write_fd(int fd, const char *p, size_t n, const atomic_bool *stop, size_t *done);
 /* std_res_closing: the resource object v for its close() (`what`,
  * "File.close"): 0 with *out the object, or NULL when it is closed
  * already (closing again does nothing); -1 after raising (null, or not an

@@ -23,6 +23,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -113,21 +115,39 @@ ssize_t std_read_fd(int fd, void *buf, size_t n, const atomic_bool *stop)
     }
 }
 
-/* Writes all n bytes: n, or -errno (with *done the bytes written). */
-static ssize_t write_fd(int fd, const char *p, size_t n, const atomic_bool *stop, size_t *done)
+ssize_t std_write_fd(int fd, const char *p, size_t n, const atomic_bool *stop, size_t *done)
 {
+    /* SIGPIPE blocked on this thread while it writes: a reader gone away
+     * (a FIFO's, a child's stdin) makes write fail with EPIPE and raise
+     * SIGPIPE, taken here, never delivered (it would end the host). */
+    sigset_t pipe_only, old;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    ssize_t result = (ssize_t)n;
     *done = 0;
     while (*done < n) {
         int r = ready(fd, POLLOUT, stop);
-        if (r)
-            return r;
+        if (r) {
+            result = r;
+            break;
+        }
         ssize_t k = write(fd, p + *done, n - *done);
-        if (k < 0 && errno != EINTR && errno != EAGAIN)
-            return -errno;
+        if (k < 0 && errno == EPIPE) {
+            while (sigtimedwait(&pipe_only, NULL, &(struct timespec){0, 0}) == SIGPIPE) {
+            }
+            result = -EPIPE;
+            break;
+        }
+        if (k < 0 && errno != EINTR && errno != EAGAIN) {
+            result = -errno;
+            break;
+        }
         if (k > 0)
             *done += (size_t)k;
     }
-    return (ssize_t)n;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    return result;
 }
 
 /* ---- One job's arguments and result ---- */
@@ -169,7 +189,7 @@ static void w_read(void *arg, const atomic_bool *stop)
 static void w_write(void *arg, const atomic_bool *stop)
 {
     job *j = arg;
-    j->result = write_fd(j->fd, j->data, j->n, stop, &j->done);
+    j->result = std_write_fd(j->fd, j->data, j->n, stop, &j->done);
 }
 
 static void w_stat(void *arg, const atomic_bool *stop)

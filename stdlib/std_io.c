@@ -5,7 +5,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,18 +109,28 @@ static vm_str *read_done(kiln_vm *vm, read_buf *rb, bool full, const char *what,
 enum { IN_BLOCK = 4096 }; /* bytes asked of the read hook at once */
 
 typedef struct {
+    int fd;
     char *buf;
-    ssize_t got; /* bytes, or -errno */
-} stdin_job;
+    size_t n;    /* bytes to read, or to write from buf */
+    ssize_t got; /* bytes read (written: n), or -errno */
+    size_t done; /* bytes written */
+} fd_job;
 
-/* On a worker of the threadpool: the next bytes of the process's stdin,
- * waited for in polls that look at the stop flag, so that a limit stops
- * a guest blocked on a terminal or a pipe that stays open (#16 finding
- * 11) and other fibers run meanwhile. */
-static void w_stdin(void *arg, const atomic_bool *stop)
+/* On a worker of the threadpool: the next bytes of fd (stdin, a pipe, a
+ * FIFO, a device), waited for in polls that look at the stop flag, so
+ * that a limit stops a guest blocked on a terminal or a pipe that stays
+ * open and silent (#16 finding 11) and other fibers run meanwhile. */
+static void w_read(void *arg, const atomic_bool *stop)
 {
-    stdin_job *j = arg;
-    j->got = std_read_fd(0, j->buf, IN_BLOCK, stop);
+    fd_job *j = arg;
+    j->got = std_read_fd(j->fd, j->buf, j->n, stop);
+}
+
+/* ... and writing all of buf to fd, likewise. */
+static void w_write(void *arg, const atomic_bool *stop)
+{
+    fd_job *j = arg;
+    j->got = std_write_fd(j->fd, j->buf, j->n, stop, &j->done);
 }
 
 /* Reads the next block of input into vm->in_buf: the bytes read (0 at
@@ -139,8 +148,8 @@ static long in_fill(kiln_vm *vm)
         }
         return n;
     }
-    stdin_job j = {.buf = vm->in_buf, .got = 0};
-    if (std_work(vm, w_stdin, &j))
+    fd_job j = {.fd = 0, .buf = vm->in_buf, .n = IN_BLOCK};
+    if (std_work(vm, w_read, &j))
         return -2;
     if (j.got < 0) {
         rt_raise_errno(vm, (int)-j.got, "io.read_line: cannot read stdin");
@@ -224,22 +233,6 @@ static const char *path_of(kiln_vm *vm, vm_value *a, const char *fn)
     return a[0].s->data;
 }
 
-/* Waits until fd (a pipe, a FIFO, a device) is ready for `events`,
- * looking at the deadline, kiln_interrupt and the fuel (which the wait
- * burns) every 10 ms, so a peer that keeps it open and silent cannot hold
- * the VM past them; false after raising the limit. An error or hang-up counts as ready: the read or
- * write that follows reports it. */
-static bool wait_ready(kiln_vm *vm, int fd, short events)
-{
-    struct pollfd p = {.fd = fd, .events = events};
-    while (poll(&p, 1, 10) == 0 || (p.revents == 0 && errno == EINTR)) {
-        vm_fuel_waited(vm, 0.010); /* the wait counts toward fuel, as the scheduler's do */
-        if (vm_poll_after_native(vm))
-            return false;
-    }
-    return true;
-}
-
 static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     const char *path = path_of(vm, a, "io.read_file");
@@ -281,23 +274,24 @@ static int i_read_file(kiln_vm *vm, vm_value *a, vm_value *r)
     size_t n;
     bool stopped = false; /* a device without end (/dev/zero) stops at a limit */
     int err = 0;
-    if (!s && !S_ISREG(st.st_mode)) { /* what may wait: wait for it in steps */
+    if (!s && !S_ISREG(st.st_mode)) { /* a pipe, a FIFO, a device: it may wait */
         int fd = fileno(fp), fl = fcntl(fd, F_GETFL);
         if (fl != -1)
             fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* the file is this call's own open */
-        ssize_t k = 1;
-        while (!full && k != 0 && !(stopped = vm_poll_after_native(vm))) {
-            k = read(fd, chunk, sizeof chunk);
-            if (k > 0)
-                full = !read_put(vm, &rb, chunk, (size_t)k);
-            else if (k < 0 && errno == EAGAIN)
-                stopped = !wait_ready(vm, fd, POLLIN);
-            else if (k < 0 && errno != EINTR)
-                break;
-            if (stopped)
-                break;
+        fd_job j = {.fd = fd, .buf = chunk, .n = sizeof chunk, .got = 1};
+        while (!full && j.got > 0 && !(stopped = vm_poll_after_native(vm))) {
+            j.got = read(fd, chunk,
+                         sizeof chunk); /* what is there (a FIFO without a writer: its end) */
+            if (j.got < 0 && (errno == EAGAIN || errno == EINTR)) {
+                if ((stopped = std_work(vm, w_read, &j) != 0)) /* on a worker, the fiber parked */
+                    break;
+            } else if (j.got < 0) {
+                j.got = -errno;
+            }
+            if (j.got > 0)
+                full = !read_put(vm, &rb, chunk, (size_t)j.got);
         }
-        err = k < 0 && !stopped && !full && errno != EAGAIN && errno != EINTR ? errno : 0;
+        err = !stopped && j.got < 0 ? (int)-j.got : 0;
     } else {
         while (!s && !full && !(stopped = vm_poll_after_native(vm)) &&
                (n = fread(chunk, 1, sizeof chunk, fp)) > 0)
@@ -337,24 +331,14 @@ static int i_write_file(kiln_vm *vm, vm_value *a, vm_value *r)
     if (fstat(fileno(fp), &st) == 0 && !S_ISREG(st.st_mode)) { /* a pipe may fill: wait */
         int fd = fileno(fp), fl = fcntl(fd, F_GETFL);
         if (fl != -1)
-            fcntl(fd, F_SETFL, fl | O_NONBLOCK);
-        const char *p = a[1].s->data;
-        size_t left = a[1].s->len;
-        ok = true;
-        while (ok && left) {
-            ssize_t k = write(fd, p, left < 65536 ? left : 65536);
-            if (k > 0) {
-                p += k;
-                left -= (size_t)k;
-            } else if (k < 0 && errno == EAGAIN ? !wait_ready(vm, fd, POLLOUT)
-                                                : vm_poll_after_native(vm)) {
-                fclose(fp);
-                return -1;
-            } else if (k < 0 && errno != EINTR && errno != EAGAIN) {
-                ok = false;
-                e = errno;
-            }
+            fcntl(fd, F_SETFL, fl | O_NONBLOCK); /* a worker writes what fits, then waits */
+        fd_job j = {.fd = fd, .buf = a[1].s->data, .n = a[1].s->len};
+        if (std_work(vm, w_write, &j)) { /* a limit stopped it */
+            fclose(fp);
+            return -1;
         }
+        ok = j.got >= 0;
+        e = ok ? 0 : (int)-j.got;
     } else {
         ok = fwrite(a[1].s->data, 1, a[1].s->len, fp) == a[1].s->len;
         e = errno;

@@ -18,7 +18,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,10 +30,6 @@
 #include "std.h"
 
 enum { CHUNK = 65536, OUT_MAX = UINT32_MAX - 64 }; /* OUT_MAX: the longest string */
-/* How long a worker writing to a child's stdin waits between looks at
- * its stop flag (as std_read_fd does). */
-enum { STOP_POLL_MS = 10 };
-
 typedef struct {
     char *buf;
     size_t len, cap, limit;
@@ -554,37 +549,13 @@ typedef struct {
     int err; /* -1: not run */
 } in_job;
 
-/* On a worker: writes the bytes, SIGPIPE blocked on this thread (a
- * child that closed its stdin makes write fail with EPIPE and raise
- * SIGPIPE; the signal is taken here, never delivered). */
+/* On a worker: writes the bytes (std_write_fd: a child that closed its
+ * stdin is EPIPE, and its SIGPIPE never delivered). */
 static void w_write(void *arg, const atomic_bool *stop)
 {
     in_job *j = arg;
-    sigset_t pipe_only, old;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
-    j->err = 0;
-    while (j->done < j->n && !j->err) {
-        ssize_t k = write(j->fd, j->data + j->done, j->n - j->done);
-        if (k > 0) {
-            j->done += (size_t)k;
-        } else if (k < 0 && errno == EPIPE) {
-            struct timespec zero = {0, 0};
-            while (sigtimedwait(&pipe_only, NULL, &zero) == SIGPIPE) {
-            }
-            j->err = EPIPE;
-        } else if (k < 0 && errno == EAGAIN) { /* full: the child reads slower */
-            struct pollfd w = {.fd = j->fd, .events = POLLOUT};
-            while (!atomic_load(stop) && poll(&w, 1, STOP_POLL_MS) == 0) {
-            }
-        } else if (k < 0 && errno != EINTR) {
-            j->err = errno;
-        }
-        if (atomic_load(stop) && j->done < j->n)
-            j->err = ECANCELED;
-    }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    ssize_t r = std_write_fd(j->fd, j->data, j->n, stop, &j->done);
+    j->err = r < 0 ? (int)-r : 0;
 }
 
 static int p_write(kiln_vm *vm, vm_value *a, vm_value *r)

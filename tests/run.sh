@@ -560,6 +560,38 @@ for way in read write; do
         fail "io.${way}_file on a silent FIFO under --timeout=0.3: exit $st: $(head -c 200 "$OUT/silent-$way.out")"
     fi
 done
+# A reader that leaves early: io.write_file and fs.write_file to a FIFO
+# whose reader takes 10 bytes and closes raise an IOError (EPIPE); the
+# SIGPIPE of fs's write (on a worker thread) ended the whole process.
+printf 'import io\nio.write_file("%s", "x".repeat(1000000))\n' "$OUT/silent-fifo" >"$OUT/epipe-io.kn"
+printf 'import fs\nfs.write_file("%s", "x".repeat(1000000))\n' "$OUT/silent-fifo" >"$OUT/epipe-fs.kn"
+for mod in io fs; do
+    (head -c 10 "$OUT/silent-fifo" >/dev/null) &
+    peer=$!
+    timeout "$TIMEOUT" "$KILN" run --timeout=5 "$OUT/epipe-$mod.kn" >"$OUT/epipe-$mod.out" 2>&1
+    st=$?
+    wait "$peer" 2>/dev/null
+    if [ "$st" = 1 ] && grep -qi "broken pipe" "$OUT/epipe-$mod.out"; then
+        pass
+    else
+        fail "$mod.write_file to a FIFO whose reader left: exit $st: $(head -c 200 "$OUT/epipe-$mod.out")"
+    fi
+done
+# While io.read_file waits on a FIFO, the other fibers run: the writer
+# (connected, silent) writes only once a fiber has made the file "go",
+# which never happened while the read held the VM.
+rm -f "$OUT/fifo-go"
+printf '%s\n' 'import io' \
+    "let r = spawn fn() { print(\"read [\${io.read_file(\"$OUT/silent-fifo\")}]\") }" \
+    "let g = spawn fn() { sleep(20); print(\"go\"); io.write_file(\"$OUT/fifo-go\", \"\") }" \
+    'r.join()' 'g.join()' >"$OUT/fifo-fibers.kn"
+(exec 3>"$OUT/silent-fifo" && while [ ! -e "$OUT/fifo-go" ]; do sleep 0.01; done && printf abc >&3) &
+peer=$!
+got=$(timeout "$TIMEOUT" "$KILN" run --timeout=5 "$OUT/fifo-fibers.kn" 2>&1)
+kill "$peer" 2>/dev/null
+wait "$peer" 2>/dev/null
+[ "$got" = "$(printf 'go\nread [abc]')" ] && pass ||
+    fail "other fibers while io.read_file waits on a FIFO: $(printf %s "$got" | head -c 200)"
 rm -f "$OUT/silent-fifo"
 # --timeout stops a loop of builtins that each make a 16 MB string and
 # charged nothing (to_upper: 65,536 counted instructions between two
