@@ -6,6 +6,7 @@
 #ifndef KILN_RT_H
 #define KILN_RT_H
 
+#include <signal.h>
 #include <stdio.h>
 
 #include "../vm/vm.h"
@@ -140,6 +141,17 @@ enum { RT_SYS_OUTSIDE = -100000 };
 int rt_sys_open_fd(const char *const *dirs, const char *path, int how);
 int rt_sys_parent_fd(const char *const *dirs, const char *path, char *base, size_t baselen);
 void rt_sys_outside(kiln_vm *vm, const char *op, const char *path);
+/* rt_nopipe_begin / rt_nopipe_end: SIGPIPE blocked on this thread while
+ * it writes to a socket or pipe whose reader may have gone (the loop's
+ * turns, a socket's write, a worker's write): the write fails with EPIPE
+ * (the guest's IOError) and the signal it raises is taken at the end,
+ * never delivered, whatever the host's disposition (by default it would
+ * end the process). */
+typedef struct rt_nopipe {
+    sigset_t old;
+} rt_nopipe;
+void rt_nopipe_begin(rt_nopipe *p);
+void rt_nopipe_end(rt_nopipe *p);
 /* rt_raise_errno: raises the OS's error `err` (an errno) with the
  * printf-style message, to which ": ENAME: what it means" is added, as
  * the prelude's IOError subclass for it (NotFoundError for ENOENT,

@@ -279,9 +279,12 @@ static void on_poll(uv_timer_t *t)
  * VM (vm->in_loop), as libuv's loop is not reentrant. */
 static void turn(kiln_vm *vm, uv_loop_t *L, uv_run_mode mode)
 {
+    rt_nopipe np; /* libuv writes what sockets still have to send */
+    rt_nopipe_begin(&np);
     vm->in_loop++;
     uv_run(L, mode);
     vm->in_loop--;
+    rt_nopipe_end(&np);
 }
 
 /* ---- Making the scheduler and fibers ---- */

@@ -12,6 +12,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -541,4 +543,26 @@ void rt_raise_errno(kiln_vm *vm, int err, const char *fmt, ...)
     e->fields[0].s = s; /* initializing: no barrier (gc.h) */
     vm->ctx->pending = e;
     rt_raise(vm, RT_PENDING, "%s", msg);
+}
+
+void rt_nopipe_begin(rt_nopipe *p)
+{
+    sigset_t pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    pthread_sigmask(SIG_BLOCK, &pipe_only, &p->old);
+}
+
+void rt_nopipe_end(rt_nopipe *p)
+{
+    sigset_t pending, pipe_only;
+    sigemptyset(&pipe_only);
+    sigaddset(&pipe_only, SIGPIPE);
+    /* the write's SIGPIPE is this thread's: taken here (a process-wide
+     * one, pending for the process, is left to whichever thread takes it) */
+    if (!sigismember(&p->old, SIGPIPE) && sigpending(&pending) == 0 &&
+        sigismember(&pending, SIGPIPE))
+        while (sigtimedwait(&pipe_only, NULL, &(struct timespec){0, 0}) == SIGPIPE) {
+        }
+    pthread_sigmask(SIG_SETMASK, &p->old, NULL);
 }

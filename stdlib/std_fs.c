@@ -23,8 +23,6 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
@@ -117,13 +115,8 @@ ssize_t std_read_fd(int fd, void *buf, size_t n, const atomic_bool *stop)
 
 ssize_t std_write_fd(int fd, const char *p, size_t n, const atomic_bool *stop, size_t *done)
 {
-    /* SIGPIPE blocked on this thread while it writes: a reader gone away
-     * (a FIFO's, a child's stdin) makes write fail with EPIPE and raise
-     * SIGPIPE, taken here, never delivered (it would end the host). */
-    sigset_t pipe_only, old;
-    sigemptyset(&pipe_only);
-    sigaddset(&pipe_only, SIGPIPE);
-    pthread_sigmask(SIG_BLOCK, &pipe_only, &old);
+    rt_nopipe np; /* a reader gone away (a FIFO's, a child's stdin): EPIPE */
+    rt_nopipe_begin(&np);
     ssize_t result = (ssize_t)n;
     *done = 0;
     while (*done < n) {
@@ -133,12 +126,6 @@ ssize_t std_write_fd(int fd, const char *p, size_t n, const atomic_bool *stop, s
             break;
         }
         ssize_t k = write(fd, p + *done, n - *done);
-        if (k < 0 && errno == EPIPE) {
-            while (sigtimedwait(&pipe_only, NULL, &(struct timespec){0, 0}) == SIGPIPE) {
-            }
-            result = -EPIPE;
-            break;
-        }
         if (k < 0 && errno != EINTR && errno != EAGAIN) {
             result = -errno;
             break;
@@ -146,7 +133,7 @@ ssize_t std_write_fd(int fd, const char *p, size_t n, const atomic_bool *stop, s
         if (k > 0)
             *done += (size_t)k;
     }
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    rt_nopipe_end(&np);
     return result;
 }
 

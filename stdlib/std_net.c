@@ -632,7 +632,10 @@ static int n_write(kiln_vm *vm, vm_value *a, vm_value *r)
     if (vm_charge(vm, s->len / VM_BYTES_PER_TICK))
         return -1;
     uv_buf_t b = uv_buf_init(s->data, s->len);
+    rt_nopipe np; /* a peer gone: EPIPE, not the host's death */
+    rt_nopipe_begin(&np);
     int n = s->len ? uv_try_write((uv_stream_t *)&c->s.tcp, &b, 1) : 0;
+    rt_nopipe_end(&np);
     if (n == (int)s->len)
         return 0;
     if (n < 0 && n != UV_EAGAIN)
@@ -659,7 +662,9 @@ static int n_write(kiln_vm *vm, vm_value *a, vm_value *r)
     rt_io_begin(vm, &w);
     q->w = &w;
     b = uv_buf_init(q->data, (unsigned)rest);
+    rt_nopipe_begin(&np);
     int e = uv_write(&q->req, (uv_stream_t *)&c->s.tcp, &b, 1, written);
+    rt_nopipe_end(&np);
     if (e) {
         write_free(q);
         return io_error(vm, e, "write");
