@@ -84,6 +84,11 @@ void rt_trace_frame(kiln_vm *vm, const vm_func *f, uint32_t pc, uint32_t index, 
  * asks first. Traced with KILN_FLAG_TRACE_SYS; false after raising
  * PermissionError. */
 bool rt_sys_check(kiln_vm *vm, unsigned bit, const char *op, const char *path);
+/* RT_SYS_NAME, or'd into the bit: the call acts on the path's last name
+ * itself (removing or renaming it), not on what a symlink there leads to,
+ * so its folder must be inside the allowed folders, not the link's
+ * target (the call then works through that folder's fd: rt_sys_parent_fd). */
+enum { RT_SYS_NAME = 1u << 30 };
 
 /* rt_sys_allowed: the same decision, traced the same way, without raising
  * (for the compiler's reading of imports, when no guest runs): false with

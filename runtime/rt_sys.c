@@ -195,9 +195,34 @@ bool rt_sys_check_run(kiln_vm *vm, const char *op, const char *program)
                   "not an allowed program");
 }
 
+/* resolve() for the path's folder, plus its last name as it is (not
+ * followed); a path ending in "/", "." or ".." is resolved whole. */
+static bool resolve_name(const char *path, char *out)
+{
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!*base || !strcmp(base, ".") || !strcmp(base, ".."))
+        return resolve(path, out);
+    char dir[PATH_MAX], real[PATH_MAX];
+    if (!slash)
+        snprintf(dir, sizeof dir, ".");
+    else if (slash == path)
+        snprintf(dir, sizeof dir, "/");
+    else if ((size_t)(slash - path) < sizeof dir)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
+    else
+        return false;
+    if (!resolve(dir, real))
+        return false;
+    int n = snprintf(out, PATH_MAX, "%s%s%s", real, strcmp(real, "/") ? "/" : "", base);
+    return n > 0 && n < PATH_MAX;
+}
+
 bool rt_sys_allowed(kiln_vm *vm, unsigned bit, const char *op, const char *path, char *why,
                     size_t whylen)
 {
+    bool name = bit & RT_SYS_NAME;
+    bit &= ~(unsigned)RT_SYS_NAME;
     if (!(vm->cfg.allow & bit)) {
         trace(vm, op, path, "denied");
         snprintf(why, whylen, "%s%s%.300s%s: not allowed", op, path ? " " : "", path ? path : "",
@@ -209,7 +234,8 @@ bool rt_sys_allowed(kiln_vm *vm, unsigned bit, const char *op, const char *path,
                                                       : NULL;
     if (path && dirs) {
         char resolved[PATH_MAX];
-        if (!resolve(path, resolved) || !inside(resolved, dirs)) {
+        if (!(name ? resolve_name(path, resolved) : resolve(path, resolved)) ||
+            !inside(resolved, dirs)) {
             trace(vm, op, path, "denied (outside the allowed folders)");
             snprintf(why, whylen, "%s %.300s: outside the allowed folders", op, path);
             return false;

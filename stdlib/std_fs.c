@@ -815,7 +815,8 @@ static int f_list_dir(kiln_vm *vm, vm_value *a, vm_value *r)
 
 static int change(kiln_vm *vm, vm_value *a, int how, const char *op)
 {
-    const char *path = checked(vm, a, VM_ALLOW_WRITE, op);
+    /* removing a symlink removes it, wherever it leads */
+    const char *path = checked(vm, a, VM_ALLOW_WRITE | (how == OP_REMOVE ? RT_SYS_NAME : 0), op);
     if (!path)
         return -1;
     job j = {.dirs = vm->cfg.write_dirs, .path = path, .how = how};
@@ -852,8 +853,8 @@ static int f_rename(kiln_vm *vm, vm_value *a, vm_value *r)
 {
     (void)r;
     const char *from = path_arg(vm, a, 0, "fs.rename"), *to = path_arg(vm, a, 1, "fs.rename");
-    if (!from || !to || !rt_sys_check(vm, VM_ALLOW_WRITE, "fs.rename", from) ||
-        !rt_sys_check(vm, VM_ALLOW_WRITE, "fs.rename", to))
+    if (!from || !to || !rt_sys_check(vm, VM_ALLOW_WRITE | RT_SYS_NAME, "fs.rename", from) ||
+        !rt_sys_check(vm, VM_ALLOW_WRITE | RT_SYS_NAME, "fs.rename", to))
         return -1;
     job j = {.dirs = vm->cfg.write_dirs, .dirs2 = vm->cfg.write_dirs, .path = from, .path2 = to};
     return run(vm, w_rename, &j, "fs.rename");

@@ -560,6 +560,27 @@ for way in read write; do
         fail "io.${way}_file on a silent FIFO under --timeout=0.3: exit $st: $(head -c 200 "$OUT/silent-$way.out")"
     fi
 done
+# Under --allow-write=DIR, a symlink in DIR that leads outside can be
+# renamed and removed (the call acts on the link, in DIR), while a name
+# in a folder outside, reached through such a link, stays refused; the
+# file outside is untouched. Both were refused: the check followed the link.
+rm -rf "$OUT/links" && mkdir -p "$OUT/links/in" "$OUT/links/out"
+echo secret >"$OUT/links/out/file"
+ln -s ../out/file "$OUT/links/in/abs"
+ln -s ../out "$OUT/links/in/outdir"
+printf '%s\n' 'import fs' "let d = \"$OUT/links/in\"" \
+    'fs.rename("${d}/abs", "${d}/abs2")' 'fs.remove("${d}/abs2")' \
+    'try { fs.remove("${d}/outdir/file") } catch e: PermissionError { print("refused") }' \
+    'try { fs.rename("${d}/outdir/file", "${d}/x") } catch e: PermissionError { print("refused") }' \
+    'fs.remove("${d}/outdir")' 'print(fs.list_dir(d).len())' >"$OUT/links.kn"
+got=$(timeout "$TIMEOUT" "$KILN" run --allow-read="$OUT/links/in" --allow-write="$OUT/links/in" \
+    "$OUT/links.kn" 2>&1)
+if [ "$got" = "$(printf 'refused\nrefused\n0')" ] && [ "$(cat "$OUT/links/out/file")" = secret ]; then
+    pass
+else
+    fail "renaming and removing symlinks that lead outside: $(printf %s "$got" | head -c 300)"
+fi
+rm -rf "$OUT/links"
 # A reader that leaves early: io.write_file and fs.write_file to a FIFO
 # whose reader takes 10 bytes and closes raise an IOError (EPIPE); the
 # SIGPIPE of fs's write (on a worker thread) ended the whole process.
