@@ -54,44 +54,91 @@ static void tsan_free(void *p)
 #endif
 #endif
 
-#ifdef KILN_GC_MALLOC
-#define gc_free GC_FREE
-#else
+/* Where an object's memory is from (gc_obj.big), by its size: a block of
+ * the heap's spans (small objects) or a run of its pages (middle-sized
+ * ones), pages.h; a mapping of its own (large ones). In verify mode, whose
+ * checks ask mimalloc which memory is an object's, every object is
+ * mimalloc's; in the KILN_GC_MALLOC build (AddressSanitizer) small and
+ * large objects are the C library's, so that each has its own bounds. */
+enum { GC_FROM_ALLOCATOR, GC_FROM_SPAN, GC_FROM_PAGES, GC_FROM_MAPPING };
+
+#ifndef KILN_GC_MALLOC
 #include <sys/mman.h>
 /* A large object (a big array's or map's buffer) gets pages of its own
  * from the OS, as the large-object spaces of other VMs do: they come
  * zeroed (no memset of memory the kernel has just cleared), may be huge
  * pages (one page fault per 2 MiB instead of 512: growing a million-entry
  * map spent most of its time in page faults), and go back to the OS when
- * the object dies. Not in verify mode, whose checks ask mimalloc which
- * memory is an object's. */
-enum { GC_BIG = 1 << 20, GC_HUGE = 2 << 20 };
-
-static size_t big_len(size_t size)
-{
-    return (size + 4095) & ~(size_t)4095;
-}
+ * the object dies. In the KILN_GC_MALLOC build it is calloc's, for
+ * AddressSanitizer to see its bounds. */
+enum { GC_HUGE = 2 << 20 };
 
 static gc_obj *big_alloc(size_t size)
 {
-    void *p = mmap(NULL, big_len(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    void *p =
+        mmap(NULL, gc_pages_len(size), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED)
         return NULL;
     if (size >= GC_HUGE)
-        (void)madvise(p, big_len(size), MADV_HUGEPAGE); /* a hint: without, small pages */
+        (void)madvise(p, gc_pages_len(size), MADV_HUGEPAGE); /* a hint: without, small pages */
     gc_obj *o = p;
-    o->big = 1;
+    o->big = GC_FROM_MAPPING;
+    return o;
+}
+#endif
+
+/* What the heap may hold, the free blocks of its spans included: a
+ * sixteenth more than the limit on objects. */
+static size_t held_cap(const gc_heap *h)
+{
+    return h->limit + h->limit / 16;
+}
+
+/* Zeroed memory for an object of `size` bytes, from where its size says. */
+static gc_obj *obj_alloc(gc_heap *h, size_t size)
+{
+    gc_obj *o;
+    if (h->verify) {
+        o = GC_ZALLOC(size);
+    } else if (size <= GC_SMALL_MAX) {
+#ifdef KILN_GC_MALLOC
+        o = GC_ZALLOC(size);
+#else
+        if ((o = gc_small_alloc(&h->pages, size)))
+            o->big = GC_FROM_SPAN;
+#endif
+    } else if (size <= GC_PAGES_MAX) {
+        /* Free pages holding memory count as the heap's near its limit:
+         * the process stays within it (pages.h). */
+        size_t len = gc_pages_len(size);
+        size_t held = gc_in_use(h) + len;
+        if (h->limit && held + h->pages.dirty > held_cap(h))
+            gc_pages_trim(&h->pages, held_cap(h) > held ? held_cap(h) - held : 0);
+        if ((o = gc_pages_alloc(&h->pages, size)))
+            o->big = GC_FROM_PAGES;
+    } else {
+#ifdef KILN_GC_MALLOC
+        o = GC_ZALLOC(size);
+#else
+        o = big_alloc(size);
+#endif
+    }
     return o;
 }
 
-static void gc_free(gc_obj *o)
+static void gc_free(gc_heap *h, gc_obj *o)
 {
-    if (o->big)
-        munmap(o, big_len(o->size));
+    if (o->big == GC_FROM_SPAN)
+        gc_small_free(&h->pages, o);
+    else if (o->big == GC_FROM_PAGES)
+        gc_pages_free(&h->pages, o, o->size);
+#ifndef KILN_GC_MALLOC
+    else if (o->big == GC_FROM_MAPPING)
+        munmap(o, gc_pages_len(o->size));
+#endif
     else
         GC_FREE(o);
 }
-#endif
 
 /* ---- The gray stack (segments: gc.h) ---- */
 
@@ -178,11 +225,11 @@ bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, voi
     memset(h, 0, sizeof *h);
     h->limit = limit;
     h->threshold = KILN_GC_MIN_HEAP;
-    for (size_t i = 0; i <= GC_SMALL >> 3; i++) /* what mimalloc gives a small request */
+    for (size_t i = 0; i <= GC_SMALL >> 3; i++) /* a small request's block */
 #ifdef KILN_GC_MALLOC
         h->small_charge[i] = (uint32_t)(i << 3);
 #else
-        h->small_charge[i] = (uint32_t)mi_good_size(i << 3);
+        h->small_charge[i] = (uint32_t)gc_small_len(i ? i << 3 : 1);
 #endif
     h->roots = roots;
     h->trace = trace;
@@ -199,41 +246,35 @@ void gc_destroy(gc_heap *h)
         gc_obj *next = o->next;
         if (h->final_kinds >> o->kind & 1)
             h->finalize(o, h->ctx);
-        gc_free(o);
+        gc_free(h, o);
         o = next;
     }
+    gc_pages_destroy(&h->pages);
     gray_trim(h, 0);
     memset(h, 0, sizeof *h);
 }
 
 /* ---- What an object costs the heap ---- */
 
-/* The memory an object takes: what the allocator gave it (its size
- * class) or its pages, so the heap limit bounds the real footprint. */
-/* Objects above mimalloc's medium size get pages of their own (from it,
- * or big_alloc's): what they touch is their size in whole pages, though
- * mimalloc may reserve up to twice that. Below, a size class's block. */
-enum { GC_MEDIUM = 128 << 10 };
-
+/* The memory an object takes, so the heap limit bounds the real
+ * footprint: its pages (the heap's or its own mapping's), or its size
+ * class's block. The same in every mode: under --gc-verify an object is
+ * mimalloc's (or the C library's) but charged as it would be otherwise,
+ * so that a program runs out of memory at the same point. */
 size_t gc_charge(const gc_heap *h, size_t size)
 {
-#ifdef KILN_GC_MALLOC
-    (void)h;
-    return size;
-#else
-    if (size <= GC_SMALL) /* the common case, without a call into mimalloc */
+    if (size <= GC_SMALL) /* the common case, from a table */
         return h->small_charge[(size + 7) >> 3];
-    return size > GC_MEDIUM ? big_len(size) : mi_good_size(size);
+#ifdef KILN_GC_MALLOC
+    return size >= GC_PAGES_MIN && size <= GC_PAGES_MAX ? gc_pages_len(size) : size;
+#else
+    return size <= GC_SMALL_MAX ? gc_small_len(size) : gc_pages_len(size);
 #endif
 }
 
 size_t gc_footprint(const gc_heap *h, const gc_obj *o)
 {
-#ifndef KILN_GC_MALLOC
-    if (o->size > GC_SMALL && o->size <= GC_MEDIUM) /* the block mimalloc gave */
-        return mi_usable_size(o);
-#endif
-    return gc_charge(h, o->size);
+    return o->big >= GC_FROM_PAGES ? gc_pages_len(o->size) : gc_charge(h, o->size);
 }
 
 /* Clears every mark (verification, the epoch's wrap). */
@@ -358,7 +399,7 @@ static bool sweep(gc_heap *h)
         h->freed_last += n;
         if (h->final_kinds >> o->kind & 1)
             h->finalize(o, h->ctx);
-        gc_free(o);
+        gc_free(h, o);
     }
     h->sweep = NULL;
     h->stale = false;
@@ -388,6 +429,8 @@ static void verify(gc_heap *h)
 
 /* ---- Collecting ---- */
 
+enum { GC_KEEP = 4 * KILN_GC_MIN_HEAP };
+
 /* A pending sweep finished, then a whole cycle (mark, sweep). When
  * `may_stop`, should_stop is asked as it goes (never in verify mode,
  * whose check needs a whole collection and every mark clear after it).
@@ -406,6 +449,16 @@ static bool collect(gc_heap *h, bool may_stop)
             verify(h);
         size_t next = h->bytes / 100 * KILN_GC_GROWTH;
         h->threshold = h->bytes + (next > KILN_GC_MIN_HEAP ? next : KILN_GC_MIN_HEAP);
+        /* Free pages keep their memory for twice what the heap may take
+         * before the next collection, GC_KEEP at least (what the next
+         * cycles take again costs page faults when given back: a cycle's
+         * garbage varies), within the limit; the rest goes back to the OS. */
+        size_t keep = 2 * (h->threshold - h->bytes);
+        keep = keep > GC_KEEP ? keep : GC_KEEP;
+        size_t held = gc_in_use(h), cap = held_cap(h);
+        if (h->limit)
+            keep = cap > held + keep ? keep : cap > held ? cap - held : 0;
+        gc_pages_trim(&h->pages, keep);
         h->collections++;
     }
     h->collecting = false;
@@ -430,10 +483,21 @@ static size_t reserve_of(const gc_heap *h)
     return r > ((size_t)1 << 20) ? (size_t)1 << 20 : r;
 }
 
+size_t gc_in_use(const gc_heap *h)
+{
+    return h->bytes + gc_pages_holes(&h->pages);
+}
+
+/* Whether `size` more bytes would pass the limit (the reserve kept). The
+ * objects' footprints count (h->bytes: the same in every mode, so a
+ * program runs out of memory at the same point with --gc-stress), and
+ * what the heap holds, free blocks in spans included (gc_in_use), may not
+ * pass held_cap: the process stays within the limit (and a sixteenth)
+ * however fragmented the heap is. */
 static bool over_limit(const gc_heap *h, size_t size)
 {
     size_t cap = h->limit - (h->in_reserve ? 0 : reserve_of(h));
-    return h->limit && (size > cap || h->bytes > cap - size);
+    return h->limit && (size > cap || h->bytes > cap - size || gc_in_use(h) > held_cap(h) - size);
 }
 
 /* gc_alloc's failure for want of memory (h->stopped says not stopped). */
@@ -459,26 +523,16 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
         if (first || over_limit(h, need))
             return no_memory(h);
     }
-#ifdef KILN_GC_MALLOC
-    gc_obj *o = GC_ZALLOC(size);
-#else
-    gc_obj *o = size >= GC_BIG && !h->verify ? big_alloc(size) : GC_ZALLOC(size);
-#endif
+    gc_obj *o = obj_alloc(h, size);
     if (!o)
         return no_memory(h);
     o->kind = kind;
-    o->size = (uint32_t)size;
-    size_t real = size > GC_SMALL ? gc_footprint(h, o) : need;
-    if (real > need && over_limit(h, real)) { /* the allocator gave more than it said */
-        gc_free(o);
-        h->in_reserve = true;
-        return no_memory(h);
-    }
-    o->next = h->all; /* on the list only once it is kept */
+    o->size = (uint32_t)size; /* gc_footprint(h, o) == need from here on */
+    o->next = h->all;         /* on the list only once it is kept */
     h->all = o;
     if (h->sweep == &h->all) /* the pending sweep will visit it: it must survive */
         o->mark = h->epoch;
-    h->bytes += real;
+    h->bytes += need;
     return o;
 }
 

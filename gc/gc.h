@@ -117,12 +117,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pages.h"
+
 typedef struct gc_obj {
     struct gc_obj *next; /* all objects of the heap, newest first */
     uint8_t kind;        /* what the object is (VM_OBJ_*) */
     uint8_t mark;        /* the epoch of the mark phase that reached it, or 0 */
     uint8_t live;        /* gc_verify: survived the last sweep */
-    uint8_t big;         /* pages of its own, from the OS (gc.c, GC_BIG) */
+    uint8_t big;         /* where its memory is from: GC_FROM_* (gc.c) */
     uint32_t size;       /* bytes, header included */
 } gc_obj;
 
@@ -178,6 +180,7 @@ struct gc_heap {
     void (*finalize)(gc_obj *o, void *ctx);
     /* gc_charge of the sizes up to GC_SMALL, by size / 8 rounded up. */
     uint32_t small_charge[GC_SMALL / 8 + 1];
+    gc_pages pages; /* middle-sized objects' pages (pages.h) */
     bool verifying;
     bool gray_overflow; /* the mark stack could not grow: rescan needed */
     /* Stopping (see "stop" above). should_stop(ctx), NULL for never, is
@@ -224,6 +227,10 @@ size_t gc_footprint(const gc_heap *h, const gc_obj *o);
  * do not fit, h->stopped telling whether should_stop cut the collection
  * short), gc_release gives them back. */
 bool gc_reserve(gc_heap *h, size_t n);
+/* gc_in_use: what the heap holds against its limit: the objects'
+ * footprints, reserved bytes, and the free blocks of its spans (memory
+ * held, usable only by objects of their size classes). */
+size_t gc_in_use(const gc_heap *h);
 void gc_release(gc_heap *h, size_t n);
 size_t gc_charge(const gc_heap *h, size_t size);
 

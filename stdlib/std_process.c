@@ -382,7 +382,7 @@ static int run_program(kiln_vm *vm, vm_value *a, vm_value *r, int nargs)
     proc *p = start(vm, a, nargs, false, "process.run");
     if (!p)
         return -1;
-    size_t room = vm->heap.limit > vm->heap.bytes ? vm->heap.limit - vm->heap.bytes : 0;
+    size_t held = gc_in_use(&vm->heap), room = vm->heap.limit > held ? vm->heap.limit - held : 0;
     int rc = 0;
     for (int i = 0; i < 2; i++) {
         p->s[i].collect = true;

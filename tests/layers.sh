@@ -30,7 +30,7 @@ check() {
 }
 
 IMAGE="vm/config.h vm/image.h vm/opcodes.h vm/roles.h vm/vm_live.h"
-GC="gc/gc.h vm/config.h"
+GC="gc/gc.h gc/pages.h vm/config.h"
 VMSTATE="$IMAGE $GC vm/vm.h vm/frame.h runtime/rt.h stdlib/std.h"
 EXEC="$VMSTATE interp/interp.h interp/ops.h jit/jit.h jit/jit_int.h jit/x64.h"
 

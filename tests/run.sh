@@ -473,7 +473,8 @@ for flags in --jit=on --jit=always "--jit=on --gc-stress --gc-verify"; do
     fi
 done
 # --heap-limit bounds real memory: each tests/heapcap program fills the
-# heap (arrays, a map of strings, objects and maps mixed) until
+# heap (arrays, a map of strings, objects and maps mixed, strings of every
+# length made by concatenation) until
 # OutOfMemoryError (exit 1), and its peak RSS (build/maxrss) must stay
 # within the limit * 1.1 + 8 MiB, at 16 and 64 MiB. Not under sanitizers
 # (make asan passes no MAXRSS).
@@ -496,7 +497,7 @@ heapcap() {
     fi
 }
 if [ -n "${MAXRSS:-}" ]; then
-    for prog in arrays maps mixed two_phase; do
+    for prog in arrays maps mixed strings two_phase; do
         for mib in 16 64; do
             heapcap $mib "$prog.kn" OutOfMemoryError /dev/null "tests/heapcap/$prog.kn"
         done

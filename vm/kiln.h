@@ -573,8 +573,9 @@ KILN_API kiln_status kiln_set_limits(kiln_vm *vm, uint64_t fuel, double seconds)
  * limit. */
 KILN_API uint64_t kiln_fuel_used(const kiln_vm *vm);
 
-/* kiln_heap_used: the bytes of the guest's objects now in the heap, the
- * garbage not yet collected included (what kiln_config.heap_limit caps). */
+/* kiln_heap_used: the bytes the heap holds against kiln_config.heap_limit:
+ * the guest's objects, the garbage not yet collected included, and the
+ * free blocks it keeps among them for objects of their sizes. */
 KILN_API size_t kiln_heap_used(const kiln_vm *vm);
 
 /* kiln_collect: a full collection now; from a native too. */

@@ -645,7 +645,7 @@ uint64_t kiln_fuel_used(const kiln_vm *vm)
 
 size_t kiln_heap_used(const kiln_vm *vm)
 {
-    return vm ? vm->heap.bytes : 0;
+    return vm ? gc_in_use(&vm->heap) : 0;
 }
 
 kiln_status kiln_collect(kiln_vm *vm)

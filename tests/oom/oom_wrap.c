@@ -7,7 +7,7 @@
  * calls do not. Each allocation (malloc, calloc, realloc, strdup, mmap) is
  * numbered from 1; the one numbered `at` fails (returns NULL or
  * MAP_FAILED with errno ENOMEM), and with `from` set every one after it
- * too. Blocks and mappings alive are counted, so a driver can tell a leak
+ * too. Blocks and mapped pages alive are counted, so a driver can tell a leak
  * right after kiln_free. This state is the test's, not the library's.
  *
  * Set in-process with oom_arm, or for a whole process (build/oom/kiln-oom)
@@ -127,13 +127,21 @@ char *__wrap_strdup(const char *s)
     return d ? memcpy(d, s, n) : NULL;
 }
 
+/* Mappings are counted in pages: a mapping may be given back in parts
+ * (the collector maps twice a chunk's size and unmaps what is not
+ * aligned), so calls do not pair. */
+static size_t pages_of(size_t len)
+{
+    return (len + 4095) / 4096;
+}
+
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (fail_now())
         return MAP_FAILED;
     void *p = __real_mmap(addr, len, prot, flags, fd, off);
     if (p != MAP_FAILED)
-        __atomic_add_fetch(&maps, 1, __ATOMIC_SEQ_CST);
+        __atomic_add_fetch(&maps, (long long)pages_of(len), __ATOMIC_SEQ_CST);
     return p;
 }
 
@@ -141,7 +149,7 @@ int __wrap_munmap(void *addr, size_t len)
 {
     int rc = __real_munmap(addr, len);
     if (rc == 0)
-        __atomic_sub_fetch(&maps, 1, __ATOMIC_SEQ_CST);
+        __atomic_sub_fetch(&maps, (long long)pages_of(len), __ATOMIC_SEQ_CST);
     return rc;
 }
 

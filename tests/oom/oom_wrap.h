@@ -11,7 +11,7 @@ void oom_arm(long long n, int fail_from);
 long long oom_count(void);
 /* oom_injected: of those, how many were made to fail. */
 long long oom_injected(void);
-/* oom_live_blocks, oom_live_maps: heap blocks and mappings libkiln holds. */
+/* oom_live_blocks, oom_live_maps: heap blocks and mapped pages libkiln holds. */
 long long oom_live_blocks(void);
 long long oom_live_maps(void);
 
