@@ -58,8 +58,10 @@ static void tsan_free(void *p)
  * the heap's spans (small objects) or a run of its pages (middle-sized
  * ones), pages.h; a mapping of its own (large ones). In verify mode, whose
  * checks ask mimalloc which memory is an object's, every object is
- * mimalloc's; in the KILN_GC_MALLOC build (AddressSanitizer) small and
- * large objects are the C library's, so that each has its own bounds. */
+ * mimalloc's. In the KILN_GC_MALLOC build (make asan) large objects and
+ * verify mode's are the C library's, each with its own bounds and freed
+ * memory held back by AddressSanitizer; spans and runs poison what is not
+ * handed out (pages.c), so the build tests the heap's own memory too. */
 enum { GC_FROM_ALLOCATOR, GC_FROM_SPAN, GC_FROM_PAGES, GC_FROM_MAPPING };
 
 #ifndef KILN_GC_MALLOC
@@ -101,12 +103,8 @@ static gc_obj *obj_alloc(gc_heap *h, size_t size)
     if (h->verify) {
         o = GC_ZALLOC(size);
     } else if (size <= GC_SMALL_MAX) {
-#ifdef KILN_GC_MALLOC
-        o = GC_ZALLOC(size);
-#else
         if ((o = gc_small_alloc(&h->pages, size)))
             o->big = GC_FROM_SPAN;
-#endif
     } else if (size <= GC_PAGES_MAX) {
         /* Free pages holding memory count as the heap's near its limit:
          * the process stays within it (pages.h). */
@@ -226,11 +224,7 @@ bool gc_init(gc_heap *h, size_t limit, gc_roots_fn roots, gc_trace_fn trace, voi
     h->limit = limit;
     h->threshold = KILN_GC_MIN_HEAP;
     for (size_t i = 0; i <= GC_SMALL >> 3; i++) /* a small request's block */
-#ifdef KILN_GC_MALLOC
-        h->small_charge[i] = (uint32_t)(i << 3);
-#else
         h->small_charge[i] = (uint32_t)gc_small_len(i ? i << 3 : 1);
-#endif
     h->roots = roots;
     h->trace = trace;
     h->ctx = ctx;
@@ -265,11 +259,7 @@ size_t gc_charge(const gc_heap *h, size_t size)
 {
     if (size <= GC_SMALL) /* the common case, from a table */
         return h->small_charge[(size + 7) >> 3];
-#ifdef KILN_GC_MALLOC
-    return size >= GC_PAGES_MIN && size <= GC_PAGES_MAX ? gc_pages_len(size) : size;
-#else
     return size <= GC_SMALL_MAX ? gc_small_len(size) : gc_pages_len(size);
-#endif
 }
 
 size_t gc_footprint(const gc_heap *h, const gc_obj *o)

@@ -99,9 +99,12 @@
  *      allocator has set its class or function, which it does before
  *      anything else can allocate.
  *
- * Modes: KILN_GC_MALLOC (used by `make asan`) takes objects from the C
- * library's calloc and free instead of mimalloc's, so AddressSanitizer
- * and Valgrind see each one; the code is otherwise the same. `stress` collects at every allocation,
+ * Memory: the heap's own pages (pages.h): blocks of size classes for
+ * small objects, runs of pages for middle-sized ones; a mapping of its own
+ * for a large one; mimalloc's in verify mode. KILN_GC_MALLOC (used by
+ * `make asan`) takes large objects and verify mode's from the C library's
+ * calloc and free instead, so AddressSanitizer and Valgrind see each one;
+ * the code is otherwise the same. `stress` collects at every allocation,
  * proving the root maps; `verify` checks after each collection that everything reachable survived
  * (see gc_collect), and checks and records every gc_barrier call.
  *

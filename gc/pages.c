@@ -233,9 +233,22 @@ static size_t class_len(size_t cls)
     return ((size_t)1 << k) + (m % 4 + 1) * ((size_t)1 << (k - 2));
 }
 
+/* The class of an object of `size` bytes. Under AddressSanitizer with
+ * REDZONE bytes more, poisoned, so that reading or writing past an
+ * object's end is caught even where the next block begins. */
+#ifdef PAGES_ASAN
+enum { REDZONE = 16 };
+#else
+enum { REDZONE = 0 };
+#endif
+static size_t block_class(size_t size)
+{
+    return class_of(size + REDZONE <= GC_SMALL_MAX ? size + REDZONE : GC_SMALL_MAX);
+}
+
 size_t gc_small_len(size_t size)
 {
-    return class_len(class_of(size));
+    return class_len(block_class(size));
 }
 
 /* A span's pages: 4 for blocks up to 1 KiB, else room for 8 blocks. */
@@ -286,7 +299,7 @@ static gc_span *span_new(gc_pages *p, size_t cls)
 
 void *gc_small_alloc(gc_pages *p, size_t size)
 {
-    size_t cls = class_of(size);
+    size_t cls = block_class(size);
     gc_span *s = p->room[cls];
     if (!s && !(s = span_new(p, cls)))
         return NULL;
