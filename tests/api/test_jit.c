@@ -496,6 +496,21 @@ Test(jit, a_catch_clause_looping_to_its_throw_runs_out_of_fuel)
     uint8_t *img = patched_image(src, &len, 1, old, new, 8);
     /* the clause's print never runs; the stop is the same in every mode */
     run_modes(img, len, 100000, KILN_ERR_LIMIT, "", "out of fuel");
+    /* and a deadline stops it too, in every mode: the interrupt flag is
+     * looked at where the clause is entered */
+    const int modes[] = {KILN_JIT_OFF, KILN_JIT_ON, KILN_JIT_ALWAYS};
+    for (int m = 0; m < 3; m++) {
+        kiln_config cfg;
+        kiln_config_init(&cfg);
+        cfg.jit = modes[m];
+        cfg.flags = KILN_FLAG_NO_CHECKSUM;
+        cfg.timeout = 0.05;
+        kiln_vm *vm = kiln_new(&cfg);
+        cr_assert_eq(kiln_load_image(vm, img, len), KILN_OK, "%s", kiln_error(vm));
+        cr_assert_eq(kiln_run(vm), KILN_ERR_LIMIT, "mode %d: %s", modes[m], kiln_error(vm));
+        cr_assert(strstr(kiln_error(vm), "out of time"), "mode %d: %s", modes[m], kiln_error(vm));
+        kiln_free(vm);
+    }
     free(img);
 }
 
