@@ -567,6 +567,8 @@ void comp_lex(comp *C)
         }
         size_t k;
         for (k = 0; k < sizeof OPERATORS / sizeof OPERATORS[0]; k++) {
+            if (OPERATORS[k].text[0] != c) /* most fail here, before strlen and memcmp */
+                continue;
             size_t n = strlen(OPERATORS[k].text);
             if ((size_t)(L.end - L.p) >= n && memcmp(L.p, OPERATORS[k].text, n) == 0) {
                 push(&L, OPERATORS[k].type, start);
