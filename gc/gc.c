@@ -96,6 +96,21 @@ static size_t held_cap(const gc_heap *h)
     return h->limit + h->limit / 16;
 }
 
+/* Free pages holding memory count as the heap's near its limit, so the
+ * process stays within it: trimmed before `len` more bytes are held. For
+ * small objects too (len 0: a span's pages are counted as held once it is
+ * made): a new span may take fresh pages while free runs too short for
+ * any span or object (a page or two between live runs) keep their memory
+ * (red-team finding: 85 MB under --heap-limit=64M). */
+static void trim_for(gc_heap *h, size_t len)
+{
+    if (!h->limit) /* the common case: one test on the allocation path */
+        return;
+    size_t held = gc_in_use(h) + len;
+    if (held + h->pages.dirty > held_cap(h))
+        gc_pages_trim(&h->pages, held_cap(h) > held ? held_cap(h) - held : 0);
+}
+
 /* Zeroed memory for an object of `size` bytes, from where its size says. */
 static gc_obj *obj_alloc(gc_heap *h, size_t size)
 {
@@ -103,15 +118,11 @@ static gc_obj *obj_alloc(gc_heap *h, size_t size)
     if (h->verify) {
         o = GC_ZALLOC(size);
     } else if (size <= GC_SMALL_MAX) {
+        trim_for(h, 0);
         if ((o = gc_small_alloc(&h->pages, size)))
             o->big = GC_FROM_SPAN;
     } else if (size <= GC_PAGES_MAX) {
-        /* Free pages holding memory count as the heap's near its limit:
-         * the process stays within it (pages.h). */
-        size_t len = gc_pages_len(size);
-        size_t held = gc_in_use(h) + len;
-        if (h->limit && held + h->pages.dirty > held_cap(h))
-            gc_pages_trim(&h->pages, held_cap(h) > held ? held_cap(h) - held : 0);
+        trim_for(h, gc_pages_len(size));
         if ((o = gc_pages_alloc(&h->pages, size)))
             o->big = GC_FROM_PAGES;
     } else {
@@ -254,7 +265,7 @@ void gc_destroy(gc_heap *h)
  * footprint: its pages (the heap's or its own mapping's), or its size
  * class's block. The same in every mode: under --gc-verify an object is
  * mimalloc's (or the C library's) but charged as it would be otherwise,
- * so that a program runs out of memory at the same point. */
+ * so that a program's objects reach the limit at the same point. */
 size_t gc_charge(const gc_heap *h, size_t size)
 {
     if (size <= GC_SMALL) /* the common case, from a table */
@@ -479,11 +490,12 @@ size_t gc_in_use(const gc_heap *h)
 }
 
 /* Whether `size` more bytes would pass the limit (the reserve kept). The
- * objects' footprints count (h->bytes: the same in every mode, so a
- * program runs out of memory at the same point with --gc-stress), and
- * what the heap holds, free blocks in spans included (gc_in_use), may not
- * pass held_cap: the process stays within the limit (and a sixteenth)
- * however fragmented the heap is. */
+ * objects' footprints count (h->bytes: the same in every mode), and what
+ * the heap holds, free blocks in spans included (gc_in_use), may not pass
+ * held_cap: the process stays within the limit (and a sixteenth) however
+ * fragmented the heap is. Only a heap whose free blocks pass that
+ * sixteenth (and the reserve) runs out at a point that depends on where
+ * its objects were placed, which --gc-stress and --gc-verify change. */
 static bool over_limit(const gc_heap *h, size_t size)
 {
     size_t cap = h->limit - (h->in_reserve ? 0 : reserve_of(h));

@@ -323,10 +323,10 @@ void gc_small_free(gc_pages *p, void *o)
 {
     gc_chunk *c = chunk_of(o);
     gc_span *s = (gc_span *)page_addr(c, c->span[page_of(c, o)]);
+    POISON(o, class_len(s->cls));
+    UNPOISON(o, sizeof(void *)); /* the link */
     *(void **)o = s->free;
     s->free = o;
-    POISON(o, class_len(s->cls));
-    UNPOISON(o, sizeof(void *));
     s->used--;
     p->block_bytes -= class_len(s->cls);
     if (!s->listed) {

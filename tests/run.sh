@@ -519,7 +519,7 @@ heapcap() {
     fi
 }
 if [ -n "${MAXRSS:-}" ]; then
-    for prog in arrays maps mixed strings two_phase; do
+    for prog in arrays gaps maps mixed strings two_phase; do
         for mib in 16 64; do
             heapcap $mib "$prog.kn" OutOfMemoryError /dev/null "tests/heapcap/$prog.kn"
         done
