@@ -102,7 +102,7 @@ static size_t held_cap(const gc_heap *h)
  * made): a new span may take fresh pages while free runs too short for
  * any span or object (a page or two between live runs) keep their memory
  * (red-team finding: 85 MB under --heap-limit=64M). */
-static void trim_for(gc_heap *h, size_t len)
+static inline void trim_for(gc_heap *h, size_t len)
 {
     if (!h->limit) /* the common case: one test on the allocation path */
         return;
@@ -496,7 +496,7 @@ size_t gc_in_use(const gc_heap *h)
  * fragmented the heap is. Only a heap whose free blocks pass that
  * sixteenth (and the reserve) runs out at a point that depends on where
  * its objects were placed, which --gc-stress and --gc-verify change. */
-static bool over_limit(const gc_heap *h, size_t size)
+static inline bool over_limit(const gc_heap *h, size_t size)
 {
     size_t cap = h->limit - (h->in_reserve ? 0 : reserve_of(h));
     return h->limit && (size > cap || h->bytes > cap - size || gc_in_use(h) > held_cap(h) - size);
