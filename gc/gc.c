@@ -489,17 +489,25 @@ size_t gc_in_use(const gc_heap *h)
     return h->bytes + gc_pages_holes(&h->pages);
 }
 
-/* Whether `size` more bytes would pass the limit (the reserve kept). The
+/* Whether `size` more bytes would pass the limit less `reserve`. The
  * objects' footprints count (h->bytes: the same in every mode), and what
  * the heap holds, free blocks in spans included (gc_in_use), may not pass
  * held_cap: the process stays within the limit (and a sixteenth) however
  * fragmented the heap is. Only a heap whose free blocks pass that
  * sixteenth (and the reserve) runs out at a point that depends on where
  * its objects were placed, which --gc-stress and --gc-verify change. */
+static inline bool over_cap(const gc_heap *h, size_t size, size_t reserve)
+{
+    size_t cap = h->limit - reserve, held = held_cap(h) - reserve;
+    return h->limit && (size > cap || h->bytes > cap - size || gc_in_use(h) > held - size);
+}
+
+/* The reserve is kept under both caps, so that a failure for want of held
+ * memory leaves the handler room too (red-team finding: its first
+ * allocation failed again). */
 static inline bool over_limit(const gc_heap *h, size_t size)
 {
-    size_t cap = h->limit - (h->in_reserve ? 0 : reserve_of(h));
-    return h->limit && (size > cap || h->bytes > cap - size || gc_in_use(h) > held_cap(h) - size);
+    return over_cap(h, size, h->in_reserve ? 0 : reserve_of(h));
 }
 
 /* gc_alloc's failure for want of memory (h->stopped says not stopped). */
@@ -517,7 +525,7 @@ gc_obj *gc_alloc(gc_heap *h, size_t size, uint8_t kind)
     if (!h->collecting && (h->stress || h->bytes + need > h->threshold || over_limit(h, need)) &&
         !collect(h, true))
         return NULL; /* stopped: h->stopped */
-    if (h->in_reserve && h->bytes + need <= h->limit - reserve_of(h))
+    if (h->in_reserve && !over_cap(h, need, reserve_of(h)))
         h->in_reserve = false; /* back under: the reserve is kept again */
     if (over_limit(h, need)) {
         bool first = !h->in_reserve;
