@@ -251,10 +251,15 @@ size_t gc_small_len(size_t size)
     return class_len(block_class(size));
 }
 
-/* A span's pages: 4 for blocks up to 1 KiB, else room for 8 blocks. */
+/* A span's pages: 4 for blocks up to 1 KiB; past that, room for 4 blocks,
+ * or 2 past 4 KiB (what fits in the pages rounded up: up to 6). Few: a
+ * block kept alive holds its span's free blocks, which only its class can
+ * use and which count against the heap limit (held_cap, gc.c). With 8
+ * blocks, 13 live strings of 1 to 16 KiB held half a MiB (red-team
+ * finding: under --heap-limit=1M a program got a third of the room). */
 static size_t span_pages(size_t len)
 {
-    return len <= 1024 ? 4 : (SPAN_HEAD + 8 * len + GC_PAGE - 1) / GC_PAGE;
+    return len <= 1024 ? 4 : (SPAN_HEAD + (len <= 4096 ? 4 : 2) * len + GC_PAGE - 1) / GC_PAGE;
 }
 
 static void span_list(gc_pages *p, gc_span *s)
