@@ -90,10 +90,13 @@ static gc_obj *big_alloc(size_t size)
 #endif
 
 /* What the heap may hold, the free blocks of its spans included: a
- * sixteenth more than the limit on objects. */
+ * sixteenth and 512 KiB more than the limit on objects. The process stays
+ * within the limit, a tenth and a few MiB; free blocks up to that never
+ * stop a program sooner than its objects would (a small heap's first
+ * spans, 16 KiB a class, are more than a 512 KiB limit's sixteenth). */
 static size_t held_cap(const gc_heap *h)
 {
-    return h->limit + h->limit / 16;
+    return h->limit + h->limit / 16 + ((size_t)512 << 10);
 }
 
 /* Free pages holding memory count as the heap's near its limit, so the
@@ -111,11 +114,22 @@ static inline void trim_for(gc_heap *h, size_t len)
         gc_pages_trim(&h->pages, held_cap(h) > held ? held_cap(h) - held : 0);
 }
 
+/* A heap's small objects are the allocator's until it holds GC_OWN_FROM
+ * bytes or makes a middle-sized object, when it maps its first chunk: a
+ * ready VM makes a few objects of many classes, and a span each (a page
+ * each, and the chunk's header) took 39 KiB of memory per VM where
+ * mimalloc, sharing its pages among the VMs of a process, took 18. What
+ * the allocator holds then is bounded by GC_OWN_FROM. */
+enum { GC_OWN_FROM = 256 << 10 };
+
 /* Zeroed memory for an object of `size` bytes, from where its size says. */
 static gc_obj *obj_alloc(gc_heap *h, size_t size)
 {
     gc_obj *o;
     if (h->verify) {
+        o = GC_ZALLOC(size);
+    } else if (size <= GC_SMALL_MAX && !h->pages.chunks && h->bytes < GC_OWN_FROM) {
+        /* A small heap's objects are the allocator's (below). */
         o = GC_ZALLOC(size);
     } else if (size <= GC_SMALL_MAX) {
         trim_for(h, 0);
@@ -492,10 +506,10 @@ size_t gc_in_use(const gc_heap *h)
 /* Whether `size` more bytes would pass the limit less `reserve`. The
  * objects' footprints count (h->bytes: the same in every mode), and what
  * the heap holds, free blocks in spans included (gc_in_use), may not pass
- * held_cap: the process stays within the limit (and a sixteenth) however
- * fragmented the heap is. Only a heap whose free blocks pass that
- * sixteenth (and the reserve) runs out at a point that depends on where
- * its objects were placed, which --gc-stress and --gc-verify change. */
+ * held_cap: the process stays within the limit (a sixteenth and 512 KiB
+ * more) however fragmented the heap is. Only a heap whose free blocks
+ * pass that slack runs out at a point that depends on where its objects
+ * were placed, which --gc-stress and --gc-verify change. */
 static inline bool over_cap(const gc_heap *h, size_t size, size_t reserve)
 {
     size_t cap = h->limit - reserve, held = held_cap(h) - reserve;

@@ -4,6 +4,7 @@
  */
 #include "pages.h"
 
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
@@ -25,6 +26,17 @@
 
 enum { FREE = 0x8000 }; /* in a tag: the run is free */
 
+/* A span of small blocks: its header is kept in its chunk's header, at
+ * its first page's place, so that its blocks fill its pages exactly. */
+typedef struct gc_span {
+    struct gc_span *next, *prev; /* on its class's list of spans with room */
+    void *free;                  /* freed blocks, linked through their first word */
+    uint32_t used;               /* blocks handed out */
+    uint32_t fresh;              /* blocks never handed out start at this one */
+    uint32_t cap;                /* blocks in all */
+    uint16_t cls, pages;
+    bool listed; /* on the class's list */
+} gc_span;
 typedef struct gc_chunk {
     struct gc_chunk *next; /* the heap's chunks */
     size_t used;           /* pages in objects */
@@ -37,6 +49,7 @@ typedef struct gc_chunk {
     /* At a free run's first page: the next and the previous run's first
      * page on its list. */
     char *link[GC_CHUNK_PAGES][2];
+    gc_span spans[GC_CHUNK_PAGES]; /* a span's header, at its first page */
 } gc_chunk;
 
 /* The header's pages, before the first page a run may use. */
@@ -71,15 +84,15 @@ static void run_insert(gc_pages *p, gc_chunk *c, size_t i, size_t n)
 {
     c->tag[i] = c->tag[i + n - 1] = (uint16_t)(n | FREE);
     size_t l = list_of(n);
-    char *run = page_addr(c, i), *head = p->free[l];
+    char *run = page_addr(c, i), *head = p->lists->free[l];
     c->link[i][0] = head;
     c->link[i][1] = NULL;
     if (head) {
         gc_chunk *hc = chunk_of(head);
         hc->link[page_of(hc, head)][1] = run;
     }
-    p->free[l] = run;
-    p->nonempty[l / 64] |= (uint64_t)1 << (l % 64);
+    p->lists->free[l] = run;
+    p->lists->nonempty[l / 64] |= (uint64_t)1 << (l % 64);
 }
 
 static void run_remove(gc_pages *p, gc_chunk *c, size_t i, size_t n)
@@ -94,17 +107,19 @@ static void run_remove(gc_pages *p, gc_chunk *c, size_t i, size_t n)
         gc_chunk *pc = chunk_of(prev);
         pc->link[page_of(pc, prev)][0] = next;
     } else {
-        p->free[l] = next;
+        p->lists->free[l] = next;
         if (!next)
-            p->nonempty[l / 64] &= ~((uint64_t)1 << (l % 64));
+            p->lists->nonempty[l / 64] &= ~((uint64_t)1 << (l % 64));
     }
 }
 
 /* The first list at or past n with a run, or 0 when none has. */
 static size_t list_from(const gc_pages *p, size_t n)
 {
-    for (size_t w = n / 64; w < sizeof p->nonempty / sizeof p->nonempty[0]; w++) {
-        uint64_t bits = p->nonempty[w];
+    if (!p->lists)
+        return 0;
+    for (size_t w = n / 64; w < sizeof p->lists->nonempty / sizeof p->lists->nonempty[0]; w++) {
+        uint64_t bits = p->lists->nonempty[w];
         if (w == n / 64)
             bits &= ~(uint64_t)0 << (n % 64);
         if (bits)
@@ -117,6 +132,8 @@ static size_t list_from(const gc_pages *p, size_t n)
  * as mapped: no tags, no dirty page, no links. */
 static bool chunk_new(gc_pages *p)
 {
+    if (!p->lists && !(p->lists = calloc(1, sizeof *p->lists)))
+        return false;
     size_t len = 2 * (size_t)GC_CHUNK;
     char *m =
         mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -149,7 +166,7 @@ static char *run_alloc(gc_pages *p, size_t n, size_t zero)
             return NULL;
         l = list_from(p, n);
     }
-    char *run = p->free[l];
+    char *run = p->lists->free[l];
     gc_chunk *c = chunk_of(run);
     size_t i = page_of(c, run), len = c->tag[i] & ~FREE;
     run_remove(p, c, i, len);
@@ -203,18 +220,6 @@ void gc_pages_free(gc_pages *p, void *o, size_t size)
 
 /* ---- Small objects: spans of blocks ---- */
 
-/* A span's header, at its first page; its blocks follow. */
-typedef struct gc_span {
-    struct gc_span *next, *prev; /* on its class's list of spans with room */
-    void *free;                  /* freed blocks, linked through their first word */
-    uint32_t used;               /* blocks handed out */
-    uint32_t fresh;              /* blocks never handed out start at this one */
-    uint32_t cap;                /* blocks in all */
-    uint16_t cls, pages;
-    bool listed; /* on the class's list */
-} gc_span;
-enum { SPAN_HEAD = (sizeof(gc_span) + 15) & ~15 };
-
 /* Size classes: 16-byte steps up to 128 bytes (classes 1 .. 8), then four
  * to each power of two (a class's blocks waste at most a fifth). */
 static size_t class_of(size_t size)
@@ -251,24 +256,39 @@ size_t gc_small_len(size_t size)
     return class_len(block_class(size));
 }
 
-/* A span's pages: 4 for blocks up to 1 KiB; past that, room for 4 blocks,
- * or 2 past 4 KiB (what fits in the pages rounded up: up to 6). Few: a
- * block kept alive holds its span's free blocks, which only its class can
- * use and which count against the heap limit (held_cap, gc.c). With 8
- * blocks, 13 live strings of 1 to 16 KiB held half a MiB (red-team
- * finding: under --heap-limit=1M a program got a third of the room). */
+/* A span's pages: 4 for blocks up to 1 KiB; past that, the fewest that
+ * whole blocks fill exactly (the blocks' and the page's least common
+ * multiple: 1 to 7 pages, 1 to 16 blocks). Few blocks: a block kept alive
+ * holds its span's free ones, which only its class can use and which
+ * count against the heap limit (held_cap, gc.c); with 8 blocks and the
+ * header in the span, 13 live strings of 1 to 16 KiB held half a MiB, and
+ * spans of 1792-byte blocks wasted an eighth of their pages. */
 static size_t span_pages(size_t len)
 {
-    return len <= 1024 ? 4 : (SPAN_HEAD + (len <= 4096 ? 4 : 2) * len + GC_PAGE - 1) / GC_PAGE;
+    if (len <= 1024)
+        return 4;
+    size_t g = GC_PAGE, l = len;
+    while (l) { /* gcd(len, GC_PAGE) */
+        size_t t = g % l;
+        g = l;
+        l = t;
+    }
+    return len / g;
+}
+
+static char *span_base(gc_span *s)
+{
+    gc_chunk *c = chunk_of(s);
+    return page_addr(c, (size_t)(s - c->spans));
 }
 
 static void span_list(gc_pages *p, gc_span *s)
 {
     s->prev = NULL;
-    s->next = p->room[s->cls];
+    s->next = p->lists->room[s->cls];
     if (s->next)
         s->next->prev = s;
-    p->room[s->cls] = s;
+    p->lists->room[s->cls] = s;
     s->listed = true;
 }
 
@@ -279,24 +299,24 @@ static void span_unlist(gc_pages *p, gc_span *s)
     if (s->prev)
         s->prev->next = s->next;
     else
-        p->room[s->cls] = s->next;
+        p->lists->room[s->cls] = s->next;
     s->listed = false;
 }
 
 static gc_span *span_new(gc_pages *p, size_t cls)
 {
     size_t len = class_len(cls), n = span_pages(len);
-    gc_span *s = (gc_span *)run_alloc(p, n, n * GC_PAGE); /* zeroed: its blocks are */
-    if (!s)
+    char *base = run_alloc(p, n, n * GC_PAGE); /* zeroed: its blocks are */
+    if (!base)
         return NULL;
-    gc_chunk *c = chunk_of(s);
-    size_t first = page_of(c, s);
+    gc_chunk *c = chunk_of(base);
+    size_t first = page_of(c, base);
+    gc_span *s = &c->spans[first];
     for (size_t k = 0; k < n; k++)
         c->span[first + k] = (uint16_t)first;
-    *s = (gc_span){.cap = (uint32_t)((n * GC_PAGE - SPAN_HEAD) / len),
-                   .cls = (uint16_t)cls,
-                   .pages = (uint16_t)n};
-    POISON((char *)s + SPAN_HEAD, n * GC_PAGE - SPAN_HEAD);
+    *s =
+        (gc_span){.cap = (uint32_t)(n * GC_PAGE / len), .cls = (uint16_t)cls, .pages = (uint16_t)n};
+    POISON(base, n * GC_PAGE);
     p->span_bytes += n * GC_PAGE;
     span_list(p, s);
     return s;
@@ -330,7 +350,7 @@ static void block_zero(char *b, size_t size, size_t len)
 void *gc_small_alloc(gc_pages *p, size_t size)
 {
     size_t cls = block_class(size), len = class_len(cls);
-    gc_span *s = p->room[cls];
+    gc_span *s = p->lists ? p->lists->room[cls] : NULL;
     if (!s && !(s = span_new(p, cls)))
         return NULL;
     char *b;
@@ -340,7 +360,7 @@ void *gc_small_alloc(gc_pages *p, size_t size)
         s->free = *(void **)b;
         block_zero(b, size, len);
     } else { /* a block never handed out: zero since its span was made */
-        b = (char *)s + SPAN_HEAD + (size_t)s->fresh++ * len;
+        b = span_base(s) + (size_t)s->fresh++ * len;
         UNPOISON(b, size);
     }
     p->block_bytes += len;
@@ -352,19 +372,19 @@ void *gc_small_alloc(gc_pages *p, size_t size)
 void gc_small_free(gc_pages *p, void *o)
 {
     gc_chunk *c = chunk_of(o);
-    gc_span *s = (gc_span *)page_addr(c, c->span[page_of(c, o)]);
+    gc_span *s = &c->spans[c->span[page_of(c, o)]];
     POISON(o, class_len(s->cls));
     UNPOISON(o, sizeof(void *)); /* the link */
     *(void **)o = s->free;
     s->free = o;
     s->used--;
     p->block_bytes -= class_len(s->cls);
-    if (!s->listed) {
+    if (!s->listed)
         span_list(p, s);
-    } else if (s->used == 0) { /* empty: its pages serve any size again */
+    if (s->used == 0) { /* empty: its pages serve any size again */
         span_unlist(p, s);
         p->span_bytes -= (size_t)s->pages * GC_PAGE;
-        run_free(p, s, s->pages);
+        run_free(p, span_base(s), s->pages);
     }
 }
 
@@ -383,6 +403,8 @@ static size_t dirty_in(const gc_chunk *c, size_t i, size_t n)
  * few pages made the next cycle map and fault it in again). */
 void gc_pages_trim(gc_pages *p, size_t keep)
 {
+    if (!p->lists)
+        return;
     for (gc_chunk **at = &p->chunks; *at && p->dirty > keep;) {
         gc_chunk *c = *at;
         size_t d = c->used ? 0 : dirty_in(c, HEAD, GC_CHUNK_PAGES - HEAD) * GC_PAGE;
@@ -398,7 +420,7 @@ void gc_pages_trim(gc_pages *p, size_t keep)
         p->chunks_mapped--;
     }
     for (size_t l = GC_RUN_LISTS - 1; l > 0 && p->dirty > keep; l--)
-        for (char *run = p->free[l]; run && p->dirty > keep;) {
+        for (char *run = p->lists->free[l]; run && p->dirty > keep;) {
             gc_chunk *c = chunk_of(run);
             size_t i = page_of(c, run), end = i + (c->tag[i] & ~FREE);
             size_t want = (p->dirty - keep + GC_PAGE - 1) / GC_PAGE, got = 0, from = end;
@@ -430,5 +452,6 @@ void gc_pages_destroy(gc_pages *p)
         UNPOISON(c, GC_CHUNK);
         munmap(c, GC_CHUNK);
     }
+    free(p->lists);
     memset(p, 0, sizeof *p);
 }

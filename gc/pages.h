@@ -16,8 +16,9 @@
  * address's chunk is the address rounded down). A chunk's first pages are
  * its header (gc_chunk in pages.c): at the first and the last page of
  * each run of pages, the run's length and whether it is free; a dirty flag
- * per page; a small-object span's first page for each of its pages; the
- * links of the free list a free run is on. Free runs are on lists by
+ * per page; a small-object span's first page for each of its pages, and
+ * the span's header at its first page's place; the links of the free list
+ * a free run is on. Free runs are on lists by
  * length (exact up to GC_PAGES_MAX, one list for longer ones) with a
  * bitmap of the lists that are not empty, so an allocation takes the
  * shortest run that fits without a search. A run is split to fit and
@@ -28,9 +29,10 @@
  *
  * Small objects (up to GC_SMALL_MAX bytes) take a block of their size
  * class (16-byte steps to 128 bytes, then four classes per power of two)
- * from a span: a run of a few pages cut into blocks of one class, with a
- * header at its start (its free blocks, how many are in use). A span whose
- * blocks are all free goes back to the pool at once. The free blocks of
+ * from a span: a run of a few pages cut into blocks of one class, which
+ * fill its pages exactly (its header, its free blocks and how many are in
+ * use, is in the chunk's). A span whose blocks are all free goes back to
+ * the pool at once; a small heap's objects are the allocator's (gc.c). The free blocks of
  * spans in use ("holes", gc_pages_holes) are memory held that only their
  * class can use: the collector counts them against the heap limit.
  *
@@ -61,13 +63,19 @@ enum {
     GC_RUN_LISTS = GC_PAGES_MAX / GC_PAGE + 2, /* lengths 1 .. 256 pages, and longer */
 };
 
-typedef struct gc_pages {
-    struct gc_chunk *chunks;                     /* every chunk mapped, a list */
-    struct gc_span *room[GC_SMALL_CLASSES];      /* spans with a free block, by class */
+/* The lists of free runs and of spans with room: made with the heap's
+ * first chunk (a small heap has none: its objects are the allocator's). */
+typedef struct gc_lists {
     void *free[GC_RUN_LISTS];                    /* free runs by length (first pages) */
     uint64_t nonempty[(GC_RUN_LISTS + 63) / 64]; /* bit n: free[n] has a run */
-    size_t dirty;                                /* bytes of free pages holding memory */
-    size_t span_bytes, block_bytes;              /* spans' pages, and the blocks handed out */
+    struct gc_span *room[GC_SMALL_CLASSES];      /* spans with a free block, by class */
+} gc_lists;
+
+typedef struct gc_pages {
+    struct gc_chunk *chunks;        /* every chunk mapped, a list */
+    gc_lists *lists;                /* NULL until the first chunk */
+    size_t dirty;                   /* bytes of free pages holding memory */
+    size_t span_bytes, block_bytes; /* spans' pages, and the blocks handed out */
     size_t chunks_mapped;
 } gc_pages;
 
