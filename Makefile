@@ -234,8 +234,10 @@ oom-build:
 oomtest: deps oom-build
 	@OOM_BUILD=$(OOM_BUILD) bash tests/oom/run.sh full
 
-# AddressSanitizer + UBSan over the whole suite. Objects come from malloc
-# (KILN_GC_MALLOC) so the sanitizer sees each one.
+# AddressSanitizer + UBSan over the whole suite. A small heap's objects,
+# large ones and --gc-verify's come from malloc (KILN_GC_MALLOC), so the
+# sanitizer sees each one; the heap's own spans and runs (gc/pages.c) are
+# poisoned where nothing is handed out, with a red zone after each block.
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan OPT=-O1 SANFLAGS="$(ASAN_SANFLAGS)" \
 	  EXTRA=-DKILN_GC_MALLOC test-run
